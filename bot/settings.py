@@ -1,0 +1,152 @@
+"""Operator settings, read from the environment and an optional ``.env`` file.
+
+The names are a public contract (operators script against them): add, never rename.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from enum import StrEnum
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+logger = logging.getLogger(__name__)
+
+WEDGEHR_URLS = {
+    "production": "https://api.wedgehr.com/connect/v2",
+    "staging": "https://api.wedgebeta.com/connect/v2",
+}
+SPARKHIRE_DEFAULT_URL = "https://api.sparkhire.com/v1.0"
+DEV_SECRET_KEY_FILE = ".interview-bot-secret-key"
+
+
+class WedgeHREnv(StrEnum):
+    production = "production"
+    staging = "staging"
+
+
+class SlackMode(StrEnum):
+    """How the bot talks to Slack, chosen from which credentials are set."""
+
+    socket = "socket"
+    oauth = "oauth"
+    http = "http"
+
+
+class Settings(BaseSettings):
+    """All operator settings. Secrets are ``SecretStr`` so they never print."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+
+    wedgehr_token: SecretStr | None = None
+    wedgehr_env: WedgeHREnv = WedgeHREnv.production
+    wedgehr_api_url: str | None = None
+    sparkhire_api_key: SecretStr | None = None
+    sparkhire_api_url: str = SPARKHIRE_DEFAULT_URL
+
+    database_url: str = "sqlite+aiosqlite:///interview-bot.sqlite3"
+    port: int = Field(default=3000, ge=1, le=65535)
+    public_url: str | None = None
+    bot_secret_key: SecretStr | None = None
+    wedgehr_poll_seconds: float = Field(default=60, gt=0)
+    log_level: str = "INFO"
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _trailing_slash(cls, value: str) -> str:
+        # slack-sdk joins base_url and method name by plain concatenation.
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("public_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else value
+
+    @field_validator("log_level")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.upper()
+
+    @property
+    def slack_mode(self) -> SlackMode:
+        if self.slack_app_token:
+            return SlackMode.socket
+        if self.slack_client_id and self.slack_client_secret:
+            return SlackMode.oauth
+        return SlackMode.http
+
+    @property
+    def wedgehr_base_url(self) -> str:
+        return (self.wedgehr_api_url or WEDGEHR_URLS[self.wedgehr_env]).rstrip("/")
+
+    @property
+    def sparkhire_base_url(self) -> str:
+        return self.sparkhire_api_url.rstrip("/")
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """``DATABASE_URL`` rewritten to the async driver SQLAlchemy needs."""
+        return normalize_database_url(self.database_url)
+
+    def missing_slack_settings(self) -> list[str]:
+        """Names an operator must still set before the bot can talk to Slack."""
+        missing: list[str] = []
+        if self.slack_mode is SlackMode.oauth:
+            if not self.slack_signing_secret:
+                missing.append("SLACK_SIGNING_SECRET")
+            return missing
+        if not self.slack_bot_token:
+            missing.append("SLACK_BOT_TOKEN")
+        if self.slack_mode is SlackMode.http and not self.slack_signing_secret:
+            missing.append("SLACK_SIGNING_SECRET")
+        return missing
+
+    def fernet_key(self, *, workdir: Path | None = None) -> bytes:
+        """The Fernet key for secrets at rest.
+
+        Without ``BOT_SECRET_KEY`` a development key is generated once into a
+        0600 file in the working directory, with a warning: losing that file
+        makes stored vendor credentials unreadable.
+        """
+        if self.bot_secret_key:
+            return self.bot_secret_key.get_secret_value().encode()
+        path = (workdir or Path.cwd()) / DEV_SECRET_KEY_FILE
+        if not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(Fernet.generate_key())
+            logger.warning(
+                "BOT_SECRET_KEY is not set: generated a development key in %s. "
+                "Set BOT_SECRET_KEY in production, or stored credentials are lost with that file.",
+                path,
+            )
+        return path.read_bytes().strip()
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept ``sqlite:///``, ``sqlite+aiosqlite:///``, ``postgres://`` and ``postgresql://``."""
+    for prefix, replacement in (
+        ("sqlite+aiosqlite://", "sqlite+aiosqlite://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+        ("postgresql+asyncpg://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+        ("postgresql://", "postgresql+asyncpg://"),
+    ):
+        if url.startswith(prefix):
+            return replacement + url[len(prefix) :]
+    raise ValueError(
+        "DATABASE_URL must start with sqlite:///, sqlite+aiosqlite:///, postgres:// or postgresql://"
+    )

@@ -1,0 +1,127 @@
+"""One error hierarchy for both vendor clients.
+
+Every message is written for a recruiter reading it in Slack: it says what
+happened and what to do, and never contains a credential.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class VendorError(Exception):
+    """Base of every error a vendor client raises."""
+
+    #: Short, user-facing explanation; subclasses refine it.
+    default_message = "The vendor could not complete the request."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        vendor: str = "",
+        status_code: int | None = None,
+        code: str | None = None,
+        body: Any = None,
+    ) -> None:
+        self.vendor = vendor
+        self.status_code = status_code
+        self.code = code
+        self.body = body
+        self.message = message or self.default_message
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        prefix = f"{self.vendor}: " if self.vendor else ""
+        return f"{prefix}{self.message}"
+
+
+class APIStatusError(VendorError):
+    """The vendor answered with an HTTP error status."""
+
+
+class AuthenticationError(APIStatusError):
+    default_message = "The API key or token was rejected. Reconnect the account with `/interview connect`."
+
+
+class PaymentRequiredError(APIStatusError):
+    default_message = (
+        "The vendor account's plan does not allow this (payment required). "
+        "Check the plan in the vendor's web app."
+    )
+
+
+class PermissionDeniedError(APIStatusError):
+    default_message = "This account is not allowed to do that. Ask an account admin for access."
+
+
+class SessionError(PermissionDeniedError):
+    """WedgeHR's 403 "System could not fetch session data": a server-side problem, not a bad token."""
+
+    default_message = (
+        "WedgeHR could not fetch its session data (a problem on WedgeHR's side). "
+        "Try again in a few minutes; contact WedgeHR support if it persists."
+    )
+
+
+class NotFoundError(APIStatusError):
+    default_message = "Not found."
+
+
+class BadRequestError(APIStatusError):
+    default_message = "The vendor rejected the request as malformed."
+
+
+class ValidationError(APIStatusError):
+    """422 (or a 400 with field details): ``field_errors`` maps field name to message."""
+
+    default_message = "Some fields were rejected."
+
+    def __init__(
+        self, message: str | None = None, *, field_errors: dict[str, str] | None = None, **kw: Any
+    ) -> None:
+        super().__init__(message, **kw)
+        self.field_errors: dict[str, str] = dict(field_errors or {})
+
+
+class RateLimitError(APIStatusError):
+    """429. ``retry_after`` is the vendor's requested wait in seconds, when it said one."""
+
+    default_message = "The vendor is busy (rate limited). The request will be retried shortly."
+
+    def __init__(self, message: str | None = None, *, retry_after: float | None = None, **kw: Any):
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+
+
+class ServerError(APIStatusError):
+    default_message = "The vendor had an internal error. Try again in a few minutes."
+
+
+class APIConnectionError(VendorError):
+    default_message = "Could not reach the vendor. Check the network or the API URL setting."
+
+
+class APITimeoutError(APIConnectionError):
+    default_message = "The vendor did not answer in time. Try again in a moment."
+
+
+def error_for_status(status: int) -> type[APIStatusError]:
+    """The exception class for an HTTP error status."""
+    if status == 400:
+        return BadRequestError
+    if status == 401:
+        return AuthenticationError
+    if status == 402:
+        return PaymentRequiredError
+    if status == 403:
+        return PermissionDeniedError
+    if status in (404, 410):
+        return NotFoundError
+    if status == 422:
+        return ValidationError
+    if status == 429:
+        return RateLimitError
+    if status >= 500:
+        return ServerError
+    return APIStatusError

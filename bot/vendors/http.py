@@ -1,0 +1,241 @@
+"""Shared HTTP plumbing for the vendor clients: pooling, retries, error mapping.
+
+Each vendor client subclasses :class:`BaseVendorClient` and only describes its
+endpoints; transport, retry policy and error translation live here once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Self
+
+import httpx
+
+from bot.vendors.errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    RateLimitError,
+    ServerError,
+    VendorError,
+    error_for_status,
+)
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetryPolicy:
+    """A small, explicit retry policy.
+
+    Attributes:
+        max_retries: Extra attempts after the first one.
+        backoff_base: First backoff in seconds; doubles each attempt, with full jitter.
+        backoff_max: Upper bound of one computed backoff.
+        retry_after_cap: Upper bound of a vendor-requested wait; past it we give up
+            and raise :class:`RateLimitError` so the caller can tell the user.
+    """
+
+    max_retries: int = 3
+    backoff_base: float = 0.5
+    backoff_max: float = 8.0
+    retry_after_cap: float = 30.0
+
+    def backoff(self, attempt: int) -> float:
+        return random.uniform(0, min(self.backoff_max, self.backoff_base * (2**attempt)))
+
+
+NO_RETRIES = RetryPolicy(max_retries=0)
+
+
+class HttpPool:
+    """One pooled ``httpx.AsyncClient`` per base URL per process, closed on shutdown."""
+
+    def __init__(
+        self,
+        *,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._timeout = timeout
+        self._transport = transport
+        self._clients: dict[str, httpx.AsyncClient] = {}
+
+    def get(self, base_url: str) -> httpx.AsyncClient:
+        key = base_url.rstrip("/")
+        client = self._clients.get(key)
+        if client is None or client.is_closed:
+            client = httpx.AsyncClient(
+                base_url=key,
+                timeout=self._timeout,
+                transport=self._transport,
+                limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
+                headers={"User-Agent": "interview-bot/0.1"},
+            )
+            self._clients[key] = client
+        return client
+
+    async def aclose(self) -> None:
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            await client.aclose()
+
+
+def parse_retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait from whichever rate-limit header the vendor sent, if any."""
+    for name in ("X-Rate-Limit-Try-Again-Seconds", "Retry-After"):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            continue
+    return None
+
+
+class BaseVendorClient:
+    """Base of the vendor clients.
+
+    Args:
+        base_url: The vendor API root, e.g. ``https://api.sparkhire.com/v1.0``.
+        timeout: Per-request timeout when the client owns its HTTP client.
+        transport: Injectable httpx transport (tests, sandboxes).
+        http_client: A shared pooled client (see :class:`HttpPool`); not closed by us.
+        retry: The retry policy.
+    """
+
+    vendor_name = "vendor"
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        transport: httpx.AsyncBaseTransport | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.retry = retry or RetryPolicy()
+        self._owns_client = http_client is None
+        self._http = http_client or httpx.AsyncClient(
+            base_url=self.base_url, timeout=timeout, transport=transport
+        )
+
+    # -- lifecycle -------------------------------------------------------------
+    async def aclose(self) -> None:
+        if self._owns_client:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # -- hooks for subclasses ----------------------------------------------------
+    def _auth_headers(self) -> dict[str, str]:
+        """Headers carrying the credential. Never logged, never put in an exception."""
+        return {}
+
+    async def _before_request(self) -> None:
+        """Called before every attempt (client-side rate limiting)."""
+
+    def _error_message(self, response: httpx.Response, body: Any) -> tuple[str | None, str | None]:
+        """(message, code) from an error body; ``None`` keeps the class's default message."""
+        return None, None
+
+    def _make_error(self, response: httpx.Response) -> APIStatusError:
+        try:
+            body: Any = response.json()
+        except ValueError:
+            body = None
+        message, code = self._error_message(response, body)
+        cls = error_for_status(response.status_code)
+        kwargs: dict[str, Any] = {
+            "vendor": self.vendor_name,
+            "status_code": response.status_code,
+            "code": code,
+            "body": body,
+        }
+        if cls is RateLimitError:
+            kwargs["retry_after"] = parse_retry_after(response.headers)
+        return cls(message, **kwargs)
+
+    # -- the one request path ------------------------------------------------------
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Any = None,
+        json: Any = None,
+        idempotent: bool | None = None,
+        empty_on_404: bool = False,
+    ) -> httpx.Response | None:
+        """Send a request with the retry policy and map errors.
+
+        Args:
+            idempotent: Whether 5xx and connection errors may be retried. Defaults
+                to True for GET/PUT/DELETE/HEAD, False otherwise (never double-create).
+            empty_on_404: Return ``None`` instead of raising on 404 (list endpoints
+                where 404 means "nothing matches").
+
+        Returns:
+            The successful response (any 2xx), or ``None`` for an empty 404.
+        """
+        if idempotent is None:
+            idempotent = method.upper() in {"GET", "HEAD", "PUT", "DELETE", "OPTIONS"}
+        attempt = 0
+        while True:
+            await self._before_request()
+            try:
+                response = await self._http.request(
+                    method, self.base_url + path, params=params, json=json,
+                    headers=self._auth_headers(),
+                )
+            except httpx.TimeoutException as exc:
+                error: VendorError = APITimeoutError(vendor=self.vendor_name)
+                cause: BaseException = exc
+                retryable = idempotent
+                wait = None
+            except httpx.TransportError as exc:
+                error = APIConnectionError(vendor=self.vendor_name)
+                cause = exc
+                retryable = idempotent
+                wait = None
+            else:
+                if response.is_success:
+                    return response
+                if response.status_code == 404 and empty_on_404:
+                    return None
+                error = self._make_error(response)
+                cause = None  # type: ignore[assignment]
+                if isinstance(error, RateLimitError):
+                    # A 429 means the request was not processed: safe to retry any method.
+                    retryable = True
+                    wait = error.retry_after
+                    if wait is not None and wait > self.retry.retry_after_cap:
+                        retryable = False
+                else:
+                    retryable = idempotent and isinstance(error, ServerError)
+                    wait = None
+            if not retryable or attempt >= self.retry.max_retries:
+                if cause is not None:
+                    raise error from None
+                raise error
+            delay = wait if wait is not None else self.retry.backoff(attempt)
+            logger.info(
+                "%s %s %s failed (%s); retrying in %.2fs (attempt %d/%d)",
+                self.vendor_name, method, path, type(error).__name__, delay,
+                attempt + 1, self.retry.max_retries,
+            )
+            await asyncio.sleep(delay)
+            attempt += 1

@@ -1,0 +1,54 @@
+import pytest
+
+from bot.settings import Settings, SlackMode, normalize_database_url
+
+
+def test_defaults_read_the_documented_names(monkeypatch):
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "s")
+    monkeypatch.setenv("WEDGEHR_ENV", "staging")
+    monkeypatch.setenv("PORT", "8080")
+    settings = Settings()
+    assert settings.slack_mode is SlackMode.http
+    assert settings.wedgehr_base_url == "https://api.wedgebeta.com/connect/v2"
+    assert settings.port == 8080
+    assert settings.missing_slack_settings() == []
+    assert "xoxb-1" not in repr(settings)
+
+
+def test_mode_follows_credentials(monkeypatch):
+    monkeypatch.setenv("SLACK_CLIENT_ID", "1.2")
+    monkeypatch.setenv("SLACK_CLIENT_SECRET", "x")
+    assert Settings().slack_mode is SlackMode.oauth
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1")
+    assert Settings().slack_mode is SlackMode.socket
+
+
+def test_wedgehr_api_url_overrides_env(monkeypatch):
+    monkeypatch.setenv("WEDGEHR_API_URL", "http://127.0.0.1:9/connect/v2/")
+    assert Settings().wedgehr_base_url == "http://127.0.0.1:9/connect/v2"
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("sqlite:///x.db", "sqlite+aiosqlite:///x.db"),
+        ("sqlite+aiosqlite:///x.db", "sqlite+aiosqlite:///x.db"),
+        ("postgres://u@h/db", "postgresql+asyncpg://u@h/db"),
+        ("postgresql://u@h/db", "postgresql+asyncpg://u@h/db"),
+    ],
+)
+def test_database_url_forms(given, expected):
+    assert normalize_database_url(given) == expected
+
+
+def test_database_url_rejects_unknown_scheme():
+    with pytest.raises(ValueError, match="DATABASE_URL"):
+        normalize_database_url("mysql://x")
+
+
+def test_dev_secret_key_is_generated_private(tmp_path):
+    key = Settings().fernet_key(workdir=tmp_path)
+    path = tmp_path / ".interview-bot-secret-key"
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert Settings().fernet_key(workdir=tmp_path) == key
