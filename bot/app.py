@@ -1,0 +1,211 @@
+"""App factory: one aiohttp server carrying Slack, the vendor webhooks and health checks.
+
+``create_web_app(settings)`` builds everything for one process; nothing is
+global, so tests start as many independent bots as they like.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.crypto import SecretBox
+from bot.services import Services
+from bot.settings import Settings, SlackMode
+from bot.storage import Database
+
+logger = logging.getLogger(__name__)
+
+SLACK_EVENTS_PATH = "/slack/events"
+SLACK_INSTALL_PATH = "/slack/install"
+SLACK_OAUTH_REDIRECT_PATH = "/slack/oauth_redirect"
+HEALTH_PATH = "/healthz"
+SANDBOX_WEDGEHR_PREFIX = "/sandbox/wedgehr/connect/v2"
+SANDBOX_SPARKHIRE_PREFIX = "/sandbox/sparkhire/v1.0"
+SANDBOX_CREDENTIAL = "sandbox"
+
+SERVICES_KEY: web.AppKey[Services] = web.AppKey("services", Services)
+BOLT_KEY: web.AppKey[AsyncApp] = web.AppKey("bolt", AsyncApp)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SandboxUrls:
+    """Where the in-process vendor sandboxes answer."""
+
+    wedgehr: str
+    sparkhire: str
+
+
+def slack_web_client(settings: Settings, token: str | None = None) -> AsyncWebClient:
+    """The Web API client: ``SLACK_API_URL`` base and retry handlers.
+
+    slack-sdk retries nothing by default; we add 429 (honouring Retry-After),
+    5xx and connection retries. Bolt copies these handlers into the per-workspace
+    clients it makes in OAuth mode.
+    """
+    return AsyncWebClient(
+        token=token,
+        base_url=settings.slack_api_url,
+        retry_handlers=[
+            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def create_bolt_app(settings: Settings, services: Services) -> AsyncApp:
+    """The Bolt app with every listener registered and services in the context.
+
+    ``process_before_response=True``: Bolt answers as soon as the listener returns
+    instead of polling for ``ack()`` every 10 ms; listeners ack first and hand
+    slow work to ``services.tasks``.
+    """
+    signing_secret = (
+        settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+    )
+    common = {
+        "signing_secret": signing_secret or None,
+        "process_before_response": True,
+        # Socket Mode has no signature to verify; HTTP always verifies.
+        "request_verification_enabled": settings.slack_mode is not SlackMode.socket,
+    }
+    if settings.slack_mode is SlackMode.oauth:
+        oauth_settings = AsyncOAuthSettings(
+            client_id=settings.slack_client_id,
+            client_secret=settings.slack_client_secret.get_secret_value(),  # type: ignore[union-attr]
+            scopes=BOT_SCOPES,
+            user_scopes=[],
+            installation_store=services.db.installation_store(settings.slack_client_id),
+            state_store=services.db.oauth_state_store(),
+            install_path=SLACK_INSTALL_PATH,
+            redirect_uri_path=SLACK_OAUTH_REDIRECT_PATH,
+        )
+        bolt = AsyncApp(
+            client=slack_web_client(settings), oauth_settings=oauth_settings, **common
+        )
+    else:
+        token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+        bolt = AsyncApp(client=slack_web_client(settings, token), token=token, **common)
+
+    @bolt.middleware
+    async def provide_services(context, next_):  # noqa: ANN001 - Bolt's signature
+        context["services"] = services
+        await next_()
+
+    from handlers import register_all
+
+    register_all(bolt)
+    return bolt
+
+
+# Minimal bot scopes; manifest.yml lists the same ones (a test compares them).
+BOT_SCOPES = [
+    "commands",
+    "chat:write",
+    "channels:join",
+    "channels:read",
+    "groups:read",
+    "im:write",
+    "users:read",
+    "users:read.email",
+]
+
+
+def create_web_app(
+    settings: Settings,
+    *,
+    sandbox: bool = False,
+    start_workers: bool = True,
+) -> web.Application:
+    """Build the aiohttp application for one bot process.
+
+    Args:
+        settings: Operator settings.
+        sandbox: Mount the vendor sandboxes on this server and point the clients at them.
+        start_workers: Run the outbox worker and the WedgeHR poller in this process.
+    """
+    web_app = web.Application(client_max_size=1024**2)
+    secret_box = SecretBox(settings.fernet_key())
+    db = Database(url=settings.sqlalchemy_url, secret_box=secret_box)
+
+    wedgehr_url = sparkhire_url = ""
+    if sandbox:
+        from bot.sparkhire.sandbox import SparkHireSandbox
+        from bot.wedgehr.sandbox import WedgeHRSandbox
+
+        local = f"http://127.0.0.1:{settings.port}"
+        wedgehr_url = local + SANDBOX_WEDGEHR_PREFIX
+        sparkhire_url = local + SANDBOX_SPARKHIRE_PREFIX
+        web_app.add_subapp(SANDBOX_WEDGEHR_PREFIX, WedgeHRSandbox().app)
+        web_app.add_subapp(SANDBOX_SPARKHIRE_PREFIX, SparkHireSandbox().app)
+        settings = settings.model_copy(
+            update={
+                "wedgehr_token": settings.wedgehr_token or SANDBOX_CREDENTIAL,
+                "sparkhire_api_key": settings.sparkhire_api_key or SANDBOX_CREDENTIAL,
+            }
+        )
+
+    services = Services(
+        settings=settings,
+        db=db,
+        secret_box=secret_box,
+        wedgehr_url=wedgehr_url,
+        sparkhire_url=sparkhire_url,
+    )
+    bolt = create_bolt_app(settings, services)
+    web_app[SERVICES_KEY] = services
+    web_app[BOLT_KEY] = bolt
+
+    async def slack_events(request: web.Request) -> web.Response:
+        bolt_response = await bolt.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(bolt_response)
+
+    async def oauth_get(request: web.Request) -> web.Response:
+        flow = bolt.oauth_flow
+        bolt_request = await to_bolt_request(request)
+        if request.path == SLACK_INSTALL_PATH:
+            return await to_aiohttp_response(await flow.handle_installation(bolt_request))
+        return await to_aiohttp_response(await flow.handle_callback(bolt_request))
+
+    async def health(request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    web_app.router.add_post(SLACK_EVENTS_PATH, slack_events)
+    web_app.router.add_get(HEALTH_PATH, health)
+    if bolt.oauth_flow is not None:
+        web_app.router.add_get(SLACK_INSTALL_PATH, oauth_get)
+        web_app.router.add_get(SLACK_OAUTH_REDIRECT_PATH, oauth_get)
+
+    from bot.notify import register_routes, run_workers
+
+    register_routes(web_app, services)
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        await db.migrate()
+        workers: list[asyncio.Task[None]] = []
+        if start_workers:
+            workers = run_workers(services, bolt)
+        try:
+            yield
+        finally:
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            await services.aclose()
+
+    web_app.cleanup_ctx.append(lifecycle)
+    return web_app

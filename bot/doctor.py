@@ -1,0 +1,128 @@
+"""``python -m bot doctor``: check the configuration and each connection, one line per check."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from bot.crypto import SecretBox
+from bot.settings import Settings
+from bot.storage import Database
+from bot.vendors.errors import VendorError
+from bot.vendors.http import RetryPolicy
+
+QUICK = RetryPolicy(max_retries=0)
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool | None  # None: skipped
+    detail: str
+
+    def line(self) -> str:
+        mark = {True: "ok  ", False: "FAIL", None: "skip"}[self.ok]
+        return f"{mark}  {self.name:<10} {self.detail}"
+
+
+async def _guard(name: str, check: Callable[[], Awaitable[str]]) -> Check:
+    try:
+        return Check(name, True, await check())
+    except VendorError as exc:
+        return Check(name, False, str(exc))
+    except Exception as exc:  # doctor reports every failure as a line, never a traceback
+        return Check(name, False, f"{type(exc).__name__}: {exc}")
+
+
+async def collect_checks(settings: Settings, *, sandbox: bool = False) -> list[Check]:
+    """Run every check; never raises."""
+    checks: list[Check] = []
+    missing = settings.missing_slack_settings()
+    checks.append(
+        Check("config", not missing,
+              f"Slack {settings.slack_mode.value} mode" if not missing
+              else "missing " + ", ".join(missing) + " (see README: create the app from manifest.yml)")
+    )
+    if not settings.public_url:
+        checks.append(Check("public", None, "PUBLIC_URL not set: Spark Hire webhooks must be registered by hand"))
+    else:
+        checks.append(Check("public", True, settings.public_url))
+
+    db = Database(url=settings.sqlalchemy_url, secret_box=SecretBox(settings.fernet_key()))
+
+    async def database() -> str:
+        await db.migrate()
+        return f"{db.dialect_name} reachable, schema up to date"
+
+    checks.append(await _guard("database", database))
+    await db.aclose()
+
+    async def slack() -> str:
+        from bot.app import slack_web_client
+
+        if settings.slack_bot_token is None:
+            raise RuntimeError("SLACK_BOT_TOKEN not set (OAuth installs are checked per workspace)")
+        client = slack_web_client(settings, settings.slack_bot_token.get_secret_value())
+        response = await client.auth_test()
+        return f"auth.test ok: team {response['team']} ({response['team_id']}) as @{response['user']}"
+
+    if settings.slack_bot_token is None:
+        checks.append(Check("slack", None, "no SLACK_BOT_TOKEN to test"))
+    else:
+        checks.append(await _guard("slack", slack))
+
+    if sandbox:
+        checks.append(Check("wedgehr", None, "sandbox mode: the fake API is served by the bot itself"))
+        checks.append(Check("sparkhire", None, "sandbox mode: the fake API is served by the bot itself"))
+        return checks
+
+    from bot.sparkhire.client import SparkHireClient
+    from bot.wedgehr.client import WedgeHRClient
+
+    async def wedgehr() -> str:
+        async with WedgeHRClient(
+            token=settings.wedgehr_token.get_secret_value(),  # type: ignore[union-attr]
+            base_url=settings.wedgehr_base_url, retry=QUICK,
+        ) as client:
+            account = await client.verify()
+        return f"{settings.wedgehr_base_url}: token accepted ({account})"
+
+    async def sparkhire() -> str:
+        async with SparkHireClient(
+            api_key=settings.sparkhire_api_key.get_secret_value(),  # type: ignore[union-attr]
+            base_url=settings.sparkhire_base_url, retry=QUICK,
+        ) as client:
+            me = await client.verify()
+        return f"{settings.sparkhire_base_url}: key accepted ({me.display_name})"
+
+    if settings.wedgehr_token is None:
+        checks.append(Check("wedgehr", None, "WEDGEHR_TOKEN not set (workspaces may connect in Slack)"))
+    else:
+        checks.append(await _guard("wedgehr", wedgehr))
+    if settings.sparkhire_api_key is None:
+        checks.append(Check("sparkhire", None, "SPARKHIRE_API_KEY not set (users connect their own keys)"))
+    else:
+        checks.append(await _guard("sparkhire", sparkhire))
+    return checks
+
+
+async def run_doctor(settings: Settings, *, sandbox: bool = False) -> int:
+    checks = await collect_checks(settings, sandbox=sandbox)
+    for check in checks:
+        print(check.line())
+    failed = [c for c in checks if c.ok is False]
+    return 1 if failed else 0
+
+
+async def migrate(settings: Settings) -> int:
+    db = Database(url=settings.sqlalchemy_url, secret_box=SecretBox(settings.fernet_key()))
+    try:
+        await db.migrate()
+    except Exception as exc:
+        print(f"Migration failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await db.aclose()
+    print("Database schema is up to date.")
+    return 0

@@ -1,0 +1,64 @@
+"""Logging set-up with a filter that scrubs secrets from every record."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+
+# Slack tokens, Authorization headers and basic-auth userinfo in URLs.
+_PATTERNS = [
+    re.compile(r"xox[abposr]-[A-Za-z0-9-]+"),
+    re.compile(r"xapp-[A-Za-z0-9-]+"),
+    re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"),
+    re.compile(r"(?<=://)[^/@\s:]+:[^/@\s]+(?=@)"),
+]
+REDACTED = "[redacted]"
+
+
+class RedactingFilter(logging.Filter):
+    """Replaces known secret values and secret-looking strings in log messages."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self._secrets: set[str] = set()
+        self.add_secrets(secrets)
+
+    def add_secrets(self, secrets: Iterable[str]) -> None:
+        # Short values would redact ordinary words; real keys and tokens are long.
+        self._secrets.update(s for s in secrets if s and len(s) >= 8)
+
+    def scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        for pattern in _PATTERNS:
+            text = pattern.sub(
+                lambda m: (m.group(1) + REDACTED) if m.re.groups else REDACTED, text
+            )
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string must not lose the record
+            message = str(record.msg)
+        scrubbed = self.scrub(message)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.scrub(record.exc_text)
+        record.msg, record.args = scrubbed, None
+        return True
+
+
+def configure_logging(level: str, *, secrets: Iterable[str] = ()) -> RedactingFilter:
+    """Root logging to stderr with the redacting filter on every handler."""
+    redactor = RedactingFilter(secrets)
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(redactor)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    return redactor

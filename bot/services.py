@@ -1,0 +1,125 @@
+"""The dependencies a request or worker needs, built once per process by the app factory.
+
+Handlers get this object from Bolt's ``context["services"]``; nothing here is a
+module-level singleton.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Literal
+
+from bot.crypto import SecretBox
+from bot.settings import Settings
+from bot.sparkhire.client import SparkHireClient
+from bot.sparkhire.ratelimit import KeyRateLimiters
+from bot.storage import Database
+from bot.storage.repos import Connection
+from bot.tasks import BackgroundTasks
+from bot.vendors.http import HttpPool, RetryPolicy
+from bot.wedgehr.client import WedgeHRClient
+
+logger = logging.getLogger(__name__)
+
+Vendor = Literal["wedgehr", "sparkhire"]
+ENV_CONNECTED_BY = "environment"
+
+
+@dataclass(kw_only=True)
+class Services:
+    """Process-wide dependencies.
+
+    Attributes:
+        settings: Operator settings.
+        db: Storage (repositories hang off it).
+        http: One pooled HTTP client per vendor base URL.
+        tasks: Work started after ``ack()``.
+        wedgehr_url: WedgeHR API root in use (the sandbox's under ``--sandbox``).
+        sparkhire_url: Spark Hire API root in use.
+        vendor_retry: Retry policy for vendor calls.
+    """
+
+    settings: Settings
+    db: Database
+    secret_box: SecretBox
+    http: HttpPool = field(default_factory=HttpPool)
+    tasks: BackgroundTasks = field(default_factory=BackgroundTasks)
+    sparkhire_limiters: KeyRateLimiters = field(default_factory=KeyRateLimiters)
+    wedgehr_url: str = ""
+    sparkhire_url: str = ""
+    vendor_retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+    def __post_init__(self) -> None:
+        self.wedgehr_url = (self.wedgehr_url or self.settings.wedgehr_base_url).rstrip("/")
+        self.sparkhire_url = (self.sparkhire_url or self.settings.sparkhire_base_url).rstrip("/")
+
+    # -- vendor clients ----------------------------------------------------------
+    def wedgehr(self, token: str, *, base_url: str | None = None) -> WedgeHRClient:
+        """A WedgeHR client on the shared pool (cheap: no connection is opened)."""
+        url = (base_url or self.wedgehr_url).rstrip("/")
+        return WedgeHRClient(
+            token=token, base_url=url, http_client=self.http.get(url), retry=self.vendor_retry
+        )
+
+    def sparkhire(self, api_key: str) -> SparkHireClient:
+        """A Spark Hire client on the shared pool, under the key's 400/min limiter."""
+        return SparkHireClient(
+            api_key=api_key,
+            base_url=self.sparkhire_url,
+            http_client=self.http.get(self.sparkhire_url),
+            retry=self.vendor_retry,
+            limiters=self.sparkhire_limiters,
+        )
+
+    def client_for(self, connection: Connection) -> WedgeHRClient | SparkHireClient:
+        secret = connection.credential.get_secret_value()
+        if connection.vendor == "wedgehr":
+            return self.wedgehr(secret, base_url=self._wedgehr_url_for(connection))
+        return self.sparkhire(secret)
+
+    def _wedgehr_url_for(self, connection: Connection) -> str:
+        # A connection made for the staging environment keeps talking to staging,
+        # unless the operator pinned a URL (sandbox, WEDGEHR_API_URL).
+        if self.settings.wedgehr_api_url or self.wedgehr_url != self.settings.wedgehr_base_url:
+            return self.wedgehr_url
+        env = connection.environment
+        if env:
+            from bot.settings import WEDGEHR_URLS
+
+            return WEDGEHR_URLS.get(env, self.wedgehr_url)
+        return self.wedgehr_url
+
+    # -- connections ---------------------------------------------------------------
+    async def resolve_connection(
+        self, team_id: str, vendor: Vendor, user_id: str | None = None
+    ) -> Connection | None:
+        """The credential to use: the user's own, else the workspace's, else the env's.
+
+        ``WEDGEHR_TOKEN`` / ``SPARKHIRE_API_KEY`` are stored as the workspace
+        connection of the first team that needs them, so webhooks, polling and
+        the App Home treat them like any connection.
+        """
+        connection = await self.db.connections.resolve(team_id, vendor, user_id)
+        if connection is not None:
+            return connection
+        env_secret = (
+            self.settings.wedgehr_token if vendor == "wedgehr" else self.settings.sparkhire_api_key
+        )
+        if env_secret is None:
+            return None
+        env_name = "WEDGEHR_TOKEN" if vendor == "wedgehr" else "SPARKHIRE_API_KEY"
+        await self.db.connections.upsert_workspace(
+            team_id,
+            vendor,
+            env_secret.get_secret_value(),
+            account_label=f"from {env_name}",
+            connected_by=ENV_CONNECTED_BY,
+            environment=self.settings.wedgehr_env.value if vendor == "wedgehr" else None,
+        )
+        return await self.db.connections.resolve(team_id, vendor, user_id)
+
+    async def aclose(self) -> None:
+        await self.tasks.drain()
+        await self.http.aclose()
+        await self.db.aclose()

@@ -1,0 +1,316 @@
+"""A stateful fake of the Slack Web API, served over HTTP on loopback.
+
+The bot reaches it through ``SLACK_API_URL``. It records every call, keeps the
+messages and views it was sent, and can be told to fail (429 with Retry-After,
+5xx, Slack error codes) or to enforce Slack's one-message-per-second pacing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+BOT_TOKEN = "xoxb-test-bot-token-0123456789"
+TEAM_ID = "T0001"
+BOT_USER_ID = "UBOT"
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+    token: str | None
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class Failure:
+    status: int = 200
+    error: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    times: int = 1
+
+
+@dataclass
+class Message:
+    channel: str
+    ts: str
+    text: str
+    blocks: list[dict[str, Any]] | None
+    thread_ts: str | None = None
+    user: str | None = None
+    ephemeral: bool = False
+    updates: int = 0
+
+
+class FakeSlack:
+    """Fake Slack Web API. ``base_url`` (set by :func:`serve`) ends in ``/api/``.
+
+    Users are configured with :meth:`add_user`; channels with :meth:`add_channel`.
+    """
+
+    def __init__(self, *, bot_token: str = BOT_TOKEN, team_id: str = TEAM_ID) -> None:
+        self.bot_token = bot_token
+        self.team_id = team_id
+        self.calls: list[Call] = []
+        self.messages: list[Message] = []
+        self.views: dict[str, dict[str, Any]] = {}
+        self.published_home: dict[str, dict[str, Any]] = {}
+        self.users: dict[str, dict[str, Any]] = {}
+        self.channels: dict[str, dict[str, Any]] = {}
+        self.failures: dict[str, list[Failure]] = defaultdict(list)
+        self.pace_per_channel: float | None = None
+        self._last_post: dict[str, float] = {}
+        self._ts = 1_700_000_000.000100
+        self._view_seq = 0
+        self.changed = asyncio.Event()
+        self.add_user("U1", name="Rita Recruiter", email="rita@example.com", is_admin=True)
+        self.add_user("U2", name="Mo Member", email="mo@example.com")
+        self.add_channel("C1", name="hiring")
+        self.app = web.Application()
+        self.app.router.add_post("/api/{method}", self._handle)
+        self.app.router.add_post("/response/{key}", self._response_url)
+        self.responses: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.base_url = ""  # set by the harness once served
+
+    def response_url(self, key: str = "r1") -> str:
+        """A ``response_url`` for a command or action; bodies posted there land in ``responses[key]``."""
+        return f"{self.base_url}/response/{key}"
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        self.responses[request.match_info["key"]].append(await request.json())
+        self.changed.set()
+        return web.Response(text="ok")
+
+    # -- configuration -----------------------------------------------------------
+    def add_user(
+        self,
+        user_id: str,
+        *,
+        name: str,
+        email: str,
+        is_admin: bool = False,
+        is_owner: bool = False,
+        tz: str = "America/Chicago",
+    ) -> None:
+        self.users[user_id] = {
+            "id": user_id,
+            "team_id": self.team_id,
+            "name": name.split()[0].lower(),
+            "real_name": name,
+            "is_admin": is_admin,
+            "is_owner": is_owner,
+            "is_bot": False,
+            "tz": tz,
+            "tz_offset": -21600,
+            "profile": {"email": email, "real_name": name, "display_name": name.split()[0]},
+        }
+
+    def add_channel(
+        self, channel_id: str, *, name: str, is_private: bool = False, is_member: bool = False,
+        is_archived: bool = False,
+    ) -> None:
+        self.channels[channel_id] = {
+            "id": channel_id,
+            "name": name,
+            "is_channel": not is_private,
+            "is_group": is_private,
+            "is_private": is_private,
+            "is_member": is_member,
+            "is_archived": is_archived,
+        }
+
+    def fail(
+        self, method: str, *, status: int = 200, error: str | None = None,
+        retry_after: int | None = None, times: int = 1,
+    ) -> None:
+        """Make the next ``times`` calls of ``method`` fail (HTTP status and/or Slack error)."""
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+        self.failures[method].append(Failure(status=status, error=error, headers=headers, times=times))
+
+    # -- inspection ------------------------------------------------------------------
+    def calls_to(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    def posted(self, channel: str | None = None) -> list[Message]:
+        return [m for m in self.messages if not m.ephemeral and (channel is None or m.channel == channel)]
+
+    def ephemerals(self, user: str | None = None) -> list[Message]:
+        return [m for m in self.messages if m.ephemeral and (user is None or m.user == user)]
+
+    async def wait_for(self, predicate, timeout: float = 5.0) -> Any:
+        """Wait until ``predicate()`` is truthy (checked after each call); return its value."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = predicate()
+            if value:
+                return value
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"fake Slack: condition not met within {timeout}s")
+            self.changed.clear()
+            try:
+                await asyncio.wait_for(self.changed.wait(), timeout=min(remaining, 0.25))
+            except TimeoutError:
+                pass
+
+    # -- the API ---------------------------------------------------------------------
+    async def _handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args = await self._args(request)
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ") or args.get("token")
+        self.calls.append(Call(method, args, token))
+        try:
+            return await self._answer(method, args, token)
+        finally:
+            self.changed.set()
+
+    async def _args(self, request: web.Request) -> dict[str, Any]:
+        if request.content_type == "application/json":
+            return await request.json()
+        form = await request.post()
+        args: dict[str, Any] = {}
+        for key, value in form.items():
+            if key in {"blocks", "view", "attachments"} and isinstance(value, str):
+                try:
+                    value = json.loads(value)
+                except ValueError:
+                    pass
+            args[key] = value
+        return args
+
+    async def _answer(self, method: str, args: dict[str, Any], token: str | None) -> web.Response:
+        queue = self.failures.get(method)
+        if queue:
+            failure = queue[0]
+            failure.times -= 1
+            if failure.times <= 0:
+                queue.pop(0)
+            if failure.status != 200:
+                return web.json_response(
+                    {"ok": False, "error": failure.error or "fake_failure"},
+                    status=failure.status, headers=failure.headers,
+                )
+            return web.json_response({"ok": False, "error": failure.error})
+        if token != self.bot_token:
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        handler = getattr(self, "_m_" + method.replace(".", "_"), None)
+        if handler is None:
+            return web.json_response({"ok": False, "error": "unknown_method"})
+        result = handler(args)
+        if isinstance(result, web.Response):
+            return result
+        return web.json_response({"ok": True, **result})
+
+    def _next_ts(self) -> str:
+        self._ts += 0.0001
+        return f"{self._ts:.6f}"
+
+    def _m_auth_test(self, args):
+        return {"team_id": self.team_id, "team": "Acme", "user_id": BOT_USER_ID, "bot_id": "B1",
+                "user": "interviewbot", "url": "https://acme.slack.com/"}
+
+    def _m_chat_postMessage(self, args):
+        channel = args.get("channel")
+        info = self.channels.get(channel)
+        if info is None and channel not in self.users and not str(channel).startswith("D"):
+            return web.json_response({"ok": False, "error": "channel_not_found"})
+        if info is not None and info["is_archived"]:
+            return web.json_response({"ok": False, "error": "is_archived"})
+        if info is not None and info["is_private"] and not info["is_member"]:
+            return web.json_response({"ok": False, "error": "not_in_channel"})
+        if self.pace_per_channel is not None:
+            now = time.monotonic()
+            last = self._last_post.get(channel)
+            if last is not None and now - last < self.pace_per_channel:
+                return web.json_response(
+                    {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"}
+                )
+            self._last_post[channel] = now
+        ts = self._next_ts()
+        self.messages.append(
+            Message(channel=channel, ts=ts, text=args.get("text", ""), blocks=args.get("blocks"),
+                    thread_ts=args.get("thread_ts"))
+        )
+        return {"channel": channel, "ts": ts, "message": {"text": args.get("text", ""), "ts": ts}}
+
+    def _m_chat_postEphemeral(self, args):
+        ts = self._next_ts()
+        self.messages.append(
+            Message(channel=args.get("channel"), ts=ts, text=args.get("text", ""),
+                    blocks=args.get("blocks"), user=args.get("user"), ephemeral=True)
+        )
+        return {"message_ts": ts}
+
+    def _m_chat_update(self, args):
+        for message in self.messages:
+            if message.channel == args.get("channel") and message.ts == args.get("ts"):
+                message.text = args.get("text", message.text)
+                message.blocks = args.get("blocks", message.blocks)
+                message.updates += 1
+                return {"channel": message.channel, "ts": message.ts}
+        return web.json_response({"ok": False, "error": "message_not_found"})
+
+    def _m_chat_getPermalink(self, args):
+        return {"permalink": f"https://acme.slack.com/archives/{args.get('channel')}/p{args.get('message_ts')}"}
+
+    def _store_view(self, view: dict[str, Any], view_id: str | None = None) -> dict[str, Any]:
+        if view_id is None:
+            self._view_seq += 1
+            view_id = f"V{self._view_seq:04d}"
+        stored = {**view, "id": view_id, "hash": f"h{len(self.calls)}", "team_id": self.team_id}
+        self.views[view_id] = stored
+        return stored
+
+    def _m_views_open(self, args):
+        return {"view": self._store_view(args["view"])}
+
+    def _m_views_push(self, args):
+        return {"view": self._store_view(args["view"])}
+
+    def _m_views_update(self, args):
+        view_id = args.get("view_id")
+        if view_id not in self.views:
+            return web.json_response({"ok": False, "error": "not_found"})
+        return {"view": self._store_view(args["view"], view_id)}
+
+    def _m_views_publish(self, args):
+        self.published_home[args["user_id"]] = args["view"]
+        return {"view": self._store_view(args["view"])}
+
+    def _m_users_info(self, args):
+        user = self.users.get(args.get("user"))
+        if user is None:
+            return web.json_response({"ok": False, "error": "user_not_found"})
+        return {"user": user}
+
+    def _m_users_lookupByEmail(self, args):
+        for user in self.users.values():
+            if user["profile"]["email"] == args.get("email"):
+                return {"user": user}
+        return web.json_response({"ok": False, "error": "users_not_found"})
+
+    def _m_conversations_info(self, args):
+        info = self.channels.get(args.get("channel"))
+        if info is None:
+            return web.json_response({"ok": False, "error": "channel_not_found"})
+        return {"channel": info}
+
+    def _m_conversations_join(self, args):
+        info = self.channels.get(args.get("channel"))
+        if info is None:
+            return web.json_response({"ok": False, "error": "channel_not_found"})
+        if info["is_private"]:
+            return web.json_response({"ok": False, "error": "method_not_supported_for_channel_type"})
+        info["is_member"] = True
+        return {"channel": info}
+
+    def _m_conversations_open(self, args):
+        users = args.get("users", "")
+        return {"channel": {"id": f"D{users.split(',')[0]}"}}

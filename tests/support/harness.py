@@ -1,0 +1,75 @@
+"""Start the real bot on 127.0.0.1 against a fake Slack and the vendor sandboxes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.fernet import Fernet
+
+from bot.app import SERVICES_KEY, create_web_app
+from bot.services import Services
+from bot.settings import Settings
+from bot.sparkhire.sandbox import SparkHireSandbox
+from bot.wedgehr.sandbox import WedgeHRSandbox
+from tests.support.fake_slack import BOT_TOKEN, FakeSlack
+from tests.support.servers import serve
+from tests.support.slack_requests import SIGNING_SECRET, SlackSender
+
+WEDGEHR_TOKEN = "wedge-token-0123456789abcdef"
+SPARKHIRE_KEY = "spark-key-0123456789abcdef"
+
+
+@dataclass
+class Bot:
+    """A running bot and the fakes around it."""
+
+    url: str
+    slack: FakeSlack
+    wedgehr: WedgeHRSandbox
+    sparkhire: SparkHireSandbox
+    sender: SlackSender
+    services: Services
+    settings: Settings
+
+
+@asynccontextmanager
+async def running_bot(
+    *,
+    database_url: str = "sqlite:///bot.sqlite3",
+    start_workers: bool = True,
+    env_credentials: bool = True,
+    secret_key: str | None = None,
+    **settings_overrides: Any,
+) -> AsyncIterator[Bot]:
+    """Serve fakes and the bot; settings reach them only through their base URLs."""
+    slack = FakeSlack()
+    wedgehr = WedgeHRSandbox()
+    sparkhire = SparkHireSandbox()
+    async with AsyncExitStack() as stack:
+        slack_url = await stack.enter_async_context(serve(slack.app))
+        slack.base_url = slack_url
+        wedgehr_url = await stack.enter_async_context(serve(wedgehr.app))
+        sparkhire_url = await stack.enter_async_context(serve(sparkhire.app))
+        values: dict[str, Any] = {
+            "slack_bot_token": BOT_TOKEN,
+            "slack_signing_secret": SIGNING_SECRET,
+            "slack_api_url": slack_url + "/api/",
+            "wedgehr_api_url": wedgehr_url,
+            "sparkhire_api_url": sparkhire_url,
+            "database_url": database_url,
+            "bot_secret_key": secret_key or Fernet.generate_key().decode(),
+        }
+        if env_credentials:
+            values |= {"wedgehr_token": WEDGEHR_TOKEN, "sparkhire_api_key": SPARKHIRE_KEY}
+        settings = Settings(**(values | settings_overrides))
+        web_app = create_web_app(settings, start_workers=start_workers)
+        url = await stack.enter_async_context(serve(web_app))
+        sender = SlackSender(url)
+        stack.push_async_callback(sender.aclose)
+        yield Bot(
+            url=url, slack=slack, wedgehr=wedgehr, sparkhire=sparkhire, sender=sender,
+            services=web_app[SERVICES_KEY], settings=settings,
+        )
