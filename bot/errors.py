@@ -1,0 +1,29 @@
+"""Domain errors that are the user's to fix, as opposed to vendor or programming errors."""
+
+from __future__ import annotations
+
+
+class UserFacingError(Exception):
+    """An expected problem with a message written for the person in Slack."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotConnectedError(UserFacingError):
+    """No credential for a vendor: the user is offered the connect modal, not a stack trace."""
+
+    def __init__(self, vendor: str, *, needs_user_key: bool = False) -> None:
+        label = {"wedgehr": "WedgeHR", "sparkhire": "Spark Hire"}.get(vendor, vendor)
+        hint = (
+            "Connect your own Spark Hire API key"
+            if needs_user_key
+            else f"Connect {label}"
+        )
+        super().__init__(f"{label} is not connected yet. {hint} with `/interview connect`.")
+        self.vendor = vendor
+
+
+class NotAllowedError(UserFacingError):
+    """The Slack user may not do this (e.g. workspace settings need an admin)."""

@@ -1,0 +1,21 @@
+"""Storage on SQLite (default) or PostgreSQL through one SQLAlchemy async code path."""
+
+from bot.storage.database import Database
+from bot.storage.repos import (
+    AuditEntry,
+    Connection,
+    NewEvent,
+    OutboxItem,
+    Subscription,
+    ThreadMessage,
+)
+
+__all__ = [
+    "AuditEntry",
+    "Connection",
+    "Database",
+    "NewEvent",
+    "OutboxItem",
+    "Subscription",
+    "ThreadMessage",
+]

@@ -1,0 +1,145 @@
+"""The database: engine set-up for SQLite and PostgreSQL, migrations, repositories."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from slack_sdk.oauth.installation_store.sqlalchemy import (
+    AsyncSQLAlchemyInstallationStore,
+    SQLAlchemyInstallationStore,
+)
+from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from bot.crypto import SecretBox
+from bot.storage import schema
+from bot.storage.repos import (
+    AuditRepo,
+    ConnectionRepo,
+    EventRepo,
+    OutboxRepo,
+    PollStateRepo,
+    SubscriptionRepo,
+    ThreadRepo,
+)
+
+logger = logging.getLogger(__name__)
+
+# Arbitrary constant: the PostgreSQL advisory lock that serialises migrations.
+MIGRATION_LOCK_ID = 7_142_031_118
+
+
+def _slack_tables(connection: sa.Connection) -> None:
+    slack_metadata = sa.MetaData()
+    SQLAlchemyInstallationStore.build_installations_table(slack_metadata, "slack_installations")
+    SQLAlchemyInstallationStore.build_bots_table(slack_metadata, "slack_bots")
+    AsyncSQLAlchemyOAuthStateStore.build_oauth_states_table(slack_metadata, "slack_oauth_states")
+    slack_metadata.create_all(connection)
+
+
+def _v1_initial(connection: sa.Connection) -> None:
+    schema.metadata.create_all(connection)
+    _slack_tables(connection)
+
+
+# Ordered, append-only: version N is MIGRATIONS[N-1]. Never edit a released step.
+MIGRATIONS: list[Callable[[sa.Connection], None]] = [_v1_initial]
+
+
+class Database:
+    """Storage for one process.
+
+    Args:
+        url: SQLAlchemy async URL (``sqlite+aiosqlite:///…`` or ``postgresql+asyncpg://…``).
+        secret_box: Encrypts credentials at rest.
+        echo: Log SQL (debugging).
+    """
+
+    def __init__(self, *, url: str, secret_box: SecretBox, echo: bool = False) -> None:
+        self.url = url
+        self.secret_box = secret_box
+        self.engine: AsyncEngine = _make_engine(url, echo=echo)
+        self.connections = ConnectionRepo(self.engine, secret_box)
+        self.subscriptions = SubscriptionRepo(self.engine)
+        self.events = EventRepo(self.engine, self.subscriptions)
+        self.outbox = OutboxRepo(self.engine)
+        self.threads = ThreadRepo(self.engine)
+        self.audit = AuditRepo(self.engine)
+        self.poll_state = PollStateRepo(self.engine)
+
+    @property
+    def dialect_name(self) -> str:
+        return self.engine.dialect.name
+
+    async def migrate(self) -> int:
+        """Apply pending migrations; returns the schema version. Safe to run concurrently."""
+        async with self.engine.begin() as conn:
+            if self.dialect_name == "postgresql":
+                await conn.execute(
+                    sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID}
+                )
+            await conn.run_sync(lambda c: schema.schema_version.create(c, checkfirst=True))
+            current = (
+                await conn.execute(sa.select(sa.func.max(schema.schema_version.c.version)))
+            ).scalar() or 0
+            for version in range(current + 1, len(MIGRATIONS) + 1):
+                logger.info("Applying database migration %d", version)
+                await conn.run_sync(MIGRATIONS[version - 1])
+                await conn.execute(
+                    schema.schema_version.insert().values(version=version, applied_at=time.time())
+                )
+            return len(MIGRATIONS)
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+
+    def installation_store(self, client_id: str) -> AsyncSQLAlchemyInstallationStore:
+        """slack-sdk's installation store on our engine (tables made by our migrations)."""
+        return AsyncSQLAlchemyInstallationStore(client_id=client_id, engine=self.engine)
+
+    def oauth_state_store(self, expiration_seconds: int = 600) -> AsyncSQLAlchemyOAuthStateStore:
+        return AsyncSQLAlchemyOAuthStateStore(
+            expiration_seconds=expiration_seconds, engine=self.engine
+        )
+
+    async def aclose(self) -> None:
+        await self.engine.dispose()
+
+
+def _make_engine(url: str, *, echo: bool) -> AsyncEngine:
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+        _configure_sqlite(engine)
+        return engine
+    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    """WAL, a busy timeout, and BEGIN IMMEDIATE so writers queue instead of failing.
+
+    pysqlite/aiosqlite defer BEGIN until the first write, which turns concurrent
+    read-then-write transactions (leases, migrations) into 'database is locked';
+    taking the write lock at BEGIN serialises them like PostgreSQL row locks would.
+    """
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+__all__ = ["MIGRATIONS", "AsyncConnection", "Database"]

@@ -1,0 +1,902 @@
+"""Repositories: small typed operations over the tables, returning frozen dataclasses."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import SecretStr
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.crypto import SecretBox, constant_time_equals
+from bot.storage import schema
+
+MIN_DEDUP_RETENTION_HOURS = 72
+
+
+def _insert(conn: AsyncConnection, table: sa.Table):
+    """Dialect-specific INSERT (both support ON CONFLICT … RETURNING)."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+# -- connections ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Connection:
+    """A vendor account connected in a workspace, or by one user."""
+
+    id: str
+    team_id: str
+    vendor: str
+    scope: str
+    user_id: str | None
+    credential: SecretStr = field(repr=False)
+    environment: str | None
+    account_label: str
+    connected_by: str
+    webhook_uuid: str | None
+    has_webhook_auth: bool
+    created_at: float
+
+
+class ConnectionRepo:
+    def __init__(self, engine: AsyncEngine, box: SecretBox) -> None:
+        self._engine = engine
+        self._box = box
+
+    def _row(self, row: sa.Row) -> Connection:
+        return Connection(
+            id=row.id,
+            team_id=row.team_id,
+            vendor=row.vendor,
+            scope=row.scope,
+            user_id=row.user_id or None,
+            credential=SecretStr(self._box.decrypt(row.credential)),
+            environment=row.environment,
+            account_label=row.account_label,
+            connected_by=row.connected_by,
+            webhook_uuid=row.webhook_uuid,
+            has_webhook_auth=row.webhook_auth is not None,
+            created_at=row.created_at,
+        )
+
+    async def _upsert(
+        self,
+        team_id: str,
+        vendor: str,
+        scope: str,
+        user_id: str,
+        credential: str,
+        *,
+        account_label: str,
+        connected_by: str,
+        environment: str | None,
+    ) -> Connection:
+        now = time.time()
+        t = schema.connections
+        async with self._engine.begin() as conn:
+            stmt = _insert(conn, t).values(
+                id=secrets.token_hex(16),
+                team_id=team_id,
+                vendor=vendor,
+                scope=scope,
+                user_id=user_id,
+                credential=self._box.encrypt(credential),
+                environment=environment,
+                account_label=account_label,
+                connected_by=connected_by,
+                created_at=now,
+                updated_at=now,
+            )
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["team_id", "vendor", "scope", "user_id"],
+                set_={
+                    "credential": stmt.excluded.credential,
+                    "environment": stmt.excluded.environment,
+                    "account_label": stmt.excluded.account_label,
+                    "connected_by": stmt.excluded.connected_by,
+                    "updated_at": now,
+                },
+            ).returning(*t.c)
+            row = (await conn.execute(stmt)).one()
+        return self._row(row)
+
+    async def upsert_workspace(
+        self,
+        team_id: str,
+        vendor: str,
+        credential: str,
+        *,
+        account_label: str,
+        connected_by: str,
+        environment: str | None = None,
+    ) -> Connection:
+        """Set the workspace's credential for a vendor (replacing any previous one)."""
+        return await self._upsert(
+            team_id,
+            vendor,
+            "workspace",
+            "",
+            credential,
+            account_label=account_label,
+            connected_by=connected_by,
+            environment=environment,
+        )
+
+    async def upsert_user(
+        self,
+        team_id: str,
+        user_id: str,
+        vendor: str,
+        credential: str,
+        *,
+        account_label: str,
+    ) -> Connection:
+        """Set one user's own credential (Spark Hire keys are per user)."""
+        return await self._upsert(
+            team_id,
+            vendor,
+            "user",
+            user_id,
+            credential,
+            account_label=account_label,
+            connected_by=user_id,
+            environment=None,
+        )
+
+    async def get(self, connection_id: str) -> Connection | None:
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(schema.connections).where(schema.connections.c.id == connection_id)
+                )
+            ).first()
+        return self._row(row) if row else None
+
+    async def resolve(
+        self, team_id: str, vendor: str, user_id: str | None = None
+    ) -> Connection | None:
+        """The user's own connection, else the workspace's, else None."""
+        t = schema.connections
+        async with self._engine.connect() as conn:
+            rows = (
+                await conn.execute(sa.select(t).where(t.c.team_id == team_id, t.c.vendor == vendor))
+            ).all()
+        own = [r for r in rows if r.scope == "user" and user_id and r.user_id == user_id]
+        workspace = [r for r in rows if r.scope == "workspace"]
+        chosen = (own or workspace or [None])[0]
+        return self._row(chosen) if chosen is not None else None
+
+    async def list_for_team(self, team_id: str) -> list[Connection]:
+        t = schema.connections
+        async with self._engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(t).where(t.c.team_id == team_id).order_by(t.c.created_at)
+                )
+            ).all()
+        return [self._row(r) for r in rows]
+
+    async def delete(self, connection_id: str) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                sa.delete(schema.connections).where(schema.connections.c.id == connection_id)
+            )
+
+    async def set_webhook(
+        self, connection_id: str, *, webhook_uuid: str, webhook_auth: str
+    ) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                sa.update(schema.connections)
+                .where(schema.connections.c.id == connection_id)
+                .values(
+                    webhook_uuid=webhook_uuid,
+                    webhook_auth=self._box.encrypt(webhook_auth),
+                    updated_at=time.time(),
+                )
+            )
+
+    async def clear_webhook(self, connection_id: str) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                sa.update(schema.connections)
+                .where(schema.connections.c.id == connection_id)
+                .values(webhook_uuid=None, webhook_auth=None, updated_at=time.time())
+            )
+
+    async def webhook_auth(self, connection_id: str) -> tuple[Connection, str] | None:
+        """The connection and its webhook ``user:pass`` (decrypted), if it has one."""
+        t = schema.connections
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(sa.select(t).where(t.c.id == connection_id))).first()
+        if row is None or row.webhook_auth is None:
+            return None
+        return self._row(row), self._box.decrypt(row.webhook_auth)
+
+    async def verify_webhook_auth(self, connection_id: str, presented: str) -> Connection | None:
+        """The connection when ``presented`` equals its webhook credentials (constant time)."""
+        found = await self.webhook_auth(connection_id)
+        if found is None:
+            constant_time_equals(presented, "x" * len(presented))  # same work either way
+            return None
+        connection, expected = found
+        return connection if constant_time_equals(presented, expected) else None
+
+
+# -- subscriptions --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Subscription:
+    id: int
+    team_id: str
+    channel_id: str
+    vendor: str
+    events: tuple[str, ...]
+    job_filter: str | None
+    excludes: tuple[str, ...]
+    compact: bool
+    connection_id: str | None
+    created_by: str
+    paused: bool
+    paused_reason: str | None
+    created_at: float
+
+    def matches(
+        self,
+        event: str,
+        *,
+        job_name: str | None = None,
+        job_id: str | None = None,
+        candidate_email: str | None = None,
+    ) -> bool:
+        """Whether an event passes this subscription's event, job and exclude filters."""
+        if self.paused or event not in self.events:
+            return False
+        if self.job_filter:
+            wanted = self.job_filter.casefold()
+            names = {str(v).casefold() for v in (job_name, job_id) if v}
+            if wanted not in names:
+                return False
+        if candidate_email:
+            email = candidate_email.casefold()
+            domain = email.rpartition("@")[2]
+            for exclude in self.excludes:
+                ex = exclude.casefold()
+                if ex == email or (ex.startswith("@") and ex[1:] == domain):
+                    return False
+        return True
+
+
+def _subscription(row: sa.Row) -> Subscription:
+    return Subscription(
+        id=row.id,
+        team_id=row.team_id,
+        channel_id=row.channel_id,
+        vendor=row.vendor,
+        events=tuple(row.events or ()),
+        job_filter=row.job_filter,
+        excludes=tuple(row.excludes or ()),
+        compact=bool(row.compact),
+        connection_id=row.connection_id,
+        created_by=row.created_by,
+        paused=bool(row.paused),
+        paused_reason=row.paused_reason,
+        created_at=row.created_at,
+    )
+
+
+class SubscriptionRepo:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def add(
+        self,
+        *,
+        team_id: str,
+        channel_id: str,
+        vendor: str,
+        events: Sequence[str],
+        created_by: str,
+        job_filter: str | None = None,
+        excludes: Sequence[str] = (),
+        compact: bool = False,
+        connection_id: str | None = None,
+    ) -> Subscription:
+        t = schema.subscriptions
+        async with self._engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    t.insert()
+                    .values(
+                        team_id=team_id,
+                        channel_id=channel_id,
+                        vendor=vendor,
+                        events=list(events),
+                        job_filter=job_filter,
+                        excludes=list(excludes),
+                        compact=compact,
+                        connection_id=connection_id,
+                        created_by=created_by,
+                        paused=False,
+                        created_at=time.time(),
+                    )
+                    .returning(*t.c)
+                )
+            ).one()
+        return _subscription(row)
+
+    async def get(self, subscription_id: int) -> Subscription | None:
+        t = schema.subscriptions
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(sa.select(t).where(t.c.id == subscription_id))).first()
+        return _subscription(row) if row else None
+
+    async def list_for_channel(self, team_id: str, channel_id: str) -> list[Subscription]:
+        t = schema.subscriptions
+        return await self._list(sa.and_(t.c.team_id == team_id, t.c.channel_id == channel_id))
+
+    async def list_for_team(self, team_id: str, vendor: str | None = None) -> list[Subscription]:
+        t = schema.subscriptions
+        cond = t.c.team_id == team_id
+        if vendor:
+            cond = sa.and_(cond, t.c.vendor == vendor)
+        return await self._list(cond)
+
+    async def list_active(self, vendor: str | None = None) -> list[Subscription]:
+        t = schema.subscriptions
+        cond = t.c.paused == sa.false()
+        if vendor:
+            cond = sa.and_(cond, t.c.vendor == vendor)
+        return await self._list(cond)
+
+    async def _list(self, condition: Any) -> list[Subscription]:
+        t = schema.subscriptions
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(sa.select(t).where(condition).order_by(t.c.id))).all()
+        return [_subscription(r) for r in rows]
+
+    async def update(self, subscription_id: int, **values: Any) -> None:
+        if "events" in values:
+            values["events"] = list(values["events"])
+        if "excludes" in values:
+            values["excludes"] = list(values["excludes"])
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                sa.update(schema.subscriptions)
+                .where(schema.subscriptions.c.id == subscription_id)
+                .values(**values)
+            )
+
+    async def remove(self, subscription_id: int) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                sa.delete(schema.subscriptions).where(schema.subscriptions.c.id == subscription_id)
+            )
+
+    async def pause(self, subscription_id: int, reason: str) -> None:
+        await self.update(subscription_id, paused=True, paused_reason=reason[:200])
+
+    async def resume(self, subscription_id: int) -> None:
+        await self.update(subscription_id, paused=False, paused_reason=None)
+
+    async def count_using_connection(self, connection_id: str) -> int:
+        t = schema.subscriptions
+        async with self._engine.connect() as conn:
+            return (
+                await conn.execute(
+                    sa.select(sa.func.count())
+                    .select_from(t)
+                    .where(t.c.connection_id == connection_id)
+                )
+            ).scalar_one()
+
+
+# -- events and outbox ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewEvent:
+    """An event to record, with what subscription filters look at and what to render."""
+
+    dedup_key: str
+    team_id: str
+    vendor: str
+    event_type: str
+    subject: str
+    payload: dict[str, Any]
+    thread_key: str
+    job_name: str | None = None
+    job_id: str | None = None
+    candidate_email: str | None = None
+    #: Only subscriptions using this connection receive the event (None: any of the team's).
+    connection_id: str | None = None
+
+
+class EventRepo:
+    def __init__(self, engine: AsyncEngine, subscriptions: SubscriptionRepo) -> None:
+        self._engine = engine
+        self._subscriptions = subscriptions
+
+    async def record(self, event: NewEvent) -> bool:
+        """Store one event and its outbox rows; False when it was already recorded."""
+        return (await self.record_many([event]))[0]
+
+    async def record_many(self, batch: Sequence[NewEvent]) -> list[bool]:
+        """Store events and one outbox row per matching subscription, in ONE transaction.
+
+        Returns, per item, True if it was new; duplicates (already stored, or
+        repeated within the batch) create no outbox rows.
+        """
+        if not batch:
+            return []
+        now = time.time()
+        first_index: dict[str, int] = {}
+        for index, item in enumerate(batch):
+            first_index.setdefault(item.dedup_key, index)
+        unique = [batch[i] for i in sorted(first_index.values())]
+        ev = schema.events
+        async with self._engine.begin() as conn:
+            stmt = (
+                _insert(conn, ev)
+                .values(
+                    [
+                        {
+                            "dedup_key": e.dedup_key,
+                            "team_id": e.team_id,
+                            "vendor": e.vendor,
+                            "event_type": e.event_type,
+                            "subject": e.subject[:128],
+                            "payload": e.payload,
+                            "received_at": now,
+                        }
+                        for e in unique
+                    ]
+                )
+                .on_conflict_do_nothing(index_elements=["dedup_key"])
+                .returning(ev.c.id, ev.c.dedup_key)
+            )
+            inserted = {row.dedup_key: row.id for row in (await conn.execute(stmt)).all()}
+            if inserted:
+                teams = {(e.team_id, e.vendor) for e in unique if e.dedup_key in inserted}
+                sub = schema.subscriptions
+                rows = (
+                    await conn.execute(
+                        sa.select(sub)
+                        .where(
+                            sub.c.paused == sa.false(),
+                            sa.tuple_(sub.c.team_id, sub.c.vendor).in_(list(teams)),
+                        )
+                        .order_by(sub.c.id)
+                    )
+                ).all()
+                subs = [_subscription(r) for r in rows]
+                outbox_rows = []
+                for e in unique:
+                    event_id = inserted.get(e.dedup_key)
+                    if event_id is None:
+                        continue
+                    for s in subs:
+                        if s.team_id != e.team_id or s.vendor != e.vendor:
+                            continue
+                        if (
+                            e.connection_id
+                            and s.connection_id
+                            and s.connection_id != e.connection_id
+                        ):
+                            continue
+                        if not s.matches(
+                            e.event_type,
+                            job_name=e.job_name,
+                            job_id=e.job_id,
+                            candidate_email=e.candidate_email,
+                        ):
+                            continue
+                        outbox_rows.append(
+                            {
+                                "event_id": event_id,
+                                "subscription_id": s.id,
+                                "team_id": s.team_id,
+                                "channel_id": s.channel_id,
+                                "thread_key": e.thread_key,
+                                "payload": {**e.payload, "compact": s.compact},
+                                "status": "pending",
+                                "attempts": 0,
+                                "next_attempt_at": now,
+                                "created_at": now,
+                            }
+                        )
+                if outbox_rows:
+                    await conn.execute(schema.outbox.insert(), outbox_rows)
+        return [
+            first_index[item.dedup_key] == i and item.dedup_key in inserted
+            for i, item in enumerate(batch)
+        ]
+
+    async def count(self) -> int:
+        async with self._engine.connect() as conn:
+            return (
+                await conn.execute(sa.select(sa.func.count()).select_from(schema.events))
+            ).scalar_one()
+
+    async def purge_older_than(self, hours: float) -> int:
+        """Delete de-duplication records older than ``hours`` (never less than 72)."""
+        cutoff = time.time() - max(hours, MIN_DEDUP_RETENTION_HOURS) * 3600
+        ev, ob = schema.events, schema.outbox
+        async with self._engine.begin() as conn:
+            pending = sa.select(ob.c.event_id).where(ob.c.status == "pending")
+            result = await conn.execute(
+                sa.delete(ev).where(ev.c.received_at < cutoff, ev.c.id.not_in(pending))
+            )
+        return result.rowcount or 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutboxItem:
+    id: int
+    team_id: str
+    channel_id: str
+    thread_key: str
+    subscription_id: int
+    payload: dict[str, Any]
+    attempts: int
+
+
+class OutboxRepo:
+    """Durable queue of Slack deliveries, leased per channel to keep order and pacing."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def lease(
+        self,
+        worker_id: str,
+        *,
+        limit: int = 20,
+        lease_seconds: float = 30.0,
+    ) -> list[OutboxItem]:
+        """Lease up to ``limit`` channels with due work; return each one's oldest pending row.
+
+        A channel is held by one worker at a time (an expired lease is taken over,
+        so a dead process's channels resume), and only its head row is returned,
+        so messages to a channel go out in the order they were recorded.
+        """
+        now = time.time()
+        ob, cl = schema.outbox, schema.channel_leases
+        channel_key = ob.c.team_id + ":" + ob.c.channel_id
+        async with self._engine.begin() as conn:
+            busy = sa.select(cl.c.channel_key).where(
+                sa.or_(
+                    sa.and_(cl.c.expires_at > now, cl.c.holder != worker_id),
+                    cl.c.next_post_at > now,
+                )
+            )
+            heads = (
+                await conn.execute(
+                    sa.select(ob.c.team_id, ob.c.channel_id, sa.func.min(ob.c.id).label("head"))
+                    .where(ob.c.status == "pending", channel_key.not_in(busy))
+                    .group_by(ob.c.team_id, ob.c.channel_id)
+                    .order_by(sa.func.min(ob.c.id))
+                    .limit(limit)
+                )
+            ).all()
+            if not heads:
+                return []
+            head_rows = (
+                await conn.execute(
+                    sa.select(ob).where(
+                        ob.c.id.in_([h.head for h in heads]), ob.c.next_attempt_at <= now
+                    )
+                )
+            ).all()
+            items: list[OutboxItem] = []
+            for row in sorted(head_rows, key=lambda r: r.id):
+                key = f"{row.team_id}:{row.channel_id}"
+                stmt = _insert(conn, cl).values(
+                    channel_key=key,
+                    holder=worker_id,
+                    expires_at=now + lease_seconds,
+                    next_post_at=0,
+                )
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=["channel_key"],
+                    set_={"holder": worker_id, "expires_at": now + lease_seconds},
+                    where=sa.and_(
+                        sa.or_(cl.c.expires_at <= now, cl.c.holder == worker_id),
+                        cl.c.next_post_at <= now,
+                    ),
+                ).returning(cl.c.channel_key)
+                if (await conn.execute(stmt)).first() is None:
+                    continue  # another worker took the channel meanwhile
+                items.append(
+                    OutboxItem(
+                        id=row.id,
+                        team_id=row.team_id,
+                        channel_id=row.channel_id,
+                        thread_key=row.thread_key,
+                        subscription_id=row.subscription_id,
+                        payload=row.payload,
+                        attempts=row.attempts,
+                    )
+                )
+            return items
+
+    async def _finish(
+        self,
+        item: OutboxItem,
+        worker_id: str,
+        *,
+        values: dict[str, Any],
+        next_post_in: float,
+    ) -> None:
+        now = time.time()
+        cl = schema.channel_leases
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                sa.update(schema.outbox).where(schema.outbox.c.id == item.id).values(**values)
+            )
+            await conn.execute(
+                sa.update(cl)
+                .where(
+                    cl.c.channel_key == f"{item.team_id}:{item.channel_id}",
+                    cl.c.holder == worker_id,
+                )
+                .values(expires_at=now, next_post_at=now + next_post_in)
+            )
+
+    async def mark_sent(
+        self, item: OutboxItem, worker_id: str, *, pace_seconds: float = 1.0
+    ) -> None:
+        """Record the delivery and hold the channel for ``pace_seconds`` (Slack's pacing)."""
+        await self._finish(
+            item,
+            worker_id,
+            values={"status": "sent", "sent_at": time.time(), "attempts": item.attempts + 1},
+            next_post_in=pace_seconds,
+        )
+
+    async def reschedule(
+        self, item: OutboxItem, worker_id: str, *, delay: float, error: str
+    ) -> None:
+        """Try again after ``delay`` seconds; the channel waits too, so order is kept."""
+        await self._finish(
+            item,
+            worker_id,
+            values={
+                "attempts": item.attempts + 1,
+                "next_attempt_at": time.time() + delay,
+                "last_error": error[:500],
+            },
+            next_post_in=delay,
+        )
+
+    async def fail(self, item: OutboxItem, worker_id: str, *, error: str) -> None:
+        await self._finish(
+            item,
+            worker_id,
+            values={"status": "failed", "last_error": error[:500], "attempts": item.attempts + 1},
+            next_post_in=0,
+        )
+
+    async def fail_pending_for_subscription(self, subscription_id: int, reason: str) -> int:
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                sa.update(schema.outbox)
+                .where(
+                    schema.outbox.c.subscription_id == subscription_id,
+                    schema.outbox.c.status == "pending",
+                )
+                .values(status="failed", last_error=reason[:500])
+            )
+        return result.rowcount or 0
+
+    async def counts(self) -> dict[str, int]:
+        ob = schema.outbox
+        async with self._engine.connect() as conn:
+            rows = (
+                await conn.execute(sa.select(ob.c.status, sa.func.count()).group_by(ob.c.status))
+            ).all()
+        return {status: count for status, count in rows}
+
+    async def pending_count(self) -> int:
+        return (await self.counts()).get("pending", 0)
+
+
+# -- threads ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ThreadMessage:
+    ts: str
+    card: dict[str, Any] | None
+
+
+class ThreadRepo:
+    """The Slack message (the card) posted per candidate interview per channel."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def get(self, team_id: str, channel_id: str, thread_key: str) -> ThreadMessage | None:
+        t = schema.slack_messages
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(t).where(
+                        t.c.team_id == team_id,
+                        t.c.channel_id == channel_id,
+                        t.c.thread_key == thread_key,
+                    )
+                )
+            ).first()
+        return ThreadMessage(ts=row.ts, card=row.card) if row else None
+
+    async def set(
+        self,
+        team_id: str,
+        channel_id: str,
+        thread_key: str,
+        *,
+        ts: str,
+        card: dict[str, Any] | None,
+    ) -> None:
+        t = schema.slack_messages
+        async with self._engine.begin() as conn:
+            stmt = _insert(conn, t).values(
+                team_id=team_id,
+                channel_id=channel_id,
+                thread_key=thread_key,
+                ts=ts,
+                card=card,
+                updated_at=time.time(),
+            )
+            await conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["team_id", "channel_id", "thread_key"],
+                    set_={
+                        "ts": stmt.excluded.ts,
+                        "card": stmt.excluded.card,
+                        "updated_at": stmt.excluded.updated_at,
+                    },
+                )
+            )
+
+
+# -- audit -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuditEntry:
+    id: int
+    team_id: str
+    user_id: str
+    action: str
+    vendor: str | None
+    target: str | None
+    detail: dict[str, Any] | None
+    created_at: float
+
+
+class AuditRepo:
+    """Who did what, when, through which vendor."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def add(
+        self,
+        *,
+        team_id: str,
+        user_id: str,
+        action: str,
+        vendor: str | None = None,
+        target: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                schema.audit_log.insert().values(
+                    team_id=team_id,
+                    user_id=user_id,
+                    action=action,
+                    vendor=vendor,
+                    target=(target or "")[:320] or None,
+                    detail=detail,
+                    created_at=time.time(),
+                )
+            )
+
+    async def recent(
+        self,
+        team_id: str,
+        *,
+        user_id: str | None = None,
+        action_prefix: str | None = None,
+        limit: int = 10,
+    ) -> list[AuditEntry]:
+        t = schema.audit_log
+        cond = [t.c.team_id == team_id]
+        if user_id:
+            cond.append(t.c.user_id == user_id)
+        if action_prefix:
+            cond.append(t.c.action.startswith(action_prefix))
+        async with self._engine.connect() as conn:
+            rows = (
+                await conn.execute(sa.select(t).where(*cond).order_by(t.c.id.desc()).limit(limit))
+            ).all()
+        return [
+            AuditEntry(
+                id=r.id,
+                team_id=r.team_id,
+                user_id=r.user_id,
+                action=r.action,
+                vendor=r.vendor,
+                target=r.target,
+                detail=r.detail,
+                created_at=r.created_at,
+            )
+            for r in rows
+        ]
+
+
+# -- poll state ------------------------------------------------------------------------------
+
+
+class PollStateRepo:
+    """Per-connection poller state, with a lease so one process polls a connection at a time."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def try_lease(self, connection_id: str, holder: str, seconds: float) -> bool:
+        now = time.time()
+        t = schema.poll_state
+        async with self._engine.begin() as conn:
+            stmt = _insert(conn, t).values(
+                connection_id=connection_id,
+                state=None,
+                holder=holder,
+                lease_expires_at=now + seconds,
+            )
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["connection_id"],
+                set_={"holder": holder, "lease_expires_at": now + seconds},
+                where=sa.or_(t.c.lease_expires_at <= now, t.c.holder == holder),
+            ).returning(t.c.connection_id)
+            return (await conn.execute(stmt)).first() is not None
+
+    async def release(self, connection_id: str, holder: str) -> None:
+        t = schema.poll_state
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                sa.update(t)
+                .where(t.c.connection_id == connection_id, t.c.holder == holder)
+                .values(lease_expires_at=0)
+            )
+
+    async def load(self, connection_id: str) -> dict[str, Any] | None:
+        t = schema.poll_state
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(sa.select(t.c.state).where(t.c.connection_id == connection_id))
+            ).first()
+        return row.state if row else None
+
+    async def save(self, connection_id: str, holder: str, state: dict[str, Any]) -> bool:
+        """Save only while still holding the lease; False if another process took it."""
+        t = schema.poll_state
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                sa.update(t)
+                .where(t.c.connection_id == connection_id, t.c.holder == holder)
+                .values(state=state)
+            )
+        return bool(result.rowcount)

@@ -1,0 +1,134 @@
+"""Table definitions (SQLAlchemy Core). Times are UNIX seconds as floats on both dialects."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY, PostgreSQL wants BIGINT.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+schema_version = sa.Table(
+    "schema_version",
+    metadata,
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("applied_at", sa.Float, nullable=False),
+)
+
+connections = sa.Table(
+    "vendor_connections",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("team_id", sa.String(32), nullable=False),
+    sa.Column("vendor", sa.String(16), nullable=False),
+    sa.Column("scope", sa.String(16), nullable=False),  # workspace | user
+    # '' for workspace connections so the unique constraint works on both dialects.
+    sa.Column("user_id", sa.String(32), nullable=False, server_default=""),
+    sa.Column("credential", sa.Text, nullable=False),  # Fernet-encrypted
+    sa.Column("environment", sa.String(16)),
+    sa.Column("account_label", sa.String(200), nullable=False, server_default=""),
+    sa.Column("connected_by", sa.String(32), nullable=False, server_default=""),
+    sa.Column("webhook_uuid", sa.String(64)),
+    sa.Column("webhook_auth", sa.Text),  # Fernet-encrypted "user:pass"
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("team_id", "vendor", "scope", "user_id", name="uq_connection_owner"),
+)
+
+subscriptions = sa.Table(
+    "subscriptions",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("team_id", sa.String(32), nullable=False),
+    sa.Column("channel_id", sa.String(32), nullable=False),
+    sa.Column("vendor", sa.String(16), nullable=False),
+    sa.Column("events", sa.JSON, nullable=False),
+    sa.Column("job_filter", sa.String(200)),
+    sa.Column("excludes", sa.JSON, nullable=False),
+    sa.Column("compact", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("connection_id", sa.String(32)),
+    sa.Column("created_by", sa.String(32), nullable=False),
+    sa.Column("paused", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("paused_reason", sa.String(200)),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Index("ix_subscriptions_team_vendor", "team_id", "vendor"),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("dedup_key", sa.String(255), nullable=False, unique=True),
+    sa.Column("team_id", sa.String(32), nullable=False),
+    sa.Column("vendor", sa.String(16), nullable=False),
+    sa.Column("event_type", sa.String(64), nullable=False),
+    sa.Column("subject", sa.String(128), nullable=False, server_default=""),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("received_at", sa.Float, nullable=False),
+    sa.Index("ix_events_received_at", "received_at"),
+)
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.BigInteger, nullable=False),
+    sa.Column("subscription_id", sa.BigInteger, nullable=False),
+    sa.Column("team_id", sa.String(32), nullable=False),
+    sa.Column("channel_id", sa.String(32), nullable=False),
+    sa.Column("thread_key", sa.String(200), nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, server_default="pending"),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", sa.Float, nullable=False),
+    sa.Column("last_error", sa.String(500)),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("sent_at", sa.Float),
+    sa.Index("ix_outbox_pending", "status", "team_id", "channel_id", "id"),
+)
+
+# One lease per channel: keeps a channel's messages in order across processes and
+# carries Slack's one-message-per-second pacing (next_post_at).
+channel_leases = sa.Table(
+    "channel_leases",
+    metadata,
+    sa.Column("channel_key", sa.String(80), primary_key=True),
+    sa.Column("holder", sa.String(64), nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+    sa.Column("next_post_at", sa.Float, nullable=False, server_default="0"),
+)
+
+slack_messages = sa.Table(
+    "slack_messages",
+    metadata,
+    sa.Column("team_id", sa.String(32), primary_key=True),
+    sa.Column("channel_id", sa.String(32), primary_key=True),
+    sa.Column("thread_key", sa.String(200), primary_key=True),
+    sa.Column("ts", sa.String(32), nullable=False),
+    sa.Column("card", sa.JSON),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("team_id", sa.String(32), nullable=False),
+    sa.Column("user_id", sa.String(32), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("vendor", sa.String(16)),
+    sa.Column("target", sa.String(320)),
+    sa.Column("detail", sa.JSON),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Index("ix_audit_team_user", "team_id", "user_id", "id"),
+)
+
+poll_state = sa.Table(
+    "poll_state",
+    metadata,
+    sa.Column("connection_id", sa.String(32), primary_key=True),
+    sa.Column("state", sa.JSON),
+    sa.Column("holder", sa.String(64)),
+    sa.Column("lease_expires_at", sa.Float, nullable=False, server_default="0"),
+)

@@ -1,0 +1,225 @@
+import asyncio
+
+import sqlalchemy as sa
+
+from bot.storage import Database, NewEvent, schema
+
+
+def event(
+    key: str,
+    *,
+    team="T1",
+    vendor="sparkhire",
+    kind="completed",
+    email="ann@acme.io",
+    job="Barista",
+    thread="sparkhire:interview:i1",
+) -> NewEvent:
+    return NewEvent(
+        dedup_key=key,
+        team_id=team,
+        vendor=vendor,
+        event_type=kind,
+        subject=key,
+        payload={"key": key},
+        thread_key=thread,
+        job_name=job,
+        candidate_email=email,
+    )
+
+
+async def test_migrations_are_idempotent_and_concurrent(database_url, secret_box):
+    first, second = (Database(url=database_url, secret_box=secret_box) for _ in range(2))
+    versions = await asyncio.gather(first.migrate(), second.migrate())
+    assert versions[0] == versions[1] >= 1
+    assert await first.migrate() == versions[0]
+    async with first.engine.connect() as conn:
+        rows = (await conn.execute(sa.select(schema.schema_version.c.version))).scalars().all()
+    assert sorted(rows) == list(range(1, versions[0] + 1))
+    await first.aclose()
+    await second.aclose()
+
+
+async def test_credentials_are_encrypted_at_rest(db):
+    await db.connections.upsert_workspace(
+        "T1",
+        "wedgehr",
+        "wedge-secret-token",
+        account_label="Acme",
+        connected_by="U1",
+        environment="staging",
+    )
+    async with db.engine.connect() as conn:
+        raw = (await conn.execute(sa.select(schema.connections.c.credential))).scalar_one()
+    assert "wedge-secret-token" not in raw
+    connection = await db.connections.resolve("T1", "wedgehr")
+    assert connection.credential.get_secret_value() == "wedge-secret-token"
+    assert "wedge-secret-token" not in repr(connection)
+    assert connection.environment == "staging"
+
+
+async def test_user_key_wins_over_workspace_fallback(db):
+    await db.connections.upsert_workspace(
+        "T1", "sparkhire", "workspace-key", account_label="Acme", connected_by="U1"
+    )
+    await db.connections.upsert_user("T1", "U2", "sparkhire", "own-key", account_label="Mo")
+    own = await db.connections.resolve("T1", "sparkhire", "U2")
+    fallback = await db.connections.resolve("T1", "sparkhire", "U3")
+    assert own.credential.get_secret_value() == "own-key"
+    assert fallback.credential.get_secret_value() == "workspace-key"
+    assert await db.connections.resolve("T2", "sparkhire", "U2") is None
+    # Reconnecting replaces, never duplicates.
+    await db.connections.upsert_user("T1", "U2", "sparkhire", "newer-key", account_label="Mo")
+    assert len(await db.connections.list_for_team("T1")) == 2
+
+
+async def test_webhook_credentials_verified(db):
+    connection = await db.connections.upsert_workspace(
+        "T1", "sparkhire", "k", account_label="A", connected_by="U1"
+    )
+    await db.connections.set_webhook(connection.id, webhook_uuid="wh-1", webhook_auth="bot:s3cret")
+    assert (
+        await db.connections.verify_webhook_auth(connection.id, "bot:s3cret")
+    ).id == connection.id
+    assert await db.connections.verify_webhook_auth(connection.id, "bot:wrong") is None
+    assert await db.connections.verify_webhook_auth("nope", "bot:s3cret") is None
+
+
+async def test_subscription_filters(db):
+    await db.subscriptions.add(
+        team_id="T1",
+        channel_id="C1",
+        vendor="sparkhire",
+        events=["completed"],
+        created_by="U1",
+        job_filter="barista",
+        excludes=["@test.io", "qa@acme.io"],
+    )
+    await db.events.record_many(
+        [
+            event("a", email="ann@acme.io"),  # delivered
+            event("b", email="bob@TEST.io"),  # excluded domain
+            event("c", email="qa@acme.io"),  # excluded address
+            event("d", job="Chef"),  # other job
+            event("e", kind="rated"),  # not subscribed
+            event("f", vendor="wedgehr"),  # other vendor
+        ]
+    )
+    items = []
+    while batch := await db.outbox.lease("w", lease_seconds=5):
+        items += batch
+        for item in batch:
+            await db.outbox.mark_sent(item, "w", pace_seconds=0)
+    assert [i.payload["key"] for i in items] == ["a"]
+
+
+async def test_duplicates_create_no_second_delivery(db):
+    await db.subscriptions.add(
+        team_id="T1", channel_id="C1", vendor="sparkhire", events=["completed"], created_by="U1"
+    )
+    assert await db.events.record_many([event("k"), event("k"), event("j")]) == [True, False, True]
+    assert await db.events.record(event("k")) is False
+    assert await db.events.count() == 2
+    assert (await db.outbox.counts())["pending"] == 2
+
+
+async def test_outbox_keeps_channel_order_and_one_in_flight(db):
+    for channel in ("C1", "C2"):
+        await db.subscriptions.add(
+            team_id="T1",
+            channel_id=channel,
+            vendor="sparkhire",
+            events=["completed"],
+            created_by="U1",
+        )
+    await db.events.record_many([event(f"e{i}") for i in range(3)])
+    first = await db.outbox.lease("w1", lease_seconds=30)
+    assert sorted(i.channel_id for i in first) == ["C1", "C2"]
+    assert all(i.payload["key"] == "e0" for i in first)
+    assert await db.outbox.lease("w2", lease_seconds=30) == []  # both channels held
+    c1 = next(i for i in first if i.channel_id == "C1")
+    await db.outbox.mark_sent(c1, "w1", pace_seconds=0)
+    nxt = await db.outbox.lease("w2", lease_seconds=30)
+    assert [(i.channel_id, i.payload["key"]) for i in nxt] == [("C1", "e1")]
+
+
+async def test_expired_lease_is_taken_over(db):
+    await db.subscriptions.add(
+        team_id="T1", channel_id="C1", vendor="sparkhire", events=["completed"], created_by="U1"
+    )
+    await db.events.record(event("x"))
+    dead = await db.outbox.lease("dead-worker", lease_seconds=0.05)
+    assert len(dead) == 1
+    await asyncio.sleep(0.1)
+    again = await db.outbox.lease("live-worker", lease_seconds=30)
+    assert [i.id for i in again] == [dead[0].id]
+
+
+async def test_reschedule_delays_the_channel(db):
+    await db.subscriptions.add(
+        team_id="T1", channel_id="C1", vendor="sparkhire", events=["completed"], created_by="U1"
+    )
+    await db.events.record_many([event("1"), event("2")])
+    (item,) = await db.outbox.lease("w")
+    await db.outbox.reschedule(item, "w", delay=0.2, error="ratelimited")
+    assert await db.outbox.lease("w") == []  # the later row must not overtake
+    await asyncio.sleep(0.25)
+    (retry,) = await db.outbox.lease("w")
+    assert retry.id == item.id and retry.attempts == 1
+
+
+async def test_concurrent_leasers_never_share_a_row(db):
+    for n in range(10):
+        await db.subscriptions.add(
+            team_id="T1",
+            channel_id=f"C{n}",
+            vendor="sparkhire",
+            events=["completed"],
+            created_by="U1",
+        )
+    await db.events.record(event("only"))
+    results = await asyncio.gather(*(db.outbox.lease(f"w{n}", lease_seconds=30) for n in range(4)))
+    leased = [i.id for batch in results for i in batch]
+    assert len(leased) == len(set(leased)) == 10
+
+
+async def test_purge_keeps_recent_dedup_keys(db):
+    await db.events.record(event("recent"))
+    assert await db.events.purge_older_than(1) == 0  # asking for 1 hour still keeps 72
+    assert await db.events.record(event("recent")) is False
+
+
+async def test_threads_audit_and_poll_leases(db):
+    await db.threads.set("T1", "C1", "k", ts="1.1", card={"status": "completed"})
+    await db.threads.set("T1", "C1", "k", ts="1.1", card={"status": "rated"})
+    assert (await db.threads.get("T1", "C1", "k")).card == {"status": "rated"}
+    await db.audit.add(
+        team_id="T1", user_id="U1", action="invite.sent", vendor="wedgehr", target="a@b.co"
+    )
+    await db.audit.add(team_id="T1", user_id="U2", action="share.created", vendor="sparkhire")
+    assert [e.action for e in await db.audit.recent("T1", user_id="U1")] == ["invite.sent"]
+    assert await db.poll_state.try_lease("c", "p1", 30)
+    assert not await db.poll_state.try_lease("c", "p2", 30)
+    assert await db.poll_state.save("c", "p1", {"baseline": True})
+    assert not await db.poll_state.save("c", "p2", {"baseline": False})
+    await db.poll_state.release("c", "p1")
+    assert await db.poll_state.try_lease("c", "p2", 30)
+    assert await db.poll_state.load("c") == {"baseline": True}
+
+
+async def test_slack_installation_store_round_trip(db):
+    from slack_sdk.oauth.installation_store import Installation
+
+    store = db.installation_store("123.456")
+    await store.async_save(
+        Installation(
+            app_id="A1",
+            team_id="T9",
+            user_id="U1",
+            bot_token="xoxb-9",
+            bot_id="B1",
+            bot_user_id="UB",
+        )
+    )
+    bot = await store.async_find_bot(enterprise_id=None, team_id="T9")
+    assert bot.bot_token == "xoxb-9"
