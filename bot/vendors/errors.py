@@ -41,7 +41,9 @@ class APIStatusError(VendorError):
 
 
 class AuthenticationError(APIStatusError):
-    default_message = "The API key or token was rejected. Reconnect the account with `/interview connect`."
+    default_message = (
+        "The API key or token was rejected. Reconnect the account with `/interview connect`."
+    )
 
 
 class PaymentRequiredError(APIStatusError):

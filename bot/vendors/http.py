@@ -19,6 +19,9 @@ from bot.vendors.errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
+    AuthenticationError,
+    PaymentRequiredError,
+    PermissionDeniedError,
     RateLimitError,
     ServerError,
     VendorError,
@@ -28,6 +31,13 @@ from bot.vendors.errors import (
 logger = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+ACTIONABLE_DEFAULTS = (
+    AuthenticationError,
+    PaymentRequiredError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -159,6 +169,9 @@ class BaseVendorClient:
             body = None
         message, code = self._error_message(response, body)
         cls = error_for_status(response.status_code)
+        if message and cls.default_message and cls in ACTIONABLE_DEFAULTS:
+            # Keep our "what to do" sentence; the vendor's words follow as detail.
+            message = f"{cls.default_message} ({self.vendor_name} said: {message[:200]})"
         kwargs: dict[str, Any] = {
             "vendor": self.vendor_name,
             "status_code": response.status_code,
@@ -198,7 +211,10 @@ class BaseVendorClient:
             await self._before_request()
             try:
                 response = await self._http.request(
-                    method, self.base_url + path, params=params, json=json,
+                    method,
+                    self.base_url + path,
+                    params=params,
+                    json=json,
                     headers=self._auth_headers(),
                 )
             except httpx.TimeoutException as exc:
@@ -234,8 +250,13 @@ class BaseVendorClient:
             delay = wait if wait is not None else self.retry.backoff(attempt)
             logger.info(
                 "%s %s %s failed (%s); retrying in %.2fs (attempt %d/%d)",
-                self.vendor_name, method, path, type(error).__name__, delay,
-                attempt + 1, self.retry.max_retries,
+                self.vendor_name,
+                method,
+                path,
+                type(error).__name__,
+                delay,
+                attempt + 1,
+                self.retry.max_retries,
             )
             await asyncio.sleep(delay)
             attempt += 1

@@ -1,0 +1,1 @@
+"""WedgeHR Connect v2: client, models and sandbox."""

@@ -1,0 +1,99 @@
+"""WedgeHR Connect v2 models. Unknown fields are kept; every timestamp is optional (ERRATA)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import IntEnum
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+
+class WedgeModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow")
+
+
+class InviteStatus(IntEnum):
+    """Status labels in the order whose position is their number (ERRATA)."""
+
+    unknown = 0
+    invited = 1
+    complete = 2
+    send_failure = 3
+    canceled = 4
+
+    @classmethod
+    def parse(cls, value: InviteStatus | str | int) -> InviteStatus:
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+            return cls(int(value))
+        return cls[str(value)]
+
+
+class Invite(WedgeModel):
+    id: int
+    interview_id: int
+    email: str
+    unique_id: str | None = None
+    invite_url: str | None = None
+    result_url: str | None = None
+    invite_sent: bool = False
+    status: str = "unknown"
+    created_at: datetime | None = None
+    expires_at: datetime | None = None
+    completed_at: datetime | None = None
+
+
+class Wedge(WedgeModel):
+    id: int
+    candidate_email: str
+    candidate_first_name: str | None = None
+    candidate_last_name: str | None = None
+    interview_id: int
+    interview_name: str | None = None
+    interview_name_contextualized: str | None = None
+    expires_at: datetime | None = None
+    completed_at: datetime | None = None
+    created_at: datetime | None = None
+    result_url: str | None = None
+    invites: list[Invite] = Field(default_factory=list)
+
+    @property
+    def candidate_name(self) -> str:
+        parts = [self.candidate_first_name, self.candidate_last_name]
+        return " ".join(p for p in parts if p) or self.candidate_email
+
+
+class InterviewProperty(WedgeModel):
+    name: str
+    value: str | None = None
+
+
+class Interview(WedgeModel):
+    id: int
+    company_id: int | None = None
+    name: str
+    name_contextualized: str | None = None
+    properties: list[InterviewProperty] = Field(default_factory=list)
+    created_at: datetime | None = None
+
+
+class Pagination(WedgeModel):
+    prev: str | None = None
+    next: str | None = None
+
+
+T = TypeVar("T")
+
+
+class Page(WedgeModel, Generic[T]):
+    """A list response; ``meta`` is malformed in the docs and ignored (ERRATA)."""
+
+    data: list[T] = Field(default_factory=list)
+    pagination: Pagination = Field(default_factory=Pagination)
+
+
+class One(WedgeModel, Generic[T]):
+    data: T

@@ -1,0 +1,187 @@
+import logging
+
+import pytest
+
+from bot.vendors.errors import (
+    AuthenticationError,
+    BadRequestError,
+    RateLimitError,
+    ServerError,
+    SessionError,
+    ValidationError,
+)
+from bot.vendors.http import RetryPolicy
+from bot.wedgehr.client import WedgeHRClient
+from bot.wedgehr.models import Interview, Invite, InviteStatus, One, Page, Wedge
+from bot.wedgehr.sandbox import WedgeHRSandbox
+from tests.support import fixtures
+from tests.support.servers import serve
+
+TOKEN = "wedge-test-token-0123456789"
+FAST = RetryPolicy(max_retries=3, backoff_base=0.001, backoff_max=0.01)
+
+
+@pytest.fixture
+def sandbox():
+    return WedgeHRSandbox(tokens={TOKEN})
+
+
+@pytest.fixture
+async def client(sandbox):
+    async with serve(sandbox.app) as url, WedgeHRClient(token=TOKEN, base_url=url, retry=FAST) as c:
+        yield c
+
+
+@pytest.mark.parametrize("name", fixtures.names("wedgehr"))
+def test_every_documented_example_parses(name):
+    payload = fixtures.load("wedgehr", name)
+    model = {
+        "create_invite": One[Invite],
+        "get_invite": One[Invite],
+        "list_invites": Page[Invite],
+        "list_wedges": Page[Wedge],
+        "get_wedge": One[Wedge],
+        "resend_invite": One[Wedge],
+        "list_interviews": Page[Interview],
+    }[name]
+    parsed = model.model_validate(payload)
+    assert parsed.data
+
+
+async def test_create_invite_sends_documented_field_and_returns_model(client, sandbox):
+    interview = next(iter(sandbox.interviews.values()))
+    invite = await client.create_invite(
+        interview_id=interview["id"],
+        email="fred@example.io",
+        first_name="Fred",
+        last_name="Smith",
+        unique_id="abc123",
+    )
+    assert invite.email == "fred@example.io" and invite.status == "invited" and invite.invite_url
+    sent = sandbox.requests[-1].json
+    assert sent["shouldSendInvite"] is True and "shouldSentInvite" not in sent
+    assert sent["interviewId"] == interview["id"] and sent["uniqueId"] == "abc123"
+    assert len(str(invite.id)) == 16
+
+
+async def test_validation_error_maps_fields(client):
+    with pytest.raises(ValidationError) as err:
+        await client.create_invite(interview_id=1, email="not-an-email")
+    assert set(err.value.field_errors) == {"interview_id", "email"}
+    assert "valid email" in err.value.field_errors["email"]
+
+
+async def test_pagination_follows_cursors_across_pages(client, sandbox):
+    interview = next(iter(sandbox.interviews.values()))
+    for n in range(7):
+        sandbox.add_invite(interview_id=interview["id"], email=f"c{n}@example.io")
+    before = len(sandbox.requests)
+    emails = [i.email async for i in client.iter_invites(page_size=3)]
+    assert emails == [f"c{n}@example.io" for n in range(7)]
+    pages = sandbox.requests[before:]
+    assert len(pages) == 3 and all(r.query["page[size]"] == "3" for r in pages)
+
+
+async def test_filtered_404_is_an_empty_list(client):
+    page = await client.list_invites(email="nobody@example.io")
+    assert page.data == []
+    assert [w async for w in client.iter_wedges(email="nobody@example.io")] == []
+
+
+async def test_status_filter_accepts_label_or_number(client, sandbox):
+    interview = next(iter(sandbox.interviews.values()))
+    done = sandbox.add_invite(interview_id=interview["id"], email="done@example.io")
+    sandbox.add_invite(interview_id=interview["id"], email="open@example.io")
+    sandbox.complete_invite(done["id"])
+    for status in ("complete", 2, InviteStatus.complete):
+        page = await client.list_invites(status=status)
+        assert [i.email for i in page.data] == ["done@example.io"]
+        assert page.data[0].completed_at is not None and page.data[0].result_url
+
+
+async def test_bad_filter_is_a_bad_request(client, sandbox):
+    sandbox.fail_next(400, body={"message": "Bad filter ID given"})
+    with pytest.raises(BadRequestError, match="Bad filter"):
+        await client.list_invites(id=1)
+
+
+async def test_wedges_get_and_resend(client, sandbox):
+    interview = next(iter(sandbox.interviews.values()))
+    invite = sandbox.add_invite(
+        interview_id=interview["id"], email="w@example.io", first_name="Wen"
+    )
+    (wedge,) = [w async for w in client.iter_wedges(email="w@example.io")]
+    assert wedge.invites[0].id == invite["id"] and wedge.invites[0].created_at is None
+    fetched = await client.get_wedge(wedge.id)
+    assert fetched.expires_at is None and fetched.candidate_name == "Wen"
+    await client.resend_invite(wedge.id)
+    assert sandbox.resends[wedge.id] == 1
+    assert (await client.get_invite(invite["id"])).email == "w@example.io"
+
+
+async def test_interviews_list_answers_201_and_search(client):
+    names = [i.name async for i in client.iter_interviews()]
+    assert names == ["Movers", "General Practitioner"]
+    assert [i.name for i in await client.search_interviews("pract")] == ["General Practitioner"]
+    assert "WedgeHR company" in await client.verify()
+
+
+async def test_bad_token_is_authentication_error_without_token_in_message(sandbox, caplog):
+    caplog.set_level(logging.DEBUG)
+    async with (
+        serve(sandbox.app) as url,
+        WedgeHRClient(token="invalid-secret-xyz", base_url=url, retry=FAST) as c,
+    ):
+        with pytest.raises(AuthenticationError) as err:
+            await c.list_interviews()
+    assert "reconnect" in str(err.value).lower()
+    assert "invalid-secret-xyz" not in str(err.value) and "invalid-secret-xyz" not in caplog.text
+
+
+async def test_session_error_is_not_blamed_on_the_token(client, sandbox):
+    sandbox.fail_next(403, body={"message": "System could not fetch session data"})
+    with pytest.raises(SessionError) as err:
+        await client.get_invite(1)
+    assert "token" not in str(err.value).lower() and "WedgeHR's side" in str(err.value)
+
+
+async def test_429_with_retry_after_then_success(client, sandbox):
+    sandbox.fail_next(429, headers={"Retry-After": "0.01"})
+    before = len(sandbox.requests)
+    assert (await client.list_interviews()).data
+    assert len(sandbox.requests) - before == 2
+
+
+async def test_429_without_headers_backs_off_and_gives_up(client, sandbox):
+    sandbox.fail_next(429, times=10)
+    with pytest.raises(RateLimitError) as err:
+        await client.list_interviews()
+    assert err.value.retry_after is None
+    assert sum(1 for r in sandbox.requests if r.path == "/interviews") == 4  # 1 + 3 retries
+
+
+async def test_5xx_retried_for_reads_only(client, sandbox):
+    sandbox.fail_next(500, times=2)
+    assert (await client.list_interviews()).data
+    interview = next(iter(sandbox.interviews.values()))
+    sandbox.fail_next(500)
+    with pytest.raises(ServerError):
+        await client.create_invite(interview_id=interview["id"], email="once@example.io")
+    creates = [r for r in sandbox.requests if r.method == "POST" and r.path == "/invites"]
+    assert len(creates) == 1  # never double-create
+
+
+async def test_create_is_retried_after_429(client, sandbox):
+    interview = next(iter(sandbox.interviews.values()))
+    sandbox.fail_next(429, headers={"Retry-After": "0"})
+    invite = await client.create_invite(interview_id=interview["id"], email="later@example.io")
+    assert invite.email == "later@example.io"
+    assert len([i for i in sandbox.invites.values() if i["email"] == "later@example.io"]) == 1
+
+
+async def test_connection_error(sandbox):
+    async with WedgeHRClient(token=TOKEN, base_url="http://127.0.0.1:9", retry=FAST) as c:
+        from bot.vendors.errors import APIConnectionError
+
+        with pytest.raises(APIConnectionError):
+            await c.list_interviews()
