@@ -39,6 +39,7 @@ SANDBOX_CREDENTIAL = "sandbox"
 
 SERVICES_KEY: web.AppKey[Services] = web.AppKey("services", Services)
 BOLT_KEY: web.AppKey[AsyncApp] = web.AppKey("bolt", AsyncApp)
+PIPELINE_KEY: web.AppKey[object] = web.AppKey("pipeline", object)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,6 +111,35 @@ def create_bolt_app(settings: Settings, services: Services) -> AsyncApp:
 
     register_all(bolt)
     return bolt
+
+
+def _delivery_clients(settings: Settings, services: Services):  # noqa: ANN202
+    """Web API clients for the outbox worker, one per bot token.
+
+    These retry connection errors only: a 429 goes back to the worker, which
+    reschedules that channel instead of sleeping inside the call.
+    """
+    clients: dict[str, AsyncWebClient] = {}
+    store = (services.db.installation_store(settings.slack_client_id or "")
+             if settings.slack_mode is SlackMode.oauth else None)
+
+    async def client_for(team_id: str) -> AsyncWebClient:
+        if store is not None:
+            bot = await store.async_find_bot(enterprise_id=None, team_id=team_id)
+            if bot is None or not bot.bot_token:
+                raise RuntimeError(f"Interview Bot is not installed in workspace {team_id}")
+            token = bot.bot_token
+        else:
+            token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
+        client = clients.get(token)
+        if client is None:
+            client = clients[token] = AsyncWebClient(
+                token=token, base_url=settings.slack_api_url,
+                retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=2)],
+            )
+        return client
+
+    return client_for
 
 
 # Minimal bot scopes; manifest.yml lists the same ones (a test compares them).
@@ -190,21 +220,22 @@ def create_web_app(
         web_app.router.add_get(SLACK_INSTALL_PATH, oauth_get)
         web_app.router.add_get(SLACK_OAUTH_REDIRECT_PATH, oauth_get)
 
-    from bot.notify import register_routes, run_workers
+    from bot.notify import Pipeline
 
-    register_routes(web_app, services)
+    pipeline = Pipeline(services=services, slack_client_for=_delivery_clients(settings, services))
+    pipeline.register_routes(web_app)
+    web_app[PIPELINE_KEY] = pipeline
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await db.migrate()
-        workers: list[asyncio.Task[None]] = []
-        if start_workers:
-            workers = run_workers(services, bolt)
+        workers: list[asyncio.Task[None]] = pipeline.start() if start_workers else []
         try:
             yield
         finally:
             for task in workers:
                 task.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
+            await pipeline.aclose()
             await services.aclose()
 
     web_app.cleanup_ctx.append(lifecycle)

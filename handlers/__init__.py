@@ -1,0 +1,16 @@
+"""Slack listeners, one module per user flow; ``register_all`` wires them into a Bolt app."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from handlers import command, connect, errors, find, help, home, invite, resend, share, subscriptions
+
+FLOWS = (help, invite, resend, share, find, connect, subscriptions, home)
+
+
+def register_all(app: AsyncApp) -> None:
+    errors.register(app)
+    for flow in FLOWS:
+        flow.register(app)
+    command.register(app, routes=command.collect_subcommands(FLOWS), fallback=help.on_help)

@@ -5,15 +5,42 @@ from __future__ import annotations
 import asyncio
 
 from aiohttp import web
-from slack_bolt.async_app import AsyncApp
 
+from bot.notify.batcher import EventBatcher
+from bot.notify.poller import WedgeHRPoller
+from bot.notify.receiver import WEBHOOK_PATH, SparkHireReceiver
+from bot.notify.worker import OutboxWorker, SlackClientFor
 from bot.services import Services
 
 
-def register_routes(web_app: web.Application, services: Services) -> None:
-    """Add the vendor webhook routes to the bot's server."""
+class Pipeline:
+    """The webhook receiver, the WedgeHR poller and the outbox worker of one process."""
+
+    def __init__(self, *, services: Services, slack_client_for: SlackClientFor) -> None:
+        self.services = services
+        self.batcher = EventBatcher(services.db)
+        self.receiver = SparkHireReceiver(db=services.db, batcher=self.batcher)
+        self.worker = OutboxWorker(services=services, slack_client_for=slack_client_for)
+        self.poller = WedgeHRPoller(services=services, interval=services.settings.wedgehr_poll_seconds,
+                                    on_events=self.worker.wake.set)
+
+    def register_routes(self, web_app: web.Application) -> None:
+        async def sparkhire_webhook(request: web.Request) -> web.Response:
+            response = await self.receiver.handle(request)
+            if response.status == 200:
+                self.worker.wake.set()
+            return response
+
+        web_app.router.add_post(WEBHOOK_PATH, sparkhire_webhook)
+
+    def start(self) -> list[asyncio.Task[None]]:
+        return [
+            asyncio.create_task(self.worker.run(), name="outbox-worker"),
+            asyncio.create_task(self.poller.run(), name="wedgehr-poller"),
+        ]
+
+    async def aclose(self) -> None:
+        await self.batcher.aclose()
 
 
-def run_workers(services: Services, bolt: AsyncApp) -> list[asyncio.Task[None]]:
-    """Start the outbox worker and the WedgeHR poller; returns their tasks."""
-    return []
+__all__ = ["Pipeline"]

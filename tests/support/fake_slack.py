@@ -113,7 +113,12 @@ class FakeSlack:
         }
 
     def add_channel(
-        self, channel_id: str, *, name: str, is_private: bool = False, is_member: bool = False,
+        self,
+        channel_id: str,
+        *,
+        name: str,
+        is_private: bool = False,
+        is_member: bool = False,
         is_archived: bool = False,
     ) -> None:
         self.channels[channel_id] = {
@@ -127,19 +132,30 @@ class FakeSlack:
         }
 
     def fail(
-        self, method: str, *, status: int = 200, error: str | None = None,
-        retry_after: int | None = None, times: int = 1,
+        self,
+        method: str,
+        *,
+        status: int = 200,
+        error: str | None = None,
+        retry_after: int | None = None,
+        times: int = 1,
     ) -> None:
         """Make the next ``times`` calls of ``method`` fail (HTTP status and/or Slack error)."""
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
-        self.failures[method].append(Failure(status=status, error=error, headers=headers, times=times))
+        self.failures[method].append(
+            Failure(status=status, error=error, headers=headers, times=times)
+        )
 
     # -- inspection ------------------------------------------------------------------
     def calls_to(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
 
     def posted(self, channel: str | None = None) -> list[Message]:
-        return [m for m in self.messages if not m.ephemeral and (channel is None or m.channel == channel)]
+        return [
+            m
+            for m in self.messages
+            if not m.ephemeral and (channel is None or m.channel == channel)
+        ]
 
     def ephemerals(self, user: str | None = None) -> list[Message]:
         return [m for m in self.messages if m.ephemeral and (user is None or m.user == user)]
@@ -164,7 +180,9 @@ class FakeSlack:
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         args = await self._args(request)
-        token = request.headers.get("Authorization", "").removeprefix("Bearer ") or args.get("token")
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ") or args.get(
+            "token"
+        )
         self.calls.append(Call(method, args, token))
         try:
             return await self._answer(method, args, token)
@@ -195,7 +213,8 @@ class FakeSlack:
             if failure.status != 200:
                 return web.json_response(
                     {"ok": False, "error": failure.error or "fake_failure"},
-                    status=failure.status, headers=failure.headers,
+                    status=failure.status,
+                    headers=failure.headers,
                 )
             return web.json_response({"ok": False, "error": failure.error})
         if token != self.bot_token:
@@ -213,8 +232,14 @@ class FakeSlack:
         return f"{self._ts:.6f}"
 
     def _m_auth_test(self, args):
-        return {"team_id": self.team_id, "team": "Acme", "user_id": BOT_USER_ID, "bot_id": "B1",
-                "user": "interviewbot", "url": "https://acme.slack.com/"}
+        return {
+            "team_id": self.team_id,
+            "team": "Acme",
+            "user_id": BOT_USER_ID,
+            "bot_id": "B1",
+            "user": "interviewbot",
+            "url": "https://acme.slack.com/",
+        }
 
     def _m_chat_postMessage(self, args):
         channel = args.get("channel")
@@ -235,16 +260,27 @@ class FakeSlack:
             self._last_post[channel] = now
         ts = self._next_ts()
         self.messages.append(
-            Message(channel=channel, ts=ts, text=args.get("text", ""), blocks=args.get("blocks"),
-                    thread_ts=args.get("thread_ts"))
+            Message(
+                channel=channel,
+                ts=ts,
+                text=args.get("text", ""),
+                blocks=args.get("blocks"),
+                thread_ts=args.get("thread_ts"),
+            )
         )
         return {"channel": channel, "ts": ts, "message": {"text": args.get("text", ""), "ts": ts}}
 
     def _m_chat_postEphemeral(self, args):
         ts = self._next_ts()
         self.messages.append(
-            Message(channel=args.get("channel"), ts=ts, text=args.get("text", ""),
-                    blocks=args.get("blocks"), user=args.get("user"), ephemeral=True)
+            Message(
+                channel=args.get("channel"),
+                ts=ts,
+                text=args.get("text", ""),
+                blocks=args.get("blocks"),
+                user=args.get("user"),
+                ephemeral=True,
+            )
         )
         return {"message_ts": ts}
 
@@ -258,7 +294,9 @@ class FakeSlack:
         return web.json_response({"ok": False, "error": "message_not_found"})
 
     def _m_chat_getPermalink(self, args):
-        return {"permalink": f"https://acme.slack.com/archives/{args.get('channel')}/p{args.get('message_ts')}"}
+        return {
+            "permalink": f"https://acme.slack.com/archives/{args.get('channel')}/p{args.get('message_ts')}"
+        }
 
     def _store_view(self, view: dict[str, Any], view_id: str | None = None) -> dict[str, Any]:
         if view_id is None:
@@ -307,7 +345,9 @@ class FakeSlack:
         if info is None:
             return web.json_response({"ok": False, "error": "channel_not_found"})
         if info["is_private"]:
-            return web.json_response({"ok": False, "error": "method_not_supported_for_channel_type"})
+            return web.json_response(
+                {"ok": False, "error": "method_not_supported_for_channel_type"}
+            )
         info["is_member"] = True
         return {"channel": info}
 

@@ -70,6 +70,11 @@ async def running_bot(
         sender = SlackSender(url)
         stack.push_async_callback(sender.aclose)
         yield Bot(
-            url=url, slack=slack, wedgehr=wedgehr, sparkhire=sparkhire, sender=sender,
-            services=web_app[SERVICES_KEY], settings=settings,
+            url=url,
+            slack=slack,
+            wedgehr=wedgehr,
+            sparkhire=sparkhire,
+            sender=sender,
+            services=web_app[SERVICES_KEY],
+            settings=settings,
         )

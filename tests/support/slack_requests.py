@@ -14,7 +14,9 @@ SIGNING_SECRET = "test-signing-secret-abcdef0123456789"
 TEAM = {"id": "T0001", "domain": "acme"}
 
 
-def sign(body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None) -> dict[str, str]:
+def sign(
+    body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None
+) -> dict[str, str]:
     ts = str(int(time.time()) if timestamp is None else timestamp)
     signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
     return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature}
@@ -37,24 +39,49 @@ class SlackSender:
         return f"trigger-{self._trigger}"
 
     async def post_form(
-        self, form: dict[str, str], *, headers: dict[str, str] | None = None, timestamp: int | None = None,
+        self,
+        form: dict[str, str],
+        *,
+        headers: dict[str, str] | None = None,
+        timestamp: int | None = None,
     ) -> httpx.Response:
         body = urlencode(form)
         signed = sign(body, secret=self.secret, timestamp=timestamp)
         return await self.client.post(
-            self.url, content=body,
-            headers={"Content-Type": "application/x-www-form-urlencoded", **signed, **(headers or {})},
+            self.url,
+            content=body,
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                **signed,
+                **(headers or {}),
+            },
         )
 
     async def command(
-        self, text: str, *, user: str = "U1", channel: str = "C1", command: str = "/interview",
-        response_url: str = "", **extra: str,
+        self,
+        text: str,
+        *,
+        user: str = "U1",
+        channel: str = "C1",
+        command: str = "/interview",
+        response_url: str = "",
+        **extra: str,
     ) -> httpx.Response:
         form = {
-            "token": "legacy", "team_id": TEAM["id"], "team_domain": TEAM["domain"],
-            "channel_id": channel, "channel_name": "hiring", "user_id": user, "user_name": user.lower(),
-            "command": command, "text": text, "api_app_id": "A1", "is_enterprise_install": "false",
-            "response_url": response_url, "trigger_id": self.trigger_id(), **extra,
+            "token": "legacy",
+            "team_id": TEAM["id"],
+            "team_domain": TEAM["domain"],
+            "channel_id": channel,
+            "channel_name": "hiring",
+            "user_id": user,
+            "user_name": user.lower(),
+            "command": command,
+            "text": text,
+            "api_app_id": "A1",
+            "is_enterprise_install": "false",
+            "response_url": response_url,
+            "trigger_id": self.trigger_id(),
+            **extra,
         }
         return await self.post_form(form)
 
@@ -63,24 +90,42 @@ class SlackSender:
         return await self.post_form({"payload": json.dumps({**base, **payload})})
 
     async def block_action(
-        self, action_id: str, *, value: str | None = None, user: str = "U1", channel: str | None = "C1",
-        view: dict[str, Any] | None = None, block_id: str = "b", message: dict[str, Any] | None = None,
-        response_url: str = "", selected: dict[str, Any] | None = None,
+        self,
+        action_id: str,
+        *,
+        value: str | None = None,
+        user: str = "U1",
+        channel: str | None = "C1",
+        view: dict[str, Any] | None = None,
+        block_id: str = "b",
+        message: dict[str, Any] | None = None,
+        response_url: str = "",
+        selected: dict[str, Any] | None = None,
     ) -> httpx.Response:
-        action: dict[str, Any] = {"action_id": action_id, "block_id": block_id, "type": "button",
-                                  "action_ts": str(time.time())}
+        action: dict[str, Any] = {
+            "action_id": action_id,
+            "block_id": block_id,
+            "type": "button",
+            "action_ts": str(time.time()),
+        }
         if value is not None:
             action["value"] = value
         if selected is not None:
             action.update(selected)
         payload: dict[str, Any] = {
-            "type": "block_actions", "user": {"id": user, "team_id": TEAM["id"]},
-            "trigger_id": self.trigger_id(), "actions": [action], "response_url": response_url or None,
+            "type": "block_actions",
+            "user": {"id": user, "team_id": TEAM["id"]},
+            "trigger_id": self.trigger_id(),
+            "actions": [action],
+            "response_url": response_url or None,
         }
         if channel:
             payload["channel"] = {"id": channel}
-            payload["container"] = {"type": "message", "channel_id": channel,
-                                    "message_ts": (message or {}).get("ts", "1.0")}
+            payload["container"] = {
+                "type": "message",
+                "channel_id": channel,
+                "message_ts": (message or {}).get("ts", "1.0"),
+            }
             payload["message"] = message or {"ts": "1.0", "text": ""}
         if view is not None:
             payload["view"] = view
@@ -88,41 +133,76 @@ class SlackSender:
         return await self.payload(payload)
 
     async def suggestion(
-        self, action_id: str, value: str, *, view: dict[str, Any], user: str = "U1", block_id: str = "b",
+        self,
+        action_id: str,
+        value: str,
+        *,
+        view: dict[str, Any],
+        user: str = "U1",
+        block_id: str = "b",
     ) -> httpx.Response:
-        return await self.payload({
-            "type": "block_suggestion", "user": {"id": user, "team_id": TEAM["id"]},
-            "action_id": action_id, "block_id": block_id, "value": value, "view": view,
-        })
+        return await self.payload(
+            {
+                "type": "block_suggestion",
+                "user": {"id": user, "team_id": TEAM["id"]},
+                "action_id": action_id,
+                "block_id": block_id,
+                "value": value,
+                "view": view,
+            }
+        )
 
     async def view_submission(
-        self, view: dict[str, Any], values: dict[str, dict[str, Any]], *, user: str = "U1",
+        self,
+        view: dict[str, Any],
+        values: dict[str, dict[str, Any]],
+        *,
+        user: str = "U1",
     ) -> httpx.Response:
         submitted = {**view, "state": {"values": values}}
-        return await self.payload({
-            "type": "view_submission", "user": {"id": user, "team_id": TEAM["id"]},
-            "trigger_id": self.trigger_id(), "view": submitted,
-        })
+        return await self.payload(
+            {
+                "type": "view_submission",
+                "user": {"id": user, "team_id": TEAM["id"]},
+                "trigger_id": self.trigger_id(),
+                "view": submitted,
+            }
+        )
 
     async def shortcut(
-        self, callback_id: str, *, user: str = "U1", message: dict[str, Any] | None = None,
+        self,
+        callback_id: str,
+        *,
+        user: str = "U1",
+        message: dict[str, Any] | None = None,
         channel: str = "C1",
     ) -> httpx.Response:
         payload: dict[str, Any] = {
             "type": "message_action" if message is not None else "shortcut",
-            "callback_id": callback_id, "user": {"id": user, "team_id": TEAM["id"]},
-            "trigger_id": self.trigger_id(), "action_ts": str(time.time()),
+            "callback_id": callback_id,
+            "user": {"id": user, "team_id": TEAM["id"]},
+            "trigger_id": self.trigger_id(),
+            "action_ts": str(time.time()),
         }
         if message is not None:
             payload.update({"message": message, "channel": {"id": channel}, "response_url": ""})
         return await self.payload(payload)
 
     async def event(self, event: dict[str, Any]) -> httpx.Response:
-        body = json.dumps({
-            "token": "legacy", "team_id": TEAM["id"], "api_app_id": "A1", "type": "event_callback",
-            "event_id": f"Ev{time.time_ns()}", "event_time": int(time.time()), "event": event,
-            "authorizations": [{"team_id": TEAM["id"], "user_id": "UBOT", "is_bot": True}],
-        })
+        body = json.dumps(
+            {
+                "token": "legacy",
+                "team_id": TEAM["id"],
+                "api_app_id": "A1",
+                "type": "event_callback",
+                "event_id": f"Ev{time.time_ns()}",
+                "event_time": int(time.time()),
+                "event": event,
+                "authorizations": [{"team_id": TEAM["id"], "user_id": "UBOT", "is_bot": True}],
+            }
+        )
         return await self.client.post(
-            self.url, content=body, headers={"Content-Type": "application/json", **sign(body, secret=self.secret)},
+            self.url,
+            content=body,
+            headers={"Content-Type": "application/json", **sign(body, secret=self.secret)},
         )

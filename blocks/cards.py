@@ -1,0 +1,104 @@
+"""Candidate cards: used by `find` and by channel notifications."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from blocks.common import actions, button, context, escape, section, slack_date, stars
+from blocks.ids import Action
+from blocks.models import VENDOR_LABELS, CandidateView, Message
+
+EVENT_LABELS = {
+    "completed": "completed the interview", "rated": "was rated", "expired": "let the interview expire",
+    "accepted": "accepted the interview", "created": "was invited", "rescheduled": "got a new deadline",
+    "canceled": "interview canceled", "reset": "interview was reset", "send_failure": "invite could not be sent",
+    "jobs": "job changed",
+}
+STATUS_EMOJI = {
+    "completed": ":white_check_mark:", "complete": ":white_check_mark:", "expired": ":hourglass:",
+    "canceled": ":no_entry_sign:", "send_failure": ":x:", "requested": ":envelope:", "invited": ":envelope:",
+    "accepted": ":eyes:",
+}
+
+
+def candidate_fields(c: CandidateView) -> str:
+    status = (c.status or "unknown").replace("_", " ")
+    lines = [f"{STATUS_EMOJI.get((c.status or '').lower(), ':grey_question:')} *{escape(status.title())}*"
+             f"  ·  {VENDOR_LABELS[c.vendor]}"]
+    if c.interview_name:
+        lines.append(f"*Interview:* {escape(c.interview_name)}")
+    if c.completed_at:
+        lines.append(f"*Completed:* {slack_date(c.completed_at)}")
+    elif c.deadline:
+        lines.append(f"*Deadline:* {slack_date(c.deadline)}")
+    if c.vendor == "sparkhire":
+        lines.append(f"*Rating:* {stars(c.rating)}")
+    return "\n".join(lines)
+
+
+def candidate_actions(c: CandidateView) -> dict[str, Any] | None:
+    elements = []
+    if c.watch_url and c.completed:
+        elements.append(button("Watch interview", Action.WATCH, url=c.watch_url, style="primary"))
+    if c.vendor == "sparkhire" and c.completed and c.interview_uuid:
+        elements.append(button("Create share link", Action.SHARE_INTERVIEW, value=c.interview_uuid))
+    if c.vendor == "wedgehr" and c.wedge_id and not c.completed:
+        elements.append(button("Resend invite", Action.RESEND_WEDGE, value=str(c.wedge_id)))
+    if c.result_url:
+        elements.append(button("Open result", Action.OPEN_RESULT, url=c.result_url))
+    return actions(*elements) if elements else None
+
+
+def candidate_blocks(c: CandidateView) -> list[dict[str, Any]]:
+    who = f"*{escape(c.name)}*"
+    if c.email and c.email != c.name:
+        who += f"  <mailto:{c.email}|{escape(c.email)}>"
+    blocks = [section(who + "\n" + candidate_fields(c))]
+    if (row := candidate_actions(c)) is not None:
+        blocks.append(row)
+    return blocks
+
+
+def find_results(query: str, candidates: list[CandidateView], *, notes: list[str] | None = None) -> Message:
+    """`/interview find`: the candidate across both vendors."""
+    if not candidates:
+        text = f"No interviews found for {query} on the connected platforms."
+        blocks = [section(f":mag: {escape(text)}")]
+    else:
+        text = f"{len(candidates)} interview(s) for {query}"
+        blocks = [section(f":mag: *{escape(text)}*")]
+        for c in candidates[:15]:  # 15 candidates x 3 blocks stays under the 50-block limit
+            blocks += [{"type": "divider"}, *candidate_blocks(c)]
+    for note in (notes or [])[:3]:
+        blocks.append(context(f":warning: {escape(note)}"))
+    return Message(text=text, blocks=blocks)
+
+
+def notification_card(c: CandidateView, *, event: str) -> Message:
+    """The first message of a candidate's thread, updated as later events arrive."""
+    what = EVENT_LABELS.get(event, event)
+    text = f"{c.name} {what} ({VENDOR_LABELS[c.vendor]})"
+    return Message(text=text, blocks=[*candidate_blocks(c), context(f"Latest: {escape(what)}")])
+
+
+def compact_line(c: CandidateView, *, event: str) -> Message:
+    what = EVENT_LABELS.get(event, event)
+    extra = f" · {stars(c.rating)}" if event == "rated" else ""
+    link = f" · <{c.watch_url}|watch>" if c.watch_url and c.completed else ""
+    text = f"{c.name} {what}"
+    line = (f"{STATUS_EMOJI.get(event, ':bell:')} *{escape(c.name)}* {escape(what)}"
+            f" · {escape(c.interview_name or VENDOR_LABELS[c.vendor])}{extra}{link}")
+    return Message(text=text, blocks=[section(line)])
+
+
+def thread_reply(c: CandidateView, *, event: str) -> Message:
+    what = EVENT_LABELS.get(event, event)
+    extra = f": {stars(c.rating)}" if event == "rated" else ""
+    text = f"{c.name} {what}{extra}"
+    return Message(text=text, blocks=[section(f"{escape(c.name)} {escape(what)}{extra}")])
+
+
+def job_event_message(*, title: str, event: str) -> Message:
+    verb = {"JobCreated": "created", "JobUpdated": "updated", "JobDeleted": "deleted"}.get(event, "changed")
+    text = f"Spark Hire job {verb}: {title}"
+    return Message(text=text, blocks=[section(f":briefcase: Spark Hire job {verb}: *{escape(title)}*")])

@@ -1,0 +1,162 @@
+"""Small pure helpers: escaping, Block Kit limits, and element constructors."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from blocks.models import Option
+
+# Block Kit limits (https://api.slack.com/reference/block-kit).
+SECTION_TEXT = 3000
+HEADER_TEXT = 150
+BUTTON_TEXT = 75
+OPTION_TEXT = 75
+OPTION_VALUE = 150
+URL = 3000
+MODAL_TITLE = 24
+MODAL_BUTTON = 24
+LABEL = 2000
+PLACEHOLDER = 150
+MAX_OPTIONS = 100
+CONTEXT_ELEMENTS = 10
+MESSAGE_BLOCKS = 50
+VIEW_BLOCKS = 100
+PRIVATE_METADATA = 3000
+ACTION_VALUE = 2000
+
+
+def escape(text: str | None) -> str:
+    """Escape user text for mrkdwn: &, < and > are control characters there."""
+    return (text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def plain(text: str, limit: int = SECTION_TEXT) -> dict[str, Any]:
+    return {"type": "plain_text", "text": truncate(text or " ", limit), "emoji": True}
+
+
+def mrkdwn(text: str, limit: int = SECTION_TEXT) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": truncate(text or " ", limit)}
+
+
+def section(text: str, *, accessory: dict[str, Any] | None = None, block_id: str | None = None) -> dict[str, Any]:
+    block: dict[str, Any] = {"type": "section", "text": mrkdwn(text)}
+    if accessory:
+        block["accessory"] = accessory
+    if block_id:
+        block["block_id"] = block_id
+    return block
+
+
+def header(text: str) -> dict[str, Any]:
+    return {"type": "header", "text": plain(text, HEADER_TEXT)}
+
+
+def context(*texts: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [mrkdwn(t) for t in texts[:CONTEXT_ELEMENTS]]}
+
+
+def divider() -> dict[str, Any]:
+    return {"type": "divider"}
+
+
+def button(
+    text: str, action_id: str, *, value: str | None = None, url: str | None = None,
+    style: str | None = None, confirm: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "button", "text": plain(text, BUTTON_TEXT), "action_id": action_id}
+    if value is not None:
+        element["value"] = truncate(value, ACTION_VALUE)
+    if url:
+        element["url"] = truncate(url, URL)
+    if style:
+        element["style"] = style
+    if confirm:
+        element["confirm"] = confirm
+    return element
+
+
+def confirm_dialog(title: str, text: str, *, confirm: str = "Yes", deny: str = "Cancel") -> dict[str, Any]:
+    return {"title": plain(title, 100), "text": mrkdwn(text, 300), "confirm": plain(confirm, 30),
+            "deny": plain(deny, 30)}
+
+
+def actions(*elements: dict[str, Any], block_id: str | None = None) -> dict[str, Any]:
+    block: dict[str, Any] = {"type": "actions", "elements": list(elements)[:25]}
+    if block_id:
+        block["block_id"] = block_id
+    return block
+
+
+def option(value: str, label: str) -> dict[str, Any]:
+    return {"text": plain(label, OPTION_TEXT), "value": truncate(value, OPTION_VALUE)}
+
+
+def options(items: list[Option]) -> list[dict[str, Any]]:
+    return [option(o.value, o.label) for o in items[:MAX_OPTIONS]]
+
+
+def input_block(
+    block_id: str, label: str, element: dict[str, Any], *, optional: bool = False, hint: str | None = None,
+    dispatch_action: bool = False,
+) -> dict[str, Any]:
+    block: dict[str, Any] = {"type": "input", "block_id": block_id, "label": plain(label, LABEL),
+                             "element": element, "optional": optional}
+    if hint:
+        block["hint"] = plain(hint, LABEL)
+    if dispatch_action:
+        block["dispatch_action"] = True
+    return block
+
+
+def text_input(
+    action_id: str, *, placeholder: str | None = None, initial: str | None = None, multiline: bool = False,
+    max_length: int | None = None,
+) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "plain_text_input", "action_id": action_id, "multiline": multiline}
+    if placeholder:
+        element["placeholder"] = plain(placeholder, PLACEHOLDER)
+    if initial:
+        element["initial_value"] = initial[: max_length or 3000]
+    if max_length:
+        element["max_length"] = max_length
+    return element
+
+
+def modal(
+    callback_id: str, title: str, blocks: list[dict[str, Any]], *, submit: str | None = "Submit",
+    close: str = "Cancel", private_metadata: str = "", notify_on_close: bool = False,
+) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "type": "modal", "callback_id": callback_id, "title": plain(title, MODAL_TITLE),
+        "close": plain(close, MODAL_BUTTON), "blocks": blocks[:VIEW_BLOCKS],
+    }
+    if submit:
+        view["submit"] = plain(submit, MODAL_BUTTON)
+    if private_metadata:
+        view["private_metadata"] = private_metadata[:PRIVATE_METADATA]
+    if notify_on_close:
+        view["notify_on_close"] = True
+    return view
+
+
+def stars(rating: float | None) -> str:
+    """``★★★★☆ 4.5`` for a 0–5 rating (half rounds up), or ``not rated``."""
+    if rating is None or rating <= 0:
+        return "not rated"
+    rating = max(0.0, min(5.0, float(rating)))
+    full = int(rating + 0.5)
+    return "★" * full + "☆" * (5 - full) + f" {rating:.1f}".rstrip("0").rstrip(".")
+
+
+def slack_date(when: datetime | None, *, fallback_prefix: str = "") -> str:
+    """Slack date formatting: each reader sees the time in their own time zone."""
+    if when is None:
+        return "—"
+    unix = int(when.timestamp())
+    fallback = when.strftime("%Y-%m-%d %H:%M UTC") if when.tzinfo else when.isoformat()
+    return f"<!date^{unix}^{{date_short_pretty}} at {{time}}|{fallback_prefix}{fallback}>"

@@ -1,0 +1,21 @@
+"""User-facing error messages."""
+
+from __future__ import annotations
+
+from blocks.common import actions, button, escape, section
+from blocks.ids import Action
+from blocks.models import Message
+
+
+def error_message(text: str, *, reconnect: bool = False, connect_vendor: str | None = None) -> Message:
+    """An error a recruiter can act on; ``reconnect`` adds a button to the connect modal."""
+    blocks = [section(f":warning: {escape(text)}")]
+    if reconnect:
+        blocks.append(actions(button("Connect an account", Action.OPEN_CONNECT, value=connect_vendor or "",
+                                     style="primary")))
+    return Message(text=text, blocks=blocks)
+
+
+def notice(text: str) -> Message:
+    """A plain confirmation or information line."""
+    return Message(text=text, blocks=[section(escape(text))])

@@ -1,0 +1,68 @@
+"""Every callback_id, action_id and block_id, defined once for builders and handlers."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Callback(StrEnum):
+    INVITE_VENDOR = "invite_vendor"
+    INVITE_WEDGEHR = "invite_wedgehr"
+    INVITE_SPARKHIRE = "invite_sparkhire"
+    INVITE_PROGRESS = "invite_progress"
+    SHARE_ADVANCED = "share_advanced"
+    CONNECT = "connect"
+    WORKING = "working"
+    # Shortcuts (manifest.yml uses the same ids; a test compares them).
+    SHORTCUT_INVITE = "invite_candidate"
+    SHORTCUT_INVITE_FROM_MESSAGE = "invite_from_message"
+
+
+class Action(StrEnum):
+    VENDOR = "vendor"
+    WEDGEHR_INTERVIEW = "wedgehr_interview"
+    SPARKHIRE_JOB = "sparkhire_job"
+    SPARKHIRE_QUESTION_SET = "sparkhire_question_set"
+    INPUT = "input"  # the single input element of an input block
+    OPEN_INVITE = "open_invite"
+    OPEN_CONNECT = "open_connect"
+    OPEN_FIND = "open_find"
+    RESEND_WEDGE = "resend_wedge"
+    SHARE_INTERVIEW = "share_interview"
+    SHARE_DEACTIVATE = "share_deactivate"
+    SHARE_ADVANCED = "share_advanced"
+    WATCH = "watch"
+    OPEN_RESULT = "open_result"
+    OPEN_INVITE_LINK = "open_invite_link"
+    SUBSCRIPTION_RESUME = "subscription_resume"
+
+
+class Block(StrEnum):
+    VENDOR = "vendor"
+    WEDGEHR_INTERVIEW = "wedgehr_interview"
+    EMAIL = "email"
+    FIRST_NAME = "first_name"
+    LAST_NAME = "last_name"
+    SEND_EMAIL = "send_email"
+    UNIQUE_ID = "unique_id"
+    BULK = "bulk"
+    SPARKHIRE_JOB = "sparkhire_job"
+    CANDIDATE_NAME = "candidate_name"
+    DEADLINE = "deadline"
+    QUESTION_SET = "question_set"
+    QUESTIONS = "questions"
+    TIME_LIMIT = "time_limit"
+    TAKES = "takes"
+    MESSAGE = "message"
+    PHONE = "phone"
+    SMS_CONSENT = "sms_consent"
+    SHARE_INTERVIEWS = "share_interviews"
+    REVIEWERS = "reviewers"
+    REVIEWER_EMAILS = "reviewer_emails"
+    REVIEWER_SEND_EMAIL = "reviewer_send_email"
+    WEDGEHR_TOKEN = "wedgehr_token"
+    WEDGEHR_ENV = "wedgehr_env"
+    SPARKHIRE_WORKSPACE_KEY = "sparkhire_workspace_key"
+    SPARKHIRE_USER_KEY = "sparkhire_user_key"
+    PROGRESS = "progress"
+    ACTIONS = "actions"

@@ -1,0 +1,87 @@
+"""Neutral view models the builders take; handlers and the pipeline map vendor models into them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+Vendor = Literal["wedgehr", "sparkhire"]
+VENDOR_LABELS: dict[str, str] = {"wedgehr": "WedgeHR", "sparkhire": "Spark Hire"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class CandidateView:
+    """One candidate's interview at one vendor."""
+
+    vendor: Vendor
+    name: str
+    email: str | None
+    interview_name: str | None
+    status: str | None
+    rating: float | None = None
+    deadline: datetime | None = None
+    completed_at: datetime | None = None
+    watch_url: str | None = None
+    result_url: str | None = None
+    invite_url: str | None = None
+    wedge_id: int | None = None
+    interview_uuid: str | None = None
+
+    @property
+    def completed(self) -> bool:
+        return (self.status or "").lower() in {"complete", "completed"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class InviteResult:
+    row: int
+    email: str
+    ok: bool
+    link: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConnectionStatusView:
+    vendor: Vendor
+    workspace_label: str | None
+    own_label: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SubscriptionView:
+    id: int
+    channel_id: str
+    vendor: Vendor
+    events: tuple[str, ...]
+    job_filter: str | None = None
+    excludes: tuple[str, ...] = ()
+    compact: bool = False
+    paused: bool = False
+    paused_reason: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuditEntryView:
+    action: str
+    vendor: str | None
+    target: str | None
+    at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class Option:
+    value: str
+    label: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Message:
+    """A message to send: ``text`` is the notification/accessibility fallback."""
+
+    text: str
+    blocks: list[dict] = field(default_factory=list)
+
+    def as_kwargs(self) -> dict:
+        return {"text": self.text, "blocks": self.blocks}

@@ -1,0 +1,80 @@
+"""Share links: the result message and the advanced (reviewers) modal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from blocks.common import (
+    actions,
+    button,
+    confirm_dialog,
+    context,
+    escape,
+    input_block,
+    modal,
+    option,
+    options,
+    section,
+    text_input,
+)
+from blocks.ids import Action, Block, Callback
+from blocks.models import CandidateView, Message, Option
+
+
+def share_link_message(c: CandidateView, *, url: str, link_uuid: str, active: bool = True) -> Message:
+    """A basic share link, with buttons to deactivate it and to share with reviewers."""
+    if not active:
+        text = f"Share link for {c.name} deactivated."
+        return Message(text=text, blocks=[section(f":lock: {escape(text)}")])
+    text = f"Share link for {c.name}: {url}"
+    return Message(text=text, blocks=[
+        section(f":link: Share link for *{escape(c.name)}* ({escape(c.interview_name or '')}):\n<{url}>"),
+        actions(
+            button("Deactivate link", Action.SHARE_DEACTIVATE, value=f"{c.interview_uuid}:{link_uuid}",
+                   style="danger", confirm=confirm_dialog("Deactivate?", "People with the link will no longer "
+                                                          "be able to watch.", confirm="Deactivate")),
+            button("Share with reviewers…", Action.SHARE_ADVANCED, value=c.interview_uuid or ""),
+        ),
+    ])
+
+
+def wedgehr_result_message(c: CandidateView) -> Message:
+    if not c.result_url:
+        text = f"{c.name} has not completed the WedgeHR interview yet, so there is no result to share."
+        return Message(text=text, blocks=[section(escape(text))])
+    text = f"WedgeHR result for {c.name}: {c.result_url}"
+    return Message(text=text, blocks=[section(
+        f":link: WedgeHR result for *{escape(c.name)}* ({escape(c.interview_name or '')}):\n<{c.result_url}>")])
+
+
+def advanced_share_modal(
+    *, interviews: list[Option], selected: list[str], private_metadata: str,
+) -> dict[str, Any]:
+    """Several completed interviews of a job, for reviewers picked in Slack or typed."""
+    initial = [option(o.value, o.label) for o in interviews if o.value in selected]
+    picker: dict[str, Any] = {"type": "multi_static_select", "action_id": Action.INPUT,
+                              "options": options(interviews)}
+    if initial:
+        picker["initial_options"] = initial
+    send = {"type": "checkboxes", "action_id": Action.INPUT,
+            "options": [option("send", "Email the reviewer")],
+            "initial_options": [option("send", "Email the reviewer")]}
+    blocks = [
+        input_block(Block.SHARE_INTERVIEWS, "Completed interviews", picker),
+        input_block(Block.REVIEWERS, "Reviewers in Slack", {"type": "multi_users_select",
+                                                            "action_id": Action.INPUT}, optional=True),
+        input_block(Block.REVIEWER_EMAILS, "Other reviewers' emails", text_input(
+            Action.INPUT, multiline=True, placeholder="one email per line"), optional=True),
+        input_block(Block.REVIEWER_SEND_EMAIL, "Notify", send, optional=True),
+        context("Each reviewer gets their own link."),
+    ]
+    return modal(Callback.SHARE_ADVANCED, "Share with reviewers", blocks, submit="Share",
+                 private_metadata=private_metadata)
+
+
+def advanced_links_message(links: list[tuple[str, str]], *, emailed: bool) -> Message:
+    """``links``: (reviewer email, url)."""
+    lines = [f"• {escape(email)}: <{url}>" for email, url in links]
+    tail = " Each reviewer was emailed their link." if emailed else " Nobody was emailed; send the links yourself."
+    text = f"Created {len(links)} reviewer link(s).{tail}"
+    return Message(text=text, blocks=[section(f":link: *{escape(text)}*"), section("\n".join(lines))])

@@ -1,0 +1,56 @@
+"""Subscription confirmations and listings, and the paused-subscription notice."""
+
+from __future__ import annotations
+
+from blocks.common import actions, button, escape, section
+from blocks.ids import Action
+from blocks.models import VENDOR_LABELS, Message, SubscriptionView
+
+
+def subscription_line(s: SubscriptionView) -> str:
+    parts = [f"<#{s.channel_id}>", f"*{VENDOR_LABELS[s.vendor]}*", ", ".join(s.events)]
+    if s.job_filter:
+        parts.append(f"job: {escape(s.job_filter)}")
+    if s.excludes:
+        parts.append("excluding " + ", ".join(escape(e) for e in s.excludes))
+    if s.compact:
+        parts.append("compact")
+    line = " · ".join(parts)
+    if s.paused:
+        line += f" · :double_vertical_bar: paused ({escape(s.paused_reason or '')})"
+    return f"• {line}"
+
+
+def subscribed_message(subs: list[SubscriptionView], *, notes: list[str] = ()) -> Message:
+    text = "This channel will get: " + "; ".join(
+        f"{VENDOR_LABELS[s.vendor]} {', '.join(s.events)}" for s in subs)
+    blocks = [section(":bell: *Subscribed.*\n" + "\n".join(subscription_line(s) for s in subs))]
+    blocks += [section(escape(n)) for n in notes]
+    return Message(text=text, blocks=blocks)
+
+
+def subscriptions_list(channel: list[SubscriptionView], workspace: list[SubscriptionView] | None = None) -> Message:
+    if not channel and not workspace:
+        text = "No subscriptions here. Try /interview subscribe."
+        return Message(text=text, blocks=[section("No subscriptions in this channel. Try `/interview subscribe`.")])
+    blocks = [section("*This channel*\n" + ("\n".join(subscription_line(s) for s in channel) or "none"))]
+    if workspace:
+        blocks.append(section("*Whole workspace*\n" + "\n".join(subscription_line(s) for s in workspace[:40])))
+    return Message(text=f"{len(channel)} subscription(s) in this channel", blocks=blocks)
+
+
+def unsubscribed_message(removed: int, changed: int) -> Message:
+    if not removed and not changed:
+        text = "Nothing to remove: this channel has no matching subscription."
+    else:
+        text = f"Removed {removed} and narrowed {changed} subscription(s) in this channel."
+    return Message(text=text, blocks=[section(escape(text))])
+
+
+def paused_notice(s: SubscriptionView, *, reason: str) -> Message:
+    text = (f"I paused the {VENDOR_LABELS[s.vendor]} subscription in <#{s.channel_id}>: {reason}. "
+            "Fix it (for example invite me to the channel) and re-enable it.")
+    return Message(text=text, blocks=[
+        section(f":double_vertical_bar: {text}"),
+        actions(button("Re-enable", Action.SUBSCRIPTION_RESUME, value=str(s.id), style="primary")),
+    ])

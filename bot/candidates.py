@@ -1,0 +1,144 @@
+"""Vendor models to neutral candidate views, and lookups across both vendors."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass
+
+from blocks.models import CandidateView
+from bot.sparkhire.client import SparkHireClient
+from bot.sparkhire.models import Interview as SparkInterview
+from bot.vendors.errors import VendorError
+from bot.wedgehr.client import WedgeHRClient
+from bot.wedgehr.models import Wedge
+
+EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
+EMAIL_IN_TEXT = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+# The most interviews we scan for one email; Spark Hire has no email filter.
+SPARKHIRE_SCAN_LIMIT = 2000
+
+
+def is_email(text: str) -> bool:
+    return bool(EMAIL_RE.match(text or ""))
+
+
+def first_email(text: str) -> str | None:
+    """The first email address in free text (Slack wraps them as <mailto:a@b|a@b>)."""
+    match = EMAIL_IN_TEXT.search(text or "")
+    return match.group(0) if match else None
+
+
+def from_wedge(wedge: Wedge) -> CandidateView:
+    invite = wedge.invites[-1] if wedge.invites else None
+    status = invite.status if invite else ("complete" if wedge.completed_at else "invited")
+    return CandidateView(
+        vendor="wedgehr", name=wedge.candidate_name, email=wedge.candidate_email,
+        interview_name=wedge.interview_name_contextualized or wedge.interview_name, status=status,
+        deadline=wedge.expires_at, completed_at=wedge.completed_at,
+        result_url=wedge.result_url or (invite.result_url if invite else None),
+        invite_url=invite.invite_url if invite else None, wedge_id=wedge.id,
+    )
+
+
+def from_interview(interview: SparkInterview) -> CandidateView:
+    return CandidateView(
+        vendor="sparkhire", name=interview.candidate_name, email=interview.candidate_email,
+        interview_name=interview.job_title, status=interview.status, rating=interview.rating,
+        deadline=interview.scheduled_at, completed_at=interview.completed_at,
+        watch_url=interview.watch_url, interview_uuid=interview.uuid,
+        result_url=interview.share_link.url if interview.share_link and interview.share_link.active else None,
+    )
+
+
+async def wedges_for(client: WedgeHRClient, query: str) -> list[Wedge]:
+    """Wedges by email, or the one wedge by id."""
+    if query.isdigit():
+        try:
+            return [await client.get_wedge(int(query))]
+        except VendorError as exc:
+            if exc.status_code == 404:
+                return []
+            raise
+    return [w async for w in client.iter_wedges(email=query)]
+
+
+async def sparkhire_interviews_for(client: SparkHireClient, email: str, *, status: list[str] | None = None
+                                   ) -> list[SparkInterview]:
+    """Interviews assigned to ``email`` (Spark Hire cannot filter by email: scan, bounded)."""
+    found: list[SparkInterview] = []
+    scanned = 0
+    async for interview in client.iter_interviews(status=status, orderby="updated_desc", page_size=100):
+        scanned += 1
+        if (interview.candidate_email or "").lower() == email.lower():
+            found.append(interview)
+        if scanned >= SPARKHIRE_SCAN_LIMIT:
+            break
+    return found
+
+
+@dataclass(frozen=True)
+class Lookup:
+    candidates: list[CandidateView]
+    notes: list[str]
+
+
+async def find_everywhere(
+    *, email: str, wedgehr: WedgeHRClient | None, sparkhire: SparkHireClient | None,
+) -> Lookup:
+    """The candidate on every connected vendor; one vendor failing still shows the other."""
+    notes: list[str] = []
+
+    async def wedge_views() -> list[CandidateView]:
+        return [from_wedge(w) for w in await wedges_for(wedgehr, email)] if wedgehr else []
+
+    async def spark_views() -> list[CandidateView]:
+        return [from_interview(i) for i in await sparkhire_interviews_for(sparkhire, email)] if sparkhire else []
+
+    results = await asyncio.gather(wedge_views(), spark_views(), return_exceptions=True)
+    candidates: list[CandidateView] = []
+    for result in results:
+        if isinstance(result, VendorError):
+            notes.append(str(result))
+        elif isinstance(result, BaseException):
+            raise result
+        else:
+            candidates.extend(result)
+    if wedgehr is None:
+        notes.append("WedgeHR is not connected.")
+    if sparkhire is None:
+        notes.append("Spark Hire is not connected.")
+    return Lookup(candidates=candidates, notes=notes)
+
+
+@dataclass(frozen=True)
+class BulkRow:
+    row: int
+    name: str | None
+    email: str
+    error: str | None = None
+
+
+BULK_LINE = re.compile(r"^\s*(?:(?P<name>[^<>]*?)\s*<\s*(?P<angle>[^<>\s]+)\s*>|(?P<bare>\S+))\s*$")
+
+
+def parse_bulk(text: str) -> list[BulkRow]:
+    """``Name <email>`` or ``email`` per line; blank lines skipped, bad lines reported per row."""
+    rows: list[BulkRow] = []
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        line = line.strip().strip(",;")
+        if not line:
+            continue
+        # "Name, email" is common when pasting from a spreadsheet.
+        if "<" not in line and ("," in line or "\t" in line):
+            name, _, address = line.replace("\t", ",").rpartition(",")
+            line = f"{name.strip()} <{address.strip()}>"
+        match = BULK_LINE.match(line)
+        email = (match.group("angle") or match.group("bare")) if match else line
+        name = (match.group("name") or None) if match else None
+        if not is_email(email or ""):
+            rows.append(BulkRow(row=number, name=name, email=email or line, error="not a valid email address"))
+        else:
+            rows.append(BulkRow(row=number, name=(name or "").strip('"\' ') or None, email=email))
+    return rows

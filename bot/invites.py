@@ -1,0 +1,131 @@
+"""Sending invites on either vendor, one or many, with per-row results."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from blocks.models import CandidateView, InviteResult
+from bot.candidates import BulkRow, from_interview
+from bot.sparkhire.client import SparkHireClient
+from bot.sparkhire.models import Candidate, Interview, NewQuestion
+from bot.storage import Database
+from bot.vendors.errors import VendorError
+from bot.wedgehr.client import WedgeHRClient
+
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+E164_HINT = "Use the international format with country code, e.g. +13125559494."
+PROGRESS_EVERY_SECONDS = 1.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class WedgeHRInvite:
+    interview_id: int
+    interview_name: str | None
+    email: str
+    first_name: str | None = None
+    last_name: str | None = None
+    send_email: bool = True
+    unique_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SparkHireInvite:
+    job_uuid: str
+    job_title: str | None
+    name: str
+    email: str
+    deadline: datetime
+    question_set_uuid: str | None
+    questions: tuple[str, ...]
+    time_limit: int
+    takes: int
+    message: str | None
+    phone: str | None
+    sms_consent: bool
+    timezone: str | None = None
+
+
+async def send_wedgehr(client: WedgeHRClient, invite: WedgeHRInvite) -> CandidateView:
+    created = await client.create_invite(
+        interview_id=invite.interview_id, email=invite.email, first_name=invite.first_name,
+        last_name=invite.last_name, should_send_invite=invite.send_email, unique_id=invite.unique_id,
+    )
+    name = " ".join(p for p in (invite.first_name, invite.last_name) if p) or invite.email
+    return CandidateView(
+        vendor="wedgehr", name=name, email=created.email, interview_name=invite.interview_name,
+        status=created.status, invite_url=created.invite_url, result_url=created.result_url,
+        deadline=created.expires_at,
+    )
+
+
+async def send_sparkhire(client: SparkHireClient, invite: SparkHireInvite) -> CandidateView:
+    candidate = Candidate(
+        name=invite.name, email=invite.email,
+        phone=invite.phone or None, phone_parsed=invite.phone or None,
+    )
+    created = await client.create_interview(
+        job_uuid=invite.job_uuid, assigned_to=candidate, scheduled_at=invite.deadline,
+        has_sms_consent=invite.sms_consent, email_message=invite.message,
+        question_set_uuid=invite.question_set_uuid,
+        questions=[NewQuestion(text=q, time_limit=invite.time_limit, takes=invite.takes) for q in invite.questions],
+        timezone=invite.timezone,
+    )
+    interview = created if isinstance(created, Interview) else created[0]
+    view = from_interview(interview)
+    return view if view.interview_name else CandidateView(**{**view.__dict__, "interview_name": invite.job_title})
+
+
+SPARKHIRE_FIELD_HINTS = (
+    ("scheduled_at", "deadline"), ("time_limit", "time_limit"), ("takes", "takes"),
+    ("question", "questions"), ("phone", "phone"), ("sms", "sms_consent"), ("email", "email"),
+    ("job", "job"), ("name", "candidate_name"),
+)
+
+
+def sparkhire_field_for(message: str) -> str | None:
+    """The form field a Spark Hire 400 message is about, when it can be recognised."""
+    lowered = message.lower()
+    for needle, field in SPARKHIRE_FIELD_HINTS:
+        if needle in lowered:
+            return field
+    return None
+
+
+async def send_many(
+    rows: Sequence[BulkRow],
+    send_one: Callable[[BulkRow], Awaitable[CandidateView]],
+    *,
+    on_progress: Callable[[int, int], Awaitable[None]] | None = None,
+    audit: Callable[[BulkRow, InviteResult], Awaitable[None]] | None = None,
+) -> list[InviteResult]:
+    """Invite row by row (never in parallel: the vendors rate-limit), reporting each outcome."""
+    results: list[InviteResult] = []
+    last_progress = time.monotonic()
+    for index, row in enumerate(rows, start=1):
+        if row.error:
+            result = InviteResult(row=row.row, email=row.email, ok=False, error=row.error)
+        else:
+            try:
+                sent = await send_one(row)
+                result = InviteResult(row=row.row, email=row.email, ok=True, link=sent.invite_url)
+            except VendorError as exc:
+                detail = "; ".join(getattr(exc, "field_errors", {}).values()) or exc.message
+                result = InviteResult(row=row.row, email=row.email, ok=False, error=detail)
+        results.append(result)
+        if audit is not None:
+            await audit(row, result)
+        if on_progress is not None and time.monotonic() - last_progress >= PROGRESS_EVERY_SECONDS:
+            last_progress = time.monotonic()
+            await on_progress(index, len(rows))
+    return results
+
+
+async def audit_invite(
+    db: Database, *, team_id: str, user_id: str, vendor: str, email: str, ok: bool, detail: dict | None = None,
+) -> None:
+    await db.audit.add(team_id=team_id, user_id=user_id, action="invite.sent" if ok else "invite.failed",
+                       vendor=vendor, target=email, detail=detail)

@@ -1,0 +1,56 @@
+"""Group commit: concurrent deliveries share one transaction, each answered after its commit."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from bot.storage import Database, NewEvent
+
+logger = logging.getLogger(__name__)
+
+MAX_BATCH = 500
+
+
+class EventBatcher:
+    """Queues events and writes whatever has gathered in one ``record_many`` call.
+
+    One commit per request cannot reach thousands of deliveries a second on
+    SQLite; a single writer loop that drains the queue makes the batch as large
+    as the concurrency, and each caller still waits for its own commit.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._queue: asyncio.Queue[tuple[NewEvent, asyncio.Future[bool]]] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    async def record(self, event: NewEvent) -> bool:
+        """Durably store ``event`` (and its outbox rows); True if new, False if a duplicate."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="event-batcher")
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        await self._queue.put((event, future))
+        return await future
+
+    async def _run(self) -> None:
+        while True:
+            first = await self._queue.get()
+            batch = [first]
+            while len(batch) < MAX_BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                results = await self._db.events.record_many([event for event, _ in batch])
+            except Exception as exc:  # every waiter learns it was not stored
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_, future), inserted in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(inserted)
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)

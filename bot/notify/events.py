@@ -1,0 +1,82 @@
+"""Vendor deliveries to recorded events: names, de-duplication keys, thread keys, what to render."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from bot.storage import NewEvent
+
+SPARKHIRE_EVENT_NAMES = {
+    "InterviewCompleted": "completed", "InterviewRated": "rated", "InterviewExpired": "expired",
+    "InterviewAccepted": "accepted", "InterviewCreated": "created", "InterviewRescheduled": "rescheduled",
+    "InterviewCanceled": "canceled", "InterviewDeleted": "canceled", "InterviewReset": "reset",
+    "JobCreated": "jobs", "JobUpdated": "jobs", "JobDeleted": "jobs",
+}
+UUID_KEYS = ("interview_uuid", "interviewUuid", "interview_id")
+
+
+def find_interview_uuid(obj: Any) -> str | None:
+    """The interview uuid somewhere in an (undocumented) Rating payload."""
+    if isinstance(obj, dict):
+        for key in UUID_KEYS:
+            if isinstance(obj.get(key), str):
+                return obj[key]
+        interview = obj.get("interview")
+        if isinstance(interview, dict) and isinstance(interview.get("uuid"), str):
+            return interview["uuid"]
+        for value in obj.values():
+            if isinstance(value, (dict, list)) and (found := find_interview_uuid(value)):
+                return found
+    elif isinstance(obj, list):
+        for value in obj:
+            if found := find_interview_uuid(value):
+                return found
+    return None
+
+
+def sparkhire_event(
+    *, team_id: str, connection_id: str, header_event: str, webhook_uuid: str, body: dict[str, Any],
+    raw: bytes,
+) -> NewEvent:
+    """One authenticated Spark Hire delivery as an event (unknown types too: stored, never matched)."""
+    kind = SPARKHIRE_EVENT_NAMES.get(header_event, header_event or "unknown")
+    is_job = header_event.startswith("Job")
+    if header_event == "InterviewRated":
+        subject = find_interview_uuid(body) or str(body.get("uuid") or "")
+    else:
+        subject = str(body.get("uuid") or "")
+    # Spark Hire sends no delivery id: the same object in the same state is the same delivery.
+    version = body.get("updated_at") or hashlib.sha256(raw).hexdigest()[:32]
+    dedup = f"sparkhire:{connection_id}:{webhook_uuid}:{header_event}:{subject}:{version}"
+    if len(dedup) > 255:
+        dedup = "sparkhire:" + hashlib.sha256(dedup.encode()).hexdigest()
+    assigned = body.get("assigned_to") if isinstance(body.get("assigned_to"), dict) else {}
+    job = body.get("job_post") if isinstance(body.get("job_post"), dict) else {}
+    job_name = body.get("title") if is_job else job.get("title")
+    job_id = body.get("uuid") if is_job else job.get("uuid")
+    return NewEvent(
+        dedup_key=dedup, team_id=team_id, vendor="sparkhire", event_type=kind, subject=subject,
+        payload={"vendor": "sparkhire", "event": kind, "source_event": header_event,
+                 "connection_id": connection_id, "object": body},
+        thread_key=f"sparkhire:{'job' if is_job else 'interview'}:{subject}",
+        job_name=job_name, job_id=job_id, candidate_email=assigned.get("email"),
+        connection_id=connection_id,
+    )
+
+
+def wedgehr_event(
+    *, team_id: str, connection_id: str, invite: dict[str, Any], wedge: dict[str, Any] | None, status: str,
+) -> NewEvent:
+    kind = {"complete": "completed"}.get(status, status)
+    thread = f"wedgehr:wedge:{wedge['id']}" if wedge else f"wedgehr:invite:{invite['id']}"
+    return NewEvent(
+        dedup_key=f"wedgehr:{connection_id}:invite:{invite['id']}:{status}",
+        team_id=team_id, vendor="wedgehr", event_type=kind, subject=str(invite["id"]),
+        payload={"vendor": "wedgehr", "event": kind, "connection_id": connection_id,
+                 "invite": invite, "wedge": wedge},
+        thread_key=thread,
+        job_name=(wedge or {}).get("interviewName"), job_id=str(invite.get("interviewId") or ""),
+        candidate_email=invite.get("email"), connection_id=connection_id,
+    )
+

@@ -1,0 +1,191 @@
+"""The outbox worker: posts recorded events to Slack, threaded per candidate, paced per channel."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from blocks.cards import compact_line, job_event_message, notification_card, thread_reply
+from blocks.models import CandidateView
+from blocks.subscriptions import paused_notice
+from bot.candidates import from_interview, from_wedge
+from bot.notify.events import find_interview_uuid
+from bot.notify.subscriptions import to_view
+from bot.services import Services
+from bot.sparkhire.models import WATCH_URL, Interview
+from bot.storage import OutboxItem
+from bot.vendors.errors import VendorError
+from bot.wedgehr.models import Invite, Wedge
+
+logger = logging.getLogger(__name__)
+
+#: Errors that retrying cannot fix: the subscription is paused and its creator told.
+PERMANENT_ERRORS = {
+    "channel_not_found", "is_archived", "not_in_channel", "token_revoked", "account_inactive",
+    "invalid_auth", "channel_is_archived", "team_access_not_granted", "no_permission",
+}
+SlackClientFor = Callable[[str], Awaitable[AsyncWebClient]]
+
+
+class OutboxWorker:
+    """Leases due outbox rows and delivers them.
+
+    Args:
+        services: Process services (database, vendor clients).
+        slack_client_for: The Web API client for a team (bot token of that installation).
+        poll_seconds: Idle wait between leases.
+        lease_seconds: How long a channel stays ours without progress before another process takes it.
+        pace_seconds: Gap between two messages to one channel (Slack allows about one per second).
+        max_attempts: Transient failures before a row is given up (and logged).
+    """
+
+    def __init__(
+        self, *, services: Services, slack_client_for: SlackClientFor, poll_seconds: float = 0.1,
+        lease_seconds: float = 60.0, pace_seconds: float = 1.0, max_attempts: int = 12,
+        batch: int = 50,
+    ) -> None:
+        self.services = services
+        self.db = services.db
+        self.slack_client_for = slack_client_for
+        self.worker_id = f"worker-{secrets.token_hex(4)}"
+        self.poll_seconds = poll_seconds
+        self.lease_seconds = lease_seconds
+        self.pace_seconds = pace_seconds
+        self.max_attempts = max_attempts
+        self.batch = batch
+        self.wake = asyncio.Event()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                items = await self.db.outbox.lease(self.worker_id, limit=self.batch,
+                                                   lease_seconds=self.lease_seconds)
+            except Exception:
+                logger.exception("Outbox lease failed; retrying")
+                items = []
+                await asyncio.sleep(1.0)
+            if items:
+                await asyncio.gather(*(self.deliver(item) for item in items))
+                continue
+            self.wake.clear()
+            try:
+                await asyncio.wait_for(self.wake.wait(), timeout=self.poll_seconds)
+            except TimeoutError:
+                pass
+
+    async def deliver(self, item: OutboxItem) -> None:
+        try:
+            await self._post(item)
+        except SlackApiError as exc:
+            await self._slack_failure(item, exc)
+            return
+        except Exception as exc:
+            logger.exception("Delivering outbox row %s failed", item.id)
+            await self._retry_later(item, f"{type(exc).__name__}: {exc}")
+            return
+        await self.db.outbox.mark_sent(item, self.worker_id, pace_seconds=self.pace_seconds)
+
+    async def _retry_later(self, item: OutboxItem, error: str, delay: float | None = None) -> None:
+        if item.attempts + 1 >= self.max_attempts:
+            logger.error("Giving up outbox row %s after %d attempts: %s", item.id, item.attempts + 1, error)
+            await self.db.outbox.fail(item, self.worker_id, error=error)
+            return
+        if delay is None:
+            delay = min(300.0, 2.0 ** item.attempts) * random.uniform(0.5, 1.0)
+        await self.db.outbox.reschedule(item, self.worker_id, delay=delay, error=error)
+
+    async def _slack_failure(self, item: OutboxItem, exc: SlackApiError) -> None:
+        error = str(exc.response.get("error") or "")
+        status = exc.response.status_code
+        if status == 429 or error == "ratelimited":
+            retry_after = float(exc.response.headers.get("Retry-After", "1") or 1)
+            await self._retry_later(item, "ratelimited", delay=max(retry_after, self.pace_seconds))
+            return
+        if error in PERMANENT_ERRORS:
+            await self._pause(item, error)
+            return
+        await self._retry_later(item, error or f"HTTP {status}")
+
+    async def _pause(self, item: OutboxItem, error: str) -> None:
+        reason = error.replace("_", " ")
+        await self.db.outbox.fail(item, self.worker_id, error=error)
+        subscription = await self.db.subscriptions.get(item.subscription_id)
+        if subscription is None:
+            return
+        await self.db.subscriptions.pause(subscription.id, reason)
+        await self.db.outbox.fail_pending_for_subscription(subscription.id, f"subscription paused: {error}")
+        logger.warning("Paused subscription %s in %s: %s", subscription.id, subscription.channel_id, error)
+        try:
+            client = await self.slack_client_for(item.team_id)
+            notice = paused_notice(to_view(subscription), reason=reason)
+            await client.chat_postMessage(channel=subscription.created_by, **notice.as_kwargs())
+        except Exception:
+            logger.warning("Could not tell %s about the paused subscription", subscription.created_by,
+                           exc_info=True)
+
+    async def _post(self, item: OutboxItem) -> None:
+        client = await self.slack_client_for(item.team_id)
+        payload = item.payload
+        event = payload.get("event", "")
+        if payload.get("source_event", "").startswith("Job"):
+            title = str((payload.get("object") or {}).get("title") or "a job")
+            await client.chat_postMessage(channel=item.channel_id,
+                                          **job_event_message(title=title, event=payload["source_event"]).as_kwargs())
+            return
+        candidate = await self.render(payload)
+        thread = await self.db.threads.get(item.team_id, item.channel_id, item.thread_key)
+        compact = bool(payload.get("compact"))
+        if thread is None:
+            message = compact_line(candidate, event=event) if compact else notification_card(candidate, event=event)
+            response = await client.chat_postMessage(channel=item.channel_id, **message.as_kwargs(),
+                                                     unfurl_links=False)
+            await self.db.threads.set(item.team_id, item.channel_id, item.thread_key, ts=response["ts"],
+                                      card={"event": event})
+            return
+        reply = thread_reply(candidate, event=event)
+        await client.chat_postMessage(channel=item.channel_id, thread_ts=thread.ts, **reply.as_kwargs())
+        if not compact:
+            try:  # the reply is what must not be lost or doubled; the card refresh is best effort
+                await client.chat_update(channel=item.channel_id, ts=thread.ts,
+                                         **notification_card(candidate, event=event).as_kwargs())
+            except SlackApiError as exc:
+                logger.info("Could not update the card %s: %s", thread.ts, exc.response.get("error"))
+        await self.db.threads.set(item.team_id, item.channel_id, item.thread_key, ts=thread.ts,
+                                  card={"event": event})
+
+    async def render(self, payload: dict[str, Any]) -> CandidateView:
+        """The candidate as of this event; a rating is completed by fetching the interview."""
+        if payload.get("vendor") == "wedgehr":
+            invite = Invite.model_validate(payload["invite"])
+            if payload.get("wedge"):
+                view = from_wedge(Wedge.model_validate(payload["wedge"]))
+                return CandidateView(**{**view.__dict__, "status": invite.status,
+                                        "result_url": invite.result_url or view.result_url,
+                                        "completed_at": invite.completed_at or view.completed_at})
+            return CandidateView(vendor="wedgehr", name=invite.email, email=invite.email, interview_name=None,
+                                 status=invite.status, result_url=invite.result_url,
+                                 completed_at=invite.completed_at, invite_url=invite.invite_url)
+        obj = payload.get("object") or {}
+        if payload.get("event") != "rated":
+            return from_interview(Interview.model_validate(obj))
+        uuid = find_interview_uuid(obj)
+        rating = obj.get("rating") if isinstance(obj.get("rating"), (int, float)) else None
+        if uuid:
+            connection = await self.db.connections.get(payload.get("connection_id", ""))
+            if connection is not None:
+                try:
+                    interview = await self.services.client_for(connection).get_interview(uuid)  # type: ignore[attr-defined]
+                    return from_interview(interview)
+                except VendorError as exc:
+                    logger.info("Could not fetch rated interview %s: %s", uuid, exc)
+        # Still useful without the fetch: the rating and a link to watch.
+        return CandidateView(vendor="sparkhire", name="A candidate", email=None, interview_name=None,
+                             status="completed", rating=float(rating) if rating is not None else None,
+                             watch_url=WATCH_URL.format(uuid=uuid) if uuid else None, interview_uuid=uuid)

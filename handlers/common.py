@@ -1,0 +1,157 @@
+"""Shared listener plumbing: reaching the user, running work after ack, mapping errors."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from blocks.errors import error_message
+from blocks.models import Message
+from bot.crypto import SecretKeyMismatchError
+from bot.errors import NotConnectedError, UserFacingError
+from bot.services import Services
+from bot.vendors.errors import AuthenticationError, RateLimitError, SessionError, VendorError
+
+logger = logging.getLogger(__name__)
+
+INTERNAL_ERROR = "Something went wrong on our side and it has been logged. Please try again."
+
+
+def services_of(context: Any) -> Services:
+    return context["services"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Recipient:
+    """Where a message for this user goes: the response_url, else an ephemeral, else a DM."""
+
+    client: AsyncWebClient
+    user_id: str
+    channel_id: str | None = None
+    respond: Callable[..., Awaitable[Any]] | None = None
+
+    async def send(self, message: Message, *, replace_original: bool = False) -> None:
+        if self.respond is not None:
+            try:
+                await self.respond(**message.as_kwargs(), response_type="ephemeral",
+                                   replace_original=replace_original)
+                return
+            except Exception:  # an expired response_url: fall back to the Web API
+                logger.warning("response_url failed; falling back to a direct message", exc_info=True)
+        if self.channel_id and not self.channel_id.startswith("D"):
+            try:
+                await self.client.chat_postEphemeral(channel=self.channel_id, user=self.user_id,
+                                                     **message.as_kwargs())
+                return
+            except SlackApiError as exc:
+                logger.info("Ephemeral to %s failed (%s); sending a DM", self.channel_id, exc.response["error"])
+        await self.client.chat_postMessage(channel=self.user_id, **message.as_kwargs())
+
+
+def user_message_for(error: BaseException) -> Message:
+    """The message a recruiter sees for an error: what happened and what to do."""
+    if isinstance(error, NotConnectedError):
+        return error_message(error.message, reconnect=True, connect_vendor=error.vendor)
+    if isinstance(error, UserFacingError):
+        return error_message(error.message)
+    if isinstance(error, SessionError):
+        return error_message(str(error))
+    if isinstance(error, AuthenticationError):
+        return error_message(str(error), reconnect=True)
+    if isinstance(error, RateLimitError):
+        wait = f" Try again in about {int(error.retry_after)} seconds." if error.retry_after else ""
+        return error_message(f"{error.vendor} is busy right now (rate limited).{wait}")
+    if isinstance(error, VendorError):
+        return error_message(str(error))
+    if isinstance(error, SecretKeyMismatchError):
+        return error_message(str(error), reconnect=True)
+    if isinstance(error, SlackApiError):
+        return error_message(f"Slack refused the request ({error.response.get('error', 'unknown error')}).")
+    return error_message(INTERNAL_ERROR)
+
+
+def is_expected(error: BaseException) -> bool:
+    return isinstance(error, (UserFacingError, VendorError, SecretKeyMismatchError))
+
+
+async def report(error: BaseException, recipient: Recipient | None) -> None:
+    """Log an error (traceback only for the unexpected) and tell the user, never with secrets."""
+    if is_expected(error):
+        logger.info("User-facing error: %s", error)
+    else:
+        logger.error("Unexpected error in a Slack flow", exc_info=error)
+    if recipient is None:
+        return
+    try:
+        await recipient.send(user_message_for(error))
+    except Exception:
+        logger.exception("Could not tell the user about an error")
+
+
+def after_ack(context: Any, work: Coroutine[Any, Any, Any], *, recipient: Recipient, name: str) -> None:
+    """Run ``work`` after the HTTP answer; any failure reaches the user as a message."""
+
+    async def guarded() -> None:
+        try:
+            await work
+        except Exception as exc:
+            await report(exc, recipient)
+
+    services_of(context).tasks.spawn(guarded(), name=name)
+
+
+def recipient_from_body(body: dict[str, Any], client: AsyncWebClient, respond: Any = None) -> Recipient:
+    """The user and channel behind any Slack payload."""
+    user = body.get("user_id") or (body.get("user") or {}).get("id") or ""
+    channel = body.get("channel_id") or (body.get("channel") or {}).get("id")
+    if not channel:
+        meta = (body.get("view") or {}).get("private_metadata") or ""
+        channel = load_metadata(meta).get("channel")
+    has_response_url = bool(body.get("response_url") or (body.get("response_urls") or []))
+    return Recipient(client=client, user_id=user, channel_id=channel, respond=respond if has_response_url else None)
+
+
+def team_of(body: dict[str, Any]) -> str:
+    return (body.get("team_id") or (body.get("team") or {}).get("id")
+            or (body.get("user") or {}).get("team_id") or "")
+
+
+def dump_metadata(**values: Any) -> str:
+    return json.dumps({k: v for k, v in values.items() if v is not None}, separators=(",", ":"))
+
+
+def load_metadata(raw: str | None) -> dict[str, Any]:
+    try:
+        value = json.loads(raw or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def state_values(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """block_id -> the state of its single input element (or all elements for actions)."""
+    values = (view.get("state") or {}).get("values") or {}
+    out: dict[str, dict[str, Any]] = {}
+    for block_id, elements in values.items():
+        if isinstance(elements, dict) and elements:
+            out[block_id] = next(iter(elements.values())) if len(elements) == 1 else elements
+    return out
+
+
+def text_value(values: dict[str, dict[str, Any]], block_id: str) -> str:
+    return ((values.get(block_id) or {}).get("value") or "").strip()
+
+
+def selected_value(values: dict[str, dict[str, Any]], block_id: str) -> str | None:
+    option = (values.get(block_id) or {}).get("selected_option") or None
+    return option.get("value") if option else None
+
+
+def checked(values: dict[str, dict[str, Any]], block_id: str) -> set[str]:
+    return {o.get("value") for o in (values.get(block_id) or {}).get("selected_options") or []}

@@ -1,0 +1,166 @@
+"""Connecting vendor accounts: admins set workspace credentials, everyone their own Spark Hire key."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from blocks.connect import connect_modal, connected_message
+from blocks.ids import Action, Block, Callback
+from blocks.models import ConnectionStatusView
+from bot.services import Services
+from bot.vendors.errors import VendorError
+from bot.vendors.http import RetryPolicy
+from handlers.common import (
+    Recipient,
+    after_ack,
+    dump_metadata,
+    load_metadata,
+    selected_value,
+    services_of,
+    state_values,
+    team_of,
+    text_value,
+)
+
+VERIFY_BUDGET_SECONDS = 2.2
+VERIFY_RETRY = RetryPolicy(max_retries=0)
+
+
+async def is_workspace_admin(client: AsyncWebClient, user_id: str) -> bool:
+    user = (await client.users_info(user=user_id))["user"]
+    return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+
+
+async def connection_statuses(services: Services, team_id: str, user_id: str) -> list[ConnectionStatusView]:
+    connections = await services.db.connections.list_for_team(team_id)
+    statuses = []
+    for vendor in ("wedgehr", "sparkhire"):
+        workspace = next((c for c in connections if c.vendor == vendor and c.scope == "workspace"), None)
+        own = next((c for c in connections if c.vendor == vendor and c.scope == "user" and c.user_id == user_id),
+                   None)
+        env_set = services.settings.wedgehr_token if vendor == "wedgehr" else services.settings.sparkhire_api_key
+        workspace_label = workspace.account_label if workspace else ("from environment" if env_set else None)
+        statuses.append(ConnectionStatusView(vendor=vendor, workspace_label=workspace_label,
+                                             own_label=own.account_label if own else None))
+    return statuses
+
+
+async def open_connect_modal(
+    *, services: Services, client: AsyncWebClient, team_id: str, user_id: str, trigger_id: str,
+    channel_id: str | None,
+) -> None:
+    is_admin = await is_workspace_admin(client, user_id)
+    statuses = await connection_statuses(services, team_id, user_id)
+    await client.views_open(trigger_id=trigger_id, view=connect_modal(
+        is_admin=is_admin, statuses=statuses, wedgehr_env=services.settings.wedgehr_env.value,
+        private_metadata=dump_metadata(channel=channel_id),
+    ))
+
+
+async def on_connect(*, ack: Any, command: dict[str, Any], context: Any, client: Any, respond: Any,
+                     **_: Any) -> None:
+    await ack()
+    after_ack(context, open_connect_modal(
+        services=services_of(context), client=client, team_id=command["team_id"], user_id=command["user_id"],
+        trigger_id=command["trigger_id"], channel_id=command.get("channel_id"),
+    ), recipient=Recipient(client=client, user_id=command["user_id"], channel_id=command.get("channel_id"),
+                           respond=respond if command.get("response_url") else None), name="connect.open")
+
+
+SUBCOMMANDS = {"connect": on_connect}
+
+
+async def _verify_wedgehr(services: Services, token: str, env: str) -> str:
+    from bot.settings import WEDGEHR_URLS
+
+    base = services.wedgehr_url if (services.settings.wedgehr_api_url or services.wedgehr_url
+                                    != services.settings.wedgehr_base_url) else WEDGEHR_URLS[env]
+    client = services.wedgehr(token, base_url=base)
+    client.retry = VERIFY_RETRY
+    return await client.verify()
+
+
+async def _verify_sparkhire(services: Services, key: str) -> str:
+    client = services.sparkhire(key)
+    client.retry = VERIFY_RETRY
+    return (await client.verify()).display_name
+
+
+async def on_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any, context: Any) -> None:
+    services = services_of(context)
+    values = state_values(view)
+    team_id, user_id = team_of(body), body["user"]["id"]
+    wedgehr_token = text_value(values, Block.WEDGEHR_TOKEN)
+    wedgehr_env = selected_value(values, Block.WEDGEHR_ENV) or services.settings.wedgehr_env.value
+    workspace_key = text_value(values, Block.SPARKHIRE_WORKSPACE_KEY)
+    user_key = text_value(values, Block.SPARKHIRE_USER_KEY)
+    if not (wedgehr_token or workspace_key or user_key):
+        await ack(response_action="errors", errors={Block.SPARKHIRE_USER_KEY: "Enter a key or token to connect."})
+        return
+    if (wedgehr_token or workspace_key) and not await is_workspace_admin(client, user_id):
+        # The modal only shows these fields to admins; check again, the payload is the user's.
+        await ack(response_action="errors",
+                  errors={Block.SPARKHIRE_USER_KEY: "Only workspace admins can set workspace credentials."})
+        return
+    checks: dict[str, Any] = {}
+    if wedgehr_token:
+        checks[Block.WEDGEHR_TOKEN] = _verify_wedgehr(services, wedgehr_token, wedgehr_env)
+    if workspace_key:
+        checks[Block.SPARKHIRE_WORKSPACE_KEY] = _verify_sparkhire(services, workspace_key)
+    if user_key:
+        checks[Block.SPARKHIRE_USER_KEY] = _verify_sparkhire(services, user_key)
+    tasks = {block: asyncio.ensure_future(coro) for block, coro in checks.items()}
+    done, pending = await asyncio.wait(tasks.values(), timeout=VERIFY_BUDGET_SECONDS)
+    for task in pending:
+        task.cancel()
+    errors: dict[str, str] = {}
+    labels: dict[str, str] = {}
+    for block, task in tasks.items():
+        if task in pending:
+            errors[block] = "The vendor did not answer in time. Try again in a moment."
+        elif isinstance(task.exception(), VendorError):
+            errors[block] = str(task.exception())[:150]
+        elif task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]
+        else:
+            labels[block] = task.result()
+    if errors:
+        await ack(response_action="errors", errors=errors)
+        return
+    await ack(response_action="clear")
+    connected: list[tuple[str, str]] = []
+    repo = services.db.connections
+    if wedgehr_token:
+        await repo.upsert_workspace(team_id, "wedgehr", wedgehr_token, account_label=labels[Block.WEDGEHR_TOKEN],
+                                    connected_by=user_id, environment=wedgehr_env)
+        connected.append(("wedgehr", labels[Block.WEDGEHR_TOKEN]))
+    if workspace_key:
+        await repo.upsert_workspace(team_id, "sparkhire", workspace_key,
+                                    account_label=labels[Block.SPARKHIRE_WORKSPACE_KEY], connected_by=user_id)
+        connected.append(("sparkhire", labels[Block.SPARKHIRE_WORKSPACE_KEY] + " (workspace)"))
+    if user_key:
+        await repo.upsert_user(team_id, user_id, "sparkhire", user_key, account_label=labels[Block.SPARKHIRE_USER_KEY])
+        connected.append(("sparkhire", labels[Block.SPARKHIRE_USER_KEY] + " (yours)"))
+    for vendor, label in connected:
+        await services.db.audit.add(team_id=team_id, user_id=user_id, action="connection.set", vendor=vendor,
+                                    target=label)
+    channel = load_metadata(view.get("private_metadata")).get("channel")
+    await Recipient(client=client, user_id=user_id, channel_id=channel).send(connected_message(connected))
+
+
+async def on_open_connect(ack: Any, body: dict[str, Any], client: Any, context: Any) -> None:
+    await ack()
+    channel = (body.get("channel") or {}).get("id")
+    after_ack(context, open_connect_modal(
+        services=services_of(context), client=client, team_id=team_of(body), user_id=body["user"]["id"],
+        trigger_id=body["trigger_id"], channel_id=channel,
+    ), recipient=Recipient(client=client, user_id=body["user"]["id"], channel_id=channel), name="connect.button")
+
+
+def register(app: AsyncApp) -> None:
+    app.view(Callback.CONNECT)(on_submit)
+    app.action(Action.OPEN_CONNECT)(on_open_connect)

@@ -1,0 +1,13 @@
+"""The one error handler: domain errors become messages the user can act on."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from handlers.common import recipient_from_body, report
+
+
+def register(app: AsyncApp) -> None:
+    @app.error
+    async def on_error(error, body, client, respond) -> None:  # noqa: ANN001 - Bolt's signature
+        await report(error, recipient_from_body(body or {}, client, respond))

@@ -1,0 +1,64 @@
+"""`/interview find <email>`: the candidate across both vendors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+
+from blocks.cards import find_results
+from blocks.ids import Action
+from bot.candidates import find_everywhere, first_email
+from bot.errors import UserFacingError
+from bot.services import Services
+from handlers.common import Recipient, after_ack, services_of, team_of
+
+USAGE = "Tell me whose interviews to find: `/interview find ann@example.com`."
+
+
+async def lookup(services: Services, recipient: Recipient, *, team_id: str, email: str) -> None:
+    wedgehr = await services.resolve_connection(team_id, "wedgehr", recipient.user_id)
+    sparkhire = await services.resolve_connection(team_id, "sparkhire", recipient.user_id)
+    if wedgehr is None and sparkhire is None:
+        from bot.errors import NotConnectedError
+
+        raise NotConnectedError("sparkhire", needs_user_key=True)
+    found = await find_everywhere(
+        email=email,
+        wedgehr=services.client_for(wedgehr) if wedgehr else None,
+        sparkhire=services.client_for(sparkhire) if sparkhire else None,
+    )
+    notes = [n for n in found.notes if not n.endswith("is not connected.") or not found.candidates]
+    await recipient.send(find_results(email, found.candidates, notes=notes))
+
+
+async def on_find(*, ack: Any, args: str, command: dict[str, Any], context: Any, client: Any, respond: Any,
+                  **_: Any) -> None:
+    email = first_email(args)
+    recipient = Recipient(client=client, user_id=command["user_id"], channel_id=command.get("channel_id"),
+                          respond=respond if command.get("response_url") else None)
+    if email is None:
+        await ack(text=USAGE, response_type="ephemeral")
+        return
+    await ack(text=f"Looking up {email}…", response_type="ephemeral")
+    after_ack(context, lookup(services_of(context), recipient, team_id=command["team_id"], email=email),
+              recipient=recipient, name="find")
+
+
+SUBCOMMANDS = {"find": on_find}
+
+
+async def on_open_find(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any, context: Any,
+                       respond: Any) -> None:
+    await ack()
+    email = first_email(action.get("value") or "")
+    recipient = Recipient(client=client, user_id=body["user"]["id"], channel_id=(body.get("channel") or {}).get("id"),
+                          respond=respond if body.get("response_url") else None)
+    if email is None:
+        raise UserFacingError("That candidate has no email address to look up.")
+    after_ack(context, lookup(services_of(context), recipient, team_id=team_of(body), email=email),
+              recipient=recipient, name="find.button")
+
+
+def register(app: AsyncApp) -> None:
+    app.action(Action.OPEN_FIND)(on_open_find)

@@ -1,0 +1,40 @@
+"""The App Home tab: connections, your last invites, the workspace's subscriptions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+
+from blocks.home import home_view
+from blocks.models import AuditEntryView
+from bot.services import Services
+from handlers.common import services_of
+from handlers.connect import connection_statuses
+from bot.notify.subscriptions import to_view
+
+
+async def build_home(services: Services, team_id: str, user_id: str) -> dict[str, Any]:
+    statuses = await connection_statuses(services, team_id, user_id)
+    recent = await services.db.audit.recent(team_id, user_id=user_id, action_prefix="invite.", limit=10)
+    subs = await services.db.subscriptions.list_for_team(team_id)
+    return home_view(
+        statuses=statuses,
+        recent=[AuditEntryView(action=e.action, vendor=e.vendor, target=e.target,
+                               at=datetime.fromtimestamp(e.created_at, UTC)) for e in recent],
+        subscriptions=[to_view(s) for s in subs],
+    )
+
+
+async def on_home_opened(event: dict[str, Any], client: Any, context: Any, body: dict[str, Any]) -> None:
+    if event.get("tab") not in (None, "home"):
+        return
+    services = services_of(context)
+    team_id = context.get("team_id") or body.get("team_id") or ""
+    view = await build_home(services, team_id, event["user"])
+    await client.views_publish(user_id=event["user"], view=view)
+
+
+def register(app: AsyncApp) -> None:
+    app.event("app_home_opened")(on_home_opened)

@@ -1,0 +1,425 @@
+"""Inviting candidates: /interview invite, the shortcuts, the invite modals and bulk invites."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from blocks.common import option
+from blocks.ids import Action, Block, Callback
+from blocks.invite import (
+    invite_confirmation,
+    progress_view,
+    results_message,
+    results_view,
+    sparkhire_invite_modal,
+    vendor_choice_modal,
+    wedgehr_invite_modal,
+    working_view,
+)
+from blocks.models import CandidateView
+from bot.candidates import BulkRow, first_email, is_email, parse_bulk
+from bot.errors import NotConnectedError
+from bot.invites import (
+    E164,
+    E164_HINT,
+    SparkHireInvite,
+    WedgeHRInvite,
+    audit_invite,
+    send_many,
+    send_sparkhire,
+    send_wedgehr,
+    sparkhire_field_for,
+)
+from bot.services import Services
+from bot.vendors.errors import BadRequestError, ValidationError, VendorError
+from handlers.common import (
+    Recipient,
+    after_ack,
+    checked,
+    dump_metadata,
+    load_metadata,
+    report,
+    selected_value,
+    services_of,
+    state_values,
+    team_of,
+    text_value,
+    user_message_for,
+)
+
+logger = logging.getLogger(__name__)
+
+#: How long a view submission may wait for the vendor before switching to a "working" view.
+SUBMIT_BUDGET_SECONDS = 2.0
+SUGGESTION_BUDGET_SECONDS = 2.5
+WEDGEHR_FIELDS = {"interview_id": Block.WEDGEHR_INTERVIEW, "email": Block.EMAIL, "first_name": Block.FIRST_NAME,
+                  "last_name": Block.LAST_NAME, "unique_id": Block.UNIQUE_ID}
+SPARKHIRE_FIELDS = {"deadline": Block.DEADLINE, "time_limit": Block.TIME_LIMIT, "takes": Block.TAKES,
+                    "questions": Block.QUESTIONS, "phone": Block.PHONE, "sms_consent": Block.SMS_CONSENT,
+                    "email": Block.EMAIL, "job": Block.SPARKHIRE_JOB, "candidate_name": Block.CANDIDATE_NAME}
+
+
+# -- opening the modal -----------------------------------------------------------------------
+async def open_invite_modal(
+    *, services: Services, client: AsyncWebClient, team_id: str, user_id: str, trigger_id: str,
+    channel_id: str | None, email: str | None,
+) -> None:
+    """Open the vendor choice or the vendor's invite form; views.open is the first Slack call."""
+    wedgehr = await services.resolve_connection(team_id, "wedgehr", user_id)
+    sparkhire = await services.resolve_connection(team_id, "sparkhire", user_id)
+    meta = dump_metadata(channel=channel_id, email=email)
+    if wedgehr and sparkhire:
+        view = vendor_choice_modal(private_metadata=meta)
+    elif wedgehr:
+        view = wedgehr_invite_modal(email=email, private_metadata=meta)
+    elif sparkhire:
+        view = sparkhire_invite_modal(email=email, deadline=default_deadline(), private_metadata=meta)
+    else:
+        from handlers.connect import open_connect_modal
+
+        # Nothing connected: offer the connect form instead of an error.
+        await open_connect_modal(services=services, client=client, team_id=team_id, user_id=user_id,
+                                 trigger_id=trigger_id, channel_id=channel_id)
+        return
+    await client.views_open(trigger_id=trigger_id, view=view)
+
+
+def default_deadline() -> datetime:
+    return (datetime.now(UTC) + timedelta(days=7)).replace(minute=0, second=0, microsecond=0)
+
+
+async def on_invite(*, ack: Any, args: str, command: dict[str, Any], context: Any, client: Any,
+                    respond: Any) -> None:
+    await ack()
+    recipient = Recipient(client=client, user_id=command["user_id"], channel_id=command.get("channel_id"),
+                          respond=respond if command.get("response_url") else None)
+    after_ack(context, open_invite_modal(
+        services=services_of(context), client=client, team_id=command["team_id"], user_id=command["user_id"],
+        trigger_id=command["trigger_id"], channel_id=command.get("channel_id"), email=first_email(args),
+    ), recipient=recipient, name="invite.open")
+
+
+SUBCOMMANDS = {"invite": on_invite}
+
+
+# -- vendor step ----------------------------------------------------------------------------------
+async def on_vendor_chosen(ack: Any, view: dict[str, Any]) -> None:
+    vendor = selected_value(state_values(view), Block.VENDOR)
+    meta = view.get("private_metadata", "")
+    email = load_metadata(meta).get("email")
+    if vendor == "wedgehr":
+        await ack(response_action="update", view=wedgehr_invite_modal(email=email, private_metadata=meta))
+    else:
+        await ack(response_action="update",
+                  view=sparkhire_invite_modal(email=email, deadline=default_deadline(), private_metadata=meta))
+
+
+# -- type-ahead -------------------------------------------------------------------------------------
+async def _bounded(coro: Any) -> Any:
+    try:
+        return await asyncio.wait_for(coro, timeout=SUGGESTION_BUDGET_SECONDS)
+    except (TimeoutError, VendorError) as exc:
+        logger.info("Type-ahead gave up: %s", exc)
+        return None
+
+
+async def on_wedgehr_interview_options(ack: Any, body: dict[str, Any], context: Any) -> None:
+    services = services_of(context)
+    connection = await services.resolve_connection(team_of(body), "wedgehr", body["user"]["id"])
+    interviews = None
+    if connection is not None:
+        async with services.client_for(connection) as client:
+            interviews = await _bounded(client.search_interviews(body.get("value", ""), limit=50))
+    await ack(options=[option(str(i.id), i.name) for i in interviews or []])
+
+
+async def on_sparkhire_job_options(ack: Any, body: dict[str, Any], context: Any) -> None:
+    services = services_of(context)
+    query = (body.get("value") or "").lower()
+    connection = await services.resolve_connection(team_of(body), "sparkhire", body["user"]["id"])
+    jobs = None
+    if connection is not None:
+        async with services.client_for(connection) as client:
+            jobs = await _bounded(_active_jobs(client))
+    matching = [j for j in jobs or [] if query in (j.title or "").lower()][:100]
+    await ack(options=[option(f"{j.uuid}|{(j.title or '')[:100]}", j.title or j.uuid) for j in matching])
+
+
+async def _active_jobs(client: Any) -> list[Any]:
+    return [job async for job in client.iter_jobs(status=["active"], page_size=100)]
+
+
+async def on_question_set_options(ack: Any, body: dict[str, Any], context: Any) -> None:
+    services = services_of(context)
+    query = (body.get("value") or "").lower()
+    connection = await services.resolve_connection(team_of(body), "sparkhire", body["user"]["id"])
+    sets = None
+    if connection is not None:
+        async with services.client_for(connection) as client:
+            sets = await _bounded(client.list_question_sets())
+    matching = [s for s in sets or [] if query in (s.name or "").lower()][:100]
+    await ack(options=[option(s.uuid, s.name or s.uuid) for s in matching])
+
+
+# -- submissions -------------------------------------------------------------------------------------
+def _split_name(name: str | None) -> tuple[str | None, str | None]:
+    if not name:
+        return None, None
+    first, _, last = name.partition(" ")
+    return first or None, last or None
+
+
+async def _submit_single(
+    *, ack: Any, view: dict[str, Any], client: AsyncWebClient, context: Any, recipient: Recipient,
+    send: Any, field_map: dict[str, str], default_field: str, vendor: str, team_id: str, email: str,
+) -> None:
+    """Call the vendor within the budget: field errors stay on the modal; slow answers go on a working view."""
+    services = services_of(context)
+    task = asyncio.ensure_future(send)
+    done, _ = await asyncio.wait({task}, timeout=SUBMIT_BUDGET_SECONDS)
+    if done:
+        try:
+            candidate: CandidateView = task.result()
+        except ValidationError as exc:
+            errors = {field_map[f]: m for f, m in exc.field_errors.items() if f in field_map}
+            await ack(response_action="errors", errors=errors or {default_field: exc.message[:150]})
+            return
+        except BadRequestError as exc:
+            field = sparkhire_field_for(exc.message)
+            await ack(response_action="errors",
+                      errors={field_map.get(field or "", default_field): exc.message[:150]})
+            return
+        except Exception as exc:
+            await ack(response_action="errors", errors={default_field: user_message_for(exc).text[:150]})
+            await report(exc, None)
+            return
+        await ack(response_action="clear")
+        await _confirm(services, recipient, candidate, team_id=team_id, vendor=vendor)
+        return
+
+    # Past the budget: answer Slack now, keep the modal alive, update it when the vendor answers.
+    await ack(response_action="update", view=working_view(f"Sending the invite to {email}…"))
+
+    async def finish() -> None:
+        view_id = view["id"]
+        try:
+            candidate = await task
+        except Exception as exc:
+            message = user_message_for(exc)
+            await client.views_update(view_id=view_id, view=working_view(message.text))
+            await report(exc, recipient)
+            return
+        await client.views_update(view_id=view_id, view=results_view(
+            [_ok_result(candidate)], vendor=vendor))
+        await _confirm(services, recipient, candidate, team_id=team_id, vendor=vendor)
+
+    after_ack(context, finish(), recipient=recipient, name="invite.finish")
+
+
+def _ok_result(candidate: CandidateView) -> Any:
+    from blocks.models import InviteResult
+
+    return InviteResult(row=1, email=candidate.email or candidate.name, ok=True, link=candidate.invite_url)
+
+
+async def _confirm(services: Services, recipient: Recipient, candidate: CandidateView, *, team_id: str,
+                   vendor: str) -> None:
+    await audit_invite(services.db, team_id=team_id, user_id=recipient.user_id, vendor=vendor,
+                       email=candidate.email or candidate.name, ok=True)
+    await recipient.send(invite_confirmation(candidate))
+
+
+def _bulk(
+    *, context: Any, client: AsyncWebClient, recipient: Recipient, rows: list[BulkRow],
+    send_one: Any, vendor: str, team_id: str, view_id: str,
+) -> None:
+    services = services_of(context)
+
+    async def progress(done: int, total: int) -> None:
+        await client.views_update(view_id=view_id, view=progress_view(done=done, total=total, vendor=vendor))
+
+    async def audit(row: BulkRow, result: Any) -> None:
+        await audit_invite(services.db, team_id=team_id, user_id=recipient.user_id, vendor=vendor,
+                           email=row.email, ok=result.ok, detail={"error": result.error} if result.error else None)
+
+    async def run() -> None:
+        results = await send_many(rows, send_one, on_progress=progress, audit=audit)
+        try:
+            await client.views_update(view_id=view_id, view=results_view(results, vendor=vendor))
+        except Exception:  # the user may have closed the modal; the DM below still arrives
+            logger.info("Could not update the bulk invite modal", exc_info=True)
+        await client.chat_postMessage(channel=recipient.user_id, **results_message(results, vendor=vendor).as_kwargs())
+
+    after_ack(context, run(), recipient=recipient, name="invite.bulk")
+
+
+def _recipient(body: dict[str, Any], client: AsyncWebClient) -> Recipient:
+    meta = load_metadata(body["view"].get("private_metadata"))
+    return Recipient(client=client, user_id=body["user"]["id"], channel_id=meta.get("channel"))
+
+
+async def on_wedgehr_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any, context: Any) -> None:
+    values = state_values(view)
+    team_id, user_id = team_of(body), body["user"]["id"]
+    interview = (values.get(Block.WEDGEHR_INTERVIEW) or {}).get("selected_option") or {}
+    email = text_value(values, Block.EMAIL)
+    bulk_text = text_value(values, Block.BULK)
+    errors: dict[str, str] = {}
+    if not interview.get("value", "").isdigit():
+        errors[Block.WEDGEHR_INTERVIEW] = "Choose an interview."
+    rows = parse_bulk(bulk_text) if bulk_text else []
+    if not bulk_text and not email:
+        errors[Block.EMAIL] = "Enter the candidate's email, or paste several candidates below."
+    elif email and not is_email(email):
+        errors[Block.EMAIL] = "That is not a valid email address."
+    if bulk_text and not any(r.error is None for r in rows):
+        errors[Block.BULK] = "No valid email address found. Use one per line: Name <email> or email."
+    if errors:
+        await ack(response_action="errors", errors=errors)
+        return
+    services = services_of(context)
+    connection = await services.resolve_connection(team_id, "wedgehr", user_id)
+    recipient = _recipient(body, client)
+    if connection is None:
+        await ack(response_action="errors", errors={Block.WEDGEHR_INTERVIEW: NotConnectedError("wedgehr").message[:150]})
+        return
+    interview_id, interview_name = int(interview["value"]), (interview.get("text") or {}).get("text")
+    send_email = "send" in checked(values, Block.SEND_EMAIL)
+    unique_id = text_value(values, Block.UNIQUE_ID) or None
+    wedge_client = services.client_for(connection)
+
+    def request(email: str, first: str | None, last: str | None) -> WedgeHRInvite:
+        return WedgeHRInvite(interview_id=interview_id, interview_name=interview_name, email=email,
+                             first_name=first, last_name=last, send_email=send_email, unique_id=unique_id)
+
+    if rows:
+        if email:
+            rows.insert(0, BulkRow(row=0, name=None, email=email))
+        await ack(response_action="update", view=progress_view(done=0, total=len(rows), vendor="wedgehr"))
+        _bulk(context=context, client=client, recipient=recipient, rows=rows, vendor="wedgehr",
+              send_one=lambda r: send_wedgehr(wedge_client, request(r.email, *_split_name(r.name))),
+              team_id=team_id, view_id=view["id"])
+        return
+    first, last = text_value(values, Block.FIRST_NAME) or None, text_value(values, Block.LAST_NAME) or None
+    await _submit_single(ack=ack, view=view, client=client, context=context, recipient=recipient,
+                         send=send_wedgehr(wedge_client, request(email, first, last)), field_map=WEDGEHR_FIELDS,
+                         default_field=Block.EMAIL, vendor="wedgehr", team_id=team_id, email=email)
+
+
+async def on_sparkhire_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any,
+                              context: Any) -> None:
+    values = state_values(view)
+    team_id, user_id = team_of(body), body["user"]["id"]
+    job_value = selected_value(values, Block.SPARKHIRE_JOB) or ""
+    name, email = text_value(values, Block.CANDIDATE_NAME), text_value(values, Block.EMAIL)
+    bulk_text = text_value(values, Block.BULK)
+    deadline_raw = (values.get(Block.DEADLINE) or {}).get("selected_date_time")
+    question_set = selected_value(values, Block.QUESTION_SET)
+    questions = tuple(q.strip() for q in text_value(values, Block.QUESTIONS).splitlines() if q.strip())
+    phone = text_value(values, Block.PHONE).replace(" ", "")
+    consent = "consent" in checked(values, Block.SMS_CONSENT)
+    errors: dict[str, str] = {}
+    if "|" not in job_value:
+        errors[Block.SPARKHIRE_JOB] = "Choose a job."
+    rows = parse_bulk(bulk_text) if bulk_text else []
+    if not bulk_text:
+        if not email:
+            errors[Block.EMAIL] = "Enter the candidate's email, or paste several candidates below."
+        elif not is_email(email):
+            errors[Block.EMAIL] = "That is not a valid email address."
+        if not name:
+            errors[Block.CANDIDATE_NAME] = "Enter the candidate's name."
+    elif not any(r.error is None for r in rows):
+        errors[Block.BULK] = "No valid email address found. Use one per line: Name <email> or email."
+    now = datetime.now(UTC)
+    deadline = datetime.fromtimestamp(int(deadline_raw), UTC) if deadline_raw else None
+    if deadline is None or deadline <= now:
+        errors[Block.DEADLINE] = "Choose a deadline in the future."
+    elif deadline > now + timedelta(days=365):
+        errors[Block.DEADLINE] = "The deadline must be within one year."
+    if not question_set and not questions:
+        errors[Block.QUESTIONS] = "Write at least one question (one per line), or choose a question set."
+    if phone and not E164.match(phone):
+        errors[Block.PHONE] = E164_HINT
+    if phone and not consent:
+        errors[Block.SMS_CONSENT] = "Tick this only if the candidate agreed to SMS; otherwise remove the phone."
+    if errors:
+        await ack(response_action="errors", errors=errors)
+        return
+    services = services_of(context)
+    connection = await services.resolve_connection(team_id, "sparkhire", user_id)
+    if connection is None:
+        await ack(response_action="errors",
+                  errors={Block.SPARKHIRE_JOB: NotConnectedError("sparkhire", needs_user_key=True).message[:150]})
+        return
+    job_uuid, _, job_title = job_value.partition("|")
+    spark = services.client_for(connection)
+    recipient = _recipient(body, client)
+
+    def request(name: str, email: str, phone: str | None) -> SparkHireInvite:
+        return SparkHireInvite(
+            job_uuid=job_uuid, job_title=job_title, name=name, email=email, deadline=deadline,
+            question_set_uuid=question_set, questions=questions,
+            time_limit=int(selected_value(values, Block.TIME_LIMIT) or 60),
+            takes=int(selected_value(values, Block.TAKES) or -1),
+            message=text_value(values, Block.MESSAGE) or None, phone=phone or None, sms_consent=consent,
+        )
+
+    if rows:
+        if email:
+            rows.insert(0, BulkRow(row=0, name=name or None, email=email))
+        await ack(response_action="update", view=progress_view(done=0, total=len(rows), vendor="sparkhire"))
+        _bulk(context=context, client=client, recipient=recipient, rows=rows, vendor="sparkhire",
+              send_one=lambda r: send_sparkhire(spark, request(r.name or r.email.split("@")[0], r.email, None)),
+              team_id=team_id, view_id=view["id"])
+        return
+    await _submit_single(ack=ack, view=view, client=client, context=context, recipient=recipient,
+                         send=send_sparkhire(spark, request(name, email, phone)), field_map=SPARKHIRE_FIELDS,
+                         default_field=Block.SPARKHIRE_JOB, vendor="sparkhire", team_id=team_id, email=email)
+
+
+# -- entry points other than the command ---------------------------------------------------------
+async def on_shortcut(ack: Any, shortcut: dict[str, Any], client: Any, context: Any) -> None:
+    await ack()
+    message = shortcut.get("message") or {}
+    email = first_email(message.get("text", "")) if message else None
+    recipient = Recipient(client=client, user_id=shortcut["user"]["id"],
+                          channel_id=(shortcut.get("channel") or {}).get("id"))
+    after_ack(context, open_invite_modal(
+        services=services_of(context), client=client, team_id=team_of(shortcut), user_id=shortcut["user"]["id"],
+        trigger_id=shortcut["trigger_id"], channel_id=(shortcut.get("channel") or {}).get("id"), email=email,
+    ), recipient=recipient, name="invite.shortcut")
+
+
+async def on_open_invite_button(ack: Any, body: dict[str, Any], client: Any, context: Any) -> None:
+    await ack()
+    channel = (body.get("channel") or {}).get("id")
+    recipient = Recipient(client=client, user_id=body["user"]["id"], channel_id=channel)
+    after_ack(context, open_invite_modal(
+        services=services_of(context), client=client, team_id=team_of(body), user_id=body["user"]["id"],
+        trigger_id=body["trigger_id"], channel_id=channel, email=None,
+    ), recipient=recipient, name="invite.button")
+
+
+async def on_link_button(ack: Any) -> None:
+    await ack()  # URL buttons still send an action; nothing to do
+
+
+def register(app: AsyncApp) -> None:
+    app.view(Callback.INVITE_VENDOR)(on_vendor_chosen)
+    app.view(Callback.INVITE_WEDGEHR)(on_wedgehr_submit)
+    app.view(Callback.INVITE_SPARKHIRE)(on_sparkhire_submit)
+    app.options(Action.WEDGEHR_INTERVIEW)(on_wedgehr_interview_options)
+    app.options(Action.SPARKHIRE_JOB)(on_sparkhire_job_options)
+    app.options(Action.SPARKHIRE_QUESTION_SET)(on_question_set_options)
+    app.shortcut(Callback.SHORTCUT_INVITE)(on_shortcut)
+    app.shortcut(Callback.SHORTCUT_INVITE_FROM_MESSAGE)(on_shortcut)
+    app.action(Action.OPEN_INVITE)(on_open_invite_button)
+    for link_action in (Action.OPEN_INVITE_LINK, Action.WATCH, Action.OPEN_RESULT):
+        app.action(link_action)(on_link_button)

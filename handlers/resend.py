@@ -1,0 +1,74 @@
+"""`/interview resend <email | wedge id>`: resend a WedgeHR invitation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+
+from blocks.errors import notice
+from blocks.ids import Action
+from blocks.resend import resend_choices, resent
+from bot.candidates import first_email, from_wedge, wedges_for
+from bot.errors import NotConnectedError, UserFacingError
+from bot.services import Services
+from handlers.common import Recipient, after_ack, services_of, team_of
+
+USAGE = "Tell me whose invite to resend: `/interview resend ann@example.com` or `/interview resend <wedge id>`."
+
+
+async def _wedgehr(services: Services, team_id: str, user_id: str) -> Any:
+    connection = await services.resolve_connection(team_id, "wedgehr", user_id)
+    if connection is None:
+        raise NotConnectedError("wedgehr")
+    return services.client_for(connection)
+
+
+async def offer(services: Services, recipient: Recipient, *, team_id: str, query: str) -> None:
+    client = await _wedgehr(services, team_id, recipient.user_id)
+    wedges = await wedges_for(client, query)
+    if not wedges:
+        await recipient.send(notice(f"No WedgeHR interview found for {query}. Check the address or the wedge id."))
+        return
+    await recipient.send(resend_choices(query, [from_wedge(w) for w in wedges]))
+
+
+async def on_resend(*, ack: Any, args: str, command: dict[str, Any], context: Any, client: Any, respond: Any,
+                    **_: Any) -> None:
+    query = args.split()[0] if args.split() else ""
+    query = first_email(query) or query
+    if not query or not (query.isdigit() or "@" in query):
+        await ack(text=USAGE, response_type="ephemeral")
+        return
+    await ack()
+    recipient = Recipient(client=client, user_id=command["user_id"], channel_id=command.get("channel_id"),
+                          respond=respond if command.get("response_url") else None)
+    after_ack(context, offer(services_of(context), recipient, team_id=command["team_id"], query=query),
+              recipient=recipient, name="resend.find")
+
+
+SUBCOMMANDS = {"resend": on_resend}
+
+
+async def do_resend(services: Services, recipient: Recipient, *, team_id: str, wedge_id: int) -> None:
+    client = await _wedgehr(services, team_id, recipient.user_id)
+    wedge = await client.resend_invite(wedge_id)
+    await services.db.audit.add(team_id=team_id, user_id=recipient.user_id, action="resend.sent",
+                                vendor="wedgehr", target=wedge.candidate_email, detail={"wedge_id": wedge_id})
+    await recipient.send(resent(from_wedge(wedge)), replace_original=True)
+
+
+async def on_resend_button(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any, context: Any,
+                           respond: Any) -> None:
+    await ack()
+    value = action.get("value") or ""
+    recipient = Recipient(client=client, user_id=body["user"]["id"], channel_id=(body.get("channel") or {}).get("id"),
+                          respond=respond if body.get("response_url") else None)
+    if not value.isdigit():
+        raise UserFacingError("That button does not carry a WedgeHR wedge id; run `/interview resend <email>`.")
+    after_ack(context, do_resend(services_of(context), recipient, team_id=team_of(body), wedge_id=int(value)),
+              recipient=recipient, name="resend.send")
+
+
+def register(app: AsyncApp) -> None:
+    app.action(Action.RESEND_WEDGE)(on_resend_button)

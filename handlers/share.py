@@ -1,0 +1,226 @@
+"""`/interview share <email | interview uuid>`: share links for reviewers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from blocks.cards import find_results
+from blocks.errors import notice
+from blocks.ids import Action, Block, Callback
+from blocks.invite import working_view
+from blocks.models import Option
+from blocks.share import advanced_links_message, advanced_share_modal, share_link_message, wedgehr_result_message
+from bot.candidates import (
+    UUID_RE,
+    first_email,
+    from_interview,
+    from_wedge,
+    is_email,
+    sparkhire_interviews_for,
+    wedges_for,
+)
+from bot.errors import NotConnectedError, UserFacingError
+from bot.services import Services
+from bot.sparkhire.client import SparkHireClient
+from handlers.common import (
+    Recipient,
+    after_ack,
+    checked,
+    dump_metadata,
+    load_metadata,
+    services_of,
+    state_values,
+    team_of,
+    text_value,
+)
+
+USAGE = "Tell me what to share: `/interview share ann@example.com` or `/interview share <interview uuid>`."
+MAX_INTERVIEW_OPTIONS = 100
+
+
+async def _sparkhire(services: Services, team_id: str, user_id: str) -> SparkHireClient:
+    connection = await services.resolve_connection(team_id, "sparkhire", user_id)
+    if connection is None:
+        raise NotConnectedError("sparkhire", needs_user_key=True)
+    return services.client_for(connection)  # type: ignore[return-value]
+
+
+async def basic_link(services: Services, recipient: Recipient, *, team_id: str, interview_uuid: str) -> None:
+    """Create the interview's basic link, or re-activate an inactive one, and show its URL."""
+    client = await _sparkhire(services, team_id, recipient.user_id)
+    interview = await client.get_interview(interview_uuid)
+    view = from_interview(interview)
+    if not view.completed:
+        await recipient.send(notice(f"{view.name} has not completed the interview yet; only completed "
+                                    "interviews can be shared."))
+        return
+    link = await client.get_share_link(interview_uuid)
+    if link is None:
+        link = await client.create_share_link(interview_uuid)
+    elif not link.active:
+        link = await client.set_share_link_status(interview_uuid, link.uuid, active=True)
+    await services.db.audit.add(team_id=team_id, user_id=recipient.user_id, action="share.created",
+                                vendor="sparkhire", target=view.email, detail={"interview": interview_uuid})
+    await recipient.send(share_link_message(view, url=link.url or "", link_uuid=link.uuid))
+
+
+async def share_for(services: Services, recipient: Recipient, *, team_id: str, query: str) -> None:
+    if UUID_RE.match(query):
+        await basic_link(services, recipient, team_id=team_id, interview_uuid=query)
+        return
+    user_id = recipient.user_id
+    spark_connection = await services.resolve_connection(team_id, "sparkhire", user_id)
+    wedge_connection = await services.resolve_connection(team_id, "wedgehr", user_id)
+    if spark_connection is None and wedge_connection is None:
+        raise NotConnectedError("sparkhire", needs_user_key=True)
+    completed = []
+    if spark_connection is not None:
+        completed = await sparkhire_interviews_for(services.client_for(spark_connection), query,  # type: ignore[arg-type]
+                                                   status=["completed"])
+    wedges = []
+    if wedge_connection is not None:
+        wedges = [from_wedge(w) for w in await wedges_for(services.client_for(wedge_connection), query)]  # type: ignore[arg-type]
+    if len(completed) == 1:
+        await basic_link(services, recipient, team_id=team_id, interview_uuid=completed[0].uuid)
+    elif completed:
+        await recipient.send(find_results(query, [from_interview(i) for i in completed]))
+    for wedge in wedges:
+        await recipient.send(wedgehr_result_message(wedge))
+    if not completed and not wedges:
+        await recipient.send(notice(f"No completed interview found for {query}."))
+
+
+async def on_share(*, ack: Any, args: str, command: dict[str, Any], context: Any, client: Any, respond: Any,
+                   **_: Any) -> None:
+    word = args.split()[0] if args.split() else ""
+    query = first_email(word) or word
+    if not (is_email(query) or UUID_RE.match(query)):
+        await ack(text=USAGE, response_type="ephemeral")
+        return
+    await ack()
+    recipient = Recipient(client=client, user_id=command["user_id"], channel_id=command.get("channel_id"),
+                          respond=respond if command.get("response_url") else None)
+    after_ack(context, share_for(services_of(context), recipient, team_id=command["team_id"], query=query),
+              recipient=recipient, name="share")
+
+
+SUBCOMMANDS = {"share": on_share}
+
+
+def _recipient(body: dict[str, Any], client: AsyncWebClient, respond: Any) -> Recipient:
+    return Recipient(client=client, user_id=body["user"]["id"], channel_id=(body.get("channel") or {}).get("id"),
+                     respond=respond if body.get("response_url") else None)
+
+
+async def on_share_button(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any, context: Any,
+                          respond: Any) -> None:
+    await ack()
+    recipient = _recipient(body, client, respond)
+    uuid = action.get("value") or ""
+    if not UUID_RE.match(uuid):
+        raise UserFacingError("That button does not carry a Spark Hire interview; run `/interview share <email>`.")
+    after_ack(context, basic_link(services_of(context), recipient, team_id=team_of(body), interview_uuid=uuid),
+              recipient=recipient, name="share.button")
+
+
+async def deactivate(services: Services, recipient: Recipient, *, team_id: str, value: str) -> None:
+    interview_uuid, _, link_uuid = value.partition(":")
+    client = await _sparkhire(services, team_id, recipient.user_id)
+    await client.set_share_link_status(interview_uuid, link_uuid, active=False)
+    interview = await client.get_interview(interview_uuid)
+    view = from_interview(interview)
+    await services.db.audit.add(team_id=team_id, user_id=recipient.user_id, action="share.deactivated",
+                                vendor="sparkhire", target=view.email, detail={"interview": interview_uuid})
+    await recipient.send(share_link_message(view, url="", link_uuid=link_uuid, active=False), replace_original=True)
+
+
+async def on_deactivate(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any, context: Any,
+                        respond: Any) -> None:
+    await ack()
+    recipient = _recipient(body, client, respond)
+    after_ack(context, deactivate(services_of(context), recipient, team_id=team_of(body),
+                                  value=action.get("value") or ""), recipient=recipient, name="share.deactivate")
+
+
+async def open_advanced(services: Services, client: AsyncWebClient, recipient: Recipient, *, team_id: str,
+                        trigger_id: str, interview_uuid: str) -> None:
+    # views.open first (the trigger expires in 3 s), then fill it in once Spark Hire answers.
+    opened = await client.views_open(trigger_id=trigger_id, view=working_view("Loading completed interviews…"))
+    spark = await _sparkhire(services, team_id, recipient.user_id)
+    interview = await spark.get_interview(interview_uuid)
+    job_uuid = interview.job_post.uuid if interview.job_post else None
+    same_job = [i async for i in spark.iter_interviews(status=["completed"], page_size=100)
+                if job_uuid is None or (i.job_post and i.job_post.uuid == job_uuid)]
+    options = [Option(value=i.uuid, label=f"{i.candidate_name} ({i.candidate_email or 'no email'})")
+               for i in same_job[:MAX_INTERVIEW_OPTIONS]]
+    if not any(o.value == interview_uuid for o in options):
+        options.insert(0, Option(value=interview_uuid, label=interview.candidate_name))
+    await client.views_update(view_id=opened["view"]["id"], view=advanced_share_modal(
+        interviews=options[:MAX_INTERVIEW_OPTIONS], selected=[interview_uuid],
+        private_metadata=dump_metadata(channel=recipient.channel_id)))
+
+
+async def on_advanced_button(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any, context: Any,
+                             respond: Any) -> None:
+    await ack()
+    recipient = _recipient(body, client, respond)
+    after_ack(context, open_advanced(services_of(context), client, recipient, team_id=team_of(body),
+                                     trigger_id=body["trigger_id"], interview_uuid=action.get("value") or ""),
+              recipient=recipient, name="share.advanced.open")
+
+
+async def create_advanced(services: Services, client: AsyncWebClient, recipient: Recipient, *, team_id: str,
+                          interviews: list[str], slack_users: list[str], emails: list[str], send_email: bool) -> None:
+    reviewers: list[tuple[str, str]] = []
+    for user_id in slack_users:
+        profile = (await client.users_info(user=user_id))["user"]
+        email = (profile.get("profile") or {}).get("email")
+        if not email:
+            raise UserFacingError(f"<@{user_id}> has no email address visible to me; type their email instead.")
+        reviewers.append((profile.get("real_name") or profile.get("name") or email, email))
+    reviewers += [(email.split("@")[0], email) for email in emails]
+    spark = await _sparkhire(services, team_id, recipient.user_id)
+    links = await spark.create_advanced_share_links(interview_uuids=interviews, reviewers=reviewers,
+                                                    send_email=send_email)
+    for link in links:
+        await services.db.audit.add(team_id=team_id, user_id=recipient.user_id, action="share.created",
+                                    vendor="sparkhire", target=link.reviewer.email if link.reviewer else None,
+                                    detail={"interviews": interviews, "advanced": True})
+    await recipient.send(advanced_links_message(
+        [(link.reviewer.email if link.reviewer else "", link.url or "") for link in links], emailed=send_email))
+
+
+async def on_advanced_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any,
+                             context: Any) -> None:
+    values = state_values(view)
+    interviews = [o["value"] for o in (values.get(Block.SHARE_INTERVIEWS) or {}).get("selected_options") or []]
+    slack_users = list((values.get(Block.REVIEWERS) or {}).get("selected_users") or [])
+    typed = [e.strip() for e in text_value(values, Block.REVIEWER_EMAILS).replace(",", "\n").splitlines() if e.strip()]
+    errors: dict[str, str] = {}
+    if not interviews:
+        errors[Block.SHARE_INTERVIEWS] = "Choose at least one completed interview."
+    bad = [e for e in typed if not is_email(e)]
+    if bad:
+        errors[Block.REVIEWER_EMAILS] = f"Not an email address: {bad[0][:60]}"
+    if not slack_users and not typed:
+        errors[Block.REVIEWERS] = "Pick at least one reviewer, or type an email below."
+    if errors:
+        await ack(response_action="errors", errors=errors)
+        return
+    await ack(response_action="clear")
+    channel = load_metadata(view.get("private_metadata")).get("channel")
+    recipient = Recipient(client=client, user_id=body["user"]["id"], channel_id=channel)
+    after_ack(context, create_advanced(
+        services_of(context), client, recipient, team_id=team_of(body), interviews=interviews,
+        slack_users=slack_users, emails=typed, send_email="send" in checked(values, Block.REVIEWER_SEND_EMAIL),
+    ), recipient=recipient, name="share.advanced.create")
+
+
+def register(app: AsyncApp) -> None:
+    app.action(Action.SHARE_INTERVIEW)(on_share_button)
+    app.action(Action.SHARE_DEACTIVATE)(on_deactivate)
+    app.action(Action.SHARE_ADVANCED)(on_advanced_button)
+    app.view(Callback.SHARE_ADVANCED)(on_advanced_submit)

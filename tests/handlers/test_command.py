@@ -1,0 +1,39 @@
+import time
+
+from tests.support.blockkit import assert_valid_blocks
+
+
+async def test_help_answers_in_the_ack_with_usage(bot):
+    response = await bot.sender.command("help")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["response_type"] == "ephemeral"
+    text = str(body["blocks"])
+    for word in ("invite", "resend", "share", "find", "connect", "subscribe", "unsubscribe", "subscriptions"):
+        assert f"/interview {word}" in text
+    assert_valid_blocks(body["blocks"])
+
+
+async def test_empty_and_unknown_text_get_help(bot):
+    empty = (await bot.sender.command("")).json()
+    assert "/interview invite" in str(empty["blocks"])
+    unknown = (await bot.sender.command("frobnicate now")).json()
+    assert "frobnicate" in str(unknown["blocks"])
+
+
+async def test_unsigned_or_stale_requests_are_refused_and_call_nothing(bot):
+    response = await bot.sender.client.post(bot.sender.url, content="command=%2Finterview&text=help",
+                                            headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 401
+    stale = await bot.sender.post_form({"command": "/interview", "text": "invite a@b.co", "user_id": "U1",
+                                        "team_id": "T0001", "trigger_id": "t"}, timestamp=int(time.time()) - 600)
+    assert stale.status_code == 401
+    tampered = await bot.sender.post_form({"command": "/interview", "text": "help"},
+                                          headers={"X-Slack-Signature": "v0=" + "0" * 64})
+    assert tampered.status_code == 401
+    assert bot.slack.calls == []
+
+
+async def test_healthz(bot):
+    response = await bot.sender.client.get(bot.url + "/healthz")
+    assert response.status_code == 200 and response.json()["ok"] is True
