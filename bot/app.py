@@ -100,7 +100,7 @@ def create_bolt_app(settings: Settings, services: Services) -> AsyncApp:
         )
     else:
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-        bolt = AsyncApp(client=slack_web_client(settings, token), token=token, **common)
+        bolt = AsyncApp(client=slack_web_client(settings, token), **common)
 
     @bolt.middleware
     async def provide_services(context, next_):  # noqa: ANN001 - Bolt's signature

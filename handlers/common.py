@@ -72,7 +72,8 @@ def user_message_for(error: BaseException) -> Message:
     if isinstance(error, SecretKeyMismatchError):
         return error_message(str(error), reconnect=True)
     if isinstance(error, SlackApiError):
-        return error_message(f"Slack refused the request ({error.response.get('error', 'unknown error')}).")
+        data = error.response.data if isinstance(error.response.data, dict) else {}
+        return error_message(f"Slack refused the request ({data.get('error', 'unknown error')}).")
     return error_message(INTERNAL_ERROR)
 
 

@@ -74,7 +74,7 @@ class FakeSlack:
         self.add_user("U2", name="Mo Member", email="mo@example.com")
         self.add_channel("C1", name="hiring")
         self.app = web.Application()
-        self.app.router.add_post("/api/{method}", self._handle)
+        self.app.router.add_route("*", "/api/{method}", self._handle)
         self.app.router.add_post("/response/{key}", self._response_url)
         self.responses: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.base_url = ""  # set by the harness once served
@@ -190,6 +190,8 @@ class FakeSlack:
             self.changed.set()
 
     async def _args(self, request: web.Request) -> dict[str, Any]:
+        if request.method == "GET":
+            return dict(request.query)
         if request.content_type == "application/json":
             return await request.json()
         form = await request.post()

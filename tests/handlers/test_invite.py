@@ -1,0 +1,183 @@
+import pytest
+
+from blocks.ids import Action, Block, Callback
+from tests.support.blockkit import assert_valid_view
+from tests.support.harness import SPARKHIRE_KEY, WEDGEHR_TOKEN, running_bot
+
+
+def values(**blocks):
+    """view_submission state: block_id -> {action_id: state}."""
+    return {block: {Action.INPUT if action is None else action: state}
+            for block, (action, state) in blocks.items()}
+
+
+async def open_modal(bot, text="invite"):
+    response = await bot.sender.command(text)
+    assert response.status_code == 200
+    await bot.slack.wait_for(lambda: bot.slack.calls_to("views.open"))
+    view = bot.slack.calls_to("views.open")[-1].args["view"]
+    assert_valid_view(view)
+    stored = next(v for v in bot.slack.views.values() if v["callback_id"] == view["callback_id"])
+    return stored
+
+
+async def wedgehr_modal(bot, text="invite ann@example.com"):
+    choice = await open_modal(bot, text)
+    assert choice["callback_id"] == Callback.INVITE_VENDOR
+    response = await bot.sender.view_submission(choice, values(
+        **{Block.VENDOR: (None, {"type": "radio_buttons", "selected_option": {"value": "wedgehr"}})}))
+    body = response.json()
+    assert body["response_action"] == "update"
+    modal = {**body["view"], "id": choice["id"]}
+    assert_valid_view(modal)
+    return modal
+
+
+def wedgehr_values(interview, *, email="ann@example.com", bulk=None, send=True):
+    return values(**{
+        Block.WEDGEHR_INTERVIEW: (Action.WEDGEHR_INTERVIEW, {"type": "external_select", "selected_option": {
+            "value": str(interview["id"]), "text": {"type": "plain_text", "text": interview["name"]}}}),
+        Block.EMAIL: (None, {"type": "email_text_input", "value": email}),
+        Block.FIRST_NAME: (None, {"type": "plain_text_input", "value": "Ann"}),
+        Block.LAST_NAME: (None, {"type": "plain_text_input", "value": "Lee"}),
+        Block.SEND_EMAIL: (None, {"type": "checkboxes", "selected_options": [{"value": "send"}] if send else []}),
+        Block.UNIQUE_ID: (None, {"type": "plain_text_input", "value": "ATS-1"}),
+        Block.BULK: (None, {"type": "plain_text_input", "value": bulk}),
+    })
+
+
+async def test_invite_opens_vendor_choice_then_wedgehr_form_prefilled(bot):
+    modal = await wedgehr_modal(bot)
+    assert modal["callback_id"] == Callback.INVITE_WEDGEHR
+    email_block = next(b for b in modal["blocks"] if b.get("block_id") == Block.EMAIL)
+    assert email_block["element"]["initial_value"] == "ann@example.com"
+    send = next(b for b in modal["blocks"] if b.get("block_id") == Block.SEND_EMAIL)
+    assert send["element"]["initial_options"][0]["value"] == "send"  # on by default
+
+
+async def test_interview_type_ahead_searches_wedgehr(bot):
+    modal = await wedgehr_modal(bot)
+    response = await bot.sender.suggestion(Action.WEDGEHR_INTERVIEW, "pract", view=modal)
+    assert [o["text"]["text"] for o in response.json()["options"]] == ["General Practitioner"]
+    assert bot.wedgehr.requests[-1].query["filter[search]"] == "pract"
+
+
+async def test_wedgehr_invite_sent_with_right_body_and_confirmed(bot):
+    modal = await wedgehr_modal(bot)
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    response = await bot.sender.view_submission(modal, wedgehr_values(interview))
+    assert response.json() == {"response_action": "clear"}
+    create = next(r for r in bot.wedgehr.requests if r.method == "POST")
+    assert create.authorized and create.json == {
+        "interviewId": interview["id"], "email": "ann@example.com", "shouldSendInvite": True,
+        "firstName": "Ann", "lastName": "Lee", "uniqueId": "ATS-1"}
+    confirmation = await bot.slack.wait_for(lambda: bot.slack.ephemerals("U1"))
+    assert "Invited Ann Lee (ann@example.com)" in str(confirmation[-1].blocks)
+    assert "record.wedge.video" in str(confirmation[-1].blocks)
+    entries = await bot.services.db.audit.recent("T0001", user_id="U1")
+    assert entries[0].action == "invite.sent" and entries[0].target == "ann@example.com"
+
+
+async def test_bad_email_is_a_field_error_and_nothing_is_sent(bot):
+    modal = await wedgehr_modal(bot)
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    response = await bot.sender.view_submission(modal, wedgehr_values(interview, email="ann@"))
+    body = response.json()
+    assert body["response_action"] == "errors" and Block.EMAIL in body["errors"]
+    assert not any(r.method == "POST" for r in bot.wedgehr.requests)
+
+
+async def test_vendor_422_comes_back_as_field_errors(bot):
+    modal = await wedgehr_modal(bot)
+    ghost = {"id": 1234567890123456, "name": "Deleted interview"}
+    response = await bot.sender.view_submission(modal, wedgehr_values(ghost))
+    body = response.json()
+    assert body["response_action"] == "errors"
+    assert "invalid" in body["errors"][Block.WEDGEHR_INTERVIEW]
+
+
+async def test_slow_vendor_switches_to_working_view_then_updates(bot):
+    modal = await wedgehr_modal(bot)
+    interview = next(iter(bot.wedgehr.interviews.values()))
+
+    # A 429 asking for 2.5 s holds the create past the 2 s budget.
+    bot.wedgehr.fail_next(429, headers={"Retry-After": "2.5"})
+    response = await bot.sender.view_submission(modal, wedgehr_values(interview))
+    body = response.json()
+    assert body["response_action"] == "update" and body["view"]["callback_id"] == Callback.WORKING
+    await bot.slack.wait_for(lambda: bot.slack.calls_to("views.update"), timeout=10)
+    updated = bot.slack.calls_to("views.update")[-1].args
+    assert updated["view_id"] == modal["id"] and "1 sent" in str(updated["view"])
+    await bot.slack.wait_for(lambda: bot.slack.ephemerals("U1"))
+
+
+async def test_bulk_invites_report_each_row(bot):
+    modal = await wedgehr_modal(bot, "invite")
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    bulk = "Bo Diddley <bo@example.com>\nnot-an-email\ncy@example.com"
+    response = await bot.sender.view_submission(modal, wedgehr_values(interview, email="", bulk=bulk))
+    body = response.json()
+    assert body["response_action"] == "update" and body["view"]["callback_id"] == Callback.INVITE_PROGRESS
+    dm = await bot.slack.wait_for(lambda: bot.slack.posted("U1"), timeout=10)
+    summary = str(dm[-1].blocks)
+    assert "2 sent, 1 failed" in summary and "not a valid email address" in summary
+    created = [r.json["email"] for r in bot.wedgehr.requests if r.method == "POST"]
+    assert created == ["bo@example.com", "cy@example.com"]
+    bo = next(r for r in bot.wedgehr.requests if r.method == "POST" and r.json["email"] == "bo@example.com")
+    assert bo.json["firstName"] == "Bo" and bo.json["lastName"] == "Diddley"
+
+
+@pytest.fixture
+async def sparkhire_only_bot():
+    async with running_bot(env_credentials=False, sparkhire_api_key=SPARKHIRE_KEY) as running:
+        yield running
+
+
+async def test_sparkhire_invite_with_questions_and_sms_consent(sparkhire_only_bot):
+    bot = sparkhire_only_bot
+    modal = await open_modal(bot, "invite")
+    assert modal["callback_id"] == Callback.INVITE_SPARKHIRE
+    jobs = (await bot.sender.suggestion(Action.SPARKHIRE_JOB, "bar", view=modal)).json()["options"]
+    assert [o["text"]["text"] for o in jobs] == ["Barista"]
+    deadline = next(b for b in modal["blocks"] if b.get("block_id") == Block.DEADLINE)["element"]["initial_date_time"]
+    state = values(**{
+        Block.SPARKHIRE_JOB: (Action.SPARKHIRE_JOB, {"type": "external_select", "selected_option": jobs[0]}),
+        Block.CANDIDATE_NAME: (None, {"type": "plain_text_input", "value": "Dee Dee"}),
+        Block.EMAIL: (None, {"type": "email_text_input", "value": "dee@example.com"}),
+        Block.DEADLINE: (None, {"type": "datetimepicker", "selected_date_time": deadline}),
+        Block.QUESTIONS: (None, {"type": "plain_text_input", "value": "Why us?\nWhy now?"}),
+        Block.TIME_LIMIT: (None, {"type": "static_select", "selected_option": {"value": "90"}}),
+        Block.TAKES: (None, {"type": "static_select", "selected_option": {"value": "2"}}),
+        Block.PHONE: (None, {"type": "plain_text_input", "value": "+13125559494"}),
+        Block.SMS_CONSENT: (None, {"type": "checkboxes", "selected_options": []}),
+    })
+    refused = (await bot.sender.view_submission(modal, state)).json()
+    assert refused["response_action"] == "errors" and Block.SMS_CONSENT in refused["errors"]
+    state[Block.SMS_CONSENT][Action.INPUT]["selected_options"] = [{"value": "consent"}]
+    assert (await bot.sender.view_submission(modal, state)).json() == {"response_action": "clear"}
+    create = next(r for r in bot.sparkhire.requests if r.method == "POST" and r.path == "/interviews")
+    assert create.api_key == SPARKHIRE_KEY
+    assert create.json["assigned_to"] == {"name": "Dee Dee", "email": "dee@example.com",
+                                          "phone": "+13125559494", "phone_parsed": "+13125559494"}
+    assert create.json["has_sms_consent"] is True
+    assert [q["text"] for q in create.json["questions"]] == ["Why us?", "Why now?"]
+    assert {q["time_limit"] for q in create.json["questions"]} == {90}
+    await bot.slack.wait_for(lambda: bot.slack.ephemerals("U1"))
+
+
+async def test_no_connection_offers_the_connect_modal(tmp_path):
+    async with running_bot(env_credentials=False) as bot:
+        await bot.sender.command("invite")
+        await bot.slack.wait_for(lambda: bot.slack.calls_to("views.open"))
+        assert bot.slack.calls_to("views.open")[-1].args["view"]["callback_id"] == Callback.CONNECT
+
+
+async def test_message_shortcut_prefills_first_email(bot):
+    await bot.sender.shortcut(Callback.SHORTCUT_INVITE_FROM_MESSAGE,
+                              message={"ts": "1.2", "text": "Please invite <mailto:zed@example.com|zed@example.com>"})
+    await bot.slack.wait_for(lambda: bot.slack.calls_to("views.open"))
+    assert "zed@example.com" in bot.slack.calls_to("views.open")[-1].args["view"]["private_metadata"]
+
+
+def test_tokens_are_env_configured():
+    assert WEDGEHR_TOKEN and SPARKHIRE_KEY
