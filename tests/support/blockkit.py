@@ -43,7 +43,7 @@ def _check_extra_limits(blocks: list[dict[str, Any]], *, max_blocks: int) -> Non
     for block in blocks:
         if block.get("type") == "section" and "text" in block:
             assert len(block["text"]["text"]) <= 3000
-        assert set(block) - {"type"}, f"empty block {block}"
+        assert block["type"] == "divider" or set(block) - {"type"}, f"empty block {block}"
 
 
 def assert_valid_blocks(blocks: list[dict[str, Any]], *, max_blocks: int = MAX_MESSAGE_BLOCKS) -> None:

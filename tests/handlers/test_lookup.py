@@ -1,0 +1,102 @@
+"""find, resend and share."""
+
+from blocks.ids import Action
+from tests.support.blockkit import assert_valid_blocks
+
+
+async def replies(bot, key):
+    return await bot.slack.wait_for(lambda: bot.slack.responses.get(key))
+
+
+async def test_find_shows_both_vendors_with_actions(bot):
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    bot.wedgehr.add_invite(interview_id=interview["id"], email="ann@example.com", first_name="Ann")
+    await bot.sender.command("find ann@example.com", response_url=bot.slack.response_url("find"))
+    final = (await bot.slack.wait_for(lambda: [r for r in bot.slack.responses.get("find", []) if "blocks" in r
+                                                and "interview(s)" in str(r)]))[-1]
+    assert_valid_blocks(final["blocks"])
+    text = str(final["blocks"])
+    assert "WedgeHR" in text and "Spark Hire" in text
+    assert "★★★★★ 4.5" in text  # the seeded completed interview is rated 4.5
+    assert Action.RESEND_WEDGE in text and Action.SHARE_INTERVIEW in text and Action.WATCH in text
+
+
+async def test_find_without_email_explains(bot):
+    response = await bot.sender.command("find")
+    assert "/interview find ann@example.com" in response.json()["text"]
+
+
+async def test_resend_one_match_confirms_then_resends(bot):
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    bot.wedgehr.add_invite(interview_id=interview["id"], email="bo@example.com")
+    await bot.sender.command("resend bo@example.com", response_url=bot.slack.response_url("rs"))
+    offer = (await replies(bot, "rs"))[-1]
+    assert_valid_blocks(offer["blocks"])
+    button = next(e for b in offer["blocks"] if b["type"] == "actions" for e in b["elements"])
+    assert button["action_id"] == Action.RESEND_WEDGE
+    await bot.sender.block_action(Action.RESEND_WEDGE, value=button["value"],
+                                  response_url=bot.slack.response_url("rs2"))
+    done = (await replies(bot, "rs2"))[-1]
+    assert "Invite resent to bo@example.com" in done["text"] and done["replace_original"] is True
+    assert bot.wedgehr.resends[int(button["value"])] == 1
+
+
+async def test_resend_several_matches_offers_a_choice(bot):
+    first, second = list(bot.wedgehr.interviews.values())[:2]
+    bot.wedgehr.add_invite(interview_id=first["id"], email="cy@example.com")
+    bot.wedgehr.add_invite(interview_id=second["id"], email="cy@example.com")
+    await bot.sender.command("resend cy@example.com", response_url=bot.slack.response_url("c"))
+    offer = (await replies(bot, "c"))[-1]
+    assert "2* WedgeHR interviews match" in str(offer["blocks"])
+    assert sum(1 for b in offer["blocks"] if b.get("accessory", {}).get("action_id") == Action.RESEND_WEDGE) == 2
+
+
+async def test_resend_not_found_is_said_plainly(bot):
+    await bot.sender.command("resend nobody@example.com", response_url=bot.slack.response_url("n"))
+    assert "No WedgeHR interview found for nobody@example.com" in (await replies(bot, "n"))[-1]["text"]
+
+
+async def test_share_completed_interview_creates_link_and_can_deactivate(bot):
+    await bot.sender.command("share ann@example.com", response_url=bot.slack.response_url("s"))
+    message = (await replies(bot, "s"))[-1]
+    assert_valid_blocks(message["blocks"])
+    assert "http://hire.li/" in message["text"]
+    done = next(i for i in bot.sparkhire.interviews.values() if i["status"] == "completed")
+    link = bot.sparkhire.share_links[done["uuid"]]
+    deactivate = next(e for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]
+                      if e["action_id"] == Action.SHARE_DEACTIVATE)
+    await bot.sender.block_action(Action.SHARE_DEACTIVATE, value=deactivate["value"],
+                                  response_url=bot.slack.response_url("d"))
+    assert "deactivated" in (await replies(bot, "d"))[-1]["text"]
+    assert link["status"] == "inactive"
+    # Sharing again re-activates the same link rather than failing.
+    await bot.sender.command(f"share {done['uuid']}", response_url=bot.slack.response_url("s2"))
+    await replies(bot, "s2")
+    assert link["status"] == "active"
+
+
+async def test_advanced_share_for_slack_reviewers(bot):
+    done = next(i for i in bot.sparkhire.interviews.values() if i["status"] == "completed")
+    await bot.sender.block_action(Action.SHARE_ADVANCED, value=done["uuid"])
+    await bot.slack.wait_for(lambda: bot.slack.calls_to("views.update"))
+    view = bot.slack.calls_to("views.update")[-1].args["view"]
+    stored = {**view, "id": bot.slack.calls_to("views.update")[-1].args["view_id"]}
+    from blocks.ids import Block
+
+    values = {
+        Block.SHARE_INTERVIEWS: {Action.INPUT: {"type": "multi_static_select",
+                                                "selected_options": [{"value": done["uuid"]}]}},
+        Block.REVIEWERS: {Action.INPUT: {"type": "multi_users_select", "selected_users": ["U2"]}},
+        Block.REVIEWER_EMAILS: {Action.INPUT: {"type": "plain_text_input", "value": "boss@example.com"}},
+        Block.REVIEWER_SEND_EMAIL: {Action.INPUT: {"type": "checkboxes", "selected_options": [{"value": "send"}]}},
+    }
+    assert (await bot.sender.view_submission(stored, values)).json() == {"response_action": "clear"}
+    result = await bot.slack.wait_for(lambda: bot.slack.ephemerals("U1"))
+    assert "Created 2 reviewer link(s)" in result[-1].text and "emailed" in result[-1].text
+    created = next(r for r in bot.sparkhire.requests if r.path == "/share_links" and r.method == "POST")
+    assert created.json["send_email"] is True
+    assert [r["email"] for r in created.json["reviewers"]] == ["mo@example.com", "boss@example.com"]
+
+
+async def test_share_without_argument_explains(bot):
+    assert "/interview share" in (await bot.sender.command("share")).json()["text"]
