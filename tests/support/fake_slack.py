@@ -190,12 +190,13 @@ class FakeSlack:
             self.changed.set()
 
     async def _args(self, request: web.Request) -> dict[str, Any]:
+        # slack-sdk sends some arguments in the query string, others in the body.
+        args: dict[str, Any] = dict(request.query)
         if request.method == "GET":
-            return dict(request.query)
+            return args
         if request.content_type == "application/json":
-            return await request.json()
+            return {**args, **await request.json()}
         form = await request.post()
-        args: dict[str, Any] = {}
         for key, value in form.items():
             if key in {"blocks", "view", "attachments"} and isinstance(value, str):
                 try:

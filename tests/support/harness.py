@@ -15,7 +15,7 @@ from bot.settings import Settings
 from bot.sparkhire.sandbox import SparkHireSandbox
 from bot.wedgehr.sandbox import WedgeHRSandbox
 from tests.support.fake_slack import BOT_TOKEN, FakeSlack
-from tests.support.servers import serve
+from tests.support.servers import free_port, serve
 from tests.support.slack_requests import SIGNING_SECRET, SlackSender
 
 WEDGEHR_TOKEN = "wedge-token-0123456789abcdef"
@@ -64,9 +64,11 @@ async def running_bot(
         }
         if env_credentials:
             values |= {"wedgehr_token": WEDGEHR_TOKEN, "sparkhire_api_key": SPARKHIRE_KEY}
+        port = free_port()
+        values["public_url"] = f"http://127.0.0.1:{port}"
         settings = Settings(**(values | settings_overrides))
         web_app = create_web_app(settings, start_workers=start_workers)
-        url = await stack.enter_async_context(serve(web_app))
+        url = await stack.enter_async_context(serve(web_app, port=port))
         sender = SlackSender(url)
         stack.push_async_callback(sender.aclose)
         yield Bot(

@@ -1,0 +1,211 @@
+"""Subscriptions, the Spark Hire receiver, the WedgeHR poller and delivery, through the running bot."""
+
+import asyncio
+import base64
+
+import httpx
+import pytest
+
+from bot.notify.receiver import webhook_path
+from tests.support.harness import running_bot
+
+
+@pytest.fixture
+async def bot():
+    async with running_bot(wedgehr_poll_seconds=0.2) as running:
+        yield running
+
+
+async def subscribe(bot, text="subscribe sparkhire", channel="C1"):
+    await bot.sender.command(text, channel=channel, response_url=bot.slack.response_url("sub"))
+    return (await bot.slack.wait_for(lambda: bot.slack.responses.get("sub")))[-1]
+
+
+def completed_interview(bot):
+    return next(i for i in bot.sparkhire.interviews.values() if i["status"] == "completed")
+
+
+def cards(bot, channel="C1"):
+    return [m for m in bot.slack.posted(channel) if m.thread_ts is None]
+
+
+async def test_subscribe_joins_channel_registers_webhook_and_confirms(bot):
+    reply = await subscribe(bot)
+    assert "Subscribed" in str(reply["blocks"]) and "completed, rated, expired" in str(reply["blocks"])
+    assert bot.slack.calls_to("conversations.join")[-1].args["channel"] == "C1"
+    (hook,) = bot.sparkhire.webhooks.values()
+    connection = await bot.services.resolve_connection("T0001", "sparkhire", "U1")
+    assert hook["url"] == bot.settings.public_url + webhook_path(connection.id)
+    assert hook["_auth"].startswith("interview-bot:")
+    # Subscribing another channel reuses the registration.
+    bot.slack.add_channel("C2", name="other")
+    await subscribe(bot, channel="C2")
+    assert len(bot.sparkhire.webhooks) == 1
+
+
+async def test_completed_interview_posts_one_card_and_duplicates_post_nothing(bot):
+    await subscribe(bot)
+    interview = completed_interview(bot)
+    (delivery,) = await bot.sparkhire.emit("InterviewCompleted", interview)
+    assert delivery.status == 200
+    (card,) = await bot.slack.wait_for(lambda: cards(bot))
+    assert "Ann Lee" in card.text and "completed" in card.text
+    assert "Watch interview" in str(card.blocks) and "★" in str(card.blocks)
+    # Spark Hire retries and replays: stored once, posted once.
+    await bot.sparkhire.emit("InterviewCompleted", interview)
+    await bot.sparkhire.emit("InterviewCompleted", interview)
+    await asyncio.sleep(0.5)
+    assert len(bot.slack.posted("C1")) == 1
+    assert await bot.services.db.events.count() == 1
+
+
+async def test_wrong_credentials_get_401_and_post_nothing(bot):
+    await subscribe(bot)
+    (hook,) = bot.sparkhire.webhooks.values()
+    url = hook["url"]
+    async with httpx.AsyncClient() as client:
+        bad = await client.post(url, json={"uuid": "x"}, headers={
+            "Authorization": "Basic " + base64.b64encode(b"interview-bot:guess").decode(),
+            "X-SparkHire-Event": "InterviewCompleted"})
+        missing = await client.post(url, json={"uuid": "x"})
+        unknown = await client.post(url.rsplit("/", 1)[0] + "/nope", json={"uuid": "x"},
+                                    headers={"Authorization": "Basic " + base64.b64encode(hook["_auth"].encode()).decode()})
+    assert (bad.status_code, missing.status_code, unknown.status_code) == (401, 401, 401)
+    await asyncio.sleep(0.3)
+    assert bot.slack.posted("C1") == [] and await bot.services.db.events.count() == 0
+
+
+async def test_bad_bodies_get_4xx_and_unknown_events_2xx(bot):
+    await subscribe(bot)
+    (hook,) = bot.sparkhire.webhooks.values()
+    auth = {"Authorization": "Basic " + base64.b64encode(hook["_auth"].encode()).decode()}
+    async with httpx.AsyncClient() as client:
+        not_object = await client.post(hook["url"], content=b"[1,2]", headers=auth)
+        not_json = await client.post(hook["url"], content=b"{nope", headers=auth)
+        too_big = await client.post(hook["url"], content=b"{" + b" " * (1024 * 1024 + 10) + b"}", headers=auth)
+        unknown = await client.post(hook["url"], json={"uuid": "u-1"},
+                                    headers={**auth, "X-SparkHire-Event": "SomethingNew"})
+    assert (not_object.status_code, not_json.status_code, too_big.status_code) == (400, 400, 413)
+    assert unknown.status_code == 200
+    assert await bot.services.db.events.count() == 1  # stored, matched by no subscription
+    await asyncio.sleep(0.3)
+    assert bot.slack.posted("C1") == []
+
+
+async def test_rating_is_a_thread_reply_and_updates_the_card(bot):
+    await subscribe(bot)
+    interview = completed_interview(bot)
+    await bot.sparkhire.emit("InterviewCompleted", interview)
+    (card,) = await bot.slack.wait_for(lambda: cards(bot))
+    await bot.sparkhire.rate_interview(interview["uuid"], 3.5)
+    replies = await bot.slack.wait_for(lambda: [m for m in bot.slack.posted("C1") if m.thread_ts == card.ts])
+    assert "3.5" in replies[0].text
+    await bot.slack.wait_for(lambda: card.updates >= 1)
+    assert "★★★★☆ 3.5" in str(card.blocks)
+
+
+async def test_rating_still_posts_when_the_interview_cannot_be_fetched(bot):
+    await subscribe(bot)
+    bot.sparkhire.fail_next(503, times=10)
+    await bot.sparkhire.emit("InterviewRated", {"rating": 2.0, "interview": {"uuid": "5a0c2a35-0000-4000-8000-000000000001"}})
+    (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=10)
+    assert "★★☆☆☆ 2" in str(card.blocks)
+    assert "5a0c2a35-0000-4000-8000-000000000001/watch" in str(card.blocks)
+
+
+async def test_filters_and_compact(bot):
+    await subscribe(bot, "subscribe sparkhire completed job:Chef compact")
+    await bot.sparkhire.emit("InterviewCompleted", completed_interview(bot))  # job Barista: filtered out
+    bot.slack.add_channel("C2", name="barista")
+    await subscribe(bot, "subscribe sparkhire completed job:Barista exclude:@example.com", channel="C2")
+    await bot.sparkhire.emit("InterviewCompleted", {**completed_interview(bot), "updated_at": "later"})
+    job = next(j for j in bot.sparkhire.jobs.values() if j["title"] == "Barista")
+    other = bot.sparkhire.add_interview(job_uuid=job["uuid"], name="Zed", email="zed@acme.io")
+    bot.sparkhire.set_status(other["uuid"], "completed")
+    await bot.sparkhire.emit("InterviewCompleted", other)
+    (card,) = await bot.slack.wait_for(lambda: cards(bot, "C2"))
+    assert "Zed" in card.text
+    await asyncio.sleep(0.3)
+    assert cards(bot, "C1") == []
+
+
+async def test_unsubscribe_last_removes_the_webhook(bot):
+    await subscribe(bot)
+    assert len(bot.sparkhire.webhooks) == 1
+    await bot.sender.command("unsubscribe sparkhire", response_url=bot.slack.response_url("u"))
+    reply = (await bot.slack.wait_for(lambda: bot.slack.responses.get("u")))[-1]
+    assert "Removed 1" in reply["text"]
+    assert bot.sparkhire.webhooks == {}
+    assert await bot.services.db.subscriptions.list_for_channel("T0001", "C1") == []
+
+
+async def test_subscribe_test_replays_the_last_event(bot):
+    await subscribe(bot)
+    await bot.sparkhire.emit("InterviewCompleted", completed_interview(bot))
+    await bot.slack.wait_for(lambda: cards(bot))
+    await bot.sender.command("subscribe test", response_url=bot.slack.response_url("t"))
+    reply = (await bot.slack.wait_for(lambda: bot.slack.responses.get("t")))[-1]
+    assert "replay" in reply["text"]
+    await bot.slack.wait_for(lambda: len(bot.sparkhire.deliveries) == 2)
+
+
+async def test_private_channel_explains_how_to_invite_the_bot(bot):
+    bot.slack.add_channel("G1", name="secret", is_private=True)
+    await bot.sender.command("subscribe", channel="G1", response_url=bot.slack.response_url("p"))
+    reply = (await bot.slack.wait_for(lambda: bot.slack.responses.get("p")))[-1]
+    assert "/invite @Interview Bot" in reply["text"]
+    assert await bot.services.db.subscriptions.list_for_channel("T0001", "G1") == []
+
+
+async def test_bad_grammar_answers_immediately(bot):
+    response = await bot.sender.command("subscribe sparkhire everything")
+    assert "don't understand `everything`" in response.json()["text"]
+
+
+async def test_without_public_url_the_reply_explains(tmp_path):
+    async with running_bot(public_url=None) as bot:
+        reply = await subscribe(bot)
+        assert "PUBLIC_URL" in str(reply["blocks"])
+        assert bot.sparkhire.webhooks == {}
+
+
+async def test_wedgehr_completion_posted_once_after_baseline(bot):
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    old = bot.wedgehr.add_invite(interview_id=interview["id"], email="old@example.com")
+    bot.wedgehr.complete_invite(old["id"])  # completed before anyone subscribed: never posted
+    fresh = bot.wedgehr.add_invite(interview_id=interview["id"], email="fresh@example.com", first_name="Fre")
+    await subscribe(bot, "subscribe wedgehr")
+    await bot.slack.wait_for(lambda: any(r.query.get("filter[status]") == "canceled"
+                                         for r in bot.wedgehr.requests), timeout=5)
+    await asyncio.sleep(0.5)  # a few more polls of an unchanged account
+    bot.wedgehr.complete_invite(fresh["id"])
+    (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=5)
+    assert "Fre" in card.text and "Open result" in str(card.blocks)
+    await asyncio.sleep(0.6)
+    assert len(bot.slack.posted("C1")) == 1
+
+
+async def test_slack_429_and_5xx_delay_but_lose_nothing_and_keep_order(bot):
+    await subscribe(bot)
+    interview = completed_interview(bot)
+    bot.slack.fail("chat.postMessage", status=429, error="ratelimited", retry_after=1, times=1)
+    bot.slack.fail("chat.postMessage", status=500, times=1)
+    await bot.sparkhire.emit("InterviewCompleted", interview)
+    await bot.sparkhire.rate_interview(interview["uuid"], 4.0)
+    await bot.slack.wait_for(lambda: len(bot.slack.posted("C1")) == 2, timeout=15)
+    first, second = bot.slack.posted("C1")
+    assert first.thread_ts is None and second.thread_ts == first.ts  # the card, then its thread reply
+
+
+async def test_permanent_error_pauses_and_tells_the_subscriber(bot):
+    await subscribe(bot)
+    bot.slack.channels["C1"]["is_archived"] = True
+    await bot.sparkhire.emit("InterviewCompleted", completed_interview(bot))
+    dm = await bot.slack.wait_for(lambda: bot.slack.posted("U1"), timeout=5)
+    assert "paused" in dm[-1].text and "Re-enable" in str(dm[-1].blocks)
+    (subscription,) = await bot.services.db.subscriptions.list_for_channel("T0001", "C1")
+    assert subscription.paused and "archived" in subscription.paused_reason
+    bot.slack.channels["C1"]["is_archived"] = False
+    await bot.sender.block_action("subscription_resume", value=str(subscription.id), channel=None)
+    await bot.slack.wait_for(lambda: len(bot.slack.posted("U1")) >= 2)
+    assert not (await bot.services.db.subscriptions.get(subscription.id)).paused
