@@ -17,8 +17,9 @@ async def bot():
 
 
 async def subscribe(bot, text="subscribe sparkhire", channel="C1"):
-    await bot.sender.command(text, channel=channel, response_url=bot.slack.response_url("sub"))
-    return (await bot.slack.wait_for(lambda: bot.slack.responses.get("sub")))[-1]
+    key = f"sub-{len(bot.slack.calls)}-{channel}"
+    await bot.sender.command(text, channel=channel, response_url=bot.slack.response_url(key))
+    return (await bot.slack.wait_for(lambda: bot.slack.responses.get(key)))[-1]
 
 
 def completed_interview(bot):
