@@ -13,6 +13,7 @@ from bot.crypto import SecretBox
 from bot.settings import normalize_database_url
 from bot.storage import Database
 from tests.conftest import TEST_DATABASE_URL
+from tests.support.databases import fresh_postgres_database
 
 BACKENDS = [
     "sqlite",
@@ -28,22 +29,6 @@ async def make_database_url(backend: str, tmp_path) -> tuple[str, object]:
     if backend == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path}/test.sqlite3", None
     return await fresh_postgres_database()
-
-
-async def fresh_postgres_database() -> tuple[str, object]:
-    """CREATE DATABASE per test: isolated, and the shared ``test`` database stays clean."""
-    base = normalize_database_url(TEST_DATABASE_URL)
-    name = "t_" + secrets.token_hex(6)
-    admin = create_async_engine(base, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(sa.text(f"CREATE DATABASE {name}"))
-
-    async def cleanup() -> None:
-        async with admin.connect() as conn:
-            await conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        await admin.dispose()
-
-    return base.rsplit("/", 1)[0] + "/" + name, cleanup
 
 
 @pytest.fixture(params=BACKENDS)

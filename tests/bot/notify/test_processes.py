@@ -1,0 +1,120 @@
+"""The bot as real processes: crash recovery and several web processes on one PostgreSQL."""
+
+import asyncio
+import base64
+from contextlib import AsyncExitStack
+
+import httpx
+import pytest
+from cryptography.fernet import Fernet
+
+from bot.sparkhire.sandbox import SparkHireSandbox
+from tests.support.databases import TEST_DATABASE_URL, fresh_postgres_database
+from tests.support.fake_slack import BOT_TOKEN, FakeSlack
+from tests.support.process import BotProcess
+from tests.support.servers import free_port, serve
+from tests.support.slack_requests import SIGNING_SECRET, SlackSender
+
+KEY = "spark-process-key-0123456789"
+
+
+async def fakes(stack: AsyncExitStack):
+    slack, sparkhire = FakeSlack(), SparkHireSandbox()
+    slack.base_url = await stack.enter_async_context(serve(slack.app))
+    sparkhire_url = await stack.enter_async_context(serve(sparkhire.app))
+    return slack, sparkhire, sparkhire_url
+
+
+def bot_env(slack, sparkhire_url, database_url, secret):
+    return {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": slack.base_url + "/api/", "SPARKHIRE_API_URL": sparkhire_url,
+            "SPARKHIRE_API_KEY": KEY, "DATABASE_URL": database_url, "BOT_SECRET_KEY": secret,
+            "LOG_LEVEL": "INFO"}
+
+
+async def subscribe_channels(bot_url, slack, channels):
+    sender = SlackSender(bot_url)
+    for channel in channels:
+        slack.add_channel(channel, name=channel.lower())
+        await sender.command("subscribe sparkhire completed", channel=channel,
+                             response_url=slack.response_url(f"sub-{channel}"))
+        await slack.wait_for(lambda channel=channel: slack.responses.get(f"sub-{channel}"), timeout=10)
+    await sender.aclose()
+
+
+def interviews(sparkhire, count):
+    job = next(iter(sparkhire.jobs.values()))
+    made = []
+    for n in range(count):
+        interview = sparkhire.add_interview(job_uuid=job["uuid"], name=f"Cand {n}", email=f"c{n}@example.io")
+        made.append(sparkhire.set_status(interview["uuid"], "completed"))
+    return made
+
+
+async def test_sigkill_after_answering_then_restart_posts_each_once(tmp_path):
+    async with AsyncExitStack() as stack:
+        slack, sparkhire, sparkhire_url = await fakes(stack)
+        port = free_port()
+        env = bot_env(slack, sparkhire_url, f"sqlite:///{tmp_path}/bot.sqlite3", Fernet.generate_key().decode())
+        env["PUBLIC_URL"] = f"http://127.0.0.1:{port}"
+        first = BotProcess(env=env, port=port, workdir=tmp_path)
+        await first.start()
+        try:
+            await subscribe_channels(first.url, slack, ["C1"])
+            # Slack is down: deliveries are acknowledged to Spark Hire but stay in the outbox.
+            slack.fail("chat.postMessage", status=503, times=10_000)
+            made = interviews(sparkhire, 5)
+            for interview in made:
+                (delivery,) = await sparkhire.emit("InterviewCompleted", interview)
+                assert delivery.status == 200
+            first.kill()
+            await first.proc.wait()
+        finally:
+            await first.stop()
+        slack.failures.clear()
+        assert slack.posted("C1") == []
+        second = BotProcess(env=env, port=port, workdir=tmp_path)
+        await second.start()
+        try:
+            await slack.wait_for(lambda: len(slack.posted("C1")) >= 5, timeout=30)
+            await asyncio.sleep(1.5)
+            texts = sorted(m.text for m in slack.posted("C1"))
+            assert texts == sorted(f"Cand {n} completed the interview (Spark Hire)" for n in range(5))
+        finally:
+            await second.stop()
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL not set")
+async def test_two_processes_on_postgresql_post_each_event_once(tmp_path):
+    database_url, cleanup = await fresh_postgres_database()
+    try:
+        async with AsyncExitStack() as stack:
+            slack, sparkhire, sparkhire_url = await fakes(stack)
+            env = bot_env(slack, sparkhire_url, database_url, Fernet.generate_key().decode())
+            ports = [free_port(), free_port()]
+            env["PUBLIC_URL"] = f"http://127.0.0.1:{ports[0]}"
+            bots = [BotProcess(env=env, port=p, workdir=tmp_path) for p in ports]
+            await asyncio.gather(*(b.start() for b in bots))  # both migrate at once
+            try:
+                channels = [f"C{n}" for n in range(1, 11)]
+                await subscribe_channels(bots[0].url, slack, channels)
+                (hook,) = sparkhire.webhooks.values()
+                auth = {"Authorization": "Basic " + base64.b64encode(hook["_auth"].encode()).decode(),
+                        "X-SparkHire-Event": "InterviewCompleted"}
+                path = hook["url"].split(str(ports[0]), 1)[1]
+                made = interviews(sparkhire, 3)
+                async with httpx.AsyncClient() as client:
+                    # Every delivery goes to both processes (a retry landing elsewhere), concurrently.
+                    responses = await asyncio.gather(*(
+                        client.post(bot.url + path, json=interview, headers=auth)
+                        for interview in made for bot in bots))
+                assert {r.status_code for r in responses} == {200}
+                expected = len(channels) * len(made)
+                await slack.wait_for(lambda: len(slack.posted()) >= expected, timeout=30)
+                await asyncio.sleep(1.5)
+                posted = [(m.channel, m.text) for m in slack.posted()]
+                assert len(posted) == expected and len(set(posted)) == expected
+            finally:
+                await asyncio.gather(*(b.stop() for b in bots))
+    finally:
+        await cleanup()

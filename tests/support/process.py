@@ -1,0 +1,56 @@
+"""Run the bot as a real process (``python -m bot``), configured only through its environment."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+import httpx
+
+
+class BotProcess:
+    def __init__(self, *, env: dict[str, str], port: int, workdir: Path) -> None:
+        self.env = {**os.environ, **env, "PORT": str(port), "PYTHONUNBUFFERED": "1"}
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.workdir = workdir
+        self.proc: asyncio.subprocess.Process | None = None
+        self.log = workdir / f"bot-{port}.log"
+
+    async def start(self, timeout: float = 20.0) -> None:
+        log = self.log.open("ab")
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", cwd=self.workdir, env=self.env, stdout=log, stderr=log,
+        )
+        log.close()
+        deadline = asyncio.get_running_loop().time() + timeout
+        async with httpx.AsyncClient() as client:
+            while True:
+                if self.proc.returncode is not None:
+                    raise RuntimeError(f"bot exited: {self.log.read_text()[-2000:]}")
+                try:
+                    if (await client.get(self.url + "/healthz", timeout=1)).status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                if asyncio.get_running_loop().time() > deadline:
+                    raise RuntimeError(f"bot did not start: {self.log.read_text()[-2000:]}")
+                await asyncio.sleep(0.1)
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+
+    async def stop(self) -> None:
+        if self.proc is None or self.proc.returncode is not None:
+            return
+        self.proc.terminate()
+        try:
+            await asyncio.wait_for(self.proc.wait(), timeout=10)
+        except TimeoutError:
+            self.proc.kill()
+            await self.proc.wait()
