@@ -180,7 +180,7 @@ def invite_confirmation(candidate: CandidateView) -> Message:
     lines = [f":white_check_mark: Invited {who} to *{escape(candidate.interview_name or 'the interview')}* on {vendor}."]
     if candidate.invite_url:
         lines.append(f"Invite link: <{candidate.invite_url}>")
-    elements = [button("Open candidate", Action.OPEN_FIND, value=candidate.email or "")]
+    elements = [button("Open candidate", Action.OPEN_FIND, value=candidate.email or candidate.name)]
     if candidate.invite_url:
         elements.append(button("Invite link", Action.OPEN_INVITE_LINK, url=candidate.invite_url))
     return Message(text=f"Invited {candidate.email or candidate.name} on {vendor}",

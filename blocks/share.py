@@ -33,7 +33,7 @@ def share_link_message(c: CandidateView, *, url: str, link_uuid: str, active: bo
             button("Deactivate link", Action.SHARE_DEACTIVATE, value=f"{c.interview_uuid}:{link_uuid}",
                    style="danger", confirm=confirm_dialog("Deactivate?", "People with the link will no longer "
                                                           "be able to watch.", confirm="Deactivate")),
-            button("Share with reviewers…", Action.SHARE_ADVANCED, value=c.interview_uuid or ""),
+            button("Share with reviewers…", Action.SHARE_ADVANCED, value=c.interview_uuid or c.name),
         ),
     ])
 

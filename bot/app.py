@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from aiohttp import web
+from pydantic import SecretStr
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
@@ -184,8 +185,8 @@ def create_web_app(
         web_app.add_subapp(SANDBOX_SPARKHIRE_PREFIX, SparkHireSandbox().app)
         settings = settings.model_copy(
             update={
-                "wedgehr_token": settings.wedgehr_token or SANDBOX_CREDENTIAL,
-                "sparkhire_api_key": settings.sparkhire_api_key or SANDBOX_CREDENTIAL,
+                "wedgehr_token": settings.wedgehr_token or SecretStr(SANDBOX_CREDENTIAL),
+                "sparkhire_api_key": settings.sparkhire_api_key or SecretStr(SANDBOX_CREDENTIAL),
             }
         )
 

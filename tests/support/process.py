@@ -12,7 +12,8 @@ import httpx
 
 
 class BotProcess:
-    def __init__(self, *, env: dict[str, str], port: int, workdir: Path) -> None:
+    def __init__(self, *, env: dict[str, str], port: int, workdir: Path, args: tuple[str, ...] = ()) -> None:
+        self.args = args
         self.env = {**os.environ, **env, "PORT": str(port), "PYTHONUNBUFFERED": "1"}
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
@@ -23,7 +24,7 @@ class BotProcess:
     async def start(self, timeout: float = 20.0) -> None:
         log = self.log.open("ab")
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", cwd=self.workdir, env=self.env, stdout=log, stderr=log,
+            sys.executable, "-m", "bot", *self.args, cwd=self.workdir, env=self.env, stdout=log, stderr=log,
         )
         log.close()
         deadline = asyncio.get_running_loop().time() + timeout

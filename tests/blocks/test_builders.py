@@ -1,0 +1,141 @@
+"""Every builder's output is valid Block Kit, and says what a recruiter needs to see."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from blocks import cards, connect, errors, help, home, invite, resend, share, subscriptions
+from blocks.common import escape, slack_date, stars
+from blocks.ids import Action, Block
+from blocks.models import (
+    AuditEntryView,
+    CandidateView,
+    ConnectionStatusView,
+    InviteResult,
+    Option,
+    SubscriptionView,
+)
+from tests.support.blockkit import assert_valid_blocks, assert_valid_view
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+LONG = "Ünïcødé " * 60
+
+
+def spark(**overrides):
+    base = dict(vendor="sparkhire", name="Ann <Lee> & Co", email="ann@example.com", interview_name="Barista",
+                status="completed", rating=3.5, deadline=NOW + timedelta(days=3), completed_at=NOW,
+                watch_url="https://www.sparkhire.com/interview/u/watch", interview_uuid="u")
+    return CandidateView(**{**base, **overrides})
+
+
+def wedge(**overrides):
+    base = dict(vendor="wedgehr", name="Bo", email="bo@example.com", interview_name="Movers", status="invited",
+                deadline=NOW, wedge_id=4017600317622981, invite_url="https://record.wedge.video/1.x")
+    return CandidateView(**{**base, **overrides})
+
+
+def test_stars_and_dates():
+    assert stars(3.5) == "★★★★☆ 3.5"
+    assert stars(4) == "★★★★☆ 4"
+    assert stars(None) == stars(0) == "not rated"
+    assert slack_date(NOW).startswith(f"<!date^{int(NOW.timestamp())}^")
+    assert escape("<a&b>") == "&lt;a&amp;b&gt;"
+
+
+def test_card_escapes_names_and_offers_the_right_buttons():
+    blocks = cards.notification_card(spark(), event="completed").blocks
+    text = str(blocks)
+    assert "Ann &lt;Lee&gt; &amp; Co" in text and "★★★★☆ 3.5" in text
+    assert Action.WATCH in text and Action.SHARE_INTERVIEW in text and Action.RESEND_WEDGE not in text
+    pending = str(cards.notification_card(wedge(), event="send_failure").blocks)
+    assert Action.RESEND_WEDGE in pending and Action.WATCH not in pending
+
+
+def test_wedgehr_modal_defaults_send_checked_and_bulk_optional():
+    view = invite.wedgehr_invite_modal(email="a@b.co", private_metadata="{}")
+    by_id = {b.get("block_id"): b for b in view["blocks"]}
+    assert by_id[Block.SEND_EMAIL]["element"]["initial_options"]
+    assert by_id[Block.BULK]["optional"] is True
+    assert by_id[Block.EMAIL]["element"]["initial_value"] == "a@b.co"
+
+
+def test_sparkhire_modal_sms_consent_is_never_prechecked_and_limits_are_the_allowed_ones():
+    view = invite.sparkhire_invite_modal(deadline=NOW, private_metadata="{}")
+    by_id = {b.get("block_id"): b for b in view["blocks"]}
+    assert "initial_options" not in by_id[Block.SMS_CONSENT]["element"]
+    limits = [o["value"] for o in by_id[Block.TIME_LIMIT]["element"]["options"]]
+    assert limits == ["30", "60", "90", "120", "160", "180"]
+    assert by_id[Block.DEADLINE]["element"]["initial_date_time"] == int(NOW.timestamp())
+
+
+def test_large_bulk_results_stay_within_limits():
+    results = [InviteResult(row=i, email=f"{'x' * 40}{i}@example.com", ok=i % 3 != 0,
+                            link="https://record.wedge.video/123", error=LONG[:200]) for i in range(400)]
+    message = invite.results_message(results, vendor="wedgehr")
+    assert "266 sent, 134 failed" in message.text
+    assert_valid_blocks(message.blocks)
+    assert_valid_view(invite.results_view(results, vendor="sparkhire"))
+
+
+ALL_VIEWS = [
+    lambda: invite.vendor_choice_modal(private_metadata="{}"),
+    lambda: invite.wedgehr_invite_modal(email=None, private_metadata="{}"),
+    lambda: invite.sparkhire_invite_modal(email="a@b.co", deadline=NOW, private_metadata="x" * 4000),
+    lambda: invite.working_view(LONG),
+    lambda: invite.progress_view(done=3, total=7, vendor="wedgehr"),
+    lambda: share.advanced_share_modal(
+        interviews=[Option(value=f"u{i}", label=LONG) for i in range(150)], selected=["u1"], private_metadata=""),
+    lambda: connect.connect_modal(is_admin=True, statuses=[
+        ConnectionStatusView(vendor="wedgehr", workspace_label=LONG),
+        ConnectionStatusView(vendor="sparkhire", workspace_label=None, own_label="Me")]),
+    lambda: connect.connect_modal(is_admin=False, statuses=[]),
+    lambda: home.home_view(
+        statuses=[ConnectionStatusView(vendor="sparkhire", workspace_label="Acme")],
+        recent=[AuditEntryView(action="invite.sent", vendor="wedgehr", target=LONG, at=NOW)] * 12,
+        subscriptions=[SubscriptionView(id=i, channel_id="C1", vendor="sparkhire", events=("completed",),
+                                        excludes=("@test.io",), paused=i % 2 == 0, paused_reason="is archived")
+                       for i in range(30)]),
+]
+
+ALL_MESSAGES = [
+    lambda: help.help_message(),
+    lambda: help.help_message(unknown="<script>"),
+    lambda: errors.error_message(LONG, reconnect=True),
+    lambda: invite.invite_confirmation(spark(invite_url="https://x.example/i")),
+    lambda: cards.find_results("ann@example.com", [spark(), wedge()] * 20, notes=["WedgeHR is busy"] * 5),
+    lambda: cards.find_results("nobody@example.com", []),
+    lambda: cards.compact_line(spark(), event="rated"),
+    lambda: cards.thread_reply(spark(rating=None), event="rated"),
+    lambda: cards.job_event_message(title=LONG, event="JobCreated"),
+    lambda: resend.resend_choices("bo@example.com", [wedge()]),
+    lambda: resend.resend_choices("bo@example.com", [wedge(wedge_id=i) for i in range(40)]),
+    lambda: resend.resent(wedge()),
+    lambda: share.share_link_message(spark(), url="http://hire.li/x", link_uuid="l"),
+    lambda: share.share_link_message(spark(), url="", link_uuid="l", active=False),
+    lambda: share.wedgehr_result_message(wedge(result_url="https://app.wedgehr.com/r/1")),
+    lambda: share.advanced_links_message([("a@b.co", "http://hire.li/1")] * 3, emailed=False),
+    lambda: connect.connected_message([("wedgehr", "Acme"), ("sparkhire", LONG)]),
+    lambda: subscriptions.subscribed_message(
+        [SubscriptionView(id=1, channel_id="C1", vendor="wedgehr", events=("completed",), job_filter="X",
+                          compact=True)], notes=["PUBLIC_URL is not set"]),
+    lambda: subscriptions.subscriptions_list([], None),
+    lambda: subscriptions.unsubscribed_message(0, 0),
+    lambda: subscriptions.paused_notice(SubscriptionView(id=3, channel_id="C1", vendor="sparkhire",
+                                                         events=("rated",)), reason="not in channel"),
+]
+
+
+@pytest.mark.parametrize("build", ALL_VIEWS)
+def test_every_view_is_valid(build):
+    view = build()
+    if view["type"] == "home":
+        assert_valid_blocks(view["blocks"], max_blocks=100)
+    else:
+        assert_valid_view(view)
+
+
+@pytest.mark.parametrize("build", ALL_MESSAGES)
+def test_every_message_is_valid_and_has_fallback_text(build):
+    message = build()
+    assert message.text.strip()
+    assert_valid_blocks(message.blocks)
