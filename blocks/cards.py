@@ -9,22 +9,35 @@ from blocks.ids import Action
 from blocks.models import VENDOR_LABELS, CandidateView, Message
 
 EVENT_LABELS = {
-    "completed": "completed the interview", "rated": "was rated", "expired": "let the interview expire",
-    "accepted": "accepted the interview", "created": "was invited", "rescheduled": "got a new deadline",
-    "canceled": "interview canceled", "reset": "interview was reset", "send_failure": "invite could not be sent",
+    "completed": "completed the interview",
+    "rated": "was rated",
+    "expired": "let the interview expire",
+    "accepted": "accepted the interview",
+    "created": "was invited",
+    "rescheduled": "got a new deadline",
+    "canceled": "interview canceled",
+    "reset": "interview was reset",
+    "send_failure": "invite could not be sent",
     "jobs": "job changed",
 }
 STATUS_EMOJI = {
-    "completed": ":white_check_mark:", "complete": ":white_check_mark:", "expired": ":hourglass:",
-    "canceled": ":no_entry_sign:", "send_failure": ":x:", "requested": ":envelope:", "invited": ":envelope:",
+    "completed": ":white_check_mark:",
+    "complete": ":white_check_mark:",
+    "expired": ":hourglass:",
+    "canceled": ":no_entry_sign:",
+    "send_failure": ":x:",
+    "requested": ":envelope:",
+    "invited": ":envelope:",
     "accepted": ":eyes:",
 }
 
 
 def candidate_fields(c: CandidateView) -> str:
     status = (c.status or "unknown").replace("_", " ")
-    lines = [f"{STATUS_EMOJI.get((c.status or '').lower(), ':grey_question:')} *{escape(status.title())}*"
-             f"  ·  {VENDOR_LABELS[c.vendor]}"]
+    lines = [
+        f"{STATUS_EMOJI.get((c.status or '').lower(), ':grey_question:')} *{escape(status.title())}*"
+        f"  ·  {VENDOR_LABELS[c.vendor]}"
+    ]
     if c.interview_name:
         lines.append(f"*Interview:* {escape(c.interview_name)}")
     if c.completed_at:
@@ -86,8 +99,10 @@ def compact_line(c: CandidateView, *, event: str) -> Message:
     extra = f" · {stars(c.rating)}" if event == "rated" else ""
     link = f" · <{c.watch_url}|watch>" if c.watch_url and c.completed else ""
     text = f"{c.name} {what}"
-    line = (f"{STATUS_EMOJI.get(event, ':bell:')} *{escape(c.name)}* {escape(what)}"
-            f" · {escape(c.interview_name or VENDOR_LABELS[c.vendor])}{extra}{link}")
+    line = (
+        f"{STATUS_EMOJI.get(event, ':bell:')} *{escape(c.name)}* {escape(what)}"
+        f" · {escape(c.interview_name or VENDOR_LABELS[c.vendor])}{extra}{link}"
+    )
     return Message(text=text, blocks=[section(line)])
 
 

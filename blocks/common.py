@@ -65,8 +65,13 @@ def divider() -> dict[str, Any]:
 
 
 def button(
-    text: str, action_id: str, *, value: str | None = None, url: str | None = None,
-    style: str | None = None, confirm: dict[str, Any] | None = None,
+    text: str,
+    action_id: str,
+    *,
+    value: str | None = None,
+    url: str | None = None,
+    style: str | None = None,
+    confirm: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     element: dict[str, Any] = {"type": "button", "text": plain(text, BUTTON_TEXT), "action_id": action_id}
     if value is not None:
@@ -81,8 +86,12 @@ def button(
 
 
 def confirm_dialog(title: str, text: str, *, confirm: str = "Yes", deny: str = "Cancel") -> dict[str, Any]:
-    return {"title": plain(title, 100), "text": mrkdwn(text, 300), "confirm": plain(confirm, 30),
-            "deny": plain(deny, 30)}
+    return {
+        "title": plain(title, 100),
+        "text": mrkdwn(text, 300),
+        "confirm": plain(confirm, 30),
+        "deny": plain(deny, 30),
+    }
 
 
 def actions(*elements: dict[str, Any], block_id: str | None = None) -> dict[str, Any]:
@@ -101,11 +110,21 @@ def options(items: list[Option]) -> list[dict[str, Any]]:
 
 
 def input_block(
-    block_id: str, label: str, element: dict[str, Any], *, optional: bool = False, hint: str | None = None,
+    block_id: str,
+    label: str,
+    element: dict[str, Any],
+    *,
+    optional: bool = False,
+    hint: str | None = None,
     dispatch_action: bool = False,
 ) -> dict[str, Any]:
-    block: dict[str, Any] = {"type": "input", "block_id": block_id, "label": plain(label, LABEL),
-                             "element": element, "optional": optional}
+    block: dict[str, Any] = {
+        "type": "input",
+        "block_id": block_id,
+        "label": plain(label, LABEL),
+        "element": element,
+        "optional": optional,
+    }
     if hint:
         block["hint"] = plain(hint, LABEL)
     if dispatch_action:
@@ -114,7 +133,11 @@ def input_block(
 
 
 def text_input(
-    action_id: str, *, placeholder: str | None = None, initial: str | None = None, multiline: bool = False,
+    action_id: str,
+    *,
+    placeholder: str | None = None,
+    initial: str | None = None,
+    multiline: bool = False,
     max_length: int | None = None,
 ) -> dict[str, Any]:
     element: dict[str, Any] = {"type": "plain_text_input", "action_id": action_id, "multiline": multiline}
@@ -128,12 +151,21 @@ def text_input(
 
 
 def modal(
-    callback_id: str, title: str, blocks: list[dict[str, Any]], *, submit: str | None = "Submit",
-    close: str = "Cancel", private_metadata: str = "", notify_on_close: bool = False,
+    callback_id: str,
+    title: str,
+    blocks: list[dict[str, Any]],
+    *,
+    submit: str | None = "Submit",
+    close: str = "Cancel",
+    private_metadata: str = "",
+    notify_on_close: bool = False,
 ) -> dict[str, Any]:
     view: dict[str, Any] = {
-        "type": "modal", "callback_id": callback_id, "title": plain(title, MODAL_TITLE),
-        "close": plain(close, MODAL_BUTTON), "blocks": blocks[:VIEW_BLOCKS],
+        "type": "modal",
+        "callback_id": callback_id,
+        "title": plain(title, MODAL_TITLE),
+        "close": plain(close, MODAL_BUTTON),
+        "blocks": blocks[:VIEW_BLOCKS],
     }
     if submit:
         view["submit"] = plain(submit, MODAL_BUTTON)
@@ -145,7 +177,7 @@ def modal(
 
 
 def stars(rating: float | None) -> str:
-    """``★★★★☆ 4.5`` for a 0–5 rating (half rounds up), or ``not rated``."""
+    """``★★★★☆ 4.5`` for a 0-5 rating (half rounds up), or ``not rated``."""
     if rating is None or rating <= 0:
         return "not rated"
     rating = max(0.0, min(5.0, float(rating)))

@@ -18,34 +18,52 @@ def _status_line(status: ConnectionStatusView) -> str:
 
 
 def connect_modal(
-    *, is_admin: bool, statuses: list[ConnectionStatusView], wedgehr_env: str = "production",
+    *,
+    is_admin: bool,
+    statuses: list[ConnectionStatusView],
+    wedgehr_env: str = "production",
     private_metadata: str = "",
 ) -> dict[str, Any]:
     """Admins set workspace credentials; everyone may connect their own Spark Hire key."""
     blocks: list[dict[str, Any]] = [section("\n".join(_status_line(s) for s in statuses))]
     if is_admin:
-        env = {"type": "radio_buttons", "action_id": Action.INPUT,
-               "options": [option("production", "Production"), option("staging", "Staging")],
-               "initial_option": option(wedgehr_env, wedgehr_env.title())}
+        env = {
+            "type": "radio_buttons",
+            "action_id": Action.INPUT,
+            "options": [option("production", "Production"), option("staging", "Staging")],
+            "initial_option": option(wedgehr_env, wedgehr_env.title()),
+        }
         blocks += [
             {"type": "divider"},
             section("*Workspace settings* (admins)"),
-            input_block(Block.WEDGEHR_TOKEN, "WedgeHR integration token",
-                        text_input(Action.INPUT, placeholder="Settings → Integrations in WedgeHR", max_length=500),
-                        optional=True, hint="Leave empty to keep the current token."),
+            input_block(
+                Block.WEDGEHR_TOKEN,
+                "WedgeHR integration token",
+                text_input(Action.INPUT, placeholder="Settings → Integrations in WedgeHR", max_length=500),
+                optional=True,
+                hint="Leave empty to keep the current token.",
+            ),
             input_block(Block.WEDGEHR_ENV, "WedgeHR environment", env, optional=True),
-            input_block(Block.SPARKHIRE_WORKSPACE_KEY, "Spark Hire fallback API key (workspace)",
-                        text_input(Action.INPUT, max_length=500), optional=True,
-                        hint="Used for people who have not connected their own key."),
+            input_block(
+                Block.SPARKHIRE_WORKSPACE_KEY,
+                "Spark Hire fallback API key (workspace)",
+                text_input(Action.INPUT, max_length=500),
+                optional=True,
+                hint="Used for people who have not connected their own key.",
+            ),
         ]
     blocks += [
         {"type": "divider"},
-        input_block(Block.SPARKHIRE_USER_KEY, "Your Spark Hire API key", text_input(Action.INPUT, max_length=500),
-                    optional=True, hint="Spark Hire keys are per user and carry your permissions."),
+        input_block(
+            Block.SPARKHIRE_USER_KEY,
+            "Your Spark Hire API key",
+            text_input(Action.INPUT, max_length=500),
+            optional=True,
+            hint="Spark Hire keys are per user and carry your permissions.",
+        ),
         context("Keys are checked with the vendor before they are saved, and stored encrypted."),
     ]
-    return modal(Callback.CONNECT, "Connect accounts", blocks, submit="Connect",
-                 private_metadata=private_metadata)
+    return modal(Callback.CONNECT, "Connect accounts", blocks, submit="Connect", private_metadata=private_metadata)
 
 
 def connected_message(connected: list[tuple[str, str]]) -> Message:

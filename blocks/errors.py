@@ -11,8 +11,9 @@ def error_message(text: str, *, reconnect: bool = False, connect_vendor: str | N
     """An error a recruiter can act on; ``reconnect`` adds a button to the connect modal."""
     blocks = [section(f":warning: {escape(text)}")]
     if reconnect:
-        blocks.append(actions(button("Connect an account", Action.OPEN_CONNECT, value=connect_vendor or None,
-                                     style="primary")))
+        blocks.append(
+            actions(button("Connect an account", Action.OPEN_CONNECT, value=connect_vendor or None, style="primary"))
+        )
     return Message(text=text, blocks=blocks)
 
 

@@ -11,8 +11,11 @@ USAGE = [
     ("`/interview share <email | interview uuid>`", "Share a Spark Hire recording with reviewers."),
     ("`/interview find <email>`", "Look a candidate up in both vendors."),
     ("`/interview connect`", "Connect WedgeHR or your Spark Hire API key."),
-    ("`/interview subscribe [wedgehr|sparkhire|all] [event ...] [job:<name or id>] "
-     "[exclude:<email or @domain>] [compact]`", "Post interview events in this channel."),
+    (
+        "`/interview subscribe [wedgehr|sparkhire|all] [event ...] [job:<name or id>] "
+        "[exclude:<email or @domain>] [compact]`",
+        "Post interview events in this channel.",
+    ),
     ("`/interview unsubscribe [same words]`", "Stop some or all of this channel's events."),
     ("`/interview subscriptions`", "List this channel's subscriptions."),
 ]
@@ -33,8 +36,10 @@ def help_message(*, unknown: str | None = None) -> Message:
         blocks.append(section(f":grey_question: I don't know `{escape(unknown)}`. Here is what I can do:"))
     blocks.append(section("\n".join(f"{cmd}\n{desc}" for cmd, desc in USAGE)))
     blocks.append(section("*Examples*\n" + "\n".join(f"`{e}`" for e in EXAMPLES)))
-    blocks.append(context(
-        "Spark Hire events: completed, rated, expired, accepted, created, rescheduled, canceled, reset, jobs. "
-        "WedgeHR events: completed, send_failure, canceled. Default: completed rated expired."
-    ))
+    blocks.append(
+        context(
+            "Spark Hire events: completed, rated, expired, accepted, created, rescheduled, canceled, reset, jobs. "
+            "WedgeHR events: completed, send_failure, canceled. Default: completed rated expired."
+        )
+    )
     return Message(text="Interview Bot: /interview invite, resend, share, find, connect, subscribe", blocks=blocks)

@@ -11,13 +11,12 @@ from blocks.common import (
     context,
     escape,
     input_block,
-    mrkdwn,
     modal,
+    mrkdwn,
     option,
     plain,
     section,
     text_input,
-    truncate,
 )
 from blocks.ids import Action, Block, Callback
 from blocks.models import VENDOR_LABELS, CandidateView, InviteResult, Message
@@ -30,99 +29,188 @@ BULK_HINT = "One per line: Name <email> or just email. Leave empty to invite the
 def vendor_choice_modal(*, private_metadata: str) -> dict[str, Any]:
     """First step when both vendors are connected."""
     radio = {
-        "type": "radio_buttons", "action_id": Action.INPUT,
+        "type": "radio_buttons",
+        "action_id": Action.INPUT,
         "options": [option("wedgehr", "WedgeHR"), option("sparkhire", "Spark Hire")],
         "initial_option": option("sparkhire", "Spark Hire"),
     }
-    return modal(Callback.INVITE_VENDOR, "Invite a candidate",
-                 [input_block(Block.VENDOR, "Which interview platform?", radio)],
-                 submit="Next", private_metadata=private_metadata)
+    return modal(
+        Callback.INVITE_VENDOR,
+        "Invite a candidate",
+        [input_block(Block.VENDOR, "Which interview platform?", radio)],
+        submit="Next",
+        private_metadata=private_metadata,
+    )
 
 
 def _bulk_block() -> dict[str, Any]:
-    return input_block(Block.BULK, "Or paste many candidates",
-                       text_input(Action.INPUT, multiline=True, placeholder="Ann Lee <ann@example.com>"),
-                       optional=True, hint=BULK_HINT)
+    return input_block(
+        Block.BULK,
+        "Or paste many candidates",
+        text_input(Action.INPUT, multiline=True, placeholder="Ann Lee <ann@example.com>"),
+        optional=True,
+        hint=BULK_HINT,
+    )
 
 
 def wedgehr_invite_modal(*, email: str | None = None, private_metadata: str) -> dict[str, Any]:
-    interview = {"type": "external_select", "action_id": Action.WEDGEHR_INTERVIEW, "min_query_length": 0,
-                 "placeholder": plain("Type to search interviews")}
-    send = {"type": "checkboxes", "action_id": Action.INPUT,
-            "options": [option("send", "Send the invitation email")],
-            "initial_options": [option("send", "Send the invitation email")]}
+    interview = {
+        "type": "external_select",
+        "action_id": Action.WEDGEHR_INTERVIEW,
+        "min_query_length": 0,
+        "placeholder": plain("Type to search interviews"),
+    }
+    send = {
+        "type": "checkboxes",
+        "action_id": Action.INPUT,
+        "options": [option("send", "Send the invitation email")],
+        "initial_options": [option("send", "Send the invitation email")],
+    }
     blocks = [
         input_block(Block.WEDGEHR_INTERVIEW, "Interview", interview),
-        input_block(Block.EMAIL, "Candidate email", {
-            "type": "email_text_input", "action_id": Action.INPUT,
-            **({"initial_value": email} if email else {}),
-        }, optional=True),
+        input_block(
+            Block.EMAIL,
+            "Candidate email",
+            {
+                "type": "email_text_input",
+                "action_id": Action.INPUT,
+                **({"initial_value": email} if email else {}),
+            },
+            optional=True,
+        ),
         input_block(Block.FIRST_NAME, "First name", text_input(Action.INPUT, max_length=100), optional=True),
         input_block(Block.LAST_NAME, "Last name", text_input(Action.INPUT, max_length=100), optional=True),
         input_block(Block.SEND_EMAIL, "Email", send, optional=True),
-        input_block(Block.UNIQUE_ID, "Your reference id", text_input(Action.INPUT, max_length=200),
-                    optional=True, hint="Your own id for this candidate (ATS id, requisition…)."),
+        input_block(
+            Block.UNIQUE_ID,
+            "Your reference id",
+            text_input(Action.INPUT, max_length=200),
+            optional=True,
+            hint="Your own id for this candidate (ATS id, requisition…).",
+        ),
         _bulk_block(),
     ]
-    return modal(Callback.INVITE_WEDGEHR, "Invite on WedgeHR", blocks, submit="Send invite",
-                 private_metadata=private_metadata)
+    return modal(
+        Callback.INVITE_WEDGEHR, "Invite on WedgeHR", blocks, submit="Send invite", private_metadata=private_metadata
+    )
 
 
 def sparkhire_invite_modal(
-    *, email: str | None = None, deadline: datetime, private_metadata: str,
+    *,
+    email: str | None = None,
+    deadline: datetime,
+    private_metadata: str,
 ) -> dict[str, Any]:
-    job = {"type": "external_select", "action_id": Action.SPARKHIRE_JOB, "min_query_length": 0,
-           "placeholder": plain("Type to search active jobs")}
-    question_set = {"type": "external_select", "action_id": Action.SPARKHIRE_QUESTION_SET,
-                    "min_query_length": 0, "placeholder": plain("Saved question set")}
-    time_limit = {"type": "static_select", "action_id": Action.INPUT,
-                  "options": [option(str(s), f"{s} seconds") for s in TIME_LIMIT_CHOICES],
-                  "initial_option": option("60", "60 seconds")}
-    takes = {"type": "static_select", "action_id": Action.INPUT,
-             "options": [option(str(v), label) for v, label in TAKES_CHOICES],
-             "initial_option": option("-1", "Unlimited")}
-    consent = {"type": "checkboxes", "action_id": Action.INPUT,
-               "options": [option("consent", "The candidate agreed to receive SMS from us")]}
+    job = {
+        "type": "external_select",
+        "action_id": Action.SPARKHIRE_JOB,
+        "min_query_length": 0,
+        "placeholder": plain("Type to search active jobs"),
+    }
+    question_set = {
+        "type": "external_select",
+        "action_id": Action.SPARKHIRE_QUESTION_SET,
+        "min_query_length": 0,
+        "placeholder": plain("Saved question set"),
+    }
+    time_limit = {
+        "type": "static_select",
+        "action_id": Action.INPUT,
+        "options": [option(str(s), f"{s} seconds") for s in TIME_LIMIT_CHOICES],
+        "initial_option": option("60", "60 seconds"),
+    }
+    takes = {
+        "type": "static_select",
+        "action_id": Action.INPUT,
+        "options": [option(str(v), label) for v, label in TAKES_CHOICES],
+        "initial_option": option("-1", "Unlimited"),
+    }
+    consent = {
+        "type": "checkboxes",
+        "action_id": Action.INPUT,
+        "options": [option("consent", "The candidate agreed to receive SMS from us")],
+    }
     blocks = [
         input_block(Block.SPARKHIRE_JOB, "Job", job),
         input_block(Block.CANDIDATE_NAME, "Candidate name", text_input(Action.INPUT, max_length=200), optional=True),
-        input_block(Block.EMAIL, "Candidate email", {
-            "type": "email_text_input", "action_id": Action.INPUT, **({"initial_value": email} if email else {}),
-        }, optional=True),
+        input_block(
+            Block.EMAIL,
+            "Candidate email",
+            {
+                "type": "email_text_input",
+                "action_id": Action.INPUT,
+                **({"initial_value": email} if email else {}),
+            },
+            optional=True,
+        ),
         _bulk_block(),
-        input_block(Block.DEADLINE, "Deadline", {"type": "datetimepicker", "action_id": Action.INPUT,
-                                                "initial_date_time": int(deadline.timestamp())}),
-        input_block(Block.QUESTION_SET, "Question set", question_set, optional=True,
-                    hint="A saved set overrides the written questions below."),
-        input_block(Block.QUESTIONS, "Or write questions", text_input(
-            Action.INPUT, multiline=True, placeholder="One question per line"), optional=True),
+        input_block(
+            Block.DEADLINE,
+            "Deadline",
+            {"type": "datetimepicker", "action_id": Action.INPUT, "initial_date_time": int(deadline.timestamp())},
+        ),
+        input_block(
+            Block.QUESTION_SET,
+            "Question set",
+            question_set,
+            optional=True,
+            hint="A saved set overrides the written questions below.",
+        ),
+        input_block(
+            Block.QUESTIONS,
+            "Or write questions",
+            text_input(Action.INPUT, multiline=True, placeholder="One question per line"),
+            optional=True,
+        ),
         input_block(Block.TIME_LIMIT, "Time to answer each question", time_limit),
         input_block(Block.TAKES, "Takes per question", takes),
-        input_block(Block.MESSAGE, "Message to the candidate", text_input(Action.INPUT, multiline=True,
-                                                                          max_length=2000), optional=True),
-        input_block(Block.PHONE, "Phone for SMS (optional)", text_input(Action.INPUT, placeholder="+13125559494",
-                                                                        max_length=20), optional=True),
+        input_block(
+            Block.MESSAGE,
+            "Message to the candidate",
+            text_input(Action.INPUT, multiline=True, max_length=2000),
+            optional=True,
+        ),
+        input_block(
+            Block.PHONE,
+            "Phone for SMS (optional)",
+            text_input(Action.INPUT, placeholder="+13125559494", max_length=20),
+            optional=True,
+        ),
         input_block(Block.SMS_CONSENT, "SMS consent", consent, optional=True),
     ]
-    return modal(Callback.INVITE_SPARKHIRE, "Invite on Spark Hire", blocks, submit="Send invite",
-                 private_metadata=private_metadata)
+    return modal(
+        Callback.INVITE_SPARKHIRE,
+        "Invite on Spark Hire",
+        blocks,
+        submit="Send invite",
+        private_metadata=private_metadata,
+    )
 
 
 def working_view(text: str = "Talking to the vendor…") -> dict[str, Any]:
     """Shown when the vendor takes longer than Slack's 3-second window."""
-    return modal(Callback.WORKING, "Working…", [section(f":hourglass_flowing_sand: {escape(text)}")],
-                 submit=None, close="Close")
+    return modal(
+        Callback.WORKING, "Working…", [section(f":hourglass_flowing_sand: {escape(text)}")], submit=None, close="Close"
+    )
 
 
 def progress_view(*, done: int, total: int, vendor: str) -> dict[str, Any]:
     bar_len = 20
     filled = int(bar_len * done / total) if total else bar_len
     bar = "█" * filled + "░" * (bar_len - filled)
-    return modal(Callback.INVITE_PROGRESS, "Sending invites", [
-        section(f"Inviting on *{VENDOR_LABELS.get(vendor, vendor)}*: {done} of {total}\n`{bar}`",
-                block_id=Block.PROGRESS),
-        context("You can close this window; the results will also arrive as a direct message."),
-    ], submit=None, close="Close")
+    return modal(
+        Callback.INVITE_PROGRESS,
+        "Sending invites",
+        [
+            section(
+                f"Inviting on *{VENDOR_LABELS.get(vendor, vendor)}*: {done} of {total}\n`{bar}`",
+                block_id=Block.PROGRESS,
+            ),
+            context("You can close this window; the results will also arrive as a direct message."),
+        ],
+        submit=None,
+        close="Close",
+    )
 
 
 def _result_lines(results: list[InviteResult]) -> list[str]:
@@ -167,8 +255,9 @@ def results_view(results: list[InviteResult], *, vendor: str) -> dict[str, Any]:
 
 def results_message(results: list[InviteResult], *, vendor: str) -> Message:
     summary = results_summary(results, vendor=vendor)
-    return Message(text=summary,
-                   blocks=[section(f"*{summary}*"), *_chunked_sections(_result_lines(results), max_blocks=40)])
+    return Message(
+        text=summary, blocks=[section(f"*{summary}*"), *_chunked_sections(_result_lines(results), max_blocks=40)]
+    )
 
 
 def invite_confirmation(candidate: CandidateView) -> Message:
@@ -177,12 +266,15 @@ def invite_confirmation(candidate: CandidateView) -> Message:
     who = escape(candidate.name)
     if candidate.email and candidate.email != candidate.name:
         who += f" ({escape(candidate.email)})"
-    lines = [f":white_check_mark: Invited {who} to *{escape(candidate.interview_name or 'the interview')}* on {vendor}."]
+    lines = [
+        f":white_check_mark: Invited {who} to *{escape(candidate.interview_name or 'the interview')}* on {vendor}."
+    ]
     if candidate.invite_url:
         lines.append(f"Invite link: <{candidate.invite_url}>")
     elements = [button("Open candidate", Action.OPEN_FIND, value=candidate.email or candidate.name)]
     if candidate.invite_url:
         elements.append(button("Invite link", Action.OPEN_INVITE_LINK, url=candidate.invite_url))
-    return Message(text=f"Invited {candidate.email or candidate.name} on {vendor}",
-                   blocks=[{"type": "section", "text": mrkdwn("\n".join(lines))}, actions(*elements)])
-
+    return Message(
+        text=f"Invited {candidate.email or candidate.name} on {vendor}",
+        blocks=[{"type": "section", "text": mrkdwn("\n".join(lines))}, actions(*elements)],
+    )

@@ -12,19 +12,32 @@ def resend_choices(query: str, wedges: list[CandidateView]) -> Message:
     if len(wedges) == 1:
         w = wedges[0]
         text = f"Resend the WedgeHR invite to {w.email} for {w.interview_name}?"
-        return Message(text=text, blocks=[
-            section(f"Resend the WedgeHR invite to *{escape(w.email)}* for *{escape(w.interview_name or '')}*?"
-                    f"\nCreated invite status: {escape(w.status or 'unknown')}"),
-            actions(button("Resend invite", Action.RESEND_WEDGE, value=str(w.wedge_id), style="primary")),
-        ])
+        return Message(
+            text=text,
+            blocks=[
+                section(
+                    f"Resend the WedgeHR invite to *{escape(w.email)}* for *{escape(w.interview_name or '')}*?"
+                    f"\nCreated invite status: {escape(w.status or 'unknown')}"
+                ),
+                actions(button("Resend invite", Action.RESEND_WEDGE, value=str(w.wedge_id), style="primary")),
+            ],
+        )
     blocks = [section(f"*{len(wedges)}* WedgeHR interviews match *{escape(query)}*. Which invite should I resend?")]
     for w in wedges[:20]:
         when = f" · created {slack_date(w.deadline)}" if w.deadline else ""
-        blocks.append(section(
-            f"*{escape(w.interview_name or 'Interview')}* · {escape(w.email)} · {escape(w.status or '')}{when}",
-            accessory=button("Resend", Action.RESEND_WEDGE, value=str(w.wedge_id), confirm=confirm_dialog(
-                "Resend invite?", f"Email {escape(w.email)} the invitation again?", confirm="Resend")),
-        ))
+        blocks.append(
+            section(
+                f"*{escape(w.interview_name or 'Interview')}* · {escape(w.email)} · {escape(w.status or '')}{when}",
+                accessory=button(
+                    "Resend",
+                    Action.RESEND_WEDGE,
+                    value=str(w.wedge_id),
+                    confirm=confirm_dialog(
+                        "Resend invite?", f"Email {escape(w.email)} the invitation again?", confirm="Resend"
+                    ),
+                ),
+            )
+        )
     return Message(text=f"{len(wedges)} WedgeHR interviews match {query}", blocks=blocks)
 
 

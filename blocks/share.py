@@ -27,15 +27,24 @@ def share_link_message(c: CandidateView, *, url: str, link_uuid: str, active: bo
         text = f"Share link for {c.name} deactivated."
         return Message(text=text, blocks=[section(f":lock: {escape(text)}")])
     text = f"Share link for {c.name}: {url}"
-    return Message(text=text, blocks=[
-        section(f":link: Share link for *{escape(c.name)}* ({escape(c.interview_name or '')}):\n<{url}>"),
-        actions(
-            button("Deactivate link", Action.SHARE_DEACTIVATE, value=f"{c.interview_uuid}:{link_uuid}",
-                   style="danger", confirm=confirm_dialog("Deactivate?", "People with the link will no longer "
-                                                          "be able to watch.", confirm="Deactivate")),
-            button("Share with reviewers…", Action.SHARE_ADVANCED, value=c.interview_uuid or c.name),
-        ),
-    ])
+    return Message(
+        text=text,
+        blocks=[
+            section(f":link: Share link for *{escape(c.name)}* ({escape(c.interview_name or '')}):\n<{url}>"),
+            actions(
+                button(
+                    "Deactivate link",
+                    Action.SHARE_DEACTIVATE,
+                    value=f"{c.interview_uuid}:{link_uuid}",
+                    style="danger",
+                    confirm=confirm_dialog(
+                        "Deactivate?", "People with the link will no longer be able to watch.", confirm="Deactivate"
+                    ),
+                ),
+                button("Share with reviewers…", Action.SHARE_ADVANCED, value=c.interview_uuid or c.name),
+            ),
+        ],
+    )
 
 
 def wedgehr_result_message(c: CandidateView) -> Message:
@@ -43,33 +52,53 @@ def wedgehr_result_message(c: CandidateView) -> Message:
         text = f"{c.name} has not completed the WedgeHR interview yet, so there is no result to share."
         return Message(text=text, blocks=[section(escape(text))])
     text = f"WedgeHR result for {c.name}: {c.result_url}"
-    return Message(text=text, blocks=[section(
-        f":link: WedgeHR result for *{escape(c.name)}* ({escape(c.interview_name or '')}):\n<{c.result_url}>")])
+    return Message(
+        text=text,
+        blocks=[
+            section(
+                f":link: WedgeHR result for *{escape(c.name)}* ({escape(c.interview_name or '')}):\n<{c.result_url}>"
+            )
+        ],
+    )
 
 
 def advanced_share_modal(
-    *, interviews: list[Option], selected: list[str], private_metadata: str,
+    *,
+    interviews: list[Option],
+    selected: list[str],
+    private_metadata: str,
 ) -> dict[str, Any]:
     """Several completed interviews of a job, for reviewers picked in Slack or typed."""
     initial = [option(o.value, o.label) for o in interviews if o.value in selected]
-    picker: dict[str, Any] = {"type": "multi_static_select", "action_id": Action.INPUT,
-                              "options": options(interviews)}
+    picker: dict[str, Any] = {"type": "multi_static_select", "action_id": Action.INPUT, "options": options(interviews)}
     if initial:
         picker["initial_options"] = initial
-    send = {"type": "checkboxes", "action_id": Action.INPUT,
-            "options": [option("send", "Email the reviewer")],
-            "initial_options": [option("send", "Email the reviewer")]}
+    send = {
+        "type": "checkboxes",
+        "action_id": Action.INPUT,
+        "options": [option("send", "Email the reviewer")],
+        "initial_options": [option("send", "Email the reviewer")],
+    }
     blocks = [
         input_block(Block.SHARE_INTERVIEWS, "Completed interviews", picker),
-        input_block(Block.REVIEWERS, "Reviewers in Slack", {"type": "multi_users_select",
-                                                            "action_id": Action.INPUT}, optional=True),
-        input_block(Block.REVIEWER_EMAILS, "Other reviewers' emails", text_input(
-            Action.INPUT, multiline=True, placeholder="one email per line"), optional=True),
+        input_block(
+            Block.REVIEWERS,
+            "Reviewers in Slack",
+            {"type": "multi_users_select", "action_id": Action.INPUT},
+            optional=True,
+        ),
+        input_block(
+            Block.REVIEWER_EMAILS,
+            "Other reviewers' emails",
+            text_input(Action.INPUT, multiline=True, placeholder="one email per line"),
+            optional=True,
+        ),
         input_block(Block.REVIEWER_SEND_EMAIL, "Notify", send, optional=True),
         context("Each reviewer gets their own link."),
     ]
-    return modal(Callback.SHARE_ADVANCED, "Share with reviewers", blocks, submit="Share",
-                 private_metadata=private_metadata)
+    return modal(
+        Callback.SHARE_ADVANCED, "Share with reviewers", blocks, submit="Share", private_metadata=private_metadata
+    )
 
 
 def advanced_links_message(links: list[tuple[str, str]], *, emailed: bool) -> Message:

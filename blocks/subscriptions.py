@@ -22,8 +22,7 @@ def subscription_line(s: SubscriptionView) -> str:
 
 
 def subscribed_message(subs: list[SubscriptionView], *, notes: list[str] = ()) -> Message:
-    text = "This channel will get: " + "; ".join(
-        f"{VENDOR_LABELS[s.vendor]} {', '.join(s.events)}" for s in subs)
+    text = "This channel will get: " + "; ".join(f"{VENDOR_LABELS[s.vendor]} {', '.join(s.events)}" for s in subs)
     blocks = [section(":bell: *Subscribed.*\n" + "\n".join(subscription_line(s) for s in subs))]
     blocks += [section(escape(n)) for n in notes]
     return Message(text=text, blocks=blocks)
@@ -48,9 +47,14 @@ def unsubscribed_message(removed: int, changed: int) -> Message:
 
 
 def paused_notice(s: SubscriptionView, *, reason: str) -> Message:
-    text = (f"I paused the {VENDOR_LABELS[s.vendor]} subscription in <#{s.channel_id}>: {reason}. "
-            "Fix it (for example invite me to the channel) and re-enable it.")
-    return Message(text=text, blocks=[
-        section(f":double_vertical_bar: {text}"),
-        actions(button("Re-enable", Action.SUBSCRIPTION_RESUME, value=str(s.id), style="primary")),
-    ])
+    text = (
+        f"I paused the {VENDOR_LABELS[s.vendor]} subscription in <#{s.channel_id}>: {reason}. "
+        "Fix it (for example invite me to the channel) and re-enable it."
+    )
+    return Message(
+        text=text,
+        blocks=[
+            section(f":double_vertical_bar: {text}"),
+            actions(button("Re-enable", Action.SUBSCRIPTION_RESUME, value=str(s.id), style="primary")),
+        ],
+    )

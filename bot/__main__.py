@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
 from collections.abc import Sequence
@@ -11,7 +12,7 @@ from collections.abc import Sequence
 from pydantic import ValidationError as SettingsError
 
 from bot.logs import configure_logging
-from bot.settings import Settings, SlackMode
+from bot.settings import Settings
 
 logger = logging.getLogger("bot")
 
@@ -33,11 +34,15 @@ Interview Bot needs Slack credentials before it can start. Missing: {missing}
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Interview Bot for Slack")
     parser.add_argument(
-        "command", nargs="?", default="run", choices=["run", "doctor", "migrate"],
+        "command",
+        nargs="?",
+        default="run",
+        choices=["run", "doctor", "migrate"],
         help="run the bot (default), check the configuration, or apply database migrations",
     )
     parser.add_argument(
-        "--sandbox", action="store_true",
+        "--sandbox",
+        action="store_true",
         help="serve fake WedgeHR and Spark Hire APIs on this server and use them",
     )
     return parser
@@ -61,8 +66,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     secrets = [
         s.get_secret_value()
         for s in (
-            settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token,
-            settings.slack_client_secret, settings.wedgehr_token, settings.sparkhire_api_key,
+            settings.slack_bot_token,
+            settings.slack_signing_secret,
+            settings.slack_app_token,
+            settings.slack_client_secret,
+            settings.wedgehr_token,
+            settings.sparkhire_api_key,
             settings.bot_secret_key,
         )
         if s is not None
@@ -89,10 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     from bot.server import serve_forever
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve_forever(settings, sandbox=args.sandbox))
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

@@ -76,9 +76,7 @@ def create_bolt_app(settings: Settings, services: Services) -> AsyncApp:
     instead of polling for ``ack()`` every 10 ms; listeners ack first and hand
     slow work to ``services.tasks``.
     """
-    signing_secret = (
-        settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
-    )
+    signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
     common = {
         "signing_secret": signing_secret or None,
         "process_before_response": True,
@@ -96,15 +94,13 @@ def create_bolt_app(settings: Settings, services: Services) -> AsyncApp:
             install_path=SLACK_INSTALL_PATH,
             redirect_uri_path=SLACK_OAUTH_REDIRECT_PATH,
         )
-        bolt = AsyncApp(
-            client=slack_web_client(settings), oauth_settings=oauth_settings, **common
-        )
+        bolt = AsyncApp(client=slack_web_client(settings), oauth_settings=oauth_settings, **common)
     else:
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
         bolt = AsyncApp(client=slack_web_client(settings, token), **common)
 
     @bolt.middleware
-    async def provide_services(context, next_):  # noqa: ANN001 - Bolt's signature
+    async def provide_services(context, next_):
         context["services"] = services
         await next_()
 
@@ -114,15 +110,18 @@ def create_bolt_app(settings: Settings, services: Services) -> AsyncApp:
     return bolt
 
 
-def _delivery_clients(settings: Settings, services: Services):  # noqa: ANN202
+def _delivery_clients(settings: Settings, services: Services):
     """Web API clients for the outbox worker, one per bot token.
 
     These retry connection errors only: a 429 goes back to the worker, which
     reschedules that channel instead of sleeping inside the call.
     """
     clients: dict[str, AsyncWebClient] = {}
-    store = (services.db.installation_store(settings.slack_client_id or "")
-             if settings.slack_mode is SlackMode.oauth else None)
+    store = (
+        services.db.installation_store(settings.slack_client_id or "")
+        if settings.slack_mode is SlackMode.oauth
+        else None
+    )
 
     async def client_for(team_id: str) -> AsyncWebClient:
         if store is not None:
@@ -135,7 +134,8 @@ def _delivery_clients(settings: Settings, services: Services):  # noqa: ANN202
         client = clients.get(token)
         if client is None:
             client = clients[token] = AsyncWebClient(
-                token=token, base_url=settings.slack_api_url,
+                token=token,
+                base_url=settings.slack_api_url,
                 retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=2)],
             )
         return client
@@ -181,8 +181,10 @@ def create_web_app(
         local = f"http://127.0.0.1:{settings.port}"
         wedgehr_url = local + SANDBOX_WEDGEHR_PREFIX
         sparkhire_url = local + SANDBOX_SPARKHIRE_PREFIX
+        sparkhire_sandbox = SparkHireSandbox()
+        sparkhire_sandbox.mount_prefix = SANDBOX_SPARKHIRE_PREFIX
         web_app.add_subapp(SANDBOX_WEDGEHR_PREFIX, WedgeHRSandbox().app)
-        web_app.add_subapp(SANDBOX_SPARKHIRE_PREFIX, SparkHireSandbox().app)
+        web_app.add_subapp(SANDBOX_SPARKHIRE_PREFIX, sparkhire_sandbox.app)
         settings = settings.model_copy(
             update={
                 "wedgehr_token": settings.wedgehr_token or SecretStr(SANDBOX_CREDENTIAL),

@@ -34,20 +34,31 @@ def from_wedge(wedge: Wedge) -> CandidateView:
     invite = wedge.invites[-1] if wedge.invites else None
     status = invite.status if invite else ("complete" if wedge.completed_at else "invited")
     return CandidateView(
-        vendor="wedgehr", name=wedge.candidate_name, email=wedge.candidate_email,
-        interview_name=wedge.interview_name_contextualized or wedge.interview_name, status=status,
-        deadline=wedge.expires_at, completed_at=wedge.completed_at,
+        vendor="wedgehr",
+        name=wedge.candidate_name,
+        email=wedge.candidate_email,
+        interview_name=wedge.interview_name_contextualized or wedge.interview_name,
+        status=status,
+        deadline=wedge.expires_at,
+        completed_at=wedge.completed_at,
         result_url=wedge.result_url or (invite.result_url if invite else None),
-        invite_url=invite.invite_url if invite else None, wedge_id=wedge.id,
+        invite_url=invite.invite_url if invite else None,
+        wedge_id=wedge.id,
     )
 
 
 def from_interview(interview: SparkInterview) -> CandidateView:
     return CandidateView(
-        vendor="sparkhire", name=interview.candidate_name, email=interview.candidate_email,
-        interview_name=interview.job_title, status=interview.status, rating=interview.rating,
-        deadline=interview.scheduled_at, completed_at=interview.completed_at,
-        watch_url=interview.watch_url, interview_uuid=interview.uuid,
+        vendor="sparkhire",
+        name=interview.candidate_name,
+        email=interview.candidate_email,
+        interview_name=interview.job_title,
+        status=interview.status,
+        rating=interview.rating,
+        deadline=interview.scheduled_at,
+        completed_at=interview.completed_at,
+        watch_url=interview.watch_url,
+        interview_uuid=interview.uuid,
         result_url=interview.share_link.url if interview.share_link and interview.share_link.active else None,
     )
 
@@ -64,8 +75,9 @@ async def wedges_for(client: WedgeHRClient, query: str) -> list[Wedge]:
     return [w async for w in client.iter_wedges(email=query)]
 
 
-async def sparkhire_interviews_for(client: SparkHireClient, email: str, *, status: list[str] | None = None
-                                   ) -> list[SparkInterview]:
+async def sparkhire_interviews_for(
+    client: SparkHireClient, email: str, *, status: list[str] | None = None
+) -> list[SparkInterview]:
     """Interviews assigned to ``email`` (Spark Hire cannot filter by email: scan, bounded)."""
     found: list[SparkInterview] = []
     scanned = 0
@@ -85,7 +97,10 @@ class Lookup:
 
 
 async def find_everywhere(
-    *, email: str, wedgehr: WedgeHRClient | None, sparkhire: SparkHireClient | None,
+    *,
+    email: str,
+    wedgehr: WedgeHRClient | None,
+    sparkhire: SparkHireClient | None,
 ) -> Lookup:
     """The candidate on every connected vendor; one vendor failing still shows the other."""
     notes: list[str] = []
@@ -140,5 +155,5 @@ def parse_bulk(text: str) -> list[BulkRow]:
         if not is_email(email or ""):
             rows.append(BulkRow(row=number, name=name, email=email or line, error="not a valid email address"))
         else:
-            rows.append(BulkRow(row=number, name=(name or "").strip('"\' ') or None, email=email))
+            rows.append(BulkRow(row=number, name=(name or "").strip("\"' ") or None, email=email))
     return rows

@@ -40,9 +40,13 @@ async def collect_checks(settings: Settings, *, sandbox: bool = False) -> list[C
     checks: list[Check] = []
     missing = settings.missing_slack_settings()
     checks.append(
-        Check("config", not missing,
-              f"Slack {settings.slack_mode.value} mode" if not missing
-              else "missing " + ", ".join(missing) + " (see README: create the app from manifest.yml)")
+        Check(
+            "config",
+            not missing,
+            f"Slack {settings.slack_mode.value} mode"
+            if not missing
+            else "missing " + ", ".join(missing) + " (see README: create the app from manifest.yml)",
+        )
     )
     if not settings.public_url:
         checks.append(Check("public", None, "PUBLIC_URL not set: Spark Hire webhooks must be registered by hand"))
@@ -83,7 +87,8 @@ async def collect_checks(settings: Settings, *, sandbox: bool = False) -> list[C
     async def wedgehr() -> str:
         async with WedgeHRClient(
             token=settings.wedgehr_token.get_secret_value(),  # type: ignore[union-attr]
-            base_url=settings.wedgehr_base_url, retry=QUICK,
+            base_url=settings.wedgehr_base_url,
+            retry=QUICK,
         ) as client:
             account = await client.verify()
         return f"{settings.wedgehr_base_url}: token accepted ({account})"
@@ -91,7 +96,8 @@ async def collect_checks(settings: Settings, *, sandbox: bool = False) -> list[C
     async def sparkhire() -> str:
         async with SparkHireClient(
             api_key=settings.sparkhire_api_key.get_secret_value(),  # type: ignore[union-attr]
-            base_url=settings.sparkhire_base_url, retry=QUICK,
+            base_url=settings.sparkhire_base_url,
+            retry=QUICK,
         ) as client:
             me = await client.verify()
         return f"{settings.sparkhire_base_url}: key accepted ({me.display_name})"

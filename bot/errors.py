@@ -16,11 +16,7 @@ class NotConnectedError(UserFacingError):
 
     def __init__(self, vendor: str, *, needs_user_key: bool = False) -> None:
         label = {"wedgehr": "WedgeHR", "sparkhire": "Spark Hire"}.get(vendor, vendor)
-        hint = (
-            "Connect your own Spark Hire API key"
-            if needs_user_key
-            else f"Connect {label}"
-        )
+        hint = "Connect your own Spark Hire API key" if needs_user_key else f"Connect {label}"
         super().__init__(f"{label} is not connected yet. {hint} with `/interview connect`.")
         self.vendor = vendor
 

@@ -51,25 +51,39 @@ class SparkHireInvite:
 
 async def send_wedgehr(client: WedgeHRClient, invite: WedgeHRInvite) -> CandidateView:
     created = await client.create_invite(
-        interview_id=invite.interview_id, email=invite.email, first_name=invite.first_name,
-        last_name=invite.last_name, should_send_invite=invite.send_email, unique_id=invite.unique_id,
+        interview_id=invite.interview_id,
+        email=invite.email,
+        first_name=invite.first_name,
+        last_name=invite.last_name,
+        should_send_invite=invite.send_email,
+        unique_id=invite.unique_id,
     )
     name = " ".join(p for p in (invite.first_name, invite.last_name) if p) or invite.email
     return CandidateView(
-        vendor="wedgehr", name=name, email=created.email, interview_name=invite.interview_name,
-        status=created.status, invite_url=created.invite_url, result_url=created.result_url,
+        vendor="wedgehr",
+        name=name,
+        email=created.email,
+        interview_name=invite.interview_name,
+        status=created.status,
+        invite_url=created.invite_url,
+        result_url=created.result_url,
         deadline=created.expires_at,
     )
 
 
 async def send_sparkhire(client: SparkHireClient, invite: SparkHireInvite) -> CandidateView:
     candidate = Candidate(
-        name=invite.name, email=invite.email,
-        phone=invite.phone or None, phone_parsed=invite.phone or None,
+        name=invite.name,
+        email=invite.email,
+        phone=invite.phone or None,
+        phone_parsed=invite.phone or None,
     )
     created = await client.create_interview(
-        job_uuid=invite.job_uuid, assigned_to=candidate, scheduled_at=invite.deadline,
-        has_sms_consent=invite.sms_consent, email_message=invite.message,
+        job_uuid=invite.job_uuid,
+        assigned_to=candidate,
+        scheduled_at=invite.deadline,
+        has_sms_consent=invite.sms_consent,
+        email_message=invite.message,
         question_set_uuid=invite.question_set_uuid,
         questions=[NewQuestion(text=q, time_limit=invite.time_limit, takes=invite.takes) for q in invite.questions],
         timezone=invite.timezone,
@@ -80,9 +94,15 @@ async def send_sparkhire(client: SparkHireClient, invite: SparkHireInvite) -> Ca
 
 
 SPARKHIRE_FIELD_HINTS = (
-    ("scheduled_at", "deadline"), ("time_limit", "time_limit"), ("takes", "takes"),
-    ("question", "questions"), ("phone", "phone"), ("sms", "sms_consent"), ("email", "email"),
-    ("job", "job"), ("name", "candidate_name"),
+    ("scheduled_at", "deadline"),
+    ("time_limit", "time_limit"),
+    ("takes", "takes"),
+    ("question", "questions"),
+    ("phone", "phone"),
+    ("sms", "sms_consent"),
+    ("email", "email"),
+    ("job", "job"),
+    ("name", "candidate_name"),
 )
 
 
@@ -125,7 +145,20 @@ async def send_many(
 
 
 async def audit_invite(
-    db: Database, *, team_id: str, user_id: str, vendor: str, email: str, ok: bool, detail: dict | None = None,
+    db: Database,
+    *,
+    team_id: str,
+    user_id: str,
+    vendor: str,
+    email: str,
+    ok: bool,
+    detail: dict | None = None,
 ) -> None:
-    await db.audit.add(team_id=team_id, user_id=user_id, action="invite.sent" if ok else "invite.failed",
-                       vendor=vendor, target=email, detail=detail)
+    await db.audit.add(
+        team_id=team_id,
+        user_id=user_id,
+        action="invite.sent" if ok else "invite.failed",
+        vendor=vendor,
+        target=email,
+        detail=detail,
+    )

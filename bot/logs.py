@@ -33,9 +33,7 @@ class RedactingFilter(logging.Filter):
             if secret in text:
                 text = text.replace(secret, REDACTED)
         for pattern in _PATTERNS:
-            text = pattern.sub(
-                lambda m: (m.group(1) + REDACTED) if m.re.groups else REDACTED, text
-            )
+            text = pattern.sub(lambda m: (m.group(1) + REDACTED) if m.re.groups else REDACTED, text)
         return text
 
     def filter(self, record: logging.LogRecord) -> bool:

@@ -26,12 +26,15 @@ async def serve_forever(settings: Settings, *, sandbox: bool = False) -> None:
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
         socket_handler = AsyncSocketModeHandler(
-            web_app[BOLT_KEY], settings.slack_app_token.get_secret_value()  # type: ignore[union-attr]
+            web_app[BOLT_KEY],
+            settings.slack_app_token.get_secret_value(),  # type: ignore[union-attr]
         )
         await socket_handler.connect_async()
     logger.info(
         "Interview Bot listening on port %d (%s mode%s)",
-        settings.port, settings.slack_mode.value, ", vendor sandboxes" if sandbox else "",
+        settings.port,
+        settings.slack_mode.value,
+        ", vendor sandboxes" if sandbox else "",
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -58,9 +58,7 @@ class Services:
     def wedgehr(self, token: str, *, base_url: str | None = None) -> WedgeHRClient:
         """A WedgeHR client on the shared pool (cheap: no connection is opened)."""
         url = (base_url or self.wedgehr_url).rstrip("/")
-        return WedgeHRClient(
-            token=token, base_url=url, http_client=self.http.get(url), retry=self.vendor_retry
-        )
+        return WedgeHRClient(token=token, base_url=url, http_client=self.http.get(url), retry=self.vendor_retry)
 
     def sparkhire(self, api_key: str) -> SparkHireClient:
         """A Spark Hire client on the shared pool, under the key's 400/min limiter."""
@@ -91,9 +89,7 @@ class Services:
         return self.wedgehr_url
 
     # -- connections ---------------------------------------------------------------
-    async def resolve_connection(
-        self, team_id: str, vendor: Vendor, user_id: str | None = None
-    ) -> Connection | None:
+    async def resolve_connection(self, team_id: str, vendor: Vendor, user_id: str | None = None) -> Connection | None:
         """The credential to use: the user's own, else the workspace's, else the env's.
 
         ``WEDGEHR_TOKEN`` / ``SPARKHIRE_API_KEY`` are stored as the workspace
@@ -103,9 +99,7 @@ class Services:
         connection = await self.db.connections.resolve(team_id, vendor, user_id)
         if connection is not None:
             return connection
-        env_secret = (
-            self.settings.wedgehr_token if vendor == "wedgehr" else self.settings.sparkhire_api_key
-        )
+        env_secret = self.settings.wedgehr_token if vendor == "wedgehr" else self.settings.sparkhire_api_key
         if env_secret is None:
             return None
         env_name = "WEDGEHR_TOKEN" if vendor == "wedgehr" else "SPARKHIRE_API_KEY"

@@ -40,9 +40,7 @@ class SlackMode(StrEnum):
 class Settings(BaseSettings):
     """All operator settings. Secrets are ``SecretStr`` so they never print."""
 
-    model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
-    )
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False)
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
@@ -147,6 +145,4 @@ def normalize_database_url(url: str) -> str:
     ):
         if url.startswith(prefix):
             return replacement + url[len(prefix) :]
-    raise ValueError(
-        "DATABASE_URL must start with sqlite:///, sqlite+aiosqlite:///, postgres:// or postgresql://"
-    )
+    raise ValueError("DATABASE_URL must start with sqlite:///, sqlite+aiosqlite:///, postgres:// or postgresql://")

@@ -38,11 +38,11 @@ class BackgroundTasks:
     def __len__(self) -> int:
         return len(self._tasks)
 
-    async def drain(self, timeout: float = 10.0) -> None:
-        """Wait for running tasks (graceful shutdown), cancelling what is left after ``timeout``."""
+    async def drain(self, grace_seconds: float = 10.0) -> None:
+        """Wait for running tasks (graceful shutdown), cancelling what is left after ``grace_seconds``."""
         if not self._tasks:
             return
-        _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
+        _, pending = await asyncio.wait(set(self._tasks), timeout=grace_seconds)
         for task in pending:
             task.cancel()
         if pending:

@@ -36,12 +36,16 @@ def collect_subcommands(modules: Iterable[ModuleType]) -> dict[str, Subcommand]:
 
 
 def register(app: AsyncApp, *, routes: dict[str, Subcommand], fallback: Subcommand) -> None:
-    async def interview_command(ack, command, context, client, respond) -> None:  # noqa: ANN001
+    async def interview_command(ack, command, context, client, respond) -> None:
         word, args = split_command(command.get("text", ""))
         handler = routes.get(word, fallback)
         kwargs: dict[str, Any] = {
-            "ack": ack, "args": args, "command": command, "context": context,
-            "client": client, "respond": respond,
+            "ack": ack,
+            "args": args,
+            "command": command,
+            "context": context,
+            "client": client,
+            "respond": respond,
         }
         await handler(**kwargs)
 

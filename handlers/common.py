@@ -39,15 +39,13 @@ class Recipient:
     async def send(self, message: Message, *, replace_original: bool = False) -> None:
         if self.respond is not None:
             try:
-                await self.respond(**message.as_kwargs(), response_type="ephemeral",
-                                   replace_original=replace_original)
+                await self.respond(**message.as_kwargs(), response_type="ephemeral", replace_original=replace_original)
                 return
             except Exception:  # an expired response_url: fall back to the Web API
                 logger.warning("response_url failed; falling back to a direct message", exc_info=True)
         if self.channel_id and not self.channel_id.startswith("D"):
             try:
-                await self.client.chat_postEphemeral(channel=self.channel_id, user=self.user_id,
-                                                     **message.as_kwargs())
+                await self.client.chat_postEphemeral(channel=self.channel_id, user=self.user_id, **message.as_kwargs())
                 return
             except SlackApiError as exc:
                 logger.info("Ephemeral to %s failed (%s); sending a DM", self.channel_id, exc.response["error"])
@@ -119,8 +117,7 @@ def recipient_from_body(body: dict[str, Any], client: AsyncWebClient, respond: A
 
 
 def team_of(body: dict[str, Any]) -> str:
-    return (body.get("team_id") or (body.get("team") or {}).get("id")
-            or (body.get("user") or {}).get("team_id") or "")
+    return body.get("team_id") or (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id") or ""
 
 
 def dump_metadata(**values: Any) -> str:

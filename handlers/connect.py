@@ -40,35 +40,59 @@ async def connection_statuses(services: Services, team_id: str, user_id: str) ->
     statuses = []
     for vendor in ("wedgehr", "sparkhire"):
         workspace = next((c for c in connections if c.vendor == vendor and c.scope == "workspace"), None)
-        own = next((c for c in connections if c.vendor == vendor and c.scope == "user" and c.user_id == user_id),
-                   None)
+        own = next((c for c in connections if c.vendor == vendor and c.scope == "user" and c.user_id == user_id), None)
         env_set = services.settings.wedgehr_token if vendor == "wedgehr" else services.settings.sparkhire_api_key
         workspace_label = workspace.account_label if workspace else ("from environment" if env_set else None)
-        statuses.append(ConnectionStatusView(vendor=vendor, workspace_label=workspace_label,
-                                             own_label=own.account_label if own else None))
+        statuses.append(
+            ConnectionStatusView(
+                vendor=vendor, workspace_label=workspace_label, own_label=own.account_label if own else None
+            )
+        )
     return statuses
 
 
 async def open_connect_modal(
-    *, services: Services, client: AsyncWebClient, team_id: str, user_id: str, trigger_id: str,
+    *,
+    services: Services,
+    client: AsyncWebClient,
+    team_id: str,
+    user_id: str,
+    trigger_id: str,
     channel_id: str | None,
 ) -> None:
     is_admin = await is_workspace_admin(client, user_id)
     statuses = await connection_statuses(services, team_id, user_id)
-    await client.views_open(trigger_id=trigger_id, view=connect_modal(
-        is_admin=is_admin, statuses=statuses, wedgehr_env=services.settings.wedgehr_env.value,
-        private_metadata=dump_metadata(channel=channel_id),
-    ))
+    await client.views_open(
+        trigger_id=trigger_id,
+        view=connect_modal(
+            is_admin=is_admin,
+            statuses=statuses,
+            wedgehr_env=services.settings.wedgehr_env.value,
+            private_metadata=dump_metadata(channel=channel_id),
+        ),
+    )
 
 
-async def on_connect(*, ack: Any, command: dict[str, Any], context: Any, client: Any, respond: Any,
-                     **_: Any) -> None:
+async def on_connect(*, ack: Any, command: dict[str, Any], context: Any, client: Any, respond: Any, **_: Any) -> None:
     await ack()
-    after_ack(context, open_connect_modal(
-        services=services_of(context), client=client, team_id=command["team_id"], user_id=command["user_id"],
-        trigger_id=command["trigger_id"], channel_id=command.get("channel_id"),
-    ), recipient=Recipient(client=client, user_id=command["user_id"], channel_id=command.get("channel_id"),
-                           respond=respond if command.get("response_url") else None), name="connect.open")
+    after_ack(
+        context,
+        open_connect_modal(
+            services=services_of(context),
+            client=client,
+            team_id=command["team_id"],
+            user_id=command["user_id"],
+            trigger_id=command["trigger_id"],
+            channel_id=command.get("channel_id"),
+        ),
+        recipient=Recipient(
+            client=client,
+            user_id=command["user_id"],
+            channel_id=command.get("channel_id"),
+            respond=respond if command.get("response_url") else None,
+        ),
+        name="connect.open",
+    )
 
 
 SUBCOMMANDS = {"connect": on_connect}
@@ -77,8 +101,11 @@ SUBCOMMANDS = {"connect": on_connect}
 async def _verify_wedgehr(services: Services, token: str, env: str) -> str:
     from bot.settings import WEDGEHR_URLS
 
-    base = services.wedgehr_url if (services.settings.wedgehr_api_url or services.wedgehr_url
-                                    != services.settings.wedgehr_base_url) else WEDGEHR_URLS[env]
+    base = (
+        services.wedgehr_url
+        if (services.settings.wedgehr_api_url or services.wedgehr_url != services.settings.wedgehr_base_url)
+        else WEDGEHR_URLS[env]
+    )
     client = services.wedgehr(token, base_url=base)
     client.retry = VERIFY_RETRY
     return await client.verify()
@@ -103,8 +130,10 @@ async def on_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client
         return
     if (wedgehr_token or workspace_key) and not await is_workspace_admin(client, user_id):
         # The modal only shows these fields to admins; check again, the payload is the user's.
-        await ack(response_action="errors",
-                  errors={Block.SPARKHIRE_USER_KEY: "Only workspace admins can set workspace credentials."})
+        await ack(
+            response_action="errors",
+            errors={Block.SPARKHIRE_USER_KEY: "Only workspace admins can set workspace credentials."},
+        )
         return
     checks: dict[str, Any] = {}
     if wedgehr_token:
@@ -114,7 +143,7 @@ async def on_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client
     if user_key:
         checks[Block.SPARKHIRE_USER_KEY] = _verify_sparkhire(services, user_key)
     tasks = {block: asyncio.ensure_future(coro) for block, coro in checks.items()}
-    done, pending = await asyncio.wait(tasks.values(), timeout=VERIFY_BUDGET_SECONDS)
+    _done, pending = await asyncio.wait(tasks.values(), timeout=VERIFY_BUDGET_SECONDS)
     for task in pending:
         task.cancel()
     errors: dict[str, str] = {}
@@ -135,19 +164,31 @@ async def on_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client
     connected: list[tuple[str, str]] = []
     repo = services.db.connections
     if wedgehr_token:
-        await repo.upsert_workspace(team_id, "wedgehr", wedgehr_token, account_label=labels[Block.WEDGEHR_TOKEN],
-                                    connected_by=user_id, environment=wedgehr_env)
+        await repo.upsert_workspace(
+            team_id,
+            "wedgehr",
+            wedgehr_token,
+            account_label=labels[Block.WEDGEHR_TOKEN],
+            connected_by=user_id,
+            environment=wedgehr_env,
+        )
         connected.append(("wedgehr", labels[Block.WEDGEHR_TOKEN]))
     if workspace_key:
-        await repo.upsert_workspace(team_id, "sparkhire", workspace_key,
-                                    account_label=labels[Block.SPARKHIRE_WORKSPACE_KEY], connected_by=user_id)
+        await repo.upsert_workspace(
+            team_id,
+            "sparkhire",
+            workspace_key,
+            account_label=labels[Block.SPARKHIRE_WORKSPACE_KEY],
+            connected_by=user_id,
+        )
         connected.append(("sparkhire", labels[Block.SPARKHIRE_WORKSPACE_KEY] + " (workspace)"))
     if user_key:
         await repo.upsert_user(team_id, user_id, "sparkhire", user_key, account_label=labels[Block.SPARKHIRE_USER_KEY])
         connected.append(("sparkhire", labels[Block.SPARKHIRE_USER_KEY] + " (yours)"))
     for vendor, label in connected:
-        await services.db.audit.add(team_id=team_id, user_id=user_id, action="connection.set", vendor=vendor,
-                                    target=label)
+        await services.db.audit.add(
+            team_id=team_id, user_id=user_id, action="connection.set", vendor=vendor, target=label
+        )
     channel = load_metadata(view.get("private_metadata")).get("channel")
     await Recipient(client=client, user_id=user_id, channel_id=channel).send(connected_message(connected))
 
@@ -155,10 +196,19 @@ async def on_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client
 async def on_open_connect(ack: Any, body: dict[str, Any], client: Any, context: Any) -> None:
     await ack()
     channel = (body.get("channel") or {}).get("id")
-    after_ack(context, open_connect_modal(
-        services=services_of(context), client=client, team_id=team_of(body), user_id=body["user"]["id"],
-        trigger_id=body["trigger_id"], channel_id=channel,
-    ), recipient=Recipient(client=client, user_id=body["user"]["id"], channel_id=channel), name="connect.button")
+    after_ack(
+        context,
+        open_connect_modal(
+            services=services_of(context),
+            client=client,
+            team_id=team_of(body),
+            user_id=body["user"]["id"],
+            trigger_id=body["trigger_id"],
+            channel_id=channel,
+        ),
+        recipient=Recipient(client=client, user_id=body["user"]["id"], channel_id=channel),
+        name="connect.button",
+    )
 
 
 def register(app: AsyncApp) -> None:

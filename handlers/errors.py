@@ -9,5 +9,5 @@ from handlers.common import recipient_from_body, report
 
 def register(app: AsyncApp) -> None:
     @app.error
-    async def on_error(error, body, client, respond) -> None:  # noqa: ANN001 - Bolt's signature
+    async def on_error(error, body, client, respond) -> None:
         await report(error, recipient_from_body(body or {}, client, respond))

@@ -32,32 +32,50 @@ async def lookup(services: Services, recipient: Recipient, *, team_id: str, emai
     await recipient.send(find_results(email, found.candidates, notes=notes))
 
 
-async def on_find(*, ack: Any, args: str, command: dict[str, Any], context: Any, client: Any, respond: Any,
-                  **_: Any) -> None:
+async def on_find(
+    *, ack: Any, args: str, command: dict[str, Any], context: Any, client: Any, respond: Any, **_: Any
+) -> None:
     email = first_email(args)
-    recipient = Recipient(client=client, user_id=command["user_id"], channel_id=command.get("channel_id"),
-                          respond=respond if command.get("response_url") else None)
+    recipient = Recipient(
+        client=client,
+        user_id=command["user_id"],
+        channel_id=command.get("channel_id"),
+        respond=respond if command.get("response_url") else None,
+    )
     if email is None:
         await ack(text=USAGE, response_type="ephemeral")
         return
     await ack(text=f"Looking up {email}…", response_type="ephemeral")
-    after_ack(context, lookup(services_of(context), recipient, team_id=command["team_id"], email=email),
-              recipient=recipient, name="find")
+    after_ack(
+        context,
+        lookup(services_of(context), recipient, team_id=command["team_id"], email=email),
+        recipient=recipient,
+        name="find",
+    )
 
 
 SUBCOMMANDS = {"find": on_find}
 
 
-async def on_open_find(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any, context: Any,
-                       respond: Any) -> None:
+async def on_open_find(
+    ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any, context: Any, respond: Any
+) -> None:
     await ack()
     email = first_email(action.get("value") or "")
-    recipient = Recipient(client=client, user_id=body["user"]["id"], channel_id=(body.get("channel") or {}).get("id"),
-                          respond=respond if body.get("response_url") else None)
+    recipient = Recipient(
+        client=client,
+        user_id=body["user"]["id"],
+        channel_id=(body.get("channel") or {}).get("id"),
+        respond=respond if body.get("response_url") else None,
+    )
     if email is None:
         raise UserFacingError("That candidate has no email address to look up.")
-    after_ack(context, lookup(services_of(context), recipient, team_id=team_of(body), email=email),
-              recipient=recipient, name="find.button")
+    after_ack(
+        context,
+        lookup(services_of(context), recipient, team_id=team_of(body), email=email),
+        recipient=recipient,
+        name="find.button",
+    )
 
 
 def register(app: AsyncApp) -> None:

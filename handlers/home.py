@@ -9,10 +9,10 @@ from slack_bolt.async_app import AsyncApp
 
 from blocks.home import home_view
 from blocks.models import AuditEntryView
+from bot.notify.subscriptions import to_view
 from bot.services import Services
 from handlers.common import services_of
 from handlers.connect import connection_statuses
-from bot.notify.subscriptions import to_view
 
 
 async def build_home(services: Services, team_id: str, user_id: str) -> dict[str, Any]:
@@ -21,8 +21,12 @@ async def build_home(services: Services, team_id: str, user_id: str) -> dict[str
     subs = await services.db.subscriptions.list_for_team(team_id)
     return home_view(
         statuses=statuses,
-        recent=[AuditEntryView(action=e.action, vendor=e.vendor, target=e.target,
-                               at=datetime.fromtimestamp(e.created_at, UTC)) for e in recent],
+        recent=[
+            AuditEntryView(
+                action=e.action, vendor=e.vendor, target=e.target, at=datetime.fromtimestamp(e.created_at, UTC)
+            )
+            for e in recent
+        ],
         subscriptions=[to_view(s) for s in subs],
     )
 

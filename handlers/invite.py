@@ -58,17 +58,36 @@ logger = logging.getLogger(__name__)
 #: How long a view submission may wait for the vendor before switching to a "working" view.
 SUBMIT_BUDGET_SECONDS = 2.0
 SUGGESTION_BUDGET_SECONDS = 2.5
-WEDGEHR_FIELDS = {"interview_id": Block.WEDGEHR_INTERVIEW, "email": Block.EMAIL, "first_name": Block.FIRST_NAME,
-                  "last_name": Block.LAST_NAME, "unique_id": Block.UNIQUE_ID}
-SPARKHIRE_FIELDS = {"deadline": Block.DEADLINE, "time_limit": Block.TIME_LIMIT, "takes": Block.TAKES,
-                    "questions": Block.QUESTIONS, "phone": Block.PHONE, "sms_consent": Block.SMS_CONSENT,
-                    "email": Block.EMAIL, "job": Block.SPARKHIRE_JOB, "candidate_name": Block.CANDIDATE_NAME}
+WEDGEHR_FIELDS = {
+    "interview_id": Block.WEDGEHR_INTERVIEW,
+    "email": Block.EMAIL,
+    "first_name": Block.FIRST_NAME,
+    "last_name": Block.LAST_NAME,
+    "unique_id": Block.UNIQUE_ID,
+}
+SPARKHIRE_FIELDS = {
+    "deadline": Block.DEADLINE,
+    "time_limit": Block.TIME_LIMIT,
+    "takes": Block.TAKES,
+    "questions": Block.QUESTIONS,
+    "phone": Block.PHONE,
+    "sms_consent": Block.SMS_CONSENT,
+    "email": Block.EMAIL,
+    "job": Block.SPARKHIRE_JOB,
+    "candidate_name": Block.CANDIDATE_NAME,
+}
 
 
 # -- opening the modal -----------------------------------------------------------------------
 async def open_invite_modal(
-    *, services: Services, client: AsyncWebClient, team_id: str, user_id: str, trigger_id: str,
-    channel_id: str | None, email: str | None,
+    *,
+    services: Services,
+    client: AsyncWebClient,
+    team_id: str,
+    user_id: str,
+    trigger_id: str,
+    channel_id: str | None,
+    email: str | None,
 ) -> None:
     """Open the vendor choice or the vendor's invite form; views.open is the first Slack call."""
     wedgehr = await services.resolve_connection(team_id, "wedgehr", user_id)
@@ -84,8 +103,14 @@ async def open_invite_modal(
         from handlers.connect import open_connect_modal
 
         # Nothing connected: offer the connect form instead of an error.
-        await open_connect_modal(services=services, client=client, team_id=team_id, user_id=user_id,
-                                 trigger_id=trigger_id, channel_id=channel_id)
+        await open_connect_modal(
+            services=services,
+            client=client,
+            team_id=team_id,
+            user_id=user_id,
+            trigger_id=trigger_id,
+            channel_id=channel_id,
+        )
         return
     await client.views_open(trigger_id=trigger_id, view=view)
 
@@ -94,15 +119,28 @@ def default_deadline() -> datetime:
     return (datetime.now(UTC) + timedelta(days=7)).replace(minute=0, second=0, microsecond=0)
 
 
-async def on_invite(*, ack: Any, args: str, command: dict[str, Any], context: Any, client: Any,
-                    respond: Any) -> None:
+async def on_invite(*, ack: Any, args: str, command: dict[str, Any], context: Any, client: Any, respond: Any) -> None:
     await ack()
-    recipient = Recipient(client=client, user_id=command["user_id"], channel_id=command.get("channel_id"),
-                          respond=respond if command.get("response_url") else None)
-    after_ack(context, open_invite_modal(
-        services=services_of(context), client=client, team_id=command["team_id"], user_id=command["user_id"],
-        trigger_id=command["trigger_id"], channel_id=command.get("channel_id"), email=first_email(args),
-    ), recipient=recipient, name="invite.open")
+    recipient = Recipient(
+        client=client,
+        user_id=command["user_id"],
+        channel_id=command.get("channel_id"),
+        respond=respond if command.get("response_url") else None,
+    )
+    after_ack(
+        context,
+        open_invite_modal(
+            services=services_of(context),
+            client=client,
+            team_id=command["team_id"],
+            user_id=command["user_id"],
+            trigger_id=command["trigger_id"],
+            channel_id=command.get("channel_id"),
+            email=first_email(args),
+        ),
+        recipient=recipient,
+        name="invite.open",
+    )
 
 
 SUBCOMMANDS = {"invite": on_invite}
@@ -116,8 +154,10 @@ async def on_vendor_chosen(ack: Any, view: dict[str, Any]) -> None:
     if vendor == "wedgehr":
         await ack(response_action="update", view=wedgehr_invite_modal(email=email, private_metadata=meta))
     else:
-        await ack(response_action="update",
-                  view=sparkhire_invite_modal(email=email, deadline=default_deadline(), private_metadata=meta))
+        await ack(
+            response_action="update",
+            view=sparkhire_invite_modal(email=email, deadline=default_deadline(), private_metadata=meta),
+        )
 
 
 # -- type-ahead -------------------------------------------------------------------------------------
@@ -176,8 +216,18 @@ def _split_name(name: str | None) -> tuple[str | None, str | None]:
 
 
 async def _submit_single(
-    *, ack: Any, view: dict[str, Any], client: AsyncWebClient, context: Any, recipient: Recipient,
-    send: Any, field_map: dict[str, str], default_field: str, vendor: str, team_id: str, email: str,
+    *,
+    ack: Any,
+    view: dict[str, Any],
+    client: AsyncWebClient,
+    context: Any,
+    recipient: Recipient,
+    send: Any,
+    field_map: dict[str, str],
+    default_field: str,
+    vendor: str,
+    team_id: str,
+    email: str,
 ) -> None:
     """Call the vendor within the budget: field errors stay on the modal; slow answers go on a working view."""
     services = services_of(context)
@@ -192,8 +242,7 @@ async def _submit_single(
             return
         except BadRequestError as exc:
             field = sparkhire_field_for(exc.message)
-            await ack(response_action="errors",
-                      errors={field_map.get(field or "", default_field): exc.message[:150]})
+            await ack(response_action="errors", errors={field_map.get(field or "", default_field): exc.message[:150]})
             return
         except Exception as exc:
             await ack(response_action="errors", errors={default_field: user_message_for(exc).text[:150]})
@@ -215,8 +264,7 @@ async def _submit_single(
             await client.views_update(view_id=view_id, view=working_view(message.text))
             await report(exc, recipient)
             return
-        await client.views_update(view_id=view_id, view=results_view(
-            [_ok_result(candidate)], vendor=vendor))
+        await client.views_update(view_id=view_id, view=results_view([_ok_result(candidate)], vendor=vendor))
         await _confirm(services, recipient, candidate, team_id=team_id, vendor=vendor)
 
     after_ack(context, finish(), recipient=recipient, name="invite.finish")
@@ -228,16 +276,30 @@ def _ok_result(candidate: CandidateView) -> Any:
     return InviteResult(row=1, email=candidate.email or candidate.name, ok=True, link=candidate.invite_url)
 
 
-async def _confirm(services: Services, recipient: Recipient, candidate: CandidateView, *, team_id: str,
-                   vendor: str) -> None:
-    await audit_invite(services.db, team_id=team_id, user_id=recipient.user_id, vendor=vendor,
-                       email=candidate.email or candidate.name, ok=True)
+async def _confirm(
+    services: Services, recipient: Recipient, candidate: CandidateView, *, team_id: str, vendor: str
+) -> None:
+    await audit_invite(
+        services.db,
+        team_id=team_id,
+        user_id=recipient.user_id,
+        vendor=vendor,
+        email=candidate.email or candidate.name,
+        ok=True,
+    )
     await recipient.send(invite_confirmation(candidate))
 
 
 def _bulk(
-    *, context: Any, client: AsyncWebClient, recipient: Recipient, rows: list[BulkRow],
-    send_one: Any, vendor: str, team_id: str, view_id: str,
+    *,
+    context: Any,
+    client: AsyncWebClient,
+    recipient: Recipient,
+    rows: list[BulkRow],
+    send_one: Any,
+    vendor: str,
+    team_id: str,
+    view_id: str,
 ) -> None:
     services = services_of(context)
 
@@ -245,8 +307,15 @@ def _bulk(
         await client.views_update(view_id=view_id, view=progress_view(done=done, total=total, vendor=vendor))
 
     async def audit(row: BulkRow, result: Any) -> None:
-        await audit_invite(services.db, team_id=team_id, user_id=recipient.user_id, vendor=vendor,
-                           email=row.email, ok=result.ok, detail={"error": result.error} if result.error else None)
+        await audit_invite(
+            services.db,
+            team_id=team_id,
+            user_id=recipient.user_id,
+            vendor=vendor,
+            email=row.email,
+            ok=result.ok,
+            detail={"error": result.error} if result.error else None,
+        )
 
     async def run() -> None:
         results = await send_many(rows, send_one, on_progress=progress, audit=audit)
@@ -287,7 +356,9 @@ async def on_wedgehr_submit(ack: Any, body: dict[str, Any], view: dict[str, Any]
     connection = await services.resolve_connection(team_id, "wedgehr", user_id)
     recipient = _recipient(body, client)
     if connection is None:
-        await ack(response_action="errors", errors={Block.WEDGEHR_INTERVIEW: NotConnectedError("wedgehr").message[:150]})
+        await ack(
+            response_action="errors", errors={Block.WEDGEHR_INTERVIEW: NotConnectedError("wedgehr").message[:150]}
+        )
         return
     interview_id, interview_name = int(interview["value"]), (interview.get("text") or {}).get("text")
     send_email = "send" in checked(values, Block.SEND_EMAIL)
@@ -295,25 +366,48 @@ async def on_wedgehr_submit(ack: Any, body: dict[str, Any], view: dict[str, Any]
     wedge_client = services.client_for(connection)
 
     def request(email: str, first: str | None, last: str | None) -> WedgeHRInvite:
-        return WedgeHRInvite(interview_id=interview_id, interview_name=interview_name, email=email,
-                             first_name=first, last_name=last, send_email=send_email, unique_id=unique_id)
+        return WedgeHRInvite(
+            interview_id=interview_id,
+            interview_name=interview_name,
+            email=email,
+            first_name=first,
+            last_name=last,
+            send_email=send_email,
+            unique_id=unique_id,
+        )
 
     if rows:
         if email:
             rows.insert(0, BulkRow(row=0, name=None, email=email))
         await ack(response_action="update", view=progress_view(done=0, total=len(rows), vendor="wedgehr"))
-        _bulk(context=context, client=client, recipient=recipient, rows=rows, vendor="wedgehr",
-              send_one=lambda r: send_wedgehr(wedge_client, request(r.email, *_split_name(r.name))),
-              team_id=team_id, view_id=view["id"])
+        _bulk(
+            context=context,
+            client=client,
+            recipient=recipient,
+            rows=rows,
+            vendor="wedgehr",
+            send_one=lambda r: send_wedgehr(wedge_client, request(r.email, *_split_name(r.name))),
+            team_id=team_id,
+            view_id=view["id"],
+        )
         return
     first, last = text_value(values, Block.FIRST_NAME) or None, text_value(values, Block.LAST_NAME) or None
-    await _submit_single(ack=ack, view=view, client=client, context=context, recipient=recipient,
-                         send=send_wedgehr(wedge_client, request(email, first, last)), field_map=WEDGEHR_FIELDS,
-                         default_field=Block.EMAIL, vendor="wedgehr", team_id=team_id, email=email)
+    await _submit_single(
+        ack=ack,
+        view=view,
+        client=client,
+        context=context,
+        recipient=recipient,
+        send=send_wedgehr(wedge_client, request(email, first, last)),
+        field_map=WEDGEHR_FIELDS,
+        default_field=Block.EMAIL,
+        vendor="wedgehr",
+        team_id=team_id,
+        email=email,
+    )
 
 
-async def on_sparkhire_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any,
-                              context: Any) -> None:
+async def on_sparkhire_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any, context: Any) -> None:
     values = state_values(view)
     team_id, user_id = team_of(body), body["user"]["id"]
     job_value = selected_value(values, Block.SPARKHIRE_JOB) or ""
@@ -355,8 +449,10 @@ async def on_sparkhire_submit(ack: Any, body: dict[str, Any], view: dict[str, An
     services = services_of(context)
     connection = await services.resolve_connection(team_id, "sparkhire", user_id)
     if connection is None:
-        await ack(response_action="errors",
-                  errors={Block.SPARKHIRE_JOB: NotConnectedError("sparkhire", needs_user_key=True).message[:150]})
+        await ack(
+            response_action="errors",
+            errors={Block.SPARKHIRE_JOB: NotConnectedError("sparkhire", needs_user_key=True).message[:150]},
+        )
         return
     job_uuid, _, job_title = job_value.partition("|")
     spark = services.client_for(connection)
@@ -364,24 +460,48 @@ async def on_sparkhire_submit(ack: Any, body: dict[str, Any], view: dict[str, An
 
     def request(name: str, email: str, phone: str | None) -> SparkHireInvite:
         return SparkHireInvite(
-            job_uuid=job_uuid, job_title=job_title, name=name, email=email, deadline=deadline,
-            question_set_uuid=question_set, questions=questions,
+            job_uuid=job_uuid,
+            job_title=job_title,
+            name=name,
+            email=email,
+            deadline=deadline,
+            question_set_uuid=question_set,
+            questions=questions,
             time_limit=int(selected_value(values, Block.TIME_LIMIT) or 60),
             takes=int(selected_value(values, Block.TAKES) or -1),
-            message=text_value(values, Block.MESSAGE) or None, phone=phone or None, sms_consent=consent,
+            message=text_value(values, Block.MESSAGE) or None,
+            phone=phone or None,
+            sms_consent=consent,
         )
 
     if rows:
         if email:
             rows.insert(0, BulkRow(row=0, name=name or None, email=email))
         await ack(response_action="update", view=progress_view(done=0, total=len(rows), vendor="sparkhire"))
-        _bulk(context=context, client=client, recipient=recipient, rows=rows, vendor="sparkhire",
-              send_one=lambda r: send_sparkhire(spark, request(r.name or r.email.split("@")[0], r.email, None)),
-              team_id=team_id, view_id=view["id"])
+        _bulk(
+            context=context,
+            client=client,
+            recipient=recipient,
+            rows=rows,
+            vendor="sparkhire",
+            send_one=lambda r: send_sparkhire(spark, request(r.name or r.email.split("@")[0], r.email, None)),
+            team_id=team_id,
+            view_id=view["id"],
+        )
         return
-    await _submit_single(ack=ack, view=view, client=client, context=context, recipient=recipient,
-                         send=send_sparkhire(spark, request(name, email, phone)), field_map=SPARKHIRE_FIELDS,
-                         default_field=Block.SPARKHIRE_JOB, vendor="sparkhire", team_id=team_id, email=email)
+    await _submit_single(
+        ack=ack,
+        view=view,
+        client=client,
+        context=context,
+        recipient=recipient,
+        send=send_sparkhire(spark, request(name, email, phone)),
+        field_map=SPARKHIRE_FIELDS,
+        default_field=Block.SPARKHIRE_JOB,
+        vendor="sparkhire",
+        team_id=team_id,
+        email=email,
+    )
 
 
 # -- entry points other than the command ---------------------------------------------------------
@@ -389,22 +509,43 @@ async def on_shortcut(ack: Any, shortcut: dict[str, Any], client: Any, context: 
     await ack()
     message = shortcut.get("message") or {}
     email = first_email(message.get("text", "")) if message else None
-    recipient = Recipient(client=client, user_id=shortcut["user"]["id"],
-                          channel_id=(shortcut.get("channel") or {}).get("id"))
-    after_ack(context, open_invite_modal(
-        services=services_of(context), client=client, team_id=team_of(shortcut), user_id=shortcut["user"]["id"],
-        trigger_id=shortcut["trigger_id"], channel_id=(shortcut.get("channel") or {}).get("id"), email=email,
-    ), recipient=recipient, name="invite.shortcut")
+    recipient = Recipient(
+        client=client, user_id=shortcut["user"]["id"], channel_id=(shortcut.get("channel") or {}).get("id")
+    )
+    after_ack(
+        context,
+        open_invite_modal(
+            services=services_of(context),
+            client=client,
+            team_id=team_of(shortcut),
+            user_id=shortcut["user"]["id"],
+            trigger_id=shortcut["trigger_id"],
+            channel_id=(shortcut.get("channel") or {}).get("id"),
+            email=email,
+        ),
+        recipient=recipient,
+        name="invite.shortcut",
+    )
 
 
 async def on_open_invite_button(ack: Any, body: dict[str, Any], client: Any, context: Any) -> None:
     await ack()
     channel = (body.get("channel") or {}).get("id")
     recipient = Recipient(client=client, user_id=body["user"]["id"], channel_id=channel)
-    after_ack(context, open_invite_modal(
-        services=services_of(context), client=client, team_id=team_of(body), user_id=body["user"]["id"],
-        trigger_id=body["trigger_id"], channel_id=channel, email=None,
-    ), recipient=recipient, name="invite.button")
+    after_ack(
+        context,
+        open_invite_modal(
+            services=services_of(context),
+            client=client,
+            team_id=team_of(body),
+            user_id=body["user"]["id"],
+            trigger_id=body["trigger_id"],
+            channel_id=channel,
+            email=None,
+        ),
+        recipient=recipient,
+        name="invite.button",
+    )
 
 
 async def on_link_button(ack: Any) -> None:

@@ -33,18 +33,27 @@ async def offer(services: Services, recipient: Recipient, *, team_id: str, query
     await recipient.send(resend_choices(query, [from_wedge(w) for w in wedges]))
 
 
-async def on_resend(*, ack: Any, args: str, command: dict[str, Any], context: Any, client: Any, respond: Any,
-                    **_: Any) -> None:
+async def on_resend(
+    *, ack: Any, args: str, command: dict[str, Any], context: Any, client: Any, respond: Any, **_: Any
+) -> None:
     query = args.split()[0] if args.split() else ""
     query = first_email(query) or query
     if not query or not (query.isdigit() or "@" in query):
         await ack(text=USAGE, response_type="ephemeral")
         return
     await ack()
-    recipient = Recipient(client=client, user_id=command["user_id"], channel_id=command.get("channel_id"),
-                          respond=respond if command.get("response_url") else None)
-    after_ack(context, offer(services_of(context), recipient, team_id=command["team_id"], query=query),
-              recipient=recipient, name="resend.find")
+    recipient = Recipient(
+        client=client,
+        user_id=command["user_id"],
+        channel_id=command.get("channel_id"),
+        respond=respond if command.get("response_url") else None,
+    )
+    after_ack(
+        context,
+        offer(services_of(context), recipient, team_id=command["team_id"], query=query),
+        recipient=recipient,
+        name="resend.find",
+    )
 
 
 SUBCOMMANDS = {"resend": on_resend}
@@ -53,21 +62,36 @@ SUBCOMMANDS = {"resend": on_resend}
 async def do_resend(services: Services, recipient: Recipient, *, team_id: str, wedge_id: int) -> None:
     client = await _wedgehr(services, team_id, recipient.user_id)
     wedge = await client.resend_invite(wedge_id)
-    await services.db.audit.add(team_id=team_id, user_id=recipient.user_id, action="resend.sent",
-                                vendor="wedgehr", target=wedge.candidate_email, detail={"wedge_id": wedge_id})
+    await services.db.audit.add(
+        team_id=team_id,
+        user_id=recipient.user_id,
+        action="resend.sent",
+        vendor="wedgehr",
+        target=wedge.candidate_email,
+        detail={"wedge_id": wedge_id},
+    )
     await recipient.send(resent(from_wedge(wedge)), replace_original=True)
 
 
-async def on_resend_button(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any, context: Any,
-                           respond: Any) -> None:
+async def on_resend_button(
+    ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any, context: Any, respond: Any
+) -> None:
     await ack()
     value = action.get("value") or ""
-    recipient = Recipient(client=client, user_id=body["user"]["id"], channel_id=(body.get("channel") or {}).get("id"),
-                          respond=respond if body.get("response_url") else None)
+    recipient = Recipient(
+        client=client,
+        user_id=body["user"]["id"],
+        channel_id=(body.get("channel") or {}).get("id"),
+        respond=respond if body.get("response_url") else None,
+    )
     if not value.isdigit():
         raise UserFacingError("That button does not carry a WedgeHR wedge id; run `/interview resend <email>`.")
-    after_ack(context, do_resend(services_of(context), recipient, team_id=team_of(body), wedge_id=int(value)),
-              recipient=recipient, name="resend.send")
+    after_ack(
+        context,
+        do_resend(services_of(context), recipient, team_id=team_of(body), wedge_id=int(value)),
+        recipient=recipient,
+        name="resend.send",
+    )
 
 
 def register(app: AsyncApp) -> None:

@@ -54,16 +54,23 @@ async def basic_link(services: Services, recipient: Recipient, *, team_id: str, 
     interview = await client.get_interview(interview_uuid)
     view = from_interview(interview)
     if not view.completed:
-        await recipient.send(notice(f"{view.name} has not completed the interview yet; only completed "
-                                    "interviews can be shared."))
+        await recipient.send(
+            notice(f"{view.name} has not completed the interview yet; only completed interviews can be shared.")
+        )
         return
     link = await client.get_share_link(interview_uuid)
     if link is None:
         link = await client.create_share_link(interview_uuid)
     elif not link.active:
         link = await client.set_share_link_status(interview_uuid, link.uuid, active=True)
-    await services.db.audit.add(team_id=team_id, user_id=recipient.user_id, action="share.created",
-                                vendor="sparkhire", target=view.email, detail={"interview": interview_uuid})
+    await services.db.audit.add(
+        team_id=team_id,
+        user_id=recipient.user_id,
+        action="share.created",
+        vendor="sparkhire",
+        target=view.email,
+        detail={"interview": interview_uuid},
+    )
     await recipient.send(share_link_message(view, url=link.url or "", link_uuid=link.uuid))
 
 
@@ -78,8 +85,11 @@ async def share_for(services: Services, recipient: Recipient, *, team_id: str, q
         raise NotConnectedError("sparkhire", needs_user_key=True)
     completed = []
     if spark_connection is not None:
-        completed = await sparkhire_interviews_for(services.client_for(spark_connection), query,  # type: ignore[arg-type]
-                                                   status=["completed"])
+        completed = await sparkhire_interviews_for(
+            services.client_for(spark_connection),
+            query,  # type: ignore[arg-type]
+            status=["completed"],
+        )
     wedges = []
     if wedge_connection is not None:
         wedges = [from_wedge(w) for w in await wedges_for(services.client_for(wedge_connection), query)]  # type: ignore[arg-type]
@@ -93,37 +103,55 @@ async def share_for(services: Services, recipient: Recipient, *, team_id: str, q
         await recipient.send(notice(f"No completed interview found for {query}."))
 
 
-async def on_share(*, ack: Any, args: str, command: dict[str, Any], context: Any, client: Any, respond: Any,
-                   **_: Any) -> None:
+async def on_share(
+    *, ack: Any, args: str, command: dict[str, Any], context: Any, client: Any, respond: Any, **_: Any
+) -> None:
     word = args.split()[0] if args.split() else ""
     query = first_email(word) or word
     if not (is_email(query) or UUID_RE.match(query)):
         await ack(text=USAGE, response_type="ephemeral")
         return
     await ack()
-    recipient = Recipient(client=client, user_id=command["user_id"], channel_id=command.get("channel_id"),
-                          respond=respond if command.get("response_url") else None)
-    after_ack(context, share_for(services_of(context), recipient, team_id=command["team_id"], query=query),
-              recipient=recipient, name="share")
+    recipient = Recipient(
+        client=client,
+        user_id=command["user_id"],
+        channel_id=command.get("channel_id"),
+        respond=respond if command.get("response_url") else None,
+    )
+    after_ack(
+        context,
+        share_for(services_of(context), recipient, team_id=command["team_id"], query=query),
+        recipient=recipient,
+        name="share",
+    )
 
 
 SUBCOMMANDS = {"share": on_share}
 
 
 def _recipient(body: dict[str, Any], client: AsyncWebClient, respond: Any) -> Recipient:
-    return Recipient(client=client, user_id=body["user"]["id"], channel_id=(body.get("channel") or {}).get("id"),
-                     respond=respond if body.get("response_url") else None)
+    return Recipient(
+        client=client,
+        user_id=body["user"]["id"],
+        channel_id=(body.get("channel") or {}).get("id"),
+        respond=respond if body.get("response_url") else None,
+    )
 
 
-async def on_share_button(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any, context: Any,
-                          respond: Any) -> None:
+async def on_share_button(
+    ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any, context: Any, respond: Any
+) -> None:
     await ack()
     recipient = _recipient(body, client, respond)
     uuid = action.get("value") or ""
     if not UUID_RE.match(uuid):
         raise UserFacingError("That button does not carry a Spark Hire interview; run `/interview share <email>`.")
-    after_ack(context, basic_link(services_of(context), recipient, team_id=team_of(body), interview_uuid=uuid),
-              recipient=recipient, name="share.button")
+    after_ack(
+        context,
+        basic_link(services_of(context), recipient, team_id=team_of(body), interview_uuid=uuid),
+        recipient=recipient,
+        name="share.button",
+    )
 
 
 async def deactivate(services: Services, recipient: Recipient, *, team_id: str, value: str) -> None:
@@ -132,48 +160,96 @@ async def deactivate(services: Services, recipient: Recipient, *, team_id: str, 
     await client.set_share_link_status(interview_uuid, link_uuid, active=False)
     interview = await client.get_interview(interview_uuid)
     view = from_interview(interview)
-    await services.db.audit.add(team_id=team_id, user_id=recipient.user_id, action="share.deactivated",
-                                vendor="sparkhire", target=view.email, detail={"interview": interview_uuid})
+    await services.db.audit.add(
+        team_id=team_id,
+        user_id=recipient.user_id,
+        action="share.deactivated",
+        vendor="sparkhire",
+        target=view.email,
+        detail={"interview": interview_uuid},
+    )
     await recipient.send(share_link_message(view, url="", link_uuid=link_uuid, active=False), replace_original=True)
 
 
-async def on_deactivate(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any, context: Any,
-                        respond: Any) -> None:
+async def on_deactivate(
+    ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any, context: Any, respond: Any
+) -> None:
     await ack()
     recipient = _recipient(body, client, respond)
-    after_ack(context, deactivate(services_of(context), recipient, team_id=team_of(body),
-                                  value=action.get("value") or ""), recipient=recipient, name="share.deactivate")
+    after_ack(
+        context,
+        deactivate(services_of(context), recipient, team_id=team_of(body), value=action.get("value") or ""),
+        recipient=recipient,
+        name="share.deactivate",
+    )
 
 
-async def open_advanced(services: Services, client: AsyncWebClient, recipient: Recipient, *, team_id: str,
-                        trigger_id: str, interview_uuid: str) -> None:
+async def open_advanced(
+    services: Services,
+    client: AsyncWebClient,
+    recipient: Recipient,
+    *,
+    team_id: str,
+    trigger_id: str,
+    interview_uuid: str,
+) -> None:
     # views.open first (the trigger expires in 3 s), then fill it in once Spark Hire answers.
     opened = await client.views_open(trigger_id=trigger_id, view=working_view("Loading completed interviews…"))
     spark = await _sparkhire(services, team_id, recipient.user_id)
     interview = await spark.get_interview(interview_uuid)
     job_uuid = interview.job_post.uuid if interview.job_post else None
-    same_job = [i async for i in spark.iter_interviews(status=["completed"], page_size=100)
-                if job_uuid is None or (i.job_post and i.job_post.uuid == job_uuid)]
-    options = [Option(value=i.uuid, label=f"{i.candidate_name} ({i.candidate_email or 'no email'})")
-               for i in same_job[:MAX_INTERVIEW_OPTIONS]]
+    same_job = [
+        i
+        async for i in spark.iter_interviews(status=["completed"], page_size=100)
+        if job_uuid is None or (i.job_post and i.job_post.uuid == job_uuid)
+    ]
+    options = [
+        Option(value=i.uuid, label=f"{i.candidate_name} ({i.candidate_email or 'no email'})")
+        for i in same_job[:MAX_INTERVIEW_OPTIONS]
+    ]
     if not any(o.value == interview_uuid for o in options):
         options.insert(0, Option(value=interview_uuid, label=interview.candidate_name))
-    await client.views_update(view_id=opened["view"]["id"], view=advanced_share_modal(
-        interviews=options[:MAX_INTERVIEW_OPTIONS], selected=[interview_uuid],
-        private_metadata=dump_metadata(channel=recipient.channel_id)))
+    await client.views_update(
+        view_id=opened["view"]["id"],
+        view=advanced_share_modal(
+            interviews=options[:MAX_INTERVIEW_OPTIONS],
+            selected=[interview_uuid],
+            private_metadata=dump_metadata(channel=recipient.channel_id),
+        ),
+    )
 
 
-async def on_advanced_button(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any, context: Any,
-                             respond: Any) -> None:
+async def on_advanced_button(
+    ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any, context: Any, respond: Any
+) -> None:
     await ack()
     recipient = _recipient(body, client, respond)
-    after_ack(context, open_advanced(services_of(context), client, recipient, team_id=team_of(body),
-                                     trigger_id=body["trigger_id"], interview_uuid=action.get("value") or ""),
-              recipient=recipient, name="share.advanced.open")
+    after_ack(
+        context,
+        open_advanced(
+            services_of(context),
+            client,
+            recipient,
+            team_id=team_of(body),
+            trigger_id=body["trigger_id"],
+            interview_uuid=action.get("value") or "",
+        ),
+        recipient=recipient,
+        name="share.advanced.open",
+    )
 
 
-async def create_advanced(services: Services, client: AsyncWebClient, recipient: Recipient, *, team_id: str,
-                          interviews: list[str], slack_users: list[str], emails: list[str], send_email: bool) -> None:
+async def create_advanced(
+    services: Services,
+    client: AsyncWebClient,
+    recipient: Recipient,
+    *,
+    team_id: str,
+    interviews: list[str],
+    slack_users: list[str],
+    emails: list[str],
+    send_email: bool,
+) -> None:
     reviewers: list[tuple[str, str]] = []
     for user_id in slack_users:
         profile = (await client.users_info(user=user_id))["user"]
@@ -183,18 +259,26 @@ async def create_advanced(services: Services, client: AsyncWebClient, recipient:
         reviewers.append((profile.get("real_name") or profile.get("name") or email, email))
     reviewers += [(email.split("@")[0], email) for email in emails]
     spark = await _sparkhire(services, team_id, recipient.user_id)
-    links = await spark.create_advanced_share_links(interview_uuids=interviews, reviewers=reviewers,
-                                                    send_email=send_email)
+    links = await spark.create_advanced_share_links(
+        interview_uuids=interviews, reviewers=reviewers, send_email=send_email
+    )
     for link in links:
-        await services.db.audit.add(team_id=team_id, user_id=recipient.user_id, action="share.created",
-                                    vendor="sparkhire", target=link.reviewer.email if link.reviewer else None,
-                                    detail={"interviews": interviews, "advanced": True})
-    await recipient.send(advanced_links_message(
-        [(link.reviewer.email if link.reviewer else "", link.url or "") for link in links], emailed=send_email))
+        await services.db.audit.add(
+            team_id=team_id,
+            user_id=recipient.user_id,
+            action="share.created",
+            vendor="sparkhire",
+            target=link.reviewer.email if link.reviewer else None,
+            detail={"interviews": interviews, "advanced": True},
+        )
+    await recipient.send(
+        advanced_links_message(
+            [(link.reviewer.email if link.reviewer else "", link.url or "") for link in links], emailed=send_email
+        )
+    )
 
 
-async def on_advanced_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any,
-                             context: Any) -> None:
+async def on_advanced_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any, context: Any) -> None:
     values = state_values(view)
     interviews = [o["value"] for o in (values.get(Block.SHARE_INTERVIEWS) or {}).get("selected_options") or []]
     slack_users = list((values.get(Block.REVIEWERS) or {}).get("selected_users") or [])
@@ -213,10 +297,21 @@ async def on_advanced_submit(ack: Any, body: dict[str, Any], view: dict[str, Any
     await ack(response_action="clear")
     channel = load_metadata(view.get("private_metadata")).get("channel")
     recipient = Recipient(client=client, user_id=body["user"]["id"], channel_id=channel)
-    after_ack(context, create_advanced(
-        services_of(context), client, recipient, team_id=team_of(body), interviews=interviews,
-        slack_users=slack_users, emails=typed, send_email="send" in checked(values, Block.REVIEWER_SEND_EMAIL),
-    ), recipient=recipient, name="share.advanced.create")
+    after_ack(
+        context,
+        create_advanced(
+            services_of(context),
+            client,
+            recipient,
+            team_id=team_of(body),
+            interviews=interviews,
+            slack_users=slack_users,
+            emails=typed,
+            send_email="send" in checked(values, Block.REVIEWER_SEND_EMAIL),
+        ),
+        recipient=recipient,
+        name="share.advanced.create",
+    )
 
 
 def register(app: AsyncApp) -> None:

@@ -17,8 +17,9 @@ from bot.notify.subscriptions import replay, subscribe, to_view, unsubscribe
 from bot.services import Services
 from handlers.common import Recipient, after_ack, services_of, team_of
 
-PRIVATE_CHANNEL_HELP = ("I'm not in this private channel yet. Invite me with `/invite @Interview Bot`, "
-                        "then run the command again.")
+PRIVATE_CHANNEL_HELP = (
+    "I'm not in this private channel yet. Invite me with `/invite @Interview Bot`, then run the command again."
+)
 
 
 async def ensure_member(client: AsyncWebClient, channel_id: str) -> None:
@@ -48,36 +49,59 @@ async def _parsed_or_explained(ack: Any, args: str) -> grammar.SubscriptionReque
 
 
 def _recipient(command: dict[str, Any], client: Any, respond: Any) -> Recipient:
-    return Recipient(client=client, user_id=command["user_id"], channel_id=command.get("channel_id"),
-                     respond=respond if command.get("response_url") else None)
+    return Recipient(
+        client=client,
+        user_id=command["user_id"],
+        channel_id=command.get("channel_id"),
+        respond=respond if command.get("response_url") else None,
+    )
 
 
-async def run_subscribe(services: Services, client: AsyncWebClient, recipient: Recipient, *, team_id: str,
-                        channel_id: str, args: str) -> None:
+async def run_subscribe(
+    services: Services, client: AsyncWebClient, recipient: Recipient, *, team_id: str, channel_id: str, args: str
+) -> None:
     request = grammar.parse(args)
     if request.test:
         await recipient.send(notice(await replay(services, request, team_id=team_id, user_id=recipient.user_id)))
         return
     await ensure_member(client, channel_id)
     explicit_vendor = any(w.lower() in grammar.VENDOR_WORDS and w.lower() != "all" for w in args.split())
-    outcome = await subscribe(services, request, team_id=team_id, channel_id=channel_id,
-                              user_id=recipient.user_id, explicit_vendor=explicit_vendor)
+    outcome = await subscribe(
+        services,
+        request,
+        team_id=team_id,
+        channel_id=channel_id,
+        user_id=recipient.user_id,
+        explicit_vendor=explicit_vendor,
+    )
     await recipient.send(subscribed_message([to_view(s) for s in outcome.subscriptions], notes=outcome.notes))
 
 
-async def on_subscribe(*, ack: Any, args: str, command: dict[str, Any], context: Any, client: Any, respond: Any,
-                       **_: Any) -> None:
+async def on_subscribe(
+    *, ack: Any, args: str, command: dict[str, Any], context: Any, client: Any, respond: Any, **_: Any
+) -> None:
     if not await _parsed_or_explained(ack, args):
         return
     await ack()
     recipient = _recipient(command, client, respond)
-    after_ack(context, run_subscribe(services_of(context), client, recipient, team_id=command["team_id"],
-                                     channel_id=command["channel_id"], args=args),
-              recipient=recipient, name="subscribe")
+    after_ack(
+        context,
+        run_subscribe(
+            services_of(context),
+            client,
+            recipient,
+            team_id=command["team_id"],
+            channel_id=command["channel_id"],
+            args=args,
+        ),
+        recipient=recipient,
+        name="subscribe",
+    )
 
 
-async def on_unsubscribe(*, ack: Any, args: str, command: dict[str, Any], context: Any, client: Any,
-                         respond: Any, **_: Any) -> None:
+async def on_unsubscribe(
+    *, ack: Any, args: str, command: dict[str, Any], context: Any, client: Any, respond: Any, **_: Any
+) -> None:
     request = await _parsed_or_explained(ack, args)
     if request is None:
         return
@@ -85,15 +109,19 @@ async def on_unsubscribe(*, ack: Any, args: str, command: dict[str, Any], contex
     recipient = _recipient(command, client, respond)
 
     async def run() -> None:
-        removed, narrowed = await unsubscribe(services_of(context), request, team_id=command["team_id"],
-                                              channel_id=command["channel_id"], user_id=command["user_id"])
+        removed, narrowed = await unsubscribe(
+            services_of(context),
+            request,
+            team_id=command["team_id"],
+            channel_id=command["channel_id"],
+            user_id=command["user_id"],
+        )
         await recipient.send(unsubscribed_message(removed, narrowed))
 
     after_ack(context, run(), recipient=recipient, name="unsubscribe")
 
 
-async def on_list(*, ack: Any, command: dict[str, Any], context: Any, client: Any, respond: Any,
-                  **_: Any) -> None:
+async def on_list(*, ack: Any, command: dict[str, Any], context: Any, client: Any, respond: Any, **_: Any) -> None:
     await ack()
     recipient = _recipient(command, client, respond)
     services = services_of(context)
@@ -104,8 +132,9 @@ async def on_list(*, ack: Any, command: dict[str, Any], context: Any, client: An
         user = (await client.users_info(user=command["user_id"]))["user"]
         everywhere = None
         if user.get("is_admin") or user.get("is_owner"):
-            everywhere = [to_view(s) for s in await services.db.subscriptions.list_for_team(team_id)
-                          if s.channel_id != channel_id]
+            everywhere = [
+                to_view(s) for s in await services.db.subscriptions.list_for_team(team_id) if s.channel_id != channel_id
+            ]
         await recipient.send(subscriptions_list([to_view(s) for s in here], everywhere))
 
     after_ack(context, run(), recipient=recipient, name="subscriptions")
@@ -114,12 +143,17 @@ async def on_list(*, ack: Any, command: dict[str, Any], context: Any, client: An
 SUBCOMMANDS = {"subscribe": on_subscribe, "unsubscribe": on_unsubscribe, "subscriptions": on_list}
 
 
-async def on_resume(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any, context: Any,
-                    respond: Any) -> None:
+async def on_resume(
+    ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any, context: Any, respond: Any
+) -> None:
     await ack()
     services = services_of(context)
-    recipient = Recipient(client=client, user_id=body["user"]["id"], channel_id=(body.get("channel") or {}).get("id"),
-                          respond=respond if body.get("response_url") else None)
+    recipient = Recipient(
+        client=client,
+        user_id=body["user"]["id"],
+        channel_id=(body.get("channel") or {}).get("id"),
+        respond=respond if body.get("response_url") else None,
+    )
     value = action.get("value") or ""
 
     async def run() -> None:
@@ -128,8 +162,9 @@ async def on_resume(ack: Any, body: dict[str, Any], action: dict[str, Any], clie
             raise UserFacingError("That subscription no longer exists; run `/interview subscribe` again.")
         await ensure_member(client, subscription.channel_id)
         await services.db.subscriptions.resume(subscription.id)
-        await recipient.send(notice(f"Re-enabled the subscription in <#{subscription.channel_id}>."),
-                             replace_original=True)
+        await recipient.send(
+            notice(f"Re-enabled the subscription in <#{subscription.channel_id}>."), replace_original=True
+        )
 
     after_ack(context, run(), recipient=recipient, name="subscription.resume")
 

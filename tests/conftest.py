@@ -14,7 +14,10 @@ def _isolated_env(monkeypatch, tmp_path):
     """No test reads the developer's .env or real credentials; each runs in its own directory."""
     for name in list(os.environ):
         if name.startswith(("SLACK_", "WEDGEHR_", "SPARKHIRE_")) or name in {
-            "DATABASE_URL", "PUBLIC_URL", "BOT_SECRET_KEY", "PORT",
+            "DATABASE_URL",
+            "PUBLIC_URL",
+            "BOT_SECRET_KEY",
+            "PORT",
         }:
             monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)

@@ -15,12 +15,35 @@ ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT.parent / "shared" / "slack" / "manifest-schema" / "manifest.schema.1.0.0.json"
 # Real Slack bot scope names this app could plausibly need (the schema does not check spelling).
 KNOWN_SCOPES = {
-    "commands", "chat:write", "chat:write.public", "chat:write.customize", "channels:join", "channels:read",
-    "channels:history", "groups:read", "groups:history", "im:write", "im:read", "im:history", "mpim:read",
-    "users:read", "users:read.email", "team:read", "links:read", "links:write", "reactions:write",
+    "commands",
+    "chat:write",
+    "chat:write.public",
+    "chat:write.customize",
+    "channels:join",
+    "channels:read",
+    "channels:history",
+    "groups:read",
+    "groups:history",
+    "im:write",
+    "im:read",
+    "im:history",
+    "mpim:read",
+    "users:read",
+    "users:read.email",
+    "team:read",
+    "links:read",
+    "links:write",
+    "reactions:write",
 }
-KNOWN_BOT_EVENTS = {"app_home_opened", "app_mention", "message.im", "app_uninstalled", "tokens_revoked",
-                    "member_joined_channel", "channel_archive"}
+KNOWN_BOT_EVENTS = {
+    "app_home_opened",
+    "app_mention",
+    "message.im",
+    "app_uninstalled",
+    "tokens_revoked",
+    "member_joined_channel",
+    "channel_archive",
+}
 
 
 @pytest.fixture(scope="module")
@@ -56,9 +79,12 @@ def test_commands_shortcuts_and_urls_agree_with_the_code(manifest):
     callback_ids = {s["callback_id"] for s in manifest["features"]["shortcuts"]}
     assert callback_ids == {Callback.SHORTCUT_INVITE, Callback.SHORTCUT_INVITE_FROM_MESSAGE}
     settings = manifest["settings"]
-    for url in (command["url"], settings["interactivity"]["request_url"],
-                settings["interactivity"]["message_menu_options_url"],
-                settings["event_subscriptions"]["request_url"]):
+    for url in (
+        command["url"],
+        settings["interactivity"]["request_url"],
+        settings["interactivity"]["message_menu_options_url"],
+        settings["event_subscriptions"]["request_url"],
+    ):
         assert url.endswith(SLACK_EVENTS_PATH)
     assert manifest["oauth_config"]["redirect_urls"][0].endswith(SLACK_OAUTH_REDIRECT_PATH)
     assert set(settings["event_subscriptions"]["bot_events"]) <= KNOWN_BOT_EVENTS

@@ -21,8 +21,9 @@ class Pipeline:
         self.batcher = EventBatcher(services.db)
         self.receiver = SparkHireReceiver(db=services.db, batcher=self.batcher)
         self.worker = OutboxWorker(services=services, slack_client_for=slack_client_for)
-        self.poller = WedgeHRPoller(services=services, interval=services.settings.wedgehr_poll_seconds,
-                                    on_events=self.worker.wake.set)
+        self.poller = WedgeHRPoller(
+            services=services, interval=services.settings.wedgehr_poll_seconds, on_events=self.worker.wake.set
+        )
 
     def register_routes(self, web_app: web.Application) -> None:
         async def sparkhire_webhook(request: web.Request) -> web.Response:

@@ -8,10 +8,18 @@ from typing import Any
 from bot.storage import NewEvent
 
 SPARKHIRE_EVENT_NAMES = {
-    "InterviewCompleted": "completed", "InterviewRated": "rated", "InterviewExpired": "expired",
-    "InterviewAccepted": "accepted", "InterviewCreated": "created", "InterviewRescheduled": "rescheduled",
-    "InterviewCanceled": "canceled", "InterviewDeleted": "canceled", "InterviewReset": "reset",
-    "JobCreated": "jobs", "JobUpdated": "jobs", "JobDeleted": "jobs",
+    "InterviewCompleted": "completed",
+    "InterviewRated": "rated",
+    "InterviewExpired": "expired",
+    "InterviewAccepted": "accepted",
+    "InterviewCreated": "created",
+    "InterviewRescheduled": "rescheduled",
+    "InterviewCanceled": "canceled",
+    "InterviewDeleted": "canceled",
+    "InterviewReset": "reset",
+    "JobCreated": "jobs",
+    "JobUpdated": "jobs",
+    "JobDeleted": "jobs",
 }
 UUID_KEYS = ("interview_uuid", "interviewUuid", "interview_id")
 
@@ -36,7 +44,12 @@ def find_interview_uuid(obj: Any) -> str | None:
 
 
 def sparkhire_event(
-    *, team_id: str, connection_id: str, header_event: str, webhook_uuid: str, body: dict[str, Any],
+    *,
+    team_id: str,
+    connection_id: str,
+    header_event: str,
+    webhook_uuid: str,
+    body: dict[str, Any],
     raw: bytes,
 ) -> NewEvent:
     """One authenticated Spark Hire delivery as an event (unknown types too: stored, never matched)."""
@@ -56,27 +69,46 @@ def sparkhire_event(
     job_name = body.get("title") if is_job else job.get("title")
     job_id = body.get("uuid") if is_job else job.get("uuid")
     return NewEvent(
-        dedup_key=dedup, team_id=team_id, vendor="sparkhire", event_type=kind, subject=subject,
-        payload={"vendor": "sparkhire", "event": kind, "source_event": header_event,
-                 "connection_id": connection_id, "object": body},
+        dedup_key=dedup,
+        team_id=team_id,
+        vendor="sparkhire",
+        event_type=kind,
+        subject=subject,
+        payload={
+            "vendor": "sparkhire",
+            "event": kind,
+            "source_event": header_event,
+            "connection_id": connection_id,
+            "object": body,
+        },
         thread_key=f"sparkhire:{'job' if is_job else 'interview'}:{subject}",
-        job_name=job_name, job_id=job_id, candidate_email=assigned.get("email"),
+        job_name=job_name,
+        job_id=job_id,
+        candidate_email=assigned.get("email"),
         connection_id=connection_id,
     )
 
 
 def wedgehr_event(
-    *, team_id: str, connection_id: str, invite: dict[str, Any], wedge: dict[str, Any] | None, status: str,
+    *,
+    team_id: str,
+    connection_id: str,
+    invite: dict[str, Any],
+    wedge: dict[str, Any] | None,
+    status: str,
 ) -> NewEvent:
     kind = {"complete": "completed"}.get(status, status)
     thread = f"wedgehr:wedge:{wedge['id']}" if wedge else f"wedgehr:invite:{invite['id']}"
     return NewEvent(
         dedup_key=f"wedgehr:{connection_id}:invite:{invite['id']}:{status}",
-        team_id=team_id, vendor="wedgehr", event_type=kind, subject=str(invite["id"]),
-        payload={"vendor": "wedgehr", "event": kind, "connection_id": connection_id,
-                 "invite": invite, "wedge": wedge},
+        team_id=team_id,
+        vendor="wedgehr",
+        event_type=kind,
+        subject=str(invite["id"]),
+        payload={"vendor": "wedgehr", "event": kind, "connection_id": connection_id, "invite": invite, "wedge": wedge},
         thread_key=thread,
-        job_name=(wedge or {}).get("interviewName"), job_id=str(invite.get("interviewId") or ""),
-        candidate_email=invite.get("email"), connection_id=connection_id,
+        job_name=(wedge or {}).get("interviewName"),
+        job_id=str(invite.get("interviewId") or ""),
+        candidate_email=invite.get("email"),
+        connection_id=connection_id,
     )
-

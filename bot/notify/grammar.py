@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 
 from bot.errors import UserFacingError
 
-SPARKHIRE_EVENTS = ("completed", "rated", "expired", "accepted", "created", "rescheduled", "canceled", "reset",
-                    "jobs")
+SPARKHIRE_EVENTS = ("completed", "rated", "expired", "accepted", "created", "rescheduled", "canceled", "reset", "jobs")
 WEDGEHR_EVENTS = ("completed", "send_failure", "canceled")
 DEFAULT_EVENTS = ("completed", "rated", "expired")
 VENDOR_EVENTS = {"sparkhire": SPARKHIRE_EVENTS, "wedgehr": WEDGEHR_EVENTS}
@@ -77,7 +76,8 @@ def parse(text: str) -> SubscriptionRequest:
             value = _unwrap(word[8:].strip()).lower()
             if not EXCLUDE_RE.match(value):
                 raise UserFacingError(
-                    f"`exclude:` takes an email or @domain, e.g. `exclude:@test.example.com` (got `{value[:60]}`).")
+                    f"`exclude:` takes an email or @domain, e.g. `exclude:@test.example.com` (got `{value[:60]}`)."
+                )
             excludes.append(value)
         elif lower in SPARKHIRE_EVENTS or lower in WEDGEHR_EVENTS:
             if lower not in events:
@@ -89,8 +89,14 @@ def parse(text: str) -> SubscriptionRequest:
         raise UserFacingError(
             f"I don't understand `{' '.join(unknown)[:80]}`. Use wedgehr, sparkhire or all; events ({known}); "
             "job:<name or id>; exclude:<email or @domain>; compact. Example: "
-            "`/interview subscribe sparkhire completed rated job:Barista`.")
+            "`/interview subscribe sparkhire completed rated job:Barista`."
+        )
     return SubscriptionRequest(
-        vendors=vendors or ("wedgehr", "sparkhire"), events=tuple(events) or DEFAULT_EVENTS,
-        explicit_events=bool(events), job=job, excludes=tuple(excludes), compact=compact, test=test,
+        vendors=vendors or ("wedgehr", "sparkhire"),
+        events=tuple(events) or DEFAULT_EVENTS,
+        explicit_events=bool(events),
+        job=job,
+        excludes=tuple(excludes),
+        compact=compact,
+        test=test,
     )

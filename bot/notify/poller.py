@@ -43,8 +43,9 @@ class WedgeHRPoller:
 
     async def poll_all(self) -> int:
         """Poll every subscribed connection we can lease; returns how many events were new."""
-        connection_ids = {s.connection_id for s in await self.db.subscriptions.list_active("wedgehr")
-                          if s.connection_id}
+        connection_ids = {
+            s.connection_id for s in await self.db.subscriptions.list_active("wedgehr") if s.connection_id
+        }
         new = 0
         for connection_id in sorted(connection_ids):
             if not await self.db.poll_state.try_lease(connection_id, self.holder, self.interval * 2 + 30):
@@ -72,18 +73,24 @@ class WedgeHRPoller:
                 current[key] = status
                 if state.get("baseline") and known.get(key) != status:
                     wedge = await self._wedge_for(client, invite.email, invite.interview_id)
-                    events.append(wedgehr_event(
-                        team_id=connection.team_id, connection_id=connection.id,
-                        invite=invite.model_dump(mode="json", by_alias=True), wedge=wedge, status=status,
-                    ))
+                    events.append(
+                        wedgehr_event(
+                            team_id=connection.team_id,
+                            connection_id=connection.id,
+                            invite=invite.model_dump(mode="json", by_alias=True),
+                            wedge=wedge,
+                            status=status,
+                        )
+                    )
         inserted = 0
         if events:
             # Record before saving the state: a crash in between re-detects, and dedup keys absorb it.
             inserted = sum(await self.db.events.record_many(events))
             if self.on_events is not None and inserted:
                 self.on_events()
-        await self.db.poll_state.save(connection.id, self.holder,
-                                      {"baseline": True, "invites": current, "polled_at": time.time()})
+        await self.db.poll_state.save(
+            connection.id, self.holder, {"baseline": True, "invites": current, "polled_at": time.time()}
+        )
         return inserted
 
     @staticmethod

@@ -72,8 +72,9 @@ class SparkHireReceiver:
             return _unavailable()
         expected = found[1] if found else "\0" * max(1, len(presented or ""))
         if presented is None or not constant_time_equals(presented, expected) or found is None:
-            return web.json_response({"error": "unauthorized"}, status=401,
-                                     headers={"WWW-Authenticate": 'Basic realm="interview-bot"'})
+            return web.json_response(
+                {"error": "unauthorized"}, status=401, headers={"WWW-Authenticate": 'Basic realm="interview-bot"'}
+            )
         connection = found[0]
         if (request.content_length or 0) > MAX_BODY_BYTES:
             return web.json_response({"error": "payload too large (1 MiB at most)"}, status=413)
@@ -90,9 +91,12 @@ class SparkHireReceiver:
         if not isinstance(body, dict):
             return web.json_response({"error": "the body must be a JSON object"}, status=400)
         event = sparkhire_event(
-            team_id=connection.team_id, connection_id=connection_id,
+            team_id=connection.team_id,
+            connection_id=connection_id,
             header_event=request.headers.get("X-SparkHire-Event", "")[:64],
-            webhook_uuid=request.headers.get("X-SparkHire-Webhook-UUID", "")[:64], body=body, raw=raw,
+            webhook_uuid=request.headers.get("X-SparkHire-Webhook-UUID", "")[:64],
+            body=body,
+            raw=raw,
         )
         try:
             inserted = await self._batcher.record(event)

@@ -17,16 +17,31 @@ from bot.vendors.errors import VendorError
 logger = logging.getLogger(__name__)
 
 WEBHOOK_USER = "interview-bot"
-REPLAY_EVENTS = {"completed": "InterviewCompleted", "rated": "InterviewRated", "expired": "InterviewExpired",
-                 "accepted": "InterviewAccepted", "created": "InterviewCreated",
-                 "rescheduled": "InterviewRescheduled", "reset": "InterviewReset", "jobs": "JobUpdated",
-                 "canceled": "InterviewDeleted"}
+REPLAY_EVENTS = {
+    "completed": "InterviewCompleted",
+    "rated": "InterviewRated",
+    "expired": "InterviewExpired",
+    "accepted": "InterviewAccepted",
+    "created": "InterviewCreated",
+    "rescheduled": "InterviewRescheduled",
+    "reset": "InterviewReset",
+    "jobs": "JobUpdated",
+    "canceled": "InterviewDeleted",
+}
 
 
 def to_view(s: Subscription) -> SubscriptionView:
-    return SubscriptionView(id=s.id, channel_id=s.channel_id, vendor=s.vendor, events=s.events,  # type: ignore[arg-type]
-                            job_filter=s.job_filter, excludes=s.excludes, compact=s.compact, paused=s.paused,
-                            paused_reason=s.paused_reason)
+    return SubscriptionView(
+        id=s.id,
+        channel_id=s.channel_id,
+        vendor=s.vendor,
+        events=s.events,  # type: ignore[arg-type]
+        job_filter=s.job_filter,
+        excludes=s.excludes,
+        compact=s.compact,
+        paused=s.paused,
+        paused_reason=s.paused_reason,
+    )
 
 
 @dataclass
@@ -42,12 +57,15 @@ async def ensure_webhook(services: Services, connection: Connection) -> str | No
     public_url = services.settings.public_url
     path = webhook_path(connection.id)
     if not public_url:
-        return ("Spark Hire can only push events once the bot knows its public address: ask whoever runs the "
-                f"bot to set PUBLIC_URL, then run this command again. Spark Hire will call <PUBLIC_URL>{path}.")
+        return (
+            "Spark Hire can only push events once the bot knows its public address: ask whoever runs the "
+            f"bot to set PUBLIC_URL, then run this command again. Spark Hire will call <PUBLIC_URL>{path}."
+        )
     auth = f"{WEBHOOK_USER}:{secrets.token_urlsafe(24)}"
     client = services.client_for(connection)
     hook = await client.create_webhook(  # type: ignore[attr-defined]
-        description="Interview Bot for Slack", url=public_url + path, http_auth=auth)
+        description="Interview Bot for Slack", url=public_url + path, http_auth=auth
+    )
     await services.db.connections.set_webhook(connection.id, webhook_uuid=hook.uuid, webhook_auth=auth)
     return None
 
@@ -69,7 +87,12 @@ async def release_webhook_if_unused(services: Services, connection_id: str | Non
 
 
 async def subscribe(
-    services: Services, request: SubscriptionRequest, *, team_id: str, channel_id: str, user_id: str,
+    services: Services,
+    request: SubscriptionRequest,
+    *,
+    team_id: str,
+    channel_id: str,
+    user_id: str,
     explicit_vendor: bool,
 ) -> Outcome:
     outcome = Outcome()
@@ -86,38 +109,66 @@ async def subscribe(
         wanted.append((vendor, connection, events))
     if not wanted:
         if not any(request.events_for(v) for v in request.vendors):
-            raise UserFacingError("None of those events exist for the platform you named. "
-                                  "WedgeHR: completed, send_failure, canceled. Spark Hire: completed, rated, "
-                                  "expired, accepted, created, rescheduled, canceled, reset, jobs.")
+            raise UserFacingError(
+                "None of those events exist for the platform you named. "
+                "WedgeHR: completed, send_failure, canceled. Spark Hire: completed, rated, "
+                "expired, accepted, created, rescheduled, canceled, reset, jobs."
+            )
         raise NotConnectedError("sparkhire", needs_user_key=True)
     existing = await services.db.subscriptions.list_for_channel(team_id, channel_id)
     for vendor, connection, events in wanted:
-        same = next((s for s in existing if s.vendor == vendor and s.job_filter == request.job
-                     and set(s.excludes) == set(request.excludes) and s.compact == request.compact), None)
+        same = next(
+            (
+                s
+                for s in existing
+                if s.vendor == vendor
+                and s.job_filter == request.job
+                and set(s.excludes) == set(request.excludes)
+                and s.compact == request.compact
+            ),
+            None,
+        )
         if same is not None:
             merged = tuple(dict.fromkeys([*same.events, *events]))
-            await services.db.subscriptions.update(same.id, events=merged, paused=False, paused_reason=None,
-                                                   connection_id=connection.id)
+            await services.db.subscriptions.update(
+                same.id, events=merged, paused=False, paused_reason=None, connection_id=connection.id
+            )
             subscription = await services.db.subscriptions.get(same.id)
         else:
             subscription = await services.db.subscriptions.add(
-                team_id=team_id, channel_id=channel_id, vendor=vendor, events=events, created_by=user_id,
-                job_filter=request.job, excludes=request.excludes, compact=request.compact,
-                connection_id=connection.id)
+                team_id=team_id,
+                channel_id=channel_id,
+                vendor=vendor,
+                events=events,
+                created_by=user_id,
+                job_filter=request.job,
+                excludes=request.excludes,
+                compact=request.compact,
+                connection_id=connection.id,
+            )
         assert subscription is not None
         outcome.subscriptions.append(subscription)
         if vendor == "sparkhire":
             note = await ensure_webhook(services, connection)
             if note:
                 outcome.notes.append(note)
-    await services.db.audit.add(team_id=team_id, user_id=user_id, action="subscription.added",
-                                target=channel_id, detail={"vendors": [v for v, _, _ in wanted],
-                                                           "events": list(request.events)})
+    await services.db.audit.add(
+        team_id=team_id,
+        user_id=user_id,
+        action="subscription.added",
+        target=channel_id,
+        detail={"vendors": [v for v, _, _ in wanted], "events": list(request.events)},
+    )
     return outcome
 
 
 async def unsubscribe(
-    services: Services, request: SubscriptionRequest, *, team_id: str, channel_id: str, user_id: str,
+    services: Services,
+    request: SubscriptionRequest,
+    *,
+    team_id: str,
+    channel_id: str,
+    user_id: str,
 ) -> tuple[int, int]:
     """Remove all or part of this channel's subscriptions; returns (removed, narrowed)."""
     removed = narrowed = 0
@@ -140,8 +191,13 @@ async def unsubscribe(
     for connection_id in touched:
         await release_webhook_if_unused(services, connection_id)
     if removed or narrowed:
-        await services.db.audit.add(team_id=team_id, user_id=user_id, action="subscription.removed",
-                                    target=channel_id, detail={"removed": removed, "narrowed": narrowed})
+        await services.db.audit.add(
+            team_id=team_id,
+            user_id=user_id,
+            action="subscription.removed",
+            target=channel_id,
+            detail={"removed": removed, "narrowed": narrowed},
+        )
     return removed, narrowed
 
 
@@ -151,8 +207,9 @@ async def replay(services: Services, request: SubscriptionRequest, *, team_id: s
     if connection is None:
         raise NotConnectedError("sparkhire", needs_user_key=True)
     if not connection.webhook_uuid:
-        raise UserFacingError("This Spark Hire account has no webhook yet: run `/interview subscribe sparkhire` "
-                              "in a channel first.")
+        raise UserFacingError(
+            "This Spark Hire account has no webhook yet: run `/interview subscribe sparkhire` in a channel first."
+        )
     event = next((REPLAY_EVENTS[e] for e in request.events if e in REPLAY_EVENTS), "InterviewCompleted")
     try:
         await services.client_for(connection).replay_webhook(event)  # type: ignore[attr-defined]

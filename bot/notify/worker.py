@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import secrets
@@ -28,8 +29,15 @@ logger = logging.getLogger(__name__)
 
 #: Errors that retrying cannot fix: the subscription is paused and its creator told.
 PERMANENT_ERRORS = {
-    "channel_not_found", "is_archived", "not_in_channel", "token_revoked", "account_inactive",
-    "invalid_auth", "channel_is_archived", "team_access_not_granted", "no_permission",
+    "channel_not_found",
+    "is_archived",
+    "not_in_channel",
+    "token_revoked",
+    "account_inactive",
+    "invalid_auth",
+    "channel_is_archived",
+    "team_access_not_granted",
+    "no_permission",
 }
 SlackClientFor = Callable[[str], Awaitable[AsyncWebClient]]
 
@@ -47,8 +55,14 @@ class OutboxWorker:
     """
 
     def __init__(
-        self, *, services: Services, slack_client_for: SlackClientFor, poll_seconds: float = 0.1,
-        lease_seconds: float = 60.0, pace_seconds: float = 1.0, max_attempts: int = 12,
+        self,
+        *,
+        services: Services,
+        slack_client_for: SlackClientFor,
+        poll_seconds: float = 0.1,
+        lease_seconds: float = 60.0,
+        pace_seconds: float = 1.0,
+        max_attempts: int = 12,
         batch: int = 50,
     ) -> None:
         self.services = services
@@ -65,8 +79,7 @@ class OutboxWorker:
     async def run(self) -> None:
         while True:
             try:
-                items = await self.db.outbox.lease(self.worker_id, limit=self.batch,
-                                                   lease_seconds=self.lease_seconds)
+                items = await self.db.outbox.lease(self.worker_id, limit=self.batch, lease_seconds=self.lease_seconds)
             except Exception:
                 logger.exception("Outbox lease failed; retrying")
                 items = []
@@ -75,10 +88,8 @@ class OutboxWorker:
                 await asyncio.gather(*(self.deliver(item) for item in items))
                 continue
             self.wake.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), timeout=self.poll_seconds)
-            except TimeoutError:
-                pass
 
     async def deliver(self, item: OutboxItem) -> None:
         try:
@@ -98,7 +109,7 @@ class OutboxWorker:
             await self.db.outbox.fail(item, self.worker_id, error=error)
             return
         if delay is None:
-            delay = min(300.0, 2.0 ** item.attempts) * random.uniform(0.5, 1.0)
+            delay = min(300.0, 2.0**item.attempts) * random.uniform(0.5, 1.0)
         await self.db.outbox.reschedule(item, self.worker_id, delay=delay, error=error)
 
     async def _slack_failure(self, item: OutboxItem, exc: SlackApiError) -> None:
@@ -127,8 +138,7 @@ class OutboxWorker:
             notice = paused_notice(to_view(subscription), reason=reason)
             await client.chat_postMessage(channel=subscription.created_by, **notice.as_kwargs())
         except Exception:
-            logger.warning("Could not tell %s about the paused subscription", subscription.created_by,
-                           exc_info=True)
+            logger.warning("Could not tell %s about the paused subscription", subscription.created_by, exc_info=True)
 
     async def _post(self, item: OutboxItem) -> None:
         client = await self.slack_client_for(item.team_id)
@@ -136,29 +146,30 @@ class OutboxWorker:
         event = payload.get("event", "")
         if payload.get("source_event", "").startswith("Job"):
             title = str((payload.get("object") or {}).get("title") or "a job")
-            await client.chat_postMessage(channel=item.channel_id,
-                                          **job_event_message(title=title, event=payload["source_event"]).as_kwargs())
+            await client.chat_postMessage(
+                channel=item.channel_id, **job_event_message(title=title, event=payload["source_event"]).as_kwargs()
+            )
             return
         candidate = await self.render(payload)
         thread = await self.db.threads.get(item.team_id, item.channel_id, item.thread_key)
         compact = bool(payload.get("compact"))
         if thread is None:
             message = compact_line(candidate, event=event) if compact else notification_card(candidate, event=event)
-            response = await client.chat_postMessage(channel=item.channel_id, **message.as_kwargs(),
-                                                     unfurl_links=False)
-            await self.db.threads.set(item.team_id, item.channel_id, item.thread_key, ts=response["ts"],
-                                      card={"event": event})
+            response = await client.chat_postMessage(channel=item.channel_id, **message.as_kwargs(), unfurl_links=False)
+            await self.db.threads.set(
+                item.team_id, item.channel_id, item.thread_key, ts=response["ts"], card={"event": event}
+            )
             return
         reply = thread_reply(candidate, event=event)
         await client.chat_postMessage(channel=item.channel_id, thread_ts=thread.ts, **reply.as_kwargs())
         if not compact:
             try:  # the reply is what must not be lost or doubled; the card refresh is best effort
-                await client.chat_update(channel=item.channel_id, ts=thread.ts,
-                                         **notification_card(candidate, event=event).as_kwargs())
+                await client.chat_update(
+                    channel=item.channel_id, ts=thread.ts, **notification_card(candidate, event=event).as_kwargs()
+                )
             except SlackApiError as exc:
                 logger.info("Could not update the card %s: %s", thread.ts, exc.response.get("error"))
-        await self.db.threads.set(item.team_id, item.channel_id, item.thread_key, ts=thread.ts,
-                                  card={"event": event})
+        await self.db.threads.set(item.team_id, item.channel_id, item.thread_key, ts=thread.ts, card={"event": event})
 
     async def render(self, payload: dict[str, Any]) -> CandidateView:
         """The candidate as of this event; a rating is completed by fetching the interview."""
@@ -166,12 +177,24 @@ class OutboxWorker:
             invite = Invite.model_validate(payload["invite"])
             if payload.get("wedge"):
                 view = from_wedge(Wedge.model_validate(payload["wedge"]))
-                return CandidateView(**{**view.__dict__, "status": invite.status,
-                                        "result_url": invite.result_url or view.result_url,
-                                        "completed_at": invite.completed_at or view.completed_at})
-            return CandidateView(vendor="wedgehr", name=invite.email, email=invite.email, interview_name=None,
-                                 status=invite.status, result_url=invite.result_url,
-                                 completed_at=invite.completed_at, invite_url=invite.invite_url)
+                return CandidateView(
+                    **{
+                        **view.__dict__,
+                        "status": invite.status,
+                        "result_url": invite.result_url or view.result_url,
+                        "completed_at": invite.completed_at or view.completed_at,
+                    }
+                )
+            return CandidateView(
+                vendor="wedgehr",
+                name=invite.email,
+                email=invite.email,
+                interview_name=None,
+                status=invite.status,
+                result_url=invite.result_url,
+                completed_at=invite.completed_at,
+                invite_url=invite.invite_url,
+            )
         obj = payload.get("object") or {}
         if payload.get("event") != "rated":
             return from_interview(Interview.model_validate(obj))
@@ -186,6 +209,13 @@ class OutboxWorker:
                 except VendorError as exc:
                     logger.info("Could not fetch rated interview %s: %s", uuid, exc)
         # Still useful without the fetch: the rating and a link to watch.
-        return CandidateView(vendor="sparkhire", name="A candidate", email=None, interview_name=None,
-                             status="completed", rating=float(rating) if rating is not None else None,
-                             watch_url=WATCH_URL.format(uuid=uuid) if uuid else None, interview_uuid=uuid)
+        return CandidateView(
+            vendor="sparkhire",
+            name="A candidate",
+            email=None,
+            interview_name=None,
+            status="completed",
+            rating=float(rating) if rating is not None else None,
+            watch_url=WATCH_URL.format(uuid=uuid) if uuid else None,
+            interview_uuid=uuid,
+        )

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import httpx
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from bot.sparkhire.models import (
     AdvancedShareLink,
@@ -27,7 +27,7 @@ from bot.sparkhire.models import (
     Webhook,
 )
 from bot.sparkhire.ratelimit import KeyRateLimiters
-from bot.vendors.errors import NotFoundError
+from bot.vendors.errors import NotFoundError, ServerError
 from bot.vendors.http import BaseVendorClient
 
 DEFAULT_PAGE_SIZE = 50
@@ -76,8 +76,8 @@ class SparkHireClient(BaseVendorClient):
         super().__init__(base_url=base_url, **kwargs)
         token = base64.b64encode(f"{api_key}:".encode()).decode()
         self._authorization = f"Basic {token}"
-        self._limiter = (limiters or KeyRateLimiters()).for_key(api_key)
-        self._question_set_path: str | None = None
+        self._limiters = limiters or KeyRateLimiters()
+        self._limiter = self._limiters.for_key(api_key)
 
     def __repr__(self) -> str:
         return f"SparkHireClient(base_url={self.base_url!r})"
@@ -100,15 +100,28 @@ class SparkHireClient(BaseVendorClient):
         assert response is not None
         if response.status_code == 204 or not response.content:
             return None
-        return response.json()
+        try:
+            return response.json()
+        except ValueError:
+            raise ServerError(
+                "Spark Hire answered with something that is not JSON.",
+                vendor=self.vendor_name,
+                status_code=response.status_code,
+            ) from None
+
+    def _validate(self, adapter: Any, data: Any) -> Any:
+        try:
+            return adapter.validate_python(data)
+        except ValidationError as exc:
+            raise ServerError(
+                f"Spark Hire answered in an unexpected shape ({exc.error_count()} problems).", vendor=self.vendor_name
+            ) from None
 
     async def _one(self, model: type[M], method: str, path: str, **kwargs: Any) -> M:
-        return model.model_validate(await self._json(method, path, **kwargs))
+        return self._validate(TypeAdapter(model), await self._json(method, path, **kwargs))
 
     async def _list(self, model: type[M], path: str, params: list[tuple[str, str]]) -> list[M]:
-        return TypeAdapter(list[model]).validate_python(
-            await self._json("GET", path, params=params) or []
-        )
+        return self._validate(TypeAdapter(list[model]), await self._json("GET", path, params=params) or [])
 
     async def _pages(
         self,
@@ -120,12 +133,12 @@ class SparkHireClient(BaseVendorClient):
         """Walk ``range=1-N`` pages (1-based, inclusive) until a page comes back short."""
         start = 1
         while True:
-            page = await self._list(
-                model, path, [*params, ("range", f"{start}-{start + page_size - 1}")]
-            )
+            page = await self._list(model, path, [*params, ("range", f"{start}-{start + page_size - 1}")])
             for item in page:
                 yield item
-            if len(page) < page_size:
+            # A short page ends the list; a long one means the server ignored `range`
+            # and sent everything, so asking for the next range would repeat it.
+            if len(page) != page_size:
                 return
             start += page_size
 
@@ -164,9 +177,7 @@ class SparkHireClient(BaseVendorClient):
     async def get_user(self, uuid: str) -> User:
         return await self._one(User, "GET", f"/users/{uuid}")
 
-    async def update_user(
-        self, uuid: str, *, name: str | None = None, email: str | None = None
-    ) -> User:
+    async def update_user(self, uuid: str, *, name: str | None = None, email: str | None = None) -> User:
         body = {k: v for k, v in {"name": name, "email": email}.items() if v is not None}
         return await self._one(User, "PUT", f"/users/{uuid}", json=body)
 
@@ -174,17 +185,13 @@ class SparkHireClient(BaseVendorClient):
         await self._json("DELETE", f"/users/{uuid}")
 
     async def create_user_integration_key(self, uuid: str) -> IntegrationKey:
-        return await self._one(
-            IntegrationKey, "POST", f"/users/{uuid}/integration_key", idempotent=False
-        )
+        return await self._one(IntegrationKey, "POST", f"/users/{uuid}/integration_key", idempotent=False)
 
     async def get_user_integration_key(self, uuid: str) -> IntegrationKey:
         return await self._one(IntegrationKey, "GET", f"/users/{uuid}/integration_key")
 
     async def update_user_integration_key(self, uuid: str, **fields: Any) -> IntegrationKey:
-        return await self._one(
-            IntegrationKey, "PUT", f"/users/{uuid}/integration_key", json=fields or None
-        )
+        return await self._one(IntegrationKey, "PUT", f"/users/{uuid}/integration_key", json=fields or None)
 
     async def delete_user_integration_key(self, uuid: str) -> None:
         await self._json("DELETE", f"/users/{uuid}/integration_key")
@@ -206,9 +213,7 @@ class SparkHireClient(BaseVendorClient):
         orderby: str | None = None,
         page_size: int = DEFAULT_PAGE_SIZE,
     ) -> AsyncIterator[Job]:
-        async for job in self._pages(
-            Job, "/jobs", _query(status=status, orderby=orderby), page_size
-        ):
+        async for job in self._pages(Job, "/jobs", _query(status=status, orderby=orderby), page_size):
             yield job
 
     async def get_job(self, uuid: str) -> Job:
@@ -239,9 +244,7 @@ class SparkHireClient(BaseVendorClient):
         )
 
     async def update_job(self, uuid: str, **fields: Any) -> Job:
-        return await self._one(
-            Job, "PUT", f"/jobs/{uuid}", json={k: v for k, v in fields.items() if v is not None}
-        )
+        return await self._one(Job, "PUT", f"/jobs/{uuid}", json={k: v for k, v in fields.items() if v is not None})
 
     async def delete_job(self, uuid: str) -> None:
         await self._json("DELETE", f"/jobs/{uuid}")
@@ -301,9 +304,7 @@ class SparkHireClient(BaseVendorClient):
             "job_post": {"uuid": job_uuid},
         }
         body["assigned_to"] = (
-            people[0].model_dump(exclude_none=True)
-            if single
-            else [p.model_dump(exclude_none=True) for p in people]
+            people[0].model_dump(exclude_none=True) if single else [p.model_dump(exclude_none=True) for p in people]
         )
         if any(p.phone for p in people):
             body["has_sms_consent"] = has_sms_consent
@@ -342,13 +343,9 @@ class SparkHireClient(BaseVendorClient):
         return await self._list(InterviewQuestion, f"/interviews/{uuid}/questions", [])
 
     async def get_interview_question(self, uuid: str, question_uuid: str) -> InterviewQuestion:
-        return await self._one(
-            InterviewQuestion, "GET", f"/interviews/{uuid}/questions/{question_uuid}"
-        )
+        return await self._one(InterviewQuestion, "GET", f"/interviews/{uuid}/questions/{question_uuid}")
 
-    async def create_interview_question(
-        self, uuid: str, question: NewQuestion
-    ) -> InterviewQuestion:
+    async def create_interview_question(self, uuid: str, question: NewQuestion) -> InterviewQuestion:
         return await self._one(
             InterviewQuestion,
             "POST",
@@ -357,9 +354,7 @@ class SparkHireClient(BaseVendorClient):
             idempotent=False,
         )
 
-    async def update_interview_question(
-        self, uuid: str, question_uuid: str, *, text: str
-    ) -> InterviewQuestion:
+    async def update_interview_question(self, uuid: str, question_uuid: str, *, text: str) -> InterviewQuestion:
         return await self._one(
             InterviewQuestion,
             "PUT",
@@ -372,47 +367,38 @@ class SparkHireClient(BaseVendorClient):
 
     # -- question sets (two documented paths: try the heading's, remember what answered) --
     async def _question_sets(self, method: str, suffix: str = "", **kwargs: Any) -> Any:
-        paths = [self._question_set_path] if self._question_set_path else list(QUESTION_SET_PATHS)
+        remembered = self._limiters.question_set_paths.get(self.base_url)
+        paths = [remembered] if remembered else list(QUESTION_SET_PATHS)
         last: NotFoundError | None = None
         for path in paths:
             try:
                 data = await self._json(method, path + suffix, **kwargs)
             except NotFoundError as exc:
-                if self._question_set_path:
+                if remembered:
                     raise
                 last = exc
                 continue
-            self._question_set_path = path
+            self._limiters.question_set_paths[self.base_url] = path
             return data
         assert last is not None
         raise last
 
     async def list_question_sets(self) -> list[QuestionSet]:
-        return TypeAdapter(list[QuestionSet]).validate_python(
-            await self._question_sets("GET") or []
-        )
+        return TypeAdapter(list[QuestionSet]).validate_python(await self._question_sets("GET") or [])
 
     async def get_question_set(self, uuid: str) -> QuestionSet:
         return QuestionSet.model_validate(await self._question_sets("GET", f"/{uuid}"))
 
-    async def create_question_set(
-        self, *, name: str, questions: Iterable[NewQuestion]
-    ) -> QuestionSet:
+    async def create_question_set(self, *, name: str, questions: Iterable[NewQuestion]) -> QuestionSet:
         body = {
             "name": name,
             "questions": [{**q.model_dump(), "think_time": "-1"} for q in questions],
         }
-        return QuestionSet.model_validate(
-            await self._question_sets("POST", json=body, idempotent=False)
-        )
+        return QuestionSet.model_validate(await self._question_sets("POST", json=body, idempotent=False))
 
-    async def update_question_set(
-        self, uuid: str, *, name: str, questions: list[dict[str, Any]]
-    ) -> QuestionSet:
+    async def update_question_set(self, uuid: str, *, name: str, questions: list[dict[str, Any]]) -> QuestionSet:
         return QuestionSet.model_validate(
-            await self._question_sets(
-                "PUT", f"/{uuid}", json={"name": name, "questions": questions}
-            )
+            await self._question_sets("PUT", f"/{uuid}", json={"name": name, "questions": questions})
         )
 
     async def delete_question_set(self, uuid: str) -> None:
@@ -421,20 +407,14 @@ class SparkHireClient(BaseVendorClient):
     # -- share links -----------------------------------------------------------------------
     async def create_share_link(self, interview_uuid: str) -> ShareLink:
         """Create the basic share link of a completed interview (POST with no body)."""
-        return await self._one(
-            ShareLink, "POST", f"/interviews/{interview_uuid}/share_link", idempotent=False
-        )
+        return await self._one(ShareLink, "POST", f"/interviews/{interview_uuid}/share_link", idempotent=False)
 
     async def get_share_link(self, interview_uuid: str) -> ShareLink | None:
         """The interview's basic link, or None if it has none yet."""
-        response = await self._request(
-            "GET", f"/interviews/{interview_uuid}/share_link", empty_on_404=True
-        )
+        response = await self._request("GET", f"/interviews/{interview_uuid}/share_link", empty_on_404=True)
         return ShareLink.model_validate(response.json()) if response is not None else None
 
-    async def set_share_link_status(
-        self, interview_uuid: str, link_uuid: str, *, active: bool
-    ) -> ShareLink:
+    async def set_share_link_status(self, interview_uuid: str, link_uuid: str, *, active: bool) -> ShareLink:
         return await self._one(
             ShareLink,
             "PUT",
@@ -481,9 +461,7 @@ class SparkHireClient(BaseVendorClient):
     async def list_webhooks(self) -> list[Webhook]:
         return await self._list(Webhook, "/webhooks", [])
 
-    async def create_webhook(
-        self, *, description: str, url: str, http_auth: str | None = None
-    ) -> Webhook:
+    async def create_webhook(self, *, description: str, url: str, http_auth: str | None = None) -> Webhook:
         """Register ``url``; ``http_auth`` is ``"user:pass"`` Spark Hire will send as basic auth."""
         body = {"description": description, "url": url}
         if http_auth:

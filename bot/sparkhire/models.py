@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 WATCH_URL = "https://www.sparkhire.com/interview/{uuid}/watch"
 TIME_LIMITS = (30, 60, 90, 120, 160, 180)  # seconds; 160 is what the API accepts (sic)
@@ -90,18 +90,13 @@ class User(Person):
 
 
 class IntegrationKey(SparkModel):
-    key: str
+    key: SecretStr  # a credential: hidden in str() and repr()
     description: str | None = None
     type: str | None = None
     last_used_at: datetime | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
     user: Person | None = None
-
-    def __repr__(self) -> str:  # the key is a credential
-        return (
-            f"IntegrationKey(type={self.type!r}, user={self.user.email if self.user else None!r})"
-        )
 
 
 class Job(SparkModel):

@@ -106,9 +106,7 @@ class SparkHireSandbox:
             "type": "company_user",
             "avatar": None,
         }
-        self.users: dict[str, dict[str, Any]] = {
-            self.me["uuid"]: {**self.me, "active": True, "role": "administrator"}
-        }
+        self.users: dict[str, dict[str, Any]] = {self.me["uuid"]: {**self.me, "active": True, "role": "administrator"}}
         self.integration_keys: dict[str, dict[str, Any]] = {}
         self.jobs: dict[str, dict[str, Any]] = {}
         self.interviews: dict[str, dict[str, Any]] = {}
@@ -121,20 +119,16 @@ class SparkHireSandbox:
         self.requests: list[SandboxRequest] = []
         self.payment_required = False
         self.question_set_path = question_set_path
+        #: Set when the app is mounted under a prefix (``python -m bot --sandbox``).
+        self.mount_prefix = ""
         self._failures: list[_Failure] = []
         self._replays: set[asyncio.Task[Any]] = set()
         if seed:
             barista = self.add_job("Barista")
             self.add_job("Sr. Account Executive")
-            self.add_question_set(
-                "Basics", ["What do you know about our company?", "Why this career?"]
-            )
-            self.add_interview(
-                job_uuid=barista["uuid"], name="Job Seeker", email="jobseeker@example.com"
-            )
-            done = self.add_interview(
-                job_uuid=barista["uuid"], name="Ann Lee", email="ann@example.com"
-            )
+            self.add_question_set("Basics", ["What do you know about our company?", "Why this career?"])
+            self.add_interview(job_uuid=barista["uuid"], name="Job Seeker", email="jobseeker@example.com")
+            done = self.add_interview(job_uuid=barista["uuid"], name="Ann Lee", email="ann@example.com")
             self.set_status(done["uuid"], "completed")
             done["rating"] = 4.5
         self.app = web.Application(middlewares=[self._middleware])
@@ -186,9 +180,7 @@ class SparkHireSandbox:
         body: Any = None,
     ) -> None:
         """Answer the next ``times`` requests with ``status`` (e.g. 429, 503)."""
-        self._failures.append(
-            _Failure(status=status, times=times, headers=headers or {}, body=body)
-        )
+        self._failures.append(_Failure(status=status, times=times, headers=headers or {}, body=body))
 
     def add_job(self, title: str, *, status: str = "active") -> dict[str, Any]:
         now = _ts()
@@ -212,8 +204,7 @@ class SparkHireSandbox:
             "uuid": _uuid(),
             "name": name,
             "questions": [
-                {"uuid": _uuid(), "time_limit": 60, "takes": 3, "think_time": "-1", "text": t}
-                for t in texts
+                {"uuid": _uuid(), "time_limit": 60, "takes": 3, "think_time": "-1", "text": t} for t in texts
             ],
         }
         self.question_sets[qs["uuid"]] = qs
@@ -244,9 +235,7 @@ class SparkHireSandbox:
             "updated_at": now,
             "scheduled_at": _ts(scheduled_at or _now() + timedelta(days=7)),
             "completed_at": None,
-            "job_post": {
-                k: job[k] for k in ("uuid", "title", "status", "created_at", "updated_at")
-            },
+            "job_post": {k: job[k] for k in ("uuid", "title", "status", "created_at", "updated_at")},
             "assigned_to": person,
             "company": self.company,
             "created_by": self.me,
@@ -300,11 +289,7 @@ class SparkHireSandbox:
 
     async def emit(self, event: str, obj: dict[str, Any]) -> list[Delivery]:
         """POST ``obj`` to every registered webhook as Spark Hire would; returns the deliveries."""
-        body = (
-            {k: v for k, v in obj.items() if k != "questions"}
-            if event.startswith("Interview")
-            else obj
-        )
+        body = {k: v for k, v in obj.items() if k != "questions"} if event.startswith("Interview") else obj
         self.last_delivery[event] = body
         return await self._deliver(event, body)
 
@@ -319,9 +304,7 @@ class SparkHireSandbox:
                     "X-SparkHire-Webhook-UUID": hook["uuid"],
                 }
                 if hook["_auth"]:
-                    headers["Authorization"] = (
-                        "Basic " + base64.b64encode(hook["_auth"].encode()).decode()
-                    )
+                    headers["Authorization"] = "Basic " + base64.b64encode(hook["_auth"].encode()).decode()
                 try:
                     async with session.post(hook["url"], json=body, headers=headers) as response:
                         status: int | None = response.status
@@ -348,18 +331,15 @@ class SparkHireSandbox:
                 key = base64.b64decode(auth[6:]).decode().partition(":")[0]
             except ValueError:
                 key = None
-        self.requests.append(
-            SandboxRequest(request.method, request.path, list(request.query.items()), body, key)
-        )
+        path = request.path.removeprefix(self.mount_prefix)
+        self.requests.append(SandboxRequest(request.method, path, list(request.query.items()), body, key))
         if self._failures:
             failure = self._failures[0]
             failure.times -= 1
             if failure.times <= 0:
                 self._failures.pop(0)
             return web.json_response(
-                failure.body
-                if failure.body is not None
-                else {"reason": "Sandbox failure", "code": "api.error"},
+                failure.body if failure.body is not None else {"reason": "Sandbox failure", "code": "api.error"},
                 status=failure.status,
                 headers=failure.headers,
             )
@@ -367,7 +347,7 @@ class SparkHireSandbox:
             return _error(401, "You must authenticate to access the API.", "api.key_not_set")
         if (key not in self.api_keys) if self.api_keys is not None else key.startswith("invalid"):
             return _error(401, "The API key is invalid.", "api.key_invalid")
-        if self.payment_required and request.path != "/me":
+        if self.payment_required and path != "/me":
             return _error(402, "Your plan does not include API access.", "api.payment_required")
         request[JSON_BODY] = body
         return await handler(request)
@@ -413,9 +393,7 @@ class SparkHireSandbox:
     async def _get_company(self, request: web.Request) -> web.Response:
         if request.match_info["uuid"] != self.company["uuid"]:
             return _error(404, "Company not found", "api.not_found")
-        return web.json_response(
-            {**self.company, "website": "http://example.com", "created_at": _ts()}
-        )
+        return web.json_response({**self.company, "website": "http://example.com", "created_at": _ts()})
 
     # -- users -----------------------------------------------------------------------------
     async def _list_users(self, request: web.Request) -> web.Response:
@@ -439,9 +417,7 @@ class SparkHireSandbox:
         return web.json_response({**user, "company": self.company}, status=201)
 
     async def _get_user(self, request: web.Request) -> web.Response:
-        return web.json_response(
-            {**self._get(self.users, request, "User"), "company": self.company}
-        )
+        return web.json_response({**self._get(self.users, request, "User"), "company": self.company})
 
     async def _update_user(self, request: web.Request) -> web.Response:
         user = self._get(self.users, request, "User")
@@ -547,9 +523,7 @@ class SparkHireSandbox:
         if scheduled.tzinfo is None:
             scheduled = scheduled.replace(tzinfo=UTC)
         if not (_now() - timedelta(minutes=5) < scheduled <= _now() + timedelta(days=366)):
-            return _error(
-                400, "scheduled_at must be in the future and within 1 year.", "api.validation"
-            )
+            return _error(400, "scheduled_at must be in the future and within 1 year.", "api.validation")
         assigned = body.get("assigned_to")
         people = assigned if isinstance(assigned, list) else [assigned]
         for person in people:
@@ -558,9 +532,7 @@ class SparkHireSandbox:
                 or not person.get("name")
                 or not EMAIL_RE.match(str(person.get("email", "")))
             ):
-                return _error(
-                    400, "Each assigned_to needs a name and a valid email.", "api.validation"
-                )
+                return _error(400, "Each assigned_to needs a name and a valid email.", "api.validation")
             if bool(person.get("phone")) != bool(person.get("phone_parsed")):
                 return _error(400, "phone and phone_parsed must come together.", "api.validation")
             if person.get("phone") and body.get("has_sms_consent") is not True:
@@ -608,9 +580,7 @@ class SparkHireSandbox:
             interview["status"] = "canceled"
         elif status == "completed":
             if interview["type"] != "live":
-                return _error(
-                    400, "Only live interviews can be completed by a company.", "api.validation"
-                )
+                return _error(400, "Only live interviews can be completed by a company.", "api.validation")
             self.set_status(interview["uuid"], "completed")
         elif status:
             return _error(400, "status must be canceled or completed.", "api.validation")
@@ -633,9 +603,7 @@ class SparkHireSandbox:
         if problem := self._validate_question(body):
             return _error(400, problem, "api.validation")
         if interview["status"] != "requested":
-            return _error(
-                403, "Once an interview has been accepted, you cannot modify it.", "api.forbidden"
-            )
+            return _error(403, "Once an interview has been accepted, you cannot modify it.", "api.forbidden")
         question = {
             "uuid": _uuid(),
             "text": body["text"],
@@ -650,17 +618,13 @@ class SparkHireSandbox:
 
     async def _question(self, request: web.Request) -> web.Response:
         interview = self._get(self.interviews, request, "Interview")
-        question = next(
-            (q for q in interview["questions"] if q["uuid"] == request.match_info["q"]), None
-        )
+        question = next((q for q in interview["questions"] if q["uuid"] == request.match_info["q"]), None)
         if question is None:
             return _error(404, "Question not found", "api.not_found")
         if request.method == "GET":
             return web.json_response(question)
         if interview["status"] != "requested":
-            return _error(
-                403, "Once an interview has been accepted, you cannot modify it.", "api.forbidden"
-            )
+            return _error(403, "Once an interview has been accepted, you cannot modify it.", "api.forbidden")
         if request.method == "DELETE":
             interview["questions"].remove(question)
             return web.Response(status=204)
@@ -669,7 +633,7 @@ class SparkHireSandbox:
 
     # -- question sets ---------------------------------------------------------------------
     async def _question_sets(self, request: web.Request) -> web.Response:
-        if not request.path.startswith(self.question_set_path):
+        if not request.path.removeprefix(self.mount_prefix).startswith(self.question_set_path):
             return _error(404, "Not found", "api.not_found")
         set_uuid = request.match_info.get("uuid")
         body = request[JSON_BODY] or {}
@@ -681,9 +645,7 @@ class SparkHireSandbox:
             if not body.get("name") or not body.get("questions"):
                 return _error(400, "name and questions are required.", "api.validation")
             qs = self.add_question_set(body["name"], [])
-            qs["questions"] = [
-                {"uuid": _uuid(), "think_time": "-1", **q} for q in body["questions"]
-            ]
+            qs["questions"] = [{"uuid": _uuid(), "think_time": "-1", **q} for q in body["questions"]]
             return web.json_response(qs)
         qs = self._get(self.question_sets, request, "Question set")
         if request.method == "GET":
@@ -693,10 +655,7 @@ class SparkHireSandbox:
             return web.Response(status=204)
         qs["name"] = body.get("name", qs["name"])
         if "questions" in body:
-            qs["questions"] = [
-                {"think_time": "-1", **q, "uuid": q.get("uuid") or _uuid()}
-                for q in body["questions"]
-            ]
+            qs["questions"] = [{"think_time": "-1", **q, "uuid": q.get("uuid") or _uuid()} for q in body["questions"]]
         return web.json_response(qs)
 
     # -- share links -----------------------------------------------------------------------
@@ -740,9 +699,7 @@ class SparkHireSandbox:
     async def _create_advanced(self, request: web.Request) -> web.Response:
         body = request[JSON_BODY] or {}
         reviewers = body.get("reviewers") or []
-        interviews = [
-            self.interviews.get((i or {}).get("uuid", "")) for i in body.get("interviews") or []
-        ]
+        interviews = [self.interviews.get((i or {}).get("uuid", "")) for i in body.get("interviews") or []]
         if not reviewers or not interviews or any(i is None for i in interviews):
             return _error(400, "reviewers and existing interviews are required.", "api.validation")
         if any(i["status"] != "completed" for i in interviews):
@@ -808,9 +765,7 @@ class SparkHireSandbox:
             return _error(400, "A valid url is required.", "api.validation")
         auth = body.get("http_auth")
         if auth is not None and (not isinstance(auth, str) or ":" not in auth):
-            return _error(
-                400, "http_auth must be formatted like username:password.", "api.validation"
-            )
+            return _error(400, "http_auth must be formatted like username:password.", "api.validation")
         hook = {
             "uuid": _uuid(),
             "description": body.get("description", ""),

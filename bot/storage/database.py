@@ -79,19 +79,13 @@ class Database:
         """Apply pending migrations; returns the schema version. Safe to run concurrently."""
         async with self.engine.begin() as conn:
             if self.dialect_name == "postgresql":
-                await conn.execute(
-                    sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID}
-                )
+                await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID})
             await conn.run_sync(lambda c: schema.schema_version.create(c, checkfirst=True))
-            current = (
-                await conn.execute(sa.select(sa.func.max(schema.schema_version.c.version)))
-            ).scalar() or 0
+            current = (await conn.execute(sa.select(sa.func.max(schema.schema_version.c.version)))).scalar() or 0
             for version in range(current + 1, len(MIGRATIONS) + 1):
                 logger.info("Applying database migration %d", version)
                 await conn.run_sync(MIGRATIONS[version - 1])
-                await conn.execute(
-                    schema.schema_version.insert().values(version=version, applied_at=time.time())
-                )
+                await conn.execute(schema.schema_version.insert().values(version=version, applied_at=time.time()))
             return len(MIGRATIONS)
 
     async def ping(self) -> None:
@@ -103,9 +97,7 @@ class Database:
         return AsyncSQLAlchemyInstallationStore(client_id=client_id, engine=self.engine)
 
     def oauth_state_store(self, expiration_seconds: int = 600) -> AsyncSQLAlchemyOAuthStateStore:
-        return AsyncSQLAlchemyOAuthStateStore(
-            expiration_seconds=expiration_seconds, engine=self.engine
-        )
+        return AsyncSQLAlchemyOAuthStateStore(expiration_seconds=expiration_seconds, engine=self.engine)
 
     async def aclose(self) -> None:
         await self.engine.dispose()

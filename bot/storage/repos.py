@@ -154,21 +154,15 @@ class ConnectionRepo:
     async def get(self, connection_id: str) -> Connection | None:
         async with self._engine.connect() as conn:
             row = (
-                await conn.execute(
-                    sa.select(schema.connections).where(schema.connections.c.id == connection_id)
-                )
+                await conn.execute(sa.select(schema.connections).where(schema.connections.c.id == connection_id))
             ).first()
         return self._row(row) if row else None
 
-    async def resolve(
-        self, team_id: str, vendor: str, user_id: str | None = None
-    ) -> Connection | None:
+    async def resolve(self, team_id: str, vendor: str, user_id: str | None = None) -> Connection | None:
         """The user's own connection, else the workspace's, else None."""
         t = schema.connections
         async with self._engine.connect() as conn:
-            rows = (
-                await conn.execute(sa.select(t).where(t.c.team_id == team_id, t.c.vendor == vendor))
-            ).all()
+            rows = (await conn.execute(sa.select(t).where(t.c.team_id == team_id, t.c.vendor == vendor))).all()
         own = [r for r in rows if r.scope == "user" and user_id and r.user_id == user_id]
         workspace = [r for r in rows if r.scope == "workspace"]
         chosen = (own or workspace or [None])[0]
@@ -177,22 +171,14 @@ class ConnectionRepo:
     async def list_for_team(self, team_id: str) -> list[Connection]:
         t = schema.connections
         async with self._engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    sa.select(t).where(t.c.team_id == team_id).order_by(t.c.created_at)
-                )
-            ).all()
+            rows = (await conn.execute(sa.select(t).where(t.c.team_id == team_id).order_by(t.c.created_at))).all()
         return [self._row(r) for r in rows]
 
     async def delete(self, connection_id: str) -> None:
         async with self._engine.begin() as conn:
-            await conn.execute(
-                sa.delete(schema.connections).where(schema.connections.c.id == connection_id)
-            )
+            await conn.execute(sa.delete(schema.connections).where(schema.connections.c.id == connection_id))
 
-    async def set_webhook(
-        self, connection_id: str, *, webhook_uuid: str, webhook_auth: str
-    ) -> None:
+    async def set_webhook(self, connection_id: str, *, webhook_uuid: str, webhook_auth: str) -> None:
         async with self._engine.begin() as conn:
             await conn.execute(
                 sa.update(schema.connections)
@@ -371,16 +357,12 @@ class SubscriptionRepo:
             values["excludes"] = list(values["excludes"])
         async with self._engine.begin() as conn:
             await conn.execute(
-                sa.update(schema.subscriptions)
-                .where(schema.subscriptions.c.id == subscription_id)
-                .values(**values)
+                sa.update(schema.subscriptions).where(schema.subscriptions.c.id == subscription_id).values(**values)
             )
 
     async def remove(self, subscription_id: int) -> None:
         async with self._engine.begin() as conn:
-            await conn.execute(
-                sa.delete(schema.subscriptions).where(schema.subscriptions.c.id == subscription_id)
-            )
+            await conn.execute(sa.delete(schema.subscriptions).where(schema.subscriptions.c.id == subscription_id))
 
     async def pause(self, subscription_id: int, reason: str) -> None:
         await self.update(subscription_id, paused=True, paused_reason=reason[:200])
@@ -392,11 +374,7 @@ class SubscriptionRepo:
         t = schema.subscriptions
         async with self._engine.connect() as conn:
             return (
-                await conn.execute(
-                    sa.select(sa.func.count())
-                    .select_from(t)
-                    .where(t.c.connection_id == connection_id)
-                )
+                await conn.execute(sa.select(sa.func.count()).select_from(t).where(t.c.connection_id == connection_id))
             ).scalar_one()
 
 
@@ -487,11 +465,7 @@ class EventRepo:
                     for s in subs:
                         if s.team_id != e.team_id or s.vendor != e.vendor:
                             continue
-                        if (
-                            e.connection_id
-                            and s.connection_id
-                            and s.connection_id != e.connection_id
-                        ):
+                        if e.connection_id and s.connection_id and s.connection_id != e.connection_id:
                             continue
                         if not s.matches(
                             e.event_type,
@@ -516,16 +490,11 @@ class EventRepo:
                         )
                 if outbox_rows:
                     await conn.execute(schema.outbox.insert(), outbox_rows)
-        return [
-            first_index[item.dedup_key] == i and item.dedup_key in inserted
-            for i, item in enumerate(batch)
-        ]
+        return [first_index[item.dedup_key] == i and item.dedup_key in inserted for i, item in enumerate(batch)]
 
     async def count(self) -> int:
         async with self._engine.connect() as conn:
-            return (
-                await conn.execute(sa.select(sa.func.count()).select_from(schema.events))
-            ).scalar_one()
+            return (await conn.execute(sa.select(sa.func.count()).select_from(schema.events))).scalar_one()
 
     async def purge_older_than(self, hours: float) -> int:
         """Delete de-duplication records older than ``hours`` (never less than 72)."""
@@ -533,9 +502,7 @@ class EventRepo:
         ev, ob = schema.events, schema.outbox
         async with self._engine.begin() as conn:
             pending = sa.select(ob.c.event_id).where(ob.c.status == "pending")
-            result = await conn.execute(
-                sa.delete(ev).where(ev.c.received_at < cutoff, ev.c.id.not_in(pending))
-            )
+            result = await conn.execute(sa.delete(ev).where(ev.c.received_at < cutoff, ev.c.id.not_in(pending)))
         return result.rowcount or 0
 
 
@@ -592,9 +559,7 @@ class OutboxRepo:
                 return []
             head_rows = (
                 await conn.execute(
-                    sa.select(ob).where(
-                        ob.c.id.in_([h.head for h in heads]), ob.c.next_attempt_at <= now
-                    )
+                    sa.select(ob).where(ob.c.id.in_([h.head for h in heads]), ob.c.next_attempt_at <= now)
                 )
             ).all()
             items: list[OutboxItem] = []
@@ -640,9 +605,7 @@ class OutboxRepo:
         now = time.time()
         cl = schema.channel_leases
         async with self._engine.begin() as conn:
-            await conn.execute(
-                sa.update(schema.outbox).where(schema.outbox.c.id == item.id).values(**values)
-            )
+            await conn.execute(sa.update(schema.outbox).where(schema.outbox.c.id == item.id).values(**values))
             await conn.execute(
                 sa.update(cl)
                 .where(
@@ -652,9 +615,7 @@ class OutboxRepo:
                 .values(expires_at=now, next_post_at=now + next_post_in)
             )
 
-    async def mark_sent(
-        self, item: OutboxItem, worker_id: str, *, pace_seconds: float = 1.0
-    ) -> None:
+    async def mark_sent(self, item: OutboxItem, worker_id: str, *, pace_seconds: float = 1.0) -> None:
         """Record the delivery and hold the channel for ``pace_seconds`` (Slack's pacing)."""
         await self._finish(
             item,
@@ -663,9 +624,7 @@ class OutboxRepo:
             next_post_in=pace_seconds,
         )
 
-    async def reschedule(
-        self, item: OutboxItem, worker_id: str, *, delay: float, error: str
-    ) -> None:
+    async def reschedule(self, item: OutboxItem, worker_id: str, *, delay: float, error: str) -> None:
         """Try again after ``delay`` seconds; the channel waits too, so order is kept."""
         await self._finish(
             item,
@@ -701,9 +660,7 @@ class OutboxRepo:
     async def counts(self) -> dict[str, int]:
         ob = schema.outbox
         async with self._engine.connect() as conn:
-            rows = (
-                await conn.execute(sa.select(ob.c.status, sa.func.count()).group_by(ob.c.status))
-            ).all()
+            rows = (await conn.execute(sa.select(ob.c.status, sa.func.count()).group_by(ob.c.status))).all()
         return {status: count for status, count in rows}
 
     async def pending_count(self) -> int:
@@ -829,9 +786,7 @@ class AuditRepo:
         if action_prefix:
             cond.append(t.c.action.startswith(action_prefix))
         async with self._engine.connect() as conn:
-            rows = (
-                await conn.execute(sa.select(t).where(*cond).order_by(t.c.id.desc()).limit(limit))
-            ).all()
+            rows = (await conn.execute(sa.select(t).where(*cond).order_by(t.c.id.desc()).limit(limit))).all()
         return [
             AuditEntry(
                 id=r.id,
@@ -877,17 +832,13 @@ class PollStateRepo:
         t = schema.poll_state
         async with self._engine.begin() as conn:
             await conn.execute(
-                sa.update(t)
-                .where(t.c.connection_id == connection_id, t.c.holder == holder)
-                .values(lease_expires_at=0)
+                sa.update(t).where(t.c.connection_id == connection_id, t.c.holder == holder).values(lease_expires_at=0)
             )
 
     async def load(self, connection_id: str) -> dict[str, Any] | None:
         t = schema.poll_state
         async with self._engine.connect() as conn:
-            row = (
-                await conn.execute(sa.select(t.c.state).where(t.c.connection_id == connection_id))
-            ).first()
+            row = (await conn.execute(sa.select(t.c.state).where(t.c.connection_id == connection_id))).first()
         return row.state if row else None
 
     async def save(self, connection_id: str, holder: str, state: dict[str, Any]) -> bool:
@@ -895,8 +846,6 @@ class PollStateRepo:
         t = schema.poll_state
         async with self._engine.begin() as conn:
             result = await conn.execute(
-                sa.update(t)
-                .where(t.c.connection_id == connection_id, t.c.holder == holder)
-                .values(state=state)
+                sa.update(t).where(t.c.connection_id == connection_id, t.c.holder == holder).values(state=state)
             )
         return bool(result.rowcount)

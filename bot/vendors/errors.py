@@ -41,15 +41,12 @@ class APIStatusError(VendorError):
 
 
 class AuthenticationError(APIStatusError):
-    default_message = (
-        "The API key or token was rejected. Reconnect the account with `/interview connect`."
-    )
+    default_message = "The API key or token was rejected. Reconnect the account with `/interview connect`."
 
 
 class PaymentRequiredError(APIStatusError):
     default_message = (
-        "The vendor account's plan does not allow this (payment required). "
-        "Check the plan in the vendor's web app."
+        "The vendor account's plan does not allow this (payment required). Check the plan in the vendor's web app."
     )
 
 
@@ -79,9 +76,7 @@ class ValidationError(APIStatusError):
 
     default_message = "Some fields were rejected."
 
-    def __init__(
-        self, message: str | None = None, *, field_errors: dict[str, str] | None = None, **kw: Any
-    ) -> None:
+    def __init__(self, message: str | None = None, *, field_errors: dict[str, str] | None = None, **kw: Any) -> None:
         super().__init__(message, **kw)
         self.field_errors: dict[str, str] = dict(field_errors or {})
 

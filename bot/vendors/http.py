@@ -135,9 +135,7 @@ class BaseVendorClient:
         self.base_url = base_url.rstrip("/")
         self.retry = retry or RetryPolicy()
         self._owns_client = http_client is None
-        self._http = http_client or httpx.AsyncClient(
-            base_url=self.base_url, timeout=timeout, transport=transport
-        )
+        self._http = http_client or httpx.AsyncClient(base_url=self.base_url, timeout=timeout, transport=transport)
 
     # -- lifecycle -------------------------------------------------------------
     async def aclose(self) -> None:

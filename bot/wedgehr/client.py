@@ -143,9 +143,7 @@ class WedgeHRClient(BaseVendorClient):
         page_size: int = MAX_PAGE_SIZE,
         cursor: str | None = None,
     ) -> Page[Wedge]:
-        params = _filters(id=id, interview_id=interview_id, email=email) | _page_params(
-            page_size, cursor
-        )
+        params = _filters(id=id, interview_id=interview_id, email=email) | _page_params(page_size, cursor)
         return await self._page("/wedges", params, Wedge)
 
     async def iter_wedges(self, **filters: Any) -> AsyncIterator[Wedge]:
@@ -159,9 +157,7 @@ class WedgeHRClient(BaseVendorClient):
 
     async def resend_invite(self, wedge_id: int) -> Wedge:
         """Re-send the wedge's invitation email. Retried only on 429 (it sends mail)."""
-        response = await self._request(
-            "POST", f"/wedges/{wedge_id}/resend-invite", idempotent=False
-        )
+        response = await self._request("POST", f"/wedges/{wedge_id}/resend-invite", idempotent=False)
         assert response is not None
         return One[Wedge].model_validate(response.json()).data
 

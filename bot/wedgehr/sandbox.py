@@ -90,16 +90,12 @@ class WedgeHRSandbox:
         body: Any = None,
     ) -> None:
         """Answer the next ``times`` requests with ``status`` (e.g. 429, 500)."""
-        self._failures.append(
-            _Failure(status=status, times=times, headers=headers or {}, body=body)
-        )
+        self._failures.append(_Failure(status=status, times=times, headers=headers or {}, body=body))
 
     def _new_id(self) -> int:
         return next(self._ids) + self._rng.randrange(1, 1000)
 
-    def add_interview(
-        self, name: str, *, properties: list[dict[str, str]] | None = None
-    ) -> dict[str, Any]:
+    def add_interview(self, name: str, *, properties: list[dict[str, str]] | None = None) -> dict[str, Any]:
         interview = {
             "_type": "interview",
             "id": self._new_id(),
@@ -196,18 +192,14 @@ class WedgeHRSandbox:
         authorized = bool(token) and (
             token in self.tokens if self.tokens is not None else not token.startswith("invalid")
         )
-        self.requests.append(
-            SandboxRequest(request.method, request.path, dict(request.query), body, authorized)
-        )
+        self.requests.append(SandboxRequest(request.method, request.path, dict(request.query), body, authorized))
         if self._failures:
             failure = self._failures[0]
             failure.times -= 1
             if failure.times <= 0:
                 self._failures.pop(0)
             return web.json_response(
-                failure.body
-                if failure.body is not None
-                else {"message": "Something unexpected happened"},
+                failure.body if failure.body is not None else {"message": "Something unexpected happened"},
                 status=failure.status,
                 headers=failure.headers,
             )
@@ -225,9 +217,7 @@ class WedgeHRSandbox:
 
     def _wedge_out(self, wedge: dict[str, Any]) -> dict[str, Any]:
         out = {k: v for k, v in wedge.items() if k != "inviteIds"}
-        out["invites"] = [
-            self._invite_out(self.invites[i], embedded=True) for i in wedge["inviteIds"]
-        ]
+        out["invites"] = [self._invite_out(self.invites[i], embedded=True) for i in wedge["inviteIds"]]
         return out
 
     @staticmethod
@@ -235,9 +225,7 @@ class WedgeHRSandbox:
         try:
             size = int(request.query.get("page[size]", DEFAULT_PAGE_SIZE))
         except ValueError:
-            raise web.HTTPBadRequest(
-                text='{"message":"Bad page size"}', content_type="application/json"
-            ) from None
+            raise web.HTTPBadRequest(text='{"message":"Bad page size"}', content_type="application/json") from None
         size = max(1, min(size, MAX_PAGE_SIZE))
         cursor = request.query.get("page[cursor]")
         start = 0
@@ -245,9 +233,7 @@ class WedgeHRSandbox:
             try:
                 start = int(base64.urlsafe_b64decode(cursor.encode() + b"==").decode())
             except ValueError:
-                raise web.HTTPBadRequest(
-                    text='{"message":"Bad cursor"}', content_type="application/json"
-                ) from None
+                raise web.HTTPBadRequest(text='{"message":"Bad cursor"}', content_type="application/json") from None
         page = items[start : start + size]
 
         def encode(offset: int) -> str:
@@ -265,17 +251,13 @@ class WedgeHRSandbox:
         if value is None:
             return None
         if not value.isdigit():
-            raise web.HTTPBadRequest(
-                text='{"message":"Bad filter ID given"}', content_type="application/json"
-            )
+            raise web.HTTPBadRequest(text='{"message":"Bad filter ID given"}', content_type="application/json")
         return int(value)
 
     def _list(self, request: web.Request, items: list[Any], *, status: int = 200) -> web.Response:
         filtered = any(k.startswith("filter[") for k in request.query)
         if not items and filtered:
-            return web.json_response(
-                {"message": "No results found for given filter query"}, status=404
-            )
+            return web.json_response({"message": "No results found for given filter query"}, status=404)
         page, pagination = self._paginate(request, items)
         return web.json_response(
             {
@@ -301,9 +283,7 @@ class WedgeHRSandbox:
         elif not isinstance(email, str) or not EMAIL_RE.match(email):
             errors["email"] = ["The email must be a valid email address."]
         if errors:
-            return web.json_response(
-                {"message": "The given data was invalid.", "errors": errors}, status=422
-            )
+            return web.json_response({"message": "The given data was invalid.", "errors": errors}, status=422)
         invite = self.add_invite(
             interview_id=interview_id,
             email=email,
@@ -337,11 +317,7 @@ class WedgeHRSandbox:
         return self._list(request, items)
 
     async def _get_invite(self, request: web.Request) -> web.Response:
-        invite = (
-            self.invites.get(int(request.match_info["id"]))
-            if request.match_info["id"].isdigit()
-            else None
-        )
+        invite = self.invites.get(int(request.match_info["id"])) if request.match_info["id"].isdigit() else None
         if invite is None:
             return web.json_response({"message": "Invite not found"}, status=404)
         return web.json_response({"data": self._invite_out(invite)})

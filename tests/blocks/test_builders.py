@@ -22,15 +22,32 @@ LONG = "Ünïcødé " * 60
 
 
 def spark(**overrides):
-    base = dict(vendor="sparkhire", name="Ann <Lee> & Co", email="ann@example.com", interview_name="Barista",
-                status="completed", rating=3.5, deadline=NOW + timedelta(days=3), completed_at=NOW,
-                watch_url="https://www.sparkhire.com/interview/u/watch", interview_uuid="u")
+    base = dict(
+        vendor="sparkhire",
+        name="Ann <Lee> & Co",
+        email="ann@example.com",
+        interview_name="Barista",
+        status="completed",
+        rating=3.5,
+        deadline=NOW + timedelta(days=3),
+        completed_at=NOW,
+        watch_url="https://www.sparkhire.com/interview/u/watch",
+        interview_uuid="u",
+    )
     return CandidateView(**{**base, **overrides})
 
 
 def wedge(**overrides):
-    base = dict(vendor="wedgehr", name="Bo", email="bo@example.com", interview_name="Movers", status="invited",
-                deadline=NOW, wedge_id=4017600317622981, invite_url="https://record.wedge.video/1.x")
+    base = dict(
+        vendor="wedgehr",
+        name="Bo",
+        email="bo@example.com",
+        interview_name="Movers",
+        status="invited",
+        deadline=NOW,
+        wedge_id=4017600317622981,
+        invite_url="https://record.wedge.video/1.x",
+    )
     return CandidateView(**{**base, **overrides})
 
 
@@ -69,8 +86,16 @@ def test_sparkhire_modal_sms_consent_is_never_prechecked_and_limits_are_the_allo
 
 
 def test_large_bulk_results_stay_within_limits():
-    results = [InviteResult(row=i, email=f"{'x' * 40}{i}@example.com", ok=i % 3 != 0,
-                            link="https://record.wedge.video/123", error=LONG[:200]) for i in range(400)]
+    results = [
+        InviteResult(
+            row=i,
+            email=f"{'x' * 40}{i}@example.com",
+            ok=i % 3 != 0,
+            link="https://record.wedge.video/123",
+            error=LONG[:200],
+        )
+        for i in range(400)
+    ]
     message = invite.results_message(results, vendor="wedgehr")
     assert "266 sent, 134 failed" in message.text
     assert_valid_blocks(message.blocks)
@@ -84,17 +109,32 @@ ALL_VIEWS = [
     lambda: invite.working_view(LONG),
     lambda: invite.progress_view(done=3, total=7, vendor="wedgehr"),
     lambda: share.advanced_share_modal(
-        interviews=[Option(value=f"u{i}", label=LONG) for i in range(150)], selected=["u1"], private_metadata=""),
-    lambda: connect.connect_modal(is_admin=True, statuses=[
-        ConnectionStatusView(vendor="wedgehr", workspace_label=LONG),
-        ConnectionStatusView(vendor="sparkhire", workspace_label=None, own_label="Me")]),
+        interviews=[Option(value=f"u{i}", label=LONG) for i in range(150)], selected=["u1"], private_metadata=""
+    ),
+    lambda: connect.connect_modal(
+        is_admin=True,
+        statuses=[
+            ConnectionStatusView(vendor="wedgehr", workspace_label=LONG),
+            ConnectionStatusView(vendor="sparkhire", workspace_label=None, own_label="Me"),
+        ],
+    ),
     lambda: connect.connect_modal(is_admin=False, statuses=[]),
     lambda: home.home_view(
         statuses=[ConnectionStatusView(vendor="sparkhire", workspace_label="Acme")],
         recent=[AuditEntryView(action="invite.sent", vendor="wedgehr", target=LONG, at=NOW)] * 12,
-        subscriptions=[SubscriptionView(id=i, channel_id="C1", vendor="sparkhire", events=("completed",),
-                                        excludes=("@test.io",), paused=i % 2 == 0, paused_reason="is archived")
-                       for i in range(30)]),
+        subscriptions=[
+            SubscriptionView(
+                id=i,
+                channel_id="C1",
+                vendor="sparkhire",
+                events=("completed",),
+                excludes=("@test.io",),
+                paused=i % 2 == 0,
+                paused_reason="is archived",
+            )
+            for i in range(30)
+        ],
+    ),
 ]
 
 ALL_MESSAGES = [
@@ -116,12 +156,18 @@ ALL_MESSAGES = [
     lambda: share.advanced_links_message([("a@b.co", "http://hire.li/1")] * 3, emailed=False),
     lambda: connect.connected_message([("wedgehr", "Acme"), ("sparkhire", LONG)]),
     lambda: subscriptions.subscribed_message(
-        [SubscriptionView(id=1, channel_id="C1", vendor="wedgehr", events=("completed",), job_filter="X",
-                          compact=True)], notes=["PUBLIC_URL is not set"]),
+        [
+            SubscriptionView(
+                id=1, channel_id="C1", vendor="wedgehr", events=("completed",), job_filter="X", compact=True
+            )
+        ],
+        notes=["PUBLIC_URL is not set"],
+    ),
     lambda: subscriptions.subscriptions_list([], None),
     lambda: subscriptions.unsubscribed_message(0, 0),
-    lambda: subscriptions.paused_notice(SubscriptionView(id=3, channel_id="C1", vendor="sparkhire",
-                                                         events=("rated",)), reason="not in channel"),
+    lambda: subscriptions.paused_notice(
+        SubscriptionView(id=3, channel_id="C1", vendor="sparkhire", events=("rated",)), reason="not in channel"
+    ),
 ]
 
 

@@ -18,14 +18,23 @@ from tests.support.slack_requests import SIGNING_SECRET, SlackSender
 
 
 def clean_env(**extra):
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("SLACK_", "WEDGEHR_", "SPARKHIRE_")) and k not in {"DATABASE_URL", "PUBLIC_URL"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLACK_", "WEDGEHR_", "SPARKHIRE_")) and k not in {"DATABASE_URL", "PUBLIC_URL"}
+    }
     return {**env, **extra}
 
 
 def run(args, tmp_path, **env):
-    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=tmp_path, env=clean_env(**env),
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=tmp_path,
+        env=clean_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_without_slack_credentials_says_what_to_set(tmp_path):
@@ -43,8 +52,9 @@ def test_bad_setting_is_named(tmp_path):
 
 
 def test_migrate(tmp_path):
-    result = run(["migrate"], tmp_path, DATABASE_URL=f"sqlite:///{tmp_path}/m.db",
-                 BOT_SECRET_KEY=Fernet.generate_key().decode())
+    result = run(
+        ["migrate"], tmp_path, DATABASE_URL=f"sqlite:///{tmp_path}/m.db", BOT_SECRET_KEY=Fernet.generate_key().decode()
+    )
     assert result.returncode == 0, result.stderr
     assert "up to date" in result.stdout and (tmp_path / "m.db").exists()
 
@@ -55,15 +65,28 @@ async def test_doctor_reports_every_check(tmp_path):
         slack_url = await stack.enter_async_context(serve(slack.app))
         wedgehr_url = await stack.enter_async_context(serve(wedgehr.app))
         sparkhire_url = await stack.enter_async_context(serve(sparkhire.app))
-        env = dict(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=slack_url + "/api/",
-                   WEDGEHR_API_URL=wedgehr_url, WEDGEHR_TOKEN="wrong-wedge-token", SPARKHIRE_API_URL=sparkhire_url,
-                   SPARKHIRE_API_KEY="good-spark-key", DATABASE_URL=f"sqlite:///{tmp_path}/d.db",
-                   BOT_SECRET_KEY=Fernet.generate_key().decode())
+        env = dict(
+            SLACK_BOT_TOKEN=BOT_TOKEN,
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_API_URL=slack_url + "/api/",
+            WEDGEHR_API_URL=wedgehr_url,
+            WEDGEHR_TOKEN="wrong-wedge-token",
+            SPARKHIRE_API_URL=sparkhire_url,
+            SPARKHIRE_API_KEY="good-spark-key",
+            DATABASE_URL=f"sqlite:///{tmp_path}/d.db",
+            BOT_SECRET_KEY=Fernet.generate_key().decode(),
+        )
         result = await asyncio.to_thread(run, ["doctor"], tmp_path, **env)
     lines = result.stdout.splitlines()
     by_name = {line.split()[1]: line.split()[0] for line in lines}
-    assert by_name == {"config": "ok", "public": "skip", "database": "ok", "slack": "ok", "wedgehr": "FAIL",
-                       "sparkhire": "ok"}
+    assert by_name == {
+        "config": "ok",
+        "public": "skip",
+        "database": "ok",
+        "slack": "ok",
+        "wedgehr": "FAIL",
+        "sparkhire": "ok",
+    }
     assert result.returncode == 1
     assert "wrong-wedge-token" not in result.stdout + result.stderr
     assert "team Acme" in result.stdout and "Company User at Shermer Staffing" in result.stdout
@@ -74,18 +97,28 @@ async def test_sandbox_mode_serves_health_and_the_fake_vendors(tmp_path):
     async with serve(slack.app) as slack_url:
         slack.base_url = slack_url
         port = free_port()
-        bot = BotProcess(env=clean_env(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
-                                       SLACK_API_URL=slack_url + "/api/"), port=port, workdir=tmp_path,
-                         args=("--sandbox",))
+        bot = BotProcess(
+            env=clean_env(
+                SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=slack_url + "/api/"
+            ),
+            port=port,
+            workdir=tmp_path,
+            args=("--sandbox",),
+        )
         await bot.start()
         try:
             async with httpx.AsyncClient() as client:
                 me = await client.get(bot.url + "/sandbox/sparkhire/v1.0/me", auth=("sandbox", ""))
                 assert me.status_code == 200 and me.json()["company"]["name"] == "Shermer Staffing"
+            from bot.sparkhire.client import SparkHireClient
+
+            async with SparkHireClient(api_key="sandbox", base_url=bot.url + "/sandbox/sparkhire/v1.0") as spark:
+                assert [s.name for s in await spark.list_question_sets()] == ["Basics"]
             sender = SlackSender(bot.url)
             await sender.command("find ann@example.com", response_url=slack.response_url("f"))
-            found = await slack.wait_for(lambda: [r for r in slack.responses.get("f", []) if "interview(s)" in str(r)],
-                                         timeout=10)
+            found = await slack.wait_for(
+                lambda: [r for r in slack.responses.get("f", []) if "interview(s)" in str(r)], timeout=10
+            )
             assert "Ann Lee" in str(found[-1])
             await sender.aclose()
         finally:

@@ -22,14 +22,20 @@ async def test_empty_and_unknown_text_get_help(bot):
 
 
 async def test_unsigned_or_stale_requests_are_refused_and_call_nothing(bot):
-    response = await bot.sender.client.post(bot.sender.url, content="command=%2Finterview&text=help",
-                                            headers={"Content-Type": "application/x-www-form-urlencoded"})
+    response = await bot.sender.client.post(
+        bot.sender.url,
+        content="command=%2Finterview&text=help",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert response.status_code == 401
-    stale = await bot.sender.post_form({"command": "/interview", "text": "invite a@b.co", "user_id": "U1",
-                                        "team_id": "T0001", "trigger_id": "t"}, timestamp=int(time.time()) - 600)
+    stale = await bot.sender.post_form(
+        {"command": "/interview", "text": "invite a@b.co", "user_id": "U1", "team_id": "T0001", "trigger_id": "t"},
+        timestamp=int(time.time()) - 600,
+    )
     assert stale.status_code == 401
-    tampered = await bot.sender.post_form({"command": "/interview", "text": "help"},
-                                          headers={"X-Slack-Signature": "v0=" + "0" * 64})
+    tampered = await bot.sender.post_form(
+        {"command": "/interview", "text": "help"}, headers={"X-Slack-Signature": "v0=" + "0" * 64}
+    )
     assert tampered.status_code == 401
     assert bot.slack.calls == []
 

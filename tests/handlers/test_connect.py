@@ -32,8 +32,9 @@ async def test_admin_sees_workspace_fields_member_only_their_key():
 async def test_user_key_verified_live_stored_encrypted_and_named():
     async with running_bot(env_credentials=False) as bot:
         view = await open_connect(bot, "U2")
-        response = await bot.sender.view_submission(view, state(**{Block.SPARKHIRE_USER_KEY: "mo-own-key-123456"}),
-                                                    user="U2")
+        response = await bot.sender.view_submission(
+            view, state(**{Block.SPARKHIRE_USER_KEY: "mo-own-key-123456"}), user="U2"
+        )
         assert response.json() == {"response_action": "clear"}
         assert bot.sparkhire.requests[-1].path == "/me" and bot.sparkhire.requests[-1].api_key == "mo-own-key-123456"
         reply = await bot.slack.wait_for(lambda: bot.slack.ephemerals("U2") or bot.slack.posted("U2"))
@@ -48,12 +49,15 @@ async def test_user_key_verified_live_stored_encrypted_and_named():
 async def test_rejected_key_is_a_field_error_and_not_stored():
     async with running_bot(env_credentials=False) as bot:
         view = await open_connect(bot, "U2")
-        response = await bot.sender.view_submission(view, state(**{Block.SPARKHIRE_USER_KEY: "invalid-key-xyz"}),
-                                                    user="U2")
+        response = await bot.sender.view_submission(
+            view, state(**{Block.SPARKHIRE_USER_KEY: "invalid-key-xyz"}), user="U2"
+        )
         body = response.json()
         assert body["response_action"] == "errors"
-        assert "Reconnect" in body["errors"][Block.SPARKHIRE_USER_KEY] or "rejected" in body["errors"][
-            Block.SPARKHIRE_USER_KEY]
+        assert (
+            "Reconnect" in body["errors"][Block.SPARKHIRE_USER_KEY]
+            or "rejected" in body["errors"][Block.SPARKHIRE_USER_KEY]
+        )
         assert "invalid-key-xyz" not in str(body)
         assert await bot.services.db.connections.list_for_team("T0001") == []
 
@@ -61,8 +65,7 @@ async def test_rejected_key_is_a_field_error_and_not_stored():
 async def test_member_cannot_set_workspace_token_even_by_crafting_the_payload():
     async with running_bot(env_credentials=False) as bot:
         view = await open_connect(bot, "U2")
-        response = await bot.sender.view_submission(view, state(**{Block.WEDGEHR_TOKEN: "sneaky-token-123"}),
-                                                    user="U2")
+        response = await bot.sender.view_submission(view, state(**{Block.WEDGEHR_TOKEN: "sneaky-token-123"}), user="U2")
         assert response.json()["response_action"] == "errors"
         assert not any(r.path == "/interviews" for r in bot.wedgehr.requests)
 

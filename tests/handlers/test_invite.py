@@ -7,8 +7,7 @@ from tests.support.harness import SPARKHIRE_KEY, WEDGEHR_TOKEN, running_bot
 
 def values(**blocks):
     """view_submission state: block_id -> {action_id: state}."""
-    return {block: {Action.INPUT if action is None else action: state}
-            for block, (action, state) in blocks.items()}
+    return {block: {Action.INPUT if action is None else action: state} for block, (action, state) in blocks.items()}
 
 
 async def open_modal(bot, text="invite"):
@@ -24,8 +23,9 @@ async def open_modal(bot, text="invite"):
 async def wedgehr_modal(bot, text="invite ann@example.com"):
     choice = await open_modal(bot, text)
     assert choice["callback_id"] == Callback.INVITE_VENDOR
-    response = await bot.sender.view_submission(choice, values(
-        **{Block.VENDOR: (None, {"type": "radio_buttons", "selected_option": {"value": "wedgehr"}})}))
+    response = await bot.sender.view_submission(
+        choice, values(**{Block.VENDOR: (None, {"type": "radio_buttons", "selected_option": {"value": "wedgehr"}})})
+    )
     body = response.json()
     assert body["response_action"] == "update"
     modal = {**body["view"], "id": choice["id"]}
@@ -34,16 +34,26 @@ async def wedgehr_modal(bot, text="invite ann@example.com"):
 
 
 def wedgehr_values(interview, *, email="ann@example.com", bulk=None, send=True):
-    return values(**{
-        Block.WEDGEHR_INTERVIEW: (Action.WEDGEHR_INTERVIEW, {"type": "external_select", "selected_option": {
-            "value": str(interview["id"]), "text": {"type": "plain_text", "text": interview["name"]}}}),
-        Block.EMAIL: (None, {"type": "email_text_input", "value": email}),
-        Block.FIRST_NAME: (None, {"type": "plain_text_input", "value": "Ann"}),
-        Block.LAST_NAME: (None, {"type": "plain_text_input", "value": "Lee"}),
-        Block.SEND_EMAIL: (None, {"type": "checkboxes", "selected_options": [{"value": "send"}] if send else []}),
-        Block.UNIQUE_ID: (None, {"type": "plain_text_input", "value": "ATS-1"}),
-        Block.BULK: (None, {"type": "plain_text_input", "value": bulk}),
-    })
+    return values(
+        **{
+            Block.WEDGEHR_INTERVIEW: (
+                Action.WEDGEHR_INTERVIEW,
+                {
+                    "type": "external_select",
+                    "selected_option": {
+                        "value": str(interview["id"]),
+                        "text": {"type": "plain_text", "text": interview["name"]},
+                    },
+                },
+            ),
+            Block.EMAIL: (None, {"type": "email_text_input", "value": email}),
+            Block.FIRST_NAME: (None, {"type": "plain_text_input", "value": "Ann"}),
+            Block.LAST_NAME: (None, {"type": "plain_text_input", "value": "Lee"}),
+            Block.SEND_EMAIL: (None, {"type": "checkboxes", "selected_options": [{"value": "send"}] if send else []}),
+            Block.UNIQUE_ID: (None, {"type": "plain_text_input", "value": "ATS-1"}),
+            Block.BULK: (None, {"type": "plain_text_input", "value": bulk}),
+        }
+    )
 
 
 async def test_invite_opens_vendor_choice_then_wedgehr_form_prefilled(bot):
@@ -69,8 +79,13 @@ async def test_wedgehr_invite_sent_with_right_body_and_confirmed(bot):
     assert response.json() == {"response_action": "clear"}
     create = next(r for r in bot.wedgehr.requests if r.method == "POST")
     assert create.authorized and create.json == {
-        "interviewId": interview["id"], "email": "ann@example.com", "shouldSendInvite": True,
-        "firstName": "Ann", "lastName": "Lee", "uniqueId": "ATS-1"}
+        "interviewId": interview["id"],
+        "email": "ann@example.com",
+        "shouldSendInvite": True,
+        "firstName": "Ann",
+        "lastName": "Lee",
+        "uniqueId": "ATS-1",
+    }
     confirmation = await bot.slack.wait_for(lambda: bot.slack.ephemerals("U1"))
     assert "Invited Ann Lee (ann@example.com)" in str(confirmation[-1].blocks)
     assert "record.wedge.video" in str(confirmation[-1].blocks)
@@ -140,25 +155,31 @@ async def test_sparkhire_invite_with_questions_and_sms_consent(sparkhire_only_bo
     jobs = (await bot.sender.suggestion(Action.SPARKHIRE_JOB, "bar", view=modal)).json()["options"]
     assert [o["text"]["text"] for o in jobs] == ["Barista"]
     deadline = next(b for b in modal["blocks"] if b.get("block_id") == Block.DEADLINE)["element"]["initial_date_time"]
-    state = values(**{
-        Block.SPARKHIRE_JOB: (Action.SPARKHIRE_JOB, {"type": "external_select", "selected_option": jobs[0]}),
-        Block.CANDIDATE_NAME: (None, {"type": "plain_text_input", "value": "Dee Dee"}),
-        Block.EMAIL: (None, {"type": "email_text_input", "value": "dee@example.com"}),
-        Block.DEADLINE: (None, {"type": "datetimepicker", "selected_date_time": deadline}),
-        Block.QUESTIONS: (None, {"type": "plain_text_input", "value": "Why us?\nWhy now?"}),
-        Block.TIME_LIMIT: (None, {"type": "static_select", "selected_option": {"value": "90"}}),
-        Block.TAKES: (None, {"type": "static_select", "selected_option": {"value": "2"}}),
-        Block.PHONE: (None, {"type": "plain_text_input", "value": "+13125559494"}),
-        Block.SMS_CONSENT: (None, {"type": "checkboxes", "selected_options": []}),
-    })
+    state = values(
+        **{
+            Block.SPARKHIRE_JOB: (Action.SPARKHIRE_JOB, {"type": "external_select", "selected_option": jobs[0]}),
+            Block.CANDIDATE_NAME: (None, {"type": "plain_text_input", "value": "Dee Dee"}),
+            Block.EMAIL: (None, {"type": "email_text_input", "value": "dee@example.com"}),
+            Block.DEADLINE: (None, {"type": "datetimepicker", "selected_date_time": deadline}),
+            Block.QUESTIONS: (None, {"type": "plain_text_input", "value": "Why us?\nWhy now?"}),
+            Block.TIME_LIMIT: (None, {"type": "static_select", "selected_option": {"value": "90"}}),
+            Block.TAKES: (None, {"type": "static_select", "selected_option": {"value": "2"}}),
+            Block.PHONE: (None, {"type": "plain_text_input", "value": "+13125559494"}),
+            Block.SMS_CONSENT: (None, {"type": "checkboxes", "selected_options": []}),
+        }
+    )
     refused = (await bot.sender.view_submission(modal, state)).json()
     assert refused["response_action"] == "errors" and Block.SMS_CONSENT in refused["errors"]
     state[Block.SMS_CONSENT][Action.INPUT]["selected_options"] = [{"value": "consent"}]
     assert (await bot.sender.view_submission(modal, state)).json() == {"response_action": "clear"}
     create = next(r for r in bot.sparkhire.requests if r.method == "POST" and r.path == "/interviews")
     assert create.api_key == SPARKHIRE_KEY
-    assert create.json["assigned_to"] == {"name": "Dee Dee", "email": "dee@example.com",
-                                          "phone": "+13125559494", "phone_parsed": "+13125559494"}
+    assert create.json["assigned_to"] == {
+        "name": "Dee Dee",
+        "email": "dee@example.com",
+        "phone": "+13125559494",
+        "phone_parsed": "+13125559494",
+    }
     assert create.json["has_sms_consent"] is True
     assert [q["text"] for q in create.json["questions"]] == ["Why us?", "Why now?"]
     assert {q["time_limit"] for q in create.json["questions"]} == {90}
@@ -173,8 +194,10 @@ async def test_no_connection_offers_the_connect_modal(tmp_path):
 
 
 async def test_message_shortcut_prefills_first_email(bot):
-    await bot.sender.shortcut(Callback.SHORTCUT_INVITE_FROM_MESSAGE,
-                              message={"ts": "1.2", "text": "Please invite <mailto:zed@example.com|zed@example.com>"})
+    await bot.sender.shortcut(
+        Callback.SHORTCUT_INVITE_FROM_MESSAGE,
+        message={"ts": "1.2", "text": "Please invite <mailto:zed@example.com|zed@example.com>"},
+    )
     await bot.slack.wait_for(lambda: bot.slack.calls_to("views.open"))
     assert "zed@example.com" in bot.slack.calls_to("views.open")[-1].args["view"]["private_metadata"]
 

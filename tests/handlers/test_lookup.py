@@ -12,8 +12,11 @@ async def test_find_shows_both_vendors_with_actions(bot):
     interview = next(iter(bot.wedgehr.interviews.values()))
     bot.wedgehr.add_invite(interview_id=interview["id"], email="ann@example.com", first_name="Ann")
     await bot.sender.command("find ann@example.com", response_url=bot.slack.response_url("find"))
-    final = (await bot.slack.wait_for(lambda: [r for r in bot.slack.responses.get("find", []) if "blocks" in r
-                                                and "interview(s)" in str(r)]))[-1]
+    final = (
+        await bot.slack.wait_for(
+            lambda: [r for r in bot.slack.responses.get("find", []) if "blocks" in r and "interview(s)" in str(r)]
+        )
+    )[-1]
     assert_valid_blocks(final["blocks"])
     text = str(final["blocks"])
     assert "WedgeHR" in text and "Spark Hire" in text
@@ -34,8 +37,9 @@ async def test_resend_one_match_confirms_then_resends(bot):
     assert_valid_blocks(offer["blocks"])
     button = next(e for b in offer["blocks"] if b["type"] == "actions" for e in b["elements"])
     assert button["action_id"] == Action.RESEND_WEDGE
-    await bot.sender.block_action(Action.RESEND_WEDGE, value=button["value"],
-                                  response_url=bot.slack.response_url("rs2"))
+    await bot.sender.block_action(
+        Action.RESEND_WEDGE, value=button["value"], response_url=bot.slack.response_url("rs2")
+    )
     done = (await replies(bot, "rs2"))[-1]
     assert "Invite resent to bo@example.com" in done["text"] and done["replace_original"] is True
     assert bot.wedgehr.resends[int(button["value"])] == 1
@@ -63,10 +67,16 @@ async def test_share_completed_interview_creates_link_and_can_deactivate(bot):
     assert "http://hire.li/" in message["text"]
     done = next(i for i in bot.sparkhire.interviews.values() if i["status"] == "completed")
     link = bot.sparkhire.share_links[done["uuid"]]
-    deactivate = next(e for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]
-                      if e["action_id"] == Action.SHARE_DEACTIVATE)
-    await bot.sender.block_action(Action.SHARE_DEACTIVATE, value=deactivate["value"],
-                                  response_url=bot.slack.response_url("d"))
+    deactivate = next(
+        e
+        for b in message["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == Action.SHARE_DEACTIVATE
+    )
+    await bot.sender.block_action(
+        Action.SHARE_DEACTIVATE, value=deactivate["value"], response_url=bot.slack.response_url("d")
+    )
     assert "deactivated" in (await replies(bot, "d"))[-1]["text"]
     assert link["status"] == "inactive"
     # Sharing again re-activates the same link rather than failing.
@@ -84,8 +94,9 @@ async def test_advanced_share_for_slack_reviewers(bot):
     from blocks.ids import Block
 
     values = {
-        Block.SHARE_INTERVIEWS: {Action.INPUT: {"type": "multi_static_select",
-                                                "selected_options": [{"value": done["uuid"]}]}},
+        Block.SHARE_INTERVIEWS: {
+            Action.INPUT: {"type": "multi_static_select", "selected_options": [{"value": done["uuid"]}]}
+        },
         Block.REVIEWERS: {Action.INPUT: {"type": "multi_users_select", "selected_users": ["U2"]}},
         Block.REVIEWER_EMAILS: {Action.INPUT: {"type": "plain_text_input", "value": "boss@example.com"}},
         Block.REVIEWER_SEND_EMAIL: {Action.INPUT: {"type": "checkboxes", "selected_options": [{"value": "send"}]}},

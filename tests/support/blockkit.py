@@ -26,8 +26,7 @@ def _walk_elements(blocks: list[dict[str, Any]]):
         for key in ("element", "accessory"):
             if isinstance(block.get(key), dict):
                 yield block[key]
-        for element in block.get("elements", []) if block.get("type") == "actions" else []:
-            yield element
+        yield from block.get("elements", []) if block.get("type") == "actions" else []
 
 
 def _check_extra_limits(blocks: list[dict[str, Any]], *, max_blocks: int) -> None:

@@ -8,6 +8,7 @@ messages and views it was sent, and can be told to fail (429 with Retry-After,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections import defaultdict
@@ -142,20 +143,14 @@ class FakeSlack:
     ) -> None:
         """Make the next ``times`` calls of ``method`` fail (HTTP status and/or Slack error)."""
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
-        self.failures[method].append(
-            Failure(status=status, error=error, headers=headers, times=times)
-        )
+        self.failures[method].append(Failure(status=status, error=error, headers=headers, times=times))
 
     # -- inspection ------------------------------------------------------------------
     def calls_to(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
 
     def posted(self, channel: str | None = None) -> list[Message]:
-        return [
-            m
-            for m in self.messages
-            if not m.ephemeral and (channel is None or m.channel == channel)
-        ]
+        return [m for m in self.messages if not m.ephemeral and (channel is None or m.channel == channel)]
 
     def ephemerals(self, user: str | None = None) -> list[Message]:
         return [m for m in self.messages if m.ephemeral and (user is None or m.user == user)]
@@ -171,18 +166,14 @@ class FakeSlack:
             if remaining <= 0:
                 raise AssertionError(f"fake Slack: condition not met within {timeout}s")
             self.changed.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.changed.wait(), timeout=min(remaining, 0.25))
-            except TimeoutError:
-                pass
 
     # -- the API ---------------------------------------------------------------------
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         args = await self._args(request)
-        token = request.headers.get("Authorization", "").removeprefix("Bearer ") or args.get(
-            "token"
-        )
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ") or args.get("token")
         self.calls.append(Call(method, args, token))
         try:
             return await self._answer(method, args, token)
@@ -199,10 +190,8 @@ class FakeSlack:
         form = await request.post()
         for key, value in form.items():
             if key in {"blocks", "view", "attachments"} and isinstance(value, str):
-                try:
+                with contextlib.suppress(ValueError):
                     value = json.loads(value)
-                except ValueError:
-                    pass
             args[key] = value
         return args
 
@@ -297,9 +286,7 @@ class FakeSlack:
         return web.json_response({"ok": False, "error": "message_not_found"})
 
     def _m_chat_getPermalink(self, args):
-        return {
-            "permalink": f"https://acme.slack.com/archives/{args.get('channel')}/p{args.get('message_ts')}"
-        }
+        return {"permalink": f"https://acme.slack.com/archives/{args.get('channel')}/p{args.get('message_ts')}"}
 
     def _store_view(self, view: dict[str, Any], view_id: str | None = None) -> dict[str, Any]:
         if view_id is None:
@@ -348,9 +335,7 @@ class FakeSlack:
         if info is None:
             return web.json_response({"ok": False, "error": "channel_not_found"})
         if info["is_private"]:
-            return web.json_response(
-                {"ok": False, "error": "method_not_supported_for_channel_type"}
-            )
+            return web.json_response({"ok": False, "error": "method_not_supported_for_channel_type"})
         info["is_member"] = True
         return {"channel": info}
 

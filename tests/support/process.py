@@ -24,7 +24,14 @@ class BotProcess:
     async def start(self, timeout: float = 20.0) -> None:
         log = self.log.open("ab")
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", *self.args, cwd=self.workdir, env=self.env, stdout=log, stderr=log,
+            sys.executable,
+            "-m",
+            "bot",
+            *self.args,
+            cwd=self.workdir,
+            env=self.env,
+            stdout=log,
+            stderr=log,
         )
         log.close()
         deadline = asyncio.get_running_loop().time() + timeout

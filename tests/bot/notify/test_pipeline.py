@@ -65,12 +65,20 @@ async def test_wrong_credentials_get_401_and_post_nothing(bot):
     (hook,) = bot.sparkhire.webhooks.values()
     url = hook["url"]
     async with httpx.AsyncClient() as client:
-        bad = await client.post(url, json={"uuid": "x"}, headers={
-            "Authorization": "Basic " + base64.b64encode(b"interview-bot:guess").decode(),
-            "X-SparkHire-Event": "InterviewCompleted"})
+        bad = await client.post(
+            url,
+            json={"uuid": "x"},
+            headers={
+                "Authorization": "Basic " + base64.b64encode(b"interview-bot:guess").decode(),
+                "X-SparkHire-Event": "InterviewCompleted",
+            },
+        )
         missing = await client.post(url, json={"uuid": "x"})
-        unknown = await client.post(url.rsplit("/", 1)[0] + "/nope", json={"uuid": "x"},
-                                    headers={"Authorization": "Basic " + base64.b64encode(hook["_auth"].encode()).decode()})
+        unknown = await client.post(
+            url.rsplit("/", 1)[0] + "/nope",
+            json={"uuid": "x"},
+            headers={"Authorization": "Basic " + base64.b64encode(hook["_auth"].encode()).decode()},
+        )
     assert (bad.status_code, missing.status_code, unknown.status_code) == (401, 401, 401)
     await asyncio.sleep(0.3)
     assert bot.slack.posted("C1") == [] and await bot.services.db.events.count() == 0
@@ -84,8 +92,9 @@ async def test_bad_bodies_get_4xx_and_unknown_events_2xx(bot):
         not_object = await client.post(hook["url"], content=b"[1,2]", headers=auth)
         not_json = await client.post(hook["url"], content=b"{nope", headers=auth)
         too_big = await client.post(hook["url"], content=b"{" + b" " * (1024 * 1024 + 10) + b"}", headers=auth)
-        unknown = await client.post(hook["url"], json={"uuid": "u-1"},
-                                    headers={**auth, "X-SparkHire-Event": "SomethingNew"})
+        unknown = await client.post(
+            hook["url"], json={"uuid": "u-1"}, headers={**auth, "X-SparkHire-Event": "SomethingNew"}
+        )
     assert (not_object.status_code, not_json.status_code, too_big.status_code) == (400, 400, 413)
     assert unknown.status_code == 200
     assert await bot.services.db.events.count() == 1  # stored, matched by no subscription
@@ -108,7 +117,9 @@ async def test_rating_is_a_thread_reply_and_updates_the_card(bot):
 async def test_rating_still_posts_when_the_interview_cannot_be_fetched(bot):
     await subscribe(bot)
     bot.sparkhire.fail_next(503, times=10)
-    await bot.sparkhire.emit("InterviewRated", {"rating": 2.0, "interview": {"uuid": "5a0c2a35-0000-4000-8000-000000000001"}})
+    await bot.sparkhire.emit(
+        "InterviewRated", {"rating": 2.0, "interview": {"uuid": "5a0c2a35-0000-4000-8000-000000000001"}}
+    )
     (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=10)
     assert "★★☆☆☆ 2" in str(card.blocks)
     assert "5a0c2a35-0000-4000-8000-000000000001/watch" in str(card.blocks)
@@ -176,8 +187,9 @@ async def test_wedgehr_completion_posted_once_after_baseline(bot):
     bot.wedgehr.complete_invite(old["id"])  # completed before anyone subscribed: never posted
     fresh = bot.wedgehr.add_invite(interview_id=interview["id"], email="fresh@example.com", first_name="Fre")
     await subscribe(bot, "subscribe wedgehr")
-    await bot.slack.wait_for(lambda: any(r.query.get("filter[status]") == "canceled"
-                                         for r in bot.wedgehr.requests), timeout=5)
+    await bot.slack.wait_for(
+        lambda: any(r.query.get("filter[status]") == "canceled" for r in bot.wedgehr.requests), timeout=5
+    )
     await asyncio.sleep(0.5)  # a few more polls of an unchanged account
     bot.wedgehr.complete_invite(fresh["id"])
     (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=5)

@@ -26,18 +26,25 @@ async def fakes(stack: AsyncExitStack):
 
 
 def bot_env(slack, sparkhire_url, database_url, secret):
-    return {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": slack.base_url + "/api/", "SPARKHIRE_API_URL": sparkhire_url,
-            "SPARKHIRE_API_KEY": KEY, "DATABASE_URL": database_url, "BOT_SECRET_KEY": secret,
-            "LOG_LEVEL": "INFO"}
+    return {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.base_url + "/api/",
+        "SPARKHIRE_API_URL": sparkhire_url,
+        "SPARKHIRE_API_KEY": KEY,
+        "DATABASE_URL": database_url,
+        "BOT_SECRET_KEY": secret,
+        "LOG_LEVEL": "INFO",
+    }
 
 
 async def subscribe_channels(bot_url, slack, channels):
     sender = SlackSender(bot_url)
     for channel in channels:
         slack.add_channel(channel, name=channel.lower())
-        await sender.command("subscribe sparkhire completed", channel=channel,
-                             response_url=slack.response_url(f"sub-{channel}"))
+        await sender.command(
+            "subscribe sparkhire completed", channel=channel, response_url=slack.response_url(f"sub-{channel}")
+        )
         await slack.wait_for(lambda channel=channel: slack.responses.get(f"sub-{channel}"), timeout=10)
     await sender.aclose()
 
@@ -99,15 +106,21 @@ async def test_two_processes_on_postgresql_post_each_event_once(tmp_path):
                 channels = [f"C{n}" for n in range(1, 11)]
                 await subscribe_channels(bots[0].url, slack, channels)
                 (hook,) = sparkhire.webhooks.values()
-                auth = {"Authorization": "Basic " + base64.b64encode(hook["_auth"].encode()).decode(),
-                        "X-SparkHire-Event": "InterviewCompleted"}
+                auth = {
+                    "Authorization": "Basic " + base64.b64encode(hook["_auth"].encode()).decode(),
+                    "X-SparkHire-Event": "InterviewCompleted",
+                }
                 path = hook["url"].split(str(ports[0]), 1)[1]
                 made = interviews(sparkhire, 3)
                 async with httpx.AsyncClient() as client:
                     # Every delivery goes to both processes (a retry landing elsewhere), concurrently.
-                    responses = await asyncio.gather(*(
-                        client.post(bot.url + path, json=interview, headers=auth)
-                        for interview in made for bot in bots))
+                    responses = await asyncio.gather(
+                        *(
+                            client.post(bot.url + path, json=interview, headers=auth)
+                            for interview in made
+                            for bot in bots
+                        )
+                    )
                 assert {r.status_code for r in responses} == {200}
                 expected = len(channels) * len(made)
                 await slack.wait_for(lambda: len(slack.posted()) >= expected, timeout=30)

@@ -117,8 +117,9 @@ async def test_users_and_integration_keys(client):
     assert (await client.update_user(user.uuid, name="Cal")).name == "Cal"
     assert "calvin@example.com" in [u.email async for u in client.iter_users(page_size=1)]
     key = await client.create_user_integration_key(user.uuid)
-    assert (await client.get_user_integration_key(user.uuid)).key == key.key
-    assert key.key not in repr(key)
+    secret = key.key.get_secret_value()
+    assert (await client.get_user_integration_key(user.uuid)).key.get_secret_value() == secret
+    assert secret not in repr(key) and secret not in str(key)
     await client.update_user_integration_key(user.uuid)
     await client.delete_user_integration_key(user.uuid)
     await client.delete_user(user.uuid)
@@ -173,9 +174,7 @@ async def test_create_one_or_many_interviews(client, sandbox):
         has_sms_consent=True,
         assigned_to=[
             Candidate(name="Bo", email="bo@x.io"),
-            Candidate(
-                name="Cy", email="cy@x.io", phone="(312) 555-9494", phone_parsed="+13125559494"
-            ),
+            Candidate(name="Cy", email="cy@x.io", phone="(312) 555-9494", phone_parsed="+13125559494"),
         ],
         question_set_uuid=next(iter(sandbox.question_sets)),
     )
@@ -209,16 +208,12 @@ async def test_update_delete_interview_and_questions(client, sandbox):
     interview = sandbox.add_interview(job_uuid=job["uuid"], name="D", email="d@x.io")
     question = await client.create_interview_question(interview["uuid"], NewQuestion(text="Hello?"))
     assert len(await client.list_interview_questions(interview["uuid"])) == 2
-    assert (
-        await client.update_interview_question(interview["uuid"], question.uuid, text="Hi?")
-    ).text == "Hi?"
+    assert (await client.update_interview_question(interview["uuid"], question.uuid, text="Hi?")).text == "Hi?"
     assert (await client.get_interview_question(interview["uuid"], question.uuid)).text == "Hi?"
     await client.delete_interview_question(interview["uuid"], question.uuid)
     moved = await client.update_interview(interview["uuid"], scheduled_at=deadline(10))
     assert moved.scheduled_at.date() == deadline(10).date()
-    assert (
-        await client.update_interview(interview["uuid"], status="canceled")
-    ).status == "canceled"
+    assert (await client.update_interview(interview["uuid"], status="canceled")).status == "canceled"
     await client.delete_interview(interview["uuid"])
     with pytest.raises(NotFoundError):
         await client.get_interview(interview["uuid"])
@@ -284,9 +279,7 @@ async def test_webhooks_register_emit_replay_delete(client, sandbox):
     app = web.Application()
     app.router.add_post("/hook", receiver)
     async with serve(app) as hook_url:
-        hook = await client.create_webhook(
-            description="bot", url=hook_url + "/hook", http_auth="bot:pw"
-        )
+        hook = await client.create_webhook(description="bot", url=hook_url + "/hook", http_auth="bot:pw")
         assert hook.http_auth is True
         assert [h.uuid for h in await client.list_webhooks()] == [hook.uuid]
         done = next(i for i in sandbox.interviews.values() if i["status"] == "completed")
@@ -320,9 +313,7 @@ async def test_401_402_and_key_never_in_errors(sandbox, caplog):
     assert "invalid-key-secret" not in caplog.text and KEY not in caplog.text
 
 
-@pytest.mark.parametrize(
-    "headers", [{"X-Rate-Limit-Try-Again-Seconds": "0.01"}, {"Retry-After": "0"}, {}]
-)
+@pytest.mark.parametrize("headers", [{"X-Rate-Limit-Try-Again-Seconds": "0.01"}, {"Retry-After": "0"}, {}])
 async def test_429_honours_either_header_or_backs_off(client, sandbox, headers):
     sandbox.fail_next(429, headers=headers)
     assert (await client.me()).name == "Company User"
@@ -364,3 +355,64 @@ async def test_client_side_limiter_spaces_requests(sandbox):
         elapsed = time.monotonic() - started
     assert elapsed >= 0.4  # 10 requests at 5 per half second cannot finish at once
     assert limiters.for_key(KEY) is limiters.for_key(KEY) and KEY not in limiters._limiters
+
+
+def test_limiter_never_allows_more_than_the_rate_in_a_window():
+    import asyncio
+
+    async def count_in_window():
+        limiters = KeyRateLimiters(rate=20, period=1.0, burst=5)
+        limiter = limiters.for_key(KEY)
+        granted = 0
+        started = time.monotonic()
+
+        async def take():
+            nonlocal granted
+            await limiter.acquire()
+            if time.monotonic() - started < 1.0:
+                granted += 1
+
+        tasks = [asyncio.create_task(take()) for _ in range(60)]
+        await asyncio.sleep(1.0)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return granted
+
+    granted = asyncio.run(count_in_window())
+    assert 15 <= granted <= 20  # a bucket as large as the rate would let ~40 through
+
+
+async def test_question_set_path_is_remembered_across_clients(sandbox):
+    limiters = KeyRateLimiters()
+    async with serve(sandbox.app) as url:
+        for _ in range(2):
+            async with SparkHireClient(api_key=KEY, base_url=url, limiters=limiters, retry=FAST) as c:
+                await c.list_question_sets()
+    assert [r.path for r in sandbox.requests] == [
+        "/question_sets",
+        "/interview_question_sets",
+        "/interview_question_sets",
+    ]
+
+
+async def test_a_server_ignoring_range_does_not_loop_forever():
+    async def everything(request):
+        return web.json_response([{"uuid": f"j{n}", "title": "T"} for n in range(5)])
+
+    app = web.Application()
+    app.router.add_get("/jobs", everything)
+    async with serve(app) as url, SparkHireClient(api_key=KEY, base_url=url, retry=FAST) as c:
+        jobs = [j async for j in c.iter_jobs(page_size=2)]
+    assert len(jobs) == 5
+
+
+async def test_a_2xx_that_is_not_json_is_a_vendor_error():
+    async def html(request):
+        return web.Response(text="<html>maintenance</html>", content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/me", html)
+    async with serve(app) as url, SparkHireClient(api_key=KEY, base_url=url, retry=FAST) as c:
+        with pytest.raises(ServerError, match="not JSON"):
+            await c.me()

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import secrets
-
 import pytest
-import sqlalchemy as sa
 from cryptography.fernet import Fernet
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.crypto import SecretBox
-from bot.settings import normalize_database_url
 from bot.storage import Database
 from tests.conftest import TEST_DATABASE_URL
 from tests.support.databases import fresh_postgres_database

@@ -59,9 +59,7 @@ async def test_credentials_are_encrypted_at_rest(db):
 
 
 async def test_user_key_wins_over_workspace_fallback(db):
-    await db.connections.upsert_workspace(
-        "T1", "sparkhire", "workspace-key", account_label="Acme", connected_by="U1"
-    )
+    await db.connections.upsert_workspace("T1", "sparkhire", "workspace-key", account_label="Acme", connected_by="U1")
     await db.connections.upsert_user("T1", "U2", "sparkhire", "own-key", account_label="Mo")
     own = await db.connections.resolve("T1", "sparkhire", "U2")
     fallback = await db.connections.resolve("T1", "sparkhire", "U3")
@@ -74,13 +72,9 @@ async def test_user_key_wins_over_workspace_fallback(db):
 
 
 async def test_webhook_credentials_verified(db):
-    connection = await db.connections.upsert_workspace(
-        "T1", "sparkhire", "k", account_label="A", connected_by="U1"
-    )
+    connection = await db.connections.upsert_workspace("T1", "sparkhire", "k", account_label="A", connected_by="U1")
     await db.connections.set_webhook(connection.id, webhook_uuid="wh-1", webhook_auth="bot:s3cret")
-    assert (
-        await db.connections.verify_webhook_auth(connection.id, "bot:s3cret")
-    ).id == connection.id
+    assert (await db.connections.verify_webhook_auth(connection.id, "bot:s3cret")).id == connection.id
     assert await db.connections.verify_webhook_auth(connection.id, "bot:wrong") is None
     assert await db.connections.verify_webhook_auth("nope", "bot:s3cret") is None
 
@@ -114,9 +108,7 @@ async def test_subscription_filters(db):
 
 
 async def test_duplicates_create_no_second_delivery(db):
-    await db.subscriptions.add(
-        team_id="T1", channel_id="C1", vendor="sparkhire", events=["completed"], created_by="U1"
-    )
+    await db.subscriptions.add(team_id="T1", channel_id="C1", vendor="sparkhire", events=["completed"], created_by="U1")
     assert await db.events.record_many([event("k"), event("k"), event("j")]) == [True, False, True]
     assert await db.events.record(event("k")) is False
     assert await db.events.count() == 2
@@ -144,9 +136,7 @@ async def test_outbox_keeps_channel_order_and_one_in_flight(db):
 
 
 async def test_expired_lease_is_taken_over(db):
-    await db.subscriptions.add(
-        team_id="T1", channel_id="C1", vendor="sparkhire", events=["completed"], created_by="U1"
-    )
+    await db.subscriptions.add(team_id="T1", channel_id="C1", vendor="sparkhire", events=["completed"], created_by="U1")
     await db.events.record(event("x"))
     dead = await db.outbox.lease("dead-worker", lease_seconds=0.05)
     assert len(dead) == 1
@@ -156,9 +146,7 @@ async def test_expired_lease_is_taken_over(db):
 
 
 async def test_reschedule_delays_the_channel(db):
-    await db.subscriptions.add(
-        team_id="T1", channel_id="C1", vendor="sparkhire", events=["completed"], created_by="U1"
-    )
+    await db.subscriptions.add(team_id="T1", channel_id="C1", vendor="sparkhire", events=["completed"], created_by="U1")
     await db.events.record_many([event("1"), event("2")])
     (item,) = await db.outbox.lease("w")
     await db.outbox.reschedule(item, "w", delay=0.2, error="ratelimited")
@@ -193,9 +181,7 @@ async def test_threads_audit_and_poll_leases(db):
     await db.threads.set("T1", "C1", "k", ts="1.1", card={"status": "completed"})
     await db.threads.set("T1", "C1", "k", ts="1.1", card={"status": "rated"})
     assert (await db.threads.get("T1", "C1", "k")).card == {"status": "rated"}
-    await db.audit.add(
-        team_id="T1", user_id="U1", action="invite.sent", vendor="wedgehr", target="a@b.co"
-    )
+    await db.audit.add(team_id="T1", user_id="U1", action="invite.sent", vendor="wedgehr", target="a@b.co")
     await db.audit.add(team_id="T1", user_id="U2", action="share.created", vendor="sparkhire")
     assert [e.action for e in await db.audit.recent("T1", user_id="U1")] == ["invite.sent"]
     assert await db.poll_state.try_lease("c", "p1", 30)

@@ -107,9 +107,7 @@ async def test_bad_filter_is_a_bad_request(client, sandbox):
 
 async def test_wedges_get_and_resend(client, sandbox):
     interview = next(iter(sandbox.interviews.values()))
-    invite = sandbox.add_invite(
-        interview_id=interview["id"], email="w@example.io", first_name="Wen"
-    )
+    invite = sandbox.add_invite(interview_id=interview["id"], email="w@example.io", first_name="Wen")
     (wedge,) = [w async for w in client.iter_wedges(email="w@example.io")]
     assert wedge.invites[0].id == invite["id"] and wedge.invites[0].created_at is None
     fetched = await client.get_wedge(wedge.id)
