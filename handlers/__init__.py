@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from handlers import command, connect, errors, find, help, home, invite, resend, share, subscriptions
+from handlers import command, connect, errors, fallback, find, help, home, invite, resend, share, subscriptions
 
 FLOWS = (help, invite, resend, share, find, connect, subscriptions, home)
 
@@ -14,3 +14,4 @@ def register_all(app: AsyncApp) -> None:
     for flow in FLOWS:
         flow.register(app)
     command.register(app, routes=command.collect_subcommands(FLOWS), fallback=help.on_help)
+    fallback.register(app)  # last: only what no flow claimed

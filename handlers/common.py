@@ -136,20 +136,59 @@ def state_values(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """block_id -> the state of its single input element (or all elements for actions)."""
     values = (view.get("state") or {}).get("values") or {}
     out: dict[str, dict[str, Any]] = {}
+    if not isinstance(values, dict):
+        return out
     for block_id, elements in values.items():
         if isinstance(elements, dict) and elements:
-            out[block_id] = next(iter(elements.values())) if len(elements) == 1 else elements
+            element = next(iter(elements.values())) if len(elements) == 1 else elements
+            if isinstance(element, dict):
+                out[block_id] = element
     return out
 
 
 def text_value(values: dict[str, dict[str, Any]], block_id: str) -> str:
-    return ((values.get(block_id) or {}).get("value") or "").strip()
+    value = (values.get(block_id) or {}).get("value")
+    return value.strip() if isinstance(value, str) else ""
 
 
 def selected_value(values: dict[str, dict[str, Any]], block_id: str) -> str | None:
-    option = (values.get(block_id) or {}).get("selected_option") or None
-    return option.get("value") if option else None
+    option = (values.get(block_id) or {}).get("selected_option")
+    value = option.get("value") if isinstance(option, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def selected_text(values: dict[str, dict[str, Any]], block_id: str) -> str | None:
+    option = (values.get(block_id) or {}).get("selected_option")
+    text = option.get("text") if isinstance(option, dict) else None
+    label = text.get("text") if isinstance(text, dict) else None
+    return label if isinstance(label, str) else None
+
+
+def selected_values(values: dict[str, dict[str, Any]], block_id: str) -> list[str]:
+    """The values of a multi-select or checkboxes, in the order Slack sent them."""
+    options = (values.get(block_id) or {}).get("selected_options")
+    if not isinstance(options, list):
+        return []
+    return [o["value"] for o in options if isinstance(o, dict) and isinstance(o.get("value"), str)]
 
 
 def checked(values: dict[str, dict[str, Any]], block_id: str) -> set[str]:
-    return {o.get("value") for o in (values.get(block_id) or {}).get("selected_options") or []}
+    return set(selected_values(values, block_id))
+
+
+def timestamp_value(values: dict[str, dict[str, Any]], block_id: str) -> int | None:
+    """A datetimepicker's Unix time, or None when empty or not a number."""
+    raw = (values.get(block_id) or {}).get("selected_date_time")
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw
+    return int(raw) if isinstance(raw, str) and raw.isdecimal() else None
+
+
+def int_or(raw: str | None, default: int) -> int:
+    """An option value as an int; the default when it is missing or was tampered with."""
+    try:
+        return int(raw) if raw is not None else default
+    except ValueError:
+        return default

@@ -9,5 +9,10 @@ from handlers.common import recipient_from_body, report
 
 def register(app: AsyncApp) -> None:
     @app.error
-    async def on_error(error, body, client, respond) -> None:
+    async def on_error(error, body, client, respond, response) -> None:
         await report(error, recipient_from_body(body or {}, client, respond))
+        if response is not None:
+            # The user has been told in Slack; a 500 would only make Slack show a generic
+            # failure (and retry events), so answer as an acknowledgement.
+            response.status = 200
+            response.body = ""

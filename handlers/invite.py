@@ -43,13 +43,16 @@ from handlers.common import (
     after_ack,
     checked,
     dump_metadata,
+    int_or,
     load_metadata,
     report,
+    selected_text,
     selected_value,
     services_of,
     state_values,
     team_of,
     text_value,
+    timestamp_value,
     user_message_for,
 )
 
@@ -336,11 +339,11 @@ def _recipient(body: dict[str, Any], client: AsyncWebClient) -> Recipient:
 async def on_wedgehr_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any, context: Any) -> None:
     values = state_values(view)
     team_id, user_id = team_of(body), body["user"]["id"]
-    interview = (values.get(Block.WEDGEHR_INTERVIEW) or {}).get("selected_option") or {}
+    interview_value = selected_value(values, Block.WEDGEHR_INTERVIEW) or ""
     email = text_value(values, Block.EMAIL)
     bulk_text = text_value(values, Block.BULK)
     errors: dict[str, str] = {}
-    if not interview.get("value", "").isdigit():
+    if not interview_value.isdecimal():
         errors[Block.WEDGEHR_INTERVIEW] = "Choose an interview."
     rows = parse_bulk(bulk_text) if bulk_text else []
     if not bulk_text and not email:
@@ -360,7 +363,7 @@ async def on_wedgehr_submit(ack: Any, body: dict[str, Any], view: dict[str, Any]
             response_action="errors", errors={Block.WEDGEHR_INTERVIEW: NotConnectedError("wedgehr").message[:150]}
         )
         return
-    interview_id, interview_name = int(interview["value"]), (interview.get("text") or {}).get("text")
+    interview_id, interview_name = int(interview_value), selected_text(values, Block.WEDGEHR_INTERVIEW)
     send_email = "send" in checked(values, Block.SEND_EMAIL)
     unique_id = text_value(values, Block.UNIQUE_ID) or None
     wedge_client = services.client_for(connection)
@@ -413,7 +416,7 @@ async def on_sparkhire_submit(ack: Any, body: dict[str, Any], view: dict[str, An
     job_value = selected_value(values, Block.SPARKHIRE_JOB) or ""
     name, email = text_value(values, Block.CANDIDATE_NAME), text_value(values, Block.EMAIL)
     bulk_text = text_value(values, Block.BULK)
-    deadline_raw = (values.get(Block.DEADLINE) or {}).get("selected_date_time")
+    deadline_raw = timestamp_value(values, Block.DEADLINE)
     question_set = selected_value(values, Block.QUESTION_SET)
     questions = tuple(q.strip() for q in text_value(values, Block.QUESTIONS).splitlines() if q.strip())
     phone = text_value(values, Block.PHONE).replace(" ", "")
@@ -432,7 +435,10 @@ async def on_sparkhire_submit(ack: Any, body: dict[str, Any], view: dict[str, An
     elif not any(r.error is None for r in rows):
         errors[Block.BULK] = "No valid email address found. Use one per line: Name <email> or email."
     now = datetime.now(UTC)
-    deadline = datetime.fromtimestamp(int(deadline_raw), UTC) if deadline_raw else None
+    try:
+        deadline = datetime.fromtimestamp(deadline_raw, UTC) if deadline_raw else None
+    except (OverflowError, OSError, ValueError):
+        deadline = None
     if deadline is None or deadline <= now:
         errors[Block.DEADLINE] = "Choose a deadline in the future."
     elif deadline > now + timedelta(days=365):
@@ -467,8 +473,8 @@ async def on_sparkhire_submit(ack: Any, body: dict[str, Any], view: dict[str, An
             deadline=deadline,
             question_set_uuid=question_set,
             questions=questions,
-            time_limit=int(selected_value(values, Block.TIME_LIMIT) or 60),
-            takes=int(selected_value(values, Block.TAKES) or -1),
+            time_limit=int_or(selected_value(values, Block.TIME_LIMIT), 60),
+            takes=int_or(selected_value(values, Block.TAKES), -1),
             message=text_value(values, Block.MESSAGE) or None,
             phone=phone or None,
             sms_consent=consent,

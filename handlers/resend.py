@@ -38,7 +38,7 @@ async def on_resend(
 ) -> None:
     query = args.split()[0] if args.split() else ""
     query = first_email(query) or query
-    if not query or not (query.isdigit() or "@" in query):
+    if not query or not (query.isdecimal() or "@" in query):
         await ack(text=USAGE, response_type="ephemeral")
         return
     await ack()
@@ -84,7 +84,7 @@ async def on_resend_button(
         channel_id=(body.get("channel") or {}).get("id"),
         respond=respond if body.get("response_url") else None,
     )
-    if not value.isdigit():
+    if not value.isdecimal():
         raise UserFacingError("That button does not carry a WedgeHR wedge id; run `/interview resend <email>`.")
     after_ack(
         context,

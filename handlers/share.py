@@ -31,6 +31,7 @@ from handlers.common import (
     checked,
     dump_metadata,
     load_metadata,
+    selected_values,
     services_of,
     state_values,
     team_of,
@@ -156,6 +157,8 @@ async def on_share_button(
 
 async def deactivate(services: Services, recipient: Recipient, *, team_id: str, value: str) -> None:
     interview_uuid, _, link_uuid = value.partition(":")
+    if not (UUID_RE.match(interview_uuid) and UUID_RE.match(link_uuid)):
+        raise UserFacingError("That button does not point at a share link any more; run `/interview share` again.")
     client = await _sparkhire(services, team_id, recipient.user_id)
     await client.set_share_link_status(interview_uuid, link_uuid, active=False)
     interview = await client.get_interview(interview_uuid)
@@ -280,8 +283,9 @@ async def create_advanced(
 
 async def on_advanced_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any, context: Any) -> None:
     values = state_values(view)
-    interviews = [o["value"] for o in (values.get(Block.SHARE_INTERVIEWS) or {}).get("selected_options") or []]
-    slack_users = list((values.get(Block.REVIEWERS) or {}).get("selected_users") or [])
+    interviews = selected_values(values, Block.SHARE_INTERVIEWS)
+    picked = (values.get(Block.REVIEWERS) or {}).get("selected_users")
+    slack_users = [u for u in picked if isinstance(u, str)] if isinstance(picked, list) else []
     typed = [e.strip() for e in text_value(values, Block.REVIEWER_EMAILS).replace(",", "\n").splitlines() if e.strip()]
     errors: dict[str, str] = {}
     if not interviews:

@@ -157,7 +157,7 @@ async def on_resume(
     value = action.get("value") or ""
 
     async def run() -> None:
-        subscription = await services.db.subscriptions.get(int(value)) if value.isdigit() else None
+        subscription = await services.db.subscriptions.get(int(value)) if value.isdecimal() else None
         if subscription is None or subscription.team_id != team_of(body):
             raise UserFacingError("That subscription no longer exists; run `/interview subscribe` again.")
         await ensure_member(client, subscription.channel_id)

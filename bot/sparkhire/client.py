@@ -28,7 +28,7 @@ from bot.sparkhire.models import (
 )
 from bot.sparkhire.ratelimit import KeyRateLimiters
 from bot.vendors.errors import NotFoundError, ServerError
-from bot.vendors.http import BaseVendorClient
+from bot.vendors.http import BaseVendorClient, path_segment
 
 DEFAULT_PAGE_SIZE = 50
 QUESTION_SET_PATHS = ("/question_sets", "/interview_question_sets")
@@ -155,7 +155,7 @@ class SparkHireClient(BaseVendorClient):
         return Plan.model_validate(data.get("plan", data) if isinstance(data, dict) else data)
 
     async def get_company(self, uuid: str) -> Company:
-        return await self._one(Company, "GET", f"/companies/{uuid}")
+        return await self._one(Company, "GET", f"/companies/{path_segment(uuid)}")
 
     # -- users -----------------------------------------------------------------------------
     async def list_users(self, *, range: str | None = None) -> list[User]:
@@ -175,26 +175,28 @@ class SparkHireClient(BaseVendorClient):
         )
 
     async def get_user(self, uuid: str) -> User:
-        return await self._one(User, "GET", f"/users/{uuid}")
+        return await self._one(User, "GET", f"/users/{path_segment(uuid)}")
 
     async def update_user(self, uuid: str, *, name: str | None = None, email: str | None = None) -> User:
         body = {k: v for k, v in {"name": name, "email": email}.items() if v is not None}
-        return await self._one(User, "PUT", f"/users/{uuid}", json=body)
+        return await self._one(User, "PUT", f"/users/{path_segment(uuid)}", json=body)
 
     async def delete_user(self, uuid: str) -> None:
-        await self._json("DELETE", f"/users/{uuid}")
+        await self._json("DELETE", f"/users/{path_segment(uuid)}")
 
     async def create_user_integration_key(self, uuid: str) -> IntegrationKey:
-        return await self._one(IntegrationKey, "POST", f"/users/{uuid}/integration_key", idempotent=False)
+        return await self._one(IntegrationKey, "POST", f"/users/{path_segment(uuid)}/integration_key", idempotent=False)
 
     async def get_user_integration_key(self, uuid: str) -> IntegrationKey:
-        return await self._one(IntegrationKey, "GET", f"/users/{uuid}/integration_key")
+        return await self._one(IntegrationKey, "GET", f"/users/{path_segment(uuid)}/integration_key")
 
     async def update_user_integration_key(self, uuid: str, **fields: Any) -> IntegrationKey:
-        return await self._one(IntegrationKey, "PUT", f"/users/{uuid}/integration_key", json=fields or None)
+        return await self._one(
+            IntegrationKey, "PUT", f"/users/{path_segment(uuid)}/integration_key", json=fields or None
+        )
 
     async def delete_user_integration_key(self, uuid: str) -> None:
-        await self._json("DELETE", f"/users/{uuid}/integration_key")
+        await self._json("DELETE", f"/users/{path_segment(uuid)}/integration_key")
 
     # -- jobs ------------------------------------------------------------------------------
     async def list_jobs(
@@ -217,7 +219,7 @@ class SparkHireClient(BaseVendorClient):
             yield job
 
     async def get_job(self, uuid: str) -> Job:
-        return await self._one(Job, "GET", f"/jobs/{uuid}")
+        return await self._one(Job, "GET", f"/jobs/{path_segment(uuid)}")
 
     async def create_job(
         self,
@@ -244,10 +246,12 @@ class SparkHireClient(BaseVendorClient):
         )
 
     async def update_job(self, uuid: str, **fields: Any) -> Job:
-        return await self._one(Job, "PUT", f"/jobs/{uuid}", json={k: v for k, v in fields.items() if v is not None})
+        return await self._one(
+            Job, "PUT", f"/jobs/{path_segment(uuid)}", json={k: v for k, v in fields.items() if v is not None}
+        )
 
     async def delete_job(self, uuid: str) -> None:
-        await self._json("DELETE", f"/jobs/{uuid}")
+        await self._json("DELETE", f"/jobs/{path_segment(uuid)}")
 
     # -- interviews ----------------------------------------------------------------------
     async def list_interviews(
@@ -275,7 +279,7 @@ class SparkHireClient(BaseVendorClient):
             yield interview
 
     async def get_interview(self, uuid: str) -> Interview:
-        return await self._one(Interview, "GET", f"/interviews/{uuid}")
+        return await self._one(Interview, "GET", f"/interviews/{path_segment(uuid)}")
 
     async def create_interview(
         self,
@@ -333,23 +337,25 @@ class SparkHireClient(BaseVendorClient):
             body["status"] = status
         if scheduled_at:
             body["scheduled_at"] = _iso(scheduled_at)
-        return await self._one(Interview, "PUT", f"/interviews/{uuid}", json=body)
+        return await self._one(Interview, "PUT", f"/interviews/{path_segment(uuid)}", json=body)
 
     async def delete_interview(self, uuid: str) -> None:
-        await self._json("DELETE", f"/interviews/{uuid}")
+        await self._json("DELETE", f"/interviews/{path_segment(uuid)}")
 
     # -- interview questions -------------------------------------------------------------
     async def list_interview_questions(self, uuid: str) -> list[InterviewQuestion]:
-        return await self._list(InterviewQuestion, f"/interviews/{uuid}/questions", [])
+        return await self._list(InterviewQuestion, f"/interviews/{path_segment(uuid)}/questions", [])
 
     async def get_interview_question(self, uuid: str, question_uuid: str) -> InterviewQuestion:
-        return await self._one(InterviewQuestion, "GET", f"/interviews/{uuid}/questions/{question_uuid}")
+        return await self._one(
+            InterviewQuestion, "GET", f"/interviews/{path_segment(uuid)}/questions/{path_segment(question_uuid)}"
+        )
 
     async def create_interview_question(self, uuid: str, question: NewQuestion) -> InterviewQuestion:
         return await self._one(
             InterviewQuestion,
             "POST",
-            f"/interviews/{uuid}/questions",
+            f"/interviews/{path_segment(uuid)}/questions",
             json=question.model_dump(),
             idempotent=False,
         )
@@ -358,12 +364,12 @@ class SparkHireClient(BaseVendorClient):
         return await self._one(
             InterviewQuestion,
             "PUT",
-            f"/interviews/{uuid}/questions/{question_uuid}",
+            f"/interviews/{path_segment(uuid)}/questions/{path_segment(question_uuid)}",
             json={"text": text},
         )
 
     async def delete_interview_question(self, uuid: str, question_uuid: str) -> None:
-        await self._json("DELETE", f"/interviews/{uuid}/questions/{question_uuid}")
+        await self._json("DELETE", f"/interviews/{path_segment(uuid)}/questions/{path_segment(question_uuid)}")
 
     # -- question sets (two documented paths: try the heading's, remember what answered) --
     async def _question_sets(self, method: str, suffix: str = "", **kwargs: Any) -> Any:
@@ -387,7 +393,7 @@ class SparkHireClient(BaseVendorClient):
         return TypeAdapter(list[QuestionSet]).validate_python(await self._question_sets("GET") or [])
 
     async def get_question_set(self, uuid: str) -> QuestionSet:
-        return QuestionSet.model_validate(await self._question_sets("GET", f"/{uuid}"))
+        return QuestionSet.model_validate(await self._question_sets("GET", f"/{path_segment(uuid)}"))
 
     async def create_question_set(self, *, name: str, questions: Iterable[NewQuestion]) -> QuestionSet:
         body = {
@@ -398,27 +404,31 @@ class SparkHireClient(BaseVendorClient):
 
     async def update_question_set(self, uuid: str, *, name: str, questions: list[dict[str, Any]]) -> QuestionSet:
         return QuestionSet.model_validate(
-            await self._question_sets("PUT", f"/{uuid}", json={"name": name, "questions": questions})
+            await self._question_sets("PUT", f"/{path_segment(uuid)}", json={"name": name, "questions": questions})
         )
 
     async def delete_question_set(self, uuid: str) -> None:
-        await self._question_sets("DELETE", f"/{uuid}")
+        await self._question_sets("DELETE", f"/{path_segment(uuid)}")
 
     # -- share links -----------------------------------------------------------------------
     async def create_share_link(self, interview_uuid: str) -> ShareLink:
         """Create the basic share link of a completed interview (POST with no body)."""
-        return await self._one(ShareLink, "POST", f"/interviews/{interview_uuid}/share_link", idempotent=False)
+        return await self._one(
+            ShareLink, "POST", f"/interviews/{path_segment(interview_uuid)}/share_link", idempotent=False
+        )
 
     async def get_share_link(self, interview_uuid: str) -> ShareLink | None:
         """The interview's basic link, or None if it has none yet."""
-        response = await self._request("GET", f"/interviews/{interview_uuid}/share_link", empty_on_404=True)
+        response = await self._request(
+            "GET", f"/interviews/{path_segment(interview_uuid)}/share_link", empty_on_404=True
+        )
         return ShareLink.model_validate(response.json()) if response is not None else None
 
     async def set_share_link_status(self, interview_uuid: str, link_uuid: str, *, active: bool) -> ShareLink:
         return await self._one(
             ShareLink,
             "PUT",
-            f"/interviews/{interview_uuid}/share_link/{link_uuid}",
+            f"/interviews/{path_segment(interview_uuid)}/share_link/{path_segment(link_uuid)}",
             json={"status": "active" if active else "inactive"},
         )
 
@@ -426,7 +436,7 @@ class SparkHireClient(BaseVendorClient):
         return await self._list(AdvancedShareLink, "/share_links", [])
 
     async def get_advanced_share_link(self, uuid: str) -> AdvancedShareLink:
-        return await self._one(AdvancedShareLink, "GET", f"/share_links/{uuid}")
+        return await self._one(AdvancedShareLink, "GET", f"/share_links/{path_segment(uuid)}")
 
     async def create_advanced_share_links(
         self,
@@ -450,12 +460,12 @@ class SparkHireClient(BaseVendorClient):
         return await self._one(
             AdvancedShareLink,
             "PUT",
-            f"/share_links/{uuid}",
+            f"/share_links/{path_segment(uuid)}",
             json={"status": "active" if active else "inactive"},
         )
 
     async def delete_advanced_share_link(self, uuid: str) -> None:
-        await self._json("DELETE", f"/share_links/{uuid}")
+        await self._json("DELETE", f"/share_links/{path_segment(uuid)}")
 
     # -- webhooks ------------------------------------------------------------------------
     async def list_webhooks(self) -> list[Webhook]:
@@ -469,8 +479,8 @@ class SparkHireClient(BaseVendorClient):
         return await self._one(Webhook, "POST", "/webhooks", json=body, idempotent=False)
 
     async def delete_webhook(self, uuid: str) -> None:
-        await self._json("DELETE", f"/webhooks/{uuid}")
+        await self._json("DELETE", f"/webhooks/{path_segment(uuid)}")
 
     async def replay_webhook(self, event: str) -> None:
         """Ask Spark Hire to re-send the last delivery of ``event`` (e.g. InterviewCompleted)."""
-        await self._json("GET", f"/webhooks/replay/{event}")
+        await self._json("GET", f"/webhooks/replay/{path_segment(event)}")

@@ -12,6 +12,7 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Self
+from urllib.parse import quote
 
 import httpx
 
@@ -20,6 +21,7 @@ from bot.vendors.errors import (
     APIStatusError,
     APITimeoutError,
     AuthenticationError,
+    NotFoundError,
     PaymentRequiredError,
     PermissionDeniedError,
     RateLimitError,
@@ -33,6 +35,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 ACTIONABLE_DEFAULTS = (
     AuthenticationError,
+    NotFoundError,
     PaymentRequiredError,
     PermissionDeniedError,
     RateLimitError,
@@ -95,6 +98,14 @@ class HttpPool:
         clients, self._clients = list(self._clients.values()), {}
         for client in clients:
             await client.aclose()
+
+
+def path_segment(value: str | int) -> str:
+    """One id as a URL path segment, so an id typed in Slack can never reach another endpoint."""
+    text = str(value)
+    if not text or text in {".", ".."} or not text.isprintable():
+        raise NotFoundError(f"No record has the id {text[:40]!r}.")
+    return quote(text, safe="")
 
 
 def parse_retry_after(headers: Mapping[str, str]) -> float | None:

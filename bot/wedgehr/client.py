@@ -9,7 +9,7 @@ import httpx
 from pydantic.alias_generators import to_snake
 
 from bot.vendors.errors import APIStatusError, SessionError, ValidationError
-from bot.vendors.http import BaseVendorClient
+from bot.vendors.http import BaseVendorClient, path_segment
 from bot.wedgehr.models import Interview, Invite, InviteStatus, One, Page, Wedge
 
 MAX_PAGE_SIZE = 100
@@ -129,7 +129,7 @@ class WedgeHRClient(BaseVendorClient):
             yield item
 
     async def get_invite(self, invite_id: int) -> Invite:
-        response = await self._request("GET", f"/invites/{invite_id}")
+        response = await self._request("GET", f"/invites/{path_segment(invite_id)}")
         assert response is not None
         return One[Invite].model_validate(response.json()).data
 
@@ -151,13 +151,13 @@ class WedgeHRClient(BaseVendorClient):
             yield item
 
     async def get_wedge(self, wedge_id: int) -> Wedge:
-        response = await self._request("GET", f"/wedges/{wedge_id}")
+        response = await self._request("GET", f"/wedges/{path_segment(wedge_id)}")
         assert response is not None
         return One[Wedge].model_validate(response.json()).data
 
     async def resend_invite(self, wedge_id: int) -> Wedge:
         """Re-send the wedge's invitation email. Retried only on 429 (it sends mail)."""
-        response = await self._request("POST", f"/wedges/{wedge_id}/resend-invite", idempotent=False)
+        response = await self._request("POST", f"/wedges/{path_segment(wedge_id)}/resend-invite", idempotent=False)
         assert response is not None
         return One[Wedge].model_validate(response.json()).data
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet
@@ -38,7 +41,7 @@ class Bot:
 @asynccontextmanager
 async def running_bot(
     *,
-    database_url: str = "sqlite:///bot.sqlite3",
+    database_url: str | None = None,
     start_workers: bool = True,
     env_credentials: bool = True,
     secret_key: str | None = None,
@@ -53,6 +56,10 @@ async def running_bot(
         slack.base_url = slack_url
         wedgehr_url = await stack.enter_async_context(serve(wedgehr.app))
         sparkhire_url = await stack.enter_async_context(serve(sparkhire.app))
+        if database_url is None:  # a fresh database per bot, even within one test function
+            workdir = Path(tempfile.mkdtemp(prefix="bot-"))
+            stack.callback(shutil.rmtree, workdir, ignore_errors=True)
+            database_url = f"sqlite:///{workdir}/bot.sqlite3"
         values: dict[str, Any] = {
             "slack_bot_token": BOT_TOKEN,
             "slack_signing_secret": SIGNING_SECRET,

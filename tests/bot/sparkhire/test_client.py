@@ -416,3 +416,13 @@ async def test_a_2xx_that_is_not_json_is_a_vendor_error():
     async with serve(app) as url, SparkHireClient(api_key=KEY, base_url=url, retry=FAST) as c:
         with pytest.raises(ServerError, match="not JSON"):
             await c.me()
+
+
+
+@pytest.mark.parametrize("typed_id", ["..", "abc/../../users", "a?b=c", "x\x1fy", ""])
+async def test_an_id_typed_in_slack_never_reaches_another_endpoint(client, sandbox, typed_id):
+    before = len(sandbox.requests)
+    with pytest.raises(NotFoundError):
+        await client.get_interview(typed_id)
+    # Either refused before sending, or sent whole as one escaped segment of /interviews/.
+    assert all(r.path == f"/interviews/{typed_id}" for r in sandbox.requests[before:])
