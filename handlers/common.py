@@ -16,11 +16,13 @@ from blocks.models import Message
 from bot.crypto import SecretKeyMismatchError
 from bot.errors import NotConnectedError, UserFacingError
 from bot.services import Services
+from bot.storage import is_database_unavailable
 from bot.vendors.errors import AuthenticationError, RateLimitError, SessionError, VendorError
 
 logger = logging.getLogger(__name__)
 
 INTERNAL_ERROR = "Something went wrong on our side and it has been logged. Please try again."
+DATABASE_UNAVAILABLE = "The bot cannot reach its database for a moment. Nothing was changed; try again in a minute."
 
 
 def services_of(context: Any) -> Services:
@@ -72,6 +74,8 @@ def user_message_for(error: BaseException) -> Message:
     if isinstance(error, SlackApiError):
         data = error.response.data if isinstance(error.response.data, dict) else {}
         return error_message(f"Slack refused the request ({data.get('error', 'unknown error')}).")
+    if is_database_unavailable(error):
+        return error_message(DATABASE_UNAVAILABLE)
     return error_message(INTERNAL_ERROR)
 
 

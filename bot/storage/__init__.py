@@ -1,6 +1,7 @@
 """Storage on SQLite (default) or PostgreSQL through one SQLAlchemy async code path."""
 
 from bot.storage.database import Database
+from bot.storage.errors import is_database_unavailable
 from bot.storage.repos import (
     AuditEntry,
     Connection,
@@ -18,4 +19,5 @@ __all__ = [
     "OutboxItem",
     "Subscription",
     "ThreadMessage",
+    "is_database_unavailable",
 ]

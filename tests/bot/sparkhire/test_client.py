@@ -418,7 +418,6 @@ async def test_a_2xx_that_is_not_json_is_a_vendor_error():
             await c.me()
 
 
-
 @pytest.mark.parametrize("typed_id", ["..", "abc/../../users", "a?b=c", "x\x1fy", ""])
 async def test_an_id_typed_in_slack_never_reaches_another_endpoint(client, sandbox, typed_id):
     before = len(sandbox.requests)

@@ -1,0 +1,118 @@
+"""SIGKILL in the middle of a burst of webhooks: what was acknowledged is posted once, retries add nothing."""
+
+import asyncio
+import base64
+from collections import Counter
+from contextlib import AsyncExitStack
+
+import httpx
+from cryptography.fernet import Fernet
+
+from tests.bot.notify.test_processes import bot_env, fakes
+from tests.support.process import BotProcess
+from tests.support.servers import free_port
+from tests.support.slack_requests import SlackSender
+
+CHANNELS = 50
+PER_CHANNEL = 10  # 500 deliveries; Slack's one message a second per channel keeps each channel at ~10 s
+KILL_AFTER_ANSWERS = 150
+
+
+async def subscribe_one_job_per_channel(bot_url, slack, sparkhire):
+    """Channel C<n> follows job <n>, so the 500 events spread over 50 channels."""
+    sender = SlackSender(bot_url)
+    jobs = {}
+    try:
+        for n in range(CHANNELS):
+            channel, job = f"C{n:03d}", sparkhire.add_job(f"Role {n}")
+            slack.add_channel(channel, name=f"hiring-{n}")
+            await sender.command(
+                f"subscribe sparkhire completed job:{job['uuid']}",
+                channel=channel,
+                response_url=slack.response_url(f"sub-{channel}"),
+            )
+            await slack.wait_for(lambda channel=channel: slack.responses.get(f"sub-{channel}"), timeout=10)
+            jobs[channel] = job
+    finally:
+        await sender.aclose()
+    return jobs
+
+
+async def test_sigkill_during_500_webhooks_then_restart_and_retry_posts_each_once(tmp_path):
+    async with AsyncExitStack() as stack:
+        slack, sparkhire, sparkhire_url = await fakes(stack)
+        port = free_port()
+        env = bot_env(slack, sparkhire_url, f"sqlite:///{tmp_path}/bot.sqlite3", Fernet.generate_key().decode())
+        env["PUBLIC_URL"] = f"http://127.0.0.1:{port}"
+        first = BotProcess(env=env, port=port, workdir=tmp_path)
+        await first.start()
+        try:
+            jobs = await subscribe_one_job_per_channel(first.url, slack, sparkhire)
+            (hook,) = sparkhire.webhooks.values()
+            headers = {
+                "Authorization": "Basic " + base64.b64encode(hook["_auth"].encode()).decode(),
+                "X-SparkHire-Event": "InterviewCompleted",
+                "X-SparkHire-Webhook-UUID": hook["uuid"],
+            }
+            deliveries = []  # (channel, interview body)
+            for channel, job in jobs.items():
+                for k in range(PER_CHANNEL):
+                    name = f"Cand {channel}-{k}"
+                    interview = sparkhire.add_interview(job_uuid=job["uuid"], name=name, email=f"{channel}-{k}@ex.io")
+                    deliveries.append((channel, sparkhire.set_status(interview["uuid"], "completed")))
+            # Slack is down while the first process runs, so every acknowledged event is still in the outbox
+            # when it dies; what this test checks is the receiving side, not the Slack call.
+            slack.fail("chat.postMessage", status=503, times=1_000_000)
+
+            answered: dict[int, int] = {}
+            enough = asyncio.Event()
+            queue: asyncio.Queue[int] = asyncio.Queue()
+            for index in range(len(deliveries)):
+                queue.put_nowait(index)
+
+            async def sender(client: httpx.AsyncClient) -> None:
+                while not queue.empty():
+                    index = queue.get_nowait()
+                    try:
+                        response = await client.post(hook["url"], json=deliveries[index][1], headers=headers)
+                    except httpx.HTTPError:
+                        continue  # no answer: the sender will retry it
+                    answered[index] = response.status_code
+                    if len(answered) >= KILL_AFTER_ANSWERS:
+                        enough.set()
+
+            async with httpx.AsyncClient(timeout=10) as client:
+                senders = [asyncio.create_task(sender(client)) for _ in range(25)]
+                await asyncio.wait_for(enough.wait(), timeout=60)
+                first.kill()
+                await first.proc.wait()
+                await asyncio.gather(*senders)
+        finally:
+            await first.stop()
+
+        acknowledged = {i for i, status in answered.items() if 200 <= status < 300}
+        assert KILL_AFTER_ANSWERS <= len(acknowledged) < len(deliveries), "the kill should land mid-burst"
+        assert all(status < 300 for status in answered.values())
+        assert slack.posted() == []
+
+        slack.failures.clear()
+        second = BotProcess(env=env, port=port, workdir=tmp_path)
+        await second.start()
+        try:
+            # Spark Hire retries everything it got no 2xx for; some of those were stored before the kill.
+            unanswered = [i for i in range(len(deliveries)) if i not in acknowledged]
+            async with httpx.AsyncClient(timeout=10) as client:
+                for index in unanswered:
+                    response = await client.post(hook["url"], json=deliveries[index][1], headers=headers)
+                    assert response.status_code == 200
+            await slack.wait_for(lambda: len(slack.posted()) >= len(deliveries), timeout=120)
+            await asyncio.sleep(2.5)  # time for a duplicate to show up, if one were coming
+        finally:
+            await second.stop()
+
+        posted = Counter((m.channel, m.text) for m in slack.posted())
+        expected = Counter(
+            (channel, f"{body['assigned_to']['name']} completed the interview (Spark Hire)")
+            for channel, body in deliveries
+        )
+        assert posted == expected

@@ -1,0 +1,74 @@
+"""The database goes away for a moment: webhooks get a 503 so the sender retries, and the bot recovers by itself."""
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bot.settings import normalize_database_url
+from tests.support.databases import TEST_DATABASE_URL, fresh_postgres_database
+from tests.support.harness import running_bot
+
+pytestmark = pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL not set")
+
+
+async def set_database_reachable(database_url: str, reachable: bool) -> None:
+    """Refuse new connections to the database and cut the open ones, as a failover or restart would."""
+    name = database_url.rsplit("/", 1)[1]
+    admin = create_async_engine(normalize_database_url(TEST_DATABASE_URL), isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(sa.text(f"ALTER DATABASE {name} ALLOW_CONNECTIONS {str(reachable).lower()}"))
+            if not reachable:
+                await conn.execute(
+                    sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"),
+                    {"name": name},
+                )
+    finally:
+        await admin.dispose()
+
+
+async def test_webhooks_get_503_while_the_database_is_gone_and_flow_again_after(caplog):
+    database_url, cleanup = await fresh_postgres_database()
+    try:
+        async with running_bot(database_url=database_url) as bot:
+            await bot.sender.command("subscribe sparkhire", response_url=bot.slack.response_url("sub"))
+            await bot.slack.wait_for(lambda: bot.slack.responses.get("sub"), timeout=10)
+            job = next(iter(bot.sparkhire.jobs.values()))
+            before, during = (
+                bot.sparkhire.set_status(
+                    bot.sparkhire.add_interview(job_uuid=job["uuid"], name=name, email=f"{name.lower()}@example.io")[
+                        "uuid"
+                    ],
+                    "completed",
+                )
+                for name in ("Ann", "Bo")
+            )
+            (delivery,) = await bot.sparkhire.emit("InterviewCompleted", before)
+            assert delivery.status == 200
+            await bot.slack.wait_for(lambda: len(bot.slack.posted("C1")) == 1, timeout=10)
+
+            await set_database_reachable(database_url, False)
+            try:
+                (refused,) = await bot.sparkhire.emit("InterviewCompleted", during)
+                assert refused.status == 503  # not acknowledged: Spark Hire will retry
+                command = await bot.sender.command("subscriptions", response_url=bot.slack.response_url("down"))
+                assert command.status_code == 200  # Slack still gets its acknowledgement
+                (told,) = await bot.slack.wait_for(lambda: bot.slack.responses.get("down"), timeout=10)
+                assert "cannot reach its database" in told["text"]
+            finally:
+                await set_database_reachable(database_url, True)
+
+            # Spark Hire retries; the same process takes it without a restart and posts it once.
+            (retried,) = await bot.sparkhire.emit("InterviewCompleted", during)
+            assert retried.status == 200
+            await bot.slack.wait_for(lambda: len(bot.slack.posted("C1")) == 2, timeout=15)
+            texts = [m.text for m in bot.slack.posted("C1")]
+            assert texts == [
+                "Ann completed the interview (Spark Hire)",
+                "Bo completed the interview (Spark Hire)",
+            ]
+            (again,) = await bot.sparkhire.emit("InterviewCompleted", during)
+            assert again.status == 200
+            assert (await bot.sender.command("subscriptions")).status_code == 200
+    finally:
+        await cleanup()

@@ -1,0 +1,95 @@
+"""No token, key or webhook password in any log line, at any level, over a full run of the real process."""
+
+import base64
+from contextlib import AsyncExitStack
+
+import httpx
+from cryptography.fernet import Fernet
+
+from blocks.ids import Action, Block, Callback
+from bot.sparkhire.sandbox import SparkHireSandbox
+from bot.wedgehr.sandbox import WedgeHRSandbox
+from tests.support.fake_slack import BOT_TOKEN, FakeSlack
+from tests.support.process import BotProcess
+from tests.support.servers import free_port, serve
+from tests.support.slack_requests import SIGNING_SECRET, SlackSender
+
+WEDGEHR_TOKEN = "wedge-secret-token-4242424242"
+SPARKHIRE_KEY = "spark-secret-key-4242424242"
+USER_KEY = "mo-personal-key-4242424242"
+
+
+async def test_a_full_debug_run_logs_no_secret(tmp_path):
+    secret_key = Fernet.generate_key().decode()
+    async with AsyncExitStack() as stack:
+        slack, wedgehr, sparkhire = FakeSlack(), WedgeHRSandbox(tokens={WEDGEHR_TOKEN}), SparkHireSandbox()
+        slack.base_url = await stack.enter_async_context(serve(slack.app))
+        wedgehr_url = await stack.enter_async_context(serve(wedgehr.app))
+        sparkhire_url = await stack.enter_async_context(serve(sparkhire.app))
+        port = free_port()
+        bot = BotProcess(
+            env={
+                "SLACK_BOT_TOKEN": BOT_TOKEN,
+                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+                "SLACK_API_URL": slack.base_url + "/api/",
+                "WEDGEHR_TOKEN": WEDGEHR_TOKEN,
+                "WEDGEHR_API_URL": wedgehr_url,
+                "SPARKHIRE_API_KEY": SPARKHIRE_KEY,
+                "SPARKHIRE_API_URL": sparkhire_url,
+                "DATABASE_URL": f"sqlite:///{tmp_path}/bot.sqlite3",
+                "BOT_SECRET_KEY": secret_key,
+                "PUBLIC_URL": f"http://127.0.0.1:{port}",
+                "LOG_LEVEL": "DEBUG",
+                "WEDGEHR_POLL_SECONDS": "1",
+            },
+            port=port,
+            workdir=tmp_path,
+        )
+        await bot.start()
+        sender = SlackSender(bot.url)
+        stack.push_async_callback(sender.aclose)
+        try:
+            # A member connects their own Spark Hire key through the modal.
+            await sender.command("connect", user="U2")
+            await slack.wait_for(lambda: slack.calls_to("views.open"))
+            view = list(slack.views.values())[-1]
+            assert view["callback_id"] == Callback.CONNECT
+            state = {Block.SPARKHIRE_USER_KEY: {Action.INPUT: {"type": "plain_text_input", "value": USER_KEY}}}
+            assert (await sender.view_submission(view, state, user="U2")).json() == {"response_action": "clear"}
+            assert any(r.api_key == USER_KEY for r in sparkhire.requests)
+
+            # The channel subscribes: a webhook with a generated password is registered.
+            await sender.command("subscribe all", channel="C1", response_url=slack.response_url("sub"))
+            await slack.wait_for(lambda: slack.responses.get("sub"), timeout=10)
+            (hook,) = sparkhire.webhooks.values()
+            password = hook["_auth"].split(":", 1)[1]
+
+            # Deliveries with good and bad credentials; Slack rate-limits one post.
+            slack.fail("chat.postMessage", status=429, retry_after=1)
+            job = next(iter(sparkhire.jobs.values()))
+            interview = sparkhire.add_interview(job_uuid=job["uuid"], name="Ann Lee", email="ann@example.io")
+            (delivery,) = await sparkhire.emit(
+                "InterviewCompleted", sparkhire.set_status(interview["uuid"], "completed")
+            )
+            assert delivery.status == 200
+            async with httpx.AsyncClient() as client:
+                wrong = base64.b64encode(b"interview-bot:" + password[::-1].encode()).decode()
+                refused = await client.post(hook["url"], json={}, headers={"Authorization": f"Basic {wrong}"})
+            assert refused.status_code == 401
+            await slack.wait_for(lambda: slack.posted("C1"), timeout=10)
+
+            # Lookups call both vendors with their credentials; a bad vendor token is reported.
+            await sender.command("find ann@example.io", response_url=slack.response_url("find"))
+            await slack.wait_for(lambda: slack.responses.get("find"), timeout=10)
+            wedgehr.tokens = {"rotated-elsewhere"}
+            await sender.command("resend ann@example.io", response_url=slack.response_url("resend"))
+            await slack.wait_for(lambda: slack.responses.get("resend"), timeout=10)
+        finally:
+            await bot.stop()
+
+    log = bot.log.read_text()
+    assert log.count("DEBUG") > 50, "the run should have logged at DEBUG"
+    assert "HTTP Request: GET " + sparkhire_url in log, "vendor calls should be in the DEBUG log"
+    for secret in (BOT_TOKEN, SIGNING_SECRET, WEDGEHR_TOKEN, SPARKHIRE_KEY, USER_KEY, password, secret_key):
+        assert secret not in log, f"a secret ({secret[:4]}...) appears in the log"
+    assert base64.b64encode(hook["_auth"].encode()).decode() not in log
