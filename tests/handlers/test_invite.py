@@ -204,3 +204,18 @@ async def test_message_shortcut_prefills_first_email(bot):
 
 def test_tokens_are_env_configured():
     assert WEDGEHR_TOKEN and SPARKHIRE_KEY
+
+
+async def test_vendor_5xx_on_create_is_reported_and_the_invite_never_sent_twice(bot):
+    modal = await wedgehr_modal(bot)
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    bot.wedgehr.fail_next(502)
+    response = await bot.sender.view_submission(modal, wedgehr_values(interview))
+    body = response.json()
+    assert body["response_action"] == "errors"
+    assert "try again" in str(body["errors"]).lower()
+    assert [r.method for r in bot.wedgehr.requests].count("POST") == 1  # a create is never retried
+    assert bot.wedgehr.invites == {}
+    # The recruiter submits again once WedgeHR is back: exactly one invite exists.
+    assert (await bot.sender.view_submission(modal, wedgehr_values(interview))).json() == {"response_action": "clear"}
+    assert len(bot.wedgehr.invites) == 1

@@ -111,3 +111,20 @@ async def test_advanced_share_for_slack_reviewers(bot):
 
 async def test_share_without_argument_explains(bot):
     assert "/interview share" in (await bot.sender.command("share")).json()["text"]
+
+
+async def test_find_retries_through_vendor_5xx_and_429(bot):
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    bot.wedgehr.add_invite(interview_id=interview["id"], email="ann@example.com", first_name="Ann")
+    bot.wedgehr.fail_next(503, times=2)
+    bot.sparkhire.fail_next(429, headers={"X-Rate-Limit-Try-Again-Seconds": "1"})
+    await bot.sender.command("find ann@example.com", response_url=bot.slack.response_url("find"))
+    final = (
+        await bot.slack.wait_for(
+            lambda: [r for r in bot.slack.responses.get("find", []) if "blocks" in r and "interview(s)" in str(r)],
+            timeout=15,
+        )
+    )[-1]
+    text = str(final["blocks"])
+    assert "WedgeHR" in text and "Spark Hire" in text and "★★★★★ 4.5" in text
+    assert not any(":warning:" in str(r) for r in bot.slack.responses["find"])
