@@ -423,26 +423,26 @@ class EventRepo:
         unique = [batch[i] for i in sorted(first_index.values())]
         ev = schema.events
         async with self._engine.begin() as conn:
+            # executemany form: the statement compiles once and is cached, whatever the batch size
+            # (a multi-row VALUES clause would be compiled anew for every batch).
             stmt = (
                 _insert(conn, ev)
-                .values(
-                    [
-                        {
-                            "dedup_key": e.dedup_key,
-                            "team_id": e.team_id,
-                            "vendor": e.vendor,
-                            "event_type": e.event_type,
-                            "subject": e.subject[:128],
-                            "payload": e.payload,
-                            "received_at": now,
-                        }
-                        for e in unique
-                    ]
-                )
                 .on_conflict_do_nothing(index_elements=["dedup_key"])
                 .returning(ev.c.id, ev.c.dedup_key)
             )
-            inserted = {row.dedup_key: row.id for row in (await conn.execute(stmt)).all()}
+            params = [
+                {
+                    "dedup_key": e.dedup_key,
+                    "team_id": e.team_id,
+                    "vendor": e.vendor,
+                    "event_type": e.event_type,
+                    "subject": e.subject[:128],
+                    "payload": e.payload,
+                    "received_at": now,
+                }
+                for e in unique
+            ]
+            inserted = {row.dedup_key: row.id for row in (await conn.execute(stmt, params)).all()}
             if inserted:
                 teams = {(e.team_id, e.vendor) for e in unique if e.dedup_key in inserted}
                 sub = schema.subscriptions
