@@ -55,7 +55,7 @@ async def measure(requests: int, rounds: int) -> dict:
                 module_process("bench.baseline_bolt", "--process-before-response")
             ),
         }
-        for target, url in urls.items():  # warm up imports, pools and caches
+        for url in urls.values():  # warm up imports, pools and caches
             await run_load(sender(url), total=60, concurrency=5)
         for concurrency in CONCURRENCIES:
             latencies: dict[str, list[float]] = {t: [] for t in TARGETS}

@@ -67,21 +67,10 @@ def sender(url: str, headers: dict[str, str], bodies: list[bytes], offset: int):
 
 async def profile_bot(pid: int, out: str, seconds: int) -> asyncio.subprocess.Process:
     """py-spy samples the bot process (collapsed stacks) while the load runs."""
+    command = [str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid), "--format", "raw"]
+    command += ["--output", out, "--duration", str(seconds), "--rate", "200"]
     return await asyncio.create_subprocess_exec(
-        str(Path(sys.executable).with_name("py-spy")),
-        "record",
-        "--pid",
-        str(pid),
-        "--format",
-        "raw",
-        "--output",
-        out,
-        "--duration",
-        str(seconds),
-        "--rate",
-        "200",
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
+        *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
     )
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
 import random
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -50,7 +52,9 @@ class OutboxWorker:
         slack_client_for: The Web API client for a team (bot token of that installation).
         poll_seconds: Idle wait between leases.
         lease_seconds: How long a channel stays ours without progress before another process takes it.
-        pace_seconds: Gap between two messages to one channel (Slack allows about one per second).
+        pace_seconds: Gap between the sending of two messages to one channel. Slack allows about one a
+            second; the extra 30 ms absorbs jitter in how long each post takes to arrive, since
+            a 429 would cost a whole second.
         max_attempts: Transient failures before a row is given up (and logged).
     """
 
@@ -61,7 +65,7 @@ class OutboxWorker:
         slack_client_for: SlackClientFor,
         poll_seconds: float = 0.1,
         lease_seconds: float = 60.0,
-        pace_seconds: float = 1.0,
+        pace_seconds: float = 1.03,
         max_attempts: int = 12,
         batch: int = 50,
     ) -> None:
@@ -75,25 +79,58 @@ class OutboxWorker:
         self.max_attempts = max_attempts
         self.batch = batch
         self.wake = asyncio.Event()
+        # When the channels just posted to may post again (a min-heap): the idle wait ends at the
+        # earliest, not a poll later.
+        self._due: list[float] = []
 
     async def run(self) -> None:
-        while True:
-            try:
-                items = await self.db.outbox.lease(self.worker_id, limit=self.batch, lease_seconds=self.lease_seconds)
-            except Exception:
-                logger.exception("Outbox lease failed; retrying")
-                items = []
-                await asyncio.sleep(1.0)
-            if items:
-                await asyncio.gather(*(self.deliver(item) for item in items))
-                continue
-            self.wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), timeout=self.poll_seconds)
+        """Lease due channels and deliver without waiting for each other.
+
+        A channel whose message is in flight stays leased, so it is not leased again; the
+        others are leased as soon as they are due (woken by a finished delivery or by the
+        earliest pacing deadline), which keeps every channel close to one message a second.
+        """
+        in_flight: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                room = self.batch - len(in_flight)
+                items: list[OutboxItem] = []
+                if room > 0:
+                    try:
+                        items = await self.db.outbox.lease(self.worker_id, limit=room, lease_seconds=self.lease_seconds)
+                    except Exception:
+                        logger.exception("Outbox lease failed; retrying")
+                        await asyncio.sleep(1.0)
+                for item in items:
+                    task = asyncio.create_task(self.deliver(item), name=f"outbox-{item.id}")
+                    in_flight.add(task)
+                    task.add_done_callback(self._delivered(in_flight))
+                if items:
+                    continue
+                now = time.time()
+                while self._due and self._due[0] <= now:
+                    heapq.heappop(self._due)
+                timeout = min(self.poll_seconds, self._due[0] - now) if self._due else self.poll_seconds
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), timeout=timeout)
+                self.wake.clear()
+        finally:
+            for task in in_flight:
+                task.cancel()
+            await asyncio.gather(*in_flight, return_exceptions=True)
+
+    def _delivered(self, in_flight: set[asyncio.Task[None]]) -> Callable[[asyncio.Task[None]], None]:
+        def done(task: asyncio.Task[None]) -> None:
+            in_flight.discard(task)
+            if not task.cancelled() and task.exception() is not None:
+                logger.error("Outbox delivery crashed", exc_info=task.exception())
+            self.wake.set()
+
+        return done
 
     async def deliver(self, item: OutboxItem) -> None:
         try:
-            await self._post(item)
+            posted_at = await self._post(item)
         except SlackApiError as exc:
             await self._slack_failure(item, exc)
             return
@@ -101,7 +138,8 @@ class OutboxWorker:
             logger.exception("Delivering outbox row %s failed", item.id)
             await self._retry_later(item, f"{type(exc).__name__}: {exc}")
             return
-        await self.db.outbox.mark_sent(item, self.worker_id, pace_seconds=self.pace_seconds)
+        await self.db.outbox.mark_sent(item, self.worker_id, pace_seconds=self.pace_seconds, posted_at=posted_at)
+        heapq.heappush(self._due, posted_at + self.pace_seconds)
 
     async def _retry_later(self, item: OutboxItem, error: str, delay: float | None = None) -> None:
         if item.attempts + 1 >= self.max_attempts:
@@ -140,27 +178,31 @@ class OutboxWorker:
         except Exception:
             logger.warning("Could not tell %s about the paused subscription", subscription.created_by, exc_info=True)
 
-    async def _post(self, item: OutboxItem) -> None:
+    async def _post(self, item: OutboxItem) -> float:
+        """Post the item; returns when (Unix time) the message was sent, for pacing."""
         client = await self.slack_client_for(item.team_id)
         payload = item.payload
         event = payload.get("event", "")
         if payload.get("source_event", "").startswith("Job"):
             title = str((payload.get("object") or {}).get("title") or "a job")
+            posted_at = time.time()
             await client.chat_postMessage(
                 channel=item.channel_id, **job_event_message(title=title, event=payload["source_event"]).as_kwargs()
             )
-            return
+            return posted_at
         candidate = await self.render(payload)
         thread = await self.db.threads.get(item.team_id, item.channel_id, item.thread_key)
         compact = bool(payload.get("compact"))
         if thread is None:
             message = compact_line(candidate, event=event) if compact else notification_card(candidate, event=event)
+            posted_at = time.time()
             response = await client.chat_postMessage(channel=item.channel_id, **message.as_kwargs(), unfurl_links=False)
             await self.db.threads.set(
                 item.team_id, item.channel_id, item.thread_key, ts=response["ts"], card={"event": event}
             )
-            return
+            return posted_at
         reply = thread_reply(candidate, event=event)
+        posted_at = time.time()
         await client.chat_postMessage(channel=item.channel_id, thread_ts=thread.ts, **reply.as_kwargs())
         if not compact:
             try:  # the reply is what must not be lost or doubled; the card refresh is best effort
@@ -170,6 +212,7 @@ class OutboxWorker:
             except SlackApiError as exc:
                 logger.info("Could not update the card %s: %s", thread.ts, exc.response.get("error"))
         await self.db.threads.set(item.team_id, item.channel_id, item.thread_key, ts=thread.ts, card={"event": event})
+        return posted_at
 
     async def render(self, payload: dict[str, Any]) -> CandidateView:
         """The candidate as of this event; a rating is completed by fetching the interview."""

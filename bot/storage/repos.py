@@ -540,12 +540,8 @@ class OutboxRepo:
         ob, cl = schema.outbox, schema.channel_leases
         channel_key = ob.c.team_id + ":" + ob.c.channel_id
         async with self._engine.begin() as conn:
-            busy = sa.select(cl.c.channel_key).where(
-                sa.or_(
-                    sa.and_(cl.c.expires_at > now, cl.c.holder != worker_id),
-                    cl.c.next_post_at > now,
-                )
-            )
+            # Held (by anyone, this worker included: its message is still in flight) or paced.
+            busy = sa.select(cl.c.channel_key).where(sa.or_(cl.c.expires_at > now, cl.c.next_post_at > now))
             heads = (
                 await conn.execute(
                     sa.select(ob.c.team_id, ob.c.channel_id, sa.func.min(ob.c.id).label("head"))
@@ -574,10 +570,7 @@ class OutboxRepo:
                 stmt = stmt.on_conflict_do_update(
                     index_elements=["channel_key"],
                     set_={"holder": worker_id, "expires_at": now + lease_seconds},
-                    where=sa.and_(
-                        sa.or_(cl.c.expires_at <= now, cl.c.holder == worker_id),
-                        cl.c.next_post_at <= now,
-                    ),
+                    where=sa.and_(cl.c.expires_at <= now, cl.c.next_post_at <= now),
                 ).returning(cl.c.channel_key)
                 if (await conn.execute(stmt)).first() is None:
                     continue  # another worker took the channel meanwhile
@@ -601,6 +594,7 @@ class OutboxRepo:
         *,
         values: dict[str, Any],
         next_post_in: float,
+        since: float | None = None,
     ) -> None:
         now = time.time()
         cl = schema.channel_leases
@@ -612,16 +606,23 @@ class OutboxRepo:
                     cl.c.channel_key == f"{item.team_id}:{item.channel_id}",
                     cl.c.holder == worker_id,
                 )
-                .values(expires_at=now, next_post_at=now + next_post_in)
+                .values(expires_at=now, next_post_at=(since or now) + next_post_in)
             )
 
-    async def mark_sent(self, item: OutboxItem, worker_id: str, *, pace_seconds: float = 1.0) -> None:
-        """Record the delivery and hold the channel for ``pace_seconds`` (Slack's pacing)."""
+    async def mark_sent(
+        self, item: OutboxItem, worker_id: str, *, pace_seconds: float = 1.0, posted_at: float | None = None
+    ) -> None:
+        """Record the delivery and hold the channel until ``pace_seconds`` after the post (Slack's pacing).
+
+        Pacing from the moment of the post, not from now, keeps the time spent recording it
+        from adding up message after message.
+        """
         await self._finish(
             item,
             worker_id,
             values={"status": "sent", "sent_at": time.time(), "attempts": item.attempts + 1},
             next_post_in=pace_seconds,
+            since=posted_at,
         )
 
     async def reschedule(self, item: OutboxItem, worker_id: str, *, delay: float, error: str) -> None:
