@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 import time
 from contextlib import AsyncExitStack
+from pathlib import Path
 
 import aiohttp
 
@@ -41,6 +43,26 @@ def sender(url: str):
             return response.status
 
     return send
+
+
+async def profile(out: str, seconds: int = 8) -> None:
+    """py-spy samples the bot (collapsed stacks) under the mixed load at concurrency 1."""
+    async with AsyncExitStack() as stack:
+        f = await stack.enter_async_context(fakes())
+        bot = await stack.enter_async_context(bot_process(f))
+        await run_load(sender(bot.url), total=60, concurrency=5)
+        spy = await asyncio.create_subprocess_exec(
+            str(Path(sys.executable).with_name("py-spy")),
+            *("record", "--pid", str(bot.proc.pid), "--format", "raw", "--output", out),
+            *("--duration", str(seconds), "--rate", "500"),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        began = time.monotonic()
+        while spy.returncode is None and time.monotonic() - began < seconds + 5:
+            await run_load(sender(bot.url), total=300, concurrency=1)
+            f.slack.calls.clear()
+        await spy.wait()
 
 
 async def measure(requests: int, rounds: int) -> dict:
@@ -105,9 +127,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=600, help="per target and concurrency")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--profile", help="write py-spy collapsed stacks of the bot under load to this file")
     parser.add_argument("--soak-seconds", type=float, default=0, help="run the soak instead (300 for the report)")
     args = parser.parse_args()
-    if args.soak_seconds:
+    if args.profile:
+        asyncio.run(profile(args.profile))
+    elif args.soak_seconds:
         result = asyncio.run(soak(args.soak_seconds))
         print(result)
         save("ack_soak", result)

@@ -27,6 +27,7 @@ from bot.crypto import SecretBox
 from bot.services import Services
 from bot.settings import Settings, SlackMode
 from bot.storage import Database
+from bot.tasks import answered_first
 
 logger = logging.getLogger(__name__)
 
@@ -204,8 +205,14 @@ def create_web_app(
     web_app[BOLT_KEY] = bolt
 
     async def slack_events(request: web.Request) -> web.Response:
-        bolt_response = await bolt.async_dispatch(await to_bolt_request(request))
-        return await to_aiohttp_response(bolt_response)
+        with answered_first() as sent:
+            bolt_response = await bolt.async_dispatch(await to_bolt_request(request))
+            response = await to_aiohttp_response(bolt_response)
+            # Write the acknowledgement now; only then may the work handed off after ack() start.
+            await response.prepare(request)
+            await response.write_eof()
+            sent.set()
+        return response
 
     async def oauth_get(request: web.Request) -> web.Response:
         flow = bolt.oauth_flow

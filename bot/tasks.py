@@ -3,11 +3,37 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 logger = logging.getLogger(__name__)
+
+# Set while a Slack request is being answered: work spawned then waits until the answer is sent.
+_answer_sent: contextvars.ContextVar[asyncio.Event | None] = contextvars.ContextVar("answer_sent", default=None)
+
+
+@contextmanager
+def answered_first() -> Iterator[asyncio.Event]:
+    """Hold back work spawned inside the block until the returned event is set (the HTTP answer left).
+
+    Without it, the slow work a listener hands off after ``ack()`` starts on the event loop before
+    the acknowledgement is written, and Slack waits for the bytes that matter most.
+    """
+    sent = asyncio.Event()
+    token = _answer_sent.set(sent)
+    try:
+        yield sent
+    finally:
+        sent.set()
+        _answer_sent.reset(token)
+
+
+async def _after(sent: asyncio.Event, coro: Coroutine[Any, Any, Any]) -> Any:
+    await sent.wait()
+    return await coro
 
 
 class BackgroundTasks:
@@ -22,6 +48,9 @@ class BackgroundTasks:
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str | None = None) -> asyncio.Task[Any]:
+        sent = _answer_sent.get()
+        if sent is not None and not sent.is_set():
+            coro = _after(sent, coro)
         task = asyncio.create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._done)
