@@ -11,7 +11,7 @@ from blocks.ids import Action
 from bot.candidates import find_everywhere, first_email
 from bot.errors import UserFacingError
 from bot.services import Services
-from handlers.common import Recipient, after_ack, services_of, team_of
+from handlers.common import Recipient, after_ack, recipient_from_body, services_of, team_of
 
 USAGE = "Tell me whose interviews to find: `/interview find ann@example.com`."
 
@@ -36,12 +36,7 @@ async def on_find(
     *, ack: Any, args: str, command: dict[str, Any], context: Any, client: Any, respond: Any, **_: Any
 ) -> None:
     email = first_email(args)
-    recipient = Recipient(
-        client=client,
-        user_id=command["user_id"],
-        channel_id=command.get("channel_id"),
-        respond=respond if command.get("response_url") else None,
-    )
+    recipient = recipient_from_body(command, client, respond)
     if email is None:
         await ack(text=USAGE, response_type="ephemeral")
         return
@@ -62,12 +57,7 @@ async def on_open_find(
 ) -> None:
     await ack()
     email = first_email(action.get("value") or "")
-    recipient = Recipient(
-        client=client,
-        user_id=body["user"]["id"],
-        channel_id=(body.get("channel") or {}).get("id"),
-        respond=respond if body.get("response_url") else None,
-    )
+    recipient = recipient_from_body(body, client, respond)
     if email is None:
         raise UserFacingError("That candidate has no email address to look up.")
     after_ack(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -45,6 +46,7 @@ from handlers.common import (
     dump_metadata,
     int_or,
     load_metadata,
+    recipient_from_body,
     report,
     selected_text,
     selected_value,
@@ -124,12 +126,7 @@ def default_deadline() -> datetime:
 
 async def on_invite(*, ack: Any, args: str, command: dict[str, Any], context: Any, client: Any, respond: Any) -> None:
     await ack()
-    recipient = Recipient(
-        client=client,
-        user_id=command["user_id"],
-        channel_id=command.get("channel_id"),
-        respond=respond if command.get("response_url") else None,
-    )
+    recipient = recipient_from_body(command, client, respond)
     after_ack(
         context,
         open_invite_modal(
@@ -336,6 +333,54 @@ def _recipient(body: dict[str, Any], client: AsyncWebClient) -> Recipient:
     return Recipient(client=client, user_id=body["user"]["id"], channel_id=meta.get("channel"))
 
 
+async def _send_invites(
+    *,
+    ack: Any,
+    view: dict[str, Any],
+    client: Any,
+    context: Any,
+    recipient: Recipient,
+    team_id: str,
+    vendor: str,
+    rows: list[BulkRow],
+    first_row: BulkRow | None,
+    send_row: Callable[[BulkRow], Awaitable[CandidateView]],
+    send_single: Callable[[], Awaitable[CandidateView]],
+    field_map: dict[str, str],
+    default_field: str,
+    email: str,
+) -> None:
+    """Pasted candidates: a progress view, then a result per row. One: errors stay on the modal."""
+    if rows:
+        if first_row is not None:
+            rows.insert(0, first_row)
+        await ack(response_action="update", view=progress_view(done=0, total=len(rows), vendor=vendor))
+        _bulk(
+            context=context,
+            client=client,
+            recipient=recipient,
+            rows=rows,
+            vendor=vendor,
+            send_one=send_row,
+            team_id=team_id,
+            view_id=view["id"],
+        )
+        return
+    await _submit_single(
+        ack=ack,
+        view=view,
+        client=client,
+        context=context,
+        recipient=recipient,
+        send=send_single(),
+        field_map=field_map,
+        default_field=default_field,
+        vendor=vendor,
+        team_id=team_id,
+        email=email,
+    )
+
+
 async def on_wedgehr_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any, context: Any) -> None:
     values = state_values(view)
     team_id, user_id = team_of(body), body["user"]["id"]
@@ -379,33 +424,21 @@ async def on_wedgehr_submit(ack: Any, body: dict[str, Any], view: dict[str, Any]
             unique_id=unique_id,
         )
 
-    if rows:
-        if email:
-            rows.insert(0, BulkRow(row=0, name=None, email=email))
-        await ack(response_action="update", view=progress_view(done=0, total=len(rows), vendor="wedgehr"))
-        _bulk(
-            context=context,
-            client=client,
-            recipient=recipient,
-            rows=rows,
-            vendor="wedgehr",
-            send_one=lambda r: send_wedgehr(wedge_client, request(r.email, *_split_name(r.name))),
-            team_id=team_id,
-            view_id=view["id"],
-        )
-        return
     first, last = text_value(values, Block.FIRST_NAME) or None, text_value(values, Block.LAST_NAME) or None
-    await _submit_single(
+    await _send_invites(
         ack=ack,
         view=view,
         client=client,
         context=context,
         recipient=recipient,
-        send=send_wedgehr(wedge_client, request(email, first, last)),
+        team_id=team_id,
+        vendor="wedgehr",
+        rows=rows,
+        first_row=BulkRow(row=0, name=None, email=email) if email else None,
+        send_row=lambda r: send_wedgehr(wedge_client, request(r.email, *_split_name(r.name))),
+        send_single=lambda: send_wedgehr(wedge_client, request(email, first, last)),
         field_map=WEDGEHR_FIELDS,
         default_field=Block.EMAIL,
-        vendor="wedgehr",
-        team_id=team_id,
         email=email,
     )
 
@@ -480,32 +513,20 @@ async def on_sparkhire_submit(ack: Any, body: dict[str, Any], view: dict[str, An
             sms_consent=consent,
         )
 
-    if rows:
-        if email:
-            rows.insert(0, BulkRow(row=0, name=name or None, email=email))
-        await ack(response_action="update", view=progress_view(done=0, total=len(rows), vendor="sparkhire"))
-        _bulk(
-            context=context,
-            client=client,
-            recipient=recipient,
-            rows=rows,
-            vendor="sparkhire",
-            send_one=lambda r: send_sparkhire(spark, request(r.name or r.email.split("@")[0], r.email, None)),
-            team_id=team_id,
-            view_id=view["id"],
-        )
-        return
-    await _submit_single(
+    await _send_invites(
         ack=ack,
         view=view,
         client=client,
         context=context,
         recipient=recipient,
-        send=send_sparkhire(spark, request(name, email, phone)),
+        team_id=team_id,
+        vendor="sparkhire",
+        rows=rows,
+        first_row=BulkRow(row=0, name=name or None, email=email) if email else None,
+        send_row=lambda r: send_sparkhire(spark, request(r.name or r.email.split("@")[0], r.email, None)),
+        send_single=lambda: send_sparkhire(spark, request(name, email, phone)),
         field_map=SPARKHIRE_FIELDS,
         default_field=Block.SPARKHIRE_JOB,
-        vendor="sparkhire",
-        team_id=team_id,
         email=email,
     )
 

@@ -12,7 +12,7 @@ from blocks.resend import resend_choices, resent
 from bot.candidates import first_email, from_wedge, wedges_for
 from bot.errors import NotConnectedError, UserFacingError
 from bot.services import Services
-from handlers.common import Recipient, after_ack, services_of, team_of
+from handlers.common import Recipient, after_ack, recipient_from_body, services_of, team_of
 
 USAGE = "Tell me whose invite to resend: `/interview resend ann@example.com` or `/interview resend <wedge id>`."
 
@@ -42,12 +42,7 @@ async def on_resend(
         await ack(text=USAGE, response_type="ephemeral")
         return
     await ack()
-    recipient = Recipient(
-        client=client,
-        user_id=command["user_id"],
-        channel_id=command.get("channel_id"),
-        respond=respond if command.get("response_url") else None,
-    )
+    recipient = recipient_from_body(command, client, respond)
     after_ack(
         context,
         offer(services_of(context), recipient, team_id=command["team_id"], query=query),
@@ -78,12 +73,7 @@ async def on_resend_button(
 ) -> None:
     await ack()
     value = action.get("value") or ""
-    recipient = Recipient(
-        client=client,
-        user_id=body["user"]["id"],
-        channel_id=(body.get("channel") or {}).get("id"),
-        respond=respond if body.get("response_url") else None,
-    )
+    recipient = recipient_from_body(body, client, respond)
     if not value.isdecimal():
         raise UserFacingError("That button does not carry a WedgeHR wedge id; run `/interview resend <email>`.")
     after_ack(

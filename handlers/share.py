@@ -31,6 +31,7 @@ from handlers.common import (
     checked,
     dump_metadata,
     load_metadata,
+    recipient_from_body,
     selected_values,
     services_of,
     state_values,
@@ -113,12 +114,7 @@ async def on_share(
         await ack(text=USAGE, response_type="ephemeral")
         return
     await ack()
-    recipient = Recipient(
-        client=client,
-        user_id=command["user_id"],
-        channel_id=command.get("channel_id"),
-        respond=respond if command.get("response_url") else None,
-    )
+    recipient = recipient_from_body(command, client, respond)
     after_ack(
         context,
         share_for(services_of(context), recipient, team_id=command["team_id"], query=query),
@@ -131,12 +127,7 @@ SUBCOMMANDS = {"share": on_share}
 
 
 def _recipient(body: dict[str, Any], client: AsyncWebClient, respond: Any) -> Recipient:
-    return Recipient(
-        client=client,
-        user_id=body["user"]["id"],
-        channel_id=(body.get("channel") or {}).get("id"),
-        respond=respond if body.get("response_url") else None,
-    )
+    return recipient_from_body(body, client, respond)
 
 
 async def on_share_button(

@@ -15,7 +15,7 @@ from bot.errors import UserFacingError
 from bot.notify import grammar
 from bot.notify.subscriptions import replay, subscribe, to_view, unsubscribe
 from bot.services import Services
-from handlers.common import Recipient, after_ack, services_of, team_of
+from handlers.common import Recipient, after_ack, recipient_from_body, services_of, team_of
 
 PRIVATE_CHANNEL_HELP = (
     "I'm not in this private channel yet. Invite me with `/invite @Interview Bot`, then run the command again."
@@ -48,15 +48,6 @@ async def _parsed_or_explained(ack: Any, args: str) -> grammar.SubscriptionReque
         return None
 
 
-def _recipient(command: dict[str, Any], client: Any, respond: Any) -> Recipient:
-    return Recipient(
-        client=client,
-        user_id=command["user_id"],
-        channel_id=command.get("channel_id"),
-        respond=respond if command.get("response_url") else None,
-    )
-
-
 async def run_subscribe(
     services: Services, client: AsyncWebClient, recipient: Recipient, *, team_id: str, channel_id: str, args: str
 ) -> None:
@@ -83,7 +74,7 @@ async def on_subscribe(
     if not await _parsed_or_explained(ack, args):
         return
     await ack()
-    recipient = _recipient(command, client, respond)
+    recipient = recipient_from_body(command, client, respond)
     after_ack(
         context,
         run_subscribe(
@@ -106,7 +97,7 @@ async def on_unsubscribe(
     if request is None:
         return
     await ack()
-    recipient = _recipient(command, client, respond)
+    recipient = recipient_from_body(command, client, respond)
 
     async def run() -> None:
         removed, narrowed = await unsubscribe(
@@ -123,7 +114,7 @@ async def on_unsubscribe(
 
 async def on_list(*, ack: Any, command: dict[str, Any], context: Any, client: Any, respond: Any, **_: Any) -> None:
     await ack()
-    recipient = _recipient(command, client, respond)
+    recipient = recipient_from_body(command, client, respond)
     services = services_of(context)
 
     async def run() -> None:
@@ -148,12 +139,7 @@ async def on_resume(
 ) -> None:
     await ack()
     services = services_of(context)
-    recipient = Recipient(
-        client=client,
-        user_id=body["user"]["id"],
-        channel_id=(body.get("channel") or {}).get("id"),
-        respond=respond if body.get("response_url") else None,
-    )
+    recipient = recipient_from_body(body, client, respond)
     value = action.get("value") or ""
 
     async def run() -> None:
