@@ -95,7 +95,16 @@ def create_bolt_app(settings: Settings, services: Services) -> AsyncApp:
             install_path=SLACK_INSTALL_PATH,
             redirect_uri_path=SLACK_OAUTH_REDIRECT_PATH,
         )
-        bolt = AsyncApp(client=slack_web_client(settings), oauth_settings=oauth_settings, **common)
+        install_url = f"{settings.public_url.rstrip('/')}{SLACK_INSTALL_PATH}" if settings.public_url else None
+        bolt = AsyncApp(
+            client=slack_web_client(settings),
+            oauth_settings=oauth_settings,
+            user_facing_authorize_error_message=(
+                "Interview Bot is not installed in this workspace yet. "
+                + (f"An admin can install it at {install_url}" if install_url else "Ask an admin to install it.")
+            ),
+            **common,
+        )
     else:
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
         bolt = AsyncApp(client=slack_web_client(settings, token), **common)

@@ -8,6 +8,7 @@ messages and views it was sent, and can be told to fail (429 with Retry-After,
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import time
@@ -71,6 +72,7 @@ class FakeSlack:
         self._ts = 1_700_000_000.000100
         self._view_seq = 0
         self.changed = asyncio.Event()
+        self.oauth_codes: set[str] = set()
         self.add_user("U1", name="Rita Recruiter", email="rita@example.com", is_admin=True)
         self.add_user("U2", name="Mo Member", email="mo@example.com")
         self.add_channel("C1", name="hiring")
@@ -209,6 +211,8 @@ class FakeSlack:
                     headers=failure.headers,
                 )
             return web.json_response({"ok": False, "error": failure.error})
+        if method == "oauth.v2.access":
+            return web.json_response(self._oauth_v2_access(args, token))
         if token != self.bot_token:
             return web.json_response({"ok": False, "error": "invalid_auth"})
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
@@ -222,6 +226,33 @@ class FakeSlack:
     def _next_ts(self) -> str:
         self._ts += 0.0001
         return f"{self._ts:.6f}"
+
+    #: OAuth app credentials and the one-time codes Slack would hand out on "Allow".
+    client_id = "1111.2222"
+    client_secret = "fake-client-secret-0123456789"
+
+    def _oauth_v2_access(self, args: dict[str, Any], basic: str | None) -> dict[str, Any]:
+        """Exchange a code for the installation, as Slack does after the user allows the app."""
+        expected = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
+        presented = (basic or "").removeprefix("Basic ")
+        by_form = args.get("client_id") == self.client_id and args.get("client_secret") == self.client_secret
+        if presented != expected and not by_form:
+            return {"ok": False, "error": "invalid_client_id"}
+        if args.get("code") not in self.oauth_codes:
+            return {"ok": False, "error": "invalid_code"}
+        self.oauth_codes.discard(args["code"])
+        return {
+            "ok": True,
+            "app_id": "A1",
+            "authed_user": {"id": "U1"},
+            "scope": "commands,chat:write",
+            "token_type": "bot",
+            "access_token": self.bot_token,
+            "bot_user_id": BOT_USER_ID,
+            "team": {"id": self.team_id, "name": "Acme"},
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
 
     def _m_auth_test(self, args):
         return {

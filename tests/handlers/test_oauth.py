@@ -1,0 +1,53 @@
+"""OAuth install for many workspaces: /slack/install, /slack/oauth_redirect, then the stored token is used."""
+
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+
+from tests.support.fake_slack import BOT_TOKEN
+from tests.support.harness import running_bot
+
+
+async def test_install_then_commands_use_the_stored_installation():
+    async with running_bot(
+        slack_bot_token=None, slack_client_id="1111.2222", slack_client_secret="fake-client-secret-0123456789"
+    ) as bot:
+        async with httpx.AsyncClient(base_url=bot.url) as http:
+            # Before install: the workspace is unknown; the user is asked to install, nothing else happens.
+            before = await bot.sender.command("help", response_url=bot.slack.response_url("before"))
+            assert before.status_code == 200
+            (told,) = await bot.slack.wait_for(lambda: bot.slack.responses.get("before"))
+            assert "/slack/install" in told["text"]
+
+            page = await http.get("/slack/install")
+            assert page.status_code == 200
+            authorize = next(
+                link for link in page.text.split('"') if link.startswith("https://slack.com/oauth/v2/authorize")
+            )
+            query = parse_qs(urlparse(authorize.replace("&amp;", "&")).query)
+            assert query["client_id"] == ["1111.2222"]
+            assert "chat:write" in query["scope"][0] and "commands" in query["scope"][0]
+
+            # The user allows the app; Slack redirects the browser back with a code and the state we issued
+            # (the state cookie is Secure, which a browser sends over the bot's https PUBLIC_URL).
+            bot.slack.oauth_codes.add("code-123")
+            state = query["state"][0]
+            assert f"slack-app-oauth-state={state}" in page.headers["set-cookie"]
+            browser = {"Cookie": f"slack-app-oauth-state={state}"}
+            done = await http.get("/slack/oauth_redirect", params={"code": "code-123", "state": state}, headers=browser)
+            assert done.status_code == 200 and "Slack" in done.text
+            replay = await http.get(
+                "/slack/oauth_redirect", params={"code": "code-123", "state": state}, headers=browser
+            )
+            assert replay.status_code != 200  # a state is single use
+
+        installed = await bot.services.db.installation_store("1111.2222").async_find_bot(
+            enterprise_id=None, team_id="T0001"
+        )
+        assert installed is not None and installed.bot_token == BOT_TOKEN
+
+        response = await bot.sender.command("help")
+        assert response.status_code == 200 and "/interview invite" in response.text
+        await bot.sender.command("invite")
+        (opened,) = await bot.slack.wait_for(lambda: bot.slack.calls_to("views.open"))
+        assert opened.token == BOT_TOKEN
