@@ -19,6 +19,7 @@ from typing import Any
 from aiohttp import web
 
 BOT_TOKEN = "xoxb-test-bot-token-0123456789"
+APP_TOKEN = "xapp-1-A1-test-app-token-0123456789"
 TEAM_ID = "T0001"
 BOT_USER_ID = "UBOT"
 
@@ -79,6 +80,10 @@ class FakeSlack:
         self.app = web.Application()
         self.app.router.add_route("*", "/api/{method}", self._handle)
         self.app.router.add_post("/response/{key}", self._response_url)
+        self.app.router.add_get("/socket", self._socket)
+        self.app_token = APP_TOKEN
+        self.sockets: list[web.WebSocketResponse] = []
+        self.socket_acks: dict[str, dict[str, Any]] = {}
         self.responses: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.base_url = ""  # set by the harness once served
 
@@ -211,6 +216,10 @@ class FakeSlack:
                     headers=failure.headers,
                 )
             return web.json_response({"ok": False, "error": failure.error})
+        if method == "apps.connections.open":
+            if token != self.app_token:
+                return web.json_response({"ok": False, "error": "invalid_auth"})
+            return web.json_response({"ok": True, "url": self.base_url.replace("http", "ws", 1) + "/socket"})
         if method == "oauth.v2.access":
             return web.json_response(self._oauth_v2_access(args, token))
         if token != self.bot_token:
@@ -226,6 +235,30 @@ class FakeSlack:
     def _next_ts(self) -> str:
         self._ts += 0.0001
         return f"{self._ts:.6f}"
+
+    # -- Socket Mode ---------------------------------------------------------------------------
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self.sockets.append(ws)
+        await ws.send_json({"type": "hello", "num_connections": 1, "debug_info": {"host": "fake"}})
+        async for message in ws:
+            if message.type != web.WSMsgType.TEXT:
+                continue
+            data = json.loads(message.data)
+            if "envelope_id" in data:
+                self.socket_acks[data["envelope_id"]] = data
+                self.changed.set()
+        return ws
+
+    async def send_envelope(self, kind: str, payload: dict[str, Any]) -> str:
+        """Push a request to the connected Socket Mode client; its ack lands in ``socket_acks``."""
+        envelope_id = f"env-{len(self.socket_acks)}-{time.monotonic_ns()}"
+        await self.wait_for(lambda: self.sockets, timeout=10)
+        await self.sockets[-1].send_json(
+            {"envelope_id": envelope_id, "type": kind, "payload": payload, "accepts_response_payload": True}
+        )
+        return envelope_id
 
     #: OAuth app credentials and the one-time codes Slack would hand out on "Allow".
     client_id = "1111.2222"
