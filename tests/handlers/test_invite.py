@@ -16,7 +16,7 @@ async def open_modal(bot, text="invite"):
     await bot.slack.wait_for(lambda: bot.slack.calls_to("views.open"))
     view = bot.slack.calls_to("views.open")[-1].args["view"]
     assert_valid_view(view)
-    stored = next(v for v in bot.slack.views.values() if v["callback_id"] == view["callback_id"])
+    stored = next(v for v in bot.slack.views.values() if v.get("callback_id") == view["callback_id"])
     return stored
 
 

@@ -1,0 +1,48 @@
+"""App Home: connection status, the user's last invites, subscriptions, and buttons that open the flows."""
+
+from blocks.ids import Action, Callback
+from tests.handlers.test_invite import wedgehr_modal, wedgehr_values
+from tests.support.blockkit import assert_valid_view
+from tests.support.harness import running_bot
+
+
+async def open_home(bot, user="U1"):
+    before = bot.slack.published_home.get(user)
+    response = await bot.sender.event({"type": "app_home_opened", "user": user, "channel": "D1", "tab": "home"})
+    assert response.status_code == 200
+    home = await bot.slack.wait_for(
+        lambda: bot.slack.published_home.get(user) is not before and bot.slack.published_home.get(user)
+    )
+    assert_valid_view(home)
+    return str(home["blocks"])
+
+
+async def test_home_shows_connections_invites_and_subscriptions():
+    async with running_bot() as bot:
+        text = await open_home(bot)
+        assert "WedgeHR" in text and "Spark Hire" in text
+        assert "Nothing yet" in text and "None. Run `/interview subscribe`" in text
+        assert Action.OPEN_INVITE in text and Action.OPEN_CONNECT in text
+
+        modal = await wedgehr_modal(bot)
+        interview = next(iter(bot.wedgehr.interviews.values()))
+        await bot.sender.view_submission(modal, wedgehr_values(interview))
+        await bot.slack.wait_for(lambda: bot.slack.ephemerals("U1"))
+        await bot.sender.command("subscribe sparkhire rated", response_url=bot.slack.response_url("sub"))
+        await bot.slack.wait_for(lambda: bot.slack.responses.get("sub"), timeout=10)
+
+        text = await open_home(bot)
+        assert "ann@example.com" in text
+        assert "rated" in text and "C1" in text
+
+
+async def test_home_buttons_and_global_shortcut_open_the_invite_modal():
+    async with running_bot() as bot:
+        await open_home(bot)
+        await bot.sender.block_action(Action.OPEN_INVITE)
+        await bot.slack.wait_for(lambda: bot.slack.calls_to("views.open"))
+        assert bot.slack.calls_to("views.open")[-1].args["view"]["callback_id"] == Callback.INVITE_VENDOR
+
+        await bot.sender.shortcut("invite_candidate")
+        await bot.slack.wait_for(lambda: len(bot.slack.calls_to("views.open")) == 2)
+        assert bot.slack.calls_to("views.open")[-1].args["view"]["callback_id"] == Callback.INVITE_VENDOR
