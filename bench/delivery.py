@@ -17,13 +17,15 @@ from contextlib import AsyncExitStack
 
 import aiohttp
 
-from bench.harness import bot_process, fakes, save
+from bench.harness import bot_process, cpu_seconds, fakes, py_spy, save
+from bench.paced_slack import PacedSlack
 from tests.support.slack_requests import SlackSender
 
 
-async def measure(channels: int, events: int) -> dict:
+async def measure(channels: int, events: int, profile: str | None = None) -> dict:
     async with AsyncExitStack() as stack:
-        f = await stack.enter_async_context(fakes())
+        slack = PacedSlack(interval=1.0)
+        f = await stack.enter_async_context(fakes(slack))
         bot = await stack.enter_async_context(bot_process(f))
         sender = SlackSender(bot.url)
         stack.push_async_callback(sender.aclose)
@@ -50,9 +52,11 @@ async def measure(channels: int, events: int) -> dict:
             done = f.sparkhire.set_status(interview["uuid"], "completed")
             bodies.append({k: v for k, v in done.items() if k != "questions"})
         f.slack.messages.clear()
-        f.slack.pace_per_channel = 1.0
+        slack.accepted_at.clear()
+        slack.rejected = 0
         rate_limited_before = len([c for c in f.slack.calls if c.method == "chat.postMessage"])
 
+        spy = await py_spy(bot.proc.pid, profile, events / channels + 2) if profile else None
         began = time.monotonic()
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=50)) as session:
 
@@ -62,13 +66,17 @@ async def measure(channels: int, events: int) -> dict:
 
             statuses = await asyncio.gather(*(deliver(b) for b in bodies))
         ingested = time.monotonic() - began
+        cpu_at_ingest = cpu_seconds(bot.proc.pid)
         while len(f.slack.messages) < events and time.monotonic() - began < 300:
             await asyncio.sleep(0.02)
-        finished = time.monotonic() - began
+        await asyncio.sleep(0.5)  # nothing more may arrive
+        if spy:
+            await spy.wait()
+        delivery_cpu = cpu_seconds(bot.proc.pid) - cpu_at_ingest
+        last_post = max(t for times in slack.accepted_at.values() for t in times)
+        finished = last_post - began
         posts = [c for c in f.slack.calls if c.method == "chat.postMessage"][rate_limited_before:]
-        by_channel: dict[str, list[float]] = {}
-        for call in posts:
-            by_channel.setdefault(call.args.get("channel"), []).append(call.at)
+        by_channel = slack.accepted_at  # accepted posts only
         gaps = sorted(b - a for times in by_channel.values() for a, b in itertools.pairwise(times))
         first_posts = sorted(times[0] - began for times in by_channel.values())
         per_channel = events / channels
@@ -81,10 +89,14 @@ async def measure(channels: int, events: int) -> dict:
             "posted": len(f.slack.messages),
             "duplicates": len(f.slack.messages) - len({(m.channel, m.text) for m in f.slack.messages}),
             "post_attempts": len(posts),
+            "answered_429": slack.rejected,
+            "bot_cpu_seconds_after_ingest": round(delivery_cpu, 2),
             "seconds_to_last_post": round(finished, 2),
             "ideal_seconds": ideal,
             "over_ideal": round(finished / ideal - 1, 3),
+            "target_met": finished <= ideal * 1.10,
             "first_post_seconds": {"min": round(first_posts[0], 3), "max": round(first_posts[-1], 3)},
+            "posted_at_seconds": sorted(round(t - began, 3) for times in by_channel.values() for t in times),
             "gap_seconds": {
                 "min": round(gaps[0], 3),
                 "median": round(gaps[len(gaps) // 2], 3),
@@ -97,9 +109,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--channels", type=int, default=50)
     parser.add_argument("--events", type=int, default=1000)
+    parser.add_argument("--profile", help="write py-spy collapsed stacks of the bot while it delivers to this file")
     args = parser.parse_args()
-    result = asyncio.run(measure(args.channels, args.events))
-    print(result)
+    result = asyncio.run(measure(args.channels, args.events, args.profile))
+    print({k: v for k, v in result.items() if k != "posted_at_seconds"})
     save("delivery", result)
 
 

@@ -1,33 +1,38 @@
-"""Shared pieces of the benchmarks: the bot and its baselines as real processes, fakes, load, statistics."""
+"""Shared pieces of the benchmarks: the bot and its baselines as real processes, fakes, statistics, results."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
+import platform
+import secrets
+import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import aiohttp
 import psutil
+import sqlalchemy as sa
 from cryptography.fernet import Fernet
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from bot.settings import normalize_database_url
 from bot.sparkhire.sandbox import SparkHireSandbox
 from bot.wedgehr.sandbox import WedgeHRSandbox
 from tests.support.fake_slack import BOT_TOKEN, FakeSlack
 from tests.support.process import BotProcess
 from tests.support.servers import free_port, serve
-from tests.support.slack_requests import SIGNING_SECRET, TEAM, sign
+from tests.support.slack_requests import SIGNING_SECRET
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "docs" / "performance.json"
+DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 @dataclass
@@ -40,9 +45,9 @@ class Fakes:
 
 
 @asynccontextmanager
-async def fakes() -> AsyncIterator[Fakes]:
+async def fakes(slack: FakeSlack | None = None) -> AsyncIterator[Fakes]:
     """Fake Slack Web API and both vendor sandboxes on loopback, in this process."""
-    slack, wedgehr, sparkhire = FakeSlack(), WedgeHRSandbox(), SparkHireSandbox()
+    slack, wedgehr, sparkhire = slack or FakeSlack(), WedgeHRSandbox(), SparkHireSandbox()
     async with AsyncExitStack() as stack:
         slack.base_url = await stack.enter_async_context(serve(slack.app))
         wedgehr_url = await stack.enter_async_context(serve(wedgehr.app))
@@ -76,9 +81,15 @@ async def bot_process(f: Fakes, *, database_url: str | None = None) -> AsyncIter
         await bot.stop()
 
 
+@dataclass
+class Server:
+    url: str
+    pid: int
+
+
 @asynccontextmanager
-async def module_process(module: str, *args: str) -> AsyncIterator[str]:
-    """A baseline server (``python -m bench.<module> --port N``); yields its base URL once healthy."""
+async def module_process(module: str, *args: str) -> AsyncIterator[Server]:
+    """A baseline server (``python -m <module> --port N``), once it answers ``/healthz``."""
     port = free_port()
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -93,7 +104,7 @@ async def module_process(module: str, *args: str) -> AsyncIterator[str]:
     url = f"http://127.0.0.1:{port}"
     try:
         async with aiohttp.ClientSession() as session:
-            for _ in range(200):
+            for _ in range(600):
                 try:
                     async with session.get(url + "/healthz") as response:
                         if response.status == 200:
@@ -102,95 +113,31 @@ async def module_process(module: str, *args: str) -> AsyncIterator[str]:
                     await asyncio.sleep(0.05)
             else:
                 raise RuntimeError(f"{module} did not start")
-        yield url
+        yield Server(url, proc.pid)
     finally:
         if proc.returncode is None:
             proc.terminate()
         await proc.wait()
 
 
-# -- Slack requests ---------------------------------------------------------------------------------
-def command_form(text: str, *, n: int) -> str:
-    return urlencode(
-        {
-            "token": "legacy",
-            "team_id": TEAM["id"],
-            "team_domain": TEAM["domain"],
-            "channel_id": "C1",
-            "channel_name": "hiring",
-            "user_id": "U1",
-            "user_name": "rita",
-            "command": "/interview",
-            "text": text,
-            "api_app_id": "A1",
-            "response_url": "",
-            "trigger_id": f"trigger-{n}",
-        }
-    )
+@asynccontextmanager
+async def fresh_postgres(admin_url: str) -> AsyncIterator[str]:
+    """A throw-away database on the server of ``admin_url``; yields its ``postgresql://`` URL."""
+    name = "bench_" + secrets.token_hex(4)
+    admin = create_async_engine(normalize_database_url(admin_url), isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(sa.text(f"CREATE DATABASE {name}"))
+    try:
+        yield admin_url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        async with admin.connect() as conn:
+            await conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        await admin.dispose()
 
 
-def view_submission_form(*, n: int) -> str:
-    """A WedgeHR invite with a bad email: the bot answers with a field error inside the ack."""
-    values = {
-        "wedgehr_interview": {"input": {"type": "external_select", "selected_option": {"value": "1"}}},
-        "email": {"input": {"type": "plain_text_input", "value": "ann@"}},
-    }
-    payload = {
-        "type": "view_submission",
-        "team": TEAM,
-        "user": {"id": "U1", "team_id": TEAM["id"]},
-        "api_app_id": "A1",
-        "trigger_id": f"trigger-{n}",
-        "view": {
-            "id": f"V{n}",
-            "type": "modal",
-            "callback_id": "invite_wedgehr",
-            "private_metadata": "{}",
-            "team_id": TEAM["id"],
-            "blocks": [],
-            "state": {"values": values},
-        },
-    }
-    return urlencode({"payload": json.dumps(payload)})
-
-
-REQUEST_KINDS: dict[str, Callable[[int], str]] = {
-    "help": lambda n: command_form("help", n=n),
-    "invite": lambda n: command_form("invite", n=n),
-    "view_submission": lambda n: view_submission_form(n=n),
-}
-
-
-def signed_slack_headers(body: str) -> dict[str, str]:
-    return {"Content-Type": "application/x-www-form-urlencoded", **sign(body)}
-
-
-# -- load and statistics -------------------------------------------------------------------------------
-Send = Callable[[aiohttp.ClientSession, int], Awaitable[int]]
-
-
-async def run_load(send: Send, *, total: int, concurrency: int) -> tuple[list[float], list[int], float]:
-    """``total`` requests from ``concurrency`` workers; per-request latencies (s), statuses, wall time."""
-    latencies: list[float] = []
-    statuses: list[int] = []
-    counter = iter(range(total))
-    connector = aiohttp.TCPConnector(limit=concurrency, force_close=False)
-    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as session:
-
-        async def worker() -> None:
-            for n in counter:
-                start = time.perf_counter()
-                status = await send(session, n)
-                latencies.append(time.perf_counter() - start)
-                statuses.append(status)
-
-        began = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        wall = time.perf_counter() - began
-    return latencies, statuses, wall
-
-
+# -- statistics -----------------------------------------------------------------------------------------
 def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile."""
     ordered = sorted(values)
     if not ordered:
         return float("nan")
@@ -211,11 +158,65 @@ def rss_mb(pid: int) -> float:
     return round(psutil.Process(pid).memory_info().rss / 2**20, 1)
 
 
-def save(section: str, data: Any) -> None:
-    """Merge one benchmark's results into docs/performance.json."""
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    results[section] = data
-    results.setdefault("machine", {}).update(
-        {"cpus": os.cpu_count(), "python": sys.version.split()[0], "platform": sys.platform}
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
+
+
+# -- results --------------------------------------------------------------------------------------------
+def machine() -> dict[str, Any]:
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in _cpuinfo().splitlines() if line.startswith("model name")),
+        platform.processor(),
     )
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": cpu,
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "git_commit": _git("rev-parse", "--short", "HEAD"),
+        "uncommitted_app_files": _git("status", "--porcelain", "--", "bot", "handlers", "blocks").splitlines(),
+    }
+
+
+def _git(*args: str) -> str:
+    try:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+
+
+def _cpuinfo() -> str:
+    try:
+        return Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return ""
+
+
+def save(section: str, data: Any, *, path: Path | None = None) -> None:
+    """Merge one benchmark's results into docs/performance.json (or ``path``)."""
+    path = path or Path(os.environ.get("BENCH_RESULTS", RESULTS))
+    results = json.loads(path.read_text()) if path.exists() else {}
+    results[section] = data
+    results["machine"] = machine()
+    path.write_text(json.dumps(results, indent=2) + "\n")
+
+
+async def py_spy(pid: int, out: Path | str, seconds: float, *, rate: int = 250) -> asyncio.subprocess.Process:
+    """Start py-spy sampling ``pid`` (collapsed stacks, ``--format raw``, with idle frames); await ``.wait()``."""
+    command = [str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid), "--format", "raw"]
+    command += [
+        "--output",
+        str(out),
+        "--duration",
+        str(round(seconds)),
+        "--rate",
+        str(rate),
+        "--nonblocking",
+        "--threads",
+    ]
+    return await asyncio.create_subprocess_exec(
+        *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+    )

@@ -1,7 +1,8 @@
 """Benchmark 5: listing 10,000 WedgeHR invites and 10,000 Spark Hire interviews through the clients.
 
 The sandboxes run seeded in their own process, so this process's traced memory is the client's alone.
-Each listing is consumed as a stream (the async iterators), then, for comparison, held all at once.
+Each listing is consumed as a stream (the async iterators), then, for comparison, held all at once. Spark Hire
+is listed once more without the client's 400-requests-a-minute limiter, to show the client's own cost.
 
 Run: ``python -m bench.vendor_listing [--records 10000]``.
 """
@@ -19,6 +20,7 @@ import httpx
 from bench.harness import module_process, save
 from bench.vendor_sandboxes import SPARKHIRE_KEY, WEDGEHR_TOKEN
 from bot.sparkhire.client import SparkHireClient
+from bot.sparkhire.ratelimit import KeyRateLimiters
 from bot.wedgehr.client import WedgeHRClient
 
 
@@ -54,18 +56,26 @@ async def listing(make_client: Callable, iterate: Callable[[object], AsyncIterat
         "items": count,
         "requests": transport.requests,
         "seconds": round(seconds, 2),
+        "items_per_request": round(count / max(1, transport.requests), 1),
         "peak_traced_mb": round(peak / 2**20, 2),
     }
 
 
 async def measure(records: int) -> dict:
-    async with module_process("bench.vendor_sandboxes", "--records", str(records)) as url:
+    async with module_process("bench.vendor_sandboxes", "--records", str(records)) as sandboxes:
+        url = sandboxes.url
 
         def wedgehr(transport):
             return WedgeHRClient(token=WEDGEHR_TOKEN, base_url=url + "/wedgehr", transport=transport)
 
         def sparkhire(transport):
             return SparkHireClient(api_key=SPARKHIRE_KEY, base_url=url + "/sparkhire", transport=transport)
+
+        def sparkhire_unthrottled(transport):  # the client's own cost, without Spark Hire's 400 requests/minute
+            limiters = KeyRateLimiters(rate=10**9)
+            return SparkHireClient(
+                api_key=SPARKHIRE_KEY, base_url=url + "/sparkhire", transport=transport, limiters=limiters
+            )
 
         results = {}
         for name, make, iterate in (
@@ -76,7 +86,10 @@ async def measure(records: int) -> dict:
                 "streamed": await listing(make, iterate, hold=False),
                 "held_in_a_list": await listing(make, iterate, hold=True),
             }
+            if name == "sparkhire_interviews":
+                results[name]["streamed_without_rate_limit"] = await listing(sparkhire_unthrottled, iterate, hold=False)
             print(name, results[name], flush=True)
+        results["records_seeded"] = records
         return results
 
 
