@@ -97,8 +97,19 @@ async def report(error: BaseException, recipient: Recipient | None) -> None:
         logger.exception("Could not tell the user about an error")
 
 
-def after_ack(context: Any, work: Coroutine[Any, Any, Any], *, recipient: Recipient, name: str) -> None:
-    """Run ``work`` after the HTTP answer; any failure reaches the user as a message."""
+#: How long after the request work that opens a modal may still start: Slack's trigger_id lives 3 s.
+TRIGGER_BUDGET_SECONDS = 2.5
+TOO_BUSY_FOR_MODAL = "The bot was too busy to open the form in the seconds Slack allows. Please try again."
+
+
+def after_ack(
+    context: Any, work: Coroutine[Any, Any, Any], *, recipient: Recipient, name: str, opens_modal: bool = False
+) -> None:
+    """Run ``work`` after the HTTP answer; any failure reaches the user as a message.
+
+    Work that ``opens_modal`` with the request's trigger_id is dropped, and the user told, if the
+    bot is too busy to start it while the trigger is still valid.
+    """
 
     async def guarded() -> None:
         try:
@@ -106,7 +117,15 @@ def after_ack(context: Any, work: Coroutine[Any, Any, Any], *, recipient: Recipi
         except Exception as exc:
             await report(exc, recipient)
 
-    services_of(context).tasks.spawn(guarded(), name=name)
+    async def too_late() -> None:
+        await report(UserFacingError(TOO_BUSY_FOR_MODAL), recipient)
+
+    services_of(context).tasks.spawn(
+        guarded(),
+        name=name,
+        start_within=TRIGGER_BUDGET_SECONDS if opens_modal else None,
+        on_late=too_late if opens_modal else None,
+    )
 
 
 def recipient_from_body(body: dict[str, Any], client: AsyncWebClient, respond: Any = None) -> Recipient:

@@ -92,6 +92,7 @@ async def on_connect(*, ack: Any, command: dict[str, Any], context: Any, client:
             respond=respond if command.get("response_url") else None,
         ),
         name="connect.open",
+        opens_modal=True,
     )
 
 
@@ -208,6 +209,7 @@ async def on_open_connect(ack: Any, body: dict[str, Any], client: Any, context: 
         ),
         recipient=Recipient(client=client, user_id=body["user"]["id"], channel_id=channel),
         name="connect.button",
+        opens_modal=True,
     )
 
 

@@ -140,6 +140,7 @@ async def on_invite(*, ack: Any, args: str, command: dict[str, Any], context: An
         ),
         recipient=recipient,
         name="invite.open",
+        opens_modal=True,
     )
 
 
@@ -552,6 +553,7 @@ async def on_shortcut(ack: Any, shortcut: dict[str, Any], client: Any, context: 
         ),
         recipient=recipient,
         name="invite.shortcut",
+        opens_modal=True,
     )
 
 
@@ -572,6 +574,7 @@ async def on_open_invite_button(ack: Any, body: dict[str, Any], client: Any, con
         ),
         recipient=recipient,
         name="invite.button",
+        opens_modal=True,
     )
 
 

@@ -230,6 +230,7 @@ async def on_advanced_button(
         ),
         recipient=recipient,
         name="share.advanced.open",
+        opens_modal=True,
     )
 
 

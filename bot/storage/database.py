@@ -140,7 +140,10 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Reads (repos' READ_ONLY connections) must not queue on the write lock.
+        conn.exec_driver_sql(
+            "BEGIN" if conn.get_execution_options().get("interview_bot_read_only") else "BEGIN IMMEDIATE"
+        )
 
 
 __all__ = ["MIGRATIONS", "AsyncConnection", "Database"]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,11 @@ from bot.crypto import SecretBox, constant_time_equals
 from bot.storage import schema
 
 MIN_DEDUP_RETENTION_HOURS = 72
+
+
+#: Execution options of read-only work: on SQLite it begins a deferred transaction, which under WAL
+#: neither waits for nor blocks the writer (writes take the write lock at BEGIN IMMEDIATE).
+READ_ONLY = {"interview_bot_read_only": True}
 
 
 def _insert(conn: AsyncConnection, table: sa.Table):
@@ -46,10 +52,32 @@ class Connection:
     created_at: float
 
 
+#: How long a resolved connection is reused without reading it again. Every Slack flow resolves
+#: one or two; a change made by this process is seen at once, one made by another within this long.
+RESOLVE_CACHE_SECONDS = 5.0
+
+
 class ConnectionRepo:
     def __init__(self, engine: AsyncEngine, box: SecretBox) -> None:
         self._engine = engine
+        self._reads = engine.execution_options(**READ_ONLY)
         self._box = box
+        self._resolved: dict[tuple[str, str, str | None], tuple[float, Connection | None]] = {}
+        self._generation = 0
+
+    def _forget(self) -> None:
+        self._resolved.clear()
+        self._generation += 1
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction; resolutions cached before or during it are dropped."""
+        self._forget()
+        try:
+            async with self._engine.begin() as conn:
+                yield conn
+        finally:
+            self._forget()
 
     def _row(self, row: sa.Row) -> Connection:
         return Connection(
@@ -81,7 +109,7 @@ class ConnectionRepo:
     ) -> Connection:
         now = time.time()
         t = schema.connections
-        async with self._engine.begin() as conn:
+        async with self._write() as conn:
             stmt = _insert(conn, t).values(
                 id=secrets.token_hex(16),
                 team_id=team_id,
@@ -152,16 +180,29 @@ class ConnectionRepo:
         )
 
     async def get(self, connection_id: str) -> Connection | None:
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             row = (
                 await conn.execute(sa.select(schema.connections).where(schema.connections.c.id == connection_id))
             ).first()
         return self._row(row) if row else None
 
     async def resolve(self, team_id: str, vendor: str, user_id: str | None = None) -> Connection | None:
-        """The user's own connection, else the workspace's, else None."""
+        """The user's own connection, else the workspace's, else None (cached briefly)."""
+        key = (team_id, vendor, user_id)
+        cached = self._resolved.get(key)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        generation = self._generation
+        connection = await self._resolve(team_id, vendor, user_id)
+        if generation == self._generation:  # no write of ours overlapped the read
+            if len(self._resolved) > 10_000:
+                self._resolved.clear()
+            self._resolved[key] = (time.monotonic() + RESOLVE_CACHE_SECONDS, connection)
+        return connection
+
+    async def _resolve(self, team_id: str, vendor: str, user_id: str | None) -> Connection | None:
         t = schema.connections
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             rows = (await conn.execute(sa.select(t).where(t.c.team_id == team_id, t.c.vendor == vendor))).all()
         own = [r for r in rows if r.scope == "user" and user_id and r.user_id == user_id]
         workspace = [r for r in rows if r.scope == "workspace"]
@@ -170,16 +211,16 @@ class ConnectionRepo:
 
     async def list_for_team(self, team_id: str) -> list[Connection]:
         t = schema.connections
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             rows = (await conn.execute(sa.select(t).where(t.c.team_id == team_id).order_by(t.c.created_at))).all()
         return [self._row(r) for r in rows]
 
     async def delete(self, connection_id: str) -> None:
-        async with self._engine.begin() as conn:
+        async with self._write() as conn:
             await conn.execute(sa.delete(schema.connections).where(schema.connections.c.id == connection_id))
 
     async def set_webhook(self, connection_id: str, *, webhook_uuid: str, webhook_auth: str) -> None:
-        async with self._engine.begin() as conn:
+        async with self._write() as conn:
             await conn.execute(
                 sa.update(schema.connections)
                 .where(schema.connections.c.id == connection_id)
@@ -191,7 +232,7 @@ class ConnectionRepo:
             )
 
     async def clear_webhook(self, connection_id: str) -> None:
-        async with self._engine.begin() as conn:
+        async with self._write() as conn:
             await conn.execute(
                 sa.update(schema.connections)
                 .where(schema.connections.c.id == connection_id)
@@ -201,7 +242,7 @@ class ConnectionRepo:
     async def webhook_auth(self, connection_id: str) -> tuple[Connection, str] | None:
         """The connection and its webhook ``user:pass`` (decrypted), if it has one."""
         t = schema.connections
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             row = (await conn.execute(sa.select(t).where(t.c.id == connection_id))).first()
         if row is None or row.webhook_auth is None:
             return None
@@ -283,6 +324,7 @@ def _subscription(row: sa.Row) -> Subscription:
 class SubscriptionRepo:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._reads = engine.execution_options(**READ_ONLY)
 
     async def add(
         self,
@@ -322,7 +364,7 @@ class SubscriptionRepo:
 
     async def get(self, subscription_id: int) -> Subscription | None:
         t = schema.subscriptions
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             row = (await conn.execute(sa.select(t).where(t.c.id == subscription_id))).first()
         return _subscription(row) if row else None
 
@@ -346,7 +388,7 @@ class SubscriptionRepo:
 
     async def _list(self, condition: Any) -> list[Subscription]:
         t = schema.subscriptions
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             rows = (await conn.execute(sa.select(t).where(condition).order_by(t.c.id))).all()
         return [_subscription(r) for r in rows]
 
@@ -372,7 +414,7 @@ class SubscriptionRepo:
 
     async def count_using_connection(self, connection_id: str) -> int:
         t = schema.subscriptions
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             return (
                 await conn.execute(sa.select(sa.func.count()).select_from(t).where(t.c.connection_id == connection_id))
             ).scalar_one()
@@ -402,6 +444,7 @@ class NewEvent:
 class EventRepo:
     def __init__(self, engine: AsyncEngine, subscriptions: SubscriptionRepo) -> None:
         self._engine = engine
+        self._reads = engine.execution_options(**READ_ONLY)
         self._subscriptions = subscriptions
 
     async def record(self, event: NewEvent) -> bool:
@@ -493,7 +536,7 @@ class EventRepo:
         return [first_index[item.dedup_key] == i and item.dedup_key in inserted for i, item in enumerate(batch)]
 
     async def count(self) -> int:
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             return (await conn.execute(sa.select(sa.func.count()).select_from(schema.events))).scalar_one()
 
     async def purge_older_than(self, hours: float) -> int:
@@ -522,6 +565,7 @@ class OutboxRepo:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._reads = engine.execution_options(**READ_ONLY)
 
     async def lease(
         self,
@@ -660,7 +704,7 @@ class OutboxRepo:
 
     async def counts(self) -> dict[str, int]:
         ob = schema.outbox
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             rows = (await conn.execute(sa.select(ob.c.status, sa.func.count()).group_by(ob.c.status))).all()
         return {status: count for status, count in rows}
 
@@ -682,10 +726,11 @@ class ThreadRepo:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._reads = engine.execution_options(**READ_ONLY)
 
     async def get(self, team_id: str, channel_id: str, thread_key: str) -> ThreadMessage | None:
         t = schema.slack_messages
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             row = (
                 await conn.execute(
                     sa.select(t).where(
@@ -748,6 +793,7 @@ class AuditRepo:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._reads = engine.execution_options(**READ_ONLY)
 
     async def add(
         self,
@@ -786,7 +832,7 @@ class AuditRepo:
             cond.append(t.c.user_id == user_id)
         if action_prefix:
             cond.append(t.c.action.startswith(action_prefix))
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             rows = (await conn.execute(sa.select(t).where(*cond).order_by(t.c.id.desc()).limit(limit))).all()
         return [
             AuditEntry(
@@ -811,6 +857,7 @@ class PollStateRepo:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._reads = engine.execution_options(**READ_ONLY)
 
     async def try_lease(self, connection_id: str, holder: str, seconds: float) -> bool:
         now = time.time()
@@ -838,7 +885,7 @@ class PollStateRepo:
 
     async def load(self, connection_id: str) -> dict[str, Any] | None:
         t = schema.poll_state
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             row = (await conn.execute(sa.select(t.c.state).where(t.c.connection_id == connection_id))).first()
         return row.state if row else None
 
