@@ -524,7 +524,9 @@ class EventRepo:
                                 "team_id": s.team_id,
                                 "channel_id": s.channel_id,
                                 "thread_key": e.thread_key,
-                                "payload": {**e.payload, "compact": s.compact},
+                                # Only what is the subscription's; the event's payload is joined
+                                # in when leased, so it is encoded and written once, not per channel.
+                                "payload": {"compact": s.compact},
                                 "status": "pending",
                                 "attempts": 0,
                                 "next_attempt_at": now,
@@ -599,7 +601,9 @@ class OutboxRepo:
                 return []
             head_rows = (
                 await conn.execute(
-                    sa.select(ob).where(ob.c.id.in_([h.head for h in heads]), ob.c.next_attempt_at <= now)
+                    sa.select(ob, schema.events.c.payload.label("event_payload"))
+                    .join(schema.events, schema.events.c.id == ob.c.event_id)
+                    .where(ob.c.id.in_([h.head for h in heads]), ob.c.next_attempt_at <= now)
                 )
             ).all()
             items: list[OutboxItem] = []
@@ -625,7 +629,7 @@ class OutboxRepo:
                         channel_id=row.channel_id,
                         thread_key=row.thread_key,
                         subscription_id=row.subscription_id,
-                        payload=row.payload,
+                        payload={**row.event_payload, **row.payload},
                         attempts=row.attempts,
                     )
                 )
