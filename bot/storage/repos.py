@@ -25,6 +25,14 @@ MIN_DEDUP_RETENTION_HOURS = 72
 READ_ONLY = {"interview_bot_read_only": True}
 
 
+class _Repo:
+    """A repository: writes through the engine, reads through its read-only view."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._reads = engine.execution_options(**READ_ONLY)
+
+
 def _insert(conn: AsyncConnection, table: sa.Table):
     """Dialect-specific INSERT (both support ON CONFLICT … RETURNING)."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
@@ -57,10 +65,9 @@ class Connection:
 RESOLVE_CACHE_SECONDS = 5.0
 
 
-class ConnectionRepo:
+class ConnectionRepo(_Repo):
     def __init__(self, engine: AsyncEngine, box: SecretBox) -> None:
-        self._engine = engine
-        self._reads = engine.execution_options(**READ_ONLY)
+        super().__init__(engine)
         self._box = box
         self._resolved: dict[tuple[str, str, str | None], tuple[float, Connection | None]] = {}
         self._generation = 0
@@ -321,11 +328,7 @@ def _subscription(row: sa.Row) -> Subscription:
     )
 
 
-class SubscriptionRepo:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-        self._reads = engine.execution_options(**READ_ONLY)
-
+class SubscriptionRepo(_Repo):
     async def add(
         self,
         *,
@@ -441,10 +444,9 @@ class NewEvent:
     connection_id: str | None = None
 
 
-class EventRepo:
+class EventRepo(_Repo):
     def __init__(self, engine: AsyncEngine, subscriptions: SubscriptionRepo) -> None:
-        self._engine = engine
-        self._reads = engine.execution_options(**READ_ONLY)
+        super().__init__(engine)
         self._subscriptions = subscriptions
 
     async def record(self, event: NewEvent) -> bool:
@@ -562,12 +564,8 @@ class OutboxItem:
     attempts: int
 
 
-class OutboxRepo:
+class OutboxRepo(_Repo):
     """Durable queue of Slack deliveries, leased per channel to keep order and pacing."""
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-        self._reads = engine.execution_options(**READ_ONLY)
 
     async def lease(
         self,
@@ -725,12 +723,8 @@ class ThreadMessage:
     card: dict[str, Any] | None
 
 
-class ThreadRepo:
+class ThreadRepo(_Repo):
     """The Slack message (the card) posted per candidate interview per channel."""
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-        self._reads = engine.execution_options(**READ_ONLY)
 
     async def get(self, team_id: str, channel_id: str, thread_key: str) -> ThreadMessage | None:
         t = schema.slack_messages
@@ -792,12 +786,8 @@ class AuditEntry:
     created_at: float
 
 
-class AuditRepo:
+class AuditRepo(_Repo):
     """Who did what, when, through which vendor."""
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-        self._reads = engine.execution_options(**READ_ONLY)
 
     async def add(
         self,
@@ -856,12 +846,8 @@ class AuditRepo:
 # -- poll state ------------------------------------------------------------------------------
 
 
-class PollStateRepo:
+class PollStateRepo(_Repo):
     """Per-connection poller state, with a lease so one process polls a connection at a time."""
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-        self._reads = engine.execution_options(**READ_ONLY)
 
     async def try_lease(self, connection_id: str, holder: str, seconds: float) -> bool:
         now = time.time()

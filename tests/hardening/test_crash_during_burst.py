@@ -8,10 +8,9 @@ from contextlib import AsyncExitStack
 import httpx
 from cryptography.fernet import Fernet
 
-from tests.bot.notify.test_processes import bot_env, fakes
+from tests.bot.notify.test_processes import bot_env, fakes, subscribe_channels
 from tests.support.process import BotProcess
 from tests.support.servers import free_port
-from tests.support.slack_requests import SlackSender
 
 CHANNELS = 50
 PER_CHANNEL = 10  # 500 deliveries; Slack's one message a second per channel keeps each channel at ~10 s
@@ -20,21 +19,10 @@ KILL_AFTER_ANSWERS = 150
 
 async def subscribe_one_job_per_channel(bot_url, slack, sparkhire):
     """Channel C<n> follows job <n>, so the 500 events spread over 50 channels."""
-    sender = SlackSender(bot_url)
-    jobs = {}
-    try:
-        for n in range(CHANNELS):
-            channel, job = f"C{n:03d}", sparkhire.add_job(f"Role {n}")
-            slack.add_channel(channel, name=f"hiring-{n}")
-            await sender.command(
-                f"subscribe sparkhire completed job:{job['uuid']}",
-                channel=channel,
-                response_url=slack.response_url(f"sub-{channel}"),
-            )
-            await slack.wait_for(lambda channel=channel: slack.responses.get(f"sub-{channel}"), timeout=10)
-            jobs[channel] = job
-    finally:
-        await sender.aclose()
+    jobs = {f"C{n:03d}": sparkhire.add_job(f"Role {n}") for n in range(CHANNELS)}
+    await subscribe_channels(
+        bot_url, slack, jobs, words=lambda channel: f"sparkhire completed job:{jobs[channel]['uuid']}"
+    )
     return jobs
 
 

@@ -38,15 +38,18 @@ def bot_env(slack, sparkhire_url, database_url, secret):
     }
 
 
-async def subscribe_channels(bot_url, slack, channels):
+async def subscribe_channels(bot_url, slack, channels, words=lambda channel: "sparkhire completed"):
+    """Run `/interview subscribe <words>` in each channel and wait for each confirmation."""
     sender = SlackSender(bot_url)
-    for channel in channels:
-        slack.add_channel(channel, name=channel.lower())
-        await sender.command(
-            "subscribe sparkhire completed", channel=channel, response_url=slack.response_url(f"sub-{channel}")
-        )
-        await slack.wait_for(lambda channel=channel: slack.responses.get(f"sub-{channel}"), timeout=10)
-    await sender.aclose()
+    try:
+        for channel in channels:
+            slack.add_channel(channel, name=channel.lower())
+            await sender.command(
+                f"subscribe {words(channel)}", channel=channel, response_url=slack.response_url(f"sub-{channel}")
+            )
+            await slack.wait_for(lambda channel=channel: slack.responses.get(f"sub-{channel}"), timeout=10)
+    finally:
+        await sender.aclose()
 
 
 def interviews(sparkhire, count):
@@ -83,7 +86,8 @@ async def test_sigkill_after_answering_then_restart_posts_each_once(tmp_path):
         second = BotProcess(env=env, port=port, workdir=tmp_path)
         await second.start()
         try:
-            await slack.wait_for(lambda: len(slack.posted("C1")) >= 5, timeout=30)
+            # A channel whose post was in flight at the kill resumes when its lease expires (60 s).
+            await slack.wait_for(lambda: len(slack.posted("C1")) >= 5, timeout=90)
             await asyncio.sleep(1.5)
             texts = sorted(m.text for m in slack.posted("C1"))
             assert texts == sorted(f"Cand {n} completed the interview (Spark Hire)" for n in range(5))
