@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from bot.crypto import SecretBox
 from bot.storage import schema
+from bot.storage.installations import EncryptedInstallationStore
 from bot.storage.repos import (
     AuditRepo,
     ConnectionRepo,
@@ -47,7 +48,19 @@ def _v1_initial(connection: sa.Connection) -> None:
 
 
 # Ordered, append-only: version N is MIGRATIONS[N-1]. Never edit a released step.
-MIGRATIONS: list[Callable[[sa.Connection], None]] = [_v1_initial]
+def _v2_wide_token_columns(connection: sa.Connection) -> None:
+    """Encrypted tokens are longer than slack-sdk's String(200); SQLite does not enforce lengths."""
+    if connection.dialect.name != "postgresql":
+        return
+    for table in ("slack_installations", "slack_bots"):
+        columns = ["bot_token", "bot_refresh_token"]
+        if table == "slack_installations":
+            columns += ["user_token", "user_refresh_token"]
+        for column in columns:
+            connection.exec_driver_sql(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE TEXT")
+
+
+MIGRATIONS: list[Callable[[sa.Connection], None]] = [_v1_initial, _v2_wide_token_columns]
 
 
 class Database:
@@ -92,9 +105,11 @@ class Database:
         async with self.engine.connect() as conn:
             await conn.execute(sa.text("SELECT 1"))
 
-    def installation_store(self, client_id: str) -> AsyncSQLAlchemyInstallationStore:
-        """slack-sdk's installation store on our engine (tables made by our migrations)."""
-        return AsyncSQLAlchemyInstallationStore(client_id=client_id, engine=self.engine)
+    def installation_store(self, client_id: str) -> EncryptedInstallationStore:
+        """slack-sdk's installation store on our engine (tables made by our migrations), tokens encrypted."""
+        return EncryptedInstallationStore(
+            inner=AsyncSQLAlchemyInstallationStore(client_id=client_id, engine=self.engine), box=self.secret_box
+        )
 
     def oauth_state_store(self, expiration_seconds: int = 600) -> AsyncSQLAlchemyOAuthStateStore:
         return AsyncSQLAlchemyOAuthStateStore(expiration_seconds=expiration_seconds, engine=self.engine)

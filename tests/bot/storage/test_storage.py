@@ -209,3 +209,34 @@ async def test_slack_installation_store_round_trip(db):
     )
     bot = await store.async_find_bot(enterprise_id=None, team_id="T9")
     assert bot.bot_token == "xoxb-9"
+
+
+async def test_slack_tokens_are_encrypted_at_rest(db):
+    from slack_sdk.oauth.installation_store import Installation
+
+    token, refresh = "xoxb-" + "7" * 60, "xoxe-1-" + "r" * 150  # rotated tokens are long
+    store = db.installation_store("123.456")
+    await store.async_save(
+        Installation(
+            app_id="A1",
+            team_id="T8",
+            user_id="U1",
+            bot_token=token,
+            bot_refresh_token=refresh,
+            bot_id="B1",
+            bot_user_id="UB",
+            user_token="xoxp-" + "5" * 60,
+        )
+    )
+    async with db.engine.connect() as conn:
+        rows = [
+            row
+            for table in ("slack_installations", "slack_bots")
+            for row in (await conn.execute(sa.text(f"SELECT * FROM {table}"))).all()
+        ]
+    stored = " ".join(str(value) for row in rows for value in row)
+    assert "xoxb-" not in stored and "xoxe-" not in stored and "xoxp-" not in stored
+    bot = await store.async_find_bot(enterprise_id=None, team_id="T8")
+    assert (bot.bot_token, bot.bot_refresh_token) == (token, refresh)
+    installation = await store.async_find_installation(enterprise_id=None, team_id="T8", user_id="U1")
+    assert installation.user_token == "xoxp-" + "5" * 60
