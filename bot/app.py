@@ -11,6 +11,7 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import aiohttp
 from aiohttp import web
 from pydantic import SecretStr
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -146,6 +147,7 @@ def _delivery_clients(settings: Settings, services: Services):
             client = clients[token] = AsyncWebClient(
                 token=token,
                 base_url=settings.slack_api_url,
+                session=services.slack_session,
                 retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=2)],
             )
         return client
@@ -246,6 +248,10 @@ def create_web_app(
     web_app[PIPELINE_KEY] = pipeline
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        # One pooled HTTP session for every Web API call; without it slack-sdk opens (and for
+        # slack.com, TLS-handshakes) a new connection per call. Bolt's per-request clients reuse it.
+        services.slack_session = aiohttp.ClientSession()
+        bolt.client.session = services.slack_session
         await db.migrate()
         workers: list[asyncio.Task[None]] = pipeline.start() if start_workers else []
         try:
@@ -256,6 +262,7 @@ def create_web_app(
             await asyncio.gather(*workers, return_exceptions=True)
             await pipeline.aclose()
             await services.aclose()
+            await services.slack_session.close()
 
     web_app.cleanup_ctx.append(lifecycle)
     return web_app

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from bot.crypto import SecretBox
 from bot.settings import Settings
@@ -49,6 +49,8 @@ class Services:
     wedgehr_url: str = ""
     sparkhire_url: str = ""
     vendor_retry: RetryPolicy = field(default_factory=RetryPolicy)
+    #: The pooled HTTP session of every Slack Web API client (opened when the server starts).
+    slack_session: Any = None
 
     def __post_init__(self) -> None:
         self.wedgehr_url = (self.wedgehr_url or self.settings.wedgehr_base_url).rstrip("/")
