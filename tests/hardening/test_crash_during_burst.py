@@ -6,11 +6,9 @@ from collections import Counter
 from contextlib import AsyncExitStack
 
 import httpx
-from cryptography.fernet import Fernet
 
-from tests.bot.notify.test_processes import bot_env, fakes, subscribe_channels
+from tests.bot.notify.test_processes import fakes, sqlite_bot, subscribe_channels
 from tests.support.process import BotProcess
-from tests.support.servers import free_port
 
 CHANNELS = 50
 PER_CHANNEL = 10  # 500 deliveries; Slack's one message a second per channel keeps each channel at ~10 s
@@ -29,10 +27,7 @@ async def subscribe_one_job_per_channel(bot_url, slack, sparkhire):
 async def test_sigkill_during_500_webhooks_then_restart_and_retry_posts_each_once(tmp_path):
     async with AsyncExitStack() as stack:
         slack, sparkhire, sparkhire_url = await fakes(stack)
-        port = free_port()
-        env = bot_env(slack, sparkhire_url, f"sqlite:///{tmp_path}/bot.sqlite3", Fernet.generate_key().decode())
-        env["PUBLIC_URL"] = f"http://127.0.0.1:{port}"
-        first = BotProcess(env=env, port=port, workdir=tmp_path)
+        first = sqlite_bot(slack, sparkhire_url, tmp_path)
         await first.start()
         try:
             jobs = await subscribe_one_job_per_channel(first.url, slack, sparkhire)
@@ -84,7 +79,7 @@ async def test_sigkill_during_500_webhooks_then_restart_and_retry_posts_each_onc
         assert slack.posted() == []
 
         slack.failures.clear()
-        second = BotProcess(env=env, port=port, workdir=tmp_path)
+        second = BotProcess(env=first.env, port=first.port, workdir=tmp_path)
         await second.start()
         try:
             # Spark Hire retries everything it got no 2xx for; some of those were stored before the kill.

@@ -38,6 +38,14 @@ def bot_env(slack, sparkhire_url, database_url, secret):
     }
 
 
+def sqlite_bot(slack, sparkhire_url, workdir):
+    """A bot process on a SQLite file in ``workdir``; a second one with the same env is a restart."""
+    port = free_port()
+    env = bot_env(slack, sparkhire_url, f"sqlite:///{workdir}/bot.sqlite3", Fernet.generate_key().decode())
+    env["PUBLIC_URL"] = f"http://127.0.0.1:{port}"
+    return BotProcess(env=env, port=port, workdir=workdir)
+
+
 async def subscribe_channels(bot_url, slack, channels, words=lambda channel: "sparkhire completed"):
     """Run `/interview subscribe <words>` in each channel and wait for each confirmation."""
     sender = SlackSender(bot_url)
@@ -64,10 +72,7 @@ def interviews(sparkhire, count):
 async def test_sigkill_after_answering_then_restart_posts_each_once(tmp_path):
     async with AsyncExitStack() as stack:
         slack, sparkhire, sparkhire_url = await fakes(stack)
-        port = free_port()
-        env = bot_env(slack, sparkhire_url, f"sqlite:///{tmp_path}/bot.sqlite3", Fernet.generate_key().decode())
-        env["PUBLIC_URL"] = f"http://127.0.0.1:{port}"
-        first = BotProcess(env=env, port=port, workdir=tmp_path)
+        first = sqlite_bot(slack, sparkhire_url, tmp_path)
         await first.start()
         try:
             await subscribe_channels(first.url, slack, ["C1"])
@@ -83,7 +88,7 @@ async def test_sigkill_after_answering_then_restart_posts_each_once(tmp_path):
             await first.stop()
         slack.failures.clear()
         assert slack.posted("C1") == []
-        second = BotProcess(env=env, port=port, workdir=tmp_path)
+        second = BotProcess(env=first.env, port=first.port, workdir=tmp_path)
         await second.start()
         try:
             # A channel whose post was in flight at the kill resumes when its lease expires (60 s).
