@@ -14,7 +14,7 @@ import base64
 import re
 import uuid as uuidlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,6 +22,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.sparkhire.models import MAX_TAKES, TIME_LIMITS, UNLIMITED_TAKES
+from bot.vendors.sandbox import InjectedFailures
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 JSON_BODY: web.RequestKey[Any] = web.RequestKey("json_body", object)
@@ -72,14 +73,6 @@ class Delivery:
     status: int | None
 
 
-@dataclass
-class _Failure:
-    status: int
-    times: int
-    headers: dict[str, str] = field(default_factory=dict)
-    body: Any = None
-
-
 class SparkHireSandbox:
     """Fake Spark Hire.
 
@@ -121,7 +114,7 @@ class SparkHireSandbox:
         self.question_set_path = question_set_path
         #: Set when the app is mounted under a prefix (``python -m bot --sandbox``).
         self.mount_prefix = ""
-        self._failures: list[_Failure] = []
+        self._failures = InjectedFailures(default_body={"reason": "Sandbox failure", "code": "api.error"})
         self._replays: set[asyncio.Task[Any]] = set()
         if seed:
             barista = self.add_job("Barista")
@@ -180,7 +173,7 @@ class SparkHireSandbox:
         body: Any = None,
     ) -> None:
         """Answer the next ``times`` requests with ``status`` (e.g. 429, 503)."""
-        self._failures.append(_Failure(status=status, times=times, headers=headers or {}, body=body))
+        self._failures.add(status, times=times, headers=headers, body=body)
 
     def add_job(self, title: str, *, status: str = "active") -> dict[str, Any]:
         now = _ts()
@@ -333,16 +326,9 @@ class SparkHireSandbox:
                 key = None
         path = request.path.removeprefix(self.mount_prefix)
         self.requests.append(SandboxRequest(request.method, path, list(request.query.items()), body, key))
-        if self._failures:
-            failure = self._failures[0]
-            failure.times -= 1
-            if failure.times <= 0:
-                self._failures.pop(0)
-            return web.json_response(
-                failure.body if failure.body is not None else {"reason": "Sandbox failure", "code": "api.error"},
-                status=failure.status,
-                headers=failure.headers,
-            )
+        failed = self._failures.next_response()
+        if failed is not None:
+            return failed
         if not key:
             return _error(401, "You must authenticate to access the API.", "api.key_not_set")
         if (key not in self.api_keys) if self.api_keys is not None else key.startswith("invalid"):

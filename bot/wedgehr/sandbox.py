@@ -14,12 +14,13 @@ import itertools
 import random
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
+from bot.vendors.sandbox import InjectedFailures
 from bot.wedgehr.models import InviteStatus
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -41,14 +42,6 @@ class SandboxRequest:
     authorized: bool
 
 
-@dataclass
-class _Failure:
-    status: int
-    times: int
-    headers: dict[str, str] = field(default_factory=dict)
-    body: Any = None
-
-
 class WedgeHRSandbox:
     """Fake WedgeHR.
 
@@ -65,7 +58,7 @@ class WedgeHRSandbox:
         self.wedges: dict[int, dict[str, Any]] = {}
         self.resends: dict[int, int] = {}
         self.requests: list[SandboxRequest] = []
-        self._failures: list[_Failure] = []
+        self._failures = InjectedFailures(default_body={"message": "Something unexpected happened"})
         self._ids = itertools.count(4_017_600_317_622_981)
         self._rng = random.Random(7)
         if seed:
@@ -90,7 +83,7 @@ class WedgeHRSandbox:
         body: Any = None,
     ) -> None:
         """Answer the next ``times`` requests with ``status`` (e.g. 429, 500)."""
-        self._failures.append(_Failure(status=status, times=times, headers=headers or {}, body=body))
+        self._failures.add(status, times=times, headers=headers, body=body)
 
     def _new_id(self) -> int:
         return next(self._ids) + self._rng.randrange(1, 1000)
@@ -193,16 +186,9 @@ class WedgeHRSandbox:
             token in self.tokens if self.tokens is not None else not token.startswith("invalid")
         )
         self.requests.append(SandboxRequest(request.method, request.path, dict(request.query), body, authorized))
-        if self._failures:
-            failure = self._failures[0]
-            failure.times -= 1
-            if failure.times <= 0:
-                self._failures.pop(0)
-            return web.json_response(
-                failure.body if failure.body is not None else {"message": "Something unexpected happened"},
-                status=failure.status,
-                headers=failure.headers,
-            )
+        failed = self._failures.next_response()
+        if failed is not None:
+            return failed
         if not authorized:
             return web.json_response({"message": "Unauthenticated."}, status=401)
         request[JSON_BODY] = body

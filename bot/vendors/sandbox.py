@@ -1,0 +1,42 @@
+"""What both vendor sandboxes share: the knob that makes the next requests fail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+
+@dataclass
+class _Failure:
+    status: int
+    times: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: Any = None
+
+
+class InjectedFailures:
+    """Queued failures (429, 5xx, ...) answered in order, each ``times`` times, before normal handling.
+
+    Args:
+        default_body: The vendor-shaped error body used when a failure names none.
+    """
+
+    def __init__(self, *, default_body: dict[str, Any]) -> None:
+        self._default_body = default_body
+        self._queue: list[_Failure] = []
+
+    def add(self, status: int, *, times: int = 1, headers: dict[str, str] | None = None, body: Any = None) -> None:
+        self._queue.append(_Failure(status=status, times=times, headers=headers or {}, body=body))
+
+    def next_response(self) -> web.Response | None:
+        """The failure to answer this request with, or None to handle it normally."""
+        if not self._queue:
+            return None
+        failure = self._queue[0]
+        failure.times -= 1
+        if failure.times <= 0:
+            self._queue.pop(0)
+        body = failure.body if failure.body is not None else self._default_body
+        return web.json_response(body, status=failure.status, headers=failure.headers)
