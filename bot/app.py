@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import aiohttp
@@ -16,7 +16,10 @@ from aiohttp import web
 from pydantic import SecretStr
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -71,6 +74,23 @@ def slack_web_client(settings: Settings, token: str | None = None) -> AsyncWebCl
     )
 
 
+class ProvideServices(AsyncMiddleware):
+    """Puts ``services`` in every request's context (handlers take it as ``context["services"]``).
+
+    A class middleware: Bolt calls it directly, where a function middleware costs an
+    introspected keyword-argument build on every request.
+    """
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    async def async_process(
+        self, *, req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[BoltResponse]]
+    ) -> BoltResponse | None:
+        req.context["services"] = self._services
+        return await next()
+
+
 def create_bolt_app(settings: Settings, services: Services) -> AsyncApp:
     """The Bolt app with every listener registered and services in the context.
 
@@ -110,11 +130,7 @@ def create_bolt_app(settings: Settings, services: Services) -> AsyncApp:
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
         bolt = AsyncApp(client=slack_web_client(settings, token), **common)
 
-    @bolt.middleware
-    async def provide_services(context, next_):
-        context["services"] = services
-        await next_()
-
+    bolt.use(ProvideServices(services))
     from handlers import register_all
 
     register_all(bolt)

@@ -14,6 +14,7 @@ _PATTERNS = [
     re.compile(r"(?<=://)[^/@\s:]+:[^/@\s]+(?=@)"),
 ]
 REDACTED = "[redacted]"
+SLACK_SDK_CLIENT_LOGGERS = ("slack_sdk.web.async_base_client", "slack_sdk.web.base_client")
 
 
 class RedactingFilter(logging.Filter):
@@ -59,4 +60,8 @@ def configure_logging(level: str, *, secrets: Iterable[str] = ()) -> RedactingFi
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # slack-sdk tests ``logger.level <= DEBUG`` (the logger's own level, NOTSET = 0) before
+    # formatting a debug line for every Web API call; give its loggers the real level.
+    for name in SLACK_SDK_CLIENT_LOGGERS:
+        logging.getLogger(name).setLevel(level)
     return redactor

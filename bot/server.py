@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 
@@ -21,6 +22,11 @@ async def serve_forever(settings: Settings, *, sandbox: bool = False) -> None:
     await runner.setup()
     site = web.TCPSite(runner, host="0.0.0.0", port=settings.port)  # noqa: S104 - a server
     await site.start()
+    # Everything alive now (imports, settings, listeners, pools) lives as long as the process.
+    # Frozen, the cyclic GC stops re-scanning it: a full collection then took 25-35 ms with the
+    # event loop stopped, a stall every request in flight paid (docs/PERFORMANCE.md).
+    gc.collect()
+    gc.freeze()
     socket_handler = None
     if settings.slack_mode is SlackMode.socket:
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
