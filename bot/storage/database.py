@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from slack_sdk.oauth.installation_store.sqlalchemy import (
@@ -14,6 +17,7 @@ from slack_sdk.oauth.installation_store.sqlalchemy import (
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
 
 from bot.crypto import SecretBox
 from bot.storage import schema
@@ -76,9 +80,10 @@ class Database:
         self.url = url
         self.secret_box = secret_box
         self.engine: AsyncEngine = _make_engine(url, echo=echo)
+        self.writer = BatchWriter(self.engine)
         self.connections = ConnectionRepo(self.engine, secret_box)
         self.subscriptions = SubscriptionRepo(self.engine)
-        self.events = EventRepo(self.engine, self.subscriptions)
+        self.events = EventRepo(self.engine, self.writer)
         self.outbox = OutboxRepo(self.engine)
         self.threads = ThreadRepo(self.engine)
         self.audit = AuditRepo(self.engine)
@@ -115,18 +120,68 @@ class Database:
         return AsyncSQLAlchemyOAuthStateStore(expiration_seconds=expiration_seconds, engine=self.engine)
 
     async def aclose(self) -> None:
+        await self.writer.aclose()
         await self.engine.dispose()
+
+
+T = TypeVar("T")
+
+
+class BatchWriter:
+    """Runs a synchronous function in one write transaction: the hot write path (webhook batches).
+
+    On a SQLite file it runs on a thread of its own with a plain ``sqlite3`` connection, so a
+    whole batch (BEGIN, inserts, select, COMMIT) is one hop from the event loop. Through aiosqlite
+    every cursor call is a hop, about 17 per batch, and each waits for the busy event loop to
+    notice it: most of a batch's time in the ingest profile. Elsewhere (PostgreSQL, in-memory
+    SQLite) it is ``AsyncConnection.run_sync`` on the async engine.
+
+    Args:
+        engine: The async engine whose database to write.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._async_engine = engine
+        self._sync_engine: sa.Engine | None = None
+        self._thread: ThreadPoolExecutor | None = None
+        url = engine.url
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            self._sync_engine = sa.create_engine(
+                url.set(drivername="sqlite"),
+                connect_args={"timeout": 30, "check_same_thread": False},
+                poolclass=StaticPool,  # the one writer thread, the one connection
+            )
+            _configure_sqlite(self._sync_engine)
+            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(connection, *args)`` inside one transaction; committed when it returns."""
+        if self._sync_engine is None:
+            async with self._async_engine.begin() as conn:
+                return await conn.run_sync(fn, *args)
+        return await asyncio.get_running_loop().run_in_executor(self._thread, self._transact, fn, args)
+
+    def _transact(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        assert self._sync_engine is not None
+        with self._sync_engine.begin() as conn:
+            return fn(conn, *args)
+
+    async def aclose(self) -> None:
+        if self._thread is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self._thread.shutdown)
+        if self._sync_engine is not None:
+            self._sync_engine.dispose()
 
 
 def _make_engine(url: str, *, echo: bool) -> AsyncEngine:
     if url.startswith("sqlite"):
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
-        _configure_sqlite(engine)
+        _configure_sqlite(engine.sync_engine)
         return engine
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: sa.Engine) -> None:
     """WAL, a busy timeout, and BEGIN IMMEDIATE so writers queue instead of failing.
 
     pysqlite/aiosqlite defer BEGIN until the first write, which turns concurrent
@@ -134,7 +189,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     taking the write lock at BEGIN serialises them like PostgreSQL row locks would.
     """
 
-    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -153,7 +208,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:
         # Reads (repos' READ_ONLY connections) must not queue on the write lock.
         conn.exec_driver_sql(
@@ -161,4 +216,4 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         )
 
 
-__all__ = ["MIGRATIONS", "AsyncConnection", "Database"]
+__all__ = ["MIGRATIONS", "AsyncConnection", "BatchWriter", "Database"]

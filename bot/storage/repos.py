@@ -7,7 +7,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from pydantic import SecretStr
@@ -16,6 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.crypto import SecretBox, constant_time_equals
 from bot.storage import schema
+
+if TYPE_CHECKING:
+    from bot.storage.database import BatchWriter
 
 MIN_DEDUP_RETENTION_HOURS = 72
 
@@ -444,10 +447,76 @@ class NewEvent:
     connection_id: str | None = None
 
 
+def _record_many(conn: sa.Connection, batch: list[NewEvent], now: float) -> list[bool]:
+    """``EventRepo.record_many`` inside its transaction (synchronous: run by the batch writer)."""
+    first_index: dict[str, int] = {}
+    for index, item in enumerate(batch):
+        first_index.setdefault(item.dedup_key, index)
+    unique = [batch[i] for i in sorted(first_index.values())]
+    ev = schema.events
+    # executemany form: the statement compiles once and is cached, whatever the batch size
+    # (a multi-row VALUES clause would be compiled anew for every batch).
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(ev).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(ev.c.id, ev.c.dedup_key)
+    params = [
+        {
+            "dedup_key": e.dedup_key,
+            "team_id": e.team_id,
+            "vendor": e.vendor,
+            "event_type": e.event_type,
+            "subject": e.subject[:128],
+            "payload": e.payload,
+            "received_at": now,
+        }
+        for e in unique
+    ]
+    inserted = {row.dedup_key: row.id for row in conn.execute(stmt, params).all()}
+    if inserted:
+        teams = {(e.team_id, e.vendor) for e in unique if e.dedup_key in inserted}
+        sub = schema.subscriptions
+        rows = conn.execute(
+            sa.select(sub)
+            .where(sub.c.paused == sa.false(), sa.tuple_(sub.c.team_id, sub.c.vendor).in_(list(teams)))
+            .order_by(sub.c.id)
+        ).all()
+        subs = [_subscription(r) for r in rows]
+        outbox_rows = []
+        for e in unique:
+            event_id = inserted.get(e.dedup_key)
+            if event_id is None:
+                continue
+            for s in subs:
+                if s.team_id != e.team_id or s.vendor != e.vendor:
+                    continue
+                if e.connection_id and s.connection_id and s.connection_id != e.connection_id:
+                    continue
+                if not s.matches(e.event_type, job_name=e.job_name, job_id=e.job_id, candidate_email=e.candidate_email):
+                    continue
+                outbox_rows.append(
+                    {
+                        "event_id": event_id,
+                        "subscription_id": s.id,
+                        "team_id": s.team_id,
+                        "channel_id": s.channel_id,
+                        "thread_key": e.thread_key,
+                        # Only what is the subscription's; the event's payload is joined
+                        # in when leased, so it is encoded and written once, not per channel.
+                        "payload": {"compact": s.compact},
+                        "status": "pending",
+                        "attempts": 0,
+                        "next_attempt_at": now,
+                        "created_at": now,
+                    }
+                )
+        if outbox_rows:
+            conn.execute(schema.outbox.insert(), outbox_rows)
+    return [first_index[item.dedup_key] == i and item.dedup_key in inserted for i, item in enumerate(batch)]
+
+
 class EventRepo(_Repo):
-    def __init__(self, engine: AsyncEngine, subscriptions: SubscriptionRepo) -> None:
+    def __init__(self, engine: AsyncEngine, writer: BatchWriter) -> None:
         super().__init__(engine)
-        self._subscriptions = subscriptions
+        self._writer = writer
 
     async def record(self, event: NewEvent) -> bool:
         """Store one event and its outbox rows; False when it was already recorded."""
@@ -461,83 +530,7 @@ class EventRepo(_Repo):
         """
         if not batch:
             return []
-        now = time.time()
-        first_index: dict[str, int] = {}
-        for index, item in enumerate(batch):
-            first_index.setdefault(item.dedup_key, index)
-        unique = [batch[i] for i in sorted(first_index.values())]
-        ev = schema.events
-        async with self._engine.begin() as conn:
-            # executemany form: the statement compiles once and is cached, whatever the batch size
-            # (a multi-row VALUES clause would be compiled anew for every batch).
-            stmt = (
-                _insert(conn, ev)
-                .on_conflict_do_nothing(index_elements=["dedup_key"])
-                .returning(ev.c.id, ev.c.dedup_key)
-            )
-            params = [
-                {
-                    "dedup_key": e.dedup_key,
-                    "team_id": e.team_id,
-                    "vendor": e.vendor,
-                    "event_type": e.event_type,
-                    "subject": e.subject[:128],
-                    "payload": e.payload,
-                    "received_at": now,
-                }
-                for e in unique
-            ]
-            inserted = {row.dedup_key: row.id for row in (await conn.execute(stmt, params)).all()}
-            if inserted:
-                teams = {(e.team_id, e.vendor) for e in unique if e.dedup_key in inserted}
-                sub = schema.subscriptions
-                rows = (
-                    await conn.execute(
-                        sa.select(sub)
-                        .where(
-                            sub.c.paused == sa.false(),
-                            sa.tuple_(sub.c.team_id, sub.c.vendor).in_(list(teams)),
-                        )
-                        .order_by(sub.c.id)
-                    )
-                ).all()
-                subs = [_subscription(r) for r in rows]
-                outbox_rows = []
-                for e in unique:
-                    event_id = inserted.get(e.dedup_key)
-                    if event_id is None:
-                        continue
-                    for s in subs:
-                        if s.team_id != e.team_id or s.vendor != e.vendor:
-                            continue
-                        if e.connection_id and s.connection_id and s.connection_id != e.connection_id:
-                            continue
-                        if not s.matches(
-                            e.event_type,
-                            job_name=e.job_name,
-                            job_id=e.job_id,
-                            candidate_email=e.candidate_email,
-                        ):
-                            continue
-                        outbox_rows.append(
-                            {
-                                "event_id": event_id,
-                                "subscription_id": s.id,
-                                "team_id": s.team_id,
-                                "channel_id": s.channel_id,
-                                "thread_key": e.thread_key,
-                                # Only what is the subscription's; the event's payload is joined
-                                # in when leased, so it is encoded and written once, not per channel.
-                                "payload": {"compact": s.compact},
-                                "status": "pending",
-                                "attempts": 0,
-                                "next_attempt_at": now,
-                                "created_at": now,
-                            }
-                        )
-                if outbox_rows:
-                    await conn.execute(schema.outbox.insert(), outbox_rows)
-        return [first_index[item.dedup_key] == i and item.dedup_key in inserted for i, item in enumerate(batch)]
+        return await self._writer.run(_record_many, list(batch), time.time())
 
     async def count(self) -> int:
         async with self._reads.connect() as conn:
@@ -564,6 +557,53 @@ class OutboxItem:
     attempts: int
 
 
+# The oldest pending row of each channel that is neither held (by anyone, this worker included:
+# its message is still in flight) nor paced, if it is due (not waiting to be retried). Channels
+# are found by skipping through the (status, team_id, channel_id, id) index one channel at a
+# time, so the cost grows with the number of channels, not with the backlog (a paced channel
+# may hold thousands of pending rows).
+_DUE_HEADS = sa.text(
+    """
+WITH RECURSIVE pending_channels(team_id, channel_id) AS (
+    SELECT t.team_id, (SELECT min(o.channel_id) FROM outbox o WHERE o.status = 'pending' AND o.team_id = t.team_id)
+    FROM (SELECT min(team_id) AS team_id FROM outbox WHERE status = 'pending') AS t
+    UNION ALL
+    SELECT
+        CASE WHEN (
+            SELECT min(o.channel_id) FROM outbox o
+            WHERE o.status = 'pending' AND o.team_id = p.team_id AND o.channel_id > p.channel_id
+        ) IS NOT NULL THEN p.team_id ELSE (
+            SELECT min(o.team_id) FROM outbox o WHERE o.status = 'pending' AND o.team_id > p.team_id
+        ) END,
+        COALESCE((
+            SELECT min(o.channel_id) FROM outbox o
+            WHERE o.status = 'pending' AND o.team_id = p.team_id AND o.channel_id > p.channel_id
+        ), (
+            SELECT min(o.channel_id) FROM outbox o
+            WHERE o.status = 'pending' AND o.team_id = (
+                SELECT min(n.team_id) FROM outbox n WHERE n.status = 'pending' AND n.team_id > p.team_id
+            )
+        ))
+    FROM pending_channels p
+    WHERE p.team_id IS NOT NULL
+),
+heads AS (
+    SELECT p.team_id, p.channel_id,
+        (SELECT min(o.id) FROM outbox o
+         WHERE o.status = 'pending' AND o.team_id = p.team_id AND o.channel_id = p.channel_id) AS head
+    FROM pending_channels p
+    WHERE p.team_id IS NOT NULL
+      AND p.team_id || ':' || p.channel_id NOT IN (
+          SELECT channel_key FROM channel_leases WHERE expires_at > :now OR next_post_at > :now
+      )
+)
+SELECT h.team_id, h.channel_id, h.head FROM heads h JOIN outbox o ON o.id = h.head
+WHERE o.next_attempt_at <= :now
+ORDER BY h.head LIMIT :limit
+"""
+)
+
+
 class OutboxRepo(_Repo):
     """Durable queue of Slack deliveries, leased per channel to keep order and pacing."""
 
@@ -582,19 +622,13 @@ class OutboxRepo(_Repo):
         """
         now = time.time()
         ob, cl = schema.outbox, schema.channel_leases
-        channel_key = ob.c.team_id + ":" + ob.c.channel_id
+        # Most calls find nothing due (every channel with work is paced or in flight): learn that
+        # without the write lock, so the webhook writer never queues behind an empty lease.
+        async with self._reads.connect() as conn:
+            if not (await conn.execute(_DUE_HEADS, {"now": now, "limit": 1})).first():
+                return []
         async with self._engine.begin() as conn:
-            # Held (by anyone, this worker included: its message is still in flight) or paced.
-            busy = sa.select(cl.c.channel_key).where(sa.or_(cl.c.expires_at > now, cl.c.next_post_at > now))
-            heads = (
-                await conn.execute(
-                    sa.select(ob.c.team_id, ob.c.channel_id, sa.func.min(ob.c.id).label("head"))
-                    .where(ob.c.status == "pending", channel_key.not_in(busy))
-                    .group_by(ob.c.team_id, ob.c.channel_id)
-                    .order_by(sa.func.min(ob.c.id))
-                    .limit(limit)
-                )
-            ).all()
+            heads = (await conn.execute(_DUE_HEADS, {"now": now, "limit": limit})).all()
             if not heads:
                 return []
             head_rows = (

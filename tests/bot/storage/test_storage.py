@@ -135,6 +135,36 @@ async def test_outbox_keeps_channel_order_and_one_in_flight(db):
     assert [(i.channel_id, i.payload["key"]) for i in nxt] == [("C1", "e1")]
 
 
+async def test_lease_finds_the_head_of_every_channel_of_every_team(db):
+    # Channels spread over teams, one with a deep backlog: each channel's oldest row is found once,
+    # and a held channel's backlog never hides the channels after it.
+    layout = {"T1": ["C1", "C2"], "T2": ["C1"], "T3": ["C7", "C8", "C9"]}
+    for team, channels in layout.items():
+        for channel in channels:
+            await db.subscriptions.add(
+                team_id=team, channel_id=channel, vendor="sparkhire", events=["completed"], created_by="U1"
+            )
+        await db.events.record_many([event(f"{team}-{n}", team=team) for n in range(40 if team == "T1" else 2)])
+    first = await db.outbox.lease("w1", limit=50, lease_seconds=30)
+    assert sorted((i.team_id, i.channel_id, i.payload["key"]) for i in first) == [
+        ("T1", "C1", "T1-0"),
+        ("T1", "C2", "T1-0"),
+        ("T2", "C1", "T2-0"),
+        ("T3", "C7", "T3-0"),
+        ("T3", "C8", "T3-0"),
+        ("T3", "C9", "T3-0"),
+    ]
+    held = {(i.team_id, i.channel_id): i for i in first}
+    await db.outbox.mark_sent(held["T2", "C1"], "w1", pace_seconds=0)
+    await db.outbox.mark_sent(held["T3", "C9"], "w1", pace_seconds=0)
+    nxt = await db.outbox.lease("w2", limit=50, lease_seconds=30)
+    assert sorted((i.team_id, i.channel_id, i.payload["key"]) for i in nxt) == [
+        ("T2", "C1", "T2-1"),
+        ("T3", "C9", "T3-1"),
+    ]
+    assert await db.outbox.lease("w3", limit=50, lease_seconds=30) == []  # every channel held
+
+
 async def test_expired_lease_is_taken_over(db):
     await db.subscriptions.add(team_id="T1", channel_id="C1", vendor="sparkhire", events=["completed"], created_by="U1")
     await db.events.record(event("x"))
