@@ -23,12 +23,18 @@ class EventBatcher:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._queue: asyncio.Queue[tuple[NewEvent, asyncio.Future[bool]]] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
+        # SQLite has one writer at a time, so a second batch would only queue on its lock. PostgreSQL
+        # takes two: one batch gathers and is sent while the other commits.
+        self._writers = 2 if db.dialect_name == "postgresql" else 1
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def record(self, event: NewEvent) -> bool:
         """Durably store ``event`` (and its outbox rows); True if new, False if a duplicate."""
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._run(), name="event-batcher")
+        if len(self._tasks) < self._writers or any(task.done() for task in self._tasks):
+            self._tasks = [task for task in self._tasks if not task.done()]
+            self._tasks += [
+                asyncio.create_task(self._run(), name="event-batcher") for _ in range(self._writers - len(self._tasks))
+            ]
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         await self._queue.put((event, future))
         return await future
@@ -51,6 +57,6 @@ class EventBatcher:
                     future.set_result(inserted)
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
