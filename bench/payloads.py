@@ -7,26 +7,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 from blocks.ids import Action, Block, Callback
-from tests.support.slack_requests import TEAM, sign
+from tests.support.slack_requests import TEAM, sign, slash_command_form
 
 
 def command_form(text: str, *, n: int) -> str:
-    return urlencode(
-        {
-            "token": "legacy",
-            "team_id": TEAM["id"],
-            "team_domain": TEAM["domain"],
-            "channel_id": "C1",
-            "channel_name": "hiring",
-            "user_id": "U1",
-            "user_name": "rita",
-            "command": "/interview",
-            "text": text,
-            "api_app_id": "A1",
-            "response_url": "",
-            "trigger_id": f"trigger-{n}",
-        }
-    )
+    return urlencode(slash_command_form(text, trigger_id=f"trigger-{n}"))
 
 
 def view_submission_form(*, n: int) -> str:

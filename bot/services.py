@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
+
+import aiohttp
 
 from bot.crypto import SecretBox
 from bot.settings import Settings
@@ -50,7 +52,7 @@ class Services:
     sparkhire_url: str = ""
     vendor_retry: RetryPolicy = field(default_factory=RetryPolicy)
     #: The pooled HTTP session of every Slack Web API client (opened when the server starts).
-    slack_session: Any = None
+    slack_session: aiohttp.ClientSession | None = None
 
     def __post_init__(self) -> None:
         self.wedgehr_url = (self.wedgehr_url or self.settings.wedgehr_base_url).rstrip("/")

@@ -126,15 +126,11 @@ async def on_share(
 SUBCOMMANDS = {"share": on_share}
 
 
-def _recipient(body: dict[str, Any], client: AsyncWebClient, respond: Any) -> Recipient:
-    return recipient_from_body(body, client, respond)
-
-
 async def on_share_button(
     ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any, context: Any, respond: Any
 ) -> None:
     await ack()
-    recipient = _recipient(body, client, respond)
+    recipient = recipient_from_body(body, client, respond)
     uuid = action.get("value") or ""
     if not UUID_RE.match(uuid):
         raise UserFacingError("That button does not carry a Spark Hire interview; run `/interview share <email>`.")
@@ -169,7 +165,7 @@ async def on_deactivate(
     ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any, context: Any, respond: Any
 ) -> None:
     await ack()
-    recipient = _recipient(body, client, respond)
+    recipient = recipient_from_body(body, client, respond)
     after_ack(
         context,
         deactivate(services_of(context), recipient, team_id=team_of(body), value=action.get("value") or ""),
@@ -217,7 +213,7 @@ async def on_advanced_button(
     ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any, context: Any, respond: Any
 ) -> None:
     await ack()
-    recipient = _recipient(body, client, respond)
+    recipient = recipient_from_body(body, client, respond)
     after_ack(
         context,
         open_advanced(

@@ -30,11 +30,9 @@ class EventBatcher:
 
     async def record(self, event: NewEvent) -> bool:
         """Durably store ``event`` (and its outbox rows); True if new, False if a duplicate."""
-        if len(self._tasks) < self._writers or any(task.done() for task in self._tasks):
-            self._tasks = [task for task in self._tasks if not task.done()]
-            self._tasks += [
-                asyncio.create_task(self._run(), name="event-batcher") for _ in range(self._writers - len(self._tasks))
-            ]
+        self._tasks = [task for task in self._tasks if not task.done()]
+        while len(self._tasks) < self._writers:
+            self._tasks.append(asyncio.create_task(self._run(), name="event-batcher"))
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         await self._queue.put((event, future))
         return await future

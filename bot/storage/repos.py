@@ -36,7 +36,7 @@ class _Repo:
         self._reads = engine.execution_options(**READ_ONLY)
 
 
-def _insert(conn: AsyncConnection, table: sa.Table):
+def _insert(conn: AsyncConnection | sa.Connection, table: sa.Table):
     """Dialect-specific INSERT (both support ON CONFLICT … RETURNING)."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     return dialect.insert(table)
@@ -456,8 +456,7 @@ def _record_many(conn: sa.Connection, batch: list[NewEvent], now: float) -> list
     ev = schema.events
     # executemany form: the statement compiles once and is cached, whatever the batch size
     # (a multi-row VALUES clause would be compiled anew for every batch).
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(ev).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(ev.c.id, ev.c.dedup_key)
+    stmt = _insert(conn, ev).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(ev.c.id, ev.c.dedup_key)
     params = [
         {
             "dedup_key": e.dedup_key,
@@ -635,7 +634,7 @@ class OutboxRepo(_Repo):
                 await conn.execute(
                     sa.select(ob, schema.events.c.payload.label("event_payload"))
                     .join(schema.events, schema.events.c.id == ob.c.event_id)
-                    .where(ob.c.id.in_([h.head for h in heads]), ob.c.next_attempt_at <= now)
+                    .where(ob.c.id.in_([h.head for h in heads]))
                 )
             ).all()
             items: list[OutboxItem] = []

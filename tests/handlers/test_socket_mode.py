@@ -7,23 +7,7 @@ from cryptography.fernet import Fernet
 from tests.support.fake_slack import APP_TOKEN, BOT_TOKEN, FakeSlack
 from tests.support.process import BotProcess
 from tests.support.servers import free_port, serve
-
-
-def slash(text: str, n: int) -> dict:
-    return {
-        "token": "legacy",
-        "team_id": "T0001",
-        "team_domain": "acme",
-        "channel_id": "C1",
-        "channel_name": "hiring",
-        "user_id": "U1",
-        "user_name": "rita",
-        "command": "/interview",
-        "text": text,
-        "api_app_id": "A1",
-        "response_url": "",
-        "trigger_id": f"trigger-socket-{n}",
-    }
+from tests.support.slack_requests import slash_command_form
 
 
 async def test_socket_mode_answers_commands_without_a_public_url(tmp_path):
@@ -46,11 +30,13 @@ async def test_socket_mode_answers_commands_without_a_public_url(tmp_path):
         await bot.start()
         try:
             assert [c.token for c in slack.calls_to("apps.connections.open")] == [APP_TOKEN]
-            help_id = await slack.send_envelope("slash_commands", slash("help", 1))
+            help_form = slash_command_form("help", trigger_id="trigger-socket-1")
+            help_id = await slack.send_envelope("slash_commands", help_form)
             ack = await slack.wait_for(lambda: slack.socket_acks.get(help_id), timeout=10)
             assert "/interview invite" in str(ack["payload"])
 
-            invite_id = await slack.send_envelope("slash_commands", slash("invite", 2))
+            invite_form = slash_command_form("invite", trigger_id="trigger-socket-2")
+            invite_id = await slack.send_envelope("slash_commands", invite_form)
             await slack.wait_for(lambda: slack.socket_acks.get(invite_id), timeout=10)
             (opened,) = await slack.wait_for(lambda: slack.calls_to("views.open"), timeout=10)
             assert opened.token == BOT_TOKEN and opened.args["trigger_id"] == "trigger-socket-2"

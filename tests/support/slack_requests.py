@@ -20,6 +20,35 @@ def sign(body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = Non
     return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature}
 
 
+def slash_command_form(
+    text: str,
+    *,
+    trigger_id: str,
+    user: str = "U1",
+    channel: str = "C1",
+    command: str = "/interview",
+    response_url: str = "",
+    **extra: str,
+) -> dict[str, str]:
+    """The form fields Slack posts for a slash command."""
+    return {
+        "token": "legacy",
+        "team_id": TEAM["id"],
+        "team_domain": TEAM["domain"],
+        "channel_id": channel,
+        "channel_name": "hiring",
+        "user_id": user,
+        "user_name": user.lower(),
+        "command": command,
+        "text": text,
+        "api_app_id": "A1",
+        "is_enterprise_install": "false",
+        "response_url": response_url,
+        "trigger_id": trigger_id,
+        **extra,
+    }
+
+
 class SlackSender:
     """Sends slash commands and interactivity payloads to ``{bot_url}/slack/events``."""
 
@@ -65,22 +94,15 @@ class SlackSender:
         response_url: str = "",
         **extra: str,
     ) -> httpx.Response:
-        form = {
-            "token": "legacy",
-            "team_id": TEAM["id"],
-            "team_domain": TEAM["domain"],
-            "channel_id": channel,
-            "channel_name": "hiring",
-            "user_id": user,
-            "user_name": user.lower(),
-            "command": command,
-            "text": text,
-            "api_app_id": "A1",
-            "is_enterprise_install": "false",
-            "response_url": response_url,
-            "trigger_id": self.trigger_id(),
+        form = slash_command_form(
+            text,
+            trigger_id=self.trigger_id(),
+            user=user,
+            channel=channel,
+            command=command,
+            response_url=response_url,
             **extra,
-        }
+        )
         return await self.post_form(form)
 
     async def payload(self, payload: dict[str, Any]) -> httpx.Response:
