@@ -6,6 +6,7 @@ module-level singleton.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from typing import Literal
@@ -53,6 +54,7 @@ class Services:
     vendor_retry: RetryPolicy = field(default_factory=RetryPolicy)
     #: The pooled HTTP session of every Slack Web API client (opened when the server starts).
     slack_session: aiohttp.ClientSession | None = None
+    _storing_env_secret: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.wedgehr_url = (self.wedgehr_url or self.settings.wedgehr_base_url).rstrip("/")
@@ -107,15 +109,21 @@ class Services:
         if env_secret is None:
             return None
         env_name = "WEDGEHR_TOKEN" if vendor == "wedgehr" else "SPARKHIRE_API_KEY"
-        await self.db.connections.upsert_workspace(
-            team_id,
-            vendor,
-            env_secret.get_secret_value(),
-            account_label=f"from {env_name}",
-            connected_by=ENV_CONNECTED_BY,
-            environment=self.settings.wedgehr_env.value if vendor == "wedgehr" else None,
-        )
-        return await self.db.connections.resolve(team_id, vendor, user_id)
+        # The first requests of a new team arrive together: one of them stores the secret, the rest
+        # find it stored (each write would otherwise also drop every cached resolution).
+        async with self._storing_env_secret.setdefault((team_id, vendor), asyncio.Lock()):
+            connection = await self.db.connections.resolve(team_id, vendor, user_id)
+            if connection is not None:
+                return connection
+            await self.db.connections.upsert_workspace(
+                team_id,
+                vendor,
+                env_secret.get_secret_value(),
+                account_label=f"from {env_name}",
+                connected_by=ENV_CONNECTED_BY,
+                environment=self.settings.wedgehr_env.value if vendor == "wedgehr" else None,
+            )
+            return await self.db.connections.resolve(team_id, vendor, user_id)
 
     async def aclose(self) -> None:
         await self.tasks.drain()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -63,6 +64,8 @@ class Connection:
     created_at: float
 
 
+_ResolveKey = tuple[str, str, str | None]
+
 #: How long a resolved connection is reused without reading it again. Every Slack flow resolves
 #: one or two; a change made by this process is seen at once, one made by another within this long.
 RESOLVE_CACHE_SECONDS = 5.0
@@ -72,11 +75,15 @@ class ConnectionRepo(_Repo):
     def __init__(self, engine: AsyncEngine, box: SecretBox) -> None:
         super().__init__(engine)
         self._box = box
-        self._resolved: dict[tuple[str, str, str | None], tuple[float, Connection | None]] = {}
+        self._resolved: dict[_ResolveKey, tuple[float, Connection | None]] = {}
+        # One read per key at a time: when the cached entry expires under load, every request that
+        # misses waits for the same read instead of each starting its own (a burst of identical reads).
+        self._resolving: dict[_ResolveKey, asyncio.Future[Connection | None]] = {}
         self._generation = 0
 
     def _forget(self) -> None:
         self._resolved.clear()
+        self._resolving.clear()  # a read begun before a write must not answer resolves made after it
         self._generation += 1
 
     @asynccontextmanager
@@ -202,13 +209,27 @@ class ConnectionRepo(_Repo):
         cached = self._resolved.get(key)
         if cached is not None and cached[0] > time.monotonic():
             return cached[1]
+        reading = self._resolving.get(key)
+        if reading is None:
+            reading = self._resolving[key] = asyncio.ensure_future(self._resolve_and_cache(key))
+            reading.add_done_callback(lambda done: self._read_finished(key, done))
+        # Shielded: one waiter giving up (its request cancelled) must not cancel the others' read.
+        return await asyncio.shield(reading)
+
+    async def _resolve_and_cache(self, key: _ResolveKey) -> Connection | None:
         generation = self._generation
-        connection = await self._resolve(team_id, vendor, user_id)
+        connection = await self._resolve(*key)
         if generation == self._generation:  # no write of ours overlapped the read
             if len(self._resolved) > 10_000:
                 self._resolved.clear()
             self._resolved[key] = (time.monotonic() + RESOLVE_CACHE_SECONDS, connection)
         return connection
+
+    def _read_finished(self, key: _ResolveKey, done: asyncio.Future[Connection | None]) -> None:
+        if self._resolving.get(key) is done:
+            del self._resolving[key]
+        if not done.cancelled():
+            done.exception()  # retrieved here too: the waiters may all have been cancelled
 
     async def _resolve(self, team_id: str, vendor: str, user_id: str | None) -> Connection | None:
         t = schema.connections

@@ -1,5 +1,6 @@
 import asyncio
 
+import pytest
 import sqlalchemy as sa
 
 from bot.storage import Database, NewEvent, schema
@@ -69,6 +70,42 @@ async def test_user_key_wins_over_workspace_fallback(db):
     # Reconnecting replaces, never duplicates.
     await db.connections.upsert_user("T1", "U2", "sparkhire", "newer-key", account_label="Mo")
     assert len(await db.connections.list_for_team("T1")) == 2
+
+
+def count_connection_reads(db: Database) -> list[str]:
+    """Every SELECT from the connections table the database runs, from now on."""
+    reads: list[str] = []
+
+    @sa.event.listens_for(db.engine.sync_engine, "before_cursor_execute")
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("SELECT") and f"FROM {schema.connections.name}" in statement:
+            reads.append(statement)
+
+    return reads
+
+
+async def test_concurrent_resolves_share_one_read(db):
+    await db.connections.upsert_workspace("T1", "wedgehr", "wedge-token", account_label="Acme", connected_by="U1")
+    reads = count_connection_reads(db)
+    # Fifty requests arrive while nothing is cached (a cold start, or the cached entry just expired).
+    found = await asyncio.gather(*(db.connections.resolve("T1", "wedgehr", "U1") for _ in range(50)))
+    assert {c.credential.get_secret_value() for c in found} == {"wedge-token"}
+    assert len(reads) == 1
+    # A write is seen at once by the next resolve, which reads again.
+    await db.connections.upsert_workspace("T1", "wedgehr", "rotated", account_label="Acme", connected_by="U1")
+    assert (await db.connections.resolve("T1", "wedgehr", "U1")).credential.get_secret_value() == "rotated"
+    assert len(reads) == 2
+
+
+async def test_a_cancelled_resolve_does_not_fail_the_others_waiting_on_its_read(db):
+    await db.connections.upsert_workspace("T1", "wedgehr", "wedge-token", account_label="Acme", connected_by="U1")
+    first = asyncio.create_task(db.connections.resolve("T1", "wedgehr"))
+    second = asyncio.create_task(db.connections.resolve("T1", "wedgehr"))
+    await asyncio.sleep(0)  # both are now waiting on the one read
+    first.cancel()
+    assert (await second).credential.get_secret_value() == "wedge-token"
+    with pytest.raises(asyncio.CancelledError):
+        await first
 
 
 async def test_webhook_credentials_verified(db):
