@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -17,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.crypto import SecretBox, constant_time_equals
 from bot.storage import schema
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from bot.storage.database import BatchWriter
@@ -67,17 +70,23 @@ class Connection:
 _ResolveKey = tuple[str, str, str | None]
 
 #: How long a resolved connection is reused without reading it again. Every Slack flow resolves
-#: one or two; a change made by this process is seen at once, one made by another within this long.
+#: one or two; a change made by this process is seen at once, one made by another within this long
+#: (plus at most RESOLVE_STALE_SECONDS, see below).
 RESOLVE_CACHE_SECONDS = 5.0
+#: For this long after that, the old answer is still given while one read refreshes it in the
+#: background: under load no request waits for the refresh, and none starts a read of its own.
+RESOLVE_STALE_SECONDS = 5.0
 
 
 class ConnectionRepo(_Repo):
     def __init__(self, engine: AsyncEngine, box: SecretBox) -> None:
         super().__init__(engine)
         self._box = box
+        self.fresh_seconds = RESOLVE_CACHE_SECONDS
+        self.stale_seconds = RESOLVE_STALE_SECONDS
         self._resolved: dict[_ResolveKey, tuple[float, Connection | None]] = {}
-        # One read per key at a time: when the cached entry expires under load, every request that
-        # misses waits for the same read instead of each starting its own (a burst of identical reads).
+        # One read per key at a time: the requests that find nothing cached wait for the same read
+        # instead of each starting its own (a burst of identical reads on a cold cache).
         self._resolving: dict[_ResolveKey, asyncio.Future[Connection | None]] = {}
         self._generation = 0
 
@@ -207,14 +216,23 @@ class ConnectionRepo(_Repo):
         """The user's own connection, else the workspace's, else None (cached briefly)."""
         key = (team_id, vendor, user_id)
         cached = self._resolved.get(key)
-        if cached is not None and cached[0] > time.monotonic():
-            return cached[1]
+        if cached is not None:
+            fresh_until, connection = cached
+            now = time.monotonic()
+            if now < fresh_until:
+                return connection
+            if now < fresh_until + self.stale_seconds:
+                self._read(key)  # refreshed in the background; this request goes on with what it has
+                return connection
+        # Shielded: one waiter giving up (its request cancelled) must not cancel the others' read.
+        return await asyncio.shield(self._read(key))
+
+    def _read(self, key: _ResolveKey) -> asyncio.Future[Connection | None]:
         reading = self._resolving.get(key)
         if reading is None:
             reading = self._resolving[key] = asyncio.ensure_future(self._resolve_and_cache(key))
             reading.add_done_callback(lambda done: self._read_finished(key, done))
-        # Shielded: one waiter giving up (its request cancelled) must not cancel the others' read.
-        return await asyncio.shield(reading)
+        return reading
 
     async def _resolve_and_cache(self, key: _ResolveKey) -> Connection | None:
         generation = self._generation
@@ -222,14 +240,19 @@ class ConnectionRepo(_Repo):
         if generation == self._generation:  # no write of ours overlapped the read
             if len(self._resolved) > 10_000:
                 self._resolved.clear()
-            self._resolved[key] = (time.monotonic() + RESOLVE_CACHE_SECONDS, connection)
+            self._resolved[key] = (time.monotonic() + self.fresh_seconds, connection)
         return connection
 
     def _read_finished(self, key: _ResolveKey, done: asyncio.Future[Connection | None]) -> None:
         if self._resolving.get(key) is done:
             del self._resolving[key]
-        if not done.cancelled():
-            done.exception()  # retrieved here too: the waiters may all have been cancelled
+        if done.cancelled():
+            return
+        error = done.exception()  # retrieved here too: a background refresh may have no waiter
+        if error is not None:
+            # Waiters get the error themselves; a refresh nobody waits for keeps the old answer until
+            # the stale window closes, after which the next request reads (and reports) again.
+            logger.warning("Reading vendor connections failed (%s); will read again", type(error).__name__)
 
     async def _resolve(self, team_id: str, vendor: str, user_id: str | None) -> Connection | None:
         t = schema.connections

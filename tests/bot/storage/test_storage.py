@@ -97,6 +97,44 @@ async def test_concurrent_resolves_share_one_read(db):
     assert len(reads) == 2
 
 
+async def test_another_process_change_is_seen_after_one_background_refresh(db, database_url, secret_box):
+    await db.connections.upsert_workspace("T1", "wedgehr", "old-token", account_label="Acme", connected_by="U1")
+    db.connections.fresh_seconds, db.connections.stale_seconds = 0.2, 60
+    assert (await db.connections.resolve("T1", "wedgehr")).credential.get_secret_value() == "old-token"
+    other_process = Database(url=database_url, secret_box=secret_box)
+    try:
+        await other_process.connections.upsert_workspace(
+            "T1", "wedgehr", "new-token", account_label="Acme", connected_by="U1"
+        )
+    finally:
+        await other_process.aclose()
+    reads = count_connection_reads(db)
+    await asyncio.sleep(0.25)
+    # Past its fresh time the entry still answers at once, and one read refreshes it behind the scenes.
+    answers = await asyncio.gather(*(db.connections.resolve("T1", "wedgehr") for _ in range(20)))
+    assert {c.credential.get_secret_value() for c in answers} == {"old-token"}
+    for _ in range(100):
+        if (await db.connections.resolve("T1", "wedgehr")).credential.get_secret_value() == "new-token":
+            break
+        await asyncio.sleep(0.02)
+    else:
+        raise AssertionError("the change made by the other process was never seen")
+    assert len(reads) == 1
+
+
+async def test_an_entry_past_its_stale_window_is_read_again_before_answering(db, database_url, secret_box):
+    await db.connections.upsert_workspace("T1", "wedgehr", "old-token", account_label="Acme", connected_by="U1")
+    db.connections.fresh_seconds, db.connections.stale_seconds = 0.1, 0.1
+    await db.connections.resolve("T1", "wedgehr")
+    other_process = Database(url=database_url, secret_box=secret_box)
+    try:
+        await other_process.connections.delete((await other_process.connections.resolve("T1", "wedgehr")).id)
+    finally:
+        await other_process.aclose()
+    await asyncio.sleep(0.3)  # idle for longer than fresh + stale: an old answer would be too old
+    assert await db.connections.resolve("T1", "wedgehr") is None
+
+
 async def test_a_cancelled_resolve_does_not_fail_the_others_waiting_on_its_read(db):
     await db.connections.upsert_workspace("T1", "wedgehr", "wedge-token", account_label="Acme", connected_by="U1")
     first = asyncio.create_task(db.connections.resolve("T1", "wedgehr"))
