@@ -6,6 +6,9 @@ import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import aiohttp
+from slack_sdk.errors import SlackApiError
+
 from bot.crypto import SecretBox
 from bot.settings import Settings
 from bot.storage import Database
@@ -13,6 +16,10 @@ from bot.vendors.errors import VendorError
 from bot.vendors.http import RetryPolicy
 
 QUICK = RetryPolicy(max_retries=0)
+
+
+class CheckFailed(Exception):
+    """A failure the operator can act on; its message is the whole line."""
 
 
 @dataclass(frozen=True)
@@ -29,7 +36,7 @@ class Check:
 async def _guard(name: str, check: Callable[[], Awaitable[str]]) -> Check:
     try:
         return Check(name, True, await check())
-    except VendorError as exc:
+    except (VendorError, CheckFailed) as exc:
         return Check(name, False, str(exc))
     except Exception as exc:  # doctor reports every failure as a line, never a traceback
         return Check(name, False, f"{type(exc).__name__}: {exc}")
@@ -68,7 +75,19 @@ async def collect_checks(settings: Settings, *, sandbox: bool = False) -> list[C
         if settings.slack_bot_token is None:
             raise RuntimeError("SLACK_BOT_TOKEN not set (OAuth installs are checked per workspace)")
         client = slack_web_client(settings, settings.slack_bot_token.get_secret_value())
-        response = await client.auth_test()
+        try:
+            response = await client.auth_test()
+        except SlackApiError as exc:
+            error = exc.response.get("error") or f"HTTP {exc.response.status_code}"
+            raise CheckFailed(
+                f"Slack refused SLACK_BOT_TOKEN ({error}): copy the Bot User OAuth Token (xoxb-...) again from "
+                "the app's OAuth & Permissions page, and reinstall the app if it was removed"
+            ) from exc
+        except aiohttp.ClientError as exc:
+            raise CheckFailed(
+                f"cannot reach {settings.slack_api_url} ({type(exc).__name__}): check this machine's network, "
+                "DNS and HTTPS_PROXY, or SLACK_API_URL"
+            ) from exc
         return f"auth.test ok: team {response['team']} ({response['team_id']}) as @{response['user']}"
 
     if settings.slack_bot_token is None:

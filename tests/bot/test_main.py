@@ -92,6 +92,29 @@ async def test_doctor_reports_every_check(tmp_path):
     assert "team Acme" in result.stdout and "Company User at Shermer Staffing" in result.stdout
 
 
+async def test_doctor_says_what_to_do_when_slack_refuses_or_cannot_be_reached(tmp_path):
+    slack = FakeSlack()
+    env = dict(
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        DATABASE_URL=f"sqlite:///{tmp_path}/d.db",
+        BOT_SECRET_KEY=Fernet.generate_key().decode(),
+    )
+    async with serve(slack.app) as slack_url:
+        refused = await asyncio.to_thread(
+            run, ["doctor"], tmp_path, SLACK_BOT_TOKEN="xoxb-revoked", SLACK_API_URL=slack_url + "/api/", **env
+        )
+    unreachable_url = f"http://127.0.0.1:{free_port()}/api/"
+    unreachable = await asyncio.to_thread(
+        run, ["doctor"], tmp_path, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_API_URL=unreachable_url, **env
+    )
+    (refused_line,) = [line for line in refused.stdout.splitlines() if line.split()[1] == "slack"]
+    assert refused_line.startswith("FAIL") and "invalid_auth" in refused_line
+    assert "OAuth & Permissions" in refused_line and "xoxb-revoked" not in refused.stdout + refused.stderr
+    (unreachable_line,) = [line for line in unreachable.stdout.splitlines() if line.split()[1] == "slack"]
+    assert unreachable_line.startswith("FAIL") and f"cannot reach {unreachable_url}" in unreachable_line
+    assert refused.returncode == unreachable.returncode == 1
+
+
 async def test_sandbox_mode_serves_health_and_the_fake_vendors(tmp_path):
     slack = FakeSlack()
     async with serve(slack.app) as slack_url:
