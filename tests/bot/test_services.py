@@ -1,12 +1,12 @@
 import asyncio
 
-import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
 from bot.crypto import SecretBox
 from bot.services import ENV_CONNECTED_BY, Services
 from bot.settings import Settings
 from bot.storage import Database, schema
+from tests.support.databases import statements_on
 
 
 async def test_first_requests_of_a_team_store_the_env_token_once(tmp_path):
@@ -14,13 +14,7 @@ async def test_first_requests_of_a_team_store_the_env_token_once(tmp_path):
     box = SecretBox(Fernet.generate_key())
     db = Database(url=f"sqlite+aiosqlite:///{tmp_path}/bot.sqlite3", secret_box=box)
     await db.migrate()
-    inserts: list[str] = []
-
-    @sa.event.listens_for(db.engine.sync_engine, "before_cursor_execute")
-    def record(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("INSERT") and schema.connections.name in statement:
-            inserts.append(statement)
-
+    inserts = statements_on(db.engine, "INSERT", schema.connections)
     services = Services(settings=settings, db=db, secret_box=box)
     try:
         # A new workspace's first burst of /interview commands, with WEDGEHR_TOKEN set by the operator.

@@ -6,7 +6,7 @@ import os
 import secrets
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.settings import normalize_database_url
 
@@ -28,3 +28,15 @@ async def fresh_postgres_database() -> tuple[str, object]:
         await admin.dispose()
 
     return base.rsplit("/", 1)[0] + "/" + name, cleanup
+
+
+def statements_on(engine: AsyncEngine, verb: str, table: sa.Table) -> list[str]:
+    """Every ``verb`` (SELECT, INSERT, ...) statement touching ``table`` that ``engine`` runs from now on."""
+    seen: list[str] = []
+
+    @sa.event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith(verb) and table.name in statement:
+            seen.append(statement)
+
+    return seen

@@ -4,6 +4,7 @@ import pytest
 import sqlalchemy as sa
 
 from bot.storage import Database, NewEvent, schema
+from tests.support.databases import statements_on
 
 
 def event(
@@ -72,21 +73,9 @@ async def test_user_key_wins_over_workspace_fallback(db):
     assert len(await db.connections.list_for_team("T1")) == 2
 
 
-def count_connection_reads(db: Database) -> list[str]:
-    """Every SELECT from the connections table the database runs, from now on."""
-    reads: list[str] = []
-
-    @sa.event.listens_for(db.engine.sync_engine, "before_cursor_execute")
-    def record(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("SELECT") and f"FROM {schema.connections.name}" in statement:
-            reads.append(statement)
-
-    return reads
-
-
 async def test_concurrent_resolves_share_one_read(db):
     await db.connections.upsert_workspace("T1", "wedgehr", "wedge-token", account_label="Acme", connected_by="U1")
-    reads = count_connection_reads(db)
+    reads = statements_on(db.engine, "SELECT", schema.connections)
     # Fifty requests arrive while nothing is cached (a cold start, or the cached entry just expired).
     found = await asyncio.gather(*(db.connections.resolve("T1", "wedgehr", "U1") for _ in range(50)))
     assert {c.credential.get_secret_value() for c in found} == {"wedge-token"}
@@ -108,7 +97,7 @@ async def test_another_process_change_is_seen_after_one_background_refresh(db, d
         )
     finally:
         await other_process.aclose()
-    reads = count_connection_reads(db)
+    reads = statements_on(db.engine, "SELECT", schema.connections)
     await asyncio.sleep(0.25)
     # Past its fresh time the entry still answers at once, and one read refreshes it behind the scenes.
     answers = await asyncio.gather(*(db.connections.resolve("T1", "wedgehr") for _ in range(20)))
