@@ -23,7 +23,7 @@ from bot.notify.events import find_interview_uuid
 from bot.notify.subscriptions import to_view
 from bot.services import Services
 from bot.sparkhire.models import WATCH_URL, Interview
-from bot.storage import OutboxItem
+from bot.storage import OutboxItem, is_database_unavailable
 from bot.vendors.errors import VendorError
 from bot.wedgehr.models import Invite, Wedge
 
@@ -146,8 +146,29 @@ class OutboxWorker:
             logger.exception("Delivering outbox row %s failed", item.id)
             await self._retry_later(item, f"{type(exc).__name__}: {exc}")
             return
-        await self.db.outbox.mark_sent(item, self.worker_id, pace_seconds=self.pace_seconds, posted_at=posted_at)
+        await self._record(
+            item,
+            lambda: self.db.outbox.mark_sent(item, self.worker_id, pace_seconds=self.pace_seconds, posted_at=posted_at),
+        )
         heapq.heappush(self._due, posted_at + self.pace_seconds)
+
+    async def _record(self, item: OutboxItem, write: Callable[[], Awaitable[None]]) -> None:
+        """Write down what a message already in Slack changed, waiting out a database that is briefly gone.
+
+        Given up on, the row would be retried (and the message posted a second time), or stay leased
+        to us, its channel stalled until the lease ends.
+        """
+        delay, give_up_at = 0.25, time.monotonic() + self.lease_seconds / 2
+        while True:
+            try:
+                await write()
+                return
+            except Exception as exc:
+                if not is_database_unavailable(exc) or time.monotonic() + delay > give_up_at:
+                    raise
+                logger.warning("Database unavailable recording outbox row %s as posted; retrying", item.id)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     async def _retry_later(self, item: OutboxItem, error: str, delay: float | None = None) -> None:
         if item.attempts + 1 >= self.max_attempts:
@@ -205,8 +226,11 @@ class OutboxWorker:
             message = compact_line(candidate, event=event) if compact else notification_card(candidate, event=event)
             posted_at = time.time()
             response = await client.chat_postMessage(channel=item.channel_id, **message.as_kwargs(), unfurl_links=False)
-            await self.db.threads.set(
-                item.team_id, item.channel_id, item.thread_key, ts=response["ts"], card={"event": event}
+            await self._record(
+                item,
+                lambda: self.db.threads.set(
+                    item.team_id, item.channel_id, item.thread_key, ts=response["ts"], card={"event": event}
+                ),
             )
             return posted_at
         reply = thread_reply(candidate, event=event)
@@ -219,7 +243,12 @@ class OutboxWorker:
                 )
             except SlackApiError as exc:
                 logger.info("Could not update the card %s: %s", thread.ts, exc.response.get("error"))
-        await self.db.threads.set(item.team_id, item.channel_id, item.thread_key, ts=thread.ts, card={"event": event})
+        await self._record(
+            item,
+            lambda: self.db.threads.set(
+                item.team_id, item.channel_id, item.thread_key, ts=thread.ts, card={"event": event}
+            ),
+        )
         return posted_at
 
     async def render(self, payload: dict[str, Any]) -> CandidateView:

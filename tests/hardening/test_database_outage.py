@@ -1,5 +1,7 @@
 """The database goes away for a moment: webhooks get a 503 so the sender retries, and the bot recovers by itself."""
 
+import asyncio
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -70,5 +72,52 @@ async def test_webhooks_get_503_while_the_database_is_gone_and_flow_again_after(
             (again,) = await bot.sparkhire.emit("InterviewCompleted", during)
             assert again.status == 200
             assert (await bot.sender.command("subscriptions")).status_code == 200
+    finally:
+        await cleanup()
+
+
+async def test_a_message_posted_as_the_database_goes_away_is_recorded_once_it_returns():
+    database_url, cleanup = await fresh_postgres_database()
+    try:
+        async with running_bot(database_url=database_url) as bot:
+            await bot.sender.command("subscribe sparkhire", response_url=bot.slack.response_url("sub"))
+            await bot.slack.wait_for(lambda: bot.slack.responses.get("sub"), timeout=10)
+            job = next(iter(bot.sparkhire.jobs.values()))
+            first, second = (
+                bot.sparkhire.set_status(
+                    bot.sparkhire.add_interview(job_uuid=job["uuid"], name=name, email=f"{name.lower()}@example.io")[
+                        "uuid"
+                    ],
+                    "completed",
+                )
+                for name in ("Ann", "Bo")
+            )
+            restored = asyncio.Event()
+
+            async def outage_while_posting() -> None:
+                # Slack has the message; the database goes away before the bot can record that.
+                await set_database_reachable(database_url, False)
+
+                async def restore() -> None:
+                    await asyncio.sleep(2)
+                    await set_database_reachable(database_url, True)
+                    restored.set()
+
+                asyncio.get_running_loop().create_task(restore())
+
+            bot.slack.before_answering["chat.postMessage"] = outage_while_posting
+            (delivery,) = await bot.sparkhire.emit("InterviewCompleted", first)
+            assert delivery.status == 200
+            await asyncio.wait_for(restored.wait(), timeout=10)
+
+            # The channel is not left waiting for a lease to run out, and nothing is posted twice.
+            (delivery,) = await bot.sparkhire.emit("InterviewCompleted", second)
+            assert delivery.status == 200
+            await bot.slack.wait_for(lambda: len(bot.slack.posted("C1")) == 2, timeout=15)
+            await asyncio.sleep(1)
+            assert [m.text for m in bot.slack.posted("C1")] == [
+                "Ann completed the interview (Spark Hire)",
+                "Bo completed the interview (Spark Hire)",
+            ]
     finally:
         await cleanup()

@@ -13,6 +13,7 @@ import contextlib
 import json
 import time
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,6 +69,8 @@ class FakeSlack:
         self.users: dict[str, dict[str, Any]] = {}
         self.channels: dict[str, dict[str, Any]] = {}
         self.failures: dict[str, list[Failure]] = defaultdict(list)
+        #: One-shot hooks awaited when a call of the method arrives, before it is answered.
+        self.before_answering: dict[str, Callable[[], Awaitable[None]]] = {}
         self.pace_per_channel: float | None = None
         self._last_post: dict[str, float] = {}
         self._ts = 1_700_000_000.000100
@@ -182,6 +185,9 @@ class FakeSlack:
         args = await self._args(request)
         token = request.headers.get("Authorization", "").removeprefix("Bearer ") or args.get("token")
         self.calls.append(Call(method, args, token))
+        hook = self.before_answering.pop(method, None)
+        if hook is not None:
+            await hook()
         try:
             return await self._answer(method, args, token)
         finally:
