@@ -62,6 +62,9 @@ async def ensure_webhook(services: Services, connection: Connection) -> str | No
             f"bot to set PUBLIC_URL, then run this command again. Spark Hire will call <PUBLIC_URL>{path}."
         )
     auth = f"{WEBHOOK_USER}:{secrets.token_urlsafe(24)}"
+    # The password is stored first: Spark Hire may deliver as soon as the webhook exists, before its
+    # answer to the registration reaches us.
+    await services.db.connections.set_webhook(connection.id, webhook_uuid=None, webhook_auth=auth)
     client = services.client_for(connection)
     hook = await client.create_webhook(  # type: ignore[attr-defined]
         description="Interview Bot for Slack", url=public_url + path, http_auth=auth

@@ -13,7 +13,7 @@ import asyncio
 import base64
 import re
 import uuid as uuidlib
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -111,6 +111,9 @@ class SparkHireSandbox:
         self.deliveries: list[Delivery] = []
         self.requests: list[SandboxRequest] = []
         self.payment_required = False
+        #: One-shot hooks keyed by "METHOD /path", awaited once the request has been handled and
+        #: before it is answered: what Spark Hire does meanwhile (deliver to a webhook just created).
+        self.after_handling: dict[str, Callable[[], Awaitable[None]]] = {}
         self.question_set_path = question_set_path
         #: Set when the app is mounted under a prefix (``python -m bot --sandbox``).
         self.mount_prefix = ""
@@ -336,7 +339,11 @@ class SparkHireSandbox:
         if self.payment_required and path != "/me":
             return _error(402, "Your plan does not include API access.", "api.payment_required")
         request[JSON_BODY] = body
-        return await handler(request)
+        response = await handler(request)
+        hook = self.after_handling.pop(f"{request.method} {path}", None)
+        if hook is not None:
+            await hook()
+        return response
 
     @staticmethod
     def _page(request: web.Request, items: list[Any]) -> web.Response:

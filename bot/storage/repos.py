@@ -6,10 +6,11 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Hashable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from pydantic import SecretStr
@@ -76,6 +77,45 @@ RESOLVE_CACHE_SECONDS = 5.0
 #: For this long after that, the old answer is still given while one read refreshes it in the
 #: background: under load no request waits for the refresh, and none starts a read of its own.
 RESOLVE_STALE_SECONDS = 5.0
+#: How long a webhook password that matched is trusted without reading it again.
+WEBHOOK_AUTH_CACHE_SECONDS = 30.0
+#: A password that matches nothing cached is checked against the database, at most this often per
+#: connection: a webhook registered again (with a new password) by another process is accepted
+#: within this long, and a sender guessing passwords costs one read a second, not one per request.
+WEBHOOK_AUTH_RECHECK_SECONDS = 1.0
+#: Cached answers kept at most (unknown connection ids are cached too, so the map must be bounded).
+MAX_CACHED_ANSWERS = 10_000
+
+_Key = TypeVar("_Key", bound=Hashable)
+_Value = TypeVar("_Value")
+
+
+class _SingleFlight(Generic[_Key, _Value]):
+    """At most one read per key at a time: callers that arrive while it runs share its result.
+
+    Callers should ``asyncio.shield`` the future, so that one giving up (its request cancelled) does
+    not cancel the others' read.
+    """
+
+    def __init__(self) -> None:
+        self._running: dict[_Key, asyncio.Future[_Value]] = {}
+
+    def __call__(self, key: _Key, read: Callable[[], Coroutine[Any, Any, _Value]]) -> asyncio.Future[_Value]:
+        running = self._running.get(key)
+        if running is None:
+            running = self._running[key] = asyncio.ensure_future(read())
+            running.add_done_callback(partial(self._finished, key))
+        return running
+
+    def _finished(self, key: _Key, done: asyncio.Future[_Value]) -> None:
+        if self._running.get(key) is done:
+            del self._running[key]
+        if not done.cancelled():
+            done.exception()  # retrieved: waiters report it, and a read nobody waits for must not log it
+
+    def clear(self) -> None:
+        """New callers start a new read (the running ones still answer their own waiters)."""
+        self._running.clear()
 
 
 class ConnectionRepo(_Repo):
@@ -84,15 +124,23 @@ class ConnectionRepo(_Repo):
         self._box = box
         self.fresh_seconds = RESOLVE_CACHE_SECONDS
         self.stale_seconds = RESOLVE_STALE_SECONDS
+        self.webhook_auth_trust_seconds = WEBHOOK_AUTH_CACHE_SECONDS
+        self.webhook_auth_recheck_seconds = WEBHOOK_AUTH_RECHECK_SECONDS
         self._resolved: dict[_ResolveKey, tuple[float, Connection | None]] = {}
         # One read per key at a time: the requests that find nothing cached wait for the same read
         # instead of each starting its own (a burst of identical reads on a cold cache).
-        self._resolving: dict[_ResolveKey, asyncio.Future[Connection | None]] = {}
+        self._resolving: _SingleFlight[_ResolveKey, Connection | None] = _SingleFlight()
+        # connection id -> (when read, (connection, "user:pass") or None)
+        self._webhook_auths: dict[str, tuple[float, tuple[Connection, str] | None]] = {}
+        self._reading_webhook_auth: _SingleFlight[str, tuple[Connection, str] | None] = _SingleFlight()
         self._generation = 0
 
     def _forget(self) -> None:
         self._resolved.clear()
-        self._resolving.clear()  # a read begun before a write must not answer resolves made after it
+        self._webhook_auths.clear()
+        # A read begun before a write must not answer requests made after it.
+        self._resolving.clear()
+        self._reading_webhook_auth.clear()
         self._generation += 1
 
     @asynccontextmanager
@@ -228,31 +276,22 @@ class ConnectionRepo(_Repo):
         return await asyncio.shield(self._read(key))
 
     def _read(self, key: _ResolveKey) -> asyncio.Future[Connection | None]:
-        reading = self._resolving.get(key)
-        if reading is None:
-            reading = self._resolving[key] = asyncio.ensure_future(self._resolve_and_cache(key))
-            reading.add_done_callback(lambda done: self._read_finished(key, done))
-        return reading
+        return self._resolving(key, partial(self._resolve_and_cache, key))
 
     async def _resolve_and_cache(self, key: _ResolveKey) -> Connection | None:
         generation = self._generation
-        connection = await self._resolve(*key)
-        if generation == self._generation:  # no write of ours overlapped the read
-            if len(self._resolved) > 10_000:
-                self._resolved.clear()
-            self._resolved[key] = (time.monotonic() + self.fresh_seconds, connection)
-        return connection
-
-    def _read_finished(self, key: _ResolveKey, done: asyncio.Future[Connection | None]) -> None:
-        if self._resolving.get(key) is done:
-            del self._resolving[key]
-        if done.cancelled():
-            return
-        error = done.exception()  # retrieved here too: a background refresh may have no waiter
-        if error is not None:
+        try:
+            connection = await self._resolve(*key)
+        except Exception as error:
             # Waiters get the error themselves; a refresh nobody waits for keeps the old answer until
             # the stale window closes, after which the next request reads (and reports) again.
             logger.warning("Reading vendor connections failed (%s); will read again", type(error).__name__)
+            raise
+        if generation == self._generation:  # no write of ours overlapped the read
+            if len(self._resolved) > MAX_CACHED_ANSWERS:
+                self._resolved.clear()
+            self._resolved[key] = (time.monotonic() + self.fresh_seconds, connection)
+        return connection
 
     async def _resolve(self, team_id: str, vendor: str, user_id: str | None) -> Connection | None:
         t = schema.connections
@@ -273,7 +312,8 @@ class ConnectionRepo(_Repo):
         async with self._write() as conn:
             await conn.execute(sa.delete(schema.connections).where(schema.connections.c.id == connection_id))
 
-    async def set_webhook(self, connection_id: str, *, webhook_uuid: str, webhook_auth: str) -> None:
+    async def set_webhook(self, connection_id: str, *, webhook_uuid: str | None, webhook_auth: str) -> None:
+        """Store the webhook's password (and, once Spark Hire has answered, its registration)."""
         async with self._write() as conn:
             await conn.execute(
                 sa.update(schema.connections)
@@ -303,13 +343,37 @@ class ConnectionRepo(_Repo):
         return self._row(row), self._box.decrypt(row.webhook_auth)
 
     async def verify_webhook_auth(self, connection_id: str, presented: str) -> Connection | None:
-        """The connection when ``presented`` equals its webhook credentials (constant time)."""
+        """The connection when ``presented`` equals its webhook ``user:pass`` (constant time).
+
+        Every delivery asks, so answers are cached: a password that matched for
+        WEBHOOK_AUTH_CACHE_SECONDS, anything else (a wrong password, an unknown connection) for
+        WEBHOOK_AUTH_RECHECK_SECONDS. A write by this process drops the cache at once.
+        """
+        cached = self._webhook_auths.get(connection_id)
+        if cached is not None:
+            read_at, found = cached
+            connection = _matching(found, presented)
+            trusted_for = self.webhook_auth_trust_seconds if connection else self.webhook_auth_recheck_seconds
+            if time.monotonic() - read_at < trusted_for:
+                return connection
+        reading = self._reading_webhook_auth(connection_id, partial(self._webhook_auth_and_cache, connection_id))
+        return _matching(await asyncio.shield(reading), presented)
+
+    async def _webhook_auth_and_cache(self, connection_id: str) -> tuple[Connection, str] | None:
+        generation = self._generation
         found = await self.webhook_auth(connection_id)
-        if found is None:
-            constant_time_equals(presented, "x" * len(presented))  # same work either way
-            return None
-        connection, expected = found
-        return connection if constant_time_equals(presented, expected) else None
+        if generation == self._generation:
+            if len(self._webhook_auths) > MAX_CACHED_ANSWERS:
+                self._webhook_auths.clear()
+            self._webhook_auths[connection_id] = (time.monotonic(), found)
+        return found
+
+
+def _matching(found: tuple[Connection, str] | None, presented: str) -> Connection | None:
+    """The connection if ``presented`` is its password; the same work whether or not it exists."""
+    expected = found[1] if found else "\0" * max(1, len(presented))
+    matches = constant_time_equals(presented, expected)
+    return found[0] if matches and found else None
 
 
 # -- subscriptions --------------------------------------------------------------------------

@@ -222,3 +222,41 @@ async def test_permanent_error_pauses_and_tells_the_subscriber(bot):
     await bot.sender.block_action("subscription_resume", value=str(subscription.id), channel=None)
     await bot.slack.wait_for(lambda: len(bot.slack.posted("U1")) >= 2)
     assert not (await bot.services.db.subscriptions.get(subscription.id)).paused
+
+
+async def test_a_webhook_registered_again_is_accepted_with_its_new_password_at_once(bot):
+    await subscribe(bot)
+    interview = completed_interview(bot)
+    (first,) = await bot.sparkhire.emit("InterviewCompleted", interview)  # the receiver now knows the password
+    assert first.status == 200
+    (old_hook,) = bot.sparkhire.webhooks.values()
+    await bot.sender.command("unsubscribe sparkhire", response_url=bot.slack.response_url("u"))
+    await bot.slack.wait_for(lambda: bot.slack.responses.get("u"))
+    await subscribe(bot)  # a new registration, with a new password
+    (hook,) = bot.sparkhire.webhooks.values()
+    assert hook["_auth"] != old_hook["_auth"]
+    another = {**interview, "uuid": "another-interview"}
+    (second,) = await bot.sparkhire.emit("InterviewCompleted", another)
+    assert second.status == 200
+    assert await bot.services.db.events.count() == 2
+    # The old password stopped working with its registration.
+    async with httpx.AsyncClient() as client:
+        old = await client.post(
+            hook["url"],
+            json=interview,
+            headers={"Authorization": "Basic " + base64.b64encode(old_hook["_auth"].encode()).decode()},
+        )
+    assert old.status_code == 401
+
+
+async def test_a_delivery_made_as_soon_as_the_webhook_exists_is_accepted(bot):
+    deliveries = []
+
+    async def deliver_before_spark_hire_answers():
+        deliveries.extend(await bot.sparkhire.emit("InterviewCompleted", completed_interview(bot)))
+
+    bot.sparkhire.after_handling["POST /webhooks"] = deliver_before_spark_hire_answers
+    await subscribe(bot)
+    assert [d.status for d in deliveries] == [200]
+    (card,) = await bot.slack.wait_for(lambda: cards(bot))
+    assert "Ann Lee" in card.text

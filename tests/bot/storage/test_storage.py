@@ -143,6 +143,40 @@ async def test_webhook_credentials_verified(db):
     assert await db.connections.verify_webhook_auth("nope", "bot:s3cret") is None
 
 
+async def test_webhook_passwords_cost_one_read_per_connection_however_many_deliveries(db):
+    connection = await db.connections.upsert_workspace("T1", "sparkhire", "k", account_label="A", connected_by="U1")
+    await db.connections.set_webhook(connection.id, webhook_uuid="wh-1", webhook_auth="bot:s3cret")
+    reads = statements_on(db.engine, "SELECT", schema.connections)
+    verify = db.connections.verify_webhook_auth
+    # A burst of deliveries on a cold cache, then a sender guessing passwords, then unknown connections.
+    assert {c.id for c in await asyncio.gather(*(verify(connection.id, "bot:s3cret") for _ in range(30)))} == {
+        connection.id
+    }
+    assert await asyncio.gather(*(verify(connection.id, f"bot:guess-{n}") for n in range(30))) == [None] * 30
+    assert len(reads) == 1
+    assert await asyncio.gather(*(verify("unknown", "bot:s3cret") for _ in range(30))) == [None] * 30
+    assert len(reads) == 2
+    # This process registering the webhook again is seen at once: the old password stops working.
+    await db.connections.set_webhook(connection.id, webhook_uuid="wh-2", webhook_auth="bot:n3w")
+    assert await verify(connection.id, "bot:s3cret") is None
+    assert (await verify(connection.id, "bot:n3w")).id == connection.id
+
+
+async def test_a_webhook_password_set_by_another_process_is_accepted_after_one_recheck(db, database_url, secret_box):
+    connection = await db.connections.upsert_workspace("T1", "sparkhire", "k", account_label="A", connected_by="U1")
+    await db.connections.set_webhook(connection.id, webhook_uuid="wh-1", webhook_auth="bot:old")
+    db.connections.webhook_auth_recheck_seconds = 0.1
+    assert (await db.connections.verify_webhook_auth(connection.id, "bot:old")).id == connection.id
+    other_process = Database(url=database_url, secret_box=secret_box)
+    try:
+        await other_process.connections.set_webhook(connection.id, webhook_uuid="wh-2", webhook_auth="bot:new")
+    finally:
+        await other_process.aclose()
+    await asyncio.sleep(0.15)
+    # The cached answer knows only the old password; a different one is checked against the database.
+    assert (await db.connections.verify_webhook_auth(connection.id, "bot:new")).id == connection.id
+
+
 async def test_subscription_filters(db):
     await db.subscriptions.add(
         team_id="T1",
