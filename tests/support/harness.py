@@ -12,7 +12,8 @@ from typing import Any
 
 from cryptography.fernet import Fernet
 
-from bot.app import SERVICES_KEY, create_web_app
+from bot.app import PIPELINE_KEY, SERVICES_KEY, create_web_app
+from bot.notify import Pipeline
 from bot.services import Services
 from bot.settings import Settings
 from bot.sparkhire.sandbox import SparkHireSandbox
@@ -36,6 +37,7 @@ class Bot:
     sender: SlackSender
     services: Services
     settings: Settings
+    pipeline: Pipeline
 
 
 @asynccontextmanager
@@ -86,4 +88,5 @@ async def running_bot(
             sender=sender,
             services=web_app[SERVICES_KEY],
             settings=settings,
+            pipeline=web_app[PIPELINE_KEY],  # type: ignore[arg-type]
         )

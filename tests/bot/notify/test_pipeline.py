@@ -210,6 +210,16 @@ async def test_slack_429_and_5xx_delay_but_lose_nothing_and_keep_order(bot):
     assert first.thread_ts is None and second.thread_ts == first.ts  # the card, then its thread reply
 
 
+async def test_a_rate_limited_message_is_retried_when_slack_allows_not_at_the_next_poll(bot):
+    bot.pipeline.worker.poll_seconds = 60.0  # only the worker's own schedule can bring the retry
+    await subscribe(bot)
+    bot.slack.fail("chat.postMessage", status=429, error="ratelimited", retry_after=1, times=1)
+    await bot.sparkhire.emit("InterviewCompleted", completed_interview(bot))
+    (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=10)
+    assert "Ann Lee" in card.text
+    assert len(bot.slack.calls_to("chat.postMessage")) == 2  # the refused one, then the retry
+
+
 async def test_permanent_error_pauses_and_tells_the_subscriber(bot):
     await subscribe(bot)
     bot.slack.channels["C1"]["is_archived"] = True
