@@ -10,6 +10,7 @@ import secrets
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -162,6 +163,13 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far."""
     times = psutil.Process(pid).cpu_times()
     return times.user + times.system
+
+
+async def idle_cpu_share(pid: int, seconds: float) -> float:
+    """Share of one core a process uses while nothing is asked of it (0.01 = 1% of a core)."""
+    before, started = cpu_seconds(pid), time.monotonic()
+    await asyncio.sleep(seconds)
+    return round((cpu_seconds(pid) - before) / (time.monotonic() - started), 4)
 
 
 # -- results --------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from bench.harness import (
     cpu_seconds,
     fakes,
     fresh_postgres,
+    idle_cpu_share,
     module_process,
     py_spy,
     rss_mb,
@@ -41,6 +42,7 @@ CONCURRENCY = 50
 THROUGHPUT_TARGET = 2000
 RATIO_TARGET = 0.30
 MEMORY_TARGET_MB = 150
+IDLE_CPU_SECONDS = 10.0
 
 
 async def subscribe(bot_url: str, f) -> tuple[str, dict[str, str]]:
@@ -92,6 +94,8 @@ async def measure(
         template = completed_interview(f)
         await asyncio.sleep(2.0)
         idle_rss = rss_mb(bot.proc.pid)
+        # Subscribed and waiting: the outbox worker's poll and the WedgeHR poller are all that run.
+        idle_cpu = await idle_cpu_share(bot.proc.pid, IDLE_CPU_SECONDS)
         servers = {"bot": (hook_url, bot.proc.pid), "baseline": (baseline.url + path, baseline.pid)}
         numbered = 0
 
@@ -140,6 +144,7 @@ async def measure(
             }
         result["bot_over_baseline"] = round(result["bot"]["per_second"] / result["baseline"]["per_second"], 3)
         result["memory_mb"] = {"idle": idle_rss, "after_ingest": after_rss}
+        result["idle_cpu_share_of_a_core"] = idle_cpu
     result["stored_events"] = await stored_events(database_url, bot.workdir)
     result["acknowledged_by_bot"] = per_round * rounds + 500 + (40_000 if profile else 0)
     return result
