@@ -43,6 +43,8 @@ PERMANENT_ERRORS = {
 }
 #: Channels due within this long of the earliest share one lease query.
 COALESCE_SECONDS = 0.005
+#: On stopping, how long posts already under way may take to finish and be recorded.
+STOP_GRACE_SECONDS = 3.0
 SlackClientFor = Callable[[str], Awaitable[AsyncWebClient]]
 
 
@@ -135,9 +137,26 @@ class OutboxWorker:
                     self._idle_until = 0.0
                 self.wake.clear()
         finally:
-            for task in in_flight:
-                task.cancel()
-            await asyncio.gather(*in_flight, return_exceptions=True)
+            await self._stop(in_flight)
+
+    async def _stop(self, in_flight: set[asyncio.Task[None]]) -> None:
+        """Let posts under way finish for a moment, then hand back this worker's channels.
+
+        Without that, a restart (every deploy) left the channels posted to at that moment held by
+        a worker that no longer exists until their lease ran out: a minute without notifications.
+        """
+        if in_flight:
+            await asyncio.wait(in_flight, timeout=STOP_GRACE_SECONDS)
+        for task in in_flight:
+            task.cancel()
+        await asyncio.gather(*in_flight, return_exceptions=True)
+        try:
+            released = await self.db.outbox.release_channels(self.worker_id)
+        except Exception as exc:  # the leases then end on their own
+            logger.warning("Could not hand back the outbox channels on stopping (%s)", type(exc).__name__)
+            return
+        if released:
+            logger.info("Handed back %d outbox channel(s) on stopping", released)
 
     def _delivered(self, in_flight: set[asyncio.Task[None]]) -> Callable[[asyncio.Task[None]], None]:
         def done(task: asyncio.Task[None]) -> None:

@@ -833,6 +833,20 @@ class OutboxRepo(_Repo):
             next_post_in=0,
         )
 
+    async def release_channels(self, worker_id: str) -> int:
+        """Hand back every channel ``worker_id`` holds (it is stopping); returns how many.
+
+        Another worker, or this process once restarted, may lease them at once instead of when the
+        lease would have ended; the pacing already set for each channel still holds.
+        """
+        now = time.time()
+        cl = schema.channel_leases
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                sa.update(cl).where(cl.c.holder == worker_id, cl.c.expires_at > now).values(expires_at=now)
+            )
+        return result.rowcount or 0
+
     async def fail_pending_for_subscription(self, subscription_id: int, reason: str) -> int:
         async with self._engine.begin() as conn:
             result = await conn.execute(

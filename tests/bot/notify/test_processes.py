@@ -6,6 +6,7 @@ from contextlib import AsyncExitStack
 
 import httpx
 import pytest
+from aiohttp import web
 from cryptography.fernet import Fernet
 
 from bot.sparkhire.sandbox import SparkHireSandbox
@@ -96,6 +97,39 @@ async def test_sigkill_after_answering_then_restart_posts_each_once(tmp_path):
             await asyncio.sleep(1.5)
             texts = sorted(m.text for m in slack.posted("C1"))
             assert texts == sorted(f"Cand {n} completed the interview (Spark Hire)" for n in range(5))
+        finally:
+            await second.stop()
+
+
+async def test_a_restarted_bot_posts_at_once_what_it_was_posting_when_stopped(tmp_path):
+    async with AsyncExitStack() as stack:
+        slack, sparkhire, sparkhire_url = await fakes(stack)
+        first = sqlite_bot(slack, sparkhire_url, tmp_path)
+        await first.start()
+        post_arrived, stopped = asyncio.Event(), asyncio.Event()
+
+        async def slack_stalls_until_the_bot_stops():
+            post_arrived.set()
+            await stopped.wait()
+            raise web.HTTPServiceUnavailable()  # to a client already gone; nothing is posted
+
+        try:
+            await subscribe_channels(first.url, slack, ["C1"])
+            slack.before_answering["chat.postMessage"] = slack_stalls_until_the_bot_stops
+            (interview,) = interviews(sparkhire, 1)
+            (delivery,) = await sparkhire.emit("InterviewCompleted", interview)
+            assert delivery.status == 200
+            await asyncio.wait_for(post_arrived.wait(), timeout=10)
+        finally:
+            await first.stop()  # SIGTERM, as a deploy or a restart sends
+            stopped.set()
+        assert first.proc.returncode == 0 and "Handed back 1 outbox channel" in first.log.read_text()
+        second = BotProcess(env=first.env, port=first.port, workdir=tmp_path)
+        await second.start()
+        try:
+            # Well within the minute the channel's lease would have lasted.
+            (card,) = await slack.wait_for(lambda: slack.posted("C1"), timeout=15)
+            assert card.text == "Cand 0 completed the interview (Spark Hire)"
         finally:
             await second.stop()
 

@@ -273,6 +273,19 @@ async def test_expired_lease_is_taken_over(db):
     assert [i.id for i in again] == [dead[0].id]
 
 
+async def test_a_released_channel_is_leased_again_at_once_but_stays_paced(db):
+    await db.subscriptions.add(team_id="T1", channel_id="C1", vendor="sparkhire", events=["completed"], created_by="U1")
+    await db.events.record_many([event("1"), event("2")])
+    (first,) = await db.outbox.lease("stopping-worker", lease_seconds=60)
+    assert await db.outbox.lease("other-worker", lease_seconds=60) == []
+    assert await db.outbox.release_channels("stopping-worker") == 1
+    (again,) = await db.outbox.lease("other-worker", lease_seconds=60)
+    assert again.id == first.id  # the unsent head, first in order
+    await db.outbox.mark_sent(again, "other-worker", pace_seconds=30)
+    assert await db.outbox.release_channels("other-worker") == 0  # nothing held any more
+    assert await db.outbox.lease("third-worker", lease_seconds=60) == []  # the next one waits for its pace
+
+
 async def test_reschedule_delays_the_channel(db):
     await db.subscriptions.add(team_id="T1", channel_id="C1", vendor="sparkhire", events=["completed"], created_by="U1")
     await db.events.record_many([event("1"), event("2")])
