@@ -51,8 +51,11 @@ class Outcome:
 
 
 async def ensure_webhook(services: Services, connection: Connection) -> str | None:
-    """Register this connection's webhook once; returns a note for the user when it could not."""
-    if connection.webhook_uuid:
+    """Register this connection's webhook unless Spark Hire still has it.
+
+    Returns a note for the user when it could not.
+    """
+    if connection.webhook_uuid and await _still_registered(services, connection):
         return None
     public_url = services.settings.public_url
     path = webhook_path(connection.id)
@@ -71,6 +74,24 @@ async def ensure_webhook(services: Services, connection: Connection) -> str | No
     )
     await services.db.connections.set_webhook(connection.id, webhook_uuid=hook.uuid, webhook_auth=auth)
     return None
+
+
+async def _still_registered(services: Services, connection: Connection) -> bool:
+    """Whether Spark Hire still has this connection's webhook, as seen with its current key.
+
+    It may not: deleted in Spark Hire's webhook console, disabled by Spark Hire after failing for
+    days, or registered under the account of a key since replaced by another account's. Every
+    `subscribe` checks, so running it again repairs a subscription that stopped receiving events.
+    """
+    try:
+        hooks = await services.client_for(connection).list_webhooks()  # type: ignore[attr-defined]
+    except VendorError as exc:  # cannot tell: keep the registration we know of
+        logger.warning("Could not list Spark Hire webhooks to check ours: %s", exc)
+        return True
+    if any(hook.uuid == connection.webhook_uuid for hook in hooks):
+        return True
+    logger.info("Spark Hire no longer has webhook %s; registering it again", connection.webhook_uuid)
+    return False
 
 
 async def release_webhook_if_unused(services: Services, connection_id: str | None) -> None:

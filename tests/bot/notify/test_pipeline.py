@@ -270,3 +270,26 @@ async def test_a_delivery_made_as_soon_as_the_webhook_exists_is_accepted(bot):
     assert [d.status for d in deliveries] == [200]
     (card,) = await bot.slack.wait_for(lambda: cards(bot))
     assert "Ann Lee" in card.text
+
+
+async def test_subscribing_again_registers_a_webhook_spark_hire_no_longer_has(bot):
+    await subscribe(bot)
+    (lost,) = bot.sparkhire.webhooks
+    del bot.sparkhire.webhooks[lost]  # deleted in Spark Hire's console, or disabled after failing
+    await subscribe(bot)
+    (hook,) = bot.sparkhire.webhooks.values()
+    assert hook["uuid"] != lost
+    (delivery,) = await bot.sparkhire.emit("InterviewCompleted", completed_interview(bot))
+    assert delivery.status == 200
+    (card,) = await bot.slack.wait_for(lambda: cards(bot))
+    assert "Ann Lee" in card.text
+
+
+async def test_subscribing_while_spark_hire_cannot_list_webhooks_keeps_the_registration(bot):
+    await subscribe(bot)
+    (registered,) = bot.sparkhire.webhooks
+    bot.slack.add_channel("C2", name="other")
+    bot.sparkhire.fail_next(500, times=10)  # every retry of the check fails
+    reply = await subscribe(bot, channel="C2")
+    assert "Subscribed" in str(reply["blocks"])
+    assert list(bot.sparkhire.webhooks) == [registered]
