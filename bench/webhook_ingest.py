@@ -1,4 +1,4 @@
-"""Benchmarks 2 and 4: webhook ingest throughput, and the bot's resident memory idle and after it.
+"""Benchmarks 2 and 4: webhook ingest throughput; the bot's memory idle and after it, and its idle CPU.
 
 Authenticated, distinct Spark Hire ``InterviewCompleted`` deliveries (each stored durably, with its outbox row
 for the subscribed channel, before the 2xx) at concurrency 50, to the bot and to a bare aiohttp handler that
