@@ -43,6 +43,8 @@ PERMANENT_ERRORS = {
 }
 #: Channels due within this long of the earliest share one lease query.
 COALESCE_SECONDS = 0.005
+#: _record stops waiting for the database this long before the channel's lease could end.
+RECORD_MARGIN_SECONDS = 2.0
 #: On stopping, how long posts already under way may take to finish and be recorded.
 STOP_GRACE_SECONDS = 3.0
 SlackClientFor = Callable[[str], Awaitable[AsyncWebClient]]
@@ -58,7 +60,8 @@ class OutboxWorker:
             process records and when a channel it paced or a row it rescheduled is due; the poll
             only finds rows it was not told about (recorded by another process, or leased by a
             process that died), so it can be long: at 0.1 s the idle bot spent 1.8% of a core on it.
-        lease_seconds: How long a channel stays ours without progress before another process takes it.
+        lease_seconds: How long a channel is held for one delivery, renewed every third of it while
+            the delivery runs. A process that dies (SIGKILL) leaves its channels held this long.
         pace_seconds: Gap between the sending of two messages to one channel. Slack allows about one a
             second; the extra 15 ms absorbs jitter in how long each post takes to arrive, since
             a 429 would cost a whole second.
@@ -71,7 +74,7 @@ class OutboxWorker:
         services: Services,
         slack_client_for: SlackClientFor,
         poll_seconds: float = 1.0,
-        lease_seconds: float = 60.0,
+        lease_seconds: float = 20.0,
         pace_seconds: float = 1.015,
         max_attempts: int = 12,
         batch: int = 50,
@@ -89,6 +92,8 @@ class OutboxWorker:
         # When the channels just posted to may post again (a min-heap): the idle wait ends at the
         # earliest, not a poll later.
         self._due: list[float] = []
+        # Outbox row id -> until when its channel is surely ours (wall clock, as the leases are).
+        self._held_until: dict[int, float] = {}
         # When the current idle wait ends (0 while not idle): a due time earlier than this wakes us.
         self._idle_until = 0.0
 
@@ -106,7 +111,7 @@ class OutboxWorker:
             while True:
                 room = self.batch - len(in_flight)
                 items: list[OutboxItem] = []
-                covered = 0.0  # due times up to this one were covered by a lease
+                covered = leased_at = 0.0  # due times up to `covered` were covered by a lease
                 if room > 0:
                     leased_at = time.time()
                     try:
@@ -116,6 +121,7 @@ class OutboxWorker:
                         logger.exception("Outbox lease failed; retrying")
                         await asyncio.sleep(1.0)
                 for item in items:
+                    self._held_until[item.id] = leased_at + self.lease_seconds
                     task = asyncio.create_task(self.deliver(item), name=f"outbox-{item.id}")
                     in_flight.add(task)
                     task.add_done_callback(self._delivered(in_flight))
@@ -143,7 +149,7 @@ class OutboxWorker:
         """Let posts under way finish for a moment, then hand back this worker's channels.
 
         Without that, a restart (every deploy) left the channels posted to at that moment held by
-        a worker that no longer exists until their lease ran out: a minute without notifications.
+        a worker that no longer exists until their lease ran out.
         """
         if in_flight:
             await asyncio.wait(in_flight, timeout=STOP_GRACE_SECONDS)
@@ -170,6 +176,16 @@ class OutboxWorker:
         return done
 
     async def deliver(self, item: OutboxItem) -> None:
+        self._held_until.setdefault(item.id, time.time() + self.lease_seconds)
+        keeper = asyncio.create_task(self._keep_holding(item), name=f"outbox-hold-{item.id}")
+        try:
+            await self._deliver(item)
+        finally:
+            keeper.cancel()
+            await asyncio.gather(keeper, return_exceptions=True)
+            self._held_until.pop(item.id, None)
+
+    async def _deliver(self, item: OutboxItem) -> None:
         try:
             posted_at = await self._post(item)
         except SlackApiError as exc:
@@ -185,19 +201,39 @@ class OutboxWorker:
         )
         self._wake_at(posted_at + self.pace_seconds)
 
+    async def _keep_holding(self, item: OutboxItem) -> None:
+        """Renew the channel's lease while its delivery runs (a slow Slack, a long retry).
+
+        The lease can then be short, so a dead process's channels resume soon, without a slow but
+        live delivery losing its channel to another worker, which would post the message again.
+        """
+        while True:
+            await asyncio.sleep(self.lease_seconds / 3)
+            renewing_at = time.time()
+            try:
+                held = await self.db.outbox.renew(item, self.worker_id, lease_seconds=self.lease_seconds)
+            except Exception as exc:  # the database is gone for a moment; _record stops waiting in time
+                logger.warning("Could not renew the lease of outbox row %s (%s)", item.id, type(exc).__name__)
+                continue
+            if not held:
+                return
+            self._held_until[item.id] = renewing_at + self.lease_seconds
+
     async def _record(self, item: OutboxItem, write: Callable[[], Awaitable[None]]) -> None:
         """Write down what a message already in Slack changed, waiting out a database that is briefly gone.
 
         Given up on, the row would be retried (and the message posted a second time), or stay leased
         to us, its channel stalled until the lease ends.
         """
-        delay, give_up_at = 0.25, time.monotonic() + self.lease_seconds / 2
+        # Stop waiting while the channel is still surely ours, or another worker could post again.
+        delay = 0.25
+        give_up_at = self._held_until.get(item.id, time.time() + self.lease_seconds) - RECORD_MARGIN_SECONDS
         while True:
             try:
                 await write()
                 return
             except Exception as exc:
-                if not is_database_unavailable(exc) or time.monotonic() + delay > give_up_at:
+                if not is_database_unavailable(exc) or time.time() + delay > give_up_at:
                     raise
                 logger.warning("Database unavailable recording outbox row %s as posted; retrying", item.id)
                 await asyncio.sleep(delay)

@@ -833,6 +833,26 @@ class OutboxRepo(_Repo):
             next_post_in=0,
         )
 
+    async def renew(self, item: OutboxItem, worker_id: str, *, lease_seconds: float) -> bool:
+        """Extend ``worker_id``'s hold on the item's channel (its delivery is taking long).
+
+        False when the channel is no longer held by ``worker_id``: the delivery finished, or the
+        lease ran out and another worker may have taken it.
+        """
+        now = time.time()
+        cl = schema.channel_leases
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                sa.update(cl)
+                .where(
+                    cl.c.channel_key == f"{item.team_id}:{item.channel_id}",
+                    cl.c.holder == worker_id,
+                    cl.c.expires_at > now,
+                )
+                .values(expires_at=now + lease_seconds)
+            )
+        return bool(result.rowcount)
+
     async def release_channels(self, worker_id: str) -> int:
         """Hand back every channel ``worker_id`` holds (it is stopping); returns how many.
 

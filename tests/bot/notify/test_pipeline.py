@@ -293,3 +293,25 @@ async def test_subscribing_while_spark_hire_cannot_list_webhooks_keeps_the_regis
     reply = await subscribe(bot, channel="C2")
     assert "Subscribed" in str(reply["blocks"])
     assert list(bot.sparkhire.webhooks) == [registered]
+
+
+async def test_a_slow_post_keeps_its_channel_past_the_lease_so_it_is_not_posted_twice(bot):
+    bot.pipeline.worker.lease_seconds = 0.6
+    await subscribe(bot)
+    stalled, slack_answers = asyncio.Event(), asyncio.Event()
+
+    async def slack_is_slow():
+        stalled.set()
+        await slack_answers.wait()
+
+    bot.slack.before_answering["chat.postMessage"] = slack_is_slow
+    await bot.sparkhire.emit("InterviewCompleted", completed_interview(bot))
+    await asyncio.wait_for(stalled.wait(), timeout=10)
+    await asyncio.sleep(1.5)  # well past the lease: renewed meanwhile, so nobody took the channel over
+    assert await bot.services.db.outbox.lease("another-process", lease_seconds=30) == []
+    slack_answers.set()
+    await bot.slack.wait_for(lambda: cards(bot))
+    await asyncio.sleep(0.5)
+    assert len(bot.slack.calls_to("chat.postMessage")) == 1
+    (card,) = cards(bot)
+    assert "Ann Lee" in card.text

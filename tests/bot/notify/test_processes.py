@@ -92,7 +92,7 @@ async def test_sigkill_after_answering_then_restart_posts_each_once(tmp_path):
         second = BotProcess(env=first.env, port=first.port, workdir=tmp_path)
         await second.start()
         try:
-            # A channel whose post was in flight at the kill resumes when its lease expires (60 s).
+            # A channel whose post was in flight at the kill resumes when its lease expires (20 s).
             await slack.wait_for(lambda: len(slack.posted("C1")) >= 5, timeout=90)
             await asyncio.sleep(1.5)
             texts = sorted(m.text for m in slack.posted("C1"))

@@ -286,6 +286,18 @@ async def test_a_released_channel_is_leased_again_at_once_but_stays_paced(db):
     assert await db.outbox.lease("third-worker", lease_seconds=60) == []  # the next one waits for its pace
 
 
+async def test_a_renewed_lease_outlives_its_first_expiry_until_the_delivery_is_recorded(db):
+    await db.subscriptions.add(team_id="T1", channel_id="C1", vendor="sparkhire", events=["completed"], created_by="U1")
+    await db.events.record(event("x"))
+    (item,) = await db.outbox.lease("slow-worker", lease_seconds=0.2)
+    assert await db.outbox.renew(item, "slow-worker", lease_seconds=30)
+    await asyncio.sleep(0.3)
+    assert await db.outbox.lease("other-worker", lease_seconds=30) == []  # still held
+    assert not await db.outbox.renew(item, "other-worker", lease_seconds=30)
+    await db.outbox.mark_sent(item, "slow-worker", pace_seconds=0)
+    assert not await db.outbox.renew(item, "slow-worker", lease_seconds=30)  # nothing left to hold
+
+
 async def test_reschedule_delays_the_channel(db):
     await db.subscriptions.add(team_id="T1", channel_id="C1", vendor="sparkhire", events=["completed"], created_by="U1")
     await db.events.record_many([event("1"), event("2")])
