@@ -121,8 +121,7 @@ class OutboxWorker:
                         logger.exception("Outbox lease failed; retrying")
                         await asyncio.sleep(1.0)
                 for item in items:
-                    self._held_until[item.id] = leased_at + self.lease_seconds
-                    task = asyncio.create_task(self.deliver(item), name=f"outbox-{item.id}")
+                    task = asyncio.create_task(self.deliver(item, leased_at=leased_at), name=f"outbox-{item.id}")
                     in_flight.add(task)
                     task.add_done_callback(self._delivered(in_flight))
                 if items:
@@ -175,8 +174,8 @@ class OutboxWorker:
 
         return done
 
-    async def deliver(self, item: OutboxItem) -> None:
-        self._held_until.setdefault(item.id, time.time() + self.lease_seconds)
+    async def deliver(self, item: OutboxItem, *, leased_at: float) -> None:
+        self._held_until[item.id] = leased_at + self.lease_seconds
         keeper = asyncio.create_task(self._keep_holding(item), name=f"outbox-hold-{item.id}")
         try:
             await self._deliver(item)
@@ -227,7 +226,7 @@ class OutboxWorker:
         """
         # Stop waiting while the channel is still surely ours, or another worker could post again.
         delay = 0.25
-        give_up_at = self._held_until.get(item.id, time.time() + self.lease_seconds) - RECORD_MARGIN_SECONDS
+        give_up_at = self._held_until[item.id] - RECORD_MARGIN_SECONDS
         while True:
             try:
                 await write()

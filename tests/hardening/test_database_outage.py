@@ -29,22 +29,25 @@ async def set_database_reachable(database_url: str, reachable: bool) -> None:
         await admin.dispose()
 
 
+async def subscribed_with_completed_interviews(bot, *names: str) -> list[dict]:
+    """Subscribe C1 to Spark Hire; one completed interview per name, not yet delivered."""
+    await bot.sender.command("subscribe sparkhire", response_url=bot.slack.response_url("sub"))
+    await bot.slack.wait_for(lambda: bot.slack.responses.get("sub"), timeout=10)
+    job = next(iter(bot.sparkhire.jobs.values()))
+    return [
+        bot.sparkhire.set_status(
+            bot.sparkhire.add_interview(job_uuid=job["uuid"], name=name, email=f"{name.lower()}@example.io")["uuid"],
+            "completed",
+        )
+        for name in names
+    ]
+
+
 async def test_webhooks_get_503_while_the_database_is_gone_and_flow_again_after(caplog):
     database_url, cleanup = await fresh_postgres_database()
     try:
         async with running_bot(database_url=database_url) as bot:
-            await bot.sender.command("subscribe sparkhire", response_url=bot.slack.response_url("sub"))
-            await bot.slack.wait_for(lambda: bot.slack.responses.get("sub"), timeout=10)
-            job = next(iter(bot.sparkhire.jobs.values()))
-            before, during = (
-                bot.sparkhire.set_status(
-                    bot.sparkhire.add_interview(job_uuid=job["uuid"], name=name, email=f"{name.lower()}@example.io")[
-                        "uuid"
-                    ],
-                    "completed",
-                )
-                for name in ("Ann", "Bo")
-            )
+            before, during = await subscribed_with_completed_interviews(bot, "Ann", "Bo")
             (delivery,) = await bot.sparkhire.emit("InterviewCompleted", before)
             assert delivery.status == 200
             await bot.slack.wait_for(lambda: len(bot.slack.posted("C1")) == 1, timeout=10)
@@ -80,18 +83,7 @@ async def test_a_message_posted_as_the_database_goes_away_is_recorded_once_it_re
     database_url, cleanup = await fresh_postgres_database()
     try:
         async with running_bot(database_url=database_url) as bot:
-            await bot.sender.command("subscribe sparkhire", response_url=bot.slack.response_url("sub"))
-            await bot.slack.wait_for(lambda: bot.slack.responses.get("sub"), timeout=10)
-            job = next(iter(bot.sparkhire.jobs.values()))
-            first, second = (
-                bot.sparkhire.set_status(
-                    bot.sparkhire.add_interview(job_uuid=job["uuid"], name=name, email=f"{name.lower()}@example.io")[
-                        "uuid"
-                    ],
-                    "completed",
-                )
-                for name in ("Ann", "Bo")
-            )
+            first, second = await subscribed_with_completed_interviews(bot, "Ann", "Bo")
             restored = asyncio.Event()
 
             async def outage_while_posting() -> None:
