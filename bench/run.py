@@ -38,8 +38,9 @@ def main() -> None:
     parser.add_argument("--soak", type=float, default=0, help="also run the ack soak for this many seconds")
     parser.add_argument("--postgres", default=os.environ.get("TEST_DATABASE_URL", DEFAULT_POSTGRES))
     parser.add_argument("--no-postgres", dest="postgres", action="store_const", const=None)
-    parser.add_argument("--results", type=Path, default=RESULTS)
-    parser.add_argument("--plot", type=Path, default=RESULTS.with_suffix(".png"))
+    results = Path(os.environ.get("BENCH_RESULTS", RESULTS))
+    parser.add_argument("--results", type=Path, default=results)
+    parser.add_argument("--plot", type=Path, default=results.with_suffix(".png"))
     args = parser.parse_args()
     env = {**os.environ, "BENCH_RESULTS": str(args.results)}
     plan = [(name, (QUICK if args.quick else FULL)[name]) for name in args.only]

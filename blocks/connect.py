@@ -66,8 +66,11 @@ def connect_modal(
     return modal(Callback.CONNECT, "Connect accounts", blocks, submit="Connect", private_metadata=private_metadata)
 
 
-def connected_message(connected: list[tuple[str, str]]) -> Message:
-    """``connected``: (vendor, account label) pairs that were verified and saved."""
+def connected_message(connected: list[tuple[str, str]], *, notes: list[str] | None = None) -> Message:
+    """``connected``: (vendor, account label) pairs that were verified and saved; ``notes``: what
+    else the user should know (plain text, escaped here)."""
     lines = [f":white_check_mark: Connected *{VENDOR_LABELS.get(v, v)}*: {escape(label)}" for v, label in connected]
     text = "; ".join(f"Connected {VENDOR_LABELS.get(v, v)}: {label}" for v, label in connected) or "Nothing changed."
-    return Message(text=text, blocks=[section("\n".join(lines) or "Nothing changed.")])
+    blocks = [section("\n".join(lines) or "Nothing changed.")]
+    blocks += [section(f":information_source: {escape(note)}") for note in notes or []]
+    return Message(text=" ".join([text, *(notes or [])]), blocks=blocks)

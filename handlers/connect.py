@@ -11,6 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from blocks.connect import connect_modal, connected_message
 from blocks.ids import Action, Block, Callback
 from blocks.models import ConnectionStatusView
+from bot.connections import VerifiedCredentials, save_verified
 from bot.services import Services
 from bot.vendors.errors import VendorError
 from bot.vendors.http import RetryPolicy
@@ -26,7 +27,9 @@ from handlers.common import (
     text_value,
 )
 
+#: Checking the user and the new credentials, before answering the submission (Slack waits 3 s).
 VERIFY_BUDGET_SECONDS = 2.2
+SLACK_TOO_SLOW = "Slack did not answer in time. Try again in a moment."
 VERIFY_RETRY = RetryPolicy(max_retries=0)
 
 
@@ -129,13 +132,21 @@ async def on_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client
     if not (wedgehr_token or workspace_key or user_key):
         await ack(response_action="errors", errors={Block.SPARKHIRE_USER_KEY: "Enter a key or token to connect."})
         return
-    if (wedgehr_token or workspace_key) and not await is_workspace_admin(client, user_id):
+    # Everything before the answer shares one budget: Slack shows an error after 3 s.
+    deadline = asyncio.get_running_loop().time() + VERIFY_BUDGET_SECONDS
+    if wedgehr_token or workspace_key:
         # The modal only shows these fields to admins; check again, the payload is the user's.
-        await ack(
-            response_action="errors",
-            errors={Block.SPARKHIRE_USER_KEY: "Only workspace admins can set workspace credentials."},
-        )
-        return
+        try:
+            is_admin = await asyncio.wait_for(is_workspace_admin(client, user_id), timeout=VERIFY_BUDGET_SECONDS)
+        except TimeoutError:
+            await ack(response_action="errors", errors={Block.SPARKHIRE_USER_KEY: SLACK_TOO_SLOW})
+            return
+        if not is_admin:
+            await ack(
+                response_action="errors",
+                errors={Block.SPARKHIRE_USER_KEY: "Only workspace admins can set workspace credentials."},
+            )
+            return
     checks: dict[str, Any] = {}
     if wedgehr_token:
         checks[Block.WEDGEHR_TOKEN] = _verify_wedgehr(services, wedgehr_token, wedgehr_env)
@@ -144,7 +155,8 @@ async def on_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client
     if user_key:
         checks[Block.SPARKHIRE_USER_KEY] = _verify_sparkhire(services, user_key)
     tasks = {block: asyncio.ensure_future(coro) for block, coro in checks.items()}
-    _done, pending = await asyncio.wait(tasks.values(), timeout=VERIFY_BUDGET_SECONDS)
+    remaining = max(deadline - asyncio.get_running_loop().time(), 0.1)
+    _done, pending = await asyncio.wait(tasks.values(), timeout=remaining)
     for task in pending:
         task.cancel()
     errors: dict[str, str] = {}
@@ -162,36 +174,23 @@ async def on_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client
         await ack(response_action="errors", errors=errors)
         return
     await ack(response_action="clear")
-    connected: list[tuple[str, str]] = []
-    repo = services.db.connections
-    if wedgehr_token:
-        await repo.upsert_workspace(
-            team_id,
-            "wedgehr",
-            wedgehr_token,
-            account_label=labels[Block.WEDGEHR_TOKEN],
-            connected_by=user_id,
-            environment=wedgehr_env,
-        )
-        connected.append(("wedgehr", labels[Block.WEDGEHR_TOKEN]))
-    if workspace_key:
-        await repo.upsert_workspace(
-            team_id,
-            "sparkhire",
-            workspace_key,
-            account_label=labels[Block.SPARKHIRE_WORKSPACE_KEY],
-            connected_by=user_id,
-        )
-        connected.append(("sparkhire", labels[Block.SPARKHIRE_WORKSPACE_KEY] + " (workspace)"))
-    if user_key:
-        await repo.upsert_user(team_id, user_id, "sparkhire", user_key, account_label=labels[Block.SPARKHIRE_USER_KEY])
-        connected.append(("sparkhire", labels[Block.SPARKHIRE_USER_KEY] + " (yours)"))
-    for vendor, label in connected:
-        await services.db.audit.add(
-            team_id=team_id, user_id=user_id, action="connection.set", vendor=vendor, target=label
-        )
     channel = load_metadata(view.get("private_metadata")).get("channel")
-    await Recipient(client=client, user_id=user_id, channel_id=channel).send(connected_message(connected))
+    credentials = VerifiedCredentials(
+        team_id=team_id,
+        user_id=user_id,
+        wedgehr=(wedgehr_token, labels[Block.WEDGEHR_TOKEN], wedgehr_env) if wedgehr_token else None,
+        sparkhire_workspace=(workspace_key, labels[Block.SPARKHIRE_WORKSPACE_KEY]) if workspace_key else None,
+        sparkhire_user=(user_key, labels[Block.SPARKHIRE_USER_KEY]) if user_key else None,
+    )
+    recipient = Recipient(client=client, user_id=user_id, channel_id=channel)
+    after_ack(
+        context, save_and_confirm(services, credentials, recipient=recipient), recipient=recipient, name="connect.save"
+    )
+
+
+async def save_and_confirm(services: Services, credentials: VerifiedCredentials, *, recipient: Recipient) -> None:
+    saved = await save_verified(services, credentials)
+    await recipient.send(connected_message(saved.connected, notes=saved.notes))
 
 
 async def on_open_connect(ack: Any, body: dict[str, Any], client: Any, context: Any) -> None:

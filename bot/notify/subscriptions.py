@@ -94,6 +94,37 @@ async def _still_registered(services: Services, connection: Connection) -> bool:
     return False
 
 
+async def follow_new_key(services: Services, *, before: Connection | None, after: Connection) -> list[str]:
+    """Keep subscribed channels' Spark Hire events coming after a connection's key was replaced.
+
+    A key of another account cannot see the webhook registered with the old key, and the old
+    account would go on sending events the channel no longer wants. So the webhook is registered
+    again with the new key (unless Spark Hire shows it to that key: same account), and the old
+    registration deleted with the old key. Returns notes for the user.
+    """
+    if before is None or not before.webhook_uuid or before.credential == after.credential:
+        return []
+    try:
+        note = await ensure_webhook(services, after)
+    except VendorError as exc:
+        logger.warning("Could not register the webhook with the new key: %s", exc)
+        return [f"Spark Hire did not take this account's webhook ({exc}). Run `/interview subscribe` again."]
+    if note:
+        return [note]
+    moved = await services.db.connections.get(after.id)
+    if moved is None or moved.webhook_uuid == before.webhook_uuid:
+        return []
+    try:
+        await services.client_for(before).delete_webhook(before.webhook_uuid)  # type: ignore[attr-defined]
+    except VendorError as exc:
+        # A key revoked with the account change cannot delete: its deliveries now fail our password check.
+        logger.warning("Could not delete the webhook of the key replaced: %s", exc)
+    return [
+        "Subscribed channels now get Spark Hire events from this account "
+        f"({after.account_label}), no longer from {before.account_label}."
+    ]
+
+
 async def release_webhook_if_unused(services: Services, connection_id: str | None) -> None:
     """Delete the Spark Hire registration once no subscription uses the connection."""
     if not connection_id or await services.db.subscriptions.count_using_connection(connection_id):

@@ -26,6 +26,7 @@ from bot.vendors.sandbox import InjectedFailures
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 JSON_BODY: web.RequestKey[Any] = web.RequestKey("json_body", object)
+API_KEY: web.RequestKey[str] = web.RequestKey("api_key", str)
 EVENT_PAYLOAD = {
     "InterviewCreated": "Interview",
     "InterviewAccepted": "Interview",
@@ -81,6 +82,8 @@ class SparkHireSandbox:
         seed: Start with a company user, two active jobs, a question set and a few interviews.
         question_set_path: Which of the two documented question-set paths answers
             (the other 404s), to exercise the client's fallback.
+
+    Every key belongs to the default company unless ``add_account`` gave it another one.
     """
 
     def __init__(
@@ -92,6 +95,7 @@ class SparkHireSandbox:
     ) -> None:
         self.api_keys = set(api_keys) if api_keys is not None else None
         self.company = {"uuid": _uuid(), "name": "Shermer Staffing", "avatar": None}
+        self._company_of_key: dict[str, dict[str, Any]] = {}
         self.me = {
             "uuid": _uuid(),
             "name": "Company User",
@@ -283,16 +287,27 @@ class SparkHireSandbox:
         }
         return await self.emit("InterviewRated", rating_obj)
 
-    async def emit(self, event: str, obj: dict[str, Any]) -> list[Delivery]:
-        """POST ``obj`` to every registered webhook as Spark Hire would; returns the deliveries."""
+    def add_account(self, api_key: str, company_name: str) -> dict[str, Any]:
+        """Make ``api_key`` a key of another Spark Hire account, which sees only its own webhooks
+        and gets only its own events."""
+        company = self._company_of_key[api_key] = {"uuid": _uuid(), "name": company_name, "avatar": None}
+        return company
+
+    def company_of(self, api_key: str | None) -> dict[str, Any]:
+        """The company (account) an API key belongs to."""
+        return self._company_of_key.get(api_key or "", self.company)
+
+    async def emit(self, event: str, obj: dict[str, Any], *, api_key: str | None = None) -> list[Delivery]:
+        """POST ``obj`` to the webhooks of ``api_key``'s account (default: the default company's)
+        as Spark Hire would; returns the deliveries."""
         body = {k: v for k, v in obj.items() if k != "questions"} if event.startswith("Interview") else obj
         self.last_delivery[event] = body
-        return await self._deliver(event, body)
+        return await self._deliver(event, body, company=self.company_of(api_key))
 
-    async def _deliver(self, event: str, body: dict[str, Any]) -> list[Delivery]:
+    async def _deliver(self, event: str, body: dict[str, Any], *, company: dict[str, Any]) -> list[Delivery]:
         results: list[Delivery] = []
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
-            for hook in list(self.webhooks.values()):
+            for hook in [h for h in self.webhooks.values() if h["_company"] == company["uuid"]]:
                 headers = {
                     "X-SparkHire-Event": event,
                     "X-SparkHire-Payload": EVENT_PAYLOAD.get(event, "Interview"),
@@ -339,6 +354,7 @@ class SparkHireSandbox:
         if self.payment_required and path != "/me":
             return _error(402, "Your plan does not include API access.", "api.payment_required")
         request[JSON_BODY] = body
+        request[API_KEY] = key
         response = await handler(request)
         hook = self.after_handling.pop(f"{request.method} {path}", None)
         if hook is not None:
@@ -367,8 +383,11 @@ class SparkHireSandbox:
         return found
 
     # -- account ----------------------------------------------------------------------------
+    def _company(self, request: web.Request) -> dict[str, Any]:
+        return self.company_of(request[API_KEY])
+
     async def _get_me(self, request: web.Request) -> web.Response:
-        return web.json_response({**self.me, "company": {**self.company, "plan": self._plan()}})
+        return web.json_response({**self.me, "company": {**self._company(request), "plan": self._plan()}})
 
     def _plan(self) -> dict[str, Any]:
         return {
@@ -748,8 +767,12 @@ class SparkHireSandbox:
             "http_auth": bool(hook["_auth"]),
         }
 
+    def _own_webhooks(self, request: web.Request) -> dict[str, dict[str, Any]]:
+        company = self._company(request)["uuid"]
+        return {uuid: hook for uuid, hook in self.webhooks.items() if hook["_company"] == company}
+
     async def _list_webhooks(self, request: web.Request) -> web.Response:
-        return web.json_response([self._hook_out(h) for h in self.webhooks.values()])
+        return web.json_response([self._hook_out(h) for h in self._own_webhooks(request).values()])
 
     async def _create_webhook(self, request: web.Request) -> web.Response:
         body = request[JSON_BODY] or {}
@@ -764,12 +787,13 @@ class SparkHireSandbox:
             "description": body.get("description", ""),
             "url": url,
             "_auth": auth,
+            "_company": self._company(request)["uuid"],
         }
         self.webhooks[hook["uuid"]] = hook
         return web.json_response(self._hook_out(hook))
 
     async def _delete_webhook(self, request: web.Request) -> web.Response:
-        self._get(self.webhooks, request, "Webhook")
+        self._get(self._own_webhooks(request), request, "Webhook")
         self.webhooks.pop(request.match_info["uuid"])
         return web.Response(status=204)
 
@@ -781,7 +805,7 @@ class SparkHireSandbox:
         if body is None:
             return _error(404, "Nothing to replay for this event yet.", "api.not_found")
         # Deliver after answering, as a real server would.
-        task = asyncio.get_running_loop().create_task(self._deliver(event, body))
+        task = asyncio.get_running_loop().create_task(self._deliver(event, body, company=self._company(request)))
         self._replays.add(task)
         task.add_done_callback(self._replays.discard)
         return web.Response(status=204)

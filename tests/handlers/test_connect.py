@@ -1,8 +1,11 @@
+import asyncio
+import time
+
 import sqlalchemy as sa
 
 from blocks.ids import Action, Block, Callback
 from bot.storage import schema
-from tests.support.blockkit import assert_valid_view
+from tests.support.blockkit import assert_valid_blocks, assert_valid_view
 from tests.support.harness import running_bot
 
 
@@ -77,6 +80,8 @@ async def test_admin_connects_wedgehr_token():
         values[Block.WEDGEHR_ENV] = {Action.INPUT: {"type": "radio_buttons", "selected_option": {"value": "staging"}}}
         assert (await bot.sender.view_submission(view, values)).json() == {"response_action": "clear"}
         assert bot.wedgehr.requests[-1].query == {"page[size]": "1"}
+        reply = await bot.slack.wait_for(lambda: bot.slack.ephemerals("U1"))
+        assert "Connected *WedgeHR*" in str(reply[-1].blocks)
         connection = await bot.services.db.connections.resolve("T0001", "wedgehr")
         assert connection.environment == "staging" and "WedgeHR company" in connection.account_label
 
@@ -86,3 +91,75 @@ async def test_reconnect_button_from_an_error_opens_the_modal():
         await bot.sender.block_action(Action.OPEN_CONNECT, value="sparkhire")
         await bot.slack.wait_for(lambda: bot.slack.calls_to("views.open"))
         assert bot.slack.calls_to("views.open")[-1].args["view"]["callback_id"] == Callback.CONNECT
+
+
+async def connect_own_key(bot, key, user="U2"):
+    replies = len(bot.slack.ephemerals(user))
+    view = await open_connect(bot, user)
+    response = await bot.sender.view_submission(view, state(**{Block.SPARKHIRE_USER_KEY: key}), user=user)
+    assert response.json() == {"response_action": "clear"}
+    return (await bot.slack.wait_for(lambda: bot.slack.ephemerals(user)[replies:]))[-1]
+
+
+async def subscribe_channel(bot, user="U2"):
+    await bot.sender.command("subscribe sparkhire", user=user, response_url=bot.slack.response_url("sub"))
+    reply = (await bot.slack.wait_for(lambda: bot.slack.responses.get("sub")))[-1]
+    assert "Subscribed" in str(reply["blocks"])
+
+
+async def test_the_submission_is_answered_in_time_while_slack_is_slow_to_take_the_confirmation():
+    async with running_bot(env_credentials=False) as bot:
+        view = await open_connect(bot, "U2")
+        bot.slack.before_answering["chat.postEphemeral"] = lambda: asyncio.sleep(4)
+        began = time.monotonic()
+        response = await bot.sender.view_submission(
+            view, state(**{Block.SPARKHIRE_USER_KEY: "mo-own-key-123456"}), user="U2"
+        )
+        assert response.json() == {"response_action": "clear"}
+        assert time.monotonic() - began < 2.5  # Slack shows the user an error after 3 s
+        reply = await bot.slack.wait_for(lambda: bot.slack.ephemerals("U2"), timeout=8)
+        assert "Company User at Shermer Staffing" in reply[-1].text
+
+
+async def test_reconnecting_with_another_accounts_key_moves_the_channels_events_to_that_account():
+    async with running_bot(env_credentials=False) as bot:
+        bot.sparkhire.add_account("acme-key-123456", "Acme Corp")
+        await connect_own_key(bot, "shermer-key-123456")
+        await subscribe_channel(bot)
+        (old_hook,) = bot.sparkhire.webhooks
+
+        reply = await connect_own_key(bot, "acme-key-123456")
+        assert "Acme Corp" in reply.text and "now get Spark Hire events from this account" in reply.text
+        assert_valid_blocks(reply.blocks)
+        (hook,) = bot.sparkhire.webhooks  # registered under Acme; Shermer's registration deleted
+        assert hook != old_hook
+        interview = next(i for i in bot.sparkhire.interviews.values() if i["status"] == "completed")
+        (delivery,) = await bot.sparkhire.emit("InterviewCompleted", interview, api_key="acme-key-123456")
+        assert delivery.status == 200
+        (card,) = await bot.slack.wait_for(lambda: bot.slack.posted("C1"))
+        assert "Ann Lee" in card.text
+        assert await bot.sparkhire.emit("InterviewCompleted", interview) == []
+
+
+async def test_a_new_key_of_the_same_account_keeps_the_registration():
+    async with running_bot(env_credentials=False) as bot:
+        await connect_own_key(bot, "shermer-key-123456")
+        await subscribe_channel(bot)
+        registered = dict(bot.sparkhire.webhooks)
+        reply = await connect_own_key(bot, "shermer-rotated-key-654321")
+        assert "events from this account" not in reply.text
+        assert bot.sparkhire.webhooks == registered
+        listed_with = [r.api_key for r in bot.sparkhire.requests if r.path == "/webhooks" and r.method == "GET"]
+        assert listed_with[-1] == "shermer-rotated-key-654321"
+
+
+async def test_an_admins_submission_gets_a_field_error_in_time_when_slack_cannot_say_who_is_admin():
+    async with running_bot(env_credentials=False) as bot:
+        view = await open_connect(bot, "U1")
+        bot.slack.before_answering["users.info"] = lambda: asyncio.sleep(4)
+        began = time.monotonic()
+        response = await bot.sender.view_submission(view, state(**{Block.WEDGEHR_TOKEN: "company-token-123"}))
+        assert time.monotonic() - began < 2.8
+        body = response.json()
+        assert body["response_action"] == "errors" and "Try again" in body["errors"][Block.SPARKHIRE_USER_KEY]
+        assert await bot.services.db.connections.list_for_team("T0001") == []
