@@ -23,7 +23,7 @@ from bot.notify.events import find_interview_uuid
 from bot.notify.subscriptions import to_view
 from bot.services import Services
 from bot.sparkhire.models import WATCH_URL, Interview
-from bot.storage import OutboxItem, is_database_unavailable
+from bot.storage import OutboxItem, ThreadMessage, is_database_unavailable
 from bot.vendors.errors import VendorError
 from bot.wedgehr.models import Invite, Wedge
 
@@ -107,6 +107,7 @@ class OutboxWorker:
         message a second without a lease query per message.
         """
         in_flight: set[asyncio.Task[None]] = set()
+        expect_due = False  # woken for work we know of, so the lease may skip its check for any
         try:
             while True:
                 room = self.batch - len(in_flight)
@@ -115,7 +116,9 @@ class OutboxWorker:
                 if room > 0:
                     leased_at = time.time()
                     try:
-                        items = await self.db.outbox.lease(self.worker_id, limit=room, lease_seconds=self.lease_seconds)
+                        items = await self.db.outbox.lease(
+                            self.worker_id, limit=room, lease_seconds=self.lease_seconds, expect_due=expect_due
+                        )
                         covered = leased_at
                     except Exception:
                         logger.exception("Outbox lease failed; retrying")
@@ -124,6 +127,7 @@ class OutboxWorker:
                     task = asyncio.create_task(self.deliver(item, leased_at=leased_at), name=f"outbox-{item.id}")
                     in_flight.add(task)
                     task.add_done_callback(self._delivered(in_flight))
+                expect_due = False
                 if items:
                     continue
                 # Not up to now: a channel that became due while the lease query ran was not in it,
@@ -140,6 +144,7 @@ class OutboxWorker:
                         await asyncio.wait_for(self.wake.wait(), timeout=timeout)
                 finally:
                     self._idle_until = 0.0
+                expect_due = self.wake.is_set() or bool(self._due and self._due[0] <= time.time())
                 self.wake.clear()
         finally:
             await self._stop(in_flight)
@@ -186,7 +191,7 @@ class OutboxWorker:
 
     async def _deliver(self, item: OutboxItem) -> None:
         try:
-            posted_at = await self._post(item)
+            posted_at, thread = await self._post(item)
         except SlackApiError as exc:
             await self._slack_failure(item, exc)
             return
@@ -196,7 +201,9 @@ class OutboxWorker:
             return
         await self._record(
             item,
-            lambda: self.db.outbox.mark_sent(item, self.worker_id, pace_seconds=self.pace_seconds, posted_at=posted_at),
+            lambda: self.db.outbox.mark_sent(
+                item, self.worker_id, pace_seconds=self.pace_seconds, posted_at=posted_at, thread=thread
+            ),
         )
         self._wake_at(posted_at + self.pace_seconds)
 
@@ -282,8 +289,9 @@ class OutboxWorker:
         except Exception:
             logger.warning("Could not tell %s about the paused subscription", subscription.created_by, exc_info=True)
 
-    async def _post(self, item: OutboxItem) -> float:
-        """Post the item; returns when (Unix time) the message was sent, for pacing."""
+    async def _post(self, item: OutboxItem) -> tuple[float, ThreadMessage | None]:
+        """Post the item; returns when (Unix time) the message was sent, for pacing, and the
+        candidate's card to remember for the channel (recorded with the row, once posted)."""
         client = await self.slack_client_for(item.team_id)
         payload = item.payload
         event = payload.get("event", "")
@@ -293,38 +301,25 @@ class OutboxWorker:
             await client.chat_postMessage(
                 channel=item.channel_id, **job_event_message(title=title, event=payload["source_event"]).as_kwargs()
             )
-            return posted_at
+            return posted_at, None
         candidate = await self.render(payload)
-        thread = await self.db.threads.get(item.team_id, item.channel_id, item.thread_key)
         compact = bool(payload.get("compact"))
-        if thread is None:
+        if item.thread_ts is None:
             message = compact_line(candidate, event=event) if compact else notification_card(candidate, event=event)
             posted_at = time.time()
             response = await client.chat_postMessage(channel=item.channel_id, **message.as_kwargs(), unfurl_links=False)
-            await self._record(
-                item,
-                lambda: self.db.threads.set(
-                    item.team_id, item.channel_id, item.thread_key, ts=response["ts"], card={"event": event}
-                ),
-            )
-            return posted_at
+            return posted_at, ThreadMessage(ts=response["ts"], card={"event": event})
         reply = thread_reply(candidate, event=event)
         posted_at = time.time()
-        await client.chat_postMessage(channel=item.channel_id, thread_ts=thread.ts, **reply.as_kwargs())
+        await client.chat_postMessage(channel=item.channel_id, thread_ts=item.thread_ts, **reply.as_kwargs())
         if not compact:
             try:  # the reply is what must not be lost or doubled; the card refresh is best effort
                 await client.chat_update(
-                    channel=item.channel_id, ts=thread.ts, **notification_card(candidate, event=event).as_kwargs()
+                    channel=item.channel_id, ts=item.thread_ts, **notification_card(candidate, event=event).as_kwargs()
                 )
             except SlackApiError as exc:
-                logger.info("Could not update the card %s: %s", thread.ts, exc.response.get("error"))
-        await self._record(
-            item,
-            lambda: self.db.threads.set(
-                item.team_id, item.channel_id, item.thread_key, ts=thread.ts, card={"event": event}
-            ),
-        )
-        return posted_at
+                logger.info("Could not update the card %s: %s", item.thread_ts, exc.response.get("error"))
+        return posted_at, ThreadMessage(ts=item.thread_ts, card={"event": event})
 
     async def render(self, payload: dict[str, Any]) -> CandidateView:
         """The candidate as of this event; a rating is completed by fetching the interview."""

@@ -662,6 +662,14 @@ class OutboxItem:
     subscription_id: int
     payload: dict[str, Any]
     attempts: int
+    #: The candidate's card in this channel, if one was posted: later events reply in its thread.
+    thread_ts: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ThreadMessage:
+    ts: str
+    card: dict[str, Any] | None
 
 
 # The oldest pending row of each channel that is neither held (by anyone, this worker included:
@@ -720,28 +728,43 @@ class OutboxRepo(_Repo):
         *,
         limit: int = 20,
         lease_seconds: float = 30.0,
+        expect_due: bool = False,
     ) -> list[OutboxItem]:
         """Lease up to ``limit`` channels with due work; return each one's oldest pending row.
 
         A channel is held by one worker at a time (an expired lease is taken over,
         so a dead process's channels resume), and only its head row is returned,
         so messages to a channel go out in the order they were recorded.
+
+        Args:
+            expect_due: The caller knows of work due now (a channel's pacing ended, an event was
+                recorded): skip the read-only check for due work and take the write lock at once.
         """
         now = time.time()
-        ob, cl = schema.outbox, schema.channel_leases
-        # Most calls find nothing due (every channel with work is paced or in flight): learn that
-        # without the write lock, so the webhook writer never queues behind an empty lease.
-        async with self._reads.connect() as conn:
-            if not (await conn.execute(_DUE_HEADS, {"now": now, "limit": 1})).first():
-                return []
+        ob, cl, threads = schema.outbox, schema.channel_leases, schema.slack_messages
+        if not expect_due:
+            # Most polls find nothing due (every channel with work is paced or in flight): learn
+            # that without the write lock, so the webhook writer never queues behind an empty lease.
+            async with self._reads.connect() as conn:
+                if not (await conn.execute(_DUE_HEADS, {"now": now, "limit": 1})).first():
+                    return []
         async with self._engine.begin() as conn:
             heads = (await conn.execute(_DUE_HEADS, {"now": now, "limit": limit})).all()
             if not heads:
                 return []
+            # The thread is read with the row: while the channel is held, no one else posts to it.
             head_rows = (
                 await conn.execute(
-                    sa.select(ob, schema.events.c.payload.label("event_payload"))
+                    sa.select(ob, schema.events.c.payload.label("event_payload"), threads.c.ts.label("thread_ts"))
                     .join(schema.events, schema.events.c.id == ob.c.event_id)
+                    .outerjoin(
+                        threads,
+                        sa.and_(
+                            threads.c.team_id == ob.c.team_id,
+                            threads.c.channel_id == ob.c.channel_id,
+                            threads.c.thread_key == ob.c.thread_key,
+                        ),
+                    )
                     .where(ob.c.id.in_([h.head for h in heads]))
                 )
             ).all()
@@ -770,6 +793,7 @@ class OutboxRepo(_Repo):
                         subscription_id=row.subscription_id,
                         payload={**row.event_payload, **row.payload},
                         attempts=row.attempts,
+                        thread_ts=row.thread_ts,
                     )
                 )
             return items
@@ -782,11 +806,14 @@ class OutboxRepo(_Repo):
         values: dict[str, Any],
         next_post_in: float,
         since: float | None = None,
+        thread: ThreadMessage | None = None,
     ) -> None:
         now = time.time()
         cl = schema.channel_leases
         async with self._engine.begin() as conn:
             await conn.execute(sa.update(schema.outbox).where(schema.outbox.c.id == item.id).values(**values))
+            if thread is not None:
+                await conn.execute(_thread_upsert(conn, item.team_id, item.channel_id, item.thread_key, thread))
             await conn.execute(
                 sa.update(cl)
                 .where(
@@ -797,12 +824,19 @@ class OutboxRepo(_Repo):
             )
 
     async def mark_sent(
-        self, item: OutboxItem, worker_id: str, *, pace_seconds: float = 1.0, posted_at: float | None = None
+        self,
+        item: OutboxItem,
+        worker_id: str,
+        *,
+        pace_seconds: float = 1.0,
+        posted_at: float | None = None,
+        thread: ThreadMessage | None = None,
     ) -> None:
         """Record the delivery and hold the channel until ``pace_seconds`` after the post (Slack's pacing).
 
         Pacing from the moment of the post, not from now, keeps the time spent recording it
-        from adding up message after message.
+        from adding up message after message. ``thread``: the candidate's card in the channel,
+        stored in the same transaction, so a later event replies in its thread.
         """
         await self._finish(
             item,
@@ -810,6 +844,7 @@ class OutboxRepo(_Repo):
             values={"status": "sent", "sent_at": time.time(), "attempts": item.attempts + 1},
             next_post_in=pace_seconds,
             since=posted_at,
+            thread=thread,
         )
 
     async def reschedule(self, item: OutboxItem, worker_id: str, *, delay: float, error: str) -> None:
@@ -892,12 +927,6 @@ class OutboxRepo(_Repo):
 # -- threads ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, kw_only=True)
-class ThreadMessage:
-    ts: str
-    card: dict[str, Any] | None
-
-
 class ThreadRepo(_Repo):
     """The Slack message (the card) posted per candidate interview per channel."""
 
@@ -924,26 +953,24 @@ class ThreadRepo(_Repo):
         ts: str,
         card: dict[str, Any] | None,
     ) -> None:
-        t = schema.slack_messages
         async with self._engine.begin() as conn:
-            stmt = _insert(conn, t).values(
-                team_id=team_id,
-                channel_id=channel_id,
-                thread_key=thread_key,
-                ts=ts,
-                card=card,
-                updated_at=time.time(),
-            )
-            await conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=["team_id", "channel_id", "thread_key"],
-                    set_={
-                        "ts": stmt.excluded.ts,
-                        "card": stmt.excluded.card,
-                        "updated_at": stmt.excluded.updated_at,
-                    },
-                )
-            )
+            await conn.execute(_thread_upsert(conn, team_id, channel_id, thread_key, ThreadMessage(ts=ts, card=card)))
+
+
+def _thread_upsert(conn: Any, team_id: str, channel_id: str, thread_key: str, thread: ThreadMessage) -> Any:
+    t = schema.slack_messages
+    stmt = _insert(conn, t).values(
+        team_id=team_id,
+        channel_id=channel_id,
+        thread_key=thread_key,
+        ts=thread.ts,
+        card=thread.card,
+        updated_at=time.time(),
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=["team_id", "channel_id", "thread_key"],
+        set_={"ts": stmt.excluded.ts, "card": stmt.excluded.card, "updated_at": stmt.excluded.updated_at},
+    )
 
 
 # -- audit -----------------------------------------------------------------------------------

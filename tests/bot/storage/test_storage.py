@@ -3,7 +3,7 @@ import asyncio
 import pytest
 import sqlalchemy as sa
 
-from bot.storage import Database, NewEvent, schema
+from bot.storage import Database, NewEvent, ThreadMessage, schema
 from tests.support.databases import statements_on
 
 
@@ -231,6 +231,19 @@ async def test_outbox_keeps_channel_order_and_one_in_flight(db):
     await db.outbox.mark_sent(c1, "w1", pace_seconds=0)
     nxt = await db.outbox.lease("w2", lease_seconds=30)
     assert [(i.channel_id, i.payload["key"]) for i in nxt] == [("C1", "e1")]
+
+
+async def test_a_card_recorded_with_its_delivery_is_leased_with_the_candidates_next_event(db):
+    await db.subscriptions.add(team_id="T1", channel_id="C1", vendor="sparkhire", events=["completed"], created_by="U1")
+    await db.events.record_many([event("ann-1"), event("bob-1", thread="sparkhire:interview:i2"), event("ann-2")])
+    (first,) = await db.outbox.lease("w", lease_seconds=30)
+    assert first.payload["key"] == "ann-1" and first.thread_ts is None  # nothing posted for Ann yet
+    await db.outbox.mark_sent(first, "w", pace_seconds=0, thread=ThreadMessage(ts="1700000000.000100", card=None))
+    (bob,) = await db.outbox.lease("w", lease_seconds=30)
+    assert bob.thread_ts is None  # another candidate: a card of its own
+    await db.outbox.mark_sent(bob, "w", pace_seconds=0, thread=ThreadMessage(ts="1700000000.000200", card=None))
+    (second,) = await db.outbox.lease("w", lease_seconds=30, expect_due=True)
+    assert second.payload["key"] == "ann-2" and second.thread_ts == "1700000000.000100"
 
 
 async def test_lease_finds_the_head_of_every_channel_of_every_team(db):
