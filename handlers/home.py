@@ -36,8 +36,12 @@ async def on_home_opened(event: dict[str, Any], client: Any, context: Any, body:
         return
     services = services_of(context)
     team_id = context.get("team_id") or body.get("team_id") or ""
-    view = await build_home(services, team_id, event["user"])
-    await client.views_publish(user_id=event["user"], view=view)
+
+    async def publish() -> None:
+        await client.views_publish(user_id=event["user"], view=await build_home(services, team_id, event["user"]))
+
+    # Slack retries an event not answered within 3 s; the answer leaves before the Web API call.
+    services.tasks.spawn(publish(), name="home.publish")
 
 
 def register(app: AsyncApp) -> None:

@@ -250,7 +250,13 @@ async def _submit_single(
             await report(exc, None)
             return
         await ack(response_action="clear")
-        await _confirm(services, recipient, candidate, team_id=team_id, vendor=vendor)
+        # After the answer: the modal must close within Slack's 3 s whatever Slack's API is doing.
+        after_ack(
+            context,
+            _confirm(services, recipient, candidate, team_id=team_id, vendor=vendor),
+            recipient=recipient,
+            name="invite.confirm",
+        )
         return
 
     # Past the budget: answer Slack now, keep the modal alive, update it when the vendor answers.

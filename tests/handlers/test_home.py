@@ -1,5 +1,8 @@
 """App Home: connection status, the user's last invites, subscriptions, and buttons that open the flows."""
 
+import asyncio
+import time
+
 from blocks.ids import Action, Callback
 from tests.handlers.test_invite import wedgehr_modal, wedgehr_values
 from tests.support.blockkit import assert_valid_view
@@ -34,6 +37,18 @@ async def test_home_shows_connections_invites_and_subscriptions():
         text = await open_home(bot)
         assert "ann@example.com" in text
         assert "rated" in text and "C1" in text
+
+
+async def test_the_event_is_answered_in_time_while_slack_is_slow_to_publish_the_home():
+    async with running_bot() as bot:
+        bot.slack.before_answering["views.publish"] = lambda: asyncio.sleep(4)
+        began = time.monotonic()
+        response = await bot.sender.event({"type": "app_home_opened", "user": "U1", "channel": "D1", "tab": "home"})
+        assert response.status_code == 200
+        assert time.monotonic() - began < 2.5  # later, Slack would send the event again
+        home = await bot.slack.wait_for(lambda: bot.slack.published_home.get("U1"), timeout=8)
+        assert_valid_view(home)
+        assert len(bot.slack.calls_to("views.publish")) == 1
 
 
 async def test_home_buttons_and_global_shortcut_open_the_invite_modal():

@@ -1,3 +1,6 @@
+import asyncio
+import time
+
 import pytest
 
 from blocks.ids import Action, Block, Callback
@@ -91,6 +94,20 @@ async def test_wedgehr_invite_sent_with_right_body_and_confirmed(bot):
     assert "record.wedge.video" in str(confirmation[-1].blocks)
     entries = await bot.services.db.audit.recent("T0001", user_id="U1")
     assert entries[0].action == "invite.sent" and entries[0].target == "ann@example.com"
+
+
+async def test_the_form_closes_in_time_while_slack_is_slow_to_take_the_confirmation(bot):
+    modal = await wedgehr_modal(bot)
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    bot.slack.before_answering["chat.postEphemeral"] = lambda: asyncio.sleep(4)
+    began = time.monotonic()
+    response = await bot.sender.view_submission(modal, wedgehr_values(interview))
+    # Past 3 s Slack would show an error on a form whose invite was sent, inviting a second one.
+    assert time.monotonic() - began < 2.5
+    assert response.json() == {"response_action": "clear"}
+    confirmation = await bot.slack.wait_for(lambda: bot.slack.ephemerals("U1"), timeout=8)
+    assert "Invited Ann Lee (ann@example.com)" in str(confirmation[-1].blocks)
+    assert len([r for r in bot.wedgehr.requests if r.method == "POST"]) == 1
 
 
 async def test_bad_email_is_a_field_error_and_nothing_is_sent(bot):
