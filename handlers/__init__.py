@@ -4,9 +4,22 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from handlers import command, connect, errors, fallback, find, help, home, invite, resend, share, subscriptions
+from handlers import (
+    command,
+    connect,
+    errors,
+    fallback,
+    find,
+    help,
+    home,
+    invite,
+    resend,
+    share,
+    subscriptions,
+    uninstall,
+)
 
-FLOWS = (help, invite, resend, share, find, connect, subscriptions, home)
+FLOWS = (help, invite, resend, share, find, connect, subscriptions, home, uninstall)
 
 
 def register_all(app: AsyncApp) -> None:

@@ -1,0 +1,23 @@
+"""Uninstalling: the workspace's notifications stop and its stored credentials are deleted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.workspaces import forget_workspace
+from handlers.common import services_of, team_of
+
+
+async def on_app_uninstalled(body: dict[str, Any], context: Any) -> None:
+    services = services_of(context)
+    team_id = context.get("team_id") or team_of(body)
+    # After the answer: deleting Spark Hire webhooks takes a vendor call per connection.
+    services.tasks.spawn(forget_workspace(services, team_id), name="workspace.forget")
+
+
+def register(app: AsyncApp) -> None:
+    app.event("app_uninstalled")(on_app_uninstalled)
+    if app.installation_store is not None:  # OAuth: Bolt deletes the installations of revoked tokens
+        app.event("tokens_revoked")(app.default_tokens_revoked_event_listener())

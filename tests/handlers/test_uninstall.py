@@ -1,0 +1,69 @@
+"""Uninstalling the app: Spark Hire stops calling, pending notifications are dropped, credentials deleted."""
+
+import asyncio
+import time
+
+from slack_sdk.oauth.installation_store import Installation
+
+from tests.handlers.test_connect import connect_own_key, subscribe_channel
+from tests.support.fake_slack import BOT_TOKEN
+from tests.support.harness import running_bot
+
+
+async def eventually(predicate, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while not await predicate():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
+async def test_uninstalling_deletes_the_webhook_the_keys_and_the_pending_notifications():
+    async with running_bot(env_credentials=False, start_workers=False) as bot:
+        await connect_own_key(bot, "shermer-key-123456")
+        await subscribe_channel(bot)
+        interview = next(i for i in bot.sparkhire.interviews.values() if i["status"] == "completed")
+        (delivery,) = await bot.sparkhire.emit("InterviewCompleted", interview)
+        assert delivery.status == 200  # stored; no worker runs to post it
+
+        response = await bot.sender.event({"type": "app_uninstalled"})
+        assert response.status_code == 200
+
+        db = bot.services.db
+        await eventually(lambda: _nothing_left(bot))
+        assert bot.sparkhire.webhooks == {}  # deleted with the workspace's own key
+        deleted = [r for r in bot.sparkhire.requests if r.method == "DELETE"]
+        assert [r.api_key for r in deleted] == ["shermer-key-123456"]
+        assert (await db.outbox.counts()).get("pending", 0) == 0
+        assert await bot.sparkhire.emit("InterviewCompleted", interview) == []  # Spark Hire has no one to call
+
+
+async def _nothing_left(bot):
+    db = bot.services.db
+    return (
+        not (await db.connections.list_for_team("T0001") or await db.subscriptions.list_for_team("T0001"))
+        and not bot.sparkhire.webhooks
+    )
+
+
+async def test_uninstalling_an_oauth_workspace_deletes_its_installation():
+    async with running_bot(
+        slack_bot_token=None, slack_client_id="1111.2222", slack_client_secret="fake-client-secret-0123456789"
+    ) as bot:
+        store = bot.services.db.installation_store("1111.2222")
+        await store.async_save(  # as the OAuth redirect stores it (tests/handlers/test_oauth.py)
+            Installation(
+                app_id="A1", team_id="T0001", user_id="U1", bot_token=BOT_TOKEN, bot_id="B1", bot_user_id="UBOT"
+            )
+        )
+        assert await store.async_find_bot(enterprise_id=None, team_id="T0001") is not None
+
+        response = await bot.sender.event({"type": "app_uninstalled"})
+        assert response.status_code == 200
+
+        async def gone():
+            return await store.async_find_bot(enterprise_id=None, team_id="T0001") is None
+
+        await eventually(gone)
+        await bot.sender.command("help", response_url=bot.slack.response_url("after"))
+        (told,) = await bot.slack.wait_for(lambda: bot.slack.responses.get("after"))
+        assert "/slack/install" in told["text"]  # asked to install again
