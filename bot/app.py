@@ -56,22 +56,20 @@ class SandboxUrls:
     sparkhire: str
 
 
-def slack_web_client(settings: Settings, token: str | None = None) -> AsyncWebClient:
-    """The Web API client: ``SLACK_API_URL`` base and retry handlers.
+def configure_web_client(client: AsyncWebClient, settings: Settings) -> AsyncWebClient:
+    """Point a Web API client at ``SLACK_API_URL`` and give it our retry handlers.
 
     slack-sdk retries nothing by default; we add 429 (honouring Retry-After),
-    5xx and connection retries. Bolt copies these handlers into the per-workspace
-    clients it makes in OAuth mode.
+    5xx and connection retries. Bolt copies these into the client it makes for
+    each request.
     """
-    return AsyncWebClient(
-        token=token,
-        base_url=settings.slack_api_url,
-        retry_handlers=[
-            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
-            AsyncServerErrorRetryHandler(max_retry_count=2),
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
-        ],
-    )
+    client.base_url = settings.slack_api_url
+    client.retry_handlers = [
+        AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+        AsyncServerErrorRetryHandler(max_retry_count=2),
+        AsyncConnectionErrorRetryHandler(max_retry_count=2),
+    ]
+    return client
 
 
 class ProvideServices(AsyncMiddleware):
@@ -118,7 +116,7 @@ def create_bolt_app(settings: Settings, services: Services) -> AsyncApp:
         )
         install_url = f"{settings.public_url.rstrip('/')}{SLACK_INSTALL_PATH}" if settings.public_url else None
         bolt = AsyncApp(
-            client=slack_web_client(settings),
+            client=configure_web_client(AsyncWebClient(), settings),
             oauth_settings=oauth_settings,
             user_facing_authorize_error_message=(
                 "Interview Bot is not installed in this workspace yet. "
@@ -128,7 +126,10 @@ def create_bolt_app(settings: Settings, services: Services) -> AsyncApp:
         )
     else:
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-        bolt = AsyncApp(client=slack_web_client(settings, token), **common)
+        # The token, not a client: Bolt reads SLACK_BOT_TOKEN from the environment when given none,
+        # and warns at every start that it ignores it if a client was given too.
+        bolt = AsyncApp(token=token, **common)
+        configure_web_client(bolt.client, settings)
 
     bolt.use(ProvideServices(services))
     from handlers import register_all

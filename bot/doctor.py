@@ -70,11 +70,13 @@ async def collect_checks(settings: Settings, *, sandbox: bool = False) -> list[C
     await db.aclose()
 
     async def slack() -> str:
-        from bot.app import slack_web_client
+        from slack_sdk.web.async_client import AsyncWebClient
+
+        from bot.app import configure_web_client
 
         if settings.slack_bot_token is None:
             raise RuntimeError("SLACK_BOT_TOKEN not set (OAuth installs are checked per workspace)")
-        client = slack_web_client(settings, settings.slack_bot_token.get_secret_value())
+        client = configure_web_client(AsyncWebClient(token=settings.slack_bot_token.get_secret_value()), settings)
         try:
             response = await client.auth_test()
         except SlackApiError as exc:

@@ -122,7 +122,10 @@ async def test_sandbox_mode_serves_health_and_the_fake_vendors(tmp_path):
         port = free_port()
         bot = BotProcess(
             env=clean_env(
-                SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=slack_url + "/api/"
+                SLACK_BOT_TOKEN=BOT_TOKEN,
+                SLACK_SIGNING_SECRET=SIGNING_SECRET,
+                SLACK_API_URL=slack_url + "/api/",
+                BOT_SECRET_KEY=Fernet.generate_key().decode(),
             ),
             port=port,
             workdir=tmp_path,
@@ -144,5 +147,7 @@ async def test_sandbox_mode_serves_health_and_the_fake_vendors(tmp_path):
             )
             assert "Ann Lee" in str(found[-1])
             await sender.aclose()
+            # An operator's first look: a healthy start logs no warning (Bolt once warned of an unused token).
+            assert " WARNING " not in bot.log.read_text(), bot.log.read_text()
         finally:
             await bot.stop()
