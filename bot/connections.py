@@ -14,9 +14,10 @@ class VerifiedCredentials:
 
     team_id: str
     user_id: str
-    wedgehr: tuple[str, str, str] | None = None  # token, label, environment
-    sparkhire_workspace: tuple[str, str] | None = None  # key, label
-    sparkhire_user: tuple[str, str] | None = None  # key, label
+    # Kept out of repr: these hold the raw token and keys.
+    wedgehr: tuple[str, str, str] | None = field(default=None, repr=False)  # token, label, environment
+    sparkhire_workspace: tuple[str, str] | None = field(default=None, repr=False)  # key, label
+    sparkhire_user: tuple[str, str] | None = field(default=None, repr=False)  # key, label
 
 
 @dataclass

@@ -21,16 +21,29 @@ class Forgotten:
     notifications_dropped: int
 
 
-async def forget_workspace(services: Services, team_id: str) -> Forgotten:
+async def forget_workspace(
+    services: Services, team_id: str, *, uninstalled_at: float, enterprise_id: str | None = None
+) -> Forgotten | None:
     """Stop a workspace's notifications and delete the credentials stored for it.
 
-    Slack revokes the app's tokens on uninstall, so nothing can be posted there any more. Each
-    Spark Hire webhook is deleted first, with its connection's key, or Spark Hire would go on
-    calling for a workspace that is gone. Then the pending notifications, the subscriptions, the
-    vendor keys and (OAuth) the installation go. The audit log and the cards' thread ids are
-    kept: they hold no credential, and a reinstall picks the threads up again.
+    Slack revokes the app's tokens on uninstall, so nothing can be posted there any more. The
+    installation (OAuth) goes first, then each Spark Hire webhook, deleted with its connection's key
+    (Spark Hire would otherwise go on calling for a workspace that is gone), then the pending
+    notifications, the subscriptions and the vendor keys. The audit log and the cards' thread ids are
+    kept: they hold no credential, and a reinstall threads on.
+
+    Returns None, changing nothing, when the workspace installed the app again after
+    ``uninstalled_at`` (a late or repeated event must not undo the new installation).
     """
     db = services.db
+    settings = services.settings
+    if settings.slack_mode is SlackMode.oauth:
+        store = db.installation_store(settings.slack_client_id or "")
+        bot = await store.async_find_bot(enterprise_id=enterprise_id, team_id=team_id)
+        if bot is not None and bot.installed_at > uninstalled_at:
+            logger.info("App reinstalled in %s after the uninstall event; keeping its data", team_id)
+            return None
+        await store.async_delete_all(enterprise_id=enterprise_id, team_id=team_id)
     subscriptions = await db.subscriptions.list_for_team(team_id)
     dropped = 0
     for subscription in subscriptions:
@@ -40,11 +53,15 @@ async def forget_workspace(services: Services, team_id: str) -> Forgotten:
     for connection in connections:
         if connection.webhook_uuid:
             await release_webhook_if_unused(services, connection.id)
+            left = await db.connections.get(connection.id)
+            if left is not None and left.webhook_uuid:
+                logger.warning(
+                    "Spark Hire webhook %s of uninstalled workspace %s could not be deleted; delete it in "
+                    "Spark Hire's webhook settings (its calls are refused meanwhile)",
+                    left.webhook_uuid,
+                    team_id,
+                )
         await db.connections.delete(connection.id)
-    settings = services.settings
-    if settings.slack_mode is SlackMode.oauth:
-        store = db.installation_store(settings.slack_client_id or "")
-        await store.async_delete_all(enterprise_id=None, team_id=team_id)
     forgotten = Forgotten(len(subscriptions), len(connections), dropped)
     logger.info(
         "App uninstalled from %s: removed %d subscription(s) and %d vendor connection(s); dropped %d notification(s)",

@@ -55,8 +55,14 @@ async def ensure_webhook(services: Services, connection: Connection) -> str | No
 
     Returns a note for the user when it could not.
     """
+    # Read again, not from the per-process cache: another process may have just replaced the key.
+    connection = await services.db.connections.get(connection.id) or connection
     if connection.webhook_uuid and await _still_registered(services, connection):
         return None
+    return await _register_webhook(services, connection)
+
+
+async def _register_webhook(services: Services, connection: Connection) -> str | None:
     public_url = services.settings.public_url
     path = webhook_path(connection.id)
     if not public_url:
@@ -94,6 +100,9 @@ async def _still_registered(services: Services, connection: Connection) -> bool:
     return False
 
 
+SUBSCRIBE_AGAIN = "Run `/interview subscribe` in those channels again so they get this account's events."
+
+
 async def follow_new_key(services: Services, *, before: Connection | None, after: Connection) -> list[str]:
     """Keep subscribed channels' Spark Hire events coming after a connection's key was replaced.
 
@@ -105,24 +114,30 @@ async def follow_new_key(services: Services, *, before: Connection | None, after
     if before is None or not before.webhook_uuid or before.credential == after.credential:
         return []
     try:
-        note = await ensure_webhook(services, after)
+        hooks = await services.client_for(after).list_webhooks()  # type: ignore[attr-defined]
     except VendorError as exc:
+        logger.warning("Could not list Spark Hire webhooks with the new key: %s", exc)
+        return [f"Spark Hire did not let this key list its webhooks ({exc}). {SUBSCRIBE_AGAIN}"]
+    if any(hook.uuid == before.webhook_uuid for hook in hooks):
+        return []  # the same account: its registration stands
+    try:
+        note = await _register_webhook(services, after)
+    except VendorError as exc:  # the password was replaced all the same: the old registration is dead
         logger.warning("Could not register the webhook with the new key: %s", exc)
-        return [f"Spark Hire did not take this account's webhook ({exc}). Run `/interview subscribe` again."]
-    if note:
-        return [note]
-    moved = await services.db.connections.get(after.id)
-    if moved is None or moved.webhook_uuid == before.webhook_uuid:
-        return []
+        notes = [f"Spark Hire did not take this account's webhook ({exc}). {SUBSCRIBE_AGAIN}"]
+    else:
+        if note:  # nothing was changed
+            return [note]
+        notes = [
+            "Subscribed channels now get Spark Hire events from this account "
+            f"({after.account_label}), no longer from {before.account_label}."
+        ]
     try:
         await services.client_for(before).delete_webhook(before.webhook_uuid)  # type: ignore[attr-defined]
     except VendorError as exc:
         # A key revoked with the account change cannot delete: its deliveries now fail our password check.
-        logger.warning("Could not delete the webhook of the key replaced: %s", exc)
-    return [
-        "Subscribed channels now get Spark Hire events from this account "
-        f"({after.account_label}), no longer from {before.account_label}."
-    ]
+        logger.warning("Could not delete webhook %s of the key replaced: %s", before.webhook_uuid, exc)
+    return notes
 
 
 async def release_webhook_if_unused(services: Services, connection_id: str | None) -> None:

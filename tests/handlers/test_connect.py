@@ -102,8 +102,9 @@ async def connect_own_key(bot, key, user="U2"):
 
 
 async def subscribe_channel(bot, user="U2"):
-    await bot.sender.command("subscribe sparkhire", user=user, response_url=bot.slack.response_url("sub"))
-    reply = (await bot.slack.wait_for(lambda: bot.slack.responses.get("sub")))[-1]
+    key = f"sub-{len(bot.slack.calls)}"
+    await bot.sender.command("subscribe sparkhire", user=user, response_url=bot.slack.response_url(key))
+    reply = (await bot.slack.wait_for(lambda: bot.slack.responses.get(key)))[-1]
     assert "Subscribed" in str(reply["blocks"])
 
 
@@ -177,3 +178,35 @@ async def test_an_error_is_answered_in_time_and_told_to_the_user_after():
         told = await bot.slack.wait_for(lambda: bot.slack.ephemerals("U1"), timeout=8)
         assert "user_not_found" in told[-1].text
         assert await bot.services.db.connections.list_for_team("T0001") == []
+
+
+async def test_a_new_key_that_cannot_list_webhooks_says_to_subscribe_again():
+    async with running_bot(env_credentials=False) as bot:
+        bot.sparkhire.add_account("acme-key-123456", "Acme Corp")
+        await connect_own_key(bot, "shermer-key-123456")
+        await subscribe_channel(bot)
+
+        async def spark_hire_fails_after_the_key_check():
+            bot.sparkhire.fail_next(503, times=10)
+
+        bot.sparkhire.after_handling["GET /me"] = spark_hire_fails_after_the_key_check
+        reply = await connect_own_key(bot, "acme-key-123456")
+        assert "Run `/interview subscribe`" in reply.text
+
+
+async def test_when_the_new_account_refuses_the_webhook_the_old_one_goes_and_subscribe_repairs_it():
+    async with running_bot(env_credentials=False) as bot:
+        bot.sparkhire.add_account("acme-key-123456", "Acme Corp")
+        await connect_own_key(bot, "shermer-key-123456")
+        await subscribe_channel(bot)
+
+        async def registration_fails_next():
+            bot.sparkhire.fail_next(500)
+
+        bot.sparkhire.after_handling["GET /webhooks"] = registration_fails_next
+        reply = await connect_own_key(bot, "acme-key-123456")
+        assert "did not take this account's webhook" in reply.text
+        assert bot.sparkhire.webhooks == {}  # the old one, whose password was replaced, is deleted
+        await subscribe_channel(bot)
+        (hook,) = bot.sparkhire.webhooks.values()
+        assert hook["_company"] == bot.sparkhire.company_of("acme-key-123456")["uuid"]

@@ -45,17 +45,53 @@ async def _nothing_left(bot):
     )
 
 
-async def test_uninstalling_an_oauth_workspace_deletes_its_installation():
-    async with running_bot(
-        slack_bot_token=None, slack_client_id="1111.2222", slack_client_secret="fake-client-secret-0123456789"
-    ) as bot:
-        store = bot.services.db.installation_store("1111.2222")
-        await store.async_save(  # as the OAuth redirect stores it (tests/handlers/test_oauth.py)
-            Installation(
-                app_id="A1", team_id="T0001", user_id="U1", bot_token=BOT_TOKEN, bot_id="B1", bot_user_id="UBOT"
-            )
+OAUTH = {
+    "slack_bot_token": None,
+    "slack_client_id": "1111.2222",
+    "slack_client_secret": "fake-client-secret-0123456789",
+}
+
+
+async def installed(bot, *, at: float):
+    """The workspace's installation, as the OAuth redirect stores it (tests/handlers/test_oauth.py)."""
+    store = bot.services.db.installation_store("1111.2222")
+    await store.async_save(
+        Installation(
+            app_id="A1",
+            team_id="T0001",
+            user_id="U1",
+            bot_token=BOT_TOKEN,
+            bot_id="B1",
+            bot_user_id="UBOT",
+            installed_at=at,
         )
+    )
+    assert await store.async_find_bot(enterprise_id=None, team_id="T0001") is not None
+    return store
+
+
+async def test_a_late_uninstall_event_keeps_a_newer_installation_and_its_subscriptions():
+    async with running_bot(**OAUTH) as bot:
+        uninstalled_at = time.time() - 30
+        store = await installed(bot, at=uninstalled_at + 10)  # installed again after the uninstall
+        await subscribe_channel(bot, user="U1")
+        response = await bot.sender.event({"type": "app_uninstalled"}, event_time=uninstalled_at)
+        assert response.status_code == 200
+        await asyncio.sleep(0.5)  # the uninstall work runs after the answer
         assert await store.async_find_bot(enterprise_id=None, team_id="T0001") is not None
+        assert await bot.services.db.subscriptions.list_for_team("T0001")
+        assert bot.sparkhire.webhooks
+
+
+async def test_tokens_revoked_is_answered_without_installations():
+    async with running_bot() as bot:
+        response = await bot.sender.event({"type": "tokens_revoked", "tokens": {"bot": ["UBOT"]}})
+        assert response.status_code == 200 and response.text == ""
+
+
+async def test_uninstalling_an_oauth_workspace_deletes_its_installation():
+    async with running_bot(**OAUTH) as bot:
+        store = await installed(bot, at=time.time() - 60)
 
         response = await bot.sender.event({"type": "app_uninstalled"})
         assert response.status_code == 200

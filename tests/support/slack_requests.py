@@ -208,7 +208,7 @@ class SlackSender:
             payload.update({"message": message, "channel": {"id": channel}, "response_url": ""})
         return await self.payload(payload)
 
-    async def event(self, event: dict[str, Any]) -> httpx.Response:
+    async def event(self, event: dict[str, Any], *, event_time: float | None = None) -> httpx.Response:
         body = json.dumps(
             {
                 "token": "legacy",
@@ -216,7 +216,7 @@ class SlackSender:
                 "api_app_id": "A1",
                 "type": "event_callback",
                 "event_id": f"Ev{time.time_ns()}",
-                "event_time": int(time.time()),
+                "event_time": int(event_time if event_time is not None else time.time()),
                 "event": event,
                 "authorizations": [{"team_id": TEAM["id"], "user_id": "UBOT", "is_bot": True}],
             }
