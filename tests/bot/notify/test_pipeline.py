@@ -114,6 +114,25 @@ async def test_rating_is_a_thread_reply_and_updates_the_card(bot):
     assert "★★★★☆ 3.5" in str(card.blocks)
 
 
+async def test_a_card_refresh_that_fails_after_its_reply_does_not_post_the_reply_again(bot):
+    await subscribe(bot)
+    interview = completed_interview(bot)
+    await bot.sparkhire.emit("InterviewCompleted", interview)
+    (card,) = await bot.slack.wait_for(lambda: cards(bot))
+
+    async def connection_dropped():
+        bot.slack.before_answering["chat.update"] = connection_dropped  # every retry too
+        raise asyncio.CancelledError  # aiohttp closes the connection without an answer
+
+    bot.slack.before_answering["chat.update"] = connection_dropped
+    await bot.sparkhire.rate_interview(interview["uuid"], 3.5)
+    await bot.slack.wait_for(lambda: len(bot.slack.calls_to("chat.update")) >= 3)
+    await asyncio.sleep(1.5)  # a retry of the row would come now
+    replies = [m for m in bot.slack.posted("C1") if m.thread_ts == card.ts]
+    assert len(replies) == 1 and "3.5" in replies[0].text
+    assert (await bot.services.db.outbox.counts()).get("pending", 0) == 0
+
+
 async def test_rating_still_posts_when_the_interview_cannot_be_fetched(bot):
     await subscribe(bot)
     bot.sparkhire.fail_next(503, times=10)
