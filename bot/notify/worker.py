@@ -9,6 +9,7 @@ import logging
 import random
 import secrets
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -41,6 +42,8 @@ PERMANENT_ERRORS = {
     "team_access_not_granted",
     "no_permission",
 }
+#: Posts whose round trips give the quickest one (OutboxWorker._counted_from).
+ROUND_TRIPS_KEPT = 100
 #: Channels due within this long of the earliest share one lease query.
 COALESCE_SECONDS = 0.005
 #: _record stops waiting for the database this long before the channel's lease could end.
@@ -62,9 +65,10 @@ class OutboxWorker:
             process that died), so it can be long: at 0.1 s the idle bot spent 1.8% of a core on it.
         lease_seconds: How long a channel is held for one delivery, renewed every third of it while
             the delivery runs. A process that dies (SIGKILL) leaves its channels held this long.
-        pace_seconds: Gap between the sending of two messages to one channel. Slack allows about one a
-            second; the extra 15 ms absorbs jitter in how long each post takes to arrive, since
-            a 429 would cost a whole second.
+        pace_seconds: Gap between the earliest moment Slack can have counted a message to a channel
+            (``_counted_from``) and the sending of the next. Slack allows about one a second; the
+            extra 15 ms absorbs jitter in how long each post takes to arrive, since a 429 would
+            cost a whole second.
         max_attempts: Transient failures before a row is given up (and logged).
     """
 
@@ -96,6 +100,8 @@ class OutboxWorker:
         self._held_until: dict[int, float] = {}
         # When the current idle wait ends (0 while not idle): a due time earlier than this wakes us.
         self._idle_until = 0.0
+        # The last round trips of a post; their minimum is what the network adds to each.
+        self._round_trips: deque[float] = deque(maxlen=ROUND_TRIPS_KEPT)
 
     async def run(self) -> None:
         """Lease due channels and deliver without waiting for each other.
@@ -193,7 +199,7 @@ class OutboxWorker:
 
     async def _deliver(self, item: OutboxItem) -> None:
         try:
-            posted_at, thread = await self._post(item)
+            counted_from, thread = await self._post(item)
         except SlackApiError as exc:
             await self._slack_failure(item, exc)
             return
@@ -204,10 +210,10 @@ class OutboxWorker:
         await self._record(
             item,
             lambda: self.db.outbox.mark_sent(
-                item, self.worker_id, pace_seconds=self.pace_seconds, posted_at=posted_at, thread=thread
+                item, self.worker_id, pace_seconds=self.pace_seconds, posted_at=counted_from, thread=thread
             ),
         )
-        self._wake_at(posted_at + self.pace_seconds)
+        self._wake_at(counted_from + self.pace_seconds)
 
     async def _keep_holding(self, item: OutboxItem) -> None:
         """Renew the channel's lease while its delivery runs (a slow Slack, a long retry).
@@ -291,29 +297,46 @@ class OutboxWorker:
         except Exception:
             logger.warning("Could not tell %s about the paused subscription", subscription.created_by, exc_info=True)
 
+    def _counted_from(self, sent_at: float) -> float:
+        """The earliest time Slack can have counted a post sent at ``sent_at`` and answered just now.
+
+        Pacing from the send alone failed after a burst: fifty channels' first posts sent at once
+        queue at Slack, the last counted up to a tenth of a second after it was sent, and that
+        channel's next post, sent into no queue, arrived less than a second later: a 429 and a whole
+        second lost. A post is counted no later than its answer less the quickest round trip, so
+        pacing from that bound is safe and, once the quickest round trip is known, adds no round trip
+        to each gap. Until then (the first posts of a process) it paces from the answer itself.
+        """
+        answered_at = time.time()
+        self._round_trips.append(answered_at - sent_at)
+        if len(self._round_trips) < ROUND_TRIPS_KEPT:
+            return answered_at
+        return max(sent_at, answered_at - min(self._round_trips))
+
     async def _post(self, item: OutboxItem) -> tuple[float, ThreadMessage | None]:
-        """Post the item; returns when (Unix time) the message was sent, for pacing, and the
+        """Post the item; returns from when (Unix time) to pace the channel's next post, and the
         candidate's card to remember for the channel (recorded with the row, once posted)."""
         client = await self.slack_client_for(item.team_id)
         payload = item.payload
         event = payload.get("event", "")
         if payload.get("source_event", "").startswith("Job"):
             title = str((payload.get("object") or {}).get("title") or "a job")
-            posted_at = time.time()
+            sent_at = time.time()
             await client.chat_postMessage(
                 channel=item.channel_id, **job_event_message(title=title, event=payload["source_event"]).as_kwargs()
             )
-            return posted_at, None
+            return self._counted_from(sent_at), None
         candidate = await self.render(payload)
         compact = bool(payload.get("compact"))
         if item.thread_ts is None:
             message = compact_line(candidate, event=event) if compact else notification_card(candidate, event=event)
-            posted_at = time.time()
+            sent_at = time.time()
             response = await client.chat_postMessage(channel=item.channel_id, **message.as_kwargs(), unfurl_links=False)
-            return posted_at, ThreadMessage(ts=response["ts"], card={"event": event})
+            return self._counted_from(sent_at), ThreadMessage(ts=response["ts"], card={"event": event})
         reply = thread_reply(candidate, event=event)
-        posted_at = time.time()
+        sent_at = time.time()
         await client.chat_postMessage(channel=item.channel_id, thread_ts=item.thread_ts, **reply.as_kwargs())
+        counted_from = self._counted_from(sent_at)
         if not compact:
             try:  # the reply is what must not be lost or doubled; the card refresh is best effort
                 await client.chat_update(
@@ -321,7 +344,7 @@ class OutboxWorker:
                 )
             except Exception as exc:  # a timeout or a dropped connection too: the reply is already posted
                 logger.info("Could not update the card %s: %s", item.thread_ts, exc)
-        return posted_at, ThreadMessage(ts=item.thread_ts, card={"event": event})
+        return counted_from, ThreadMessage(ts=item.thread_ts, card={"event": event})
 
     async def render(self, payload: dict[str, Any]) -> CandidateView:
         """The candidate as of this event; a rating is completed by fetching the interview."""

@@ -2,6 +2,7 @@
 
 import asyncio
 import base64
+import time
 
 import httpx
 import pytest
@@ -112,6 +113,26 @@ async def test_rating_is_a_thread_reply_and_updates_the_card(bot):
     assert "3.5" in replies[0].text
     await bot.slack.wait_for(lambda: card.updates >= 1)
     assert "★★★★☆ 3.5" in str(card.blocks)
+
+
+async def test_a_post_slack_counted_late_still_has_a_full_second_before_the_next(bot):
+    # Slack counts a post when it handles it: here the first is handled 0.4 s after it was sent, as
+    # when many channels' first posts queue at once. Paced from its sending, the second post came
+    # 0.6 s after Slack counted the first, and Slack answers that with a 429.
+    await subscribe(bot)
+    counted_at: list[float] = []
+
+    async def slack_counts(delay: float = 0.0):
+        await asyncio.sleep(delay)
+        counted_at.append(time.monotonic())
+        bot.slack.before_answering["chat.postMessage"] = slack_counts
+
+    bot.slack.before_answering["chat.postMessage"] = lambda: slack_counts(0.4)
+    interview = completed_interview(bot)
+    await bot.sparkhire.emit("InterviewCompleted", interview)
+    await bot.sparkhire.emit("InterviewCompleted", {**interview, "uuid": "another-interview"})
+    await bot.slack.wait_for(lambda: len(cards(bot)) == 2, timeout=10)
+    assert counted_at[1] - counted_at[0] >= 1.0
 
 
 async def test_a_card_refresh_that_fails_after_its_reply_does_not_post_the_reply_again(bot):
