@@ -124,9 +124,7 @@ async def test_the_submission_is_answered_in_time_while_slack_is_slow_to_take_th
 
 async def test_reconnecting_with_another_accounts_key_moves_the_channels_events_to_that_account():
     async with running_bot(env_credentials=False) as bot:
-        bot.sparkhire.add_account("acme-key-123456", "Acme Corp")
-        await connect_own_key(bot, "shermer-key-123456")
-        await subscribe_channel(bot)
+        await subscribed_with_shermers_key_and_acmes_at_hand(bot)
         (old_hook,) = bot.sparkhire.webhooks
 
         reply = await connect_own_key(bot, "acme-key-123456")
@@ -180,30 +178,33 @@ async def test_an_error_is_answered_in_time_and_told_to_the_user_after():
         assert await bot.services.db.connections.list_for_team("T0001") == []
 
 
+async def subscribed_with_shermers_key_and_acmes_at_hand(bot):
+    bot.sparkhire.add_account("acme-key-123456", "Acme Corp")
+    await connect_own_key(bot, "shermer-key-123456")
+    await subscribe_channel(bot)
+
+
+def spark_hire_fails_after(bot, request: str, status: int, *, times: int = 1) -> None:
+    """Once ``request`` ("METHOD /path") is handled, Spark Hire answers ``status`` to the next ``times``."""
+
+    async def fail() -> None:
+        bot.sparkhire.fail_next(status, times=times)
+
+    bot.sparkhire.after_handling[request] = fail
+
+
 async def test_a_new_key_that_cannot_list_webhooks_says_to_subscribe_again():
     async with running_bot(env_credentials=False) as bot:
-        bot.sparkhire.add_account("acme-key-123456", "Acme Corp")
-        await connect_own_key(bot, "shermer-key-123456")
-        await subscribe_channel(bot)
-
-        async def spark_hire_fails_after_the_key_check():
-            bot.sparkhire.fail_next(503, times=10)
-
-        bot.sparkhire.after_handling["GET /me"] = spark_hire_fails_after_the_key_check
+        await subscribed_with_shermers_key_and_acmes_at_hand(bot)
+        spark_hire_fails_after(bot, "GET /me", 503, times=10)  # the key check passes, then nothing does
         reply = await connect_own_key(bot, "acme-key-123456")
         assert "Run `/interview subscribe`" in reply.text
 
 
 async def test_when_the_new_account_refuses_the_webhook_the_old_one_goes_and_subscribe_repairs_it():
     async with running_bot(env_credentials=False) as bot:
-        bot.sparkhire.add_account("acme-key-123456", "Acme Corp")
-        await connect_own_key(bot, "shermer-key-123456")
-        await subscribe_channel(bot)
-
-        async def registration_fails_next():
-            bot.sparkhire.fail_next(500)
-
-        bot.sparkhire.after_handling["GET /webhooks"] = registration_fails_next
+        await subscribed_with_shermers_key_and_acmes_at_hand(bot)
+        spark_hire_fails_after(bot, "GET /webhooks", 500)  # the registration that follows the listing
         reply = await connect_own_key(bot, "acme-key-123456")
         assert "did not take this account's webhook" in reply.text
         assert bot.sparkhire.webhooks == {}  # the old one, whose password was replaced, is deleted
