@@ -51,16 +51,13 @@ async def forget_workspace(
         await db.subscriptions.remove(subscription.id)
     connections = await db.connections.list_for_team(team_id)
     for connection in connections:
-        if connection.webhook_uuid:
-            await release_webhook_if_unused(services, connection.id)
-            left = await db.connections.get(connection.id)
-            if left is not None and left.webhook_uuid:
-                logger.warning(
-                    "Spark Hire webhook %s of uninstalled workspace %s could not be deleted; delete it in "
-                    "Spark Hire's webhook settings (its calls are refused meanwhile)",
-                    left.webhook_uuid,
-                    team_id,
-                )
+        if connection.webhook_uuid and not await release_webhook_if_unused(services, connection.id):
+            logger.warning(
+                "Spark Hire webhook %s of uninstalled workspace %s could not be deleted; delete it in "
+                "Spark Hire's webhook settings (its calls are refused meanwhile)",
+                connection.webhook_uuid,
+                team_id,
+            )
         await db.connections.delete(connection.id)
     forgotten = Forgotten(len(subscriptions), len(connections), dropped)
     logger.info(

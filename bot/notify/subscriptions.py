@@ -57,8 +57,14 @@ async def ensure_webhook(services: Services, connection: Connection) -> str | No
     """
     # Read again, not from the per-process cache: another process may have just replaced the key.
     connection = await services.db.connections.get(connection.id) or connection
-    if connection.webhook_uuid and await _still_registered(services, connection):
-        return None
+    if connection.webhook_uuid:
+        try:
+            if await _listed(services, connection, connection.webhook_uuid):
+                return None
+        except VendorError as exc:  # cannot tell: keep the registration we know of
+            logger.warning("Could not list Spark Hire webhooks to check ours: %s", exc)
+            return None
+        logger.info("Spark Hire no longer has webhook %s; registering it again", connection.webhook_uuid)
     return await _register_webhook(services, connection)
 
 
@@ -82,22 +88,15 @@ async def _register_webhook(services: Services, connection: Connection) -> str |
     return None
 
 
-async def _still_registered(services: Services, connection: Connection) -> bool:
-    """Whether Spark Hire still has this connection's webhook, as seen with its current key.
+async def _listed(services: Services, connection: Connection, webhook_uuid: str) -> bool:
+    """Whether Spark Hire lists ``webhook_uuid`` to this connection's key (VendorError if it cannot be asked).
 
-    It may not: deleted in Spark Hire's webhook console, disabled by Spark Hire after failing for
-    days, or registered under the account of a key since replaced by another account's. Every
-    `subscribe` checks, so running it again repairs a subscription that stopped receiving events.
+    It may not list it: deleted in Spark Hire's webhook console, disabled by Spark Hire after
+    failing for days, or registered with a key of another account. Every `subscribe` checks, so
+    running it again repairs a subscription that stopped receiving events.
     """
-    try:
-        hooks = await services.client_for(connection).list_webhooks()  # type: ignore[attr-defined]
-    except VendorError as exc:  # cannot tell: keep the registration we know of
-        logger.warning("Could not list Spark Hire webhooks to check ours: %s", exc)
-        return True
-    if any(hook.uuid == connection.webhook_uuid for hook in hooks):
-        return True
-    logger.info("Spark Hire no longer has webhook %s; registering it again", connection.webhook_uuid)
-    return False
+    hooks = await services.client_for(connection).list_webhooks()  # type: ignore[attr-defined]
+    return any(hook.uuid == webhook_uuid for hook in hooks)
 
 
 SUBSCRIBE_AGAIN = "Run `/interview subscribe` in those channels again so they get this account's events."
@@ -114,12 +113,11 @@ async def follow_new_key(services: Services, *, before: Connection | None, after
     if before is None or not before.webhook_uuid or before.credential == after.credential:
         return []
     try:
-        hooks = await services.client_for(after).list_webhooks()  # type: ignore[attr-defined]
+        if await _listed(services, after, before.webhook_uuid):
+            return []  # the same account: its registration stands
     except VendorError as exc:
         logger.warning("Could not list Spark Hire webhooks with the new key: %s", exc)
         return [f"Spark Hire did not let this key list its webhooks ({exc}). {SUBSCRIBE_AGAIN}"]
-    if any(hook.uuid == before.webhook_uuid for hook in hooks):
-        return []  # the same account: its registration stands
     try:
         note = await _register_webhook(services, after)
     except VendorError as exc:  # the password was replaced all the same: the old registration is dead
@@ -140,20 +138,24 @@ async def follow_new_key(services: Services, *, before: Connection | None, after
     return notes
 
 
-async def release_webhook_if_unused(services: Services, connection_id: str | None) -> None:
-    """Delete the Spark Hire registration once no subscription uses the connection."""
+async def release_webhook_if_unused(services: Services, connection_id: str | None) -> bool:
+    """Delete the Spark Hire registration once no subscription uses the connection.
+
+    Returns False when a registration is left in place: still used, or Spark Hire would not delete it.
+    """
     if not connection_id or await services.db.subscriptions.count_using_connection(connection_id):
-        return
+        return False
     connection = await services.db.connections.get(connection_id)
     if connection is None or not connection.webhook_uuid:
-        return
+        return True
     try:
         await services.client_for(connection).delete_webhook(connection.webhook_uuid)  # type: ignore[attr-defined]
     except VendorError as exc:
         if exc.status_code != 404:
-            logger.warning("Could not delete the Spark Hire webhook: %s", exc)
-            return
+            logger.warning("Could not delete Spark Hire webhook %s: %s", connection.webhook_uuid, exc)
+            return False
     await services.db.connections.clear_webhook(connection_id)
+    return True
 
 
 async def subscribe(

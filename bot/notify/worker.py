@@ -113,7 +113,7 @@ class OutboxWorker:
         message a second without a lease query per message.
         """
         in_flight: set[asyncio.Task[None]] = set()
-        expect_due = False  # woken for work we know of, so the lease may skip its check for any
+        expect_due = False  # a pacing deadline of ours has passed: the lease may skip its check for any
         try:
             while True:
                 room = self.batch - len(in_flight)
@@ -210,7 +210,7 @@ class OutboxWorker:
         await self._record(
             item,
             lambda: self.db.outbox.mark_sent(
-                item, self.worker_id, pace_seconds=self.pace_seconds, posted_at=counted_from, thread=thread
+                item, self.worker_id, pace_seconds=self.pace_seconds, paced_from=counted_from, thread=thread
             ),
         )
         self._wake_at(counted_from + self.pace_seconds)

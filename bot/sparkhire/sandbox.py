@@ -307,7 +307,7 @@ class SparkHireSandbox:
     async def _deliver(self, event: str, body: dict[str, Any], *, company: dict[str, Any]) -> list[Delivery]:
         results: list[Delivery] = []
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
-            for hook in [h for h in self.webhooks.values() if h["_company"] == company["uuid"]]:
+            for hook in self._webhooks_of(company).values():
                 headers = {
                     "X-SparkHire-Event": event,
                     "X-SparkHire-Payload": EVENT_PAYLOAD.get(event, "Interview"),
@@ -767,12 +767,11 @@ class SparkHireSandbox:
             "http_auth": bool(hook["_auth"]),
         }
 
-    def _own_webhooks(self, request: web.Request) -> dict[str, dict[str, Any]]:
-        company = self._company(request)["uuid"]
-        return {uuid: hook for uuid, hook in self.webhooks.items() if hook["_company"] == company}
+    def _webhooks_of(self, company: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        return {uuid: hook for uuid, hook in self.webhooks.items() if hook["_company"] == company["uuid"]}
 
     async def _list_webhooks(self, request: web.Request) -> web.Response:
-        return web.json_response([self._hook_out(h) for h in self._own_webhooks(request).values()])
+        return web.json_response([self._hook_out(h) for h in self._webhooks_of(self._company(request)).values()])
 
     async def _create_webhook(self, request: web.Request) -> web.Response:
         body = request[JSON_BODY] or {}
@@ -793,7 +792,7 @@ class SparkHireSandbox:
         return web.json_response(self._hook_out(hook))
 
     async def _delete_webhook(self, request: web.Request) -> web.Response:
-        self._get(self._own_webhooks(request), request, "Webhook")
+        self._get(self._webhooks_of(self._company(request)), request, "Webhook")
         self.webhooks.pop(request.match_info["uuid"])
         return web.Response(status=204)
 

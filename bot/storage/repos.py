@@ -737,8 +737,8 @@ class OutboxRepo(_Repo):
         so messages to a channel go out in the order they were recorded.
 
         Args:
-            expect_due: The caller knows of work due now (a channel's pacing ended, an event was
-                recorded): skip the read-only check for due work and take the write lock at once.
+            expect_due: The caller knows a channel's pacing has just ended: skip the read-only check
+                for due work and take the write lock at once.
         """
         now = time.time()
         ob, cl, threads = schema.outbox, schema.channel_leases, schema.slack_messages
@@ -829,12 +829,12 @@ class OutboxRepo(_Repo):
         worker_id: str,
         *,
         pace_seconds: float = 1.0,
-        posted_at: float | None = None,
+        paced_from: float | None = None,
         thread: ThreadMessage | None = None,
     ) -> None:
-        """Record the delivery and hold the channel until ``pace_seconds`` after the post (Slack's pacing).
+        """Record the delivery and hold the channel until ``pace_seconds`` after ``paced_from`` (Slack's pacing).
 
-        Pacing from the moment of the post, not from now, keeps the time spent recording it
+        Pacing from when Slack counted the post, not from now, keeps the time spent recording it
         from adding up message after message. ``thread``: the candidate's card in the channel,
         stored in the same transaction, so a later event replies in its thread.
         """
@@ -843,7 +843,7 @@ class OutboxRepo(_Repo):
             worker_id,
             values={"status": "sent", "sent_at": time.time(), "attempts": item.attempts + 1},
             next_post_in=pace_seconds,
-            since=posted_at,
+            since=paced_from,
             thread=thread,
         )
 
