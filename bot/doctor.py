@@ -56,7 +56,9 @@ async def collect_checks(settings: Settings, *, sandbox: bool = False) -> list[C
         )
     )
     if not settings.public_url:
-        checks.append(Check("public", None, "PUBLIC_URL not set: Spark Hire webhooks must be registered by hand"))
+        checks.append(
+            Check("public", None, "PUBLIC_URL not set: set it to the bot's public https address for Spark Hire events")
+        )
     else:
         checks.append(Check("public", True, settings.public_url))
 
