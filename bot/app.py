@@ -141,8 +141,9 @@ def create_bolt_app(settings: Settings, services: Services) -> AsyncApp:
 def _delivery_clients(settings: Settings, services: Services):
     """Web API clients for the outbox worker, one per bot token.
 
-    These retry connection errors only: a 429 goes back to the worker, which
-    reschedules that channel instead of sleeping inside the call.
+    These retry nothing: a 429 goes back to the worker, which reschedules that channel instead
+    of sleeping inside the call, and a post whose connection drops may have landed, so the worker
+    looks for it in the channel before posting again, where a blind retry would repeat it.
     """
     clients: dict[str, AsyncWebClient] = {}
     store = (
@@ -165,7 +166,7 @@ def _delivery_clients(settings: Settings, services: Services):
                 token=token,
                 base_url=settings.slack_api_url,
                 session=services.slack_session,
-                retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=2)],
+                retry_handlers=[],  # not None: that would be slack-sdk's connection-error retry
             )
         return client
 
@@ -179,6 +180,9 @@ BOT_SCOPES = [
     "channels:join",
     "channels:read",
     "groups:read",
+    # Read only after a crash or a lost answer: was a notification in flight already posted?
+    "channels:history",
+    "groups:history",
     "im:write",
     "users:read",
     "users:read.email",

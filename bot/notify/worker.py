@@ -42,6 +42,8 @@ PERMANENT_ERRORS = {
     "team_access_not_granted",
     "no_permission",
 }
+#: Slack errors that mean "not now" rather than "not allowed".
+TRANSIENT_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 #: Posts whose round trips give the quickest one (OutboxWorker._counted_from).
 ROUND_TRIPS_KEPT = 100
 #: Channels due within this long of the earliest share one lease query.
@@ -50,7 +52,18 @@ COALESCE_SECONDS = 0.005
 RECORD_MARGIN_SECONDS = 2.0
 #: On stopping, how long posts already under way may take to finish and be recorded.
 STOP_GRACE_SECONDS = 3.0
+#: Message metadata on every notification: names the outbox row, so a post that reached Slack but
+#: was never recorded (the process died, Slack's answer was lost) is found instead of posted again.
+POST_METADATA_EVENT = "interview_notification_posted"
+#: How far before an unrecorded attempt the channel is searched (allows for clock skew with Slack).
+EARLIER_POST_LOOKBACK_SECONDS = 120.0
+#: Pages of 200 messages searched for it at most.
+EARLIER_POST_MAX_PAGES = 5
 SlackClientFor = Callable[[str], Awaitable[AsyncWebClient]]
+
+
+class EarlierPostUnknown(Exception):
+    """Slack could not say, for now, whether an earlier attempt posted the message: retry later."""
 
 
 class OutboxWorker:
@@ -204,8 +217,9 @@ class OutboxWorker:
             await self._slack_failure(item, exc)
             return
         except Exception as exc:
+            # No answer from Slack (a timeout, a dropped connection): the post may have landed.
             logger.exception("Delivering outbox row %s failed", item.id)
-            await self._retry_later(item, f"{type(exc).__name__}: {exc}")
+            await self._retry_later(item, f"{type(exc).__name__}: {exc}", maybe_posted=True)
             return
         await self._record(
             item,
@@ -253,14 +267,16 @@ class OutboxWorker:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
-    async def _retry_later(self, item: OutboxItem, error: str, delay: float | None = None) -> None:
+    async def _retry_later(
+        self, item: OutboxItem, error: str, delay: float | None = None, *, maybe_posted: bool = False
+    ) -> None:
         if item.attempts + 1 >= self.max_attempts:
             logger.error("Giving up outbox row %s after %d attempts: %s", item.id, item.attempts + 1, error)
             await self.db.outbox.fail(item, self.worker_id, error=error)
             return
         if delay is None:
             delay = min(300.0, 2.0**item.attempts) * random.uniform(0.5, 1.0)
-        await self.db.outbox.reschedule(item, self.worker_id, delay=delay, error=error)
+        await self.db.outbox.reschedule(item, self.worker_id, delay=delay, error=error, maybe_posted=maybe_posted)
         self._wake_at(time.time() + delay)
 
     def _wake_at(self, due: float) -> None:
@@ -279,7 +295,8 @@ class OutboxWorker:
         if error in PERMANENT_ERRORS:
             await self._pause(item, error)
             return
-        await self._retry_later(item, error or f"HTTP {status}")
+        # A 5xx can come after Slack posted the message; a 4xx means it did not.
+        await self._retry_later(item, error or f"HTTP {status}", maybe_posted=status >= 500)
 
     async def _pause(self, item: OutboxItem, error: str) -> None:
         reason = error.replace("_", " ")
@@ -319,32 +336,101 @@ class OutboxWorker:
         client = await self.slack_client_for(item.team_id)
         payload = item.payload
         event = payload.get("event", "")
-        if payload.get("source_event", "").startswith("Job"):
+        is_job_event = payload.get("source_event", "").startswith("Job")
+        thread_ts = None if is_job_event else item.thread_ts
+        earlier = await self._earlier_post(client, item, thread_ts=thread_ts)
+        metadata = {"event_type": POST_METADATA_EVENT, "event_payload": {"outbox_id": str(item.id)}}
+        if is_job_event:
+            if earlier is not None:
+                return time.time(), None
             title = str((payload.get("object") or {}).get("title") or "a job")
             sent_at = time.time()
             await client.chat_postMessage(
-                channel=item.channel_id, **job_event_message(title=title, event=payload["source_event"]).as_kwargs()
+                channel=item.channel_id,
+                **job_event_message(title=title, event=payload["source_event"]).as_kwargs(),
+                metadata=metadata,
             )
             return self._counted_from(sent_at), None
         candidate = await self.render(payload)
         compact = bool(payload.get("compact"))
-        if item.thread_ts is None:
+        if thread_ts is None:
+            if earlier is not None:
+                return time.time(), ThreadMessage(ts=earlier, card={"event": event})
             message = compact_line(candidate, event=event) if compact else notification_card(candidate, event=event)
             sent_at = time.time()
-            response = await client.chat_postMessage(channel=item.channel_id, **message.as_kwargs(), unfurl_links=False)
+            response = await client.chat_postMessage(
+                channel=item.channel_id, **message.as_kwargs(), unfurl_links=False, metadata=metadata
+            )
             return self._counted_from(sent_at), ThreadMessage(ts=response["ts"], card={"event": event})
-        reply = thread_reply(candidate, event=event)
-        sent_at = time.time()
-        await client.chat_postMessage(channel=item.channel_id, thread_ts=item.thread_ts, **reply.as_kwargs())
-        counted_from = self._counted_from(sent_at)
+        if earlier is None:
+            reply = thread_reply(candidate, event=event)
+            sent_at = time.time()
+            await client.chat_postMessage(
+                channel=item.channel_id, thread_ts=thread_ts, **reply.as_kwargs(), metadata=metadata
+            )
+            counted_from = self._counted_from(sent_at)
+        else:
+            counted_from = time.time()  # the reply is there; its card may not have been refreshed
         if not compact:
             try:  # the reply is what must not be lost or doubled; the card refresh is best effort
                 await client.chat_update(
-                    channel=item.channel_id, ts=item.thread_ts, **notification_card(candidate, event=event).as_kwargs()
+                    channel=item.channel_id, ts=thread_ts, **notification_card(candidate, event=event).as_kwargs()
                 )
             except Exception as exc:  # a timeout or a dropped connection too: the reply is already posted
-                logger.info("Could not update the card %s: %s", item.thread_ts, exc)
-        return counted_from, ThreadMessage(ts=item.thread_ts, card={"event": event})
+                logger.info("Could not update the card %s: %s", thread_ts, exc)
+        return counted_from, ThreadMessage(ts=thread_ts, card={"event": event})
+
+    async def _earlier_post(self, client: AsyncWebClient, item: OutboxItem, *, thread_ts: str | None) -> str | None:
+        """The ts of the item's message if an earlier, unrecorded attempt posted it.
+
+        Only asked when an attempt may have reached Slack without being recorded. Looks for the
+        message's metadata in the channel (or the candidate's thread) since shortly before that
+        attempt. Without the history scopes, Slack refuses: the item is then posted again, which
+        may repeat it, and the operator is told which scopes to grant.
+        """
+        if item.maybe_posted_since is None:
+            return None
+        oldest = f"{item.maybe_posted_since - EARLIER_POST_LOOKBACK_SECONDS:.6f}"
+        wanted = str(item.id)
+        cursor: str | None = None
+        try:
+            for _ in range(EARLIER_POST_MAX_PAGES):
+                if thread_ts is None:
+                    page = await client.conversations_history(
+                        channel=item.channel_id, oldest=oldest, include_all_metadata=True, limit=200, cursor=cursor
+                    )
+                else:
+                    page = await client.conversations_replies(
+                        channel=item.channel_id,
+                        ts=thread_ts,
+                        oldest=oldest,
+                        include_all_metadata=True,
+                        limit=200,
+                        cursor=cursor,
+                    )
+                for message in page.get("messages") or []:
+                    metadata = message.get("metadata") or {}
+                    if (
+                        metadata.get("event_type") == POST_METADATA_EVENT
+                        and str((metadata.get("event_payload") or {}).get("outbox_id")) == wanted
+                    ):
+                        logger.info("Outbox row %s was posted before (%s); not again", item.id, message["ts"])
+                        return str(message["ts"])
+                cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+                if cursor is None:
+                    return None
+        except SlackApiError as exc:
+            error = exc.response.get("error") or ""
+            if exc.response.status_code == 429 or exc.response.status_code >= 500 or error in TRANSIENT_ERRORS:
+                # Ask again later rather than post blindly; the row keeps its posting_since.
+                raise EarlierPostUnknown(f"Slack could not be asked for the channel's messages: {error}") from exc
+            logger.warning(
+                "Could not check whether outbox row %s reached Slack before (%s); posting it, which may "
+                "repeat it. Grant the channels:history and groups:history scopes to prevent that.",
+                item.id,
+                exc.response.get("error") or f"HTTP {exc.response.status_code}",
+            )
+        return None
 
     async def render(self, payload: dict[str, Any]) -> CandidateView:
         """The candidate as of this event; a rating is completed by fetching the interview."""

@@ -64,7 +64,14 @@ def _v2_wide_token_columns(connection: sa.Connection) -> None:
             connection.exec_driver_sql(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE TEXT")
 
 
-MIGRATIONS: list[Callable[[sa.Connection], None]] = [_v1_initial, _v2_wide_token_columns]
+def _v3_outbox_posting_since(connection: sa.Connection) -> None:
+    """``outbox.posting_since`` (schema.py). A database made by v1 from this schema has it already."""
+    if "posting_since" in {c["name"] for c in sa.inspect(connection).get_columns("outbox")}:
+        return
+    connection.exec_driver_sql("ALTER TABLE outbox ADD COLUMN posting_since FLOAT")
+
+
+MIGRATIONS: list[Callable[[sa.Connection], None]] = [_v1_initial, _v2_wide_token_columns, _v3_outbox_posting_since]
 
 
 class Database:

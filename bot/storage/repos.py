@@ -664,6 +664,9 @@ class OutboxItem:
     attempts: int
     #: The candidate's card in this channel, if one was posted: later events reply in its thread.
     thread_ts: str | None = None
+    #: Set when an earlier attempt may have reached Slack unrecorded (since this Unix time): the
+    #: worker looks for that message in the channel before posting again.
+    maybe_posted_since: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -794,7 +797,16 @@ class OutboxRepo(_Repo):
                         payload={**row.event_payload, **row.payload},
                         attempts=row.attempts,
                         thread_ts=row.thread_ts,
+                        maybe_posted_since=row.posting_since,
                     )
+                )
+            if items:
+                # Written before the post goes out: if this attempt never gets recorded, whoever
+                # delivers the row next knows since when to look for it in the channel.
+                await conn.execute(
+                    sa.update(ob)
+                    .where(ob.c.id.in_([item.id for item in items]))
+                    .values(posting_since=sa.func.coalesce(ob.c.posting_since, now))
                 )
             return items
 
@@ -841,22 +853,31 @@ class OutboxRepo(_Repo):
         await self._finish(
             item,
             worker_id,
-            values={"status": "sent", "sent_at": time.time(), "attempts": item.attempts + 1},
+            values={"status": "sent", "sent_at": time.time(), "attempts": item.attempts + 1, "posting_since": None},
             next_post_in=pace_seconds,
             since=paced_from,
             thread=thread,
         )
 
-    async def reschedule(self, item: OutboxItem, worker_id: str, *, delay: float, error: str) -> None:
-        """Try again after ``delay`` seconds; the channel waits too, so order is kept."""
+    async def reschedule(
+        self, item: OutboxItem, worker_id: str, *, delay: float, error: str, maybe_posted: bool = False
+    ) -> None:
+        """Try again after ``delay`` seconds; the channel waits too, so order is kept.
+
+        ``maybe_posted``: the attempt may have reached Slack (no answer came back), so the next one
+        looks for the message first; otherwise Slack refused it and the next one just posts.
+        """
+        values: dict[str, Any] = {
+            "attempts": item.attempts + 1,
+            "next_attempt_at": time.time() + delay,
+            "last_error": error[:500],
+        }
+        if not maybe_posted:
+            values["posting_since"] = None
         await self._finish(
             item,
             worker_id,
-            values={
-                "attempts": item.attempts + 1,
-                "next_attempt_at": time.time() + delay,
-                "last_error": error[:500],
-            },
+            values=values,
             next_post_in=delay,
         )
 
@@ -864,7 +885,12 @@ class OutboxRepo(_Repo):
         await self._finish(
             item,
             worker_id,
-            values={"status": "failed", "last_error": error[:500], "attempts": item.attempts + 1},
+            values={
+                "status": "failed",
+                "last_error": error[:500],
+                "attempts": item.attempts + 1,
+                "posting_since": None,
+            },
             next_post_in=0,
         )
 

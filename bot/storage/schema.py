@@ -85,6 +85,9 @@ outbox = sa.Table(
     sa.Column("last_error", sa.String(500)),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("sent_at", sa.Float),
+    # When a post of this row may first have reached Slack without being recorded (the process died
+    # mid-post, or Slack's answer was lost): the next attempt looks in the channel before posting.
+    sa.Column("posting_since", sa.Float),
     sa.Index("ix_outbox_pending", "status", "team_id", "channel_id", "id"),
 )
 

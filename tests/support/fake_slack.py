@@ -51,6 +51,7 @@ class Message:
     user: str | None = None
     ephemeral: bool = False
     updates: int = 0
+    metadata: dict[str, Any] | None = None
 
 
 class FakeSlack:
@@ -71,9 +72,14 @@ class FakeSlack:
         self.failures: dict[str, list[Failure]] = defaultdict(list)
         #: One-shot hooks awaited when a call of the method arrives, before it is answered.
         self.before_answering: dict[str, Callable[[], Awaitable[None]]] = {}
+        #: One-shot hooks awaited after a call did its work (a post is in the channel), before the
+        #: answer goes back: stall it, or raise CancelledError to drop the connection unanswered.
+        self.after_handling: dict[str, Callable[[], Awaitable[None]]] = {}
+        #: Scopes Slack checks for the methods that need one the bot may lack (history reads).
+        self.scopes: set[str] = {"channels:history", "groups:history"}
         self.pace_per_channel: float | None = None
         self._last_post: dict[str, float] = {}
-        self._ts = 1_700_000_000.000100
+        self._ts = 0.0
         self._view_seq = 0
         self.changed = asyncio.Event()
         self.oauth_codes: set[str] = set()
@@ -189,7 +195,11 @@ class FakeSlack:
         if hook is not None:
             await hook()
         try:
-            return await self._answer(method, args, token)
+            response = await self._answer(method, args, token)
+            hook = self.after_handling.pop(method, None)
+            if hook is not None:
+                await hook()
+            return response
         finally:
             self.changed.set()
 
@@ -239,7 +249,8 @@ class FakeSlack:
         return web.json_response({"ok": True, **result})
 
     def _next_ts(self) -> str:
-        self._ts += 0.0001
+        # Slack's ts is the wall-clock time of the post, unique within a channel.
+        self._ts = max(time.time(), self._ts + 0.000001)
         return f"{self._ts:.6f}"
 
     # -- Socket Mode ---------------------------------------------------------------------------
@@ -328,9 +339,60 @@ class FakeSlack:
                 text=args.get("text", ""),
                 blocks=args.get("blocks"),
                 thread_ts=args.get("thread_ts"),
+                metadata=json.loads(metadata) if isinstance(metadata := args.get("metadata"), str) else metadata,
             )
         )
         return {"channel": channel, "ts": ts, "message": {"text": args.get("text", ""), "ts": ts}}
+
+    def _readable(self, channel: str | None) -> web.Response | None:
+        """Slack's refusals of a history read: unknown channel, missing scope, not a member."""
+        info = self.channels.get(channel)
+        if info is None:
+            return web.json_response({"ok": False, "error": "channel_not_found"})
+        needed = "groups:history" if info["is_private"] else "channels:history"
+        if needed not in self.scopes:
+            return web.json_response({"ok": False, "error": "missing_scope", "needed": needed})
+        if not info["is_member"]:
+            return web.json_response({"ok": False, "error": "not_in_channel"})
+        return None
+
+    def _page(self, messages: list[Message], args: dict[str, Any], *, newest_first: bool) -> dict[str, Any]:
+        oldest = float(args.get("oldest") or 0)
+        found = [m for m in messages if float(m.ts) > oldest]
+        found.sort(key=lambda m: float(m.ts), reverse=newest_first)
+        start, limit = int(args.get("cursor") or 0), int(args.get("limit") or 100)
+        page = found[start : start + limit]
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in {"1", "true"}
+        rendered = []
+        for m in page:
+            item = {"type": "message", "ts": m.ts, "text": m.text, "bot_id": "B1"}
+            if m.thread_ts:
+                item["thread_ts"] = m.thread_ts
+            if with_metadata and m.metadata:
+                item["metadata"] = m.metadata
+            rendered.append(item)
+        more = start + limit < len(found)
+        return {
+            "messages": rendered,
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
+
+    def _m_conversations_history(self, args):
+        channel = args.get("channel")
+        if (refused := self._readable(channel)) is not None:
+            return refused
+        top_level = [m for m in self.posted(channel) if m.thread_ts in (None, m.ts)]
+        return self._page(top_level, args, newest_first=True)
+
+    def _m_conversations_replies(self, args):
+        channel, parent = args.get("channel"), args.get("ts")
+        if (refused := self._readable(channel)) is not None:
+            return refused
+        thread = [m for m in self.posted(channel) if m.ts == parent or m.thread_ts == parent]
+        if not any(m.ts == parent for m in thread):
+            return web.json_response({"ok": False, "error": "thread_not_found"})
+        return self._page(thread, args, newest_first=False)
 
     def _m_chat_postEphemeral(self, args):
         ts = self._next_ts()

@@ -31,6 +31,10 @@ def cards(bot, channel="C1"):
     return [m for m in bot.slack.posted(channel) if m.thread_ts is None]
 
 
+async def answer_lost():
+    raise asyncio.CancelledError  # aiohttp closes the connection without an answer
+
+
 async def test_subscribe_joins_channel_registers_webhook_and_confirms(bot):
     reply = await subscribe(bot)
     assert "Subscribed" in str(reply["blocks"]) and "completed, rated, expired" in str(reply["blocks"])
@@ -143,15 +147,43 @@ async def test_a_card_refresh_that_fails_after_its_reply_does_not_post_the_reply
 
     async def connection_dropped():
         bot.slack.before_answering["chat.update"] = connection_dropped  # every retry too
-        raise asyncio.CancelledError  # aiohttp closes the connection without an answer
+        await answer_lost()
 
     bot.slack.before_answering["chat.update"] = connection_dropped
     await bot.sparkhire.rate_interview(interview["uuid"], 3.5)
-    await bot.slack.wait_for(lambda: len(bot.slack.calls_to("chat.update")) >= 3)
+    await bot.slack.wait_for(lambda: bot.slack.calls_to("chat.update"))
     await asyncio.sleep(1.5)  # a retry of the row would come now
     replies = [m for m in bot.slack.posted("C1") if m.thread_ts == card.ts]
     assert len(replies) == 1 and "3.5" in replies[0].text
     assert (await bot.services.db.outbox.counts()).get("pending", 0) == 0
+
+
+async def test_a_post_whose_answer_is_lost_is_found_in_the_channel_not_posted_again(bot):
+    await subscribe(bot)
+    bot.slack.after_handling["chat.postMessage"] = answer_lost  # the card is posted; the bot never hears
+    interview = completed_interview(bot)
+    await bot.sparkhire.emit("InterviewCompleted", interview)
+    (card,) = await bot.slack.wait_for(lambda: cards(bot))
+    await bot.slack.wait_for(lambda: bot.slack.calls_to("conversations.history"), timeout=10)
+    await bot.sparkhire.rate_interview(interview["uuid"], 3.5)
+    (reply,) = await bot.slack.wait_for(lambda: [m for m in bot.slack.posted("C1") if m.thread_ts == card.ts])
+    assert cards(bot) == [card] and "3.5" in reply.text
+    for _ in range(50):  # the reply is recorded just after Slack answers it
+        if await bot.services.db.outbox.counts() == {"sent": 2}:
+            break
+        await asyncio.sleep(0.1)
+    assert await bot.services.db.outbox.counts() == {"sent": 2}
+
+
+async def test_without_the_history_scopes_a_lost_answer_is_posted_again_and_the_log_says_what_to_grant(bot, caplog):
+    await subscribe(bot)
+    bot.slack.scopes.clear()
+    bot.slack.after_handling["chat.postMessage"] = answer_lost
+    await bot.sparkhire.emit("InterviewCompleted", completed_interview(bot))
+    # Nothing is lost: without a way to look, the bot posts again rather than risk dropping it.
+    await bot.slack.wait_for(lambda: len(cards(bot)) == 2, timeout=10)
+    assert "Grant the channels:history and groups:history scopes" in caplog.text
+    assert "missing_scope" in caplog.text
 
 
 async def test_rating_still_posts_when_the_interview_cannot_be_fetched(bot):

@@ -101,6 +101,40 @@ async def test_sigkill_after_answering_then_restart_posts_each_once(tmp_path):
             await second.stop()
 
 
+async def test_sigkill_after_slack_took_a_post_then_restart_finds_it_instead_of_posting_again(tmp_path):
+    async with AsyncExitStack() as stack:
+        slack, sparkhire, sparkhire_url = await fakes(stack)
+        first = sqlite_bot(slack, sparkhire_url, tmp_path)
+        await first.start()
+        answer = asyncio.Event()
+        try:
+            await subscribe_channels(first.url, slack, ["C1"], words=lambda channel: "sparkhire")
+            # The card is in the channel, but the bot dies before Slack's answer reaches it.
+            slack.after_handling["chat.postMessage"] = answer.wait
+            (interview,) = interviews(sparkhire, 1)
+            (delivery,) = await sparkhire.emit("InterviewCompleted", interview)
+            assert delivery.status == 200
+            (card,) = await slack.wait_for(lambda: slack.posted("C1"), timeout=10)
+            first.kill()
+            await first.proc.wait()
+        finally:
+            answer.set()
+            await first.stop()
+        second = BotProcess(env=first.env, port=first.port, workdir=tmp_path)
+        await second.start()
+        try:
+            (delivery,) = await sparkhire.rate_interview(interview["uuid"], 4.5)
+            assert delivery.status == 200
+            # Once the dead process's lease on the channel ends (20 s), the card is looked for, found,
+            # and the rating replies in its thread.
+            (reply,) = await slack.wait_for(lambda: [m for m in slack.posted("C1") if m.thread_ts], timeout=60)
+            await asyncio.sleep(1.5)
+            assert slack.posted("C1") == [card, reply]
+            assert reply.thread_ts == card.ts and "4.5" in reply.text
+        finally:
+            await second.stop()
+
+
 async def test_a_restarted_bot_posts_at_once_what_it_was_posting_when_stopped(tmp_path):
     async with AsyncExitStack() as stack:
         slack, sparkhire, sparkhire_url = await fakes(stack)

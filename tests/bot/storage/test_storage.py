@@ -1,4 +1,5 @@
 import asyncio
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -244,6 +245,48 @@ async def test_a_card_recorded_with_its_delivery_is_leased_with_the_candidates_n
     await db.outbox.mark_sent(bob, "w", pace_seconds=0, thread=ThreadMessage(ts="1700000000.000200", card=None))
     (second,) = await db.outbox.lease("w", lease_seconds=30, expect_due=True)
     assert second.payload["key"] == "ann-2" and second.thread_ts == "1700000000.000100"
+
+
+async def test_an_attempt_never_recorded_is_reported_to_the_next_lease_from_when_it_began(db):
+    await db.subscriptions.add(team_id="T1", channel_id="C1", vendor="sparkhire", events=["completed"], created_by="U1")
+    await db.events.record_many([event("ann-1")])
+    before = time.time()
+    (first,) = await db.outbox.lease("dead", lease_seconds=0.05)
+    assert first.maybe_posted_since is None  # never attempted
+    await asyncio.sleep(0.1)  # "dead" never records its post; its lease runs out
+    second_lease_at = time.time()
+    (again,) = await db.outbox.lease("w", lease_seconds=0.05)
+    assert before <= again.maybe_posted_since < second_lease_at  # when the first attempt began
+    await asyncio.sleep(0.1)
+    (third,) = await db.outbox.lease("w2", lease_seconds=30)
+    assert third.maybe_posted_since == again.maybe_posted_since  # the first attempt's time, not a later one
+    # Refused by Slack: the next attempt just posts. Sent: the row is done.
+    await db.outbox.reschedule(third, "w2", delay=0, error="ratelimited")
+    (fourth,) = await db.outbox.lease("w2", lease_seconds=30)
+    assert fourth.maybe_posted_since is None
+    await db.outbox.reschedule(fourth, "w2", delay=0, error="ServerDisconnectedError", maybe_posted=True)
+    (fifth,) = await db.outbox.lease("w2", lease_seconds=30)
+    assert fifth.maybe_posted_since is not None
+    await db.outbox.mark_sent(fifth, "w2", pace_seconds=0)
+    assert await db.outbox.counts() == {"sent": 1}
+
+
+async def test_a_database_from_before_posting_since_gains_it(database_url, secret_box):
+    database = Database(url=database_url, secret_box=secret_box)
+    try:
+        await database.migrate()
+        async with database.engine.begin() as conn:  # as version 2 left it
+            await conn.execute(sa.text("ALTER TABLE outbox DROP COLUMN posting_since"))
+            await conn.execute(sa.delete(schema.schema_version).where(schema.schema_version.c.version == 3))
+        assert await database.migrate() == 3
+        await database.subscriptions.add(
+            team_id="T1", channel_id="C1", vendor="sparkhire", events=["completed"], created_by="U1"
+        )
+        await database.events.record_many([event("ann-1")])
+        (item,) = await database.outbox.lease("w", lease_seconds=30)
+        assert item.maybe_posted_since is None
+    finally:
+        await database.aclose()
 
 
 async def test_lease_finds_the_head_of_every_channel_of_every_team(db):
