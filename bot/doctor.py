@@ -42,6 +42,21 @@ async def _guard(name: str, check: Callable[[], Awaitable[str]]) -> Check:
         return Check(name, False, f"{type(exc).__name__}: {exc}")
 
 
+def _scopes_check(granted: str | None) -> Check:
+    """Whether the bot token has every scope manifest.yml asks for (Slack lists them on auth.test)."""
+    from bot.app import BOT_SCOPES
+
+    if granted is None:
+        return Check("scopes", None, "Slack did not list the token's scopes")
+    missing = [scope for scope in BOT_SCOPES if scope not in {s.strip() for s in granted.split(",")}]
+    if not missing:
+        return Check("scopes", True, f"all {len(BOT_SCOPES)} scopes of manifest.yml granted")
+    detail = f"the token lacks {', '.join(missing)}: add them to the app (manifest.yml) and reinstall it"
+    if {"channels:history", "groups:history"} & set(missing):
+        detail += "; until then a notification whose post was cut short may be posted twice"
+    return Check("scopes", False, detail)
+
+
 async def collect_checks(settings: Settings, *, sandbox: bool = False) -> list[Check]:
     """Run every check; never raises."""
     checks: list[Check] = []
@@ -92,12 +107,16 @@ async def collect_checks(settings: Settings, *, sandbox: bool = False) -> list[C
                 f"cannot reach {settings.slack_api_url} ({type(exc).__name__}): check this machine's network, "
                 "DNS and HTTPS_PROXY, or SLACK_API_URL"
             ) from exc
+        granted_scopes.append(response.headers.get("x-oauth-scopes"))
         return f"auth.test ok: team {response['team']} ({response['team_id']}) as @{response['user']}"
 
+    granted_scopes: list[str | None] = []
     if settings.slack_bot_token is None:
         checks.append(Check("slack", None, "no SLACK_BOT_TOKEN to test"))
     else:
         checks.append(await _guard("slack", slack))
+        if granted_scopes:
+            checks.append(_scopes_check(granted_scopes[0]))
 
     if sandbox:
         checks.append(Check("wedgehr", None, "sandbox mode: the fake API is served by the bot itself"))

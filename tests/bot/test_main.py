@@ -84,6 +84,7 @@ async def test_doctor_reports_every_check(tmp_path):
         "public": "skip",
         "database": "ok",
         "slack": "ok",
+        "scopes": "ok",
         "wedgehr": "FAIL",
         "sparkhire": "ok",
     }
@@ -113,6 +114,22 @@ async def test_doctor_says_what_to_do_when_slack_refuses_or_cannot_be_reached(tm
     (unreachable_line,) = [line for line in unreachable.stdout.splitlines() if line.split()[1] == "slack"]
     assert unreachable_line.startswith("FAIL") and f"cannot reach {unreachable_url}" in unreachable_line
     assert refused.returncode == unreachable.returncode == 1
+
+
+async def test_doctor_names_the_scopes_an_older_install_lacks(tmp_path):
+    slack = FakeSlack()
+    slack.scopes -= {"channels:history", "groups:history"}  # installed from an older manifest.yml
+    env = dict(
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        DATABASE_URL=f"sqlite:///{tmp_path}/d.db",
+        BOT_SECRET_KEY=Fernet.generate_key().decode(),
+    )
+    async with serve(slack.app) as slack_url:
+        result = await asyncio.to_thread(run, ["doctor"], tmp_path, SLACK_API_URL=slack_url + "/api/", **env)
+    (line,) = [line for line in result.stdout.splitlines() if line.split()[1] == "scopes"]
+    assert line.startswith("FAIL") and "lacks channels:history, groups:history" in line and "reinstall" in line
+    assert result.returncode == 1
 
 
 async def test_sandbox_mode_serves_health_and_the_fake_vendors(tmp_path):

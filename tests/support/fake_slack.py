@@ -23,6 +23,19 @@ BOT_TOKEN = "xoxb-test-bot-token-0123456789"
 APP_TOKEN = "xapp-1-A1-test-app-token-0123456789"
 TEAM_ID = "T0001"
 BOT_USER_ID = "UBOT"
+#: What an install from manifest.yml grants (tests/test_manifest.py keeps the two in step).
+MANIFEST_SCOPES = (
+    "commands",
+    "chat:write",
+    "channels:join",
+    "channels:read",
+    "groups:read",
+    "channels:history",
+    "groups:history",
+    "im:write",
+    "users:read",
+    "users:read.email",
+)
 
 
 @dataclass
@@ -75,8 +88,8 @@ class FakeSlack:
         #: One-shot hooks awaited after a call did its work (a post is in the channel), before the
         #: answer goes back: stall it, or raise CancelledError to drop the connection unanswered.
         self.after_handling: dict[str, Callable[[], Awaitable[None]]] = {}
-        #: Scopes Slack checks for the methods that need one the bot may lack (history reads).
-        self.scopes: set[str] = {"channels:history", "groups:history"}
+        #: The token's scopes, as auth.test lists them; history reads are refused without theirs.
+        self.scopes: set[str] = set(MANIFEST_SCOPES)
         self.pace_per_channel: float | None = None
         self._last_post: dict[str, float] = {}
         self._ts = 0.0
@@ -305,7 +318,8 @@ class FakeSlack:
         }
 
     def _m_auth_test(self, args):
-        return {
+        body = {
+            "ok": True,
             "team_id": self.team_id,
             "team": "Acme",
             "user_id": BOT_USER_ID,
@@ -313,6 +327,7 @@ class FakeSlack:
             "user": "interviewbot",
             "url": "https://acme.slack.com/",
         }
+        return web.json_response(body, headers={"x-oauth-scopes": ",".join(sorted(self.scopes))})
 
     def _m_chat_postMessage(self, args):
         channel = args.get("channel")
