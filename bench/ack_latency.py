@@ -50,8 +50,15 @@ async def profile(out: str, seconds: float, concurrency: int, kinds: tuple[str, 
         await spy.wait()
 
 
-async def measure(requests: int, rounds: int, concurrencies: tuple[int, ...]) -> dict:
-    results: dict = {"requests_per_target_and_concurrency": requests, "rounds": rounds, "by_concurrency": {}}
+async def measure(
+    requests: int, rounds: int, concurrencies: tuple[int, ...], mix: tuple[str, ...] = tuple(SLACK_KINDS)
+) -> dict:
+    results: dict = {
+        "requests_per_target_and_concurrency": requests,
+        "rounds": rounds,
+        "kinds": list(mix),
+        "by_concurrency": {},
+    }
     generator = LoadGenerator()
     async with AsyncExitStack() as stack:
         stack.callback(generator.close)
@@ -82,7 +89,14 @@ async def measure(requests: int, rounds: int, concurrencies: tuple[int, ...]) ->
                     url, pid = servers[target]
                     cpu_before = cpu_seconds(pid)
                     result = await generator.run(
-                        Job(kind="slack", url=url, total=per_round, concurrency=concurrency, first=numbered)
+                        Job(
+                            kind="slack",
+                            url=url,
+                            total=per_round,
+                            concurrency=concurrency,
+                            first=numbered,
+                            slack_kinds=mix,
+                        )
                     )
                     cpu[target] += cpu_seconds(pid) - cpu_before
                     numbered += per_round
@@ -98,9 +112,10 @@ async def measure(requests: int, rounds: int, concurrencies: tuple[int, ...]) ->
                     "non_2xx": errors[t],
                     "requests_per_second": round(len(latencies[t]) / wall[t]),
                     "server_cpu_utilisation": round(cpu[t] / wall[t], 2),
+                    "server_cpu_ms_per_request": round(1000 * cpu[t] / len(latencies[t]), 3),
                     "by_kind": {
                         kind: summary_ms([x for x, k in zip(latencies[t], kinds[t], strict=True) if k == kind])
-                        for kind in SLACK_KINDS
+                        for kind in mix
                     },
                 }
             faster = min(TARGETS[1:], key=lambda t: row[t]["p99_ms"])
@@ -113,7 +128,9 @@ async def measure(requests: int, rounds: int, concurrencies: tuple[int, ...]) ->
             print(
                 f"c={concurrency}: "
                 + ", ".join(
-                    f"{t} p50 {row[t]['p50_ms']} p99 {row[t]['p99_ms']} max {row[t]['max_ms']}" for t in TARGETS
+                    f"{t} p50 {row[t]['p50_ms']} p99 {row[t]['p99_ms']} max {row[t]['max_ms']}"
+                    f" cpu {row[t]['server_cpu_ms_per_request']} ms/request"
+                    for t in TARGETS
                 )
                 + f"; ratio {row['bot_p99_over_faster_baseline']}",
                 flush=True,
@@ -181,6 +198,14 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000, help="per target and concurrency (default 3000)")
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default 5)")
     parser.add_argument("--concurrency", type=int, nargs="+", default=list(CONCURRENCIES))
+    parser.add_argument(
+        "--kinds",
+        nargs="+",
+        default=list(SLACK_KINDS),
+        choices=list(SLACK_KINDS),
+        help="the request mix (default all three); one kind alone shows what each costs",
+    )
+    parser.add_argument("--name", help="result key (default ack_latency, or ack_latency_<kinds> with --kinds)")
     parser.add_argument("--soak-seconds", type=float, default=0, help="run the soak instead (300 for the report)")
     parser.add_argument("--soak-concurrency", type=int, default=20)
     parser.add_argument("--soak-kinds", nargs="+", default=list(SLACK_KINDS), choices=list(SLACK_KINDS))
@@ -195,7 +220,9 @@ def main() -> None:
         print({k: v for k, v in result.items() if k != "timeline"})
         save(args.soak_name, result)
     else:
-        save("ack_latency", asyncio.run(measure(args.requests, args.rounds, tuple(args.concurrency))))
+        kinds = tuple(args.kinds)
+        name = args.name or ("ack_latency" if set(kinds) == set(SLACK_KINDS) else "ack_latency_" + "_".join(kinds))
+        save(name, asyncio.run(measure(args.requests, args.rounds, tuple(args.concurrency), kinds)))
 
 
 if __name__ == "__main__":
