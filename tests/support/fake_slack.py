@@ -15,26 +15,19 @@ import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import yaml
 from aiohttp import web
 
 BOT_TOKEN = "xoxb-test-bot-token-0123456789"
 APP_TOKEN = "xapp-1-A1-test-app-token-0123456789"
 TEAM_ID = "T0001"
 BOT_USER_ID = "UBOT"
-#: What an install from manifest.yml grants (tests/test_manifest.py keeps the two in step).
-MANIFEST_SCOPES = (
-    "commands",
-    "chat:write",
-    "channels:join",
-    "channels:read",
-    "groups:read",
-    "channels:history",
-    "groups:history",
-    "im:write",
-    "users:read",
-    "users:read.email",
+#: What an install from manifest.yml grants.
+MANIFEST_SCOPES = tuple(
+    yaml.safe_load((Path(__file__).resolve().parents[2] / "manifest.yml").read_text())["oauth_config"]["scopes"]["bot"]
 )
 
 
