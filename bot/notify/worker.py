@@ -392,22 +392,15 @@ class OutboxWorker:
             return None
         oldest = f"{item.maybe_posted_since - EARLIER_POST_LOOKBACK_SECONDS:.6f}"
         wanted = str(item.id)
+        # A card or job event is a channel message; a reply is found in the candidate's thread.
+        read = client.conversations_history if thread_ts is None else client.conversations_replies
+        where = {} if thread_ts is None else {"ts": thread_ts}
         cursor: str | None = None
         try:
             for _ in range(EARLIER_POST_MAX_PAGES):
-                if thread_ts is None:
-                    page = await client.conversations_history(
-                        channel=item.channel_id, oldest=oldest, include_all_metadata=True, limit=200, cursor=cursor
-                    )
-                else:
-                    page = await client.conversations_replies(
-                        channel=item.channel_id,
-                        ts=thread_ts,
-                        oldest=oldest,
-                        include_all_metadata=True,
-                        limit=200,
-                        cursor=cursor,
-                    )
+                page = await read(
+                    channel=item.channel_id, oldest=oldest, include_all_metadata=True, limit=200, cursor=cursor, **where
+                )
                 for message in page.get("messages") or []:
                     metadata = message.get("metadata") or {}
                     if (
@@ -428,7 +421,7 @@ class OutboxWorker:
                 "Could not check whether outbox row %s reached Slack before (%s); posting it, which may "
                 "repeat it. Grant the channels:history and groups:history scopes to prevent that.",
                 item.id,
-                exc.response.get("error") or f"HTTP {exc.response.status_code}",
+                error or f"HTTP {exc.response.status_code}",
             )
         return None
 
