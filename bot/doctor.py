@@ -77,7 +77,11 @@ async def collect_checks(settings: Settings, *, sandbox: bool = False) -> list[C
     else:
         checks.append(Check("public", True, settings.public_url))
 
-    db = Database(url=settings.sqlalchemy_url, secret_box=SecretBox(settings.fernet_key()))
+    db = Database(
+        url=settings.sqlalchemy_url,
+        secret_box=SecretBox(settings.fernet_key()),
+        timeout=settings.database_timeout_seconds,
+    )
 
     async def database() -> str:
         await db.migrate()
@@ -164,7 +168,11 @@ async def run_doctor(settings: Settings, *, sandbox: bool = False) -> int:
 
 
 async def migrate(settings: Settings) -> int:
-    db = Database(url=settings.sqlalchemy_url, secret_box=SecretBox(settings.fernet_key()))
+    db = Database(
+        url=settings.sqlalchemy_url,
+        secret_box=SecretBox(settings.fernet_key()),
+        timeout=settings.database_timeout_seconds,
+    )
     try:
         await db.migrate()
     except Exception as exc:

@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.notify.batcher import EventBatcher
 from bot.notify.events import sparkhire_event
-from bot.storage import Database
+from bot.storage import Database, is_database_unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +51,9 @@ class SparkHireReceiver:
                 if presented is not None
                 else None
             )
-        except SQLAlchemyError:
+        except Exception as exc:
+            if not _is_database_failure(exc):
+                raise
             logger.exception("Database unavailable while authenticating a webhook")
             return _unavailable()
         if connection is None:
@@ -82,10 +84,17 @@ class SparkHireReceiver:
         )
         try:
             inserted = await self._batcher.record(event)
-        except SQLAlchemyError:
+        except Exception as exc:
+            if not _is_database_failure(exc):
+                raise
             logger.exception("Database unavailable while storing a webhook")
             return _unavailable()
         return web.json_response({"ok": True, "duplicate": not inserted})
+
+
+def _is_database_failure(error: Exception) -> bool:
+    # Not stored, whatever the reason the database gave: the sender must retry, not get a 500.
+    return isinstance(error, SQLAlchemyError) or is_database_unavailable(error)
 
 
 def _unavailable() -> web.Response:

@@ -81,12 +81,14 @@ class Database:
         url: SQLAlchemy async URL (``sqlite+aiosqlite:///…`` or ``postgresql+asyncpg://…``).
         secret_box: Encrypts credentials at rest.
         echo: Log SQL (debugging).
+        timeout: PostgreSQL: seconds to connect, to run one statement, or to wait for a pooled
+            connection, after which the call fails as a database that is unavailable.
     """
 
-    def __init__(self, *, url: str, secret_box: SecretBox, echo: bool = False) -> None:
+    def __init__(self, *, url: str, secret_box: SecretBox, echo: bool = False, timeout: float = 15.0) -> None:
         self.url = url
         self.secret_box = secret_box
-        self.engine: AsyncEngine = _make_engine(url, echo=echo)
+        self.engine: AsyncEngine = _make_engine(url, echo=echo, timeout=timeout)
         self.writer = BatchWriter(self.engine)
         self.connections = ConnectionRepo(self.engine, secret_box)
         self.subscriptions = SubscriptionRepo(self.engine)
@@ -180,12 +182,34 @@ class BatchWriter:
             self._sync_engine.dispose()
 
 
-def _make_engine(url: str, *, echo: bool) -> AsyncEngine:
+def _make_engine(url: str, *, echo: bool, timeout: float) -> AsyncEngine:
     if url.startswith("sqlite"):
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
         _configure_sqlite(engine.sync_engine)
         return engine
-    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    engine = create_async_engine(
+        url,
+        echo=echo,
+        pool_size=10,
+        max_overflow=10,
+        pool_pre_ping=True,
+        pool_timeout=timeout,
+        # A server that stops answering keeps the connection open; asyncpg would wait forever.
+        connect_args={"timeout": timeout, "command_timeout": timeout},
+    )
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _statement_timeout(context: sa.engine.ExceptionContext) -> None:
+        # asyncpg raises a bare TimeoutError when a statement outlives command_timeout. As an
+        # OperationalError, on a connection SQLAlchemy then discards, it reads as what it is: a
+        # database that is unavailable, and the half-finished exchange is never reused.
+        if isinstance(context.original_exception, TimeoutError):
+            context.is_disconnect = True
+            raise sa.exc.OperationalError(
+                context.statement, context.parameters, context.original_exception
+            ) from context.original_exception
+
+    return engine
 
 
 def _configure_sqlite(engine: sa.Engine) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import traceback
+
 from sqlalchemy import exc
 
 # SQLSTATE classes that mean "the server is not there right now": connection exceptions (08),
@@ -21,4 +23,15 @@ def is_database_unavailable(error: BaseException) -> bool:
         if isinstance(sqlstate, str) and sqlstate.startswith(_UNAVAILABLE_SQLSTATE_PREFIXES):
             return True
         return isinstance(orig, OSError) or isinstance(getattr(orig, "__cause__", None), OSError)
+    if isinstance(error, TimeoutError):
+        return _raised_by_the_driver(error)
     return isinstance(error, ConnectionError)
+
+
+def _raised_by_the_driver(error: BaseException) -> bool:
+    """asyncpg's connect and SQLAlchemy's pre-ping let a bare TimeoutError through (a server that
+    stopped answering); one from anywhere else (a Slack or vendor call) is not about the database."""
+    return any(
+        frame.f_globals.get("__name__", "").startswith(("asyncpg", "sqlalchemy"))
+        for frame, _ in traceback.walk_tb(error.__traceback__)
+    )

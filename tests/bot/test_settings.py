@@ -52,3 +52,12 @@ def test_dev_secret_key_is_generated_private(tmp_path):
     path = tmp_path / ".interview-bot-secret-key"
     assert path.stat().st_mode & 0o777 == 0o600
     assert Settings().fernet_key(workdir=tmp_path) == key
+
+
+def test_database_timeout_is_read_from_its_documented_name_and_must_be_positive(monkeypatch):
+    assert Settings().database_timeout_seconds == 15
+    monkeypatch.setenv("DATABASE_TIMEOUT_SECONDS", "2.5")
+    assert Settings().database_timeout_seconds == 2.5
+    monkeypatch.setenv("DATABASE_TIMEOUT_SECONDS", "0")
+    with pytest.raises(ValueError, match="database_timeout_seconds"):
+        Settings()

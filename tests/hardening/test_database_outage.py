@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bot.settings import normalize_database_url
 from tests.support.databases import TEST_DATABASE_URL, fresh_postgres_database
 from tests.support.harness import running_bot
+from tests.support.tcp_proxy import stalling_proxy
 
 pytestmark = pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL not set")
 
@@ -111,5 +112,42 @@ async def test_a_message_posted_as_the_database_goes_away_is_recorded_once_it_re
                 "Ann completed the interview (Spark Hire)",
                 "Bo completed the interview (Spark Hire)",
             ]
+    finally:
+        await cleanup()
+
+
+async def test_a_database_server_that_stops_answering_gets_503s_not_a_hang_and_the_bot_recovers():
+    """A failover or partition: connections stay open and nothing comes back, so only a timeout ends the wait."""
+    database_url, cleanup = await fresh_postgres_database()
+    host_port, name = database_url.rsplit("@", 1)[1].rsplit("/", 1)
+    host, port = host_port.rsplit(":", 1) if ":" in host_port else (host_port, "5432")
+    try:
+        async with stalling_proxy(target_host=host, target_port=int(port)) as proxy:
+            through_proxy = f"{database_url.rsplit('@', 1)[0]}@127.0.0.1:{proxy.port}/{name}"
+            async with running_bot(database_url=through_proxy, database_timeout_seconds=2) as bot:
+                before, during = await subscribed_with_completed_interviews(bot, "Ann", "Bo")
+                (delivery,) = await bot.sparkhire.emit("InterviewCompleted", before)
+                assert delivery.status == 200
+                await bot.slack.wait_for(lambda: len(bot.slack.posted("C1")) == 1, timeout=10)
+
+                proxy.stall()
+                try:
+                    # Spark Hire gives up on a delivery after 10 s; the bot answers well before that.
+                    (refused,) = await bot.sparkhire.emit("InterviewCompleted", during)
+                    assert refused.status == 503
+                    command = await bot.sender.command("subscriptions", response_url=bot.slack.response_url("down"))
+                    assert command.status_code == 200
+                    (told,) = await bot.slack.wait_for(lambda: bot.slack.responses.get("down"), timeout=15)
+                    assert "cannot reach its database" in told["text"]
+                finally:
+                    proxy.resume()
+
+                (retried,) = await bot.sparkhire.emit("InterviewCompleted", during)
+                assert retried.status == 200
+                await bot.slack.wait_for(lambda: len(bot.slack.posted("C1")) == 2, timeout=15)
+                assert [m.text for m in bot.slack.posted("C1")] == [
+                    "Ann completed the interview (Spark Hire)",
+                    "Bo completed the interview (Spark Hire)",
+                ]
     finally:
         await cleanup()
