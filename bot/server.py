@@ -20,8 +20,6 @@ async def serve_forever(settings: Settings, *, sandbox: bool = False) -> None:
     web_app = create_web_app(settings, sandbox=sandbox)
     runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, host="0.0.0.0", port=settings.port)  # noqa: S104 - a server
-    await site.start()
     # Everything alive now (imports, settings, listeners, pools) lives as long as the process.
     # Frozen, the cyclic GC stops re-scanning it: a full collection then took 25-35 ms with the
     # event loop stopped, a stall every request in flight paid (docs/PERFORMANCE.md).
@@ -36,6 +34,9 @@ async def serve_forever(settings: Settings, *, sandbox: bool = False) -> None:
             settings.slack_app_token.get_secret_value(),  # type: ignore[union-attr]
         )
         await socket_handler.connect_async()
+    # Only now: /healthz answering means Slack's requests can be answered, Socket Mode included.
+    site = web.TCPSite(runner, host="0.0.0.0", port=settings.port)  # noqa: S104 - a server
+    await site.start()
     logger.info(
         "Interview Bot listening on port %d (%s mode%s)",
         settings.port,
