@@ -56,9 +56,10 @@ class Settings(BaseSettings):
     sparkhire_api_url: str = SPARKHIRE_DEFAULT_URL
 
     database_url: str = "sqlite+aiosqlite:///interview-bot.sqlite3"
-    #: PostgreSQL: longest wait to connect, for one statement, or for a pooled connection. A server
-    #: that stops answering (failover, partition) keeps its connections open; without a limit every
-    #: request and the outbox would wait on them for as long as TCP takes to notice (hours).
+    #: Longest wait for the database: on PostgreSQL to connect, for one statement, or for a pooled
+    #: connection; on SQLite for the file's write lock. A server that stops answering (failover,
+    #: partition) keeps its connections open; without a limit every request and the outbox would
+    #: wait on them for as long as TCP takes to notice (hours).
     database_timeout_seconds: float = Field(default=15, gt=0)
     port: int = Field(default=3000, ge=1, le=65535)
     public_url: str | None = None

@@ -81,15 +81,16 @@ class Database:
         url: SQLAlchemy async URL (``sqlite+aiosqlite:///…`` or ``postgresql+asyncpg://…``).
         secret_box: Encrypts credentials at rest.
         echo: Log SQL (debugging).
-        timeout: PostgreSQL: seconds to connect, to run one statement, or to wait for a pooled
-            connection, after which the call fails as a database that is unavailable.
+        timeout: Seconds to wait for the database, after which the call fails as a database that is
+            unavailable: on PostgreSQL to connect, to run one statement, or for a pooled
+            connection; on SQLite for the file's write lock (another process holding it).
     """
 
     def __init__(self, *, url: str, secret_box: SecretBox, echo: bool = False, timeout: float = 15.0) -> None:
         self.url = url
         self.secret_box = secret_box
         self.engine: AsyncEngine = _make_engine(url, echo=echo, timeout=timeout)
-        self.writer = BatchWriter(self.engine)
+        self.writer = BatchWriter(self.engine, timeout=timeout)
         self.connections = ConnectionRepo(self.engine, secret_box)
         self.subscriptions = SubscriptionRepo(self.engine)
         self.events = EventRepo(self.engine, self.writer)
@@ -147,9 +148,10 @@ class BatchWriter:
 
     Args:
         engine: The async engine whose database to write.
+        timeout: Seconds to wait for SQLite's write lock.
     """
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, timeout: float = 15.0) -> None:
         self._async_engine = engine
         self._sync_engine: sa.Engine | None = None
         self._thread: ThreadPoolExecutor | None = None
@@ -157,10 +159,10 @@ class BatchWriter:
         if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
             self._sync_engine = sa.create_engine(
                 url.set(drivername="sqlite"),
-                connect_args={"timeout": 30, "check_same_thread": False},
+                connect_args={"timeout": timeout, "check_same_thread": False},
                 poolclass=StaticPool,  # the one writer thread, the one connection
             )
-            _configure_sqlite(self._sync_engine)
+            _configure_sqlite(self._sync_engine, busy_timeout=timeout)
             self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
@@ -184,8 +186,8 @@ class BatchWriter:
 
 def _make_engine(url: str, *, echo: bool, timeout: float) -> AsyncEngine:
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
-        _configure_sqlite(engine.sync_engine)
+        engine = create_async_engine(url, echo=echo, connect_args={"timeout": timeout})
+        _configure_sqlite(engine.sync_engine, busy_timeout=timeout)
         return engine
     engine = create_async_engine(
         url,
@@ -212,7 +214,7 @@ def _make_engine(url: str, *, echo: bool, timeout: float) -> AsyncEngine:
     return engine
 
 
-def _configure_sqlite(engine: sa.Engine) -> None:
+def _configure_sqlite(engine: sa.Engine, *, busy_timeout: float) -> None:
     """WAL, a busy timeout, and BEGIN IMMEDIATE so writers queue instead of failing.
 
     pysqlite/aiosqlite defer BEGIN until the first write, which turns concurrent
@@ -224,7 +226,9 @@ def _configure_sqlite(engine: sa.Engine) -> None:
     def _on_connect(dbapi_connection, _record) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA busy_timeout=30000")
+        # Writers of this process queue on the lock for milliseconds; a wait this long means another
+        # process holds the file, and the caller is better told (a webhook's 503) than kept waiting.
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
         # Switching to WAL needs a moment alone with the file; two processes starting
         # together can see SQLITE_BUSY here even with a busy timeout, so retry briefly.
         for attempt in range(50):

@@ -1,6 +1,10 @@
-"""The database goes away for a moment: webhooks get a 503 so the sender retries, and the bot recovers by itself."""
+"""The database (server or file) goes away for a moment: webhooks get a 503 so the sender retries, and the
+bot recovers by itself."""
 
 import asyncio
+import contextlib
+import sqlite3
+from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -11,7 +15,7 @@ from tests.support.databases import TEST_DATABASE_URL, fresh_postgres_database
 from tests.support.harness import running_bot
 from tests.support.tcp_proxy import stalling_proxy
 
-pytestmark = pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL not set")
+needs_postgres = pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL not set")
 
 
 async def set_database_reachable(database_url: str, reachable: bool) -> None:
@@ -44,6 +48,7 @@ async def subscribed_with_completed_interviews(bot, *names: str) -> list[dict]:
     ]
 
 
+@needs_postgres
 async def test_webhooks_get_503_while_the_database_is_gone_and_flow_again_after(caplog):
     database_url, cleanup = await fresh_postgres_database()
     try:
@@ -80,6 +85,7 @@ async def test_webhooks_get_503_while_the_database_is_gone_and_flow_again_after(
         await cleanup()
 
 
+@needs_postgres
 async def test_a_message_posted_as_the_database_goes_away_is_recorded_once_it_returns():
     database_url, cleanup = await fresh_postgres_database()
     try:
@@ -116,6 +122,7 @@ async def test_a_message_posted_as_the_database_goes_away_is_recorded_once_it_re
         await cleanup()
 
 
+@needs_postgres
 async def test_a_database_server_that_stops_answering_gets_503s_not_a_hang_and_the_bot_recovers():
     """A failover or partition: connections stay open and nothing comes back, so only a timeout ends the wait."""
     database_url, cleanup = await fresh_postgres_database()
@@ -151,3 +158,37 @@ async def test_a_database_server_that_stops_answering_gets_503s_not_a_hang_and_t
                 ]
     finally:
         await cleanup()
+
+
+@contextlib.contextmanager
+def sqlite_write_locked(path: str) -> Iterator[None]:
+    """Another process's write transaction on the file (a VACUUM, a manual sqlite3 session)."""
+    holder = sqlite3.connect(path, isolation_level=None, timeout=30)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        yield
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+async def test_a_sqlite_file_locked_by_another_process_gets_503s_and_the_bot_recovers():
+    async with running_bot(database_timeout_seconds=2) as bot:
+        path = bot.settings.database_url.removeprefix("sqlite:///")
+        before, during = await subscribed_with_completed_interviews(bot, "Ann", "Bo")
+        (delivery,) = await bot.sparkhire.emit("InterviewCompleted", before)
+        assert delivery.status == 200
+        await bot.slack.wait_for(lambda: len(bot.slack.posted("C1")) == 1, timeout=10)
+
+        with sqlite_write_locked(path):
+            # Spark Hire gives up on a delivery after 10 s; the bot answers well before that.
+            (refused,) = await bot.sparkhire.emit("InterviewCompleted", during)
+            assert refused.status == 503
+
+        (retried,) = await bot.sparkhire.emit("InterviewCompleted", during)
+        assert retried.status == 200
+        await bot.slack.wait_for(lambda: len(bot.slack.posted("C1")) == 2, timeout=15)
+        assert [m.text for m in bot.slack.posted("C1")] == [
+            "Ann completed the interview (Spark Hire)",
+            "Bo completed the interview (Spark Hire)",
+        ]
