@@ -159,8 +159,12 @@ class OutboxWorker:
                 )
                 self._idle_until = now + timeout
                 try:
+                    # Not asyncio.wait_for: on Python 3.11, a cancel arriving as the wake-up is set is
+                    # swallowed (the inner wait is done, so it returns), and this loop then ran on
+                    # forever, holding up shutdown (the outage test's rare hang, the task "cancelling").
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self.wake.wait(), timeout=timeout)
+                        async with asyncio.timeout(timeout):
+                            await self.wake.wait()
                 finally:
                     self._idle_until = 0.0
                 # Only a pacing deadline of ours says a channel is due; a recorded event may be for a

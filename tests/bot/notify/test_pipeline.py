@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from bot.notify.receiver import webhook_path
+from bot.notify.worker import OutboxWorker
 from tests.support.harness import running_bot
 
 
@@ -387,3 +388,24 @@ async def test_a_slow_post_keeps_its_channel_past_the_lease_so_it_is_not_posted_
     assert len(bot.slack.calls_to("chat.postMessage")) == 1
     (card,) = cards(bot)
     assert "Ann Lee" in card.text
+
+
+async def test_the_outbox_worker_stops_when_cancelled_even_as_it_is_woken():
+    """Shutdown cancels the worker; a wake-up landing in the same moment must not swallow that.
+
+    On Python 3.11 asyncio.wait_for returned the finished wait instead of raising, and the worker
+    looped on forever: the process never finished stopping (seen as a rare hang of the outage test).
+    The turns of the event loop between the wake-up and the cancel walk the cancel across that moment.
+    """
+    async with running_bot(start_workers=False) as bot:
+        for turns in range(8):
+            worker = OutboxWorker(services=bot.services, slack_client_for=bot.pipeline.worker.slack_client_for)
+            task = asyncio.create_task(worker.run())
+            await asyncio.sleep(0.2)  # its first lease found nothing: it waits to be woken
+            worker.wake.set()
+            for _ in range(turns):
+                await asyncio.sleep(0)
+            task.cancel()
+            done, _ = await asyncio.wait({task}, timeout=5)
+            assert done, f"the worker ran on after its cancel ({turns} turns after the wake-up)"
+            assert task.cancelled()
