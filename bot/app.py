@@ -271,7 +271,11 @@ def create_web_app(
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         # One pooled HTTP session for every Web API call; without it slack-sdk opens (and for
         # slack.com, TLS-handshakes) a new connection per call. Bolt's per-request clients reuse it.
-        services.slack_session = aiohttp.ClientSession()
+        # slack-sdk applies its timeout only to sessions it makes itself: without one here a call
+        # Slack never answered waited aiohttp's default, five minutes.
+        services.slack_session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=settings.slack_timeout_seconds)
+        )
         bolt.client.session = services.slack_session
         await db.migrate()
         workers: list[asyncio.Task[None]] = pipeline.start() if start_workers else []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import traceback
+
 
 class UserFacingError(Exception):
     """An expected problem with a message written for the person in Slack."""
@@ -23,3 +25,14 @@ class NotConnectedError(UserFacingError):
 
 class NotAllowedError(UserFacingError):
     """The Slack user may not do this (e.g. workspace settings need an admin)."""
+
+
+def raised_inside(error: BaseException, *packages: str) -> bool:
+    """True when ``error`` passed through code of one of ``packages`` (module name prefixes).
+
+    Tells apart the bare ``TimeoutError`` that asyncpg, SQLAlchemy's pre-ping and slack-sdk let
+    through: the same type means a database, Slack or something else that did not answer.
+    """
+    return any(
+        frame.f_globals.get("__name__", "").startswith(packages) for frame, _ in traceback.walk_tb(error.__traceback__)
+    )

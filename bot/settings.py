@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     slack_client_id: str | None = None
     slack_client_secret: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
+    #: Longest wait for one Slack Web API call (slack-sdk's own default is 30 s; Slack answers in well
+    #: under one). A user waiting on a form is told after this long that Slack did not answer.
+    slack_timeout_seconds: float = Field(default=15, gt=0)
 
     wedgehr_token: SecretStr | None = None
     wedgehr_env: WedgeHREnv = WedgeHREnv.production

@@ -14,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from blocks.errors import error_message
 from blocks.models import Message
 from bot.crypto import SecretKeyMismatchError
-from bot.errors import NotConnectedError, UserFacingError
+from bot.errors import NotConnectedError, UserFacingError, raised_inside
 from bot.services import Services
 from bot.storage import is_database_unavailable
 from bot.vendors.errors import AuthenticationError, RateLimitError, SessionError, VendorError
@@ -23,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 INTERNAL_ERROR = "Something went wrong on our side and it has been logged. Please try again."
 DATABASE_UNAVAILABLE = "The bot cannot reach its database for a moment. Nothing was changed; try again in a minute."
+SLACK_TIMED_OUT = "Slack did not answer in time. If nothing happened, please try again in a moment."
 
 
 def services_of(context: Any) -> Services:
@@ -76,6 +77,8 @@ def user_message_for(error: BaseException) -> Message:
         return error_message(f"Slack refused the request ({data.get('error', 'unknown error')}).")
     if is_database_unavailable(error):
         return error_message(DATABASE_UNAVAILABLE)
+    if isinstance(error, TimeoutError) and raised_inside(error, "slack_sdk"):
+        return error_message(SLACK_TIMED_OUT)
     return error_message(INTERNAL_ERROR)
 
 

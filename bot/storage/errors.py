@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import traceback
-
 from sqlalchemy import exc
+
+from bot.errors import raised_inside
 
 # SQLSTATE classes that mean "the server is not there right now": connection exceptions (08),
 # operator intervention such as a shutdown or restart (57P), a database not accepting connections (55000).
@@ -24,14 +24,7 @@ def is_database_unavailable(error: BaseException) -> bool:
             return True
         return isinstance(orig, OSError) or isinstance(getattr(orig, "__cause__", None), OSError)
     if isinstance(error, TimeoutError):
-        return _raised_by_the_driver(error)
+        # asyncpg's connect and SQLAlchemy's pre-ping let a bare TimeoutError through (a server that
+        # stopped answering); one from anywhere else (a Slack or vendor call) is not about the database.
+        return raised_inside(error, "asyncpg", "sqlalchemy")
     return isinstance(error, ConnectionError)
-
-
-def _raised_by_the_driver(error: BaseException) -> bool:
-    """asyncpg's connect and SQLAlchemy's pre-ping let a bare TimeoutError through (a server that
-    stopped answering); one from anywhere else (a Slack or vendor call) is not about the database."""
-    return any(
-        frame.f_globals.get("__name__", "").startswith(("asyncpg", "sqlalchemy"))
-        for frame, _ in traceback.walk_tb(error.__traceback__)
-    )

@@ -54,10 +54,12 @@ def test_dev_secret_key_is_generated_private(tmp_path):
     assert Settings().fernet_key(workdir=tmp_path) == key
 
 
-def test_database_timeout_is_read_from_its_documented_name_and_must_be_positive(monkeypatch):
-    assert Settings().database_timeout_seconds == 15
-    monkeypatch.setenv("DATABASE_TIMEOUT_SECONDS", "2.5")
-    assert Settings().database_timeout_seconds == 2.5
-    monkeypatch.setenv("DATABASE_TIMEOUT_SECONDS", "0")
-    with pytest.raises(ValueError, match="database_timeout_seconds"):
+@pytest.mark.parametrize("name", ["DATABASE_TIMEOUT_SECONDS", "SLACK_TIMEOUT_SECONDS"])
+def test_timeouts_are_read_from_their_documented_names_and_must_be_positive(monkeypatch, name):
+    field = name.lower()
+    assert getattr(Settings(), field) == 15
+    monkeypatch.setenv(name, "2.5")
+    assert getattr(Settings(), field) == 2.5
+    monkeypatch.setenv(name, "0")
+    with pytest.raises(ValueError, match=field):
         Settings()

@@ -236,3 +236,15 @@ async def test_vendor_5xx_on_create_is_reported_and_the_invite_never_sent_twice(
     # The recruiter submits again once WedgeHR is back: exactly one invite exists.
     assert (await bot.sender.view_submission(modal, wedgehr_values(interview))).json() == {"response_action": "clear"}
     assert len(bot.wedgehr.invites) == 1
+
+
+async def test_a_slack_that_stops_answering_views_open_gets_the_user_told_in_seconds():
+    """slack-sdk's own timeout does not apply on a shared session: the call waited aiohttp's 300 s."""
+    async with running_bot(slack_timeout_seconds=2) as bot:
+        bot.slack.before_answering["views.open"] = lambda: asyncio.sleep(60)
+        began = time.monotonic()
+        response = await bot.sender.command("invite", response_url=bot.slack.response_url("invite"))
+        assert response.status_code == 200
+        (told,) = await bot.slack.wait_for(lambda: bot.slack.responses.get("invite"), timeout=20)
+        assert time.monotonic() - began < 15
+        assert "Slack did not answer in time" in told["text"] and "try again" in told["text"]
