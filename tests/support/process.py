@@ -54,11 +54,19 @@ class BotProcess:
         self.proc.send_signal(signal.SIGKILL)
 
     async def stop(self) -> None:
+        """SIGTERM, as a deploy or Ctrl-C sends it: the bot must finish stopping on its own, and cleanly.
+
+        A bot that ignores it is killed, and the test fails: killing it silently would hide a shutdown
+        that hangs, which in production leaves the process's channels leased until it is killed.
+        """
         if self.proc is None or self.proc.returncode is not None:
             return
         self.proc.terminate()
         try:
-            await asyncio.wait_for(self.proc.wait(), timeout=10)
+            await asyncio.wait_for(self.proc.wait(), timeout=15)
         except TimeoutError:
             self.proc.kill()
             await self.proc.wait()
+            log = self.log.read_text()[-2000:]
+            raise AssertionError(f"the bot did not stop within 15 s of SIGTERM: {log}") from None
+        assert self.proc.returncode == 0, f"the bot exited {self.proc.returncode}: {self.log.read_text()[-2000:]}"
