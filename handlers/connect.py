@@ -137,7 +137,8 @@ async def on_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client
     if wedgehr_token or workspace_key:
         # The modal only shows these fields to admins; check again, the payload is the user's.
         try:
-            is_admin = await asyncio.wait_for(is_workspace_admin(client, user_id), timeout=VERIFY_BUDGET_SECONDS)
+            async with asyncio.timeout(VERIFY_BUDGET_SECONDS):
+                is_admin = await is_workspace_admin(client, user_id)
         except TimeoutError:
             await ack(response_action="errors", errors={Block.SPARKHIRE_USER_KEY: SLACK_TOO_SLOW})
             return

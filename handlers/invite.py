@@ -164,7 +164,9 @@ async def on_vendor_chosen(ack: Any, view: dict[str, Any]) -> None:
 # -- type-ahead -------------------------------------------------------------------------------------
 async def _bounded(coro: Any) -> Any:
     try:
-        return await asyncio.wait_for(coro, timeout=SUGGESTION_BUDGET_SECONDS)
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel (bot/notify/worker.py).
+        async with asyncio.timeout(SUGGESTION_BUDGET_SECONDS):
+            return await coro
     except (TimeoutError, VendorError) as exc:
         logger.info("Type-ahead gave up: %s", exc)
         return None
