@@ -204,7 +204,7 @@ def create_web_app(
     """
     web_app = web.Application(client_max_size=1024**2)
     secret_box = SecretBox(settings.fernet_key())
-    db = Database(url=settings.sqlalchemy_url, secret_box=secret_box, timeout=settings.database_timeout_seconds)
+    db = Database.for_settings(settings, secret_box=secret_box)
 
     wedgehr_url = sparkhire_url = ""
     if sandbox:

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 import aiohttp
 from slack_sdk.errors import SlackApiError
 
-from bot.crypto import SecretBox
 from bot.settings import Settings
 from bot.storage import Database
 from bot.vendors.errors import VendorError
@@ -77,11 +76,7 @@ async def collect_checks(settings: Settings, *, sandbox: bool = False) -> list[C
     else:
         checks.append(Check("public", True, settings.public_url))
 
-    db = Database(
-        url=settings.sqlalchemy_url,
-        secret_box=SecretBox(settings.fernet_key()),
-        timeout=settings.database_timeout_seconds,
-    )
+    db = Database.for_settings(settings)
 
     async def database() -> str:
         await db.migrate()
@@ -168,11 +163,7 @@ async def run_doctor(settings: Settings, *, sandbox: bool = False) -> int:
 
 
 async def migrate(settings: Settings) -> int:
-    db = Database(
-        url=settings.sqlalchemy_url,
-        secret_box=SecretBox(settings.fernet_key()),
-        timeout=settings.database_timeout_seconds,
-    )
+    db = Database.for_settings(settings)
     try:
         await db.migrate()
     except Exception as exc:

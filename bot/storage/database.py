@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import StaticPool
 
 from bot.crypto import SecretBox
+from bot.settings import Settings
 from bot.storage import schema
 from bot.storage.installations import EncryptedInstallationStore
 from bot.storage.repos import (
@@ -98,6 +99,15 @@ class Database:
         self.threads = ThreadRepo(self.engine)
         self.audit = AuditRepo(self.engine)
         self.poll_state = PollStateRepo(self.engine)
+
+    @classmethod
+    def for_settings(cls, settings: Settings, *, secret_box: SecretBox | None = None) -> Database:
+        """The database ``DATABASE_URL`` names, with the operator's timeout; secrets under ``BOT_SECRET_KEY``."""
+        return cls(
+            url=settings.sqlalchemy_url,
+            secret_box=secret_box or SecretBox(settings.fernet_key()),
+            timeout=settings.database_timeout_seconds,
+        )
 
     @property
     def dialect_name(self) -> str:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bot.settings import normalize_database_url
 from tests.support.databases import TEST_DATABASE_URL, fresh_postgres_database
 from tests.support.harness import running_bot
-from tests.support.tcp_proxy import StallingProxy, stalling_proxy
+from tests.support.tcp_proxy import stalling_proxy
 
 needs_postgres = pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL not set")
 
@@ -138,26 +138,16 @@ async def test_a_message_posted_as_the_database_goes_away_is_recorded_once_it_re
         await cleanup()
 
 
-@contextlib.asynccontextmanager
-async def stalled(proxy: StallingProxy) -> AsyncIterator[None]:
-    proxy.stall()
-    try:
-        yield
-    finally:
-        proxy.resume()
-
-
 @needs_postgres
 async def test_a_database_server_that_stops_answering_gets_503s_not_a_hang_and_the_bot_recovers():
     """A failover or partition: connections stay open and nothing comes back, so only a timeout ends the wait."""
     database_url, cleanup = await fresh_postgres_database()
-    host_port, name = database_url.rsplit("@", 1)[1].rsplit("/", 1)
-    host, port = host_port.rsplit(":", 1) if ":" in host_port else (host_port, "5432")
+    server = sa.make_url(database_url)
     try:
-        async with stalling_proxy(target_host=host, target_port=int(port)) as proxy:
-            through_proxy = f"{database_url.rsplit('@', 1)[0]}@127.0.0.1:{proxy.port}/{name}"
+        async with stalling_proxy(target_host=server.host or "127.0.0.1", target_port=server.port or 5432) as proxy:
+            through_proxy = server.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
             async with running_bot(database_url=through_proxy, database_timeout_seconds=2) as bot:
-                await outage_gets_503s_and_retries_are_posted_once(bot, stalled(proxy))
+                await outage_gets_503s_and_retries_are_posted_once(bot, proxy.stalled())
     finally:
         await cleanup()
 

@@ -8,7 +8,6 @@ does not, and only a client-side timeout ends the wait.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -29,12 +28,14 @@ class StallingProxy:
         self._server: asyncio.Server | None = None
         self._pipes: set[asyncio.Task[None]] = set()
 
-    def stall(self) -> None:
-        """From now on no byte goes through, either way, on old or new connections."""
+    @asynccontextmanager
+    async def stalled(self) -> AsyncIterator[None]:
+        """Inside, no byte goes through, either way, on old or new connections."""
         self._flowing.clear()
-
-    def resume(self) -> None:
-        self._flowing.set()
+        try:
+            yield
+        finally:
+            self._flowing.set()
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -69,8 +70,7 @@ class StallingProxy:
             self._server.close()
         for task in list(self._pipes):
             task.cancel()
-        with contextlib.suppress(Exception):
-            await asyncio.gather(*self._pipes, return_exceptions=True)
+        await asyncio.gather(*self._pipes, return_exceptions=True)
 
 
 @asynccontextmanager
