@@ -85,7 +85,10 @@ async def collect_checks(settings: Settings, *, sandbox: bool = False) -> list[C
     checks.append(await _guard("database", database))
     await db.aclose()
 
+    granted_scopes: str | None = None  # auth.test's x-oauth-scopes header, once it answered
+
     async def slack() -> str:
+        nonlocal granted_scopes
         from slack_sdk.web.async_client import AsyncWebClient
 
         from bot.app import configure_web_client
@@ -106,16 +109,16 @@ async def collect_checks(settings: Settings, *, sandbox: bool = False) -> list[C
                 f"cannot reach {settings.slack_api_url} ({type(exc).__name__}): check this machine's network, "
                 "DNS and HTTPS_PROXY, or SLACK_API_URL"
             ) from exc
-        granted_scopes.append(response.headers.get("x-oauth-scopes"))
+        granted_scopes = response.headers.get("x-oauth-scopes")
         return f"auth.test ok: team {response['team']} ({response['team_id']}) as @{response['user']}"
 
-    granted_scopes: list[str | None] = []
     if settings.slack_bot_token is None:
         checks.append(Check("slack", None, "no SLACK_BOT_TOKEN to test"))
     else:
-        checks.append(await _guard("slack", slack))
-        if granted_scopes:
-            checks.append(_scopes_check(granted_scopes[0]))
+        slack_check = await _guard("slack", slack)
+        checks.append(slack_check)
+        if slack_check.ok:
+            checks.append(_scopes_check(granted_scopes))
 
     if sandbox:
         checks.append(Check("wedgehr", None, "sandbox mode: the fake API is served by the bot itself"))
