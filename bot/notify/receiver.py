@@ -34,11 +34,11 @@ class SparkHireReceiver:
 
     @staticmethod
     def _presented(request: web.Request) -> str | None:
-        header = request.headers.get("Authorization", "")
-        if not header.startswith("Basic "):
+        scheme, _, credentials = request.headers.get("Authorization", "").strip().partition(" ")
+        if scheme.lower() != "basic":  # auth schemes are case-insensitive (RFC 7617)
             return None
         try:
-            return base64.b64decode(header[6:], validate=True).decode()
+            return base64.b64decode(credentials.strip(), validate=True).decode()
         except (binascii.Error, UnicodeDecodeError):
             return None
 
@@ -63,10 +63,10 @@ class SparkHireReceiver:
         if (request.content_length or 0) > MAX_BODY_BYTES:
             return web.json_response({"error": "payload too large (1 MiB at most)"}, status=413)
         try:
-            raw = await request.content.read(MAX_BODY_BYTES + 1)
+            raw = await _read_body(request)
         except (ConnectionError, TimeoutError):
             return web.json_response({"error": "incomplete body"}, status=400)
-        if len(raw) > MAX_BODY_BYTES:
+        if raw is None:
             return web.json_response({"error": "payload too large (1 MiB at most)"}, status=413)
         try:
             body: Any = json.loads(raw)
@@ -90,6 +90,19 @@ class SparkHireReceiver:
             logger.exception("Database unavailable while storing a webhook")
             return _unavailable()
         return web.json_response({"ok": True, "duplicate": not inserted})
+
+
+async def _read_body(request: web.Request) -> bytes | None:
+    """The whole body, however many packets or chunks it came in; ``None`` once it passes 1 MiB."""
+    # StreamReader.read(n) returns what has arrived so far, not n bytes: read to the end.
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_any():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _is_database_failure(error: Exception) -> bool:

@@ -1,0 +1,71 @@
+"""The Spark Hire receiver over raw HTTP: however a delivery is framed, it is read whole or refused clearly."""
+
+import asyncio
+import base64
+import json
+from urllib.parse import urlsplit
+
+import aiohttp
+import httpx
+
+from tests.bot.notify.test_pipeline import bot, cards, completed_interview, subscribe  # noqa: F401
+
+
+def webhook_of(bot) -> tuple[str, dict[str, str]]:
+    (hook,) = bot.sparkhire.webhooks.values()
+    credentials = base64.b64encode(hook["_auth"].encode()).decode()
+    return hook["url"], {"Authorization": "Basic " + credentials, "X-SparkHire-Event": "InterviewCompleted"}
+
+
+async def test_a_delivery_arriving_in_two_packets_is_read_whole_and_posted(bot):
+    await subscribe(bot)
+    url, headers = webhook_of(bot)
+    body = json.dumps(completed_interview(bot)).encode()
+    parts = urlsplit(url)
+    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    writer.write(
+        f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\n{head}Content-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+        + body[:100]
+    )
+    await writer.drain()
+    await asyncio.sleep(0.3)  # the rest of the body comes in a later packet, as on any real network
+    writer.write(body[100:])
+    await writer.drain()
+    status_line = await reader.readline()
+    writer.close()
+    assert b" 200 " in status_line, status_line
+    (card,) = await bot.slack.wait_for(lambda: cards(bot))
+    assert "Ann Lee" in card.text
+
+
+async def test_chunked_deliveries_get_200_under_1_mib_and_413_over_it(bot):
+    await subscribe(bot)
+    url, headers = webhook_of(bot)
+    headers["Content-Type"] = "application/json"
+
+    async def post_chunked(body: bytes) -> int:
+        async def chunks():
+            for start in range(0, len(body), 16 * 1024):
+                yield body[start : start + 16 * 1024]
+                await asyncio.sleep(0)
+
+        async with aiohttp.ClientSession() as session, session.post(url, data=chunks(), headers=headers) as response:
+            return response.status
+
+    large_but_allowed = json.dumps({**completed_interview(bot), "notes": "x" * 300_000}).encode()
+    too_large = json.dumps({"notes": "x" * (2 * 1024 * 1024)}).encode()
+    assert (await post_chunked(large_but_allowed), await post_chunked(too_large)) == (200, 413)
+    (card,) = await bot.slack.wait_for(lambda: cards(bot))
+    assert "Ann Lee" in card.text
+
+
+async def test_the_basic_scheme_is_matched_whatever_its_case(bot):
+    await subscribe(bot)
+    url, headers = webhook_of(bot)
+    headers["Authorization"] = "basic " + headers["Authorization"].removeprefix("Basic ")
+    async with httpx.AsyncClient() as client:
+        response = await client.post(url, json=completed_interview(bot), headers=headers)
+    assert response.status_code == 200
+    await bot.slack.wait_for(lambda: cards(bot))
