@@ -5,17 +5,10 @@ import base64
 import time
 
 import httpx
-import pytest
 
 from bot.notify.receiver import webhook_path
 from bot.notify.worker import OutboxWorker
 from tests.support.harness import running_bot
-
-
-@pytest.fixture
-async def bot():
-    async with running_bot(wedgehr_poll_seconds=0.2) as running:
-        yield running
 
 
 async def subscribe(bot, text="subscribe sparkhire", channel="C1"):

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import aiohttp
 import httpx
 
-from tests.bot.notify.test_pipeline import bot, cards, completed_interview, subscribe  # noqa: F401
+from tests.bot.notify.test_pipeline import cards, completed_interview, subscribe
 
 
 def webhook_of(bot) -> tuple[str, dict[str, str]]:
