@@ -33,6 +33,8 @@ def find_interview_uuid(obj: Any) -> str | None:
         interview = obj.get("interview")
         if isinstance(interview, dict) and isinstance(interview.get("uuid"), str):
             return interview["uuid"]
+        if isinstance(interview, str) and interview:
+            return interview
         for value in obj.values():
             if isinstance(value, (dict, list)) and (found := find_interview_uuid(value)):
                 return found
@@ -86,6 +88,8 @@ def sparkhire_event(
         job_id=job_id,
         candidate_email=assigned.get("email"),
         connection_id=connection_id,
+        # A rating names only its interview: the job and exclude filters wait for the worker's fetch.
+        filters_deferred=header_event == "InterviewRated" and not assigned and not job,
     )
 
 

@@ -62,6 +62,10 @@ EARLIER_POST_MAX_PAGES = 5
 SlackClientFor = Callable[[str], Awaitable[AsyncWebClient]]
 
 
+class FilteredOut(Exception):
+    """The event, once complete, does not pass the subscription's filters: nothing to post."""
+
+
 class EarlierPostUnknown(Exception):
     """Slack could not say, for now, whether an earlier attempt posted the message: retry later."""
 
@@ -217,6 +221,12 @@ class OutboxWorker:
     async def _deliver(self, item: OutboxItem) -> None:
         try:
             counted_from, thread = await self._post(item)
+        except FilteredOut as exc:
+            reason = str(exc)
+            logger.info("Outbox row %s not posted: %s", item.id, reason)
+            await self._record(item, lambda: self.db.outbox.skip(item, self.worker_id, reason=reason))
+            self._wake_at(time.time())  # the channel was not paced: its next row may go now
+            return
         except SlackApiError as exc:
             await self._slack_failure(item, exc)
             return
@@ -355,7 +365,12 @@ class OutboxWorker:
                 metadata=metadata,
             )
             return self._counted_from(sent_at), None
-        candidate = await self.render(payload)
+        candidate, rated_interview = await self.render(payload)
+        if payload.get("filters_deferred") and (refused := await self._deferred_filters_refuse(item, rated_interview)):
+            raise FilteredOut(refused)
+        # A rating whose interview could not be fetched knows only its stars: the reply says them,
+        # but the card keeps the candidate it shows rather than being overwritten with less.
+        refresh_card = event != "rated" or rated_interview is not None
         compact = bool(payload.get("compact"))
         if thread_ts is None:
             if earlier is not None:
@@ -375,7 +390,7 @@ class OutboxWorker:
             counted_from = self._counted_from(sent_at)
         else:
             counted_from = time.time()  # the reply is there; its card may not have been refreshed
-        if not compact:
+        if not compact and refresh_card:
             try:  # the reply is what must not be lost or doubled; the card refresh is best effort
                 await client.chat_update(
                     channel=item.channel_id, ts=thread_ts, **notification_card(candidate, event=event).as_kwargs()
@@ -429,8 +444,11 @@ class OutboxWorker:
             )
         return None
 
-    async def render(self, payload: dict[str, Any]) -> CandidateView:
-        """The candidate as of this event; a rating is completed by fetching the interview."""
+    async def render(self, payload: dict[str, Any]) -> tuple[CandidateView, Interview | None]:
+        """The candidate as of this event, and for a rating the interview fetched to complete it.
+
+        ``None`` for a rating means the fetch failed: the view is then only the rating and a link.
+        """
         if payload.get("vendor") == "wedgehr":
             invite = Invite.model_validate(payload["invite"])
             if payload.get("wedge"):
@@ -442,7 +460,7 @@ class OutboxWorker:
                         "result_url": invite.result_url or view.result_url,
                         "completed_at": invite.completed_at or view.completed_at,
                     }
-                )
+                ), None
             return CandidateView(
                 vendor="wedgehr",
                 name=invite.email,
@@ -452,10 +470,10 @@ class OutboxWorker:
                 result_url=invite.result_url,
                 completed_at=invite.completed_at,
                 invite_url=invite.invite_url,
-            )
+            ), None
         obj = payload.get("object") or {}
         if payload.get("event") != "rated":
-            return from_interview(Interview.model_validate(obj))
+            return from_interview(Interview.model_validate(obj)), None
         uuid = find_interview_uuid(obj)
         rating = obj.get("rating") if isinstance(obj.get("rating"), (int, float)) else None
         if uuid:
@@ -463,7 +481,7 @@ class OutboxWorker:
             if connection is not None:
                 try:
                     interview = await self.services.client_for(connection).get_interview(uuid)  # type: ignore[attr-defined]
-                    return from_interview(interview)
+                    return from_interview(interview), interview
                 except VendorError as exc:
                     logger.info("Could not fetch rated interview %s: %s", uuid, exc)
         # Still useful without the fetch: the rating and a link to watch.
@@ -476,4 +494,23 @@ class OutboxWorker:
             rating=float(rating) if rating is not None else None,
             watch_url=WATCH_URL.format(uuid=uuid) if uuid else None,
             interview_uuid=uuid,
+        ), None
+
+    async def _deferred_filters_refuse(self, item: OutboxItem, interview: Interview | None) -> str | None:
+        """Why a rating does not belong in this channel after all (None: it does).
+
+        Its job and candidate were unknown when it was recorded. Fetched, they face the filters.
+        Not fetched, it goes only where the candidate already has a card, which passed them.
+        """
+        subscription = await self.db.subscriptions.get(item.subscription_id)
+        if subscription is None:
+            return "the subscription was removed"
+        if interview is None:
+            return None if item.thread_ts else "its interview could not be fetched to check the filters"
+        passes = subscription.matches(
+            str(item.payload.get("event", "")),
+            job_name=interview.job_title,
+            job_id=interview.job_post.uuid if interview.job_post else None,
+            candidate_email=interview.candidate_email,
         )
+        return None if passes else "filtered out by the subscription's job or exclude filter"

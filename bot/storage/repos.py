@@ -402,10 +402,17 @@ class Subscription:
         job_name: str | None = None,
         job_id: str | None = None,
         candidate_email: str | None = None,
+        deferred: bool = False,
     ) -> bool:
-        """Whether an event passes this subscription's event, job and exclude filters."""
+        """Whether an event passes this subscription's event, job and exclude filters.
+
+        ``deferred``: the event does not say its job or candidate yet (a rating); only the event
+        filter applies now, the others once the worker has fetched the interview.
+        """
         if self.paused or event not in self.events:
             return False
+        if deferred:
+            return True
         if self.job_filter:
             wanted = self.job_filter.casefold()
             names = {str(v).casefold() for v in (job_name, job_id) if v}
@@ -419,6 +426,10 @@ class Subscription:
                 if ex == email or (ex.startswith("@") and ex[1:] == domain):
                     return False
         return True
+
+    @property
+    def has_filters(self) -> bool:
+        return bool(self.job_filter or self.excludes)
 
 
 def _subscription(row: sa.Row) -> Subscription:
@@ -553,6 +564,8 @@ class NewEvent:
     candidate_email: str | None = None
     #: Only subscriptions using this connection receive the event (None: any of the team's).
     connection_id: str | None = None
+    #: The job and candidate are not known until the worker fetches them (``Subscription.matches``).
+    filters_deferred: bool = False
 
 
 def _record_many(conn: sa.Connection, batch: list[NewEvent], now: float) -> list[bool]:
@@ -592,13 +605,26 @@ def _record_many(conn: sa.Connection, batch: list[NewEvent], now: float) -> list
             event_id = inserted.get(e.dedup_key)
             if event_id is None:
                 continue
+            # One message per event per channel, however many of the channel's subscriptions match:
+            # the one that needs no later check, then a full card over a compact line, then the oldest.
+            chosen: dict[str, tuple[tuple[bool, bool], Subscription]] = {}
             for s in subs:
                 if s.team_id != e.team_id or s.vendor != e.vendor:
                     continue
                 if e.connection_id and s.connection_id and s.connection_id != e.connection_id:
                     continue
-                if not s.matches(e.event_type, job_name=e.job_name, job_id=e.job_id, candidate_email=e.candidate_email):
+                if not s.matches(
+                    e.event_type,
+                    job_name=e.job_name,
+                    job_id=e.job_id,
+                    candidate_email=e.candidate_email,
+                    deferred=e.filters_deferred,
+                ):
                     continue
+                rank = (e.filters_deferred and s.has_filters, s.compact)
+                if s.channel_id not in chosen or rank < chosen[s.channel_id][0]:
+                    chosen[s.channel_id] = (rank, s)
+            for (deferred, _), s in chosen.values():
                 outbox_rows.append(
                     {
                         "event_id": event_id,
@@ -608,7 +634,7 @@ def _record_many(conn: sa.Connection, batch: list[NewEvent], now: float) -> list
                         "thread_key": e.thread_key,
                         # Only what is the subscription's; the event's payload is joined
                         # in when leased, so it is encoded and written once, not per channel.
-                        "payload": {"compact": s.compact},
+                        "payload": {"compact": s.compact} | ({"filters_deferred": True} if deferred else {}),
                         "status": "pending",
                         "attempts": 0,
                         "next_attempt_at": now,
@@ -879,6 +905,15 @@ class OutboxRepo(_Repo):
             worker_id,
             values=values,
             next_post_in=delay,
+        )
+
+    async def skip(self, item: OutboxItem, worker_id: str, *, reason: str) -> None:
+        """Done without a post (the event turned out not to pass the subscription's filters)."""
+        await self._finish(
+            item,
+            worker_id,
+            values={"status": "skipped", "last_error": reason[:500], "posting_since": None},
+            next_post_in=0,
         )
 
     async def fail(self, item: OutboxItem, worker_id: str, *, error: str) -> None:

@@ -191,6 +191,62 @@ async def test_rating_still_posts_when_the_interview_cannot_be_fetched(bot):
     assert "5a0c2a35-0000-4000-8000-000000000001/watch" in str(card.blocks)
 
 
+async def test_a_rating_whose_interview_cannot_be_fetched_replies_but_keeps_the_card(bot):
+    await subscribe(bot)
+    interview = completed_interview(bot)
+    await bot.sparkhire.emit("InterviewCompleted", interview)
+    (card,) = await bot.slack.wait_for(lambda: cards(bot))
+    bot.sparkhire.fail_next(503, times=50)
+    await bot.sparkhire.rate_interview(interview["uuid"], 3.0)
+    (reply,) = await bot.slack.wait_for(lambda: [m for m in bot.slack.posted("C1") if m.thread_ts == card.ts])
+    assert "★★★☆☆ 3" in str(reply.blocks)
+    await asyncio.sleep(0.3)
+    # Overwritten with what the reply knew, the card read "A candidate", with no name, email or job.
+    assert card.updates == 0 and "Ann Lee" in str(card.blocks)
+
+
+async def test_a_rating_naming_its_interview_by_a_bare_uuid_replies_in_the_candidates_thread(bot):
+    await subscribe(bot)
+    interview = completed_interview(bot)
+    await bot.sparkhire.emit("InterviewCompleted", interview)
+    (card,) = await bot.slack.wait_for(lambda: cards(bot))
+    await bot.sparkhire.emit(
+        "InterviewRated", {"uuid": "99999999-0000-4000-8000-000000000000", "rating": 4, "interview": interview["uuid"]}
+    )
+    (reply,) = await bot.slack.wait_for(lambda: [m for m in bot.slack.posted("C1") if m.thread_ts == card.ts])
+    assert "Ann Lee was rated" in reply.text  # found by the uuid it names, not taken for a new candidate
+
+
+async def test_ratings_face_the_job_and_exclude_filters_once_their_interview_is_fetched(bot):
+    # A rating names only its interview; the filters apply to the interview it names.
+    await subscribe(bot, "subscribe sparkhire rated job:Barista")
+    bot.slack.add_channel("C2", name="chefs")
+    await subscribe(bot, "subscribe sparkhire rated job:Chef", channel="C2")
+    bot.slack.add_channel("C3", name="no-tests")
+    await subscribe(bot, "subscribe sparkhire completed rated exclude:@example.com", channel="C3")
+    interview = completed_interview(bot)  # Ann Lee <ann@example.com>, a Barista interview
+    await bot.sparkhire.rate_interview(interview["uuid"], 4.0)
+    (card,) = await bot.slack.wait_for(lambda: cards(bot, "C1"))
+    assert "Ann Lee" in card.text and "★★★★☆ 4" in str(card.blocks)
+    # The other two channels' rows end without a post, and hold nothing up behind them.
+    for _ in range(100):
+        if (await bot.services.db.outbox.counts()).get("skipped") == 2:
+            break
+        await asyncio.sleep(0.05)
+    assert await bot.services.db.outbox.counts() == {"sent": 1, "skipped": 2}
+    assert bot.slack.posted("C2") == bot.slack.posted("C3") == []
+
+
+async def test_a_channel_with_two_matching_subscriptions_gets_each_event_once(bot):
+    await subscribe(bot, "subscribe sparkhire completed")
+    await subscribe(bot, "subscribe sparkhire completed job:Barista compact")
+    await bot.sparkhire.emit("InterviewCompleted", completed_interview(bot))
+    (card,) = await bot.slack.wait_for(lambda: cards(bot))
+    assert "Watch interview" in str(card.blocks)  # the full card, not the compact line
+    await asyncio.sleep(1.5)  # past the channel's pacing: a second row would have gone out by now
+    assert len(bot.slack.posted("C1")) == 1
+
+
 async def test_filters_and_compact(bot):
     await subscribe(bot, "subscribe sparkhire completed job:Chef compact")
     await bot.sparkhire.emit("InterviewCompleted", completed_interview(bot))  # job Barista: filtered out
