@@ -186,7 +186,10 @@ async def subscribe(
                 "WedgeHR: completed, send_failure, canceled. Spark Hire: completed, rated, "
                 "expired, accepted, created, rescheduled, canceled, reset, jobs."
             )
-        raise NotConnectedError("sparkhire", needs_user_key=True)
+        # Name the platform the events were for (Spark Hire first: anyone may connect their own key).
+        unconnected = [v for v in request.vendors if request.events_for(v)]
+        vendor = "sparkhire" if "sparkhire" in unconnected else unconnected[0]
+        raise NotConnectedError(vendor, needs_user_key=vendor == "sparkhire")
     existing = await services.db.subscriptions.list_for_channel(team_id, channel_id)
     for vendor, connection, events in wanted:
         same = next(
@@ -248,7 +251,12 @@ async def unsubscribe(
     for s in await services.db.subscriptions.list_for_channel(team_id, channel_id):
         if s.vendor not in request.vendors:
             continue
+        # Each word given narrows which subscriptions are meant, as it did when subscribing.
         if request.job and (s.job_filter or "").casefold() != request.job.casefold():
+            continue
+        if request.excludes and {e.casefold() for e in s.excludes} != {e.casefold() for e in request.excludes}:
+            continue
+        if request.compact and not s.compact:
             continue
         remaining = tuple(e for e in s.events if e not in request.events) if request.explicit_events else ()
         if remaining:

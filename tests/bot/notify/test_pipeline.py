@@ -8,7 +8,7 @@ import httpx
 
 from bot.notify.receiver import webhook_path
 from bot.notify.worker import OutboxWorker
-from tests.support.harness import running_bot
+from tests.support.harness import SPARKHIRE_KEY, running_bot
 
 
 async def subscribe(bot, text="subscribe sparkhire", channel="C1"):
@@ -289,6 +289,25 @@ async def test_private_channel_explains_how_to_invite_the_bot(bot):
     reply = (await bot.slack.wait_for(lambda: bot.slack.responses.get("p")))[-1]
     assert "/invite @Interview Bot" in reply["text"]
     assert await bot.services.db.subscriptions.list_for_channel("T0001", "G1") == []
+
+
+async def test_unsubscribe_with_compact_and_exclude_removes_only_the_subscription_they_name(bot):
+    await subscribe(bot, "subscribe sparkhire completed")
+    await subscribe(bot, "subscribe sparkhire completed compact exclude:@test.example.com")
+    await bot.sender.command(
+        "unsubscribe sparkhire completed compact exclude:@test.example.com", response_url=bot.slack.response_url("u")
+    )
+    reply = (await bot.slack.wait_for(lambda: bot.slack.responses.get("u")))[-1]
+    assert "Removed 1" in reply["text"]
+    (left,) = await bot.services.db.subscriptions.list_for_channel("T0001", "C1")
+    assert (left.compact, left.excludes) == (False, ())
+
+
+async def test_a_wedgehr_event_without_wedgehr_connected_offers_to_connect_wedgehr():
+    async with running_bot(env_credentials=False, sparkhire_api_key=SPARKHIRE_KEY) as bot:
+        reply = await subscribe(bot, "subscribe send_failure")
+        assert "WedgeHR is not connected yet" in str(reply) and "Spark Hire" not in str(reply)
+        assert await bot.services.db.subscriptions.list_for_channel("T0001", "C1") == []
 
 
 async def test_bad_grammar_answers_immediately(bot):
