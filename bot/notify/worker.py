@@ -306,11 +306,26 @@ class OutboxWorker:
             retry_after = float(exc.response.headers.get("Retry-After", "1") or 1)
             await self._retry_later(item, "ratelimited", delay=max(retry_after, self.pace_seconds))
             return
+        if error == "not_in_channel" and await self._rejoined(item):
+            # Someone removed the bot from a public channel: it joins again, as on subscribing.
+            await self._retry_later(item, error, delay=0.0)
+            return
         if error in PERMANENT_ERRORS:
             await self._pause(item, error)
             return
         # A 5xx can come after Slack posted the message; a 4xx means it did not.
         await self._retry_later(item, error or f"HTTP {status}", maybe_posted=status >= 500)
+
+    async def _rejoined(self, item: OutboxItem) -> bool:
+        """Join the item's channel again; False for a private channel (only a member can invite the bot)."""
+        try:
+            client = await self.slack_client_for(item.team_id)
+            await client.conversations_join(channel=item.channel_id)
+        except SlackApiError as exc:
+            logger.info("Could not rejoin %s: %s", item.channel_id, exc.response.get("error"))
+            return False
+        logger.info("Rejoined %s, which the bot had been removed from", item.channel_id)
+        return True
 
     async def _pause(self, item: OutboxItem, error: str) -> None:
         reason = error.replace("_", " ")

@@ -375,6 +375,29 @@ async def test_permanent_error_pauses_and_tells_the_subscriber(bot):
     assert not (await bot.services.db.subscriptions.get(subscription.id)).paused
 
 
+async def test_a_bot_removed_from_a_public_channel_joins_again_and_posts(bot):
+    await subscribe(bot)
+    joins = len(bot.slack.calls_to("conversations.join"))
+    bot.slack.fail("chat.postMessage", error="not_in_channel")  # someone removed the bot from #hiring
+    await bot.sparkhire.emit("InterviewCompleted", completed_interview(bot))
+    (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=5)
+    assert "Ann Lee" in card.text
+    assert len(bot.slack.calls_to("conversations.join")) == joins + 1
+    (subscription,) = await bot.services.db.subscriptions.list_for_channel("T0001", "C1")
+    assert not subscription.paused
+
+
+async def test_a_bot_removed_from_a_private_channel_pauses_and_says_how_to_invite_it(bot):
+    bot.slack.add_channel("G1", name="secret-hiring", is_private=True, is_member=True)
+    await subscribe(bot, channel="G1")
+    bot.slack.fail("chat.postMessage", error="not_in_channel")
+    await bot.sparkhire.emit("InterviewCompleted", completed_interview(bot))
+    dm = await bot.slack.wait_for(lambda: bot.slack.posted("U1"), timeout=5)
+    assert "paused" in dm[-1].text and "invite me to the channel" in dm[-1].text
+    (subscription,) = await bot.services.db.subscriptions.list_for_channel("T0001", "G1")
+    assert subscription.paused and cards(bot, "G1") == []
+
+
 async def test_a_webhook_registered_again_is_accepted_with_its_new_password_at_once(bot):
     await subscribe(bot)
     interview = completed_interview(bot)
