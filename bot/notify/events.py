@@ -97,22 +97,34 @@ def wedgehr_event(
     *,
     team_id: str,
     connection_id: str,
-    invite: dict[str, Any],
+    invite: dict[str, Any] | None,
     wedge: dict[str, Any] | None,
     status: str,
 ) -> NewEvent:
+    """An invite whose status changed, or (``invite=None``) a wedge newly completed.
+
+    A completion is keyed by its wedge when the wedge is known: the poller sees it both ways (the
+    invite's status, the wedge's ``completedAt``) and it must be posted once.
+    """
+    if invite is None and wedge is None:
+        raise ValueError("an invite or a wedge")
     kind = {"complete": "completed"}.get(status, status)
-    thread = f"wedgehr:wedge:{wedge['id']}" if wedge else f"wedgehr:invite:{invite['id']}"
+    thread = f"wedgehr:wedge:{wedge['id']}" if wedge else f"wedgehr:invite:{invite['id']}"  # type: ignore[index]
+    if wedge and status == "complete":
+        dedup = f"wedgehr:{connection_id}:wedge:{wedge['id']}:complete"
+    else:
+        dedup = f"wedgehr:{connection_id}:invite:{invite['id']}:{status}"  # type: ignore[index]
+    subject = str(invite["id"]) if invite else str(wedge["id"])  # type: ignore[index]
     return NewEvent(
-        dedup_key=f"wedgehr:{connection_id}:invite:{invite['id']}:{status}",
+        dedup_key=dedup,
         team_id=team_id,
         vendor="wedgehr",
         event_type=kind,
-        subject=str(invite["id"]),
+        subject=subject,
         payload={"vendor": "wedgehr", "event": kind, "connection_id": connection_id, "invite": invite, "wedge": wedge},
         thread_key=thread,
         job_name=(wedge or {}).get("interviewName"),
-        job_id=str(invite.get("interviewId") or ""),
-        candidate_email=invite.get("email"),
+        job_id=str((invite or {}).get("interviewId") or (wedge or {}).get("interviewId") or ""),
+        candidate_email=(invite or {}).get("email") or (wedge or {}).get("candidateEmail"),
         connection_id=connection_id,
     )

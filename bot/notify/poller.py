@@ -1,4 +1,5 @@
-"""WedgeHR has no webhooks: poll each subscribed connection for invites whose status changed."""
+"""WedgeHR has no webhooks: poll each subscribed connection for invites whose status changed and
+wedges newly completed (a candidate who recorded through an interview's public link has no invite)."""
 
 from __future__ import annotations
 
@@ -82,6 +83,26 @@ class WedgeHRPoller:
                             status=status,
                         )
                     )
+        # Wedges newly completed. A state saved before wedges were watched has no "wedges": that
+        # first look is their baseline, so an upgrade does not post every past completion.
+        known_wedges = set(state.get("wedges", ()))
+        wedges_watched = "wedges" in state
+        completed_wedges: list[int] = []
+        async for wedge in client.iter_wedges():
+            if wedge.completed_at is None:
+                continue
+            completed_wedges.append(wedge.id)
+            if state.get("baseline") and wedges_watched and wedge.id not in known_wedges:
+                # Keyed by the wedge, as its invite's completion is: found both ways, posted once.
+                events.append(
+                    wedgehr_event(
+                        team_id=connection.team_id,
+                        connection_id=connection.id,
+                        invite=None,
+                        wedge=wedge.model_dump(mode="json", by_alias=True),
+                        status="complete",
+                    )
+                )
         inserted = 0
         if events:
             # Record before saving the state: a crash in between re-detects, and dedup keys absorb it.
@@ -89,7 +110,9 @@ class WedgeHRPoller:
             if self.on_events is not None and inserted:
                 self.on_events()
         await self.db.poll_state.save(
-            connection.id, self.holder, {"baseline": True, "invites": current, "polled_at": time.time()}
+            connection.id,
+            self.holder,
+            {"baseline": True, "invites": current, "wedges": completed_wedges, "polled_at": time.time()},
         )
         return inserted
 

@@ -465,6 +465,8 @@ class OutboxWorker:
         ``None`` for a rating means the fetch failed: the view is then only the rating and a link.
         """
         if payload.get("vendor") == "wedgehr":
+            if not payload.get("invite"):  # a wedge newly completed, with no invite behind it
+                return from_wedge(Wedge.model_validate(payload["wedge"])), None
             invite = Invite.model_validate(payload["invite"])
             if payload.get("wedge"):
                 view = from_wedge(Wedge.model_validate(payload["wedge"]))

@@ -171,6 +171,29 @@ class WedgeHRSandbox:
         wedge["resultUrl"] = invite["resultUrl"]
         return invite
 
+    def add_completed_wedge(
+        self, *, interview_id: int, email: str, first_name: str | None = None, last_name: str | None = None
+    ) -> dict[str, Any]:
+        """A candidate who recorded through the interview's public link: a completed wedge, no invite."""
+        interview = self.interviews.get(interview_id, {"name": "Interview"})
+        wedge_id = self._new_id()
+        wedge = {
+            "id": wedge_id,
+            "candidateFirstName": first_name,
+            "candidateLastName": last_name,
+            "candidateEmail": email,
+            "interviewId": interview_id,
+            "interviewName": interview["name"],
+            "interviewNameContextualized": interview["name"],
+            "expiresAt": None,
+            "completedAt": _now(),
+            "createdAt": _now(),
+            "resultUrl": f"https://app.wedgehr.com/results/w{wedge_id}",
+            "inviteIds": [],
+        }
+        self.wedges[wedge_id] = wedge
+        return wedge
+
     # -- plumbing --------------------------------------------------------------------------
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:

@@ -339,6 +339,19 @@ async def test_wedgehr_completion_posted_once_after_baseline(bot):
     assert len(bot.slack.posted("C1")) == 1
 
 
+async def test_a_wedge_completed_without_an_invite_is_posted_once_after_baseline(bot):
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    bot.wedgehr.add_completed_wedge(interview_id=interview["id"], email="past@example.com")  # before: never posted
+    await subscribe(bot, "subscribe wedgehr")
+    await bot.slack.wait_for(lambda: sum(r.path.endswith("/wedges") for r in bot.wedgehr.requests) >= 2, timeout=5)
+    # A candidate who recorded through the interview's public link: WedgeHR shows no invite for them.
+    bot.wedgehr.add_completed_wedge(interview_id=interview["id"], email="walkin@example.com", first_name="Wal")
+    (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=5)
+    assert "Wal" in card.text and "Open result" in str(card.blocks)
+    await asyncio.sleep(0.6)  # a few more polls
+    assert len(bot.slack.posted("C1")) == 1
+
+
 async def test_slack_429_and_5xx_delay_but_lose_nothing_and_keep_order(bot):
     await subscribe(bot)
     interview = completed_interview(bot)
