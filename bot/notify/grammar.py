@@ -16,6 +16,9 @@ WEDGEHR_EVENTS = ("completed", "send_failure", "canceled")
 DEFAULT_EVENTS = ("completed", "rated", "expired")
 VENDOR_EVENTS = {"sparkhire": SPARKHIRE_EVENTS, "wedgehr": WEDGEHR_EVENTS}
 VENDOR_WORDS = {"sparkhire": ("sparkhire",), "wedgehr": ("wedgehr",), "all": ("wedgehr", "sparkhire")}
+#: Curly double quotes (macOS and phones type them for ") delimit a job name like straight ones.
+#: Single curly quotes stay: they are apostrophes in names (Director\u2019s Assistant).
+SMART_DOUBLE_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u201e": '"'})
 EXCLUDE_RE = re.compile(r"^(@[A-Za-z0-9.-]+\.[A-Za-z]{2,}|[^@\s]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})$")
 
 
@@ -49,10 +52,11 @@ def parse(text: str) -> SubscriptionRequest:
     Raises:
         UserFacingError: with what is wrong and an example.
     """
+    text = (text or "").translate(SMART_DOUBLE_QUOTES)
     try:
-        words = shlex.split(text or "")
-    except ValueError:
-        words = (text or "").split()
+        words = shlex.split(text)
+    except ValueError:  # an unbalanced quote: read the words as typed
+        words = text.split()
     vendors: tuple[str, ...] | None = None
     events: list[str] = []
     job: str | None = None
@@ -69,6 +73,11 @@ def parse(text: str) -> SubscriptionRequest:
         elif lower == "test":
             test = True
         elif lower.startswith("job:"):
+            if job is not None:
+                raise UserFacingError(
+                    "One `job:` at a time: subscribe once per job, e.g. `/interview subscribe job:Barista` "
+                    "then `/interview subscribe job:Chef`."
+                )
             job = word[4:].strip() or None
             if job is None:
                 raise UserFacingError("`job:` needs a job name or id, e.g. `job:Barista`.")
