@@ -8,7 +8,9 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.common import option
@@ -312,8 +314,25 @@ def _bulk(
 ) -> None:
     services = services_of(context)
 
+    window_open = True
+
     async def progress(done: int, total: int) -> None:
-        await client.views_update(view_id=view_id, view=progress_view(done=done, total=total, vendor=vendor))
+        # The progress window is a courtesy: closing it (not_found) or a Slack hiccup must not stop the
+        # batch, whose outcome always arrives as a direct message.
+        nonlocal window_open
+        if not window_open:
+            return
+        try:
+            await client.views_update(view_id=view_id, view=progress_view(done=done, total=total, vendor=vendor))
+        except SlackApiError as exc:
+            error = exc.response.get("error") if exc.response is not None else None
+            if error == "not_found":
+                window_open = False
+                logger.debug("The bulk invite window was closed; results go by direct message only")
+            else:
+                logger.warning("Could not update the bulk invite progress: %s", error or exc)
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            logger.warning("Could not update the bulk invite progress: %r", exc)
 
     async def audit(row: BulkRow, result: Any) -> None:
         await audit_invite(
@@ -329,7 +348,8 @@ def _bulk(
     async def run() -> None:
         results = await send_many(rows, send_one, on_progress=progress, audit=audit)
         try:
-            await client.views_update(view_id=view_id, view=results_view(results, vendor=vendor))
+            if window_open:
+                await client.views_update(view_id=view_id, view=results_view(results, vendor=vendor))
         except Exception:  # the user may have closed the modal; the DM below still arrives
             logger.info("Could not update the bulk invite modal", exc_info=True)
         await client.chat_postMessage(channel=recipient.user_id, **results_message(results, vendor=vendor).as_kwargs())

@@ -248,3 +248,22 @@ async def test_a_slack_that_stops_answering_views_open_gets_the_user_told_in_sec
         (told,) = await bot.slack.wait_for(lambda: bot.slack.responses.get("invite"), timeout=20)
         assert time.monotonic() - began < 15
         assert "Slack did not answer in time" in told["text"] and "try again" in told["text"]
+
+
+async def test_closing_the_progress_window_does_not_stop_the_bulk_invite(bot):
+    modal = await wedgehr_modal(bot, "invite")
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    bot.wedgehr.fail_next(429, headers={"Retry-After": "1.2"})  # holds the first row past a progress tick
+    bot.slack.fail("views.update", error="not_found", times=10)  # the user closed the window
+    bulk = "a@example.com\nb@example.com\nc@example.com"
+    await bot.sender.view_submission(modal, wedgehr_values(interview, email="", bulk=bulk))
+    dm = await bot.slack.wait_for(lambda: bot.slack.posted("U1"), timeout=10)
+    assert bot.slack.calls_to("views.update"), "no progress update was tried"
+    summary = str(dm[-1].blocks)
+    assert "3 sent" in summary
+    assert all(f"{e}@example.com" in summary for e in "abc")
+    assert sorted(i["email"] for i in bot.wedgehr.invites.values()) == [
+        "a@example.com",
+        "b@example.com",
+        "c@example.com",
+    ]
