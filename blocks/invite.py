@@ -219,6 +219,8 @@ def _result_lines(results: list[InviteResult]) -> list[str]:
         if r.ok:
             link = f" <{r.link}|invite link>" if r.link else ""
             lines.append(f":white_check_mark: {r.row}. {escape(r.email)}{link}")
+        elif r.skipped:
+            lines.append(f":heavy_minus_sign: {r.row}. {escape(r.email)}: {escape(r.error or 'skipped')}")
         else:
             lines.append(f":x: {r.row}. {escape(r.email)}: {escape(r.error or 'failed')}")
     return lines
@@ -243,8 +245,10 @@ def _chunked_sections(lines: list[str], *, max_blocks: int) -> list[dict[str, An
 
 def results_summary(results: list[InviteResult], *, vendor: str) -> str:
     sent = sum(r.ok for r in results)
-    failed = len(results) - sent
-    return f"{VENDOR_LABELS.get(vendor, vendor)} invites: {sent} sent, {failed} failed."
+    skipped = sum(r.skipped for r in results)
+    failed = len(results) - sent - skipped
+    summary = f"{VENDOR_LABELS.get(vendor, vendor)} invites: {sent} sent, {failed} failed"
+    return f"{summary}, {skipped} skipped." if skipped else f"{summary}."
 
 
 def results_view(results: list[InviteResult], *, vendor: str) -> dict[str, Any]:

@@ -40,6 +40,8 @@ class InviteResult:
     ok: bool
     link: str | None = None
     error: str | None = None
+    #: Not attempted on purpose (e.g. a repeated address); ``error`` says why.
+    skipped: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

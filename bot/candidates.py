@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from blocks.models import CandidateView
 from bot.sparkhire.client import SparkHireClient
@@ -133,6 +133,22 @@ class BulkRow:
     name: str | None
     email: str
     error: str | None = None
+    #: The row whose address this one repeats (0 is the candidate typed in the form's own fields).
+    duplicate_of: int | None = None
+
+
+def mark_duplicates(rows: list[BulkRow]) -> list[BulkRow]:
+    """Each address is invited once: later rows with the same email (any case) point at the first."""
+    first_seen: dict[str, int] = {}
+    marked: list[BulkRow] = []
+    for row in rows:
+        key = row.email.lower()
+        if row.error is None and key in first_seen:
+            row = replace(row, duplicate_of=first_seen[key])
+        elif row.error is None:
+            first_seen[key] = row.row
+        marked.append(row)
+    return marked
 
 
 BULK_LINE = re.compile(r"^\s*(?:(?P<name>[^<>]*?)\s*<\s*(?P<angle>[^<>\s]+)\s*>|(?P<bare>\S+))\s*$")

@@ -128,6 +128,12 @@ async def send_many(
     for index, row in enumerate(rows, start=1):
         if row.error:
             result = InviteResult(row=row.row, email=row.email, ok=False, error=row.error)
+        elif row.duplicate_of is not None:
+            # Nothing is sent, so nothing is audited: the first row with this address carries the outcome.
+            first = "the email typed in the form" if row.duplicate_of == 0 else f"row {row.duplicate_of}"
+            skip = f"skipped: duplicate of {first}"
+            results.append(InviteResult(row=row.row, email=row.email, ok=False, skipped=True, error=skip))
+            continue
         else:
             try:
                 sent = await send_one(row)

@@ -26,7 +26,7 @@ from blocks.invite import (
     working_view,
 )
 from blocks.models import CandidateView
-from bot.candidates import BulkRow, first_email, is_email, parse_bulk
+from bot.candidates import BulkRow, first_email, is_email, mark_duplicates, parse_bulk
 from bot.errors import NotConnectedError
 from bot.invites import (
     E164,
@@ -379,10 +379,19 @@ async def _send_invites(
     default_field: str,
     email: str,
 ) -> None:
-    """Pasted candidates: a progress view, then a result per row. One: errors stay on the modal."""
+    """Pasted candidates: a progress view, then a result per row. One: errors stay on the modal.
+
+    The candidate typed in the form's own fields is sent with everything typed there (names, phone,
+    reference id); pasted rows get only their name and email. Each address is invited once.
+    """
     if rows:
         if first_row is not None:
             rows.insert(0, first_row)
+        rows = mark_duplicates(rows)
+
+        async def send_one(row: BulkRow) -> CandidateView:
+            return await (send_single() if first_row is not None and row.row == first_row.row else send_row(row))
+
         await ack(response_action="update", view=progress_view(done=0, total=len(rows), vendor=vendor))
         _bulk(
             context=context,
@@ -390,7 +399,7 @@ async def _send_invites(
             recipient=recipient,
             rows=rows,
             vendor=vendor,
-            send_one=send_row,
+            send_one=send_one,
             team_id=team_id,
             view_id=view["id"],
         )
@@ -442,7 +451,7 @@ async def on_wedgehr_submit(ack: Any, body: dict[str, Any], view: dict[str, Any]
     unique_id = text_value(values, Block.UNIQUE_ID) or None
     wedge_client = services.client_for(connection)
 
-    def request(email: str, first: str | None, last: str | None) -> WedgeHRInvite:
+    def request(email: str, first: str | None, last: str | None, unique_id: str | None = None) -> WedgeHRInvite:
         return WedgeHRInvite(
             interview_id=interview_id,
             interview_name=interview_name,
@@ -465,7 +474,7 @@ async def on_wedgehr_submit(ack: Any, body: dict[str, Any], view: dict[str, Any]
         rows=rows,
         first_row=BulkRow(row=0, name=None, email=email) if email else None,
         send_row=lambda r: send_wedgehr(wedge_client, request(r.email, *_split_name(r.name))),
-        send_single=lambda: send_wedgehr(wedge_client, request(email, first, last)),
+        send_single=lambda: send_wedgehr(wedge_client, request(email, first, last, unique_id)),
         field_map=WEDGEHR_FIELDS,
         default_field=Block.EMAIL,
         email=email,
@@ -553,7 +562,7 @@ async def on_sparkhire_submit(ack: Any, body: dict[str, Any], view: dict[str, An
         rows=rows,
         first_row=BulkRow(row=0, name=name or None, email=email) if email else None,
         send_row=lambda r: send_sparkhire(spark, request(r.name or r.email.split("@")[0], r.email, None)),
-        send_single=lambda: send_sparkhire(spark, request(name, email, phone)),
+        send_single=lambda: send_sparkhire(spark, request(name or email.split("@")[0], email, phone)),
         field_map=SPARKHIRE_FIELDS,
         default_field=Block.SPARKHIRE_JOB,
         email=email,

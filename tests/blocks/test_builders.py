@@ -102,6 +102,17 @@ def test_large_bulk_results_stay_within_limits():
     assert_valid_view(invite.results_view(results, vendor="sparkhire"))
 
 
+def test_skipped_rows_are_counted_apart_from_failures():
+    results = [
+        InviteResult(row=1, email="a@example.com", ok=True),
+        InviteResult(row=2, email="A@example.com", ok=False, skipped=True, error="skipped: duplicate of row 1"),
+    ]
+    message = invite.results_message(results, vendor="wedgehr")
+    assert "1 sent, 0 failed, 1 skipped" in message.text
+    assert "skipped: duplicate of row 1" in str(message.blocks)
+    assert_valid_blocks(message.blocks)
+
+
 ALL_VIEWS = [
     lambda: invite.vendor_choice_modal(private_metadata="{}"),
     lambda: invite.wedgehr_invite_modal(email=None, private_metadata="{}"),

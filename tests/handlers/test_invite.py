@@ -267,3 +267,52 @@ async def test_closing_the_progress_window_does_not_stop_the_bulk_invite(bot):
         "b@example.com",
         "c@example.com",
     ]
+
+
+async def test_bulk_invites_each_address_once_and_reports_the_duplicates(bot):
+    modal = await wedgehr_modal(bot, "invite")
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    bulk = "Ann Lee <ann@example.com>\nANN@EXAMPLE.COM\nbo@example.com\nBo <Bo@Example.com>"
+    await bot.sender.view_submission(modal, wedgehr_values(interview, email="ann@example.com", bulk=bulk))
+    dm = await bot.slack.wait_for(lambda: bot.slack.posted("U1"), timeout=10)
+    created = [r.json["email"] for r in bot.wedgehr.requests if r.method == "POST"]
+    assert created == ["ann@example.com", "bo@example.com"]
+    summary = str(dm[-1].blocks)
+    assert "2 sent, 0 failed, 3 skipped" in summary
+    assert "ANN@EXAMPLE.COM: skipped: duplicate of the email typed in the form" in summary
+    assert "Bo@Example.com: skipped: duplicate of row 3" in summary
+
+
+async def test_the_reference_id_and_names_go_only_with_the_candidate_typed_in_the_form(bot):
+    modal = await wedgehr_modal(bot, "invite")
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    await bot.sender.view_submission(modal, wedgehr_values(interview, email="ann@example.com", bulk="bo@example.com"))
+    await bot.slack.wait_for(lambda: bot.slack.posted("U1"), timeout=10)
+    creates = {r.json["email"]: r.json for r in bot.wedgehr.requests if r.method == "POST"}
+    assert creates["ann@example.com"]["uniqueId"] == "ATS-1"
+    assert (creates["ann@example.com"]["firstName"], creates["ann@example.com"]["lastName"]) == ("Ann", "Lee")
+    assert "uniqueId" not in creates["bo@example.com"]  # one reference id is not every pasted candidate's
+
+
+async def test_the_phone_of_the_sparkhire_candidate_typed_in_the_form_survives_a_paste(sparkhire_only_bot):
+    bot = sparkhire_only_bot
+    modal = await open_modal(bot, "invite")
+    jobs = (await bot.sender.suggestion(Action.SPARKHIRE_JOB, "bar", view=modal)).json()["options"]
+    deadline = next(b for b in modal["blocks"] if b.get("block_id") == Block.DEADLINE)["element"]["initial_date_time"]
+    state = values(
+        **{
+            Block.SPARKHIRE_JOB: (Action.SPARKHIRE_JOB, {"type": "external_select", "selected_option": jobs[0]}),
+            Block.CANDIDATE_NAME: (None, {"type": "plain_text_input", "value": "Dee Dee"}),
+            Block.EMAIL: (None, {"type": "email_text_input", "value": "dee@example.com"}),
+            Block.DEADLINE: (None, {"type": "datetimepicker", "selected_date_time": deadline}),
+            Block.QUESTIONS: (None, {"type": "plain_text_input", "value": "Why us?"}),
+            Block.PHONE: (None, {"type": "plain_text_input", "value": "+13125559494"}),
+            Block.SMS_CONSENT: (None, {"type": "checkboxes", "selected_options": [{"value": "consent"}]}),
+            Block.BULK: (None, {"type": "plain_text_input", "value": "bo@example.com\nDEE@example.com"}),
+        }
+    )
+    assert (await bot.sender.view_submission(modal, state)).json()["response_action"] == "update"
+    await bot.slack.wait_for(lambda: bot.slack.posted("U1"), timeout=10)
+    creates = [r.json["assigned_to"] for r in bot.sparkhire.requests if r.method == "POST" and r.path == "/interviews"]
+    assert [c["email"] for c in creates] == ["dee@example.com", "bo@example.com"]
+    assert creates[0]["name"] == "Dee Dee" and creates[0]["phone"] == "+13125559494"
