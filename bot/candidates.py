@@ -154,13 +154,36 @@ def mark_duplicates(rows: list[BulkRow]) -> list[BulkRow]:
 BULK_LINE = re.compile(r"^\s*(?:(?P<name>[^<>]*?)\s*<\s*(?P<angle>[^<>\s]+)\s*>|(?P<bare>\S+))\s*$")
 
 
+def _entries(line: str) -> list[str]:
+    """One line split into its candidates: each ends at its address (and a closing ``>``)."""
+    # An address used as a display name ("ann@example.com" <ann@example.com>) does not end a candidate.
+    ends = [m.end() for m in EMAIL_IN_TEXT.finditer(line) if not re.match(r"[\"']?\s*<", line[m.end() :])]
+    if len(ends) < 2:
+        return [line]
+    pieces, start = [], 0
+    for number, end in enumerate(ends):
+        if number == len(ends) - 1:
+            end = len(line)
+        else:
+            close = re.match(r"\s*>", line[end:])
+            end += close.end() if close else 0
+        pieces.append(line[start:end])
+        start = end
+    return pieces
+
+
 def parse_bulk(text: str) -> list[BulkRow]:
-    """``Name <email>`` or ``email`` per line; blank lines skipped, bad lines reported per row."""
+    """``Name <email>`` or ``email``, one or more a line; blank lines skipped, bad entries reported per row.
+
+    Rows are numbered in the order of the entries, as the results list them.
+    """
     rows: list[BulkRow] = []
-    for number, line in enumerate((text or "").splitlines(), start=1):
-        line = line.strip().strip(",;")
+    entries = (entry for line in (text or "").splitlines() for entry in _entries(line))
+    for entry in entries:
+        line = entry.strip().strip(",; \t")
         if not line:
             continue
+        number = len(rows) + 1
         # "Name, email" is common when pasting from a spreadsheet.
         if "<" not in line and ("," in line or "\t" in line):
             name, _, address = line.replace("\t", ",").rpartition(",")

@@ -1,0 +1,53 @@
+"""Pasted candidates: one row per address, whatever separates them."""
+
+import pytest
+
+from bot.candidates import mark_duplicates, parse_bulk
+
+
+def entries(text):
+    return [(r.name, r.email) for r in parse_bulk(text) if r.error is None]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "ann@example.com, bo@example.com",
+        "ann@example.com; bo@example.com",
+        "ann@example.com bo@example.com",
+        "ann@example.com\tbo@example.com",
+    ],
+)
+def test_two_addresses_on_one_line_are_two_candidates(line):
+    assert entries(line) == [(None, "ann@example.com"), (None, "bo@example.com")]
+
+
+def test_named_candidates_on_one_line_keep_their_names():
+    assert entries("Ann Lee <ann@example.com>, Bo <bo@example.com>; cy@example.com") == [
+        ("Ann Lee", "ann@example.com"),
+        ("Bo", "bo@example.com"),
+        (None, "cy@example.com"),
+    ]
+    assert entries("Ann Lee, ann@example.com") == [("Ann Lee", "ann@example.com")]
+
+
+def test_rows_are_numbered_as_the_results_list_them():
+    rows = parse_bulk("ann@example.com, bo@example.com\n\nnot-an-email\ncy@example.com")
+    assert [(r.row, r.email, r.error) for r in rows] == [
+        (1, "ann@example.com", None),
+        (2, "bo@example.com", None),
+        (3, "not-an-email", "not a valid email address"),
+        (4, "cy@example.com", None),
+    ]
+
+
+def test_a_repeated_address_in_any_case_points_at_its_first_row():
+    rows = mark_duplicates(parse_bulk("ann@example.com\nbo@example.com\nANN@example.com"))
+    assert [r.duplicate_of for r in rows] == [None, None, 1]
+
+
+def test_an_address_used_as_a_display_name_is_not_a_second_candidate():
+    assert entries('"ann@example.com" <ann@example.com>, bo@example.com') == [
+        ("ann@example.com", "ann@example.com"),
+        (None, "bo@example.com"),
+    ]
