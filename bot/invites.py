@@ -13,7 +13,7 @@ from bot.candidates import BulkRow, from_interview
 from bot.sparkhire.client import SparkHireClient
 from bot.sparkhire.models import Candidate, Interview, NewQuestion
 from bot.storage import Database
-from bot.vendors.errors import VendorError
+from bot.vendors.errors import RateLimitError, VendorError
 from bot.wedgehr.client import WedgeHRClient
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -138,6 +138,11 @@ async def send_many(
             try:
                 sent = await send_one(row)
                 result = InviteResult(row=row.row, email=row.email, ok=True, link=sent.invite_url)
+            except RateLimitError as exc:
+                # The client has already waited and retried as far as it will: nothing sends this row later.
+                vendor = exc.vendor or "The vendor"
+                detail = f"{vendor} is busy (rate limited); this row was not sent. Try it again in a minute."
+                result = InviteResult(row=row.row, email=row.email, ok=False, error=detail)
             except VendorError as exc:
                 detail = "; ".join(getattr(exc, "field_errors", {}).values()) or exc.message
                 result = InviteResult(row=row.row, email=row.email, ok=False, error=detail)

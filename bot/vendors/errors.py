@@ -82,9 +82,12 @@ class ValidationError(APIStatusError):
 
 
 class RateLimitError(APIStatusError):
-    """429. ``retry_after`` is the vendor's requested wait in seconds, when it said one."""
+    """429. ``retry_after`` is the vendor's requested wait in seconds, when it said one.
 
-    default_message = "The vendor is busy (rate limited). The request will be retried shortly."
+    Raised once the client has stopped retrying, so the message never promises a retry.
+    """
+
+    default_message = "The vendor is busy (rate limited) and did not take the request. Try again in a minute."
 
     def __init__(self, message: str | None = None, *, retry_after: float | None = None, **kw: Any):
         super().__init__(message, **kw)

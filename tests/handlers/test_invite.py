@@ -316,3 +316,16 @@ async def test_the_phone_of_the_sparkhire_candidate_typed_in_the_form_survives_a
     creates = [r.json["assigned_to"] for r in bot.sparkhire.requests if r.method == "POST" and r.path == "/interviews"]
     assert [c["email"] for c in creates] == ["dee@example.com", "bo@example.com"]
     assert creates[0]["name"] == "Dee Dee" and creates[0]["phone"] == "+13125559494"
+
+
+async def test_a_rate_limited_bulk_row_says_it_was_not_sent_and_to_try_again(bot):
+    modal = await wedgehr_modal(bot, "invite")
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    bot.wedgehr.fail_next(429, headers={"Retry-After": "60"})  # longer than the client waits: it gives up
+    await bot.sender.view_submission(modal, wedgehr_values(interview, email="", bulk="a@example.com\nb@example.com"))
+    dm = await bot.slack.wait_for(lambda: bot.slack.posted("U1"), timeout=10)
+    summary = str(dm[-1].blocks)
+    assert "1 sent, 1 failed" in summary
+    assert "a@example.com: WedgeHR is busy (rate limited); this row was not sent. Try it again in a minute." in summary
+    assert "retried" not in summary  # nothing retries it later
+    assert [i["email"] for i in bot.wedgehr.invites.values()] == ["b@example.com"]
