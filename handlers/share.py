@@ -8,7 +8,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.cards import find_results
-from blocks.errors import notice
+from blocks.errors import error_message, notice
 from blocks.ids import Action, Block, Callback
 from blocks.invite import working_view
 from blocks.models import Option
@@ -25,6 +25,7 @@ from bot.candidates import (
 from bot.errors import NotConnectedError, UserFacingError
 from bot.services import Services
 from bot.sparkhire.client import SparkHireClient
+from bot.vendors.errors import AuthenticationError, VendorError
 from handlers.common import (
     Recipient,
     after_ack,
@@ -37,6 +38,7 @@ from handlers.common import (
     state_values,
     team_of,
     text_value,
+    user_message_for,
 )
 
 USAGE = "Tell me what to share: `/interview share ann@example.com` or `/interview share <interview uuid>`."
@@ -86,12 +88,18 @@ async def share_for(services: Services, recipient: Recipient, *, team_id: str, q
     if spark_connection is None and wedge_connection is None:
         raise NotConnectedError("sparkhire", needs_user_key=True)
     completed = []
+    spark_problem: VendorError | None = None
     if spark_connection is not None:
-        completed = await sparkhire_interviews_for(
-            services.client_for(spark_connection),
-            query,  # type: ignore[arg-type]
-            status=["completed"],
-        )
+        try:
+            completed = await sparkhire_interviews_for(
+                services.client_for(spark_connection),
+                query,  # type: ignore[arg-type]
+                status=["completed"],
+            )
+        except VendorError as exc:
+            if wedge_connection is None:
+                raise
+            spark_problem = exc  # like find: still show what WedgeHR has, then say what went wrong
     wedges = []
     if wedge_connection is not None:
         wedges = [from_wedge(w) for w in await wedges_for(services.client_for(wedge_connection), query)]  # type: ignore[arg-type]
@@ -101,7 +109,18 @@ async def share_for(services: Services, recipient: Recipient, *, team_id: str, q
         await recipient.send(find_results(query, [from_interview(i) for i in completed]))
     for wedge in wedges:
         await recipient.send(wedgehr_result_message(wedge))
-    if not completed and not wedges:
+    if spark_problem is not None:
+        if not wedges:
+            await recipient.send(notice(f"No WedgeHR interview found for {query}."))
+        problem = user_message_for(spark_problem)
+        await recipient.send(
+            error_message(
+                f"Spark Hire interviews were not searched. {problem.text}",
+                reconnect=isinstance(spark_problem, AuthenticationError),
+                connect_vendor="sparkhire",
+            )
+        )
+    elif not completed and not wedges:
         await recipient.send(notice(f"No completed interview found for {query}."))
 
 

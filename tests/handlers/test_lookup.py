@@ -128,3 +128,17 @@ async def test_find_retries_through_vendor_5xx_and_429(bot):
     text = str(final["blocks"])
     assert "WedgeHR" in text and "Spark Hire" in text and "★★★★★ 4.5" in text
     assert not any(":warning:" in str(r) for r in bot.slack.responses["find"])
+
+
+async def test_share_shows_the_wedgehr_result_and_the_spark_hire_problem_when_spark_hire_fails(bot):
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    invite = bot.wedgehr.add_invite(interview_id=interview["id"], email="wes@example.com", first_name="Wes")
+    bot.wedgehr.complete_invite(invite["id"])
+    bot.sparkhire.fail_next(402, body={"reason": "Payment required", "code": "api.payment_required"})
+    await bot.sender.command("share wes@example.com", response_url=bot.slack.response_url("s"))
+    told = await bot.slack.wait_for(lambda: [r for r in bot.slack.responses.get("s", []) if "Spark Hire" in r["text"]])
+    texts = [r["text"] for r in bot.slack.responses["s"]]
+    assert any(t.startswith("WedgeHR result for Wes") for t in texts), texts
+    assert "Spark Hire interviews were not searched" in told[-1]["text"] and "payment required" in told[-1]["text"]
+    for reply in bot.slack.responses["s"]:
+        assert_valid_blocks(reply["blocks"])
