@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from blocks.common import actions, button, escape, section
-from blocks.ids import Action
+from typing import Any
+
+from blocks.common import actions, button, escape, modal, section
+from blocks.ids import Action, Callback
 from blocks.models import Message
 
 
@@ -20,3 +22,10 @@ def error_message(text: str, *, reconnect: bool = False, connect_vendor: str | N
 def notice(text: str) -> Message:
     """A plain confirmation or information line."""
     return Message(text=text, blocks=[section(escape(text))])
+
+
+def error_view(text: str) -> dict[str, Any]:
+    """A modal that was loading when something went wrong: what happened and what to do."""
+    return modal(
+        Callback.WORKING, "Something went wrong", [section(f":warning: {escape(text)}")], submit=None, close="Close"
+    )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.cards import find_results
-from blocks.errors import error_message, notice
+from blocks.errors import error_message, error_view, notice
 from blocks.ids import Action, Block, Callback
 from blocks.invite import working_view
 from blocks.models import Option
@@ -40,6 +41,8 @@ from handlers.common import (
     text_value,
     user_message_for,
 )
+
+logger = logging.getLogger(__name__)
 
 USAGE = "Tell me what to share: `/interview share ann@example.com` or `/interview share <interview uuid>`."
 MAX_INTERVIEW_OPTIONS = 100
@@ -204,6 +207,29 @@ async def open_advanced(
 ) -> None:
     # views.open first (the trigger expires in 3 s), then fill it in once Spark Hire answers.
     opened = await client.views_open(trigger_id=trigger_id, view=working_view("Loading completed interviews…"))
+    try:
+        await _fill_advanced(
+            services, client, recipient, team_id=team_id, view_id=opened["view"]["id"], interview_uuid=interview_uuid
+        )
+    except Exception as exc:
+        # Never leave the modal on "Loading…": say there what went wrong; the message (with any
+        # reconnect button) still follows as for every other failure.
+        try:
+            await client.views_update(view_id=opened["view"]["id"], view=error_view(user_message_for(exc).text))
+        except Exception:
+            logger.info("Could not show the error in the advanced share modal", exc_info=True)
+        raise
+
+
+async def _fill_advanced(
+    services: Services,
+    client: AsyncWebClient,
+    recipient: Recipient,
+    *,
+    team_id: str,
+    view_id: str,
+    interview_uuid: str,
+) -> None:
     spark = await _sparkhire(services, team_id, recipient.user_id)
     interview = await spark.get_interview(interview_uuid)
     job_uuid = interview.job_post.uuid if interview.job_post else None
@@ -219,7 +245,7 @@ async def open_advanced(
     if not any(o.value == interview_uuid for o in options):
         options.insert(0, Option(value=interview_uuid, label=interview.candidate_name))
     await client.views_update(
-        view_id=opened["view"]["id"],
+        view_id=view_id,
         view=advanced_share_modal(
             interviews=options[:MAX_INTERVIEW_OPTIONS],
             selected=[interview_uuid],

@@ -118,6 +118,7 @@ ALL_VIEWS = [
     lambda: invite.wedgehr_invite_modal(email=None, private_metadata="{}"),
     lambda: invite.sparkhire_invite_modal(email="a@b.co", deadline=NOW, private_metadata="x" * 4000),
     lambda: invite.working_view(LONG),
+    lambda: errors.error_view(LONG),
     lambda: invite.progress_view(done=3, total=7, vendor="wedgehr"),
     lambda: share.advanced_share_modal(
         interviews=[Option(value=f"u{i}", label=LONG) for i in range(150)], selected=["u1"], private_metadata=""

@@ -1,7 +1,7 @@
 """find, resend and share."""
 
 from blocks.ids import Action
-from tests.support.blockkit import assert_valid_blocks
+from tests.support.blockkit import assert_valid_blocks, assert_valid_view
 
 
 async def replies(bot, key):
@@ -142,3 +142,16 @@ async def test_share_shows_the_wedgehr_result_and_the_spark_hire_problem_when_sp
     assert "Spark Hire interviews were not searched" in told[-1]["text"] and "payment required" in told[-1]["text"]
     for reply in bot.slack.responses["s"]:
         assert_valid_blocks(reply["blocks"])
+
+
+async def test_advanced_share_modal_says_what_went_wrong_when_spark_hire_fails(bot):
+    done = next(i for i in bot.sparkhire.interviews.values() if i["status"] == "completed")
+    bot.sparkhire.fail_next(403, body={"reason": "Forbidden", "code": "api.forbidden"})
+    await bot.sender.block_action(Action.SHARE_ADVANCED, value=done["uuid"], response_url=bot.slack.response_url("a"))
+    updated = await bot.slack.wait_for(lambda: bot.slack.calls_to("views.update"))
+    assert list(bot.slack.views) == [updated[-1].args["view_id"]]  # the modal that was opened, now updated
+    view = updated[-1].args["view"]
+    assert_valid_view(view)
+    shown = str(view["blocks"])
+    assert "Loading" not in shown
+    assert "not allowed to do that" in shown and "Ask an account admin" in shown
