@@ -237,6 +237,27 @@ async def _submit_single(
     """Call the vendor within the budget: field errors stay on the modal; slow answers go on a working view."""
     services = services_of(context)
     task = asyncio.ensure_future(send)
+
+    def audit_failure(exc: BaseException) -> None:
+        # As for a failed bulk row: the vendor refused this invite, whether or not the form shows why.
+        if not isinstance(exc, VendorError):
+            return
+        detail = "; ".join(getattr(exc, "field_errors", {}).values()) or exc.message
+        after_ack(
+            context,
+            audit_invite(
+                services.db,
+                team_id=team_id,
+                user_id=recipient.user_id,
+                vendor=vendor,
+                email=email,
+                ok=False,
+                detail={"error": detail},
+            ),
+            recipient=recipient,
+            name="invite.audit",
+        )
+
     done, _ = await asyncio.wait({task}, timeout=SUBMIT_BUDGET_SECONDS)
     if done:
         try:
@@ -244,13 +265,16 @@ async def _submit_single(
         except ValidationError as exc:
             errors = {field_map[f]: m for f, m in exc.field_errors.items() if f in field_map}
             await ack(response_action="errors", errors=errors or {default_field: exc.message[:150]})
+            audit_failure(exc)
             return
         except BadRequestError as exc:
             field = sparkhire_field_for(exc.message)
             await ack(response_action="errors", errors={field_map.get(field or "", default_field): exc.message[:150]})
+            audit_failure(exc)
             return
         except Exception as exc:
             await ack(response_action="errors", errors={default_field: user_message_for(exc).text[:150]})
+            audit_failure(exc)
             await report(exc, None)
             return
         await ack(response_action="clear")
@@ -271,6 +295,7 @@ async def _submit_single(
         try:
             candidate = await task
         except Exception as exc:
+            audit_failure(exc)
             message = user_message_for(exc)
             await client.views_update(view_id=view_id, view=working_view(message.text))
             await report(exc, recipient)

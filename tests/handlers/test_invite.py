@@ -329,3 +329,17 @@ async def test_a_rate_limited_bulk_row_says_it_was_not_sent_and_to_try_again(bot
     assert "a@example.com: WedgeHR is busy (rate limited); this row was not sent. Try it again in a minute." in summary
     assert "retried" not in summary  # nothing retries it later
     assert [i["email"] for i in bot.wedgehr.invites.values()] == ["b@example.com"]
+
+
+async def test_an_invite_refused_on_the_form_is_in_the_audit_log(bot):
+    modal = await wedgehr_modal(bot)
+    ghost = {"id": 1234567890123456, "name": "Deleted interview"}
+    body = (await bot.sender.view_submission(modal, wedgehr_values(ghost))).json()
+    assert body["response_action"] == "errors"  # the form shows why
+    for _ in range(50):
+        entries = await bot.services.db.audit.recent("T0001", user_id="U1")
+        if entries:
+            break
+        await asyncio.sleep(0.1)
+    assert [(e.action, e.target) for e in entries] == [("invite.failed", "ann@example.com")]
+    assert "invalid" in str(entries[0].detail)
