@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from blocks.common import actions, button, confirm_dialog, escape, section, slack_date
 from blocks.ids import Action
 from blocks.models import CandidateView, Message
@@ -24,7 +26,10 @@ def resend_choices(query: str, wedges: list[CandidateView]) -> Message:
         )
     blocks = [section(f"*{len(wedges)}* WedgeHR interviews match *{escape(query)}*. Which invite should I resend?")]
     for w in wedges[:20]:
-        when = f" · created {slack_date(w.deadline)}" if w.deadline else ""
+        # A wedge's deadline is WedgeHR's expiresAt: when the invite stops working (none once complete).
+        when = ""
+        if w.deadline:
+            when = f" · {'expires' if w.deadline > datetime.now(UTC) else 'expired'} {slack_date(w.deadline)}"
         blocks.append(
             section(
                 f"*{escape(w.interview_name or 'Interview')}* · {escape(w.email)} · {escape(w.status or '')}{when}",

@@ -113,6 +113,15 @@ def test_skipped_rows_are_counted_apart_from_failures():
     assert_valid_blocks(message.blocks)
 
 
+def test_resend_choices_label_the_wedges_expiry_as_such():
+    soon, gone = datetime.now(UTC) + timedelta(days=3), datetime.now(UTC) - timedelta(days=3)
+    message = resend.resend_choices("bo@example.com", [wedge(deadline=soon), wedge(deadline=gone, wedge_id=2)])
+    lines = [b["text"]["text"] for b in message.blocks[1:]]
+    assert " · expires <!date^" in lines[0] and " · expired <!date^" in lines[1]
+    assert "created" not in str(message.blocks)
+    assert_valid_blocks(message.blocks)
+
+
 ALL_VIEWS = [
     lambda: invite.vendor_choice_modal(private_metadata="{}"),
     lambda: invite.wedgehr_invite_modal(email=None, private_metadata="{}"),
