@@ -40,7 +40,7 @@ from bot.invites import (
     sparkhire_field_for,
 )
 from bot.services import Services
-from bot.vendors.errors import BadRequestError, ValidationError, VendorError
+from bot.vendors.errors import AuthenticationError, BadRequestError, ValidationError, VendorError
 from handlers.common import (
     Recipient,
     after_ack,
@@ -276,6 +276,10 @@ async def _submit_single(
             await ack(response_action="errors", errors={default_field: user_message_for(exc).text[:150]})
             audit_failure(exc)
             await report(exc, None)
+            if isinstance(exc, AuthenticationError):
+                # A form error cannot carry a button: send the message with the reconnect button, as
+                # everywhere else, once the form has been answered.
+                after_ack(context, recipient.send(user_message_for(exc)), recipient=recipient, name="invite.reconnect")
             return
         await ack(response_action="clear")
         # After the answer: the modal must close within Slack's 3 s whatever Slack's API is doing.

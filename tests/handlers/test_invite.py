@@ -4,7 +4,7 @@ import time
 import pytest
 
 from blocks.ids import Action, Block, Callback
-from tests.support.blockkit import assert_valid_view
+from tests.support.blockkit import assert_valid_blocks, assert_valid_view
 from tests.support.harness import SPARKHIRE_KEY, WEDGEHR_TOKEN, running_bot
 
 
@@ -343,3 +343,14 @@ async def test_an_invite_refused_on_the_form_is_in_the_audit_log(bot):
         await asyncio.sleep(0.1)
     assert [(e.action, e.target) for e in entries] == [("invite.failed", "ann@example.com")]
     assert "invalid" in str(entries[0].detail)
+
+
+async def test_a_rejected_key_on_a_single_invite_offers_the_reconnect_button(bot):
+    modal = await wedgehr_modal(bot)
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    bot.wedgehr.fail_next(401, body={"message": "Unauthenticated."})
+    body = (await bot.sender.view_submission(modal, wedgehr_values(interview))).json()
+    assert body["response_action"] == "errors" and "Reconnect" in str(body["errors"])
+    told = await bot.slack.wait_for(lambda: bot.slack.ephemerals("U1"))
+    assert Action.OPEN_CONNECT in str(told[-1].blocks) and "rejected" in told[-1].text
+    assert_valid_blocks(told[-1].blocks)
