@@ -65,6 +65,8 @@ logger = logging.getLogger(__name__)
 #: How long a view submission may wait for the vendor before switching to a "working" view.
 SUBMIT_BUDGET_SECONDS = 2.0
 SUGGESTION_BUDGET_SECONDS = 2.5
+#: How long a Spark Hire submission may wait for Slack to say the recruiter's time zone.
+TIMEZONE_BUDGET_SECONDS = 0.5
 WEDGEHR_FIELDS = {
     "interview_id": Block.WEDGEHR_INTERVIEW,
     "email": Block.EMAIL,
@@ -213,6 +215,18 @@ async def on_question_set_options(ack: Any, body: dict[str, Any], context: Any) 
 
 
 # -- submissions -------------------------------------------------------------------------------------
+async def _user_timezone(client: AsyncWebClient, user_id: str) -> str | None:
+    """The user's Slack time zone (users:read), or None when Slack does not say it quickly."""
+    try:
+        async with asyncio.timeout(TIMEZONE_BUDGET_SECONDS):
+            user = (await client.users_info(user=user_id))["user"]
+    except (TimeoutError, SlackApiError, aiohttp.ClientError) as exc:
+        logger.info("No Slack time zone for the invite; Spark Hire will use UTC: %r", exc)
+        return None
+    tz = user.get("tz") if isinstance(user, dict) else None
+    return tz if isinstance(tz, str) and tz else None
+
+
 def _split_name(name: str | None) -> tuple[str | None, str | None]:
     if not name:
         return None, None
@@ -563,6 +577,9 @@ async def on_sparkhire_submit(ack: Any, body: dict[str, Any], view: dict[str, An
     job_uuid, _, job_title = job_value.partition("|")
     spark = services.client_for(connection)
     recipient = _recipient(body, client)
+    # The deadline picker already gives an absolute time; Spark Hire formats dates (the invite email's)
+    # in this zone rather than UTC.
+    timezone = await _user_timezone(client, user_id)
 
     def request(name: str, email: str, phone: str | None) -> SparkHireInvite:
         return SparkHireInvite(
@@ -578,6 +595,7 @@ async def on_sparkhire_submit(ack: Any, body: dict[str, Any], view: dict[str, An
             message=text_value(values, Block.MESSAGE) or None,
             phone=phone or None,
             sms_consent=consent,
+            timezone=timezone,
         )
 
     await _send_invites(

@@ -354,3 +354,39 @@ async def test_a_rejected_key_on_a_single_invite_offers_the_reconnect_button(bot
     told = await bot.slack.wait_for(lambda: bot.slack.ephemerals("U1"))
     assert Action.OPEN_CONNECT in str(told[-1].blocks) and "rejected" in told[-1].text
     assert_valid_blocks(told[-1].blocks)
+
+
+def sparkhire_state(job, deadline):
+    return values(
+        **{
+            Block.SPARKHIRE_JOB: (Action.SPARKHIRE_JOB, {"type": "external_select", "selected_option": job}),
+            Block.CANDIDATE_NAME: (None, {"type": "plain_text_input", "value": "Dee Dee"}),
+            Block.EMAIL: (None, {"type": "email_text_input", "value": "dee@example.com"}),
+            Block.DEADLINE: (None, {"type": "datetimepicker", "selected_date_time": deadline}),
+            Block.QUESTIONS: (None, {"type": "plain_text_input", "value": "Why us?"}),
+        }
+    )
+
+
+async def submit_sparkhire_invite(bot):
+    modal = await open_modal(bot, "invite")
+    job = (await bot.sender.suggestion(Action.SPARKHIRE_JOB, "bar", view=modal)).json()["options"][0]
+    deadline = next(b for b in modal["blocks"] if b.get("block_id") == Block.DEADLINE)["element"]["initial_date_time"]
+    assert (await bot.sender.view_submission(modal, sparkhire_state(job, deadline))).json() == {
+        "response_action": "clear"
+    }
+    return next(r for r in bot.sparkhire.requests if r.method == "POST" and r.path == "/interviews")
+
+
+async def test_sparkhire_invite_dates_are_in_the_recruiters_slack_time_zone(sparkhire_only_bot):
+    bot = sparkhire_only_bot
+    bot.slack.users["U1"]["tz"] = "Asia/Kolkata"
+    create = await submit_sparkhire_invite(bot)
+    assert create.json["timezone"] == "Asia/Kolkata"  # Spark Hire formats the invite email's dates in it
+
+
+async def test_sparkhire_invite_is_sent_when_slack_does_not_say_the_time_zone(sparkhire_only_bot):
+    bot = sparkhire_only_bot
+    bot.slack.fail("users.info", error="user_not_found")
+    create = await submit_sparkhire_invite(bot)
+    assert "timezone" not in create.json  # Spark Hire then uses UTC
