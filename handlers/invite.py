@@ -578,10 +578,17 @@ async def on_sparkhire_submit(ack: Any, body: dict[str, Any], view: dict[str, An
     spark = services.client_for(connection)
     recipient = _recipient(body, client)
     # The deadline picker already gives an absolute time; Spark Hire formats dates (the invite email's)
-    # in this zone rather than UTC.
-    timezone = await _user_timezone(client, user_id)
+    # in this zone rather than UTC. Asked once, inside the send, so it counts against the form's budget
+    # instead of delaying its answer.
+    timezone: asyncio.Future[str | None] | None = None
 
-    def request(name: str, email: str, phone: str | None) -> SparkHireInvite:
+    async def send(name: str, email: str, phone: str | None) -> CandidateView:
+        nonlocal timezone
+        if timezone is None:
+            timezone = asyncio.ensure_future(_user_timezone(client, user_id))
+        return await send_sparkhire(spark, request(name, email, phone, await timezone))
+
+    def request(name: str, email: str, phone: str | None, timezone: str | None) -> SparkHireInvite:
         return SparkHireInvite(
             job_uuid=job_uuid,
             job_title=job_title,
@@ -608,8 +615,8 @@ async def on_sparkhire_submit(ack: Any, body: dict[str, Any], view: dict[str, An
         vendor="sparkhire",
         rows=rows,
         first_row=BulkRow(row=0, name=name or None, email=email) if email else None,
-        send_row=lambda r: send_sparkhire(spark, request(r.name or r.email.split("@")[0], r.email, None)),
-        send_single=lambda: send_sparkhire(spark, request(name or email.split("@")[0], email, phone)),
+        send_row=lambda r: send(r.name or r.email.split("@")[0], r.email, None),
+        send_single=lambda: send(name or email.split("@")[0], email, phone),
         field_map=SPARKHIRE_FIELDS,
         default_field=Block.SPARKHIRE_JOB,
         email=email,
