@@ -216,13 +216,15 @@ def progress_view(*, done: int, total: int, vendor: str) -> dict[str, Any]:
 def _result_lines(results: list[InviteResult]) -> list[str]:
     lines = []
     for r in results:
+        # Row 0 is the candidate typed in the form's own fields, not a pasted line.
+        label = f"{r.row}." if r.row else "Form:"
         if r.ok:
             link = f" <{r.link}|invite link>" if r.link else ""
-            lines.append(f":white_check_mark: {r.row}. {escape(r.email)}{link}")
+            lines.append(f":white_check_mark: {label} {escape(r.email)}{link}")
         elif r.skipped:
-            lines.append(f":heavy_minus_sign: {r.row}. {escape(r.email)}: {escape(r.error or 'skipped')}")
+            lines.append(f":heavy_minus_sign: {label} {escape(r.email)}: {escape(r.error or 'skipped')}")
         else:
-            lines.append(f":x: {r.row}. {escape(r.email)}: {escape(r.error or 'failed')}")
+            lines.append(f":x: {label} {escape(r.email)}: {escape(r.error or 'failed')}")
     return lines
 
 

@@ -113,6 +113,12 @@ def test_skipped_rows_are_counted_apart_from_failures():
     assert_valid_blocks(message.blocks)
 
 
+def test_the_candidate_typed_in_the_form_is_labelled_as_such_not_row_0():
+    results = [InviteResult(row=0, email="ann@example.com", ok=True), InviteResult(row=1, email="bo@x.io", ok=True)]
+    lines = str(invite.results_message(results, vendor="wedgehr").blocks)
+    assert "Form: ann@example.com" in lines and "1. bo@x.io" in lines and "0." not in lines
+
+
 def test_resend_choices_label_the_wedges_expiry_as_such():
     soon, gone = datetime.now(UTC) + timedelta(days=3), datetime.now(UTC) - timedelta(days=3)
     message = resend.resend_choices("bo@example.com", [wedge(deadline=soon), wedge(deadline=gone, wedge_id=2)])
