@@ -7,8 +7,10 @@ global, so tests start as many independent bots as they like.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
 import aiohttp
@@ -89,6 +91,20 @@ class ProvideServices(AsyncMiddleware):
         return await next()
 
 
+@contextlib.contextmanager
+def _hidden_from_bolt(*names: str) -> Iterator[None]:
+    """Environment variables Bolt's constructor must not read (it runs synchronously, nothing else does)."""
+    saved = {name: os.environ.pop(name) for name in names if name in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
+
+
+def signing_secret_set(settings: Settings) -> bool:
+    return bool(settings.slack_signing_secret and settings.slack_signing_secret.get_secret_value())
+
+
 def create_bolt_app(settings: Settings, services: Services) -> AsyncApp:
     """The Bolt app with every listener registered and services in the context.
 
@@ -100,8 +116,9 @@ def create_bolt_app(settings: Settings, services: Services) -> AsyncApp:
     common = {
         "signing_secret": signing_secret or None,
         "process_before_response": True,
-        # Socket Mode has no signature to verify; HTTP always verifies.
-        "request_verification_enabled": settings.slack_mode is not SlackMode.socket,
+        # Always verified where there is a secret; Bolt itself skips Socket Mode traffic, which has
+        # no signature. (Without a secret, Socket Mode's HTTP route refuses everything.)
+        "request_verification_enabled": signing_secret_set(settings) or settings.slack_mode is not SlackMode.socket,
     }
     if settings.slack_mode is SlackMode.oauth:
         oauth_settings = AsyncOAuthSettings(
@@ -127,8 +144,11 @@ def create_bolt_app(settings: Settings, services: Services) -> AsyncApp:
     else:
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
         # The token, not a client: Bolt reads SLACK_BOT_TOKEN from the environment when given none,
-        # and warns at every start that it ignores it if a client was given too.
-        bolt = AsyncApp(token=token, **common)
+        # and warns at every start that it ignores it if a client was given too. Bolt also turns on
+        # its own OAuth when SLACK_CLIENT_ID/SECRET are in the environment, which in Socket Mode
+        # dropped the bot token ("installation no longer available"): it must not see them here.
+        with _hidden_from_bolt("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"):
+            bolt = AsyncApp(token=token, **common)
         configure_web_client(bolt.client, settings)
 
     bolt.use(ProvideServices(services))
@@ -256,7 +276,12 @@ def create_web_app(
     async def health(request: web.Request) -> web.Response:
         return web.json_response({"ok": True})
 
-    web_app.router.add_post(SLACK_EVENTS_PATH, slack_events)
+    async def unsigned(request: web.Request) -> web.Response:
+        return web.json_response({"error": "invalid signature"}, status=401)
+
+    # In Socket Mode Slack sends nothing over HTTP. The route still verifies what reaches it, and
+    # without a signing secret it has nothing to verify against: it refuses everything.
+    web_app.router.add_post(SLACK_EVENTS_PATH, slack_events if signing_secret_set(settings) else unsigned)
     web_app.router.add_get(HEALTH_PATH, health)
     if bolt.oauth_flow is not None:
         web_app.router.add_get(SLACK_INSTALL_PATH, oauth_get)

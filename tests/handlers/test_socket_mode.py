@@ -1,13 +1,18 @@
 """Socket Mode (SLACK_APP_TOKEN): the real process connects out to Slack and answers over the socket."""
 
+import asyncio
 from contextlib import AsyncExitStack
+from urllib.parse import urlencode
 
+import httpx
+import pytest
 from cryptography.fernet import Fernet
 
 from tests.support.fake_slack import APP_TOKEN, BOT_TOKEN, FakeSlack
+from tests.support.harness import running_bot
 from tests.support.process import BotProcess
 from tests.support.servers import free_port, serve
-from tests.support.slack_requests import slash_command_form
+from tests.support.slack_requests import SIGNING_SECRET, slash_command_form
 
 
 async def test_socket_mode_answers_commands_without_a_public_url(tmp_path):
@@ -42,3 +47,28 @@ async def test_socket_mode_answers_commands_without_a_public_url(tmp_path):
             assert opened.token == BOT_TOKEN and opened.args["trigger_id"] == "trigger-socket-2"
         finally:
             await bot.stop()
+
+
+@pytest.mark.parametrize("signing_secret", [SIGNING_SECRET, None], ids=["with-signing-secret", "without"])
+async def test_in_socket_mode_an_unsigned_http_request_gets_401_and_causes_nothing(signing_secret):
+    # Slack sends nothing over HTTP in Socket Mode, but the port is still open to anyone.
+    async with running_bot(slack_app_token=APP_TOKEN, slack_signing_secret=signing_secret) as bot:
+        form = urlencode(slash_command_form("invite", trigger_id="forged"))
+        async with httpx.AsyncClient() as client:
+            response = await client.post(
+                bot.url + "/slack/events", content=form, headers={"Content-Type": "application/x-www-form-urlencoded"}
+            )
+        await asyncio.sleep(0.5)
+        assert response.status_code == 401
+        assert bot.slack.calls_to("views.open") == []
+
+
+async def test_socket_mode_keeps_its_bot_token_when_oauth_credentials_are_in_the_environment(monkeypatch):
+    # Bolt turns on its own OAuth when it sees these; the bot then had no installation to act as.
+    monkeypatch.setenv("SLACK_CLIENT_ID", "1111.2222")
+    monkeypatch.setenv("SLACK_CLIENT_SECRET", "client-secret-0123456789")
+    async with running_bot(slack_app_token=APP_TOKEN) as bot:
+        response = await bot.sender.command("invite")
+        assert response.status_code == 200
+        (opened,) = await bot.slack.wait_for(lambda: bot.slack.calls_to("views.open"))
+        assert opened.token == BOT_TOKEN
