@@ -303,6 +303,7 @@ def create_web_app(
         )
         bolt.client.session = services.slack_session
         await db.migrate()
+        await services.sync_env_connections()
         workers: list[asyncio.Task[None]] = pipeline.start() if start_workers else []
         try:
             yield

@@ -7,6 +7,7 @@ module-level singleton.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 from dataclasses import dataclass, field
 from typing import Literal
@@ -124,6 +125,43 @@ class Services:
                 environment=self.settings.wedgehr_env.value if vendor == "wedgehr" else None,
             )
             return await self.db.connections.resolve(team_id, vendor, user_id)
+
+    async def sync_env_connections(self) -> None:
+        """Bring the workspace connections copied from the environment in line with it (at start-up).
+
+        A copy is made the first time a workspace needs ``WEDGEHR_TOKEN`` or ``SPARKHIRE_API_KEY``.
+        Without this, a rotated key or a new ``WEDGEHR_ENV`` was never used, and after a ``--sandbox``
+        run the real vendors were sent the key "sandbox". A copy whose variable is no longer set is
+        removed: the workspace connects its own account with ``/interview connect``.
+        """
+        for vendor, env_name in (("wedgehr", "WEDGEHR_TOKEN"), ("sparkhire", "SPARKHIRE_API_KEY")):
+            env_secret = self.settings.wedgehr_token if vendor == "wedgehr" else self.settings.sparkhire_api_key
+            environment = self.settings.wedgehr_env.value if vendor == "wedgehr" else None
+            copies = [c for c in await self.db.connections.list_connected_by(ENV_CONNECTED_BY) if c.vendor == vendor]
+            for copy in copies:
+                if env_secret is None:
+                    await self.db.connections.delete(copy.id)
+                    logger.warning(
+                        "%s is no longer set: workspace %s's %s connection, copied from it, was removed",
+                        env_name,
+                        copy.team_id,
+                        vendor,
+                    )
+                elif (
+                    not hmac.compare_digest(
+                        copy.credential.get_secret_value().encode(), env_secret.get_secret_value().encode()
+                    )
+                    or copy.environment != environment
+                ):
+                    await self.db.connections.upsert_workspace(
+                        copy.team_id,
+                        vendor,
+                        env_secret.get_secret_value(),
+                        account_label=copy.account_label,
+                        connected_by=ENV_CONNECTED_BY,
+                        environment=environment,
+                    )
+                    logger.info("Workspace %s's %s connection now follows the new %s", copy.team_id, vendor, env_name)
 
     async def aclose(self) -> None:
         await self.tasks.drain()

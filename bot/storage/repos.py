@@ -308,6 +308,13 @@ class ConnectionRepo(_Repo):
             rows = (await conn.execute(sa.select(t).where(t.c.team_id == team_id).order_by(t.c.created_at))).all()
         return [self._row(r) for r in rows]
 
+    async def list_connected_by(self, connected_by: str) -> list[Connection]:
+        """Every connection made by ``connected_by`` (e.g. copied from the environment)."""
+        t = schema.connections
+        async with self._reads.connect() as conn:
+            rows = (await conn.execute(sa.select(t).where(t.c.connected_by == connected_by))).all()
+        return [self._row(r) for r in rows]
+
     async def delete(self, connection_id: str) -> None:
         async with self._write() as conn:
             await conn.execute(sa.delete(schema.connections).where(schema.connections.c.id == connection_id))

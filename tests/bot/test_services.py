@@ -1,5 +1,6 @@
 import asyncio
 
+from aiohttp import web
 from cryptography.fernet import Fernet
 
 from bot.crypto import SecretBox
@@ -26,3 +27,51 @@ async def test_first_requests_of_a_team_store_the_env_token_once(tmp_path):
         assert [c.id for c in await db.connections.list_for_team("T1")] == [found[0].id]
     finally:
         await services.aclose()
+
+
+async def test_connections_copied_from_the_environment_follow_it_across_restarts(tmp_path):
+    # What an operator does: rotate a key, move WedgeHR to staging, then stop providing the keys.
+    from tests.support.harness import running_bot
+
+    same_database = {"database_url": f"sqlite:///{tmp_path}/bot.sqlite3", "secret_key": Fernet.generate_key().decode()}
+    first = {"wedgehr_token": "wedge-old-0123456789", "sparkhire_api_key": "spark-old-0123456789"}
+    async with running_bot(**same_database, env_credentials=False, wedgehr_api_url=None, **first) as bot:
+        wedgehr = await bot.services.resolve_connection("T0001", "wedgehr")
+        assert wedgehr.credential.get_secret_value() == "wedge-old-0123456789"
+        await bot.services.resolve_connection("T0001", "sparkhire")
+    rotated = {"wedgehr_token": "wedge-new-0123456789", "sparkhire_api_key": "spark-new-0123456789"}
+    async with running_bot(
+        **same_database, env_credentials=False, wedgehr_api_url=None, wedgehr_env="staging", **rotated
+    ) as bot:
+        wedgehr = await bot.services.resolve_connection("T0001", "wedgehr")
+        sparkhire = await bot.services.resolve_connection("T0001", "sparkhire")
+        assert wedgehr.credential.get_secret_value() == "wedge-new-0123456789"
+        assert sparkhire.credential.get_secret_value() == "spark-new-0123456789"
+        assert "wedgebeta.com" in str(bot.services.client_for(wedgehr).base_url)  # staging
+    async with running_bot(**same_database, env_credentials=False) as bot:
+        assert await bot.services.resolve_connection("T0001", "wedgehr") is None
+        assert await bot.services.resolve_connection("T0001", "sparkhire") is None
+
+
+async def test_a_real_run_after_a_sandbox_run_sends_the_real_key_not_sandbox(tmp_path):
+    from bot.app import SERVICES_KEY, create_web_app
+
+    base = {
+        "slack_bot_token": "xoxb-1",
+        "slack_signing_secret": "s" * 20,
+        "database_url": f"sqlite:///{tmp_path}/bot.sqlite3",
+        "bot_secret_key": Fernet.generate_key().decode(),
+    }
+
+    async def resolved_key(settings: Settings, **kwargs) -> str:
+        web_app = create_web_app(settings, start_workers=False, **kwargs)
+        runner = web.AppRunner(web_app)
+        await runner.setup()  # the lifecycle: migrate, then follow the environment
+        try:
+            connection = await web_app[SERVICES_KEY].resolve_connection("T0001", "sparkhire")
+            return connection.credential.get_secret_value()
+        finally:
+            await runner.cleanup()
+
+    assert await resolved_key(Settings(**base), sandbox=True) == "sandbox"
+    assert await resolved_key(Settings(**base, sparkhire_api_key="real-key-0123456789")) == "real-key-0123456789"
