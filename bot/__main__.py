@@ -54,7 +54,9 @@ def _load_settings() -> Settings | None:
     except SettingsError as exc:
         for error in exc.errors():
             name = "_".join(str(part) for part in error["loc"]).upper()
-            print(f"Setting {name}: {error['msg']}", file=sys.stderr)
+            message = error["msg"].removeprefix("Value error, ")
+            # A rule over several settings names them itself.
+            print(f"Setting {name}: {message}" if name else message, file=sys.stderr)
         return None
 
 

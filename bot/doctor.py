@@ -76,14 +76,15 @@ async def collect_checks(settings: Settings, *, sandbox: bool = False) -> list[C
     else:
         checks.append(Check("public", True, settings.public_url))
 
-    db = Database.for_settings(settings)
-
     async def database() -> str:
-        await db.migrate()
-        return f"{db.dialect_name} reachable, schema up to date"
+        db = Database.for_settings(settings)  # inside the guard: a missing driver is a line, not a traceback
+        try:
+            await db.migrate()
+            return f"{db.dialect_name} reachable, schema up to date"
+        finally:
+            await db.aclose()
 
     checks.append(await _guard("database", database))
-    await db.aclose()
 
     granted_scopes: str | None = None  # auth.test's x-oauth-scopes header, once it answered
 
@@ -99,7 +100,9 @@ async def collect_checks(settings: Settings, *, sandbox: bool = False) -> list[C
         try:
             response = await client.auth_test()
         except SlackApiError as exc:
-            error = exc.response.get("error") or f"HTTP {exc.response.status_code}"
+            # Not Slack's JSON (a proxy's or a wrong SLACK_API_URL's page): say the status instead.
+            body = exc.response.data if isinstance(exc.response.data, dict) else {}
+            error = body.get("error") or f"HTTP {exc.response.status_code} from {settings.slack_api_url}"
             raise CheckFailed(
                 f"Slack refused SLACK_BOT_TOKEN ({error}): copy the Bot User OAuth Token (xoxb-...) again from "
                 "the app's OAuth & Permissions page, and reinstall the app if it was removed"
@@ -166,7 +169,11 @@ async def run_doctor(settings: Settings, *, sandbox: bool = False) -> int:
 
 
 async def migrate(settings: Settings) -> int:
-    db = Database.for_settings(settings)
+    try:
+        db = Database.for_settings(settings)
+    except Exception as exc:
+        print(f"Migration failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
     try:
         await db.migrate()
     except Exception as exc:

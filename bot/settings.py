@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from enum import StrEnum
 from pathlib import Path
 
 from cryptography.fernet import Fernet
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 logger = logging.getLogger(__name__)
@@ -22,6 +23,8 @@ WEDGEHR_URLS = {
 }
 SPARKHIRE_DEFAULT_URL = "https://api.sparkhire.com/v1.0"
 DEV_SECRET_KEY_FILE = ".interview-bot-secret-key"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+NEW_KEY_HINT = 'make one with python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
 
 
 class WedgeHREnv(StrEnum):
@@ -83,8 +86,35 @@ class Settings(BaseSettings):
 
     @field_validator("log_level")
     @classmethod
-    def _upper(cls, value: str) -> str:
-        return value.upper()
+    def _log_level(cls, value: str) -> str:
+        level = {"WARN": "WARNING"}.get(value.strip().upper(), value.strip().upper())
+        if level not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return level
+
+    @field_validator("bot_secret_key")
+    @classmethod
+    def _fernet_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            try:
+                Fernet(value.get_secret_value().encode())
+            except (ValueError, TypeError):
+                raise ValueError(f"must be a Fernet key (44 characters of url-safe base64): {NEW_KEY_HINT}") from None
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        normalize_database_url(value)  # raises with the accepted forms
+        return value
+
+    @model_validator(mode="after")
+    def _shared_database_needs_a_key(self) -> Settings:
+        # Several processes share a PostgreSQL database; each would generate a key of its own, and
+        # credentials saved by one could not be read by the others.
+        if self.bot_secret_key is None and self.sqlalchemy_url.startswith("postgresql"):
+            raise ValueError(f"BOT_SECRET_KEY must be set when DATABASE_URL is PostgreSQL: {NEW_KEY_HINT}")
+        return self
 
     @property
     def slack_mode(self) -> SlackMode:
@@ -143,7 +173,10 @@ class Settings(BaseSettings):
 
 
 def normalize_database_url(url: str) -> str:
-    """Accept ``sqlite:///``, ``sqlite+aiosqlite:///``, ``postgres://`` and ``postgresql://``."""
+    """Accept ``sqlite:///``, ``sqlite+aiosqlite:///``, ``postgres://`` and ``postgresql://``.
+
+    Heroku and most hosts give ``?sslmode=require``, libpq's name; asyncpg calls it ``ssl``.
+    """
     for prefix, replacement in (
         ("sqlite+aiosqlite://", "sqlite+aiosqlite://"),
         ("sqlite://", "sqlite+aiosqlite://"),
@@ -152,5 +185,8 @@ def normalize_database_url(url: str) -> str:
         ("postgresql://", "postgresql+asyncpg://"),
     ):
         if url.startswith(prefix):
-            return replacement + url[len(prefix) :]
+            normalized = replacement + url[len(prefix) :]
+            if replacement.startswith("postgresql"):
+                normalized = re.sub(r"([?&])sslmode=", r"\1ssl=", normalized)
+            return normalized
     raise ValueError("DATABASE_URL must start with sqlite:///, sqlite+aiosqlite:///, postgres:// or postgresql://")

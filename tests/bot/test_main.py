@@ -7,6 +7,8 @@ import sys
 from contextlib import AsyncExitStack
 
 import httpx
+import pytest
+from aiohttp import web
 from cryptography.fernet import Fernet
 
 from bot.sparkhire.sandbox import SparkHireSandbox
@@ -44,11 +46,23 @@ def test_without_slack_credentials_says_what_to_set(tmp_path):
     assert "manifest.yml" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_bad_setting_is_named(tmp_path):
-    result = run([], tmp_path, PORT="not-a-port")
-    assert result.returncode == 2 and "PORT" in result.stderr and "Traceback" not in result.stderr
-    result = run(["migrate"], tmp_path, DATABASE_URL="mysql://x")
-    assert result.returncode == 2 and "DATABASE_URL" in result.stderr
+@pytest.mark.parametrize("command", [[], ["doctor"], ["migrate"]], ids=["run", "doctor", "migrate"])
+@pytest.mark.parametrize(
+    ("setting", "says"),
+    [
+        ({"PORT": "not-a-port"}, "Setting PORT:"),
+        ({"DATABASE_URL": "mysql://x"}, "Setting DATABASE_URL: DATABASE_URL must start with sqlite:///"),
+        ({"LOG_LEVEL": "verbose"}, "Setting LOG_LEVEL: must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
+        ({"BOT_SECRET_KEY": "not-a-key"}, "Setting BOT_SECRET_KEY: must be a Fernet key"),
+        # Several processes share it: keys generated per process could not read each other's secrets.
+        ({"DATABASE_URL": "postgres://u@127.0.0.1/db"}, "BOT_SECRET_KEY must be set when DATABASE_URL is PostgreSQL"),
+    ],
+    ids=["port", "database-url", "log-level", "secret-key", "postgres-without-key"],
+)
+def test_a_bad_setting_is_named_in_one_line_before_anything_starts(tmp_path, command, setting, says):
+    result = run(command, tmp_path, SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET="s", **setting)
+    assert result.returncode == 2 and says in result.stderr and "Traceback" not in result.stderr
+    assert result.stdout == ""  # not one check ran
 
 
 def test_migrate(tmp_path):
@@ -108,6 +122,12 @@ async def test_doctor_says_what_to_do_when_slack_refuses_or_cannot_be_reached(tm
     unreachable = await asyncio.to_thread(
         run, ["doctor"], tmp_path, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_API_URL=unreachable_url, **env
     )
+    async with serve(web.Application()) as not_slack:  # a wrong SLACK_API_URL: a 404 page, not Slack's JSON
+        wrong_url = await asyncio.to_thread(
+            run, ["doctor"], tmp_path, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_API_URL=not_slack + "/", **env
+        )
+    (wrong_url_line,) = [line for line in wrong_url.stdout.splitlines() if line.split()[1] == "slack"]
+    assert wrong_url_line.startswith("FAIL") and f"HTTP 404 from {not_slack}/" in wrong_url_line
     (refused_line,) = [line for line in refused.stdout.splitlines() if line.split()[1] == "slack"]
     assert refused_line.startswith("FAIL") and "invalid_auth" in refused_line
     assert "OAuth & Permissions" in refused_line and "xoxb-revoked" not in refused.stdout + refused.stderr

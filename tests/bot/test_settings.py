@@ -1,6 +1,9 @@
 import pytest
+from cryptography.fernet import Fernet
 
 from bot.settings import Settings, SlackMode, normalize_database_url
+from bot.storage import Database
+from tests.support.databases import TEST_DATABASE_URL
 
 
 def test_defaults_read_the_documented_names(monkeypatch):
@@ -36,6 +39,12 @@ def test_wedgehr_api_url_overrides_env(monkeypatch):
         ("sqlite+aiosqlite:///x.db", "sqlite+aiosqlite:///x.db"),
         ("postgres://u@h/db", "postgresql+asyncpg://u@h/db"),
         ("postgresql://u@h/db", "postgresql+asyncpg://u@h/db"),
+        # Heroku and most hosts add libpq's sslmode; asyncpg names it ssl.
+        ("postgres://u@h/db?sslmode=require", "postgresql+asyncpg://u@h/db?ssl=require"),
+        (
+            "postgresql://u@h/db?application_name=bot&sslmode=prefer",
+            "postgresql+asyncpg://u@h/db?application_name=bot&ssl=prefer",
+        ),
     ],
 )
 def test_database_url_forms(given, expected):
@@ -63,3 +72,14 @@ def test_timeouts_are_read_from_their_documented_names_and_must_be_positive(monk
     monkeypatch.setenv(name, "0")
     with pytest.raises(ValueError, match=field):
         Settings()
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL not set")
+async def test_a_postgres_url_with_sslmode_as_hosts_give_it_connects():
+    url = TEST_DATABASE_URL + ("&" if "?" in TEST_DATABASE_URL else "?") + "sslmode=prefer"
+    settings = Settings(database_url=url, bot_secret_key=Fernet.generate_key().decode())
+    db = Database.for_settings(settings)
+    try:
+        assert await db.migrate() >= 1
+    finally:
+        await db.aclose()
