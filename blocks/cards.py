@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from blocks.common import actions, button, context, escape, section, slack_date, stars
+from blocks.errors import reconnect_actions
 from blocks.ids import Action
 from blocks.models import VENDOR_LABELS, CandidateView, Message
 
@@ -72,18 +73,44 @@ def candidate_blocks(c: CandidateView) -> list[dict[str, Any]]:
     return blocks
 
 
-def find_results(query: str, candidates: list[CandidateView], *, notes: list[str] | None = None) -> Message:
-    """`/interview find`: the candidate across both vendors."""
+def _vendor_list(vendors: list[str]) -> str:
+    return " and ".join(VENDOR_LABELS.get(v, v) for v in vendors)
+
+
+def find_results(
+    query: str,
+    candidates: list[CandidateView],
+    *,
+    notes: list[str] | None = None,
+    searched: list[str] | None = None,
+    unsearched: list[str] | None = None,
+    reconnect: bool = False,
+    connect_vendor: str | None = None,
+) -> Message:
+    """`/interview find`: the candidate across both vendors.
+
+    ``searched``/``unsearched``: the vendors (keys) that answered and those that failed; the
+    headline never claims a vendor was searched when it was not. ``reconnect`` adds the button to
+    the connect modal (a rejected key).
+    """
+    not_searched = f"{_vendor_list(unsearched)} could not be searched" if unsearched else ""
     if not candidates:
-        text = f"No interviews found for {query} on the connected platforms."
+        if not unsearched:
+            text = f"No interviews found for {query} on the connected platforms."
+        elif searched:
+            text = f"No interviews found for {query} on {_vendor_list(searched)}; {not_searched}."
+        else:
+            text = f"{not_searched} for {query}."
         blocks = [section(f":mag: {escape(text)}")]
     else:
-        text = f"{len(candidates)} interview(s) for {query}"
+        text = f"{len(candidates)} interview(s) for {query}" + (f" ({not_searched})" if not_searched else "")
         blocks = [section(f":mag: *{escape(text)}*")]
         for c in candidates[:15]:  # 15 candidates x 3 blocks stays under the 50-block limit
             blocks += [{"type": "divider"}, *candidate_blocks(c)]
     for note in (notes or [])[:3]:
         blocks.append(context(f":warning: {escape(note)}"))
+    if reconnect:
+        blocks.append(reconnect_actions(connect_vendor))
     return Message(text=text, blocks=blocks)
 
 

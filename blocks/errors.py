@@ -9,13 +9,16 @@ from blocks.ids import Action, Callback
 from blocks.models import Message
 
 
+def reconnect_actions(connect_vendor: str | None = None) -> dict[str, Any]:
+    """The button that opens the connect modal, for a missing or rejected key."""
+    return actions(button("Connect an account", Action.OPEN_CONNECT, value=connect_vendor or None, style="primary"))
+
+
 def error_message(text: str, *, reconnect: bool = False, connect_vendor: str | None = None) -> Message:
     """An error a recruiter can act on; ``reconnect`` adds a button to the connect modal."""
     blocks = [section(f":warning: {escape(text)}")]
     if reconnect:
-        blocks.append(
-            actions(button("Connect an account", Action.OPEN_CONNECT, value=connect_vendor or None, style="primary"))
-        )
+        blocks.append(reconnect_actions(connect_vendor))
     return Message(text=text, blocks=blocks)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from blocks.models import CandidateView
 from bot.sparkhire.client import SparkHireClient
@@ -94,6 +94,10 @@ async def sparkhire_interviews_for(
 class Lookup:
     candidates: list[CandidateView]
     notes: list[str]
+    #: Connected vendors that answered the search, as keys ("wedgehr", "sparkhire").
+    searched: list[str] = field(default_factory=list)
+    #: Connected vendors that could not be searched, with the error each raised.
+    failed: dict[str, VendorError] = field(default_factory=dict)
 
 
 async def find_everywhere(
@@ -102,8 +106,14 @@ async def find_everywhere(
     wedgehr: WedgeHRClient | None,
     sparkhire: SparkHireClient | None,
 ) -> Lookup:
-    """The candidate on every connected vendor; one vendor failing still shows the other."""
+    """The candidate on every connected vendor; one vendor failing still shows the other.
+
+    A vendor that fails is in ``failed`` (not in ``notes``), so the caller can say it was not
+    searched and map its error to a message the recruiter can act on.
+    """
     notes: list[str] = []
+    searched: list[str] = []
+    failed: dict[str, VendorError] = {}
 
     async def wedge_views() -> list[CandidateView]:
         return [from_wedge(w) for w in await wedges_for(wedgehr, email)] if wedgehr else []
@@ -113,18 +123,20 @@ async def find_everywhere(
 
     results = await asyncio.gather(wedge_views(), spark_views(), return_exceptions=True)
     candidates: list[CandidateView] = []
-    for result in results:
+    for vendor, client, result in zip(("wedgehr", "sparkhire"), (wedgehr, sparkhire), results, strict=True):
         if isinstance(result, VendorError):
-            notes.append(str(result))
+            failed[vendor] = result
         elif isinstance(result, BaseException):
             raise result
         else:
             candidates.extend(result)
+            if client is not None:
+                searched.append(vendor)
     if wedgehr is None:
         notes.append("WedgeHR is not connected.")
     if sparkhire is None:
         notes.append("Spark Hire is not connected.")
-    return Lookup(candidates=candidates, notes=notes)
+    return Lookup(candidates=candidates, notes=notes, searched=searched, failed=failed)
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,11 @@ class Recipient:
         await self.client.chat_postMessage(channel=self.user_id, **message.as_kwargs())
 
 
+def needs_reconnect(error: BaseException) -> bool:
+    """True when the fix is to connect the account again (a missing or rejected key)."""
+    return isinstance(error, (NotConnectedError, AuthenticationError, SecretKeyMismatchError))
+
+
 def user_message_for(error: BaseException) -> Message:
     """The message a recruiter sees for an error: what happened and what to do."""
     if isinstance(error, NotConnectedError):

@@ -11,7 +11,15 @@ from blocks.ids import Action
 from bot.candidates import find_everywhere, first_email
 from bot.errors import UserFacingError
 from bot.services import Services
-from handlers.common import Recipient, after_ack, recipient_from_body, services_of, team_of
+from handlers.common import (
+    Recipient,
+    after_ack,
+    needs_reconnect,
+    recipient_from_body,
+    services_of,
+    team_of,
+    user_message_for,
+)
 
 USAGE = "Tell me whose interviews to find: `/interview find ann@example.com`."
 
@@ -28,8 +36,22 @@ async def lookup(services: Services, recipient: Recipient, *, team_id: str, emai
         wedgehr=services.client_for(wedgehr) if wedgehr else None,
         sparkhire=services.client_for(sparkhire) if sparkhire else None,
     )
-    notes = [n for n in found.notes if not n.endswith("is not connected.") or not found.candidates]
-    await recipient.send(find_results(email, found.candidates, notes=notes))
+    # A vendor that failed is said in the headline, with the usual message for its error (and the
+    # reconnect button when its key was rejected).
+    problems = [user_message_for(error).text for error in found.failed.values()]
+    rejected = [vendor for vendor, error in found.failed.items() if needs_reconnect(error)]
+    notes = problems + [n for n in found.notes if not n.endswith("is not connected.") or not found.candidates]
+    await recipient.send(
+        find_results(
+            email,
+            found.candidates,
+            notes=notes,
+            searched=found.searched,
+            unsearched=list(found.failed),
+            reconnect=bool(rejected),
+            connect_vendor=rejected[0] if len(rejected) == 1 else None,
+        )
+    )
 
 
 async def on_find(

@@ -128,6 +128,16 @@ def test_resend_choices_label_the_wedges_expiry_as_such():
     assert_valid_blocks(message.blocks)
 
 
+def test_find_results_never_claim_a_vendor_that_failed_was_searched():
+    some = cards.find_results("ann@example.com", [], searched=["wedgehr"], unsearched=["sparkhire"])
+    assert some.text == "No interviews found for ann@example.com on WedgeHR; Spark Hire could not be searched."
+    none = cards.find_results("ann@example.com", [], unsearched=["wedgehr", "sparkhire"], reconnect=True)
+    assert none.text == "WedgeHR and Spark Hire could not be searched for ann@example.com."
+    assert Action.OPEN_CONNECT in str(none.blocks) and Action.OPEN_CONNECT not in str(some.blocks)
+    found = cards.find_results("ann@example.com", [wedge()], searched=["wedgehr"], unsearched=["sparkhire"])
+    assert found.text == "1 interview(s) for ann@example.com (Spark Hire could not be searched)"
+
+
 ALL_VIEWS = [
     lambda: invite.vendor_choice_modal(private_metadata="{}"),
     lambda: invite.wedgehr_invite_modal(email=None, private_metadata="{}"),
@@ -171,6 +181,16 @@ ALL_MESSAGES = [
     lambda: invite.invite_confirmation(spark(invite_url="https://x.example/i")),
     lambda: cards.find_results("ann@example.com", [spark(), wedge()] * 20, notes=["WedgeHR is busy"] * 5),
     lambda: cards.find_results("nobody@example.com", []),
+    lambda: cards.find_results(
+        "ann@example.com",
+        [spark(), wedge()] * 20,
+        notes=[LONG] * 5,
+        searched=["wedgehr"],
+        unsearched=["sparkhire"],
+        reconnect=True,
+        connect_vendor="sparkhire",
+    ),
+    lambda: cards.find_results("nobody@example.com", [], unsearched=["wedgehr", "sparkhire"], reconnect=True),
     lambda: cards.compact_line(spark(), event="rated"),
     lambda: cards.thread_reply(spark(rating=None), event="rated"),
     lambda: cards.job_event_message(title=LONG, event="JobCreated"),

@@ -24,6 +24,31 @@ async def test_find_shows_both_vendors_with_actions(bot):
     assert Action.RESEND_WEDGE in text and Action.SHARE_INTERVIEW in text and Action.WATCH in text
 
 
+async def test_find_with_a_rejected_spark_hire_key_says_so_and_offers_the_reconnect_button(bot):
+    bot.sparkhire.fail_next(401, body={"reason": "Invalid API key", "code": "api.key_invalid"})
+    await bot.sender.command("find ann@example.com", response_url=bot.slack.response_url("find"))
+    final = (await bot.slack.wait_for(lambda: [r for r in bot.slack.responses.get("find", []) if "blocks" in r]))[-1]
+    assert_valid_blocks(final["blocks"])
+    assert final["text"] == "No interviews found for ann@example.com on WedgeHR; Spark Hire could not be searched."
+    shown = str(final["blocks"])
+    assert "on the connected platforms" not in shown
+    assert "Spark Hire: The API key or token was rejected" in shown
+    reconnect = [e for b in final["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert [(e["action_id"], e.get("value")) for e in reconnect] == [(Action.OPEN_CONNECT, "sparkhire")]
+
+
+async def test_find_shows_wedgehr_matches_and_says_spark_hire_could_not_be_searched(bot):
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    bot.wedgehr.add_invite(interview_id=interview["id"], email="ann@example.com", first_name="Ann")
+    bot.sparkhire.fail_next(403, body={"reason": "Forbidden", "code": "api.forbidden"})
+    await bot.sender.command("find ann@example.com", response_url=bot.slack.response_url("find"))
+    final = (await bot.slack.wait_for(lambda: [r for r in bot.slack.responses.get("find", []) if "blocks" in r]))[-1]
+    assert_valid_blocks(final["blocks"])
+    assert final["text"] == "1 interview(s) for ann@example.com (Spark Hire could not be searched)"
+    assert Action.RESEND_WEDGE in str(final["blocks"]) and "Ask an account admin" in str(final["blocks"])
+    assert Action.OPEN_CONNECT not in str(final["blocks"])  # a 403 is not fixed by reconnecting
+
+
 async def test_find_without_email_explains(bot):
     response = await bot.sender.command("find")
     assert "/interview find ann@example.com" in response.json()["text"]
