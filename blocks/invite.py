@@ -18,6 +18,7 @@ from blocks.common import (
     section,
     text_input,
 )
+from blocks.errors import reconnect_actions
 from blocks.ids import Action, Block, Callback
 from blocks.models import VENDOR_LABELS, CandidateView, InviteResult, Message
 
@@ -260,10 +261,12 @@ def results_view(results: list[InviteResult], *, vendor: str) -> dict[str, Any]:
 
 
 def results_message(results: list[InviteResult], *, vendor: str) -> Message:
+    """The bulk outcome by direct message; the reconnect button once when the vendor rejected the key."""
     summary = results_summary(results, vendor=vendor)
-    return Message(
-        text=summary, blocks=[section(f"*{summary}*"), *_chunked_sections(_result_lines(results), max_blocks=40)]
-    )
+    blocks = [section(f"*{summary}*"), *_chunked_sections(_result_lines(results), max_blocks=40)]
+    if any(r.key_rejected for r in results):
+        blocks.append(reconnect_actions(vendor))
+    return Message(text=summary, blocks=blocks)
 
 
 def invite_confirmation(candidate: CandidateView) -> Message:

@@ -42,6 +42,8 @@ class InviteResult:
     error: str | None = None
     #: Not attempted on purpose (e.g. a repeated address); ``error`` says why.
     skipped: bool = False
+    #: Failed, or was not sent, because the vendor rejected the API key: reconnecting fixes it.
+    key_rejected: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -13,12 +13,13 @@ from bot.candidates import BulkRow, from_interview
 from bot.sparkhire.client import SparkHireClient
 from bot.sparkhire.models import Candidate, Interview, NewQuestion
 from bot.storage import Database
-from bot.vendors.errors import RateLimitError, VendorError
+from bot.vendors.errors import AuthenticationError, RateLimitError, VendorError
 from bot.wedgehr.client import WedgeHRClient
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 E164_HINT = "Use the international format with country code, e.g. +13125559494."
 PROGRESS_EVERY_SECONDS = 1.0
+NOT_SENT_KEY_REJECTED = "not sent: the API key was rejected on an earlier row. Reconnect, then invite again."
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -122,9 +123,14 @@ async def send_many(
     on_progress: Callable[[int, int], Awaitable[None]] | None = None,
     audit: Callable[[BulkRow, InviteResult], Awaitable[None]] | None = None,
 ) -> list[InviteResult]:
-    """Invite row by row (never in parallel: the vendors rate-limit), reporting each outcome."""
+    """Invite row by row (never in parallel: the vendors rate-limit), reporting each outcome.
+
+    Once the vendor rejects the API key, the remaining rows are not sent (each would be rejected
+    the same way) and say so.
+    """
     results: list[InviteResult] = []
     last_progress = time.monotonic()
+    key_rejected = False
     for index, row in enumerate(rows, start=1):
         if row.error:
             result = InviteResult(row=row.row, email=row.email, ok=False, error=row.error)
@@ -134,6 +140,10 @@ async def send_many(
             skip = f"skipped: duplicate of {first}"
             results.append(InviteResult(row=row.row, email=row.email, ok=False, skipped=True, error=skip))
             continue
+        elif key_rejected:
+            result = InviteResult(
+                row=row.row, email=row.email, ok=False, key_rejected=True, error=NOT_SENT_KEY_REJECTED
+            )
         else:
             try:
                 sent = await send_one(row)
@@ -143,6 +153,9 @@ async def send_many(
                 vendor = exc.vendor or "The vendor"
                 detail = f"{vendor} is busy (rate limited); this row was not sent. Try it again in a minute."
                 result = InviteResult(row=row.row, email=row.email, ok=False, error=detail)
+            except AuthenticationError as exc:
+                key_rejected = True
+                result = InviteResult(row=row.row, email=row.email, ok=False, key_rejected=True, error=exc.message)
             except VendorError as exc:
                 detail = "; ".join(getattr(exc, "field_errors", {}).values()) or exc.message
                 result = InviteResult(row=row.row, email=row.email, ok=False, error=detail)

@@ -93,6 +93,7 @@ def test_large_bulk_results_stay_within_limits():
             ok=i % 3 != 0,
             link="https://record.wedge.video/123",
             error=LONG[:200],
+            key_rejected=i % 3 == 0,
         )
         for i in range(400)
     ]
@@ -117,6 +118,19 @@ def test_the_candidate_typed_in_the_form_is_labelled_as_such_not_row_0():
     results = [InviteResult(row=0, email="ann@example.com", ok=True), InviteResult(row=1, email="bo@x.io", ok=True)]
     lines = str(invite.results_message(results, vendor="wedgehr").blocks)
     assert "Form: ann@example.com" in lines and "1. bo@x.io" in lines and "0." not in lines
+
+
+def test_bulk_results_offer_the_reconnect_button_once_when_the_key_was_rejected():
+    rejected = [
+        InviteResult(row=1, email="a@example.com", ok=False, key_rejected=True, error="The API key was rejected."),
+        InviteResult(row=2, email="b@example.com", ok=False, key_rejected=True, error="not sent"),
+    ]
+    message = invite.results_message(rejected, vendor="sparkhire")
+    buttons = [e for b in message.blocks if b["type"] == "actions" for e in b["elements"]]
+    assert [(e["action_id"], e.get("value")) for e in buttons] == [(Action.OPEN_CONNECT, "sparkhire")]
+    assert_valid_blocks(message.blocks)
+    failed = [InviteResult(row=1, email="a@example.com", ok=False, error="The vendor had an internal error.")]
+    assert Action.OPEN_CONNECT not in str(invite.results_message(failed, vendor="wedgehr").blocks)
 
 
 def test_resend_choices_label_the_wedges_expiry_as_such():

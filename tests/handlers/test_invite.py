@@ -331,6 +331,27 @@ async def test_a_rate_limited_bulk_row_says_it_was_not_sent_and_to_try_again(bot
     assert [i["email"] for i in bot.wedgehr.invites.values()] == ["b@example.com"]
 
 
+async def test_a_rejected_key_in_a_bulk_invite_stops_the_batch_and_offers_the_reconnect_button(bot):
+    modal = await wedgehr_modal(bot, "invite")
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    bot.wedgehr.fail_next(401, body={"message": "Unauthenticated."})  # only the first row: the key is then "fixed"
+    bulk = "a@example.com\nnot-an-email\nb@example.com\nc@example.com"
+    await bot.sender.view_submission(modal, wedgehr_values(interview, email="", bulk=bulk))
+    dm = (await bot.slack.wait_for(lambda: bot.slack.posted("U1"), timeout=10))[-1]
+    assert_valid_blocks(dm.blocks)
+    summary = str(dm.blocks)
+    assert "0 sent, 4 failed" in dm.text
+    assert "a@example.com: The API key or token was rejected" in summary
+    assert "not-an-email: not a valid email address" in summary
+    not_sent = "not sent: the API key was rejected on an earlier row. Reconnect, then invite again."
+    assert f"b@example.com: {not_sent}" in summary and f"c@example.com: {not_sent}" in summary
+    buttons = [e for b in dm.blocks if b["type"] == "actions" for e in b["elements"]]
+    assert [(e["action_id"], e.get("value")) for e in buttons] == [(Action.OPEN_CONNECT, "wedgehr")]
+    # Nothing was sent after the key was rejected: b and c are not invited behind the recruiter's back.
+    assert [r.json["email"] for r in bot.wedgehr.requests if r.method == "POST"] == ["a@example.com"]
+    assert not bot.wedgehr.invites
+
+
 async def test_an_invite_refused_on_the_form_is_in_the_audit_log(bot):
     modal = await wedgehr_modal(bot)
     ghost = {"id": 1234567890123456, "name": "Deleted interview"}
