@@ -31,6 +31,7 @@ class Action(StrEnum):
     SHARE_INTERVIEW = "share_interview"
     SHARE_DEACTIVATE = "share_deactivate"
     SHARE_ADVANCED = "share_advanced"
+    SHARE_ADVANCED_DEACTIVATE = "share_advanced_deactivate"
     WATCH = "watch"
     OPEN_RESULT = "open_result"
     OPEN_INVITE_LINK = "open_invite_link"

@@ -101,9 +101,38 @@ def advanced_share_modal(
     )
 
 
-def advanced_links_message(links: list[tuple[str, str]], *, emailed: bool) -> Message:
-    """``links``: (reviewer email, url)."""
-    lines = [f"• {escape(email)}: <{url}>" for email, url in links]
+#: Reviewer links listed with their own button; 48 + the headline + the overflow line fit Slack's 50 blocks.
+MAX_ADVANCED_LINKS_SHOWN = 48
+
+
+def advanced_links_message(links: list[tuple[str, str, str]], *, emailed: bool) -> Message:
+    """``links``: (reviewer email, url, link uuid), each with a button to deactivate it."""
     tail = " Each reviewer was emailed their link." if emailed else " Nobody was emailed; send the links yourself."
     text = f"Created {len(links)} reviewer link(s).{tail}"
-    return Message(text=text, blocks=[section(f":link: *{escape(text)}*"), section("\n".join(lines))])
+    blocks = [section(f":link: *{escape(text)}*")]
+    for email, url, link_uuid in links[:MAX_ADVANCED_LINKS_SHOWN]:
+        blocks.append(
+            section(
+                f"• {escape(email)}: <{url}>",
+                accessory=button(
+                    "Deactivate",
+                    Action.SHARE_ADVANCED_DEACTIVATE,
+                    value=link_uuid,
+                    style="danger",
+                    confirm=confirm_dialog(
+                        "Deactivate?",
+                        f"{escape(email) or 'The reviewer'} will no longer be able to watch with this link.",
+                        confirm="Deactivate",
+                    ),
+                ),
+            )
+        )
+    if len(links) > MAX_ADVANCED_LINKS_SHOWN:
+        blocks.append(context(f"…and {len(links) - MAX_ADVANCED_LINKS_SHOWN} more link(s), listed in Spark Hire."))
+    return Message(text=text, blocks=blocks)
+
+
+def advanced_link_deactivated_message(email: str) -> Message:
+    """After a reviewer link's Deactivate button."""
+    text = f"Reviewer link for {email} deactivated." if email else "Reviewer link deactivated."
+    return Message(text=text, blocks=[section(f":lock: {escape(text)}")])

@@ -13,7 +13,13 @@ from blocks.errors import error_message, error_view, notice
 from blocks.ids import Action, Block, Callback
 from blocks.invite import working_view
 from blocks.models import Option
-from blocks.share import advanced_links_message, advanced_share_modal, share_link_message, wedgehr_result_message
+from blocks.share import (
+    advanced_link_deactivated_message,
+    advanced_links_message,
+    advanced_share_modal,
+    share_link_message,
+    wedgehr_result_message,
+)
 from bot.candidates import (
     UUID_RE,
     first_email,
@@ -309,8 +315,40 @@ async def create_advanced(
         )
     await recipient.send(
         advanced_links_message(
-            [(link.reviewer.email if link.reviewer else "", link.url or "") for link in links], emailed=send_email
+            [(link.reviewer.email if link.reviewer else "", link.url or "", link.uuid) for link in links],
+            emailed=send_email,
         )
+    )
+
+
+async def deactivate_advanced(services: Services, recipient: Recipient, *, team_id: str, value: str) -> None:
+    """A reviewer link's Deactivate button: the link stops opening the interviews."""
+    if not UUID_RE.match(value):
+        raise UserFacingError("That button does not point at a reviewer link any more; deactivate it in Spark Hire.")
+    client = await _sparkhire(services, team_id, recipient.user_id)
+    link = await client.set_advanced_share_link_status(value, active=False)
+    email = link.reviewer.email if link.reviewer else None
+    await services.db.audit.add(
+        team_id=team_id,
+        user_id=recipient.user_id,
+        action="share.deactivated",
+        vendor="sparkhire",
+        target=email,
+        detail={"link": value, "advanced": True},
+    )
+    await recipient.send(advanced_link_deactivated_message(email or ""))
+
+
+async def on_advanced_deactivate(
+    ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any, context: Any, respond: Any
+) -> None:
+    await ack()
+    recipient = recipient_from_body(body, client, respond)
+    after_ack(
+        context,
+        deactivate_advanced(services_of(context), recipient, team_id=team_of(body), value=action.get("value") or ""),
+        recipient=recipient,
+        name="share.advanced.deactivate",
     )
 
 
@@ -355,4 +393,5 @@ def register(app: AsyncApp) -> None:
     app.action(Action.SHARE_INTERVIEW)(on_share_button)
     app.action(Action.SHARE_DEACTIVATE)(on_deactivate)
     app.action(Action.SHARE_ADVANCED)(on_advanced_button)
+    app.action(Action.SHARE_ADVANCED_DEACTIVATE)(on_advanced_deactivate)
     app.view(Callback.SHARE_ADVANCED)(on_advanced_submit)

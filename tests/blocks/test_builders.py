@@ -152,6 +152,21 @@ def test_find_results_never_claim_a_vendor_that_failed_was_searched():
     assert found.text == "1 interview(s) for ann@example.com (Spark Hire could not be searched)"
 
 
+def test_each_reviewer_link_can_be_deactivated_after_a_confirmation():
+    message = share.advanced_links_message(
+        [("a@b.co", "http://hire.li/1", "link-a"), ("c@d.co", "http://hire.li/2", "link-c")], emailed=True
+    )
+    buttons = [b["accessory"] for b in message.blocks if "accessory" in b]
+    assert [(e["action_id"], e["value"]) for e in buttons] == [
+        (Action.SHARE_ADVANCED_DEACTIVATE, "link-a"),
+        (Action.SHARE_ADVANCED_DEACTIVATE, "link-c"),
+    ]
+    assert all(e["confirm"]["confirm"]["text"] == "Deactivate" for e in buttons)
+    assert "a@b.co will no longer be able to watch" in buttons[0]["confirm"]["text"]["text"]
+    many = share.advanced_links_message([("a@b.co", "http://hire.li/1", "l")] * 60, emailed=False)
+    assert len(many.blocks) == 50 and "…and 12 more link(s), listed in Spark Hire." in str(many.blocks[-1])
+
+
 ALL_VIEWS = [
     lambda: invite.vendor_choice_modal(private_metadata="{}"),
     lambda: invite.wedgehr_invite_modal(email=None, private_metadata="{}"),
@@ -214,7 +229,10 @@ ALL_MESSAGES = [
     lambda: share.share_link_message(spark(), url="http://hire.li/x", link_uuid="l"),
     lambda: share.share_link_message(spark(), url="", link_uuid="l", active=False),
     lambda: share.wedgehr_result_message(wedge(result_url="https://app.wedgehr.com/r/1")),
-    lambda: share.advanced_links_message([("a@b.co", "http://hire.li/1")] * 3, emailed=False),
+    lambda: share.advanced_links_message([("a@b.co", "http://hire.li/1", "l")] * 3, emailed=False),
+    lambda: share.advanced_links_message([(LONG, "http://hire.li/1", "l" * 40)] * 60, emailed=True),
+    lambda: share.advanced_link_deactivated_message("a@b.co"),
+    lambda: share.advanced_link_deactivated_message(""),
     lambda: connect.connected_message([("wedgehr", "Acme"), ("sparkhire", LONG)]),
     lambda: subscriptions.subscribed_message(
         [

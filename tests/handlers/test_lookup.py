@@ -1,6 +1,6 @@
 """find, resend and share."""
 
-from blocks.ids import Action
+from blocks.ids import Action, Block
 from tests.support.blockkit import assert_valid_blocks, assert_valid_view
 
 
@@ -116,8 +116,6 @@ async def test_advanced_share_for_slack_reviewers(bot):
     await bot.slack.wait_for(lambda: bot.slack.calls_to("views.update"))
     view = bot.slack.calls_to("views.update")[-1].args["view"]
     stored = {**view, "id": bot.slack.calls_to("views.update")[-1].args["view_id"]}
-    from blocks.ids import Block
-
     values = {
         Block.SHARE_INTERVIEWS: {
             Action.INPUT: {"type": "multi_static_select", "selected_options": [{"value": done["uuid"]}]}
@@ -132,6 +130,36 @@ async def test_advanced_share_for_slack_reviewers(bot):
     created = next(r for r in bot.sparkhire.requests if r.path == "/share_links" and r.method == "POST")
     assert created.json["send_email"] is True
     assert [r["email"] for r in created.json["reviewers"]] == ["mo@example.com", "boss@example.com"]
+
+
+async def test_a_reviewer_link_can_be_deactivated_from_slack(bot):
+    done = next(i for i in bot.sparkhire.interviews.values() if i["status"] == "completed")
+    await bot.sender.block_action(Action.SHARE_ADVANCED, value=done["uuid"])
+    await bot.slack.wait_for(lambda: bot.slack.calls_to("views.update"))
+    call = bot.slack.calls_to("views.update")[-1].args
+    values = {
+        Block.SHARE_INTERVIEWS: {
+            Action.INPUT: {"type": "multi_static_select", "selected_options": [{"value": done["uuid"]}]}
+        },
+        Block.REVIEWER_EMAILS: {
+            Action.INPUT: {"type": "plain_text_input", "value": "boss@example.com\nvp@example.com"}
+        },
+    }
+    await bot.sender.view_submission({**call["view"], "id": call["view_id"]}, values)
+    created = (await bot.slack.wait_for(lambda: bot.slack.ephemerals("U1")))[-1]
+    assert_valid_blocks(created.blocks)
+    buttons = {b["text"]["text"]: b["accessory"] for b in created.blocks if "accessory" in b}
+    (boss,) = [button for line, button in buttons.items() if "boss@example.com" in line] or [None]
+    assert boss is not None, "no Deactivate button next to boss@example.com's link"
+    assert boss["action_id"] == Action.SHARE_ADVANCED_DEACTIVATE and boss["confirm"]  # asks before deactivating
+    await bot.sender.block_action(
+        Action.SHARE_ADVANCED_DEACTIVATE, value=boss["value"], response_url=bot.slack.response_url("d")
+    )
+    assert (await replies(bot, "d"))[-1]["text"] == "Reviewer link for boss@example.com deactivated."
+    links = {link["reviewer"]["email"]: link["status"] for link in bot.sparkhire.advanced_links.values()}
+    assert links == {"boss@example.com": "inactive", "vp@example.com": "active"}
+    entries = await bot.services.db.audit.recent("T0001", user_id="U1")
+    assert ("share.deactivated", "boss@example.com") in [(e.action, e.target) for e in entries]
 
 
 async def test_share_without_argument_explains(bot):
