@@ -19,7 +19,7 @@ def resend_choices(query: str, wedges: list[CandidateView]) -> Message:
             blocks=[
                 section(
                     f"Resend the WedgeHR invite to *{escape(w.email)}* for *{escape(w.interview_name or '')}*?"
-                    f"\nCreated invite status: {escape(w.status or 'unknown')}"
+                    f"\nCurrent invite status: {escape((w.status or 'unknown').replace('_', ' '))}"
                 ),
                 actions(button("Resend invite", Action.RESEND_WEDGE, value=str(w.wedge_id), style="primary")),
             ],

@@ -133,6 +133,11 @@ def test_bulk_results_offer_the_reconnect_button_once_when_the_key_was_rejected(
     assert Action.OPEN_CONNECT not in str(invite.results_message(failed, vendor="wedgehr").blocks)
 
 
+def test_the_single_resend_prompt_states_the_invites_current_status():
+    prompt = str(resend.resend_choices("bo@example.com", [wedge(status="send_failure")]).blocks)
+    assert "Current invite status: send failure" in prompt and "Created" not in prompt
+
+
 def test_resend_choices_label_the_wedges_expiry_as_such():
     soon, gone = datetime.now(UTC) + timedelta(days=3), datetime.now(UTC) - timedelta(days=3)
     message = resend.resend_choices("bo@example.com", [wedge(deadline=soon), wedge(deadline=gone, wedge_id=2)])

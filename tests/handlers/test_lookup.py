@@ -60,6 +60,7 @@ async def test_resend_one_match_confirms_then_resends(bot):
     await bot.sender.command("resend bo@example.com", response_url=bot.slack.response_url("rs"))
     offer = (await replies(bot, "rs"))[-1]
     assert_valid_blocks(offer["blocks"])
+    assert "Current invite status: invited" in str(offer["blocks"])
     button = next(e for b in offer["blocks"] if b["type"] == "actions" for e in b["elements"])
     assert button["action_id"] == Action.RESEND_WEDGE
     await bot.sender.block_action(
