@@ -121,10 +121,11 @@ async def share_for(services: Services, recipient: Recipient, *, team_id: str, q
     if spark_problem is not None:
         if not wedges:
             await recipient.send(notice(f"No WedgeHR interview found for {query}."))
-        problem = user_message_for(spark_problem)
+        # The sentence already names Spark Hire: drop the "Spark Hire: " the error's text starts with.
+        problem = user_message_for(spark_problem).text.removeprefix(f"{spark_problem.vendor}: ")
         await recipient.send(
             error_message(
-                f"Spark Hire interviews were not searched. {problem.text}",
+                f"Spark Hire interviews were not searched. {problem}",
                 reconnect=isinstance(spark_problem, AuthenticationError),
                 connect_vendor="sparkhire",
             )

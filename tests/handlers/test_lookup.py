@@ -193,7 +193,10 @@ async def test_share_shows_the_wedgehr_result_and_the_spark_hire_problem_when_sp
     told = await bot.slack.wait_for(lambda: [r for r in bot.slack.responses.get("s", []) if "Spark Hire" in r["text"]])
     texts = [r["text"] for r in bot.slack.responses["s"]]
     assert any(t.startswith("WedgeHR result for Wes") for t in texts), texts
-    assert "Spark Hire interviews were not searched" in told[-1]["text"] and "payment required" in told[-1]["text"]
+    assert told[-1]["text"].startswith(
+        "Spark Hire interviews were not searched. The vendor account's plan does not allow this (payment required)."
+    )
+    assert "Spark Hire:" not in told[-1]["text"]  # said once, not "…not searched. Spark Hire: …"
     for reply in bot.slack.responses["s"]:
         assert_valid_blocks(reply["blocks"])
 
