@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.settings import Settings
 from bot.storage import Database
-from bot.vendors.errors import VendorError
+from bot.vendors.errors import AuthenticationError, VendorError
 from bot.vendors.http import RetryPolicy
 
 QUICK = RetryPolicy(max_retries=0)
@@ -137,7 +137,13 @@ async def collect_checks(settings: Settings, *, sandbox: bool = False) -> list[C
             base_url=settings.wedgehr_base_url,
             retry=QUICK,
         ) as client:
-            account = await client.verify()
+            try:
+                account = await client.verify()
+            except AuthenticationError as exc:
+                raise CheckFailed(
+                    f"{settings.wedgehr_base_url} refused WEDGEHR_TOKEN ({exc.status_code}): set it to a current "
+                    "company integration token, and WEDGEHR_ENV to the environment it belongs to"
+                ) from exc
         return f"{settings.wedgehr_base_url}: token accepted ({account})"
 
     async def sparkhire() -> str:
@@ -146,7 +152,13 @@ async def collect_checks(settings: Settings, *, sandbox: bool = False) -> list[C
             base_url=settings.sparkhire_base_url,
             retry=QUICK,
         ) as client:
-            me = await client.verify()
+            try:
+                me = await client.verify()
+            except AuthenticationError as exc:
+                raise CheckFailed(
+                    f"{settings.sparkhire_base_url} refused SPARKHIRE_API_KEY ({exc.status_code}): set it to a "
+                    "current key from Spark Hire's API settings"
+                ) from exc
         return f"{settings.sparkhire_base_url}: key accepted ({me.display_name})"
 
     if settings.wedgehr_token is None:

@@ -104,6 +104,9 @@ async def test_doctor_reports_every_check(tmp_path):
     }
     assert result.returncode == 1
     assert "wrong-wedge-token" not in result.stdout + result.stderr
+    (wedgehr_line,) = [line for line in lines if line.split()[1] == "wedgehr"]
+    assert "refused WEDGEHR_TOKEN (401): set it to a current company integration token" in wedgehr_line
+    assert "/interview connect" not in wedgehr_line  # the operator's setting, not a workspace's connection
     assert "team Acme" in result.stdout and "Company User at Shermer Staffing" in result.stdout
 
 
