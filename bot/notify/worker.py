@@ -516,18 +516,20 @@ class OutboxWorker:
     async def _deferred_filters_refuse(self, item: OutboxItem, interview: Interview | None) -> str | None:
         """Why a rating does not belong in this channel after all (None: it does).
 
-        Its job and candidate were unknown when it was recorded. Fetched, they face the filters.
-        Not fetched, it goes only where the candidate already has a card, which passed them.
+        Its job and candidate were unknown when it was recorded. Fetched, they face the filters of
+        each of the channel's subscriptions that wanted the event: one that passes is enough. Not
+        fetched, it goes only where the candidate already has a card.
         """
-        subscription = await self.db.subscriptions.get(item.subscription_id)
-        if subscription is None:
-            return "the subscription was removed"
         if interview is None:
             return None if item.thread_ts else "its interview could not be fetched to check the filters"
-        passes = subscription.matches(
-            str(item.payload.get("event", "")),
-            job_name=interview.job_title,
-            job_id=interview.job_post.uuid if interview.job_post else None,
-            candidate_email=interview.candidate_email,
-        )
-        return None if passes else "filtered out by the subscription's job or exclude filter"
+        wanted = item.payload.get("subscription_ids") or [item.subscription_id]
+        for subscription_id in wanted:
+            subscription = await self.db.subscriptions.get(int(subscription_id))
+            if subscription is not None and subscription.matches(
+                str(item.payload.get("event", "")),
+                job_name=interview.job_title,
+                job_id=interview.job_post.uuid if interview.job_post else None,
+                candidate_email=interview.candidate_email,
+            ):
+                return None
+        return "filtered out by the channel's job and exclude filters, or its subscriptions were removed or paused"

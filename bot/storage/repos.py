@@ -615,6 +615,8 @@ def _record_many(conn: sa.Connection, batch: list[NewEvent], now: float) -> list
             # One message per event per channel, however many of the channel's subscriptions match:
             # the one that needs no later check, then a full card over a compact line, then the oldest.
             chosen: dict[str, tuple[tuple[bool, bool], Subscription]] = {}
+            # A rating's filters are checked by the worker: it posts if any of these passes.
+            deferred_ids: dict[str, list[int]] = {}
             for s in subs:
                 if s.team_id != e.team_id or s.vendor != e.vendor:
                     continue
@@ -629,9 +631,12 @@ def _record_many(conn: sa.Connection, batch: list[NewEvent], now: float) -> list
                 ):
                     continue
                 rank = (e.filters_deferred and s.has_filters, s.compact)
+                if rank[0]:
+                    deferred_ids.setdefault(s.channel_id, []).append(s.id)
                 if s.channel_id not in chosen or rank < chosen[s.channel_id][0]:
                     chosen[s.channel_id] = (rank, s)
             for (deferred, _), s in chosen.values():
+                check = {"filters_deferred": True, "subscription_ids": deferred_ids[s.channel_id]} if deferred else {}
                 outbox_rows.append(
                     {
                         "event_id": event_id,
@@ -641,7 +646,7 @@ def _record_many(conn: sa.Connection, batch: list[NewEvent], now: float) -> list
                         "thread_key": e.thread_key,
                         # Only what is the subscription's; the event's payload is joined
                         # in when leased, so it is encoded and written once, not per channel.
-                        "payload": {"compact": s.compact} | ({"filters_deferred": True} if deferred else {}),
+                        "payload": {"compact": s.compact} | check,
                         "status": "pending",
                         "attempts": 0,
                         "next_attempt_at": now,

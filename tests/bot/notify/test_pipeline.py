@@ -224,16 +224,21 @@ async def test_ratings_face_the_job_and_exclude_filters_once_their_interview_is_
     await subscribe(bot, "subscribe sparkhire rated job:Chef", channel="C2")
     bot.slack.add_channel("C3", name="no-tests")
     await subscribe(bot, "subscribe sparkhire completed rated exclude:@example.com", channel="C3")
+    bot.slack.add_channel("C4", name="kitchen-and-bar")  # one subscription per job, as the grammar says
+    await subscribe(bot, "subscribe sparkhire rated job:Chef", channel="C4")
+    await subscribe(bot, "subscribe sparkhire rated job:Barista", channel="C4")
     interview = completed_interview(bot)  # Ann Lee <ann@example.com>, a Barista interview
     await bot.sparkhire.rate_interview(interview["uuid"], 4.0)
     (card,) = await bot.slack.wait_for(lambda: cards(bot, "C1"))
     assert "Ann Lee" in card.text and "★★★★☆ 4" in str(card.blocks)
+    (card,) = await bot.slack.wait_for(lambda: cards(bot, "C4"))
+    assert "Ann Lee" in card.text
     # The other two channels' rows end without a post, and hold nothing up behind them.
     for _ in range(100):
         if (await bot.services.db.outbox.counts()).get("skipped") == 2:
             break
         await asyncio.sleep(0.05)
-    assert await bot.services.db.outbox.counts() == {"sent": 1, "skipped": 2}
+    assert await bot.services.db.outbox.counts() == {"sent": 2, "skipped": 2}
     assert bot.slack.posted("C2") == bot.slack.posted("C3") == []
 
 
