@@ -303,7 +303,8 @@ def create_web_app(
         )
         bolt.client.session = services.slack_session
         await db.migrate()
-        await services.sync_env_connections()
+        if not sandbox:  # the sandbox's placeholder keys must not replace real ones in a shared database
+            await services.sync_env_connections()
         workers: list[asyncio.Task[None]] = pipeline.start() if start_workers else []
         try:
             yield

@@ -131,37 +131,46 @@ class Services:
 
         A copy is made the first time a workspace needs ``WEDGEHR_TOKEN`` or ``SPARKHIRE_API_KEY``.
         Without this, a rotated key or a new ``WEDGEHR_ENV`` was never used, and after a ``--sandbox``
-        run the real vendors were sent the key "sandbox". A copy whose variable is no longer set is
-        removed: the workspace connects its own account with ``/interview connect``.
+        run the real vendors were sent the key "sandbox". A copy keeps its id (its subscriptions,
+        poll state and webhook URL name it). One whose variable is no longer set is left as it is:
+        one process started without it must not cut a workspace off. Never stops the start-up.
         """
-        for vendor, env_name in (("wedgehr", "WEDGEHR_TOKEN"), ("sparkhire", "SPARKHIRE_API_KEY")):
-            env_secret = self.settings.wedgehr_token if vendor == "wedgehr" else self.settings.sparkhire_api_key
-            environment = self.settings.wedgehr_env.value if vendor == "wedgehr" else None
-            copies = [c for c in await self.db.connections.list_connected_by(ENV_CONNECTED_BY) if c.vendor == vendor]
-            for copy in copies:
-                if env_secret is None:
-                    await self.db.connections.delete(copy.id)
-                    logger.warning(
-                        "%s is no longer set: workspace %s's %s connection, copied from it, was removed",
-                        env_name,
-                        copy.team_id,
-                        vendor,
-                    )
-                elif (
-                    not hmac.compare_digest(
-                        copy.credential.get_secret_value().encode(), env_secret.get_secret_value().encode()
-                    )
-                    or copy.environment != environment
-                ):
-                    await self.db.connections.upsert_workspace(
-                        copy.team_id,
-                        vendor,
-                        env_secret.get_secret_value(),
-                        account_label=copy.account_label,
-                        connected_by=ENV_CONNECTED_BY,
-                        environment=environment,
-                    )
-                    logger.info("Workspace %s's %s connection now follows the new %s", copy.team_id, vendor, env_name)
+        try:
+            copies = await self.db.connections.stored_by(ENV_CONNECTED_BY)
+        except Exception:
+            logger.exception("Could not read the connections copied from the environment; left as they are")
+            return
+        for copy in copies:
+            env_name = "WEDGEHR_TOKEN" if copy.vendor == "wedgehr" else "SPARKHIRE_API_KEY"
+            env_secret = self.settings.wedgehr_token if copy.vendor == "wedgehr" else self.settings.sparkhire_api_key
+            environment = self.settings.wedgehr_env.value if copy.vendor == "wedgehr" else None
+            if env_secret is None:
+                logger.warning(
+                    "%s is not set, but workspace %s still uses the %s connection copied from it; "
+                    "connect another account there with /interview connect to replace it",
+                    env_name,
+                    copy.team_id,
+                    copy.vendor,
+                )
+                continue
+            current = copy.credential is not None and hmac.compare_digest(
+                copy.credential.get_secret_value().encode(), env_secret.get_secret_value().encode()
+            )
+            if current and copy.environment == environment:
+                continue
+            try:
+                await self.db.connections.upsert_workspace(
+                    copy.team_id,
+                    copy.vendor,
+                    env_secret.get_secret_value(),
+                    account_label=copy.account_label,
+                    connected_by=ENV_CONNECTED_BY,
+                    environment=environment,
+                )
+            except Exception:
+                logger.exception("Could not update %s's %s connection from %s", copy.team_id, copy.vendor, env_name)
+                continue
+            logger.info("Workspace %s's %s connection now follows %s", copy.team_id, copy.vendor, env_name)
 
     async def aclose(self) -> None:
         await self.tasks.drain()

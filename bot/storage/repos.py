@@ -17,7 +17,7 @@ from pydantic import SecretStr
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.crypto import SecretBox, constant_time_equals
+from bot.crypto import SecretBox, SecretKeyMismatchError, constant_time_equals
 from bot.storage import schema
 
 logger = logging.getLogger(__name__)
@@ -66,6 +66,17 @@ class Connection:
     webhook_uuid: str | None
     has_webhook_auth: bool
     created_at: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoredCredential:
+    """A stored workspace credential; ``credential`` is None when the current key cannot read it."""
+
+    team_id: str
+    vendor: str
+    environment: str | None
+    account_label: str
+    credential: SecretStr | None = field(repr=False)
 
 
 _ResolveKey = tuple[str, str, str | None]
@@ -308,12 +319,27 @@ class ConnectionRepo(_Repo):
             rows = (await conn.execute(sa.select(t).where(t.c.team_id == team_id).order_by(t.c.created_at))).all()
         return [self._row(r) for r in rows]
 
-    async def list_connected_by(self, connected_by: str) -> list[Connection]:
-        """Every connection made by ``connected_by`` (e.g. copied from the environment)."""
+    async def stored_by(self, connected_by: str) -> list[StoredCredential]:
+        """The credentials ``connected_by`` stored (e.g. copied from the environment), readable or not."""
         t = schema.connections
         async with self._reads.connect() as conn:
             rows = (await conn.execute(sa.select(t).where(t.c.connected_by == connected_by))).all()
-        return [self._row(r) for r in rows]
+        stored = []
+        for row in rows:
+            try:
+                credential: SecretStr | None = SecretStr(self._box.decrypt(row.credential))
+            except SecretKeyMismatchError:  # saved under another BOT_SECRET_KEY
+                credential = None
+            stored.append(
+                StoredCredential(
+                    team_id=row.team_id,
+                    vendor=row.vendor,
+                    environment=row.environment,
+                    account_label=row.account_label,
+                    credential=credential,
+                )
+            )
+        return stored
 
     async def delete(self, connection_id: str) -> None:
         async with self._write() as conn:

@@ -48,9 +48,27 @@ async def test_connections_copied_from_the_environment_follow_it_across_restarts
         assert wedgehr.credential.get_secret_value() == "wedge-new-0123456789"
         assert sparkhire.credential.get_secret_value() == "spark-new-0123456789"
         assert "wedgebeta.com" in str(bot.services.client_for(wedgehr).base_url)  # staging
+    # One process started without the variables (a bad deploy, a local run on the shared database)
+    # must not cut the workspace off: its subscriptions and webhook name the connection's id.
     async with running_bot(**same_database, env_credentials=False) as bot:
-        assert await bot.services.resolve_connection("T0001", "wedgehr") is None
-        assert await bot.services.resolve_connection("T0001", "sparkhire") is None
+        kept = await bot.services.resolve_connection("T0001", "sparkhire")
+        assert (kept.id, kept.credential.get_secret_value()) == (sparkhire.id, "spark-new-0123456789")
+
+
+async def test_a_copy_saved_under_another_bot_secret_key_takes_the_environments_value(tmp_path):
+    # Operators moving from the generated development key to BOT_SECRET_KEY: the bot still starts.
+    from tests.support.harness import running_bot
+
+    database = {"database_url": f"sqlite:///{tmp_path}/bot.sqlite3", "env_credentials": False}
+    async with running_bot(
+        **database, secret_key=Fernet.generate_key().decode(), sparkhire_api_key="spark-0123456789"
+    ) as bot:
+        before = await bot.services.resolve_connection("T0001", "sparkhire")
+    async with running_bot(
+        **database, secret_key=Fernet.generate_key().decode(), sparkhire_api_key="spark-0123456789"
+    ) as bot:
+        after = await bot.services.resolve_connection("T0001", "sparkhire")
+        assert (after.id, after.credential.get_secret_value()) == (before.id, "spark-0123456789")
 
 
 async def test_a_real_run_after_a_sandbox_run_sends_the_real_key_not_sandbox(tmp_path):
