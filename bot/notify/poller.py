@@ -65,44 +65,64 @@ class WedgeHRPoller:
         client = self.services.client_for(connection)
         assert isinstance(client, WedgeHRClient)
         state = await self.db.poll_state.load(connection.id) or {}
-        known: dict[str, str] = state.get("invites", {})
-        current: dict[str, str] = {}
-        events: list[NewEvent] = []
-        for status in WATCHED_STATUSES:
-            async for invite in client.iter_invites(status=status):
-                key = str(invite.id)
-                current[key] = status
-                if state.get("baseline") and known.get(key) != status:
-                    wedge = await self._wedge_for(client, invite.email, invite.interview_id)
-                    events.append(
-                        wedgehr_event(
-                            team_id=connection.team_id,
-                            connection_id=connection.id,
-                            invite=invite.model_dump(mode="json", by_alias=True),
-                            wedge=wedge,
-                            status=status,
-                        )
-                    )
-        # Wedges newly completed. A state saved before wedges were watched has no "wedges": that
-        # first look is their baseline, so an upgrade does not post every past completion.
+        baseline_taken = bool(state.get("baseline"))
+        events: list[NewEvent] = []  # invites' changes first: a completion found both ways is recorded
+        wedge_events: list[NewEvent] = []  # with its invite (the first of a key in a batch is kept)
+
+        # Wedges first: the newly completed ones are posted themselves (a candidate who recorded
+        # through the public link has no invite) and are what an invite completed since the last
+        # poll belongs to. A state saved before wedges were watched has no "wedges": that first
+        # look is their baseline, so an upgrade does not post every past completion.
         known_wedges = set(state.get("wedges", ()))
         wedges_watched = "wedges" in state
         completed_wedges: list[int] = []
+        newly_completed: dict[tuple[str, int], dict[str, Any]] = {}  # (email, interview id) -> wedge
         async for wedge in client.iter_wedges():
             if wedge.completed_at is None:
                 continue
             completed_wedges.append(wedge.id)
-            if state.get("baseline") and wedges_watched and wedge.id not in known_wedges:
+            if baseline_taken and wedges_watched and wedge.id not in known_wedges:
+                dumped = wedge.model_dump(mode="json", by_alias=True)
+                newly_completed[(wedge.candidate_email.casefold(), wedge.interview_id)] = dumped
                 # Keyed by the wedge, as its invite's completion is: found both ways, posted once.
-                events.append(
+                wedge_events.append(
                     wedgehr_event(
                         team_id=connection.team_id,
                         connection_id=connection.id,
                         invite=None,
-                        wedge=wedge.model_dump(mode="json", by_alias=True),
+                        wedge=dumped,
                         status="complete",
                     )
                 )
+
+        known: dict[str, str] = state.get("invites", {})
+        current: dict[str, str] = {}
+        for status in WATCHED_STATUSES:
+            async for invite in client.iter_invites(status=status):
+                key = str(invite.id)
+                if not baseline_taken or known.get(key) == status:
+                    current[key] = status
+                    continue
+                wedge = newly_completed.get((invite.email.casefold(), invite.interview_id))
+                if wedge is None:
+                    wedge = await self._wedge_for(client, invite.email, invite.interview_id)
+                if wedge is None and status == "complete":
+                    # Keyed by its invite, a completion found again through its wedge would post
+                    # twice: without the wedge, it waits for the next poll.
+                    if key in known:
+                        current[key] = known[key]
+                    continue
+                current[key] = status
+                events.append(
+                    wedgehr_event(
+                        team_id=connection.team_id,
+                        connection_id=connection.id,
+                        invite=invite.model_dump(mode="json", by_alias=True),
+                        wedge=wedge,
+                        status=status,
+                    )
+                )
+        events += wedge_events
         inserted = 0
         if events:
             # Record before saving the state: a crash in between re-detects, and dedup keys absorb it.

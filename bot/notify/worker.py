@@ -306,9 +306,10 @@ class OutboxWorker:
             retry_after = float(exc.response.headers.get("Retry-After", "1") or 1)
             await self._retry_later(item, "ratelimited", delay=max(retry_after, self.pace_seconds))
             return
-        if error == "not_in_channel" and await self._rejoined(item):
-            # Someone removed the bot from a public channel: it joins again, as on subscribing.
-            await self._retry_later(item, error, delay=0.0)
+        if error == "not_in_channel" and (rejoined := await self._rejoined(item)) is not False:
+            # Someone removed the bot from a public channel: it joins again, as on subscribing, and
+            # posts at once (or, if Slack could not be asked just now, a little later).
+            await self._retry_later(item, error, delay=0.0 if rejoined else None)
             return
         if error in PERMANENT_ERRORS:
             await self._pause(item, error)
@@ -316,14 +317,20 @@ class OutboxWorker:
         # A 5xx can come after Slack posted the message; a 4xx means it did not.
         await self._retry_later(item, error or f"HTTP {status}", maybe_posted=status >= 500)
 
-    async def _rejoined(self, item: OutboxItem) -> bool:
-        """Join the item's channel again; False for a private channel (only a member can invite the bot)."""
+    async def _rejoined(self, item: OutboxItem) -> bool | None:
+        """Join the item's channel again: False when Slack refuses (a private channel, where only a
+        member can invite the bot), None when Slack could not be asked (a timeout: try again later)."""
         try:
             client = await self.slack_client_for(item.team_id)
             await client.conversations_join(channel=item.channel_id)
         except SlackApiError as exc:
+            if exc.response.status_code == 429 or exc.response.status_code >= 500:
+                return None
             logger.info("Could not rejoin %s: %s", item.channel_id, exc.response.get("error"))
             return False
+        except Exception as exc:
+            logger.warning("Could not ask Slack to rejoin %s (%s); trying again later", item.channel_id, exc)
+            return None
         logger.info("Rejoined %s, which the bot had been removed from", item.channel_id)
         return True
 

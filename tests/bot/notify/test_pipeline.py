@@ -405,6 +405,17 @@ async def test_a_bot_removed_from_a_public_channel_joins_again_and_posts(bot):
     assert not subscription.paused
 
 
+async def test_a_rejoin_slack_cannot_answer_now_is_tried_again_not_taken_for_a_private_channel(bot):
+    await subscribe(bot)
+    bot.slack.fail("chat.postMessage", error="not_in_channel")
+    bot.slack.fail("conversations.join", status=503)
+    await bot.sparkhire.emit("InterviewCompleted", completed_interview(bot))
+    (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=10)
+    assert "Ann Lee" in card.text
+    (subscription,) = await bot.services.db.subscriptions.list_for_channel("T0001", "C1")
+    assert not subscription.paused and bot.slack.posted("U1") == []
+
+
 async def test_a_bot_removed_from_a_private_channel_pauses_and_says_how_to_invite_it(bot):
     bot.slack.add_channel("G1", name="secret-hiring", is_private=True, is_member=True)
     await subscribe(bot, channel="G1")
