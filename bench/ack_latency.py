@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import time
 from contextlib import AsyncExitStack
 
@@ -82,12 +83,13 @@ async def measure(
             errors = dict.fromkeys(TARGETS, 0)
             wall = dict.fromkeys(TARGETS, 0.0)
             cpu = dict.fromkeys(TARGETS, 0.0)
+            rig_cpu = dict.fromkeys(TARGETS, 0.0)
             per_round = max(concurrency, requests // rounds)
             for r in range(rounds):
                 order = TARGETS[r % 3 :] + TARGETS[: r % 3]  # rotate so no target always runs first
                 for target in order:
                     url, pid = servers[target]
-                    cpu_before = cpu_seconds(pid)
+                    cpu_before, rig_before = cpu_seconds(pid), cpu_seconds(os.getpid())
                     result = await generator.run(
                         Job(
                             kind="slack",
@@ -99,6 +101,7 @@ async def measure(
                         )
                     )
                     cpu[target] += cpu_seconds(pid) - cpu_before
+                    rig_cpu[target] += cpu_seconds(os.getpid()) - rig_before
                     numbered += per_round
                     latencies[target] += result.latencies
                     kinds[target] += result.kinds
@@ -113,6 +116,8 @@ async def measure(
                     "requests_per_second": round(len(latencies[t]) / wall[t]),
                     "server_cpu_utilisation": round(cpu[t] / wall[t], 2),
                     "server_cpu_ms_per_request": round(1000 * cpu[t] / len(latencies[t]), 3),
+                    # The fake Slack and sandboxes run in this process: CPU the rig takes from the machine.
+                    "fakes_cpu_ms_per_request": round(1000 * rig_cpu[t] / len(latencies[t]), 3),
                     "by_kind": {
                         kind: summary_ms([x for x, k in zip(latencies[t], kinds[t], strict=True) if k == kind])
                         for kind in mix
@@ -130,6 +135,7 @@ async def measure(
                 + ", ".join(
                     f"{t} p50 {row[t]['p50_ms']} p99 {row[t]['p99_ms']} max {row[t]['max_ms']}"
                     f" cpu {row[t]['server_cpu_ms_per_request']} ms/request"
+                    f" (fakes {row[t]['fakes_cpu_ms_per_request']})"
                     for t in TARGETS
                 )
                 + f"; ratio {row['bot_p99_over_faster_baseline']}",
