@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -190,17 +191,25 @@ async def deactivate(services: Services, recipient: Recipient, *, team_id: str, 
     await recipient.send(share_link_message(view, url="", link_uuid=link_uuid, active=False), replace_original=True)
 
 
-async def on_deactivate(
-    ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any, context: Any, respond: Any
-) -> None:
-    await ack()
-    recipient = recipient_from_body(body, client, respond)
-    after_ack(
-        context,
-        deactivate(services_of(context), recipient, team_id=team_of(body), value=action.get("value") or ""),
-        recipient=recipient,
-        name="share.deactivate",
-    )
+ButtonWork = Callable[..., Awaitable[None]]
+
+
+def button_handler(work: ButtonWork, *, name: str) -> Callable[..., Awaitable[None]]:
+    """A Deactivate button's listener: ack, then ``work(services, recipient, team_id=, value=)``."""
+
+    async def on_button(
+        ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any, context: Any, respond: Any
+    ) -> None:
+        await ack()
+        recipient = recipient_from_body(body, client, respond)
+        after_ack(
+            context,
+            work(services_of(context), recipient, team_id=team_of(body), value=action.get("value") or ""),
+            recipient=recipient,
+            name=name,
+        )
+
+    return on_button
 
 
 async def open_advanced(
@@ -340,19 +349,6 @@ async def deactivate_advanced(services: Services, recipient: Recipient, *, team_
     await recipient.send(advanced_link_deactivated_message(email or ""))
 
 
-async def on_advanced_deactivate(
-    ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any, context: Any, respond: Any
-) -> None:
-    await ack()
-    recipient = recipient_from_body(body, client, respond)
-    after_ack(
-        context,
-        deactivate_advanced(services_of(context), recipient, team_id=team_of(body), value=action.get("value") or ""),
-        recipient=recipient,
-        name="share.advanced.deactivate",
-    )
-
-
 async def on_advanced_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any, context: Any) -> None:
     values = state_values(view)
     interviews = selected_values(values, Block.SHARE_INTERVIEWS)
@@ -392,7 +388,7 @@ async def on_advanced_submit(ack: Any, body: dict[str, Any], view: dict[str, Any
 
 def register(app: AsyncApp) -> None:
     app.action(Action.SHARE_INTERVIEW)(on_share_button)
-    app.action(Action.SHARE_DEACTIVATE)(on_deactivate)
+    app.action(Action.SHARE_DEACTIVATE)(button_handler(deactivate, name="share.deactivate"))
     app.action(Action.SHARE_ADVANCED)(on_advanced_button)
-    app.action(Action.SHARE_ADVANCED_DEACTIVATE)(on_advanced_deactivate)
+    app.action(Action.SHARE_ADVANCED_DEACTIVATE)(button_handler(deactivate_advanced, name="share.advanced.deactivate"))
     app.view(Callback.SHARE_ADVANCED)(on_advanced_submit)

@@ -136,22 +136,7 @@ class WedgeHRSandbox:
             None,
         )
         if wedge is None:
-            interview = self.interviews.get(interview_id, {"name": "Interview"})
-            wedge = {
-                "id": self._new_id(),
-                "candidateFirstName": first_name,
-                "candidateLastName": last_name,
-                "candidateEmail": email,
-                "interviewId": interview_id,
-                "interviewName": interview["name"],
-                "interviewNameContextualized": interview["name"],
-                "expiresAt": None,
-                "completedAt": None,
-                "createdAt": _now(),
-                "resultUrl": None,
-                "inviteIds": [],
-            }
-            self.wedges[wedge["id"]] = wedge
+            wedge = self._new_wedge(interview_id=interview_id, email=email, first_name=first_name, last_name=last_name)
         wedge["inviteIds"].append(invite_id)
         invite["_wedgeId"] = wedge["id"]
         return invite
@@ -175,10 +160,17 @@ class WedgeHRSandbox:
         self, *, interview_id: int, email: str, first_name: str | None = None, last_name: str | None = None
     ) -> dict[str, Any]:
         """A candidate who recorded through the interview's public link: a completed wedge, no invite."""
+        wedge = self._new_wedge(interview_id=interview_id, email=email, first_name=first_name, last_name=last_name)
+        wedge["completedAt"] = _now()
+        wedge["resultUrl"] = f"https://app.wedgehr.com/results/w{wedge['id']}"
+        return wedge
+
+    def _new_wedge(
+        self, *, interview_id: int, email: str, first_name: str | None, last_name: str | None
+    ) -> dict[str, Any]:
         interview = self.interviews.get(interview_id, {"name": "Interview"})
-        wedge_id = self._new_id()
         wedge = {
-            "id": wedge_id,
+            "id": self._new_id(),
             "candidateFirstName": first_name,
             "candidateLastName": last_name,
             "candidateEmail": email,
@@ -186,12 +178,12 @@ class WedgeHRSandbox:
             "interviewName": interview["name"],
             "interviewNameContextualized": interview["name"],
             "expiresAt": None,
-            "completedAt": _now(),
+            "completedAt": None,
             "createdAt": _now(),
-            "resultUrl": f"https://app.wedgehr.com/results/w{wedge_id}",
+            "resultUrl": None,
             "inviteIds": [],
         }
-        self.wedges[wedge_id] = wedge
+        self.wedges[wedge["id"]] = wedge
         return wedge
 
     # -- plumbing --------------------------------------------------------------------------

@@ -165,25 +165,38 @@ async def sparkhire_only_bot():
         yield running
 
 
+async def sparkhire_values(bot, modal, *, questions="Why us?", **more):
+    """A filled Spark Hire form: the first job the type-ahead offers, Dee Dee, the default deadline."""
+    jobs = (await bot.sender.suggestion(Action.SPARKHIRE_JOB, "bar", view=modal)).json()["options"]
+    deadline = next(b for b in modal["blocks"] if b.get("block_id") == Block.DEADLINE)["element"]["initial_date_time"]
+    return values(
+        **{
+            Block.SPARKHIRE_JOB: (Action.SPARKHIRE_JOB, {"type": "external_select", "selected_option": jobs[0]}),
+            Block.CANDIDATE_NAME: (None, {"type": "plain_text_input", "value": "Dee Dee"}),
+            Block.EMAIL: (None, {"type": "email_text_input", "value": "dee@example.com"}),
+            Block.DEADLINE: (None, {"type": "datetimepicker", "selected_date_time": deadline}),
+            Block.QUESTIONS: (None, {"type": "plain_text_input", "value": questions}),
+            **more,
+        }
+    )
+
+
 async def test_sparkhire_invite_with_questions_and_sms_consent(sparkhire_only_bot):
     bot = sparkhire_only_bot
     modal = await open_modal(bot, "invite")
     assert modal["callback_id"] == Callback.INVITE_SPARKHIRE
     jobs = (await bot.sender.suggestion(Action.SPARKHIRE_JOB, "bar", view=modal)).json()["options"]
     assert [o["text"]["text"] for o in jobs] == ["Barista"]
-    deadline = next(b for b in modal["blocks"] if b.get("block_id") == Block.DEADLINE)["element"]["initial_date_time"]
-    state = values(
+    state = await sparkhire_values(
+        bot,
+        modal,
+        questions="Why us?\nWhy now?",
         **{
-            Block.SPARKHIRE_JOB: (Action.SPARKHIRE_JOB, {"type": "external_select", "selected_option": jobs[0]}),
-            Block.CANDIDATE_NAME: (None, {"type": "plain_text_input", "value": "Dee Dee"}),
-            Block.EMAIL: (None, {"type": "email_text_input", "value": "dee@example.com"}),
-            Block.DEADLINE: (None, {"type": "datetimepicker", "selected_date_time": deadline}),
-            Block.QUESTIONS: (None, {"type": "plain_text_input", "value": "Why us?\nWhy now?"}),
             Block.TIME_LIMIT: (None, {"type": "static_select", "selected_option": {"value": "90"}}),
             Block.TAKES: (None, {"type": "static_select", "selected_option": {"value": "2"}}),
             Block.PHONE: (None, {"type": "plain_text_input", "value": "+13125559494"}),
             Block.SMS_CONSENT: (None, {"type": "checkboxes", "selected_options": []}),
-        }
+        },
     )
     refused = (await bot.sender.view_submission(modal, state)).json()
     assert refused["response_action"] == "errors" and Block.SMS_CONSENT in refused["errors"]
@@ -297,19 +310,14 @@ async def test_the_reference_id_and_names_go_only_with_the_candidate_typed_in_th
 async def test_the_phone_of_the_sparkhire_candidate_typed_in_the_form_survives_a_paste(sparkhire_only_bot):
     bot = sparkhire_only_bot
     modal = await open_modal(bot, "invite")
-    jobs = (await bot.sender.suggestion(Action.SPARKHIRE_JOB, "bar", view=modal)).json()["options"]
-    deadline = next(b for b in modal["blocks"] if b.get("block_id") == Block.DEADLINE)["element"]["initial_date_time"]
-    state = values(
+    state = await sparkhire_values(
+        bot,
+        modal,
         **{
-            Block.SPARKHIRE_JOB: (Action.SPARKHIRE_JOB, {"type": "external_select", "selected_option": jobs[0]}),
-            Block.CANDIDATE_NAME: (None, {"type": "plain_text_input", "value": "Dee Dee"}),
-            Block.EMAIL: (None, {"type": "email_text_input", "value": "dee@example.com"}),
-            Block.DEADLINE: (None, {"type": "datetimepicker", "selected_date_time": deadline}),
-            Block.QUESTIONS: (None, {"type": "plain_text_input", "value": "Why us?"}),
             Block.PHONE: (None, {"type": "plain_text_input", "value": "+13125559494"}),
             Block.SMS_CONSENT: (None, {"type": "checkboxes", "selected_options": [{"value": "consent"}]}),
             Block.BULK: (None, {"type": "plain_text_input", "value": "bo@example.com\nDEE@example.com"}),
-        }
+        },
     )
     assert (await bot.sender.view_submission(modal, state)).json()["response_action"] == "update"
     await bot.slack.wait_for(lambda: bot.slack.posted("U1"), timeout=10)
