@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import aiohttp
 from slack_sdk.errors import SlackApiError
 
-from bot.settings import Settings
+from bot.settings import DEV_SECRET_KEY_FILE, Settings
 from bot.storage import Database
 from bot.vendors.errors import AuthenticationError, VendorError
 from bot.vendors.http import RetryPolicy
@@ -75,6 +75,19 @@ async def collect_checks(settings: Settings, *, sandbox: bool = False) -> list[C
         )
     else:
         checks.append(Check("public", True, settings.public_url))
+    if settings.bot_secret_key:
+        checks.append(Check("key", True, "BOT_SECRET_KEY set"))
+    elif settings.shares_its_database:
+        checks.append(
+            Check(
+                "key",
+                None,
+                "BOT_SECRET_KEY not set while DATABASE_URL is PostgreSQL: processes on other machines cannot "
+                "read each other's credentials; set it",
+            )
+        )
+    else:
+        checks.append(Check("key", None, f"BOT_SECRET_KEY not set: a development key is kept in {DEV_SECRET_KEY_FILE}"))
 
     async def database() -> str:
         db = Database.for_settings(settings)  # inside the guard: a missing driver is a line, not a traceback

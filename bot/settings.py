@@ -8,11 +8,12 @@ from __future__ import annotations
 import logging
 import os
 import re
+import time
 from enum import StrEnum
 from pathlib import Path
 
 from cryptography.fernet import Fernet
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 logger = logging.getLogger(__name__)
@@ -108,14 +109,6 @@ class Settings(BaseSettings):
         normalize_database_url(value)  # raises with the accepted forms
         return value
 
-    @model_validator(mode="after")
-    def _shared_database_needs_a_key(self) -> Settings:
-        # Several processes share a PostgreSQL database; each would generate a key of its own, and
-        # credentials saved by one could not be read by the others.
-        if self.bot_secret_key is None and self.sqlalchemy_url.startswith("postgresql"):
-            raise ValueError(f"BOT_SECRET_KEY must be set when DATABASE_URL is PostgreSQL: {NEW_KEY_HINT}")
-        return self
-
     @property
     def slack_mode(self) -> SlackMode:
         if self.slack_app_token:
@@ -160,8 +153,11 @@ class Settings(BaseSettings):
         if self.bot_secret_key:
             return self.bot_secret_key.get_secret_value().encode()
         path = (workdir or Path.cwd()) / DEV_SECRET_KEY_FILE
-        if not path.exists():
+        try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # made earlier, or just now by a process started beside this one
+            pass
+        else:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(Fernet.generate_key())
             logger.warning(
@@ -169,7 +165,23 @@ class Settings(BaseSettings):
                 "Set BOT_SECRET_KEY in production, or stored credentials are lost with that file.",
                 path,
             )
-        return path.read_bytes().strip()
+        if self.shares_its_database:
+            logger.warning(
+                "BOT_SECRET_KEY is not set and DATABASE_URL is PostgreSQL: processes on other machines "
+                "(other dynos) make keys of their own and cannot read the credentials this one saves. "
+                "Set BOT_SECRET_KEY (%s).",
+                NEW_KEY_HINT,
+            )
+        for _ in range(200):  # an empty file: the process creating it has not written it yet
+            if key := path.read_bytes().strip():
+                return key
+            time.sleep(0.01)
+        raise RuntimeError(f"{path} is empty: delete it, or set BOT_SECRET_KEY")
+
+    @property
+    def shares_its_database(self) -> bool:
+        """PostgreSQL: the database other processes, on other machines, may use too."""
+        return self.sqlalchemy_url.startswith("postgresql")
 
 
 def normalize_database_url(url: str) -> str:

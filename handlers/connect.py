@@ -13,6 +13,7 @@ from blocks.ids import Action, Block, Callback
 from blocks.models import ConnectionStatusView
 from bot.connections import VerifiedCredentials, save_verified
 from bot.services import Services
+from bot.storage import Connection
 from bot.vendors.errors import VendorError
 from bot.vendors.http import RetryPolicy
 from handlers.common import (
@@ -45,13 +46,17 @@ async def connection_statuses(services: Services, team_id: str, user_id: str) ->
         workspace = next((c for c in connections if c.vendor == vendor and c.scope == "workspace"), None)
         own = next((c for c in connections if c.vendor == vendor and c.scope == "user" and c.user_id == user_id), None)
         env_set = services.settings.wedgehr_token if vendor == "wedgehr" else services.settings.sparkhire_api_key
-        workspace_label = workspace.account_label if workspace else ("from environment" if env_set else None)
+        workspace_label = _label(workspace) if workspace else ("from environment" if env_set else None)
         statuses.append(
-            ConnectionStatusView(
-                vendor=vendor, workspace_label=workspace_label, own_label=own.account_label if own else None
-            )
+            ConnectionStatusView(vendor=vendor, workspace_label=workspace_label, own_label=_label(own) if own else None)
         )
     return statuses
+
+
+def _label(connection: Connection) -> str:
+    if connection.readable:
+        return connection.account_label
+    return f"{connection.account_label} (saved under another BOT_SECRET_KEY: connect it again)"
 
 
 async def open_connect_modal(

@@ -66,6 +66,8 @@ class Connection:
     webhook_uuid: str | None
     has_webhook_auth: bool
     created_at: float
+    #: False when the current BOT_SECRET_KEY cannot read the credential (listed, never used).
+    readable: bool = True
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -164,14 +166,23 @@ class ConnectionRepo(_Repo):
         finally:
             self._forget()
 
-    def _row(self, row: sa.Row) -> Connection:
+    def _row(self, row: sa.Row, *, strict: bool = True) -> Connection:
+        """``strict=False``: a credential saved under another key is listed as unreadable, not raised."""
+        readable = True
+        try:
+            credential = self._box.decrypt(row.credential)
+        except SecretKeyMismatchError:
+            if strict:
+                raise
+            credential, readable = "", False
         return Connection(
+            readable=readable,
             id=row.id,
             team_id=row.team_id,
             vendor=row.vendor,
             scope=row.scope,
             user_id=row.user_id or None,
-            credential=SecretStr(self._box.decrypt(row.credential)),
+            credential=SecretStr(credential),
             environment=row.environment,
             account_label=row.account_label,
             connected_by=row.connected_by,
@@ -317,7 +328,9 @@ class ConnectionRepo(_Repo):
         t = schema.connections
         async with self._reads.connect() as conn:
             rows = (await conn.execute(sa.select(t).where(t.c.team_id == team_id).order_by(t.c.created_at))).all()
-        return [self._row(r) for r in rows]
+        # Listing must survive a credential another key sealed: App Home, /interview connect (the way
+        # to replace it) and uninstall all start here.
+        return [self._row(r, strict=False) for r in rows]
 
     async def stored_by(self, connected_by: str) -> list[StoredCredential]:
         """The credentials ``connected_by`` stored (e.g. copied from the environment), readable or not."""

@@ -61,3 +61,19 @@ async def test_home_buttons_and_global_shortcut_open_the_invite_modal():
         await bot.sender.shortcut("invite_candidate")
         await bot.slack.wait_for(lambda: len(bot.slack.calls_to("views.open")) == 2)
         assert bot.slack.calls_to("views.open")[-1].args["view"]["callback_id"] == Callback.INVITE_VENDOR
+
+
+async def test_a_key_saved_under_another_bot_secret_key_still_shows_the_home_and_says_to_reconnect(tmp_path):
+    # Two processes once ran with keys of their own (no BOT_SECRET_KEY): this one cannot read the
+    # other's credential. The Home tab and /interview connect, the way to replace it, must still open.
+    from cryptography.fernet import Fernet
+
+    database = f"sqlite:///{tmp_path}/bot.sqlite3"
+    async with running_bot(database_url=database, secret_key=Fernet.generate_key().decode()) as bot:
+        await bot.services.db.connections.upsert_user("T0001", "U1", "sparkhire", "k" * 20, account_label="Dee's key")
+    async with running_bot(database_url=database, secret_key=Fernet.generate_key().decode()) as bot:
+        text = await open_home(bot)
+        assert "Dee's key (saved under another BOT_SECRET_KEY: connect it again)" in text
+        await bot.sender.command("connect")
+        (opened,) = await bot.slack.wait_for(lambda: bot.slack.calls_to("views.open"))
+        assert opened.args["view"]["callback_id"] == Callback.CONNECT
