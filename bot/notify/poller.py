@@ -27,10 +27,15 @@ class WedgeHRPoller:
     that with several processes one of them polls a connection at a time.
     """
 
-    def __init__(self, *, services: Services, interval: float, on_events: Any = None) -> None:
+    def __init__(
+        self, *, services: Services, interval: float, on_events: Any = None, lease_seconds: float | None = None
+    ) -> None:
         self.services = services
         self.db = services.db
         self.interval = interval
+        #: How long a connection is held; renewed every third of it while its poll runs, so a long
+        #: poll (a large account) is never taken over by another process halfway.
+        self.lease_seconds = lease_seconds if lease_seconds is not None else interval * 2 + 30
         self.holder = f"poller-{secrets.token_hex(4)}"
         self.on_events = on_events
 
@@ -49,8 +54,9 @@ class WedgeHRPoller:
         }
         new = 0
         for connection_id in sorted(connection_ids):
-            if not await self.db.poll_state.try_lease(connection_id, self.holder, self.interval * 2 + 30):
+            if not await self.db.poll_state.try_lease(connection_id, self.holder, self.lease_seconds):
                 continue
+            keeper = asyncio.create_task(self._keep_lease(connection_id), name=f"poll-lease-{connection_id}")
             try:
                 connection = await self.db.connections.get(connection_id)
                 if connection is not None:
@@ -58,8 +64,19 @@ class WedgeHRPoller:
             except VendorError as exc:
                 logger.warning("Polling WedgeHR for connection %s failed: %s", connection_id, exc)
             finally:
+                keeper.cancel()
+                await asyncio.gather(keeper, return_exceptions=True)
                 await self.db.poll_state.release(connection_id, self.holder)
         return new
+
+    async def _keep_lease(self, connection_id: str) -> None:
+        while True:
+            await asyncio.sleep(self.lease_seconds / 3)
+            try:
+                if not await self.db.poll_state.try_lease(connection_id, self.holder, self.lease_seconds):
+                    return  # taken over: this poll's state will not be saved (PollStateRepo.save)
+            except Exception as exc:  # the database is gone for a moment: the lease has two thirds left
+                logger.warning("Could not renew the poll lease of connection %s (%s)", connection_id, exc)
 
     async def poll_connection(self, connection: Connection) -> int:
         client = self.services.client_for(connection)

@@ -9,6 +9,7 @@ interviews list.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import itertools
 import random
@@ -58,6 +59,8 @@ class WedgeHRSandbox:
         self.wedges: dict[int, dict[str, Any]] = {}
         self.resends: dict[int, int] = {}
         self.requests: list[SandboxRequest] = []
+        #: Seconds every answer takes (an account with many pages, a slow network).
+        self.latency_seconds = 0.0
         self._failures = InjectedFailures(default_body={"message": "Something unexpected happened"})
         self._ids = itertools.count(4_017_600_317_622_981)
         self._rng = random.Random(7)
@@ -189,6 +192,8 @@ class WedgeHRSandbox:
     # -- plumbing --------------------------------------------------------------------------
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        if self.latency_seconds:
+            await asyncio.sleep(self.latency_seconds)
         body = None
         if request.can_read_body:
             try:

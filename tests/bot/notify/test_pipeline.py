@@ -529,3 +529,22 @@ async def test_the_outbox_worker_stops_when_cancelled_even_as_it_is_woken():
             done, _ = await asyncio.wait({task}, timeout=5)
             assert done, f"the worker ran on after its cancel ({turns} turns after the wake-up)"
             assert task.cancelled()
+
+
+async def test_a_wedgehr_poll_longer_than_its_lease_keeps_the_connection_from_a_second_process(bot):
+    # A large account: each page takes a while. Another process must not start polling it halfway.
+    from bot.notify.poller import WedgeHRPoller
+
+    await subscribe(bot, "subscribe wedgehr")
+    (subscription,) = await bot.services.db.subscriptions.list_for_channel("T0001", "C1")
+    bot.wedgehr.latency_seconds = 0.4  # a poll makes at least four requests: well past a 0.6 s lease
+    slow = WedgeHRPoller(services=bot.services, interval=60, lease_seconds=0.6)
+    other = WedgeHRPoller(services=bot.services, interval=60, lease_seconds=0.6)
+    polling = asyncio.create_task(slow.poll_all())
+    await asyncio.sleep(0.1)
+    taken = []
+    while not polling.done():
+        taken.append(await bot.services.db.poll_state.try_lease(subscription.connection_id, other.holder, 0.6))
+        await asyncio.sleep(0.1)
+    await polling
+    assert len(taken) >= 10 and not any(taken)
