@@ -14,7 +14,7 @@ from typing import Literal
 
 import aiohttp
 
-from bot.crypto import SecretBox
+from bot.crypto import SecretBox, SecretKeyMismatchError
 from bot.settings import Settings
 from bot.sparkhire.client import SparkHireClient
 from bot.sparkhire.ratelimit import KeyRateLimiters
@@ -78,6 +78,11 @@ class Services:
         )
 
     def client_for(self, connection: Connection) -> WedgeHRClient | SparkHireClient:
+        if not connection.readable:  # listed for display only: never send a vendor an empty key
+            raise SecretKeyMismatchError(
+                f"The {connection.vendor} credential of {connection.account_label} was saved under another "
+                "BOT_SECRET_KEY: connect it again with /interview connect."
+            )
         secret = connection.credential.get_secret_value()
         if connection.vendor == "wedgehr":
             return self.wedgehr(secret, base_url=self._wedgehr_url_for(connection))

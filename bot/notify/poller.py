@@ -63,6 +63,8 @@ class WedgeHRPoller:
                     new += await self.poll_connection(connection)
             except VendorError as exc:
                 logger.warning("Polling WedgeHR for connection %s failed: %s", connection_id, exc)
+            except Exception:  # one connection (an unreadable key, a bad page) must not stop the others
+                logger.exception("Polling WedgeHR for connection %s failed", connection_id)
             finally:
                 keeper.cancel()
                 await asyncio.gather(keeper, return_exceptions=True)

@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass, field
 
 from blocks.models import SubscriptionView
+from bot.crypto import SecretKeyMismatchError
 from bot.errors import NotConnectedError, UserFacingError
 from bot.notify.grammar import SubscriptionRequest
 from bot.notify.receiver import webhook_path
@@ -57,6 +58,14 @@ async def ensure_webhook(services: Services, connection: Connection) -> str | No
     """
     # Read again, not from the per-process cache: another process may have just replaced the key.
     connection = await services.db.connections.get(connection.id) or connection
+    if connection.webhook_uuid and not await services.db.connections.webhook_auth_readable(connection.id):
+        # Its password was saved under another BOT_SECRET_KEY: deliveries cannot be checked. Replace it.
+        logger.warning("Registering webhook %s again: its password is unreadable", connection.webhook_uuid)
+        try:
+            await services.client_for(connection).delete_webhook(connection.webhook_uuid)  # type: ignore[attr-defined]
+        except VendorError as exc:
+            logger.warning("Could not delete Spark Hire webhook %s: %s", connection.webhook_uuid, exc)
+        return await _register_webhook(services, connection)
     if connection.webhook_uuid:
         try:
             if await _listed(services, connection, connection.webhook_uuid):
@@ -112,6 +121,16 @@ async def follow_new_key(services: Services, *, before: Connection | None, after
     """
     if before is None or not before.webhook_uuid or before.credential == after.credential:
         return []
+    if not before.readable:  # saved under another BOT_SECRET_KEY: the old key cannot be used to clean up
+        note = await _register_webhook(services, after)
+        return (
+            [note]
+            if note
+            else [
+                f"Subscribed channels now get Spark Hire events from {after.account_label}. Delete the old webhook "
+                f"({before.webhook_uuid}) in Spark Hire's webhook settings: its key could not be read to delete it."
+            ]
+        )
     try:
         if await _listed(services, after, before.webhook_uuid):
             return []  # the same account: its registration stands
@@ -145,7 +164,10 @@ async def release_webhook_if_unused(services: Services, connection_id: str | Non
     """
     if not connection_id or await services.db.subscriptions.count_using_connection(connection_id):
         return False
-    connection = await services.db.connections.get(connection_id)
+    try:
+        connection = await services.db.connections.get(connection_id)
+    except SecretKeyMismatchError:  # its key cannot be read to ask Spark Hire: the caller says what to do
+        return False
     if connection is None or not connection.webhook_uuid:
         return True
     try:

@@ -386,7 +386,30 @@ class ConnectionRepo(_Repo):
             row = (await conn.execute(sa.select(t).where(t.c.id == connection_id))).first()
         if row is None or row.webhook_auth is None:
             return None
-        return self._row(row), self._box.decrypt(row.webhook_auth)
+        try:
+            return self._row(row), self._box.decrypt(row.webhook_auth)
+        except SecretKeyMismatchError:
+            # Saved under another BOT_SECRET_KEY: no delivery can be checked, so each gets 401 (not a
+            # 500); `/interview subscribe` registers the webhook again with a password this key reads.
+            logger.error(
+                "The Spark Hire webhook password of connection %s was saved under another BOT_SECRET_KEY; "
+                "run /interview subscribe in a subscribed channel to register the webhook again",
+                connection_id,
+            )
+            return None
+
+    async def webhook_auth_readable(self, connection_id: str) -> bool:
+        """False when the connection's webhook password was saved under another BOT_SECRET_KEY."""
+        t = schema.connections
+        async with self._reads.connect() as conn:
+            stored = (await conn.execute(sa.select(t.c.webhook_auth).where(t.c.id == connection_id))).scalar()
+        if stored is None:
+            return True
+        try:
+            self._box.decrypt(stored)
+        except SecretKeyMismatchError:
+            return False
+        return True
 
     async def verify_webhook_auth(self, connection_id: str, presented: str) -> Connection | None:
         """The connection when ``presented`` equals its webhook ``user:pass`` (constant time).

@@ -196,6 +196,6 @@ def test_doctor_on_postgresql_without_bot_secret_key_says_to_set_it_and_reports_
     unreachable = f"postgres://postgres@127.0.0.1:{free_port()}/nowhere?sslmode=disable"
     result = run(["doctor"], tmp_path, SLACK_SIGNING_SECRET="s", DATABASE_URL=unreachable, DATABASE_TIMEOUT_SECONDS="2")
     lines = {line.split()[1]: line for line in result.stdout.splitlines()}
-    assert lines["key"].startswith("skip") and "PostgreSQL" in lines["key"] and "set it" in lines["key"]
+    assert lines["key"].startswith("warn") and "PostgreSQL" in lines["key"] and "set it" in lines["key"]
     assert lines["database"].startswith("FAIL") and "Traceback" not in result.stdout + result.stderr
     assert result.returncode == 1

@@ -103,3 +103,18 @@ async def test_uninstalling_an_oauth_workspace_deletes_its_installation():
         await bot.sender.command("help", response_url=bot.slack.response_url("after"))
         (told,) = await bot.slack.wait_for(lambda: bot.slack.responses.get("after"))
         assert "/slack/install" in told["text"]  # asked to install again
+
+
+async def test_uninstalling_with_a_key_saved_under_another_bot_secret_key_still_deletes_everything(tmp_path):
+    # The key cannot be read to delete the Spark Hire webhook; the rest must go all the same.
+    from cryptography.fernet import Fernet
+
+    database = f"sqlite:///{tmp_path}/bot.sqlite3"
+    async with running_bot(database_url=database, secret_key=Fernet.generate_key().decode()) as bot:
+        await subscribe_channel(bot)
+    async with running_bot(
+        database_url=database, secret_key=Fernet.generate_key().decode(), env_credentials=False, start_workers=False
+    ) as bot:
+        response = await bot.sender.event({"type": "app_uninstalled"})
+        assert response.status_code == 200
+        await eventually(lambda: _nothing_left(bot))

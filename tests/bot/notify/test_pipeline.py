@@ -548,3 +548,32 @@ async def test_a_wedgehr_poll_longer_than_its_lease_keeps_the_connection_from_a_
         await asyncio.sleep(0.1)
     await polling
     assert len(taken) >= 10 and not any(taken)
+
+
+async def test_after_a_new_bot_secret_key_webhooks_get_401_until_subscribe_registers_them_again(tmp_path):
+    # Moving from the generated development key to BOT_SECRET_KEY: the stored webhook password is
+    # unreadable. Deliveries must be refused cleanly (not a 500), and subscribe must repair it.
+    from cryptography.fernet import Fernet
+
+    database = f"sqlite:///{tmp_path}/bot.sqlite3"
+    async with running_bot(database_url=database, secret_key=Fernet.generate_key().decode()) as bot:
+        await subscribe(bot)
+        (hook,) = bot.sparkhire.webhooks.values()
+        old_path, old_auth = hook["url"].removeprefix(bot.settings.public_url), hook["_auth"]
+    async with running_bot(database_url=database, secret_key=Fernet.generate_key().decode()) as bot:
+        async with httpx.AsyncClient() as client:
+            refused = await client.post(
+                bot.settings.public_url + old_path,
+                json=completed_interview(bot),
+                headers={
+                    "Authorization": "Basic " + base64.b64encode(old_auth.encode()).decode(),
+                    "X-SparkHire-Event": "InterviewCompleted",
+                },
+            )
+        assert refused.status_code == 401
+        await subscribe(bot)
+        (hook,) = bot.sparkhire.webhooks.values()
+        assert hook["_auth"] != old_auth
+        await bot.sparkhire.emit("InterviewCompleted", completed_interview(bot))
+        (card,) = await bot.slack.wait_for(lambda: cards(bot))
+        assert "Ann Lee" in card.text
