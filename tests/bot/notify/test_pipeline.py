@@ -531,8 +531,14 @@ async def test_the_outbox_worker_stops_when_cancelled_even_as_it_is_woken():
             assert task.cancelled()
 
 
-async def test_a_wedgehr_poll_longer_than_its_lease_keeps_the_connection_from_a_second_process(bot):
+async def test_a_wedgehr_poll_longer_than_its_lease_keeps_the_connection_from_a_second_process():
     # A large account: each page takes a while. Another process must not start polling it halfway.
+
+    async with running_bot(start_workers=False) as bot:  # only the two pollers below poll
+        await _poll_outlasting_its_lease(bot)
+
+
+async def _poll_outlasting_its_lease(bot):
     from bot.notify.poller import WedgeHRPoller
 
     await subscribe(bot, "subscribe wedgehr")
