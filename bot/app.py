@@ -118,7 +118,7 @@ def create_bolt_app(settings: Settings, services: Services) -> AsyncApp:
         "process_before_response": True,
         # Always verified where there is a secret; Bolt itself skips Socket Mode traffic, which has
         # no signature. (Without a secret, Socket Mode's HTTP route refuses everything.)
-        "request_verification_enabled": signing_secret_set(settings) or settings.slack_mode is not SlackMode.socket,
+        "request_verification_enabled": bool(signing_secret) or settings.slack_mode is not SlackMode.socket,
     }
     if settings.slack_mode is SlackMode.oauth:
         oauth_settings = AsyncOAuthSettings(

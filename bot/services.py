@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import aiohttp
+from pydantic import SecretStr
 
 from bot.crypto import SecretBox, SecretKeyMismatchError
 from bot.settings import Settings
@@ -111,10 +112,9 @@ class Services:
         connection = await self.db.connections.resolve(team_id, vendor, user_id)
         if connection is not None:
             return connection
-        env_secret = self.settings.wedgehr_token if vendor == "wedgehr" else self.settings.sparkhire_api_key
+        env_name, env_secret, environment = self._from_environment(vendor)
         if env_secret is None:
             return None
-        env_name = "WEDGEHR_TOKEN" if vendor == "wedgehr" else "SPARKHIRE_API_KEY"
         # The first requests of a new team arrive together: one of them stores the secret, the rest
         # find it stored (each write would otherwise also drop every cached resolution).
         async with self._storing_env_secret.setdefault((team_id, vendor), asyncio.Lock()):
@@ -127,9 +127,15 @@ class Services:
                 env_secret.get_secret_value(),
                 account_label=f"from {env_name}",
                 connected_by=ENV_CONNECTED_BY,
-                environment=self.settings.wedgehr_env.value if vendor == "wedgehr" else None,
+                environment=environment,
             )
             return await self.db.connections.resolve(team_id, vendor, user_id)
+
+    def _from_environment(self, vendor: str) -> tuple[str, SecretStr | None, str | None]:
+        """The setting that provides ``vendor``'s workspace credential, its value and its environment."""
+        if vendor == "wedgehr":
+            return "WEDGEHR_TOKEN", self.settings.wedgehr_token, self.settings.wedgehr_env.value
+        return "SPARKHIRE_API_KEY", self.settings.sparkhire_api_key, None
 
     async def sync_env_connections(self) -> None:
         """Bring the workspace connections copied from the environment in line with it (at start-up).
@@ -141,14 +147,12 @@ class Services:
         one process started without it must not cut a workspace off. Never stops the start-up.
         """
         try:
-            copies = await self.db.connections.stored_by(ENV_CONNECTED_BY)
+            copies = await self.db.connections.list_connected_by(ENV_CONNECTED_BY)
         except Exception:
             logger.exception("Could not read the connections copied from the environment; left as they are")
             return
         for copy in copies:
-            env_name = "WEDGEHR_TOKEN" if copy.vendor == "wedgehr" else "SPARKHIRE_API_KEY"
-            env_secret = self.settings.wedgehr_token if copy.vendor == "wedgehr" else self.settings.sparkhire_api_key
-            environment = self.settings.wedgehr_env.value if copy.vendor == "wedgehr" else None
+            env_name, env_secret, environment = self._from_environment(copy.vendor)
             if env_secret is None:
                 logger.warning(
                     "%s is not set, but workspace %s still uses the %s connection copied from it; "
@@ -158,7 +162,7 @@ class Services:
                     copy.vendor,
                 )
                 continue
-            current = copy.credential is not None and hmac.compare_digest(
+            current = copy.readable and hmac.compare_digest(
                 copy.credential.get_secret_value().encode(), env_secret.get_secret_value().encode()
             )
             if current and copy.environment == environment:

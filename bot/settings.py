@@ -88,7 +88,8 @@ class Settings(BaseSettings):
     @field_validator("log_level")
     @classmethod
     def _log_level(cls, value: str) -> str:
-        level = {"WARN": "WARNING"}.get(value.strip().upper(), value.strip().upper())
+        level = value.strip().upper()
+        level = "WARNING" if level == "WARN" else level
         if level not in LOG_LEVELS:
             raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
         return level

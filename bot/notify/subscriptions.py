@@ -61,10 +61,7 @@ async def ensure_webhook(services: Services, connection: Connection) -> str | No
     if connection.webhook_uuid and not await services.db.connections.webhook_auth_readable(connection.id):
         # Its password was saved under another BOT_SECRET_KEY: deliveries cannot be checked. Replace it.
         logger.warning("Registering webhook %s again: its password is unreadable", connection.webhook_uuid)
-        try:
-            await services.client_for(connection).delete_webhook(connection.webhook_uuid)  # type: ignore[attr-defined]
-        except VendorError as exc:
-            logger.warning("Could not delete Spark Hire webhook %s: %s", connection.webhook_uuid, exc)
+        await _delete_webhook(services, connection, connection.webhook_uuid)
         return await _register_webhook(services, connection)
     if connection.webhook_uuid:
         try:
@@ -149,11 +146,8 @@ async def follow_new_key(services: Services, *, before: Connection | None, after
             "Subscribed channels now get Spark Hire events from this account "
             f"({after.account_label}), no longer from {before.account_label}."
         ]
-    try:
-        await services.client_for(before).delete_webhook(before.webhook_uuid)  # type: ignore[attr-defined]
-    except VendorError as exc:
-        # A key revoked with the account change cannot delete: its deliveries now fail our password check.
-        logger.warning("Could not delete webhook %s of the key replaced: %s", before.webhook_uuid, exc)
+    # A key revoked with the account change cannot delete: its deliveries now fail our password check.
+    await _delete_webhook(services, before, before.webhook_uuid)
     return notes
 
 
@@ -170,13 +164,21 @@ async def release_webhook_if_unused(services: Services, connection_id: str | Non
         return False
     if connection is None or not connection.webhook_uuid:
         return True
-    try:
-        await services.client_for(connection).delete_webhook(connection.webhook_uuid)  # type: ignore[attr-defined]
-    except VendorError as exc:
-        if exc.status_code != 404:
-            logger.warning("Could not delete Spark Hire webhook %s: %s", connection.webhook_uuid, exc)
-            return False
+    if not await _delete_webhook(services, connection, connection.webhook_uuid):
+        return False
     await services.db.connections.clear_webhook(connection_id)
+    return True
+
+
+async def _delete_webhook(services: Services, connection: Connection, webhook_uuid: str) -> bool:
+    """Delete a registration with ``connection``'s key; False (logged) when Spark Hire would not."""
+    try:
+        await services.client_for(connection).delete_webhook(webhook_uuid)  # type: ignore[attr-defined]
+    except VendorError as exc:
+        if exc.status_code == 404:  # already gone
+            return True
+        logger.warning("Could not delete Spark Hire webhook %s: %s", webhook_uuid, exc)
+        return False
     return True
 
 

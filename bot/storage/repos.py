@@ -70,17 +70,6 @@ class Connection:
     readable: bool = True
 
 
-@dataclass(frozen=True, kw_only=True)
-class StoredCredential:
-    """A stored workspace credential; ``credential`` is None when the current key cannot read it."""
-
-    team_id: str
-    vendor: str
-    environment: str | None
-    account_label: str
-    credential: SecretStr | None = field(repr=False)
-
-
 _ResolveKey = tuple[str, str, str | None]
 
 #: How long a resolved connection is reused without reading it again. Every Slack flow resolves
@@ -332,27 +321,12 @@ class ConnectionRepo(_Repo):
         # to replace it) and uninstall all start here.
         return [self._row(r, strict=False) for r in rows]
 
-    async def stored_by(self, connected_by: str) -> list[StoredCredential]:
-        """The credentials ``connected_by`` stored (e.g. copied from the environment), readable or not."""
+    async def list_connected_by(self, connected_by: str) -> list[Connection]:
+        """The connections ``connected_by`` made (e.g. copied from the environment), readable or not."""
         t = schema.connections
         async with self._reads.connect() as conn:
             rows = (await conn.execute(sa.select(t).where(t.c.connected_by == connected_by))).all()
-        stored = []
-        for row in rows:
-            try:
-                credential: SecretStr | None = SecretStr(self._box.decrypt(row.credential))
-            except SecretKeyMismatchError:  # saved under another BOT_SECRET_KEY
-                credential = None
-            stored.append(
-                StoredCredential(
-                    team_id=row.team_id,
-                    vendor=row.vendor,
-                    environment=row.environment,
-                    account_label=row.account_label,
-                    credential=credential,
-                )
-            )
-        return stored
+        return [self._row(r, strict=False) for r in rows]
 
     async def delete(self, connection_id: str) -> None:
         async with self._write() as conn:
