@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from blocks.common import actions, button, context, escape, section, slack_date, stars
+from blocks.common import actions, button, context, escape, link, mailto, section, slack_date, stars
 from blocks.errors import reconnect_actions
 from blocks.ids import Action
 from blocks.models import VENDOR_LABELS, CandidateView, Message
@@ -66,7 +66,7 @@ def candidate_actions(c: CandidateView) -> dict[str, Any] | None:
 def candidate_blocks(c: CandidateView) -> list[dict[str, Any]]:
     who = f"*{escape(c.name)}*"
     if c.email and c.email != c.name:
-        who += f"  <mailto:{c.email}|{escape(c.email)}>"
+        who += f"  {mailto(c.email)}"
     blocks = [section(who + "\n" + candidate_fields(c))]
     if (row := candidate_actions(c)) is not None:
         blocks.append(row)
@@ -124,11 +124,11 @@ def notification_card(c: CandidateView, *, event: str) -> Message:
 def compact_line(c: CandidateView, *, event: str) -> Message:
     what = EVENT_LABELS.get(event, event)
     extra = f" · {stars(c.rating)}" if event == "rated" else ""
-    link = f" · <{c.watch_url}|watch>" if c.watch_url and c.completed else ""
+    link_text = f" · {link(c.watch_url, 'watch')}" if c.watch_url and c.completed else ""
     text = f"{c.name} {what}"
     line = (
         f"{STATUS_EMOJI.get(event, ':bell:')} *{escape(c.name)}* {escape(what)}"
-        f" · {escape(c.interview_name or VENDOR_LABELS[c.vendor])}{extra}{link}"
+        f" · {escape(c.interview_name or VENDOR_LABELS[c.vendor])}{extra}{link_text}"
     )
     return Message(text=text, blocks=[section(line)])
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from blocks.models import Option
 
@@ -29,6 +30,21 @@ ACTION_VALUE = 2000
 def escape(text: str | None) -> str:
     """Escape user text for mrkdwn: &, < and > are control characters there."""
     return (text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def link(url: str, label: str | None = None) -> str:
+    """``url`` as mrkdwn link markup, with an escaped ``label``.
+
+    ``|``, ``<`` and ``>`` are percent-encoded so that no URL can end the link early and
+    turn what follows into live markup; ``&`` is escaped as Slack requires.
+    """
+    safe = url.replace("&", "&amp;").replace("|", "%7C").replace("<", "%3C").replace(">", "%3E")
+    return f"<{safe}|{escape(label)}>" if label else f"<{safe}>"
+
+
+def mailto(email: str) -> str:
+    """An email address as a mailto link; percent-encoded, since ``|`` and ``&`` are legal in addresses."""
+    return link("mailto:" + quote(email, safe="@+"), email)
 
 
 def truncate(text: str, limit: int) -> str:
@@ -58,6 +74,31 @@ def header(text: str) -> dict[str, Any]:
 
 def context(*texts: str) -> dict[str, Any]:
     return {"type": "context", "elements": [mrkdwn(t) for t in texts[:CONTEXT_ELEMENTS]]}
+
+
+def chunked_sections(
+    lines: list[str], *, max_blocks: int, more: str = "…and {n} more not shown."
+) -> list[dict[str, Any]]:
+    """Pack lines into sections within Slack's text limit, at most ``max_blocks`` blocks.
+
+    Lines that do not fit are counted in a last context line (``more``, with ``{n}``), never
+    dropped silently.
+    """
+    chunks: list[list[str]] = [[]]
+    size = 0
+    for line in lines:
+        line = truncate(line, SECTION_TEXT - 100)
+        if chunks[-1] and size + len(line) + 1 > SECTION_TEXT - 100:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(line)
+        size += len(line) + 1
+    chunks = [c for c in chunks if c]
+    if len(chunks) > max_blocks:
+        shown = chunks[: max_blocks - 1]
+        hidden = len(lines) - sum(len(c) for c in shown)
+        return [*(section("\n".join(c)) for c in shown), context(more.format(n=hidden))]
+    return [section("\n".join(c)) for c in chunks]
 
 
 def divider() -> dict[str, Any]:

@@ -8,7 +8,7 @@ from blocks.common import actions, button, context, divider, escape, header, sec
 from blocks.connect import _status_line
 from blocks.ids import Action
 from blocks.models import AuditEntryView, ConnectionStatusView, SubscriptionView
-from blocks.subscriptions import subscription_line
+from blocks.subscriptions import subscription_sections
 
 ACTION_LABELS = {
     "invite.sent": "Invited",
@@ -45,9 +45,7 @@ def home_view(
         blocks.append(section("*Your last invites*\nNothing yet. Try `/interview invite`."))
     blocks.append(divider())
     if subscriptions:
-        blocks.append(
-            section("*Channel subscriptions*\n" + "\n".join(subscription_line(s) for s in subscriptions[:20]))
-        )
+        blocks += subscription_sections("*Channel subscriptions*", subscriptions, max_blocks=20)
     else:
         blocks.append(section("*Channel subscriptions*\nNone. Run `/interview subscribe` in a channel."))
     blocks.append(context("`/interview help` lists every command."))

@@ -8,9 +8,11 @@ from typing import Any
 from blocks.common import (
     actions,
     button,
+    chunked_sections,
     context,
     escape,
     input_block,
+    link,
     modal,
     mrkdwn,
     option,
@@ -220,8 +222,8 @@ def _result_lines(results: list[InviteResult]) -> list[str]:
         # Row 0 is the candidate typed in the form's own fields, not a pasted line.
         label = f"{r.row}." if r.row else "Form:"
         if r.ok:
-            link = f" <{r.link}|invite link>" if r.link else ""
-            lines.append(f":white_check_mark: {label} {escape(r.email)}{link}")
+            invite_link = f" {link(r.link, 'invite link')}" if r.link else ""
+            lines.append(f":white_check_mark: {label} {escape(r.email)}{invite_link}")
         elif r.skipped:
             lines.append(f":heavy_minus_sign: {label} {escape(r.email)}: {escape(r.error or 'skipped')}")
         else:
@@ -229,21 +231,7 @@ def _result_lines(results: list[InviteResult]) -> list[str]:
     return lines
 
 
-def _chunked_sections(lines: list[str], *, max_blocks: int) -> list[dict[str, Any]]:
-    """Pack lines into sections of <= 3000 characters, at most ``max_blocks`` of them."""
-    blocks: list[dict[str, Any]] = []
-    current = ""
-    for line in lines:
-        if len(current) + len(line) + 1 > 2900:
-            blocks.append(section(current))
-            current = ""
-        current += line + "\n"
-    if current:
-        blocks.append(section(current))
-    if len(blocks) > max_blocks:
-        hidden = len(blocks) - max_blocks + 1
-        blocks = [*blocks[: max_blocks - 1], context(f"…and {hidden} more sections of results not shown.")]
-    return blocks
+MORE_RESULTS = "…and {n} more results not shown."
 
 
 def results_summary(results: list[InviteResult], *, vendor: str) -> str:
@@ -256,14 +244,14 @@ def results_summary(results: list[InviteResult], *, vendor: str) -> str:
 
 def results_view(results: list[InviteResult], *, vendor: str) -> dict[str, Any]:
     blocks = [section(f"*{results_summary(results, vendor=vendor)}*")]
-    blocks += _chunked_sections(_result_lines(results), max_blocks=40)
+    blocks += chunked_sections(_result_lines(results), max_blocks=40, more=MORE_RESULTS)
     return modal(Callback.INVITE_PROGRESS, "Invites sent", blocks, submit=None, close="Done")
 
 
 def results_message(results: list[InviteResult], *, vendor: str) -> Message:
     """The bulk outcome by direct message; the reconnect button once when the vendor rejected the key."""
     summary = results_summary(results, vendor=vendor)
-    blocks = [section(f"*{summary}*"), *_chunked_sections(_result_lines(results), max_blocks=40)]
+    blocks = [section(f"*{summary}*"), *chunked_sections(_result_lines(results), max_blocks=40, more=MORE_RESULTS)]
     if any(r.key_rejected for r in results):
         blocks.append(reconnect_actions(vendor))
     return Message(text=summary, blocks=blocks)
@@ -279,7 +267,7 @@ def invite_confirmation(candidate: CandidateView) -> Message:
         f":white_check_mark: Invited {who} to *{escape(candidate.interview_name or 'the interview')}* on {vendor}."
     ]
     if candidate.invite_url:
-        lines.append(f"Invite link: <{candidate.invite_url}>")
+        lines.append(f"Invite link: {link(candidate.invite_url)}")
     elements = [button("Open candidate", Action.OPEN_FIND, value=candidate.email or candidate.name)]
     if candidate.invite_url:
         elements.append(button("Invite link", Action.OPEN_INVITE_LINK, url=candidate.invite_url))

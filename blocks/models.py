@@ -82,10 +82,19 @@ class Option:
 
 @dataclass(frozen=True, kw_only=True)
 class Message:
-    """A message to send: ``text`` is the notification/accessibility fallback."""
+    """A message to send: ``text`` is the notification/accessibility fallback.
+
+    ``text`` is plain text and is escaped on the way out, because Slack reads it as mrkdwn: a
+    candidate named ``<!channel>`` must not ping a channel from a notification. A builder that
+    puts markup of its own there (a channel mention) sets ``text_is_markup`` and escapes the rest.
+    """
 
     text: str
     blocks: list[dict] = field(default_factory=list)
+    text_is_markup: bool = False
 
     def as_kwargs(self) -> dict:
-        return {"text": self.text, "blocks": self.blocks}
+        text = self.text
+        if not self.text_is_markup:
+            text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        return {"text": text, "blocks": self.blocks}

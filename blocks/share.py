@@ -11,6 +11,7 @@ from blocks.common import (
     context,
     escape,
     input_block,
+    link,
     modal,
     option,
     options,
@@ -30,7 +31,7 @@ def share_link_message(c: CandidateView, *, url: str, link_uuid: str, active: bo
     return Message(
         text=text,
         blocks=[
-            section(f":link: Share link for *{escape(c.name)}* ({escape(c.interview_name or '')}):\n<{url}>"),
+            section(f":link: Share link for *{escape(c.name)}* ({escape(c.interview_name or '')}):\n{link(url)}"),
             actions(
                 button(
                     "Deactivate link",
@@ -56,7 +57,8 @@ def wedgehr_result_message(c: CandidateView) -> Message:
         text=text,
         blocks=[
             section(
-                f":link: WedgeHR result for *{escape(c.name)}* ({escape(c.interview_name or '')}):\n<{c.result_url}>"
+                f":link: WedgeHR result for *{escape(c.name)}* ({escape(c.interview_name or '')}):\n"
+                + link(c.result_url)
             )
         ],
     )
@@ -113,7 +115,7 @@ def advanced_links_message(links: list[tuple[str, str, str]], *, emailed: bool) 
     for email, url, link_uuid in links[:MAX_ADVANCED_LINKS_SHOWN]:
         blocks.append(
             section(
-                f"• {escape(email)}: <{url}>",
+                f"• {escape(email)}: {link(url)}",
                 accessory=button(
                     "Deactivate",
                     Action.SHARE_ADVANCED_DEACTIVATE,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from blocks.common import actions, button, escape, section
+from typing import Any
+
+from blocks.common import actions, button, chunked_sections, escape, section
 from blocks.ids import Action
 from blocks.models import VENDOR_LABELS, Message, SubscriptionView
 
@@ -32,10 +34,19 @@ def subscriptions_list(channel: list[SubscriptionView], workspace: list[Subscrip
     if not channel and not workspace:
         text = "No subscriptions here. Try /interview subscribe."
         return Message(text=text, blocks=[section("No subscriptions in this channel. Try `/interview subscribe`.")])
-    blocks = [section("*This channel*\n" + ("\n".join(subscription_line(s) for s in channel) or "none"))]
+    # A channel may follow many jobs (one job: per subscription): every line is shown or counted.
+    blocks = subscription_sections("*This channel*", channel, max_blocks=24) if channel else []
+    if not channel:
+        blocks.append(section("*This channel*\nnone"))
     if workspace:
-        blocks.append(section("*Whole workspace*\n" + "\n".join(subscription_line(s) for s in workspace[:40])))
+        blocks += subscription_sections("*Whole workspace*", workspace, max_blocks=24)
     return Message(text=f"{len(channel)} subscription(s) in this channel", blocks=blocks)
+
+
+def subscription_sections(title: str, subs: list[SubscriptionView], *, max_blocks: int) -> list[dict[str, Any]]:
+    """``title`` and one line per subscription, over as many sections as they need."""
+    more = "…and {n} more subscription(s) not shown; `/interview subscriptions` in a channel lists its own."
+    return chunked_sections([title, *(subscription_line(s) for s in subs)], max_blocks=max_blocks, more=more)
 
 
 def unsubscribed_message(removed: int, changed: int) -> Message:
@@ -48,13 +59,20 @@ def unsubscribed_message(removed: int, changed: int) -> Message:
 
 def paused_notice(s: SubscriptionView, *, reason: str) -> Message:
     text = (
-        f"I paused the {VENDOR_LABELS[s.vendor]} subscription in <#{s.channel_id}>: {reason}. "
+        f"I paused the {VENDOR_LABELS[s.vendor]} subscription in <#{s.channel_id}>: {escape(reason)}. "
         "Fix it (for example invite me to the channel) and re-enable it."
     )
     return Message(
         text=text,
+        text_is_markup=True,
         blocks=[
             section(f":double_vertical_bar: {text}"),
             actions(button("Re-enable", Action.SUBSCRIPTION_RESUME, value=str(s.id), style="primary")),
         ],
     )
+
+
+def resumed_notice(channel_id: str) -> Message:
+    """After the Re-enable button: the channel as a link."""
+    text = f"Re-enabled the subscription in <#{channel_id}>."
+    return Message(text=text, text_is_markup=True, blocks=[section(text)])

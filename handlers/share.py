@@ -306,9 +306,11 @@ async def create_advanced(
     for user_id in slack_users:
         profile = (await client.users_info(user=user_id))["user"]
         email = (profile.get("profile") or {}).get("email")
+        name = profile.get("real_name") or profile.get("name")
         if not email:
-            raise UserFacingError(f"<@{user_id}> has no email address visible to me; type their email instead.")
-        reviewers.append((profile.get("real_name") or profile.get("name") or email, email))
+            # By name: error text is escaped, so a <@user> mention would show as raw markup.
+            raise UserFacingError(f"{name or user_id} has no email address visible to me; type their email instead.")
+        reviewers.append((name or email, email))
     reviewers += [(email.split("@")[0], email) for email in emails]
     spark = await _sparkhire(services, team_id, recipient.user_id)
     links = await spark.create_advanced_share_links(

@@ -10,7 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.errors import error_message, notice
 from blocks.ids import Action
-from blocks.subscriptions import subscribed_message, subscriptions_list, unsubscribed_message
+from blocks.subscriptions import resumed_notice, subscribed_message, subscriptions_list, unsubscribed_message
 from bot.errors import UserFacingError
 from bot.notify import grammar
 from bot.notify.subscriptions import replay, subscribe, to_view, unsubscribe
@@ -148,9 +148,7 @@ async def on_resume(
             raise UserFacingError("That subscription no longer exists; run `/interview subscribe` again.")
         await ensure_member(client, subscription.channel_id)
         await services.db.subscriptions.resume(subscription.id)
-        await recipient.send(
-            notice(f"Re-enabled the subscription in <#{subscription.channel_id}>."), replace_original=True
-        )
+        await recipient.send(resumed_notice(subscription.channel_id), replace_original=True)
 
     after_ack(context, run(), recipient=recipient, name="subscription.resume")
 

@@ -1,5 +1,6 @@
 """Every builder's output is valid Block Kit, and says what a recruiter needs to see."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -269,3 +270,95 @@ def test_every_message_is_valid_and_has_fallback_text(build):
     message = build()
     assert message.text.strip()
     assert_valid_blocks(message.blocks)
+
+
+HOSTILE = "<!channel> <https://evil.example|Click here> & <@U999>"
+
+
+def block_texts(value) -> list[str]:
+    """Every mrkdwn/plain text string inside a payload."""
+    if isinstance(value, dict):
+        own = [value["text"]] if isinstance(value.get("text"), str) else []
+        return own + [t for v in value.values() for t in block_texts(v)]
+    if isinstance(value, list):
+        return [t for v in value for t in block_texts(v)]
+    return []
+
+
+def live_markup(text: str) -> list[str]:
+    return re.findall(r"<[^<>]*>", text)
+
+
+def test_a_candidates_name_cannot_ping_a_channel_or_plant_a_link_in_a_notification():
+    c = spark(
+        name=HOSTILE,
+        interview_name=HOSTILE,
+        email="a|b&c@example.com",
+        watch_url="https://x.example/w|<!channel>",
+    )
+    posts = [
+        cards.notification_card(c, event="completed"),
+        cards.compact_line(c, event="completed"),
+        cards.thread_reply(c, event="rated"),
+        cards.job_event_message(title=HOSTILE, event="JobCreated"),
+    ]
+    for message in posts:
+        kwargs = message.as_kwargs()
+        assert "&lt;!channel&gt;" in kwargs["text"]
+        for text in [kwargs["text"], *block_texts(kwargs["blocks"])]:
+            for markup in live_markup(text):
+                # Only the bot's own links survive, with the URL unable to end the link early.
+                assert markup in {
+                    "<https://x.example/w%7C%3C!channel%3E|watch>",
+                    "<mailto:a%7Cb%26c@example.com|a|b&amp;c@example.com>",
+                } or markup.startswith("<!date^"), markup
+
+
+def test_fallback_text_is_escaped_except_where_the_bot_mentions_a_channel():
+    assert errors.notice("Ann <Lee> & Co").as_kwargs()["text"] == "Ann &lt;Lee&gt; &amp; Co"
+    paused = subscriptions.paused_notice(
+        SubscriptionView(id=3, channel_id="C1", vendor="sparkhire", events=("rated",)), reason="is_archived <x>"
+    )
+    assert "<#C1>" in paused.as_kwargs()["text"] and "&lt;x&gt;" in paused.as_kwargs()["text"]
+    resumed = subscriptions.resumed_notice("C7")
+    assert resumed.as_kwargs()["text"] == "Re-enabled the subscription in <#C7>."
+    assert live_markup(resumed.blocks[0]["text"]["text"]) == ["<#C7>"]
+
+
+def test_every_subscription_of_a_channel_following_many_jobs_is_listed_or_counted():
+    subs = [
+        SubscriptionView(
+            id=i,
+            channel_id="C1",
+            vendor="sparkhire",
+            events=("completed", "rated"),
+            job_filter=f"Senior Barista, night shift, store {i:03d} " + "x" * 60,
+        )
+        for i in range(600)
+    ]
+    message = subscriptions.subscriptions_list(subs[:40], subs)
+    assert_valid_blocks(message.blocks)
+    text = "\n".join(block_texts(message.blocks))
+    assert all(f"store {i:03d}" in text for i in range(40)), "a channel's own subscription is missing"
+    shown = len(re.findall(r"store \d{3}", text))
+    hidden = int(re.search(r"…and (\d+) more subscription", text).group(1))
+    assert shown + hidden == 640
+
+    view = home.home_view(statuses=[], recent=[], subscriptions=subs)
+    assert_valid_blocks(view["blocks"], max_blocks=100)
+    text = "\n".join(block_texts(view["blocks"]))
+    shown = len(re.findall(r"store \d{3}", text))
+    assert shown > 20 and shown + int(re.search(r"…and (\d+) more", text).group(1)) == 600
+
+
+def test_bulk_results_with_a_huge_first_line_start_with_it_not_a_blank_section():
+    results = [
+        InviteResult(row=1, email="<" * 2950, ok=False, error="not a valid email address"),
+        InviteResult(row=2, email="b@example.com", ok=True, link="https://x.example/i|<!here>"),
+    ]
+    message = invite.results_message(results, vendor="wedgehr")
+    assert_valid_blocks(message.blocks)
+    sections = [b["text"]["text"] for b in message.blocks if b["type"] == "section"]
+    assert all(s.strip() for s in sections)
+    assert sections[1].startswith(":x: 1.")
+    assert "b@example.com <https://x.example/i%7C%3C!here%3E|invite link>" in "\n".join(sections)

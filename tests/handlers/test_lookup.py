@@ -133,6 +133,25 @@ async def test_advanced_share_for_slack_reviewers(bot):
     assert [r["email"] for r in created.json["reviewers"]] == ["mo@example.com", "boss@example.com"]
 
 
+async def test_a_slack_reviewer_without_a_visible_email_is_named_in_the_answer(bot):
+    bot.slack.add_user("U9", name="Pat Hidden", email="")
+    done = next(i for i in bot.sparkhire.interviews.values() if i["status"] == "completed")
+    await bot.sender.block_action(Action.SHARE_ADVANCED, value=done["uuid"])
+    await bot.slack.wait_for(lambda: bot.slack.calls_to("views.update"))
+    call = bot.slack.calls_to("views.update")[-1].args
+    values = {
+        Block.SHARE_INTERVIEWS: {
+            Action.INPUT: {"type": "multi_static_select", "selected_options": [{"value": done["uuid"]}]}
+        },
+        Block.REVIEWERS: {Action.INPUT: {"type": "multi_users_select", "selected_users": ["U9"]}},
+    }
+    await bot.sender.view_submission({**call["view"], "id": call["view_id"]}, values)
+    answer = (await bot.slack.wait_for(lambda: bot.slack.ephemerals("U1")))[-1]
+    shown = answer.blocks[0]["text"]["text"]
+    assert "Pat Hidden has no email address visible to me" in shown, shown
+    assert not [r for r in bot.sparkhire.requests if r.path == "/share_links" and r.method == "POST"]
+
+
 async def test_a_reviewer_link_can_be_deactivated_from_slack(bot):
     done = next(i for i in bot.sparkhire.interviews.values() if i["status"] == "completed")
     await bot.sender.block_action(Action.SHARE_ADVANCED, value=done["uuid"])
