@@ -77,6 +77,10 @@ def _vendor_list(vendors: list[str]) -> str:
     return " and ".join(VENDOR_LABELS.get(v, v) for v in vendors)
 
 
+#: 3 blocks each: with the headline, notes, "more" line and reconnect button, under 50 blocks.
+MAX_FOUND_SHOWN = 14
+
+
 def find_results(
     query: str,
     candidates: list[CandidateView],
@@ -105,8 +109,11 @@ def find_results(
     else:
         text = f"{len(candidates)} interview(s) for {query}" + (f" ({not_searched})" if not_searched else "")
         blocks = [section(f":mag: *{escape(text)}*")]
-        for c in candidates[:15]:  # 15 candidates x 3 blocks stays under the 50-block limit
+        for c in candidates[:MAX_FOUND_SHOWN]:
             blocks += [{"type": "divider"}, *candidate_blocks(c)]
+        if len(candidates) > MAX_FOUND_SHOWN:
+            hidden = len(candidates) - MAX_FOUND_SHOWN
+            blocks.append(context(f"…and {hidden} more not shown; search by the full email address to narrow it."))
     for note in (notes or [])[:3]:
         blocks.append(context(f":warning: {escape(note)}"))
     if reconnect:

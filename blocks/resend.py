@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from blocks.common import actions, button, confirm_dialog, escape, section, slack_date
+from blocks.common import actions, button, confirm_dialog, context, escape, section, slack_date
 from blocks.ids import Action
 from blocks.models import CandidateView, Message
+
+#: One button each; the headline, these and the "more" line stay far under 50 blocks.
+MAX_CHOICES = 20
 
 
 def resend_choices(query: str, wedges: list[CandidateView]) -> Message:
@@ -25,7 +28,7 @@ def resend_choices(query: str, wedges: list[CandidateView]) -> Message:
             ],
         )
     blocks = [section(f"*{len(wedges)}* WedgeHR interviews match *{escape(query)}*. Which invite should I resend?")]
-    for w in wedges[:20]:
+    for w in wedges[:MAX_CHOICES]:
         # A wedge's deadline is WedgeHR's expiresAt: when the invite stops working (none once complete).
         when = ""
         if w.deadline:
@@ -43,6 +46,8 @@ def resend_choices(query: str, wedges: list[CandidateView]) -> Message:
                 ),
             )
         )
+    if len(wedges) > MAX_CHOICES:
+        blocks.append(context(f"…and {len(wedges) - MAX_CHOICES} more not shown; resend with the exact email address."))
     return Message(text=f"{len(wedges)} WedgeHR interviews match {query}", blocks=blocks)
 
 

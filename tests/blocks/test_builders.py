@@ -362,3 +362,15 @@ def test_bulk_results_with_a_huge_first_line_start_with_it_not_a_blank_section()
     assert all(s.strip() for s in sections)
     assert sections[1].startswith(":x: 1.")
     assert "b@example.com <https://x.example/i%7C%3C!here%3E|invite link>" in "\n".join(sections)
+
+
+def test_long_match_lists_say_how_many_are_not_shown():
+    found = cards.find_results(
+        "ann", [spark(), wedge()] * 20, notes=["a", "b", "c"], unsearched=["wedgehr"], reconnect=True
+    )
+    assert_valid_blocks(found.blocks)
+    assert "…and 26 more not shown" in "\n".join(block_texts(found.blocks))
+    choices = resend.resend_choices("bo", [wedge(wedge_id=i) for i in range(33)])
+    assert_valid_blocks(choices.blocks)
+    assert "…and 13 more not shown" in "\n".join(block_texts(choices.blocks))
+    assert "more not shown" not in "\n".join(block_texts(resend.resend_choices("bo", [wedge(), wedge()]).blocks))
