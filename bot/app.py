@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
@@ -27,6 +28,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.crypto import SecretBox
@@ -44,6 +46,20 @@ HEALTH_PATH = "/healthz"
 SANDBOX_WEDGEHR_PREFIX = "/sandbox/wedgehr/connect/v2"
 SANDBOX_SPARKHIRE_PREFIX = "/sandbox/sparkhire/v1.0"
 SANDBOX_CREDENTIAL = "sandbox"
+
+# The formats Slack signs with. slack_sdk's verifier raises on some others (a timestamp "abc", a
+# non-ASCII signature) instead of answering "invalid", and Bolt would hand that error, with the
+# unverified body, to the error handler, which answers the user the body names.
+SLACK_TIMESTAMP = re.compile(r"[0-9]{1,15}")
+SLACK_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
+
+
+def signature_headers_well_formed(request: web.Request) -> bool:
+    """Whether the request's signature headers are in Slack's format (not whether they verify)."""
+    timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+    signature = request.headers.get("X-Slack-Signature", "")
+    return bool(SLACK_TIMESTAMP.fullmatch(timestamp) and SLACK_SIGNATURE.fullmatch(signature))
+
 
 SERVICES_KEY: web.AppKey[Services] = web.AppKey("services", Services)
 BOLT_KEY: web.AppKey[AsyncApp] = web.AppKey("bolt", AsyncApp)
@@ -257,8 +273,20 @@ def create_web_app(
     web_app[BOLT_KEY] = bolt
 
     async def slack_events(request: web.Request) -> web.Response:
+        if not signature_headers_well_formed(request):
+            return web.json_response({"error": "invalid signature"}, status=401)
+        try:
+            bolt_request = await to_bolt_request(request)
+        except (ValueError, AttributeError):  # a payload that is not a JSON object: Bolt parses before it verifies
+            return await malformed(request)
         with answered_first() as sent:
-            bolt_response = await bolt.async_dispatch(await to_bolt_request(request))
+            try:
+                bolt_response = await bolt.async_dispatch(bolt_request)
+            except Exception:
+                # Bolt answers listener errors through the error handler; what escapes dispatch is a
+                # request it could not even route (a block_actions with "actions": null).
+                logger.warning("Slack request Bolt could not route; answered 400", exc_info=True)
+                return web.json_response({"error": "the payload does not have Slack's shape"}, status=400)
             response = await to_aiohttp_response(bolt_response)
             # Write the acknowledgement now; only then may the work handed off after ack() start.
             await response.prepare(request)
@@ -275,6 +303,18 @@ def create_web_app(
 
     async def health(request: web.Request) -> web.Response:
         return web.json_response({"ok": True})
+
+    async def malformed(request: web.Request) -> web.Response:
+        """401 unless signed by Slack (never tell a forger more); 400 for Slack's own malformed body."""
+        verifier = SignatureVerifier(settings.slack_signing_secret.get_secret_value())
+        signed = verifier.is_valid(
+            await request.read(),
+            request.headers["X-Slack-Request-Timestamp"],
+            request.headers["X-Slack-Signature"],
+        )
+        if not signed:
+            return web.json_response({"error": "invalid signature"}, status=401)
+        return web.json_response({"error": "the payload is not a JSON object"}, status=400)
 
     async def unsigned(request: web.Request) -> web.Response:
         return web.json_response({"error": "invalid signature"}, status=401)

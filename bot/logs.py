@@ -6,8 +6,10 @@ import logging
 import re
 from collections.abc import Iterable
 
-# Slack tokens, Authorization headers and basic-auth userinfo in URLs.
+# Slack tokens, Authorization headers, basic-auth userinfo in URLs, and Slack's response_url and
+# incoming-webhook URLs (whoever has one can post as the app; slack-sdk logs them at DEBUG).
 _PATTERNS = [
+    re.compile(r"(https://hooks\.slack\.com/(?:actions|commands|services|triggers|workflows)/)[^\s'\",]+"),
     re.compile(r"xox[abposr]-[A-Za-z0-9-]+"),
     re.compile(r"xapp-[A-Za-z0-9-]+"),
     re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"),

@@ -6,7 +6,7 @@ import json
 import logging
 
 import httpx
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from blocks.ids import Action, Block, Callback
@@ -210,3 +210,53 @@ async def test_signatures_checked_on_every_route(caplog):
             )
         assert response.status_code == 401
         assert bot.slack.calls == []
+
+
+# Anything an HTTP client can put in a header (sent as UTF-8): no controls, spaces only inside.
+slack_header_value = st.one_of(
+    st.sampled_from(["", "abc", "1.5", "1 2", "-1", "+1", "١٢٣", "v0=", "v0=deadbeef", "v0=é", "1" * 40]),
+    st.text(alphabet=st.characters(categories=["L", "N", "P", "S"]), max_size=70),
+)
+
+
+@PROPERTY_SETTINGS
+@given(timestamp=slack_header_value, signature=slack_header_value)
+async def test_a_forged_request_with_any_signature_headers_is_refused_and_answers_nobody(timestamp, signature):
+    with ErrorRecords() as errors:
+        async with running_bot() as bot:
+            payload = {
+                "type": "block_actions",
+                "team": {"id": "T0001"},
+                "user": {"id": "U2", "team_id": "T0001"},
+                "channel": {"id": "C1"},
+                "response_url": bot.slack.response_url("forged"),
+                "actions": [{"action_id": Action.OPEN_FIND.value, "block_id": "b", "type": "button", "value": "x"}],
+            }
+            body = "payload=" + json.dumps(payload)
+            headers = {
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Slack-Request-Timestamp": timestamp,
+                "X-Slack-Signature": signature,
+            }
+            async with httpx.AsyncClient() as client:
+                response = await client.post(
+                    bot.sender.url, content=body, headers={k: v.encode() for k, v in headers.items()}
+                )
+            assert response.status_code == 401
+            await settle(bot)
+            assert bot.slack.calls == [] and not bot.slack.responses.get("forged")
+    assert [r.getMessage() for r in errors.records] == []
+
+
+@PROPERTY_SETTINGS
+@given(payload=st.one_of(st.text(max_size=60), json_value.map(json.dumps)))
+@example(payload=json.dumps({"type": "block_actions", "actions": None, "team": {"id": "T0001"}}))
+@example(payload=json.dumps({"type": "view_submission", "view": None, "team": {"id": "T0001"}}))
+@example(payload="null")
+async def test_a_signed_request_with_any_payload_field_is_answered_without_a_500(payload):
+    with ErrorRecords() as errors:
+        async with running_bot() as bot:
+            response = await bot.sender.post_form({"payload": payload})
+            assert response.status_code < 500
+            await settle(bot)
+    assert [r.getMessage() for r in errors.records] == []

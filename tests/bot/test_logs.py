@@ -1,0 +1,31 @@
+"""The log filter: what would let someone act as the app never reaches a log line."""
+
+import logging
+
+from bot.logs import REDACTED, RedactingFilter
+
+
+def scrubbed(message: str, *args) -> str:
+    record = logging.LogRecord("slack_sdk.webhook", logging.DEBUG, __file__, 1, message, args, None)
+    RedactingFilter(["configured-secret-value"]).filter(record)
+    return record.getMessage()
+
+
+def test_response_urls_are_redacted_but_say_where_they_pointed():
+    line = scrubbed(
+        "Sending a request - url: %s, body: %s",
+        "https://hooks.slack.com/actions/T0001/5529/AbCdEfGhIjKlMnOp",
+        {"text": "hi"},
+    )
+    assert "AbCdEfGhIjKlMnOp" not in line and "5529" not in line
+    assert f"https://hooks.slack.com/actions/{REDACTED}, body: {{'text': 'hi'}}" in line
+    assert "T0001" not in scrubbed("url='https://hooks.slack.com/commands/T0001/1/x'")
+
+
+def test_tokens_headers_and_configured_secrets_are_redacted():
+    line = scrubbed(
+        "token=xoxb-1-2-abc headers={'Authorization': 'Bearer xyz.123'} key configured-secret-value "
+        "url https://user:pa55@example.com/x"
+    )
+    for secret in ("xoxb-1-2-abc", "xyz.123", "configured-secret-value", "pa55"):
+        assert secret not in line
