@@ -62,7 +62,8 @@ class WedgeHRSandbox:
         #: Seconds every answer takes (an account with many pages, a slow network).
         self.latency_seconds = 0.0
         self._failures = InjectedFailures(default_body={"message": "Something unexpected happened"})
-        self._ids = itertools.count(4_017_600_317_622_981)
+        # Steps of 1000 under a random offset below 1000: ids look like WedgeHR's and never repeat.
+        self._ids = itertools.count(4_017_600_317_622_000, 1000)
         self._rng = random.Random(7)
         if seed:
             self.add_interview("Movers", properties=[{"name": "Location", "value": "Chicago"}])

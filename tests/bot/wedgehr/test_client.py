@@ -82,6 +82,17 @@ async def test_pagination_follows_cursors_across_pages(client, sandbox):
     assert len(pages) == 3 and all(r.query["page[size]"] == "3" for r in pages)
 
 
+async def test_every_sandbox_invite_and_wedge_is_listed_once(client, sandbox):
+    # Ids once collided (a counter plus a random offset), so a new invite replaced an older one.
+    interview = next(iter(sandbox.interviews.values()))
+    for n in range(300):
+        sandbox.add_invite(interview_id=interview["id"], email=f"c{n}@example.io")
+    emails = {i.email async for i in client.iter_invites(page_size=100)}
+    assert {f"c{n}@example.io" for n in range(300)} <= emails
+    wedge_ids = [w.id async for w in client.iter_wedges(page_size=100)]
+    assert len(wedge_ids) == len(set(wedge_ids)) >= 300
+
+
 async def test_filtered_404_is_an_empty_list(client):
     page = await client.list_invites(email="nobody@example.io")
     assert page.data == []
