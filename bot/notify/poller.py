@@ -24,7 +24,8 @@ class WedgeHRPoller:
     """Every ``interval`` seconds, diff each connection's invites against the stored state.
 
     The first poll of a connection only takes a baseline. A lease row makes sure
-    that with several processes one of them polls a connection at a time.
+    that with several processes one of them polls a connection at a time, and once
+    per interval whichever process it is.
     """
 
     def __init__(
@@ -54,6 +55,7 @@ class WedgeHRPoller:
         }
         new = 0
         for connection_id in sorted(connection_ids):
+            started = time.time()
             if not await self.db.poll_state.try_lease(connection_id, self.holder, self.lease_seconds):
                 continue
             keeper = asyncio.create_task(self._keep_lease(connection_id), name=f"poll-lease-{connection_id}")
@@ -68,7 +70,9 @@ class WedgeHRPoller:
             finally:
                 keeper.cancel()
                 await asyncio.gather(keeper, return_exceptions=True)
-                await self.db.poll_state.release(connection_id, self.holder)
+                # Held until a whole interval has passed since this poll began: every process runs
+                # its own timer, and the next one must not poll the connection again at once.
+                await self.db.poll_state.release(connection_id, self.holder, until=started + self.interval)
         return new
 
     async def _keep_lease(self, connection_id: str) -> None:

@@ -1177,11 +1177,14 @@ class PollStateRepo(_Repo):
             ).returning(t.c.connection_id)
             return (await conn.execute(stmt)).first() is not None
 
-    async def release(self, connection_id: str, holder: str) -> None:
+    async def release(self, connection_id: str, holder: str, *, until: float = 0) -> None:
+        """End the lease; ``until`` (a Unix time) keeps other processes off it until then."""
         t = schema.poll_state
         async with self._engine.begin() as conn:
             await conn.execute(
-                sa.update(t).where(t.c.connection_id == connection_id, t.c.holder == holder).values(lease_expires_at=0)
+                sa.update(t)
+                .where(t.c.connection_id == connection_id, t.c.holder == holder)
+                .values(lease_expires_at=until)
             )
 
     async def load(self, connection_id: str) -> dict[str, Any] | None:

@@ -556,6 +556,27 @@ async def _poll_outlasting_its_lease(bot):
     assert len(taken) >= 10 and not any(taken)
 
 
+async def test_several_processes_poll_a_wedgehr_connection_once_per_interval_between_them():
+    # Each web process runs its own poll timer; WedgeHR must not see one poll per process.
+    from bot.notify.poller import WedgeHRPoller
+
+    async with running_bot(start_workers=False) as bot:
+        await subscribe(bot, "subscribe wedgehr")
+        before = len(bot.wedgehr.requests)
+        pollers = [WedgeHRPoller(services=bot.services, interval=0.5) for _ in range(3)]
+        tasks = []
+        for poller in pollers:  # timers out of step, as separate processes' are
+            tasks.append(asyncio.create_task(poller.run()))
+            await asyncio.sleep(0.17)
+        await asyncio.sleep(2.5)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        polls = [r for r in bot.wedgehr.requests[before:] if r.path.endswith("/wedges")]
+        seconds = 2.5 + 3 * 0.17
+        assert 2 <= len(polls) <= seconds / 0.5 + 2, f"{len(polls)} polls in {seconds:.1f} s at one per 0.5 s"
+
+
 async def test_after_a_new_bot_secret_key_webhooks_get_401_until_subscribe_registers_them_again(tmp_path):
     # Moving from the generated development key to BOT_SECRET_KEY: the stored webhook password is
     # unreadable. Deliveries must be refused cleanly (not a 500), and subscribe must repair it.
