@@ -1,6 +1,8 @@
 import time
+from urllib.parse import urlencode
 
 from tests.support.blockkit import assert_valid_blocks
+from tests.support.slack_requests import sign
 
 
 async def test_help_answers_in_the_ack_with_usage(bot):
@@ -38,6 +40,24 @@ async def test_unsigned_or_stale_requests_are_refused_and_call_nothing(bot):
     )
     assert tampered.status_code == 401
     assert bot.slack.calls == []
+
+
+async def test_requests_just_outside_slacks_five_minutes_or_with_a_changed_body_are_refused(bot):
+    form = {"command": "/interview", "text": "invite a@b.co", "user_id": "U1", "team_id": "T0001", "trigger_id": "t"}
+    for seconds in (-301, 301):  # a replay just too old, and a timestamp from the future
+        late = await bot.sender.post_form(form, timestamp=int(time.time()) + seconds)
+        assert late.status_code == 401, seconds
+    original = urlencode({**form, "text": "help"})
+    changed = urlencode({**form, "text": "invite mallory@example.com"})
+    response = await bot.sender.client.post(
+        bot.sender.url,
+        content=changed,
+        headers={"Content-Type": "application/x-www-form-urlencoded", **sign(original)},
+    )
+    assert response.status_code == 401
+    assert (await bot.sender.post_form(form, timestamp=int(time.time()) - 240)).status_code == 200
+    await bot.slack.wait_for(lambda: bot.slack.calls_to("views.open"))
+    assert len(bot.slack.calls_to("views.open")) == 1  # only the request inside the window
 
 
 async def test_healthz(bot):

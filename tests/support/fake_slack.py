@@ -85,6 +85,10 @@ class FakeSlack:
         self.scopes: set[str] = set(MANIFEST_SCOPES)
         self.pace_per_channel: float | None = None
         self._last_post: dict[str, float] = {}
+        #: After a 429 with Retry-After, Slack refuses the method until then; calls that came
+        #: too early (and got another 429) are kept here.
+        self._limited_until: dict[str, float] = {}
+        self.too_early: list[Call] = []
         self._ts = 0.0
         self._view_seq = 0
         self.changed = asyncio.Event()
@@ -225,12 +229,20 @@ class FakeSlack:
         return args
 
     async def _answer(self, method: str, args: dict[str, Any], token: str | None) -> web.Response:
+        wait = self._limited_until.get(method, 0.0) - time.monotonic()
+        if wait > 0:
+            self.too_early.append(self.calls[-1])
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": str(max(1, round(wait)))}
+            )
         queue = self.failures.get(method)
         if queue:
             failure = queue[0]
             failure.times -= 1
             if failure.times <= 0:
                 queue.pop(0)
+            if failure.status == 429 and "Retry-After" in failure.headers:
+                self._limited_until[method] = time.monotonic() + float(failure.headers["Retry-After"])
             if failure.status != 200:
                 return web.json_response(
                     {"ok": False, "error": failure.error or "fake_failure"},

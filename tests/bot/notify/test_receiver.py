@@ -69,3 +69,28 @@ async def test_the_basic_scheme_is_matched_whatever_its_case(bot):
         response = await client.post(url, json=completed_interview(bot), headers=headers)
     assert response.status_code == 200
     await bot.slack.wait_for(lambda: cards(bot))
+
+
+async def test_webhook_passwords_are_compared_in_constant_time(bot, monkeypatch):
+    # An == on the password would leak through timing how much of a guess was right.
+    import hmac
+
+    compared: list[tuple[bytes, bytes]] = []
+    real = hmac.compare_digest
+
+    def spy(a, b):
+        compared.append((a, b))
+        return real(a, b)
+
+    await subscribe(bot)
+    url, headers = webhook_of(bot)
+    (hook,) = bot.sparkhire.webhooks.values()
+    monkeypatch.setattr(hmac, "compare_digest", spy)
+    guess = hook["_auth"][:-1] + ("x" if hook["_auth"][-1] != "x" else "y")
+    wrong = {**headers, "Authorization": "Basic " + base64.b64encode(guess.encode()).decode()}
+    async with httpx.AsyncClient() as client:
+        right_status = (await client.post(url, json=completed_interview(bot), headers=headers)).status_code
+        wrong_status = (await client.post(url, json=completed_interview(bot), headers=wrong)).status_code
+    assert (right_status, wrong_status) == (200, 401)
+    presented = [a for a, _ in compared] + [b for _, b in compared]
+    assert hook["_auth"].encode() in presented and guess.encode() in presented
