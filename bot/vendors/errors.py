@@ -104,6 +104,11 @@ class APIConnectionError(VendorError):
 
 class APITimeoutError(APIConnectionError):
     default_message = "The vendor did not answer in time. Try again in a moment."
+    #: For a request that creates something and is never retried: it may have been done.
+    maybe_done_message = (
+        "The vendor did not answer in time, so this may or may not have gone through. "
+        "Check in the vendor's app (or with `/interview find`) before trying again."
+    )
 
 
 def error_for_status(status: int) -> type[APIStatusError]:

@@ -227,7 +227,11 @@ class BaseVendorClient:
                     headers=self._auth_headers(),
                 )
             except httpx.TimeoutException as exc:
-                error: VendorError = APITimeoutError(vendor=self.vendor_name)
+                # Past the connect, the vendor may have done a POST whose answer is late: say so,
+                # since the user's obvious next step, trying again, could invite someone twice.
+                sent = not isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
+                message = APITimeoutError.maybe_done_message if sent and not idempotent else None
+                error: VendorError = APITimeoutError(message, vendor=self.vendor_name)
                 cause: BaseException = exc
                 retryable = idempotent
                 wait = None

@@ -61,6 +61,8 @@ class WedgeHRSandbox:
         self.requests: list[SandboxRequest] = []
         #: Seconds every answer takes (an account with many pages, a slow network).
         self.latency_seconds = 0.0
+        #: Seconds every answer waits after the work is done (a request that lands, an answer lost).
+        self.answer_delay_seconds = 0.0
         self._failures = InjectedFailures(default_body={"message": "Something unexpected happened"})
         # Steps of 1000 under a random offset below 1000: ids look like WedgeHR's and never repeat.
         self._ids = itertools.count(4_017_600_317_622_000, 1000)
@@ -213,7 +215,10 @@ class WedgeHRSandbox:
         if not authorized:
             return web.json_response({"message": "Unauthenticated."}, status=401)
         request[JSON_BODY] = body
-        return await handler(request)
+        response = await handler(request)
+        if self.answer_delay_seconds:  # done, but the answer is late: a client may give up on it
+            await asyncio.sleep(self.answer_delay_seconds)
+        return response
 
     def _invite_out(self, invite: dict[str, Any], *, embedded: bool = False) -> dict[str, Any]:
         out = {k: v for k, v in invite.items() if not k.startswith("_")}

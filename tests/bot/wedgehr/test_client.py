@@ -1,8 +1,10 @@
+import asyncio
 import logging
 
 import pytest
 
 from bot.vendors.errors import (
+    APITimeoutError,
     AuthenticationError,
     BadRequestError,
     RateLimitError,
@@ -62,6 +64,22 @@ async def test_create_invite_sends_documented_field_and_returns_model(client, sa
     assert sent["shouldSendInvite"] is True and "shouldSentInvite" not in sent
     assert sent["interviewId"] == interview["id"] and sent["uniqueId"] == "abc123"
     assert len(str(invite.id)) == 16
+
+
+async def test_an_invite_whose_answer_times_out_is_not_sent_twice(sandbox):
+    # The request reached WedgeHR and the invite exists; only the answer was late. A retry would
+    # email the candidate twice, so the timeout goes to the recruiter instead.
+    interview = next(iter(sandbox.interviews.values()))
+    sandbox.answer_delay_seconds = 0.5
+    async with serve(sandbox.app) as url:
+        async with WedgeHRClient(token=TOKEN, base_url=url, retry=FAST, timeout=0.2) as client:
+            with pytest.raises(APITimeoutError) as raised:
+                await client.create_invite(interview_id=interview["id"], email="late@example.io")
+            assert "may or may not have gone through" in str(raised.value)  # not "try again"
+        await asyncio.sleep(1.0)  # any retried request would have landed by now
+    posts = [r for r in sandbox.requests if r.method == "POST"]
+    assert len(posts) == 1
+    assert [i["email"] for i in sandbox.invites.values()].count("late@example.io") == 1
 
 
 async def test_validation_error_maps_fields(client):
