@@ -41,11 +41,12 @@ class Recipient:
 
     async def send(self, message: Message, *, replace_original: bool = False) -> None:
         if self.respond is not None:
-            try:
-                await self.respond(**message.as_kwargs(), response_type="ephemeral", replace_original=replace_original)
+            refused = await self._respond(message, replace_original=replace_original)
+            if refused is None:
                 return
-            except Exception:  # an expired response_url: fall back to the Web API
-                logger.warning("response_url failed; falling back to a direct message", exc_info=True)
+            # Expired (30 min), used up (5 posts) or unreachable: the Web API still reaches the user.
+            # Never log the URL: anyone holding it can post as the app until it expires.
+            logger.warning("response_url did not take the message (%s); sending it through the Web API", refused)
         if self.channel_id and not self.channel_id.startswith("D"):
             try:
                 await self.client.chat_postEphemeral(channel=self.channel_id, user=self.user_id, **message.as_kwargs())
@@ -53,6 +54,29 @@ class Recipient:
             except SlackApiError as exc:
                 logger.info("Ephemeral to %s failed (%s); sending a DM", self.channel_id, exc.response["error"])
         await self.client.chat_postMessage(channel=self.user_id, **message.as_kwargs())
+
+    async def _respond(self, message: Message, *, replace_original: bool) -> str | None:
+        """Post to the response_url; None when Slack took it, else why not (without the URL)."""
+        assert self.respond is not None
+        try:
+            response = await self.respond(
+                **message.as_kwargs(), response_type="ephemeral", replace_original=replace_original
+            )
+        except Exception as exc:  # a connection error's text can carry the URL: name its type only
+            return type(exc).__name__
+        # respond() does not raise on an error answer: Slack says it in the status and body.
+        status = getattr(response, "status_code", 200)
+        body = str(getattr(response, "body", "") or "").strip()
+        if status != 200:
+            return f"HTTP {status}: {body[:100]}"
+        if body.startswith("{"):
+            try:
+                answer = json.loads(body)
+            except ValueError:
+                answer = {}
+            if isinstance(answer, dict) and answer.get("ok") is False:
+                return str(answer.get("error") or "not ok")[:100]
+        return None
 
 
 def needs_reconnect(error: BaseException) -> bool:

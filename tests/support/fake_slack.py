@@ -104,14 +104,26 @@ class FakeSlack:
         self.sockets: list[web.WebSocketResponse] = []
         self.socket_acks: dict[str, dict[str, Any]] = {}
         self.responses: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.expired_response_urls: set[str] = set()
+        #: Bodies posted to an expired response_url: Slack showed none of them.
+        self.refused_responses: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.base_url = ""  # set by the harness once served
 
     def response_url(self, key: str = "r1") -> str:
         """A ``response_url`` for a command or action; bodies posted there land in ``responses[key]``."""
         return f"{self.base_url}/response/{key}"
 
+    def expire_response_url(self, key: str) -> None:
+        """Answer posts to ``response_url(key)`` as Slack does once it expired: 404 ``expired_url``."""
+        self.expired_response_urls.add(key)
+
     async def _response_url(self, request: web.Request) -> web.Response:
-        self.responses[request.match_info["key"]].append(await request.json())
+        key = request.match_info["key"]
+        if key in self.expired_response_urls:
+            self.refused_responses[key].append(await request.json())
+            self.changed.set()
+            return web.Response(status=404, text="expired_url")
+        self.responses[key].append(await request.json())
         self.changed.set()
         return web.Response(text="ok")
 
