@@ -29,3 +29,15 @@ async def test_when_neither_the_response_url_nor_an_ephemeral_works_the_answer_c
     await bot.sender.command("find ann@example.com", response_url=bot.slack.response_url("gone"))
     told = await bot.slack.wait_for(lambda: bot.slack.posted("U1"))
     assert "interview(s) for ann@example.com" in told[-1].text
+
+
+async def test_a_form_slack_no_longer_opens_asks_to_run_the_command_again_and_logs_no_traceback(bot, caplog):
+    bot.slack.fail("views.open", error="expired_trigger_id")
+    await bot.sender.command("connect", response_url=bot.slack.response_url("c"))
+    told = (await bot.slack.wait_for(lambda: bot.slack.responses.get("c")))[-1]
+    assert_valid_blocks(told["blocks"])
+    assert "took too long for Slack" in told["text"] and "Run the command" in told["text"]
+    assert "expired_trigger_id" not in told["text"]
+    logged = [r for r in logged_by_handlers(caplog) if r.levelno >= logging.WARNING]
+    assert [(r.levelno, r.exc_info) for r in logged] == [(logging.WARNING, None)]
+    assert "trigger_id had expired" in logged[0].getMessage()
