@@ -14,7 +14,7 @@ from blocks.models import ConnectionStatusView
 from bot.connections import VerifiedCredentials, save_verified
 from bot.services import Services
 from bot.storage import Connection
-from bot.vendors.errors import VendorError
+from bot.vendors.errors import AuthenticationError, VendorError
 from bot.vendors.http import RetryPolicy
 from handlers.common import (
     Recipient,
@@ -126,6 +126,15 @@ async def _verify_sparkhire(services: Services, key: str) -> str:
     return (await client.verify()).display_name
 
 
+def field_error(block: str, error: VendorError) -> str:
+    """What the form says under a credential the vendor refused: the fix is in this very form."""
+    if isinstance(error, AuthenticationError):
+        if block == Block.WEDGEHR_TOKEN:
+            return "WedgeHR rejected this token. Check you copied all of it and its environment, then paste it again."
+        return "Spark Hire rejected this API key. Check you copied all of it, then paste it again."
+    return str(error)
+
+
 async def on_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any, context: Any) -> None:
     services = services_of(context)
     values = state_values(view)
@@ -171,7 +180,7 @@ async def on_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client
         if task in pending:
             errors[block] = "The vendor did not answer in time. Try again in a moment."
         elif isinstance(task.exception(), VendorError):
-            errors[block] = str(task.exception())[:150]
+            errors[block] = field_error(block, task.exception())[:150]  # type: ignore[arg-type]
         elif task.exception() is not None:
             raise task.exception()  # type: ignore[misc]
         else:

@@ -57,11 +57,23 @@ async def test_rejected_key_is_a_field_error_and_not_stored():
         )
         body = response.json()
         assert body["response_action"] == "errors"
-        assert (
-            "Reconnect" in body["errors"][Block.SPARKHIRE_USER_KEY]
-            or "rejected" in body["errors"][Block.SPARKHIRE_USER_KEY]
+        # The user is in the connect form already: ask for the key again, not to "reconnect with a command".
+        assert body["errors"][Block.SPARKHIRE_USER_KEY] == (
+            "Spark Hire rejected this API key. Check you copied all of it, then paste it again."
         )
         assert "invalid-key-xyz" not in str(body)
+        assert await bot.services.db.connections.list_for_team("T0001") == []
+
+
+async def test_a_rejected_wedgehr_token_asks_for_the_token_again_in_plain_words():
+    async with running_bot(env_credentials=False) as bot:
+        view = await open_connect(bot, "U1")
+        response = await bot.sender.view_submission(view, state(**{Block.WEDGEHR_TOKEN: "invalid-token-123"}))
+        body = response.json()
+        assert body["response_action"] == "errors"
+        shown = body["errors"][Block.WEDGEHR_TOKEN]
+        assert shown.startswith("WedgeHR rejected this token.") and "paste it again" in shown
+        assert "/interview connect" not in shown and "`" not in shown  # a form error is plain text
         assert await bot.services.db.connections.list_for_team("T0001") == []
 
 
