@@ -22,6 +22,15 @@ def error_message(text: str, *, reconnect: bool = False, connect_vendor: str | N
     return Message(text=text, blocks=blocks)
 
 
+def nothing_connected_message(doing: str) -> Message:
+    """No vendor at all: say so (not just one vendor's name) and offer the connect modal."""
+    return error_message(
+        f"Neither WedgeHR nor Spark Hire is connected yet, so I cannot {doing}. "
+        "Connect an account below (WedgeHR needs a workspace admin; anyone can add their Spark Hire API key).",
+        reconnect=True,
+    )
+
+
 def notice(text: str) -> Message:
     """A plain confirmation or information line."""
     return Message(text=text, blocks=[section(escape(text))])

@@ -7,6 +7,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from blocks.cards import find_results
+from blocks.errors import nothing_connected_message
 from blocks.ids import Action
 from bot.candidates import find_everywhere, first_email
 from bot.errors import UserFacingError
@@ -28,9 +29,8 @@ async def lookup(services: Services, recipient: Recipient, *, team_id: str, emai
     wedgehr = await services.resolve_connection(team_id, "wedgehr", recipient.user_id)
     sparkhire = await services.resolve_connection(team_id, "sparkhire", recipient.user_id)
     if wedgehr is None and sparkhire is None:
-        from bot.errors import NotConnectedError
-
-        raise NotConnectedError("sparkhire", needs_user_key=True)
+        await recipient.send(nothing_connected_message(f"search for {email}"))
+        return
     found = await find_everywhere(
         email=email,
         wedgehr=services.client_for(wedgehr) if wedgehr else None,

@@ -10,7 +10,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.cards import find_results
-from blocks.errors import error_message, error_view, notice
+from blocks.errors import error_message, error_view, nothing_connected_message, notice
 from blocks.ids import Action, Block, Callback
 from blocks.invite import working_view
 from blocks.models import Option
@@ -96,7 +96,8 @@ async def share_for(services: Services, recipient: Recipient, *, team_id: str, q
     spark_connection = await services.resolve_connection(team_id, "sparkhire", user_id)
     wedge_connection = await services.resolve_connection(team_id, "wedgehr", user_id)
     if spark_connection is None and wedge_connection is None:
-        raise NotConnectedError("sparkhire", needs_user_key=True)
+        await recipient.send(nothing_connected_message(f"share {query}'s interviews"))
+        return
     completed = []
     spark_problem: VendorError | None = None
     if spark_connection is not None:

@@ -213,6 +213,7 @@ ALL_MESSAGES = [
     lambda: help.help_message(),
     lambda: help.help_message(unknown="<script>"),
     lambda: errors.error_message(LONG, reconnect=True),
+    lambda: errors.nothing_connected_message(f"search for {LONG}"),
     lambda: invite.invite_confirmation(spark(invite_url="https://x.example/i")),
     lambda: cards.find_results("ann@example.com", [spark(), wedge()] * 20, notes=["WedgeHR is busy"] * 5),
     lambda: cards.find_results("nobody@example.com", []),

@@ -2,6 +2,7 @@
 
 from blocks.ids import Action, Block
 from tests.support.blockkit import assert_valid_blocks, assert_valid_view
+from tests.support.harness import WEDGEHR_TOKEN, running_bot
 
 
 async def replies(bot, key):
@@ -231,3 +232,35 @@ async def test_advanced_share_modal_says_what_went_wrong_when_spark_hire_fails(b
     shown = str(view["blocks"])
     assert "Loading" not in shown
     assert "not allowed to do that" in shown and "Ask an account admin" in shown
+
+
+def buttons(message) -> list[tuple[str, str | None]]:
+    return [
+        (e["action_id"], e.get("value")) for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]
+    ]
+
+
+async def test_find_and_share_with_nothing_connected_say_no_platform_is_and_offer_to_connect_one():
+    async with running_bot(env_credentials=False) as bot:
+        for command, key in (("find ann@example.com", "f"), ("share ann@example.com", "s")):
+            await bot.sender.command(command, response_url=bot.slack.response_url(key))
+            (told,) = await replies(bot, key)
+            assert_valid_blocks(told["blocks"])
+            # Not "Spark Hire is not connected": a WedgeHR-only team needs to hear about WedgeHR too.
+            assert told["text"].startswith("Neither WedgeHR nor Spark Hire is connected yet, so I cannot ")
+            assert buttons(told) == [(Action.OPEN_CONNECT, None)]  # the modal offers every vendor
+        assert not bot.wedgehr.requests and not bot.sparkhire.requests
+
+
+async def test_find_with_only_wedgehr_connected_searches_wedgehr():
+    async with running_bot(env_credentials=False) as bot:
+        await bot.services.db.connections.upsert_workspace(
+            "T0001", "wedgehr", WEDGEHR_TOKEN, account_label="Acme", connected_by="U1"
+        )
+        interview = next(iter(bot.wedgehr.interviews.values()))
+        bot.wedgehr.add_invite(interview_id=interview["id"], email="ann@example.com", first_name="Ann")
+        await bot.sender.command("find ann@example.com", response_url=bot.slack.response_url("f"))
+        (told,) = await replies(bot, "f")
+        assert_valid_blocks(told["blocks"])
+        assert told["text"] == "1 interview(s) for ann@example.com"
+        assert Action.RESEND_WEDGE in str(told["blocks"]) and not bot.sparkhire.requests
