@@ -81,6 +81,19 @@ def _vendor_list(vendors: list[str]) -> str:
 MAX_FOUND_SHOWN = 14
 
 
+def _more_not_shown(query: str, hidden: list[CandidateView]) -> str:
+    """The line counting matches left out, with advice that fits the query."""
+    if "@" not in query:
+        return f"…and {len(hidden)} more not shown; search by the full email address to narrow it."
+    # A full address cannot be narrowed further: say where the rest are. (The list is not in date
+    # order across vendors, so it does not claim to show the newest.)
+    per_vendor = {VENDOR_LABELS[v]: n for v in ("sparkhire", "wedgehr") if (n := sum(c.vendor == v for c in hidden))}
+    if len(per_vendor) == 1:
+        return f"…and {len(hidden)} more not shown; open {next(iter(per_vendor))} to see them all."
+    where = ", ".join(f"{n} on {label}" for label, n in per_vendor.items())
+    return f"…and {len(hidden)} more not shown ({where}); open {' and '.join(per_vendor)} to see them all."
+
+
 def find_results(
     query: str,
     candidates: list[CandidateView],
@@ -112,8 +125,7 @@ def find_results(
         for c in candidates[:MAX_FOUND_SHOWN]:
             blocks += [{"type": "divider"}, *candidate_blocks(c)]
         if len(candidates) > MAX_FOUND_SHOWN:
-            hidden = len(candidates) - MAX_FOUND_SHOWN
-            blocks.append(context(f"…and {hidden} more not shown; search by the full email address to narrow it."))
+            blocks.append(context(escape(_more_not_shown(query, candidates[MAX_FOUND_SHOWN:]))))
     for note in (notes or [])[:3]:
         blocks.append(context(f":warning: {escape(note)}"))
     if reconnect:

@@ -371,6 +371,15 @@ def test_long_match_lists_say_how_many_are_not_shown():
     )
     assert_valid_blocks(found.blocks)
     assert "…and 26 more not shown" in "\n".join(block_texts(found.blocks))
+    by_email = cards.find_results("ann@example.com", [spark()] * 30 + [wedge()] * 12)
+    assert_valid_blocks(by_email.blocks)
+    more = by_email.blocks[-1]["elements"][0]["text"]
+    # The query already is the full address: narrowing by it is no advice; where the rest are is.
+    assert (
+        more == "…and 28 more not shown (16 on Spark Hire, 12 on WedgeHR); open Spark Hire and WedgeHR to see them all."
+    )
+    only_spark = cards.find_results("ann@example.com", [spark()] * 40).blocks[-1]["elements"][0]["text"]
+    assert only_spark == "…and 26 more not shown; open Spark Hire to see them all."
     choices = resend.resend_choices("bo", [wedge(wedge_id=i) for i in range(33)])
     assert_valid_blocks(choices.blocks)
     assert "…and 13 more not shown" in "\n".join(block_texts(choices.blocks))
