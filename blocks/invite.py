@@ -234,31 +234,51 @@ def _result_lines(results: list[InviteResult]) -> list[str]:
 MORE_RESULTS = "…and {n} more results not shown."
 
 
-def results_summary(results: list[InviteResult], *, vendor: str) -> str:
+#: The invitation email was unticked (WedgeHR): the candidate learns of the invite only from the recruiter.
+NOT_EMAILED = (
+    "No invitation email went out (“Send the invitation email” was unticked): "
+    "send each candidate the invite link next to their address yourself."
+)
+
+
+def results_summary(results: list[InviteResult], *, vendor: str, emailed: bool = True) -> str:
     sent = sum(r.ok for r in results)
     skipped = sum(r.skipped for r in results)
     failed = len(results) - sent - skipped
-    summary = f"{VENDOR_LABELS.get(vendor, vendor)} invites: {sent} sent, {failed} failed"
+    # Not "sent" when nobody was emailed: the invite exists, the candidate does not know of it.
+    summary = f"{VENDOR_LABELS.get(vendor, vendor)} invites: {sent} {'sent' if emailed else 'created'}, {failed} failed"
     return f"{summary}, {skipped} skipped." if skipped else f"{summary}."
 
 
-def results_view(results: list[InviteResult], *, vendor: str) -> dict[str, Any]:
-    blocks = [section(f"*{results_summary(results, vendor=vendor)}*")]
-    blocks += chunked_sections(_result_lines(results), max_blocks=40, more=MORE_RESULTS)
+def _results_blocks(results: list[InviteResult], *, vendor: str, emailed: bool) -> list[dict[str, Any]]:
+    blocks = [section(f"*{results_summary(results, vendor=vendor, emailed=emailed)}*")]
+    if not emailed and any(r.ok for r in results):
+        blocks.append(section(f":warning: {escape(NOT_EMAILED)}"))
+    return blocks + chunked_sections(_result_lines(results), max_blocks=40, more=MORE_RESULTS)
+
+
+def results_view(results: list[InviteResult], *, vendor: str, emailed: bool = True) -> dict[str, Any]:
+    blocks = _results_blocks(results, vendor=vendor, emailed=emailed)
     return modal(Callback.INVITE_PROGRESS, "Invites sent", blocks, submit=None, close="Done")
 
 
-def results_message(results: list[InviteResult], *, vendor: str) -> Message:
+def results_message(results: list[InviteResult], *, vendor: str, emailed: bool = True) -> Message:
     """The bulk outcome by direct message; the reconnect button once when the vendor rejected the key."""
-    summary = results_summary(results, vendor=vendor)
-    blocks = [section(f"*{summary}*"), *chunked_sections(_result_lines(results), max_blocks=40, more=MORE_RESULTS)]
+    summary = results_summary(results, vendor=vendor, emailed=emailed)
+    blocks = _results_blocks(results, vendor=vendor, emailed=emailed)
     if any(r.key_rejected for r in results):
         blocks.append(reconnect_actions(vendor))
+    if not emailed and any(r.ok for r in results):
+        summary += " No invitation email went out: send the invite links yourself."
     return Message(text=summary, blocks=blocks)
 
 
-def invite_confirmation(candidate: CandidateView) -> Message:
-    """Single invite sent: the invite link and a button to open the candidate."""
+def invite_confirmation(candidate: CandidateView, *, emailed: bool = True) -> Message:
+    """Single invite sent: the invite link and a button to open the candidate.
+
+    ``emailed=False`` (WedgeHR, the email unticked): says that the candidate was not told and
+    that the recruiter must send the link.
+    """
     vendor = VENDOR_LABELS[candidate.vendor]
     who = escape(candidate.name)
     if candidate.email and candidate.email != candidate.name:
@@ -266,12 +286,18 @@ def invite_confirmation(candidate: CandidateView) -> Message:
     lines = [
         f":white_check_mark: Invited {who} to *{escape(candidate.interview_name or 'the interview')}* on {vendor}."
     ]
+    text = f"Invited {candidate.email or candidate.name} on {vendor}"
+    if not emailed:
+        if candidate.invite_url:
+            lines.append(":warning: *No invitation email went out*: send the candidate this invite link yourself.")
+        else:
+            lines.append(
+                f":warning: *No invitation email went out*: find the invite link on the candidate in {vendor}."
+            )
+        text += " (no invitation email sent: send them the invite link)"
     if candidate.invite_url:
         lines.append(f"Invite link: {link(candidate.invite_url)}")
     elements = [button("Open candidate", Action.OPEN_FIND, value=candidate.email or candidate.name)]
     if candidate.invite_url:
         elements.append(button("Invite link", Action.OPEN_INVITE_LINK, url=candidate.invite_url))
-    return Message(
-        text=f"Invited {candidate.email or candidate.name} on {vendor}",
-        blocks=[{"type": "section", "text": mrkdwn("\n".join(lines))}, actions(*elements)],
-    )
+    return Message(text=text, blocks=[{"type": "section", "text": mrkdwn("\n".join(lines))}, actions(*elements)])

@@ -247,6 +247,7 @@ async def _submit_single(
     vendor: str,
     team_id: str,
     email: str,
+    emailed: bool = True,
 ) -> None:
     """Call the vendor within the budget: field errors stay on the modal; slow answers go on a working view."""
     services = services_of(context)
@@ -299,7 +300,7 @@ async def _submit_single(
         # After the answer: the modal must close within Slack's 3 s whatever Slack's API is doing.
         after_ack(
             context,
-            _confirm(services, recipient, candidate, team_id=team_id, vendor=vendor),
+            _confirm(services, recipient, candidate, team_id=team_id, vendor=vendor, emailed=emailed),
             recipient=recipient,
             name="invite.confirm",
         )
@@ -318,8 +319,10 @@ async def _submit_single(
             await client.views_update(view_id=view_id, view=working_view(message.text))
             await report(exc, recipient)
             return
-        await client.views_update(view_id=view_id, view=results_view([_ok_result(candidate)], vendor=vendor))
-        await _confirm(services, recipient, candidate, team_id=team_id, vendor=vendor)
+        await client.views_update(
+            view_id=view_id, view=results_view([_ok_result(candidate)], vendor=vendor, emailed=emailed)
+        )
+        await _confirm(services, recipient, candidate, team_id=team_id, vendor=vendor, emailed=emailed)
 
     after_ack(context, finish(), recipient=recipient, name="invite.finish")
 
@@ -331,7 +334,7 @@ def _ok_result(candidate: CandidateView) -> Any:
 
 
 async def _confirm(
-    services: Services, recipient: Recipient, candidate: CandidateView, *, team_id: str, vendor: str
+    services: Services, recipient: Recipient, candidate: CandidateView, *, team_id: str, vendor: str, emailed: bool
 ) -> None:
     await audit_invite(
         services.db,
@@ -341,7 +344,7 @@ async def _confirm(
         email=candidate.email or candidate.name,
         ok=True,
     )
-    await recipient.send(invite_confirmation(candidate))
+    await recipient.send(invite_confirmation(candidate, emailed=emailed))
 
 
 def _bulk(
@@ -354,6 +357,7 @@ def _bulk(
     vendor: str,
     team_id: str,
     view_id: str,
+    emailed: bool,
 ) -> None:
     services = services_of(context)
 
@@ -392,10 +396,11 @@ def _bulk(
         results = await send_many(rows, send_one, on_progress=progress, audit=audit)
         try:
             if window_open:
-                await client.views_update(view_id=view_id, view=results_view(results, vendor=vendor))
+                await client.views_update(view_id=view_id, view=results_view(results, vendor=vendor, emailed=emailed))
         except Exception:  # the user may have closed the modal; the DM below still arrives
             logger.info("Could not update the bulk invite modal", exc_info=True)
-        await client.chat_postMessage(channel=recipient.user_id, **results_message(results, vendor=vendor).as_kwargs())
+        outcome = results_message(results, vendor=vendor, emailed=emailed)
+        await client.chat_postMessage(channel=recipient.user_id, **outcome.as_kwargs())
 
     after_ack(context, run(), recipient=recipient, name="invite.bulk")
 
@@ -421,6 +426,7 @@ async def _send_invites(
     field_map: dict[str, str],
     default_field: str,
     email: str,
+    emailed: bool = True,
 ) -> None:
     """Pasted candidates: a progress view, then a result per row. One: errors stay on the modal.
 
@@ -445,6 +451,7 @@ async def _send_invites(
             send_one=send_one,
             team_id=team_id,
             view_id=view["id"],
+            emailed=emailed,
         )
         return
     await _submit_single(
@@ -459,6 +466,7 @@ async def _send_invites(
         vendor=vendor,
         team_id=team_id,
         email=email,
+        emailed=emailed,
     )
 
 
@@ -521,6 +529,7 @@ async def on_wedgehr_submit(ack: Any, body: dict[str, Any], view: dict[str, Any]
         field_map=WEDGEHR_FIELDS,
         default_field=Block.EMAIL,
         email=email,
+        emailed=send_email,  # unticked: the confirmation must say the candidate was not told
     )
 
 

@@ -215,6 +215,13 @@ ALL_MESSAGES = [
     lambda: errors.error_message(LONG, reconnect=True),
     lambda: errors.nothing_connected_message(f"search for {LONG}"),
     lambda: invite.invite_confirmation(spark(invite_url="https://x.example/i")),
+    lambda: invite.invite_confirmation(wedge(), emailed=False),
+    lambda: invite.invite_confirmation(wedge(invite_url=None), emailed=False),
+    lambda: invite.results_message(
+        [InviteResult(row=i, email=LONG, ok=True, link="https://x.example/i") for i in range(300)],
+        vendor="wedgehr",
+        emailed=False,
+    ),
     lambda: cards.find_results("ann@example.com", [spark(), wedge()] * 20, notes=["WedgeHR is busy"] * 5),
     lambda: cards.find_results("nobody@example.com", []),
     lambda: cards.find_results(

@@ -159,6 +159,35 @@ async def test_bulk_invites_report_each_row(bot):
     assert bo.json["firstName"] == "Bo" and bo.json["lastName"] == "Diddley"
 
 
+async def test_an_invite_without_the_email_says_none_went_out_and_to_send_the_link(bot):
+    modal = await wedgehr_modal(bot)
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    response = await bot.sender.view_submission(modal, wedgehr_values(interview, send=False))
+    assert response.json() == {"response_action": "clear"}
+    assert next(r for r in bot.wedgehr.requests if r.method == "POST").json["shouldSendInvite"] is False
+    (confirmation,) = await bot.slack.wait_for(lambda: bot.slack.ephemerals("U1"))
+    assert_valid_blocks(confirmation.blocks)
+    shown = str(confirmation.blocks)
+    # The candidate was not told: a bare "Invited" would leave them waiting for an email that never comes.
+    assert "No invitation email went out" in shown and "send the candidate this invite link yourself" in shown
+    assert "record.wedge.video" in shown and "no invitation email sent" in confirmation.text
+
+
+async def test_bulk_invites_without_the_email_say_none_went_out(bot):
+    modal = await wedgehr_modal(bot, "invite")
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    bulk = "bo@example.com\ncy@example.com"
+    await bot.sender.view_submission(modal, wedgehr_values(interview, email="", bulk=bulk, send=False))
+    (dm,) = await bot.slack.wait_for(lambda: bot.slack.posted("U1"), timeout=10)
+    assert_valid_blocks(dm.blocks)
+    shown = str(dm.blocks)
+    assert "2 created, 0 failed" in shown and "2 sent" not in shown
+    assert "No invitation email went out" in shown and shown.count("invite link") >= 2
+    final = await bot.slack.wait_for(lambda: [v for v in bot.slack.views.values() if "2 created" in str(v)])
+    assert_valid_view(final[-1])
+    assert "No invitation email went out" in str(final[-1]["blocks"])
+
+
 @pytest.fixture
 async def sparkhire_only_bot():
     async with running_bot(env_credentials=False, sparkhire_api_key=SPARKHIRE_KEY) as running:
