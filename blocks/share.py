@@ -7,6 +7,7 @@ from typing import Any
 from blocks.common import (
     actions,
     button,
+    chunked_sections,
     confirm_dialog,
     context,
     escape,
@@ -48,9 +49,34 @@ def share_link_message(c: CandidateView, *, url: str, link_uuid: str, active: bo
     )
 
 
+def wedgehr_results_message(query: str, wedges: list[CandidateView]) -> Message:
+    """Every WedgeHR interview of the candidate in one message (Slack takes 5 posts per response_url).
+
+    Results to share come first, then the interviews not completed yet, each by its name.
+    """
+    if len(wedges) == 1:
+        return wedgehr_result_message(wedges[0])
+    shareable = [w for w in wedges if w.result_url]
+    waiting = [w for w in wedges if not w.result_url]
+    text = f"WedgeHR results for {query}: {len(shareable)} of {len(wedges)} interviews completed."
+    lines = [
+        f":link: *{escape(w.interview_name or 'Interview')}*: {link(w.result_url or '', 'open the result')}"
+        for w in shareable
+    ]
+    lines += [
+        f":hourglass_flowing_sand: *{escape(w.interview_name or 'Interview')}*: "
+        f"{escape((w.status or 'not completed').replace('_', ' '))}, no result to share yet"
+        for w in waiting
+    ]
+    blocks = [section(f"*{escape(text)}*")]
+    blocks += chunked_sections(lines, max_blocks=45, more="…and {n} more WedgeHR interviews, listed in WedgeHR.")
+    return Message(text=text, blocks=blocks)
+
+
 def wedgehr_result_message(c: CandidateView) -> Message:
     if not c.result_url:
-        text = f"{c.name} has not completed the WedgeHR interview yet, so there is no result to share."
+        interview = f"the WedgeHR interview {c.interview_name}" if c.interview_name else "the WedgeHR interview"
+        text = f"{c.name} has not completed {interview} yet, so there is no result to share."
         return Message(text=text, blocks=[section(escape(text))])
     text = f"WedgeHR result for {c.name}: {c.result_url}"
     return Message(

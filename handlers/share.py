@@ -19,7 +19,7 @@ from blocks.share import (
     advanced_links_message,
     advanced_share_modal,
     share_link_message,
-    wedgehr_result_message,
+    wedgehr_results_message,
 )
 from bot.candidates import (
     UUID_RE,
@@ -118,16 +118,16 @@ async def share_for(services: Services, recipient: Recipient, *, team_id: str, q
         await basic_link(services, recipient, team_id=team_id, interview_uuid=completed[0].uuid)
     elif completed:
         await recipient.send(find_results(query, [from_interview(i) for i in completed]))
-    for wedge in wedges:
-        await recipient.send(wedgehr_result_message(wedge))
+    # One message for all of them: Slack takes only 5 posts per response_url.
+    if wedges:
+        await recipient.send(wedgehr_results_message(query, wedges))
     if spark_problem is not None:
-        if not wedges:
-            await recipient.send(notice(f"No WedgeHR interview found for {query}."))
         # The sentence already names Spark Hire: drop the "Spark Hire: " the error's text starts with.
         problem = user_message_for(spark_problem).text.removeprefix(f"{spark_problem.vendor}: ")
+        none_on_wedgehr = "" if wedges else f"No WedgeHR interview found for {query}. "
         await recipient.send(
             error_message(
-                f"Spark Hire interviews were not searched. {problem}",
+                f"{none_on_wedgehr}Spark Hire interviews were not searched. {problem}",
                 reconnect=isinstance(spark_problem, AuthenticationError),
                 connect_vendor="sparkhire",
             )

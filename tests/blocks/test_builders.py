@@ -158,6 +158,18 @@ def test_find_results_never_claim_a_vendor_that_failed_was_searched():
     assert found.text == "1 interview(s) for ann@example.com (Spark Hire could not be searched)"
 
 
+def test_wedgehr_results_name_each_interview_and_count_what_does_not_fit():
+    one = share.wedgehr_results_message("bo@example.com", [wedge()])
+    assert one.text == "Bo has not completed the WedgeHR interview Movers yet, so there is no result to share."
+    many = share.wedgehr_results_message(
+        "bo@example.com", [wedge(interview_name=f"Shift {i:03d} " + "x" * 300) for i in range(400)]
+    )
+    assert_valid_blocks(many.blocks)
+    text = "\n".join(block_texts(many.blocks))
+    shown = len(re.findall(r"Shift \d{3}", text))
+    assert shown + int(re.search(r"…and (\d+) more WedgeHR interviews", text).group(1)) == 400
+
+
 def test_each_reviewer_link_can_be_deactivated_after_a_confirmation():
     message = share.advanced_links_message(
         [("a@b.co", "http://hire.li/1", "link-a"), ("c@d.co", "http://hire.li/2", "link-c")], emailed=True
@@ -243,6 +255,10 @@ ALL_MESSAGES = [
     lambda: share.share_link_message(spark(), url="http://hire.li/x", link_uuid="l"),
     lambda: share.share_link_message(spark(), url="", link_uuid="l", active=False),
     lambda: share.wedgehr_result_message(wedge(result_url="https://app.wedgehr.com/r/1")),
+    lambda: share.wedgehr_results_message("bo@example.com", [wedge()]),
+    lambda: share.wedgehr_results_message(
+        "bo@example.com", [wedge(interview_name=LONG), wedge(result_url="https://app.wedgehr.com/r/1")] * 200
+    ),
     lambda: share.advanced_links_message([("a@b.co", "http://hire.li/1", "l")] * 3, emailed=False),
     lambda: share.advanced_links_message([(LONG, "http://hire.li/1", "l" * 40)] * 60, emailed=True),
     lambda: share.advanced_link_deactivated_message("a@b.co"),

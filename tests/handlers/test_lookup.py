@@ -1,5 +1,7 @@
 """find, resend and share."""
 
+import asyncio
+
 from blocks.ids import Action, Block
 from tests.support.blockkit import assert_valid_blocks, assert_valid_view
 from tests.support.harness import WEDGEHR_TOKEN, running_bot
@@ -264,3 +266,21 @@ async def test_find_with_only_wedgehr_connected_searches_wedgehr():
         assert_valid_blocks(told["blocks"])
         assert told["text"] == "1 interview(s) for ann@example.com"
         assert Action.RESEND_WEDGE in str(told["blocks"]) and not bot.sparkhire.requests
+
+
+async def test_share_lists_every_wedgehr_interview_of_the_candidate_in_one_message_by_name(bot):
+    for number in range(12):
+        interview = bot.wedgehr.add_interview(f"Night shift {number:02d}")
+        bot.wedgehr.add_invite(interview_id=interview["id"], email="many@example.com")
+    done = bot.wedgehr.add_invite(interview_id=bot.wedgehr.add_interview("Day shift")["id"], email="many@example.com")
+    bot.wedgehr.complete_invite(done["id"])
+    await bot.sender.command("share many@example.com", response_url=bot.slack.response_url("s"))
+    await replies(bot, "s")
+    await asyncio.sleep(0.5)  # anything else would have been sent by now
+    # Slack takes 5 posts per response_url: thirteen would lose eight.
+    (told,) = bot.slack.responses["s"]
+    assert_valid_blocks(told["blocks"])
+    assert told["text"] == "WedgeHR results for many@example.com: 1 of 13 interviews completed."
+    lines = "\n".join(b["text"]["text"] for b in told["blocks"][1:])
+    assert lines.startswith(":link: *Day shift*: <https://app.wedgehr.com/results/")
+    assert all(f"*Night shift {number:02d}*: invited, no result to share yet" in lines for number in range(12))
