@@ -31,6 +31,12 @@ def nothing_connected_message(doing: str) -> Message:
     )
 
 
+def busy_retrying_message(vendor: str, seconds: float) -> Message:
+    """A vendor rate-limited a read: the user waits knowingly instead of on a silent "Looking up…"."""
+    text = f"{vendor} is busy (rate limited); retrying in {max(1, round(seconds))} s… The answer will follow here."
+    return Message(text=text, blocks=[section(f":hourglass_flowing_sand: {escape(text)}")])
+
+
 def notice(text: str) -> Message:
     """A plain confirmation or information line."""
     return Message(text=text, blocks=[section(escape(text))])

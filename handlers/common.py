@@ -6,18 +6,19 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from blocks.errors import error_message
+from blocks.errors import busy_retrying_message, error_message
 from blocks.models import Message
 from bot.crypto import SecretKeyMismatchError
 from bot.errors import NotConnectedError, UserFacingError, raised_inside
 from bot.services import Services
 from bot.storage import is_database_unavailable
 from bot.vendors.errors import AuthenticationError, RateLimitError, SessionError, VendorError
+from bot.vendors.http import BaseVendorClient, RetryWait
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +82,46 @@ class Recipient:
             if isinstance(answer, dict) and answer.get("ok") is False:
                 return str(answer.get("error") or "not ok")[:100]
         return None
+
+
+#: A retry wait shorter than this goes unannounced: the answer is only a moment late.
+BUSY_NOTICE_AFTER_SECONDS = 3.0
+#: The longest one flow waits on one vendor's retries; past it the vendor's error reaches the user.
+BUSY_WAIT_BUDGET_SECONDS = 45.0
+
+ClientT = TypeVar("ClientT", bound=BaseVendorClient)
+
+
+class VendorRetries:
+    """The retries of vendor calls made for one user's request, as that user sees them.
+
+    A vendor that rate-limits gets one "busy, retrying in N s" message per vendor (past a moment),
+    and the time spent waiting on each vendor is bounded for the whole flow, not only per call
+    (a Spark Hire search is many page reads).
+    """
+
+    def __init__(self, recipient: Recipient) -> None:
+        self.recipient = recipient
+        self._waited: dict[str, float] = {}
+        self._told: set[str] = set()
+
+    def watch(self, client: ClientT) -> ClientT:
+        client.on_retry = self._on_retry
+        return client
+
+    async def _on_retry(self, wait: RetryWait) -> bool:
+        waited = self._waited.get(wait.vendor, 0.0)
+        if waited + wait.delay > BUSY_WAIT_BUDGET_SECONDS:
+            logger.info("%s: %.0f s of retries already; not waiting %.0f s more", wait.vendor, waited, wait.delay)
+            return False
+        self._waited[wait.vendor] = waited + wait.delay
+        if wait.rate_limited and wait.delay >= BUSY_NOTICE_AFTER_SECONDS and wait.vendor not in self._told:
+            self._told.add(wait.vendor)  # once: a response_url takes only 5 posts
+            try:
+                await self.recipient.send(busy_retrying_message(wait.vendor, wait.delay))
+            except Exception:
+                logger.warning("Could not tell the user that %s is busy", wait.vendor, exc_info=True)
+        return True
 
 
 def needs_reconnect(error: BaseException) -> bool:

@@ -14,6 +14,7 @@ from bot.errors import UserFacingError
 from bot.services import Services
 from handlers.common import (
     Recipient,
+    VendorRetries,
     after_ack,
     needs_reconnect,
     recipient_from_body,
@@ -31,10 +32,12 @@ async def lookup(services: Services, recipient: Recipient, *, team_id: str, emai
     if wedgehr is None and sparkhire is None:
         await recipient.send(nothing_connected_message(f"search for {email}"))
         return
+    # The ack said "Looking up…": a vendor rate-limiting for long is said, not waited out silently.
+    retries = VendorRetries(recipient)
     found = await find_everywhere(
         email=email,
-        wedgehr=services.client_for(wedgehr) if wedgehr else None,
-        sparkhire=services.client_for(sparkhire) if sparkhire else None,
+        wedgehr=retries.watch(services.client_for(wedgehr)) if wedgehr else None,  # type: ignore[arg-type]
+        sparkhire=retries.watch(services.client_for(sparkhire)) if sparkhire else None,  # type: ignore[arg-type]
     )
     # A vendor that failed is said in the headline, with the usual message for its error (and the
     # reconnect button when its key was rejected).

@@ -12,20 +12,20 @@ from blocks.resend import resend_choices, resent
 from bot.candidates import first_email, from_wedge, wedges_for
 from bot.errors import NotConnectedError, UserFacingError
 from bot.services import Services
-from handlers.common import Recipient, after_ack, recipient_from_body, services_of, team_of
+from handlers.common import Recipient, VendorRetries, after_ack, recipient_from_body, services_of, team_of
 
 USAGE = "Tell me whose invite to resend: `/interview resend ann@example.com` or `/interview resend <wedge id>`."
 
 
-async def _wedgehr(services: Services, team_id: str, user_id: str) -> Any:
-    connection = await services.resolve_connection(team_id, "wedgehr", user_id)
+async def _wedgehr(services: Services, team_id: str, recipient: Recipient) -> Any:
+    connection = await services.resolve_connection(team_id, "wedgehr", recipient.user_id)
     if connection is None:
         raise NotConnectedError("wedgehr")
-    return services.client_for(connection)
+    return VendorRetries(recipient).watch(services.client_for(connection))
 
 
 async def offer(services: Services, recipient: Recipient, *, team_id: str, query: str) -> None:
-    client = await _wedgehr(services, team_id, recipient.user_id)
+    client = await _wedgehr(services, team_id, recipient)
     wedges = await wedges_for(client, query)
     if not wedges:
         await recipient.send(notice(f"No WedgeHR interview found for {query}. Check the address or the wedge id."))
@@ -55,7 +55,7 @@ SUBCOMMANDS = {"resend": on_resend}
 
 
 async def do_resend(services: Services, recipient: Recipient, *, team_id: str, wedge_id: int) -> None:
-    client = await _wedgehr(services, team_id, recipient.user_id)
+    client = await _wedgehr(services, team_id, recipient)
     wedge = await client.resend_invite(wedge_id)
     await services.db.audit.add(
         team_id=team_id,

@@ -36,6 +36,7 @@ from bot.sparkhire.client import SparkHireClient
 from bot.vendors.errors import AuthenticationError, VendorError
 from handlers.common import (
     Recipient,
+    VendorRetries,
     after_ack,
     checked,
     dump_metadata,
@@ -55,16 +56,16 @@ USAGE = "Tell me what to share: `/interview share ann@example.com` or `/intervie
 MAX_INTERVIEW_OPTIONS = 100
 
 
-async def _sparkhire(services: Services, team_id: str, user_id: str) -> SparkHireClient:
-    connection = await services.resolve_connection(team_id, "sparkhire", user_id)
+async def _sparkhire(services: Services, team_id: str, recipient: Recipient) -> SparkHireClient:
+    connection = await services.resolve_connection(team_id, "sparkhire", recipient.user_id)
     if connection is None:
         raise NotConnectedError("sparkhire", needs_user_key=True)
-    return services.client_for(connection)  # type: ignore[return-value]
+    return VendorRetries(recipient).watch(services.client_for(connection))  # type: ignore[return-value]
 
 
 async def basic_link(services: Services, recipient: Recipient, *, team_id: str, interview_uuid: str) -> None:
     """Create the interview's basic link, or re-activate an inactive one, and show its URL."""
-    client = await _sparkhire(services, team_id, recipient.user_id)
+    client = await _sparkhire(services, team_id, recipient)
     interview = await client.get_interview(interview_uuid)
     view = from_interview(interview)
     if not view.completed:
@@ -98,13 +99,14 @@ async def share_for(services: Services, recipient: Recipient, *, team_id: str, q
     if spark_connection is None and wedge_connection is None:
         await recipient.send(nothing_connected_message(f"share {query}'s interviews"))
         return
+    retries = VendorRetries(recipient)
     completed = []
     spark_problem: VendorError | None = None
     if spark_connection is not None:
         try:
             completed = await sparkhire_interviews_for(
-                services.client_for(spark_connection),
-                query,  # type: ignore[arg-type]
+                retries.watch(services.client_for(spark_connection)),  # type: ignore[arg-type]
+                query,
                 status=["completed"],
             )
         except VendorError as exc:
@@ -113,7 +115,8 @@ async def share_for(services: Services, recipient: Recipient, *, team_id: str, q
             spark_problem = exc  # like find: still show what WedgeHR has, then say what went wrong
     wedges = []
     if wedge_connection is not None:
-        wedges = [from_wedge(w) for w in await wedges_for(services.client_for(wedge_connection), query)]  # type: ignore[arg-type]
+        wedge_client = retries.watch(services.client_for(wedge_connection))
+        wedges = [from_wedge(w) for w in await wedges_for(wedge_client, query)]  # type: ignore[arg-type]
     if len(completed) == 1:
         await basic_link(services, recipient, team_id=team_id, interview_uuid=completed[0].uuid)
     elif completed:
@@ -177,7 +180,7 @@ async def deactivate(services: Services, recipient: Recipient, *, team_id: str, 
     interview_uuid, _, link_uuid = value.partition(":")
     if not (UUID_RE.match(interview_uuid) and UUID_RE.match(link_uuid)):
         raise UserFacingError("That button does not point at a share link any more; run `/interview share` again.")
-    client = await _sparkhire(services, team_id, recipient.user_id)
+    client = await _sparkhire(services, team_id, recipient)
     await client.set_share_link_status(interview_uuid, link_uuid, active=False)
     interview = await client.get_interview(interview_uuid)
     view = from_interview(interview)
@@ -247,7 +250,7 @@ async def _fill_advanced(
     view_id: str,
     interview_uuid: str,
 ) -> None:
-    spark = await _sparkhire(services, team_id, recipient.user_id)
+    spark = await _sparkhire(services, team_id, recipient)
     interview = await spark.get_interview(interview_uuid)
     job_uuid = interview.job_post.uuid if interview.job_post else None
     same_job = [
@@ -313,7 +316,7 @@ async def create_advanced(
             raise UserFacingError(f"{name or user_id} has no email address visible to me; type their email instead.")
         reviewers.append((name or email, email))
     reviewers += [(email.split("@")[0], email) for email in emails]
-    spark = await _sparkhire(services, team_id, recipient.user_id)
+    spark = await _sparkhire(services, team_id, recipient)
     links = await spark.create_advanced_share_links(
         interview_uuids=interviews, reviewers=reviewers, send_email=send_email
     )
@@ -338,7 +341,7 @@ async def deactivate_advanced(services: Services, recipient: Recipient, *, team_
     """A reviewer link's Deactivate button: the link stops opening the interviews."""
     if not UUID_RE.match(value):
         raise UserFacingError("That button does not point at a reviewer link any more; deactivate it in Spark Hire.")
-    client = await _sparkhire(services, team_id, recipient.user_id)
+    client = await _sparkhire(services, team_id, recipient)
     link = await client.set_advanced_share_link_status(value, active=False)
     email = link.reviewer.email if link.reviewer else None
     await services.db.audit.add(

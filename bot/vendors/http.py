@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Self
 from urllib.parse import quote
@@ -65,6 +65,34 @@ class RetryPolicy:
 
 
 NO_RETRIES = RetryPolicy(max_retries=0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetryWait:
+    """A retry the client is about to wait for (see :attr:`BaseVendorClient.on_retry`).
+
+    Attributes:
+        vendor: The vendor's name as users read it ("Spark Hire").
+        error: What the failed attempt raised (:class:`RateLimitError` for a 429).
+        delay: Seconds until the retry: the vendor's ``Retry-After`` or our backoff.
+        attempt: Which retry this is, from 1.
+        max_retries: The policy's most retries.
+    """
+
+    vendor: str
+    error: VendorError
+    delay: float
+    attempt: int
+    max_retries: int
+
+    @property
+    def rate_limited(self) -> bool:
+        return isinstance(self.error, RateLimitError)
+
+
+#: Told of each retry before its wait; answers whether to wait for it (False: the error is raised now).
+#: Clients stay free of Slack: whoever makes the call decides what a user hears.
+RetryObserver = Callable[[RetryWait], Awaitable[bool]]
 
 
 class HttpPool:
@@ -130,6 +158,8 @@ class BaseVendorClient:
         transport: Injectable httpx transport (tests, sandboxes).
         http_client: A shared pooled client (see :class:`HttpPool`); not closed by us.
         retry: The retry policy.
+        on_retry: Awaited before each retry's wait (also settable later as ``client.on_retry``):
+            lets a caller tell its user the vendor is busy, or stop waiting by answering False.
     """
 
     vendor_name = "vendor"
@@ -142,9 +172,11 @@ class BaseVendorClient:
         transport: httpx.AsyncBaseTransport | None = None,
         http_client: httpx.AsyncClient | None = None,
         retry: RetryPolicy | None = None,
+        on_retry: RetryObserver | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.retry = retry or RetryPolicy()
+        self.on_retry = on_retry
         self._owns_client = http_client is None
         self._http = http_client or httpx.AsyncClient(base_url=self.base_url, timeout=timeout, transport=transport)
 
@@ -158,6 +190,14 @@ class BaseVendorClient:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+
+    async def _keep_retrying(self, wait: RetryWait) -> bool:
+        assert self.on_retry is not None
+        try:
+            return bool(await self.on_retry(wait))
+        except Exception:  # telling someone about a retry must not change the call's outcome
+            logger.warning("A retry observer of %s failed; retrying anyway", self.vendor_name, exc_info=True)
+            return True
 
     # -- hooks for subclasses ----------------------------------------------------
     def _auth_headers(self) -> dict[str, str]:
@@ -256,11 +296,25 @@ class BaseVendorClient:
                 else:
                     retryable = idempotent and isinstance(error, ServerError)
                     wait = None
-            if not retryable or attempt >= self.retry.max_retries:
+            delay = wait if wait is not None else self.retry.backoff(attempt)
+            give_up = not retryable or attempt >= self.retry.max_retries
+            if not give_up and self.on_retry is not None:
+                started = asyncio.get_running_loop().time()
+                give_up = not await self._keep_retrying(
+                    RetryWait(
+                        vendor=self.vendor_name,
+                        error=error,
+                        delay=delay,
+                        attempt=attempt + 1,
+                        max_retries=self.retry.max_retries,
+                    )
+                )
+                # The wait the observer was told of runs from when it was told, not after it answered.
+                delay = max(0.0, delay - (asyncio.get_running_loop().time() - started))
+            if give_up:
                 if cause is not None:
                     raise error from None
                 raise error
-            delay = wait if wait is not None else self.retry.backoff(attempt)
             logger.info(
                 "%s %s %s failed (%s); retrying in %.2fs (attempt %d/%d)",
                 self.vendor_name,

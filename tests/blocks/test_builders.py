@@ -226,6 +226,7 @@ ALL_MESSAGES = [
     lambda: help.help_message(unknown="<script>"),
     lambda: errors.error_message(LONG, reconnect=True),
     lambda: errors.nothing_connected_message(f"search for {LONG}"),
+    lambda: errors.busy_retrying_message("Spark Hire", 0.2),
     lambda: invite.invite_confirmation(spark(invite_url="https://x.example/i")),
     lambda: invite.invite_confirmation(wedge(), emailed=False),
     lambda: invite.invite_confirmation(wedge(invite_url=None), emailed=False),

@@ -284,3 +284,39 @@ async def test_share_lists_every_wedgehr_interview_of_the_candidate_in_one_messa
     lines = "\n".join(b["text"]["text"] for b in told["blocks"][1:])
     assert lines.startswith(":link: *Day shift*: <https://app.wedgehr.com/results/")
     assert all(f"*Night shift {number:02d}*: invited, no result to share yet" in lines for number in range(12))
+
+
+def interview_pages_read(bot) -> int:
+    return sum(1 for r in bot.sparkhire.requests if r.path == "/interviews")
+
+
+async def test_find_says_when_spark_hire_is_busy_and_retrying_then_answers(bot):
+    bot.sparkhire.fail_next(429, headers={"Retry-After": "3"})
+    await bot.sender.command("find ann@example.com", response_url=bot.slack.response_url("find"))
+    told = await bot.slack.wait_for(lambda: bot.slack.responses.get("find"), timeout=2)
+    # Told within a moment, not after the wait: the ack's "Looking up…" is all the user had.
+    assert told[0]["text"] == "Spark Hire is busy (rate limited); retrying in 3 s… The answer will follow here."
+    assert_valid_blocks(told[0]["blocks"])
+    final = await bot.slack.wait_for(
+        lambda: len(bot.slack.responses["find"]) > 1 and bot.slack.responses["find"], timeout=10
+    )
+    assert final[1]["text"].startswith("1 interview(s) for ann@example.com") and "★★★★★ 4.5" in str(final[1]["blocks"])
+    assert len(final) == 2
+
+
+async def test_find_stops_waiting_on_a_busy_vendor_after_a_bound_and_shows_the_rest(bot, monkeypatch):
+    monkeypatch.setattr("handlers.common.BUSY_WAIT_BUDGET_SECONDS", 5.0, raising=False)
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    bot.wedgehr.add_invite(interview_id=interview["id"], email="ann@example.com", first_name="Ann")
+    bot.sparkhire.fail_next(429, headers={"Retry-After": "3"}, times=10)
+    await bot.sender.command("find ann@example.com", response_url=bot.slack.response_url("find"))
+    final = await bot.slack.wait_for(
+        lambda: len(bot.slack.responses["find"]) > 1 and bot.slack.responses["find"], timeout=10
+    )
+    busy, answer = final
+    assert busy["text"].startswith("Spark Hire is busy (rate limited); retrying in 3 s")
+    # 3 s waited, and 3 more would pass the bound: given up after one retry, not three.
+    assert interview_pages_read(bot) == 2
+    assert answer["text"] == "1 interview(s) for ann@example.com (Spark Hire could not be searched)"
+    assert "Spark Hire is busy right now (rate limited). Try again in about 3 seconds." in str(answer["blocks"])
+    assert Action.RESEND_WEDGE in str(answer["blocks"])

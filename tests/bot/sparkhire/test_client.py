@@ -327,6 +327,33 @@ async def test_429_past_the_cap_is_raised_with_retry_after(client, sandbox):
     assert err.value.retry_after == 45 and len(sandbox.requests) == 1
 
 
+async def test_each_retry_is_told_to_the_observer_which_can_stop_the_waiting(client, sandbox):
+    seen = []
+
+    async def observer(wait):
+        seen.append(wait)
+        return wait.attempt < 2  # wait for the first retry, not the second
+
+    client.on_retry = observer
+    sandbox.fail_next(429, headers={"Retry-After": "0.01"}, times=5)
+    with pytest.raises(RateLimitError):
+        await client.me()
+    assert [(w.vendor, w.attempt, w.rate_limited, w.delay) for w in seen] == [
+        ("Spark Hire", 1, True, 0.01),
+        ("Spark Hire", 2, True, 0.01),
+    ]
+    assert len(sandbox.requests) == 2  # the first try and the one retry the observer allowed
+
+
+async def test_an_observer_that_fails_does_not_change_the_calls_outcome(client, sandbox):
+    async def broken(wait):
+        raise RuntimeError("Slack is down")
+
+    client.on_retry = broken
+    sandbox.fail_next(429, headers={"Retry-After": "0"})
+    assert (await client.me()).name == "Company User"
+
+
 async def test_5xx_retried_for_reads_never_for_creates(client, sandbox):
     sandbox.fail_next(503, times=2)
     assert await client.list_jobs()
