@@ -52,6 +52,92 @@ async def test_find_shows_wedgehr_matches_and_says_spark_hire_could_not_be_searc
     assert Action.OPEN_CONNECT not in str(final["blocks"])  # a 403 is not fixed by reconnecting
 
 
+def buttons(message) -> list[tuple[str, str | None]]:
+    return [
+        (e["action_id"], e.get("value")) for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]
+    ]
+
+
+async def test_find_and_share_with_nothing_connected_say_no_platform_is_and_offer_to_connect_one():
+    async with running_bot(env_credentials=False) as bot:
+        for command, key in (("find ann@example.com", "f"), ("share ann@example.com", "s")):
+            await bot.sender.command(command, response_url=bot.slack.response_url(key))
+            (told,) = await replies(bot, key)
+            assert_valid_blocks(told["blocks"])
+            # Not "Spark Hire is not connected": a WedgeHR-only team needs to hear about WedgeHR too.
+            assert told["text"].startswith("Neither WedgeHR nor Spark Hire is connected yet, so I cannot ")
+            assert buttons(told) == [(Action.OPEN_CONNECT, None)]  # the modal offers every vendor
+        assert not bot.wedgehr.requests and not bot.sparkhire.requests
+
+
+async def test_find_with_only_wedgehr_connected_searches_wedgehr():
+    async with running_bot(env_credentials=False) as bot:
+        await bot.services.db.connections.upsert_workspace(
+            "T0001", "wedgehr", WEDGEHR_TOKEN, account_label="Acme", connected_by="U1"
+        )
+        interview = next(iter(bot.wedgehr.interviews.values()))
+        bot.wedgehr.add_invite(interview_id=interview["id"], email="ann@example.com", first_name="Ann")
+        await bot.sender.command("find ann@example.com", response_url=bot.slack.response_url("f"))
+        (told,) = await replies(bot, "f")
+        assert_valid_blocks(told["blocks"])
+        assert told["text"] == "1 interview(s) for ann@example.com"
+        assert Action.RESEND_WEDGE in str(told["blocks"]) and not bot.sparkhire.requests
+
+
+async def test_share_lists_every_wedgehr_interview_of_the_candidate_in_one_message_by_name(bot):
+    for number in range(12):
+        interview = bot.wedgehr.add_interview(f"Night shift {number:02d}")
+        bot.wedgehr.add_invite(interview_id=interview["id"], email="many@example.com")
+    done = bot.wedgehr.add_invite(interview_id=bot.wedgehr.add_interview("Day shift")["id"], email="many@example.com")
+    bot.wedgehr.complete_invite(done["id"])
+    await bot.sender.command("share many@example.com", response_url=bot.slack.response_url("s"))
+    await replies(bot, "s")
+    await asyncio.sleep(0.5)  # anything else would have been sent by now
+    # Slack takes 5 posts per response_url: thirteen would lose eight.
+    (told,) = bot.slack.responses["s"]
+    assert_valid_blocks(told["blocks"])
+    assert told["text"] == "WedgeHR results for many@example.com: 1 of 13 interviews completed."
+    lines = "\n".join(b["text"]["text"] for b in told["blocks"][1:])
+    assert lines.startswith(":link: *Day shift*: <https://app.wedgehr.com/results/")
+    assert all(f"*Night shift {number:02d}*: invited, no result to share yet" in lines for number in range(12))
+
+
+def interview_pages_read(bot) -> int:
+    return sum(1 for r in bot.sparkhire.requests if r.path == "/interviews")
+
+
+async def test_find_says_when_spark_hire_is_busy_and_retrying_then_answers(bot):
+    bot.sparkhire.fail_next(429, headers={"Retry-After": "3"})
+    await bot.sender.command("find ann@example.com", response_url=bot.slack.response_url("find"))
+    told = await bot.slack.wait_for(lambda: bot.slack.responses.get("find"), timeout=2)
+    # Told within a moment, not after the wait: the ack's "Looking up…" is all the user had.
+    assert told[0]["text"] == "Spark Hire is busy (rate limited); retrying in 3 s… The answer will follow here."
+    assert_valid_blocks(told[0]["blocks"])
+    final = await bot.slack.wait_for(
+        lambda: len(bot.slack.responses["find"]) > 1 and bot.slack.responses["find"], timeout=10
+    )
+    assert final[1]["text"].startswith("1 interview(s) for ann@example.com") and "★★★★★ 4.5" in str(final[1]["blocks"])
+    assert len(final) == 2
+
+
+async def test_find_stops_waiting_on_a_busy_vendor_after_a_bound_and_shows_the_rest(bot, monkeypatch):
+    monkeypatch.setattr("handlers.common.BUSY_WAIT_BUDGET_SECONDS", 5.0, raising=False)
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    bot.wedgehr.add_invite(interview_id=interview["id"], email="ann@example.com", first_name="Ann")
+    bot.sparkhire.fail_next(429, headers={"Retry-After": "3"}, times=10)
+    await bot.sender.command("find ann@example.com", response_url=bot.slack.response_url("find"))
+    final = await bot.slack.wait_for(
+        lambda: len(bot.slack.responses["find"]) > 1 and bot.slack.responses["find"], timeout=10
+    )
+    busy, answer = final
+    assert busy["text"].startswith("Spark Hire is busy (rate limited); retrying in 3 s")
+    # 3 s waited, and 3 more would pass the bound: given up after one retry, not three.
+    assert interview_pages_read(bot) == 2
+    assert answer["text"] == "1 interview(s) for ann@example.com (Spark Hire could not be searched)"
+    assert "Spark Hire is busy right now (rate limited). Try again in about 3 seconds." in str(answer["blocks"])
+    assert Action.RESEND_WEDGE in str(answer["blocks"])
+
+
 async def test_find_without_email_explains(bot):
     response = await bot.sender.command("find")
     assert "/interview find ann@example.com" in response.json()["text"]
@@ -234,89 +320,3 @@ async def test_advanced_share_modal_says_what_went_wrong_when_spark_hire_fails(b
     shown = str(view["blocks"])
     assert "Loading" not in shown
     assert "not allowed to do that" in shown and "Ask an account admin" in shown
-
-
-def buttons(message) -> list[tuple[str, str | None]]:
-    return [
-        (e["action_id"], e.get("value")) for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]
-    ]
-
-
-async def test_find_and_share_with_nothing_connected_say_no_platform_is_and_offer_to_connect_one():
-    async with running_bot(env_credentials=False) as bot:
-        for command, key in (("find ann@example.com", "f"), ("share ann@example.com", "s")):
-            await bot.sender.command(command, response_url=bot.slack.response_url(key))
-            (told,) = await replies(bot, key)
-            assert_valid_blocks(told["blocks"])
-            # Not "Spark Hire is not connected": a WedgeHR-only team needs to hear about WedgeHR too.
-            assert told["text"].startswith("Neither WedgeHR nor Spark Hire is connected yet, so I cannot ")
-            assert buttons(told) == [(Action.OPEN_CONNECT, None)]  # the modal offers every vendor
-        assert not bot.wedgehr.requests and not bot.sparkhire.requests
-
-
-async def test_find_with_only_wedgehr_connected_searches_wedgehr():
-    async with running_bot(env_credentials=False) as bot:
-        await bot.services.db.connections.upsert_workspace(
-            "T0001", "wedgehr", WEDGEHR_TOKEN, account_label="Acme", connected_by="U1"
-        )
-        interview = next(iter(bot.wedgehr.interviews.values()))
-        bot.wedgehr.add_invite(interview_id=interview["id"], email="ann@example.com", first_name="Ann")
-        await bot.sender.command("find ann@example.com", response_url=bot.slack.response_url("f"))
-        (told,) = await replies(bot, "f")
-        assert_valid_blocks(told["blocks"])
-        assert told["text"] == "1 interview(s) for ann@example.com"
-        assert Action.RESEND_WEDGE in str(told["blocks"]) and not bot.sparkhire.requests
-
-
-async def test_share_lists_every_wedgehr_interview_of_the_candidate_in_one_message_by_name(bot):
-    for number in range(12):
-        interview = bot.wedgehr.add_interview(f"Night shift {number:02d}")
-        bot.wedgehr.add_invite(interview_id=interview["id"], email="many@example.com")
-    done = bot.wedgehr.add_invite(interview_id=bot.wedgehr.add_interview("Day shift")["id"], email="many@example.com")
-    bot.wedgehr.complete_invite(done["id"])
-    await bot.sender.command("share many@example.com", response_url=bot.slack.response_url("s"))
-    await replies(bot, "s")
-    await asyncio.sleep(0.5)  # anything else would have been sent by now
-    # Slack takes 5 posts per response_url: thirteen would lose eight.
-    (told,) = bot.slack.responses["s"]
-    assert_valid_blocks(told["blocks"])
-    assert told["text"] == "WedgeHR results for many@example.com: 1 of 13 interviews completed."
-    lines = "\n".join(b["text"]["text"] for b in told["blocks"][1:])
-    assert lines.startswith(":link: *Day shift*: <https://app.wedgehr.com/results/")
-    assert all(f"*Night shift {number:02d}*: invited, no result to share yet" in lines for number in range(12))
-
-
-def interview_pages_read(bot) -> int:
-    return sum(1 for r in bot.sparkhire.requests if r.path == "/interviews")
-
-
-async def test_find_says_when_spark_hire_is_busy_and_retrying_then_answers(bot):
-    bot.sparkhire.fail_next(429, headers={"Retry-After": "3"})
-    await bot.sender.command("find ann@example.com", response_url=bot.slack.response_url("find"))
-    told = await bot.slack.wait_for(lambda: bot.slack.responses.get("find"), timeout=2)
-    # Told within a moment, not after the wait: the ack's "Looking up…" is all the user had.
-    assert told[0]["text"] == "Spark Hire is busy (rate limited); retrying in 3 s… The answer will follow here."
-    assert_valid_blocks(told[0]["blocks"])
-    final = await bot.slack.wait_for(
-        lambda: len(bot.slack.responses["find"]) > 1 and bot.slack.responses["find"], timeout=10
-    )
-    assert final[1]["text"].startswith("1 interview(s) for ann@example.com") and "★★★★★ 4.5" in str(final[1]["blocks"])
-    assert len(final) == 2
-
-
-async def test_find_stops_waiting_on_a_busy_vendor_after_a_bound_and_shows_the_rest(bot, monkeypatch):
-    monkeypatch.setattr("handlers.common.BUSY_WAIT_BUDGET_SECONDS", 5.0, raising=False)
-    interview = next(iter(bot.wedgehr.interviews.values()))
-    bot.wedgehr.add_invite(interview_id=interview["id"], email="ann@example.com", first_name="Ann")
-    bot.sparkhire.fail_next(429, headers={"Retry-After": "3"}, times=10)
-    await bot.sender.command("find ann@example.com", response_url=bot.slack.response_url("find"))
-    final = await bot.slack.wait_for(
-        lambda: len(bot.slack.responses["find"]) > 1 and bot.slack.responses["find"], timeout=10
-    )
-    busy, answer = final
-    assert busy["text"].startswith("Spark Hire is busy (rate limited); retrying in 3 s")
-    # 3 s waited, and 3 more would pass the bound: given up after one retry, not three.
-    assert interview_pages_read(bot) == 2
-    assert answer["text"] == "1 interview(s) for ann@example.com (Spark Hire could not be searched)"
-    assert "Spark Hire is busy right now (rate limited). Try again in about 3 seconds." in str(answer["blocks"])
-    assert Action.RESEND_WEDGE in str(answer["blocks"])
