@@ -19,9 +19,14 @@ Subcommand = Callable[..., Awaitable[None]]
 
 
 def split_command(text: str) -> tuple[str, str]:
-    """``"invite  a@b.c"`` -> ``("invite", "a@b.c")``; the word is lower-cased."""
-    word, _, rest = (text or "").strip().partition(" ")
-    return word.lower(), rest.strip()
+    """``"invite  a@b.c"`` -> ``("invite", "a@b.c")``; the word is lower-cased.
+
+    Any whitespace ends the word: a tab, a new line or a pasted non-breaking space as well as a space.
+    """
+    parts = (text or "").split(maxsplit=1)
+    if not parts:
+        return "", ""
+    return parts[0].lower(), parts[1].strip() if len(parts) > 1 else ""
 
 
 def collect_subcommands(modules: Iterable[ModuleType]) -> dict[str, Subcommand]:

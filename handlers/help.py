@@ -7,10 +7,11 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from blocks.help import help_message
+from handlers.command import split_command
 
 
 async def on_help(*, ack: Any, command: dict[str, Any], **_: Any) -> None:
-    word = (command.get("text") or "").strip().split(" ")[0].lower()
+    word, _ = split_command(command.get("text") or "")
     unknown = word if word and word != "help" else None
     await ack(**help_message(unknown=unknown).as_kwargs(), response_type="ephemeral")
 

@@ -1,6 +1,8 @@
 import time
 from urllib.parse import urlencode
 
+import pytest
+
 from tests.support.blockkit import assert_valid_blocks
 from tests.support.slack_requests import sign
 
@@ -63,3 +65,18 @@ async def test_requests_just_outside_slacks_five_minutes_or_with_a_changed_body_
 async def test_healthz(bot):
     response = await bot.sender.client.get(bot.url + "/healthz")
     assert response.status_code == 200 and response.json()["ok"] is True
+
+
+@pytest.mark.parametrize("gap", ["\t", "\n", "\u00a0", " \u2003 "], ids=["tab", "newline", "nbsp", "em-space"])
+async def test_any_whitespace_after_the_subcommand_separates_it_from_its_arguments(bot, gap):
+    response = await bot.sender.command(f"invite{gap}ann@example.com")
+    assert response.status_code == 200 and "I don't know" not in response.text
+    await bot.slack.wait_for(lambda: bot.slack.calls_to("views.open"))
+    assert "ann@example.com" in bot.slack.calls_to("views.open")[-1].args["view"]["private_metadata"]
+    looked_up = (await bot.sender.command(f"find{gap}ann@example.com")).json()
+    assert looked_up["text"] == "Looking up ann@example.com…"
+
+
+async def test_help_names_only_the_unknown_word_whatever_whitespace_follows_it(bot):
+    unknown = (await bot.sender.command("frobnicate\u00a0now")).json()
+    assert "I don't know `frobnicate`" in str(unknown["blocks"])
