@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 from blocks.models import CandidateView
@@ -13,21 +15,70 @@ from bot.vendors.errors import VendorError
 from bot.wedgehr.client import WedgeHRClient
 from bot.wedgehr.models import Wedge
 
-EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
-EMAIL_IN_TEXT = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 # The most interviews we scan for one email; Spark Hire has no email filter.
 SPARKHIRE_SCAN_LIMIT = 2000
 
 
+# Letters and digits of any script (jöhn@, 山田@) with their combining marks: internationalised
+# addresses are real people's. They reach the vendors as typed; a vendor that refuses one says so.
+LOCAL_PUNCTUATION = "._%+'-"
+
+
+def _is_mark(char: str) -> bool:
+    return unicodedata.category(char).startswith("M")
+
+
+def _local_char(char: str) -> bool:
+    return char.isalnum() or char in LOCAL_PUNCTUATION or _is_mark(char)
+
+
+def _label_char(char: str) -> bool:
+    return char.isalnum() or char == "-" or _is_mark(char)
+
+
 def is_email(text: str) -> bool:
-    return bool(EMAIL_RE.match(text or ""))
+    """``local@domain.tld``: one @, a domain of two labels or more, a top-level label of letters."""
+    local, at, domain = (text or "").partition("@")
+    if not (at and local and all(_local_char(c) for c in local)):
+        return False
+    labels = domain.split(".")
+    if len(labels) < 2 or not all(labels) or not all(_label_char(c) for label in labels for c in label):
+        return False
+    tld = labels[-1]
+    return len(tld) >= 2 and all(c.isalpha() or _is_mark(c) for c in tld)
+
+
+def emails_in(text: str) -> Iterator[tuple[int, int]]:
+    """The (start, end) of each whole address in ``text`` (NFC-normalised by the caller).
+
+    An address is a whole run of the characters addresses are made of: a run that is not one
+    address (``a@b@c``, a letter the rules do not take) yields nothing, never a piece of it, which
+    could be someone else's address. A full stop after it, quotes or Slack's _italics_ around it
+    are not part of it.
+    """
+    start: int | None = None
+    for index, char in enumerate([*text, " "]):
+        if char == "@" or _local_char(char):
+            start = index if start is None else start
+            continue
+        if start is None:
+            continue
+        first, end, start = start, index, None
+        while end > first and text[end - 1] == ".":
+            end -= 1
+        if end - first > 2 and text[first] == text[end - 1] and text[first] in "'_":
+            first, end = first + 1, end - 1
+        if is_email(text[first:end]):
+            yield first, end
 
 
 def first_email(text: str) -> str | None:
     """The first email address in free text (Slack wraps them as <mailto:a@b|a@b>)."""
-    match = EMAIL_IN_TEXT.search(text or "")
-    return match.group(0) if match else None
+    text = unicodedata.normalize("NFC", text or "")
+    for start, end in emails_in(text):
+        return text[start:end]
+    return None
 
 
 def from_wedge(wedge: Wedge) -> CandidateView:
@@ -169,7 +220,7 @@ BULK_LINE = re.compile(r"^\s*(?:(?P<name>[^<>]*?)\s*<\s*(?P<angle>[^<>\s]+)\s*>|
 def _entries(line: str) -> list[str]:
     """One line split into its candidates: each ends at its address (and a closing ``>``)."""
     # An address used as a display name ("ann@example.com" <ann@example.com>) does not end a candidate.
-    ends = [m.end() for m in EMAIL_IN_TEXT.finditer(line) if not re.match(r"[\"']?\s*<", line[m.end() :])]
+    ends = [end for _, end in emails_in(line) if not re.match(r"[\"']?\s*<", line[end:])]
     if len(ends) < 2:
         return [line]
     pieces, start = [], 0
@@ -190,7 +241,8 @@ def parse_bulk(text: str) -> list[BulkRow]:
     Rows are numbered in the order of the entries, as the results list them.
     """
     rows: list[BulkRow] = []
-    entries = (entry for line in (text or "").splitlines() for entry in _entries(line))
+    text = unicodedata.normalize("NFC", text or "")
+    entries = (entry for line in text.splitlines() for entry in _entries(line))
     for entry in entries:
         line = entry.strip().strip(",; \t")
         if not line:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.candidates import mark_duplicates, parse_bulk
+from bot.candidates import first_email, is_email, mark_duplicates, parse_bulk
 
 
 def entries(text):
@@ -50,4 +50,30 @@ def test_an_address_used_as_a_display_name_is_not_a_second_candidate():
     assert entries('"ann@example.com" <ann@example.com>, bo@example.com') == [
         ("ann@example.com", "ann@example.com"),
         (None, "bo@example.com"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("find jöhn@example.com", "jöhn@example.com"),
+        ("jo\u0308hn@example.com", "jöhn@example.com"),  # the same letter typed as o + combining diaeresis
+        ("山田@例え.jp", "山田@例え.jp"),
+        ("Write to <mailto:ann@example.com|ann@example.com>.", "ann@example.com"),
+        ("Her address is 'ann@example.com'.", "ann@example.com"),
+        ("o'brien@example.com", "o'brien@example.com"),
+        ("ann@example.com@example.org", None),  # not one address: no piece of it either
+        ("ann@exam_ple.com", None),
+    ],
+)
+def test_an_address_in_text_is_found_whole_or_not_at_all(text, found):
+    assert first_email(text) == found
+    if found:
+        assert is_email(found)
+
+
+def test_pasted_candidates_with_non_ascii_letters_keep_their_whole_address():
+    assert entries("Jöhn <jöhn@example.com>, zoë@example.com") == [
+        ("Jöhn", "jöhn@example.com"),
+        (None, "zoë@example.com"),
     ]

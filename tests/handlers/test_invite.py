@@ -1,4 +1,5 @@
 import asyncio
+import json
 import time
 
 import pytest
@@ -448,3 +449,20 @@ async def test_sparkhire_invite_is_sent_when_slack_does_not_say_the_time_zone(sp
     bot.slack.fail("users.info", error="user_not_found")
     create = await submit_sparkhire_invite(bot)
     assert "timezone" not in create.json  # Spark Hire then uses UTC
+
+
+async def test_an_address_with_non_ascii_letters_is_prefilled_whole_and_invited(bot):
+    await bot.sender.shortcut(
+        Callback.SHORTCUT_INVITE_FROM_MESSAGE, message={"ts": "1.3", "text": "Please invite jöhn@example.com today"}
+    )
+    await bot.slack.wait_for(lambda: bot.slack.calls_to("views.open"))
+    assert json.loads(bot.slack.calls_to("views.open")[-1].args["view"]["private_metadata"])["email"] == (
+        "jöhn@example.com"
+    )
+    modal = await wedgehr_modal(bot, "invite jöhn@example.com")
+    email_block = next(b for b in modal["blocks"] if b.get("block_id") == Block.EMAIL)
+    assert email_block["element"]["initial_value"] == "jöhn@example.com"
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    response = await bot.sender.view_submission(modal, wedgehr_values(interview, email="jöhn@example.com"))
+    assert response.json() == {"response_action": "clear"}
+    assert [i["email"] for i in bot.wedgehr.invites.values()] == ["jöhn@example.com"]

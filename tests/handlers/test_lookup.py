@@ -320,3 +320,13 @@ async def test_advanced_share_modal_says_what_went_wrong_when_spark_hire_fails(b
     shown = str(view["blocks"])
     assert "Loading" not in shown
     assert "not allowed to do that" in shown and "Ask an account admin" in shown
+
+
+async def test_find_looks_up_an_address_with_non_ascii_letters_whole(bot):
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    bot.wedgehr.add_invite(interview_id=interview["id"], email="jöhn@example.com", first_name="Jöhn")
+    bot.wedgehr.add_invite(interview_id=interview["id"], email="hn@example.com", first_name="Someone Else")
+    ack = await bot.sender.command("find jöhn@example.com", response_url=bot.slack.response_url("find"))
+    assert ack.json()["text"] == "Looking up jöhn@example.com…"
+    final = (await bot.slack.wait_for(lambda: [r for r in bot.slack.responses.get("find", []) if "blocks" in r]))[-1]
+    assert "Jöhn" in str(final["blocks"]) and "Someone Else" not in str(final["blocks"])
