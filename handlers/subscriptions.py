@@ -56,14 +56,13 @@ async def run_subscribe(
         await recipient.send(notice(await replay(services, request, team_id=team_id, user_id=recipient.user_id)))
         return
     await ensure_member(client, channel_id)
-    explicit_vendor = any(w.lower() in grammar.VENDOR_WORDS and w.lower() != "all" for w in args.split())
     outcome = await subscribe(
         services,
         request,
         team_id=team_id,
         channel_id=channel_id,
         user_id=recipient.user_id,
-        explicit_vendor=explicit_vendor,
+        explicit_vendor=request.explicit_vendor,
     )
     await recipient.send(subscribed_message([to_view(s) for s in outcome.subscriptions], notes=outcome.notes))
 

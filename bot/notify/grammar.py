@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import re
-import shlex
 from dataclasses import dataclass, field
 
 from bot.errors import UserFacingError
@@ -16,9 +15,14 @@ WEDGEHR_EVENTS = ("completed", "send_failure", "canceled")
 DEFAULT_EVENTS = ("completed", "rated", "expired")
 VENDOR_EVENTS = {"sparkhire": SPARKHIRE_EVENTS, "wedgehr": WEDGEHR_EVENTS}
 VENDOR_WORDS = {"sparkhire": ("sparkhire",), "wedgehr": ("wedgehr",), "all": ("wedgehr", "sparkhire")}
-#: Curly double quotes (macOS and phones type them for ") delimit a job name like straight ones.
-#: Single curly quotes stay: they are apostrophes in names (Director\u2019s Assistant).
-SMART_DOUBLE_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u201e": '"'})
+#: Quotes that open a name with spaces, each with the quotes that close it: straight ones and the
+#: curly ones macOS and phones type for them. They open only at the start of a word or of a
+#: ``job:``/``exclude:`` value, so an apostrophe inside a name stays (Director\u2019s Assistant).
+DOUBLE_QUOTES = {'"': '"\u201d\u201c', "\u201c": '\u201d\u201c"', "\u201e": '\u201c\u201d"', "\u201d": '\u201d"'}
+SINGLE_QUOTES = {"'": "'\u2019", "\u2018": "\u2019'", "\u2019": "\u2019'"}
+QUOTED_PREFIXES = ("job:", "exclude:")
+#: Typed between words as in a list ("completed, rated"), not part of them.
+LIST_PUNCTUATION = ",;"
 EXCLUDE_RE = re.compile(r"^(@[A-Za-z0-9.-]+\.[A-Za-z]{2,}|[^@\s]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})$")
 
 
@@ -34,6 +38,8 @@ class SubscriptionRequest:
     compact: bool = False
     test: bool = False
     unknown: tuple[str, ...] = field(default=())
+    #: One platform was named (``wedgehr`` or ``sparkhire``, not ``all``): it must be connected.
+    explicit_vendor: bool = False
 
     def events_for(self, vendor: str) -> tuple[str, ...]:
         """The requested events this vendor has (defaults: those of completed/rated/expired it knows)."""
@@ -46,28 +52,78 @@ def _unwrap(word: str) -> str:
     return match.group(1) if match else word
 
 
+def _closing(text: str, start: int, closers: str, *, single: bool) -> int | None:
+    """Where the quote opened before ``start`` closes. A single quote closes only at the end of a
+    word: inside one it is an apostrophe (\u2018Director\u2019s Assistant\u2019)."""
+    for index in range(start, len(text)):
+        if text[index] not in closers:
+            continue
+        after = text[index + 1 : index + 2]
+        if not single or not after or after.isspace() or after in LIST_PUNCTUATION:
+            return index
+    return None
+
+
+def _words(text: str) -> list[tuple[str, bool]]:
+    """The words of ``text``, each with whether it had a quoted part.
+
+    Any whitespace separates words, and so do list commas ("completed, rated", "completed,rated");
+    a ``job:`` or ``exclude:`` value keeps a comma inside it and drops one after it (``job:Barista,``).
+    """
+    words: list[tuple[str, bool]] = []
+    word, quoted, index = "", False, 0
+    while index < len(text):
+        char = text[index]
+        if (char in DOUBLE_QUOTES or char in SINGLE_QUOTES) and (not word or word.lower() in QUOTED_PREFIXES):
+            single = char in SINGLE_QUOTES
+            close = _closing(text, index + 1, (SINGLE_QUOTES if single else DOUBLE_QUOTES)[char], single=single)
+            if close is None:
+                raise UserFacingError(
+                    f"The quote {char} before `{text[index + 1 :][:40]}` is not closed. Put the whole name "
+                    'in quotes, e.g. `job:"Senior Barista"`.'
+                )
+            # A pasted non-breaking space in a name is a space.
+            word += "".join(" " if c.isspace() else c for c in text[index + 1 : close])
+            quoted, index = True, close + 1
+            continue
+        ends_value = index + 1 == len(text) or text[index + 1].isspace()
+        if char.isspace() or (
+            char in LIST_PUNCTUATION and (ends_value or quoted or not word.lower().startswith(QUOTED_PREFIXES))
+        ):
+            if word:
+                words.append((word, quoted))
+            word, quoted = "", False
+        else:
+            word += char
+        index += 1
+    if word:
+        words.append((word, quoted))
+    return words
+
+
 def parse(text: str) -> SubscriptionRequest:
     """Parse the words after ``subscribe``/``unsubscribe``.
 
     Raises:
         UserFacingError: with what is wrong and an example.
     """
-    text = (text or "").translate(SMART_DOUBLE_QUOTES)
-    try:
-        words = shlex.split(text)
-    except ValueError:  # an unbalanced quote: read the words as typed
-        words = text.split()
     vendors: tuple[str, ...] | None = None
+    explicit_vendor = False
     events: list[str] = []
     job: str | None = None
     excludes: list[str] = []
     compact = test = False
     unknown: list[str] = []
-    for raw in words:
+    #: Unknown words typed right after an unquoted job name: most likely the rest of the name.
+    name_tail: list[str] = []
+    after_job = False
+    for raw, quoted in _words(text or ""):
         word = raw.strip()
         lower = word.lower()
+        follows_job, after_job = after_job, False
         if lower in VENDOR_WORDS and vendors is None:
             vendors = VENDOR_WORDS[lower]
+            explicit_vendor = lower != "all"
         elif lower == "compact":
             compact = True
         elif lower == "test":
@@ -81,6 +137,7 @@ def parse(text: str) -> SubscriptionRequest:
             job = word[4:].strip() or None
             if job is None:
                 raise UserFacingError("`job:` needs a job name or id, e.g. `job:Barista`.")
+            after_job = not quoted  # a quoted name is complete
         elif lower.startswith("exclude:"):
             value = _unwrap(word[8:].strip()).lower()
             if not EXCLUDE_RE.match(value):
@@ -93,12 +150,19 @@ def parse(text: str) -> SubscriptionRequest:
                 events.append(lower)
         else:
             unknown.append(word)
+            if follows_job:
+                name_tail.append(word)
+                after_job = True
     if unknown:
+        said = f"I don't understand `{' '.join(unknown)[:80]}`."
+        if name_tail:
+            name = f"{job} {' '.join(name_tail)}"[:100]
+            raise UserFacingError(f'{said} A job name with spaces goes in quotes: `job:"{name}"`.')
         known = ", ".join(sorted(set(SPARKHIRE_EVENTS) | set(WEDGEHR_EVENTS)))
         raise UserFacingError(
-            f"I don't understand `{' '.join(unknown)[:80]}`. Use wedgehr, sparkhire or all; events ({known}); "
-            "job:<name or id>; exclude:<email or @domain>; compact. Example: "
-            "`/interview subscribe sparkhire completed rated job:Barista`."
+            f"{said} Use wedgehr, sparkhire or all; events ({known}); "
+            'job:<name or id> (a name with spaces in quotes: job:"Senior Barista"); exclude:<email or @domain>; '
+            "compact. Example: `/interview subscribe sparkhire completed rated job:Barista`."
         )
     return SubscriptionRequest(
         vendors=vendors or ("wedgehr", "sparkhire"),
@@ -108,4 +172,5 @@ def parse(text: str) -> SubscriptionRequest:
         excludes=tuple(excludes),
         compact=compact,
         test=test,
+        explicit_vendor=explicit_vendor,
     )

@@ -261,6 +261,12 @@ async def subscribe(
     return outcome
 
 
+def _job_key(job: str | None) -> str:
+    # Subscriptions saved before quotes and list commas were read as such kept them in the name
+    # (curly quotes around the name, a comma after it): the words that name them now still remove them.
+    return (job or "").strip("\"'\u2018\u2019\u201c\u201d\u201e,;").casefold()
+
+
 async def unsubscribe(
     services: Services,
     request: SubscriptionRequest,
@@ -276,7 +282,7 @@ async def unsubscribe(
         if s.vendor not in request.vendors:
             continue
         # Each word given narrows which subscriptions are meant, as it did when subscribing.
-        if request.job and (s.job_filter or "").casefold() != request.job.casefold():
+        if request.job and _job_key(s.job_filter) != _job_key(request.job):
             continue
         if request.excludes and {e.casefold() for e in s.excludes} != {e.casefold() for e in request.excludes}:
             continue

@@ -24,6 +24,9 @@ def test_nothing_but_the_vendor_means_the_default_events():
         'job:"Senior Barista"',
         '"job:Senior Barista"',
         "job:\u201cSenior Barista\u201d",  # curly quotes, as macOS and phones type them
+        "job:\u2018Senior Barista\u2019",  # curly single quotes, as phones type them
+        "job:'Senior Barista'",
+        'job:"Senior\u00a0Barista",',  # a pasted non-breaking space, a list comma after it
     ],
 )
 def test_a_job_name_with_spaces_in_quotes(text):
@@ -32,6 +35,27 @@ def test_a_job_name_with_spaces_in_quotes(text):
 
 def test_an_apostrophe_in_a_job_name_is_kept():
     assert parse("job:Director\u2019s").job == "Director\u2019s"
+    assert parse("job:\u2018Director\u2019s Assistant\u2019 rated").job == "Director\u2019s Assistant"
+    assert parse("job:O'Neil").job == "O'Neil"
+
+
+@pytest.mark.parametrize(
+    "text", ["job:Barista,", "job:Barista, rated", "job:\u2018Barista\u2019, rated", "job:Barista;"]
+)
+def test_a_list_comma_after_a_job_name_is_not_part_of_it(text):
+    assert parse(text).job == "Barista"
+
+
+def test_a_comma_inside_a_job_name_is_kept():
+    assert parse('job:"Manager, Sales" rated').job == "Manager, Sales"
+    assert parse("job:Manager,Sales").job == "Manager,Sales"
+
+
+@pytest.mark.parametrize(
+    "text", ["completed, rated", "completed,rated", "completed; rated,", "sparkhire\u00a0completed\trated"]
+)
+def test_events_may_be_listed_with_commas_or_any_whitespace(text):
+    assert parse(text).events == ("completed", "rated")
 
 
 def test_slack_formatted_email_in_exclude():
@@ -45,6 +69,13 @@ def test_slack_formatted_email_in_exclude():
         ("job:", "`job:` needs a job name"),
         ("exclude:nobody", "`exclude:` takes an email or @domain"),
         ("sparkhire everything", "don't understand `everything`"),
+        (
+            "sparkhire job:Sr. Account Executive rated",
+            "don't understand `Account Executive`. A job name with spaces goes in quotes: "
+            '`job:"Sr. Account Executive"`',
+        ),
+        ('job:"Senior Barista rated', "is not closed"),
+        ("sparkhire everything", 'a name with spaces in quotes: job:"Senior Barista"'),
     ],
 )
 def test_what_is_wrong_is_said(text, says):

@@ -268,6 +268,45 @@ async def test_filters_and_compact(bot):
     assert cards(bot, "C1") == []
 
 
+async def test_a_job_name_typed_in_curly_single_quotes_or_with_a_comma_after_it_filters_by_that_job(bot):
+    await subscribe(bot, "subscribe sparkhire completed job:\u2018Barista\u2019 compact")
+    bot.slack.add_channel("C2", name="barista")
+    await subscribe(bot, "subscribe sparkhire completed job:Barista,", channel="C2")
+    (sub,) = await bot.services.db.subscriptions.list_for_channel("T0001", "C1")
+    assert sub.job_filter == "Barista"
+    await bot.sparkhire.emit("InterviewCompleted", completed_interview(bot))  # a Barista interview
+    await bot.slack.wait_for(lambda: bot.slack.posted("C1") and bot.slack.posted("C2"))
+
+
+async def test_a_job_name_with_spaces_left_unquoted_is_refused_with_how_to_quote_it(bot):
+    response = await bot.sender.command("subscribe sparkhire job:Sr. Account Executive")
+    assert 'A job name with spaces goes in quotes: `job:"Sr. Account Executive"`' in response.json()["text"]
+    reply = await subscribe(bot, 'subscribe sparkhire job:"Sr. Account Executive"')
+    assert "Sr. Account Executive" in str(reply["blocks"])
+
+
+async def test_unsubscribe_job_removes_a_subscription_saved_with_the_quotes_in_its_name(bot):
+    await subscribe(bot, "subscribe sparkhire completed job:Barista")
+    (sub,) = await bot.services.db.subscriptions.list_for_channel("T0001", "C1")
+    await bot.services.db.subscriptions.remove(sub.id)
+    # As an older version saved job:\u2018Barista\u2019, its curly quotes kept as part of the name.
+    await bot.services.db.subscriptions.add(
+        team_id="T0001",
+        channel_id="C1",
+        vendor="sparkhire",
+        events=("completed",),
+        created_by="U1",
+        job_filter="\u2018Barista\u2019",
+        excludes=(),
+        compact=False,
+        connection_id=sub.connection_id,
+    )
+    await bot.sender.command("unsubscribe job:\u2018Barista\u2019", response_url=bot.slack.response_url("u"))
+    reply = (await bot.slack.wait_for(lambda: bot.slack.responses.get("u")))[-1]
+    assert "Removed 1" in reply["text"]
+    assert await bot.services.db.subscriptions.list_for_channel("T0001", "C1") == []
+
+
 async def test_unsubscribe_last_removes_the_webhook(bot):
     await subscribe(bot)
     assert len(bot.sparkhire.webhooks) == 1
