@@ -20,18 +20,29 @@ from handlers.common import Recipient, after_ack, recipient_from_body, services_
 PRIVATE_CHANNEL_HELP = (
     "I'm not in this private channel yet. Invite me with `/invite @Interview Bot`, then run the command again."
 )
+DIRECT_MESSAGE_HELP = (
+    "I can't post notifications in a direct message. Run `/interview subscribe` in the channel that should "
+    "get them (in a private channel, first invite me with `/invite @Interview Bot`)."
+)
+
+
+def is_direct_message(channel_id: str) -> bool:
+    return channel_id.startswith("D")
 
 
 async def ensure_member(client: AsyncWebClient, channel_id: str) -> None:
     """Join a public channel; explain how to invite the bot to a private one."""
-    if channel_id.startswith("D"):
-        return
+    # The bot cannot post in people's direct or group messages: the subscription would only fail later.
+    if is_direct_message(channel_id):
+        raise UserFacingError(DIRECT_MESSAGE_HELP)
     try:
         info = (await client.conversations_info(channel=channel_id))["channel"]
     except SlackApiError as exc:
         if exc.response.get("error") == "channel_not_found":
             raise UserFacingError(PRIVATE_CHANNEL_HELP) from None
         raise
+    if info.get("is_im") or info.get("is_mpim"):
+        raise UserFacingError(DIRECT_MESSAGE_HELP)
     if info.get("is_member"):
         return
     if info.get("is_private") or info.get("is_group"):
@@ -70,7 +81,11 @@ async def run_subscribe(
 async def on_subscribe(
     *, ack: Any, args: str, command: dict[str, Any], context: Any, client: Any, respond: Any, **_: Any
 ) -> None:
-    if not await _parsed_or_explained(ack, args):
+    request = await _parsed_or_explained(ack, args)
+    if request is None:
+        return
+    if is_direct_message(command["channel_id"]) and not request.test:  # a test only asks Spark Hire
+        await ack(**error_message(DIRECT_MESSAGE_HELP).as_kwargs(), response_type="ephemeral")
         return
     await ack()
     recipient = recipient_from_body(command, client, respond)

@@ -159,12 +159,15 @@ class FakeSlack:
         is_private: bool = False,
         is_member: bool = False,
         is_archived: bool = False,
+        is_mpim: bool = False,
     ) -> None:
+        is_private = is_private or is_mpim
         self.channels[channel_id] = {
             "id": channel_id,
             "name": name,
             "is_channel": not is_private,
-            "is_group": is_private,
+            "is_group": is_private and not is_mpim,
+            "is_mpim": is_mpim,
             "is_private": is_private,
             "is_member": is_member,
             "is_archived": is_archived,

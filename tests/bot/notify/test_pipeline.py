@@ -335,6 +335,21 @@ async def test_private_channel_explains_how_to_invite_the_bot(bot):
     assert await bot.services.db.subscriptions.list_for_channel("T0001", "G1") == []
 
 
+async def test_subscribe_in_a_direct_message_says_to_run_it_in_the_channel_and_saves_nothing(bot):
+    response = await bot.sender.command("subscribe sparkhire", channel="D0123")
+    answer = response.json()
+    assert answer["response_type"] == "ephemeral"
+    assert "can't post notifications in a direct message" in answer["text"]
+    assert "in the channel that should get them" in answer["text"]
+    assert "Subscribed" not in response.text
+    bot.slack.add_channel("G0123", name="mpdm-ann--bo-1", is_mpim=True, is_member=True)
+    reply = await subscribe(bot, channel="G0123")
+    assert "can't post notifications in a direct message" in reply["text"]
+    await asyncio.sleep(0.2)
+    assert await bot.services.db.subscriptions.list_for_team("T0001") == []
+    assert bot.sparkhire.webhooks == {}
+
+
 async def test_unsubscribe_with_compact_and_exclude_removes_only_the_subscription_they_name(bot):
     await subscribe(bot, "subscribe sparkhire completed")
     await subscribe(bot, "subscribe sparkhire completed compact exclude:@test.example.com")
