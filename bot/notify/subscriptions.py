@@ -31,6 +31,19 @@ REPLAY_EVENTS = {
 }
 
 
+class NoVendorConnectedError(NotConnectedError):
+    """Nothing to subscribe to on any platform: naming one would send a team that uses the other astray."""
+
+    def __init__(self) -> None:
+        UserFacingError.__init__(
+            self,
+            "Neither WedgeHR nor Spark Hire is connected yet. Connect the one your team uses with "
+            "`/interview connect` (a workspace admin connects WedgeHR; anyone can connect their own "
+            "Spark Hire API key), then run this command again.",
+        )
+        self.vendor = ""  # the connect form offers both
+
+
 def to_view(s: Subscription) -> SubscriptionView:
     return SubscriptionView(
         id=s.id,
@@ -210,10 +223,11 @@ async def subscribe(
                 "WedgeHR: completed, send_failure, canceled. Spark Hire: completed, rated, "
                 "expired, accepted, created, rescheduled, canceled, reset, jobs."
             )
-        # Name the platform the events were for (Spark Hire first: anyone may connect their own key).
+        # Name the platform only when the events exist on that one alone.
         unconnected = [v for v in request.vendors if request.events_for(v)]
-        vendor = "sparkhire" if "sparkhire" in unconnected else unconnected[0]
-        raise NotConnectedError(vendor, needs_user_key=vendor == "sparkhire")
+        if len(unconnected) > 1:
+            raise NoVendorConnectedError()
+        raise NotConnectedError(unconnected[0], needs_user_key=unconnected[0] == "sparkhire")
     existing = await services.db.subscriptions.list_for_channel(team_id, channel_id)
     for vendor, connection, events in wanted:
         same = next(
@@ -314,6 +328,12 @@ async def unsubscribe(
 async def replay(services: Services, request: SubscriptionRequest, *, team_id: str, user_id: str) -> str:
     """``subscribe test``: ask Spark Hire to re-send the last event of the first requested type."""
     connection = await services.resolve_connection(team_id, "sparkhire", user_id)
+    if connection is None and await services.resolve_connection(team_id, "wedgehr", user_id):
+        raise UserFacingError(
+            "`/interview subscribe test` asks Spark Hire to send its last event again, and Spark Hire is not "
+            "connected. WedgeHR sends no webhooks to test: the bot checks it for new events every "
+            f"{services.settings.wedgehr_poll_seconds:g} seconds."
+        )
     if connection is None:
         raise NotConnectedError("sparkhire", needs_user_key=True)
     if not connection.webhook_uuid:

@@ -6,9 +6,10 @@ import time
 
 import httpx
 
+from blocks.ids import Action
 from bot.notify.receiver import webhook_path
 from bot.notify.worker import OutboxWorker
-from tests.support.harness import SPARKHIRE_KEY, running_bot
+from tests.support.harness import SPARKHIRE_KEY, WEDGEHR_TOKEN, running_bot
 
 
 async def subscribe(bot, text="subscribe sparkhire", channel="C1"):
@@ -367,6 +368,26 @@ async def test_a_wedgehr_event_without_wedgehr_connected_offers_to_connect_wedge
         reply = await subscribe(bot, "subscribe send_failure")
         assert "WedgeHR is not connected yet" in str(reply) and "Spark Hire" not in str(reply)
         assert await bot.services.db.subscriptions.list_for_channel("T0001", "C1") == []
+
+
+async def test_with_nothing_connected_subscribe_names_no_platform_and_offers_to_connect():
+    async with running_bot(env_credentials=False) as bot:
+        reply = await subscribe(bot, "subscribe")
+        assert reply["text"].startswith("Neither WedgeHR nor Spark Hire is connected yet.")
+        assert "Spark Hire API key" in reply["text"] and "/interview connect" in reply["text"]
+        buttons = [e for b in reply["blocks"] if b["type"] == "actions" for e in b["elements"]]
+        assert [(e["action_id"], e.get("value")) for e in buttons] == [(Action.OPEN_CONNECT, None)]
+        one = await subscribe(bot, "subscribe wedgehr")
+        assert one["text"].startswith("WedgeHR is not connected yet.") and "Spark Hire" not in one["text"]
+        assert await bot.services.db.subscriptions.list_for_team("T0001") == []
+
+
+async def test_subscribe_test_with_only_wedgehr_connected_does_not_ask_to_connect_spark_hire():
+    async with running_bot(env_credentials=False, wedgehr_token=WEDGEHR_TOKEN) as bot:
+        reply = await subscribe(bot, "subscribe test")
+        assert "WedgeHR sends no webhooks to test" in reply["text"]
+        assert "Connect your own Spark Hire API key" not in reply["text"]
+        assert Action.OPEN_CONNECT not in str(reply["blocks"])
 
 
 async def test_bad_grammar_answers_immediately(bot):
