@@ -64,7 +64,8 @@ async def run_subscribe(
 ) -> None:
     request = grammar.parse(args)
     if request.test:
-        await recipient.send(notice(await replay(services, request, team_id=team_id, user_id=recipient.user_id)))
+        answer = await replay(services, request, team_id=team_id, channel_id=channel_id, user_id=recipient.user_id)
+        await recipient.send(notice(answer))
         return
     await ensure_member(client, channel_id)
     outcome = await subscribe(

@@ -61,9 +61,11 @@ def sparkhire_event(
         subject = find_interview_uuid(body) or str(body.get("uuid") or "")
     else:
         subject = str(body.get("uuid") or "")
-    # Spark Hire sends no delivery id: the same object in the same state is the same delivery.
+    # Spark Hire sends no delivery id: the same object in the same state is the same delivery. Not
+    # which registration sent it: a webhook registered again (unsubscribe, then subscribe) replays
+    # events the channels already have, and each is posted once.
     version = body.get("updated_at") or hashlib.sha256(raw).hexdigest()[:32]
-    dedup = f"sparkhire:{connection_id}:{webhook_uuid}:{header_event}:{subject}:{version}"
+    dedup = f"sparkhire:{connection_id}:{header_event}:{subject}:{version}"
     if len(dedup) > 255:
         dedup = "sparkhire:" + hashlib.sha256(dedup.encode()).hexdigest()
     assigned = body.get("assigned_to") if isinstance(body.get("assigned_to"), dict) else {}
@@ -81,6 +83,7 @@ def sparkhire_event(
             "event": kind,
             "source_event": header_event,
             "connection_id": connection_id,
+            "webhook_uuid": webhook_uuid,
             "object": body,
         },
         thread_key=f"sparkhire:{'job' if is_job else 'interview'}:{subject}",

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -13,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.notify.batcher import EventBatcher
 from bot.notify.events import sparkhire_event
-from bot.storage import Database, is_database_unavailable
+from bot.storage import Database, NewEvent, is_database_unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +27,48 @@ MAX_BODY_BYTES = 1024 * 1024
 
 def webhook_path(connection_id: str) -> str:
     return WEBHOOK_PATH.format(connection_id=connection_id)
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """A delivery this process stored: ``new`` is False when it was a duplicate (not posted again)."""
+
+    event: NewEvent
+    new: bool
+
+
+class Arrivals:
+    """Who waits in this process for the next delivery of an event type on a connection.
+
+    ``subscribe test`` asks Spark Hire to replay an event and waits here to tell the user what
+    became of it; Spark Hire's answer to the replay says nothing about which event it sends.
+    """
+
+    def __init__(self) -> None:
+        self._waiting: dict[tuple[str, str], list[asyncio.Future[Arrival]]] = {}
+
+    @contextmanager
+    def expect(self, connection_id: str, header_event: str) -> Iterator[asyncio.Future[Arrival]]:
+        future: asyncio.Future[Arrival] = asyncio.get_running_loop().create_future()
+        key = (connection_id, header_event)
+        self._waiting.setdefault(key, []).append(future)
+        try:
+            yield future
+        finally:
+            waiting = self._waiting.get(key, [])
+            if future in waiting:
+                waiting.remove(future)
+            if not waiting:
+                self._waiting.pop(key, None)
+
+    def arrived(self, connection_id: str, header_event: str, arrival: Arrival) -> None:
+        for future in self._waiting.pop((connection_id, header_event), []):
+            if not future.done():
+                future.set_result(arrival)
+
+
+#: One per process: the replay may be asked for by any Slack request and arrive through any receiver.
+ARRIVALS = Arrivals()
 
 
 class SparkHireReceiver:
@@ -74,10 +120,11 @@ class SparkHireReceiver:
             body = None
         if not isinstance(body, dict):
             return web.json_response({"error": "the body must be a JSON object"}, status=400)
+        header_event = request.headers.get("X-SparkHire-Event", "")[:64]
         event = sparkhire_event(
             team_id=connection.team_id,
             connection_id=connection_id,
-            header_event=request.headers.get("X-SparkHire-Event", "")[:64],
+            header_event=header_event,
             webhook_uuid=request.headers.get("X-SparkHire-Webhook-UUID", "")[:64],
             body=body,
             raw=raw,
@@ -89,6 +136,7 @@ class SparkHireReceiver:
                 raise
             logger.exception("Database unavailable while storing a webhook")
             return _unavailable()
+        ARRIVALS.arrived(connection_id, header_event, Arrival(event=event, new=inserted))
         return web.json_response({"ok": True, "duplicate": not inserted})
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from dataclasses import dataclass, field
@@ -10,14 +11,16 @@ from blocks.models import SubscriptionView
 from bot.crypto import SecretKeyMismatchError
 from bot.errors import NotConnectedError, UserFacingError
 from bot.notify.grammar import SubscriptionRequest
-from bot.notify.receiver import webhook_path
+from bot.notify.receiver import ARRIVALS, webhook_path
 from bot.services import Services
-from bot.storage import Connection, Subscription
+from bot.storage import Connection, NewEvent, Subscription
 from bot.vendors.errors import VendorError
 
 logger = logging.getLogger(__name__)
 
 WEBHOOK_USER = "interview-bot"
+#: How long ``subscribe test`` waits for the replayed event to tell the user what became of it.
+REPLAY_WAIT_SECONDS = 5.0
 REPLAY_EVENTS = {
     "completed": "InterviewCompleted",
     "rated": "InterviewRated",
@@ -325,8 +328,14 @@ async def unsubscribe(
     return removed, narrowed
 
 
-async def replay(services: Services, request: SubscriptionRequest, *, team_id: str, user_id: str) -> str:
-    """``subscribe test``: ask Spark Hire to re-send the last event of the first requested type."""
+async def replay(
+    services: Services, request: SubscriptionRequest, *, team_id: str, channel_id: str, user_id: str
+) -> str:
+    """``subscribe test``: ask Spark Hire to re-send the last event of the first requested type.
+
+    Returns what became of it, as far as this process can tell: the bot posts each event once, so a
+    replay of an event already received shows nothing new, and the user must not wait for it.
+    """
     connection = await services.resolve_connection(team_id, "sparkhire", user_id)
     if connection is None and await services.resolve_connection(team_id, "wedgehr", user_id):
         raise UserFacingError(
@@ -341,10 +350,49 @@ async def replay(services: Services, request: SubscriptionRequest, *, team_id: s
             "This Spark Hire account has no webhook yet: run `/interview subscribe sparkhire` in a channel first."
         )
     event = next((REPLAY_EVENTS[e] for e in request.events if e in REPLAY_EVENTS), "InterviewCompleted")
-    try:
-        await services.client_for(connection).replay_webhook(event)  # type: ignore[attr-defined]
-    except VendorError as exc:
-        if exc.status_code == 404:
-            return f"Spark Hire has no {event} to replay yet; complete an interview and try again."
-        raise
-    return f"Asked Spark Hire to replay the last {event}. It should appear here in a moment."
+    # Listening before asking: Spark Hire may deliver before it answers.
+    with ARRIVALS.expect(connection.id, event) as arrival:
+        try:
+            await services.client_for(connection).replay_webhook(event)  # type: ignore[attr-defined]
+        except VendorError as exc:
+            if exc.status_code == 404:
+                return f"Spark Hire has no {event} to replay yet; complete an interview and try again."
+            raise
+        try:
+            arrived = await asyncio.wait_for(arrival, REPLAY_WAIT_SECONDS)
+        except TimeoutError:  # not yet, or it reached another of the bot's processes
+            return (
+                f"Asked Spark Hire to replay its last {event}; it had not arrived after {REPLAY_WAIT_SECONDS:g} "
+                "seconds. When it does, it is posted in the channels subscribed to it, unless they already "
+                "had it: each event is posted once."
+            )
+    what = f"Spark Hire replayed its last {event}{_about(arrived.event)}, so its webhook reaches the bot."
+    if not arrived.new:
+        return f"{what} The bot already had that event and posts each event once, so nothing new appears."
+    subscriptions = await services.db.subscriptions.list_for_channel(team_id, channel_id)
+    if any(_takes(s, arrived.event) for s in subscriptions):
+        return f"{what} It is new to the bot: it appears here in a moment."
+    return f"{what} It is new to the bot and is posted in the channels subscribed to it, not this one."
+
+
+def _about(event: NewEvent) -> str:
+    """Whom or what the event is about, for the user to recognise it."""
+    body = event.payload.get("object") or {}
+    assigned = body.get("assigned_to") if isinstance(body.get("assigned_to"), dict) else {}
+    name = assigned.get("name") or event.candidate_email or event.job_name
+    return f" ({str(name)[:80]})" if name else ""
+
+
+def _takes(subscription: Subscription, event: NewEvent) -> bool:
+    """Whether this subscription gets ``event`` (as the receiver routes it)."""
+    if subscription.vendor != event.vendor:
+        return False
+    if subscription.connection_id and event.connection_id and subscription.connection_id != event.connection_id:
+        return False
+    return subscription.matches(
+        event.event_type,
+        job_name=event.job_name,
+        job_id=event.job_id,
+        candidate_email=event.candidate_email,
+        deferred=event.filters_deferred,
+    )

@@ -7,6 +7,7 @@ import time
 import httpx
 
 from blocks.ids import Action
+from bot.notify import subscriptions
 from bot.notify.receiver import webhook_path
 from bot.notify.worker import OutboxWorker
 from tests.support.harness import SPARKHIRE_KEY, WEDGEHR_TOKEN, running_bot
@@ -318,14 +319,64 @@ async def test_unsubscribe_last_removes_the_webhook(bot):
     assert await bot.services.db.subscriptions.list_for_channel("T0001", "C1") == []
 
 
-async def test_subscribe_test_replays_the_last_event(bot):
+async def subscribe_test(bot, key="t", channel="C1"):
+    await bot.sender.command("subscribe test", channel=channel, response_url=bot.slack.response_url(key))
+    return (await bot.slack.wait_for(lambda: bot.slack.responses.get(key)))[-1]["text"]
+
+
+async def test_subscribe_test_of_an_event_already_posted_says_nothing_new_will_appear(bot):
     await subscribe(bot)
     await bot.sparkhire.emit("InterviewCompleted", completed_interview(bot))
     await bot.slack.wait_for(lambda: cards(bot))
-    await bot.sender.command("subscribe test", response_url=bot.slack.response_url("t"))
-    reply = (await bot.slack.wait_for(lambda: bot.slack.responses.get("t")))[-1]
-    assert "replay" in reply["text"]
-    await bot.slack.wait_for(lambda: len(bot.sparkhire.deliveries) == 2)
+    said = await subscribe_test(bot)
+    assert len(bot.sparkhire.deliveries) == 2
+    assert said == (
+        "Spark Hire replayed its last InterviewCompleted (Ann Lee), so its webhook reaches the bot. "
+        "The bot already had that event and posts each event once, so nothing new appears."
+    )
+    await asyncio.sleep(1.5)  # past the channel's pacing
+    assert len(bot.slack.posted("C1")) == 1
+
+
+async def test_a_replay_through_a_webhook_registered_again_is_not_posted_again(bot):
+    await subscribe(bot)
+    await bot.sparkhire.emit("InterviewCompleted", completed_interview(bot))
+    (card,) = await bot.slack.wait_for(lambda: cards(bot))
+    (first_hook,) = bot.sparkhire.webhooks
+    await bot.sender.command("unsubscribe sparkhire", response_url=bot.slack.response_url("u"))
+    await bot.slack.wait_for(lambda: bot.slack.responses.get("u"))
+    await subscribe(bot)
+    (second_hook,) = bot.sparkhire.webhooks
+    assert second_hook != first_hook
+    said = await subscribe_test(bot)
+    assert bot.sparkhire.deliveries[-1].status == 200
+    assert "already had that event" in said
+    await asyncio.sleep(1.5)  # past the channel's pacing: a thread reply would have gone out by now
+    assert len(bot.slack.posted("C1")) == 1 and card.updates == 0
+
+
+async def test_subscribe_test_of_an_event_the_bot_never_had_says_it_appears_here(bot):
+    # Completed while no webhook was registered: Spark Hire keeps it as its last, the bot never had it.
+    await bot.sparkhire.emit("InterviewCompleted", completed_interview(bot))
+    await subscribe(bot)
+    said = await subscribe_test(bot)
+    assert said.endswith("It is new to the bot: it appears here in a moment.")
+    (card,) = await bot.slack.wait_for(lambda: cards(bot))
+    assert "Ann Lee" in card.text
+    bot.slack.add_channel("C2", name="other")
+    elsewhere = await subscribe_test(bot, key="t2", channel="C2")
+    assert elsewhere.endswith("already had that event and posts each event once, so nothing new appears.")
+
+
+async def test_subscribe_test_whose_replay_does_not_arrive_says_what_to_expect(bot, monkeypatch):
+    monkeypatch.setattr(subscriptions, "REPLAY_WAIT_SECONDS", 0.3)
+    await subscribe(bot)
+    await bot.sparkhire.emit("InterviewCompleted", completed_interview(bot))
+    await bot.slack.wait_for(lambda: cards(bot))
+    bot.sparkhire.webhooks.clear()  # Spark Hire sends it nowhere this process can see
+    said = await subscribe_test(bot)
+    assert "had not arrived after 0.3 seconds" in said and "each event is posted once" in said
+    assert "should appear here" not in said
 
 
 async def test_private_channel_explains_how_to_invite_the_bot(bot):
