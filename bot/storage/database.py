@@ -72,7 +72,35 @@ def _v3_outbox_posting_since(connection: sa.Connection) -> None:
     connection.exec_driver_sql("ALTER TABLE outbox ADD COLUMN posting_since FLOAT")
 
 
-MIGRATIONS: list[Callable[[sa.Connection], None]] = [_v1_initial, _v2_wide_token_columns, _v3_outbox_posting_since]
+def _v4_sparkhire_dedup_without_webhook(connection: sa.Connection) -> None:
+    """Spark Hire de-duplication keys lose the webhook uuid (bot/notify/events.py).
+
+    ``sparkhire:{connection}:{webhook}:{rest}`` becomes ``sparkhire:{connection}:{rest}`` (the rest
+    holds colons of its own: a timestamp). A key the new form already has (the same event through
+    two registrations) stays as it was; a hashed key (too long to keep whole) cannot be rewritten.
+    """
+    events = schema.events
+    rows = connection.execute(
+        sa.select(events.c.id, events.c.dedup_key).where(events.c.dedup_key.like("sparkhire:%"))
+    ).all()
+    taken = {key for _, key in rows}
+    for row_id, key in rows:
+        parts = key.split(":", 3)
+        if len(parts) < 4:
+            continue  # sparkhire:{sha256}
+        new_key = f"{parts[0]}:{parts[1]}:{parts[3]}"
+        if new_key in taken:
+            continue
+        connection.execute(sa.update(events).where(events.c.id == row_id).values(dedup_key=new_key))
+        taken.add(new_key)
+
+
+MIGRATIONS: list[Callable[[sa.Connection], None]] = [
+    _v1_initial,
+    _v2_wide_token_columns,
+    _v3_outbox_posting_since,
+    _v4_sparkhire_dedup_without_webhook,
+]
 
 
 class Database:

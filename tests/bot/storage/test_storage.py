@@ -277,14 +277,52 @@ async def test_a_database_from_before_posting_since_gains_it(database_url, secre
         await database.migrate()
         async with database.engine.begin() as conn:  # as version 2 left it
             await conn.execute(sa.text("ALTER TABLE outbox DROP COLUMN posting_since"))
-            await conn.execute(sa.delete(schema.schema_version).where(schema.schema_version.c.version == 3))
-        assert await database.migrate() == 3
+            await conn.execute(sa.delete(schema.schema_version).where(schema.schema_version.c.version >= 3))
+        assert await database.migrate() >= 3
         await database.subscriptions.add(
             team_id="T1", channel_id="C1", vendor="sparkhire", events=["completed"], created_by="U1"
         )
         await database.events.record_many([event("ann-1")])
         (item,) = await database.outbox.lease("w", lease_seconds=30)
         assert item.maybe_posted_since is None
+    finally:
+        await database.aclose()
+
+
+async def test_spark_hire_dedup_keys_from_before_v4_lose_the_webhook_uuid(database_url, secret_box):
+    # Stored with the webhook that delivered them: after the upgrade, the same event through a new
+    # registration must still be recognised as already posted.
+    database = Database(url=database_url, secret_box=secret_box)
+    try:
+        await database.migrate()
+        old = {
+            "sparkhire:conn1:hook-a:InterviewCompleted:uuid-1:2026-11-20T10:00:00Z": "rewritten",
+            "sparkhire:conn1:hook-b:InterviewCompleted:uuid-1:2026-11-20T10:00:00Z": "a twin: kept",
+            "sparkhire:" + "f" * 64: "hashed: kept",
+            "wedgehr:conn2:invite:7:complete": "other vendor: kept",
+        }
+        async with database.engine.begin() as conn:
+            for key in old:
+                await conn.execute(
+                    schema.events.insert().values(
+                        dedup_key=key,
+                        team_id="T1",
+                        vendor="sparkhire",
+                        event_type="completed",
+                        payload={},
+                        received_at=1.0,
+                    )
+                )
+            await conn.execute(sa.delete(schema.schema_version).where(schema.schema_version.c.version == 4))
+        assert await database.migrate() >= 4
+        async with database.engine.connect() as conn:
+            keys = set((await conn.execute(sa.select(schema.events.c.dedup_key))).scalars())
+        assert keys == {
+            "sparkhire:conn1:InterviewCompleted:uuid-1:2026-11-20T10:00:00Z",
+            "sparkhire:conn1:hook-b:InterviewCompleted:uuid-1:2026-11-20T10:00:00Z",
+            "sparkhire:" + "f" * 64,
+            "wedgehr:conn2:invite:7:complete",
+        }
     finally:
         await database.aclose()
 
