@@ -24,6 +24,7 @@ EXAMPLES = [
     "/interview find ann@example.com",
     "/interview subscribe sparkhire completed rated job:Barista exclude:@test.example.com",
     "/interview subscribe wedgehr completed compact",
+    '/interview subscribe sparkhire job:"Senior Account Executive"',
 ]
 
 
@@ -39,7 +40,8 @@ def help_message(*, unknown: str | None = None) -> Message:
     blocks.append(
         context(
             "Spark Hire events: completed, rated, expired, accepted, created, rescheduled, canceled, reset, jobs. "
-            "WedgeHR events: completed, send_failure, canceled. Default: completed rated expired."
+            "WedgeHR events: completed, send_failure, canceled. Default: completed rated expired. "
+            "Put a job name of several words in quotes."
         )
     )
     return Message(text="Interview Bot: /interview invite, resend, share, find, connect, subscribe", blocks=blocks)
