@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from pydantic import ValidationError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -64,6 +65,10 @@ SlackClientFor = Callable[[str], Awaitable[AsyncWebClient]]
 
 class FilteredOut(Exception):
     """The event, once complete, does not pass the subscription's filters: nothing to post."""
+
+
+class NotRenderable(Exception):
+    """The delivery does not carry an interview we can read, nor one we could fetch: nothing to post."""
 
 
 class EarlierPostUnknown(Exception):
@@ -221,9 +226,10 @@ class OutboxWorker:
     async def _deliver(self, item: OutboxItem) -> None:
         try:
             counted_from, thread = await self._post(item)
-        except FilteredOut as exc:
+        except (FilteredOut, NotRenderable) as exc:
             reason = str(exc)
-            logger.info("Outbox row %s not posted: %s", item.id, reason)
+            level = logging.WARNING if isinstance(exc, NotRenderable) else logging.INFO
+            logger.log(level, "Outbox row %s not posted: %s", item.id, reason)
             await self._record(item, lambda: self.db.outbox.skip(item, self.worker_id, reason=reason))
             self._wake_at(time.time())  # the channel was not paced: its next row may go now
             return
@@ -497,17 +503,21 @@ class OutboxWorker:
             ), None
         obj = payload.get("object") or {}
         if payload.get("event") != "rated":
-            return from_interview(Interview.model_validate(obj)), None
+            try:
+                return from_interview(Interview.model_validate(obj)), None
+            except ValidationError as exc:
+                # Not the documented shape: the interview as Spark Hire has it now, if the delivery
+                # names one; retrying the same body could never succeed.
+                uuid = obj.get("uuid") if isinstance(obj.get("uuid"), str) else None
+                interview = await self._fetch_interview(payload, uuid) if uuid else None
+                if interview is None:
+                    fields = ", ".join(sorted({str(e["loc"][0]) for e in exc.errors() if e["loc"]}))
+                    raise NotRenderable(f"the delivery's interview is not readable (fields: {fields})") from None
+                return from_interview(interview), None
         uuid = find_interview_uuid(obj)
         rating = obj.get("rating") if isinstance(obj.get("rating"), (int, float)) else None
-        if uuid:
-            connection = await self.db.connections.get(payload.get("connection_id", ""))
-            if connection is not None:
-                try:
-                    interview = await self.services.client_for(connection).get_interview(uuid)  # type: ignore[attr-defined]
-                    return from_interview(interview), interview
-                except VendorError as exc:
-                    logger.info("Could not fetch rated interview %s: %s", uuid, exc)
+        if uuid and (interview := await self._fetch_interview(payload, uuid)) is not None:
+            return from_interview(interview), interview
         # Still useful without the fetch: the rating and a link to watch.
         return CandidateView(
             vendor="sparkhire",
@@ -519,6 +529,17 @@ class OutboxWorker:
             watch_url=WATCH_URL.format(uuid=uuid) if uuid else None,
             interview_uuid=uuid,
         ), None
+
+    async def _fetch_interview(self, payload: dict[str, Any], uuid: str) -> Interview | None:
+        """The interview from Spark Hire through the delivery's connection; None if it cannot be had."""
+        connection = await self.db.connections.get(str(payload.get("connection_id") or ""))
+        if connection is None:
+            return None
+        try:
+            return await self.services.client_for(connection).get_interview(uuid)  # type: ignore[attr-defined]
+        except VendorError as exc:
+            logger.info("Could not fetch interview %s: %s", uuid, exc)
+            return None
 
     async def _deferred_filters_refuse(self, item: OutboxItem, interview: Interview | None) -> str | None:
         """Why a rating does not belong in this channel after all (None: it does).

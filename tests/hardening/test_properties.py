@@ -1,5 +1,6 @@
 """Property-based bad input: never a 500, never an unhandled exception, never a post without auth."""
 
+import asyncio
 import base64
 import contextlib
 import json
@@ -10,6 +11,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from blocks.ids import Action, Block, Callback
+from bot.notify.events import SPARKHIRE_EVENT_NAMES
 from tests.support.harness import running_bot
 from tests.support.slack_requests import sign
 
@@ -82,6 +84,12 @@ async def settle(bot):
 
 @PROPERTY_SETTINGS
 @given(text=command_text)
+@example(text="resend")
+@example(text="share")
+@example(text="find")
+@example(text="invite")
+@example(text="unsubscribe")
+@example(text="subscriptions")
 async def test_any_command_text_gets_an_answer(text):
     with ErrorRecords() as errors:
         async with running_bot() as bot:
@@ -198,6 +206,51 @@ async def test_any_webhook_body_gets_2xx_or_4xx_and_unauthenticated_never_posts(
         if not authenticated:
             assert response.status_code == 401
             assert await bot.services.db.events.count() == 0
+
+
+odd = st.one_of(json_value, st.text(max_size=20), st.integers(), st.none(), st.lists(st.integers(), max_size=2))
+sparkhire_shaped_body = st.fixed_dictionaries(
+    {},
+    optional={
+        "uuid": st.one_of(st.uuids().map(str), odd),
+        "status": st.one_of(st.sampled_from(["completed", "expired", "accepted"]), odd),
+        "updated_at": st.one_of(st.just("2026-11-20T10:00:00Z"), odd),
+        "assigned_to": st.one_of(
+            st.fixed_dictionaries({"name": st.one_of(st.text(max_size=20), odd), "email": odd}), odd
+        ),
+        "job_post": st.one_of(st.fixed_dictionaries({"uuid": odd, "title": odd}), odd),
+        "interview": st.one_of(st.fixed_dictionaries({"uuid": st.one_of(st.uuids().map(str), odd)}), odd),
+        "rating": odd,
+        "title": odd,
+    },
+)
+
+
+@settings(PROPERTY_SETTINGS, max_examples=20)  # each runs the worker too: the slowest here
+@given(event=st.sampled_from(sorted(SPARKHIRE_EVENT_NAMES)), body=sparkhire_shaped_body)
+@example(event="InterviewAccepted", body={})
+@example(event="InterviewCompleted", body={"assigned_to": [1], "uuid": "5a0c2a35-0000-4000-8000-000000000001"})
+async def test_any_authenticated_delivery_of_a_real_event_is_answered_and_handled_without_an_error(event, body):
+    # Real event names, so the bodies reach the worker too: wrong types in any field.
+    with ErrorRecords() as errors:
+        async with running_bot() as bot:
+            every_event = " ".join(sorted(set(SPARKHIRE_EVENT_NAMES.values())))
+            await bot.sender.command(f"subscribe sparkhire {every_event}", response_url=bot.slack.response_url("s"))
+            await bot.slack.wait_for(lambda: bot.slack.responses.get("s"))
+            (hook,) = bot.sparkhire.webhooks.values()
+            async with httpx.AsyncClient() as client:
+                response = await client.post(
+                    hook["url"],
+                    json=body,
+                    headers={
+                        "X-SparkHire-Event": event,
+                        "Authorization": "Basic " + base64.b64encode(hook["_auth"].encode()).decode(),
+                    },
+                )
+            assert 200 <= response.status_code < 300 or response.status_code in {400, 413, 415, 422}
+            await asyncio.sleep(0.3)  # the worker takes what was stored (and fetches the interview)
+            await settle(bot)
+    assert [r.getMessage() for r in errors.records] == []
 
 
 async def test_signatures_checked_on_every_route(caplog):

@@ -94,3 +94,23 @@ async def test_webhook_passwords_are_compared_in_constant_time(bot, monkeypatch)
     assert (right_status, wrong_status) == (200, 401)
     presented = [a for a, _ in compared] + [b for _, b in compared]
     assert hook["_auth"].encode() in presented and guess.encode() in presented
+
+
+async def test_a_delivery_in_an_unexpected_shape_is_posted_from_the_interview_it_names(bot):
+    await subscribe(bot)
+    url, headers = webhook_of(bot)
+    interview = completed_interview(bot)
+    odd = {"uuid": interview["uuid"], "assigned_to": ["not", "an", "object"], "status": 3}
+    unreadable = {"assigned_to": "nobody"}
+    async with httpx.AsyncClient() as client:
+        for body in (odd, unreadable):
+            assert (await client.post(url, json=body, headers=headers)).status_code == 200
+    (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=10)
+    assert "Ann Lee" in card.text  # fetched from Spark Hire: the delivery's own copy was unreadable
+    for _ in range(50):  # the second waits out the channel's pacing, then is settled
+        counts = await bot.services.db.outbox.counts()
+        if not counts.get("pending"):
+            break
+        await asyncio.sleep(0.1)
+    assert counts == {"sent": 1, "skipped": 1}, counts  # the unreadable one is not retried forever
+    assert len(bot.slack.posted("C1")) == 1
