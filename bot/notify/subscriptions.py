@@ -70,8 +70,14 @@ class Outcome:
 async def ensure_webhook(services: Services, connection: Connection) -> str | None:
     """Register this connection's webhook unless Spark Hire still has it.
 
-    Returns a note for the user when it could not.
+    Returns a note for the user when it could not. One process at a time per connection: two
+    subscribes at once on two web processes would each register one, and only one is stored.
     """
+    async with services.db.exclusive(f"sparkhire-webhook:{connection.id}"):
+        return await _ensure_webhook(services, connection)
+
+
+async def _ensure_webhook(services: Services, connection: Connection) -> str | None:
     # Read again, not from the per-process cache: another process may have just replaced the key.
     connection = await services.db.connections.get(connection.id) or connection
     if connection.webhook_uuid and not await services.db.connections.webhook_auth_readable(connection.id):

@@ -122,6 +122,8 @@ class SparkHireSandbox:
         #: Set when the app is mounted under a prefix (``python -m bot --sandbox``).
         self.mount_prefix = ""
         self._failures = InjectedFailures(default_body={"reason": "Sandbox failure", "code": "api.error"})
+        #: Seconds every answer takes (a slow network; widens the window of a race).
+        self.latency_seconds = 0.0
         self._replays: set[asyncio.Task[Any]] = set()
         if seed:
             barista = self.add_job("Barista")
@@ -329,6 +331,8 @@ class SparkHireSandbox:
     # -- plumbing ------------------------------------------------------------------------
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        if self.latency_seconds:
+            await asyncio.sleep(self.latency_seconds)
         body = None
         if request.can_read_body:
             try:

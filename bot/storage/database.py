@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -127,6 +129,7 @@ class Database:
         self.threads = ThreadRepo(self.engine)
         self.audit = AuditRepo(self.engine)
         self.poll_state = PollStateRepo(self.engine)
+        self._local_locks: dict[str, asyncio.Lock] = {}
 
     @classmethod
     def for_settings(cls, settings: Settings, *, secret_box: SecretBox | None = None) -> Database:
@@ -140,6 +143,27 @@ class Database:
     @property
     def dialect_name(self) -> str:
         return self.engine.dialect.name
+
+    @contextlib.asynccontextmanager
+    async def exclusive(self, name: str) -> AsyncIterator[None]:
+        """Run the block in one process at a time for ``name``, e.g. a read-then-register.
+
+        On PostgreSQL, shared by several web processes, a session advisory lock (freed by the
+        server if the process dies); SQLite serves one process, so a lock in this one suffices.
+        """
+        async with self._local_locks.setdefault(name, asyncio.Lock()):
+            if self.dialect_name != "postgresql":
+                yield
+                return
+            key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+            async with self.engine.connect() as conn:
+                await conn.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": key})
+                await conn.commit()  # the lock belongs to the session: no transaction stays open
+                try:
+                    yield
+                finally:
+                    await conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                    await conn.commit()
 
     async def migrate(self) -> int:
         """Apply pending migrations; returns the schema version. Safe to run concurrently."""

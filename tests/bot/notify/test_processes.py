@@ -208,3 +208,33 @@ async def test_two_processes_on_postgresql_post_each_event_once(tmp_path):
                 await asyncio.gather(*(b.stop() for b in bots))
     finally:
         await cleanup()
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL not set")
+async def test_two_processes_subscribing_at_once_register_one_webhook(tmp_path):
+    database_url, cleanup = await fresh_postgres_database()
+    try:
+        async with AsyncExitStack() as stack:
+            slack, sparkhire, sparkhire_url = await fakes(stack)
+            env = bot_env(slack, sparkhire_url, database_url, Fernet.generate_key().decode())
+            ports = [free_port(), free_port()]
+            env["PUBLIC_URL"] = f"http://127.0.0.1:{ports[0]}"
+            bots = [BotProcess(env=env, port=p, workdir=tmp_path) for p in ports]
+            await asyncio.gather(*(b.start() for b in bots))
+            try:
+                # C1 subscribes through one process and C2 through the other, at the same moment,
+                # while Spark Hire is slow to answer (each process's read-then-register overlaps).
+                sparkhire.latency_seconds = 0.3
+                await asyncio.gather(
+                    subscribe_channels(bots[0].url, slack, ["C1"]), subscribe_channels(bots[1].url, slack, ["C2"])
+                )
+                assert len(sparkhire.webhooks) == 1  # one registration, the one the bot stored
+                sparkhire.latency_seconds = 0.0
+                (interview,) = interviews(sparkhire, 1)
+                (delivery,) = await sparkhire.emit("InterviewCompleted", interview)
+                assert delivery.status == 200
+                await slack.wait_for(lambda: slack.posted("C1") and slack.posted("C2"), timeout=15)
+            finally:
+                await asyncio.gather(*(b.stop() for b in bots))
+    finally:
+        await cleanup()
