@@ -13,6 +13,7 @@ import os
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from urllib.parse import parse_qs
 
 import aiohttp
 from aiohttp import web
@@ -52,6 +53,12 @@ SANDBOX_CREDENTIAL = "sandbox"
 # unverified body, to the error handler, which answers the user the body names.
 SLACK_TIMESTAMP = re.compile(r"[0-9]{1,15}")
 SLACK_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
+
+
+def is_ssl_check(body: bytes) -> bool:
+    """Slack's unsigned ``ssl_check=1``, which Bolt answers (200) before it verifies anything."""
+    values = parse_qs(body.decode("utf-8", "replace")).get("ssl_check") or [""]
+    return values[0] == "1"
 
 
 def signature_headers_well_formed(request: web.Request) -> bool:
@@ -273,7 +280,7 @@ def create_web_app(
     web_app[BOLT_KEY] = bolt
 
     async def slack_events(request: web.Request) -> web.Response:
-        if not signature_headers_well_formed(request):
+        if not signature_headers_well_formed(request) and not is_ssl_check(await request.read()):
             return web.json_response({"error": "invalid signature"}, status=401)
         try:
             bolt_request = await to_bolt_request(request)
@@ -307,11 +314,14 @@ def create_web_app(
     async def malformed(request: web.Request) -> web.Response:
         """401 unless signed by Slack (never tell a forger more); 400 for Slack's own malformed body."""
         verifier = SignatureVerifier(settings.slack_signing_secret.get_secret_value())
-        signed = verifier.is_valid(
-            await request.read(),
-            request.headers["X-Slack-Request-Timestamp"],
-            request.headers["X-Slack-Signature"],
-        )
+        try:
+            signed = verifier.is_valid(
+                await request.read(),
+                request.headers.get("X-Slack-Request-Timestamp", ""),
+                request.headers.get("X-Slack-Signature", ""),
+            )
+        except ValueError:  # a body that is not UTF-8: Slack's never is
+            signed = False
         if not signed:
             return web.json_response({"error": "invalid signature"}, status=401)
         return web.json_response({"error": "the payload is not a JSON object"}, status=400)

@@ -70,8 +70,8 @@ def sparkhire_event(
         dedup = "sparkhire:" + hashlib.sha256(dedup.encode()).hexdigest()
     assigned = body.get("assigned_to") if isinstance(body.get("assigned_to"), dict) else {}
     job = body.get("job_post") if isinstance(body.get("job_post"), dict) else {}
-    job_name = body.get("title") if is_job else job.get("title")
-    job_id = body.get("uuid") if is_job else job.get("uuid")
+    job_name = _text(body.get("title") if is_job else job.get("title"))
+    job_id = _text(body.get("uuid") if is_job else job.get("uuid"))
     return NewEvent(
         dedup_key=dedup,
         team_id=team_id,
@@ -89,11 +89,16 @@ def sparkhire_event(
         thread_key=f"sparkhire:{'job' if is_job else 'interview'}:{subject}",
         job_name=job_name,
         job_id=job_id,
-        candidate_email=assigned.get("email"),
+        candidate_email=_text(assigned.get("email")),
         connection_id=connection_id,
         # A rating names only its interview: the job and exclude filters wait for the worker's fetch.
         filters_deferred=header_event == "InterviewRated" and not assigned and not job,
     )
+
+
+def _text(value: Any) -> str | None:
+    """A filter field only if it is a string: a delivery with a list there must not break routing."""
+    return value if isinstance(value, str) else None
 
 
 def wedgehr_event(

@@ -26,7 +26,7 @@ from bot.notify.subscriptions import to_view
 from bot.services import Services
 from bot.sparkhire.models import WATCH_URL, Interview
 from bot.storage import OutboxItem, ThreadMessage, is_database_unavailable
-from bot.vendors.errors import VendorError
+from bot.vendors.errors import NotFoundError, VendorError
 from bot.wedgehr.models import Invite, Wedge
 
 logger = logging.getLogger(__name__)
@@ -69,6 +69,10 @@ class FilteredOut(Exception):
 
 class NotRenderable(Exception):
     """The delivery does not carry an interview we can read, nor one we could fetch: nothing to post."""
+
+
+class InterviewUnavailable(Exception):
+    """Spark Hire could not be asked for the interview just now (busy, down): try the row later."""
 
 
 class EarlierPostUnknown(Exception):
@@ -232,6 +236,10 @@ class OutboxWorker:
             logger.log(level, "Outbox row %s not posted: %s", item.id, reason)
             await self._record(item, lambda: self.db.outbox.skip(item, self.worker_id, reason=reason))
             self._wake_at(time.time())  # the channel was not paced: its next row may go now
+            return
+        except InterviewUnavailable as exc:
+            logger.warning("Outbox row %s waits: %s", item.id, exc)
+            await self._retry_later(item, str(exc))
             return
         except SlackApiError as exc:
             await self._slack_failure(item, exc)
@@ -509,7 +517,7 @@ class OutboxWorker:
                 # Not the documented shape: the interview as Spark Hire has it now, if the delivery
                 # names one; retrying the same body could never succeed.
                 uuid = obj.get("uuid") if isinstance(obj.get("uuid"), str) else None
-                interview = await self._fetch_interview(payload, uuid) if uuid else None
+                interview = await self._fetch_interview(payload, uuid, retry_transient=True) if uuid else None
                 if interview is None:
                     fields = ", ".join(sorted({str(e["loc"][0]) for e in exc.errors() if e["loc"]}))
                     raise NotRenderable(f"the delivery's interview is not readable (fields: {fields})") from None
@@ -530,14 +538,22 @@ class OutboxWorker:
             interview_uuid=uuid,
         ), None
 
-    async def _fetch_interview(self, payload: dict[str, Any], uuid: str) -> Interview | None:
-        """The interview from Spark Hire through the delivery's connection; None if it cannot be had."""
+    async def _fetch_interview(
+        self, payload: dict[str, Any], uuid: str, *, retry_transient: bool = False
+    ) -> Interview | None:
+        """The interview from Spark Hire through the delivery's connection; None if it cannot be had.
+
+        ``retry_transient``: when this fetch is all the post has, a passing failure (not a 404)
+        raises InterviewUnavailable, so the row is tried again rather than dropped.
+        """
         connection = await self.db.connections.get(str(payload.get("connection_id") or ""))
         if connection is None:
             return None
         try:
             return await self.services.client_for(connection).get_interview(uuid)  # type: ignore[attr-defined]
         except VendorError as exc:
+            if retry_transient and not isinstance(exc, NotFoundError):
+                raise InterviewUnavailable(f"could not fetch interview {uuid}: {exc}") from None
             logger.info("Could not fetch interview %s: %s", uuid, exc)
             return None
 

@@ -63,6 +63,30 @@ async def test_requests_just_outside_slacks_five_minutes_or_with_a_changed_body_
     assert len(bot.slack.calls_to("views.open")) == 1  # only the request inside the window
 
 
+async def test_slacks_unsigned_ssl_check_is_answered_and_a_body_that_is_not_utf8_is_refused(bot):
+    ssl_check = await bot.sender.client.post(
+        bot.sender.url,
+        content="ssl_check=1&token=legacy",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert ssl_check.status_code == 200
+    posing = await bot.sender.client.post(
+        bot.sender.url,
+        content="ssl_check=0&command=%2Finterview&text=help",
+        headers={"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": "abc"},
+    )
+    assert posing.status_code == 401
+    latin1 = "payload=" + '{"type": "block_actions", "user": {"id": "Ü"}}'
+    well_formed = sign(latin1)  # the right format, but not a signature of these bytes
+    response = await bot.sender.client.post(
+        bot.sender.url,
+        content=latin1.encode("latin-1"),
+        headers={"Content-Type": "application/x-www-form-urlencoded", **well_formed},
+    )
+    assert response.status_code == 401
+    assert bot.slack.calls == []
+
+
 async def test_healthz(bot):
     response = await bot.sender.client.get(bot.url + "/healthz")
     assert response.status_code == 200 and response.json()["ok"] is True

@@ -15,9 +15,14 @@ from bot.notify.events import SPARKHIRE_EVENT_NAMES
 from tests.support.harness import running_bot
 from tests.support.slack_requests import sign
 
-PROPERTY_SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+# Derandomised: CI runs the same examples every time (a red build is then reproducible).
+PROPERTY_SETTINGS = settings(
+    max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None
+)
 
-json_leaf = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=40))
+json_leaf = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=40)
+)
 json_value = st.recursive(
     json_leaf,
     lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=10), inner, max_size=4)),
@@ -229,6 +234,7 @@ sparkhire_shaped_body = st.fixed_dictionaries(
 @settings(PROPERTY_SETTINGS, max_examples=20)  # each runs the worker too: the slowest here
 @given(event=st.sampled_from(sorted(SPARKHIRE_EVENT_NAMES)), body=sparkhire_shaped_body)
 @example(event="InterviewAccepted", body={})
+@example(event="InterviewCompleted", body={"assigned_to": {"email": [1]}, "job_post": {"title": {}, "uuid": 2}})
 @example(event="InterviewCompleted", body={"assigned_to": [1], "uuid": "5a0c2a35-0000-4000-8000-000000000001"})
 async def test_any_authenticated_delivery_of_a_real_event_is_answered_and_handled_without_an_error(event, body):
     # Real event names, so the bodies reach the worker too: wrong types in any field.
@@ -248,7 +254,10 @@ async def test_any_authenticated_delivery_of_a_real_event_is_answered_and_handle
                     },
                 )
             assert 200 <= response.status_code < 300 or response.status_code in {400, 413, 415, 422}
-            await asyncio.sleep(0.3)  # the worker takes what was stored (and fetches the interview)
+            for _ in range(100):  # until the worker has settled what was stored (posted, skipped)
+                if not (await bot.services.db.outbox.counts()).get("pending"):
+                    break
+                await asyncio.sleep(0.05)
             await settle(bot)
     assert [r.getMessage() for r in errors.records] == []
 

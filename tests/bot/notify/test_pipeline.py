@@ -710,7 +710,8 @@ async def test_several_processes_poll_a_wedgehr_connection_once_per_interval_bet
         await asyncio.gather(*tasks, return_exceptions=True)
         polls = [r for r in bot.wedgehr.requests[before:] if r.path.endswith("/wedges")]
         seconds = 2.5 + 3 * 0.17
-        assert 2 <= len(polls) <= seconds / 0.5 + 2, f"{len(polls)} polls in {seconds:.1f} s at one per 0.5 s"
+        # At most one per interval between them (a slow machine may manage fewer, never more).
+        assert 1 <= len(polls) <= seconds / 0.5 + 2, f"{len(polls)} polls in {seconds:.1f} s at one per 0.5 s"
 
 
 async def test_after_a_new_bot_secret_key_webhooks_get_401_until_subscribe_registers_them_again(tmp_path):

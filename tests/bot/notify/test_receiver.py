@@ -114,3 +114,15 @@ async def test_a_delivery_in_an_unexpected_shape_is_posted_from_the_interview_it
         await asyncio.sleep(0.1)
     assert counts == {"sent": 1, "skipped": 1}, counts  # the unreadable one is not retried forever
     assert len(bot.slack.posted("C1")) == 1
+
+
+async def test_an_unexpected_shape_waits_out_a_spark_hire_outage_instead_of_being_dropped(bot):
+    await subscribe(bot)
+    url, headers = webhook_of(bot)
+    interview = completed_interview(bot)
+    bot.sparkhire.fail_next(503, times=6)  # more than one fetch's retries
+    async with httpx.AsyncClient() as client:
+        odd = {"uuid": interview["uuid"], "assigned_to": "someone"}
+        assert (await client.post(url, json=odd, headers=headers)).status_code == 200
+    (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=20)
+    assert "Ann Lee" in card.text
