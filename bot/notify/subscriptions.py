@@ -133,6 +133,15 @@ SUBSCRIBE_AGAIN = "Run `/interview subscribe` in those channels again so they ge
 async def follow_new_key(services: Services, *, before: Connection | None, after: Connection) -> list[str]:
     """Keep subscribed channels' Spark Hire events coming after a connection's key was replaced.
 
+    Under the connection's webhook lock, as every read-then-register or delete of its webhook is.
+    """
+    async with services.db.exclusive(f"sparkhire-webhook:{after.id}"):
+        return await _follow_new_key(services, before=before, after=after)
+
+
+async def _follow_new_key(services: Services, *, before: Connection | None, after: Connection) -> list[str]:
+    """The work of follow_new_key.
+
     A key of another account cannot see the webhook registered with the old key, and the old
     account would go on sending events the channel no longer wants. So the webhook is registered
     again with the new key (unless Spark Hire shows it to that key: same account), and the old
@@ -177,8 +186,17 @@ async def release_webhook_if_unused(services: Services, connection_id: str | Non
     """Delete the Spark Hire registration once no subscription uses the connection.
 
     Returns False when a registration is left in place: still used, or Spark Hire would not delete it.
+    Under the connection's webhook lock: a subscribe on another process must not find the webhook
+    listed just before this deletes it.
     """
-    if not connection_id or await services.db.subscriptions.count_using_connection(connection_id):
+    if not connection_id:
+        return False
+    async with services.db.exclusive(f"sparkhire-webhook:{connection_id}"):
+        return await _release_webhook_if_unused(services, connection_id)
+
+
+async def _release_webhook_if_unused(services: Services, connection_id: str) -> bool:
+    if await services.db.subscriptions.count_using_connection(connection_id):
         return False
     try:
         connection = await services.db.connections.get(connection_id)

@@ -86,6 +86,7 @@ def _v4_sparkhire_dedup_without_webhook(connection: sa.Connection) -> None:
         sa.select(events.c.id, events.c.dedup_key).where(events.c.dedup_key.like("sparkhire:%"))
     ).all()
     taken = {key for _, key in rows}
+    rewrites = []
     for row_id, key in rows:
         parts = key.split(":", 3)
         if len(parts) < 4:
@@ -93,8 +94,13 @@ def _v4_sparkhire_dedup_without_webhook(connection: sa.Connection) -> None:
         new_key = f"{parts[0]}:{parts[1]}:{parts[3]}"
         if new_key in taken:
             continue
-        connection.execute(sa.update(events).where(events.c.id == row_id).values(dedup_key=new_key))
+        rewrites.append({"row_id": row_id, "new_key": new_key})
         taken.add(new_key)
+    for start in range(0, len(rewrites), 1000):  # batched: a large install starts in seconds, not minutes
+        connection.execute(
+            sa.update(events).where(events.c.id == sa.bindparam("row_id")).values(dedup_key=sa.bindparam("new_key")),
+            rewrites[start : start + 1000],
+        )
 
 
 MIGRATIONS: list[Callable[[sa.Connection], None]] = [
@@ -162,8 +168,13 @@ class Database:
                 try:
                     yield
                 finally:
-                    await conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": key})
-                    await conn.commit()
+                    try:
+                        await conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                        await conn.commit()
+                    except BaseException:
+                        # Never back to the pool still holding the lock: closing the session frees it.
+                        await conn.invalidate()
+                        raise
 
     async def migrate(self) -> int:
         """Apply pending migrations; returns the schema version. Safe to run concurrently."""

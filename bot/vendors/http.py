@@ -33,6 +33,9 @@ from bot.vendors.errors import (
 logger = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+#: Transport errors raised before a request could reach the vendor.
+NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ProxyError, httpx.UnsupportedProtocol, httpx.LocalProtocolError)
+GATEWAY_ERRORS = {502, 504}
 ACTIONABLE_DEFAULTS = (
     AuthenticationError,
     NotFoundError,
@@ -276,7 +279,11 @@ class BaseVendorClient:
                 retryable = idempotent
                 wait = None
             except httpx.TransportError as exc:
-                error = APIConnectionError(vendor=self.vendor_name)
+                # A connection dropped once the request was out (not refused before it) may also have
+                # done the work.
+                sent = not isinstance(exc, NOT_SENT_ERRORS)
+                message = APITimeoutError.maybe_done_message if sent and not idempotent else None
+                error = APIConnectionError(message, vendor=self.vendor_name)
                 cause = exc
                 retryable = idempotent
                 wait = None
@@ -296,6 +303,9 @@ class BaseVendorClient:
                 else:
                     retryable = idempotent and isinstance(error, ServerError)
                     wait = None
+                    if not idempotent and response.status_code in GATEWAY_ERRORS:
+                        # A proxy's answer: the vendor behind it may have done the work all the same.
+                        error.message = APITimeoutError.maybe_done_message
             delay = wait if wait is not None else self.retry.backoff(attempt)
             give_up = not retryable or attempt >= self.retry.max_retries
             if not give_up and self.on_retry is not None:

@@ -63,6 +63,8 @@ class WedgeHRSandbox:
         self.latency_seconds = 0.0
         #: Seconds every answer waits after the work is done (a request that lands, an answer lost).
         self.answer_delay_seconds = 0.0
+        #: Close the connection instead of answering, once the work is done.
+        self.drop_answers = False
         self._failures = InjectedFailures(default_body={"message": "Something unexpected happened"})
         # Steps of 1000 under a random offset below 1000: ids look like WedgeHR's and never repeat.
         self._ids = itertools.count(4_017_600_317_622_000, 1000)
@@ -218,6 +220,8 @@ class WedgeHRSandbox:
         response = await handler(request)
         if self.answer_delay_seconds:  # done, but the answer is late: a client may give up on it
             await asyncio.sleep(self.answer_delay_seconds)
+        if self.drop_answers and request.transport is not None:  # done, and the connection drops
+            request.transport.close()
         return response
 
     def _invite_out(self, invite: dict[str, Any], *, embedded: bool = False) -> dict[str, Any]:

@@ -4,6 +4,7 @@ import logging
 import pytest
 
 from bot.vendors.errors import (
+    APIConnectionError,
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
@@ -80,6 +81,24 @@ async def test_an_invite_whose_answer_times_out_is_not_sent_twice(sandbox):
     posts = [r for r in sandbox.requests if r.method == "POST"]
     assert len(posts) == 1
     assert [i["email"] for i in sandbox.invites.values()].count("late@example.io") == 1
+
+
+async def test_an_invite_whose_connection_drops_or_gateway_fails_says_it_may_have_gone_through(sandbox):
+    interview = next(iter(sandbox.interviews.values()))
+    async with serve(sandbox.app) as url, WedgeHRClient(token=TOKEN, base_url=url, retry=FAST) as client:
+        sandbox.drop_answers = True
+        with pytest.raises(APIConnectionError) as dropped:
+            await client.create_invite(interview_id=interview["id"], email="dropped@example.io")
+        sandbox.drop_answers = False
+        sandbox.fail_next(502)
+        with pytest.raises(ServerError) as gateway:
+            await client.create_invite(interview_id=interview["id"], email="gateway@example.io")
+    for raised in (dropped, gateway):
+        assert "may or may not have gone through" in str(raised.value)
+    assert [r.json["email"] for r in sandbox.requests if r.method == "POST"] == [
+        "dropped@example.io",
+        "gateway@example.io",
+    ]
 
 
 async def test_validation_error_maps_fields(client):
