@@ -69,8 +69,37 @@ def emails_in(text: str) -> Iterator[tuple[int, int]]:
             end -= 1
         if end - first > 2 and text[first] == text[end - 1] and text[first] in "'_":
             first, end = first + 1, end - 1
+        if text[first:end].endswith(("'s", "\u2019s")):  # ann@example.com's interview
+            end -= 2
+        while end > first and text[end - 1] in "'_-":  # a closing quote or italics, a dash after it
+            end -= 1
+        while first < end and text[first] in "'_":
+            first += 1
+        first, end = _outside_cjk_text(text, first, end)
         if is_email(text[first:end]):
             yield first, end
+
+
+def _is_cjk(char: str) -> bool:
+    return unicodedata.name(char, "").startswith(("CJK", "HIRAGANA", "KATAKANA", "HANGUL", "IDEOGRAPHIC"))
+
+
+def _outside_cjk_text(text: str, first: int, end: int) -> tuple[int, int]:
+    """Chinese or Japanese text has no spaces: a Latin address written in it shares its run.
+
+    The CJK letters before a Latin local part, and after a Latin domain, are the sentence's
+    (連絡先はann@example.comです); an address written in CJK (山田@例え.jp) is kept whole.
+    """
+    at = text.find("@", first, end)
+    if at < 0:
+        return first, end
+    if _is_cjk(text[first]) and not _is_cjk(text[at - 1]):
+        while first < at and _is_cjk(text[first]):
+            first += 1
+    if end - 1 > at and _is_cjk(text[end - 1]) and not _is_cjk(text[at + 1]):
+        while end - 1 > at and _is_cjk(text[end - 1]):
+            end -= 1
+    return first, end
 
 
 def first_email(text: str) -> str | None:

@@ -105,9 +105,10 @@ class APIConnectionError(VendorError):
 class APITimeoutError(APIConnectionError):
     default_message = "The vendor did not answer in time. Try again in a moment."
     #: For a request that creates something and is never retried: it may have been done.
+    #: Short enough for a modal's field error (150 characters) with the vendor's name before it.
     maybe_done_message = (
-        "The vendor did not answer in time, so this may or may not have gone through. "
-        "Check in the vendor's app (or with `/interview find`) before trying again."
+        "No clear answer, so this may have gone through. Check the vendor's app or `/interview find` "
+        "before you try again."
     )
 
 

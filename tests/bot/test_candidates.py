@@ -64,6 +64,10 @@ def test_an_address_used_as_a_display_name_is_not_a_second_candidate():
         ("o'brien@example.com", "o'brien@example.com"),
         ("ann@example.com@example.org", None),  # not one address: no piece of it either
         ("ann@exam_ple.com", None),
+        ("連絡先はann@example.comです", "ann@example.com"),  # Japanese text has no spaces around it
+        ("_Contact ann@example.com_", "ann@example.com"),  # Slack italics around a sentence
+        ("ann@example.com's interview", "ann@example.com"),
+        ("ann@example.com- the new one", "ann@example.com"),
     ],
 )
 def test_an_address_in_text_is_found_whole_or_not_at_all(text, found):

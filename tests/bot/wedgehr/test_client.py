@@ -76,7 +76,7 @@ async def test_an_invite_whose_answer_times_out_is_not_sent_twice(sandbox):
         async with WedgeHRClient(token=TOKEN, base_url=url, retry=FAST, timeout=0.2) as client:
             with pytest.raises(APITimeoutError) as raised:
                 await client.create_invite(interview_id=interview["id"], email="late@example.io")
-            assert "may or may not have gone through" in str(raised.value)  # not "try again"
+            assert "may have gone through" in str(raised.value)  # not "try again"
         await asyncio.sleep(1.0)  # any retried request would have landed by now
     posts = [r for r in sandbox.requests if r.method == "POST"]
     assert len(posts) == 1
@@ -94,7 +94,7 @@ async def test_an_invite_whose_connection_drops_or_gateway_fails_says_it_may_hav
         with pytest.raises(ServerError) as gateway:
             await client.create_invite(interview_id=interview["id"], email="gateway@example.io")
     for raised in (dropped, gateway):
-        assert "may or may not have gone through" in str(raised.value)
+        assert "may have gone through" in str(raised.value)
     assert [r.json["email"] for r in sandbox.requests if r.method == "POST"] == [
         "dropped@example.io",
         "gateway@example.io",
