@@ -222,19 +222,26 @@ async def test_advanced_share_for_slack_reviewers(bot):
     assert [r["email"] for r in created.json["reviewers"]] == ["mo@example.com", "boss@example.com"]
 
 
-async def test_a_slack_reviewer_without_a_visible_email_is_named_in_the_answer(bot):
-    bot.slack.add_user("U9", name="Pat Hidden", email="")
+async def open_advanced_share(bot):
+    """Click "Share with reviewers…" on a completed interview: the filled-in modal, and the state
+    of its interview field with that interview chosen."""
     done = next(i for i in bot.sparkhire.interviews.values() if i["status"] == "completed")
     await bot.sender.block_action(Action.SHARE_ADVANCED, value=done["uuid"])
     await bot.slack.wait_for(lambda: bot.slack.calls_to("views.update"))
     call = bot.slack.calls_to("views.update")[-1].args
-    values = {
+    chosen = {
         Block.SHARE_INTERVIEWS: {
             Action.INPUT: {"type": "multi_static_select", "selected_options": [{"value": done["uuid"]}]}
-        },
-        Block.REVIEWERS: {Action.INPUT: {"type": "multi_users_select", "selected_users": ["U9"]}},
+        }
     }
-    await bot.sender.view_submission({**call["view"], "id": call["view_id"]}, values)
+    return {**call["view"], "id": call["view_id"]}, chosen
+
+
+async def test_a_slack_reviewer_without_a_visible_email_is_named_in_the_answer(bot):
+    bot.slack.add_user("U9", name="Pat Hidden", email="")
+    view, chosen = await open_advanced_share(bot)
+    reviewers = {Block.REVIEWERS: {Action.INPUT: {"type": "multi_users_select", "selected_users": ["U9"]}}}
+    await bot.sender.view_submission(view, {**chosen, **reviewers})
     answer = (await bot.slack.wait_for(lambda: bot.slack.ephemerals("U1")))[-1]
     shown = answer.blocks[0]["text"]["text"]
     assert "Pat Hidden has no email address visible to me" in shown, shown
@@ -242,19 +249,11 @@ async def test_a_slack_reviewer_without_a_visible_email_is_named_in_the_answer(b
 
 
 async def test_a_reviewer_link_can_be_deactivated_from_slack(bot):
-    done = next(i for i in bot.sparkhire.interviews.values() if i["status"] == "completed")
-    await bot.sender.block_action(Action.SHARE_ADVANCED, value=done["uuid"])
-    await bot.slack.wait_for(lambda: bot.slack.calls_to("views.update"))
-    call = bot.slack.calls_to("views.update")[-1].args
-    values = {
-        Block.SHARE_INTERVIEWS: {
-            Action.INPUT: {"type": "multi_static_select", "selected_options": [{"value": done["uuid"]}]}
-        },
-        Block.REVIEWER_EMAILS: {
-            Action.INPUT: {"type": "plain_text_input", "value": "boss@example.com\nvp@example.com"}
-        },
+    view, chosen = await open_advanced_share(bot)
+    typed = {
+        Block.REVIEWER_EMAILS: {Action.INPUT: {"type": "plain_text_input", "value": "boss@example.com\nvp@example.com"}}
     }
-    await bot.sender.view_submission({**call["view"], "id": call["view_id"]}, values)
+    await bot.sender.view_submission(view, {**chosen, **typed})
     created = (await bot.slack.wait_for(lambda: bot.slack.ephemerals("U1")))[-1]
     assert_valid_blocks(created.blocks)
     buttons = {b["text"]["text"]: b["accessory"] for b in created.blocks if "accessory" in b}

@@ -2,6 +2,7 @@
 
 import asyncio
 import base64
+import contextlib
 from contextlib import AsyncExitStack
 
 import httpx
@@ -168,50 +169,9 @@ async def test_a_restarted_bot_posts_at_once_what_it_was_posting_when_stopped(tm
             await second.stop()
 
 
-@pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL not set")
-async def test_two_processes_on_postgresql_post_each_event_once(tmp_path):
-    database_url, cleanup = await fresh_postgres_database()
-    try:
-        async with AsyncExitStack() as stack:
-            slack, sparkhire, sparkhire_url = await fakes(stack)
-            env = bot_env(slack, sparkhire_url, database_url, Fernet.generate_key().decode())
-            ports = [free_port(), free_port()]
-            env["PUBLIC_URL"] = f"http://127.0.0.1:{ports[0]}"
-            bots = [BotProcess(env=env, port=p, workdir=tmp_path) for p in ports]
-            await asyncio.gather(*(b.start() for b in bots))  # both migrate at once
-            try:
-                channels = [f"C{n}" for n in range(1, 11)]
-                await subscribe_channels(bots[0].url, slack, channels)
-                (hook,) = sparkhire.webhooks.values()
-                auth = {
-                    "Authorization": "Basic " + base64.b64encode(hook["_auth"].encode()).decode(),
-                    "X-SparkHire-Event": "InterviewCompleted",
-                }
-                path = hook["url"].split(str(ports[0]), 1)[1]
-                made = interviews(sparkhire, 3)
-                async with httpx.AsyncClient() as client:
-                    # Every delivery goes to both processes (a retry landing elsewhere), concurrently.
-                    responses = await asyncio.gather(
-                        *(
-                            client.post(bot.url + path, json=interview, headers=auth)
-                            for interview in made
-                            for bot in bots
-                        )
-                    )
-                assert {r.status_code for r in responses} == {200}
-                expected = len(channels) * len(made)
-                await slack.wait_for(lambda: len(slack.posted()) >= expected, timeout=30)
-                await asyncio.sleep(1.5)
-                posted = [(m.channel, m.text) for m in slack.posted()]
-                assert len(posted) == expected and len(set(posted)) == expected
-            finally:
-                await asyncio.gather(*(b.stop() for b in bots))
-    finally:
-        await cleanup()
-
-
-@pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL not set")
-async def test_two_processes_subscribing_at_once_register_one_webhook(tmp_path):
+@contextlib.asynccontextmanager
+async def two_processes_on_postgresql(tmp_path):
+    """Fakes, and two bot processes started at once (both migrate) on a fresh PostgreSQL database."""
     database_url, cleanup = await fresh_postgres_database()
     try:
         async with AsyncExitStack() as stack:
@@ -222,19 +182,50 @@ async def test_two_processes_subscribing_at_once_register_one_webhook(tmp_path):
             bots = [BotProcess(env=env, port=p, workdir=tmp_path) for p in ports]
             await asyncio.gather(*(b.start() for b in bots))
             try:
-                # C1 subscribes through one process and C2 through the other, at the same moment,
-                # while Spark Hire is slow to answer (each process's read-then-register overlaps).
-                sparkhire.latency_seconds = 0.3
-                await asyncio.gather(
-                    subscribe_channels(bots[0].url, slack, ["C1"]), subscribe_channels(bots[1].url, slack, ["C2"])
-                )
-                assert len(sparkhire.webhooks) == 1  # one registration, the one the bot stored
-                sparkhire.latency_seconds = 0.0
-                (interview,) = interviews(sparkhire, 1)
-                (delivery,) = await sparkhire.emit("InterviewCompleted", interview)
-                assert delivery.status == 200
-                await slack.wait_for(lambda: slack.posted("C1") and slack.posted("C2"), timeout=15)
+                yield slack, sparkhire, bots
             finally:
                 await asyncio.gather(*(b.stop() for b in bots))
     finally:
         await cleanup()
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL not set")
+async def test_two_processes_on_postgresql_post_each_event_once(tmp_path):
+    async with two_processes_on_postgresql(tmp_path) as (slack, sparkhire, bots):
+        channels = [f"C{n}" for n in range(1, 11)]
+        await subscribe_channels(bots[0].url, slack, channels)
+        (hook,) = sparkhire.webhooks.values()
+        auth = {
+            "Authorization": "Basic " + base64.b64encode(hook["_auth"].encode()).decode(),
+            "X-SparkHire-Event": "InterviewCompleted",
+        }
+        path = hook["url"].removeprefix(bots[0].url)
+        made = interviews(sparkhire, 3)
+        async with httpx.AsyncClient() as client:
+            # Every delivery goes to both processes (a retry landing elsewhere), concurrently.
+            responses = await asyncio.gather(
+                *(client.post(bot.url + path, json=interview, headers=auth) for interview in made for bot in bots)
+            )
+        assert {r.status_code for r in responses} == {200}
+        expected = len(channels) * len(made)
+        await slack.wait_for(lambda: len(slack.posted()) >= expected, timeout=30)
+        await asyncio.sleep(1.5)
+        posted = [(m.channel, m.text) for m in slack.posted()]
+        assert len(posted) == expected and len(set(posted)) == expected
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL not set")
+async def test_two_processes_subscribing_at_once_register_one_webhook(tmp_path):
+    async with two_processes_on_postgresql(tmp_path) as (slack, sparkhire, bots):
+        # C1 subscribes through one process and C2 through the other, at the same moment,
+        # while Spark Hire is slow to answer (each process's read-then-register overlaps).
+        sparkhire.latency_seconds = 0.3
+        await asyncio.gather(
+            subscribe_channels(bots[0].url, slack, ["C1"]), subscribe_channels(bots[1].url, slack, ["C2"])
+        )
+        assert len(sparkhire.webhooks) == 1  # one registration, the one the bot stored
+        sparkhire.latency_seconds = 0.0
+        (interview,) = interviews(sparkhire, 1)
+        (delivery,) = await sparkhire.emit("InterviewCompleted", interview)
+        assert delivery.status == 200
+        await slack.wait_for(lambda: slack.posted("C1") and slack.posted("C2"), timeout=15)
