@@ -281,7 +281,7 @@ def create_web_app(
 
     async def slack_events(request: web.Request) -> web.Response:
         if not signature_headers_well_formed(request) and not is_ssl_check(await request.read()):
-            return web.json_response({"error": "invalid signature"}, status=401)
+            return await unsigned(request)
         try:
             bolt_request = await to_bolt_request(request)
         except (ValueError, AttributeError):  # a payload that is not a JSON object: Bolt parses before it verifies
@@ -323,10 +323,11 @@ def create_web_app(
         except ValueError:  # a body that is not UTF-8: Slack's never is
             signed = False
         if not signed:
-            return web.json_response({"error": "invalid signature"}, status=401)
+            return await unsigned(request)
         return web.json_response({"error": "the payload is not a JSON object"}, status=400)
 
     async def unsigned(request: web.Request) -> web.Response:
+        """The answer to anything not signed by Slack, the same whatever was wrong with it."""
         return web.json_response({"error": "invalid signature"}, status=401)
 
     # In Socket Mode Slack sends nothing over HTTP. The route still verifies what reaches it, and

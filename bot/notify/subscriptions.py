@@ -394,7 +394,7 @@ async def replay(
     if not arrived.new:
         return f"{what} The bot already had that event and posts each event once, so nothing new appears."
     subscriptions = await services.db.subscriptions.list_for_channel(team_id, channel_id)
-    if any(_takes(s, arrived.event) for s in subscriptions):
+    if any(s.takes(arrived.event) for s in subscriptions):
         return f"{what} It is new to the bot: it appears here in a moment."
     return f"{what} It is new to the bot and is posted in the channels subscribed to it, not this one."
 
@@ -405,18 +405,3 @@ def _about(event: NewEvent) -> str:
     assigned = body.get("assigned_to") if isinstance(body.get("assigned_to"), dict) else {}
     name = assigned.get("name") or event.candidate_email or event.job_name
     return f" ({str(name)[:80]})" if name else ""
-
-
-def _takes(subscription: Subscription, event: NewEvent) -> bool:
-    """Whether this subscription gets ``event`` (as the receiver routes it)."""
-    if subscription.vendor != event.vendor:
-        return False
-    if subscription.connection_id and event.connection_id and subscription.connection_id != event.connection_id:
-        return False
-    return subscription.matches(
-        event.event_type,
-        job_name=event.job_name,
-        job_id=event.job_id,
-        candidate_email=event.candidate_email,
-        deferred=event.filters_deferred,
-    )

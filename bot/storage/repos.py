@@ -470,6 +470,20 @@ class Subscription:
                     return False
         return True
 
+    def takes(self, event: NewEvent) -> bool:
+        """Whether this subscription gets ``event``: its team, vendor and connection, then :meth:`matches`."""
+        if self.team_id != event.team_id or self.vendor != event.vendor:
+            return False
+        if event.connection_id and self.connection_id and self.connection_id != event.connection_id:
+            return False
+        return self.matches(
+            event.event_type,
+            job_name=event.job_name,
+            job_id=event.job_id,
+            candidate_email=event.candidate_email,
+            deferred=event.filters_deferred,
+        )
+
     @property
     def has_filters(self) -> bool:
         return bool(self.job_filter or self.excludes)
@@ -654,17 +668,7 @@ def _record_many(conn: sa.Connection, batch: list[NewEvent], now: float) -> list
             # A rating's filters are checked by the worker: it posts if any of these passes.
             deferred_ids: dict[str, list[int]] = {}
             for s in subs:
-                if s.team_id != e.team_id or s.vendor != e.vendor:
-                    continue
-                if e.connection_id and s.connection_id and s.connection_id != e.connection_id:
-                    continue
-                if not s.matches(
-                    e.event_type,
-                    job_name=e.job_name,
-                    job_id=e.job_id,
-                    candidate_email=e.candidate_email,
-                    deferred=e.filters_deferred,
-                ):
+                if not s.takes(e):
                     continue
                 rank = (e.filters_deferred and s.has_filters, s.compact)
                 if rank[0]:

@@ -104,12 +104,14 @@ class APIConnectionError(VendorError):
 
 class APITimeoutError(APIConnectionError):
     default_message = "The vendor did not answer in time. Try again in a moment."
-    #: For a request that creates something and is never retried: it may have been done.
-    #: Short enough for a modal's field error (150 characters) with the vendor's name before it.
-    maybe_done_message = (
-        "No clear answer, so this may have gone through. Check the vendor's app or `/interview find` "
-        "before you try again."
-    )
+
+
+#: For a create whose answer was lost (late, dropped, a proxy's 502/504): it may have been done, and
+#: trying again could do it twice. Short enough for a modal's field error (150 characters) with the
+#: vendor's name before it.
+MAYBE_DONE_MESSAGE = (
+    "No clear answer, so this may have gone through. Check the vendor's app or `/interview find` before you try again."
+)
 
 
 def error_for_status(status: int) -> type[APIStatusError]:

@@ -17,6 +17,7 @@ from urllib.parse import quote
 import httpx
 
 from bot.vendors.errors import (
+    MAYBE_DONE_MESSAGE,
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
@@ -34,7 +35,14 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 #: Transport errors raised before a request could reach the vendor.
-NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ProxyError, httpx.UnsupportedProtocol, httpx.LocalProtocolError)
+NOT_SENT_ERRORS = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.ProxyError,
+    httpx.UnsupportedProtocol,
+    httpx.LocalProtocolError,
+)
 GATEWAY_ERRORS = {502, 504}
 ACTIONABLE_DEFAULTS = (
     AuthenticationError,
@@ -269,22 +277,14 @@ class BaseVendorClient:
                     json=json,
                     headers=self._auth_headers(),
                 )
-            except httpx.TimeoutException as exc:
-                # Past the connect, the vendor may have done a POST whose answer is late: say so,
-                # since the user's obvious next step, trying again, could invite someone twice.
-                sent = not isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
-                message = APITimeoutError.maybe_done_message if sent and not idempotent else None
-                error: VendorError = APITimeoutError(message, vendor=self.vendor_name)
-                cause: BaseException = exc
-                retryable = idempotent
-                wait = None
             except httpx.TransportError as exc:
-                # A connection dropped once the request was out (not refused before it) may also have
-                # done the work.
+                # Once the request is out, a late answer or a dropped connection may hide a create
+                # that was done: say so, since the user's obvious next step could invite someone twice.
                 sent = not isinstance(exc, NOT_SENT_ERRORS)
-                message = APITimeoutError.maybe_done_message if sent and not idempotent else None
-                error = APIConnectionError(message, vendor=self.vendor_name)
-                cause = exc
+                message = MAYBE_DONE_MESSAGE if sent and not idempotent else None
+                kind = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
+                error: VendorError = kind(message, vendor=self.vendor_name)
+                cause: BaseException = exc
                 retryable = idempotent
                 wait = None
             else:
@@ -305,7 +305,7 @@ class BaseVendorClient:
                     wait = None
                     if not idempotent and response.status_code in GATEWAY_ERRORS:
                         # A proxy's answer: the vendor behind it may have done the work all the same.
-                        error.message = APITimeoutError.maybe_done_message
+                        error.message = MAYBE_DONE_MESSAGE
             delay = wait if wait is not None else self.retry.backoff(attempt)
             give_up = not retryable or attempt >= self.retry.max_retries
             if not give_up and self.on_retry is not None:
