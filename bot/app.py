@@ -37,6 +37,7 @@ from bot.services import Services
 from bot.settings import Settings, SlackMode
 from bot.storage import Database
 from bot.tasks import answered_first
+from bot.workspaces import warn_if_vendor_keys_serve_everyone, withdraw_vendor_keys
 
 logger = logging.getLogger(__name__)
 
@@ -356,6 +357,8 @@ def create_web_app(
         await db.migrate()
         if not sandbox:  # the sandbox's placeholder keys must not replace real ones in a shared database
             await services.sync_env_connections()
+            await withdraw_vendor_keys(services)
+        warn_if_vendor_keys_serve_everyone(settings)
         workers: list[asyncio.Task[None]] = pipeline.start() if start_workers else []
         try:
             yield

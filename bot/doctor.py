@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import aiohttp
 from slack_sdk.errors import SlackApiError
 
-from bot.settings import DEV_SECRET_KEY_FILE, Settings
+from bot.settings import DEV_SECRET_KEY_FILE, Settings, SlackMode
 from bot.storage import Database
 from bot.vendors.errors import AuthenticationError, VendorError
 from bot.vendors.http import RetryPolicy
@@ -90,6 +90,19 @@ async def collect_checks(settings: Settings, *, sandbox: bool = False) -> list[C
         )
     else:
         checks.append(Check("key", None, f"BOT_SECRET_KEY not set: a development key is kept in {DEV_SECRET_KEY_FILE}"))
+
+    if settings.slack_mode is SlackMode.oauth and (settings.wedgehr_token or settings.sparkhire_api_key):
+        if settings.vendor_keys_team_ids:
+            checks.append(Check("vendors", True, f"env vendor keys serve {settings.vendor_keys_team_ids} only"))
+        else:
+            checks.append(
+                Check(
+                    "vendors",
+                    None,
+                    "env vendor keys serve every workspace that installs the app: set VENDOR_KEYS_TEAM_IDS",
+                    warning=True,
+                )
+            )
 
     async def database() -> str:
         db = Database.for_settings(settings)  # inside the guard: a missing driver is a line, not a traceback

@@ -107,13 +107,16 @@ class Services:
 
         ``WEDGEHR_TOKEN`` / ``SPARKHIRE_API_KEY`` are stored as the workspace
         connection of the first team that needs them, so webhooks, polling and
-        the App Home treat them like any connection.
+        the App Home treat them like any connection. Only the workspaces
+        ``VENDOR_KEYS_TEAM_IDS`` names get them, when it is set.
         """
+        serves = self.settings.vendor_keys_serve(team_id)
         connection = await self.db.connections.resolve(team_id, vendor, user_id)
         if connection is not None:
-            return connection
+            # A copy made before VENDOR_KEYS_TEAM_IDS left this workspace out (start-up withdraws it).
+            return connection if serves or connection.connected_by != ENV_CONNECTED_BY else None
         env_name, env_secret, environment = self._from_environment(vendor)
-        if env_secret is None:
+        if env_secret is None or not serves:
             return None
         # The first requests of a new team arrive together: one of them stores the secret, the rest
         # find it stored (each write would otherwise also drop every cached resolution).
@@ -152,6 +155,8 @@ class Services:
             logger.exception("Could not read the connections copied from the environment; left as they are")
             return
         for copy in copies:
+            if not self.settings.vendor_keys_serve(copy.team_id):
+                continue  # withdrawn instead (bot.workspaces.withdraw_vendor_keys)
             env_name, env_secret, environment = self._from_environment(copy.vendor)
             if env_secret is None:
                 logger.warning(

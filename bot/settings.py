@@ -25,6 +25,7 @@ WEDGEHR_URLS = {
 SPARKHIRE_DEFAULT_URL = "https://api.sparkhire.com/v1.0"
 DEV_SECRET_KEY_FILE = ".interview-bot-secret-key"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+SLACK_TEAM_ID = re.compile(r"[TE][A-Z0-9]{2,}")  # E: an Enterprise Grid organisation
 NEW_KEY_HINT = 'make one with python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
 
 
@@ -61,6 +62,10 @@ class Settings(BaseSettings):
     wedgehr_api_url: str | None = None
     sparkhire_api_key: SecretStr | None = None
     sparkhire_api_url: str = SPARKHIRE_DEFAULT_URL
+    #: The Slack workspaces (team ids, comma- or space-separated) that may use ``WEDGEHR_TOKEN`` and
+    #: ``SPARKHIRE_API_KEY``; empty, every one. In OAuth mode a stranger's workspace could otherwise
+    #: install the app and read the operator's candidates.
+    vendor_keys_team_ids: str = ""
 
     database_url: str = "sqlite+aiosqlite:///interview-bot.sqlite3"
     #: Longest wait for the database: on PostgreSQL to connect, for one statement, or for a pooled
@@ -104,6 +109,17 @@ class Settings(BaseSettings):
                 raise ValueError(f"must be a Fernet key (44 characters of url-safe base64): {NEW_KEY_HINT}") from None
         return value
 
+    @field_validator("vendor_keys_team_ids")
+    @classmethod
+    def _team_ids(cls, value: str) -> str:
+        ids = value.replace(",", " ").split()
+        if bad := [team_id for team_id in ids if not SLACK_TEAM_ID.fullmatch(team_id)]:
+            raise ValueError(
+                f"{', '.join(bad)} is not a Slack workspace id (T followed by capitals and digits, as in "
+                "the workspace's URL app.slack.com/client/T…); separate several with commas"
+            )
+        return ",".join(ids)
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
@@ -125,6 +141,11 @@ class Settings(BaseSettings):
     @property
     def sparkhire_base_url(self) -> str:
         return self.sparkhire_api_url.rstrip("/")
+
+    def vendor_keys_serve(self, team_id: str) -> bool:
+        """Whether workspace ``team_id`` may use the vendor keys set in the environment."""
+        allowed = self.vendor_keys_team_ids.split(",") if self.vendor_keys_team_ids else None
+        return allowed is None or team_id in allowed
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -24,6 +24,8 @@ def _isolated_env(monkeypatch, tmp_path):
             "PUBLIC_URL",
             "BOT_SECRET_KEY",
             "PORT",
+            "VENDOR_KEYS_TEAM_IDS",
+            "DATABASE_TIMEOUT_SECONDS",
         }:
             monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)

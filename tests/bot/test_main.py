@@ -54,8 +54,9 @@ def test_without_slack_credentials_says_what_to_set(tmp_path):
         ({"DATABASE_URL": "mysql://x"}, "Setting DATABASE_URL: DATABASE_URL must start with sqlite:///"),
         ({"LOG_LEVEL": "verbose"}, "Setting LOG_LEVEL: must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
         ({"BOT_SECRET_KEY": "not-a-key"}, "Setting BOT_SECRET_KEY: must be a Fernet key"),
+        ({"VENDOR_KEYS_TEAM_IDS": "acme.slack.com"}, "Setting VENDOR_KEYS_TEAM_IDS: acme.slack.com is not a Slack"),
     ],
-    ids=["port", "database-url", "log-level", "secret-key"],
+    ids=["port", "database-url", "log-level", "secret-key", "vendor-keys-team-ids"],
 )
 def test_a_bad_setting_is_named_in_one_line_before_anything_starts(tmp_path, command, setting, says):
     result = run(command, tmp_path, SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET="s", **setting)
@@ -199,3 +200,17 @@ def test_doctor_on_postgresql_without_bot_secret_key_says_to_set_it_and_reports_
     assert lines["key"].startswith("warn") and "PostgreSQL" in lines["key"] and "set it" in lines["key"]
     assert lines["database"].startswith("FAIL") and "Traceback" not in result.stdout + result.stderr
     assert result.returncode == 1
+
+
+def test_doctor_in_oauth_mode_says_when_env_vendor_keys_serve_every_workspace(tmp_path):
+    oauth = dict(SLACK_CLIENT_ID="1.2", SLACK_CLIENT_SECRET="c", SLACK_SIGNING_SECRET="s", WEDGEHR_TOKEN="w-0123")
+    unreachable = {
+        "WEDGEHR_API_URL": f"http://127.0.0.1:{free_port()}",
+        "SLACK_API_URL": f"http://127.0.0.1:{free_port()}/",
+    }
+    result = run(["doctor"], tmp_path, **oauth, **unreachable)
+    lines = {line.split()[1]: line for line in result.stdout.splitlines()}
+    assert lines["vendors"].startswith("warn") and "VENDOR_KEYS_TEAM_IDS" in lines["vendors"]
+    result = run(["doctor"], tmp_path, **oauth, **unreachable, VENDOR_KEYS_TEAM_IDS="T0001")
+    lines = {line.split()[1]: line for line in result.stdout.splitlines()}
+    assert lines["vendors"].startswith("ok") and "T0001" in lines["vendors"]

@@ -27,6 +27,13 @@ def test_mode_follows_credentials(monkeypatch):
     assert Settings().slack_mode is SlackMode.socket
 
 
+def test_vendor_keys_team_ids_name_the_workspaces_separated_by_commas_or_spaces(monkeypatch):
+    assert Settings().vendor_keys_serve("T0001")  # unset: every workspace, as before the setting
+    monkeypatch.setenv("VENDOR_KEYS_TEAM_IDS", " T0001, T0003  E0004 ")
+    settings = Settings()
+    assert [settings.vendor_keys_serve(t) for t in ("T0001", "T0003", "E0004", "T0002", "")] == [1, 1, 1, 0, 0]
+
+
 def test_wedgehr_api_url_overrides_env(monkeypatch):
     monkeypatch.setenv("WEDGEHR_API_URL", "http://127.0.0.1:9/connect/v2/")
     assert Settings().wedgehr_base_url == "http://127.0.0.1:9/connect/v2"
