@@ -27,6 +27,10 @@ class NotAllowedError(UserFacingError):
     """The Slack user may not do this (e.g. workspace settings need an admin)."""
 
 
+class BusyError(UserFacingError):
+    """Someone else is doing the same thing right now; trying again a little later will work."""
+
+
 def raised_inside(error: BaseException, *packages: str) -> bool:
     """True when ``error`` passed through code of one of ``packages`` (module name prefixes).
 

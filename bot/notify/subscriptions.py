@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 
 from blocks.models import SubscriptionView
 from bot.crypto import SecretKeyMismatchError
-from bot.errors import NotConnectedError, UserFacingError
+from bot.errors import BusyError, NotConnectedError, UserFacingError
 from bot.notify.grammar import SubscriptionRequest
 from bot.notify.receiver import ARRIVALS, webhook_path
 from bot.services import Services
@@ -67,13 +68,22 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
 
 
+def _webhook_lock(services: Services, connection_id: str) -> AbstractAsyncContextManager[None]:
+    """Every read-then-register or delete of a connection's webhook, one process at a time.
+
+    Raises BusyError when another request held it past the database timeout. By then each caller
+    has saved what the user asked for, so each says what is left to do instead of failing.
+    """
+    return services.db.exclusive(f"sparkhire-webhook:{connection_id}")
+
+
 async def ensure_webhook(services: Services, connection: Connection) -> str | None:
     """Register this connection's webhook unless Spark Hire still has it.
 
     Returns a note for the user when it could not. One process at a time per connection: two
     subscribes at once on two web processes would each register one, and only one is stored.
     """
-    async with services.db.exclusive(f"sparkhire-webhook:{connection.id}"):
+    async with _webhook_lock(services, connection.id):
         return await _ensure_webhook(services, connection)
 
 
@@ -127,6 +137,10 @@ async def _listed(services: Services, connection: Connection, webhook_uuid: str)
     return any(hook.uuid == webhook_uuid for hook in hooks)
 
 
+WEBHOOK_BUSY = (
+    "Another request is setting up this Spark Hire account's webhook right now. If this channel gets no "
+    "events, run `/interview subscribe test` here in a minute to check."
+)
 SUBSCRIBE_AGAIN = "Run `/interview subscribe` in those channels again so they get this account's events."
 
 
@@ -135,8 +149,11 @@ async def follow_new_key(services: Services, *, before: Connection | None, after
 
     Under the connection's webhook lock, as every read-then-register or delete of its webhook is.
     """
-    async with services.db.exclusive(f"sparkhire-webhook:{after.id}"):
-        return await _follow_new_key(services, before=before, after=after)
+    try:
+        async with _webhook_lock(services, after.id):
+            return await _follow_new_key(services, before=before, after=after)
+    except BusyError:
+        return [f"Another request was changing this account's Spark Hire webhook at the same moment. {SUBSCRIBE_AGAIN}"]
 
 
 async def _follow_new_key(services: Services, *, before: Connection | None, after: Connection) -> list[str]:
@@ -191,8 +208,12 @@ async def release_webhook_if_unused(services: Services, connection_id: str | Non
     """
     if not connection_id:
         return False
-    async with services.db.exclusive(f"sparkhire-webhook:{connection_id}"):
-        return await _release_webhook_if_unused(services, connection_id)
+    try:
+        async with _webhook_lock(services, connection_id):
+            return await _release_webhook_if_unused(services, connection_id)
+    except BusyError:  # a subscribe may be about to use it: left to whoever holds the lock
+        logger.info("Left connection %s's Spark Hire webhook to the request changing it now", connection_id)
+        return False
 
 
 async def _release_webhook_if_unused(services: Services, connection_id: str) -> bool:
@@ -289,7 +310,10 @@ async def subscribe(
         assert subscription is not None
         outcome.subscriptions.append(subscription)
         if vendor == "sparkhire":
-            note = await ensure_webhook(services, connection)
+            try:
+                note = await ensure_webhook(services, connection)
+            except BusyError:  # the subscription is saved; the other request is registering the webhook
+                note = WEBHOOK_BUSY
             if note:
                 outcome.notes.append(note)
     await services.db.audit.add(

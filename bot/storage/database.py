@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import StaticPool
 
 from bot.crypto import SecretBox
+from bot.errors import BusyError
 from bot.settings import Settings
 from bot.storage import schema
 from bot.storage.installations import EncryptedInstallationStore
@@ -36,6 +37,9 @@ from bot.storage.repos import (
 )
 
 logger = logging.getLogger(__name__)
+
+BUSY_MESSAGE = "Someone else is making the same change right now. Try again in a minute."
+LOCK_POLL_SECONDS = 0.1
 
 # Arbitrary constant: the PostgreSQL advisory lock that serialises migrations.
 MIGRATION_LOCK_ID = 7_142_031_118
@@ -136,6 +140,7 @@ class Database:
         self.audit = AuditRepo(self.engine)
         self.poll_state = PollStateRepo(self.engine)
         self._local_locks: dict[str, asyncio.Lock] = {}
+        self._timeout = timeout
 
     @classmethod
     def for_settings(cls, settings: Settings, *, secret_box: SecretBox | None = None) -> Database:
@@ -156,15 +161,30 @@ class Database:
 
         On PostgreSQL, shared by several web processes, a session advisory lock (freed by the
         server if the process dies); SQLite serves one process, so a lock in this one suffices.
+
+        Raises:
+            BusyError: when another holder kept it past the database timeout (its vendor calls can
+                take that long). Not an outage: retrying later will work.
         """
-        async with self._local_locks.setdefault(name, asyncio.Lock()):
+        deadline = time.monotonic() + self._timeout
+        lock = self._local_locks.setdefault(name, asyncio.Lock())
+        # Polled rather than queued on: a wait that gives up must leave nothing behind in the lock.
+        while lock.locked():
+            if time.monotonic() >= deadline:
+                raise BusyError(BUSY_MESSAGE)
+            await asyncio.sleep(LOCK_POLL_SECONDS)
+        async with lock:
             if self.dialect_name != "postgresql":
                 yield
                 return
             key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
             async with self.engine.connect() as conn:
-                await conn.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": key})
-                await conn.commit()  # the lock belongs to the session: no transaction stays open
+                while not (await conn.execute(sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": key})).scalar():
+                    await conn.commit()  # the lock belongs to the session: no transaction stays open
+                    if time.monotonic() >= deadline:
+                        raise BusyError(BUSY_MESSAGE)
+                    await asyncio.sleep(LOCK_POLL_SECONDS)
+                await conn.commit()
                 try:
                     yield
                 finally:

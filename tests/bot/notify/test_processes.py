@@ -170,13 +170,13 @@ async def test_a_restarted_bot_posts_at_once_what_it_was_posting_when_stopped(tm
 
 
 @contextlib.asynccontextmanager
-async def two_processes_on_postgresql(tmp_path):
+async def two_processes_on_postgresql(tmp_path, **settings: str):
     """Fakes, and two bot processes started at once (both migrate) on a fresh PostgreSQL database."""
     database_url, cleanup = await fresh_postgres_database()
     try:
         async with AsyncExitStack() as stack:
             slack, sparkhire, sparkhire_url = await fakes(stack)
-            env = bot_env(slack, sparkhire_url, database_url, Fernet.generate_key().decode())
+            env = bot_env(slack, sparkhire_url, database_url, Fernet.generate_key().decode()) | settings
             ports = [free_port(), free_port()]
             env["PUBLIC_URL"] = f"http://127.0.0.1:{ports[0]}"
             bots = [BotProcess(env=env, port=p, workdir=tmp_path) for p in ports]
@@ -228,4 +228,24 @@ async def test_two_processes_subscribing_at_once_register_one_webhook(tmp_path):
         (interview,) = interviews(sparkhire, 1)
         (delivery,) = await sparkhire.emit("InterviewCompleted", interview)
         assert delivery.status == 200
+        await slack.wait_for(lambda: slack.posted("C1") and slack.posted("C2"), timeout=15)
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL not set")
+async def test_a_subscribe_that_waits_past_the_database_timeout_for_the_other_is_saved_and_says_so(tmp_path):
+    async with two_processes_on_postgresql(tmp_path, DATABASE_TIMEOUT_SECONDS="1") as (slack, sparkhire, bots):
+        # The other process holds the account's webhook lock longer than DATABASE_TIMEOUT_SECONDS:
+        # Spark Hire takes 2 s to register the webhook.
+        sparkhire.latency_seconds = 2.0
+        await asyncio.gather(
+            subscribe_channels(bots[0].url, slack, ["C1"]), subscribe_channels(bots[1].url, slack, ["C2"])
+        )
+        replies = [str(slack.responses[f"sub-{c}"][-1]) for c in ("C1", "C2")]
+        assert all("Subscribed" in reply for reply in replies), replies
+        assert sum("Another request is setting up" in reply for reply in replies) == 1
+        assert not any("database" in reply.casefold() for reply in replies)
+        sparkhire.latency_seconds = 0.0
+        assert len(sparkhire.webhooks) == 1
+        (interview,) = interviews(sparkhire, 1)
+        await sparkhire.emit("InterviewCompleted", interview)
         await slack.wait_for(lambda: slack.posted("C1") and slack.posted("C2"), timeout=15)

@@ -4,6 +4,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
+from bot.errors import BusyError
 from bot.storage import Database, NewEvent, ThreadMessage, schema
 from tests.support.databases import statements_on
 
@@ -487,3 +488,41 @@ async def test_slack_tokens_are_encrypted_at_rest(db):
     assert (bot.bot_token, bot.bot_refresh_token) == (token, refresh)
     installation = await store.async_find_installation(enterprise_id=None, team_id="T8", user_id="U1")
     assert installation.user_token == "xoxp-" + "5" * 60
+
+
+async def test_exclusive_gives_up_with_busy_after_the_database_timeout_then_serves_the_next_caller(
+    database_url, secret_box
+):
+    # Two processes' pools on one database (on SQLite, one process's two requests).
+    first = Database(url=database_url, secret_box=secret_box, timeout=0.5)  # DATABASE_TIMEOUT_SECONDS
+    second = (
+        first if database_url.startswith("sqlite") else Database(url=database_url, secret_box=secret_box, timeout=0.5)
+    )
+    await first.migrate()
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def hold():
+        async with first.exclusive("sparkhire-webhook:c1"):
+            holding.set()
+            await release.wait()
+
+    holder = asyncio.create_task(hold())
+    try:
+        await holding.wait()
+        began = time.monotonic()
+        with pytest.raises(BusyError, match="Try again in a minute"):
+            async with second.exclusive("sparkhire-webhook:c1"):
+                pytest.fail("ran beside the holder")
+        assert 0.4 < time.monotonic() - began < 3
+        async with second.exclusive("sparkhire-webhook:other"):  # another name is not held
+            pass
+        release.set()
+        await holder
+        async with asyncio.timeout(3), second.exclusive("sparkhire-webhook:c1"):  # free again
+            pass
+    finally:
+        release.set()
+        await holder
+        await first.aclose()
+        if second is not first:
+            await second.aclose()
