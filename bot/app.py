@@ -33,6 +33,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.crypto import SecretBox
+from bot.errors import NotInstalledError
 from bot.services import Services
 from bot.settings import Settings, SlackMode
 from bot.storage import Database
@@ -198,9 +199,9 @@ def _delivery_clients(settings: Settings, services: Services):
 
     async def client_for(team_id: str) -> AsyncWebClient:
         if store is not None:
-            bot = await store.async_find_bot(enterprise_id=None, team_id=team_id)
+            bot = await store.async_find_bot_of_team(team_id)
             if bot is None or not bot.bot_token:
-                raise RuntimeError(f"Interview Bot is not installed in workspace {team_id}")
+                raise NotInstalledError(team_id)
             token = bot.bot_token
         else:
             token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""

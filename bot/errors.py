@@ -31,6 +31,15 @@ class BusyError(UserFacingError):
     """Someone else is doing the same thing right now; trying again a little later will work."""
 
 
+class NotInstalledError(Exception):
+    """No installation of the app in a workspace (OAuth mode): its tokens were revoked, or it was
+    uninstalled without the event reaching the bot. Nothing can be posted there until it is installed."""
+
+    def __init__(self, team_id: str) -> None:
+        super().__init__(f"Interview Bot is not installed in workspace {team_id}")
+        self.team_id = team_id
+
+
 def raised_inside(error: BaseException, *packages: str) -> bool:
     """True when ``error`` passed through code of one of ``packages`` (module name prefixes).
 

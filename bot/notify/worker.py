@@ -21,6 +21,7 @@ from blocks.cards import compact_line, job_event_message, notification_card, thr
 from blocks.models import CandidateView
 from blocks.subscriptions import paused_notice
 from bot.candidates import from_interview, from_wedge
+from bot.errors import NotInstalledError
 from bot.notify.events import find_interview_uuid
 from bot.notify.subscriptions import to_view
 from bot.services import Services
@@ -43,6 +44,8 @@ PERMANENT_ERRORS = {
     "team_access_not_granted",
     "no_permission",
 }
+#: Why a subscription of a workspace the app is no longer installed in was paused.
+NOT_INSTALLED = "app_not_installed"
 #: Slack errors that mean "not now" rather than "not allowed".
 TRANSIENT_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 #: Posts whose round trips give the quickest one (OutboxWorker._counted_from).
@@ -244,6 +247,9 @@ class OutboxWorker:
         except SlackApiError as exc:
             await self._slack_failure(item, exc)
             return
+        except NotInstalledError:  # nothing was sent; no token to tell anyone with either
+            await self._pause(item, NOT_INSTALLED, tell=False)
+            return
         except Exception as exc:
             # No answer from Slack (a timeout, a dropped connection): the post may have landed.
             logger.exception("Delivering outbox row %s failed", item.id)
@@ -348,7 +354,7 @@ class OutboxWorker:
         logger.info("Rejoined %s, which the bot had been removed from", item.channel_id)
         return True
 
-    async def _pause(self, item: OutboxItem, error: str) -> None:
+    async def _pause(self, item: OutboxItem, error: str, *, tell: bool = True) -> None:
         reason = error.replace("_", " ")
         await self.db.outbox.fail(item, self.worker_id, error=error)
         subscription = await self.db.subscriptions.get(item.subscription_id)
@@ -357,6 +363,8 @@ class OutboxWorker:
         await self.db.subscriptions.pause(subscription.id, reason)
         await self.db.outbox.fail_pending_for_subscription(subscription.id, f"subscription paused: {error}")
         logger.warning("Paused subscription %s in %s: %s", subscription.id, subscription.channel_id, error)
+        if not tell:
+            return
         try:
             client = await self.slack_client_for(item.team_id)
             notice = paused_notice(to_view(subscription), reason=reason)

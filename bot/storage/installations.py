@@ -6,8 +6,10 @@ import copy
 from logging import Logger
 from typing import TypeVar
 
+import sqlalchemy as sa
 from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
+from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 
 from bot.crypto import SecretBox
 
@@ -26,7 +28,7 @@ class EncryptedInstallationStore(AsyncInstallationStore):
         box: The encryption of secrets at rest (``BOT_SECRET_KEY``).
     """
 
-    def __init__(self, *, inner: AsyncInstallationStore, box: SecretBox) -> None:
+    def __init__(self, *, inner: AsyncSQLAlchemyInstallationStore, box: SecretBox) -> None:
         self._inner = inner
         self._box = box
 
@@ -65,6 +67,23 @@ class EncryptedInstallationStore(AsyncInstallationStore):
                 enterprise_id=enterprise_id, team_id=team_id, is_enterprise_install=is_enterprise_install
             )
         )
+
+    async def async_find_bot_of_team(self, team_id: str) -> Bot | None:
+        """The bot installed in workspace ``team_id``, in an Enterprise Grid organisation or not.
+
+        The outbox knows only the workspace; ``async_find_bot(enterprise_id=None)`` matches only
+        installations without an organisation, so a Grid workspace's posts found no token.
+        """
+        bots = self._inner.bots
+        query = (
+            sa.select(bots.c.enterprise_id)
+            .where(bots.c.client_id == self._inner.client_id, bots.c.team_id == team_id)
+            .order_by(bots.c.installed_at.desc())
+            .limit(1)
+        )
+        async with self._inner.engine.connect() as conn:
+            enterprise_id = (await conn.execute(query)).scalar()
+        return await self.async_find_bot(enterprise_id=enterprise_id, team_id=team_id)
 
     async def async_find_installation(
         self,

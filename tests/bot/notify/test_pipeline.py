@@ -741,3 +741,57 @@ async def test_after_a_new_bot_secret_key_webhooks_get_401_until_subscribe_regis
         await bot.sparkhire.emit("InterviewCompleted", completed_interview(bot))
         (card,) = await bot.slack.wait_for(lambda: cards(bot))
         assert "Ann Lee" in card.text
+
+
+OAUTH = {"slack_bot_token": None, "slack_client_id": "1111.2222", "slack_client_secret": "fake-client-secret-01234"}
+
+
+async def oauth_install(bot, *, team_id="T0001", enterprise_id=None):
+    from slack_sdk.oauth.installation_store import Installation
+
+    from tests.support.fake_slack import BOT_TOKEN
+
+    store = bot.services.db.installation_store("1111.2222")
+    await store.async_save(
+        Installation(
+            app_id="A1",
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            user_id="U1",
+            bot_token=BOT_TOKEN,
+            bot_user_id="UBOT",
+        )
+    )
+    return store
+
+
+async def test_a_workspace_of_an_enterprise_grid_org_gets_its_notifications():
+    async with running_bot(**OAUTH) as bot:
+        await oauth_install(bot, team_id="T0003", enterprise_id="E0001")
+        key = "sub-grid"
+        await bot.sender.command(
+            "subscribe sparkhire", team_id="T0003", enterprise_id="E0001", response_url=bot.slack.response_url(key)
+        )
+        assert "Subscribed" in str((await bot.slack.wait_for(lambda: bot.slack.responses.get(key)))[-1])
+        interview = completed_interview(bot)
+        await bot.sparkhire.emit("InterviewCompleted", interview)
+        (card,) = await bot.slack.wait_for(lambda: cards(bot))
+        assert interview["assigned_to"]["name"] in str(card.blocks)
+
+
+async def test_a_workspace_whose_installation_is_gone_has_its_subscription_paused_not_retried():
+    async with running_bot(**OAUTH) as bot:
+        store = await oauth_install(bot)
+        await subscribe(bot)
+        # An admin revoked the bot's token: Bolt's tokens_revoked listener deletes the installation,
+        # and no app_uninstalled follows.
+        await store.async_delete_all(enterprise_id=None, team_id="T0001")
+        await bot.sparkhire.emit("InterviewCompleted", completed_interview(bot))
+
+        for _ in range(100):
+            (subscription,) = await bot.services.db.subscriptions.list_for_team("T0001")
+            if subscription.paused:
+                break
+            await asyncio.sleep(0.05)
+        assert subscription.paused_reason == "app not installed"
+        assert not bot.slack.posted() and not bot.slack.calls_to("chat.postMessage")
