@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     public_url: str | None = None
     bot_secret_key: SecretStr | None = None
     wedgehr_poll_seconds: float = Field(default=60, gt=0)
+    #: Days finished deliveries and received events' bodies are kept (bot/notify/housekeeping.py);
+    #: an event's de-duplication key is kept for good. At least 3: events were always kept 72 hours.
+    event_retention_days: float = Field(default=30, ge=3)
     log_level: str = "INFO"
 
     @field_validator("slack_api_url")

@@ -26,6 +26,7 @@ def _isolated_env(monkeypatch, tmp_path):
             "PORT",
             "VENDOR_KEYS_TEAM_IDS",
             "DATABASE_TIMEOUT_SECONDS",
+            "EVENT_RETENTION_DAYS",
         }:
             monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)

@@ -7,6 +7,7 @@ import asyncio
 from aiohttp import web
 
 from bot.notify.batcher import EventBatcher
+from bot.notify.housekeeping import Housekeeper
 from bot.notify.poller import WedgeHRPoller
 from bot.notify.receiver import WEBHOOK_PATH, SparkHireReceiver
 from bot.notify.worker import OutboxWorker, SlackClientFor
@@ -14,7 +15,7 @@ from bot.services import Services
 
 
 class Pipeline:
-    """The webhook receiver, the WedgeHR poller and the outbox worker of one process."""
+    """The webhook receiver, the WedgeHR poller, the outbox worker and housekeeping of one process."""
 
     def __init__(self, *, services: Services, slack_client_for: SlackClientFor) -> None:
         self.services = services
@@ -24,6 +25,7 @@ class Pipeline:
         self.poller = WedgeHRPoller(
             services=services, interval=services.settings.wedgehr_poll_seconds, on_events=self.worker.wake.set
         )
+        self.housekeeper = Housekeeper(db=services.db, retention_days=services.settings.event_retention_days)
 
     def register_routes(self, web_app: web.Application) -> None:
         async def sparkhire_webhook(request: web.Request) -> web.Response:
@@ -38,6 +40,7 @@ class Pipeline:
         return [
             asyncio.create_task(self.worker.run(), name="outbox-worker"),
             asyncio.create_task(self.poller.run(), name="wedgehr-poller"),
+            asyncio.create_task(self.housekeeper.run(), name="housekeeping"),
         ]
 
     async def aclose(self) -> None:

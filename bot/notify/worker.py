@@ -391,8 +391,10 @@ class OutboxWorker:
     async def _post(self, item: OutboxItem) -> tuple[float, ThreadMessage | None]:
         """Post the item; returns from when (Unix time) to pace the channel's next post, and the
         candidate's card to remember for the channel (recorded with the row, once posted)."""
-        client = await self.slack_client_for(item.team_id)
         payload = item.payload
+        if not payload.get("vendor"):  # every recorded event names its vendor; housekeeping empties old ones
+            raise NotRenderable("its event's details were purged (older than EVENT_RETENTION_DAYS)")
+        client = await self.slack_client_for(item.team_id)
         event = payload.get("event", "")
         is_job_event = payload.get("source_event", "").startswith("Job")
         thread_ts = None if is_job_event else item.thread_ts

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Hashable, Sequence
@@ -25,7 +26,13 @@ logger = logging.getLogger(__name__)
 if TYPE_CHECKING:
     from bot.storage.database import BatchWriter
 
-MIN_DEDUP_RETENTION_HOURS = 72
+#: Outbox statuses a row never leaves: the worker posted it, skipped it, or gave up on it.
+FINISHED_STATUSES = ("sent", "skipped", "failed")
+#: What an event's payload becomes once no delivery needs it (the row and its dedup_key stay).
+PURGED_PAYLOAD_JSON = "{}"
+#: Rows per statement when purging: a first purge of a large old database holds SQLite's write lock
+#: for milliseconds at a time, never for the whole job.
+PURGE_BATCH_SIZE = 2000
 
 
 #: Execution options of read-only work: on SQLite it begins a deferred transaction, which under WAL
@@ -721,14 +728,73 @@ class EventRepo(_Repo):
         async with self._reads.connect() as conn:
             return (await conn.execute(sa.select(sa.func.count()).select_from(schema.events))).scalar_one()
 
-    async def purge_older_than(self, hours: float) -> int:
-        """Delete de-duplication records older than ``hours`` (never less than 72)."""
-        cutoff = time.time() - max(hours, MIN_DEDUP_RETENTION_HOURS) * 3600
+    async def purge_payloads(
+        self, *, received_before: float, after: float | None = None, batch_size: int = PURGE_BATCH_SIZE
+    ) -> PayloadPurge:
+        """Empty the payload of events received before ``received_before`` that no pending delivery needs.
+
+        The row and its ``dedup_key`` stay, so a vendor re-sending the event long after is still not
+        recorded (nor posted) again. A pending outbox row reads its event's payload when leased, so
+        those events are left as they are until it finishes. Events are taken in ``received_at``
+        order (its index), ``batch_size`` per transaction, starting after ``after`` (None: the first).
+
+        Returns:
+            How many were emptied, and the ``after`` from which the next purge need look: just
+            before the first event left for a pending delivery, else just before ``received_before``.
+        """
         ev, ob = schema.events, schema.outbox
-        async with self._engine.begin() as conn:
-            pending = sa.select(ob.c.event_id).where(ob.c.status == "pending")
-            result = await conn.execute(sa.delete(ev).where(ev.c.received_at < cutoff, ev.c.id.not_in(pending)))
-        return result.rowcount or 0
+        # Events with a delivery still to make. An old event never gets new outbox rows (they are
+        # written with it) and a finished row never becomes pending again: this set only shrinks.
+        pending = sa.select(ob.c.event_id).where(ob.c.status == "pending")
+        not_purged = sa.cast(ev.c.payload, sa.Text) != PURGED_PAYLOAD_JSON
+        purged = 0
+        resume_after: float | None = None
+        while True:
+            async with self._reads.connect() as conn:
+                # The received_at of the batch's last event (ties stay in the batch: a batch of webhooks
+                # shares one); None when fewer are left.
+                since = [] if after is None else [ev.c.received_at > after]
+                last = (
+                    await conn.execute(
+                        sa.select(ev.c.received_at)
+                        .where(*since, ev.c.received_at < received_before)
+                        .order_by(ev.c.received_at)
+                        .offset(batch_size - 1)
+                        .limit(1)
+                    )
+                ).scalar()
+                in_batch = sa.and_(
+                    *since, ev.c.received_at <= last if last is not None else ev.c.received_at < received_before
+                )
+                # Read-only first: after a restart every old event is looked at again, and ones
+                # already emptied must not take the write lock for nothing.
+                work = (await conn.execute(sa.select(ev.c.id).where(in_batch, not_purged).limit(1))).first()
+            if work is not None:
+                async with self._engine.begin() as conn:
+                    result = await conn.execute(
+                        sa.update(ev).where(in_batch, not_purged, ev.c.id.not_in(pending)).values(payload={})
+                    )
+                    purged += result.rowcount or 0
+                    if resume_after is None:
+                        first_waiting = sa.select(sa.func.min(ev.c.received_at)).where(in_batch, ev.c.id.in_(pending))
+                        waiting = (await conn.execute(first_waiting)).scalar()
+                        if waiting is not None:
+                            resume_after = math.nextafter(waiting, -math.inf)
+            if last is None:
+                break
+            after = last
+        if resume_after is None:  # everything received before then is done
+            resume_after = math.nextafter(received_before, -math.inf)
+        return PayloadPurge(purged=purged, resume_after=resume_after)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PayloadPurge:
+    """What ``EventRepo.purge_payloads`` did."""
+
+    purged: int
+    #: Every event received up to this time is done with: the next purge may start after it.
+    resume_after: float
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -1026,6 +1092,49 @@ class OutboxRepo(_Repo):
                 .values(status="failed", last_error=reason[:500])
             )
         return result.rowcount or 0
+
+    async def delete_finished(self, *, created_before: float, batch_size: int = PURGE_BATCH_SIZE) -> int:
+        """Delete rows created before ``created_before`` that are finished (``FINISHED_STATUSES``).
+
+        Nothing reads a finished row: a candidate's thread is found in ``slack_messages``, and the
+        look for an unrecorded post concerns the row being delivered. Pending rows are never
+        touched. Deletes ``batch_size`` rows per transaction, in id order, and never the newest row:
+        SQLite gives a new row the largest id plus one, and an id used again would name an old
+        message's metadata (``POST_METADATA_EVENT``). Returns how many were deleted.
+        """
+        ob = schema.outbox
+        finished_before = sa.and_(ob.c.status.in_(FINISHED_STATUSES), ob.c.created_at < created_before)
+        async with self._reads.connect() as conn:
+            newest = (await conn.execute(sa.select(sa.func.max(ob.c.id)))).scalar()
+            # Ids grow with created_at: past the first recent row there is (almost) nothing old, and
+            # the scan stops there rather than reading every recent row each time.
+            first_recent = (
+                await conn.execute(
+                    sa.select(ob.c.id).where(ob.c.created_at >= created_before).order_by(ob.c.id).limit(1)
+                )
+            ).scalar()
+        if newest is None:
+            return 0
+        stop = newest if first_recent is None else min(first_recent, newest)
+        deleted, after = 0, 0  # ids start at 1 on both databases
+        while True:
+            async with self._reads.connect() as conn:
+                batch = (
+                    sa.select(ob.c.id)
+                    .where(ob.c.id > after, ob.c.id < stop, finished_before)
+                    .order_by(ob.c.id)
+                    .limit(batch_size)
+                )
+                ids = (await conn.execute(batch)).scalars().all()
+            if not ids:
+                return deleted
+            async with self._engine.begin() as conn:
+                # By range (no list of thousands of bound ids); the conditions are checked again.
+                result = await conn.execute(sa.delete(ob).where(ob.c.id.between(ids[0], ids[-1]), finished_before))
+            deleted += result.rowcount or 0
+            if len(ids) < batch_size:
+                return deleted
+            after = ids[-1]
 
     async def counts(self) -> dict[str, int]:
         ob = schema.outbox

@@ -81,6 +81,15 @@ def test_timeouts_are_read_from_their_documented_names_and_must_be_positive(monk
         Settings()
 
 
+def test_event_retention_is_read_from_its_documented_name_and_keeps_three_days_at_least(monkeypatch):
+    assert Settings().event_retention_days == 30
+    monkeypatch.setenv("EVENT_RETENTION_DAYS", "7")
+    assert Settings().event_retention_days == 7
+    monkeypatch.setenv("EVENT_RETENTION_DAYS", "2")
+    with pytest.raises(ValueError, match="event_retention_days"):
+        Settings()
+
+
 @pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL not set")
 async def test_a_postgres_url_with_sslmode_as_hosts_give_it_connects():
     url = TEST_DATABASE_URL + ("&" if "?" in TEST_DATABASE_URL else "?") + "sslmode=prefer"

@@ -419,10 +419,102 @@ async def test_concurrent_leasers_never_share_a_row(db):
     assert len(leased) == len(set(leased)) == 10
 
 
-async def test_purge_keeps_recent_dedup_keys(db):
-    await db.events.record(event("recent"))
-    assert await db.events.purge_older_than(1) == 0  # asking for 1 hour still keeps 72
-    assert await db.events.record(event("recent")) is False
+DAY = 86400.0
+
+
+async def recorded(db, key: str, *, status: str = "pending", age_days: float = 0.0) -> int:
+    """Record ``key`` (one delivery to C1's subscription), set that delivery's status, and make
+    both the event and the delivery ``age_days`` old; returns the event's id."""
+    await db.events.record(event(key))
+    ev, ob = schema.events, schema.outbox
+    async with db.engine.begin() as conn:
+        event_id = (await conn.execute(sa.select(ev.c.id).where(ev.c.dedup_key == key))).scalar_one()
+        then = time.time() - age_days * DAY
+        await conn.execute(sa.update(ev).where(ev.c.id == event_id).values(received_at=then))
+        await conn.execute(sa.update(ob).where(ob.c.event_id == event_id).values(status=status, created_at=then))
+    return event_id
+
+
+async def outbox_by_key(db) -> dict[str, str]:
+    ev, ob = schema.events, schema.outbox
+    async with db.engine.connect() as conn:
+        rows = (await conn.execute(sa.select(ev.c.dedup_key, ob.c.status).join(ev, ev.c.id == ob.c.event_id))).all()
+    return dict(rows)
+
+
+async def payloads(db) -> dict[str, dict]:
+    ev = schema.events
+    async with db.engine.connect() as conn:
+        return dict((await conn.execute(sa.select(ev.c.dedup_key, ev.c.payload))).all())
+
+
+async def test_old_finished_deliveries_are_deleted_and_pending_and_recent_ones_kept(db):
+    await db.subscriptions.add(team_id="T1", channel_id="C1", vendor="sparkhire", events=["completed"], created_by="U1")
+    for n in range(5):  # more than a batch of two
+        await recorded(db, f"old-sent-{n}", status="sent", age_days=40)
+    await recorded(db, "old-skipped", status="skipped", age_days=40)
+    await recorded(db, "old-failed", status="failed", age_days=40)
+    await recorded(db, "old-pending", status="pending", age_days=40)
+    await recorded(db, "recent-sent", status="sent", age_days=1)
+    deleted = await db.outbox.delete_finished(created_before=time.time() - 30 * DAY, batch_size=2)
+    assert deleted == 7
+    assert await outbox_by_key(db) == {"old-pending": "pending", "recent-sent": "sent"}
+    assert await db.outbox.delete_finished(created_before=time.time() - 30 * DAY) == 0
+
+
+async def test_the_newest_delivery_is_kept_so_no_outbox_id_is_given_again(db):
+    # SQLite numbers a new row after the largest id left: a deleted newest row's id would come back,
+    # and with it a match for that old message's metadata when looking for an unrecorded post.
+    await db.subscriptions.add(team_id="T1", channel_id="C1", vendor="sparkhire", events=["completed"], created_by="U1")
+    await recorded(db, "first", status="sent", age_days=40)
+    await recorded(db, "second", status="sent", age_days=40)
+    assert await db.outbox.delete_finished(created_before=time.time() - 30 * DAY) == 1
+    async with db.engine.connect() as conn:
+        (newest,) = (await conn.execute(sa.select(schema.outbox.c.id))).scalars().all()
+    await db.events.record(event("third"))
+    (item,) = await db.outbox.lease("w", lease_seconds=30)
+    assert item.id > newest
+
+
+async def test_old_event_payloads_are_emptied_and_a_resend_is_still_not_recorded_again(db):
+    await db.subscriptions.add(team_id="T1", channel_id="C1", vendor="sparkhire", events=["completed"], created_by="U1")
+    for n in range(5):  # more than a batch of two
+        await recorded(db, f"old-{n}", status="sent", age_days=40 + n)
+    await recorded(db, "old-unmatched", age_days=40)
+    async with db.engine.begin() as conn:  # an event no subscription wanted has no delivery at all
+        await conn.execute(sa.delete(schema.outbox).where(schema.outbox.c.status == "pending"))
+    pending_id = await recorded(db, "old-pending", status="pending", age_days=35)
+    await recorded(db, "recent", status="sent", age_days=1)
+    cutoff = time.time() - 30 * DAY
+    done = await db.events.purge_payloads(received_before=cutoff, batch_size=2)
+    assert done.purged == 6
+    stored = await payloads(db)
+    assert {key for key, payload in stored.items() if payload == {}} == {
+        *(f"old-{n}" for n in range(5)),
+        "old-unmatched",
+    }
+    assert stored["old-pending"] == {"key": "old-pending"} and stored["recent"] == {"key": "recent"}
+    # The de-duplication key outlives the payload: a vendor re-sending the event adds nothing.
+    outbox_before = await db.outbox.counts()
+    assert await db.events.record_many([event("old-0"), event("old-unmatched")]) == [False, False]
+    assert await db.events.count() == 8 and await db.outbox.counts() == outbox_before
+    # The next purge starts at the event a pending delivery held back, and empties it once delivered.
+    async with db.engine.begin() as conn:
+        await conn.execute(sa.update(schema.outbox).where(schema.outbox.c.event_id == pending_id).values(status="sent"))
+    again = await db.events.purge_payloads(received_before=time.time() - 30 * DAY, after=done.resume_after)
+    assert again.purged == 1 and (await payloads(db))["old-pending"] == {}
+    assert again.resume_after >= cutoff
+
+
+async def test_a_purge_with_nothing_left_to_empty_writes_nothing(db):
+    # Several processes purge in turn, and each new process looks at every old event once: only reads.
+    await db.subscriptions.add(team_id="T1", channel_id="C1", vendor="sparkhire", events=["completed"], created_by="U1")
+    for n in range(5):
+        await recorded(db, f"old-{n}", status="sent", age_days=40)
+    assert (await db.events.purge_payloads(received_before=time.time() - 30 * DAY, batch_size=2)).purged == 5
+    updates = statements_on(db.engine, "UPDATE", schema.events)
+    assert (await db.events.purge_payloads(received_before=time.time() - 30 * DAY, batch_size=2)).purged == 0
+    assert updates == []
 
 
 async def test_threads_audit_and_poll_leases(db):

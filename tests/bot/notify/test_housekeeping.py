@@ -1,0 +1,162 @@
+"""Housekeeping in the running bot: old deliveries and event payloads go, de-duplication stays."""
+
+import asyncio
+import logging
+import time
+
+import pytest
+import sqlalchemy as sa
+from cryptography.fernet import Fernet
+
+from bot.crypto import SecretBox
+from bot.notify import housekeeping
+from bot.notify.worker import OutboxWorker
+from bot.storage import Database, NewEvent, schema
+from bot.storage.repos import OutboxRepo
+from tests.bot.notify.test_pipeline import cards, completed_interview, subscribe, subscribe_test
+from tests.bot.storage.conftest import BACKENDS, make_database_url
+from tests.support.harness import running_bot
+
+DAY = 86400.0
+
+
+@pytest.fixture(params=BACKENDS)
+async def database_url(request, tmp_path):
+    url, cleanup = await make_database_url(request.param, tmp_path)
+    yield url
+    if cleanup:
+        await cleanup()
+
+
+async def make_old(db: Database, *, days: float) -> None:
+    """Every event and delivery stored so far was received ``days`` ago."""
+    then = time.time() - days * DAY
+    async with db.engine.begin() as conn:
+        await conn.execute(sa.update(schema.events).values(received_at=then))
+        await conn.execute(sa.update(schema.outbox).values(created_at=then))
+
+
+async def stored(db: Database) -> dict[str, tuple[dict, str | None]]:
+    """Each event's payload and the status of its delivery (None: it has none)."""
+    ev, ob = schema.events, schema.outbox
+    async with db.engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                sa.select(ev.c.dedup_key, ev.c.payload, ob.c.status).outerjoin(ob, ob.c.event_id == ev.c.id)
+            )
+        ).all()
+    return {key: (payload, status) for key, payload, status in rows}
+
+
+def new_event(key: str) -> NewEvent:
+    return NewEvent(
+        dedup_key=key,
+        team_id="T0001",
+        vendor="wedgehr",
+        event_type="completed",
+        subject=key,
+        payload={"vendor": "wedgehr", "event": "completed", "invite": {"id": key}},
+        thread_key=f"wedgehr:invite:{key}",
+    )
+
+
+async def test_the_running_bot_purges_at_start_up_what_is_older_than_the_retention(database_url, monkeypatch, caplog):
+    caplog.set_level(logging.INFO, logger="bot.notify.housekeeping")
+    db = Database(url=database_url, secret_box=SecretBox(Fernet.generate_key()))
+    await db.migrate()
+    await db.subscriptions.add(
+        team_id="T0001", channel_id="C1", vendor="wedgehr", events=["completed"], created_by="U1"
+    )
+    await db.events.record_many([new_event("posted-long-ago"), new_event("still-pending")])
+    ob, ev = schema.outbox, schema.events
+    async with db.engine.begin() as conn:
+        posted = sa.select(ev.c.id).where(ev.c.dedup_key == "posted-long-ago").scalar_subquery()
+        await conn.execute(sa.update(ob).where(ob.c.event_id == posted).values(status="sent"))
+        # Waiting to be retried (Slack was down, say): the bot's worker leaves them alone meanwhile.
+        await conn.execute(sa.update(ob).where(ob.c.status == "pending").values(next_attempt_at=time.time() + DAY))
+    await make_old(db, days=40)
+    await db.events.record(new_event("recent"))
+    async with db.engine.begin() as conn:
+        await conn.execute(sa.update(ob).where(ob.c.status == "pending").values(next_attempt_at=time.time() + DAY))
+    await db.aclose()
+
+    monkeypatch.setattr(housekeeping, "FIRST_PURGE_DELAY_SECONDS", 0.1)
+    async with running_bot(database_url=database_url) as bot:
+        for _ in range(100):
+            if "Housekeeping: deleted" in caplog.text:
+                break
+            await asyncio.sleep(0.05)
+        after = await stored(bot.services.db)
+    assert after["posted-long-ago"] == ({}, None)  # delivery deleted, payload emptied, key kept
+    assert after["still-pending"][0]["invite"] == {"id": "still-pending"}  # a delivery still needs it
+    assert after["recent"][0]["invite"] == {"id": "recent"}
+    assert "deleted 1 finished notification(s) and emptied 1 event payload(s) older than 30 days" in caplog.text
+
+
+async def test_a_resend_of_an_event_whose_payload_was_purged_is_still_not_posted_again(bot):
+    await subscribe(bot)
+    interview = completed_interview(bot)
+    await bot.sparkhire.emit("InterviewCompleted", interview)
+    await bot.slack.wait_for(lambda: cards(bot))
+    for _ in range(100):  # the card is in Slack; its delivery is recorded a moment later
+        if await bot.services.db.outbox.counts() == {"sent": 1}:
+            break
+        await asyncio.sleep(0.05)
+    await make_old(bot.services.db, days=40)
+    report = await bot.pipeline.housekeeper.purge()
+    assert report.event_payloads_emptied == 1  # (its delivery, the newest, is kept: ids are not reused)
+    assert [payload for payload, _ in (await stored(bot.services.db)).values()] == [{}]
+    # Spark Hire re-sends the webhook, and the user asks for a replay: the bot still knows the event.
+    (delivery,) = await bot.sparkhire.emit("InterviewCompleted", interview)
+    assert delivery.status == 200
+    assert "already had that event" in await subscribe_test(bot)
+    await asyncio.sleep(1.5)  # past the channel's pacing
+    assert len(bot.slack.posted("C1")) == 1 and await bot.services.db.events.count() == 1
+
+
+async def test_a_failing_purge_is_logged_and_the_bot_carries_on(monkeypatch, caplog):
+    monkeypatch.setattr(housekeeping, "FIRST_PURGE_DELAY_SECONDS", 0.05)
+    monkeypatch.setattr(housekeeping, "PURGE_INTERVAL_SECONDS", 0.1)
+    delete_finished = OutboxRepo.delete_finished
+    calls = []
+
+    async def fails_once(self, **kwargs):
+        calls.append(kwargs)
+        if len(calls) == 1:
+            raise RuntimeError("disk on fire")
+        return await delete_finished(self, **kwargs)
+
+    monkeypatch.setattr(OutboxRepo, "delete_finished", fails_once)
+    async with running_bot() as bot:
+        for _ in range(100):
+            if len(calls) >= 3:
+                break
+            await asyncio.sleep(0.05)
+        assert len(calls) >= 3  # it went on purging after the failure
+        (task,) = [t for t in asyncio.all_tasks() if t.get_name() == "housekeeping"]
+        assert not task.done()
+        assert (await bot.sender.client.get(bot.url + "/healthz")).status_code == 200
+    (failure,) = [r for r in caplog.records if r.name == "bot.notify.housekeeping" and r.levelno == logging.ERROR]
+    assert failure.getMessage().startswith("Housekeeping failed") and "disk on fire" in str(failure.exc_info[1])
+
+
+async def test_a_pending_delivery_whose_event_payload_is_gone_is_skipped_with_the_reason():
+    async with running_bot(start_workers=False) as bot:
+        await subscribe(bot)
+        await bot.sparkhire.emit("InterviewCompleted", completed_interview(bot))
+        async with bot.services.db.engine.begin() as conn:
+            await conn.execute(sa.update(schema.events).values(payload={}))
+        worker = OutboxWorker(services=bot.services, slack_client_for=bot.pipeline.worker.slack_client_for)
+        task = asyncio.create_task(worker.run())
+        try:
+            for _ in range(100):
+                if await bot.services.db.outbox.counts() == {"skipped": 1}:
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        async with bot.services.db.engine.connect() as conn:
+            (status, reason) = (await conn.execute(sa.select(schema.outbox.c.status, schema.outbox.c.last_error))).one()
+        assert status == "skipped" and "purged" in reason
+        assert bot.slack.posted("C1") == []
