@@ -47,3 +47,26 @@ def error_view(text: str) -> dict[str, Any]:
     return modal(
         Callback.WORKING, "Something went wrong", [section(f":warning: {escape(text)}")], submit=None, close="Close"
     )
+
+
+def outsider_text(host: str) -> str:
+    """Why a user of another workspace (Slack Connect) cannot use the bot's buttons here."""
+    return (
+        f"Interview Bot's buttons here act on the hiring accounts of {host}, and only members of that "
+        "workspace can use them. Ask someone there to do this for you."
+    )
+
+
+def outsider_message(host: str) -> Message:
+    return error_message(outsider_text(host))
+
+
+def outsider_view(host: str) -> dict[str, Any]:
+    """What a submitted form becomes when its user is of another workspace."""
+    return modal(
+        Callback.WORKING,
+        "Not available to you",
+        [section(f":warning: {escape(outsider_text(host))}")],
+        submit=None,
+        close="Close",
+    )

@@ -176,8 +176,12 @@ def create_bolt_app(settings: Settings, services: Services) -> AsyncApp:
             bolt = AsyncApp(token=token, **common)
         configure_web_client(bolt.client, settings)
 
-    bolt.use(ProvideServices(services))
     from handlers import register_all
+    from handlers.common import RefuseOutsiders
+
+    bolt.use(ProvideServices(services))
+    # Before every listener: a Slack Connect guest must not act with this workspace's vendor keys.
+    bolt.use(RefuseOutsiders())
 
     register_all(bolt)
     return bolt

@@ -8,10 +8,13 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from blocks.errors import busy_retrying_message, error_message
+from blocks.errors import busy_retrying_message, error_message, outsider_message, outsider_view
 from blocks.models import Message
 from bot.crypto import SecretKeyMismatchError
 from bot.errors import NotConnectedError, UserFacingError, raised_inside
@@ -228,7 +231,92 @@ def recipient_from_body(body: dict[str, Any], client: AsyncWebClient, respond: A
 
 
 def team_of(body: dict[str, Any]) -> str:
+    """The workspace Bolt authorized the request for, whose data the listener may use.
+
+    A view's ``app_installed_team_id`` comes first, as in Bolt: for a form opened in a Slack
+    Connect channel ``team.id`` is the submitter's workspace, not the one whose token answers.
+    """
+    view = body.get("view")
+    installed = view.get("app_installed_team_id") if isinstance(view, dict) else None
+    if isinstance(installed, str) and installed:
+        return installed
     return body.get("team_id") or (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id") or ""
+
+
+def outsider_team(body: dict[str, Any], context: Any) -> str | None:
+    """The workspace of an interactivity payload's user when it is not the authorized one, else None.
+
+    In a Slack Connect channel a member of the other company can click the bot's buttons: Slack
+    sends the host workspace as the team (what Bolt authorizes) and the clicker's own workspace
+    as ``user.team_id``. Slash commands and events carry no ``user`` object: Slack runs them with
+    the installation of the user's own workspace.
+    """
+    user = body.get("user")
+    user_team = user.get("team_id") if isinstance(user, dict) else None
+    host = context.get("team_id")
+    if not isinstance(user_team, str) or not user_team or not host or user_team == host:
+        return None
+    enterprise = context.get("enterprise_id")
+    if enterprise:
+        # Enterprise Grid: a user's team_id is their own workspace of the org (or the org), and the
+        # payload does not list the org's workspaces; only another org's id marks an outsider.
+        return user_team if user_team.startswith("E") and user_team != enterprise else None
+    return user_team
+
+
+def host_label(body: dict[str, Any], context: Any) -> str:
+    """The authorized workspace, by name where Slack gave one."""
+    name = getattr(context.get("authorize_result"), "team", None)
+    team = body.get("team")
+    if not name and isinstance(team, dict) and team.get("id") == context.get("team_id"):
+        name = team.get("domain")  # a view's team is the submitter's: only trusted when it is the host
+    return f"the {name} workspace" if isinstance(name, str) and name else "the workspace that installed Interview Bot"
+
+
+#: Requests for the options of an external select: Slack reads the list from the answer.
+OPTIONS_PAYLOADS = frozenset({"block_suggestion", "dialog_suggestion"})
+
+
+class RefuseOutsiders(AsyncMiddleware):
+    """Answers interactivity from a user of another workspace before any listener runs.
+
+    The bot's buttons act on the authorized workspace's vendor accounts; a member of another
+    company in a shared channel must not create share links or read candidates with them. The
+    refusal still satisfies Slack: an empty options list, a form that says why, or an ack and an
+    ephemeral message. Nothing reaches a vendor or the audit log.
+    """
+
+    async def async_process(
+        self, *, req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[BoltResponse]]
+    ) -> BoltResponse | None:
+        body, context = req.body, req.context
+        user_team = outsider_team(body, context)
+        if user_team is None:
+            return await next()
+        kind = body.get("type")
+        host = host_label(body, context)
+        logger.info(
+            "Refused %s from user %s of workspace %s on workspace %s: not a member",
+            kind,
+            (body.get("user") or {}).get("id"),
+            user_team,
+            context.get("team_id"),
+        )
+        if kind in OPTIONS_PAYLOADS:
+            return BoltResponse(status=200, body={"options": []})
+        if kind == "view_submission":
+            return BoltResponse(status=200, body={"response_action": "update", "view": outsider_view(host)})
+        if kind not in ("view_closed", "dialog_cancellation"):  # the user left; nothing to tell
+            recipient = recipient_from_body(body, context.client, context.respond)
+            services_of(context).tasks.spawn(_tell(recipient, outsider_message(host)), name="outsider.refused")
+        return BoltResponse(status=200, body="")
+
+
+async def _tell(recipient: Recipient, message: Message) -> None:
+    try:
+        await recipient.send(message)
+    except Exception:
+        logger.warning("Could not tell a user of another workspace why nothing happened", exc_info=True)
 
 
 def dump_metadata(**values: Any) -> str:

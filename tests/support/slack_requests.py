@@ -121,6 +121,8 @@ class SlackSender:
         message: dict[str, Any] | None = None,
         response_url: str = "",
         selected: dict[str, Any] | None = None,
+        user_team: str = TEAM["id"],
+        **extra: Any,
     ) -> httpx.Response:
         action: dict[str, Any] = {
             "action_id": action_id,
@@ -134,7 +136,7 @@ class SlackSender:
             action.update(selected)
         payload: dict[str, Any] = {
             "type": "block_actions",
-            "user": {"id": user, "team_id": TEAM["id"]},
+            "user": {"id": user, "team_id": user_team},
             "trigger_id": self.trigger_id(),
             "actions": [action],
             "response_url": response_url or None,
@@ -150,7 +152,7 @@ class SlackSender:
         if view is not None:
             payload["view"] = view
             payload["container"] = {"type": "view", "view_id": view.get("id")}
-        return await self.payload(payload)
+        return await self.payload({**payload, **extra})
 
     async def suggestion(
         self,
@@ -160,11 +162,12 @@ class SlackSender:
         view: dict[str, Any],
         user: str = "U1",
         block_id: str = "b",
+        user_team: str = TEAM["id"],
     ) -> httpx.Response:
         return await self.payload(
             {
                 "type": "block_suggestion",
-                "user": {"id": user, "team_id": TEAM["id"]},
+                "user": {"id": user, "team_id": user_team},
                 "action_id": action_id,
                 "block_id": block_id,
                 "value": value,
@@ -178,14 +181,17 @@ class SlackSender:
         values: dict[str, dict[str, Any]],
         *,
         user: str = "U1",
+        user_team: str = TEAM["id"],
+        **extra: Any,
     ) -> httpx.Response:
         submitted = {**view, "state": {"values": values}}
         return await self.payload(
             {
                 "type": "view_submission",
-                "user": {"id": user, "team_id": TEAM["id"]},
+                "user": {"id": user, "team_id": user_team},
                 "trigger_id": self.trigger_id(),
                 "view": submitted,
+                **extra,
             }
         )
 
