@@ -787,6 +787,22 @@ class EventRepo(_Repo):
             resume_after = math.nextafter(received_before, -math.inf)
         return PayloadPurge(purged=purged, resume_after=resume_after)
 
+    async def purge_team_payloads(self, team_id: str) -> int:
+        """Empty the payload of every event of workspace ``team_id`` that no pending delivery needs.
+
+        For an uninstall: the candidates' details go, the ``dedup_key`` stays (a late re-send of an
+        old event must still not post once the workspace installs the app again). One statement: a
+        workspace's events are few next to the table's. Returns how many were emptied.
+        """
+        ev, ob = schema.events, schema.outbox
+        pending = sa.select(ob.c.event_id).where(ob.c.status == "pending")
+        not_purged = sa.cast(ev.c.payload, sa.Text) != PURGED_PAYLOAD_JSON
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                sa.update(ev).where(ev.c.team_id == team_id, not_purged, ev.c.id.not_in(pending)).values(payload={})
+            )
+        return result.rowcount or 0
+
 
 @dataclass(frozen=True, kw_only=True)
 class PayloadPurge:
@@ -1090,6 +1106,24 @@ class OutboxRepo(_Repo):
                     schema.outbox.c.status == "pending",
                 )
                 .values(status="failed", last_error=reason[:500])
+            )
+        return result.rowcount or 0
+
+    async def purge_team_payloads(self, team_id: str) -> int:
+        """Empty the payload of workspace ``team_id``'s finished rows (an uninstall); returns how many.
+
+        Emptied rather than deleted, as ``delete_finished`` explains: an id must not be given again.
+        """
+        ob = schema.outbox
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                sa.update(ob)
+                .where(
+                    ob.c.team_id == team_id,
+                    ob.c.status.in_(FINISHED_STATUSES),
+                    sa.cast(ob.c.payload, sa.Text) != PURGED_PAYLOAD_JSON,
+                )
+                .values(payload={})
             )
         return result.rowcount or 0
 

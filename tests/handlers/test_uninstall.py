@@ -37,6 +37,43 @@ async def test_uninstalling_deletes_the_webhook_the_keys_and_the_pending_notific
         assert await bot.sparkhire.emit("InterviewCompleted", interview) == []  # Spark Hire has no one to call
 
 
+async def test_uninstalling_removes_the_candidates_details_from_the_stored_events_and_posts():
+    import sqlalchemy as sa
+
+    from bot.storage import schema
+
+    async with running_bot(env_credentials=False) as bot:
+        await connect_own_key(bot, "shermer-key-123456")
+        await subscribe_channel(bot)
+        posted = next(i for i in bot.sparkhire.interviews.values() if i["status"] == "completed")
+        job = next(iter(bot.sparkhire.jobs.values()))
+        made = bot.sparkhire.add_interview(job_uuid=job["uuid"], name="Wai Ting", email="wai@example.io")
+        waiting = bot.sparkhire.set_status(made["uuid"], "completed")
+        await bot.sparkhire.emit("InterviewCompleted", posted)
+        await bot.slack.wait_for(lambda: bot.slack.posted())
+        bot.slack.fail("chat.postMessage", error="internal_error", times=100)  # the next one stays pending
+        await bot.sparkhire.emit("InterviewCompleted", waiting)
+        emails = {posted["assigned_to"]["email"], waiting["assigned_to"]["email"]}
+
+        async def stored_text():
+            async with bot.services.db.engine.connect() as conn:
+                rows = [*await conn.execute(sa.select(schema.events)), *await conn.execute(sa.select(schema.outbox))]
+            return str([r._mapping for r in rows])
+
+        before = await stored_text()
+        assert all(email in before for email in emails)
+        await bot.sender.event({"type": "app_uninstalled"})
+        await eventually(lambda: _nothing_left(bot))
+        await eventually(lambda: _no_email_in(stored_text, emails))
+        async with bot.services.db.engine.connect() as conn:  # each event's de-duplication key is kept
+            assert len((await conn.execute(sa.select(schema.events.c.dedup_key))).all()) == 2
+
+
+async def _no_email_in(read, emails):
+    text = await read()
+    return not any(email in text for email in emails)
+
+
 async def _nothing_left(bot):
     db = bot.services.db
     return (
