@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -249,19 +251,31 @@ def outsider_team(body: dict[str, Any], context: Any) -> str | None:
     In a Slack Connect channel a member of the other company can click the bot's buttons: Slack
     sends the host workspace as the team (what Bolt authorizes) and the clicker's own workspace
     as ``user.team_id``. Slash commands and events carry no ``user`` object: Slack runs them with
-    the installation of the user's own workspace.
+    the installation of the user's own workspace. On Enterprise Grid another workspace's user may
+    be a colleague of the same organisation: ``RefuseOutsiders`` asks Slack which.
     """
     user = body.get("user")
     user_team = user.get("team_id") if isinstance(user, dict) else None
     host = context.get("team_id")
     if not isinstance(user_team, str) or not user_team or not host or user_team == host:
         return None
-    enterprise = context.get("enterprise_id")
-    if enterprise:
-        # Enterprise Grid: a user's team_id is their own workspace of the org (or the org), and the
-        # payload does not list the org's workspaces; only another org's id marks an outsider.
-        return user_team if user_team.startswith("E") and user_team != enterprise else None
     return user_team
+
+
+async def same_organisation(client: AsyncWebClient, user_id: str, enterprise_id: str) -> bool:
+    """Whether Slack says ``user_id`` belongs to Enterprise Grid organisation ``enterprise_id``.
+
+    A Slack Connect guest's user object names their own organisation, or none, or says
+    ``is_stranger``. Anything Slack does not answer in time counts as no: a refusal says why.
+    """
+    try:
+        answer = await asyncio.wait_for(client.users_info(user=user_id), ORG_CHECK_SECONDS)
+    except Exception as exc:  # refused below, and the user told why
+        logger.warning("Could not ask Slack whether user %s is of organisation %s: %s", user_id, enterprise_id, exc)
+        return False
+    user = answer.get("user") or {}
+    org = (user.get("enterprise_user") or {}).get("enterprise_id")
+    return not user.get("is_stranger") and org == enterprise_id
 
 
 def host_label(body: dict[str, Any], context: Any) -> str:
@@ -273,6 +287,10 @@ def host_label(body: dict[str, Any], context: Any) -> str:
     return f"the {name} workspace" if isinstance(name, str) and name else "the workspace that installed Interview Bot"
 
 
+#: How long the ack may wait for Slack to say whether a Grid user is of the host's organisation.
+ORG_CHECK_SECONDS = 1.5
+ORG_CHECK_TTL_SECONDS = 3600.0
+ORG_CHECKS_KEPT = 10_000
 #: Requests for the options of an external select: Slack reads the list from the answer.
 OPTIONS_PAYLOADS = frozenset({"block_suggestion", "dialog_suggestion"})
 
@@ -286,12 +304,36 @@ class RefuseOutsiders(AsyncMiddleware):
     ephemeral message. Nothing reaches a vendor or the audit log.
     """
 
+    def __init__(self) -> None:
+        #: (organisation, user) -> (is a colleague, until when): one users.info per user per hour.
+        self._colleagues: dict[tuple[str, str], tuple[bool, float]] = {}
+
+    async def _colleague(self, body: dict[str, Any], context: Any, user_team: str) -> bool:
+        """On Enterprise Grid, a user of another workspace of the same organisation is a colleague.
+
+        The payload names only the host's organisation, and a guest from another company has a
+        workspace id too, so Slack is asked (users.info, cached) rather than the payload trusted.
+        """
+        enterprise = context.get("enterprise_id")
+        user_id = (body.get("user") or {}).get("id")
+        if not enterprise or not user_id or (user_team.startswith("E") and user_team != enterprise):
+            return False
+        key, now = (enterprise, user_id), time.monotonic()
+        known = self._colleagues.get(key)
+        if known is not None and known[1] > now:
+            return known[0]
+        colleague = await same_organisation(context.client, user_id, enterprise)
+        if len(self._colleagues) >= ORG_CHECKS_KEPT:
+            self._colleagues.clear()
+        self._colleagues[key] = (colleague, now + ORG_CHECK_TTL_SECONDS)
+        return colleague
+
     async def async_process(
         self, *, req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[BoltResponse]]
     ) -> BoltResponse | None:
         body, context = req.body, req.context
         user_team = outsider_team(body, context)
-        if user_team is None:
+        if user_team is None or await self._colleague(body, context, user_team):
             return await next()
         kind = body.get("type")
         host = host_label(body, context)

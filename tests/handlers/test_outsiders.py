@@ -139,7 +139,7 @@ async def test_a_colleague_from_another_workspace_of_the_same_enterprise_is_let_
     """Enterprise Grid: the payload names the org; the user's team_id is their own workspace of it."""
     grid = {"enterprise": {"id": "E0001", "name": "Acme Group"}}
     async with running_bot(env_credentials=False) as bot:
-        bot.slack.add_user("UG1", name="Gil Grid", email="gil@acme-eu.example")
+        bot.slack.add_user("UG1", name="Gil Grid", email="gil@acme-eu.example", team_id="T0003", enterprise_id="E0001")
         await bot.services.db.connections.upsert_workspace(
             "T0001", "sparkhire", "shermer-key-123456", account_label="Shermer", connected_by="U1"
         )
@@ -185,3 +185,30 @@ async def test_a_user_of_another_enterprise_is_refused_even_when_the_payload_nam
     (told,) = await bot.slack.wait_for(lambda: bot.slack.responses.get("x"))
     assert "only members of that workspace" in told["text"]
     assert not bot.sparkhire.share_links
+
+
+async def test_on_enterprise_grid_a_guest_of_another_company_is_refused_after_asking_slack():
+    """The payload names the host's org and the guest has a workspace id: only Slack can tell them apart."""
+    grid = {"enterprise": {"id": "E0001", "name": "Acme Group"}}
+    async with running_bot(env_credentials=False) as bot:
+        await bot.services.db.connections.upsert_workspace(
+            "T0001", "sparkhire", "shermer-key-123456", account_label="Shermer", connected_by="U1"
+        )
+        bot.slack.add_user("UO1", name="Olu Other", email="olu@other.example", team_id="T0999", enterprise_id="E0777")
+        bot.slack.add_user("US1", name="Sam Stranger", email="sam@small.example", team_id="T0888", is_stranger=True)
+        uuid = completed_interview(bot)
+        for user, team in (("UO1", "T0999"), ("US1", "T0888"), ("UO1", "T0999")):
+            key = f"{user}-{len(bot.slack.calls)}"
+            await bot.sender.block_action(
+                Action.SHARE_INTERVIEW,
+                value=uuid,
+                user=user,
+                user_team=team,
+                response_url=bot.slack.response_url(key),
+                **grid,
+            )
+            (told,) = await bot.slack.wait_for(lambda key=key: bot.slack.responses.get(key))
+            assert "only members of that workspace can use them" in told["text"]
+        assert not bot.sparkhire.share_links
+        asked = [c.args["user"] for c in bot.slack.calls_to("users.info")]
+        assert asked.count("UO1") == 1 and asked.count("US1") == 1  # asked once per user, then remembered

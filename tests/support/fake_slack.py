@@ -137,10 +137,15 @@ class FakeSlack:
         is_admin: bool = False,
         is_owner: bool = False,
         tz: str = "America/Chicago",
+        team_id: str | None = None,
+        enterprise_id: str | None = None,
+        is_stranger: bool = False,
     ) -> None:
+        """A user; with ``enterprise_id`` a member of that Enterprise Grid organisation, and with
+        ``is_stranger`` a Slack Connect guest as the workspace's token sees one."""
         self.users[user_id] = {
             "id": user_id,
-            "team_id": self.team_id,
+            "team_id": team_id or self.team_id,
             "name": name.split()[0].lower(),
             "real_name": name,
             "is_admin": is_admin,
@@ -150,6 +155,15 @@ class FakeSlack:
             "tz_offset": -21600,
             "profile": {"email": email, "real_name": name, "display_name": name.split()[0]},
         }
+        if enterprise_id:
+            self.users[user_id]["enterprise_user"] = {
+                "id": user_id,
+                "enterprise_id": enterprise_id,
+                "enterprise_name": "Org " + enterprise_id,
+                "teams": [team_id or self.team_id],
+            }
+        if is_stranger:
+            self.users[user_id]["is_stranger"] = True
 
     def add_channel(
         self,
