@@ -362,7 +362,9 @@ def create_web_app(
         await db.migrate()
         if not sandbox:  # the sandbox's placeholder keys must not replace real ones in a shared database
             await services.sync_env_connections()
-            await withdraw_vendor_keys(services)
+            # In the background: deleting Spark Hire webhooks can take minutes when Spark Hire is slow,
+            # and platforms kill a process that does not serve its port within a minute.
+            services.tasks.spawn(withdraw_vendor_keys(services), name="withdraw-vendor-keys")
         warn_if_vendor_keys_serve_everyone(settings)
         workers: list[asyncio.Task[None]] = pipeline.start() if start_workers else []
         try:

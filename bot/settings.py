@@ -25,7 +25,8 @@ WEDGEHR_URLS = {
 SPARKHIRE_DEFAULT_URL = "https://api.sparkhire.com/v1.0"
 DEV_SECRET_KEY_FILE = ".interview-bot-secret-key"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-SLACK_TEAM_ID = re.compile(r"[TE][A-Z0-9]{2,}")  # E: an Enterprise Grid organisation
+# A workspace; not an Enterprise Grid organisation (E…): a request names its workspace.
+SLACK_TEAM_ID = re.compile(r"T[A-Z0-9]{2,}")
 NEW_KEY_HINT = 'make one with python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
 
 
@@ -119,7 +120,8 @@ class Settings(BaseSettings):
         if bad := [team_id for team_id in ids if not SLACK_TEAM_ID.fullmatch(team_id)]:
             raise ValueError(
                 f"{', '.join(bad)} is not a Slack workspace id (T followed by capitals and digits, as in "
-                "the workspace's URL app.slack.com/client/T…); separate several with commas"
+                "the workspace's URL app.slack.com/client/T…; in Enterprise Grid, list each workspace, "
+                "not the organisation's E… id); separate several with commas"
             )
         return ",".join(ids)
 

@@ -32,7 +32,7 @@ async def forget_workspace(
     installation (OAuth) goes first, then each Spark Hire webhook, deleted with its connection's key
     (Spark Hire would otherwise go on calling for a workspace that is gone), then the pending
     notifications, the subscriptions and the vendor keys, and the candidates' details in the events
-    and posts kept for de-duplication. The audit log, the de-duplication keys and the cards' thread
+    kept for de-duplication. The audit log, the de-duplication keys and the cards' thread
     ids are kept: they hold no credential, and a reinstall threads on and posts nothing twice.
 
     Returns None, changing nothing, when the workspace installed the app again after
@@ -55,9 +55,8 @@ async def forget_workspace(
     connections = await db.connections.list_for_team(team_id)
     for connection in connections:
         await _delete_connection(services, connection)
-    # The candidates' details in the events and posts kept for de-duplication go too.
+    # The candidates' details in the events kept for de-duplication go too (a delivery holds none).
     await db.events.purge_team_payloads(team_id)
-    await db.outbox.purge_team_payloads(team_id)
     forgotten = Forgotten(len(subscriptions), len(connections), dropped)
     logger.info(
         "App uninstalled from %s: removed %d subscription(s) and %d vendor connection(s); dropped %d notification(s)",

@@ -7,6 +7,7 @@ import logging
 import time
 from dataclasses import dataclass
 
+from bot.errors import BusyError
 from bot.storage import Database
 
 logger = logging.getLogger(__name__)
@@ -65,6 +66,8 @@ class Housekeeper:
         while True:
             try:
                 await self.purge()
+            except BusyError:  # another process's purge ran long: it did this one's work
+                logger.info("Housekeeping skipped: another process is purging; trying again in %g s", self.interval)
             except Exception:
                 logger.exception("Housekeeping failed; trying again in %g s", self.interval)
             await asyncio.sleep(self.interval)

@@ -1109,24 +1109,6 @@ class OutboxRepo(_Repo):
             )
         return result.rowcount or 0
 
-    async def purge_team_payloads(self, team_id: str) -> int:
-        """Empty the payload of workspace ``team_id``'s finished rows (an uninstall); returns how many.
-
-        Emptied rather than deleted, as ``delete_finished`` explains: an id must not be given again.
-        """
-        ob = schema.outbox
-        async with self._engine.begin() as conn:
-            result = await conn.execute(
-                sa.update(ob)
-                .where(
-                    ob.c.team_id == team_id,
-                    ob.c.status.in_(FINISHED_STATUSES),
-                    sa.cast(ob.c.payload, sa.Text) != PURGED_PAYLOAD_JSON,
-                )
-                .values(payload={})
-            )
-        return result.rowcount or 0
-
     async def delete_finished(self, *, created_before: float, batch_size: int = PURGE_BATCH_SIZE) -> int:
         """Delete rows created before ``created_before`` that are finished (``FINISHED_STATUSES``).
 

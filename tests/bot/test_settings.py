@@ -29,9 +29,13 @@ def test_mode_follows_credentials(monkeypatch):
 
 def test_vendor_keys_team_ids_name_the_workspaces_separated_by_commas_or_spaces(monkeypatch):
     assert Settings().vendor_keys_serve("T0001")  # unset: every workspace, as before the setting
-    monkeypatch.setenv("VENDOR_KEYS_TEAM_IDS", " T0001, T0003  E0004 ")
+    monkeypatch.setenv("VENDOR_KEYS_TEAM_IDS", " T0001, T0003  T0004 ")
     settings = Settings()
-    assert [settings.vendor_keys_serve(t) for t in ("T0001", "T0003", "E0004", "T0002", "")] == [1, 1, 1, 0, 0]
+    assert [settings.vendor_keys_serve(t) for t in ("T0001", "T0003", "T0004", "T0002", "")] == [1, 1, 1, 0, 0]
+    # An organisation's id would match none of its workspaces, and cut them all off at the next start.
+    monkeypatch.setenv("VENDOR_KEYS_TEAM_IDS", "T0001,E0001")
+    with pytest.raises(ValueError, match=r"E0001 is not a Slack workspace id.*not the organisation"):
+        Settings()
 
 
 def test_wedgehr_api_url_overrides_env(monkeypatch):

@@ -1,5 +1,6 @@
 """In OAuth mode, the environment's vendor keys serve only the workspaces VENDOR_KEYS_TEAM_IDS names."""
 
+import asyncio
 import base64
 import logging
 from urllib.parse import urlparse
@@ -58,6 +59,10 @@ async def test_a_workspace_left_out_later_loses_the_copy_and_its_subscriptions_a
 
     caplog.set_level(logging.WARNING, logger="bot")
     async with running_bot(**OAUTH, **database, vendor_keys_team_ids="T0001") as after:
+        for _ in range(100):  # withdrawn in the background, once the port is served
+            if not await after.services.db.connections.list_for_team(OTHER_COMPANY):
+                break
+            await asyncio.sleep(0.05)
         assert not await after.services.db.connections.list_for_team(OTHER_COMPANY)
         assert not await after.services.db.subscriptions.list_for_team(OTHER_COMPANY)
         assert await after.services.db.subscriptions.list_for_team("T0001")  # the named workspace keeps its own

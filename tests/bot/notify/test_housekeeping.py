@@ -12,9 +12,9 @@ from bot.crypto import SecretBox
 from bot.notify import housekeeping
 from bot.notify.worker import OutboxWorker
 from bot.storage import Database, NewEvent, schema
-from bot.storage.repos import OutboxRepo
 from tests.bot.notify.test_pipeline import cards, completed_interview, subscribe, subscribe_test
 from tests.bot.storage.conftest import BACKENDS, make_database_url
+from tests.support.databases import TEST_DATABASE_URL, fresh_postgres_database
 from tests.support.harness import running_bot
 
 DAY = 86400.0
@@ -117,27 +117,53 @@ async def test_a_resend_of_an_event_whose_payload_was_purged_is_still_not_posted
 async def test_a_failing_purge_is_logged_and_the_bot_carries_on(monkeypatch, caplog):
     monkeypatch.setattr(housekeeping, "FIRST_PURGE_DELAY_SECONDS", 0.05)
     monkeypatch.setattr(housekeeping, "PURGE_INTERVAL_SECONDS", 0.1)
-    delete_finished = OutboxRepo.delete_finished
-    calls = []
-
-    async def fails_once(self, **kwargs):
-        calls.append(kwargs)
-        if len(calls) == 1:
-            raise RuntimeError("disk on fire")
-        return await delete_finished(self, **kwargs)
-
-    monkeypatch.setattr(OutboxRepo, "delete_finished", fails_once)
     async with running_bot() as bot:
+        db = bot.services.db
+        await db.events.record(new_event("old"))
+        await make_old(db, days=40)
+        async with db.engine.begin() as conn:  # a real failure: the purge's table is not there
+            await conn.execute(sa.text("ALTER TABLE outbox RENAME TO outbox_away"))
         for _ in range(100):
-            if len(calls) >= 3:
+            if "Housekeeping failed" in caplog.text:
                 break
             await asyncio.sleep(0.05)
-        assert len(calls) >= 3  # it went on purging after the failure
+        async with db.engine.begin() as conn:
+            await conn.execute(sa.text("ALTER TABLE outbox_away RENAME TO outbox"))
+        for _ in range(100):  # it went on purging after the failure
+            if (await stored(db))["old"][0] == {}:
+                break
+            await asyncio.sleep(0.05)
+        assert (await stored(db))["old"][0] == {}
         (task,) = [t for t in asyncio.all_tasks() if t.get_name() == "housekeeping"]
         assert not task.done()
         assert (await bot.sender.client.get(bot.url + "/healthz")).status_code == 200
-    (failure,) = [r for r in caplog.records if r.name == "bot.notify.housekeeping" and r.levelno == logging.ERROR]
-    assert failure.getMessage().startswith("Housekeeping failed") and "disk on fire" in str(failure.exc_info[1])
+    failures = [r for r in caplog.records if r.name == "bot.notify.housekeeping" and r.levelno == logging.ERROR]
+    assert failures and failures[0].getMessage().startswith("Housekeeping failed")
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL not set")
+async def test_a_purge_another_process_is_running_long_is_skipped_quietly(monkeypatch, caplog):
+    caplog.set_level(logging.INFO, logger="bot.notify.housekeeping")
+    monkeypatch.setattr(housekeeping, "FIRST_PURGE_DELAY_SECONDS", 0.05)
+    monkeypatch.setattr(housekeeping, "PURGE_INTERVAL_SECONDS", 0.2)
+    database_url, cleanup = await fresh_postgres_database()
+    other = Database(url=database_url, secret_box=SecretBox(Fernet.generate_key()))
+    try:
+        await other.migrate()
+        # The other process's purge, running longer than this one's DATABASE_TIMEOUT_SECONDS.
+        async with (
+            other.exclusive(housekeeping.EXCLUSIVE_NAME),
+            running_bot(database_url=database_url, database_timeout_seconds=0.3),
+        ):
+            for _ in range(100):
+                if "Housekeeping skipped" in caplog.text:
+                    break
+                await asyncio.sleep(0.05)
+        assert "Housekeeping skipped: another process is purging" in caplog.text
+        assert not [r for r in caplog.records if r.levelno >= logging.WARNING and r.name.startswith("bot")]
+    finally:
+        await other.aclose()
+        await cleanup()
 
 
 async def test_a_pending_delivery_whose_event_payload_is_gone_is_skipped_with_the_reason():
