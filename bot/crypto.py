@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -26,6 +28,13 @@ class SecretBox:
                 "BOT_SECRET_KEY is not a valid Fernet key; generate one with "
                 '`python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`'
             ) from exc
+
+        # A key of its own for tags (one purpose per key), derived from BOT_SECRET_KEY.
+        self._tag_key = hmac.new(base64.urlsafe_b64decode(key), b"interview-bot message tags", hashlib.sha256).digest()
+
+    def tag(self, message: str) -> str:
+        """A short keyed digest of ``message``: only a holder of ``BOT_SECRET_KEY`` can make it."""
+        return hmac.new(self._tag_key, message.encode(), hashlib.sha256).hexdigest()[:32]
 
     def encrypt(self, plaintext: str) -> str:
         return self._fernet.encrypt(plaintext.encode()).decode()

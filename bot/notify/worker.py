@@ -21,6 +21,7 @@ from blocks.cards import compact_line, job_event_message, notification_card, thr
 from blocks.models import CandidateView
 from blocks.subscriptions import paused_notice
 from bot.candidates import from_interview, from_wedge
+from bot.crypto import constant_time_equals
 from bot.errors import NotInstalledError
 from bot.notify.events import find_interview_uuid
 from bot.notify.subscriptions import to_view
@@ -399,7 +400,10 @@ class OutboxWorker:
         is_job_event = payload.get("source_event", "").startswith("Job")
         thread_ts = None if is_job_event else item.thread_ts
         earlier = await self._earlier_post(client, item, thread_ts=thread_ts)
-        metadata = {"event_type": POST_METADATA_EVENT, "event_payload": {"outbox_id": str(item.id)}}
+        metadata = {
+            "event_type": POST_METADATA_EVENT,
+            "event_payload": {"outbox_id": str(item.id), "tag": self._tag(item.id)},
+        }
         if is_job_event:
             if earlier is not None:
                 return time.time(), None
@@ -468,9 +472,12 @@ class OutboxWorker:
                 )
                 for message in page.get("messages") or []:
                     metadata = message.get("metadata") or {}
+                    fields = metadata.get("event_payload") or {}
                     if (
                         metadata.get("event_type") == POST_METADATA_EVENT
-                        and str((metadata.get("event_payload") or {}).get("outbox_id")) == wanted
+                        and str(fields.get("outbox_id")) == wanted
+                        # Another app in the channel can post any metadata; only this bot can tag it.
+                        and constant_time_equals(str(fields.get("tag", "")), self._tag(item.id))
                     ):
                         logger.info("Outbox row %s was posted before (%s); not again", item.id, message["ts"])
                         return str(message["ts"])
@@ -489,6 +496,9 @@ class OutboxWorker:
                 error or f"HTTP {exc.response.status_code}",
             )
         return None
+
+    def _tag(self, outbox_id: int) -> str:
+        return self.services.secret_box.tag(f"outbox:{outbox_id}")
 
     async def render(self, payload: dict[str, Any]) -> tuple[CandidateView, Interview | None]:
         """The candidate as of this event, and for a rating the interview fetched to complete it.

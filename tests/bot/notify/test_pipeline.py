@@ -171,6 +171,44 @@ async def test_a_post_whose_answer_is_lost_is_found_in_the_channel_not_posted_ag
     assert await bot.services.db.outbox.counts() == {"sent": 2}
 
 
+async def test_another_apps_message_carrying_the_rows_metadata_is_not_taken_for_the_bots_post():
+    import sqlalchemy as sa
+
+    from bot.storage import schema
+    from tests.support.fake_slack import Message
+
+    async with running_bot(start_workers=False) as bot:
+        await subscribe(bot)
+        await bot.sparkhire.emit("InterviewCompleted", completed_interview(bot))
+        async with bot.services.db.engine.begin() as conn:  # an attempt that died before reaching Slack
+            (row_id,) = (await conn.execute(sa.select(schema.outbox.c.id))).one()
+            await conn.execute(sa.update(schema.outbox).values(posting_since=time.time() - 1))
+        # Another app in the channel (a Slack Connect partner's, say) posts the same metadata shape.
+        forged = Message(
+            channel="C1",
+            ts=f"{time.time():.6f}",
+            text="not a notification",
+            blocks=None,
+            metadata={"event_type": "interview_notification_posted", "event_payload": {"outbox_id": str(row_id)}},
+        )
+        bot.slack.messages.append(forged)
+        tasks = bot.pipeline.start()
+        try:
+            (card,) = await bot.slack.wait_for(lambda: [m for m in cards(bot) if m.ts != forged.ts], timeout=10)
+            assert bot.slack.calls_to("conversations.history")  # it looked, and did not trust what it found
+            for _ in range(50):
+                if await bot.services.db.outbox.counts() == {"sent": 1}:
+                    break
+                await asyncio.sleep(0.1)
+            async with bot.services.db.engine.connect() as conn:
+                (threaded_under,) = (await conn.execute(sa.select(schema.slack_messages.c.ts))).one()
+            assert threaded_under == card.ts  # later events reply under the bot's card, not the forged one
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+
 async def test_without_the_history_scopes_a_lost_answer_is_posted_again_and_the_log_says_what_to_grant(bot, caplog):
     await subscribe(bot)
     bot.slack.scopes.clear()
