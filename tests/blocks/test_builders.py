@@ -186,6 +186,8 @@ def test_each_reviewer_link_can_be_deactivated_after_a_confirmation():
 
 
 ALL_VIEWS = [
+    lambda: errors.outsider_view("the acme workspace"),
+    lambda: errors.outsider_view(LONG),
     lambda: invite.vendor_choice_modal(private_metadata="{}"),
     lambda: invite.wedgehr_invite_modal(email=None, private_metadata="{}"),
     lambda: invite.sparkhire_invite_modal(email="a@b.co", deadline=NOW, private_metadata="x" * 4000),
@@ -227,6 +229,8 @@ ALL_MESSAGES = [
     lambda: errors.error_message(LONG, reconnect=True),
     lambda: errors.nothing_connected_message(f"search for {LONG}"),
     lambda: errors.busy_retrying_message("Spark Hire", 0.2),
+    lambda: errors.outsider_message("the acme workspace"),
+    lambda: errors.outsider_message(LONG),
     lambda: invite.invite_confirmation(spark(invite_url="https://x.example/i")),
     lambda: invite.invite_confirmation(wedge(), emailed=False),
     lambda: invite.invite_confirmation(wedge(invite_url=None), emailed=False),
