@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import pytest_timeout
 
+from tests.support.databases import fresh_postgres_database
+
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 
 
@@ -87,3 +89,27 @@ def pytest_runtest_makereport(item, call):
         for log in sorted(Path(tmp_path).glob("bot-*.log")):
             report.sections.append((f"{log.name} (last 8000 characters)", log.read_text(errors="replace")[-8000:]))
     return report
+
+
+BACKENDS = [
+    "sqlite",
+    pytest.param(
+        "postgresql",
+        marks=pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL not set"),
+    ),
+]
+
+
+async def make_database_url(backend: str, tmp_path) -> tuple[str, object]:
+    """A fresh database: a SQLite file, or a throw-away PostgreSQL schema. Returns (url, cleanup)."""
+    if backend == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path}/test.sqlite3", None
+    return await fresh_postgres_database()
+
+
+@pytest.fixture(params=BACKENDS)
+async def database_url(request, tmp_path):
+    url, cleanup = await make_database_url(request.param, tmp_path)
+    yield url
+    if cleanup:
+        await cleanup()

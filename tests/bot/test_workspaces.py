@@ -7,21 +7,15 @@ from urllib.parse import urlparse
 
 import httpx
 from cryptography.fernet import Fernet
-from slack_sdk.oauth.installation_store import Installation
 
-from tests.support.fake_slack import BOT_TOKEN
-from tests.support.harness import running_bot
+from tests.support.harness import OAUTH, install_workspace, running_bot
 
-OAUTH = {"slack_bot_token": None, "slack_client_id": "1111.2222", "slack_client_secret": "fake-client-secret-01234"}
 OTHER_COMPANY = "T0002"
 
 
 async def install(bot, *team_ids):
-    store = bot.services.db.installation_store("1111.2222")
     for team_id in team_ids:
-        await store.async_save(
-            Installation(app_id="A1", team_id=team_id, user_id="U1", bot_token=BOT_TOKEN, bot_user_id="UBOT")
-        )
+        await install_workspace(bot, team_id=team_id)
 
 
 async def subscribe(bot, *, team_id, channel):

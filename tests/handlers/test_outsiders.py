@@ -9,21 +9,14 @@ import logging
 import time
 
 import sqlalchemy as sa
-from slack_sdk.oauth.installation_store import Installation
 
 from blocks.ids import Action, Block, Callback
 from bot.storage import schema
 from tests.handlers.test_connect import open_connect, state
 from tests.support.blockkit import assert_valid_blocks, assert_valid_view
-from tests.support.fake_slack import BOT_TOKEN
-from tests.support.harness import running_bot
+from tests.support.harness import OAUTH, install_workspace, running_bot
 
 OUTSIDER_TEAM = "T0002"
-OAUTH = {
-    "slack_bot_token": None,
-    "slack_client_id": "1111.2222",
-    "slack_client_secret": "fake-client-secret-0123456789",
-}
 
 
 def completed_interview(bot) -> str:
@@ -72,17 +65,7 @@ async def test_a_user_of_another_workspace_cannot_create_a_share_link_and_is_tol
 async def test_in_oauth_mode_the_refusal_names_the_installed_workspace_and_no_vendor_is_called():
     """The review's probe: the host has a workspace Spark Hire key; the outsider clicks on its card."""
     async with running_bot(**OAUTH, env_credentials=False) as bot:
-        await bot.services.db.installation_store("1111.2222").async_save(
-            Installation(
-                app_id="A1",
-                team_id="T0001",
-                user_id="U1",
-                bot_token=BOT_TOKEN,
-                bot_id="B1",
-                bot_user_id="UBOT",
-                installed_at=time.time() - 60,
-            )
-        )
+        await install_workspace(bot, at=time.time() - 60)
         await bot.services.db.connections.upsert_workspace(
             "T0001", "sparkhire", "shermer-key-123456", account_label="Shermer", connected_by="U1"
         )

@@ -3,11 +3,8 @@
 import asyncio
 import time
 
-from slack_sdk.oauth.installation_store import Installation
-
 from tests.handlers.test_connect import connect_own_key, subscribe_channel
-from tests.support.fake_slack import BOT_TOKEN
-from tests.support.harness import running_bot
+from tests.support.harness import OAUTH, install_workspace, running_bot
 
 
 async def eventually(predicate, timeout=5.0):
@@ -82,35 +79,10 @@ async def _nothing_left(bot):
     )
 
 
-OAUTH = {
-    "slack_bot_token": None,
-    "slack_client_id": "1111.2222",
-    "slack_client_secret": "fake-client-secret-0123456789",
-}
-
-
-async def installed(bot, *, at: float):
-    """The workspace's installation, as the OAuth redirect stores it (tests/handlers/test_oauth.py)."""
-    store = bot.services.db.installation_store("1111.2222")
-    await store.async_save(
-        Installation(
-            app_id="A1",
-            team_id="T0001",
-            user_id="U1",
-            bot_token=BOT_TOKEN,
-            bot_id="B1",
-            bot_user_id="UBOT",
-            installed_at=at,
-        )
-    )
-    assert await store.async_find_bot(enterprise_id=None, team_id="T0001") is not None
-    return store
-
-
 async def test_a_late_uninstall_event_keeps_a_newer_installation_and_its_subscriptions():
     async with running_bot(**OAUTH) as bot:
         uninstalled_at = time.time() - 30
-        store = await installed(bot, at=uninstalled_at + 10)  # installed again after the uninstall
+        store = await install_workspace(bot, at=uninstalled_at + 10)  # installed again after the uninstall
         await subscribe_channel(bot, user="U1")
         response = await bot.sender.event({"type": "app_uninstalled"}, event_time=uninstalled_at)
         assert response.status_code == 200
@@ -128,7 +100,7 @@ async def test_tokens_revoked_is_answered_without_installations():
 
 async def test_uninstalling_an_oauth_workspace_deletes_its_installation():
     async with running_bot(**OAUTH) as bot:
-        store = await installed(bot, at=time.time() - 60)
+        store = await install_workspace(bot, at=time.time() - 60)
 
         response = await bot.sender.event({"type": "app_uninstalled"})
         assert response.status_code == 200

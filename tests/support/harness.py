@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet
+from slack_sdk.oauth.installation_store import Installation
 
 from bot.app import PIPELINE_KEY, SERVICES_KEY, create_web_app
 from bot.notify import Pipeline
@@ -38,6 +39,31 @@ class Bot:
     services: Services
     settings: Settings
     pipeline: Pipeline
+
+
+#: Settings of OAuth mode (many workspaces); the installations are then in the database.
+OAUTH = {
+    "slack_bot_token": None,
+    "slack_client_id": "1111.2222",
+    "slack_client_secret": "fake-client-secret-0123456789",
+}
+
+
+async def install_workspace(bot: Bot, *, team_id: str = "T0001", enterprise_id: str | None = None, at: float = 0.0):
+    """The workspace's installation as the OAuth redirect stores it (tests/handlers/test_oauth.py); its store."""
+    store = bot.services.db.installation_store(OAUTH["slack_client_id"])
+    installation = Installation(
+        app_id="A1",
+        enterprise_id=enterprise_id,
+        team_id=team_id,
+        user_id="U1",
+        bot_token=BOT_TOKEN,
+        bot_id="B1",
+        bot_user_id="UBOT",
+        installed_at=at or None,
+    )
+    await store.async_save(installation)
+    return store
 
 
 @asynccontextmanager

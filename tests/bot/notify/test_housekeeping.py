@@ -13,19 +13,10 @@ from bot.notify import housekeeping
 from bot.notify.worker import OutboxWorker
 from bot.storage import Database, NewEvent, schema
 from tests.bot.notify.test_pipeline import cards, completed_interview, subscribe, subscribe_test
-from tests.bot.storage.conftest import BACKENDS, make_database_url
 from tests.support.databases import TEST_DATABASE_URL, fresh_postgres_database
 from tests.support.harness import running_bot
 
 DAY = 86400.0
-
-
-@pytest.fixture(params=BACKENDS)
-async def database_url(request, tmp_path):
-    url, cleanup = await make_database_url(request.param, tmp_path)
-    yield url
-    if cleanup:
-        await cleanup()
 
 
 async def make_old(db: Database, *, days: float) -> None:

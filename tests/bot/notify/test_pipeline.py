@@ -10,7 +10,7 @@ from blocks.ids import Action
 from bot.notify import subscriptions
 from bot.notify.receiver import webhook_path
 from bot.notify.worker import OutboxWorker
-from tests.support.harness import SPARKHIRE_KEY, WEDGEHR_TOKEN, running_bot
+from tests.support.harness import OAUTH, SPARKHIRE_KEY, WEDGEHR_TOKEN, install_workspace, running_bot
 
 
 async def subscribe(bot, text="subscribe sparkhire", channel="C1"):
@@ -781,31 +781,9 @@ async def test_after_a_new_bot_secret_key_webhooks_get_401_until_subscribe_regis
         assert "Ann Lee" in card.text
 
 
-OAUTH = {"slack_bot_token": None, "slack_client_id": "1111.2222", "slack_client_secret": "fake-client-secret-01234"}
-
-
-async def oauth_install(bot, *, team_id="T0001", enterprise_id=None):
-    from slack_sdk.oauth.installation_store import Installation
-
-    from tests.support.fake_slack import BOT_TOKEN
-
-    store = bot.services.db.installation_store("1111.2222")
-    await store.async_save(
-        Installation(
-            app_id="A1",
-            enterprise_id=enterprise_id,
-            team_id=team_id,
-            user_id="U1",
-            bot_token=BOT_TOKEN,
-            bot_user_id="UBOT",
-        )
-    )
-    return store
-
-
 async def test_a_workspace_of_an_enterprise_grid_org_gets_its_notifications():
     async with running_bot(**OAUTH) as bot:
-        await oauth_install(bot, team_id="T0003", enterprise_id="E0001")
+        await install_workspace(bot, team_id="T0003", enterprise_id="E0001")
         key = "sub-grid"
         await bot.sender.command(
             "subscribe sparkhire", team_id="T0003", enterprise_id="E0001", response_url=bot.slack.response_url(key)
@@ -819,7 +797,7 @@ async def test_a_workspace_of_an_enterprise_grid_org_gets_its_notifications():
 
 async def test_a_workspace_whose_installation_is_gone_has_its_subscription_paused_not_retried():
     async with running_bot(**OAUTH) as bot:
-        store = await oauth_install(bot)
+        store = await install_workspace(bot)
         await subscribe(bot)
         # An admin revoked the bot's token: Bolt's tokens_revoked listener deletes the installation,
         # and no app_uninstalled follows.
