@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from blocks.models import CandidateView, InviteResult
@@ -13,13 +14,47 @@ from bot.candidates import BulkRow, from_interview
 from bot.sparkhire.client import SparkHireClient
 from bot.sparkhire.models import Candidate, Interview, NewQuestion
 from bot.storage import Database
-from bot.vendors.errors import AuthenticationError, RateLimitError, VendorError
+from bot.vendors.errors import MAYBE_DONE_MESSAGE, AuthenticationError, RateLimitError, VendorError
 from bot.wedgehr.client import WedgeHRClient
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 E164_HINT = "Use the international format with country code, e.g. +13125559494."
 PROGRESS_EVERY_SECONDS = 1.0
 NOT_SENT_KEY_REJECTED = "not sent: the API key was rejected on an earlier row. Reconnect, then invite again."
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(kw_only=True)
+class BulkRun:
+    """A bulk send's outcome so far, kept up to date by ``send_many``: what an interruption reports.
+
+    Attributes:
+        rows: Every row of the batch, in order.
+        results: One per row handled so far.
+        in_flight: The row whose invite is being created right now, if any.
+    """
+
+    rows: Sequence[BulkRow]
+    results: list[InviteResult] = field(default_factory=list)
+    in_flight: BulkRow | None = None
+
+    def interrupted(self, why: str) -> list[InviteResult]:
+        """Every row's outcome when the batch stopped early (``why``, e.g. "the bot restarted").
+
+        The row being sent may have reached the vendor; the rows after it were not sent.
+        """
+        done = {r.row for r in self.results}
+        results = list(self.results)
+        for row in self.rows:
+            if row.row in done:
+                continue
+            if self.in_flight is not None and row.row == self.in_flight.row:
+                error = f"{why} while this row was being sent. {MAYBE_DONE_MESSAGE}"
+            else:
+                error = f"not sent: {why} first. Invite this row again."
+            results.append(InviteResult(row=row.row, email=row.email, ok=False, error=error))
+        return results
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,9 +145,9 @@ SPARKHIRE_FIELD_HINTS = (
 def sparkhire_field_for(message: str) -> str | None:
     """The form field a Spark Hire 400 message is about, when it can be recognised."""
     lowered = message.lower()
-    for needle, field in SPARKHIRE_FIELD_HINTS:
+    for needle, form_field in SPARKHIRE_FIELD_HINTS:
         if needle in lowered:
-            return field
+            return form_field
     return None
 
 
@@ -122,13 +157,16 @@ async def send_many(
     *,
     on_progress: Callable[[int, int], Awaitable[None]] | None = None,
     audit: Callable[[BulkRow, InviteResult], Awaitable[None]] | None = None,
+    run: BulkRun | None = None,
 ) -> list[InviteResult]:
     """Invite row by row (never in parallel: the vendors rate-limit), reporting each outcome.
 
     Once the vendor rejects the API key, the remaining rows are not sent (each would be rejected
-    the same way) and say so.
+    the same way) and say so. ``run`` is kept up to date, for the caller to report the rows done
+    if the batch is stopped (a restart) before the end.
     """
-    results: list[InviteResult] = []
+    run = run if run is not None else BulkRun(rows=rows)
+    results = run.results
     last_progress = time.monotonic()
     key_rejected = False
     for index, row in enumerate(rows, start=1):
@@ -145,6 +183,7 @@ async def send_many(
                 row=row.row, email=row.email, ok=False, key_rejected=True, error=NOT_SENT_KEY_REJECTED
             )
         else:
+            run.in_flight = row
             try:
                 sent = await send_one(row)
                 result = InviteResult(row=row.row, email=row.email, ok=True, link=sent.invite_url)
@@ -159,9 +198,18 @@ async def send_many(
             except VendorError as exc:
                 detail = "; ".join(getattr(exc, "field_errors", {}).values()) or exc.message
                 result = InviteResult(row=row.row, email=row.email, ok=False, error=detail)
+            except Exception:
+                # An answer the client could not read (a 201 of an unexpected shape, say): the vendor
+                # may have created the invite, so the row says so rather than stopping the batch.
+                logger.exception("Bulk invite row %s: the vendor's answer could not be read", row.row)
+                result = InviteResult(row=row.row, email=row.email, ok=False, error=MAYBE_DONE_MESSAGE)
+            run.in_flight = None  # (still set if the batch is cancelled mid-send: that row may have gone)
         results.append(result)
         if audit is not None:
-            await audit(row, result)
+            try:
+                await audit(row, result)
+            except Exception:  # the audit log is a record; the candidates still waiting matter more
+                logger.exception("Could not write the audit entry of bulk invite row %s; sending goes on", row.row)
         if on_progress is not None and time.monotonic() - last_progress >= PROGRESS_EVERY_SECONDS:
             last_progress = time.monotonic()
             await on_progress(index, len(rows))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -31,6 +32,7 @@ from bot.errors import NotConnectedError
 from bot.invites import (
     E164,
     E164_HINT,
+    BulkRun,
     SparkHireInvite,
     WedgeHRInvite,
     audit_invite,
@@ -64,6 +66,8 @@ logger = logging.getLogger(__name__)
 
 #: How long a view submission may wait for the vendor before switching to a "working" view.
 SUBMIT_BUDGET_SECONDS = 2.0
+#: On shutdown, how long a stopped bulk invite may take to tell the recruiter which rows went.
+INTERRUPTED_REPORT_SECONDS = 5.0
 SUGGESTION_BUDGET_SECONDS = 2.5
 #: How long a Spark Hire submission may wait for Slack to say the recruiter's time zone.
 TIMEZONE_BUDGET_SECONDS = 0.5
@@ -392,8 +396,7 @@ def _bulk(
             detail={"error": result.error} if result.error else None,
         )
 
-    async def run() -> None:
-        results = await send_many(rows, send_one, on_progress=progress, audit=audit)
+    async def deliver(results: list[Any]) -> None:
         try:
             if window_open:
                 await client.views_update(view_id=view_id, view=results_view(results, vendor=vendor, emailed=emailed))
@@ -401,6 +404,22 @@ def _bulk(
             logger.info("Could not update the bulk invite modal", exc_info=True)
         outcome = results_message(results, vendor=vendor, emailed=emailed)
         await client.chat_postMessage(channel=recipient.user_id, **outcome.as_kwargs())
+
+    async def run() -> None:
+        batch = BulkRun(rows=rows)
+        try:
+            results = await send_many(rows, send_one, on_progress=progress, audit=audit, run=batch)
+        except asyncio.CancelledError:
+            # The process is stopping (a deploy): say which rows went and which did not, briefly.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(deliver(batch.interrupted("the bot restarted")), INTERRUPTED_REPORT_SECONDS)
+            raise
+        except Exception:
+            # Rows were sent already: "nothing was changed, try again" would invite them twice.
+            logger.exception("The bulk invite stopped after %d of %d rows", len(batch.results), len(rows))
+            await deliver(batch.interrupted("an error on our side stopped the batch"))
+            return
+        await deliver(results)
 
     after_ack(context, run(), recipient=recipient, name="invite.bulk")
 

@@ -466,3 +466,58 @@ async def test_an_address_with_non_ascii_letters_is_prefilled_whole_and_invited(
     response = await bot.sender.view_submission(modal, wedgehr_values(interview, email="jöhn@example.com"))
     assert response.json() == {"response_action": "clear"}
     assert [i["email"] for i in bot.wedgehr.invites.values()] == ["jöhn@example.com"]
+
+
+def created_emails(bot):
+    return [r.json["email"] for r in bot.wedgehr.requests if r.method == "POST"]
+
+
+async def submit_bulk(bot, bulk):
+    modal = await wedgehr_modal(bot, "invite")
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    response = await bot.sender.view_submission(modal, wedgehr_values(interview, email="", bulk=bulk))
+    assert response.json()["view"]["callback_id"] == Callback.INVITE_PROGRESS
+
+
+async def test_a_bulk_row_whose_answer_cannot_be_read_may_have_gone_and_the_rest_are_sent(bot):
+    bot.wedgehr.fail_next(201, body={"data": "not an invite"})  # created, but in a shape nobody documented
+    await submit_bulk(bot, "bo@example.com\ncy@example.com")
+    (dm,) = await bot.slack.wait_for(lambda: bot.slack.posted("U1"), timeout=10)
+    shown = str(dm.blocks)
+    assert "1 sent, 1 failed" in shown and "may have gone through" in shown
+    assert created_emails(bot)[-1] == "cy@example.com"
+
+
+async def test_a_database_outage_mid_batch_does_not_stop_it_nor_say_nothing_was_changed():
+    import sqlalchemy as sa
+
+    async with running_bot() as bot:
+        bot.wedgehr.latency_seconds = 0.2
+        rows = [f"c{n}@example.com" for n in range(6)]
+        await submit_bulk(bot, "\n".join(rows))
+        await bot.slack.wait_for(lambda: created_emails(bot), timeout=10)
+        async with bot.services.db.engine.begin() as conn:  # the audit log's table is gone for a moment
+            await conn.execute(sa.text("ALTER TABLE audit_log RENAME TO audit_away"))
+        (dm,) = await bot.slack.wait_for(lambda: bot.slack.posted("U1"), timeout=15)
+        async with bot.services.db.engine.begin() as conn:
+            await conn.execute(sa.text("ALTER TABLE audit_away RENAME TO audit_log"))
+        assert created_emails(bot) == rows
+        assert "6 sent, 0 failed" in str(dm.blocks)
+        assert not any("Nothing was changed" in str(m.blocks) for m in bot.slack.ephemerals("U1"))
+
+
+async def test_a_restart_mid_batch_tells_the_recruiter_which_rows_went_and_which_did_not():
+    rows = [f"c{n}@example.com" for n in range(60)]
+    async with running_bot() as bot:
+        bot.wedgehr.latency_seconds = 0.3
+        await submit_bulk(bot, "\n".join(rows))
+        await bot.slack.wait_for(lambda: created_emails(bot), timeout=10)
+        began = time.monotonic()
+    # The process stopped (SIGTERM): its work had a grace period, then the batch was cancelled.
+    assert time.monotonic() - began < 20
+    (dm,) = bot.slack.posted("U1")
+    shown = str(dm.blocks)
+    sent = len(created_emails(bot))
+    assert 0 < sent < len(rows)
+    assert "the bot restarted" in shown and "Invite this row again" in shown
+    assert f"{sent - 1} sent" in shown or f"{sent} sent" in shown  # the last may have gone through
