@@ -76,29 +76,51 @@ def context(*texts: str) -> dict[str, Any]:
     return {"type": "context", "elements": [mrkdwn(t) for t in texts[:CONTEXT_ELEMENTS]]}
 
 
+def text_length(value: Any) -> int:
+    """The characters of every text object in ``value`` (blocks, a block, an element): what
+    Slack counts against a message's total."""
+    if isinstance(value, list):
+        return sum(text_length(v) for v in value)
+    if not isinstance(value, dict):
+        return 0
+    if value.get("type") in {"plain_text", "mrkdwn"} and isinstance(value.get("text"), str):
+        return len(value["text"])
+    return sum(text_length(v) for v in value.values())
+
+
+#: The text one list may take in a message. Slack refuses a message whose blocks hold more than
+#: about 12,000 characters (msg_blocks_too_long, undocumented), and a list shares it with a
+#: heading, notes and buttons.
+LIST_TEXT_BUDGET = 9_000
+
+
 def chunked_sections(
-    lines: list[str], *, max_blocks: int, more: str = "…and {n} more not shown."
+    lines: list[str], *, max_blocks: int, more: str = "…and {n} more not shown.", max_chars: int = LIST_TEXT_BUDGET
 ) -> list[dict[str, Any]]:
-    """Pack lines into sections within Slack's text limit, at most ``max_blocks`` blocks.
+    """Pack lines into sections within Slack's text limits: at most ``max_blocks`` blocks, and
+    ``max_chars`` characters in all.
 
     Lines that do not fit are counted in a last context line (``more``, with ``{n}``), never
     dropped silently.
     """
     chunks: list[list[str]] = [[]]
-    size = 0
+    size = used = 0
     for line in lines:
         line = truncate(line, SECTION_TEXT - 100)
+        if used + len(line) + 1 > max_chars:
+            break
         if chunks[-1] and size + len(line) + 1 > SECTION_TEXT - 100:
             chunks.append([])
             size = 0
         chunks[-1].append(line)
         size += len(line) + 1
+        used += len(line) + 1
     chunks = [c for c in chunks if c]
     if len(chunks) > max_blocks:
-        shown = chunks[: max_blocks - 1]
-        hidden = len(lines) - sum(len(c) for c in shown)
-        return [*(section("\n".join(c)) for c in shown), context(more.format(n=hidden))]
-    return [section("\n".join(c)) for c in chunks]
+        chunks = chunks[: max_blocks - 1]
+    hidden = len(lines) - sum(len(c) for c in chunks)
+    blocks = [section("\n".join(c)) for c in chunks]
+    return [*blocks, context(more.format(n=hidden))] if hidden else blocks
 
 
 def divider() -> dict[str, Any]:

@@ -217,8 +217,9 @@ def progress_view(*, done: int, total: int, vendor: str) -> dict[str, Any]:
 
 
 def _result_lines(results: list[InviteResult]) -> list[str]:
+    """Failures first: when a long batch does not fit, what is left out is what went well."""
     lines = []
-    for r in results:
+    for r in sorted(results, key=lambda r: 2 if r.ok else 1 if r.skipped else 0):
         # Row 0 is the candidate typed in the form's own fields, not a pasted line.
         label = f"{r.row}." if r.row else "Form:"
         if r.ok:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from blocks.common import (
+    LIST_TEXT_BUDGET,
     actions,
     button,
     chunked_sections,
@@ -18,6 +19,7 @@ from blocks.common import (
     options,
     section,
     text_input,
+    text_length,
 )
 from blocks.ids import Action, Block, Callback
 from blocks.models import CandidateView, Message, Option
@@ -138,25 +140,29 @@ def advanced_links_message(links: list[tuple[str, str, str]], *, emailed: bool) 
     tail = " Each reviewer was emailed their link." if emailed else " Nobody was emailed; send the links yourself."
     text = f"Created {len(links)} reviewer link(s).{tail}"
     blocks = [section(f":link: *{escape(text)}*")]
+    shown, used = 0, 0
     for email, url, link_uuid in links[:MAX_ADVANCED_LINKS_SHOWN]:
-        blocks.append(
-            section(
-                f"• {escape(email)}: {link(url)}",
-                accessory=button(
-                    "Deactivate",
-                    Action.SHARE_ADVANCED_DEACTIVATE,
-                    value=link_uuid,
-                    style="danger",
-                    confirm=confirm_dialog(
-                        "Deactivate?",
-                        f"{escape(email) or 'The reviewer'} will no longer be able to watch with this link.",
-                        confirm="Deactivate",
-                    ),
+        row = section(
+            f"• {escape(email)}: {link(url)}",
+            accessory=button(
+                "Deactivate",
+                Action.SHARE_ADVANCED_DEACTIVATE,
+                value=link_uuid,
+                style="danger",
+                confirm=confirm_dialog(
+                    "Deactivate?",
+                    f"{escape(email) or 'The reviewer'} will no longer be able to watch with this link.",
+                    confirm="Deactivate",
                 ),
-            )
+            ),
         )
-    if len(links) > MAX_ADVANCED_LINKS_SHOWN:
-        blocks.append(context(f"…and {len(links) - MAX_ADVANCED_LINKS_SHOWN} more link(s), listed in Spark Hire."))
+        used += text_length(row)
+        if used > LIST_TEXT_BUDGET:
+            break
+        shown += 1
+        blocks.append(row)
+    if len(links) > shown:
+        blocks.append(context(f"…and {len(links) - shown} more link(s), listed in Spark Hire."))
     return Message(text=text, blocks=blocks)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from blocks.common import actions, button, chunked_sections, escape, section
+from blocks.common import LIST_TEXT_BUDGET, actions, button, chunked_sections, escape, section, text_length
 from blocks.ids import Action
 from blocks.models import VENDOR_LABELS, Message, SubscriptionView
 
@@ -30,23 +30,34 @@ def subscribed_message(subs: list[SubscriptionView], *, notes: list[str] = ()) -
     return Message(text=text, blocks=blocks)
 
 
+#: What the workspace's list keeps at least, when the channel's own is long.
+WORKSPACE_SHARE = 1_500
+
+
 def subscriptions_list(channel: list[SubscriptionView], workspace: list[SubscriptionView] | None = None) -> Message:
     if not channel and not workspace:
         text = "No subscriptions here. Try /interview subscribe."
         return Message(text=text, blocks=[section("No subscriptions in this channel. Try `/interview subscribe`.")])
     # A channel may follow many jobs (one job: per subscription): every line is shown or counted.
-    blocks = subscription_sections("*This channel*", channel, max_blocks=24) if channel else []
-    if not channel:
-        blocks.append(section("*This channel*\nnone"))
+    # Two lists share one message's text: the channel's own first, the workspace's what is left.
+    blocks = (
+        subscription_sections("*This channel*", channel, max_blocks=24, max_chars=LIST_TEXT_BUDGET - WORKSPACE_SHARE)
+        if channel
+        else [section("*This channel*\nnone")]
+    )
     if workspace:
-        blocks += subscription_sections("*Whole workspace*", workspace, max_blocks=24)
+        left = LIST_TEXT_BUDGET - text_length(blocks)
+        blocks += subscription_sections("*Whole workspace*", workspace, max_blocks=24, max_chars=left)
     return Message(text=f"{len(channel)} subscription(s) in this channel", blocks=blocks)
 
 
-def subscription_sections(title: str, subs: list[SubscriptionView], *, max_blocks: int) -> list[dict[str, Any]]:
+def subscription_sections(
+    title: str, subs: list[SubscriptionView], *, max_blocks: int, max_chars: int = LIST_TEXT_BUDGET
+) -> list[dict[str, Any]]:
     """``title`` and one line per subscription, over as many sections as they need."""
     more = "…and {n} more subscription(s) not shown; `/interview subscriptions` in a channel lists its own."
-    return chunked_sections([title, *(subscription_line(s) for s in subs)], max_blocks=max_blocks, more=more)
+    lines = [title, *(subscription_line(s) for s in subs)]
+    return chunked_sections(lines, max_blocks=max_blocks, more=more, max_chars=max_chars)
 
 
 def unsubscribed_message(removed: int, changed: int) -> Message:

@@ -1,5 +1,6 @@
 import asyncio
 import json
+import re
 import time
 
 import pytest
@@ -521,3 +522,14 @@ async def test_a_restart_mid_batch_tells_the_recruiter_which_rows_went_and_which
     assert 0 < sent < len(rows)
     assert "the bot restarted" in shown and "Invite this row again" in shown
     assert f"{sent - 1} sent" in shown or f"{sent} sent" in shown  # the last may have gone through
+
+
+async def test_the_results_of_a_long_bulk_invite_reach_the_recruiter_failures_first(bot):
+    rows = [f"candidate.{n:03d}@example.com" for n in range(150)] + ["not-an-email"]
+    await submit_bulk(bot, "\n".join(rows))
+    (dm,) = await bot.slack.wait_for(lambda: bot.slack.posted("U1"), timeout=30)  # Slack took it
+    assert_valid_blocks(dm.blocks)
+    shown = str(dm.blocks)
+    assert "150 sent, 1 failed" in shown
+    assert shown.index("not-an-email") < shown.index("candidate.000@example.com")  # the failure comes first
+    assert re.search(r"…and \d+ more results not shown", shown)

@@ -7,10 +7,20 @@ from typing import Any
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
+from blocks.common import text_length
+
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
 MAX_OPTIONS = 100
 MAX_OPTION_TEXT = 75
+#: Slack refuses a message whose blocks hold more text than about this (msg_blocks_too_long):
+#: undocumented; Slack's staff gave 12,000 characters (slackapi/bolt-js#2509).
+MAX_MESSAGE_BLOCKS_TEXT = 12_000
+
+
+def blocks_text_length(value: Any) -> int:
+    """The characters of every text object in ``value``, as Slack counts them against a message."""
+    return text_length(value)
 
 
 def _strip_none(value: Any) -> Any:
@@ -52,6 +62,9 @@ def assert_valid_blocks(blocks: list[dict[str, Any]], *, max_blocks: int = MAX_M
     rebuilt = [b.to_dict() for b in parsed]
     assert _strip_none(rebuilt) == _strip_none(blocks), "slack-sdk changed or dropped something"
     _check_extra_limits(blocks, max_blocks=max_blocks)
+    if max_blocks == MAX_MESSAGE_BLOCKS:  # a message (a Home tab or modal has its own limits)
+        total = blocks_text_length(blocks)
+        assert total <= MAX_MESSAGE_BLOCKS_TEXT, f"{total} characters of text > {MAX_MESSAGE_BLOCKS_TEXT}"
 
 
 def assert_valid_view(view: dict[str, Any]) -> None:

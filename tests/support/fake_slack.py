@@ -21,6 +21,8 @@ from typing import Any
 import yaml
 from aiohttp import web
 
+from tests.support.blockkit import MAX_MESSAGE_BLOCKS_TEXT, blocks_text_length
+
 BOT_TOKEN = "xoxb-test-bot-token-0123456789"
 APP_TOKEN = "xapp-1-A1-test-app-token-0123456789"
 TEAM_ID = "T0001"
@@ -123,7 +125,12 @@ class FakeSlack:
             self.refused_responses[key].append(await request.json())
             self.changed.set()
             return web.Response(status=404, text="expired_url")
-        self.responses[key].append(await request.json())
+        body = await request.json()
+        if _too_much_text(body.get("blocks")):
+            self.refused_responses[key].append(body)
+            self.changed.set()
+            return web.Response(status=400, text="invalid_blocks")
+        self.responses[key].append(body)
         self.changed.set()
         return web.Response(text="ok")
 
@@ -290,6 +297,8 @@ class FakeSlack:
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"})
+        if method.startswith("chat.") and _too_much_text(args.get("blocks")):
+            return web.json_response({"ok": False, "error": "msg_blocks_too_long"})
         result = handler(args)
         if isinstance(result, web.Response):
             return result
@@ -523,3 +532,11 @@ class FakeSlack:
     def _m_conversations_open(self, args):
         users = args.get("users", "")
         return {"channel": {"id": f"D{users.split(',')[0]}"}}
+
+
+def _too_much_text(blocks: Any) -> bool:
+    """More text in a message's blocks than Slack takes (msg_blocks_too_long)."""
+    if isinstance(blocks, str):
+        with contextlib.suppress(ValueError):
+            blocks = json.loads(blocks)
+    return isinstance(blocks, list) and blocks_text_length(blocks) > MAX_MESSAGE_BLOCKS_TEXT
