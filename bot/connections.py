@@ -34,9 +34,13 @@ async def save_verified(services: Services, credentials: VerifiedCredentials) ->
     saved = Saved()
     if credentials.wedgehr:
         token, label, env = credentials.wedgehr
-        await repo.upsert_workspace(
+        old = before.get(("wedgehr", "workspace", None))
+        after = await repo.upsert_workspace(
             team_id, "wedgehr", token, account_label=label, connected_by=user_id, environment=env
         )
+        if old is not None and (not old.readable or old.credential != after.credential or old.environment != env):
+            # Perhaps another company's account, whose past is not news.
+            await services.db.poll_state.restart_baseline(after.id)
         saved.connected.append(("wedgehr", label))
     if credentials.sparkhire_workspace:
         key, label = credentials.sparkhire_workspace

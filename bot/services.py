@@ -181,6 +181,8 @@ class Services:
                     connected_by=ENV_CONNECTED_BY,
                     environment=environment,
                 )
+                if copy.vendor == "wedgehr":  # perhaps another company's account, whose past is not news
+                    await self.db.poll_state.restart_baseline(copy.id)
             except Exception:
                 logger.exception("Could not update %s's %s connection from %s", copy.team_id, copy.vendor, env_name)
                 continue

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import secrets
 import time
+from datetime import datetime
 from typing import Any
 
 from bot.notify.events import wedgehr_event
@@ -89,6 +90,13 @@ class WedgeHRPoller:
         assert isinstance(client, WedgeHRClient)
         state = await self.db.poll_state.load(connection.id) or {}
         baseline_taken = bool(state.get("baseline"))
+        # A baseline restarted at a moment (first subscription, a new token) still posts what was
+        # completed from then on; anything older is what the account already held.
+        since = None if baseline_taken else state.get("baseline_after")
+
+        def completed_since(completed_at: datetime | None) -> bool:
+            return since is not None and completed_at is not None and completed_at.timestamp() >= since
+
         events: list[NewEvent] = []  # invites' changes first: a completion found both ways is recorded
         wedge_events: list[NewEvent] = []  # with its invite (the first of a key in a batch is kept)
 
@@ -104,7 +112,9 @@ class WedgeHRPoller:
             if wedge.completed_at is None:
                 continue
             completed_wedges.append(wedge.id)
-            if baseline_taken and wedges_watched and wedge.id not in known_wedges:
+            if (baseline_taken and wedges_watched and wedge.id not in known_wedges) or completed_since(
+                wedge.completed_at
+            ):
                 dumped = wedge.model_dump(mode="json", by_alias=True)
                 newly_completed[(wedge.candidate_email.casefold(), wedge.interview_id)] = dumped
                 # Keyed by the wedge, as its invite's completion is: found both ways, posted once.
@@ -123,7 +133,8 @@ class WedgeHRPoller:
         for status in WATCHED_STATUSES:
             async for invite in client.iter_invites(status=status):
                 key = str(invite.id)
-                if not baseline_taken or known.get(key) == status:
+                news = baseline_taken or (status == "complete" and completed_since(invite.completed_at))
+                if not news or known.get(key) == status:
                     current[key] = status
                     continue
                 wedge = newly_completed.get((invite.email.casefold(), invite.interview_id))

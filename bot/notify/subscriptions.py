@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 
@@ -296,6 +297,10 @@ async def subscribe(
             )
             subscription = await services.db.subscriptions.get(same.id)
         else:
+            if vendor == "wedgehr" and not await services.db.subscriptions.count_using_connection(connection.id):
+                # Nobody watched this account until now (or since the last unsubscribe): what it holds
+                # is not news, and what is completed from now on is, even before the first poll.
+                await services.db.poll_state.restart_baseline(connection.id, since=time.time())
             subscription = await services.db.subscriptions.add(
                 team_id=team_id,
                 channel_id=channel_id,

@@ -1322,6 +1322,27 @@ class PollStateRepo(_Repo):
             row = (await conn.execute(sa.select(t.c.state).where(t.c.connection_id == connection_id))).first()
         return row.state if row else None
 
+    async def restart_baseline(self, connection_id: str, *, since: float | None = None) -> None:
+        """Make the next poll a new baseline that still posts completions from ``since`` (Unix time) on.
+
+        For a connection whose account may have changed (a new token) or that nobody watched for a
+        while (its first subscription): what the account already holds is not news, but what was
+        completed since then is. ``since`` defaults to the last poll (a new token of the same
+        account misses nothing), else now. A poll running meanwhile loses its lease, so it cannot
+        save the state it read with the old token over this one.
+        """
+        t = schema.poll_state
+        if since is None:
+            last = await self.load(connection_id) or {}
+            since = last.get("polled_at") or last.get("baseline_after") or time.time()
+        state = {"baseline_after": since}
+        async with self._engine.begin() as conn:
+            stmt = _insert(conn, t).values(connection_id=connection_id, state=state, holder="", lease_expires_at=0)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["connection_id"], set_={"state": state, "holder": "", "lease_expires_at": 0}
+            )
+            await conn.execute(stmt)
+
     async def save(self, connection_id: str, holder: str, state: dict[str, Any]) -> bool:
         """Save only while still holding the lease; False if another process took it."""
         t = schema.poll_state

@@ -1,0 +1,73 @@
+"""The WedgeHR poller's baselines: what an account already holds is not news, what comes after is.
+
+Each test polls by hand (``poll_all``): the bot's own timer waits an hour.
+"""
+
+import asyncio
+
+from blocks.ids import Block
+from tests.bot.notify.test_pipeline import cards, subscribe
+from tests.handlers.test_connect import open_connect, state
+from tests.support.harness import running_bot
+
+PAST = "2020-01-06T09:00:00Z"
+
+
+def completed_in_the_past(bot, email):
+    """An invite completed long ago (before anyone subscribed)."""
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    invite = bot.wedgehr.complete_invite(bot.wedgehr.add_invite(interview_id=interview["id"], email=email)["id"])
+    invite["completedAt"] = bot.wedgehr.wedges[invite["_wedgeId"]]["completedAt"] = PAST
+    return invite
+
+
+def completed_now(bot, email, first_name):
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    invite = bot.wedgehr.add_invite(interview_id=interview["id"], email=email, first_name=first_name)
+    return bot.wedgehr.complete_invite(invite["id"])
+
+
+async def test_a_completion_between_subscribing_and_the_first_poll_is_posted_and_the_past_is_not():
+    async with running_bot(wedgehr_poll_seconds=3600) as bot:
+        completed_in_the_past(bot, "old@example.com")
+        await subscribe(bot, "subscribe wedgehr")
+        await asyncio.sleep(1.1)  # WedgeHR's times are in whole seconds
+        completed_now(bot, "fresh@example.com", "Fre")
+        assert await bot.pipeline.poller.poll_all() == 1
+        (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=5)
+        assert "Fre" in card.text
+        assert await bot.pipeline.poller.poll_all() == 0
+
+
+async def test_a_wedgehr_token_of_another_company_does_not_post_that_companys_past():
+    async with running_bot(wedgehr_poll_seconds=3600) as bot:
+        await subscribe(bot, "subscribe wedgehr")
+        await bot.pipeline.poller.poll_all()  # the baseline of the first company's account
+        # The admin connects another company's token: its account holds 12 past completions.
+        for n in range(12):
+            completed_in_the_past(bot, f"b{n}@example.com")
+        view = await open_connect(bot, "U1")
+        response = await bot.sender.view_submission(view, state(**{Block.WEDGEHR_TOKEN: "company-b-token-0123"}))
+        assert response.json()["response_action"] in {"clear", "update"}
+        await bot.slack.wait_for(lambda: bot.slack.ephemerals("U1") or bot.slack.posted("U1"))
+        assert await bot.pipeline.poller.poll_all() == 0
+        await asyncio.sleep(1.1)
+        completed_now(bot, "new@example.com", "Neu")
+        assert await bot.pipeline.poller.poll_all() == 1
+        (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=5)
+        assert "Neu" in card.text
+
+
+async def test_subscribing_again_after_a_pause_does_not_post_what_was_completed_meanwhile():
+    async with running_bot(wedgehr_poll_seconds=3600) as bot:
+        await subscribe(bot, "subscribe wedgehr")
+        await bot.pipeline.poller.poll_all()
+        await bot.sender.command("unsubscribe", response_url=bot.slack.response_url("u"))
+        await bot.slack.wait_for(lambda: bot.slack.responses.get("u"))
+        for n in range(5):
+            completed_now(bot, f"gap{n}@example.com", f"Gap{n}")
+        await asyncio.sleep(1.1)
+        await subscribe(bot, "subscribe wedgehr")
+        assert await bot.pipeline.poller.poll_all() == 0
+        await asyncio.sleep(0.5)
+        assert not cards(bot)
