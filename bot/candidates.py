@@ -264,8 +264,33 @@ def _entries(line: str) -> list[str]:
     return pieces
 
 
+#: A list marker before a pasted candidate: "1.", "2)", "•", "-", "*".
+LIST_MARKER = re.compile(r"^\s*(?:\d{1,4}[.)]|[•·*\-\u2013])\s+")
+#: What separates a spreadsheet row's cells, or a name from an address in a sentence.
+CELL_SEPARATORS = re.compile(r"[\t,;|]")
+
+
+def _from_cells(entry: str) -> tuple[str | None, str] | None:
+    """A candidate written without angle brackets: (name, email), or None when it holds no address.
+
+    A spreadsheet row is one candidate: its address is the cell that is one, its name the cells
+    before it (or, with the address first, the next cell); other columns (a department, a phone)
+    are left out. "Ann Lee ann@example.com" works the same way.
+    """
+    found = next(emails_in(entry), None)
+    if found is None:
+        return None
+    start, end = found
+    before = [c.strip() for c in CELL_SEPARATORS.split(entry[:start]) if c.strip()]
+    after = [c.strip() for c in CELL_SEPARATORS.split(entry[end:]) if c.strip()]
+    cells = before or after[:1]
+    name = " ".join(cells).strip("\"' ") or None
+    return name, entry[start:end]
+
+
 def parse_bulk(text: str) -> list[BulkRow]:
-    """``Name <email>`` or ``email``, one or more a line; blank lines skipped, bad entries reported per row.
+    """``Name <email>``, ``email`` or a spreadsheet row, one or more a line; blank lines skipped,
+    bad entries reported per row.
 
     Rows are numbered in the order of the entries, as the results list them.
     """
@@ -273,19 +298,20 @@ def parse_bulk(text: str) -> list[BulkRow]:
     text = unicodedata.normalize("NFC", text or "")
     entries = (entry for line in text.splitlines() for entry in _entries(line))
     for entry in entries:
-        line = entry.strip().strip(",; \t")
+        line = LIST_MARKER.sub("", entry.strip().strip(",; \t"), count=1).strip()
         if not line:
             continue
         number = len(rows) + 1
-        # "Name, email" is common when pasting from a spreadsheet.
-        if "<" not in line and ("," in line or "\t" in line):
-            name, _, address = line.replace("\t", ",").rpartition(",")
-            line = f"{name.strip()} <{address.strip()}>"
-        match = BULK_LINE.match(line)
-        email = (match.group("angle") or match.group("bare")) if match else line
-        name = (match.group("name") or None) if match else None
-        if not is_email(email or ""):
-            rows.append(BulkRow(row=number, name=name, email=email or line, error="not a valid email address"))
+        match = BULK_LINE.match(line) if "<" in line else None
+        if match is not None and match.group("angle"):
+            name, email = match.group("name") or None, match.group("angle")
+        elif (cells := _from_cells(line)) is not None:
+            name, email = cells
+        else:
+            rows.append(BulkRow(row=number, name=None, email=line, error="not a valid email address"))
+            continue
+        if not is_email(email):
+            rows.append(BulkRow(row=number, name=name, email=email, error="not a valid email address"))
         else:
             rows.append(BulkRow(row=number, name=(name or "").strip("\"' ") or None, email=email))
     return rows

@@ -81,3 +81,20 @@ def test_pasted_candidates_with_non_ascii_letters_keep_their_whole_address():
         ("Jöhn", "jöhn@example.com"),
         (None, "zoë@example.com"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("pasted", "found"),
+    [
+        ("Ann\tLee\tann@example.com", ("Ann Lee", "ann@example.com")),  # first and last name columns
+        ("bo@example.com\tBo Diddley", ("Bo Diddley", "bo@example.com")),  # the address first
+        ("Cy Young\tcy@example.com\tSales", ("Cy Young", "cy@example.com")),  # a column after it
+        ("1. dee@example.com", (None, "dee@example.com")),  # a numbered list
+        ("• Eve Arden <eve@example.com>", ("Eve Arden", "eve@example.com")),  # a bulleted list
+        ("- fay@example.com", (None, "fay@example.com")),
+        ("Gus Grissom gus@example.com", ("Gus Grissom", "gus@example.com")),  # a name, then the address
+    ],
+)
+def test_spreadsheet_rows_and_list_items_are_one_candidate_each(pasted, found):
+    assert entries(pasted) == [found]
+    assert [r.error for r in parse_bulk(pasted)] == [None]
