@@ -197,23 +197,19 @@ def working_view(text: str = "Talking to the vendor…") -> dict[str, Any]:
     )
 
 
-def progress_view(*, done: int, total: int, vendor: str) -> dict[str, Any]:
+def progress_view(*, done: int, total: int, vendor: str, waiting_seconds: float | None = None) -> dict[str, Any]:
+    """The bulk send's progress; ``waiting_seconds`` when the vendor asked the batch to pause."""
     bar_len = 20
     filled = int(bar_len * done / total) if total else bar_len
     bar = "█" * filled + "░" * (bar_len - filled)
-    return modal(
-        Callback.INVITE_PROGRESS,
-        "Sending invites",
-        [
-            section(
-                f"Inviting on *{VENDOR_LABELS.get(vendor, vendor)}*: {done} of {total}\n`{bar}`",
-                block_id=Block.PROGRESS,
-            ),
-            context("You can close this window; the results will also arrive as a direct message."),
-        ],
-        submit=None,
-        close="Close",
-    )
+    label = VENDOR_LABELS.get(vendor, vendor)
+    blocks = [section(f"Inviting on *{label}*: {done} of {total}\n`{bar}`", block_id=Block.PROGRESS)]
+    if waiting_seconds is not None:
+        blocks.append(
+            context(f":hourglass: {label} asked us to slow down: the batch goes on in {round(waiting_seconds)} s.")
+        )
+    blocks.append(context("You can close this window; the results will also arrive as a direct message."))
+    return modal(Callback.INVITE_PROGRESS, "Sending invites", blocks, submit=None, close="Close")
 
 
 def _result_lines(results: list[InviteResult]) -> list[str]:

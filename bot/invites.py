@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -20,6 +21,11 @@ from bot.wedgehr.client import WedgeHRClient
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 E164_HINT = "Use the international format with country code, e.g. +13125559494."
 PROGRESS_EVERY_SECONDS = 1.0
+#: How long a bulk send may pause in all when the vendor asks it to (429): past that, the rows left
+#: say to invite them again later.
+BULK_RATE_LIMIT_WAIT_SECONDS = 300.0
+#: The pause when a 429 names no wait (Spark Hire's header "may not always be present").
+BULK_RATE_LIMIT_DEFAULT_PAUSE = 60.0
 NOT_SENT_KEY_REJECTED = "not sent: the API key was rejected on an earlier row. Reconnect, then invite again."
 
 logger = logging.getLogger(__name__)
@@ -158,17 +164,23 @@ async def send_many(
     on_progress: Callable[[int, int], Awaitable[None]] | None = None,
     audit: Callable[[BulkRow, InviteResult], Awaitable[None]] | None = None,
     run: BulkRun | None = None,
+    on_pause: Callable[[float], Awaitable[None]] | None = None,
 ) -> list[InviteResult]:
     """Invite row by row (never in parallel: the vendors rate-limit), reporting each outcome.
 
     Once the vendor rejects the API key, the remaining rows are not sent (each would be rejected
-    the same way) and say so. ``run`` is kept up to date, for the caller to report the rows done
-    if the batch is stopped (a restart) before the end.
+    the same way) and say so. When the vendor asks the batch to slow down (429 after the client's
+    own retries), the batch pauses as long as it asked (``on_pause`` is told) and sends the row
+    again: a 429 means the vendor did not take the request. Past ``BULK_RATE_LIMIT_WAIT_SECONDS``
+    of pauses, the rows left are not sent and say so. ``run`` is kept up to date, for the caller
+    to report the rows done if the batch is stopped (a restart) before the end.
     """
     run = run if run is not None else BulkRun(rows=rows)
     results = run.results
     last_progress = time.monotonic()
     key_rejected = False
+    paused = 0.0
+    rate_limited: str | None = None
     for index, row in enumerate(rows, start=1):
         if row.error:
             result = InviteResult(row=row.row, email=row.email, ok=False, error=row.error)
@@ -182,16 +194,30 @@ async def send_many(
             result = InviteResult(
                 row=row.row, email=row.email, ok=False, key_rejected=True, error=NOT_SENT_KEY_REJECTED
             )
+        elif rate_limited is not None:
+            result = InviteResult(row=row.row, email=row.email, ok=False, error=rate_limited)
         else:
             run.in_flight = row
             try:
-                sent = await send_one(row)
+                while True:
+                    try:
+                        sent = await send_one(row)
+                        break
+                    except RateLimitError as exc:
+                        pause = exc.retry_after or BULK_RATE_LIMIT_DEFAULT_PAUSE
+                        if paused + pause > BULK_RATE_LIMIT_WAIT_SECONDS:
+                            raise
+                        paused += pause
+                        if on_pause is not None:
+                            await on_pause(pause)
+                        await asyncio.sleep(pause)
                 result = InviteResult(row=row.row, email=row.email, ok=True, link=sent.invite_url)
             except RateLimitError as exc:
-                # The client has already waited and retried as far as it will: nothing sends this row later.
                 vendor = exc.vendor or "The vendor"
-                detail = f"{vendor} is busy (rate limited); this row was not sent. Try it again in a minute."
-                result = InviteResult(row=row.row, email=row.email, ok=False, error=detail)
+                rate_limited = (
+                    f"not sent: {vendor} kept asking us to slow down (rate limited). Invite this row again later."
+                )
+                result = InviteResult(row=row.row, email=row.email, ok=False, error=rate_limited)
             except AuthenticationError as exc:
                 key_rejected = True
                 result = InviteResult(row=row.row, email=row.email, ok=False, key_rejected=True, error=exc.message)

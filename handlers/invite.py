@@ -367,14 +367,15 @@ def _bulk(
 
     window_open = True
 
-    async def progress(done: int, total: int) -> None:
+    async def progress(done: int, total: int, *, waiting_seconds: float | None = None) -> None:
         # The progress window is a courtesy: closing it (not_found) or a Slack hiccup must not stop the
         # batch, whose outcome always arrives as a direct message.
         nonlocal window_open
         if not window_open:
             return
         try:
-            await client.views_update(view_id=view_id, view=progress_view(done=done, total=total, vendor=vendor))
+            view = progress_view(done=done, total=total, vendor=vendor, waiting_seconds=waiting_seconds)
+            await client.views_update(view_id=view_id, view=view)
         except SlackApiError as exc:
             error = exc.response.get("error") if exc.response is not None else None
             if error == "not_found":
@@ -407,8 +408,12 @@ def _bulk(
 
     async def run() -> None:
         batch = BulkRun(rows=rows)
+
+        async def paused_for(seconds: float) -> None:  # shown at once, whenever the last update was
+            await progress(len(batch.results), len(rows), waiting_seconds=seconds)
+
         try:
-            results = await send_many(rows, send_one, on_progress=progress, audit=audit, run=batch)
+            results = await send_many(rows, send_one, on_progress=progress, audit=audit, run=batch, on_pause=paused_for)
         except asyncio.CancelledError:
             # The process is stopping (a deploy): say which rows went and which did not, briefly.
             with contextlib.suppress(Exception):

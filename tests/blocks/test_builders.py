@@ -186,6 +186,7 @@ def test_each_reviewer_link_can_be_deactivated_after_a_confirmation():
 
 
 ALL_VIEWS = [
+    lambda: invite.progress_view(done=3, total=40, vendor="sparkhire", waiting_seconds=60),
     lambda: errors.outsider_view("the acme workspace"),
     lambda: errors.outsider_view(LONG),
     lambda: invite.vendor_choice_modal(private_metadata="{}"),

@@ -357,17 +357,20 @@ async def test_the_phone_of_the_sparkhire_candidate_typed_in_the_form_survives_a
     assert creates[0]["name"] == "Dee Dee" and creates[0]["phone"] == "+13125559494"
 
 
-async def test_a_rate_limited_bulk_row_says_it_was_not_sent_and_to_try_again(bot):
+async def test_a_rate_limited_bulk_invite_pauses_as_the_vendor_asks_then_sends_the_row(bot):
     modal = await wedgehr_modal(bot, "invite")
     interview = next(iter(bot.wedgehr.interviews.values()))
-    bot.wedgehr.fail_next(429, headers={"Retry-After": "60"})  # longer than the client waits: it gives up
+    # WedgeHR keeps answering 429 past the client's own retries: the batch itself pauses, as asked.
+    bot.wedgehr.fail_next(429, times=4, headers={"Retry-After": "1"})
     await bot.sender.view_submission(modal, wedgehr_values(interview, email="", bulk="a@example.com\nb@example.com"))
+    waiting = await bot.slack.wait_for(
+        lambda: [c for c in bot.slack.calls_to("views.update") if "asked us to slow down" in str(c.args["view"])],
+        timeout=10,
+    )
+    assert "the batch goes on in 1 s" in str(waiting[0].args["view"])
     dm = await bot.slack.wait_for(lambda: bot.slack.posted("U1"), timeout=10)
-    summary = str(dm[-1].blocks)
-    assert "1 sent, 1 failed" in summary
-    assert "a@example.com: WedgeHR is busy (rate limited); this row was not sent. Try it again in a minute." in summary
-    assert "retried" not in summary  # nothing retries it later
-    assert [i["email"] for i in bot.wedgehr.invites.values()] == ["b@example.com"]
+    assert "2 sent, 0 failed" in str(dm[-1].blocks)
+    assert [i["email"] for i in bot.wedgehr.invites.values()] == ["a@example.com", "b@example.com"]
 
 
 async def test_a_rejected_key_in_a_bulk_invite_stops_the_batch_and_offers_the_reconnect_button(bot):
