@@ -10,6 +10,7 @@ from bot.notify.batcher import EventBatcher
 from bot.notify.housekeeping import Housekeeper
 from bot.notify.poller import WedgeHRPoller
 from bot.notify.receiver import WEBHOOK_PATH, SparkHireReceiver
+from bot.notify.subscriptions import TOKEN_REJECTED
 from bot.notify.worker import OutboxWorker, SlackClientFor
 from bot.services import Services
 
@@ -23,7 +24,12 @@ class Pipeline:
         self.receiver = SparkHireReceiver(db=services.db, batcher=self.batcher)
         self.worker = OutboxWorker(services=services, slack_client_for=slack_client_for)
         self.poller = WedgeHRPoller(
-            services=services, interval=services.settings.wedgehr_poll_seconds, on_events=self.worker.wake.set
+            services=services,
+            interval=services.settings.wedgehr_poll_seconds,
+            on_events=self.worker.wake.set,
+            on_rejected=lambda connection: self.worker.pause_connection(
+                connection.team_id, connection.id, TOKEN_REJECTED
+            ),
         )
         self.housekeeper = Housekeeper(db=services.db, retention_days=services.settings.event_retention_days)
 

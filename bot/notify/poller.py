@@ -7,16 +7,21 @@ import asyncio
 import logging
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
 from bot.notify.events import wedgehr_event
 from bot.services import Services
 from bot.storage import Connection, NewEvent
-from bot.vendors.errors import VendorError
+from bot.vendors.errors import AuthenticationError, VendorError
 from bot.wedgehr.client import WedgeHRClient
 
 logger = logging.getLogger(__name__)
+
+#: Polls in a row whose token WedgeHR refused before the connection's channels are told (one 401
+#: may be WedgeHR's glitch; three, a minute or more apart, are not).
+REJECTIONS_BEFORE_PAUSE = 3
 
 WATCHED_STATUSES = ("complete", "send_failure", "canceled")
 
@@ -30,7 +35,13 @@ class WedgeHRPoller:
     """
 
     def __init__(
-        self, *, services: Services, interval: float, on_events: Any = None, lease_seconds: float | None = None
+        self,
+        *,
+        services: Services,
+        interval: float,
+        on_events: Any = None,
+        lease_seconds: float | None = None,
+        on_rejected: Callable[[Connection], Awaitable[Any]] | None = None,
     ) -> None:
         self.services = services
         self.db = services.db
@@ -40,6 +51,9 @@ class WedgeHRPoller:
         self.lease_seconds = lease_seconds if lease_seconds is not None else interval * 2 + 30
         self.holder = f"poller-{secrets.token_hex(4)}"
         self.on_events = on_events
+        #: Called once WedgeHR refused a connection's token REJECTIONS_BEFORE_PAUSE polls in a row.
+        self.on_rejected = on_rejected
+        self._rejections: dict[str, int] = {}
 
     async def run(self) -> None:
         while True:
@@ -64,6 +78,9 @@ class WedgeHRPoller:
                 connection = await self.db.connections.get(connection_id)
                 if connection is not None:
                     new += await self.poll_connection(connection)
+                    self._rejections.pop(connection_id, None)
+            except AuthenticationError as exc:
+                await self._rejected(connection, exc)
             except VendorError as exc:
                 logger.warning("Polling WedgeHR for connection %s failed: %s", connection_id, exc)
             except Exception:  # one connection (an unreadable key, a bad page) must not stop the others
@@ -75,6 +92,16 @@ class WedgeHRPoller:
                 # its own timer, and the next one must not poll the connection again at once.
                 await self.db.poll_state.release(connection_id, self.holder, until=started + self.interval)
         return new
+
+    async def _rejected(self, connection: Connection | None, exc: AuthenticationError) -> None:
+        """WedgeHR refused the token: a few times in a row (not one glitch), its channels are told."""
+        if connection is None:
+            return
+        count = self._rejections[connection.id] = self._rejections.get(connection.id, 0) + 1
+        logger.warning("WedgeHR refused connection %s's token (%d in a row): %s", connection.id, count, exc)
+        if count >= REJECTIONS_BEFORE_PAUSE and self.on_rejected is not None:
+            self._rejections.pop(connection.id, None)
+            await self.on_rejected(connection)
 
     async def _keep_lease(self, connection_id: str) -> None:
         while True:

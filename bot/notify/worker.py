@@ -355,6 +355,29 @@ class OutboxWorker:
         logger.info("Rejoined %s, which the bot had been removed from", item.channel_id)
         return True
 
+    async def pause_connection(self, team_id: str, connection_id: str, reason: str) -> int:
+        """Pause every active subscription reading through a connection, telling each one's creator.
+
+        For a vendor that stopped taking the connection's credential (WedgeHR refusing the token at
+        every poll): silence would look like a quiet week. Returns how many were paused.
+        """
+        paused = 0
+        for subscription in await self.db.subscriptions.list_for_team(team_id):
+            if subscription.connection_id != connection_id or subscription.paused:
+                continue
+            await self.db.subscriptions.pause(subscription.id, reason)
+            paused += 1
+            logger.warning("Paused subscription %s in %s: %s", subscription.id, subscription.channel_id, reason)
+            try:
+                client = await self.slack_client_for(team_id)
+                notice = paused_notice(to_view(subscription), reason=reason)
+                await client.chat_postMessage(channel=subscription.created_by, **notice.as_kwargs())
+            except Exception:
+                logger.warning(
+                    "Could not tell %s about the paused subscription", subscription.created_by, exc_info=True
+                )
+        return paused
+
     async def _pause(self, item: OutboxItem, error: str, *, tell: bool = True) -> None:
         reason = error.replace("_", " ")
         await self.db.outbox.fail(item, self.worker_id, error=error)

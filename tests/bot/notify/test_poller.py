@@ -71,3 +71,28 @@ async def test_subscribing_again_after_a_pause_does_not_post_what_was_completed_
         assert await bot.pipeline.poller.poll_all() == 0
         await asyncio.sleep(0.5)
         assert not cards(bot)
+
+
+async def test_a_token_wedgehr_keeps_refusing_pauses_its_channels_and_a_new_token_resumes_them():
+    async with running_bot(wedgehr_poll_seconds=3600) as bot:
+        await subscribe(bot, "subscribe wedgehr")
+        await bot.pipeline.poller.poll_all()
+        bot.wedgehr.tokens = {"company-a-new-token-0123"}  # the token was revoked in WedgeHR
+        for _ in range(2):  # one refusal may be WedgeHR's glitch: nobody is told yet
+            await bot.pipeline.poller.poll_all()
+        assert not bot.slack.posted("U1")
+        await bot.pipeline.poller.poll_all()
+        (notice,) = await bot.slack.wait_for(lambda: bot.slack.posted("U1"))
+        assert "WedgeHR rejected the workspace's token" in notice.text and "Re-enable" in str(notice.blocks)
+        (paused,) = await bot.services.db.subscriptions.list_for_team("T0001")
+        assert paused.paused
+
+        view = await open_connect(bot, "U1")
+        await bot.sender.view_submission(view, state(**{Block.WEDGEHR_TOKEN: "company-a-new-token-0123"}))
+        (confirmation,) = await bot.slack.wait_for(lambda: bot.slack.ephemerals("U1"))
+        assert "Re-enabled 1 WedgeHR subscription(s)" in str(confirmation.blocks)
+        (resumed,) = await bot.services.db.subscriptions.list_for_team("T0001")
+        assert not resumed.paused
+        await asyncio.sleep(1.1)
+        completed_now(bot, "back@example.com", "Bac")
+        assert await bot.pipeline.poller.poll_all() == 1
