@@ -26,7 +26,12 @@ from blocks.models import VENDOR_LABELS, CandidateView, InviteResult, Message
 
 TIME_LIMIT_CHOICES = (30, 60, 90, 120, 160, 180)
 TAKES_CHOICES = ((-1, "Unlimited"), (1, "1"), (2, "2"), (3, "3"), (4, "4"), (5, "5"))
-BULK_HINT = "One per line: Name <email> or just email. Leave empty to invite the one candidate above."
+#: Slack takes at most 3,000 characters in a text field: about 100 candidates a batch.
+BULK_MAX_CHARS = 3000
+BULK_HINT = (
+    "One per line: Name <email>, just the email, or rows pasted from a spreadsheet; up to 3,000 characters "
+    "(about 100 candidates) at a time. Leave empty to invite the one candidate above."
+)
 
 
 def vendor_choice_modal(*, private_metadata: str) -> dict[str, Any]:
@@ -50,7 +55,7 @@ def _bulk_block() -> dict[str, Any]:
     return input_block(
         Block.BULK,
         "Or paste many candidates",
-        text_input(Action.INPUT, multiline=True, placeholder="Ann Lee <ann@example.com>"),
+        text_input(Action.INPUT, multiline=True, placeholder="Ann Lee <ann@example.com>", max_length=BULK_MAX_CHARS),
         optional=True,
         hint=BULK_HINT,
     )

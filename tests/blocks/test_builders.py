@@ -74,6 +74,8 @@ def test_wedgehr_modal_defaults_send_checked_and_bulk_optional():
     by_id = {b.get("block_id"): b for b in view["blocks"]}
     assert by_id[Block.SEND_EMAIL]["element"]["initial_options"]
     assert by_id[Block.BULK]["optional"] is True
+    # Slack takes 3,000 characters at most: the field says so before the recruiter pastes 500 rows.
+    assert by_id[Block.BULK]["element"]["max_length"] == 3000 and "about 100 candidates" in str(by_id[Block.BULK])
     assert by_id[Block.EMAIL]["element"]["initial_value"] == "a@b.co"
 
 
