@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from blocks.common import (
+    LIST_TEXT_BUDGET,
     actions,
     button,
     chunked_sections,
@@ -252,11 +253,41 @@ def results_summary(results: list[InviteResult], *, vendor: str, emailed: bool =
     return f"{summary}, {skipped} skipped." if skipped else f"{summary}."
 
 
-def _results_blocks(results: list[InviteResult], *, vendor: str, emailed: bool) -> list[dict[str, Any]]:
+def _results_blocks(
+    results: list[InviteResult], *, vendor: str, emailed: bool, budget: int = LIST_TEXT_BUDGET
+) -> list[dict[str, Any]]:
     blocks = [section(f"*{results_summary(results, vendor=vendor, emailed=emailed)}*")]
     if not emailed and any(r.ok for r in results):
         blocks.append(section(f":warning: {escape(NOT_EMAILED)}"))
-    return blocks + chunked_sections(_result_lines(results), max_blocks=40, more=MORE_RESULTS)
+    return blocks + chunked_sections(_result_lines(results), max_blocks=40, more=MORE_RESULTS, max_chars=budget)
+
+
+#: The text the rows to paste again may take in the results message.
+RETRY_TEXT_BUDGET = 2_000
+
+
+def _retry_blocks(results: list[InviteResult], *, vendor: str) -> list[dict[str, Any]]:
+    """The rows the vendor surely did not take, as lines to paste into a new invite."""
+    lines = [r.retry_line for r in sorted(results, key=lambda r: r.row) if r.retry_line]
+    if not lines:
+        return []
+    shown: list[str] = []
+    used = 0
+    for line in lines:
+        used += len(escape(line)) + 1
+        if used > RETRY_TEXT_BUDGET - 200:
+            break
+        shown.append(escape(line))
+    label = VENDOR_LABELS.get(vendor, vendor)
+    pasted = "\n".join(shown)
+    blocks = [
+        section(
+            f"*{len(lines)} row(s) {label} did not take.* To send them, paste these into a new invite:\n```{pasted}```"
+        )
+    ]
+    if len(shown) < len(lines):
+        blocks.append(context(f"…and {len(lines) - len(shown)} more, listed above."))
+    return blocks
 
 
 def results_view(results: list[InviteResult], *, vendor: str, emailed: bool = True) -> dict[str, Any]:
@@ -267,7 +298,10 @@ def results_view(results: list[InviteResult], *, vendor: str, emailed: bool = Tr
 def results_message(results: list[InviteResult], *, vendor: str, emailed: bool = True) -> Message:
     """The bulk outcome by direct message; the reconnect button once when the vendor rejected the key."""
     summary = results_summary(results, vendor=vendor, emailed=emailed)
-    blocks = _results_blocks(results, vendor=vendor, emailed=emailed)
+    retry = _retry_blocks(results, vendor=vendor)
+    # The list gives up what the lines to paste again take: a message holds about 12,000 characters.
+    budget = LIST_TEXT_BUDGET - RETRY_TEXT_BUDGET if retry else LIST_TEXT_BUDGET
+    blocks = _results_blocks(results, vendor=vendor, emailed=emailed, budget=budget) + retry
     if any(r.key_rejected for r in results):
         blocks.append(reconnect_actions(vendor))
     if not emailed and any(r.ok for r in results):

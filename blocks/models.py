@@ -44,6 +44,9 @@ class InviteResult:
     skipped: bool = False
     #: Failed, or was not sent, because the vendor rejected the API key: reconnecting fixes it.
     key_rejected: bool = False
+    #: Set when the vendor surely did not take the row (not sent, rate limited, key refused): the
+    #: line to paste into a new invite to send it again.
+    retry_line: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

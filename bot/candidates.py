@@ -228,6 +228,11 @@ class BulkRow:
     #: The row whose address this one repeats (0 is the candidate typed in the form's own fields).
     duplicate_of: int | None = None
 
+    @property
+    def line(self) -> str:
+        """The row as it can be pasted again."""
+        return f"{self.name} <{self.email}>" if self.name else self.email
+
 
 def mark_duplicates(rows: list[BulkRow]) -> list[BulkRow]:
     """Each address is invited once: later rows with the same email (any case) point at the first."""

@@ -57,9 +57,10 @@ class BulkRun:
                 continue
             if self.in_flight is not None and row.row == self.in_flight.row:
                 error = f"{why} while this row was being sent. {MAYBE_DONE_MESSAGE}"
-            else:
-                error = f"not sent: {why} first. Invite this row again."
-            results.append(InviteResult(row=row.row, email=row.email, ok=False, error=error))
+                results.append(InviteResult(row=row.row, email=row.email, ok=False, error=error))
+                continue
+            error = f"not sent: {why} first. Invite this row again."
+            results.append(InviteResult(row=row.row, email=row.email, ok=False, error=error, retry_line=row.line))
         return results
 
 
@@ -192,10 +193,15 @@ async def send_many(
             continue
         elif key_rejected:
             result = InviteResult(
-                row=row.row, email=row.email, ok=False, key_rejected=True, error=NOT_SENT_KEY_REJECTED
+                row=row.row,
+                email=row.email,
+                ok=False,
+                key_rejected=True,
+                error=NOT_SENT_KEY_REJECTED,
+                retry_line=row.line,
             )
         elif rate_limited is not None:
-            result = InviteResult(row=row.row, email=row.email, ok=False, error=rate_limited)
+            result = InviteResult(row=row.row, email=row.email, ok=False, error=rate_limited, retry_line=row.line)
         else:
             run.in_flight = row
             try:
@@ -217,10 +223,12 @@ async def send_many(
                 rate_limited = (
                     f"not sent: {vendor} kept asking us to slow down (rate limited). Invite this row again later."
                 )
-                result = InviteResult(row=row.row, email=row.email, ok=False, error=rate_limited)
+                result = InviteResult(row=row.row, email=row.email, ok=False, error=rate_limited, retry_line=row.line)
             except AuthenticationError as exc:
                 key_rejected = True
-                result = InviteResult(row=row.row, email=row.email, ok=False, key_rejected=True, error=exc.message)
+                result = InviteResult(
+                    row=row.row, email=row.email, ok=False, key_rejected=True, error=exc.message, retry_line=row.line
+                )
             except VendorError as exc:
                 detail = "; ".join(getattr(exc, "field_errors", {}).values()) or exc.message
                 result = InviteResult(row=row.row, email=row.email, ok=False, error=detail)

@@ -234,6 +234,10 @@ ALL_MESSAGES = [
     lambda: errors.busy_retrying_message("Spark Hire", 0.2),
     lambda: errors.outsider_message("the acme workspace"),
     lambda: errors.outsider_message(LONG),
+    lambda: invite.results_message(
+        [InviteResult(row=i, email=LONG, ok=False, error=LONG, retry_line=f"{LONG} <a{i}@b.co>") for i in range(300)],
+        vendor="sparkhire",
+    ),
     lambda: invite.invite_confirmation(spark(invite_url="https://x.example/i")),
     lambda: invite.invite_confirmation(wedge(), emailed=False),
     lambda: invite.invite_confirmation(wedge(invite_url=None), emailed=False),

@@ -387,6 +387,9 @@ async def test_a_rejected_key_in_a_bulk_invite_stops_the_batch_and_offers_the_re
     assert "not-an-email: not a valid email address" in summary
     not_sent = "not sent: the API key was rejected on an earlier row. Reconnect, then invite again."
     assert f"b@example.com: {not_sent}" in summary and f"c@example.com: {not_sent}" in summary
+    # Once reconnected, the rows WedgeHR did not take can be pasted again as they are (not the bad one).
+    assert "3 row(s) WedgeHR did not take." in summary
+    assert "```a@example.com\\nb@example.com\\nc@example.com```" in summary
     buttons = [e for b in dm.blocks if b["type"] == "actions" for e in b["elements"]]
     assert [(e["action_id"], e.get("value")) for e in buttons] == [(Action.OPEN_CONNECT, "wedgehr")]
     # Nothing was sent after the key was rejected: b and c are not invited behind the recruiter's back.
@@ -524,6 +527,7 @@ async def test_a_restart_mid_batch_tells_the_recruiter_which_rows_went_and_which
     sent = len(created_emails(bot))
     assert 0 < sent < len(rows)
     assert "the bot restarted" in shown and "Invite this row again" in shown
+    assert "did not take.* To send them, paste these into a new invite" in shown  # the rows not sent
     assert f"{sent - 1} sent" in shown or f"{sent} sent" in shown  # the last may have gone through
 
 
