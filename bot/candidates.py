@@ -262,7 +262,7 @@ def _entries(line: str) -> list[str]:
         if number == len(ends) - 1:
             end = len(line)
         else:
-            close = re.match(r"\s*>", line[end:])
+            close = re.match(r"\s*[>)]", line[end:])  # "Name <email>" and "Name (email)" end with it
             end += close.end() if close else 0
         pieces.append(line[start:end])
         start = end
@@ -273,6 +273,13 @@ def _entries(line: str) -> list[str]:
 LIST_MARKER = re.compile(r"^\s*(?:\d{1,4}[.)]|[•·*\-\u2013])\s+")
 #: What separates a spreadsheet row's cells, or a name from an address in a sentence.
 CELL_SEPARATORS = re.compile(r"[\t,;|]")
+#: Around a name written before an address: "Ann Lee - ann@…", "Ann Lee: ann@…".
+NAME_TRIM = "\"' -:\u2013\u2014"
+#: "Ann Lee (ann@example.com)", as Outlook lists people.
+NAME_PAREN_EMAIL = re.compile(r"^(?P<name>[^()<>\[\]]*?)\s*\(\s*(?P<email>[^()\s]+)\s*\)$")
+#: Brackets not in one of the forms above: the entry is refused rather than guessed at (a cc in
+#: parentheses is not a candidate).
+BRACKETS = re.compile(r"[()<>\[\]]")
 
 
 def _from_cells(entry: str) -> tuple[str | None, str] | None:
@@ -286,10 +293,10 @@ def _from_cells(entry: str) -> tuple[str | None, str] | None:
     if found is None:
         return None
     start, end = found
-    before = [c.strip() for c in CELL_SEPARATORS.split(entry[:start]) if c.strip()]
-    after = [c.strip() for c in CELL_SEPARATORS.split(entry[end:]) if c.strip()]
+    before = [c.strip() for c in CELL_SEPARATORS.split(entry[:start]) if any(ch.isalpha() for ch in c)]
+    after = [c.strip() for c in CELL_SEPARATORS.split(entry[end:]) if any(ch.isalpha() for ch in c)]
     cells = before or after[:1]
-    name = " ".join(cells).strip("\"' ") or None
+    name = " ".join(cells).strip(NAME_TRIM) or None
     return name, entry[start:end]
 
 
@@ -304,13 +311,17 @@ def parse_bulk(text: str) -> list[BulkRow]:
     entries = (entry for line in text.splitlines() for entry in _entries(line))
     for entry in entries:
         line = LIST_MARKER.sub("", entry.strip().strip(",; \t"), count=1).strip()
+        line = re.sub(r"(?i)\bmailto:", "", line)  # a link's
         if not line:
             continue
         number = len(rows) + 1
         match = BULK_LINE.match(line) if "<" in line else None
+        paren = NAME_PAREN_EMAIL.match(line)
         if match is not None and match.group("angle"):
             name, email = match.group("name") or None, match.group("angle")
-        elif (cells := _from_cells(line)) is not None:
+        elif paren is not None:
+            name, email = paren.group("name") or None, paren.group("email")
+        elif not BRACKETS.search(line) and (cells := _from_cells(line)) is not None:
             name, email = cells
         else:
             rows.append(BulkRow(row=number, name=None, email=line, error="not a valid email address"))

@@ -55,6 +55,9 @@ class BulkRun:
         for row in self.rows:
             if row.row in done:
                 continue
+            if row.error or row.duplicate_of is not None:  # never to be sent: said as the batch would have
+                results.append(_unsendable(row))
+                continue
             if self.in_flight is not None and row.row == self.in_flight.row:
                 error = f"{why} while this row was being sent. {MAYBE_DONE_MESSAGE}"
                 results.append(InviteResult(row=row.row, email=row.email, ok=False, error=error))
@@ -158,6 +161,14 @@ def sparkhire_field_for(message: str) -> str | None:
     return None
 
 
+def _unsendable(row: BulkRow) -> InviteResult:
+    """A row never sent: not an address, or a repeat of an earlier row."""
+    if row.error:
+        return InviteResult(row=row.row, email=row.email, ok=False, error=row.error)
+    first = "the email typed in the form" if row.duplicate_of == 0 else f"row {row.duplicate_of}"
+    return InviteResult(row=row.row, email=row.email, ok=False, skipped=True, error=f"skipped: duplicate of {first}")
+
+
 async def send_many(
     rows: Sequence[BulkRow],
     send_one: Callable[[BulkRow], Awaitable[CandidateView]],
@@ -184,12 +195,10 @@ async def send_many(
     rate_limited: str | None = None
     for index, row in enumerate(rows, start=1):
         if row.error:
-            result = InviteResult(row=row.row, email=row.email, ok=False, error=row.error)
+            result = _unsendable(row)
         elif row.duplicate_of is not None:
             # Nothing is sent, so nothing is audited: the first row with this address carries the outcome.
-            first = "the email typed in the form" if row.duplicate_of == 0 else f"row {row.duplicate_of}"
-            skip = f"skipped: duplicate of {first}"
-            results.append(InviteResult(row=row.row, email=row.email, ok=False, skipped=True, error=skip))
+            results.append(_unsendable(row))
             continue
         elif key_rejected:
             result = InviteResult(
@@ -214,9 +223,11 @@ async def send_many(
                         if paused + pause > BULK_RATE_LIMIT_WAIT_SECONDS:
                             raise
                         paused += pause
+                        run.in_flight = None  # refused (429): a restart during the pause did not send it
                         if on_pause is not None:
                             await on_pause(pause)
                         await asyncio.sleep(pause)
+                        run.in_flight = row
                 result = InviteResult(row=row.row, email=row.email, ok=True, link=sent.invite_url)
             except RateLimitError as exc:
                 vendor = exc.vendor or "The vendor"

@@ -107,7 +107,9 @@ class WedgeHRPoller:
         while True:
             await asyncio.sleep(self.lease_seconds / 3)
             try:
-                if not await self.db.poll_state.try_lease(connection_id, self.holder, self.lease_seconds):
+                # Renewed only while still held: a restarted baseline (a new token) takes the lease
+                # away for good, so this poll's state, read with the old token, is never saved.
+                if not await self.db.poll_state.renew(connection_id, self.holder, self.lease_seconds):
                     return  # taken over: this poll's state will not be saved (PollStateRepo.save)
             except Exception as exc:  # the database is gone for a moment: the lease has two thirds left
                 logger.warning("Could not renew the poll lease of connection %s (%s)", connection_id, exc)
@@ -115,6 +117,7 @@ class WedgeHRPoller:
     async def poll_connection(self, connection: Connection) -> int:
         client = self.services.client_for(connection)
         assert isinstance(client, WedgeHRClient)
+        started = time.time()  # what this poll saw is complete up to its start, not its end
         state = await self.db.poll_state.load(connection.id) or {}
         baseline_taken = bool(state.get("baseline"))
         # A baseline restarted at a moment (first subscription, a new token) still posts what was
@@ -193,7 +196,7 @@ class WedgeHRPoller:
         await self.db.poll_state.save(
             connection.id,
             self.holder,
-            {"baseline": True, "invites": current, "wedges": completed_wedges, "polled_at": time.time()},
+            {"baseline": True, "invites": current, "wedges": completed_wedges, "polled_at": started},
         )
         return inserted
 

@@ -281,6 +281,8 @@ async def subscribe(
         raise NotConnectedError(unconnected[0], needs_user_key=unconnected[0] == "sparkhire")
     existing = await services.db.subscriptions.list_for_channel(team_id, channel_id)
     for vendor, connection, events in wanted:
+        if vendor == "wedgehr":
+            await watch_from_now(services, connection.id)
         same = next(
             (
                 s
@@ -299,10 +301,6 @@ async def subscribe(
             )
             subscription = await services.db.subscriptions.get(same.id)
         else:
-            if vendor == "wedgehr" and not await services.db.subscriptions.count_using_connection(connection.id):
-                # Nobody watched this account until now (or since the last unsubscribe): what it holds
-                # is not news, and what is completed from now on is, even before the first poll.
-                await services.db.poll_state.restart_baseline(connection.id, since=time.time())
             subscription = await services.db.subscriptions.add(
                 team_id=team_id,
                 channel_id=channel_id,
@@ -331,6 +329,14 @@ async def subscribe(
         detail={"vendors": [v for v, _, _ in wanted], "events": list(request.events)},
     )
     return outcome
+
+
+async def watch_from_now(services: Services, connection_id: str) -> None:
+    """Before a WedgeHR subscription starts or resumes: if nobody watched the account until now (no
+    subscription, or only paused ones, so nobody polled it), what it holds is not news, and what is
+    completed from now on is, even before the first poll."""
+    if not await services.db.subscriptions.count_using_connection(connection_id, active_only=True):
+        await services.db.poll_state.restart_baseline(connection_id, since=time.time())
 
 
 def _job_key(job: str | None) -> str:

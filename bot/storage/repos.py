@@ -601,12 +601,12 @@ class SubscriptionRepo(_Repo):
     async def resume(self, subscription_id: int) -> None:
         await self.update(subscription_id, paused=False, paused_reason=None)
 
-    async def count_using_connection(self, connection_id: str) -> int:
+    async def count_using_connection(self, connection_id: str, *, active_only: bool = False) -> int:
+        """Subscriptions reading through a connection (``active_only``: not paused)."""
         t = schema.subscriptions
+        where = [t.c.connection_id == connection_id] + ([t.c.paused.is_(False)] if active_only else [])
         async with self._reads.connect() as conn:
-            return (
-                await conn.execute(sa.select(sa.func.count()).select_from(t).where(t.c.connection_id == connection_id))
-            ).scalar_one()
+            return (await conn.execute(sa.select(sa.func.count()).select_from(t).where(*where))).scalar_one()
 
 
 # -- events and outbox ----------------------------------------------------------------------
@@ -1306,6 +1306,17 @@ class PollStateRepo(_Repo):
             ).returning(t.c.connection_id)
             return (await conn.execute(stmt)).first() is not None
 
+    async def renew(self, connection_id: str, holder: str, seconds: float) -> bool:
+        """Extend a lease ``holder`` still holds; False once it lost it (expired and taken, or restarted)."""
+        t = schema.poll_state
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                sa.update(t)
+                .where(t.c.connection_id == connection_id, t.c.holder == holder)
+                .values(lease_expires_at=time.time() + seconds)
+            )
+        return bool(result.rowcount)
+
     async def release(self, connection_id: str, holder: str, *, until: float = 0) -> None:
         """End the lease; ``until`` (a Unix time) keeps other processes off it until then."""
         t = schema.poll_state
@@ -1334,7 +1345,10 @@ class PollStateRepo(_Repo):
         t = schema.poll_state
         if since is None:
             last = await self.load(connection_id) or {}
-            since = last.get("polled_at") or last.get("baseline_after") or time.time()
+            polled_at = last.get("polled_at")
+            # WedgeHR stamps whole seconds: from the second before the last poll began (what it found
+            # again is de-duplicated by its key).
+            since = math.floor(polled_at) - 1 if polled_at else last.get("baseline_after") or time.time()
         state = {"baseline_after": since}
         async with self._engine.begin() as conn:
             stmt = _insert(conn, t).values(connection_id=connection_id, state=state, holder="", lease_expires_at=0)

@@ -93,8 +93,25 @@ def test_pasted_candidates_with_non_ascii_letters_keep_their_whole_address():
         ("• Eve Arden <eve@example.com>", ("Eve Arden", "eve@example.com")),  # a bulleted list
         ("- fay@example.com", (None, "fay@example.com")),
         ("Gus Grissom gus@example.com", ("Gus Grissom", "gus@example.com")),  # a name, then the address
+        ("Hal Roach - hal@example.com", ("Hal Roach", "hal@example.com")),
+        ("Ida Lupino (ida@example.com)", ("Ida Lupino", "ida@example.com")),  # as Outlook lists people
+        ("mailto:jo@example.com", (None, "jo@example.com")),
     ],
 )
 def test_spreadsheet_rows_and_list_items_are_one_candidate_each(pasted, found):
     assert entries(pasted) == [found]
     assert [r.error for r in parse_bulk(pasted)] == [None]
+
+
+def test_pasted_text_with_brackets_is_read_as_written_or_refused_never_guessed():
+    assert entries("Ann Lee (ann@example.com); Bob Roe (bob@example.com)") == [
+        ("Ann Lee", "ann@example.com"),
+        ("Bob Roe", "bob@example.com"),
+    ]
+    # Someone copied in parentheses is not a candidate: refused, not invited.
+    rows = parse_bulk("Ann Lee <ann@example.com> (cc bob@example.com)")
+    assert [(r.email, r.error) for r in rows] == [
+        ("ann@example.com", None),
+        ("(cc bob@example.com)", "not a valid email address"),
+    ]
+    assert [r.error is not None for r in parse_bulk("Ann Lee <ann@example.com>\tEngineering")] == [True]

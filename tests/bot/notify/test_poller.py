@@ -96,3 +96,37 @@ async def test_a_token_wedgehr_keeps_refusing_pauses_its_channels_and_a_new_toke
         await asyncio.sleep(1.1)
         completed_now(bot, "back@example.com", "Bac")
         assert await bot.pipeline.poller.poll_all() == 1
+
+
+async def test_a_channel_subscribing_while_the_others_are_paused_does_not_get_what_was_missed():
+    async with running_bot(wedgehr_poll_seconds=3600) as bot:
+        await subscribe(bot, "subscribe wedgehr")
+        await bot.pipeline.poller.poll_all()
+        (first,) = await bot.services.db.subscriptions.list_for_team("T0001")
+        await bot.services.db.subscriptions.pause(first.id, "channel not found")  # nobody polls the account now
+        for n in range(5):
+            completed_now(bot, f"gap{n}@example.com", f"Gap{n}")
+        await asyncio.sleep(1.1)
+        bot.slack.add_channel("C2", name="c2")
+        await subscribe(bot, "subscribe wedgehr", channel="C2")
+        assert await bot.pipeline.poller.poll_all() == 0
+
+
+async def test_a_new_token_of_the_same_account_misses_nothing_completed_as_the_last_poll_began():
+    from datetime import UTC, datetime
+
+    async with running_bot(wedgehr_poll_seconds=3600) as bot:
+        await subscribe(bot, "subscribe wedgehr")
+        await bot.pipeline.poller.poll_all()
+        (connection,) = await bot.services.db.connections.list_for_team("T0001")
+        began = (await bot.services.db.poll_state.load(connection.id))["polled_at"]
+        # Completed in the very second the last poll began, after WedgeHR listed it: stamped that second.
+        invite = completed_now(bot, "edge@example.com", "Edg")
+        stamp = datetime.fromtimestamp(int(began), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        invite["completedAt"] = bot.wedgehr.wedges[invite["_wedgeId"]]["completedAt"] = stamp
+        view = await open_connect(bot, "U1")
+        await bot.sender.view_submission(view, state(**{Block.WEDGEHR_TOKEN: "rotated-token-0123456"}))
+        await bot.slack.wait_for(lambda: bot.slack.ephemerals("U1") or bot.slack.posted("U1"))
+        assert await bot.pipeline.poller.poll_all() == 1
+        (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=5)
+        assert "Edg" in card.text

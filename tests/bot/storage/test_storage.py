@@ -533,6 +533,17 @@ async def test_threads_audit_and_poll_leases(db):
     assert await db.poll_state.load("c") == {"baseline": True}
 
 
+async def test_a_restarted_baseline_takes_the_lease_from_a_running_poll_for_good(db):
+    assert await db.poll_state.try_lease("c", "poll-with-old-token", 30)
+    await db.poll_state.save("c", "poll-with-old-token", {"baseline": True, "polled_at": 1000.5})
+    await db.poll_state.restart_baseline("c")  # a new token, while that poll runs
+    # The running poll can neither keep the lease nor save what it read with the old token.
+    assert not await db.poll_state.renew("c", "poll-with-old-token", 30)
+    assert not await db.poll_state.save("c", "poll-with-old-token", {"baseline": True})
+    assert await db.poll_state.load("c") == {"baseline_after": 999}  # from the second before it began
+    assert await db.poll_state.try_lease("c", "next-poll", 30)
+
+
 async def test_slack_installation_store_round_trip(db):
     from slack_sdk.oauth.installation_store import Installation
 
