@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.notify.subscriptions import TOKEN_REJECTED, follow_new_key
+from bot.notify.subscriptions import follow_new_key
 from bot.services import Services
 
 
@@ -39,14 +39,7 @@ async def save_verified(services: Services, credentials: VerifiedCredentials) ->
             team_id, "wedgehr", token, account_label=label, connected_by=user_id, environment=env
         )
         if old is not None and (not old.readable or old.credential != after.credential or old.environment != env):
-            # Perhaps another company's account, whose past is not news.
-            await services.db.poll_state.restart_baseline(after.id)
-            # Channels paused because WedgeHR refused the old token get the new one's events.
-            resumed = 0
-            for subscription in await services.db.subscriptions.list_for_team(team_id):
-                if subscription.connection_id == after.id and subscription.paused_reason == TOKEN_REJECTED:
-                    await services.db.subscriptions.resume(subscription.id)
-                    resumed += 1
+            resumed = await services.follow_new_wedgehr_token(team_id, after.id)
             if resumed:
                 saved.notes.append(
                     f"Re-enabled {resumed} WedgeHR subscription(s) paused because WedgeHR rejected the old token."

@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 
 Vendor = Literal["wedgehr", "sparkhire"]
 ENV_CONNECTED_BY = "environment"
+#: Why a WedgeHR subscription was paused; a new token re-enables it (``Services.follow_new_wedgehr_token``).
+TOKEN_REJECTED = "WedgeHR rejected the workspace's token; an admin can connect a new one with /interview connect"
 
 
 @dataclass(kw_only=True)
@@ -181,12 +183,24 @@ class Services:
                     connected_by=ENV_CONNECTED_BY,
                     environment=environment,
                 )
-                if copy.vendor == "wedgehr":  # perhaps another company's account, whose past is not news
-                    await self.db.poll_state.restart_baseline(copy.id)
+                if copy.vendor == "wedgehr":
+                    await self.follow_new_wedgehr_token(copy.team_id, copy.id)
             except Exception:
                 logger.exception("Could not update %s's %s connection from %s", copy.team_id, copy.vendor, env_name)
                 continue
             logger.info("Workspace %s's %s connection now follows %s", copy.team_id, copy.vendor, env_name)
+
+    async def follow_new_wedgehr_token(self, team_id: str, connection_id: str) -> int:
+        """After a connection's WedgeHR token changed: a new baseline (perhaps another company's account,
+        whose past is not news), and the subscriptions paused because WedgeHR refused the old token
+        re-enabled. Returns how many were."""
+        await self.db.poll_state.restart_baseline(connection_id)
+        resumed = 0
+        for subscription in await self.db.subscriptions.list_for_team(team_id):
+            if subscription.connection_id == connection_id and subscription.paused_reason == TOKEN_REJECTED:
+                await self.db.subscriptions.resume(subscription.id)
+                resumed += 1
+        return resumed
 
     async def aclose(self) -> None:
         await self.tasks.drain()

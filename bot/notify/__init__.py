@@ -10,9 +10,8 @@ from bot.notify.batcher import EventBatcher
 from bot.notify.housekeeping import Housekeeper
 from bot.notify.poller import WedgeHRPoller
 from bot.notify.receiver import WEBHOOK_PATH, SparkHireReceiver
-from bot.notify.subscriptions import TOKEN_REJECTED
 from bot.notify.worker import OutboxWorker, SlackClientFor
-from bot.services import Services
+from bot.services import TOKEN_REJECTED, Services
 
 
 class Pipeline:

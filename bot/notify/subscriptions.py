@@ -142,8 +142,6 @@ WEBHOOK_BUSY = (
     "Another request is setting up this Spark Hire account's webhook right now. If this channel gets no "
     "events, run `/interview subscribe test` here in a minute to check."
 )
-#: Why a WedgeHR subscription was paused; a new token from the connect form re-enables it.
-TOKEN_REJECTED = "WedgeHR rejected the workspace's token; an admin can connect a new one with /interview connect"
 SUBSCRIBE_AGAIN = "Run `/interview subscribe` in those channels again so they get this account's events."
 
 

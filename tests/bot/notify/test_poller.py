@@ -130,3 +130,23 @@ async def test_a_new_token_of_the_same_account_misses_nothing_completed_as_the_l
         assert await bot.pipeline.poller.poll_all() == 1
         (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=5)
         assert "Edg" in card.text
+
+
+async def test_a_new_wedgehr_token_in_the_environment_resumes_the_channels_paused_for_the_old_one(tmp_path):
+    from cryptography.fernet import Fernet
+
+    database = {"database_url": f"sqlite:///{tmp_path}/bot.sqlite3", "secret_key": Fernet.generate_key().decode()}
+    async with running_bot(wedgehr_poll_seconds=3600, **database) as bot:
+        await subscribe(bot, "subscribe wedgehr")
+        await bot.pipeline.poller.poll_all()
+        bot.wedgehr.tokens = {"the-rotated-token-0123"}  # WEDGEHR_TOKEN was revoked in WedgeHR
+        for _ in range(3):
+            await bot.pipeline.poller.poll_all()
+        (paused,) = await bot.services.db.subscriptions.list_for_team("T0001")
+        assert paused.paused
+    # The operator sets the new token and restarts the bot.
+    async with running_bot(
+        wedgehr_poll_seconds=3600, env_credentials=False, wedgehr_token="the-rotated-token-0123", **database
+    ) as bot:
+        (resumed,) = await bot.services.db.subscriptions.list_for_team("T0001")
+        assert not resumed.paused
