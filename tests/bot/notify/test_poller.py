@@ -27,6 +27,20 @@ def completed_now(bot, email, first_name):
     return bot.wedgehr.complete_invite(invite["id"])
 
 
+async def watched(bot):
+    """A channel subscribed to WedgeHR, and the account's baseline taken."""
+    await subscribe(bot, "subscribe wedgehr")
+    await bot.pipeline.poller.poll_all()
+
+
+async def connect_token(bot, token):
+    """An admin connects a WedgeHR token through the form; the confirmation."""
+    replies = len(bot.slack.ephemerals("U1"))
+    view = await open_connect(bot, "U1")
+    await bot.sender.view_submission(view, state(**{Block.WEDGEHR_TOKEN: token}))
+    return (await bot.slack.wait_for(lambda: bot.slack.ephemerals("U1")[replies:]))[-1]
+
+
 async def test_a_completion_between_subscribing_and_the_first_poll_is_posted_and_the_past_is_not():
     async with running_bot(wedgehr_poll_seconds=3600) as bot:
         completed_in_the_past(bot, "old@example.com")
@@ -41,15 +55,11 @@ async def test_a_completion_between_subscribing_and_the_first_poll_is_posted_and
 
 async def test_a_wedgehr_token_of_another_company_does_not_post_that_companys_past():
     async with running_bot(wedgehr_poll_seconds=3600) as bot:
-        await subscribe(bot, "subscribe wedgehr")
-        await bot.pipeline.poller.poll_all()  # the baseline of the first company's account
+        await watched(bot)  # the baseline of the first company's account
         # The admin connects another company's token: its account holds 12 past completions.
         for n in range(12):
             completed_in_the_past(bot, f"b{n}@example.com")
-        view = await open_connect(bot, "U1")
-        response = await bot.sender.view_submission(view, state(**{Block.WEDGEHR_TOKEN: "company-b-token-0123"}))
-        assert response.json()["response_action"] in {"clear", "update"}
-        await bot.slack.wait_for(lambda: bot.slack.ephemerals("U1") or bot.slack.posted("U1"))
+        await connect_token(bot, "company-b-token-0123")
         assert await bot.pipeline.poller.poll_all() == 0
         await asyncio.sleep(1.1)
         completed_now(bot, "new@example.com", "Neu")
@@ -60,8 +70,7 @@ async def test_a_wedgehr_token_of_another_company_does_not_post_that_companys_pa
 
 async def test_subscribing_again_after_a_pause_does_not_post_what_was_completed_meanwhile():
     async with running_bot(wedgehr_poll_seconds=3600) as bot:
-        await subscribe(bot, "subscribe wedgehr")
-        await bot.pipeline.poller.poll_all()
+        await watched(bot)
         await bot.sender.command("unsubscribe", response_url=bot.slack.response_url("u"))
         await bot.slack.wait_for(lambda: bot.slack.responses.get("u"))
         for n in range(5):
@@ -75,8 +84,7 @@ async def test_subscribing_again_after_a_pause_does_not_post_what_was_completed_
 
 async def test_a_token_wedgehr_keeps_refusing_pauses_its_channels_and_a_new_token_resumes_them():
     async with running_bot(wedgehr_poll_seconds=3600) as bot:
-        await subscribe(bot, "subscribe wedgehr")
-        await bot.pipeline.poller.poll_all()
+        await watched(bot)
         bot.wedgehr.tokens = {"company-a-new-token-0123"}  # the token was revoked in WedgeHR
         for _ in range(2):  # one refusal may be WedgeHR's glitch: nobody is told yet
             await bot.pipeline.poller.poll_all()
@@ -87,9 +95,7 @@ async def test_a_token_wedgehr_keeps_refusing_pauses_its_channels_and_a_new_toke
         (paused,) = await bot.services.db.subscriptions.list_for_team("T0001")
         assert paused.paused
 
-        view = await open_connect(bot, "U1")
-        await bot.sender.view_submission(view, state(**{Block.WEDGEHR_TOKEN: "company-a-new-token-0123"}))
-        (confirmation,) = await bot.slack.wait_for(lambda: bot.slack.ephemerals("U1"))
+        confirmation = await connect_token(bot, "company-a-new-token-0123")
         assert "Re-enabled 1 WedgeHR subscription(s)" in str(confirmation.blocks)
         (resumed,) = await bot.services.db.subscriptions.list_for_team("T0001")
         assert not resumed.paused
@@ -100,8 +106,7 @@ async def test_a_token_wedgehr_keeps_refusing_pauses_its_channels_and_a_new_toke
 
 async def test_a_channel_subscribing_while_the_others_are_paused_does_not_get_what_was_missed():
     async with running_bot(wedgehr_poll_seconds=3600) as bot:
-        await subscribe(bot, "subscribe wedgehr")
-        await bot.pipeline.poller.poll_all()
+        await watched(bot)
         (first,) = await bot.services.db.subscriptions.list_for_team("T0001")
         await bot.services.db.subscriptions.pause(first.id, "channel not found")  # nobody polls the account now
         for n in range(5):
@@ -116,17 +121,14 @@ async def test_a_new_token_of_the_same_account_misses_nothing_completed_as_the_l
     from datetime import UTC, datetime
 
     async with running_bot(wedgehr_poll_seconds=3600) as bot:
-        await subscribe(bot, "subscribe wedgehr")
-        await bot.pipeline.poller.poll_all()
+        await watched(bot)
         (connection,) = await bot.services.db.connections.list_for_team("T0001")
         began = (await bot.services.db.poll_state.load(connection.id))["polled_at"]
         # Completed in the very second the last poll began, after WedgeHR listed it: stamped that second.
         invite = completed_now(bot, "edge@example.com", "Edg")
         stamp = datetime.fromtimestamp(int(began), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         invite["completedAt"] = bot.wedgehr.wedges[invite["_wedgeId"]]["completedAt"] = stamp
-        view = await open_connect(bot, "U1")
-        await bot.sender.view_submission(view, state(**{Block.WEDGEHR_TOKEN: "rotated-token-0123456"}))
-        await bot.slack.wait_for(lambda: bot.slack.ephemerals("U1") or bot.slack.posted("U1"))
+        await connect_token(bot, "rotated-token-0123456")
         assert await bot.pipeline.poller.poll_all() == 1
         (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=5)
         assert "Edg" in card.text
@@ -137,8 +139,7 @@ async def test_a_new_wedgehr_token_in_the_environment_resumes_the_channels_pause
 
     database = {"database_url": f"sqlite:///{tmp_path}/bot.sqlite3", "secret_key": Fernet.generate_key().decode()}
     async with running_bot(wedgehr_poll_seconds=3600, **database) as bot:
-        await subscribe(bot, "subscribe wedgehr")
-        await bot.pipeline.poller.poll_all()
+        await watched(bot)
         bot.wedgehr.tokens = {"the-rotated-token-0123"}  # WEDGEHR_TOKEN was revoked in WedgeHR
         for _ in range(3):
             await bot.pipeline.poller.poll_all()
