@@ -348,7 +348,7 @@ class SparkHireSandbox:
                 key = None
         path = request.path.removeprefix(self.mount_prefix)
         self.requests.append(SandboxRequest(request.method, path, list(request.query.items()), body, key))
-        failed = self._failures.next_response()
+        failed = self._failures.next_response(request)
         if failed is not None:
             return failed
         if not key:

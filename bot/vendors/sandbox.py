@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +15,8 @@ class _Failure:
     times: int
     headers: dict[str, str] = field(default_factory=dict)
     body: Any = None
+    #: Only requests it matches fail (e.g. the second page of a listing); the others pass it by.
+    when: Callable[[web.Request], bool] | None = None
 
 
 class InjectedFailures:
@@ -27,16 +30,24 @@ class InjectedFailures:
         self._default_body = default_body
         self._queue: list[_Failure] = []
 
-    def add(self, status: int, *, times: int = 1, headers: dict[str, str] | None = None, body: Any = None) -> None:
-        self._queue.append(_Failure(status=status, times=times, headers=headers or {}, body=body))
+    def add(
+        self,
+        status: int,
+        *,
+        times: int = 1,
+        headers: dict[str, str] | None = None,
+        body: Any = None,
+        when: Callable[[web.Request], bool] | None = None,
+    ) -> None:
+        self._queue.append(_Failure(status=status, times=times, headers=headers or {}, body=body, when=when))
 
-    def next_response(self) -> web.Response | None:
+    def next_response(self, request: web.Request) -> web.Response | None:
         """The failure to answer this request with, or None to handle it normally."""
-        if not self._queue:
+        failure = next((f for f in self._queue if f.when is None or f.when(request)), None)
+        if failure is None:
             return None
-        failure = self._queue[0]
         failure.times -= 1
         if failure.times <= 0:
-            self._queue.pop(0)
+            self._queue.remove(failure)
         body = failure.body if failure.body is not None else self._default_body
         return web.json_response(body, status=failure.status, headers=failure.headers)

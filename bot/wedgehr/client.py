@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 from pydantic.alias_generators import to_snake
 
-from bot.vendors.errors import APIStatusError, SessionError, ValidationError
+from bot.vendors.errors import APIStatusError, SessionError, ValidationError, VendorError
 from bot.vendors.http import BaseVendorClient, path_segment
 from bot.wedgehr.models import Interview, Invite, InviteStatus, One, Page, Wedge
 
@@ -191,7 +191,9 @@ class WedgeHRClient(BaseVendorClient):
 
     # -- helpers ---------------------------------------------------------------------------
     async def _page(self, path: str, params: dict[str, str], model: type) -> Page[Any]:
-        response = await self._request("GET", path, params=params, empty_on_404=True)
+        # 404 is "nothing matches this filter" (ERRATA) for a listing's first page; on a later page
+        # it is a listing cut short, which must not pass for its end (the poller would forget the rest).
+        response = await self._request("GET", path, params=params, empty_on_404="page[cursor]" not in params)
         if response is None:
             return Page[model]()  # type: ignore[valid-type]
         return Page[model].model_validate(response.json())  # type: ignore[valid-type]
@@ -205,8 +207,10 @@ class WedgeHRClient(BaseVendorClient):
             for item in page.data:
                 yield item
             cursor = page.pagination.next
-            if not cursor or cursor in seen:  # a repeated cursor would loop forever
+            if not cursor:
                 return
+            if cursor in seen:  # would loop forever; and the listing is not whole
+                raise VendorError("WedgeHR gave the same page of a listing twice; it was stopped there.")
             seen.add(cursor)
 
 

@@ -14,7 +14,7 @@ import base64
 import itertools
 import random
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -89,9 +89,10 @@ class WedgeHRSandbox:
         times: int = 1,
         headers: dict[str, str] | None = None,
         body: Any = None,
+        when: Callable[[web.Request], bool] | None = None,
     ) -> None:
-        """Answer the next ``times`` requests with ``status`` (e.g. 429, 500)."""
-        self._failures.add(status, times=times, headers=headers, body=body)
+        """Answer the next ``times`` requests (those ``when`` matches) with ``status`` (e.g. 429, 500)."""
+        self._failures.add(status, times=times, headers=headers, body=body, when=when)
 
     def _new_id(self) -> int:
         return next(self._ids) + self._rng.randrange(1, 1000)
@@ -211,7 +212,7 @@ class WedgeHRSandbox:
             token in self.tokens if self.tokens is not None else not token.startswith("invalid")
         )
         self.requests.append(SandboxRequest(request.method, request.path, dict(request.query), body, authorized))
-        failed = self._failures.next_response()
+        failed = self._failures.next_response(request)
         if failed is not None:
             return failed
         if not authorized:

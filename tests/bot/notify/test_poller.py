@@ -151,3 +151,20 @@ async def test_a_new_wedgehr_token_in_the_environment_resumes_the_channels_pause
     ) as bot:
         (resumed,) = await bot.services.db.subscriptions.list_for_team("T0001")
         assert not resumed.paused
+
+
+async def test_a_listing_cut_short_saves_nothing_and_posts_no_old_completion_later():
+    async with running_bot(wedgehr_poll_seconds=3600) as bot:
+        interview = next(iter(bot.wedgehr.interviews.values()))
+        for n in range(150):  # walk-ins who recorded long ago: more than one page of wedges
+            bot.wedgehr.add_completed_wedge(interview_id=interview["id"], email=f"past{n}@example.com")
+        await watched(bot)
+        # WedgeHR answers 404 for the second page of wedges once (a lost cursor).
+        bot.wedgehr.fail_next(
+            404,
+            when=lambda r: r.path.endswith("/wedges") and "page[cursor]" in r.query and "filter[email]" not in r.query,
+        )
+        assert await bot.pipeline.poller.poll_all() == 0
+        assert await bot.pipeline.poller.poll_all() == 0  # the 50 on page 2 are not news either
+        await asyncio.sleep(0.3)
+        assert not cards(bot)

@@ -8,6 +8,7 @@ from bot.vendors.errors import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    NotFoundError,
     RateLimitError,
     ServerError,
     SessionError,
@@ -117,6 +118,18 @@ async def test_pagination_follows_cursors_across_pages(client, sandbox):
     assert emails == [f"c{n}@example.io" for n in range(7)]
     pages = sandbox.requests[before:]
     assert len(pages) == 3 and all(r.query["page[size]"] == "3" for r in pages)
+
+
+async def test_a_404_on_a_later_page_is_a_listing_cut_short_not_its_end(client, sandbox):
+    interview = next(iter(sandbox.interviews.values()))
+    for n in range(7):
+        sandbox.add_invite(interview_id=interview["id"], email=f"c{n}@example.io")
+    # "Nothing matches" (ERRATA) on the first page; on the second, WedgeHR lost the listing's cursor.
+    sandbox.fail_next(404, body={"message": "No invites found"}, when=lambda r: "page[cursor]" in r.query)
+    with pytest.raises(NotFoundError):
+        [i.email async for i in client.iter_invites(page_size=3)]
+    sandbox.fail_next(404, body={"message": "No invites found"})
+    assert [i async for i in client.iter_invites(email="nobody@example.io")] == []
 
 
 async def test_every_sandbox_invite_and_wedge_is_listed_once(client, sandbox):
