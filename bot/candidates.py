@@ -248,7 +248,8 @@ def mark_duplicates(rows: list[BulkRow]) -> list[BulkRow]:
     return marked
 
 
-BULK_LINE = re.compile(r"^\s*(?:(?P<name>[^<>]*?)\s*<\s*(?P<angle>[^<>\s]+)\s*>|(?P<bare>\S+))\s*$")
+#: "Ann Lee <ann@example.com>", as mail programs write people.
+NAME_ANGLE_EMAIL = re.compile(r"^\s*(?P<name>[^<>]*?)\s*<\s*(?P<email>[^<>\s]+)\s*>\s*$")
 
 
 def _entries(line: str) -> list[str]:
@@ -315,12 +316,9 @@ def parse_bulk(text: str) -> list[BulkRow]:
         if not line:
             continue
         number = len(rows) + 1
-        match = BULK_LINE.match(line) if "<" in line else None
-        paren = NAME_PAREN_EMAIL.match(line)
-        if match is not None and match.group("angle"):
-            name, email = match.group("name") or None, match.group("angle")
-        elif paren is not None:
-            name, email = paren.group("name") or None, paren.group("email")
+        written = NAME_ANGLE_EMAIL.match(line) or NAME_PAREN_EMAIL.match(line)
+        if written is not None:
+            name, email = written.group("name") or None, written.group("email")
         elif not BRACKETS.search(line) and (cells := _from_cells(line)) is not None:
             name, email = cells
         else:

@@ -91,15 +91,17 @@ async def collect_checks(settings: Settings, *, sandbox: bool = False) -> list[C
     else:
         checks.append(Check("key", None, f"BOT_SECRET_KEY not set: a development key is kept in {DEV_SECRET_KEY_FILE}"))
 
-    if settings.slack_mode is SlackMode.oauth and (settings.wedgehr_token or settings.sparkhire_api_key):
+    if settings.slack_mode is SlackMode.oauth and settings.env_vendor_keys:
         if settings.vendor_keys_team_ids:
-            checks.append(Check("vendors", True, f"env vendor keys serve {settings.vendor_keys_team_ids} only"))
+            names = " and ".join(settings.env_vendor_keys)
+            checks.append(Check("vendors", True, f"{names} serve {settings.vendor_keys_team_ids} only"))
         else:
             checks.append(
                 Check(
                     "vendors",
                     None,
-                    "env vendor keys serve every workspace that installs the app: set VENDOR_KEYS_TEAM_IDS",
+                    f"{' and '.join(settings.env_vendor_keys)} serve every workspace that installs the app: "
+                    "set VENDOR_KEYS_TEAM_IDS to the workspaces that may use them",
                     warning=True,
                 )
             )

@@ -196,8 +196,8 @@ class Services:
         re-enabled. Returns how many were."""
         await self.db.poll_state.restart_baseline(connection_id)
         resumed = 0
-        for subscription in await self.db.subscriptions.list_for_team(team_id):
-            if subscription.connection_id == connection_id and subscription.paused_reason == TOKEN_REJECTED:
+        for subscription in await self.db.subscriptions.list_using_connection(connection_id):
+            if subscription.paused_reason == TOKEN_REJECTED:
                 await self.db.subscriptions.resume(subscription.id)
                 resumed += 1
         return resumed

@@ -147,6 +147,12 @@ class Settings(BaseSettings):
     def sparkhire_base_url(self) -> str:
         return self.sparkhire_api_url.rstrip("/")
 
+    @property
+    def env_vendor_keys(self) -> list[str]:
+        """The names of the vendor keys set in the environment (``WEDGEHR_TOKEN``, ``SPARKHIRE_API_KEY``)."""
+        keys = {"WEDGEHR_TOKEN": self.wedgehr_token, "SPARKHIRE_API_KEY": self.sparkhire_api_key}
+        return [name for name, value in keys.items() if value]
+
     def vendor_keys_serve(self, team_id: str) -> bool:
         """Whether workspace ``team_id`` may use the vendor keys set in the environment."""
         allowed = self.vendor_keys_team_ids.split(",") if self.vendor_keys_team_ids else None

@@ -90,8 +90,7 @@ async def withdraw_vendor_keys(services: Services) -> int:
         if services.settings.vendor_keys_serve(copy.team_id):
             continue
         try:
-            on_copy = await db.subscriptions.list_for_team(copy.team_id)
-            subscriptions = [s for s in on_copy if s.connection_id == copy.id]
+            subscriptions = await db.subscriptions.list_using_connection(copy.id)
             dropped = 0
             for subscription in subscriptions:
                 dropped += await db.outbox.fail_pending_for_subscription(subscription.id, WITHDRAWN)
@@ -131,9 +130,7 @@ def warn_if_vendor_keys_serve_everyone(settings: Settings) -> None:
     """In OAuth mode, say at start-up that any workspace installing the app would use the env's keys."""
     if settings.slack_mode is not SlackMode.oauth or settings.vendor_keys_team_ids:
         return
-    keys = {"WEDGEHR_TOKEN": settings.wedgehr_token, "SPARKHIRE_API_KEY": settings.sparkhire_api_key}
-    names = [name for name, value in keys.items() if value is not None]
-    if names:
+    if names := settings.env_vendor_keys:
         logger.warning(
             "%s set in OAuth mode: every workspace that installs the app can use that account. Set "
             "VENDOR_KEYS_TEAM_IDS to the workspaces that may (e.g. T0123ABCD), or unset %s and let each "

@@ -350,15 +350,8 @@ class RefuseOutsiders(AsyncMiddleware):
             return BoltResponse(status=200, body={"response_action": "update", "view": outsider_view(host)})
         if kind not in ("view_closed", "dialog_cancellation"):  # the user left; nothing to tell
             recipient = recipient_from_body(body, context.client, context.respond)
-            services_of(context).tasks.spawn(_tell(recipient, outsider_message(host)), name="outsider.refused")
+            after_ack(context, recipient.send(outsider_message(host)), recipient=recipient, name="outsider.refused")
         return BoltResponse(status=200, body="")
-
-
-async def _tell(recipient: Recipient, message: Message) -> None:
-    try:
-        await recipient.send(message)
-    except Exception:
-        logger.warning("Could not tell a user of another workspace why nothing happened", exc_info=True)
 
 
 def dump_metadata(**values: Any) -> str:

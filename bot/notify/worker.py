@@ -27,7 +27,7 @@ from bot.notify.events import find_interview_uuid
 from bot.notify.subscriptions import to_view
 from bot.services import Services
 from bot.sparkhire.models import WATCH_URL, Interview
-from bot.storage import OutboxItem, ThreadMessage, is_database_unavailable
+from bot.storage import OutboxItem, Subscription, ThreadMessage, is_database_unavailable
 from bot.vendors.errors import NotFoundError, VendorError
 from bot.wedgehr.models import Invite, Wedge
 
@@ -362,20 +362,13 @@ class OutboxWorker:
         every poll): silence would look like a quiet week. Returns how many were paused.
         """
         paused = 0
-        for subscription in await self.db.subscriptions.list_for_team(team_id):
-            if subscription.connection_id != connection_id or subscription.paused:
+        for subscription in await self.db.subscriptions.list_using_connection(connection_id):
+            if subscription.paused:
                 continue
             await self.db.subscriptions.pause(subscription.id, reason)
             paused += 1
             logger.warning("Paused subscription %s in %s: %s", subscription.id, subscription.channel_id, reason)
-            try:
-                client = await self.slack_client_for(team_id)
-                notice = paused_notice(to_view(subscription), reason=reason)
-                await client.chat_postMessage(channel=subscription.created_by, **notice.as_kwargs())
-            except Exception:
-                logger.warning(
-                    "Could not tell %s about the paused subscription", subscription.created_by, exc_info=True
-                )
+            await self._tell_paused(team_id, subscription, reason)
         return paused
 
     async def _pause(self, item: OutboxItem, error: str, *, tell: bool = True) -> None:
@@ -387,10 +380,13 @@ class OutboxWorker:
         await self.db.subscriptions.pause(subscription.id, reason)
         await self.db.outbox.fail_pending_for_subscription(subscription.id, f"subscription paused: {error}")
         logger.warning("Paused subscription %s in %s: %s", subscription.id, subscription.channel_id, error)
-        if not tell:
-            return
+        if tell:
+            await self._tell_paused(item.team_id, subscription, reason)
+
+    async def _tell_paused(self, team_id: str, subscription: Subscription, reason: str) -> None:
+        """The paused notice, with its Re-enable button, to whoever created the subscription."""
         try:
-            client = await self.slack_client_for(item.team_id)
+            client = await self.slack_client_for(team_id)
             notice = paused_notice(to_view(subscription), reason=reason)
             await client.chat_postMessage(channel=subscription.created_by, **notice.as_kwargs())
         except Exception:

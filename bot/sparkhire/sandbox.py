@@ -122,6 +122,7 @@ class SparkHireSandbox:
         #: Set when the app is mounted under a prefix (``python -m bot --sandbox``).
         self.mount_prefix = ""
         self._failures = InjectedFailures(default_body={"reason": "Sandbox failure", "code": "api.error"})
+        self.fail_next = self._failures.add  # the test knob: answer the next requests with a failure
         #: Seconds every answer takes (a slow network; widens the window of a race).
         self.latency_seconds = 0.0
         self._replays: set[asyncio.Task[Any]] = set()
@@ -173,17 +174,6 @@ class SparkHireSandbox:
         r.add_get("/webhooks/replay/{event}", self._replay)
 
     # -- knobs and state helpers -------------------------------------------------------------
-    def fail_next(
-        self,
-        status: int,
-        *,
-        times: int = 1,
-        headers: dict[str, str] | None = None,
-        body: Any = None,
-    ) -> None:
-        """Answer the next ``times`` requests with ``status`` (e.g. 429, 503)."""
-        self._failures.add(status, times=times, headers=headers, body=body)
-
     def add_job(self, title: str, *, status: str = "active") -> dict[str, Any]:
         now = _ts()
         job = {

@@ -601,6 +601,10 @@ class SubscriptionRepo(_Repo):
     async def resume(self, subscription_id: int) -> None:
         await self.update(subscription_id, paused=False, paused_reason=None)
 
+    async def list_using_connection(self, connection_id: str) -> list[Subscription]:
+        """The subscriptions reading through a connection, paused or not."""
+        return await self._list(schema.subscriptions.c.connection_id == connection_id)
+
     async def count_using_connection(self, connection_id: str, *, active_only: bool = False) -> int:
         """Subscriptions reading through a connection (``active_only``: not paused)."""
         t = schema.subscriptions
@@ -742,11 +746,10 @@ class EventRepo(_Repo):
             How many were emptied, and the ``after`` from which the next purge need look: just
             before the first event left for a pending delivery, else just before ``received_before``.
         """
-        ev, ob = schema.events, schema.outbox
+        ev = schema.events
         # Events with a delivery still to make. An old event never gets new outbox rows (they are
         # written with it) and a finished row never becomes pending again: this set only shrinks.
-        pending = sa.select(ob.c.event_id).where(ob.c.status == "pending")
-        not_purged = sa.cast(ev.c.payload, sa.Text) != PURGED_PAYLOAD_JSON
+        pending, not_purged = _pending_event_ids(), _payload_not_purged()
         purged = 0
         resume_after: float | None = None
         while True:
@@ -794,14 +797,22 @@ class EventRepo(_Repo):
         old event must still not post once the workspace installs the app again). One statement: a
         workspace's events are few next to the table's. Returns how many were emptied.
         """
-        ev, ob = schema.events, schema.outbox
-        pending = sa.select(ob.c.event_id).where(ob.c.status == "pending")
-        not_purged = sa.cast(ev.c.payload, sa.Text) != PURGED_PAYLOAD_JSON
+        ev = schema.events
+        pending, not_purged = _pending_event_ids(), _payload_not_purged()
         async with self._engine.begin() as conn:
             result = await conn.execute(
                 sa.update(ev).where(ev.c.team_id == team_id, not_purged, ev.c.id.not_in(pending)).values(payload={})
             )
         return result.rowcount or 0
+
+
+def _pending_event_ids() -> sa.Select:
+    """The events a delivery still has to make: their payload is read when the row is leased."""
+    return sa.select(schema.outbox.c.event_id).where(schema.outbox.c.status == "pending")
+
+
+def _payload_not_purged() -> sa.ColumnElement[bool]:
+    return sa.cast(schema.events.c.payload, sa.Text) != PURGED_PAYLOAD_JSON
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -39,6 +39,7 @@ class InjectedFailures:
         body: Any = None,
         when: Callable[[web.Request], bool] | None = None,
     ) -> None:
+        """Answer the next ``times`` requests (those ``when`` matches) with ``status`` (e.g. 429, 503)."""
         self._queue.append(_Failure(status=status, times=times, headers=headers or {}, body=body, when=when))
 
     def next_response(self, request: web.Request) -> web.Response | None:

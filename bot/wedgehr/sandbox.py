@@ -14,7 +14,7 @@ import base64
 import itertools
 import random
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -66,6 +66,7 @@ class WedgeHRSandbox:
         #: Close the connection instead of answering, once the work is done.
         self.drop_answers = False
         self._failures = InjectedFailures(default_body={"message": "Something unexpected happened"})
+        self.fail_next = self._failures.add  # the test knob: answer the next requests with a failure
         # Steps of 1000 under a random offset below 1000: ids look like WedgeHR's and never repeat.
         self._ids = itertools.count(4_017_600_317_622_000, 1000)
         self._rng = random.Random(7)
@@ -82,18 +83,6 @@ class WedgeHRSandbox:
         self.app.router.add_get("/interviews", self._list_interviews)
 
     # -- test knobs and state helpers ------------------------------------------------------
-    def fail_next(
-        self,
-        status: int,
-        *,
-        times: int = 1,
-        headers: dict[str, str] | None = None,
-        body: Any = None,
-        when: Callable[[web.Request], bool] | None = None,
-    ) -> None:
-        """Answer the next ``times`` requests (those ``when`` matches) with ``status`` (e.g. 429, 500)."""
-        self._failures.add(status, times=times, headers=headers, body=body, when=when)
-
     def _new_id(self) -> int:
         return next(self._ids) + self._rng.randrange(1, 1000)
 
