@@ -8,6 +8,7 @@ from blocks.common import actions, button, context, escape, link, mailto, sectio
 from blocks.errors import reconnect_actions
 from blocks.ids import Action
 from blocks.models import VENDOR_LABELS, CandidateView, Message
+from blocks.resend import resend_button
 
 EVENT_LABELS = {
     "completed": "completed the interview",
@@ -57,7 +58,7 @@ def candidate_actions(c: CandidateView) -> dict[str, Any] | None:
     if c.vendor == "sparkhire" and c.completed and c.interview_uuid:
         elements.append(button("Create share link", Action.SHARE_INTERVIEW, value=c.interview_uuid))
     if c.vendor == "wedgehr" and c.wedge_id and not c.completed:
-        elements.append(button("Resend invite", Action.RESEND_WEDGE, value=str(c.wedge_id)))
+        elements.append(resend_button(c, label="Resend invite"))
     if c.result_url:
         elements.append(button("Open result", Action.OPEN_RESULT, url=c.result_url))
     return actions(*elements) if elements else None

@@ -16,6 +16,7 @@ USAGE = [
         "[exclude:<email or @domain>] [compact]`",
         "Post interview events in this channel.",
     ),
+    ("`/interview subscribe test [event]`", "Ask Spark Hire to send its last event again, to check the wiring."),
     ("`/interview unsubscribe [same words]`", "Stop some or all of this channel's events."),
     ("`/interview subscriptions`", "List this channel's subscriptions."),
 ]

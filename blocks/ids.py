@@ -38,6 +38,10 @@ class Action(StrEnum):
     SUBSCRIPTION_RESUME = "subscription_resume"
 
 
+#: Buttons that open a URL: Slack still sends their click, which only needs an ack.
+LINK_ACTIONS = frozenset({Action.OPEN_INVITE_LINK, Action.WATCH, Action.OPEN_RESULT})
+
+
 class Block(StrEnum):
     VENDOR = "vendor"
     WEDGEHR_INTERVIEW = "wedgehr_interview"

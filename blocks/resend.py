@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from blocks.common import actions, button, confirm_dialog, context, escape, section, slack_date
 from blocks.ids import Action
@@ -11,46 +12,96 @@ from blocks.models import CandidateView, Message
 #: One button each; the headline, these and the "more" line stay far under 50 blocks.
 MAX_CHOICES = 20
 
+#: What resending means for an invite in each state, said before the email goes out.
+CONFIRM_NOTES = {
+    "canceled": "This invite was canceled. Resending emails the candidate a working link again.",
+    "send_failure": "WedgeHR could not deliver this invite before; check the address first.",
+}
+
+
+def _status(w: CandidateView) -> str:
+    return (w.status or "unknown").replace("_", " ")
+
+
+def resend_confirm(w: CandidateView) -> dict[str, Any]:
+    """The dialog every Resend button opens first: one click is not an email sent by mistake."""
+    note = CONFIRM_NOTES.get((w.status or "").lower(), "")
+    who, what = escape(w.email or "the candidate"), escape(w.interview_name or "the interview")
+    text = f"Email {who} the invitation to {what} again?"
+    return confirm_dialog("Resend invite?", f"{text} {note}".strip(), confirm="Resend")
+
+
+def resend_button(w: CandidateView, *, label: str = "Resend", style: str | None = None) -> dict[str, Any]:
+    return button(label, Action.RESEND_WEDGE, value=str(w.wedge_id), style=style, confirm=resend_confirm(w))
+
+
+def _completed_line(w: CandidateView) -> str:
+    when = f" on {slack_date(w.completed_at)}" if w.completed_at else ""
+    return f"{escape(w.email or '')} completed *{escape(w.interview_name or 'the interview')}*{when}."
+
 
 def resend_choices(query: str, wedges: list[CandidateView]) -> Message:
-    """One match: a confirm button. Several: one button per wedge (each confirms)."""
+    """One match: a confirm button. Several (newest first): one button per wedge, each confirms.
+
+    A completed interview has nothing to resend: it is listed without a button.
+    """
     if len(wedges) == 1:
         w = wedges[0]
+        if w.completed:
+            text = f"{w.email} already completed {w.interview_name or 'the interview'}: there is no invite to resend."
+            blocks = [section(f":white_check_mark: {_completed_line(w)} There is no invite to resend.")]
+            if w.result_url:
+                blocks.append(actions(button("Open result", Action.OPEN_RESULT, url=w.result_url)))
+            return Message(text=text, blocks=blocks)
         text = f"Resend the WedgeHR invite to {w.email} for {w.interview_name}?"
         return Message(
             text=text,
             blocks=[
                 section(
-                    f"Resend the WedgeHR invite to *{escape(w.email)}* for *{escape(w.interview_name or '')}*?"
-                    f"\nCurrent invite status: {escape((w.status or 'unknown').replace('_', ' '))}"
+                    f"Resend the WedgeHR invite to *{escape(w.email or '')}* for *{escape(w.interview_name or '')}*?"
+                    f"\nCurrent invite status: {escape(_status(w))}"
                 ),
-                actions(button("Resend invite", Action.RESEND_WEDGE, value=str(w.wedge_id), style="primary")),
+                actions(resend_button(w, label="Resend invite", style="primary")),
             ],
         )
     blocks = [section(f"*{len(wedges)}* WedgeHR interviews match *{escape(query)}*. Which invite should I resend?")]
     for w in wedges[:MAX_CHOICES]:
         # A wedge's deadline is WedgeHR's expiresAt: when the invite stops working (none once complete).
         when = ""
-        if w.deadline:
+        if w.completed and w.completed_at:
+            when = f" {slack_date(w.completed_at)}"
+        elif w.deadline:
             when = f" · {'expires' if w.deadline > datetime.now(UTC) else 'expired'} {slack_date(w.deadline)}"
+        line = (
+            f"*{escape(w.interview_name or 'Interview')}* · {escape(w.email or '')} · {escape(_status(w))}{when}"
+            f" · wedge {w.wedge_id}"
+        )
+        blocks.append(section(line, accessory=None if w.completed else resend_button(w)))
+    if len(wedges) > MAX_CHOICES:
         blocks.append(
-            section(
-                f"*{escape(w.interview_name or 'Interview')}* · {escape(w.email)} · {escape(w.status or '')}{when}",
-                accessory=button(
-                    "Resend",
-                    Action.RESEND_WEDGE,
-                    value=str(w.wedge_id),
-                    confirm=confirm_dialog(
-                        "Resend invite?", f"Email {escape(w.email)} the invitation again?", confirm="Resend"
-                    ),
-                ),
+            context(
+                f"…and {len(wedges) - MAX_CHOICES} older ones not shown. To resend one of those, use its wedge id:"
+                " `/interview resend <wedge id>`."
             )
         )
-    if len(wedges) > MAX_CHOICES:
-        blocks.append(context(f"…and {len(wedges) - MAX_CHOICES} more not shown; resend with the exact email address."))
     return Message(text=f"{len(wedges)} WedgeHR interviews match {query}", blocks=blocks)
 
 
 def resent(w: CandidateView) -> Message:
     text = f"Invite resent to {w.email} for {w.interview_name}."
     return Message(text=text, blocks=[section(f":envelope_with_arrow: {escape(text)}")])
+
+
+def recently_resent(email: str, *, by_user: str, seconds_ago: int) -> Message:
+    """A second click (or a colleague's) moments after the first: the candidate is not emailed twice."""
+    text = f"The invite to {email} was resent {seconds_ago} s ago, so I did not send it again."
+    who = f" by <@{by_user}>" if by_user else ""
+    return Message(
+        text=text,
+        blocks=[
+            section(
+                f":hourglass: The invite to *{escape(email)}* was resent{who} {seconds_ago} s ago,"
+                " so I did not send it again. If the candidate needs another, resend it in a few minutes."
+            )
+        ],
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -144,7 +145,7 @@ def from_interview(interview: SparkInterview) -> CandidateView:
 
 
 async def wedges_for(client: WedgeHRClient, query: str) -> list[Wedge]:
-    """Wedges by email, or the one wedge by id."""
+    """Wedges by email, newest first (a list cut short keeps the recent ones), or the one by id."""
     if query.isdigit():
         try:
             return [await client.get_wedge(int(query))]
@@ -152,22 +153,38 @@ async def wedges_for(client: WedgeHRClient, query: str) -> list[Wedge]:
             if exc.status_code == 404:
                 return []
             raise
-    return [w async for w in client.iter_wedges(email=query)]
+    wedges = [w async for w in client.iter_wedges(email=query)]
+    return sorted(wedges, key=lambda w: w.created_at.timestamp() if w.created_at else 0.0, reverse=True)
+
+
+@dataclass(frozen=True)
+class SparkHireSearch:
+    interviews: list[SparkInterview]
+    #: The scan stopped at ``SPARKHIRE_SCAN_LIMIT`` interviews: older ones were not looked at.
+    cut_short: bool = False
 
 
 async def sparkhire_interviews_for(
     client: SparkHireClient, email: str, *, status: list[str] | None = None
-) -> list[SparkInterview]:
-    """Interviews assigned to ``email`` (Spark Hire cannot filter by email: scan, bounded)."""
+) -> SparkHireSearch:
+    """Interviews assigned to ``email``, most recently updated first (Spark Hire cannot filter by
+    email: the scan is bounded, and says when it stopped before the account's end)."""
     found: list[SparkInterview] = []
     scanned = 0
     async for interview in client.iter_interviews(status=status, orderby="updated_desc", page_size=100):
+        if scanned == SPARKHIRE_SCAN_LIMIT:
+            return SparkHireSearch(found, cut_short=True)
         scanned += 1
         if (interview.candidate_email or "").lower() == email.lower():
             found.append(interview)
-        if scanned >= SPARKHIRE_SCAN_LIMIT:
-            break
-    return found
+    return SparkHireSearch(found)
+
+
+def scan_limit_note(what: str = "interviews") -> str:
+    return (
+        f"Spark Hire was searched through its {SPARKHIRE_SCAN_LIMIT:,} most recently updated {what} only;"
+        " older ones may match. Search in Spark Hire to see them all."
+    )
 
 
 @dataclass(frozen=True)
@@ -199,19 +216,27 @@ async def find_everywhere(
         return [from_wedge(w) for w in await wedges_for(wedgehr, email)] if wedgehr else []
 
     async def spark_views() -> list[CandidateView]:
-        return [from_interview(i) for i in await sparkhire_interviews_for(sparkhire, email)] if sparkhire else []
+        if sparkhire is None:
+            return []
+        search = await sparkhire_interviews_for(sparkhire, email)
+        if search.cut_short:
+            notes.append(scan_limit_note())
+        return [from_interview(i) for i in search.interviews]
 
     results = await asyncio.gather(wedge_views(), spark_views(), return_exceptions=True)
-    candidates: list[CandidateView] = []
+    per_vendor: list[list[CandidateView]] = []
     for vendor, client, result in zip(("wedgehr", "sparkhire"), (wedgehr, sparkhire), results, strict=True):
         if isinstance(result, VendorError):
             failed[vendor] = result
         elif isinstance(result, BaseException):
             raise result
         else:
-            candidates.extend(result)
+            per_vendor.append(result)
             if client is not None:
                 searched.append(vendor)
+    # Taken in turn, each newest first: a list cut short still shows both vendors' latest.
+    rounds = itertools.zip_longest(*per_vendor)
+    candidates = [c for one_round in rounds for c in one_round if c is not None]
     if wedgehr is None:
         notes.append("WedgeHR is not connected.")
     if sparkhire is None:

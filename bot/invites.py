@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from blocks.models import CandidateView, InviteResult
-from bot.candidates import BulkRow, from_interview
+from bot.candidates import BulkRow, from_interview, from_wedge
 from bot.sparkhire.client import SparkHireClient
 from bot.sparkhire.models import Candidate, Interview, NewQuestion
 from bot.storage import Database
+from bot.storage.repos import AuditEntry
 from bot.vendors.errors import MAYBE_DONE_MESSAGE, AuthenticationError, RateLimitError, VendorError
 from bot.wedgehr.client import WedgeHRClient
 
@@ -279,3 +280,46 @@ async def audit_invite(
         target=email,
         detail=detail,
     )
+
+
+#: A second resend of one wedge this soon after the first is taken for a repeated click (a double
+#: click, two colleagues on one card): the candidate is not emailed twice.
+RESEND_REPEAT_SECONDS = 120.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResendOutcome:
+    """What a Resend did: ``resent`` the wedge as WedgeHR answered, or found ``earlier`` in time."""
+
+    resent: CandidateView | None = None
+    earlier: AuditEntry | None = None
+
+
+async def resend_once(
+    db: Database, client: WedgeHRClient, *, team_id: str, user_id: str, wedge_id: int
+) -> ResendOutcome:
+    """Resend the wedge's invitation unless it was resent in the last ``RESEND_REPEAT_SECONDS``.
+
+    The check and the resend run under one lock per wedge, so two clicks at once (in one process or
+    several sharing PostgreSQL) send one email.
+    """
+    async with db.exclusive(f"resend:{team_id}:{wedge_id}"):
+        recent = await db.audit.recent(
+            team_id, action_prefix="resend.sent", since=time.time() - RESEND_REPEAT_SECONDS, limit=100
+        )
+        earlier = next((e for e in recent if (e.detail or {}).get("wedge_id") == wedge_id), None)
+        if earlier is not None:
+            return ResendOutcome(earlier=earlier)
+        wedge = await client.resend_invite(wedge_id)
+        try:
+            await db.audit.add(
+                team_id=team_id,
+                user_id=user_id,
+                action="resend.sent",
+                vendor="wedgehr",
+                target=wedge.candidate_email,
+                detail={"wedge_id": wedge_id},
+            )
+        except Exception:  # the email went out: say so rather than report a database error
+            logger.exception("Could not write the audit entry of the resend of wedge %s", wedge_id)
+        return ResendOutcome(resent=from_wedge(wedge))

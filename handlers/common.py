@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.errors import busy_retrying_message, error_message, outsider_message, outsider_view
+from blocks.ids import LINK_ACTIONS
 from blocks.models import Message
 from bot.crypto import SecretKeyMismatchError
 from bot.errors import NotConnectedError, UserFacingError, raised_inside
@@ -48,10 +49,15 @@ class Recipient:
     user_id: str
     channel_id: str | None = None
     respond: Callable[..., Awaitable[Any]] | None = None
+    #: The clicked message is the user's own (an ephemeral, or in their DM with the app). Replacing
+    #: a channel message would change it for everyone there, whatever ``response_type`` says.
+    may_replace: bool = False
 
     async def send(self, message: Message, *, replace_original: bool = False) -> None:
+        """Send ``message`` to the user; ``replace_original`` replaces the clicked message when it is
+        the user's own, and otherwise sends a new ephemeral message."""
         if self.respond is not None:
-            refused = await self._respond(message, replace_original=replace_original)
+            refused = await self._respond(message, replace_original=replace_original and self.may_replace)
             if refused is None:
                 return
             # Expired (30 min), used up (5 posts) or unreachable: the Web API still reaches the user.
@@ -229,7 +235,14 @@ def recipient_from_body(body: dict[str, Any], client: AsyncWebClient, respond: A
         meta = (body.get("view") or {}).get("private_metadata") or ""
         channel = load_metadata(meta).get("channel")
     has_response_url = bool(body.get("response_url") or (body.get("response_urls") or []))
-    return Recipient(client=client, user_id=user, channel_id=channel, respond=respond if has_response_url else None)
+    own_message = bool((body.get("container") or {}).get("is_ephemeral")) or str(channel or "").startswith("D")
+    return Recipient(
+        client=client,
+        user_id=user,
+        channel_id=channel,
+        respond=respond if has_response_url else None,
+        may_replace=own_message,
+    )
 
 
 def team_of(body: dict[str, Any]) -> str:
@@ -335,6 +348,10 @@ class RefuseOutsiders(AsyncMiddleware):
         user_team = outsider_team(body, context)
         if user_team is None or await self._colleague(body, context, user_team):
             return await next()
+        if body.get("type") == "block_actions" and all(
+            a.get("action_id") in LINK_ACTIONS for a in body.get("actions") or [{}]
+        ):
+            return BoltResponse(status=200, body="")  # Slack opened the link: there is nothing to refuse
         kind = body.get("type")
         host = host_label(body, context)
         logger.info(

@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.common import option
-from blocks.ids import Action, Block, Callback
+from blocks.ids import LINK_ACTIONS, Action, Block, Callback
 from blocks.invite import (
     invite_confirmation,
     progress_view,
@@ -716,5 +716,5 @@ def register(app: AsyncApp) -> None:
     app.shortcut(Callback.SHORTCUT_INVITE)(on_shortcut)
     app.shortcut(Callback.SHORTCUT_INVITE_FROM_MESSAGE)(on_shortcut)
     app.action(Action.OPEN_INVITE)(on_open_invite_button)
-    for link_action in (Action.OPEN_INVITE_LINK, Action.WATCH, Action.OPEN_RESULT):
+    for link_action in LINK_ACTIONS:
         app.action(link_action)(on_link_button)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
 from blocks.errors import notice
 from blocks.ids import Action
-from blocks.resend import resend_choices, resent
+from blocks.resend import recently_resent, resend_choices, resent
 from bot.candidates import first_email, from_wedge, wedges_for
 from bot.errors import NotConnectedError, UserFacingError
+from bot.invites import resend_once
 from bot.services import Services
 from handlers.common import Recipient, VendorRetries, after_ack, recipient_from_body, services_of, team_of
 
@@ -56,16 +58,14 @@ SUBCOMMANDS = {"resend": on_resend}
 
 async def do_resend(services: Services, recipient: Recipient, *, team_id: str, wedge_id: int) -> None:
     client = await _wedgehr(services, team_id, recipient)
-    wedge = await client.resend_invite(wedge_id)
-    await services.db.audit.add(
-        team_id=team_id,
-        user_id=recipient.user_id,
-        action="resend.sent",
-        vendor="wedgehr",
-        target=wedge.candidate_email,
-        detail={"wedge_id": wedge_id},
-    )
-    await recipient.send(resent(from_wedge(wedge)), replace_original=True)
+    outcome = await resend_once(services.db, client, team_id=team_id, user_id=recipient.user_id, wedge_id=wedge_id)
+    if outcome.resent is not None:
+        await recipient.send(resent(outcome.resent), replace_original=True)
+    elif outcome.earlier is not None:
+        earlier = outcome.earlier
+        seconds_ago = max(0, round(time.time() - earlier.created_at))
+        email = earlier.target or "the candidate"
+        await recipient.send(recently_resent(email, by_user=earlier.user_id, seconds_ago=seconds_ago))
 
 
 async def on_resend_button(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.cards import find_results
@@ -22,17 +25,20 @@ from blocks.share import (
     wedgehr_results_message,
 )
 from bot.candidates import (
+    SPARKHIRE_SCAN_LIMIT,
     UUID_RE,
     first_email,
     from_interview,
     from_wedge,
     is_email,
+    scan_limit_note,
     sparkhire_interviews_for,
     wedges_for,
 )
 from bot.errors import NotConnectedError, UserFacingError
 from bot.services import Services
 from bot.sparkhire.client import SparkHireClient
+from bot.sparkhire.models import Interview as SparkInterview
 from bot.vendors.errors import AuthenticationError, VendorError
 from handlers.common import (
     Recipient,
@@ -54,6 +60,10 @@ logger = logging.getLogger(__name__)
 
 USAGE = "Tell me what to share: `/interview share ann@example.com` or `/interview share <interview uuid>`."
 MAX_INTERVIEW_OPTIONS = 100
+#: The submission answers Slack within 3 s: the reviewers' profiles get this long, read at once.
+REVIEWER_LOOKUP_SECONDS = 1.5
+#: More picked users than this are read after the form closes (Slack's users.info is Tier 4).
+MAX_REVIEWERS_LOOKED_UP = 20
 
 
 async def _sparkhire(services: Services, team_id: str, recipient: Recipient) -> SparkHireClient:
@@ -101,14 +111,16 @@ async def share_for(services: Services, recipient: Recipient, *, team_id: str, q
         return
     retries = VendorRetries(recipient)
     completed = []
+    cut_short = False
     spark_problem: VendorError | None = None
     if spark_connection is not None:
         try:
-            completed = await sparkhire_interviews_for(
+            search = await sparkhire_interviews_for(
                 retries.watch(services.client_for(spark_connection)),  # type: ignore[arg-type]
                 query,
                 status=["completed"],
             )
+            completed, cut_short = search.interviews, search.cut_short
         except VendorError as exc:
             if wedge_connection is None:
                 raise
@@ -120,7 +132,8 @@ async def share_for(services: Services, recipient: Recipient, *, team_id: str, q
     if len(completed) == 1:
         await basic_link(services, recipient, team_id=team_id, interview_uuid=completed[0].uuid)
     elif completed:
-        await recipient.send(find_results(query, [from_interview(i) for i in completed]))
+        notes = [scan_limit_note("completed interviews")] if cut_short else None
+        await recipient.send(find_results(query, [from_interview(i) for i in completed], notes=notes))
     # One message for all of them: Slack takes only 5 posts per response_url.
     if wedges:
         await recipient.send(wedgehr_results_message(query, wedges))
@@ -136,7 +149,8 @@ async def share_for(services: Services, recipient: Recipient, *, team_id: str, q
             )
         )
     elif not completed and not wedges:
-        await recipient.send(notice(f"No completed interview found for {query}."))
+        limit = f" {scan_limit_note('completed interviews')}" if cut_short else ""
+        await recipient.send(notice(f"No completed interview found for {query}.{limit}"))
 
 
 async def on_share(
@@ -253,11 +267,16 @@ async def _fill_advanced(
     spark = await _sparkhire(services, team_id, recipient)
     interview = await spark.get_interview(interview_uuid)
     job_uuid = interview.job_post.uuid if interview.job_post else None
-    same_job = [
-        i
-        async for i in spark.iter_interviews(status=["completed"], page_size=100)
-        if job_uuid is None or (i.job_post and i.job_post.uuid == job_uuid)
-    ]
+    same_job: list[SparkInterview] = []
+    scanned = 0
+    # Most recently updated first, and bounded as find is: a large account must not spend its
+    # request budget (and keep the modal on "Loading…") for options Slack shows 100 of.
+    async for i in spark.iter_interviews(status=["completed"], orderby="updated_desc", page_size=100):
+        scanned += 1
+        if job_uuid is None or (i.job_post and i.job_post.uuid == job_uuid):
+            same_job.append(i)
+        if len(same_job) >= MAX_INTERVIEW_OPTIONS or scanned >= SPARKHIRE_SCAN_LIMIT:
+            break
     options = [
         Option(value=i.uuid, label=f"{i.candidate_name} ({i.candidate_email or 'no email'})")
         for i in same_job[:MAX_INTERVIEW_OPTIONS]
@@ -295,6 +314,24 @@ async def on_advanced_button(
     )
 
 
+async def _reviewer_of(client: AsyncWebClient, user_id: str) -> tuple[str, str | None]:
+    """A Slack user's (name, email); the email is None when their profile hides it from the app."""
+    user = (await client.users_info(user=user_id))["user"]
+    return user.get("real_name") or user.get("name") or user_id, (user.get("profile") or {}).get("email")
+
+
+async def _reviewers_in_time(client: AsyncWebClient, user_ids: list[str]) -> dict[str, tuple[str, str | None]]:
+    """The picked reviewers read within the form's answer time, or {} (checked after it closes)."""
+    try:
+        found = await asyncio.wait_for(
+            asyncio.gather(*(_reviewer_of(client, u) for u in user_ids)), REVIEWER_LOOKUP_SECONDS
+        )
+    except (TimeoutError, SlackApiError, aiohttp.ClientError) as exc:
+        logger.info("Reviewers not read before the form closed (%s); checking them after", type(exc).__name__)
+        return {}
+    return dict(zip(user_ids, found, strict=True))
+
+
 async def create_advanced(
     services: Services,
     client: AsyncWebClient,
@@ -305,16 +342,17 @@ async def create_advanced(
     slack_users: list[str],
     emails: list[str],
     send_email: bool,
+    looked_up: dict[str, tuple[str, str | None]] | None = None,
 ) -> None:
+    """Create the reviewer links; ``looked_up`` holds the picked users already read from Slack."""
+    looked_up = looked_up or {}
     reviewers: list[tuple[str, str]] = []
     for user_id in slack_users:
-        profile = (await client.users_info(user=user_id))["user"]
-        email = (profile.get("profile") or {}).get("email")
-        name = profile.get("real_name") or profile.get("name")
+        name, email = looked_up.get(user_id) or await _reviewer_of(client, user_id)
         if not email:
             # By name: error text is escaped, so a <@user> mention would show as raw markup.
-            raise UserFacingError(f"{name or user_id} has no email address visible to me; type their email instead.")
-        reviewers.append((name or email, email))
+            raise UserFacingError(f"{name} has no email address visible to me; type their email instead.")
+        reviewers.append((name, email))
     reviewers += [(email.split("@")[0], email) for email in emails]
     spark = await _sparkhire(services, team_id, recipient)
     links = await spark.create_advanced_share_links(
@@ -369,6 +407,16 @@ async def on_advanced_submit(ack: Any, body: dict[str, Any], view: dict[str, Any
         errors[Block.REVIEWER_EMAILS] = f"Not an email address: {bad[0][:60]}"
     if not slack_users and not typed:
         errors[Block.REVIEWERS] = "Pick at least one reviewer, or type an email below."
+    # Read before answering, so a reviewer without a visible email is a field error, not a
+    # message after the form (and everything picked in it) is gone.
+    looked_up = await _reviewers_in_time(client, slack_users[:MAX_REVIEWERS_LOOKED_UP]) if slack_users else {}
+    no_email = [name for name, email in looked_up.values() if not email]
+    if no_email and Block.REVIEWERS not in errors:
+        names = ", ".join(no_email[:3]) + (f" and {len(no_email) - 3} more" if len(no_email) > 3 else "")
+        errors[Block.REVIEWERS] = (
+            f"{names} {'has' if len(no_email) == 1 else 'have'} no email address visible to me:"
+            " remove them here and type their email below."
+        )
     if errors:
         await ack(response_action="errors", errors=errors)
         return
@@ -386,6 +434,7 @@ async def on_advanced_submit(ack: Any, body: dict[str, Any], view: dict[str, Any
             slack_users=slack_users,
             emails=typed,
             send_email="send" in checked(values, Block.REVIEWER_SEND_EMAIL),
+            looked_up=looked_up,
         ),
         recipient=recipient,
         name="share.advanced.create",

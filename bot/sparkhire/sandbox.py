@@ -503,6 +503,12 @@ class SparkHireSandbox:
             for i in self.interviews.values()
             if (not statuses or i["status"] in statuses) and (not types or i["type"] in types)
         ]
+        order = re.fullmatch(r"(scheduled|completed|updated)_(asc|desc)", request.query.get("orderby", ""))
+        if order:
+            # ISO timestamps of one form sort as text; an interview without one goes last either way.
+            field, descending = f"{order[1]}_at", order[2] == "desc"
+            dated = sorted((i for i in items if i.get(field)), key=lambda i: i[field], reverse=descending)
+            items = dated + [i for i in items if not i.get(field)]
         return self._page(request, items)
 
     def _validate_question(self, q: Any) -> str | None:

@@ -1269,14 +1269,18 @@ class AuditRepo(_Repo):
         *,
         user_id: str | None = None,
         action_prefix: str | None = None,
+        since: float | None = None,
         limit: int = 10,
     ) -> list[AuditEntry]:
+        """The team's latest entries, newest first; ``since`` (UNIX seconds) leaves older ones out."""
         t = schema.audit_log
         cond = [t.c.team_id == team_id]
         if user_id:
             cond.append(t.c.user_id == user_id)
         if action_prefix:
             cond.append(t.c.action.startswith(action_prefix))
+        if since is not None:
+            cond.append(t.c.created_at >= since)
         async with self._reads.connect() as conn:
             rows = (await conn.execute(sa.select(t).where(*cond).order_by(t.c.id.desc()).limit(limit))).all()
         return [

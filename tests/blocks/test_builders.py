@@ -141,6 +141,18 @@ def test_the_single_resend_prompt_states_the_invites_current_status():
     assert "Current invite status: send failure" in prompt and "Created" not in prompt
 
 
+def test_resend_buttons_confirm_first_and_a_completed_interview_has_none():
+    canceled, done = wedge(status="canceled"), wedge(status="complete", wedge_id=2)
+    message = resend.resend_choices("bo@example.com", [canceled, done])
+    assert_valid_blocks(message.blocks)
+    buttons = [b["accessory"] for b in message.blocks if "accessory" in b]
+    assert [b["value"] for b in buttons] == [str(canceled.wedge_id)]
+    assert "This invite was canceled" in buttons[0]["confirm"]["text"]["text"]
+    card = cards.notification_card(wedge(status="send_failure"), event="send_failure")
+    resend_button = next(e for b in card.blocks if b["type"] == "actions" for e in b["elements"])
+    assert resend_button["action_id"] == Action.RESEND_WEDGE and "check the address" in str(resend_button["confirm"])
+
+
 def test_resend_choices_label_the_wedges_expiry_as_such():
     soon, gone = datetime.now(UTC) + timedelta(days=3), datetime.now(UTC) - timedelta(days=3)
     message = resend.resend_choices("bo@example.com", [wedge(deadline=soon), wedge(deadline=gone, wedge_id=2)])
@@ -417,5 +429,8 @@ def test_long_match_lists_say_how_many_are_not_shown():
     assert only_spark == "…and 26 more not shown; open Spark Hire to see them all."
     choices = resend.resend_choices("bo", [wedge(wedge_id=i) for i in range(33)])
     assert_valid_blocks(choices.blocks)
-    assert "…and 13 more not shown" in "\n".join(block_texts(choices.blocks))
+    assert (
+        "…and 13 older ones not shown. To resend one of those, use its wedge id: `/interview resend <wedge id>`."
+        in ("\n".join(block_texts(choices.blocks)))
+    )
     assert "more not shown" not in "\n".join(block_texts(resend.resend_choices("bo", [wedge(), wedge()]).blocks))

@@ -15,6 +15,7 @@ async def test_help_answers_in_the_ack_with_usage(bot):
     text = str(body["blocks"])
     for word in ("invite", "resend", "share", "find", "connect", "subscribe", "unsubscribe", "subscriptions"):
         assert f"/interview {word}" in text
+    assert "/interview subscribe test" in text  # issue 4's way to check the wiring
     assert 'job:"Senior Account Executive"' in text  # how to name a job of several words
     assert_valid_blocks(body["blocks"])
 

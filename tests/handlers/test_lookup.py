@@ -3,6 +3,7 @@
 import asyncio
 
 from blocks.ids import Action, Block
+from bot.candidates import SPARKHIRE_SCAN_LIMIT
 from tests.support.blockkit import assert_valid_blocks, assert_valid_view
 from tests.support.harness import WEDGEHR_TOKEN, running_bot
 
@@ -152,12 +153,43 @@ async def test_resend_one_match_confirms_then_resends(bot):
     assert "Current invite status: invited" in str(offer["blocks"])
     button = next(e for b in offer["blocks"] if b["type"] == "actions" for e in b["elements"])
     assert button["action_id"] == Action.RESEND_WEDGE
+    assert "Email bo@example.com the invitation" in button["confirm"]["text"]["text"]
     await bot.sender.block_action(
-        Action.RESEND_WEDGE, value=button["value"], response_url=bot.slack.response_url("rs2")
+        Action.RESEND_WEDGE, value=button["value"], response_url=bot.slack.response_url("rs2"), ephemeral=True
     )
     done = (await replies(bot, "rs2"))[-1]
+    # The prompt was the user's own ephemeral message: the answer takes its place.
     assert "Invite resent to bo@example.com" in done["text"] and done["replace_original"] is True
     assert bot.wedgehr.resends[int(button["value"])] == 1
+
+
+async def test_resend_from_a_channel_card_answers_privately_and_a_second_click_sends_nothing(bot):
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    invite = bot.wedgehr.add_invite(interview_id=interview["id"], email="dee@example.com")
+    wedge_id = str(invite["_wedgeId"])
+    # A card in #hiring, clicked twice in a row (a double click), then by a colleague.
+    for key, user in (("first", "U1"), ("second", "U1"), ("colleague", "U2")):
+        await bot.sender.block_action(
+            Action.RESEND_WEDGE, value=wedge_id, user=user, response_url=bot.slack.response_url(key)
+        )
+        await replies(bot, key)
+    answers = {key: bot.slack.responses[key][-1] for key in ("first", "second", "colleague")}
+    assert bot.wedgehr.resends[int(wedge_id)] == 1
+    assert "Invite resent to dee@example.com" in answers["first"]["text"]
+    for key in ("second", "colleague"):
+        assert "was resent 0 s ago, so I did not send it again" in answers[key]["text"]
+        assert "<@U1>" in str(answers[key]["blocks"])
+    # The card is everyone's: the answers are new ephemeral messages, never a replacement of it.
+    assert all(a["replace_original"] is False and a["response_type"] == "ephemeral" for a in answers.values())
+
+
+async def test_resend_of_a_completed_interview_offers_no_button(bot):
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    invite = bot.wedgehr.add_invite(interview_id=interview["id"], email="eve@example.com")
+    bot.wedgehr.complete_invite(invite["id"])
+    await bot.sender.command("resend eve@example.com", response_url=bot.slack.response_url("done"))
+    answer = (await replies(bot, "done"))[-1]
+    assert "already completed" in answer["text"] and Action.RESEND_WEDGE not in str(answer["blocks"])
 
 
 async def test_resend_several_matches_offers_a_choice(bot):
@@ -237,14 +269,18 @@ async def open_advanced_share(bot):
     return {**call["view"], "id": call["view_id"]}, chosen
 
 
-async def test_a_slack_reviewer_without_a_visible_email_is_named_in_the_answer(bot):
+async def test_a_slack_reviewer_without_a_visible_email_is_a_field_error_and_the_form_stays(bot):
     bot.slack.add_user("U9", name="Pat Hidden", email="")
     view, chosen = await open_advanced_share(bot)
-    reviewers = {Block.REVIEWERS: {Action.INPUT: {"type": "multi_users_select", "selected_users": ["U9"]}}}
-    await bot.sender.view_submission(view, {**chosen, **reviewers})
-    answer = (await bot.slack.wait_for(lambda: bot.slack.ephemerals("U1")))[-1]
-    shown = answer.blocks[0]["text"]["text"]
-    assert "Pat Hidden has no email address visible to me" in shown, shown
+    reviewers = {Block.REVIEWERS: {Action.INPUT: {"type": "multi_users_select", "selected_users": ["U2", "U9"]}}}
+    answer = (await bot.sender.view_submission(view, {**chosen, **reviewers})).json()
+    # The form stays open with what was picked, and says whom to replace by a typed address.
+    assert answer["response_action"] == "errors"
+    assert answer["errors"] == {
+        Block.REVIEWERS: "Pat Hidden has no email address visible to me: remove them here and type their email below."
+    }
+    await asyncio.sleep(0.3)
+    assert not bot.slack.ephemerals("U1")
     assert not [r for r in bot.sparkhire.requests if r.path == "/share_links" and r.method == "POST"]
 
 
@@ -329,3 +365,66 @@ async def test_find_looks_up_an_address_with_non_ascii_letters_whole(bot):
     assert ack.json()["text"] == "Looking up jöhn@example.com…"
     final = (await bot.slack.wait_for(lambda: [r for r in bot.slack.responses.get("find", []) if "blocks" in r]))[-1]
     assert "Jöhn" in str(final["blocks"]) and "Someone Else" not in str(final["blocks"])
+
+
+async def final_find(bot, key):
+    return (
+        await bot.slack.wait_for(
+            lambda: [r for r in bot.slack.responses.get(key, []) if "blocks" in r and ":mag:" in str(r)], timeout=30
+        )
+    )[-1]
+
+
+async def test_find_says_when_spark_hire_was_searched_only_in_part(bot):
+    job = next(iter(bot.sparkhire.jobs.values()))
+    old = bot.sparkhire.add_interview(job_uuid=job["uuid"], name="Old Timer", email="old@example.com")
+    bot.sparkhire.set_status(old["uuid"], "completed")["updated_at"] = "2020-01-01T00:00:00+00:00"
+    for n in range(SPARKHIRE_SCAN_LIMIT):
+        bot.sparkhire.add_interview(job_uuid=job["uuid"], name=f"N{n}", email=f"n{n}@example.com")
+    await bot.sender.command("find old@example.com", response_url=bot.slack.response_url("f"))
+    answer = await final_find(bot, "f")
+    assert_valid_blocks(answer["blocks"])
+    assert answer["text"] == "No interviews found for old@example.com on the connected platforms."
+    # Not a plain "not found": the candidate may be among the older interviews left unread.
+    assert "Spark Hire was searched through its 2,000 most recently updated interviews only" in str(answer["blocks"])
+
+
+async def test_find_with_many_matches_shows_both_vendors(bot):
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    for _ in range(20):
+        bot.wedgehr.add_completed_wedge(interview_id=interview["id"], email="max@example.com", first_name="Max")
+    job = next(iter(bot.sparkhire.jobs.values()))
+    bot.sparkhire.add_interview(job_uuid=job["uuid"], name="Max Spark", email="max@example.com")
+    await bot.sender.command("find max@example.com", response_url=bot.slack.response_url("m"))
+    answer = await final_find(bot, "m")
+    assert_valid_blocks(answer["blocks"])
+    assert answer["text"] == "21 interview(s) for max@example.com"
+    shown = [b["text"]["text"] for b in answer["blocks"] if b["type"] == "section" and "·" in b["text"]["text"]]
+    assert any("Spark Hire" in line for line in shown) and any("WedgeHR" in line for line in shown)
+
+
+async def test_the_advanced_share_modal_reads_no_more_than_it_can_offer(bot):
+    done = next(i for i in bot.sparkhire.interviews.values() if i["status"] == "completed")
+    for n in range(450):
+        extra = bot.sparkhire.add_interview(job_uuid=done["job_post"]["uuid"], name=f"C{n}", email=f"c{n}@example.com")
+        bot.sparkhire.set_status(extra["uuid"], "completed")
+    view, _ = await open_advanced_share(bot)
+    assert_valid_view(view)
+    listed = [r for r in bot.sparkhire.requests if r.method == "GET" and r.path == "/interviews"]
+    assert len(listed) <= 2, f"{len(listed)} list requests for 100 options"
+    (interviews,) = [b for b in view["blocks"] if b.get("block_id") == Block.SHARE_INTERVIEWS]
+    assert len(interviews["element"]["options"]) == 100
+
+
+async def test_resend_lists_the_newest_invites_first(bot):
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    # Made in date order, listed by WedgeHR in id order: the newest last.
+    for day in range(1, 26):
+        wedge = bot.wedgehr.add_completed_wedge(interview_id=interview["id"], email="nia@example.com")
+        wedge.update(completedAt=None, createdAt=f"2026-01-{day:02d}T00:00:00Z")
+    await bot.sender.command("resend nia@example.com", response_url=bot.slack.response_url("n"))
+    offer = (await replies(bot, "n"))[-1]
+    assert_valid_blocks(offer["blocks"])
+    lines = [b["text"]["text"] for b in offer["blocks"] if "accessory" in b]
+    assert len(lines) == 20 and lines[0].endswith(f"wedge {wedge['id']}")
+    assert "…and 5 older ones not shown" in str(offer["blocks"])

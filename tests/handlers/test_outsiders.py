@@ -32,6 +32,17 @@ def refusals(caplog) -> list[logging.LogRecord]:
     return [r for r in caplog.records if r.name == "handlers.common" and r.getMessage().startswith("Refused")]
 
 
+async def test_a_guest_opening_a_cards_link_is_not_told_off(bot):
+    # Slack opened the recording for the guest already: a refusal would only contradict it.
+    for action in (Action.WATCH, Action.OPEN_RESULT):
+        url = bot.slack.response_url(action)
+        response = await bot.sender.block_action(action, user="UB1", user_team=OUTSIDER_TEAM, response_url=url)
+        assert response.status_code == 200
+    await asyncio.sleep(0.3)
+    assert not bot.slack.responses.get(Action.WATCH) and not bot.slack.responses.get(Action.OPEN_RESULT)
+    assert not bot.slack.ephemerals("UB1")
+
+
 async def test_a_user_of_another_workspace_cannot_create_a_share_link_and_is_told_why(bot, caplog):
     caplog.set_level(logging.INFO)
     uuid = completed_interview(bot)

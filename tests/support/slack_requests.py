@@ -122,8 +122,11 @@ class SlackSender:
         response_url: str = "",
         selected: dict[str, Any] | None = None,
         user_team: str = TEAM["id"],
+        ephemeral: bool = False,
         **extra: Any,
     ) -> httpx.Response:
+        """A button click; ``ephemeral`` clicks one in a message only the user sees (Slack sends no
+        copy of those)."""
         action: dict[str, Any] = {
             "action_id": action_id,
             "block_id": block_id,
@@ -147,8 +150,10 @@ class SlackSender:
                 "type": "message",
                 "channel_id": channel,
                 "message_ts": (message or {}).get("ts", "1.0"),
+                "is_ephemeral": ephemeral,
             }
-            payload["message"] = message or {"ts": "1.0", "text": ""}
+            if not ephemeral:
+                payload["message"] = message or {"ts": "1.0", "text": ""}
         if view is not None:
             payload["view"] = view
             payload["container"] = {"type": "view", "view_id": view.get("id")}
