@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from bot.storage import Database, NewEvent
+from bot.storage import Database, NewEvent, is_database_unavailable
 
 logger = logging.getLogger(__name__)
 
 MAX_BATCH = 500
+
+
+class UnstorableEvent(Exception):
+    """The database refuses to store this event, not for a moment but whatever the retry: a bad delivery."""
 
 
 class EventBatcher:
@@ -45,14 +49,39 @@ class EventBatcher:
                 batch.append(self._queue.get_nowait())
             try:
                 results = await self._db.events.record_many([event for event, _ in batch])
-            except Exception as exc:  # every waiter learns it was not stored
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
+            except Exception as exc:
+                if is_database_unavailable(exc):  # every waiter learns it was not stored, and retries
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                # The database refused something in the batch (a value PostgreSQL will not store):
+                # one at a time, the others are stored and only the one refused is told so.
+                await self._record_one_by_one(batch)
                 continue
             for (_, future), inserted in zip(batch, results, strict=True):
                 if not future.done():
                     future.set_result(inserted)
+
+    async def _record_one_by_one(self, batch: list[tuple[NewEvent, asyncio.Future[bool]]]) -> None:
+        """Store each event of a refused batch in a transaction of its own, as ``record`` would."""
+        for event, future in batch:
+            if future.done():  # its caller went away
+                continue
+            try:
+                inserted = (await self._db.events.record_many([event]))[0]
+            except Exception as exc:
+                if is_database_unavailable(exc):
+                    future.set_exception(exc)
+                    continue
+                logger.warning(
+                    "Event %s cannot be stored (%s: %s)", event.dedup_key[:80], type(exc).__name__, str(exc)[:300]
+                )
+                error = UnstorableEvent(f"the database refused this delivery ({type(exc).__name__})")
+                error.__cause__ = exc
+                future.set_exception(error)
+                continue
+            future.set_result(inserted)
 
     async def aclose(self) -> None:
         for task in self._tasks:

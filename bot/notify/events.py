@@ -22,6 +22,9 @@ SPARKHIRE_EVENT_NAMES = {
     "JobDeleted": "jobs",
 }
 UUID_KEYS = ("interview_uuid", "interviewUuid", "interview_id")
+#: Column widths (bot/storage/schema.py): events.dedup_key, outbox and slack_messages thread_key.
+DEDUP_KEY_MAX = 255
+THREAD_KEY_MAX = 200
 
 
 def find_interview_uuid(obj: Any) -> str | None:
@@ -66,7 +69,7 @@ def sparkhire_event(
     # events the channels already have, and each is posted once.
     version = body.get("updated_at") or hashlib.sha256(raw).hexdigest()[:32]
     dedup = f"sparkhire:{connection_id}:{header_event}:{subject}:{version}"
-    if len(dedup) > 255:
+    if len(dedup) > DEDUP_KEY_MAX:
         dedup = "sparkhire:" + hashlib.sha256(dedup.encode()).hexdigest()
     assigned = body.get("assigned_to") if isinstance(body.get("assigned_to"), dict) else {}
     job = body.get("job_post") if isinstance(body.get("job_post"), dict) else {}
@@ -86,7 +89,7 @@ def sparkhire_event(
             "webhook_uuid": webhook_uuid,
             "object": body,
         },
-        thread_key=f"sparkhire:{'job' if is_job else 'interview'}:{subject}",
+        thread_key=_fit(f"sparkhire:{'job' if is_job else 'interview'}:{subject}", THREAD_KEY_MAX),
         job_name=job_name,
         job_id=job_id,
         candidate_email=_text(assigned.get("email")),
@@ -94,6 +97,18 @@ def sparkhire_event(
         # A rating names only its interview: the job and exclude filters wait for the worker's fetch.
         filters_deferred=header_event == "InterviewRated" and not assigned and not job,
     )
+
+
+def _fit(key: str, limit: int) -> str:
+    """``key``, or if longer than its column allows (PostgreSQL refuses it), a hash of it.
+
+    A uuid of 400 characters is not Spark Hire's, but the delivery is still stored, and its events
+    still share a thread.
+    """
+    if len(key) <= limit:
+        return key
+    prefix = key.rsplit(":", 1)[0]
+    return f"{prefix}:sha256:{hashlib.sha256(key.encode()).hexdigest()}"[-limit:]
 
 
 def _text(value: Any) -> str | None:

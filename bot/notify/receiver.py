@@ -7,15 +7,15 @@ import base64
 import binascii
 import json
 import logging
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy.exc import SQLAlchemyError
 
-from bot.notify.batcher import EventBatcher
+from bot.notify.batcher import EventBatcher, UnstorableEvent
 from bot.notify.events import sparkhire_event
 from bot.storage import Database, NewEvent, is_database_unavailable
 
@@ -23,6 +23,8 @@ logger = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/webhooks/sparkhire/{connection_id}"
 MAX_BODY_BYTES = 1024 * 1024
+#: Containers nested deeper than this are refused; Spark Hire's objects nest four or five deep.
+MAX_DEPTH = 64
 
 
 def webhook_path(connection_id: str) -> str:
@@ -115,11 +117,15 @@ class SparkHireReceiver:
         if raw is None:
             return web.json_response({"error": "payload too large (1 MiB at most)"}, status=413)
         try:
-            body: Any = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+            body: Any = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            # RecursionError: nested deeper than Python can parse. NaN and Infinity (1e999 too) are
+            # not JSON, and PostgreSQL refuses to store them.
             body = None
         if not isinstance(body, dict):
             return web.json_response({"error": "the body must be a JSON object"}, status=400)
+        if _too_deep(body):
+            return web.json_response({"error": f"the body nests deeper than {MAX_DEPTH} levels"}, status=400)
         header_event = request.headers.get("X-SparkHire-Event", "")[:64]
         event = sparkhire_event(
             team_id=connection.team_id,
@@ -131,6 +137,9 @@ class SparkHireReceiver:
         )
         try:
             inserted = await self._batcher.record(event)
+        except UnstorableEvent as exc:
+            # Answered 503, Spark Hire would send it again forever, each time refused the same way.
+            return web.json_response({"error": f"not stored: {exc}"}, status=422)
         except Exception as exc:
             if not _is_database_failure(exc):
                 raise
@@ -154,8 +163,35 @@ async def _read_body(request: web.Request) -> bytes | None:
 
 
 def _is_database_failure(error: Exception) -> bool:
-    # Not stored, whatever the reason the database gave: the sender must retry, not get a 500.
-    return isinstance(error, SQLAlchemyError) or is_database_unavailable(error)
+    # Only an outage is worth the sender's retry; anything else would be refused again.
+    return is_database_unavailable(error)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
+def _too_deep(body: Any) -> bool:
+    """Whether ``body`` nests containers more than ``MAX_DEPTH`` deep (walked without recursion).
+
+    Stored and rendered, a body nested hundreds deep ends in a RecursionError in whatever walks it
+    (the rating's uuid search, the JSON encoder): a 500 for every retry.
+    """
+    stack: list[tuple[Any, int]] = [(body, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        children = value.values() if isinstance(value, dict) else value
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 def _unavailable() -> web.Response:

@@ -7,8 +7,9 @@ from sqlalchemy import exc
 from bot.errors import raised_inside
 
 # SQLSTATE classes that mean "the server is not there right now": connection exceptions (08),
-# operator intervention such as a shutdown or restart (57P), a database not accepting connections (55000).
-_UNAVAILABLE_SQLSTATE_PREFIXES = ("08", "57P", "55000", "53")
+# operator intervention such as a shutdown or restart (57P), a database not accepting connections (55000),
+# insufficient resources (53), a server that became a read-only standby in a failover (25006).
+_UNAVAILABLE_SQLSTATE_PREFIXES = ("08", "57P", "55000", "53", "25006")
 
 
 def is_database_unavailable(error: BaseException) -> bool:

@@ -2,13 +2,17 @@
 
 import asyncio
 import base64
+import contextlib
 import json
 from urllib.parse import urlsplit
 
 import aiohttp
 import httpx
+import pytest
 
 from tests.bot.notify.test_pipeline import cards, completed_interview, subscribe
+from tests.support.databases import TEST_DATABASE_URL, fresh_postgres_database
+from tests.support.harness import running_bot
 
 
 def webhook_of(bot) -> tuple[str, dict[str, str]]:
@@ -126,3 +130,62 @@ async def test_an_unexpected_shape_waits_out_a_spark_hire_outage_instead_of_bein
         assert (await client.post(url, json=odd, headers=headers)).status_code == 200
     (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=20)
     assert "Ann Lee" in card.text
+
+
+async def test_bodies_no_database_could_store_get_400_not_a_500(bot):
+    await subscribe(bot)
+    url, headers = webhook_of(bot)
+    bodies = {
+        "nested 5000 deep": b'{"a":' * 5000 + b"1" + b"}" * 5000,
+        "nested 500 deep": b'{"a":' * 500 + b"1" + b"}" * 500,
+        "NaN": b'{"uuid": "nan-1", "rating": NaN}',
+        "Infinity": b'{"uuid": "inf-1", "rating": -Infinity}',
+        "a number past a float": b'{"uuid": "big-1", "rating": 1e999}',
+    }
+    async with httpx.AsyncClient() as client:
+        for name, body in bodies.items():
+            answer = await client.post(url, content=body, headers=headers)
+            assert answer.status_code == 400, name
+    assert await bot.services.db.events.count() == 0
+
+
+@contextlib.asynccontextmanager
+async def bot_on_postgresql():
+    database_url, cleanup = await fresh_postgres_database()
+    try:
+        async with running_bot(database_url=database_url, wedgehr_poll_seconds=0.2) as running:
+            yield running
+    finally:
+        await cleanup()
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL not set")
+async def test_on_postgresql_a_uuid_longer_than_its_column_is_stored_and_posted():
+    async with bot_on_postgresql() as bot:
+        await subscribe(bot)
+        url, headers = webhook_of(bot)
+        body = {**completed_interview(bot), "uuid": "u" * 400}
+        async with httpx.AsyncClient() as client:
+            assert (await client.post(url, json=body, headers=headers)).status_code == 200
+        (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=10)
+        assert "Ann Lee" in card.text
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL not set")
+async def test_on_postgresql_a_delivery_the_database_refuses_gets_4xx_and_the_rest_of_its_batch_is_stored():
+    # PostgreSQL refuses a NUL character in text. Sent together, the deliveries share one commit:
+    # all of them got 503, as if the database were down, and the refused one got it forever.
+    async with bot_on_postgresql() as bot:
+        await subscribe(bot)
+        url, headers = webhook_of(bot)
+        goods = [{**completed_interview(bot), "uuid": f"good-{n}"} for n in range(8)]
+        async with httpx.AsyncClient() as client:
+            answers = await asyncio.gather(
+                client.post(url, content=b'{"uuid": "a\\u0000b"}', headers=headers),
+                *(client.post(url, json=good, headers=headers) for good in goods),
+            )
+            assert answers[0].status_code == 422, answers[0].text
+            assert [a.status_code for a in answers[1:]] == [200] * len(goods)
+            again = await client.post(url, content=b'{"uuid": "a\\u0000b"}', headers=headers)
+            assert again.status_code == 422
+        assert await bot.services.db.events.count() == len(goods)
