@@ -114,6 +114,13 @@ class Job(SparkModel):
     open_interview: dict[str, Any] | None = None
 
 
+class JobPost(Job):
+    """The job an interview names. Only its title is shown and its uuid filtered on, so neither is required:
+    a delivery naming its job oddly still gets its card."""
+
+    uuid: str | None = None  # type: ignore[assignment]
+
+
 class Takes(SparkModel):
     completed: int | None = None
     remaining: int | None = None
@@ -122,7 +129,7 @@ class Takes(SparkModel):
 
 class InterviewQuestion(SparkModel):
     uuid: str | None = None
-    text: str
+    text: str | None = None  # no card or form reads it back: a question without one must not hide the interview
     completed: bool | None = None
     skipped: bool | None = None
     time_limit: int | None = None
@@ -166,7 +173,7 @@ class Interview(SparkModel):
     updated_at: datetime | None = None
     scheduled_at: datetime | None = None
     completed_at: datetime | None = None
-    job_post: Job | None = None
+    job_post: JobPost | None = None
     assigned_to: Person | None = None
     company: CompanyRef | None = None
     created_by: Person | None = None

@@ -62,6 +62,11 @@ FIXTURE_MODELS = {
     "get_advanced_share_link": m.AdvancedShareLink,
     "create_advanced_share_links": list[m.AdvancedShareLink],
     "update_advanced_share_link": m.AdvancedShareLink,
+    # Webhook bodies (not documented examples): the interview as delivered, and a Rating (ERRATA).
+    "webhook_completed_minimal": m.Interview,
+    "webhook_completed_odd_fields": m.Interview,
+    "webhook_deleted_requested": m.Interview,
+    "webhook_rated": dict,
 }
 
 
