@@ -135,29 +135,54 @@ def find_results(
 
 
 def notification_card(c: CandidateView, *, event: str) -> Message:
-    """The first message of a candidate's thread, updated as later events arrive."""
+    """The first message of a candidate's thread, updated as later events arrive.
+
+    The fallback ``text`` is what a push notification shows: a rating carries its stars there too.
+    """
     what = EVENT_LABELS.get(event, event)
-    text = f"{c.name} {what} ({VENDOR_LABELS[c.vendor]})"
+    rating = f": {stars(c.rating)}" if event == "rated" and c.rating else ""
+    text = f"{c.name} {what}{rating} ({VENDOR_LABELS[c.vendor]})"
     return Message(text=text, blocks=[*candidate_blocks(c), context(f"Latest: {escape(what)}")])
 
 
-def compact_line(c: CandidateView, *, event: str) -> Message:
+def _rating_given(c: CandidateView, rating: float | None, rated_by: str | None) -> str:
+    """What one rating event says: the stars given and by whom, else the interview's overall rating.
+
+    ``rating``/``rated_by`` are the delivery's own; ``c.rating`` is the interview's current rating,
+    which after a second reviewer no longer is what the first one gave.
+    """
+    by = f" by {rated_by}" if rated_by else ""
+    if rating is not None:
+        return f": {stars(rating)}{by}"
+    return f"{by}: overall {stars(c.rating)}" if c.rating else by
+
+
+def compact_line(c: CandidateView, *, event: str, rating: float | None = None, rated_by: str | None = None) -> Message:
+    """One line per event, for a ``compact`` subscription; ``rating``/``rated_by`` as in :func:`thread_reply`."""
     what = EVENT_LABELS.get(event, event)
-    extra = f" · {stars(c.rating)}" if event == "rated" else ""
+    extra = ""
+    if event == "rated":
+        extra = f" · {stars(rating if rating is not None else c.rating)}" + (f" by {rated_by}" if rated_by else "")
     link_text = f" · {link(c.watch_url, 'watch')}" if c.watch_url and c.completed else ""
-    text = f"{c.name} {what}"
-    line = (
-        f"{STATUS_EMOJI.get(event, ':bell:')} *{escape(c.name)}* {escape(what)}"
-        f" · {escape(c.interview_name or VENDOR_LABELS[c.vendor])}{extra}{link_text}"
-    )
-    return Message(text=text, blocks=[section(line)])
+    where = c.interview_name or VENDOR_LABELS[c.vendor]
+    text = f"{c.name} {what} · {where}{extra}"
+    line = f"{STATUS_EMOJI.get(event, ':bell:')} *{escape(c.name)}* {escape(what)} · {escape(where)}{escape(extra)}"
+    return Message(text=text, blocks=[section(line + link_text)])
 
 
-def thread_reply(c: CandidateView, *, event: str) -> Message:
+def thread_reply(c: CandidateView, *, event: str, rating: float | None = None, rated_by: str | None = None) -> Message:
+    """A later event of the candidate, in the card's thread.
+
+    Args:
+        c: The candidate as the card shows them.
+        event: The event's name (``EVENT_LABELS``).
+        rating: For a rating, the stars this rating gave, if the delivery says.
+        rated_by: For a rating, who gave it, if the delivery says.
+    """
     what = EVENT_LABELS.get(event, event)
-    extra = f": {stars(c.rating)}" if event == "rated" else ""
+    extra = _rating_given(c, rating, rated_by) if event == "rated" else ""
     text = f"{c.name} {what}{extra}"
-    return Message(text=text, blocks=[section(f"{escape(c.name)} {escape(what)}{extra}")])
+    return Message(text=text, blocks=[section(f"{escape(c.name)} {escape(what)}{escape(extra)}")])
 
 
 def job_event_message(*, title: str, event: str) -> Message:

@@ -368,9 +368,15 @@ async def unsubscribe(
         if remaining:
             if remaining != s.events:
                 await services.db.subscriptions.update(s.id, events=remaining)
+                # Queued before, posted after: the events just dropped would keep coming for a while.
+                dropped = set(s.events) - set(remaining)
+                await services.db.outbox.skip_pending_for_subscription(
+                    s.id, "unsubscribed from these events", event_types=dropped
+                )
                 narrowed += 1
             continue
         await services.db.subscriptions.remove(s.id)
+        await services.db.outbox.skip_pending_for_subscription(s.id, "unsubscribed")
         removed += 1
         if s.connection_id:
             touched.add(s.connection_id)

@@ -11,6 +11,8 @@ import secrets
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
 from pydantic import ValidationError
@@ -81,6 +83,70 @@ class InterviewUnavailable(Exception):
 
 class EarlierPostUnknown(Exception):
     """Slack could not say, for now, whether an earlier attempt posted the message: retry later."""
+
+
+#: The status an event says the interview has now, whatever the delivery's snapshot says.
+EVENT_STATUS = {"completed": "completed", "expired": "expired", "canceled": "canceled"}
+#: The status an event implies, for a delivery that says none.
+EVENT_STATUS_IF_UNSAID = {
+    "accepted": "accepted",
+    "created": "requested",
+    "rescheduled": "requested",
+    "reset": "requested",
+}
+#: Where an (undocumented) Rating payload may name its reviewer.
+REVIEWER_KEYS = ("rated_by", "reviewer", "user", "created_by")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rendered:
+    """What a Spark Hire or WedgeHR event shows.
+
+    Attributes:
+        candidate: The candidate for the card (for a rating: as fetched, with the overall rating).
+        fetched: For a rating, the interview fetched to complete it (None: the fetch failed).
+        as_of: When the vendor had the candidate in this state (Unix time), if it says.
+        current: The state was fetched just now: no delivery can be newer.
+        rating: For a rating, the stars this delivery gave, if it says.
+        rated_by: For a rating, who gave them, if it says.
+    """
+
+    candidate: CandidateView
+    fetched: Interview | None = None
+    as_of: float | None = None
+    current: bool = False
+    rating: float | None = None
+    rated_by: str | None = None
+
+
+def _as_of(interview: Interview) -> float | None:
+    when = interview.updated_at
+    if when is None:
+        return None
+    # Spark Hire's examples carry no zone: read as UTC, as every other time of theirs.
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+
+
+def _rating_given(obj: dict[str, Any]) -> float | None:
+    rating = obj.get("rating")
+    if isinstance(rating, dict):  # {"rating": {"rating": 4, ...}}
+        rating = rating.get("rating") or rating.get("value")
+    if isinstance(rating, str):
+        with contextlib.suppress(ValueError):
+            rating = float(rating)
+    if isinstance(rating, bool) or not isinstance(rating, (int, float)) or not 0 <= rating <= 5:
+        return None
+    return float(rating)
+
+
+def _rated_by(obj: dict[str, Any]) -> str | None:
+    for key in REVIEWER_KEYS:
+        who = obj.get(key)
+        if isinstance(who, dict):
+            who = who.get("name") or who.get("email")
+        if isinstance(who, str) and who.strip():
+            return who.strip()[:100]
+    return None
 
 
 class OutboxWorker:
@@ -412,6 +478,8 @@ class OutboxWorker:
         """Post the item; returns from when (Unix time) to pace the channel's next post, and the
         candidate's card to remember for the channel (recorded with the row, once posted)."""
         payload = item.payload
+        if item.unwanted:  # unsubscribed since it was queued: the channel asked for no more of these
+            raise FilteredOut(item.unwanted)
         if not payload.get("vendor"):  # every recorded event names its vendor; housekeeping empties old ones
             raise NotRenderable("its event's details were purged (older than EVENT_RETENTION_DAYS)")
         client = await self.slack_client_for(item.team_id)
@@ -434,24 +502,43 @@ class OutboxWorker:
                 metadata=metadata,
             )
             return self._counted_from(sent_at), None
-        candidate, rated_interview = await self.render(payload)
-        if payload.get("filters_deferred") and (refused := await self._deferred_filters_refuse(item, rated_interview)):
+        rendered = await self.render(payload)
+        candidate = rendered.candidate
+        if payload.get("filters_deferred") and (refused := await self._deferred_filters_refuse(item, rendered.fetched)):
             raise FilteredOut(refused)
+        # What the card shows is as of this moment; a delivery older than that (Spark Hire does not
+        # deliver in order) still gets its reply, but must not take the card back to its state.
+        shown = item.thread_card or {}
+        card_as_of = shown.get("as_of")
+        newest = (
+            rendered.current
+            or card_as_of is None
+            or (rendered.as_of is not None and rendered.as_of > card_as_of)
+            # Spark Hire's times are to the second: of two deliveries that second, the later to
+            # arrive wins, but a card fetched that second is already as new as any of them.
+            or (rendered.as_of == card_as_of and not shown.get("fetched"))
+        )
+        as_of = max((t for t in (card_as_of, rendered.as_of) if t is not None), default=None)
+        card = {"event": event, "as_of": as_of, "fetched": rendered.current} if newest else {**shown, "as_of": as_of}
         # A rating whose interview could not be fetched knows only its stars: the reply says them,
         # but the card keeps the candidate it shows rather than being overwritten with less.
-        refresh_card = event != "rated" or rated_interview is not None
+        refresh_card = newest and (event != "rated" or rendered.fetched is not None)
         compact = bool(payload.get("compact"))
         if thread_ts is None:
             if earlier is not None:
-                return time.time(), ThreadMessage(ts=earlier, card={"event": event})
-            message = compact_line(candidate, event=event) if compact else notification_card(candidate, event=event)
+                return time.time(), ThreadMessage(ts=earlier, card=card)
+            message = (
+                compact_line(candidate, event=event, rating=rendered.rating, rated_by=rendered.rated_by)
+                if compact
+                else notification_card(candidate, event=event)
+            )
             sent_at = time.time()
             response = await client.chat_postMessage(
                 channel=item.channel_id, **message.as_kwargs(), unfurl_links=False, metadata=metadata
             )
-            return self._counted_from(sent_at), ThreadMessage(ts=response["ts"], card={"event": event})
+            return self._counted_from(sent_at), ThreadMessage(ts=response["ts"], card=card)
         if earlier is None:
-            reply = thread_reply(candidate, event=event)
+            reply = thread_reply(candidate, event=event, rating=rendered.rating, rated_by=rendered.rated_by)
             sent_at = time.time()
             await client.chat_postMessage(
                 channel=item.channel_id, thread_ts=thread_ts, **reply.as_kwargs(), metadata=metadata
@@ -466,7 +553,9 @@ class OutboxWorker:
                 )
             except Exception as exc:  # a timeout or a dropped connection too: the reply is already posted
                 logger.info("Could not update the card %s: %s", thread_ts, exc)
-        return counted_from, ThreadMessage(ts=thread_ts, card={"event": event})
+        elif not newest:
+            logger.info("Outbox row %s is older than the card %s shows: replied, card kept", item.id, thread_ts)
+        return counted_from, ThreadMessage(ts=thread_ts, card=card)
 
     async def _earlier_post(self, client: AsyncWebClient, item: OutboxItem, *, thread_ts: str | None) -> str | None:
         """The ts of the item's message if an earlier, unrecorded attempt posted it.
@@ -519,63 +608,83 @@ class OutboxWorker:
     def _tag(self, outbox_id: int) -> str:
         return self.services.secret_box.tag(f"outbox:{outbox_id}")
 
-    async def render(self, payload: dict[str, Any]) -> tuple[CandidateView, Interview | None]:
-        """The candidate as of this event, and for a rating the interview fetched to complete it.
-
-        ``None`` for a rating means the fetch failed: the view is then only the rating and a link.
-        """
+    async def render(self, payload: dict[str, Any]) -> Rendered:
+        """The candidate as of this event; for a rating, the interview fetched to complete it."""
         if payload.get("vendor") == "wedgehr":
+            # Polled in order, each diff newer than the last: no time to compare (as_of None).
             if not payload.get("invite"):  # a wedge newly completed, with no invite behind it
-                return from_wedge(Wedge.model_validate(payload["wedge"])), None
+                return Rendered(candidate=from_wedge(Wedge.model_validate(payload["wedge"])))
             invite = Invite.model_validate(payload["invite"])
             if payload.get("wedge"):
                 view = from_wedge(Wedge.model_validate(payload["wedge"]))
-                return CandidateView(
-                    **{
-                        **view.__dict__,
-                        "status": invite.status,
-                        "result_url": invite.result_url or view.result_url,
-                        "completed_at": invite.completed_at or view.completed_at,
-                    }
-                ), None
-            return CandidateView(
-                vendor="wedgehr",
-                name=invite.email,
-                email=invite.email,
-                interview_name=None,
-                status=invite.status,
-                result_url=invite.result_url,
-                completed_at=invite.completed_at,
-                invite_url=invite.invite_url,
-            ), None
+                return Rendered(
+                    candidate=CandidateView(
+                        **{
+                            **view.__dict__,
+                            "status": invite.status,
+                            "result_url": invite.result_url or view.result_url,
+                            "completed_at": invite.completed_at or view.completed_at,
+                        }
+                    )
+                )
+            return Rendered(
+                candidate=CandidateView(
+                    vendor="wedgehr",
+                    name=invite.email,
+                    email=invite.email,
+                    interview_name=None,
+                    status=invite.status,
+                    result_url=invite.result_url,
+                    completed_at=invite.completed_at,
+                    invite_url=invite.invite_url,
+                )
+            )
         obj = payload.get("object") or {}
-        if payload.get("event") != "rated":
+        event = str(payload.get("event") or "")
+        if event != "rated":
             try:
-                return from_interview(Interview.model_validate(obj)), None
+                interview = Interview.model_validate(obj)
             except ValidationError as exc:
                 # Not the documented shape: the interview as Spark Hire has it now, if the delivery
                 # names one; retrying the same body could never succeed.
                 uuid = obj.get("uuid") if isinstance(obj.get("uuid"), str) else None
-                interview = await self._fetch_interview(payload, uuid, retry_transient=True) if uuid else None
-                if interview is None:
+                fetched = await self._fetch_interview(payload, uuid, retry_transient=True) if uuid else None
+                if fetched is None:
                     fields = ", ".join(sorted({str(e["loc"][0]) for e in exc.errors() if e["loc"]}))
                     raise NotRenderable(f"the delivery's interview is not readable (fields: {fields})") from None
-                return from_interview(interview), None
+                return Rendered(candidate=from_interview(fetched), as_of=_as_of(fetched), current=True)
+            # The event says what became of the interview; a snapshot taken a moment earlier, or one
+            # without a status, said "requested" or nothing on a canceled or completed card.
+            status = EVENT_STATUS.get(event) or interview.status or EVENT_STATUS_IF_UNSAID.get(event)
+            interview = interview.model_copy(update={"status": status})
+            return Rendered(candidate=from_interview(interview), as_of=_as_of(interview))
         uuid = find_interview_uuid(obj)
-        rating = obj.get("rating") if isinstance(obj.get("rating"), (int, float)) else None
-        if uuid and (interview := await self._fetch_interview(payload, uuid)) is not None:
-            return from_interview(interview), interview
+        given = _rating_given(obj)
+        rated_by = _rated_by(obj)
+        if uuid and (fetched := await self._fetch_interview(payload, uuid)) is not None:
+            return Rendered(
+                candidate=from_interview(fetched),
+                fetched=fetched,
+                as_of=_as_of(fetched),
+                current=True,
+                rating=given,
+                rated_by=rated_by,
+            )
         # Still useful without the fetch: the rating and a link to watch.
-        return CandidateView(
-            vendor="sparkhire",
-            name="A candidate",
-            email=None,
-            interview_name=None,
-            status="completed",
-            rating=float(rating) if rating is not None else None,
-            watch_url=WATCH_URL.format(uuid=uuid) if uuid else None,
-            interview_uuid=uuid,
-        ), None
+        return Rendered(
+            candidate=CandidateView(
+                vendor="sparkhire",
+                name="A candidate",
+                email=None,
+                interview_name=None,
+                status="completed",
+                rating=given,
+                watch_url=WATCH_URL.format(uuid=uuid) if uuid else None,
+                interview_uuid=uuid,
+            ),
+            rating=given,
+            rated_by=rated_by,
+        )
 
     async def _fetch_interview(
         self, payload: dict[str, Any], uuid: str, *, retry_transient: bool = False

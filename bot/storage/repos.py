@@ -7,7 +7,7 @@ import logging
 import math
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Hashable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Coroutine, Hashable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -838,6 +838,12 @@ class OutboxItem:
     #: Set when an earlier attempt may have reached Slack unrecorded (since this Unix time): the
     #: worker looks for that message in the channel before posting again.
     maybe_posted_since: float | None = None
+    #: What the candidate's card records of itself (``ThreadMessage.card``): ``as_of``, the vendor's
+    #: time of the state it shows, keeps a late delivery from taking it back to an older one.
+    thread_card: dict[str, Any] | None = None
+    #: Why the row's subscription no longer wants it (removed, paused, or narrowed to other events
+    #: since the row was queued), as read with the lease; None while it does.
+    unwanted: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -893,6 +899,17 @@ ORDER BY h.head LIMIT :limit
 )
 
 
+def _unwanted(row: sa.Row) -> str | None:
+    """Why a leased row's subscription no longer wants it, if it does not (``OutboxItem.unwanted``)."""
+    if row.subscription_found is None:
+        return "its subscription was removed"
+    if row.subscription_paused:
+        return "its subscription is paused"
+    if row.event_type not in (row.subscription_events or ()):
+        return f"its subscription no longer takes {row.event_type} events"
+    return None
+
+
 class OutboxRepo(_Repo):
     """Durable queue of Slack deliveries, leased per channel to keep order and pacing."""
 
@@ -915,7 +932,7 @@ class OutboxRepo(_Repo):
                 for due work and take the write lock at once.
         """
         now = time.time()
-        ob, cl, threads = schema.outbox, schema.channel_leases, schema.slack_messages
+        ob, cl, threads, subs = schema.outbox, schema.channel_leases, schema.slack_messages, schema.subscriptions
         if not expect_due:
             # Most polls find nothing due (every channel with work is paced or in flight): learn
             # that without the write lock, so the webhook writer never queues behind an empty lease.
@@ -929,8 +946,20 @@ class OutboxRepo(_Repo):
             # The thread is read with the row: while the channel is held, no one else posts to it.
             head_rows = (
                 await conn.execute(
-                    sa.select(ob, schema.events.c.payload.label("event_payload"), threads.c.ts.label("thread_ts"))
+                    sa.select(
+                        ob,
+                        schema.events.c.payload.label("event_payload"),
+                        schema.events.c.event_type,
+                        threads.c.ts.label("thread_ts"),
+                        threads.c.card.label("thread_card"),
+                        subs.c.id.label("subscription_found"),
+                        subs.c.events.label("subscription_events"),
+                        subs.c.paused.label("subscription_paused"),
+                    )
                     .join(schema.events, schema.events.c.id == ob.c.event_id)
+                    # Read with the row: a subscription removed or narrowed after it was queued
+                    # (by a user, or in another process) no longer gets it.
+                    .outerjoin(subs, subs.c.id == ob.c.subscription_id)
                     .outerjoin(
                         threads,
                         sa.and_(
@@ -969,6 +998,8 @@ class OutboxRepo(_Repo):
                         attempts=row.attempts,
                         thread_ts=row.thread_ts,
                         maybe_posted_since=row.posting_since,
+                        thread_card=row.thread_card,
+                        unwanted=_unwanted(row),
                     )
                 )
             if items:
@@ -1105,6 +1136,25 @@ class OutboxRepo(_Repo):
         async with self._engine.begin() as conn:
             result = await conn.execute(
                 sa.update(cl).where(cl.c.holder == worker_id, cl.c.expires_at > now).values(expires_at=now)
+            )
+        return result.rowcount or 0
+
+    async def skip_pending_for_subscription(
+        self, subscription_id: int, reason: str, *, event_types: Collection[str] | None = None
+    ) -> int:
+        """Mark the subscription's rows not yet posted ``skipped`` (only those of ``event_types``, if given).
+
+        For a subscription removed or narrowed: what it queued before must not be posted after. A
+        row whose post is under way may still go out. Returns how many rows were skipped.
+        """
+        ob = schema.outbox
+        where = [ob.c.subscription_id == subscription_id, ob.c.status == "pending"]
+        if event_types is not None:
+            ev = schema.events
+            where.append(ob.c.event_id.in_(sa.select(ev.c.id).where(ev.c.event_type.in_(list(event_types)))))
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                sa.update(ob).where(*where).values(status="skipped", last_error=reason[:500], posting_since=None)
             )
         return result.rowcount or 0
 

@@ -434,3 +434,27 @@ def test_long_match_lists_say_how_many_are_not_shown():
         in ("\n".join(block_texts(choices.blocks)))
     )
     assert "more not shown" not in "\n".join(block_texts(resend.resend_choices("bo", [wedge(), wedge()]).blocks))
+
+
+def test_a_rated_cards_notification_text_carries_the_rating():
+    # The push preview read "Ann was rated (Spark Hire)": the one thing it is about was missing.
+    assert cards.notification_card(spark(name="Ann"), event="rated").text == "Ann was rated: ★★★★☆ 3.5 (Spark Hire)"
+    assert cards.notification_card(spark(name="Ann"), event="completed").text == (
+        "Ann completed the interview (Spark Hire)"
+    )
+
+
+def test_a_compact_lines_notification_text_names_the_job_or_the_vendor():
+    assert cards.compact_line(spark(name="Ann"), event="completed").text == "Ann completed the interview · Barista"
+    assert cards.compact_line(spark(name="Ann", interview_name=None), event="rated").text == (
+        "Ann was rated · Spark Hire · ★★★★☆ 3.5"
+    )
+
+
+def test_a_rating_reply_says_the_rating_given_and_by_whom_not_the_interviews():
+    overall = spark(name="Ann", rating=5.0)
+    assert cards.thread_reply(overall, event="rated", rating=2.0, rated_by="Alice").text == (
+        "Ann was rated: ★★☆☆☆ 2 by Alice"
+    )
+    assert cards.thread_reply(overall, event="rated", rated_by="Bob").text == "Ann was rated by Bob: overall ★★★★★ 5"
+    assert cards.thread_reply(spark(name="Ann", rating=None), event="rated").text == "Ann was rated"

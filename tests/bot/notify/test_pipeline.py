@@ -10,6 +10,7 @@ from blocks.ids import Action
 from bot.notify import subscriptions
 from bot.notify.receiver import webhook_path
 from bot.notify.worker import OutboxWorker
+from tests.support import fixtures
 from tests.support.harness import OAUTH, SPARKHIRE_KEY, WEDGEHR_TOKEN, install_workspace, running_bot
 
 
@@ -811,3 +812,142 @@ async def test_a_workspace_whose_installation_is_gone_has_its_subscription_pause
             await asyncio.sleep(0.05)
         assert subscription.paused_reason == "app not installed"
         assert not bot.slack.posted() and not bot.slack.calls_to("chat.postMessage")
+
+
+def replies(bot, card, channel="C1"):
+    return [m for m in bot.slack.posted(channel) if m.thread_ts == card.ts]
+
+
+async def deliver(bot, event: str, body: dict) -> httpx.Response:
+    """POST ``body`` to the channel's webhook as Spark Hire would, however odd the body."""
+    (hook,) = bot.sparkhire.webhooks.values()
+    headers = {
+        "Authorization": "Basic " + base64.b64encode(hook["_auth"].encode()).decode(),
+        "X-SparkHire-Event": event,
+    }
+    async with httpx.AsyncClient() as client:
+        return await client.post(hook["url"], json=body, headers=headers)
+
+
+async def test_a_late_delivery_of_an_older_state_replies_but_leaves_the_card_as_it_is(bot):
+    # Spark Hire does not deliver in order: the rating came first, the completion (a snapshot from
+    # before it was rated) a moment later. The card read "not rated", "Latest: completed".
+    await subscribe(bot, "subscribe sparkhire completed rated created")
+    interview = completed_interview(bot)
+    earlier = {**interview, "rating": 0, "updated_at": "2024-04-09T10:00:00+00:00"}
+    interview["updated_at"] = "2024-04-09T10:05:00+00:00"
+    await bot.sparkhire.rate_interview(interview["uuid"], 4.5)
+    (card,) = await bot.slack.wait_for(lambda: cards(bot))
+    assert "★★★★★ 4.5" in str(card.blocks)
+    assert (await deliver(bot, "InterviewCompleted", earlier)).status_code == 200
+    assert (await deliver(bot, "InterviewCreated", {**earlier, "status": "requested"})).status_code == 200
+    await bot.slack.wait_for(lambda: len(replies(bot, card)) == 2, timeout=10)
+    assert card.updates == 0
+    assert "★★★★★ 4.5" in str(card.blocks) and "Watch interview" in str(card.blocks)
+    # A newer state still updates it.
+    await bot.sparkhire.rate_interview(interview["uuid"], 3.0)
+    await bot.slack.wait_for(lambda: card.updates == 1, timeout=10)
+    assert "★★★☆☆ 3" in str(card.blocks)
+
+
+async def test_each_rating_reply_says_the_stars_given_and_by_whom(bot):
+    await subscribe(bot)
+    interview = completed_interview(bot)
+    await bot.sparkhire.emit("InterviewCompleted", {**interview, "rating": 0})
+    (card,) = await bot.slack.wait_for(lambda: cards(bot))
+    await bot.sparkhire.rate_interview(interview["uuid"], 2, reviewer="Alice")
+    await bot.sparkhire.rate_interview(interview["uuid"], 5, reviewer="Bob")
+    first, second = await bot.slack.wait_for(lambda: len(replies(bot, card)) == 2 and replies(bot, card), timeout=10)
+    assert first.text == "Ann Lee was rated: ★★☆☆☆ 2 by Alice"
+    assert second.text == "Ann Lee was rated: ★★★★★ 5 by Bob"
+    await bot.slack.wait_for(lambda: card.updates == 2)
+    assert "★★★★★ 5" in str(card.blocks)  # the card: the interview's rating now
+
+
+async def test_a_rating_from_a_fixture_payload_names_its_reviewer_and_one_without_stars_says_the_overall(bot):
+    await subscribe(bot)
+    interview = completed_interview(bot)
+    await bot.sparkhire.emit("InterviewCompleted", interview)
+    (card,) = await bot.slack.wait_for(lambda: cards(bot))
+    rating = fixtures.load("sparkhire", "webhook_rated") | {"interview": {"uuid": interview["uuid"]}}
+    assert (await deliver(bot, "InterviewRated", rating)).status_code == 200
+    without_stars = {k: v for k, v in rating.items() if k != "rating"} | {"uuid": "another-rating"}
+    assert (await deliver(bot, "InterviewRated", without_stars)).status_code == 200
+    first, second = await bot.slack.wait_for(lambda: len(replies(bot, card)) == 2 and replies(bot, card), timeout=10)
+    assert first.text == "Ann Lee was rated: ★★☆☆☆ 2 by Alice Reviewer"
+    assert interview["rating"] == 4.5
+    assert second.text == "Ann Lee was rated by Alice Reviewer: overall ★★★★★ 4.5"
+
+
+async def test_a_completion_whose_payload_says_no_status_is_a_completed_card_with_its_watch_button(bot):
+    await subscribe(bot)
+    minimal = fixtures.load("sparkhire", "webhook_completed_minimal")
+    assert (await deliver(bot, "InterviewCompleted", minimal)).status_code == 200
+    (card,) = await bot.slack.wait_for(lambda: cards(bot))
+    assert "*Completed*" in str(card.blocks) and "Unknown" not in str(card.blocks)
+    assert f"{minimal['uuid']}/watch" in str(card.blocks)
+
+
+async def test_a_deleted_interview_shows_canceled_whatever_status_its_payload_had(bot):
+    await subscribe(bot, "subscribe sparkhire canceled")
+    assert (await deliver(bot, "InterviewDeleted", fixtures.load("sparkhire", "webhook_deleted_requested"))).is_success
+    (card,) = await bot.slack.wait_for(lambda: cards(bot))
+    assert "*Canceled*" in str(card.blocks) and "Requested" not in str(card.blocks)
+
+
+async def test_fields_the_card_does_not_show_do_not_keep_it_from_being_posted(bot):
+    # A question with no text, a job with no uuid: the card shows neither, and was never posted.
+    await subscribe(bot)
+    odd = fixtures.load("sparkhire", "webhook_completed_odd_fields")
+    assert (await deliver(bot, "InterviewCompleted", odd)).is_success
+    (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=10)
+    assert "Cy Ode" in card.text and "Pastry Chef" in str(card.blocks)
+
+
+async def queue_backlog(bot, count: int) -> None:
+    """``count`` completions, queued faster than the channel's one post a second takes them."""
+    interview = completed_interview(bot)
+    for n in range(count):
+        await bot.sparkhire.emit(
+            "InterviewCompleted",
+            {**interview, "uuid": f"backlog-{n}", "assigned_to": {**interview["assigned_to"], "name": f"Cand {n}"}},
+        )
+
+
+async def test_unsubscribing_stops_what_was_already_queued_for_the_channel(bot):
+    await subscribe(bot)
+    await queue_backlog(bot, 6)
+    await bot.slack.wait_for(lambda: cards(bot))
+    await subscribe(bot, "unsubscribe")
+    posted = len(bot.slack.posted("C1"))
+    await asyncio.sleep(2.5)  # two more would have gone out by now
+    assert len(bot.slack.posted("C1")) <= posted + 1  # one may have been on its way already
+    counts = await bot.services.db.outbox.counts()
+    assert counts.get("pending", 0) == 0 and counts.get("skipped", 0) >= 4
+
+
+async def test_unsubscribing_from_an_event_stops_its_queued_posts_and_keeps_the_others(bot):
+    await subscribe(bot, "subscribe sparkhire completed expired")
+    interview = completed_interview(bot)
+    await queue_backlog(bot, 3)
+    await bot.sparkhire.emit("InterviewExpired", {**interview, "uuid": "expired-1", "status": "expired"})
+    await bot.slack.wait_for(lambda: cards(bot))
+    await subscribe(bot, "unsubscribe sparkhire completed")
+    await bot.slack.wait_for(lambda: any("expire" in m.text for m in bot.slack.posted("C1")), timeout=10)
+    assert len(bot.slack.posted("C1")) <= 3  # the first, maybe one on its way, the expiry
+
+
+async def test_a_row_whose_subscription_went_while_it_waited_is_not_posted(bot):
+    # Another process removed the subscription between queueing and posting, leaving its rows.
+    await subscribe(bot)
+    await queue_backlog(bot, 3)
+    await bot.slack.wait_for(lambda: cards(bot))
+    (subscription,) = await bot.services.db.subscriptions.list_for_channel("T0001", "C1")
+    await bot.services.db.subscriptions.remove(subscription.id)
+    posted = len(bot.slack.posted("C1"))
+    for _ in range(60):
+        if not (await bot.services.db.outbox.counts()).get("pending"):
+            break
+        await asyncio.sleep(0.1)
+    assert not (await bot.services.db.outbox.counts()).get("pending")
+    assert len(bot.slack.posted("C1")) <= posted + 1
