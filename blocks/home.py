@@ -24,7 +24,10 @@ def home_view(
     statuses: list[ConnectionStatusView],
     recent: list[AuditEntryView],
     subscriptions: list[SubscriptionView],
+    others_hidden: int = 0,
 ) -> dict[str, Any]:
+    """The Home tab. A member who is not an admin sees the subscriptions they made, and
+    ``others_hidden`` counts the rest (their filters can name people and searches)."""
     blocks: list[dict[str, Any]] = [
         header("Interview Bot"),
         actions(
@@ -44,9 +47,17 @@ def home_view(
     else:
         blocks.append(section("*Your last invites*\nNothing yet. Try `/interview invite`."))
     blocks.append(divider())
+    title = "*Your channel subscriptions*" if others_hidden else "*Channel subscriptions*"
     if subscriptions:
-        blocks += subscription_sections("*Channel subscriptions*", subscriptions, max_blocks=20)
+        blocks += subscription_sections(title, subscriptions, max_blocks=20)
     else:
-        blocks.append(section("*Channel subscriptions*\nNone. Run `/interview subscribe` in a channel."))
+        blocks.append(section(f"{title}\nNone. Run `/interview subscribe` in a channel."))
+    if others_hidden:
+        blocks.append(
+            context(
+                f"{others_hidden} more made by others: workspace admins see them all here, and"
+                " `/interview subscriptions` in a channel lists that channel's."
+            )
+        )
     blocks.append(context("`/interview help` lists every command."))
     return {"type": "home", "blocks": blocks}

@@ -6,20 +6,28 @@ from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.home import home_view
 from blocks.models import AuditEntryView
 from bot.notify.subscriptions import to_view
 from bot.services import Services
 from handlers.common import services_of
-from handlers.connect import connection_statuses
+from handlers.connect import connection_statuses, is_workspace_admin
 
 
-async def build_home(services: Services, team_id: str, user_id: str) -> dict[str, Any]:
+async def build_home(services: Services, client: AsyncWebClient, team_id: str, user_id: str) -> dict[str, Any]:
     statuses = await connection_statuses(services, team_id, user_id)
     recent = await services.db.audit.recent(team_id, user_id=user_id, action_prefix="invite.", limit=10)
     subs = await services.db.subscriptions.list_for_team(team_id)
+    hidden = 0
+    # As `/interview subscriptions`: only admins see every channel's filters (a private channel's
+    # job and exclude words can name a confidential search).
+    if any(s.created_by != user_id for s in subs) and not await is_workspace_admin(client, user_id):
+        hidden = sum(s.created_by != user_id for s in subs)
+        subs = [s for s in subs if s.created_by == user_id]
     return home_view(
+        others_hidden=hidden,
         statuses=statuses,
         recent=[
             AuditEntryView(
@@ -38,7 +46,8 @@ async def on_home_opened(event: dict[str, Any], client: Any, context: Any, body:
     team_id = context.get("team_id") or body.get("team_id") or ""
 
     async def publish() -> None:
-        await client.views_publish(user_id=event["user"], view=await build_home(services, team_id, event["user"]))
+        view = await build_home(services, client, team_id, event["user"])
+        await client.views_publish(user_id=event["user"], view=view)
 
     # Slack retries an event not answered within 3 s; the answer leaves before the Web API call.
     services.tasks.spawn(publish(), name="home.publish")

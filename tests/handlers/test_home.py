@@ -39,6 +39,26 @@ async def test_home_shows_connections_invites_and_subscriptions():
         assert "rated" in text and "C1" in text
 
 
+async def test_a_member_who_is_not_an_admin_sees_only_their_own_subscriptions_filters():
+    async with running_bot() as bot:
+        # The admin (U1) subscribes a private channel to a confidential search.
+        bot.slack.add_channel("G9", name="cfo-search", is_private=True, is_member=True)
+        await bot.sender.command(
+            'subscribe sparkhire job:"Secret CFO search" exclude:heir@rival.example',
+            channel="G9",
+            response_url=bot.slack.response_url("admin"),
+        )
+        await bot.slack.wait_for(lambda: bot.slack.responses.get("admin"), timeout=10)
+        await bot.sender.command("subscribe wedgehr", user="U2", response_url=bot.slack.response_url("member"))
+        await bot.slack.wait_for(lambda: bot.slack.responses.get("member"), timeout=10)
+
+        member_home = await open_home(bot, user="U2")
+        assert "Secret CFO search" not in member_home and "heir@rival.example" not in member_home
+        assert "<#C1>" in member_home and "1 more made by others" in member_home
+        admin_home = await open_home(bot, user="U1")
+        assert "Secret CFO search" in admin_home and "<#C1>" in admin_home and "more made by others" not in admin_home
+
+
 async def test_the_event_is_answered_in_time_while_slack_is_slow_to_publish_the_home():
     async with running_bot() as bot:
         bot.slack.before_answering["views.publish"] = lambda: asyncio.sleep(4)
