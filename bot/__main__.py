@@ -98,10 +98,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if missing:
         print(SETUP_HELP.format(missing=", ".join(missing)), file=sys.stderr)
         return 2
-    from bot.server import serve_forever
+    from bot.server import StartupFailed, serve_forever
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve_forever(settings, sandbox=args.sandbox))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve_forever(settings, sandbox=args.sandbox))
+    except StartupFailed as exc:
+        print(exc, file=sys.stderr)
+        return exc.exit_code
     return 0
 
 

@@ -75,6 +75,16 @@ BOLT_KEY: web.AppKey[AsyncApp] = web.AppKey("bolt", AsyncApp)
 PIPELINE_KEY: web.AppKey[object] = web.AppKey("pipeline", object)
 
 
+@dataclass
+class Readiness:
+    """What ``/healthz`` still waits for before it answers 200; ``None`` once the bot can serve Slack."""
+
+    waiting_for: str | None = None
+
+
+READINESS_KEY: web.AppKey[Readiness] = web.AppKey("readiness", Readiness)
+
+
 @dataclass(frozen=True, kw_only=True)
 class SandboxUrls:
     """Where the in-process vendor sandboxes answer."""
@@ -314,7 +324,13 @@ def create_web_app(
             return await to_aiohttp_response(await flow.handle_installation(bolt_request))
         return await to_aiohttp_response(await flow.handle_callback(bolt_request))
 
+    readiness = web_app[READINESS_KEY] = Readiness()
+
     async def health(request: web.Request) -> web.Response:
+        # The port answers from the start (platforms kill a process that does not bind it), but a
+        # 200 means Slack's requests can be answered: in Socket Mode, once the socket is open.
+        if readiness.waiting_for is not None:
+            return web.json_response({"ok": False, "waiting_for": readiness.waiting_for}, status=503)
         return web.json_response({"ok": True})
 
     async def malformed(request: web.Request) -> web.Response:
@@ -359,9 +375,17 @@ def create_web_app(
             timeout=aiohttp.ClientTimeout(total=settings.slack_timeout_seconds)
         )
         bolt.client.session = services.slack_session
-        await db.migrate()
-        if not sandbox:  # the sandbox's placeholder keys must not replace real ones in a shared database
-            await services.sync_env_connections()
+        try:
+            await db.migrate()
+            if not sandbox:  # the sandbox's placeholder keys must not replace real ones in a shared database
+                await services.sync_env_connections()
+        except BaseException:
+            # The start fails (a database that cannot be opened): what is open must close, or the
+            # process ends on "Unclosed client session" under the operator's one-line error.
+            await services.aclose()
+            await services.slack_session.close()
+            raise
+        if not sandbox:
             # In the background: deleting Spark Hire webhooks can take minutes when Spark Hire is slow,
             # and platforms kill a process that does not serve its port within a minute.
             services.tasks.spawn(withdraw_vendor_keys(services), name="withdraw-vendor-keys")

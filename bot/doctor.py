@@ -9,8 +9,9 @@ from dataclasses import dataclass
 import aiohttp
 from slack_sdk.errors import SlackApiError
 
-from bot.settings import DEV_SECRET_KEY_FILE, Settings, SlackMode
+from bot.settings import DEV_SECRET_KEY_FILE, Settings, SlackMode, masked_database_url
 from bot.storage import Database
+from bot.storage.errors import describe_database_error
 from bot.vendors.errors import AuthenticationError, VendorError
 from bot.vendors.http import RetryPolicy
 
@@ -57,6 +58,25 @@ def _scopes_check(granted: str | None) -> Check:
     return Check("scopes", False, detail)
 
 
+def _slack_error(exc: SlackApiError, settings: Settings) -> str:
+    """Slack's error code; raises CheckFailed blaming SLACK_API_URL when the answer is not Slack's JSON."""
+    body = exc.response.data if isinstance(exc.response.data, dict) else {}
+    if "ok" not in body:
+        # A proxy's or a wrong SLACK_API_URL's page: no token was even looked at.
+        raise CheckFailed(
+            f"SLACK_API_URL answered HTTP {exc.response.status_code} from {settings.slack_api_url}, not Slack's "
+            "Web API: set it to https://slack.com/api/ (or leave it unset)"
+        ) from exc
+    return str(body.get("error") or f"HTTP {exc.response.status_code}")
+
+
+def _unreachable(exc: Exception, settings: Settings) -> CheckFailed:
+    return CheckFailed(
+        f"cannot reach {settings.slack_api_url} ({type(exc).__name__}): check this machine's network, "
+        "DNS and HTTPS_PROXY, or SLACK_API_URL"
+    )
+
+
 async def collect_checks(settings: Settings, *, sandbox: bool = False) -> list[Check]:
     """Run every check; never raises."""
     checks: list[Check] = []
@@ -73,6 +93,16 @@ async def collect_checks(settings: Settings, *, sandbox: bool = False) -> list[C
     if not settings.public_url:
         checks.append(
             Check("public", None, "PUBLIC_URL not set: set it to the bot's public https address for Spark Hire events")
+        )
+    elif not settings.public_url.startswith("https://"):
+        checks.append(
+            Check(
+                "public",
+                True,
+                f"{settings.public_url} is not https: Spark Hire would send candidates' events (and the "
+                "webhook's password) unencrypted; use an https address in production",
+                warning=True,
+            )
         )
     else:
         checks.append(Check("public", True, settings.public_url))
@@ -107,12 +137,18 @@ async def collect_checks(settings: Settings, *, sandbox: bool = False) -> list[C
             )
 
     async def database() -> str:
-        db = Database.for_settings(settings)  # inside the guard: a missing driver is a line, not a traceback
         try:
-            await db.migrate()
-            return f"{db.dialect_name} reachable, schema up to date"
-        finally:
-            await db.aclose()
+            db = Database.for_settings(settings)  # inside the guard: a missing driver is a line, not a traceback
+            try:
+                await db.migrate()
+                return f"{db.dialect_name} reachable, schema up to date"
+            finally:
+                await db.aclose()
+        except Exception as exc:
+            # The driver's first line: SQLAlchemy's own adds the SQL and a link on lines of their own.
+            raise CheckFailed(
+                f"{describe_database_error(exc)}: check DATABASE_URL ({masked_database_url(settings.database_url)})"
+            ) from exc
 
     checks.append(await _guard("database", database))
 
@@ -130,20 +166,39 @@ async def collect_checks(settings: Settings, *, sandbox: bool = False) -> list[C
         try:
             response = await client.auth_test()
         except SlackApiError as exc:
-            # Not Slack's JSON (a proxy's or a wrong SLACK_API_URL's page): say the status instead.
-            body = exc.response.data if isinstance(exc.response.data, dict) else {}
-            error = body.get("error") or f"HTTP {exc.response.status_code} from {settings.slack_api_url}"
             raise CheckFailed(
-                f"Slack refused SLACK_BOT_TOKEN ({error}): copy the Bot User OAuth Token (xoxb-...) again from "
-                "the app's OAuth & Permissions page, and reinstall the app if it was removed"
+                f"Slack refused SLACK_BOT_TOKEN ({_slack_error(exc, settings)}): copy the Bot User OAuth Token "
+                "(xoxb-...) again from the app's OAuth & Permissions page, and reinstall the app if it was removed"
             ) from exc
         except aiohttp.ClientError as exc:
-            raise CheckFailed(
-                f"cannot reach {settings.slack_api_url} ({type(exc).__name__}): check this machine's network, "
-                "DNS and HTTPS_PROXY, or SLACK_API_URL"
-            ) from exc
+            raise _unreachable(exc, settings) from exc
         granted_scopes = response.headers.get("x-oauth-scopes")
         return f"auth.test ok: team {response['team']} ({response['team_id']}) as @{response['user']}"
+
+    async def socket() -> str:
+        from slack_sdk.web.async_client import AsyncWebClient
+
+        from bot.app import configure_web_client
+        from bot.server import APP_TOKEN_HINT, APP_TOKEN_PREFIX
+
+        token = settings.slack_app_token.get_secret_value()  # type: ignore[union-attr]
+        if not token.startswith(APP_TOKEN_PREFIX):
+            raise CheckFailed(f"SLACK_APP_TOKEN is {APP_TOKEN_HINT}")
+        client = configure_web_client(AsyncWebClient(), settings)
+        try:
+            # Only asks for a socket URL; nothing connects to it.
+            await client.apps_connections_open(app_token=token)
+        except SlackApiError as exc:
+            raise CheckFailed(
+                f"Slack refused SLACK_APP_TOKEN ({_slack_error(exc, settings)}): copy the app-level token "
+                "(xapp-..., with connections:write) again from the app's Basic Information page"
+            ) from exc
+        except aiohttp.ClientError as exc:
+            raise _unreachable(exc, settings) from exc
+        return "apps.connections.open ok: Socket Mode can connect"
+
+    if settings.slack_app_token is not None:
+        checks.append(await _guard("socket", socket))
 
     if settings.slack_bot_token is None:
         checks.append(Check("slack", None, "no SLACK_BOT_TOKEN to test"))
@@ -219,7 +274,11 @@ async def migrate(settings: Settings) -> int:
     try:
         await db.migrate()
     except Exception as exc:
-        print(f"Migration failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(
+            f"Migration failed: {describe_database_error(exc)}: check DATABASE_URL "
+            f"({masked_database_url(settings.database_url)}) with `python -m bot doctor`",
+            file=sys.stderr,
+        )
         return 1
     finally:
         await db.aclose()

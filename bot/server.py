@@ -7,34 +7,152 @@ import contextlib
 import gc
 import logging
 import signal
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+import aiohttp
 from aiohttp import web
+from slack_sdk.errors import SlackApiError
 
-from bot.app import BOLT_KEY, create_web_app
-from bot.settings import Settings, SlackMode
+from bot.app import BOLT_KEY, READINESS_KEY, Readiness, create_web_app
+from bot.settings import Settings, SlackMode, masked_database_url
+
+if TYPE_CHECKING:
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 logger = logging.getLogger(__name__)
 
+#: What Slack answers apps.connections.open when SLACK_APP_TOKEN itself is wrong: retrying cannot help.
+APP_TOKEN_REFUSALS = frozenset(
+    {"invalid_auth", "not_authed", "not_allowed_token_type", "token_revoked", "token_expired", "account_inactive"}
+)
+APP_TOKEN_PREFIX = "xapp-"
+APP_TOKEN_HINT = (
+    "not an app-level token (xapp-...): make one with the connections:write scope on the app's "
+    "Basic Information page (a bot token, xoxb-..., goes in SLACK_BOT_TOKEN)"
+)
+#: Longest pause between attempts to open the socket while Slack cannot be reached.
+SOCKET_RETRY_MAX_SECONDS = 30.0
+
+
+class StartupFailed(Exception):
+    """The bot cannot start; the message is the whole line the operator reads.
+
+    Args:
+        message: One line naming the setting to check.
+        exit_code: 2 for a setting that is wrong (retrying cannot help), 1 for a service that
+            could not be reached (a platform restarting the process may get through).
+    """
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def database_start_failure(settings: Settings, error: BaseException) -> StartupFailed | None:
+    """The one-line failure for a database that could not be opened at start; ``None`` if ``error`` is another."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.storage.errors import describe_database_error, is_database_unavailable
+
+    if not isinstance(error, SQLAlchemyError | OSError | TimeoutError):
+        return None
+    url = masked_database_url(settings.database_url)
+    reason = describe_database_error(error)
+    hint = "check it with `python -m bot doctor`"
+    if settings.sqlalchemy_url.startswith("sqlite"):
+        from sqlalchemy.engine import make_url
+
+        directory = Path(make_url(settings.sqlalchemy_url).database or ".").parent
+        if not directory.is_dir():
+            return StartupFailed(
+                f"Setting DATABASE_URL: {url}: the directory {directory} does not exist; create it or "
+                f"name a file in one that does ({hint})",
+                2,
+            )
+    if is_database_unavailable(error):
+        return StartupFailed(f"Cannot reach the database at DATABASE_URL {url} ({reason}); {hint}", 1)
+    # Reached, and refused: a database, role or password the server does not know.
+    return StartupFailed(f"Setting DATABASE_URL: {url}: the database refused it ({reason}); {hint}", 2)
+
+
+async def open_socket(handler: AsyncSocketModeHandler, readiness: Readiness) -> None:
+    """Connect Socket Mode: fail at once on a refused ``SLACK_APP_TOKEN``, wait out Slack being away.
+
+    slack-sdk retries every failure forever, a wrong token included, logging a traceback each
+    time; asking for the socket's URL here first tells the two apart.
+
+    Raises:
+        StartupFailed: Slack refused the app-level token.
+    """
+    client = handler.client
+    delay = 1.0
+    while True:
+        try:
+            response = await client.web_client.apps_connections_open(app_token=client.app_token)
+            client.wss_uri = response["url"]  # connect() uses it instead of asking again
+            break
+        except SlackApiError as exc:
+            data = exc.response.data if isinstance(exc.response.data, dict) else {}
+            error = data.get("error")
+            if error in APP_TOKEN_REFUSALS:
+                raise StartupFailed(
+                    f"Setting SLACK_APP_TOKEN: Slack refused it ({error}): copy the app-level token (xapp-...) "
+                    "with the connections:write scope from the app's Basic Information page; "
+                    "check it with `python -m bot doctor`",
+                    2,
+                ) from None
+            reason = error or f"HTTP {exc.response.status_code}"
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            reason = type(exc).__name__
+        logger.warning("Slack did not open a Socket Mode connection (%s); trying again in %.0f s", reason, delay)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, SOCKET_RETRY_MAX_SECONDS)
+    await handler.connect_async()
+    readiness.waiting_for = None
+    logger.info("Socket Mode connected")
+
 
 async def serve_forever(settings: Settings, *, sandbox: bool = False) -> None:
+    """Serve until SIGINT or SIGTERM.
+
+    Raises:
+        StartupFailed: the database could not be opened, or Slack refused ``SLACK_APP_TOKEN``.
+    """
+    app_token = settings.slack_app_token.get_secret_value() if settings.slack_app_token else ""
+    # A bot token pasted here: Slack would refuse it (not_allowed_token_type); say so without asking.
+    if settings.slack_mode is SlackMode.socket and not app_token.startswith(APP_TOKEN_PREFIX):
+        raise StartupFailed(f"Setting SLACK_APP_TOKEN: {APP_TOKEN_HINT}; check it with `python -m bot doctor`", 2)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+
     web_app = create_web_app(settings, sandbox=sandbox)
     runner = web.AppRunner(web_app, access_log=None)
-    await runner.setup()
+    try:
+        await runner.setup()
+    except Exception as exc:
+        await runner.cleanup()
+        failure = database_start_failure(settings, exc)
+        if failure is None:
+            raise
+        raise failure from None
     # Everything alive now (imports, settings, listeners, pools) lives as long as the process.
     # Frozen, the cyclic GC stops re-scanning it: a full collection then took 25-35 ms with the
     # event loop stopped, a stall every request in flight paid (docs/PERFORMANCE.md).
     gc.collect()
     gc.freeze()
+    readiness = web_app[READINESS_KEY]
     socket_handler = None
     if settings.slack_mode is SlackMode.socket:
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-        socket_handler = AsyncSocketModeHandler(
-            web_app[BOLT_KEY],
-            settings.slack_app_token.get_secret_value(),  # type: ignore[union-attr]
-        )
-        await socket_handler.connect_async()
-    # Only now: /healthz answering means Slack's requests can be answered, Socket Mode included.
+        socket_handler = AsyncSocketModeHandler(web_app[BOLT_KEY], app_token)
+        readiness.waiting_for = "the Slack Socket Mode connection"
+    # The port is served before Slack is: platforms kill a process that has not bound it within a
+    # minute, and a Slack outage must not take /healthz with it (it answers 503 until connected).
     site = web.TCPSite(runner, host="0.0.0.0", port=settings.port)  # noqa: S104 - a server
     await site.start()
     logger.info(
@@ -43,15 +161,21 @@ async def serve_forever(settings: Settings, *, sandbox: bool = False) -> None:
         settings.slack_mode.value,
         ", vendor sandboxes" if sandbox else "",
     )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
+    stopping = asyncio.create_task(stop.wait())
+    connecting = asyncio.create_task(open_socket(socket_handler, readiness)) if socket_handler else None
     try:
-        await stop.wait()
+        if connecting is not None:
+            await asyncio.wait({stopping, connecting}, return_when=asyncio.FIRST_COMPLETED)
+            if connecting.done():
+                connecting.result()  # a refused token ends the process here
+        await stopping
     finally:
         logger.info("Shutting down")
+        for task in (stopping, connecting):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if socket_handler is not None:
             await socket_handler.close_async()
         await runner.cleanup()

@@ -11,9 +11,10 @@ import re
 import time
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 logger = logging.getLogger(__name__)
@@ -91,8 +92,18 @@ class Settings(BaseSettings):
 
     @field_validator("public_url")
     @classmethod
-    def _no_trailing_slash(cls, value: str | None) -> str | None:
-        return value.rstrip("/") if value else value
+    def _public_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        # Spark Hire refuses a webhook URL without a scheme ("A valid url is required"), and only
+        # when a recruiter subscribes: say so at start instead.
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                f"{value!r} is not an absolute URL: give the bot's public address with its scheme, "
+                "as in https://bot.example.com"
+            )
+        return value.strip().rstrip("/")
 
     @field_validator("log_level")
     @classmethod
@@ -128,8 +139,22 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
-        normalize_database_url(value)  # raises with the accepted forms
+        check_database_url(value)  # raises with what is wrong and the accepted forms
         return value
+
+    @model_validator(mode="after")
+    def _oauth_pair(self) -> Settings:
+        # One of the pair alone used to fall back to HTTP mode without a word.
+        for name, other, value, other_value in (
+            ("SLACK_CLIENT_SECRET", "SLACK_CLIENT_ID", self.slack_client_secret, self.slack_client_id),
+            ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", self.slack_client_id, self.slack_client_secret),
+        ):
+            if other_value and not value:
+                raise ValueError(
+                    f"Setting {name}: not set, but {other} is; OAuth (many workspaces) needs both, "
+                    "from the app's Basic Information page"
+                )
+        return self
 
     @property
     def slack_mode(self) -> SlackMode:
@@ -217,6 +242,28 @@ class Settings(BaseSettings):
         return self.sqlalchemy_url.startswith("postgresql")
 
 
+def check_database_url(url: str) -> None:
+    """Raise ``ValueError`` saying what is wrong with ``DATABASE_URL`` on its face, before anything opens it."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(normalize_database_url(url))
+    except ValueError as exc:  # the ValueError of normalize_database_url, or an unparsable URL
+        if "DATABASE_URL" in str(exc):
+            raise
+        # The message may quote the URL, password included: say what is wrong without it.
+        what = "its port is not a number" if "int()" in str(exc) else "it cannot be parsed"
+        raise ValueError(
+            f"not a database URL ({what}): the form is postgresql://user:password@host:5432/name"
+        ) from None
+    if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
+        # Each connection would get a database of its own, empty, without the schema.
+        raise ValueError(
+            "names no file: an in-memory SQLite database is not supported; give a file path, "
+            "as in sqlite:///interview-bot.sqlite3"
+        )
+
+
 def normalize_database_url(url: str) -> str:
     """Accept ``sqlite:///``, ``sqlite+aiosqlite:///``, ``postgres://`` and ``postgresql://``.
 
@@ -235,3 +282,13 @@ def normalize_database_url(url: str) -> str:
                 normalized = re.sub(r"([?&])sslmode=", r"\1ssl=", normalized)
             return normalized
     raise ValueError("DATABASE_URL must start with sqlite:///, sqlite+aiosqlite:///, postgres:// or postgresql://")
+
+
+def masked_database_url(url: str) -> str:
+    """``DATABASE_URL`` as it may be printed: the password replaced by ``***``."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ValueError:  # unparsable: keep the scheme only, the rest may hold the password
+        return url.split("://", 1)[0] + "://***"

@@ -29,3 +29,17 @@ def is_database_unavailable(error: BaseException) -> bool:
         # stopped answering); one from anywhere else (a Slack or vendor call) is not about the database.
         return raised_inside(error, "asyncpg", "sqlalchemy")
     return isinstance(error, ConnectionError)
+
+
+def describe_database_error(error: BaseException) -> str:
+    """One line for an operator: the driver's own message, without SQLAlchemy's statement and link.
+
+    SQLAlchemy wraps the driver's exception (``.orig``) and appends the SQL and a
+    "(Background on this error at: ...)" line; the driver's first line says what went wrong.
+    """
+    cause = error.orig if isinstance(error, exc.DBAPIError) and error.orig is not None else error
+    lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
+    lines = [line for line in lines if not line.startswith("(Background on this error")]
+    # asyncpg's errors reach SQLAlchemy through an adapter class named plain "Error"; the original names it.
+    name = type(cause.__cause__ or cause).__name__
+    return f"{name}: {lines[0]}" if lines else name

@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 from contextlib import AsyncExitStack
@@ -13,7 +14,8 @@ from cryptography.fernet import Fernet
 
 from bot.sparkhire.sandbox import SparkHireSandbox
 from bot.wedgehr.sandbox import WedgeHRSandbox
-from tests.support.fake_slack import BOT_TOKEN, FakeSlack
+from tests.support.databases import TEST_DATABASE_URL
+from tests.support.fake_slack import APP_TOKEN, BOT_TOKEN, FakeSlack
 from tests.support.process import BotProcess
 from tests.support.servers import free_port, serve
 from tests.support.slack_requests import SIGNING_SECRET, SlackSender
@@ -130,7 +132,8 @@ async def test_doctor_says_what_to_do_when_slack_refuses_or_cannot_be_reached(tm
             run, ["doctor"], tmp_path, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_API_URL=not_slack + "/", **env
         )
     (wrong_url_line,) = [line for line in wrong_url.stdout.splitlines() if line.split()[1] == "slack"]
-    assert wrong_url_line.startswith("FAIL") and f"HTTP 404 from {not_slack}/" in wrong_url_line
+    assert wrong_url_line.startswith("FAIL") and f"SLACK_API_URL answered HTTP 404 from {not_slack}/" in wrong_url_line
+    assert "refused SLACK_BOT_TOKEN" not in wrong_url_line  # no token was looked at
     (refused_line,) = [line for line in refused.stdout.splitlines() if line.split()[1] == "slack"]
     assert refused_line.startswith("FAIL") and "invalid_auth" in refused_line
     assert "OAuth & Permissions" in refused_line and "xoxb-revoked" not in refused.stdout + refused.stderr
@@ -214,3 +217,113 @@ def test_doctor_in_oauth_mode_says_when_env_vendor_keys_serve_every_workspace(tm
     result = run(["doctor"], tmp_path, **oauth, **unreachable, VENDOR_KEYS_TEAM_IDS="T0001")
     lines = {line.split()[1]: line for line in result.stdout.splitlines()}
     assert lines["vendors"].startswith("ok") and "T0001" in lines["vendors"]
+
+
+def not_logged(stderr: str) -> list[str]:
+    """The lines of stderr that are not log records: what the bot says to the operator itself."""
+    return [line for line in stderr.splitlines() if line.strip() and not re.match(r"\d{4}-\d\d-\d\d ", line)]
+
+
+@pytest.mark.parametrize(
+    ("database_url", "exit_code", "says"),
+    [
+        ("postgresql://bot:hunter2-secret@127.0.0.1:{free}/bot", 1, "Cannot reach the database at DATABASE_URL"),
+        ("postgresql://bot:hunter2-secret@127.0.0.1:abc/bot", 2, "Setting DATABASE_URL: not a database URL"),
+        ("sqlite:///{tmp}/no-such-directory/bot.sqlite3", 2, "Setting DATABASE_URL: sqlite:///"),
+    ],
+    ids=["refused", "port-not-a-number", "sqlite-directory-missing"],
+)
+def test_a_database_that_cannot_be_opened_at_start_is_one_line_naming_database_url(
+    tmp_path, database_url, exit_code, says
+):
+    url = database_url.format(free=free_port(), tmp=tmp_path)
+    result = run(
+        [],
+        tmp_path,
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        DATABASE_URL=url,
+        PORT=str(free_port()),
+    )
+    assert result.returncode == exit_code, result.stderr
+    (line,) = not_logged(result.stderr)
+    assert says in line and "DATABASE_URL" in line
+    assert "Traceback" not in result.stderr and "Unclosed" not in result.stderr
+    assert "hunter2-secret" not in result.stdout + result.stderr
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="needs TEST_DATABASE_URL (PostgreSQL)")
+def test_a_postgresql_database_that_does_not_exist_is_named_at_start_and_by_doctor(tmp_path):
+    url = TEST_DATABASE_URL.rsplit("/", 1)[0] + "/no_such_database_here"
+    env = dict(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, DATABASE_URL=url, PORT=str(free_port()))
+    started = run([], tmp_path, BOT_SECRET_KEY=Fernet.generate_key().decode(), **env)
+    assert started.returncode == 2, started.stderr
+    (line,) = not_logged(started.stderr)
+    assert line.startswith("Setting DATABASE_URL:") and 'database "no_such_database_here" does not exist' in line
+    assert "python -m bot doctor" in line and "Unclosed" not in started.stderr
+
+    doctor = run(["doctor"], tmp_path, SLACK_API_URL=f"http://127.0.0.1:{free_port()}/", **env)
+    (database,) = [line for line in doctor.stdout.splitlines() if line.split()[1] == "database"]
+    assert database.startswith("FAIL") and "does not exist" in database and "DATABASE_URL" in database
+    assert "Background on this error" not in doctor.stdout  # each check one line
+
+
+def test_doctor_reports_an_unreachable_database_in_one_line_with_a_hint(tmp_path):
+    unreachable = f"sqlite:///{tmp_path}/no-such-directory/bot.sqlite3"
+    result = run(["doctor"], tmp_path, SLACK_SIGNING_SECRET="s", DATABASE_URL=unreachable)
+    lines = result.stdout.splitlines()
+    (database,) = [line for line in lines if line.split()[1] == "database"]
+    assert database.startswith("FAIL") and "unable to open database file" in database
+    assert "check DATABASE_URL" in database
+    assert all(line.split()[0] in {"ok", "FAIL", "skip", "warn"} for line in lines), result.stdout
+
+
+@pytest.mark.parametrize(
+    ("setting", "says"),
+    [
+        ({"DATABASE_URL": "sqlite:///"}, "Setting DATABASE_URL: names no file: an in-memory SQLite database"),
+        ({"DATABASE_URL": "sqlite://"}, "Setting DATABASE_URL: names no file"),
+        ({"PUBLIC_URL": "bot.example.com"}, "Setting PUBLIC_URL: 'bot.example.com' is not an absolute URL"),
+        ({"PUBLIC_URL": "https://"}, "Setting PUBLIC_URL:"),
+        ({"SLACK_CLIENT_ID": "1111.2222"}, "Setting SLACK_CLIENT_SECRET: not set, but SLACK_CLIENT_ID is"),
+    ],
+    ids=["sqlite-in-memory", "sqlite-no-path", "public-url-no-scheme", "public-url-no-host", "client-id-alone"],
+)
+def test_a_setting_that_cannot_work_is_refused_in_one_line_at_start_and_by_doctor(tmp_path, setting, says):
+    for command in ([], ["doctor"]):
+        result = run(command, tmp_path, SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET="s", **setting)
+        assert result.returncode == 2, result.stderr
+        (line,) = not_logged(result.stderr)
+        assert line.startswith(says)
+        assert result.stdout == ""
+
+
+async def test_doctor_checks_the_app_token_socket_mode_needs(tmp_path):
+    slack = FakeSlack()
+    env = dict(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        DATABASE_URL=f"sqlite:///{tmp_path}/d.db",
+        BOT_SECRET_KEY=Fernet.generate_key().decode(),
+    )
+    async with serve(slack.app) as slack_url:
+        slack.base_url = slack_url
+        results = {
+            token: await asyncio.to_thread(
+                run, ["doctor"], tmp_path, SLACK_APP_TOKEN=token, SLACK_API_URL=slack_url + "/api/", **env
+            )
+            for token in (APP_TOKEN, "xapp-1-A1-revoked-0123456789", BOT_TOKEN)
+        }
+    lines = {token: {line.split()[1]: line for line in r.stdout.splitlines()} for token, r in results.items()}
+    assert lines[APP_TOKEN]["socket"].startswith("ok") and results[APP_TOKEN].returncode == 0
+    refused = lines["xapp-1-A1-revoked-0123456789"]["socket"]
+    assert refused.startswith("FAIL") and "Slack refused SLACK_APP_TOKEN (invalid_auth)" in refused
+    wrong_kind = lines[BOT_TOKEN]["socket"]
+    assert wrong_kind.startswith("FAIL") and "not an app-level token (xapp-...)" in wrong_kind
+    assert all(r.returncode == 1 for t, r in results.items() if t != APP_TOKEN)
+    assert not any(token in r.stdout + r.stderr for token, r in results.items() if token != BOT_TOKEN)
+
+
+def test_doctor_warns_when_public_url_is_not_https(tmp_path):
+    result = run(["doctor"], tmp_path, SLACK_SIGNING_SECRET="s", PUBLIC_URL="http://bot.example.com/")
+    (line,) = [line for line in result.stdout.splitlines() if line.split()[1] == "public"]
+    assert line.startswith("warn") and "http://bot.example.com is not https" in line
