@@ -46,6 +46,8 @@ async def connection_statuses(services: Services, team_id: str, user_id: str) ->
         workspace = next((c for c in connections if c.vendor == vendor and c.scope == "workspace"), None)
         own = next((c for c in connections if c.vendor == vendor and c.scope == "user" and c.user_id == user_id), None)
         env_set = services.settings.wedgehr_token if vendor == "wedgehr" else services.settings.sparkhire_api_key
+        # VENDOR_KEYS_TEAM_IDS may leave this workspace out: then the environment's keys are not its.
+        env_set = env_set and services.settings.vendor_keys_serve(team_id)
         workspace_label = _label(workspace) if workspace else ("from environment" if env_set else None)
         statuses.append(
             ConnectionStatusView(vendor=vendor, workspace_label=workspace_label, own_label=_label(own) if own else None)

@@ -3,10 +3,13 @@
 import asyncio
 import time
 
+import httpx
+import pytest
+
 from blocks.ids import Action, Callback
 from tests.handlers.test_invite import wedgehr_modal, wedgehr_values
 from tests.support.blockkit import assert_valid_view
-from tests.support.harness import running_bot
+from tests.support.harness import OAUTH, running_bot
 
 
 async def open_home(bot, user="U1"):
@@ -97,3 +100,31 @@ async def test_a_key_saved_under_another_bot_secret_key_still_shows_the_home_and
         await bot.sender.command("connect")
         (opened,) = await bot.slack.wait_for(lambda: bot.slack.calls_to("views.open"))
         assert opened.args["view"]["callback_id"] == Callback.CONNECT
+
+
+async def install_through_oauth(bot):
+    """The workspace's admin installs the app: /slack/install, Slack's consent, /slack/oauth_redirect."""
+    async with httpx.AsyncClient(base_url=bot.url) as http:
+        page = await http.get("/slack/install")
+        state = page.headers["set-cookie"].split("slack-app-oauth-state=", 1)[1].split(";", 1)[0]
+        bot.slack.oauth_codes.add("code-home")
+        done = await http.get(
+            "/slack/oauth_redirect",
+            params={"code": "code-home", "state": state},
+            headers={"Cookie": f"slack-app-oauth-state={state}"},
+        )
+        assert done.status_code == 200
+
+
+@pytest.mark.parametrize(("listed", "shown"), [("T0009", False), ("T0001", True)], ids=["left-out", "listed"])
+async def test_a_workspace_vendor_keys_team_ids_leaves_out_is_not_told_the_environments_keys_are_its(listed, shown):
+    # The operator's keys serve only the workspaces listed; another that installs the app must
+    # connect its own accounts, and its Home and connect form must say it has none.
+    async with running_bot(**OAUTH, vendor_keys_team_ids=listed) as bot:
+        await install_through_oauth(bot)
+        text = await open_home(bot)
+        assert ("workspace: from environment" in text) is shown
+        assert text.count("workspace: not connected") == (0 if shown else 2)
+        await bot.sender.command("connect")
+        (opened,) = await bot.slack.wait_for(lambda: bot.slack.calls_to("views.open"))
+        assert ("workspace: from environment" in str(opened.args["view"])) is shown
