@@ -17,6 +17,9 @@ _PATTERNS = [
 ]
 REDACTED = "[redacted]"
 SLACK_SDK_CLIENT_LOGGERS = ("slack_sdk.web.async_base_client", "slack_sdk.web.base_client")
+#: The vendor clients' HTTP library logs every request line at INFO: four lines a poll, and query
+#: strings that name candidates (a find by email). Quiet below DEBUG.
+HTTP_CLIENT_LOGGERS = ("httpx", "httpcore")
 
 
 class RedactingFilter(logging.Filter):
@@ -66,4 +69,8 @@ def configure_logging(level: str, *, secrets: Iterable[str] = ()) -> RedactingFi
     # formatting a debug line for every Web API call; give its loggers the real level.
     for name in SLACK_SDK_CLIENT_LOGGERS:
         logging.getLogger(name).setLevel(level)
+    for name in HTTP_CLIENT_LOGGERS:
+        logging.getLogger(name).setLevel(
+            level if level == "DEBUG" else max(logging.getLevelName(level), logging.WARNING)
+        )
     return redactor

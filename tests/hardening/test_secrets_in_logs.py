@@ -93,3 +93,49 @@ async def test_a_full_debug_run_logs_no_secret(tmp_path):
     for secret in (BOT_TOKEN, SIGNING_SECRET, WEDGEHR_TOKEN, SPARKHIRE_KEY, USER_KEY, password, secret_key):
         assert secret not in log, f"a secret ({secret[:4]}...) appears in the log"
     assert base64.b64encode(hook["_auth"].encode()).decode() not in log
+
+
+async def test_at_the_default_level_a_lookup_logs_no_candidate_email_and_polls_log_no_request_lines(tmp_path):
+    # The vendors' HTTP client logs each request line at INFO, query string (a candidate's email) included.
+    async with AsyncExitStack() as stack:
+        slack, wedgehr, sparkhire = FakeSlack(), WedgeHRSandbox(tokens={WEDGEHR_TOKEN}), SparkHireSandbox()
+        slack.base_url = await stack.enter_async_context(serve(slack.app))
+        wedgehr_url = await stack.enter_async_context(serve(wedgehr.app))
+        sparkhire_url = await stack.enter_async_context(serve(sparkhire.app))
+        bot = BotProcess(
+            env={
+                "SLACK_BOT_TOKEN": BOT_TOKEN,
+                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+                "SLACK_API_URL": slack.base_url + "/api/",
+                "WEDGEHR_TOKEN": WEDGEHR_TOKEN,
+                "WEDGEHR_API_URL": wedgehr_url,
+                "SPARKHIRE_API_KEY": SPARKHIRE_KEY,
+                "SPARKHIRE_API_URL": sparkhire_url,
+                "DATABASE_URL": f"sqlite:///{tmp_path}/bot.sqlite3",
+                "BOT_SECRET_KEY": Fernet.generate_key().decode(),
+                "WEDGEHR_POLL_SECONDS": "1",
+            },
+            port=free_port(),
+            workdir=tmp_path,
+        )
+        await bot.start()
+        sender = SlackSender(bot.url)
+        stack.push_async_callback(sender.aclose)
+        try:
+            await sender.command("subscribe wedgehr", channel="C1", response_url=slack.response_url("sub"))
+            await slack.wait_for(lambda: slack.responses.get("sub"), timeout=10)
+            await sender.command("find ann@example.com", response_url=slack.response_url("find"))
+            found = await slack.wait_for(
+                lambda: [r for r in slack.responses.get("find", []) if "interview(s)" in str(r)], timeout=10
+            )
+            assert "Ann Lee" in str(found[-1])
+            asked = [r for r in wedgehr.requests + sparkhire.requests if "ann@example.com" in str(r.query)]
+            assert asked, "the lookup should send the email in a query string"
+            polled = len(wedgehr.requests)
+            await slack.wait_for(lambda: len(wedgehr.requests) >= polled + 4, timeout=10)  # polls go on
+        finally:
+            await bot.stop()
+
+    log = bot.log.read_text()
+    assert "ann@example.com" not in log and "ann%40example.com" not in log
+    assert "HTTP Request:" not in log
