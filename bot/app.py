@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import os
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qs
 
 import aiohttp
@@ -248,6 +250,22 @@ BOT_SCOPES = [
 ]
 
 
+LOOPBACK = ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128")
+
+
+@web.middleware
+async def _from_this_machine_only(request: web.Request, handler: Any) -> web.StreamResponse:
+    """The sandboxes take any key: only the bot on this machine may use them, not whoever reaches
+    the port (they would read and change the data the bot posts to Slack)."""
+    try:
+        local = any(ipaddress.ip_address(request.remote or "") in net for net in LOOPBACK)
+    except ValueError:  # a Unix socket or no address: not the bot's own loopback client
+        local = False
+    if not local:
+        raise web.HTTPNotFound()
+    return await handler(request)
+
+
 def create_web_app(
     settings: Settings,
     *,
@@ -275,8 +293,12 @@ def create_web_app(
         sparkhire_url = local + SANDBOX_SPARKHIRE_PREFIX
         sparkhire_sandbox = SparkHireSandbox()
         sparkhire_sandbox.mount_prefix = SANDBOX_SPARKHIRE_PREFIX
-        web_app.add_subapp(SANDBOX_WEDGEHR_PREFIX, WedgeHRSandbox().app)
-        web_app.add_subapp(SANDBOX_SPARKHIRE_PREFIX, sparkhire_sandbox.app)
+        for prefix, sandbox_app in (
+            (SANDBOX_WEDGEHR_PREFIX, WedgeHRSandbox().app),
+            (SANDBOX_SPARKHIRE_PREFIX, sparkhire_sandbox.app),
+        ):
+            sandbox_app.middlewares.insert(0, _from_this_machine_only)  # before their key checks
+            web_app.add_subapp(prefix, sandbox_app)
         settings = settings.model_copy(
             update={
                 "wedgehr_token": settings.wedgehr_token or SecretStr(SANDBOX_CREDENTIAL),

@@ -14,6 +14,9 @@ _PATTERNS = [
     re.compile(r"xapp-[A-Za-z0-9-]+"),
     re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"),
     re.compile(r"(?<=://)[^/@\s:]+:[^/@\s]+(?=@)"),
+    # slack-sdk's Socket Mode client logs every envelope whole at DEBUG: a submitted form's state
+    # holds what users typed, vendor keys in the connect form included.
+    re.compile(r"^(Received message \(type: [^,]*, data: ).*", re.DOTALL),
 ]
 REDACTED = "[redacted]"
 SLACK_SDK_CLIENT_LOGGERS = ("slack_sdk.web.async_base_client", "slack_sdk.web.base_client")

@@ -3,6 +3,7 @@
 import asyncio
 import os
 import re
+import socket
 import subprocess
 import sys
 from contextlib import AsyncExitStack
@@ -158,6 +159,17 @@ async def test_doctor_names_the_scopes_an_older_install_lacks(tmp_path):
     assert result.returncode == 1
 
 
+def non_loopback_address() -> str | None:
+    """An IPv4 address of this machine other than 127.x, if it has one (no packet is sent)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("10.255.255.255", 1))
+        except OSError:
+            return None
+        address = probe.getsockname()[0]
+    return None if address.startswith("127.") else address
+
+
 async def test_sandbox_mode_serves_health_and_the_fake_vendors(tmp_path):
     slack = FakeSlack()
     async with serve(slack.app) as slack_url:
@@ -190,6 +202,13 @@ async def test_sandbox_mode_serves_health_and_the_fake_vendors(tmp_path):
             )
             assert "Ann Lee" in str(found[-1])
             await sender.aclose()
+            # The sandboxes take any key: from another machine they are not there at all.
+            if (address := non_loopback_address()) is not None:
+                async with httpx.AsyncClient() as client:
+                    outside = f"http://{address}:{port}"
+                    assert (await client.get(outside + "/healthz")).status_code == 200
+                    for path in ("/sandbox/sparkhire/v1.0/me", "/sandbox/wedgehr/connect/v2/interviews"):
+                        assert (await client.get(outside + path, auth=("sandbox", ""))).status_code == 404
             # An operator's first look: a healthy start logs no warning (Bolt once warned of an unused token).
             assert " WARNING " not in bot.log.read_text(), bot.log.read_text()
         finally:

@@ -9,10 +9,10 @@ from cryptography.fernet import Fernet
 from blocks.ids import Action, Block, Callback
 from bot.sparkhire.sandbox import SparkHireSandbox
 from bot.wedgehr.sandbox import WedgeHRSandbox
-from tests.support.fake_slack import BOT_TOKEN, FakeSlack
+from tests.support.fake_slack import APP_TOKEN, BOT_TOKEN, FakeSlack
 from tests.support.process import BotProcess
 from tests.support.servers import free_port, serve
-from tests.support.slack_requests import SIGNING_SECRET, SlackSender
+from tests.support.slack_requests import SIGNING_SECRET, TEAM, SlackSender, slash_command_form
 
 WEDGEHR_TOKEN = "wedge-secret-token-4242424242"
 SPARKHIRE_KEY = "spark-secret-key-4242424242"
@@ -139,3 +139,53 @@ async def test_at_the_default_level_a_lookup_logs_no_candidate_email_and_polls_l
     log = bot.log.read_text()
     assert "ann@example.com" not in log and "ann%40example.com" not in log
     assert "HTTP Request:" not in log
+
+
+async def test_in_socket_mode_a_debug_run_logs_no_key_typed_into_the_connect_form(tmp_path):
+    typed_wedgehr = "admin-typed-wedgehr-token-9999999999"
+    async with AsyncExitStack() as stack:
+        slack, sparkhire = FakeSlack(), SparkHireSandbox()
+        slack.base_url = await stack.enter_async_context(serve(slack.app))
+        sparkhire_url = await stack.enter_async_context(serve(sparkhire.app))
+        bot = BotProcess(
+            env={
+                "SLACK_APP_TOKEN": APP_TOKEN,
+                "SLACK_BOT_TOKEN": BOT_TOKEN,
+                "SLACK_API_URL": slack.base_url + "/api/",
+                "DATABASE_URL": f"sqlite:///{tmp_path}/bot.sqlite3",
+                "BOT_SECRET_KEY": Fernet.generate_key().decode(),
+                "SPARKHIRE_API_URL": sparkhire_url,
+                "WEDGEHR_API_URL": "http://127.0.0.1:9/unused",
+                "LOG_LEVEL": "DEBUG",
+            },
+            port=free_port(),
+            workdir=tmp_path,
+        )
+        await bot.start()
+        try:
+            # An admin opens the connect form and types a personal Spark Hire key and a WedgeHR token.
+            await slack.send_envelope("slash_commands", slash_command_form("connect", trigger_id="t1", user="U1"))
+            await slack.wait_for(lambda: slack.calls_to("views.open"), timeout=10)
+            view = list(slack.views.values())[-1]
+            state = {
+                Block.SPARKHIRE_USER_KEY: {Action.INPUT: {"type": "plain_text_input", "value": USER_KEY}},
+                Block.WEDGEHR_TOKEN: {Action.INPUT: {"type": "plain_text_input", "value": typed_wedgehr}},
+            }
+            envelope = await slack.send_envelope(
+                "interactive",
+                {
+                    "type": "view_submission",
+                    "team": TEAM,
+                    "api_app_id": "A1",
+                    "user": {"id": "U1", "team_id": TEAM["id"]},
+                    "trigger_id": "t2",
+                    "view": {**view, "state": {"values": state}},
+                },
+            )
+            await slack.wait_for(lambda: slack.socket_acks.get(envelope), timeout=10)
+        finally:
+            await bot.stop()
+    log = bot.log.read_text()
+    assert "Received message (type: TEXT, data: [redacted]" in log  # the envelopes were logged, and scrubbed
+    for typed in (USER_KEY, typed_wedgehr):
+        assert typed not in log, [line[:160] for line in log.splitlines() if typed in line]
