@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -16,7 +18,7 @@ from blocks.cards import find_results
 from blocks.errors import error_message, error_view, nothing_connected_message, notice
 from blocks.ids import Action, Block, Callback
 from blocks.invite import working_view
-from blocks.models import Option
+from blocks.models import Message, Option
 from blocks.share import (
     advanced_link_deactivated_message,
     advanced_links_message,
@@ -38,6 +40,7 @@ from bot.candidates import (
 from bot.errors import NotConnectedError, UserFacingError
 from bot.services import Services
 from bot.sparkhire.client import SparkHireClient
+from bot.sparkhire.models import AdvancedShareLink
 from bot.sparkhire.models import Interview as SparkInterview
 from bot.vendors.errors import AuthenticationError, VendorError
 from handlers.common import (
@@ -47,7 +50,9 @@ from handlers.common import (
     checked,
     dump_metadata,
     load_metadata,
+    needs_reconnect,
     recipient_from_body,
+    report,
     selected_values,
     services_of,
     state_values,
@@ -60,6 +65,9 @@ logger = logging.getLogger(__name__)
 
 USAGE = "Tell me what to share: `/interview share ann@example.com` or `/interview share <interview uuid>`."
 MAX_INTERVIEW_OPTIONS = 100
+#: The submission is answered this long after it arrived at the latest (Slack waits 3 s).
+SUBMIT_DEADLINE_SECONDS = 2.4
+FIELD_ERROR_LENGTH = 150
 #: The submission answers Slack within 3 s: the reviewers' profiles get this long, read at once.
 REVIEWER_LOOKUP_SECONDS = 1.5
 #: More picked users than this are read after the form closes (Slack's users.info is Tier 4).
@@ -314,6 +322,10 @@ async def on_advanced_button(
     )
 
 
+class ReviewerWithoutEmail(UserFacingError):
+    """A Slack user picked as a reviewer whose profile shows the app no email address."""
+
+
 async def _reviewer_of(client: AsyncWebClient, user_id: str) -> tuple[str, str | None]:
     """A Slack user's (name, email); the email is None when their profile hides it from the app."""
     user = (await client.users_info(user=user_id))["user"]
@@ -343,7 +355,7 @@ async def create_advanced(
     emails: list[str],
     send_email: bool,
     looked_up: dict[str, tuple[str, str | None]] | None = None,
-) -> None:
+) -> list[AdvancedShareLink]:
     """Create the reviewer links; ``looked_up`` holds the picked users already read from Slack."""
     looked_up = looked_up or {}
     reviewers: list[tuple[str, str]] = []
@@ -351,28 +363,31 @@ async def create_advanced(
         name, email = looked_up.get(user_id) or await _reviewer_of(client, user_id)
         if not email:
             # By name: error text is escaped, so a <@user> mention would show as raw markup.
-            raise UserFacingError(f"{name} has no email address visible to me; type their email instead.")
+            raise ReviewerWithoutEmail(f"{name} has no email address visible to me; type their email instead.")
         reviewers.append((name, email))
     reviewers += [(email.split("@")[0], email) for email in emails]
     spark = await _sparkhire(services, team_id, recipient)
     links = await spark.create_advanced_share_links(
         interview_uuids=interviews, reviewers=reviewers, send_email=send_email
     )
-    for link in links:
-        await services.db.audit.add(
-            team_id=team_id,
-            user_id=recipient.user_id,
-            action="share.created",
-            vendor="sparkhire",
-            target=link.reviewer.email if link.reviewer else None,
-            detail={"interviews": interviews, "advanced": True},
-        )
-    await recipient.send(
-        advanced_links_message(
-            [(link.reviewer.email if link.reviewer else "", link.url or "", link.uuid) for link in links],
-            emailed=send_email,
-        )
-    )
+    try:
+        for link in links:
+            await services.db.audit.add(
+                team_id=team_id,
+                user_id=recipient.user_id,
+                action="share.created",
+                vendor="sparkhire",
+                target=link.reviewer.email if link.reviewer else None,
+                detail={"interviews": interviews, "advanced": True},
+            )
+    except Exception:  # the links exist: an error now would have the user create them twice
+        logger.exception("Could not write the audit entries of %d reviewer link(s)", len(links))
+    return links
+
+
+def _links_message(links: list[AdvancedShareLink], *, emailed: bool) -> Message:
+    rows = [(link.reviewer.email if link.reviewer else "", link.url or "", link.uuid) for link in links]
+    return advanced_links_message(rows, emailed=emailed)
 
 
 async def deactivate_advanced(services: Services, recipient: Recipient, *, team_id: str, value: str) -> None:
@@ -394,6 +409,7 @@ async def deactivate_advanced(services: Services, recipient: Recipient, *, team_
 
 
 async def on_advanced_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any, context: Any) -> None:
+    started = time.monotonic()
     values = state_values(view)
     interviews = selected_values(values, Block.SHARE_INTERVIEWS)
     picked = (values.get(Block.REVIEWERS) or {}).get("selected_users")
@@ -420,11 +436,10 @@ async def on_advanced_submit(ack: Any, body: dict[str, Any], view: dict[str, Any
     if errors:
         await ack(response_action="errors", errors=errors)
         return
-    await ack(response_action="clear")
     channel = load_metadata(view.get("private_metadata")).get("channel")
     recipient = Recipient(client=client, user_id=body["user"]["id"], channel_id=channel)
-    after_ack(
-        context,
+    send_email = "send" in checked(values, Block.REVIEWER_SEND_EMAIL)
+    task = asyncio.ensure_future(
         create_advanced(
             services_of(context),
             client,
@@ -433,12 +448,52 @@ async def on_advanced_submit(ack: Any, body: dict[str, Any], view: dict[str, Any
             interviews=interviews,
             slack_users=slack_users,
             emails=typed,
-            send_email="send" in checked(values, Block.REVIEWER_SEND_EMAIL),
+            send_email=send_email,
             looked_up=looked_up,
-        ),
-        recipient=recipient,
-        name="share.advanced.create",
+        )
     )
+    # Within Slack's 3 s, what Spark Hire refuses is a field error on the form, with all it holds.
+    done, _ = await asyncio.wait({task}, timeout=max(0.0, SUBMIT_DEADLINE_SECONDS - (time.monotonic() - started)))
+    if done:
+        if (error := task.exception()) is None:
+            await ack(response_action="clear")
+            after_ack(
+                context,
+                recipient.send(_links_message(task.result(), emailed=send_email)),
+                recipient=recipient,
+                name="share.advanced.created",
+            )
+            return
+        if isinstance(error, ReviewerWithoutEmail):
+            field: str | None = Block.REVIEWERS
+        else:  # what Spark Hire says of a reviewer's address goes next to the typed ones
+            field = Block.REVIEWER_EMAILS if isinstance(error, VendorError) and "mail" in str(error).lower() else None
+        await ack(
+            response_action="errors",
+            errors={field or Block.SHARE_INTERVIEWS: user_message_for(error).text[:FIELD_ERROR_LENGTH]},
+        )
+        await report(error, None)
+        if needs_reconnect(error):  # a form error cannot carry the reconnect button
+            after_ack(context, recipient.send(user_message_for(error)), recipient=recipient, name="share.reconnect")
+        return
+
+    # Spark Hire is slow: answer Slack now and say on the form what became of it.
+    await ack(response_action="update", view=working_view("Creating the reviewer links…"))
+
+    async def finish() -> None:
+        try:
+            links = await task
+        except Exception as exc:
+            with contextlib.suppress(Exception):  # the message below still says it
+                await client.views_update(view_id=view["id"], view=error_view(user_message_for(exc).text))
+            raise
+        with contextlib.suppress(Exception):
+            await client.views_update(
+                view_id=view["id"], view=working_view("Done: the links are in your messages from Interview Bot.")
+            )
+        await recipient.send(_links_message(links, emailed=send_email))
+
+    after_ack(context, finish(), recipient=recipient, name="share.advanced.create")
 
 
 def register(app: AsyncApp) -> None:

@@ -123,6 +123,7 @@ class SparkHireSandbox:
         self.mount_prefix = ""
         self._failures = InjectedFailures(default_body={"reason": "Sandbox failure", "code": "api.error"})
         self.fail_next = self._failures.add  # the test knob: answer the next requests with a failure
+        self.slow_next = self._failures.slow  # and the next one only after a while
         #: Seconds every answer takes (a slow network; widens the window of a race).
         self.latency_seconds = 0.0
         self._replays: set[asyncio.Task[Any]] = set()
@@ -338,6 +339,7 @@ class SparkHireSandbox:
                 key = None
         path = request.path.removeprefix(self.mount_prefix)
         self.requests.append(SandboxRequest(request.method, path, list(request.query.items()), body, key))
+        await self._failures.wait_if_slowed(request)
         failed = self._failures.next_response(request)
         if failed is not None:
             return failed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,17 @@ class InjectedFailures:
     def __init__(self, *, default_body: dict[str, Any]) -> None:
         self._default_body = default_body
         self._queue: list[_Failure] = []
+        self._slow: list[tuple[float, Callable[[web.Request], bool] | None]] = []
+
+    def slow(self, seconds: float, *, when: Callable[[web.Request], bool] | None = None) -> None:
+        """Answer the next request (the next ``when`` matches) only after ``seconds``, as a slow vendor."""
+        self._slow.append((seconds, when))
+
+    async def wait_if_slowed(self, request: web.Request) -> None:
+        found = next((s for s in self._slow if s[1] is None or s[1](request)), None)
+        if found is not None:
+            self._slow.remove(found)
+            await asyncio.sleep(found[0])
 
     def add(
         self,

@@ -67,6 +67,7 @@ class WedgeHRSandbox:
         self.drop_answers = False
         self._failures = InjectedFailures(default_body={"message": "Something unexpected happened"})
         self.fail_next = self._failures.add  # the test knob: answer the next requests with a failure
+        self.slow_next = self._failures.slow  # and the next one only after a while
         # Steps of 1000 under a random offset below 1000: ids look like WedgeHR's and never repeat.
         self._ids = itertools.count(4_017_600_317_622_000, 1000)
         self._rng = random.Random(7)
@@ -201,6 +202,7 @@ class WedgeHRSandbox:
             token in self.tokens if self.tokens is not None else not token.startswith("invalid")
         )
         self.requests.append(SandboxRequest(request.method, request.path, dict(request.query), body, authorized))
+        await self._failures.wait_if_slowed(request)
         failed = self._failures.next_response(request)
         if failed is not None:
             return failed

@@ -428,3 +428,34 @@ async def test_resend_lists_the_newest_invites_first(bot):
     lines = [b["text"]["text"] for b in offer["blocks"] if "accessory" in b]
     assert len(lines) == 20 and lines[0].endswith(f"wedge {wedge['id']}")
     assert "…and 5 older ones not shown" in str(offer["blocks"])
+
+
+async def submit_advanced_share(bot, *, emails: str):
+    view, chosen = await open_advanced_share(bot)
+    typed = {Block.REVIEWER_EMAILS: {Action.INPUT: {"type": "plain_text_input", "value": emails}}}
+    return view, (await bot.sender.view_submission(view, {**chosen, **typed})).json()
+
+
+async def test_what_spark_hire_refuses_in_the_advanced_share_form_is_said_on_the_form(bot):
+    bot.sparkhire.fail_next(
+        422,
+        body={"reason": "The reviewer email boss@example.com is blocked.", "code": "api.validation"},
+        when=lambda r: r.method == "POST" and r.path.endswith("/share_links"),
+    )
+    _, answer = await submit_advanced_share(bot, emails="boss@example.com")
+    # The form stays open with what it holds, and says what to change.
+    assert answer["response_action"] == "errors"
+    assert "boss@example.com is blocked" in answer["errors"][Block.REVIEWER_EMAILS]
+    assert not bot.sparkhire.advanced_links
+    await asyncio.sleep(0.3)
+    assert not bot.slack.ephemerals("U1")
+
+
+async def test_a_slow_spark_hire_keeps_the_advanced_share_form_open_until_the_links_exist(bot):
+    bot.sparkhire.slow_next(3.5, when=lambda r: r.method == "POST" and r.path.endswith("/share_links"))
+    view, answer = await submit_advanced_share(bot, emails="boss@example.com")
+    assert answer["response_action"] == "update" and "Creating the reviewer links" in str(answer["view"])
+    told = await bot.slack.wait_for(lambda: bot.slack.ephemerals("U1"), timeout=10)
+    assert "Created 1 reviewer link(s)" in told[-1].text
+    updated = [c.args for c in bot.slack.calls_to("views.update") if c.args.get("view_id") == view["id"]]
+    assert "the links are in your messages" in str(updated[-1]["view"])
