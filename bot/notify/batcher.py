@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 from bot.storage import Database, NewEvent, is_database_unavailable
+from bot.storage.errors import is_refused_value
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ class EventBatcher:
             try:
                 inserted = (await self._db.events.record_many([event]))[0]
             except Exception as exc:
-                if is_database_unavailable(exc):
+                if not is_refused_value(exc):  # an outage, a deadlock: the sender's retry will do
                     future.set_exception(exc)
                     continue
                 logger.warning(

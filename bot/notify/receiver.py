@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.notify.batcher import EventBatcher, UnstorableEvent
 from bot.notify.events import sparkhire_event
@@ -163,8 +164,9 @@ async def _read_body(request: web.Request) -> bytes | None:
 
 
 def _is_database_failure(error: Exception) -> bool:
-    # Only an outage is worth the sender's retry; anything else would be refused again.
-    return is_database_unavailable(error)
+    # Not stored, and not a value the database refuses (UnstorableEvent, answered 422): the sender
+    # must retry (an outage, a deadlock), not get a 500.
+    return isinstance(error, SQLAlchemyError) or is_database_unavailable(error)
 
 
 def _refuse_constant(name: str) -> Any:

@@ -365,18 +365,14 @@ async def unsubscribe(
         if request.compact and not s.compact:
             continue
         remaining = tuple(e for e in s.events if e not in request.events) if request.explicit_events else ()
+        # What it queued and no longer takes is settled with it: the channel asked for no more of
+        # these, which already queued would otherwise keep posting for a while.
         if remaining:
             if remaining != s.events:
-                await services.db.subscriptions.update(s.id, events=remaining)
-                # Queued before, posted after: the events just dropped would keep coming for a while.
-                dropped = set(s.events) - set(remaining)
-                await services.db.outbox.skip_pending_for_subscription(
-                    s.id, "unsubscribed from these events", event_types=dropped
-                )
+                await services.db.subscriptions.unsubscribe(s.id, keep_events=remaining)
                 narrowed += 1
             continue
-        await services.db.subscriptions.remove(s.id)
-        await services.db.outbox.skip_pending_for_subscription(s.id, "unsubscribed")
+        await services.db.subscriptions.unsubscribe(s.id)
         removed += 1
         if s.connection_id:
             touched.add(s.connection_id)

@@ -31,6 +31,25 @@ def is_database_unavailable(error: BaseException) -> bool:
     return isinstance(error, ConnectionError)
 
 
+#: SQLSTATE classes of a value the database will never store: data exceptions (22: a NUL character,
+#: a string too long for its column) and integrity constraint violations (23).
+_REFUSED_VALUE_SQLSTATE_PREFIXES = ("22", "23")
+
+
+def is_refused_value(error: BaseException) -> bool:
+    """True when the database refused what it was given, so the same write will always fail.
+
+    Not a deadlock or a serialization failure (class 40): those pass when tried again.
+    """
+    if isinstance(error, exc.DataError | exc.IntegrityError):
+        return True
+    if isinstance(error, exc.DBAPIError):
+        orig = error.orig
+        sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+        return isinstance(sqlstate, str) and sqlstate.startswith(_REFUSED_VALUE_SQLSTATE_PREFIXES)
+    return False
+
+
 def describe_database_error(error: BaseException) -> str:
     """One line for an operator: the driver's own message, without SQLAlchemy's statement and link.
 

@@ -7,7 +7,7 @@ import logging
 import math
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable, Collection, Coroutine, Hashable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Hashable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -595,6 +595,71 @@ class SubscriptionRepo(_Repo):
         async with self._engine.begin() as conn:
             await conn.execute(sa.delete(schema.subscriptions).where(schema.subscriptions.c.id == subscription_id))
 
+    async def unsubscribe(self, subscription_id: int, *, keep_events: Sequence[str] = ()) -> int:
+        """Remove the subscription, or narrow it to ``keep_events``, and settle what it had queued.
+
+        In one transaction, so no delivery sees the subscription gone with its rows still pending.
+        Its pending rows of the events it no longer takes go to another active subscription of the
+        channel that takes them (whose filters are not checked again: a post it might have filtered
+        out beats one it wanted lost), else are skipped. Returns how many rows were skipped.
+        """
+        t, ob, ev = schema.subscriptions, schema.outbox, schema.events
+        async with self._engine.begin() as conn:
+            row = (await conn.execute(sa.select(t).where(t.c.id == subscription_id))).first()
+            if row is None:
+                return 0
+            gone = _subscription(row)
+            if keep_events:
+                await conn.execute(sa.update(t).where(t.c.id == gone.id).values(events=list(keep_events)))
+            else:
+                await conn.execute(sa.delete(t).where(t.c.id == gone.id))
+            dropped = [e for e in gone.events if e not in keep_events]
+            heirs = [
+                _subscription(r)
+                for r in await conn.execute(
+                    sa.select(t)
+                    .where(
+                        t.c.team_id == gone.team_id,
+                        t.c.channel_id == gone.channel_id,
+                        t.c.vendor == gone.vendor,
+                        t.c.paused == sa.false(),
+                        t.c.id != gone.id,
+                    )
+                    .order_by(t.c.id)
+                )
+            ]
+            pending = await conn.execute(
+                sa.select(ob.c.id, ob.c.payload, ev.c.event_type)
+                .join(ev, ev.c.id == ob.c.event_id)
+                .where(ob.c.subscription_id == gone.id, ob.c.status == "pending", ev.c.event_type.in_(dropped))
+            )
+            skipped = 0
+            for outbox_id, payload, event_type in pending.all():
+                heir = next(
+                    (
+                        h
+                        for h in heirs
+                        if event_type in h.events
+                        and not (gone.connection_id and h.connection_id and h.connection_id != gone.connection_id)
+                    ),
+                    None,
+                )
+                if heir is None:
+                    skipped += 1
+                    values: dict[str, Any] = {"status": "skipped", "last_error": "unsubscribed", "posting_since": None}
+                else:
+                    payload = {**(payload or {}), "compact": heir.compact}
+                    if payload.get("filters_deferred"):  # a rating whose filters the worker checks
+                        if heir.has_filters:
+                            kept = [i for i in payload.get("subscription_ids", []) if i != gone.id]
+                            payload["subscription_ids"] = [*kept, heir.id] if heir.id not in kept else kept
+                        else:  # the heir takes it whatever its job and candidate
+                            payload.pop("filters_deferred")
+                            payload.pop("subscription_ids", None)
+                    values = {"subscription_id": heir.id, "payload": payload}
+                await conn.execute(sa.update(ob).where(ob.c.id == outbox_id).values(**values))
+        return skipped
+
     async def pause(self, subscription_id: int, reason: str) -> None:
         await self.update(subscription_id, paused=True, paused_reason=reason[:200])
 
@@ -903,8 +968,8 @@ def _unwanted(row: sa.Row) -> str | None:
     """Why a leased row's subscription no longer wants it, if it does not (``OutboxItem.unwanted``)."""
     if row.subscription_found is None:
         return "its subscription was removed"
-    if row.subscription_paused:
-        return "its subscription is paused"
+    # A paused subscription's rows still go (the pause stops new ones): those it must not post are
+    # failed where it is paused (a channel gone, the app uninstalled).
     if row.event_type not in (row.subscription_events or ()):
         return f"its subscription no longer takes {row.event_type} events"
     return None
@@ -954,7 +1019,6 @@ class OutboxRepo(_Repo):
                         threads.c.card.label("thread_card"),
                         subs.c.id.label("subscription_found"),
                         subs.c.events.label("subscription_events"),
-                        subs.c.paused.label("subscription_paused"),
                     )
                     .join(schema.events, schema.events.c.id == ob.c.event_id)
                     # Read with the row: a subscription removed or narrowed after it was queued
@@ -1136,25 +1200,6 @@ class OutboxRepo(_Repo):
         async with self._engine.begin() as conn:
             result = await conn.execute(
                 sa.update(cl).where(cl.c.holder == worker_id, cl.c.expires_at > now).values(expires_at=now)
-            )
-        return result.rowcount or 0
-
-    async def skip_pending_for_subscription(
-        self, subscription_id: int, reason: str, *, event_types: Collection[str] | None = None
-    ) -> int:
-        """Mark the subscription's rows not yet posted ``skipped`` (only those of ``event_types``, if given).
-
-        For a subscription removed or narrowed: what it queued before must not be posted after. A
-        row whose post is under way may still go out. Returns how many rows were skipped.
-        """
-        ob = schema.outbox
-        where = [ob.c.subscription_id == subscription_id, ob.c.status == "pending"]
-        if event_types is not None:
-            ev = schema.events
-            where.append(ob.c.event_id.in_(sa.select(ev.c.id).where(ev.c.event_type.in_(list(event_types)))))
-        async with self._engine.begin() as conn:
-            result = await conn.execute(
-                sa.update(ob).where(*where).values(status="skipped", last_error=reason[:500], posting_since=None)
             )
         return result.rowcount or 0
 

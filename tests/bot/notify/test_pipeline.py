@@ -951,3 +951,32 @@ async def test_a_row_whose_subscription_went_while_it_waited_is_not_posted(bot):
         await asyncio.sleep(0.1)
     assert not (await bot.services.db.outbox.counts()).get("pending")
     assert len(bot.slack.posted("C1")) <= posted + 1
+
+
+async def test_unsubscribing_one_of_two_subscriptions_keeps_the_queued_posts_the_other_wants(bot):
+    # The channel's rows were queued under the full-card subscription; the compact one also wants them.
+    job = completed_interview(bot)["job_post"]["title"]
+    await subscribe(bot, f'subscribe sparkhire completed job:"{job}"')
+    await subscribe(bot, "subscribe sparkhire completed compact")
+    await queue_backlog(bot, 4)
+    await bot.slack.wait_for(lambda: cards(bot))
+    await subscribe(bot, f'unsubscribe sparkhire job:"{job}"')  # names the full-card one only
+    (left,) = await bot.services.db.subscriptions.list_for_channel("T0001", "C1")
+    assert left.compact
+    for _ in range(150):  # each is posted (one a second) and then recorded
+        if not (counts := await bot.services.db.outbox.counts()).get("pending"):
+            break
+        await asyncio.sleep(0.1)
+    assert counts == {"sent": 4}
+    names = {f"Cand {n}" for n in range(4)}
+    assert {n for n in names for m in bot.slack.posted("C1") if n in m.text} == names
+
+
+async def test_what_was_queued_before_a_pause_is_still_posted(bot):
+    # As when WedgeHR refuses the token: the pause stops new events, not those already received.
+    await subscribe(bot)
+    await queue_backlog(bot, 3)
+    await bot.slack.wait_for(lambda: cards(bot))
+    (subscription,) = await bot.services.db.subscriptions.list_for_channel("T0001", "C1")
+    await bot.services.db.subscriptions.pause(subscription.id, "WedgeHR refused the token")
+    await bot.slack.wait_for(lambda: len(cards(bot)) == 3, timeout=15)
