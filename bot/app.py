@@ -40,6 +40,7 @@ from bot.services import Services
 from bot.settings import Settings, SlackMode
 from bot.storage import Database
 from bot.tasks import answered_first
+from bot.web_limits import body_timed_out, read_within
 from bot.workspaces import warn_if_vendor_keys_serve_everyone, withdraw_vendor_keys
 
 logger = logging.getLogger(__name__)
@@ -318,7 +319,12 @@ def create_web_app(
     web_app[BOLT_KEY] = bolt
 
     async def slack_events(request: web.Request) -> web.Response:
-        if not signature_headers_well_formed(request) and not is_ssl_check(await request.read()):
+        # Read here, within a deadline: Bolt and the checks below reuse it (request.read() keeps it).
+        try:
+            body = await read_within(request, settings.http_body_timeout_seconds)
+        except TimeoutError:
+            return body_timed_out()
+        if not signature_headers_well_formed(request) and not is_ssl_check(body):
             return await unsigned(request)
         try:
             bolt_request = await to_bolt_request(request)

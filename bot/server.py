@@ -16,6 +16,13 @@ from slack_sdk.errors import SlackApiError
 
 from bot.app import BOLT_KEY, READINESS_KEY, Readiness, create_web_app
 from bot.settings import Settings, SlackMode, masked_database_url
+from bot.web_limits import (
+    ConnectionLimit,
+    ThrottledAcceptErrors,
+    connection_limit,
+    raise_open_file_limit,
+    server_options,
+)
 
 if TYPE_CHECKING:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -129,8 +136,17 @@ async def serve_forever(settings: Settings, *, sandbox: bool = False) -> None:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
 
+    # Before anything opens files: each connection, pooled or served, is one.
+    open_files = raise_open_file_limit()
+    loop.set_exception_handler(ThrottledAcceptErrors())
     web_app = create_web_app(settings, sandbox=sandbox)
-    runner = web.AppRunner(web_app, access_log=None)
+    runner = web.AppRunner(
+        web_app,
+        access_log=None,
+        **server_options(
+            idle_timeout=settings.http_idle_timeout_seconds, body_timeout=settings.http_body_timeout_seconds
+        ),
+    )
     try:
         await runner.setup()
     except Exception as exc:
@@ -153,8 +169,16 @@ async def serve_forever(settings: Settings, *, sandbox: bool = False) -> None:
         readiness.waiting_for = "the Slack Socket Mode connection"
     # The port is served before Slack is: platforms kill a process that has not bound it within a
     # minute, and a Slack outage must not take /healthz with it (it answers 503 until connected).
-    site = web.TCPSite(runner, host="0.0.0.0", port=settings.port)  # noqa: S104 - a server
-    await site.start()
+    # asyncio's own listener rather than web.TCPSite: only its protocol factory can turn away a
+    # connection beyond HTTP_MAX_CONNECTIONS before aiohttp sets it up (aiohttp has no such limit).
+    assert runner.server is not None
+    listener = await loop.create_server(
+        ConnectionLimit(runner.server, connection_limit(settings.http_max_connections, open_files)),
+        host="0.0.0.0",  # noqa: S104 - a server
+        port=settings.port,
+        backlog=128,  # web.TCPSite's
+        reuse_address=True,
+    )
     logger.info(
         "Interview Bot listening on port %d (%s mode%s)",
         settings.port,
@@ -178,4 +202,5 @@ async def serve_forever(settings: Settings, *, sandbox: bool = False) -> None:
                     await task
         if socket_handler is not None:
             await socket_handler.close_async()
+        listener.close()  # no new connections; runner.cleanup() lets those open finish
         await runner.cleanup()

@@ -76,6 +76,16 @@ class Settings(BaseSettings):
     #: wait on them for as long as TCP takes to notice (hours).
     database_timeout_seconds: float = Field(default=15, gt=0)
     port: int = Field(default=3000, ge=1, le=65535)
+    #: Longest wait for a request's body once its headers are in: a client trickling it holds a
+    #: connection open. Past it the answer is 408 and the connection closes (bot/web_limits.py).
+    http_body_timeout_seconds: float = Field(default=10, gt=0)
+    #: A connection that has not sent a complete request's headers this long after it opened, or
+    #: after its last answer, is closed. Behind a proxy that reuses connections, set it above the
+    #: proxy's own idle timeout, or the proxy may send a request just as the bot closes.
+    http_idle_timeout_seconds: float = Field(default=75, gt=0)
+    #: Most HTTP connections open at once; more are answered 503 and closed. Unset: 1000, or half
+    #: the process's open-file limit if that is lower (the rest is for the database and clients).
+    http_max_connections: int | None = Field(default=None, ge=1)
     public_url: str | None = None
     bot_secret_key: SecretStr | None = None
     wedgehr_poll_seconds: float = Field(default=60, gt=0)

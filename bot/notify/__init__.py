@@ -20,7 +20,9 @@ class Pipeline:
     def __init__(self, *, services: Services, slack_client_for: SlackClientFor) -> None:
         self.services = services
         self.batcher = EventBatcher(services.db)
-        self.receiver = SparkHireReceiver(db=services.db, batcher=self.batcher)
+        self.receiver = SparkHireReceiver(
+            db=services.db, batcher=self.batcher, body_timeout=services.settings.http_body_timeout_seconds
+        )
         self.worker = OutboxWorker(services=services, slack_client_for=slack_client_for)
         self.poller = WedgeHRPoller(
             services=services,

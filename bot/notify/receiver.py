@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.notify.batcher import EventBatcher, UnstorableEvent
 from bot.notify.events import sparkhire_event
 from bot.storage import Database, NewEvent, is_database_unavailable
+from bot.web_limits import body_timed_out
 
 logger = logging.getLogger(__name__)
 
@@ -77,9 +78,10 @@ ARRIVALS = Arrivals()
 class SparkHireReceiver:
     """Authenticates, validates and records deliveries; answers 2xx only after the commit."""
 
-    def __init__(self, *, db: Database, batcher: EventBatcher) -> None:
+    def __init__(self, *, db: Database, batcher: EventBatcher, body_timeout: float = 10.0) -> None:
         self._db = db
         self._batcher = batcher
+        self._body_timeout = body_timeout
 
     @staticmethod
     def _presented(request: web.Request) -> str | None:
@@ -112,8 +114,12 @@ class SparkHireReceiver:
         if (request.content_length or 0) > MAX_BODY_BYTES:
             return web.json_response({"error": "payload too large (1 MiB at most)"}, status=413)
         try:
-            raw = await _read_body(request)
-        except (ConnectionError, TimeoutError):
+            # A sender that trickles its body (or stops) must not hold the connection for ever.
+            async with asyncio.timeout(self._body_timeout):
+                raw = await _read_body(request)
+        except TimeoutError:
+            return body_timed_out()
+        except ConnectionError:
             return web.json_response({"error": "incomplete body"}, status=400)
         if raw is None:
             return web.json_response({"error": "payload too large (1 MiB at most)"}, status=413)

@@ -12,8 +12,18 @@ import httpx
 
 
 class BotProcess:
-    def __init__(self, *, env: dict[str, str], port: int, workdir: Path, args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        *,
+        env: dict[str, str],
+        port: int,
+        workdir: Path,
+        args: tuple[str, ...] = (),
+        open_files: int | None = None,
+    ) -> None:
+        """``open_files``: the process's open-file limit, soft and hard (as a small host would set it)."""
         self.args = args
+        self.open_files = open_files
         self.env = {**os.environ, **env, "PORT": str(port), "PYTHONUNBUFFERED": "1"}
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
@@ -32,6 +42,7 @@ class BotProcess:
             env=self.env,
             stdout=log,
             stderr=log,
+            preexec_fn=self._limit_open_files if self.open_files else None,
         )
         log.close()
         deadline = asyncio.get_running_loop().time() + timeout
@@ -47,6 +58,11 @@ class BotProcess:
                 if asyncio.get_running_loop().time() > deadline:
                     raise RuntimeError(f"bot did not start: {self.log.read_text()[-2000:]}")
                 await asyncio.sleep(0.1)
+
+    def _limit_open_files(self) -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_NOFILE, (self.open_files, self.open_files))
 
     def kill(self) -> None:
         """SIGKILL: no shutdown code runs."""
