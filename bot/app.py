@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import math
 import os
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -19,6 +20,7 @@ from urllib.parse import parse_qs
 
 import aiohttp
 from aiohttp import web
+from aiolimiter import AsyncLimiter
 from pydantic import SecretStr
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
@@ -52,6 +54,10 @@ HEALTH_PATH = "/healthz"
 SANDBOX_WEDGEHR_PREFIX = "/sandbox/wedgehr/connect/v2"
 SANDBOX_SPARKHIRE_PREFIX = "/sandbox/sparkhire/v1.0"
 SANDBOX_CREDENTIAL = "sandbox"
+#: /slack/install pages (each stores an OAuth state) one process serves at once, then one per
+#: INSTALL_PERIOD_SECONDS / INSTALL_BURST seconds; beyond that, 429 with Retry-After.
+INSTALL_BURST = 10
+INSTALL_PERIOD_SECONDS = 60.0
 
 # The formats Slack signs with. slack_sdk's verifier raises on some others (a timestamp "abc", a
 # non-ASCII signature) instead of answering "invalid", and Bolt would hand that error, with the
@@ -345,11 +351,25 @@ def create_web_app(
             sent.set()
         return response
 
+    # Each install page stores an OAuth state row, and anyone may ask for one: a flood would grow
+    # the table (and slow every write) faster than housekeeping deletes expired states. A leaky
+    # bucket per process (aiolimiter, as for Spark Hire) lets a few through at once, then one every
+    # few seconds: far more than people installing the app, far less than a flood.
+    installs = AsyncLimiter(INSTALL_BURST, INSTALL_PERIOD_SECONDS)
+    install_retry_after = str(math.ceil(INSTALL_PERIOD_SECONDS / INSTALL_BURST))
+
     async def oauth_get(request: web.Request) -> web.Response:
         flow = bolt.oauth_flow
-        bolt_request = await to_bolt_request(request)
         if request.path == SLACK_INSTALL_PATH:
-            return await to_aiohttp_response(await flow.handle_installation(bolt_request))
+            if not installs.has_capacity():
+                return web.Response(
+                    status=429,
+                    text="Too many installs started just now; try again in a few seconds.",
+                    headers={"Retry-After": install_retry_after},
+                )
+            await installs.acquire()  # at once: has_capacity() said so, and nothing awaited since
+            return await to_aiohttp_response(await flow.handle_installation(await to_bolt_request(request)))
+        bolt_request = await to_bolt_request(request)
         return await to_aiohttp_response(await flow.handle_callback(bolt_request))
 
     readiness = web_app[READINESS_KEY] = Readiness()

@@ -1,4 +1,4 @@
-"""Housekeeping: keeps the events and outbox tables from growing without bound."""
+"""Housekeeping: keeps the events, outbox and OAuth state tables from growing without bound."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ class PurgeReport:
 
     outbox_rows_deleted: int
     event_payloads_emptied: int
+    oauth_states_deleted: int = 0
 
 
 class Housekeeper:
@@ -79,6 +80,7 @@ class Housekeeper:
             deleted = await self.db.outbox.delete_finished(created_before=cutoff)
             events = await self.db.events.purge_payloads(received_before=cutoff, after=self._events_done_until)
             self._events_done_until = events.resume_after
+            states = await self.db.delete_expired_oauth_states()
         if deleted or events.purged:
             logger.info(
                 "Housekeeping: deleted %d finished notification(s) and emptied %d event payload(s) older than %g days",
@@ -86,4 +88,8 @@ class Housekeeper:
                 events.purged,
                 self.retention_days,
             )
-        return PurgeReport(outbox_rows_deleted=deleted, event_payloads_emptied=events.purged)
+        if states:
+            logger.info("Housekeeping: deleted %d expired OAuth install state(s)", states)
+        return PurgeReport(
+            outbox_rows_deleted=deleted, event_payloads_emptied=events.purged, oauth_states_deleted=states
+        )

@@ -9,6 +9,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -16,6 +17,7 @@ from slack_sdk.oauth.installation_store.sqlalchemy import (
     AsyncSQLAlchemyInstallationStore,
     SQLAlchemyInstallationStore,
 )
+from slack_sdk.oauth.sqlalchemy_utils import normalize_datetime_for_db
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -221,6 +223,19 @@ class Database:
 
     def oauth_state_store(self, expiration_seconds: int = 600) -> AsyncSQLAlchemyOAuthStateStore:
         return AsyncSQLAlchemyOAuthStateStore(expiration_seconds=expiration_seconds, engine=self.engine)
+
+    async def delete_expired_oauth_states(self) -> int:
+        """Delete the OAuth states past their expiry; how many went.
+
+        slack-sdk deletes a state only when an install completes with it; one for each install page
+        never followed (anyone may load it) would stay for good.
+        """
+        table = self.oauth_state_store().oauth_states
+        # The same clock and column format slack-sdk compares with when it consumes a state.
+        now = normalize_datetime_for_db(datetime.now(tz=UTC))
+        async with self.engine.begin() as conn:
+            result = await conn.execute(table.delete().where(table.c.expire_at <= now))
+        return result.rowcount or 0
 
     async def aclose(self) -> None:
         await self.writer.aclose()

@@ -3,9 +3,10 @@
 from urllib.parse import parse_qs, urlparse
 
 import httpx
+import sqlalchemy as sa
 
 from tests.support.fake_slack import BOT_TOKEN
-from tests.support.harness import running_bot
+from tests.support.harness import OAUTH, running_bot
 
 
 async def test_install_then_commands_use_the_stored_installation():
@@ -51,3 +52,32 @@ async def test_install_then_commands_use_the_stored_installation():
         await bot.sender.command("invite")
         (opened,) = await bot.slack.wait_for(lambda: bot.slack.calls_to("views.open"))
         assert opened.token == BOT_TOKEN
+
+
+async def oauth_states(bot) -> int:
+    async with bot.services.db.engine.connect() as conn:
+        return (await conn.execute(sa.text("SELECT count(*) FROM slack_oauth_states"))).scalar()
+
+
+async def test_a_flood_of_install_pages_is_answered_429_and_stores_few_states():
+    async with running_bot(**OAUTH) as bot:
+        async with httpx.AsyncClient(base_url=bot.url) as http:
+            answers = [await http.get("/slack/install") for _ in range(40)]
+        statuses = [answer.status_code for answer in answers]
+        # A few installs at once go through (ten), the rest of the burst is told when to come back.
+        served = statuses.count(200)
+        assert 1 <= served <= 10 and statuses == [200] * served + [429] * (40 - served)
+        assert all(int(a.headers["Retry-After"]) > 0 for a in answers[served:])
+        assert await oauth_states(bot) == served
+
+
+async def test_housekeeping_deletes_install_states_past_their_expiry(database_url):
+    async with running_bot(database_url=database_url, **OAUTH) as bot:
+        db = bot.services.db
+        for _ in range(3):  # install pages nobody followed, ten minutes ago and more
+            await db.oauth_state_store(expiration_seconds=-1).async_issue()
+        current = await db.oauth_state_store().async_issue()
+        report = await bot.pipeline.housekeeper.purge()
+        assert await oauth_states(bot) == 1
+        assert report.oauth_states_deleted == 3
+        assert await db.oauth_state_store().async_consume(current)  # the one in use still works
