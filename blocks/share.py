@@ -170,3 +170,18 @@ def advanced_link_deactivated_message(email: str) -> Message:
     """After a reviewer link's Deactivate button."""
     text = f"Reviewer link for {email} deactivated." if email else "Reviewer link deactivated."
     return Message(text=text, blocks=[section(f":lock: {escape(text)}")])
+
+
+def advanced_links_created_view(count: int, *, emailed: bool) -> dict[str, Any]:
+    """The share form once its links exist (when Spark Hire answered after the form's 3 s)."""
+    tail = " Each reviewer was emailed their link." if emailed else " Nobody was emailed; send the links yourself."
+    return modal(
+        Callback.WORKING,
+        "Reviewer links",
+        [
+            section(f":white_check_mark: *Created {count} reviewer link(s).*{tail}"),
+            context("The links, each with a button to deactivate it, are in your messages from Interview Bot."),
+        ],
+        submit=None,
+        close="Done",
+    )

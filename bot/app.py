@@ -258,6 +258,7 @@ BOT_SCOPES = [
 
 
 LOOPBACK = ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128")
+FORWARDING_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP", "CF-Connecting-IP")
 
 
 @web.middleware
@@ -268,7 +269,9 @@ async def _from_this_machine_only(request: web.Request, handler: Any) -> web.Str
         local = any(ipaddress.ip_address(request.remote or "") in net for net in LOOPBACK)
     except ValueError:  # a Unix socket or no address: not the bot's own loopback client
         local = False
-    if not local:
+    # A tunnel or proxy on this machine (ngrok, cloudflared, nginx) connects from loopback too, but
+    # says whom it forwards for.
+    if not local or any(h in request.headers for h in FORWARDING_HEADERS):
         raise web.HTTPNotFound()
     return await handler(request)
 

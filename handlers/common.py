@@ -95,6 +95,12 @@ class Recipient:
         return None
 
 
+#: How long a view submission may wait for the vendor before the form turns into a "working" view
+#: (Slack closes the request at 3 s; Bolt's middleware runs before the listener's clock starts).
+SUBMIT_BUDGET_SECONDS = 2.0
+#: Slack shows a field error's first 150 characters or so.
+FIELD_ERROR_LENGTH = 150
+
 #: A retry wait shorter than this goes unannounced: the answer is only a moment late.
 BUSY_NOTICE_AFTER_SECONDS = 3.0
 #: The longest one flow waits on one vendor's retries; past it the vendor's error reaches the user.

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.home import home_view
@@ -15,6 +17,18 @@ from bot.services import Services
 from handlers.common import services_of
 from handlers.connect import connection_statuses, is_workspace_admin
 
+logger = logging.getLogger(__name__)
+
+
+async def _is_admin(client: AsyncWebClient, user_id: str) -> bool:
+    """Whether the user is a workspace admin; when Slack cannot say (rate limited), not: the Home
+    still publishes, showing less."""
+    try:
+        return await is_workspace_admin(client, user_id)
+    except SlackApiError as exc:
+        logger.warning("Could not tell whether %s is an admin (%s); showing their own subscriptions", user_id, exc)
+        return False
+
 
 async def build_home(services: Services, client: AsyncWebClient, team_id: str, user_id: str) -> dict[str, Any]:
     statuses = await connection_statuses(services, team_id, user_id)
@@ -23,7 +37,7 @@ async def build_home(services: Services, client: AsyncWebClient, team_id: str, u
     hidden = 0
     # As `/interview subscriptions`: only admins see every channel's filters (a private channel's
     # job and exclude words can name a confidential search).
-    if any(s.created_by != user_id for s in subs) and not await is_workspace_admin(client, user_id):
+    if any(s.created_by != user_id for s in subs) and not await _is_admin(client, user_id):
         hidden = sum(s.created_by != user_id for s in subs)
         subs = [s for s in subs if s.created_by == user_id]
     return home_view(

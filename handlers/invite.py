@@ -44,6 +44,8 @@ from bot.invites import (
 from bot.services import Services
 from bot.vendors.errors import AuthenticationError, BadRequestError, ValidationError, VendorError
 from handlers.common import (
+    FIELD_ERROR_LENGTH,
+    SUBMIT_BUDGET_SECONDS,
     Recipient,
     after_ack,
     checked,
@@ -64,8 +66,6 @@ from handlers.common import (
 
 logger = logging.getLogger(__name__)
 
-#: How long a view submission may wait for the vendor before switching to a "working" view.
-SUBMIT_BUDGET_SECONDS = 2.0
 #: On shutdown, how long a stopped bulk invite may take to tell the recruiter which rows went.
 INTERRUPTED_REPORT_SECONDS = 5.0
 SUGGESTION_BUDGET_SECONDS = 2.5
@@ -283,16 +283,19 @@ async def _submit_single(
             candidate: CandidateView = task.result()
         except ValidationError as exc:
             errors = {field_map[f]: m for f, m in exc.field_errors.items() if f in field_map}
-            await ack(response_action="errors", errors=errors or {default_field: exc.message[:150]})
+            await ack(response_action="errors", errors=errors or {default_field: exc.message[:FIELD_ERROR_LENGTH]})
             audit_failure(exc)
             return
         except BadRequestError as exc:
             field = sparkhire_field_for(exc.message)
-            await ack(response_action="errors", errors={field_map.get(field or "", default_field): exc.message[:150]})
+            await ack(
+                response_action="errors",
+                errors={field_map.get(field or "", default_field): exc.message[:FIELD_ERROR_LENGTH]},
+            )
             audit_failure(exc)
             return
         except Exception as exc:
-            await ack(response_action="errors", errors={default_field: user_message_for(exc).text[:150]})
+            await ack(response_action="errors", errors={default_field: user_message_for(exc).text[:FIELD_ERROR_LENGTH]})
             audit_failure(exc)
             await report(exc, None)
             if isinstance(exc, AuthenticationError):
@@ -518,7 +521,8 @@ async def on_wedgehr_submit(ack: Any, body: dict[str, Any], view: dict[str, Any]
     recipient = _recipient(body, client)
     if connection is None:
         await ack(
-            response_action="errors", errors={Block.WEDGEHR_INTERVIEW: NotConnectedError("wedgehr").message[:150]}
+            response_action="errors",
+            errors={Block.WEDGEHR_INTERVIEW: NotConnectedError("wedgehr").message[:FIELD_ERROR_LENGTH]},
         )
         return
     interview_id, interview_name = int(interview_value), selected_text(values, Block.WEDGEHR_INTERVIEW)
@@ -604,7 +608,9 @@ async def on_sparkhire_submit(ack: Any, body: dict[str, Any], view: dict[str, An
     if connection is None:
         await ack(
             response_action="errors",
-            errors={Block.SPARKHIRE_JOB: NotConnectedError("sparkhire", needs_user_key=True).message[:150]},
+            errors={
+                Block.SPARKHIRE_JOB: NotConnectedError("sparkhire", needs_user_key=True).message[:FIELD_ERROR_LENGTH]
+            },
         )
         return
     job_uuid, _, job_title = job_value.partition("|")

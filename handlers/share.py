@@ -21,6 +21,7 @@ from blocks.invite import working_view
 from blocks.models import Message, Option
 from blocks.share import (
     advanced_link_deactivated_message,
+    advanced_links_created_view,
     advanced_links_message,
     advanced_share_modal,
     share_link_message,
@@ -38,12 +39,15 @@ from bot.candidates import (
     wedges_for,
 )
 from bot.errors import NotConnectedError, UserFacingError
+from bot.invites import sparkhire_field_for
 from bot.services import Services
 from bot.sparkhire.client import SparkHireClient
 from bot.sparkhire.models import AdvancedShareLink
 from bot.sparkhire.models import Interview as SparkInterview
 from bot.vendors.errors import AuthenticationError, VendorError
 from handlers.common import (
+    FIELD_ERROR_LENGTH,
+    SUBMIT_BUDGET_SECONDS,
     Recipient,
     VendorRetries,
     after_ack,
@@ -65,9 +69,6 @@ logger = logging.getLogger(__name__)
 
 USAGE = "Tell me what to share: `/interview share ann@example.com` or `/interview share <interview uuid>`."
 MAX_INTERVIEW_OPTIONS = 100
-#: The submission is answered this long after it arrived at the latest (Slack waits 3 s).
-SUBMIT_DEADLINE_SECONDS = 2.4
-FIELD_ERROR_LENGTH = 150
 #: The submission answers Slack within 3 s: the reviewers' profiles get this long, read at once.
 REVIEWER_LOOKUP_SECONDS = 1.5
 #: More picked users than this are read after the form closes (Slack's users.info is Tier 4).
@@ -326,6 +327,19 @@ class ReviewerWithoutEmail(UserFacingError):
     """A Slack user picked as a reviewer whose profile shows the app no email address."""
 
 
+def _field_for(error: BaseException, looked_up: dict[str, tuple[str, str | None]]) -> str:
+    """The share form's field an error is about: a picked reviewer, a typed address, else the interviews."""
+    if isinstance(error, ReviewerWithoutEmail):
+        return Block.REVIEWERS
+    if isinstance(error, VendorError):
+        said = str(error).lower()
+        if any(email and email.lower() in said for _, email in looked_up.values()):
+            return Block.REVIEWERS  # Spark Hire refused the address of someone picked in Slack
+        if sparkhire_field_for(said) == "email":
+            return Block.REVIEWER_EMAILS
+    return Block.SHARE_INTERVIEWS
+
+
 async def _reviewer_of(client: AsyncWebClient, user_id: str) -> tuple[str, str | None]:
     """A Slack user's (name, email); the email is None when their profile hides it from the app."""
     user = (await client.users_info(user=user_id))["user"]
@@ -453,7 +467,7 @@ async def on_advanced_submit(ack: Any, body: dict[str, Any], view: dict[str, Any
         )
     )
     # Within Slack's 3 s, what Spark Hire refuses is a field error on the form, with all it holds.
-    done, _ = await asyncio.wait({task}, timeout=max(0.0, SUBMIT_DEADLINE_SECONDS - (time.monotonic() - started)))
+    done, _ = await asyncio.wait({task}, timeout=max(0.0, SUBMIT_BUDGET_SECONDS - (time.monotonic() - started)))
     if done:
         if (error := task.exception()) is None:
             await ack(response_action="clear")
@@ -464,13 +478,9 @@ async def on_advanced_submit(ack: Any, body: dict[str, Any], view: dict[str, Any
                 name="share.advanced.created",
             )
             return
-        if isinstance(error, ReviewerWithoutEmail):
-            field: str | None = Block.REVIEWERS
-        else:  # what Spark Hire says of a reviewer's address goes next to the typed ones
-            field = Block.REVIEWER_EMAILS if isinstance(error, VendorError) and "mail" in str(error).lower() else None
         await ack(
             response_action="errors",
-            errors={field or Block.SHARE_INTERVIEWS: user_message_for(error).text[:FIELD_ERROR_LENGTH]},
+            errors={_field_for(error, looked_up): user_message_for(error).text[:FIELD_ERROR_LENGTH]},
         )
         await report(error, None)
         if needs_reconnect(error):  # a form error cannot carry the reconnect button
@@ -489,7 +499,7 @@ async def on_advanced_submit(ack: Any, body: dict[str, Any], view: dict[str, Any
             raise
         with contextlib.suppress(Exception):
             await client.views_update(
-                view_id=view["id"], view=working_view("Done: the links are in your messages from Interview Bot.")
+                view_id=view["id"], view=advanced_links_created_view(len(links), emailed=send_email)
             )
         await recipient.send(_links_message(links, emailed=send_email))
 

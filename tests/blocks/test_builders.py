@@ -212,6 +212,7 @@ ALL_VIEWS = [
     lambda: share.advanced_share_modal(
         interviews=[Option(value=f"u{i}", label=LONG) for i in range(150)], selected=["u1"], private_metadata=""
     ),
+    lambda: share.advanced_links_created_view(3, emailed=False),
     lambda: connect.connect_modal(
         is_admin=True,
         statuses=[

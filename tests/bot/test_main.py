@@ -209,6 +209,14 @@ async def test_sandbox_mode_serves_health_and_the_fake_vendors(tmp_path):
                     assert (await client.get(outside + "/healthz")).status_code == 200
                     for path in ("/sandbox/sparkhire/v1.0/me", "/sandbox/wedgehr/connect/v2/interviews"):
                         assert (await client.get(outside + path, auth=("sandbox", ""))).status_code == 404
+            # Nor through a tunnel on this machine, which connects from loopback.
+            async with httpx.AsyncClient() as client:
+                tunnelled = await client.get(
+                    bot.url + "/sandbox/sparkhire/v1.0/me",
+                    auth=("sandbox", ""),
+                    headers={"X-Forwarded-For": "203.0.113.9"},
+                )
+                assert tunnelled.status_code == 404
             # An operator's first look: a healthy start logs no warning (Bolt once warned of an unused token).
             assert " WARNING " not in bot.log.read_text(), bot.log.read_text()
         finally:

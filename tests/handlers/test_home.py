@@ -58,6 +58,11 @@ async def test_a_member_who_is_not_an_admin_sees_only_their_own_subscriptions_fi
         member_home = await open_home(bot, user="U2")
         assert "Secret CFO search" not in member_home and "heir@rival.example" not in member_home
         assert "<#C1>" in member_home and "1 more made by others" in member_home
+        # When Slack cannot say who is an admin, the Home still opens, showing the member's own.
+        bot.slack.fail("users.info", error="internal_error", times=5)
+        unknown = await open_home(bot, user="U1")
+        assert "Secret CFO search" in unknown and "1 more made by others" in unknown and "<#C1>" not in unknown
+        bot.slack.failures.clear()
         admin_home = await open_home(bot, user="U1")
         assert "Secret CFO search" in admin_home and "<#C1>" in admin_home and "more made by others" not in admin_home
 

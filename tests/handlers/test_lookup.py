@@ -458,4 +458,17 @@ async def test_a_slow_spark_hire_keeps_the_advanced_share_form_open_until_the_li
     told = await bot.slack.wait_for(lambda: bot.slack.ephemerals("U1"), timeout=10)
     assert "Created 1 reviewer link(s)" in told[-1].text
     updated = [c.args for c in bot.slack.calls_to("views.update") if c.args.get("view_id") == view["id"]]
-    assert "the links are in your messages" in str(updated[-1]["view"])
+    assert "Created 1 reviewer link(s)" in str(updated[-1]["view"]) and "in your messages" in str(updated[-1]["view"])
+
+
+async def test_a_refused_address_of_a_reviewer_picked_in_slack_is_said_next_to_the_picker(bot):
+    bot.sparkhire.fail_next(
+        422,
+        body={"reason": "The reviewer email mo@example.com is blocked.", "code": "api.validation"},
+        when=lambda r: r.method == "POST" and r.path.endswith("/share_links"),
+    )
+    view, chosen = await open_advanced_share(bot)
+    picked = {Block.REVIEWERS: {Action.INPUT: {"type": "multi_users_select", "selected_users": ["U2"]}}}
+    answer = (await bot.sender.view_submission(view, {**chosen, **picked})).json()
+    assert answer["response_action"] == "errors" and list(answer["errors"]) == [Block.REVIEWERS]
+    assert "mo@example.com is blocked" in answer["errors"][Block.REVIEWERS]
