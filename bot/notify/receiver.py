@@ -131,7 +131,8 @@ class SparkHireReceiver:
             body = None
         if not isinstance(body, dict):
             return web.json_response({"error": "the body must be a JSON object"}, status=400)
-        if _too_deep(body):
+        # Fewer brackets than the limit cannot nest deeper than it: most bodies skip the walk.
+        if raw.count(b"{") + raw.count(b"[") > MAX_DEPTH and _too_deep(body):
             return web.json_response({"error": f"the body nests deeper than {MAX_DEPTH} levels"}, status=400)
         header_event = request.headers.get("X-SparkHire-Event", "")[:64]
         event = sparkhire_event(
