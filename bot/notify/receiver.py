@@ -114,9 +114,11 @@ class SparkHireReceiver:
         if (request.content_length or 0) > MAX_BODY_BYTES:
             return web.json_response({"error": "payload too large (1 MiB at most)"}, status=413)
         try:
-            # A sender that trickles its body (or stops) must not hold the connection for ever.
-            async with asyncio.timeout(self._body_timeout):
+            if request.content.is_eof():  # it came with the headers, as most deliveries do
                 raw = await _read_body(request)
+            else:  # a sender that trickles its body (or stops) must not hold the connection for ever
+                async with asyncio.timeout(self._body_timeout):
+                    raw = await _read_body(request)
         except TimeoutError:
             return body_timed_out()
         except ConnectionError:
