@@ -25,11 +25,7 @@ async def test_socket_mode_answers_commands_without_a_public_url(tmp_path):
         slack.base_url = await stack.enter_async_context(serve(slack.app))
         bot = BotProcess(
             env={
-                "SLACK_APP_TOKEN": APP_TOKEN,
-                "SLACK_BOT_TOKEN": BOT_TOKEN,
-                "SLACK_API_URL": slack.base_url + "/api/",
-                "DATABASE_URL": f"sqlite:///{tmp_path}/bot.sqlite3",
-                "BOT_SECRET_KEY": Fernet.generate_key().decode(),
+                **socket_env(slack.base_url, tmp_path),
                 "WEDGEHR_TOKEN": "socket-wedge-token",
                 "WEDGEHR_API_URL": "http://127.0.0.1:9/unused",
             },

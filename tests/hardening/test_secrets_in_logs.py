@@ -9,7 +9,8 @@ from cryptography.fernet import Fernet
 from blocks.ids import Action, Block, Callback
 from bot.sparkhire.sandbox import SparkHireSandbox
 from bot.wedgehr.sandbox import WedgeHRSandbox
-from tests.support.fake_slack import APP_TOKEN, BOT_TOKEN, FakeSlack
+from tests.handlers.test_socket_mode import socket_env
+from tests.support.fake_slack import BOT_TOKEN, FakeSlack
 from tests.support.process import BotProcess
 from tests.support.servers import free_port, serve
 from tests.support.slack_requests import SIGNING_SECRET, TEAM, SlackSender, slash_command_form
@@ -17,6 +18,21 @@ from tests.support.slack_requests import SIGNING_SECRET, TEAM, SlackSender, slas
 WEDGEHR_TOKEN = "wedge-secret-token-4242424242"
 SPARKHIRE_KEY = "spark-secret-key-4242424242"
 USER_KEY = "mo-personal-key-4242424242"
+
+
+def http_env(slack_url: str, wedgehr_url: str, sparkhire_url: str, tmp_path) -> dict[str, str]:
+    """HTTP mode with both vendors' keys in the environment, each fake at its own URL."""
+    return {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack_url + "/api/",
+        "WEDGEHR_TOKEN": WEDGEHR_TOKEN,
+        "WEDGEHR_API_URL": wedgehr_url,
+        "SPARKHIRE_API_KEY": SPARKHIRE_KEY,
+        "SPARKHIRE_API_URL": sparkhire_url,
+        "DATABASE_URL": f"sqlite:///{tmp_path}/bot.sqlite3",
+        "BOT_SECRET_KEY": Fernet.generate_key().decode(),
+    }
 
 
 async def test_a_full_debug_run_logs_no_secret(tmp_path):
@@ -29,14 +45,7 @@ async def test_a_full_debug_run_logs_no_secret(tmp_path):
         port = free_port()
         bot = BotProcess(
             env={
-                "SLACK_BOT_TOKEN": BOT_TOKEN,
-                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-                "SLACK_API_URL": slack.base_url + "/api/",
-                "WEDGEHR_TOKEN": WEDGEHR_TOKEN,
-                "WEDGEHR_API_URL": wedgehr_url,
-                "SPARKHIRE_API_KEY": SPARKHIRE_KEY,
-                "SPARKHIRE_API_URL": sparkhire_url,
-                "DATABASE_URL": f"sqlite:///{tmp_path}/bot.sqlite3",
+                **http_env(slack.base_url, wedgehr_url, sparkhire_url, tmp_path),
                 "BOT_SECRET_KEY": secret_key,
                 "PUBLIC_URL": f"http://127.0.0.1:{port}",
                 "LOG_LEVEL": "DEBUG",
@@ -104,15 +113,7 @@ async def test_at_the_default_level_a_lookup_logs_no_candidate_email_and_polls_l
         sparkhire_url = await stack.enter_async_context(serve(sparkhire.app))
         bot = BotProcess(
             env={
-                "SLACK_BOT_TOKEN": BOT_TOKEN,
-                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-                "SLACK_API_URL": slack.base_url + "/api/",
-                "WEDGEHR_TOKEN": WEDGEHR_TOKEN,
-                "WEDGEHR_API_URL": wedgehr_url,
-                "SPARKHIRE_API_KEY": SPARKHIRE_KEY,
-                "SPARKHIRE_API_URL": sparkhire_url,
-                "DATABASE_URL": f"sqlite:///{tmp_path}/bot.sqlite3",
-                "BOT_SECRET_KEY": Fernet.generate_key().decode(),
+                **http_env(slack.base_url, wedgehr_url, sparkhire_url, tmp_path),
                 "WEDGEHR_POLL_SECONDS": "1",
             },
             port=free_port(),
@@ -149,11 +150,7 @@ async def test_in_socket_mode_a_debug_run_logs_no_key_typed_into_the_connect_for
         sparkhire_url = await stack.enter_async_context(serve(sparkhire.app))
         bot = BotProcess(
             env={
-                "SLACK_APP_TOKEN": APP_TOKEN,
-                "SLACK_BOT_TOKEN": BOT_TOKEN,
-                "SLACK_API_URL": slack.base_url + "/api/",
-                "DATABASE_URL": f"sqlite:///{tmp_path}/bot.sqlite3",
-                "BOT_SECRET_KEY": Fernet.generate_key().decode(),
+                **socket_env(slack.base_url, tmp_path),
                 "SPARKHIRE_API_URL": sparkhire_url,
                 "WEDGEHR_API_URL": "http://127.0.0.1:9/unused",
                 "LOG_LEVEL": "DEBUG",
