@@ -82,7 +82,7 @@ class Settings(BaseSettings):
     #: A connection that has not sent a complete request's headers this long after it opened, or
     #: after its last answer, is closed. Behind a proxy that reuses connections, set it above the
     #: proxy's own idle timeout, or the proxy may send a request just as the bot closes.
-    http_idle_timeout_seconds: float = Field(default=75, gt=0)
+    http_idle_timeout_seconds: float = Field(default=620, gt=0)
     #: Most HTTP connections open at once; more are answered 503 and closed. Unset: 1000, or half
     #: the process's open-file limit if that is lower (the rest is for the database and clients).
     http_max_connections: int | None = Field(default=None, ge=1)

@@ -101,6 +101,15 @@ SUBMIT_BUDGET_SECONDS = 2.0
 #: Slack shows a field error's first 150 characters or so.
 FIELD_ERROR_LENGTH = 150
 
+
+def as_field_error(text: str) -> str:
+    """``text`` as a form field's error: plain (no mrkdwn there), and cut at a word to fit."""
+    text = text.replace("`", "").strip()
+    if len(text) <= FIELD_ERROR_LENGTH:
+        return text
+    return text[: FIELD_ERROR_LENGTH - 1].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"
+
+
 #: A retry wait shorter than this goes unannounced: the answer is only a moment late.
 BUSY_NOTICE_AFTER_SECONDS = 3.0
 #: The longest one flow waits on one vendor's retries; past it the vendor's error reaches the user.

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.connect import connect_modal, connected_message
@@ -19,6 +22,7 @@ from bot.vendors.http import RetryPolicy
 from handlers.common import (
     Recipient,
     after_ack,
+    as_field_error,
     dump_metadata,
     load_metadata,
     selected_value,
@@ -28,9 +32,12 @@ from handlers.common import (
     text_value,
 )
 
+logger = logging.getLogger(__name__)
+
 #: Checking the user and the new credentials, before answering the submission (Slack waits 3 s).
 VERIFY_BUDGET_SECONDS = 2.2
 SLACK_TOO_SLOW = "Slack did not answer in time. Try again in a moment."
+SLACK_UNAVAILABLE = "Slack could not say whether you are a workspace admin. Try again in a moment."
 VERIFY_RETRY = RetryPolicy(max_retries=0)
 
 
@@ -158,6 +165,12 @@ async def on_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client
         except TimeoutError:
             await ack(response_action="errors", errors={Block.SPARKHIRE_USER_KEY: SLACK_TOO_SLOW})
             return
+        except (SlackApiError, aiohttp.ClientError) as exc:
+            # Answered with a field error, the form keeps what was typed; closed, the keys would
+            # have to be pasted again.
+            logger.warning("Could not check that %s is an admin: %s", user_id, type(exc).__name__)
+            await ack(response_action="errors", errors={Block.SPARKHIRE_USER_KEY: SLACK_UNAVAILABLE})
+            return
         if not is_admin:
             await ack(
                 response_action="errors",
@@ -182,7 +195,7 @@ async def on_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client
         if task in pending:
             errors[block] = "The vendor did not answer in time. Try again in a moment."
         elif isinstance(task.exception(), VendorError):
-            errors[block] = field_error(block, task.exception())[:150]  # type: ignore[arg-type]
+            errors[block] = as_field_error(field_error(block, task.exception()))  # type: ignore[arg-type]
         elif task.exception() is not None:
             raise task.exception()  # type: ignore[misc]
         else:

@@ -6,6 +6,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -25,8 +26,10 @@ async def _is_admin(client: AsyncWebClient, user_id: str) -> bool:
     still publishes, showing less."""
     try:
         return await is_workspace_admin(client, user_id)
-    except SlackApiError as exc:
-        logger.warning("Could not tell whether %s is an admin (%s); showing their own subscriptions", user_id, exc)
+    except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+        logger.warning(
+            "Could not tell whether %s is an admin (%s); showing their own subscriptions", user_id, type(exc).__name__
+        )
         return False
 
 

@@ -44,10 +44,10 @@ from bot.invites import (
 from bot.services import Services
 from bot.vendors.errors import AuthenticationError, BadRequestError, ValidationError, VendorError
 from handlers.common import (
-    FIELD_ERROR_LENGTH,
     SUBMIT_BUDGET_SECONDS,
     Recipient,
     after_ack,
+    as_field_error,
     checked,
     dump_metadata,
     int_or,
@@ -283,19 +283,24 @@ async def _submit_single(
             candidate: CandidateView = task.result()
         except ValidationError as exc:
             errors = {field_map[f]: m for f, m in exc.field_errors.items() if f in field_map}
-            await ack(response_action="errors", errors=errors or {default_field: exc.message[:FIELD_ERROR_LENGTH]})
+            # What the vendor said of fields the form does not show still reaches the recruiter.
+            unmapped = [m for f, m in exc.field_errors.items() if f not in field_map]
+            if unmapped or not errors:
+                said = " ".join([errors.get(default_field, ""), *unmapped]).strip() or exc.message
+                errors[default_field] = said
+            await ack(response_action="errors", errors={block: as_field_error(m) for block, m in errors.items()})
             audit_failure(exc)
             return
         except BadRequestError as exc:
             field = sparkhire_field_for(exc.message)
             await ack(
                 response_action="errors",
-                errors={field_map.get(field or "", default_field): exc.message[:FIELD_ERROR_LENGTH]},
+                errors={field_map.get(field or "", default_field): as_field_error(exc.message)},
             )
             audit_failure(exc)
             return
         except Exception as exc:
-            await ack(response_action="errors", errors={default_field: user_message_for(exc).text[:FIELD_ERROR_LENGTH]})
+            await ack(response_action="errors", errors={default_field: as_field_error(user_message_for(exc).text)})
             audit_failure(exc)
             await report(exc, None)
             if isinstance(exc, AuthenticationError):
@@ -522,7 +527,7 @@ async def on_wedgehr_submit(ack: Any, body: dict[str, Any], view: dict[str, Any]
     if connection is None:
         await ack(
             response_action="errors",
-            errors={Block.WEDGEHR_INTERVIEW: NotConnectedError("wedgehr").message[:FIELD_ERROR_LENGTH]},
+            errors={Block.WEDGEHR_INTERVIEW: as_field_error(NotConnectedError("wedgehr").message)},
         )
         return
     interview_id, interview_name = int(interview_value), selected_text(values, Block.WEDGEHR_INTERVIEW)
@@ -608,9 +613,7 @@ async def on_sparkhire_submit(ack: Any, body: dict[str, Any], view: dict[str, An
     if connection is None:
         await ack(
             response_action="errors",
-            errors={
-                Block.SPARKHIRE_JOB: NotConnectedError("sparkhire", needs_user_key=True).message[:FIELD_ERROR_LENGTH]
-            },
+            errors={Block.SPARKHIRE_JOB: as_field_error(NotConnectedError("sparkhire", needs_user_key=True).message)},
         )
         return
     job_uuid, _, job_title = job_value.partition("|")

@@ -46,11 +46,11 @@ from bot.sparkhire.models import AdvancedShareLink
 from bot.sparkhire.models import Interview as SparkInterview
 from bot.vendors.errors import AuthenticationError, VendorError
 from handlers.common import (
-    FIELD_ERROR_LENGTH,
     SUBMIT_BUDGET_SECONDS,
     Recipient,
     VendorRetries,
     after_ack,
+    as_field_error,
     checked,
     dump_metadata,
     load_metadata,
@@ -480,7 +480,7 @@ async def on_advanced_submit(ack: Any, body: dict[str, Any], view: dict[str, Any
             return
         await ack(
             response_action="errors",
-            errors={_field_for(error, looked_up): user_message_for(error).text[:FIELD_ERROR_LENGTH]},
+            errors={_field_for(error, looked_up): as_field_error(user_message_for(error).text)},
         )
         await report(error, None)
         if needs_reconnect(error):  # a form error cannot carry the reconnect button

@@ -657,7 +657,9 @@ class SubscriptionRepo(_Repo):
                             payload.pop("filters_deferred")
                             payload.pop("subscription_ids", None)
                     values = {"subscription_id": heir.id, "payload": payload}
-                await conn.execute(sa.update(ob).where(ob.c.id == outbox_id).values(**values))
+                # Only while still pending: a worker may have posted it meanwhile (PostgreSQL checks
+                # the condition again once it has the row).
+                await conn.execute(sa.update(ob).where(ob.c.id == outbox_id, ob.c.status == "pending").values(**values))
         return skipped
 
     async def pause(self, subscription_id: int, reason: str) -> None:

@@ -130,6 +130,38 @@ async def test_vendor_422_comes_back_as_field_errors(bot):
     assert "invalid" in body["errors"][Block.WEDGEHR_INTERVIEW]
 
 
+async def test_what_the_vendor_says_of_a_field_the_form_lacks_is_shown_too(bot):
+    modal = await wedgehr_modal(bot)
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    bot.wedgehr.fail_next(
+        422,
+        body={
+            "message": "The given data was invalid.",
+            "errors": {
+                "email": ["The email has already been taken."],
+                "shouldSendInvite": ["Invites cannot be emailed on the trial plan; untick it or upgrade."],
+            },
+        },
+        when=lambda r: r.method == "POST",
+    )
+    body = (await bot.sender.view_submission(modal, wedgehr_values(interview))).json()
+    assert body["response_action"] == "errors"
+    shown = " ".join(body["errors"].values())
+    assert "The email has already been taken." in shown and "Invites cannot be emailed on the trial plan" in shown
+
+
+async def test_a_long_vendor_error_is_cut_at_a_word_without_markup(bot):
+    modal = await wedgehr_modal(bot)
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    said = "The `interviewId` field " + "is not acceptable for this company " * 8
+    bot.wedgehr.fail_next(422, body={"message": said}, when=lambda r: r.method == "POST")
+    body = (await bot.sender.view_submission(modal, wedgehr_values(interview))).json()
+    (error,) = body["errors"].values()
+    plain = said.replace("`", "")
+    assert len(error) <= 150 and "`" not in error and error.endswith("…")
+    assert plain.startswith(error[:-1]) and plain[len(error) - 1] == " "  # cut between two words
+
+
 async def test_slow_vendor_switches_to_working_view_then_updates(bot):
     modal = await wedgehr_modal(bot)
     interview = next(iter(bot.wedgehr.interviews.values()))
