@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import heapq
 import logging
 import random
@@ -30,6 +31,7 @@ from bot.notify.subscriptions import to_view
 from bot.services import Services
 from bot.sparkhire.models import WATCH_URL, Interview
 from bot.storage import OutboxItem, Subscription, ThreadMessage, is_database_unavailable
+from bot.storage.repos import SUBSCRIPTION_REMOVED
 from bot.vendors.errors import NotFoundError, VendorError
 from bot.wedgehr.models import Invite, Wedge
 
@@ -477,6 +479,12 @@ class OutboxWorker:
     async def _post(self, item: OutboxItem) -> tuple[float, ThreadMessage | None]:
         """Post the item; returns from when (Unix time) to pace the channel's next post, and the
         candidate's card to remember for the channel (recorded with the row, once posted)."""
+        if item.unwanted == SUBSCRIPTION_REMOVED and (handed := await self.db.outbox.hand_to_heir(item.id)):
+            # Queued under a subscription removed meanwhile that another of the channel's takes.
+            heir_id, own_payload = handed
+            item = dataclasses.replace(
+                item, subscription_id=heir_id, payload={**item.payload, **own_payload}, unwanted=None
+            )
         payload = item.payload
         if item.unwanted:  # unsubscribed since it was queued: the channel asked for no more of these
             raise FilteredOut(item.unwanted)

@@ -514,6 +514,51 @@ def _subscription(row: sa.Row) -> Subscription:
     )
 
 
+def _heir(heirs: Sequence[Subscription], event_type: str, connection_id: str | None) -> Subscription | None:
+    """The first of a channel's other active subscriptions that takes a row its own no longer does.
+
+    Its filters are not checked again: better a post it might have filtered out than one it
+    wanted lost.
+    """
+    for heir in heirs:
+        if event_type in heir.events and not (
+            connection_id and heir.connection_id and heir.connection_id != connection_id
+        ):
+            return heir
+    return None
+
+
+def _handed_to(heir: Subscription, payload: dict[str, Any] | None, *, gone_id: int) -> dict[str, Any]:
+    """A pending row's own payload once ``heir`` takes it over from subscription ``gone_id``."""
+    payload = {**(payload or {}), "compact": heir.compact}
+    if payload.get("filters_deferred"):  # a rating whose filters the worker checks
+        if heir.has_filters:
+            kept = [i for i in payload.get("subscription_ids", []) if i != gone_id]
+            payload["subscription_ids"] = [*kept, heir.id] if heir.id not in kept else kept
+        else:  # the heir takes it whatever its job and candidate
+            payload.pop("filters_deferred")
+            payload.pop("subscription_ids", None)
+    return payload
+
+
+async def _heirs_of(
+    conn: AsyncConnection, *, team_id: str, channel_id: str, vendor: str, gone_id: int
+) -> list[Subscription]:
+    t = schema.subscriptions
+    rows = await conn.execute(
+        sa.select(t)
+        .where(
+            t.c.team_id == team_id,
+            t.c.channel_id == channel_id,
+            t.c.vendor == vendor,
+            t.c.paused == sa.false(),
+            t.c.id != gone_id,
+        )
+        .order_by(t.c.id)
+    )
+    return [_subscription(r) for r in rows]
+
+
 class SubscriptionRepo(_Repo):
     async def add(
         self,
@@ -614,20 +659,9 @@ class SubscriptionRepo(_Repo):
             else:
                 await conn.execute(sa.delete(t).where(t.c.id == gone.id))
             dropped = [e for e in gone.events if e not in keep_events]
-            heirs = [
-                _subscription(r)
-                for r in await conn.execute(
-                    sa.select(t)
-                    .where(
-                        t.c.team_id == gone.team_id,
-                        t.c.channel_id == gone.channel_id,
-                        t.c.vendor == gone.vendor,
-                        t.c.paused == sa.false(),
-                        t.c.id != gone.id,
-                    )
-                    .order_by(t.c.id)
-                )
-            ]
+            heirs = await _heirs_of(
+                conn, team_id=gone.team_id, channel_id=gone.channel_id, vendor=gone.vendor, gone_id=gone.id
+            )
             pending = await conn.execute(
                 sa.select(ob.c.id, ob.c.payload, ev.c.event_type)
                 .join(ev, ev.c.id == ob.c.event_id)
@@ -635,28 +669,12 @@ class SubscriptionRepo(_Repo):
             )
             skipped = 0
             for outbox_id, payload, event_type in pending.all():
-                heir = next(
-                    (
-                        h
-                        for h in heirs
-                        if event_type in h.events
-                        and not (gone.connection_id and h.connection_id and h.connection_id != gone.connection_id)
-                    ),
-                    None,
-                )
+                heir = _heir(heirs, event_type, gone.connection_id)
                 if heir is None:
                     skipped += 1
                     values: dict[str, Any] = {"status": "skipped", "last_error": "unsubscribed", "posting_since": None}
                 else:
-                    payload = {**(payload or {}), "compact": heir.compact}
-                    if payload.get("filters_deferred"):  # a rating whose filters the worker checks
-                        if heir.has_filters:
-                            kept = [i for i in payload.get("subscription_ids", []) if i != gone.id]
-                            payload["subscription_ids"] = [*kept, heir.id] if heir.id not in kept else kept
-                        else:  # the heir takes it whatever its job and candidate
-                            payload.pop("filters_deferred")
-                            payload.pop("subscription_ids", None)
-                    values = {"subscription_id": heir.id, "payload": payload}
+                    values = {"subscription_id": heir.id, "payload": _handed_to(heir, payload, gone_id=gone.id)}
                 # Only while still pending: a worker may have posted it meanwhile (PostgreSQL checks
                 # the condition again once it has the row).
                 await conn.execute(sa.update(ob).where(ob.c.id == outbox_id, ob.c.status == "pending").values(**values))
@@ -966,10 +984,13 @@ ORDER BY h.head LIMIT :limit
 )
 
 
+SUBSCRIPTION_REMOVED = "its subscription was removed"
+
+
 def _unwanted(row: sa.Row) -> str | None:
     """Why a leased row's subscription no longer wants it, if it does not (``OutboxItem.unwanted``)."""
     if row.subscription_found is None:
-        return "its subscription was removed"
+        return SUBSCRIPTION_REMOVED
     # A paused subscription's rows still go (the pause stops new ones): those it must not post are
     # failed where it is paused (a channel gone, the app uninstalled).
     if row.event_type not in (row.subscription_events or ()):
@@ -1204,6 +1225,38 @@ class OutboxRepo(_Repo):
                 sa.update(cl).where(cl.c.holder == worker_id, cl.c.expires_at > now).values(expires_at=now)
             )
         return result.rowcount or 0
+
+    async def hand_to_heir(self, outbox_id: int) -> tuple[int, dict[str, Any]] | None:
+        """A pending row whose subscription is gone goes to another that takes it: (its id, the row's payload).
+
+        ``SubscriptionRepo.unsubscribe`` settles a subscription's rows as it removes it, but on
+        PostgreSQL an event stored while it ran can still have been queued under it. None when no
+        other subscription of the channel takes the row (it is then skipped as unwanted).
+        """
+        ob, ev, t = schema.outbox, schema.events, schema.subscriptions
+        async with self._engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(ob, ev.c.event_type, ev.c.vendor, ev.c.payload.label("event_payload"))
+                    .join(ev, ev.c.id == ob.c.event_id)
+                    .where(ob.c.id == outbox_id, ob.c.status == "pending")
+                )
+            ).first()
+            if row is None or (await conn.execute(sa.select(t.c.id).where(t.c.id == row.subscription_id))).first():
+                return None
+            heirs = await _heirs_of(
+                conn, team_id=row.team_id, channel_id=row.channel_id, vendor=row.vendor, gone_id=row.subscription_id
+            )
+            heir = _heir(heirs, row.event_type, (row.event_payload or {}).get("connection_id"))
+            if heir is None:
+                return None
+            payload = _handed_to(heir, row.payload, gone_id=row.subscription_id)
+            await conn.execute(
+                sa.update(ob)
+                .where(ob.c.id == outbox_id, ob.c.status == "pending")
+                .values(subscription_id=heir.id, payload=payload)
+            )
+        return heir.id, payload
 
     async def fail_pending_for_subscription(self, subscription_id: int, reason: str) -> int:
         async with self._engine.begin() as conn:

@@ -980,3 +980,22 @@ async def test_what_was_queued_before_a_pause_is_still_posted(bot):
     (subscription,) = await bot.services.db.subscriptions.list_for_channel("T0001", "C1")
     await bot.services.db.subscriptions.pause(subscription.id, "WedgeHR refused the token")
     await bot.slack.wait_for(lambda: len(cards(bot)) == 3, timeout=15)
+
+
+async def test_a_row_left_under_a_removed_subscription_goes_to_the_channels_other_one(bot):
+    # On PostgreSQL an event stored while an unsubscribe ran can be queued under the subscription
+    # being removed; the channel's other subscription that takes the event still gets it.
+    job = completed_interview(bot)["job_post"]["title"]
+    await subscribe(bot, f'subscribe sparkhire completed job:"{job}"')
+    await subscribe(bot, "subscribe sparkhire completed compact")
+    await queue_backlog(bot, 3)
+    await bot.slack.wait_for(lambda: cards(bot))
+    full = next(s for s in await bot.services.db.subscriptions.list_for_channel("T0001", "C1") if not s.compact)
+    await bot.services.db.subscriptions.remove(full.id)  # as a racing process leaves it: rows not settled
+    for _ in range(100):
+        if not (counts := await bot.services.db.outbox.counts()).get("pending"):
+            break
+        await asyncio.sleep(0.1)
+    assert counts == {"sent": 3}
+    posted = " ".join(m.text for m in bot.slack.posted("C1"))
+    assert all(f"Cand {n}" in posted for n in range(3))
