@@ -70,4 +70,6 @@ class Block(StrEnum):
     SPARKHIRE_WORKSPACE_KEY = "sparkhire_workspace_key"
     SPARKHIRE_USER_KEY = "sparkhire_user_key"
     PROGRESS = "progress"
+    #: The warning atop a form shown again after the vendor refused it.
+    FORM_PROBLEMS = "form_problems"
     ACTIONS = "actions"

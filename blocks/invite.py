@@ -203,6 +203,11 @@ def working_view(text: str = "Talking to the vendor…") -> dict[str, Any]:
     )
 
 
+def refused_heading(vendor: str) -> str:
+    """Atop the form shown again when the vendor refused the invite after the form had to wait."""
+    return f"{VENDOR_LABELS.get(vendor, vendor)} did not take the invite. Correct the form and send it again:"
+
+
 def progress_view(*, done: int, total: int, vendor: str, waiting_seconds: float | None = None) -> dict[str, Any]:
     """The bulk send's progress; ``waiting_seconds`` when the vendor asked the batch to pause."""
     bar_len = 20

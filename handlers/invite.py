@@ -15,10 +15,13 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.common import option
+from blocks.errors import error_view
+from blocks.forms import refilled_form
 from blocks.ids import LINK_ACTIONS, Action, Block, Callback
 from blocks.invite import (
     invite_confirmation,
     progress_view,
+    refused_heading,
     results_message,
     results_view,
     sparkhire_invite_modal,
@@ -327,8 +330,16 @@ async def _submit_single(
             candidate = await task
         except Exception as exc:
             audit_failure(exc)
-            message = user_message_for(exc)
-            await client.views_update(view_id=view_id, view=working_view(message.text))
+            if isinstance(exc, (ValidationError, BadRequestError)):
+                # A refusal the recruiter can correct: the form again, as typed, with the vendor's reasons.
+                shown = refilled_form(view, heading=refused_heading(vendor), problems=_refusal_reasons(exc))
+            else:
+                shown = error_view(user_message_for(exc).text)
+            try:
+                await client.views_update(view_id=view_id, view=shown)
+            except (SlackApiError, TimeoutError, aiohttp.ClientError) as update_error:
+                # Closed meanwhile, or Slack hiccuped: the message below still says what happened.
+                logger.info("Could not show the invite's outcome on the form: %r", update_error)
             await report(exc, recipient)
             return
         await client.views_update(
@@ -337,6 +348,11 @@ async def _submit_single(
         await _confirm(services, recipient, candidate, team_id=team_id, vendor=vendor, emailed=emailed)
 
     after_ack(context, finish(), recipient=recipient, name="invite.finish")
+
+
+def _refusal_reasons(exc: ValidationError | BadRequestError) -> list[str]:
+    fields = exc.field_errors if isinstance(exc, ValidationError) else {}
+    return list(dict.fromkeys(fields.values())) or [exc.message]
 
 
 def _ok_result(candidate: CandidateView) -> Any:

@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from blocks import cards, connect, errors, help, home, invite, resend, share, subscriptions
-from blocks.common import escape, slack_date, stars
+from blocks import cards, connect, errors, forms, help, home, invite, resend, share, subscriptions
+from blocks.common import escape, input_block, modal, option, slack_date, stars
 from blocks.ids import Action, Block
 from blocks.models import (
     AuditEntryView,
@@ -199,7 +199,40 @@ def test_each_reviewer_link_can_be_deactivated_after_a_confirmation():
     assert len(many.blocks) == 50 and "…and 12 more link(s), listed in Spark Hire." in str(many.blocks[-1])
 
 
+def every_input_form():
+    """A form with each kind of input, submitted with each filled in (and one emptied)."""
+    picked = {"text": {"type": "plain_text", "text": "Barista", "emoji": True}, "value": "j1"}
+    listed = [option("a", "A"), option("b", "B")]
+    elements = {
+        "text": ({"type": "plain_text_input", "initial_value": "was"}, {"value": LONG[:100]}),
+        "emptied": ({"type": "email_text_input", "initial_value": "a@b.co"}, {"value": None}),
+        "number": ({"type": "number_input", "is_decimal_allowed": False}, {"value": "3"}),
+        "static": ({"type": "static_select", "options": listed}, {"selected_option": {"value": "b"}}),
+        "external": ({"type": "external_select", "min_query_length": 0}, {"selected_option": picked}),
+        "multi": ({"type": "multi_static_select", "options": listed}, {"selected_options": [{"value": "a"}]}),
+        "multi_external": ({"type": "multi_external_select"}, {"selected_options": [picked]}),
+        "checks": ({"type": "checkboxes", "options": listed, "initial_options": listed}, {"selected_options": []}),
+        "radio": ({"type": "radio_buttons", "options": listed}, {"selected_option": {"value": "a"}}),
+        "when": ({"type": "datetimepicker"}, {"selected_date_time": 1_800_000_000}),
+        "day": ({"type": "datepicker"}, {"selected_date": "2026-11-23"}),
+        "hour": ({"type": "timepicker"}, {"selected_time": "09:30"}),
+    }
+    blocks = [input_block(b, b, {**el, "action_id": "input"}, optional=True) for b, (el, _) in elements.items()]
+    view = modal("invite_wedgehr", "Invite on WedgeHR", blocks, submit="Send invite", private_metadata='{"a":1}')
+    state = {b: {"input": {"type": el["type"], **st}} for b, (el, st) in elements.items()}
+    return {**view, "id": "V1", "hash": "h", "team_id": "T1", "state": {"values": state}}
+
+
+def refilled_every_input():
+    return forms.refilled_form(every_input_form(), heading=LONG, problems=[HOSTILE_TEXT, LONG * 3])
+
+
+HOSTILE_TEXT = "<!channel> & <https://evil.example|x>"
+
+
 ALL_VIEWS = [
+    refilled_every_input,
+    lambda: forms.refilled_form(refilled_every_input(), heading="Again", problems=["x"]),
     lambda: invite.progress_view(done=3, total=40, vendor="sparkhire", waiting_seconds=60),
     lambda: errors.outsider_view("the acme workspace"),
     lambda: errors.outsider_view(LONG),
@@ -459,3 +492,25 @@ def test_a_rating_reply_says_the_rating_given_and_by_whom_not_the_interviews():
     )
     assert cards.thread_reply(overall, event="rated", rated_by="Bob").text == "Ann was rated by Bob: overall ★★★★★ 5"
     assert cards.thread_reply(spark(name="Ann", rating=None), event="rated").text == "Ann was rated"
+
+
+def test_a_form_given_back_shows_what_was_typed_under_the_vendors_reasons():
+    form = refilled_every_input()
+    assert form["callback_id"] == "invite_wedgehr" and form["private_metadata"] == '{"a":1}'
+    assert not {"id", "hash", "state", "team_id"} & set(form)  # views.update refuses them
+    warning, *inputs = form["blocks"]
+    assert warning["block_id"] == Block.FORM_PROBLEMS and "&lt;!channel&gt; &amp;" in warning["text"]["text"]
+    shown = {b["block_id"]: b["element"] for b in inputs}
+    assert shown["text"]["initial_value"] == LONG[:100]
+    assert "initial_value" not in shown["emptied"] and "initial_options" not in shown["checks"]
+    assert shown["number"]["initial_value"] == "3"
+    assert shown["static"]["initial_option"] == option("b", "B")  # Slack wants the option as listed
+    assert shown["radio"]["initial_option"] == option("a", "A")
+    assert shown["multi"]["initial_options"] == [option("a", "A")]
+    assert shown["external"]["initial_option"]["value"] == "j1"
+    assert shown["multi_external"]["initial_options"][0]["text"]["text"] == "Barista"
+    assert shown["when"]["initial_date_time"] == 1_800_000_000
+    assert shown["day"]["initial_date"] == "2026-11-23" and shown["hour"]["initial_time"] == "09:30"
+    # Refused again: one warning, the latest.
+    again = forms.refilled_form({**form, "state": every_input_form()["state"]}, heading="Again", problems=["x"])
+    assert [b.get("block_id") for b in again["blocks"]].count(Block.FORM_PROBLEMS) == 1

@@ -572,3 +572,81 @@ async def test_the_results_of_a_long_bulk_invite_reach_the_recruiter_failures_fi
     assert "150 sent, 1 failed" in shown
     assert shown.index("not-an-email") < shown.index("candidate.000@example.com")  # the failure comes first
     assert re.search(r"…and \d+ more results not shown", shown)
+
+
+def initial_values(view):
+    """block_id -> what the form shows in it before the recruiter types anything."""
+    shown = {}
+    for block in view["blocks"]:
+        element = block.get("element") or {}
+        for key in ("initial_value", "initial_option", "initial_options", "initial_date_time"):
+            if key in element:
+                shown[block["block_id"]] = element[key]
+    return shown
+
+
+async def test_a_slow_vendor_that_refuses_the_invite_gives_the_form_back_as_typed_with_its_reasons(bot):
+    modal = await wedgehr_modal(bot)
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    posted = lambda r: r.method == "POST"  # noqa: E731
+    bot.wedgehr.slow_next(3.0, when=posted)
+    bot.wedgehr.fail_next(
+        422,
+        body={
+            "message": "The given data was invalid.",
+            "errors": {"email": ["The email has already been taken."], "uniqueId": ["The unique id is in use."]},
+        },
+        when=posted,
+    )
+    state = wedgehr_values(interview, send=False)
+    body = (await bot.sender.view_submission(modal, state)).json()
+    assert body["view"]["callback_id"] == Callback.WORKING  # past the budget: the form had to wait
+    await bot.slack.wait_for(lambda: bot.slack.calls_to("views.update"), timeout=10)
+    form = bot.slack.calls_to("views.update")[-1].args["view"]
+    assert_valid_view(form)
+    assert form["callback_id"] == Callback.INVITE_WEDGEHR and form["private_metadata"] == modal["private_metadata"]
+    warning = str(form["blocks"][0])
+    assert "The email has already been taken." in warning and "The unique id is in use." in warning
+    shown = initial_values(form)
+    assert shown[Block.EMAIL] == "ann@example.com" and shown[Block.UNIQUE_ID] == "ATS-1"
+    assert shown[Block.FIRST_NAME] == "Ann" and shown[Block.LAST_NAME] == "Lee"
+    assert shown[Block.WEDGEHR_INTERVIEW]["value"] == str(interview["id"])
+    assert Block.SEND_EMAIL not in shown  # unticked stays unticked
+    told = await bot.slack.wait_for(lambda: bot.slack.ephemerals("U1"))
+    assert "invalid" in told[-1].text
+    # The form given back can be sent again as it is.
+    again = (await bot.sender.view_submission({**form, "id": modal["id"]}, state)).json()
+    assert again == {"response_action": "clear"}
+
+
+async def test_a_slow_spark_hire_refusal_gives_the_form_back_and_other_late_errors_say_so_plainly(
+    sparkhire_only_bot,
+):
+    bot = sparkhire_only_bot
+    modal = await open_modal(bot, "invite")
+    state = await sparkhire_values(
+        bot, modal, **{Block.TIME_LIMIT: (None, {"type": "static_select", "selected_option": {"value": "90"}})}
+    )
+    posted = lambda r: r.method == "POST" and r.path == "/interviews"  # noqa: E731
+    bot.sparkhire.slow_next(3.0, when=posted)
+    bot.sparkhire.fail_next(400, body={"reason": "The deadline falls on a blackout day."}, when=posted)
+    body = (await bot.sender.view_submission(modal, state)).json()
+    assert body["view"]["callback_id"] == Callback.WORKING
+    await bot.slack.wait_for(lambda: bot.slack.calls_to("views.update"), timeout=10)
+    form = bot.slack.calls_to("views.update")[-1].args["view"]
+    assert_valid_view(form)
+    assert form["callback_id"] == Callback.INVITE_SPARKHIRE
+    assert "blackout day" in str(form["blocks"][0])
+    shown = initial_values(form)
+    assert shown[Block.CANDIDATE_NAME] == "Dee Dee" and shown[Block.QUESTIONS] == "Why us?"
+    assert shown[Block.TIME_LIMIT]["value"] == "90" and shown[Block.SPARKHIRE_JOB]["text"]["text"] == "Barista"
+    assert shown[Block.DEADLINE] == state[Block.DEADLINE][Action.INPUT]["selected_date_time"]
+
+    # Not something the form can fix: a warning, not an hourglass that looks still at work.
+    updates = len(bot.slack.calls_to("views.update"))
+    bot.sparkhire.slow_next(3.0, when=posted)
+    bot.sparkhire.fail_next(403, body={"reason": "Your plan does not allow this."}, when=posted)
+    await bot.sender.view_submission({**form, "id": modal["id"]}, state)
+    await bot.slack.wait_for(lambda: len(bot.slack.calls_to("views.update")) > updates, timeout=10)
+    failed = str(bot.slack.calls_to("views.update")[-1].args["view"])
+    assert ":warning:" in failed and "hourglass" not in failed
