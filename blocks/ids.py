@@ -38,6 +38,9 @@ class Action(StrEnum):
     SUBSCRIPTION_RESUME = "subscription_resume"
 
 
+#: The value of the one option a type-ahead offers when the vendor's lookup failed, as ``lookup_failed:<cause>``.
+LOOKUP_FAILED = "lookup_failed"
+
 #: Buttons that open a URL: Slack still sends their click, which only needs an ack.
 LINK_ACTIONS = frozenset({Action.OPEN_INVITE_LINK, Action.WATCH, Action.OPEN_RESULT})
 

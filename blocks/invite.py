@@ -22,7 +22,7 @@ from blocks.common import (
     text_input,
 )
 from blocks.errors import reconnect_actions
-from blocks.ids import Action, Block, Callback
+from blocks.ids import LOOKUP_FAILED, Action, Block, Callback
 from blocks.models import VENDOR_LABELS, CandidateView, InviteResult, Message
 
 TIME_LIMIT_CHOICES = (30, 60, 90, 120, 160, 180)
@@ -194,6 +194,50 @@ def sparkhire_invite_modal(
         submit="Send invite",
         private_metadata=private_metadata,
     )
+
+
+#: Why a type-ahead lookup failed -> (the option's label, the field error when the form is sent with it).
+LOOKUP_FAILURES = {
+    "key": (
+        "⚠ {vendor} refused the API {key}: run /interview connect",
+        "{vendor} refused the API {key}, so nothing could be listed. "
+        "Reconnect with /interview connect, then search again.",
+    ),
+    "busy": (
+        "⚠ {vendor} is busy (rate limited): search again in a minute",
+        "{vendor} was busy (rate limited), so nothing could be listed. Search again in a minute.",
+    ),
+    "timeout": (
+        "⚠ {vendor} did not answer in time: search again",
+        "{vendor} did not answer in time, so nothing could be listed. Search again.",
+    ),
+    "error": (
+        "⚠ {vendor} could not list them: search again shortly",
+        "{vendor} had a problem listing them, so nothing could be picked. Search again in a few minutes.",
+    ),
+}
+
+
+def _lookup_words(vendor: str) -> dict[str, str]:
+    return {"vendor": VENDOR_LABELS.get(vendor, vendor), "key": "token" if vendor == "wedgehr" else "key"}
+
+
+def lookup_failed_option(vendor: str, cause: str) -> dict[str, Any]:
+    """The one type-ahead option when the vendor's lookup failed: says why, and cannot be sent as a pick."""
+    label, _ = LOOKUP_FAILURES.get(cause, LOOKUP_FAILURES["error"])
+    return option(f"{LOOKUP_FAILED}:{cause}", label.format(**_lookup_words(vendor)))
+
+
+def lookup_failed_cause(value: str | None) -> str | None:
+    """The cause in a picked ``lookup_failed_option``'s value, or None for a real pick."""
+    prefix, _, cause = (value or "").partition(":")
+    return (cause if cause in LOOKUP_FAILURES else "error") if prefix == LOOKUP_FAILED else None
+
+
+def lookup_failed_error(vendor: str, cause: str) -> str:
+    """The field error of a picker whose lookup failed, when the form is sent anyway."""
+    _, error = LOOKUP_FAILURES.get(cause, LOOKUP_FAILURES["error"])
+    return error.format(**_lookup_words(vendor))
 
 
 def working_view(text: str = "Talking to the vendor…") -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -31,6 +32,47 @@ Vendor = Literal["wedgehr", "sparkhire"]
 ENV_CONNECTED_BY = "environment"
 #: Why a WedgeHR subscription was paused; a new token re-enables it (``Services.follow_new_wedgehr_token``).
 TOKEN_REJECTED = "WedgeHR rejected the workspace's token; an admin can connect a new one with /interview connect"
+
+
+@dataclass
+class _FormLookups:
+    failed: dict[str, str] = field(default_factory=dict)  # picker -> why its last lookup failed
+    told_reconnect: bool = False
+
+
+@dataclass
+class FailedLookups:
+    """The type-ahead lookups that failed, per open form (its view id), in this process.
+
+    A submit with nothing picked then says why, and a rejected key's reconnect message goes out
+    once per form, not per keystroke. Kept in memory: forms live minutes, and another process
+    at worst tells the recruiter once more. Bounded: the oldest forms are forgotten first.
+    """
+
+    limit: int = 2000
+    _forms: OrderedDict[str, _FormLookups] = field(default_factory=OrderedDict)
+
+    def record(self, view_id: str, picker: str, cause: str) -> bool:
+        """Note that ``picker``'s lookup failed for ``cause``; True when the recruiter is yet to be told
+        of a rejected key on this form (the caller tells them now)."""
+        form = self._forms.setdefault(view_id, _FormLookups())
+        self._forms.move_to_end(view_id)
+        form.failed[picker] = cause
+        while len(self._forms) > self.limit:
+            self._forms.popitem(last=False)
+        tell = cause == "key" and not form.told_reconnect
+        form.told_reconnect = form.told_reconnect or tell
+        return tell
+
+    def clear(self, view_id: str, picker: str) -> None:
+        """The lookup worked again: an empty pick is then the recruiter's, not the vendor's doing."""
+        form = self._forms.get(view_id)
+        if form is not None:
+            form.failed.pop(picker, None)
+
+    def cause(self, view_id: str, picker: str) -> str | None:
+        form = self._forms.get(view_id)
+        return form.failed.get(picker) if form is not None else None
 
 
 @dataclass(kw_only=True)
@@ -58,6 +100,8 @@ class Services:
     vendor_retry: RetryPolicy = field(default_factory=RetryPolicy)
     #: The pooled HTTP session of every Slack Web API client (opened when the server starts).
     slack_session: aiohttp.ClientSession | None = None
+    #: The invite forms' type-ahead failures (handlers/invite.py).
+    failed_lookups: FailedLookups = field(default_factory=FailedLookups)
     _storing_env_secret: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -20,6 +20,9 @@ from blocks.forms import refilled_form
 from blocks.ids import LINK_ACTIONS, Action, Block, Callback
 from blocks.invite import (
     invite_confirmation,
+    lookup_failed_cause,
+    lookup_failed_error,
+    lookup_failed_option,
     progress_view,
     refused_heading,
     results_message,
@@ -45,7 +48,14 @@ from bot.invites import (
     sparkhire_field_for,
 )
 from bot.services import Services
-from bot.vendors.errors import AuthenticationError, BadRequestError, ValidationError, VendorError
+from bot.vendors.errors import (
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    RateLimitError,
+    ValidationError,
+    VendorError,
+)
 from handlers.common import (
     SUBMIT_BUDGET_SECONDS,
     Recipient,
@@ -173,34 +183,81 @@ async def on_vendor_chosen(ack: Any, view: dict[str, Any]) -> None:
 
 
 # -- type-ahead -------------------------------------------------------------------------------------
-async def _bounded(coro: Any) -> Any:
+async def _bounded(coro: Any) -> tuple[Any, BaseException | None]:
+    """The lookup's result, or why it failed (the recruiter must see that, not an empty list)."""
     try:
         # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel (bot/notify/worker.py).
         async with asyncio.timeout(SUGGESTION_BUDGET_SECONDS):
-            return await coro
+            return await coro, None
     except (TimeoutError, VendorError) as exc:
         logger.info("Type-ahead gave up: %s", exc)
-        return None
+        return None, exc
 
 
-async def on_wedgehr_interview_options(ack: Any, body: dict[str, Any], context: Any) -> None:
+def _lookup_cause(error: BaseException) -> str:
+    if isinstance(error, AuthenticationError):
+        return "key"
+    if isinstance(error, RateLimitError):
+        return "busy"
+    if isinstance(error, (TimeoutError, APITimeoutError)):
+        return "timeout"
+    return "error"
+
+
+async def _lookup_failed(
+    ack: Any, body: dict[str, Any], context: Any, client: Any, *, vendor: str, picker: str, error: BaseException
+) -> None:
+    """One option saying why nothing is listed; a rejected key also gets the reconnect button, once a form."""
+    cause = _lookup_cause(error)
+    tell = services_of(context).failed_lookups.record(_view_id(body), picker, cause)
+    await ack(options=[lookup_failed_option(vendor, cause)])
+    if tell:
+        recipient = recipient_from_body(body, client)
+        after_ack(context, recipient.send(user_message_for(error)), recipient=recipient, name="invite.reconnect")
+
+
+def _view_id(body: dict[str, Any]) -> str:
+    return str((body.get("view") or {}).get("id") or "")
+
+
+def _unpicked(context: Any, view: dict[str, Any], *, vendor: str, picker: str, value: str | None) -> str | None:
+    """Why a picker holds no real choice when its lookup failed: the picked warning, or nothing picked after it."""
+    cause = lookup_failed_cause(value)
+    if cause is None and not value:
+        cause = services_of(context).failed_lookups.cause(_view_id({"view": view}), picker)
+    return lookup_failed_error(vendor, cause) if cause else None
+
+
+async def on_wedgehr_interview_options(ack: Any, body: dict[str, Any], context: Any, client: Any) -> None:
     services = services_of(context)
     connection = await services.resolve_connection(team_of(body), "wedgehr", body["user"]["id"])
     interviews = None
     if connection is not None:
-        async with services.client_for(connection) as client:
-            interviews = await _bounded(client.search_interviews(body.get("value", ""), limit=50))
+        async with services.client_for(connection) as vendor_client:
+            interviews, failed = await _bounded(vendor_client.search_interviews(body.get("value", ""), limit=50))
+        if failed is not None:
+            await _lookup_failed(
+                ack, body, context, client, vendor="wedgehr", picker=Action.WEDGEHR_INTERVIEW, error=failed
+            )
+            return
+        services.failed_lookups.clear(_view_id(body), Action.WEDGEHR_INTERVIEW)
     await ack(options=[option(str(i.id), i.name) for i in interviews or []])
 
 
-async def on_sparkhire_job_options(ack: Any, body: dict[str, Any], context: Any) -> None:
+async def on_sparkhire_job_options(ack: Any, body: dict[str, Any], context: Any, client: Any) -> None:
     services = services_of(context)
     query = (body.get("value") or "").lower()
     connection = await services.resolve_connection(team_of(body), "sparkhire", body["user"]["id"])
     jobs = None
     if connection is not None:
-        async with services.client_for(connection) as client:
-            jobs = await _bounded(_active_jobs(client))
+        async with services.client_for(connection) as vendor_client:
+            jobs, failed = await _bounded(_active_jobs(vendor_client))
+        if failed is not None:
+            await _lookup_failed(
+                ack, body, context, client, vendor="sparkhire", picker=Action.SPARKHIRE_JOB, error=failed
+            )
+            return
+        services.failed_lookups.clear(_view_id(body), Action.SPARKHIRE_JOB)
     matching = [j for j in jobs or [] if query in (j.title or "").lower()][:100]
     await ack(options=[option(f"{j.uuid}|{(j.title or '')[:100]}", j.title or j.uuid) for j in matching])
 
@@ -209,14 +266,19 @@ async def _active_jobs(client: Any) -> list[Any]:
     return [job async for job in client.iter_jobs(status=["active"], page_size=100)]
 
 
-async def on_question_set_options(ack: Any, body: dict[str, Any], context: Any) -> None:
+async def on_question_set_options(ack: Any, body: dict[str, Any], context: Any, client: Any) -> None:
     services = services_of(context)
     query = (body.get("value") or "").lower()
     connection = await services.resolve_connection(team_of(body), "sparkhire", body["user"]["id"])
     sets = None
     if connection is not None:
-        async with services.client_for(connection) as client:
-            sets = await _bounded(client.list_question_sets())
+        async with services.client_for(connection) as vendor_client:
+            sets, failed = await _bounded(vendor_client.list_question_sets())
+        if failed is not None:
+            await _lookup_failed(
+                ack, body, context, client, vendor="sparkhire", picker=Action.SPARKHIRE_QUESTION_SET, error=failed
+            )
+            return
     matching = [s for s in sets or [] if query in (s.name or "").lower()][:100]
     await ack(options=[option(s.uuid, s.name or s.uuid) for s in matching])
 
@@ -526,7 +588,10 @@ async def on_wedgehr_submit(ack: Any, body: dict[str, Any], view: dict[str, Any]
     bulk_text = text_value(values, Block.BULK)
     errors: dict[str, str] = {}
     if not interview_value.isdecimal():
-        errors[Block.WEDGEHR_INTERVIEW] = "Choose an interview."
+        errors[Block.WEDGEHR_INTERVIEW] = (
+            _unpicked(context, view, vendor="wedgehr", picker=Action.WEDGEHR_INTERVIEW, value=interview_value)
+            or "Choose an interview."
+        )
     rows = parse_bulk(bulk_text) if bulk_text else []
     if not bulk_text and not email:
         errors[Block.EMAIL] = "Enter the candidate's email, or paste several candidates below."
@@ -595,7 +660,13 @@ async def on_sparkhire_submit(ack: Any, body: dict[str, Any], view: dict[str, An
     consent = "consent" in checked(values, Block.SMS_CONSENT)
     errors: dict[str, str] = {}
     if "|" not in job_value:
-        errors[Block.SPARKHIRE_JOB] = "Choose a job."
+        errors[Block.SPARKHIRE_JOB] = (
+            _unpicked(context, view, vendor="sparkhire", picker=Action.SPARKHIRE_JOB, value=job_value)
+            or "Choose a job."
+        )
+    if (set_failed := lookup_failed_cause(question_set)) is not None:
+        # The warning option, not a set: never sent to Spark Hire as one.
+        errors[Block.QUESTION_SET] = lookup_failed_error("sparkhire", set_failed)
     rows = parse_bulk(bulk_text) if bulk_text else []
     if not bulk_text:
         if not email:

@@ -514,3 +514,13 @@ def test_a_form_given_back_shows_what_was_typed_under_the_vendors_reasons():
     # Refused again: one warning, the latest.
     again = forms.refilled_form({**form, "state": every_input_form()["state"]}, heading="Again", problems=["x"])
     assert [b.get("block_id") for b in again["blocks"]].count(Block.FORM_PROBLEMS) == 1
+
+
+@pytest.mark.parametrize("vendor", ["wedgehr", "sparkhire"])
+@pytest.mark.parametrize("cause", list(invite.LOOKUP_FAILURES))
+def test_a_failed_lookup_is_one_option_within_slacks_limits_that_names_its_cause(vendor, cause):
+    picked = invite.lookup_failed_option(vendor, cause)
+    assert picked["text"]["text"].startswith("⚠") and len(picked["text"]["text"]) <= 75
+    assert invite.lookup_failed_cause(picked["value"]) == cause
+    assert invite.lookup_failed_cause("123") is None and invite.lookup_failed_cause(None) is None
+    assert len(invite.lookup_failed_error(vendor, cause)) <= 150  # a field error's length

@@ -650,3 +650,46 @@ async def test_a_slow_spark_hire_refusal_gives_the_form_back_and_other_late_erro
     await bot.slack.wait_for(lambda: len(bot.slack.calls_to("views.update")) > updates, timeout=10)
     failed = str(bot.slack.calls_to("views.update")[-1].args["view"])
     assert ":warning:" in failed and "hourglass" not in failed
+
+
+async def test_a_rejected_key_in_the_type_ahead_says_so_and_offers_the_reconnect_button_once():
+    async with running_bot(env_credentials=False, sparkhire_api_key="invalid-revoked-key") as bot:
+        modal = await open_modal(bot, "invite dee@example.com")
+        assert modal["callback_id"] == Callback.INVITE_SPARKHIRE
+        for typed in ("", "b", "ba"):  # every keystroke asks again
+            jobs = (await bot.sender.suggestion(Action.SPARKHIRE_JOB, typed, view=modal)).json()["options"]
+            assert [o["text"]["text"] for o in jobs] == ["⚠ Spark Hire refused the API key: run /interview connect"]
+        sets = (await bot.sender.suggestion(Action.SPARKHIRE_QUESTION_SET, "", view=modal)).json()["options"]
+        assert "refused the API key" in sets[0]["text"]["text"]
+        told = await bot.slack.wait_for(lambda: bot.slack.ephemerals("U1"))
+        assert Action.OPEN_CONNECT in str(told[-1].blocks) and "rejected" in told[-1].text
+        deadline = next(b for b in modal["blocks"] if b.get("block_id") == Block.DEADLINE)["element"]
+        state = sparkhire_state(jobs[0], deadline["initial_date_time"])
+        picked_set = {"type": "external_select", "selected_option": sets[0]}
+        state[Block.QUESTION_SET] = {Action.SPARKHIRE_QUESTION_SET: picked_set}
+        # Sent with the warning picked, or with nothing picked: the field says why, not "Choose a job."
+        for job in (jobs[0], None):
+            state[Block.SPARKHIRE_JOB][Action.SPARKHIRE_JOB]["selected_option"] = job
+            body = (await bot.sender.view_submission(modal, state)).json()
+            assert body["response_action"] == "errors"
+            assert "Spark Hire refused the API key" in body["errors"][Block.SPARKHIRE_JOB]
+            assert "refused the API key" in body["errors"][Block.QUESTION_SET]
+        assert not any(r.method == "POST" for r in bot.sparkhire.requests)
+        await asyncio.sleep(0.5)
+        assert len(bot.slack.ephemerals("U1")) == 1  # once per form, not per keystroke
+
+
+async def test_a_slow_interview_type_ahead_says_so_and_the_next_search_lists_again(bot):
+    modal = await wedgehr_modal(bot)
+    bot.wedgehr.slow_next(3.0)  # past the type-ahead's 2.5 s
+    late = (await bot.sender.suggestion(Action.WEDGEHR_INTERVIEW, "pract", view=modal)).json()["options"]
+    assert [o["text"]["text"] for o in late] == ["⚠ WedgeHR did not answer in time: search again"]
+    state = wedgehr_values({"id": 1, "name": "x"})
+    state[Block.WEDGEHR_INTERVIEW][Action.WEDGEHR_INTERVIEW]["selected_option"] = None
+    body = (await bot.sender.view_submission(modal, state)).json()
+    assert "WedgeHR did not answer in time" in body["errors"][Block.WEDGEHR_INTERVIEW]
+    assert not bot.slack.ephemerals("U1")  # not a key problem: no reconnect message
+    listed = (await bot.sender.suggestion(Action.WEDGEHR_INTERVIEW, "pract", view=modal)).json()["options"]
+    assert listed and not any(o["text"]["text"].startswith("⚠") for o in listed)
+    body = (await bot.sender.view_submission(modal, state)).json()
+    assert body["errors"][Block.WEDGEHR_INTERVIEW] == "Choose an interview."  # nothing picked, nothing failed
