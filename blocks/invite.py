@@ -62,7 +62,10 @@ def _bulk_block() -> dict[str, Any]:
     )
 
 
-def wedgehr_invite_modal(*, email: str | None = None, private_metadata: str) -> dict[str, Any]:
+def wedgehr_invite_modal(
+    *, email: str | None = None, name: tuple[str | None, str | None] = (None, None), private_metadata: str
+) -> dict[str, Any]:
+    """``name``: the first and last name to pre-fill, as from "/interview invite Ann Lee <ann@…>"."""
     interview = {
         "type": "external_select",
         "action_id": Action.WEDGEHR_INTERVIEW,
@@ -87,8 +90,12 @@ def wedgehr_invite_modal(*, email: str | None = None, private_metadata: str) -> 
             },
             optional=True,
         ),
-        input_block(Block.FIRST_NAME, "First name", text_input(Action.INPUT, max_length=100), optional=True),
-        input_block(Block.LAST_NAME, "Last name", text_input(Action.INPUT, max_length=100), optional=True),
+        input_block(
+            Block.FIRST_NAME, "First name", text_input(Action.INPUT, initial=name[0], max_length=100), optional=True
+        ),
+        input_block(
+            Block.LAST_NAME, "Last name", text_input(Action.INPUT, initial=name[1], max_length=100), optional=True
+        ),
         input_block(Block.SEND_EMAIL, "Email", send, optional=True),
         input_block(
             Block.UNIQUE_ID,
@@ -107,6 +114,7 @@ def wedgehr_invite_modal(*, email: str | None = None, private_metadata: str) -> 
 def sparkhire_invite_modal(
     *,
     email: str | None = None,
+    name: str | None = None,
     deadline: datetime,
     private_metadata: str,
 ) -> dict[str, Any]:
@@ -141,7 +149,12 @@ def sparkhire_invite_modal(
     }
     blocks = [
         input_block(Block.SPARKHIRE_JOB, "Job", job),
-        input_block(Block.CANDIDATE_NAME, "Candidate name", text_input(Action.INPUT, max_length=200), optional=True),
+        input_block(
+            Block.CANDIDATE_NAME,
+            "Candidate name",
+            text_input(Action.INPUT, initial=name, max_length=200),
+            optional=True,
+        ),
         input_block(
             Block.EMAIL,
             "Candidate email",

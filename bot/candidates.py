@@ -8,6 +8,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from urllib.parse import unquote
 
 from blocks.models import CandidateView
 from bot.sparkhire.client import SparkHireClient
@@ -109,6 +110,41 @@ def first_email(text: str) -> str | None:
     for start, end in emails_in(text):
         return text[start:end]
     return None
+
+
+#: Slack's markup for an address in a message: ``<mailto:ann@example.com|label>``.
+SLACK_MAILTO = re.compile(r"<mailto:(?P<email>[^|<>\s]+)(?:\|(?P<label>[^<>]*))?>", re.IGNORECASE)
+#: What ends the words before a "Name <email>" in a sentence: "New applicant: Ann Lee <ann@…>".
+BEFORE_NAME = re.compile(r"[:;,|\t\u2013\u2014]|\s-\s")
+
+
+def _as_written(link: re.Match[str]) -> str:
+    """A Slack mailto link as mail programs write it: ``Label <email>`` when its label is a name."""
+    email, label = unquote(link.group("email")), (link.group("label") or "").strip()
+    return f"{label} <{email}>" if label and not is_email(label) else f"<{email}>"
+
+
+def first_candidate(text: str) -> tuple[str | None, str | None]:
+    """The first candidate in free text, as (name, email): ``first_email``'s address, and a name
+    only when it is written with it as mail programs and Slack write people ("Ann Lee
+    <ann@example.com>", "Ann Lee (ann@example.com)", a Slack link labelled with the name)."""
+    email = first_email(text)
+    if email is None:
+        return None, None
+    written = SLACK_MAILTO.sub(_as_written, unicodedata.normalize("NFC", text or ""))
+    for line in written.splitlines():
+        at = line.lower().find(email.lower())
+        if at < 0:
+            continue
+        close = re.match(r"\s*[>)]", line[at + len(email) :])
+        if close is None:  # a bare address in a sentence: the words before it are not a name
+            return None, email
+        start = max((m.end() for m in BEFORE_NAME.finditer(line, 0, at)), default=0)
+        rows = parse_bulk(line[start : at + len(email) + close.end()])
+        if len(rows) == 1 and rows[0].error is None and rows[0].email.lower() == email.lower():
+            return (rows[0].name or "").strip("*_~ ") or None, email
+        return None, email
+    return None, email
 
 
 def from_wedge(wedge: Wedge) -> CandidateView:

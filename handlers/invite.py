@@ -33,7 +33,7 @@ from blocks.invite import (
     working_view,
 )
 from blocks.models import CandidateView
-from bot.candidates import BulkRow, first_email, is_email, mark_duplicates, parse_bulk
+from bot.candidates import BulkRow, first_candidate, is_email, mark_duplicates, parse_bulk
 from bot.errors import NotConnectedError
 from bot.invites import (
     E164,
@@ -84,6 +84,8 @@ INTERRUPTED_REPORT_SECONDS = 5.0
 SUGGESTION_BUDGET_SECONDS = 2.5
 #: How long a Spark Hire submission may wait for Slack to say the recruiter's time zone.
 TIMEZONE_BUDGET_SECONDS = 0.5
+#: The longest name a form is pre-filled with (Spark Hire's field takes 200 characters).
+NAME_MAX = 200
 WEDGEHR_FIELDS = {
     "interview_id": Block.WEDGEHR_INTERVIEW,
     "email": Block.EMAIL,
@@ -114,17 +116,19 @@ async def open_invite_modal(
     trigger_id: str,
     channel_id: str | None,
     email: str | None,
+    name: str | None = None,
 ) -> None:
     """Open the vendor choice or the vendor's invite form; views.open is the first Slack call."""
     wedgehr = await services.resolve_connection(team_id, "wedgehr", user_id)
     sparkhire = await services.resolve_connection(team_id, "sparkhire", user_id)
-    meta = dump_metadata(channel=channel_id, email=email)
+    name = name[:NAME_MAX] if name else None  # a name from a message: the metadata holds 3,000 characters
+    meta = dump_metadata(channel=channel_id, email=email, name=name)
     if wedgehr and sparkhire:
         view = vendor_choice_modal(private_metadata=meta)
     elif wedgehr:
-        view = wedgehr_invite_modal(email=email, private_metadata=meta)
+        view = wedgehr_invite_modal(email=email, name=_split_name(name), private_metadata=meta)
     elif sparkhire:
-        view = sparkhire_invite_modal(email=email, deadline=default_deadline(), private_metadata=meta)
+        view = sparkhire_invite_modal(email=email, name=name, deadline=default_deadline(), private_metadata=meta)
     else:
         from handlers.connect import open_connect_modal
 
@@ -147,6 +151,7 @@ def default_deadline() -> datetime:
 
 async def on_invite(*, ack: Any, args: str, command: dict[str, Any], context: Any, client: Any, respond: Any) -> None:
     await ack()
+    name, email = first_candidate(args)
     recipient = recipient_from_body(command, client, respond)
     after_ack(
         context,
@@ -157,7 +162,8 @@ async def on_invite(*, ack: Any, args: str, command: dict[str, Any], context: An
             user_id=command["user_id"],
             trigger_id=command["trigger_id"],
             channel_id=command.get("channel_id"),
-            email=first_email(args),
+            email=email,
+            name=name,
         ),
         recipient=recipient,
         name="invite.open",
@@ -172,14 +178,13 @@ SUBCOMMANDS = {"invite": on_invite}
 async def on_vendor_chosen(ack: Any, view: dict[str, Any]) -> None:
     vendor = selected_value(state_values(view), Block.VENDOR)
     meta = view.get("private_metadata", "")
-    email = load_metadata(meta).get("email")
+    email, name = load_metadata(meta).get("email"), load_metadata(meta).get("name")
+    name = name if isinstance(name, str) else None
     if vendor == "wedgehr":
-        await ack(response_action="update", view=wedgehr_invite_modal(email=email, private_metadata=meta))
+        view = wedgehr_invite_modal(email=email, name=_split_name(name), private_metadata=meta)
     else:
-        await ack(
-            response_action="update",
-            view=sparkhire_invite_modal(email=email, deadline=default_deadline(), private_metadata=meta),
-        )
+        view = sparkhire_invite_modal(email=email, name=name, deadline=default_deadline(), private_metadata=meta)
+    await ack(response_action="update", view=view)
 
 
 # -- type-ahead -------------------------------------------------------------------------------------
@@ -756,7 +761,7 @@ async def on_sparkhire_submit(ack: Any, body: dict[str, Any], view: dict[str, An
 async def on_shortcut(ack: Any, shortcut: dict[str, Any], client: Any, context: Any) -> None:
     await ack()
     message = shortcut.get("message") or {}
-    email = first_email(message.get("text", "")) if message else None
+    name, email = first_candidate(message.get("text", "")) if message else (None, None)
     recipient = Recipient(
         client=client, user_id=shortcut["user"]["id"], channel_id=(shortcut.get("channel") or {}).get("id")
     )
@@ -770,6 +775,7 @@ async def on_shortcut(ack: Any, shortcut: dict[str, Any], client: Any, context: 
             trigger_id=shortcut["trigger_id"],
             channel_id=(shortcut.get("channel") or {}).get("id"),
             email=email,
+            name=name,
         ),
         recipient=recipient,
         name="invite.shortcut",

@@ -238,6 +238,8 @@ ALL_VIEWS = [
     lambda: errors.outsider_view(LONG),
     lambda: invite.vendor_choice_modal(private_metadata="{}"),
     lambda: invite.wedgehr_invite_modal(email=None, private_metadata="{}"),
+    lambda: invite.wedgehr_invite_modal(email="a@b.co", name=(LONG, LONG), private_metadata="{}"),
+    lambda: invite.sparkhire_invite_modal(email="a@b.co", name=LONG, deadline=NOW, private_metadata="{}"),
     lambda: invite.sparkhire_invite_modal(email="a@b.co", deadline=NOW, private_metadata="x" * 4000),
     lambda: invite.working_view(LONG),
     lambda: errors.error_view(LONG),

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.candidates import first_email, is_email, mark_duplicates, parse_bulk
+from bot.candidates import first_candidate, first_email, is_email, mark_duplicates, parse_bulk
 
 
 def entries(text):
@@ -115,3 +115,22 @@ def test_pasted_text_with_brackets_is_read_as_written_or_refused_never_guessed()
         ("(cc bob@example.com)", "not a valid email address"),
     ]
     assert [r.error is not None for r in parse_bulk("Ann Lee <ann@example.com>\tEngineering")] == [True]
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("Ann Lee <ann@example.com>", ("Ann Lee", "ann@example.com")),
+        ("New applicant: Ann Lee <mailto:ann@example.com|ann@example.com>, thanks", ("Ann Lee", "ann@example.com")),
+        ("<mailto:ann@example.com|Ann Lee>", ("Ann Lee", "ann@example.com")),  # Slack's link, labelled with the name
+        ("Ann Lee (ann@example.com)", ("Ann Lee", "ann@example.com")),
+        ("*Ann Lee* <ann@example.com>", ("Ann Lee", "ann@example.com")),
+        ("ann@example.com", (None, "ann@example.com")),
+        ("Please invite ann@example.com today", (None, "ann@example.com")),  # words in a sentence, not a name
+        ("<mailto:ann@example.com|ann@example.com>", (None, "ann@example.com")),
+        ("no address here", (None, None)),
+    ],
+)
+def test_the_first_candidate_in_text_has_a_name_only_when_written_with_the_address(text, found):
+    assert first_candidate(text) == found
+    assert first_candidate(text)[1] == first_email(text)

@@ -693,3 +693,30 @@ async def test_a_slow_interview_type_ahead_says_so_and_the_next_search_lists_aga
     assert listed and not any(o["text"]["text"].startswith("⚠") for o in listed)
     body = (await bot.sender.view_submission(modal, state)).json()
     assert body["errors"][Block.WEDGEHR_INTERVIEW] == "Choose an interview."  # nothing picked, nothing failed
+
+
+async def test_a_name_written_with_the_address_is_prefilled_too(bot):
+    modal = await wedgehr_modal(bot, "invite Ann Lee <ann@example.com>")
+    shown = initial_values(modal)
+    assert (shown[Block.EMAIL], shown[Block.FIRST_NAME], shown[Block.LAST_NAME]) == ("ann@example.com", "Ann", "Lee")
+
+    await bot.sender.shortcut(
+        Callback.SHORTCUT_INVITE_FROM_MESSAGE,
+        message={"ts": "1.2", "text": "New applicant: Zoë Van Dyke <mailto:zoe@example.com|zoe@example.com>, thanks"},
+    )
+    await bot.slack.wait_for(lambda: len(bot.slack.calls_to("views.open")) == 2)
+    choice = [v for v in bot.slack.views.values() if v["callback_id"] == Callback.INVITE_VENDOR][-1]
+    picked = values(**{Block.VENDOR: (None, {"type": "radio_buttons", "selected_option": {"value": "sparkhire"}})})
+    spark = (await bot.sender.view_submission(choice, picked)).json()["view"]
+    assert_valid_view(spark)
+    shown = initial_values(spark)
+    assert shown[Block.CANDIDATE_NAME] == "Zoë Van Dyke" and shown[Block.EMAIL] == "zoe@example.com"
+    picked[Block.VENDOR][Action.INPUT]["selected_option"]["value"] = "wedgehr"
+    wedge = initial_values((await bot.sender.view_submission(choice, picked)).json()["view"])
+    assert (wedge[Block.FIRST_NAME], wedge[Block.LAST_NAME]) == ("Zoë", "Van Dyke")
+
+
+async def test_words_before_a_bare_address_are_not_taken_for_a_name(bot):
+    modal = await wedgehr_modal(bot, "invite please ann@example.com")
+    shown = initial_values(modal)
+    assert shown[Block.EMAIL] == "ann@example.com" and Block.FIRST_NAME not in shown
