@@ -11,7 +11,11 @@ from blocks.models import VENDOR_LABELS, ConnectionStatusView, Message
 
 def _status_line(status: ConnectionStatusView) -> str:
     label = VENDOR_LABELS[status.vendor]
-    parts = [f"workspace: {escape(status.workspace_label)}" if status.workspace_label else "workspace: not connected"]
+    workspace = escape(status.workspace_label) if status.workspace_label else "not connected"
+    if status.workspace_label and status.workspace_environment:
+        # A staging token and a production one of the same company read the same otherwise.
+        workspace += f" ({escape(status.workspace_environment)})"
+    parts = [f"workspace: {workspace}"]
     if status.vendor == "sparkhire":
         parts.append(f"yours: {escape(status.own_label)}" if status.own_label else "yours: not connected")
     return f"*{label}* — " + ", ".join(parts)

@@ -54,6 +54,8 @@ class ConnectionStatusView:
     vendor: Vendor
     workspace_label: str | None
     own_label: str | None = None
+    #: WedgeHR: the environment the workspace's token is for ("production" or "staging").
+    workspace_environment: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -44,7 +44,7 @@ async def save_verified(services: Services, credentials: VerifiedCredentials) ->
                 saved.notes.append(
                     f"Re-enabled {resumed} WedgeHR subscription(s) paused because WedgeHR rejected the old token."
                 )
-        saved.connected.append(("wedgehr", label))
+        saved.connected.append(("wedgehr", f"{label} ({env})"))
     if credentials.sparkhire_workspace:
         key, label = credentials.sparkhire_workspace
         after = await repo.upsert_workspace(team_id, "sparkhire", key, account_label=label, connected_by=user_id)

@@ -56,8 +56,16 @@ async def connection_statuses(services: Services, team_id: str, user_id: str) ->
         # VENDOR_KEYS_TEAM_IDS may leave this workspace out: then the environment's keys are not its.
         env_set = env_set and services.settings.vendor_keys_serve(team_id)
         workspace_label = _label(workspace) if workspace else ("from environment" if env_set else None)
+        environment = None
+        if vendor == "wedgehr" and workspace_label:
+            environment = workspace.environment if workspace else services.settings.wedgehr_env.value
         statuses.append(
-            ConnectionStatusView(vendor=vendor, workspace_label=workspace_label, own_label=_label(own) if own else None)
+            ConnectionStatusView(
+                vendor=vendor,
+                workspace_label=workspace_label,
+                own_label=_label(own) if own else None,
+                workspace_environment=environment,
+            )
         )
     return statuses
 
@@ -84,10 +92,16 @@ async def open_connect_modal(
         view=connect_modal(
             is_admin=is_admin,
             statuses=statuses,
-            wedgehr_env=services.settings.wedgehr_env.value,
+            wedgehr_env=_wedgehr_env(services, statuses),
             private_metadata=dump_metadata(channel=channel_id),
         ),
     )
+
+
+def _wedgehr_env(services: Services, statuses: list[ConnectionStatusView]) -> str:
+    """The environment the form pre-selects: the stored token's, so pasting its rotated successor works."""
+    stored = next((s.workspace_environment for s in statuses if s.vendor == "wedgehr"), None)
+    return stored or services.settings.wedgehr_env.value
 
 
 async def on_connect(*, ack: Any, command: dict[str, Any], context: Any, client: Any, respond: Any, **_: Any) -> None:

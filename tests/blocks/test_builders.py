@@ -251,7 +251,7 @@ ALL_VIEWS = [
     lambda: connect.connect_modal(
         is_admin=True,
         statuses=[
-            ConnectionStatusView(vendor="wedgehr", workspace_label=LONG),
+            ConnectionStatusView(vendor="wedgehr", workspace_label=LONG, workspace_environment="staging"),
             ConnectionStatusView(vendor="sparkhire", workspace_label=None, own_label="Me"),
         ],
     ),

@@ -220,3 +220,31 @@ async def test_when_the_new_account_refuses_the_webhook_the_old_one_goes_and_sub
         await subscribe_channel(bot)
         (hook,) = bot.sparkhire.webhooks.values()
         assert hook["_company"] == bot.sparkhire.company_of("acme-key-123456")["uuid"]
+
+
+def env_choice(view) -> str:
+    (radio,) = [b for b in view["blocks"] if b.get("block_id") == Block.WEDGEHR_ENV]
+    return radio["element"]["initial_option"]["value"]
+
+
+async def test_a_staging_token_is_named_as_such_and_the_form_keeps_staging_for_the_next_one():
+    async with running_bot(env_credentials=False) as bot:
+        view = await open_connect(bot, "U1")
+        assert env_choice(view) == "production"  # WEDGEHR_ENV, while nothing is stored
+        values = state(**{Block.WEDGEHR_TOKEN: "company-token-123"})
+        values[Block.WEDGEHR_ENV] = {Action.INPUT: {"type": "radio_buttons", "selected_option": {"value": "staging"}}}
+        assert (await bot.sender.view_submission(view, values)).json() == {"response_action": "clear"}
+        reply = await bot.slack.wait_for(lambda: bot.slack.ephemerals("U1"))
+        assert "(staging)" in reply[-1].text
+
+        view = await open_connect(bot, "U1")
+        assert env_choice(view) == "staging"
+        assert "(staging)" in str(view["blocks"][0])
+        # Slack submits the pre-selected option as chosen: a rotated staging token stays on staging.
+        values = state(**{Block.WEDGEHR_TOKEN: "company-token-456"})
+        values[Block.WEDGEHR_ENV] = {
+            Action.INPUT: {"type": "radio_buttons", "selected_option": {"value": env_choice(view)}}
+        }
+        assert (await bot.sender.view_submission(view, values)).json() == {"response_action": "clear"}
+        await bot.slack.wait_for(lambda: len(bot.slack.ephemerals("U1")) > 1)
+        assert (await bot.services.db.connections.resolve("T0001", "wedgehr")).environment == "staging"

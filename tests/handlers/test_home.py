@@ -133,3 +133,16 @@ async def test_a_workspace_vendor_keys_team_ids_leaves_out_is_not_told_the_envir
         await bot.sender.command("connect")
         (opened,) = await bot.slack.wait_for(lambda: bot.slack.calls_to("views.open"))
         assert ("workspace: from environment" in str(opened.args["view"])) is shown
+
+
+async def test_home_names_the_environment_of_the_workspaces_wedgehr_token():
+    async with running_bot(env_credentials=False) as bot:
+        await bot.services.db.connections.upsert_workspace(
+            "T0001",
+            "wedgehr",
+            "company-token-123",
+            account_label="WedgeHR company 7",
+            connected_by="U1",
+            environment="staging",
+        )
+        assert "WedgeHR company 7 (staging)" in await open_home(bot)
