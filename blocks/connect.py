@@ -4,21 +4,84 @@ from __future__ import annotations
 
 from typing import Any
 
-from blocks.common import context, escape, input_block, modal, option, section, text_input
+from blocks.common import (
+    button,
+    confirm_dialog,
+    context,
+    escape,
+    input_block,
+    modal,
+    option,
+    section,
+    text_input,
+    truncate,
+)
 from blocks.ids import Action, Block, Callback
 from blocks.models import VENDOR_LABELS, ConnectionStatusView, Message
 
 
-def _status_line(status: ConnectionStatusView) -> str:
-    label = VENDOR_LABELS[status.vendor]
+def _workspace_text(status: ConnectionStatusView) -> str:
     workspace = escape(status.workspace_label) if status.workspace_label else "not connected"
     if status.workspace_label and status.workspace_environment:
         # A staging token and a production one of the same company read the same otherwise.
         workspace += f" ({escape(status.workspace_environment)})"
-    parts = [f"workspace: {workspace}"]
+    return f"workspace: {workspace}"
+
+
+def _own_text(status: ConnectionStatusView) -> str:
+    return f"yours: {escape(status.own_label)}" if status.own_label else "yours: not connected"
+
+
+def _status_line(status: ConnectionStatusView) -> str:
+    parts = [_workspace_text(status)]
     if status.vendor == "sparkhire":
-        parts.append(f"yours: {escape(status.own_label)}" if status.own_label else "yours: not connected")
-    return f"*{label}* — " + ", ".join(parts)
+        parts.append(_own_text(status))
+    return f"*{VENDOR_LABELS[status.vendor]}* — " + ", ".join(parts)
+
+
+def _disconnect_button(connection_id: str, title: str, text: str) -> dict[str, Any]:
+    return button(
+        "Disconnect",
+        Action.DISCONNECT,
+        value=connection_id,
+        style="danger",
+        confirm=confirm_dialog(title, text, confirm="Disconnect", deny="Keep it"),
+    )
+
+
+def _connection_rows(status: ConnectionStatusView, *, is_admin: bool) -> list[dict[str, Any]]:
+    """One line per connection, with a Disconnect button on those this user may remove."""
+    vendor = VENDOR_LABELS[status.vendor]
+    credential = "token" if status.vendor == "wedgehr" else "API key"
+    accessory = None
+    if is_admin and status.workspace_id:
+        accessory = _disconnect_button(
+            status.workspace_id,
+            f"Disconnect {vendor}?",
+            f"The workspace's {vendor} {credential} ({escape(truncate(status.workspace_label or '', 80))}) is "
+            "deleted. Channel subscriptions that read through it are paused and their creators told, unless "
+            f"the bot's settings give the workspace a {credential}.",
+        )
+    rows = [section(f"*{vendor}* — {_workspace_text(status)}", accessory=accessory)]
+    if status.workspace_setting:
+        rows.append(
+            context(
+                f"Set by `{status.workspace_setting}` in the bot's settings: it cannot be disconnected from "
+                "Slack. Whoever runs the bot can change or unset it."
+            )
+        )
+    if status.vendor == "sparkhire":
+        accessory = None
+        if status.own_id:
+            accessory = _disconnect_button(
+                status.own_id,
+                "Disconnect your key?",
+                f"Your Spark Hire API key ({escape(truncate(status.own_label or '', 80))}) is deleted, and the "
+                "workspace's key, if it has one, is used for you instead, also for the channel subscriptions "
+                "you made with yours.",
+            )
+        rows.append(section(f"*{vendor}* — {_own_text(status)}", accessory=accessory))
+    return rows
 
 
 def connect_modal(
@@ -27,9 +90,15 @@ def connect_modal(
     statuses: list[ConnectionStatusView],
     wedgehr_env: str = "production",
     private_metadata: str = "",
+    notices: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Admins set workspace credentials; everyone may connect their own Spark Hire key."""
-    blocks: list[dict[str, Any]] = [section("\n".join(_status_line(s) for s in statuses))]
+    """Admins set workspace credentials; everyone may connect their own Spark Hire key.
+
+    ``notices``: what the last Disconnect did (plain text, escaped here), shown first.
+    """
+    blocks: list[dict[str, Any]] = [section(f":information_source: {escape(n)}") for n in notices or []]
+    for status in statuses:
+        blocks += _connection_rows(status, is_admin=is_admin)
     if is_admin:
         env = {
             "type": "radio_buttons",
@@ -78,3 +147,12 @@ def connected_message(connected: list[tuple[str, str]], *, notes: list[str] | No
     blocks = [section("\n".join(lines) or "Nothing changed.")]
     blocks += [section(f":information_source: {escape(note)}") for note in notes or []]
     return Message(text=" ".join([text, *(notes or [])]), blocks=blocks)
+
+
+def disconnected_pause_notice(channel_id: str, vendor: str, *, by_user: str, reason: str) -> Message:
+    """To a subscription's creator, when the connection it read through was disconnected."""
+    text = (
+        f"I paused the {VENDOR_LABELS.get(vendor, vendor)} subscription in <#{channel_id}> after <@{by_user}> "
+        f"disconnected an account: {escape(reason)}."
+    )
+    return Message(text=text, text_is_markup=True, blocks=[section(f":double_vertical_bar: {text}")])

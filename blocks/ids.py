@@ -26,6 +26,7 @@ class Action(StrEnum):
     INPUT = "input"  # the single input element of an input block
     OPEN_INVITE = "open_invite"
     OPEN_CONNECT = "open_connect"
+    DISCONNECT = "disconnect"
     OPEN_FIND = "open_find"
     RESEND_WEDGE = "resend_wedge"
     SHARE_INTERVIEW = "share_interview"

@@ -56,6 +56,11 @@ class ConnectionStatusView:
     own_label: str | None = None
     #: WedgeHR: the environment the workspace's token is for ("production" or "staging").
     workspace_environment: str | None = None
+    #: The stored workspace connection's id, when it can be disconnected from Slack.
+    workspace_id: str | None = None
+    #: The setting the workspace connection comes from (``WEDGEHR_TOKEN``...): not changed from Slack.
+    workspace_setting: str | None = None
+    own_id: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

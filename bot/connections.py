@@ -1,11 +1,25 @@
-"""Saving the vendor credentials a user connected, and what follows from replacing one."""
+"""Saving the vendor credentials a user connected or disconnected, and what follows from the change."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
-from bot.notify.subscriptions import follow_new_key
-from bot.services import Services
+from blocks.models import VENDOR_LABELS
+from bot.errors import BusyError
+from bot.notify.subscriptions import (
+    SUBSCRIBE_AGAIN,
+    WEBHOOK_BUSY,
+    delete_webhook_of,
+    ensure_webhook,
+    follow_new_key,
+    watch_from_now,
+)
+from bot.services import ENV_CONNECTED_BY, Services
+from bot.storage import Connection, Subscription
+from bot.vendors.errors import VendorError
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,3 +74,109 @@ async def save_verified(services: Services, credentials: VerifiedCredentials) ->
             team_id=team_id, user_id=user_id, action="connection.set", vendor=vendor, target=label
         )
     return saved
+
+
+@dataclass
+class Disconnected:
+    """What became of a disconnected connection's dependants."""
+
+    notes: list[str] = field(default_factory=list)
+    #: Subscriptions paused because nothing else could serve them (their creators are to be told).
+    paused: list[Subscription] = field(default_factory=list)
+    #: Why they were paused, as stored with them.
+    reason: str = ""
+
+
+def paused_reason(connection: Connection) -> str:
+    label = connection.account_label[:60]
+    return (
+        f"the {VENDOR_LABELS[connection.vendor]} account it read through ({label}) was disconnected; run "
+        "/interview subscribe in the channel again once another is connected"
+    )
+
+
+async def disconnect(services: Services, connection: Connection, *, user_id: str) -> Disconnected:
+    """Delete a stored connection (not one copied from the environment), audit it, and settle what used it.
+
+    Its subscriptions go on with what now serves the workspace, when something does: a workspace
+    connection replaced by a setting (``WEDGEHR_TOKEN``...) reverts to it in place; a user's own key
+    gives way to the workspace's, as it does for their invites. That is what `/interview subscribe`
+    would choose now, so the channels keep their events. Otherwise they are paused with a reason
+    (a channel falling silent without one would look like a quiet week). Its Spark Hire webhook is
+    deleted: nothing can receive its deliveries once the connection is gone.
+    """
+    assert connection.connected_by != ENV_CONNECTED_BY, "the environment's connections are not disconnected"
+    db = services.db
+    team_id, vendor = connection.team_id, connection.vendor
+    result = Disconnected()
+    subscriptions = await db.subscriptions.list_using_connection(connection.id)
+    from_setting = services.environment_credential(team_id, vendor) if connection.scope == "workspace" else None
+    if from_setting is not None:
+        # Deleted, it would come back from the setting at the next request: revert now, keeping its id
+        # (its subscriptions, poll state and webhook URL name it), as a new key would.
+        name, secret, environment = from_setting
+        after = await db.connections.upsert_workspace(
+            team_id,
+            vendor,
+            secret.get_secret_value(),
+            account_label=f"from {name}",
+            connected_by=ENV_CONNECTED_BY,
+            environment=environment,
+        )
+        result.notes.append(f"The workspace uses {name} from the bot's settings again.")
+        if vendor == "wedgehr":
+            await services.follow_new_wedgehr_token(team_id, after.id)
+        else:
+            result.notes += await follow_new_key(services, before=connection, after=after)
+    else:
+        fallback = await services.resolve_connection(team_id, vendor) if connection.scope == "user" else None
+        if fallback is not None and fallback.readable and subscriptions:
+            await _move(services, subscriptions, fallback, result)
+        elif subscriptions:
+            result.reason = paused_reason(connection)
+            for subscription in subscriptions:
+                if not subscription.paused:
+                    await db.subscriptions.pause(subscription.id, result.reason)
+                    result.paused.append(subscription)
+        if not await delete_webhook_of(services, connection):
+            logger.warning(
+                "Spark Hire webhook %s of a disconnected connection in %s was left in place",
+                connection.webhook_uuid,
+                team_id,
+            )
+            result.notes.append(
+                f"Delete webhook {connection.webhook_uuid} in Spark Hire's webhook settings: the bot could not. "
+                "Its calls are refused meanwhile."
+            )
+        await db.connections.delete(connection.id)
+    await db.audit.add(
+        team_id=team_id,
+        user_id=user_id,
+        action="connection.removed",
+        vendor=vendor,
+        target=connection.account_label,
+        detail={"scope": connection.scope},
+    )
+    return result
+
+
+async def _move(services: Services, subscriptions: list[Subscription], to: Connection, result: Disconnected) -> None:
+    """Point subscriptions at the connection that now serves their creators, receiving its events."""
+    if to.vendor == "wedgehr":
+        await watch_from_now(services, to.id)  # what that account already holds is not news
+    for subscription in subscriptions:
+        await services.db.subscriptions.update(subscription.id, connection_id=to.id)
+    result.notes.append(
+        f"{len(subscriptions)} channel subscription(s) now get {VENDOR_LABELS[to.vendor]} events through the "
+        f"workspace's connection ({to.account_label})."
+    )
+    if to.vendor != "sparkhire":
+        return
+    try:
+        note = await ensure_webhook(services, to)
+    except BusyError:
+        note = WEBHOOK_BUSY
+    except VendorError as exc:
+        note = f"Spark Hire did not take the workspace account's webhook ({exc}). {SUBSCRIBE_AGAIN}"
+    if note:
+        result.notes.append(note)

@@ -180,6 +180,14 @@ class Services:
             )
             return await self.db.connections.resolve(team_id, vendor, user_id)
 
+    def environment_credential(self, team_id: str, vendor: str) -> tuple[str, SecretStr, str | None] | None:
+        """The setting that gives this workspace ``vendor``'s workspace credential, its value and
+        environment; None when no setting does (unset, or ``VENDOR_KEYS_TEAM_IDS`` leaves it out)."""
+        name, secret, environment = self._from_environment(vendor)
+        if secret is None or not self.settings.vendor_keys_serve(team_id):
+            return None
+        return name, secret, environment
+
     def _from_environment(self, vendor: str) -> tuple[str, SecretStr | None, str | None]:
         """The setting that provides ``vendor``'s workspace credential, its value and its environment."""
         if vendor == "wedgehr":

@@ -11,11 +11,11 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from blocks.connect import connect_modal, connected_message
+from blocks.connect import connect_modal, connected_message, disconnected_pause_notice
 from blocks.ids import Action, Block, Callback
-from blocks.models import ConnectionStatusView
-from bot.connections import VerifiedCredentials, save_verified
-from bot.services import Services
+from blocks.models import VENDOR_LABELS, ConnectionStatusView
+from bot.connections import VerifiedCredentials, disconnect, save_verified
+from bot.services import ENV_CONNECTED_BY, Services
 from bot.storage import Connection
 from bot.vendors.errors import AuthenticationError, VendorError
 from bot.vendors.http import RetryPolicy
@@ -59,15 +59,24 @@ async def connection_statuses(services: Services, team_id: str, user_id: str) ->
         environment = None
         if vendor == "wedgehr" and workspace_label:
             environment = workspace.environment if workspace else services.settings.wedgehr_env.value
+        # A copy of WEDGEHR_TOKEN / SPARKHIRE_API_KEY would come back at the next request if deleted.
+        from_setting = (workspace is None and env_set) or (workspace and workspace.connected_by == ENV_CONNECTED_BY)
         statuses.append(
             ConnectionStatusView(
                 vendor=vendor,
                 workspace_label=workspace_label,
                 own_label=_label(own) if own else None,
                 workspace_environment=environment,
+                workspace_id=workspace.id if workspace and not from_setting else None,
+                workspace_setting=_setting_name(vendor) if from_setting else None,
+                own_id=own.id if own else None,
             )
         )
     return statuses
+
+
+def _setting_name(vendor: str) -> str:
+    return "WEDGEHR_TOKEN" if vendor == "wedgehr" else "SPARKHIRE_API_KEY"
 
 
 def _label(connection: Connection) -> str:
@@ -256,6 +265,77 @@ async def on_open_connect(ack: Any, body: dict[str, Any], client: Any, context: 
     )
 
 
+async def on_disconnect(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any, context: Any) -> None:
+    await ack()
+    view = body.get("view") or {}
+    user_id = body["user"]["id"]
+    recipient = Recipient(
+        client=client, user_id=user_id, channel_id=load_metadata(view.get("private_metadata")).get("channel")
+    )
+    after_ack(
+        context,
+        disconnect_and_refresh(
+            services_of(context),
+            client,
+            team_id=team_of(body),
+            user_id=user_id,
+            connection_id=action.get("value") or "",
+            view=view,
+        ),
+        recipient=recipient,
+        name="connect.disconnect",
+    )
+
+
+async def disconnect_and_refresh(
+    services: Services, client: AsyncWebClient, *, team_id: str, user_id: str, connection_id: str, view: dict[str, Any]
+) -> None:
+    """Disconnect what the button names, if this user may, then show the form's new state."""
+    connections = await services.db.connections.list_for_team(team_id)
+    connection = next((c for c in connections if c.id == connection_id), None)
+    is_admin = await is_workspace_admin(client, user_id)
+    notices: list[str] = []
+    # The button is offered only where allowed; the payload is the user's, so check again.
+    if connection is None:
+        notices.append("That connection was already disconnected.")
+    elif connection.connected_by == ENV_CONNECTED_BY:
+        setting = _setting_name(connection.vendor)
+        notices.append(f"{setting} is set in the bot's settings: it cannot be disconnected here.")
+    elif connection.scope == "user" and connection.user_id != user_id:
+        notices.append("You can disconnect only your own key.")
+    elif connection.scope == "workspace" and not is_admin:
+        notices.append("Only workspace admins can disconnect workspace credentials.")
+    else:
+        done = await disconnect(services, connection, user_id=user_id)
+        whose = "your" if connection.scope == "user" else "the workspace's"
+        notices.append(f"Disconnected {whose} {VENDOR_LABELS[connection.vendor]} account {connection.account_label}.")
+        if done.paused:
+            notices.append(
+                f"Paused {len(done.paused)} channel subscription(s) that read through it; their creators were told."
+            )
+        notices += done.notes
+        for subscription in done.paused:
+            notice = disconnected_pause_notice(
+                subscription.channel_id, subscription.vendor, by_user=user_id, reason=done.reason
+            )
+            try:
+                await client.chat_postMessage(channel=subscription.created_by, **notice.as_kwargs())
+            except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+                logger.warning("Could not tell %s about the paused subscription: %s", subscription.created_by, exc)
+    statuses = await connection_statuses(services, team_id, user_id)
+    await client.views_update(
+        view_id=view.get("id"),
+        view=connect_modal(
+            is_admin=is_admin,
+            statuses=statuses,
+            wedgehr_env=_wedgehr_env(services, statuses),
+            private_metadata=view.get("private_metadata") or "",
+            notices=notices,
+        ),
+    )
+
+
 def register(app: AsyncApp) -> None:
     app.view(Callback.CONNECT)(on_submit)
+    app.action(Action.DISCONNECT)(on_disconnect)
     app.action(Action.OPEN_CONNECT)(on_open_connect)

@@ -232,6 +232,24 @@ async def _release_webhook_if_unused(services: Services, connection_id: str) -> 
     return True
 
 
+async def delete_webhook_of(services: Services, connection: Connection) -> bool:
+    """Delete a connection's registration before the connection itself is deleted.
+
+    Whatever subscribed through it has been moved or paused by then: nothing can receive its
+    deliveries once the connection is gone. False when it is left at Spark Hire (logged): its key
+    cannot be read, Spark Hire would not delete it, or another request holds the webhook lock.
+    """
+    if not connection.webhook_uuid:
+        return True
+    if not connection.readable:
+        return False
+    try:
+        async with _webhook_lock(services, connection.id):
+            return await _delete_webhook(services, connection, connection.webhook_uuid)
+    except BusyError:
+        return False
+
+
 async def _delete_webhook(services: Services, connection: Connection, webhook_uuid: str) -> bool:
     """Delete a registration with ``connection``'s key; False (logged) when Spark Hire would not."""
     try:

@@ -256,6 +256,22 @@ ALL_VIEWS = [
         ],
     ),
     lambda: connect.connect_modal(is_admin=False, statuses=[]),
+    lambda: connect.connect_modal(
+        is_admin=True,
+        statuses=[
+            ConnectionStatusView(
+                vendor="wedgehr", workspace_label=LONG, workspace_environment="staging", workspace_id="c" * 32
+            ),
+            ConnectionStatusView(
+                vendor="sparkhire",
+                workspace_label="from SPARKHIRE_API_KEY",
+                workspace_setting="SPARKHIRE_API_KEY",
+                own_label=LONG,
+                own_id="d" * 32,
+            ),
+        ],
+        notices=[LONG, "Disconnected your Spark Hire account <Acme>."],
+    ),
     lambda: home.home_view(
         statuses=[ConnectionStatusView(vendor="sparkhire", workspace_label="Acme")],
         recent=[AuditEntryView(action="invite.sent", vendor="wedgehr", target=LONG, at=NOW)] * 12,
@@ -324,6 +340,7 @@ ALL_MESSAGES = [
     lambda: share.advanced_link_deactivated_message("a@b.co"),
     lambda: share.advanced_link_deactivated_message(""),
     lambda: connect.connected_message([("wedgehr", "Acme"), ("sparkhire", LONG)]),
+    lambda: connect.disconnected_pause_notice("C1", "sparkhire", by_user="U1", reason=LONG),
     lambda: subscriptions.subscribed_message(
         [
             SubscriptionView(

@@ -248,3 +248,110 @@ async def test_a_staging_token_is_named_as_such_and_the_form_keeps_staging_for_t
         assert (await bot.sender.view_submission(view, values)).json() == {"response_action": "clear"}
         await bot.slack.wait_for(lambda: len(bot.slack.ephemerals("U1")) > 1)
         assert (await bot.services.db.connections.resolve("T0001", "wedgehr")).environment == "staging"
+
+
+def disconnect_buttons(view) -> dict[str, str]:
+    """The Disconnect buttons of a connect form: the line each sits on -> the connection it names."""
+    return {
+        b["text"]["text"]: b["accessory"]["value"]
+        for b in view["blocks"]
+        if b.get("accessory", {}).get("action_id") == Action.DISCONNECT
+    }
+
+
+async def click_disconnect(bot, view, connection_id, user="U1"):
+    updates = len(bot.slack.calls_to("views.update"))
+    response = await bot.sender.block_action(Action.DISCONNECT, value=connection_id, view=view, user=user, channel=None)
+    assert response.status_code == 200
+    await bot.slack.wait_for(lambda: len(bot.slack.calls_to("views.update")) > updates)
+    updated = bot.slack.views[view["id"]]
+    assert_valid_view(updated)
+    return updated
+
+
+async def test_a_member_disconnects_their_own_key_and_falls_back_to_the_workspace_key_with_their_channel():
+    async with running_bot() as bot:  # SPARKHIRE_API_KEY: the workspace's key
+        bot.sparkhire.add_account("acme-key-123456", "Acme Corp")
+        await connect_own_key(bot, "acme-key-123456")
+        await subscribe_channel(bot)
+        (acme_hook,) = bot.sparkhire.webhooks
+
+        view = await open_connect(bot, "U2")
+        buttons = disconnect_buttons(view)
+        assert [line for line in buttons if "yours: Company User at Acme Corp" in line]
+        (button,) = [b for b in view["blocks"] if b.get("accessory", {}).get("action_id") == Action.DISCONNECT]
+        assert button["accessory"]["confirm"]  # asks first
+        assert "SPARKHIRE_API_KEY" in str(view["blocks"])  # the workspace's key: no button, and why
+
+        updated = await click_disconnect(bot, view, next(iter(buttons.values())), user="U2")
+        shown = str(updated["blocks"])
+        assert "Disconnected your Spark Hire account" in shown and "yours: not connected" in shown
+        assert not disconnect_buttons(updated)
+        own = await bot.services.db.connections.resolve("T0001", "sparkhire", "U2")
+        assert own.scope == "workspace"  # invites now use the workspace's key
+        (entry,) = await bot.services.db.audit.recent("T0001", action_prefix="connection.removed")
+        assert entry.user_id == "U2" and entry.vendor == "sparkhire"
+
+        # The channel follows the workspace's account; the disconnected account's webhook is gone.
+        assert acme_hook not in bot.sparkhire.webhooks
+        interview = next(i for i in bot.sparkhire.interviews.values() if i["status"] == "completed")
+        assert await bot.sparkhire.emit("InterviewCompleted", interview, api_key="acme-key-123456") == []
+        (delivery,) = await bot.sparkhire.emit("InterviewCompleted", interview)
+        assert delivery.status == 200
+        await bot.slack.wait_for(lambda: bot.slack.posted("C1"))
+
+
+async def test_an_admin_disconnects_the_workspace_token_its_subscriptions_pause_and_their_creators_are_told():
+    async with running_bot(env_credentials=False) as bot:
+        await bot.services.db.connections.upsert_workspace(
+            "T0001", "wedgehr", "company-token-123", account_label="WedgeHR company 7", connected_by="U1"
+        )
+        await bot.sender.command("subscribe wedgehr", user="U2", response_url=bot.slack.response_url("sub"))
+        await bot.slack.wait_for(lambda: bot.slack.responses.get("sub"))
+
+        member_view = await open_connect(bot, "U2")
+        assert not disconnect_buttons(member_view)
+        (connection,) = await bot.services.db.connections.list_for_team("T0001")
+        # A member crafting the click is refused, and told so in the form.
+        refused = await click_disconnect(bot, member_view, connection.id, user="U2")
+        assert "Only workspace admins" in str(refused["blocks"])
+        assert await bot.services.db.connections.list_for_team("T0001") == [connection]
+
+        view = await open_connect(bot, "U1")
+        (line,) = disconnect_buttons(view)
+        assert "WedgeHR company 7" in line
+        updated = await click_disconnect(bot, view, connection.id)
+        assert "workspace: not connected" in str(updated["blocks"])
+        assert await bot.services.db.connections.list_for_team("T0001") == []
+        (subscription,) = await bot.services.db.subscriptions.list_for_team("T0001")
+        assert subscription.paused and "disconnected" in subscription.paused_reason
+        (told,) = await bot.slack.wait_for(lambda: bot.slack.posted("U2"))
+        assert "paused the WedgeHR subscription in <#C1>" in told.text and "/interview subscribe" in told.text
+
+
+async def test_a_workspace_key_from_the_bots_settings_cannot_be_disconnected_from_slack():
+    async with running_bot() as bot:
+        await bot.services.resolve_connection("T0001", "wedgehr")  # the copy WEDGEHR_TOKEN gives the workspace
+        view = await open_connect(bot, "U1")
+        assert not disconnect_buttons(view)
+        assert "Set by `WEDGEHR_TOKEN`" in str(view["blocks"])
+        (copy,) = await bot.services.db.connections.list_for_team("T0001")
+        refused = await click_disconnect(bot, view, copy.id)
+        assert "cannot be disconnected here" in str(refused["blocks"])
+        assert await bot.services.db.connections.list_for_team("T0001") == [copy]
+
+
+async def test_an_admins_workspace_key_disconnected_gives_way_to_the_bots_settings():
+    async with running_bot() as bot:
+        await connect_own_key(bot, "shermer-key-123456")  # a user's key of its own stays untouched
+        view = await open_connect(bot, "U1")
+        response = await bot.sender.view_submission(view, state(**{Block.SPARKHIRE_WORKSPACE_KEY: "admin-key-1234"}))
+        assert response.json() == {"response_action": "clear"}
+        await bot.slack.wait_for(lambda: bot.slack.ephemerals("U1"))
+        view = await open_connect(bot, "U1")
+        (connection_id,) = disconnect_buttons(view).values()
+        updated = await click_disconnect(bot, view, connection_id)
+        assert "SPARKHIRE_API_KEY from the bot's settings again" in str(updated["blocks"])
+        workspace = await bot.services.db.connections.resolve("T0001", "sparkhire")
+        assert workspace.id == connection_id and workspace.credential.get_secret_value() == "spark-key-0123456789abcdef"
+        assert (await bot.services.db.connections.resolve("T0001", "sparkhire", "U2")).scope == "user"
