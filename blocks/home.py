@@ -7,7 +7,7 @@ from typing import Any
 from blocks.common import actions, button, context, divider, escape, header, section, slack_date
 from blocks.connect import _status_line
 from blocks.ids import Action
-from blocks.models import AuditEntryView, ConnectionStatusView, SubscriptionView
+from blocks.models import VENDOR_LABELS, AuditEntryView, ConnectionStatusView, SubscriptionView
 from blocks.subscriptions import subscription_sections
 
 ACTION_LABELS = {
@@ -40,7 +40,7 @@ def home_view(
     if recent:
         lines = [
             f"• {ACTION_LABELS.get(e.action, e.action)} {escape(e.target or '')} "
-            f"({escape(e.vendor or '')}) {slack_date(e.at)}"
+            f"({escape(VENDOR_LABELS.get(e.vendor or '', e.vendor or ''))}) {slack_date(e.at)}"
             for e in recent[:10]
         ]
         blocks.append(section("*Your last invites*\n" + "\n".join(lines)))

@@ -35,7 +35,9 @@ async def _is_admin(client: AsyncWebClient, user_id: str) -> bool:
 
 async def build_home(services: Services, client: AsyncWebClient, team_id: str, user_id: str) -> dict[str, Any]:
     statuses = await connection_statuses(services, team_id, user_id)
-    recent = await services.db.audit.recent(team_id, user_id=user_id, action_prefix="invite.", limit=10)
+    # Sent invites only: a refused one was most often corrected on the form at once, and listing
+    # every attempt filled the ten lines with failures already fixed.
+    recent = await services.db.audit.recent(team_id, user_id=user_id, action_prefix="invite.sent", limit=10)
     subs = await services.db.subscriptions.list_for_team(team_id)
     hidden = 0
     # As `/interview subscriptions`: only admins see every channel's filters (a private channel's

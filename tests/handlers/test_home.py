@@ -146,3 +146,18 @@ async def test_home_names_the_environment_of_the_workspaces_wedgehr_token():
             environment="staging",
         )
         assert "WedgeHR company 7 (staging)" in await open_home(bot)
+
+
+async def test_last_invites_name_the_vendors_and_list_sent_invites_not_attempts_refused_on_the_form():
+    async with running_bot() as bot:
+        modal = await wedgehr_modal(bot)
+        interview = next(iter(bot.wedgehr.interviews.values()))
+        await bot.sender.view_submission(modal, wedgehr_values(interview))
+        await bot.slack.wait_for(lambda: bot.slack.ephemerals("U1"))
+        for i in range(10):  # attempts the form refused, corrected on the spot
+            await bot.services.db.audit.add(
+                team_id="T0001", user_id="U1", action="invite.failed", vendor="sparkhire", target=f"typo{i}@example"
+            )
+        text = await open_home(bot)
+        assert "Invited ann@example.com (WedgeHR)" in text
+        assert "Invite failed" not in text and "(wedgehr)" not in text and "(sparkhire)" not in text
