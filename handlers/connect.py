@@ -268,6 +268,9 @@ async def on_open_connect(ack: Any, body: dict[str, Any], client: Any, context: 
 async def on_disconnect(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any, context: Any) -> None:
     await ack()
     view = body.get("view") or {}
+    if not view.get("id"):  # the button lives in the connect form only: nothing to show a result in
+        logger.info("Ignored a Disconnect click from outside the connect form")
+        return
     user_id = body["user"]["id"]
     recipient = Recipient(
         client=client, user_id=user_id, channel_id=load_metadata(view.get("private_metadata")).get("channel")

@@ -355,3 +355,13 @@ async def test_an_admins_workspace_key_disconnected_gives_way_to_the_bots_settin
         workspace = await bot.services.db.connections.resolve("T0001", "sparkhire")
         assert workspace.id == connection_id and workspace.credential.get_secret_value() == "spark-key-0123456789abcdef"
         assert (await bot.services.db.connections.resolve("T0001", "sparkhire", "U2")).scope == "user"
+
+
+async def test_a_disconnect_click_from_outside_the_form_changes_nothing():
+    async with running_bot(env_credentials=False) as bot:
+        await connect_own_key(bot, "shermer-key-123456", user="U1")
+        (connection,) = await bot.services.db.connections.list_for_team("T0001")
+        response = await bot.sender.block_action(Action.DISCONNECT, value=connection.id)  # in a channel message
+        assert response.status_code == 200
+        await asyncio.sleep(0.3)
+        assert await bot.services.db.connections.list_for_team("T0001") == [connection]
