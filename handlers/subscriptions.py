@@ -161,6 +161,12 @@ async def on_resume(
         subscription = await services.db.subscriptions.get(int(value)) if value.isdecimal() else None
         if subscription is None or subscription.team_id != team_of(body):
             raise UserFacingError("That subscription no longer exists; run `/interview subscribe` again.")
+        if subscription.connection_id and await services.db.connections.get(subscription.connection_id) is None:
+            # Its account was disconnected: resumed, it would read from nothing and stay silent.
+            raise UserFacingError(
+                "The account this subscription read its events from was disconnected. Run"
+                " `/interview subscribe` in that channel again to use the account connected now."
+            )
         await ensure_member(client, subscription.channel_id)
         await services.db.subscriptions.resume(subscription.id)
         await recipient.send(resumed_notice(subscription.channel_id), replace_original=True)

@@ -72,7 +72,9 @@ async def outage_gets_503s_and_retries_are_posted_once(
 
     (retried,) = await bot.sparkhire.emit("InterviewCompleted", during)
     assert retried.status == 200
-    await bot.slack.wait_for(lambda: len(bot.slack.posted("C1")) == 2, timeout=15)
+    # A stalled server's connections end only at DATABASE_TIMEOUT_SECONDS, and a lease taken during
+    # the outage lapses after 20 s: recovery, not its speed, is what is asserted.
+    await bot.slack.wait_for(lambda: len(bot.slack.posted("C1")) == 2, timeout=40)
     assert [m.text for m in bot.slack.posted("C1")] == [
         "Ann completed the interview (Spark Hire)",
         "Bo completed the interview (Spark Hire)",

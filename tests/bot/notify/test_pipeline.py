@@ -999,3 +999,17 @@ async def test_a_row_left_under_a_removed_subscription_goes_to_the_channels_othe
     assert counts == {"sent": 3}
     posted = " ".join(m.text for m in bot.slack.posted("C1"))
     assert all(f"Cand {n}" in posted for n in range(3))
+
+
+async def test_re_enabling_a_subscription_whose_account_was_disconnected_says_to_subscribe_again(bot):
+    await subscribe(bot)
+    (subscription,) = await bot.services.db.subscriptions.list_for_channel("T0001", "C1")
+    await bot.services.db.subscriptions.pause(subscription.id, "channel archived")
+    await bot.services.db.connections.delete(subscription.connection_id)  # disconnected meanwhile
+    await bot.sender.block_action(
+        Action.SUBSCRIPTION_RESUME, value=str(subscription.id), response_url=bot.slack.response_url("re")
+    )
+    (told,) = await bot.slack.wait_for(lambda: bot.slack.responses.get("re"))
+    assert "was disconnected" in told["text"] and "/interview subscribe" in told["text"]
+    (still,) = await bot.services.db.subscriptions.list_for_channel("T0001", "C1")
+    assert still.paused  # resumed, it would read from nothing and stay silent
