@@ -43,6 +43,18 @@ async def kept_alive(port: int) -> asyncio.StreamWriter:
     return writer
 
 
+async def started_bot(stack: AsyncExitStack, tmp_path, *, open_files: int | None = None, **env: str):
+    """The real process on SQLite with ``env`` added, stopped with ``stack``: (bot, fake Slack, Spark Hire)."""
+    slack, sparkhire, sparkhire_url = await fakes(stack)
+    bot = sqlite_bot(slack, sparkhire_url, tmp_path)
+    if open_files is not None:
+        bot.open_files = open_files
+    bot.env |= env
+    await bot.start()
+    stack.push_async_callback(bot.stop)
+    return bot, slack, sparkhire
+
+
 async def healthy(url: str) -> bool:
     """Whether /healthz answers 200 within a few seconds (the bot frees closed connections by itself)."""
     async with httpx.AsyncClient(timeout=2) as client:
@@ -58,11 +70,9 @@ async def healthy(url: str) -> bool:
 
 async def test_connections_that_stop_before_the_end_of_a_request_are_closed(tmp_path):
     async with AsyncExitStack() as stack:
-        slack, sparkhire, sparkhire_url = await fakes(stack)
-        bot = sqlite_bot(slack, sparkhire_url, tmp_path)
-        bot.env |= {"HTTP_IDLE_TIMEOUT_SECONDS": "1", "HTTP_BODY_TIMEOUT_SECONDS": "1"}
-        await bot.start()
-        stack.push_async_callback(bot.stop)
+        bot, slack, sparkhire = await started_bot(
+            stack, tmp_path, HTTP_IDLE_TIMEOUT_SECONDS="1", HTTP_BODY_TIMEOUT_SECONDS="1"
+        )
         await subscribe_channels(bot.url, slack, ["C1"])
         (hook,) = sparkhire.webhooks.values()
         auth = base64.b64encode(hook["_auth"].encode()).decode()
@@ -88,11 +98,7 @@ async def test_connections_that_stop_before_the_end_of_a_request_are_closed(tmp_
 
 async def test_connections_beyond_http_max_connections_are_refused_and_the_bot_recovers(tmp_path):
     async with AsyncExitStack() as stack:
-        slack, _, sparkhire_url = await fakes(stack)
-        bot = sqlite_bot(slack, sparkhire_url, tmp_path)
-        bot.env |= {"HTTP_MAX_CONNECTIONS": "20", "HTTP_IDLE_TIMEOUT_SECONDS": "60"}
-        await bot.start()
-        stack.push_async_callback(bot.stop)
+        bot, _, _ = await started_bot(stack, tmp_path, HTTP_MAX_CONNECTIONS="20", HTTP_IDLE_TIMEOUT_SECONDS="60")
 
         idle = [await kept_alive(bot.port) for _ in range(20)]
         # The 21st is told so and closed at once, whatever it sends.
@@ -108,13 +114,10 @@ async def test_connections_beyond_http_max_connections_are_refused_and_the_bot_r
 
 async def test_running_out_of_open_files_logs_one_line_not_thousands_and_the_bot_recovers(tmp_path):
     async with AsyncExitStack() as stack:
-        slack, _, sparkhire_url = await fakes(stack)
-        bot = sqlite_bot(slack, sparkhire_url, tmp_path)
-        bot.open_files = 128
         # Set above what 128 files allow (the bot warns), so that accept() itself runs out of them.
-        bot.env |= {"HTTP_MAX_CONNECTIONS": "10000", "HTTP_IDLE_TIMEOUT_SECONDS": "60"}
-        await bot.start()
-        stack.push_async_callback(bot.stop)
+        bot, _, _ = await started_bot(
+            stack, tmp_path, open_files=128, HTTP_MAX_CONNECTIONS="10000", HTTP_IDLE_TIMEOUT_SECONDS="60"
+        )
 
         flood = [await asyncio.open_connection("127.0.0.1", bot.port) for _ in range(200)]
         log = ""

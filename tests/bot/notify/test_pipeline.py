@@ -914,6 +914,23 @@ async def queue_backlog(bot, count: int) -> None:
         )
 
 
+async def outbox_when_settled(bot, seconds: float = 15) -> dict[str, int]:
+    """The outbox's counts once nothing is pending (each row is posted, then recorded)."""
+    for _ in range(int(seconds * 10)):
+        if not (counts := await bot.services.db.outbox.counts()).get("pending"):
+            break
+        await asyncio.sleep(0.1)
+    return counts
+
+
+async def full_card_for_the_job_and_compact_for_all(bot) -> str:
+    """Two subscriptions of C1 that both take completions; the rows are queued under the first."""
+    job = completed_interview(bot)["job_post"]["title"]
+    await subscribe(bot, f'subscribe sparkhire completed job:"{job}"')
+    await subscribe(bot, "subscribe sparkhire completed compact")
+    return job
+
+
 async def test_unsubscribing_stops_what_was_already_queued_for_the_channel(bot):
     await subscribe(bot)
     await queue_backlog(bot, 6)
@@ -945,29 +962,19 @@ async def test_a_row_whose_subscription_went_while_it_waited_is_not_posted(bot):
     (subscription,) = await bot.services.db.subscriptions.list_for_channel("T0001", "C1")
     await bot.services.db.subscriptions.remove(subscription.id)
     posted = len(bot.slack.posted("C1"))
-    for _ in range(60):
-        if not (await bot.services.db.outbox.counts()).get("pending"):
-            break
-        await asyncio.sleep(0.1)
-    assert not (await bot.services.db.outbox.counts()).get("pending")
+    assert not (await outbox_when_settled(bot, 6)).get("pending")
     assert len(bot.slack.posted("C1")) <= posted + 1
 
 
 async def test_unsubscribing_one_of_two_subscriptions_keeps_the_queued_posts_the_other_wants(bot):
     # The channel's rows were queued under the full-card subscription; the compact one also wants them.
-    job = completed_interview(bot)["job_post"]["title"]
-    await subscribe(bot, f'subscribe sparkhire completed job:"{job}"')
-    await subscribe(bot, "subscribe sparkhire completed compact")
+    job = await full_card_for_the_job_and_compact_for_all(bot)
     await queue_backlog(bot, 4)
     await bot.slack.wait_for(lambda: cards(bot))
     await subscribe(bot, f'unsubscribe sparkhire job:"{job}"')  # names the full-card one only
     (left,) = await bot.services.db.subscriptions.list_for_channel("T0001", "C1")
     assert left.compact
-    for _ in range(150):  # each is posted (one a second) and then recorded
-        if not (counts := await bot.services.db.outbox.counts()).get("pending"):
-            break
-        await asyncio.sleep(0.1)
-    assert counts == {"sent": 4}
+    assert await outbox_when_settled(bot) == {"sent": 4}
     names = {f"Cand {n}" for n in range(4)}
     assert {n for n in names for m in bot.slack.posted("C1") if n in m.text} == names
 
@@ -985,18 +992,12 @@ async def test_what_was_queued_before_a_pause_is_still_posted(bot):
 async def test_a_row_left_under_a_removed_subscription_goes_to_the_channels_other_one(bot):
     # On PostgreSQL an event stored while an unsubscribe ran can be queued under the subscription
     # being removed; the channel's other subscription that takes the event still gets it.
-    job = completed_interview(bot)["job_post"]["title"]
-    await subscribe(bot, f'subscribe sparkhire completed job:"{job}"')
-    await subscribe(bot, "subscribe sparkhire completed compact")
+    await full_card_for_the_job_and_compact_for_all(bot)
     await queue_backlog(bot, 3)
     await bot.slack.wait_for(lambda: cards(bot))
     full = next(s for s in await bot.services.db.subscriptions.list_for_channel("T0001", "C1") if not s.compact)
     await bot.services.db.subscriptions.remove(full.id)  # as a racing process leaves it: rows not settled
-    for _ in range(100):
-        if not (counts := await bot.services.db.outbox.counts()).get("pending"):
-            break
-        await asyncio.sleep(0.1)
-    assert counts == {"sent": 3}
+    assert await outbox_when_settled(bot, 10) == {"sent": 3}
     posted = " ".join(m.text for m in bot.slack.posted("C1"))
     assert all(f"Cand {n}" in posted for n in range(3))
 
