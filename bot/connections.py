@@ -53,7 +53,7 @@ async def save_verified(services: Services, credentials: VerifiedCredentials) ->
             team_id, "wedgehr", token, account_label=label, connected_by=user_id, environment=env
         )
         if old is not None and (not old.readable or old.credential != after.credential or old.environment != env):
-            resumed = await services.follow_new_wedgehr_token(team_id, after.id)
+            resumed = await services.follow_new_wedgehr_token(after.id)
             if resumed:
                 saved.notes.append(
                     f"Re-enabled {resumed} WedgeHR subscription(s) paused because WedgeHR rejected the old token."
@@ -109,7 +109,6 @@ async def disconnect(services: Services, connection: Connection, *, user_id: str
     db = services.db
     team_id, vendor = connection.team_id, connection.vendor
     result = Disconnected()
-    subscriptions = await db.subscriptions.list_using_connection(connection.id)
     from_setting = services.environment_credential(team_id, vendor) if connection.scope == "workspace" else None
     if from_setting is not None:
         # Deleted, it would come back from the setting at the next request: revert now, keeping its id
@@ -125,10 +124,11 @@ async def disconnect(services: Services, connection: Connection, *, user_id: str
         )
         result.notes.append(f"The workspace uses {name} from the bot's settings again.")
         if vendor == "wedgehr":
-            await services.follow_new_wedgehr_token(team_id, after.id)
+            await services.follow_new_wedgehr_token(after.id)
         else:
             result.notes += await follow_new_key(services, before=connection, after=after)
     else:
+        subscriptions = await db.subscriptions.list_using_connection(connection.id)
         fallback = await services.resolve_connection(team_id, vendor) if connection.scope == "user" else None
         if fallback is not None and fallback.readable and subscriptions:
             await _move(services, subscriptions, fallback, result)

@@ -75,6 +75,10 @@ class FailedLookups:
         return form.failed.get(picker) if form is not None else None
 
 
+#: The setting that gives each vendor's workspace credential.
+ENV_SETTINGS = {"wedgehr": "WEDGEHR_TOKEN", "sparkhire": "SPARKHIRE_API_KEY"}
+
+
 @dataclass(kw_only=True)
 class Services:
     """Process-wide dependencies.
@@ -191,8 +195,8 @@ class Services:
     def _from_environment(self, vendor: str) -> tuple[str, SecretStr | None, str | None]:
         """The setting that provides ``vendor``'s workspace credential, its value and its environment."""
         if vendor == "wedgehr":
-            return "WEDGEHR_TOKEN", self.settings.wedgehr_token, self.settings.wedgehr_env.value
-        return "SPARKHIRE_API_KEY", self.settings.sparkhire_api_key, None
+            return ENV_SETTINGS[vendor], self.settings.wedgehr_token, self.settings.wedgehr_env.value
+        return ENV_SETTINGS[vendor], self.settings.sparkhire_api_key, None
 
     async def sync_env_connections(self) -> None:
         """Bring the workspace connections copied from the environment in line with it (at start-up).
@@ -236,13 +240,13 @@ class Services:
                     environment=environment,
                 )
                 if copy.vendor == "wedgehr":
-                    await self.follow_new_wedgehr_token(copy.team_id, copy.id)
+                    await self.follow_new_wedgehr_token(copy.id)
             except Exception:
                 logger.exception("Could not update %s's %s connection from %s", copy.team_id, copy.vendor, env_name)
                 continue
             logger.info("Workspace %s's %s connection now follows %s", copy.team_id, copy.vendor, env_name)
 
-    async def follow_new_wedgehr_token(self, team_id: str, connection_id: str) -> int:
+    async def follow_new_wedgehr_token(self, connection_id: str) -> int:
         """After a connection's WedgeHR token changed: a new baseline (perhaps another company's account,
         whose past is not news), and the subscriptions paused because WedgeHR refused the old token
         re-enabled. Returns how many were."""

@@ -18,12 +18,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from aiohttp import web
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: Connections allowed when HTTP_MAX_CONNECTIONS is not set (fewer if the open-file limit is low).
 DEFAULT_MAX_CONNECTIONS = 1000
@@ -47,16 +49,19 @@ def server_options(*, idle_timeout: float, body_timeout: float) -> dict[str, Any
     return {"keepalive_timeout": idle_timeout, "lingering_time": body_timeout}
 
 
-async def read_within(request: web.Request, seconds: float) -> bytes:
-    """The request's whole body (``request.read()``, so read once), within ``seconds``.
+async def read_within(
+    request: web.Request, seconds: float, read: Callable[[], Awaitable[T]] | None = None
+) -> T | bytes:
+    """The request's whole body within ``seconds``: ``request.read()`` (so read once), or ``read()``.
 
     Raises:
         TimeoutError: the body did not arrive in time; answer ``body_timed_out()``.
     """
+    read_body = read or request.read
     if request.content.is_eof():  # it came with the headers, as small bodies do: nothing to wait for
-        return await request.read()
+        return await read_body()
     async with asyncio.timeout(seconds):
-        return await request.read()
+        return await read_body()
 
 
 def body_timed_out() -> web.Response:

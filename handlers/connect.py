@@ -15,7 +15,7 @@ from blocks.connect import connect_modal, connected_message, disconnected_pause_
 from blocks.ids import Action, Block, Callback
 from blocks.models import VENDOR_LABELS, ConnectionStatusView
 from bot.connections import VerifiedCredentials, disconnect, save_verified
-from bot.services import ENV_CONNECTED_BY, Services
+from bot.services import ENV_CONNECTED_BY, ENV_SETTINGS, Services
 from bot.storage import Connection
 from bot.vendors.errors import AuthenticationError, VendorError
 from bot.vendors.http import RetryPolicy
@@ -25,6 +25,7 @@ from handlers.common import (
     as_field_error,
     dump_metadata,
     load_metadata,
+    recipient_from_body,
     selected_value,
     services_of,
     state_values,
@@ -52,9 +53,9 @@ async def connection_statuses(services: Services, team_id: str, user_id: str) ->
     for vendor in ("wedgehr", "sparkhire"):
         workspace = next((c for c in connections if c.vendor == vendor and c.scope == "workspace"), None)
         own = next((c for c in connections if c.vendor == vendor and c.scope == "user" and c.user_id == user_id), None)
-        env_set = services.settings.wedgehr_token if vendor == "wedgehr" else services.settings.sparkhire_api_key
-        # VENDOR_KEYS_TEAM_IDS may leave this workspace out: then the environment's keys are not its.
-        env_set = env_set and services.settings.vendor_keys_serve(team_id)
+        # None when VENDOR_KEYS_TEAM_IDS leaves this workspace out: then the environment's keys are not its.
+        env = services.environment_credential(team_id, vendor)
+        env_set = bool(env and env[1])
         workspace_label = _label(workspace) if workspace else ("from environment" if env_set else None)
         environment = None
         if vendor == "wedgehr" and workspace_label:
@@ -68,15 +69,11 @@ async def connection_statuses(services: Services, team_id: str, user_id: str) ->
                 own_label=_label(own) if own else None,
                 workspace_environment=environment,
                 workspace_id=workspace.id if workspace and not from_setting else None,
-                workspace_setting=_setting_name(vendor) if from_setting else None,
+                workspace_setting=ENV_SETTINGS[vendor] if from_setting else None,
                 own_id=own.id if own else None,
             )
         )
     return statuses
-
-
-def _setting_name(vendor: str) -> str:
-    return "WEDGEHR_TOKEN" if vendor == "wedgehr" else "SPARKHIRE_API_KEY"
 
 
 def _label(connection: Connection) -> str:
@@ -272,9 +269,7 @@ async def on_disconnect(ack: Any, body: dict[str, Any], action: dict[str, Any], 
         logger.info("Ignored a Disconnect click from outside the connect form")
         return
     user_id = body["user"]["id"]
-    recipient = Recipient(
-        client=client, user_id=user_id, channel_id=load_metadata(view.get("private_metadata")).get("channel")
-    )
+    recipient = recipient_from_body(body, client)  # the form's channel, from its metadata
     after_ack(
         context,
         disconnect_and_refresh(
@@ -302,7 +297,7 @@ async def disconnect_and_refresh(
     if connection is None:
         notices.append("That connection was already disconnected.")
     elif connection.connected_by == ENV_CONNECTED_BY:
-        setting = _setting_name(connection.vendor)
+        setting = ENV_SETTINGS[connection.vendor]
         notices.append(f"{setting} is set in the bot's settings: it cannot be disconnected here.")
     elif connection.scope == "user" and connection.user_id != user_id:
         notices.append("You can disconnect only your own key.")

@@ -178,7 +178,8 @@ SUBCOMMANDS = {"invite": on_invite}
 async def on_vendor_chosen(ack: Any, view: dict[str, Any]) -> None:
     vendor = selected_value(state_values(view), Block.VENDOR)
     meta = view.get("private_metadata", "")
-    email, name = load_metadata(meta).get("email"), load_metadata(meta).get("name")
+    data = load_metadata(meta)
+    email, name = data.get("email"), data.get("name")
     name = name if isinstance(name, str) else None
     if vendor == "wedgehr":
         view = wedgehr_invite_modal(email=email, name=_split_name(name), private_metadata=meta)
@@ -229,7 +230,7 @@ def _unpicked(context: Any, view: dict[str, Any], *, vendor: str, picker: str, v
     """Why a picker holds no real choice when its lookup failed: the picked warning, or nothing picked after it."""
     cause = lookup_failed_cause(value)
     if cause is None and not value:
-        cause = services_of(context).failed_lookups.cause(_view_id({"view": view}), picker)
+        cause = services_of(context).failed_lookups.cause(str(view.get("id") or ""), picker)
     return lookup_failed_error(vendor, cause) if cause else None
 
 

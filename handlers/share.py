@@ -286,10 +286,7 @@ async def _fill_advanced(
             same_job.append(i)
         if len(same_job) >= MAX_INTERVIEW_OPTIONS or scanned >= SPARKHIRE_SCAN_LIMIT:
             break
-    options = [
-        Option(value=i.uuid, label=f"{i.candidate_name} ({i.candidate_email or 'no email'})")
-        for i in same_job[:MAX_INTERVIEW_OPTIONS]
-    ]
+    options = [Option(value=i.uuid, label=f"{i.candidate_name} ({i.candidate_email or 'no email'})") for i in same_job]
     if not any(o.value == interview_uuid for o in options):
         options.insert(0, Option(value=interview_uuid, label=interview.candidate_name))
     await client.views_update(

@@ -70,7 +70,7 @@ class EventBatcher:
             if future.done():  # its caller went away
                 continue
             try:
-                inserted = (await self._db.events.record_many([event]))[0]
+                inserted = await self._db.events.record(event)
             except Exception as exc:
                 if not is_refused_value(exc):  # an outage, a deadlock: the sender's retry will do
                     future.set_exception(exc)

@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.notify.batcher import EventBatcher, UnstorableEvent
 from bot.notify.events import sparkhire_event
 from bot.storage import Database, NewEvent, is_database_unavailable
-from bot.web_limits import body_timed_out
+from bot.web_limits import body_timed_out, read_within
 
 logger = logging.getLogger(__name__)
 
@@ -114,11 +114,8 @@ class SparkHireReceiver:
         if (request.content_length or 0) > MAX_BODY_BYTES:
             return web.json_response({"error": "payload too large (1 MiB at most)"}, status=413)
         try:
-            if request.content.is_eof():  # it came with the headers, as most deliveries do
-                raw = await _read_body(request)
-            else:  # a sender that trickles its body (or stops) must not hold the connection for ever
-                async with asyncio.timeout(self._body_timeout):
-                    raw = await _read_body(request)
+            # A sender that trickles its body (or stops) must not hold the connection for ever.
+            raw = await read_within(request, self._body_timeout, lambda: _read_body(request))
         except TimeoutError:
             return body_timed_out()
         except ConnectionError:

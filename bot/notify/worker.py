@@ -527,7 +527,7 @@ class OutboxWorker:
             or (rendered.as_of == card_as_of and not shown.get("fetched"))
         )
         as_of = max((t for t in (card_as_of, rendered.as_of) if t is not None), default=None)
-        card = {"event": event, "as_of": as_of, "fetched": rendered.current} if newest else {**shown, "as_of": as_of}
+        card = {"event": event, "as_of": as_of, "fetched": rendered.current} if newest else shown
         # A rating whose interview could not be fetched knows only its stars: the reply says them,
         # but the card keeps the candidate it shows rather than being overwritten with less.
         refresh_card = newest and (event != "rated" or rendered.fetched is not None)

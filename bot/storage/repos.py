@@ -640,19 +640,19 @@ class SubscriptionRepo(_Repo):
         async with self._engine.begin() as conn:
             await conn.execute(sa.delete(schema.subscriptions).where(schema.subscriptions.c.id == subscription_id))
 
-    async def unsubscribe(self, subscription_id: int, *, keep_events: Sequence[str] = ()) -> int:
+    async def unsubscribe(self, subscription_id: int, *, keep_events: Sequence[str] = ()) -> None:
         """Remove the subscription, or narrow it to ``keep_events``, and settle what it had queued.
 
         In one transaction, so no delivery sees the subscription gone with its rows still pending.
         Its pending rows of the events it no longer takes go to another active subscription of the
         channel that takes them (whose filters are not checked again: a post it might have filtered
-        out beats one it wanted lost), else are skipped. Returns how many rows were skipped.
+        out beats one it wanted lost), else are skipped.
         """
         t, ob, ev = schema.subscriptions, schema.outbox, schema.events
         async with self._engine.begin() as conn:
             row = (await conn.execute(sa.select(t).where(t.c.id == subscription_id))).first()
             if row is None:
-                return 0
+                return
             gone = _subscription(row)
             if keep_events:
                 await conn.execute(sa.update(t).where(t.c.id == gone.id).values(events=list(keep_events)))
@@ -667,18 +667,15 @@ class SubscriptionRepo(_Repo):
                 .join(ev, ev.c.id == ob.c.event_id)
                 .where(ob.c.subscription_id == gone.id, ob.c.status == "pending", ev.c.event_type.in_(dropped))
             )
-            skipped = 0
             for outbox_id, payload, event_type in pending.all():
                 heir = _heir(heirs, event_type, gone.connection_id)
                 if heir is None:
-                    skipped += 1
                     values: dict[str, Any] = {"status": "skipped", "last_error": "unsubscribed", "posting_since": None}
                 else:
                     values = {"subscription_id": heir.id, "payload": _handed_to(heir, payload, gone_id=gone.id)}
                 # Only while still pending: a worker may have posted it meanwhile (PostgreSQL checks
                 # the condition again once it has the row).
                 await conn.execute(sa.update(ob).where(ob.c.id == outbox_id, ob.c.status == "pending").values(**values))
-        return skipped
 
     async def pause(self, subscription_id: int, reason: str) -> None:
         await self.update(subscription_id, paused=True, paused_reason=reason[:200])
