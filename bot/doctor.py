@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 from bot.settings import DEV_SECRET_KEY_FILE, Settings, SlackMode, masked_database_url
 from bot.storage import Database
 from bot.storage.errors import describe_database_error
-from bot.vendors.errors import AuthenticationError, VendorError
+from bot.vendors.errors import APIConnectionError, AuthenticationError, VendorError
 from bot.vendors.http import RetryPolicy
 
 QUICK = RetryPolicy(max_retries=0)
@@ -32,6 +32,10 @@ class Check:
     def line(self) -> str:
         mark = "warn" if self.warning else {True: "ok  ", False: "FAIL", None: "skip"}[self.ok]
         return f"{mark}  {self.name:<10} {self.detail}"
+
+
+def _vendor_unreachable(url: str, setting: str) -> CheckFailed:
+    return CheckFailed(f"cannot reach {url}: check this machine's network, or {setting}")
 
 
 async def _guard(name: str, check: Callable[[], Awaitable[str]]) -> Check:
@@ -229,6 +233,8 @@ async def collect_checks(settings: Settings, *, sandbox: bool = False) -> list[C
                     f"{settings.wedgehr_base_url} refused WEDGEHR_TOKEN ({exc.status_code}): set it to a current "
                     "company integration token, and WEDGEHR_ENV to the environment it belongs to"
                 ) from exc
+            except APIConnectionError as exc:
+                raise _vendor_unreachable(settings.wedgehr_base_url, "WEDGEHR_API_URL (or WEDGEHR_ENV)") from exc
         return f"{settings.wedgehr_base_url}: token accepted ({account})"
 
     async def sparkhire() -> str:
@@ -244,6 +250,8 @@ async def collect_checks(settings: Settings, *, sandbox: bool = False) -> list[C
                     f"{settings.sparkhire_base_url} refused SPARKHIRE_API_KEY ({exc.status_code}): set it to a "
                     "current key from Spark Hire's API settings"
                 ) from exc
+            except APIConnectionError as exc:
+                raise _vendor_unreachable(settings.sparkhire_base_url, "SPARKHIRE_API_URL") from exc
         return f"{settings.sparkhire_base_url}: key accepted ({me.display_name})"
 
     if settings.wedgehr_token is None:

@@ -241,6 +241,9 @@ def test_doctor_in_oauth_mode_says_when_env_vendor_keys_serve_every_workspace(tm
     result = run(["doctor"], tmp_path, **oauth, **unreachable)
     lines = {line.split()[1]: line for line in result.stdout.splitlines()}
     assert lines["vendors"].startswith("warn") and "VENDOR_KEYS_TEAM_IDS" in lines["vendors"]
+    # The operator is told which setting to look at, not "the API URL setting".
+    assert lines["wedgehr"].startswith("FAIL") and f"cannot reach {unreachable['WEDGEHR_API_URL']}" in lines["wedgehr"]
+    assert lines["wedgehr"].endswith("check this machine's network, or WEDGEHR_API_URL (or WEDGEHR_ENV)")
     result = run(["doctor"], tmp_path, **oauth, **unreachable, VENDOR_KEYS_TEAM_IDS="T0001")
     lines = {line.split()[1]: line for line in result.stdout.splitlines()}
     assert lines["vendors"].startswith("ok") and "T0001" in lines["vendors"]
