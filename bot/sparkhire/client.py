@@ -121,7 +121,7 @@ class SparkHireClient(BaseVendorClient):
         return self._validate(TypeAdapter(model), await self._json(method, path, **kwargs))
 
     async def _list(self, model: type[M], path: str, params: list[tuple[str, str]]) -> list[M]:
-        return self._validate(TypeAdapter(list[model]), await self._json("GET", path, params=params) or [])
+        return self._listed(model, await self._json("GET", path, params=params) or [])
 
     async def _pages(
         self,
@@ -133,12 +133,13 @@ class SparkHireClient(BaseVendorClient):
         """Walk ``range=1-N`` pages (1-based, inclusive) until a page comes back short."""
         start = 1
         while True:
-            page = await self._list(model, path, [*params, ("range", f"{start}-{start + page_size - 1}")])
-            for item in page:
+            items = await self._json("GET", path, params=[*params, ("range", f"{start}-{start + page_size - 1}")])
+            for item in self._listed(model, items or []):
                 yield item
             # A short page ends the list; a long one means the server ignored `range`
-            # and sent everything, so asking for the next range would repeat it.
-            if len(page) != page_size:
+            # and sent everything, so asking for the next range would repeat it. (Counted as
+            # sent: a record left out as unreadable does not make a full page short.)
+            if len(items or []) != page_size:
                 return
             start += page_size
 
@@ -390,7 +391,7 @@ class SparkHireClient(BaseVendorClient):
         raise last
 
     async def list_question_sets(self) -> list[QuestionSet]:
-        return TypeAdapter(list[QuestionSet]).validate_python(await self._question_sets("GET") or [])
+        return self._listed(QuestionSet, await self._question_sets("GET") or [])
 
     async def get_question_set(self, uuid: str) -> QuestionSet:
         return QuestionSet.model_validate(await self._question_sets("GET", f"/{path_segment(uuid)}"))

@@ -11,10 +11,12 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 from urllib.parse import quote
 
 import httpx
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
 
 from bot.vendors.errors import (
     MAYBE_DONE_MESSAGE,
@@ -32,6 +34,8 @@ from bot.vendors.errors import (
 )
 
 logger = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
 
 DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 #: Transport errors raised before a request could reach the vendor.
@@ -139,6 +143,21 @@ class HttpPool:
             await client.aclose()
 
 
+def _item_id(item: Any) -> str:
+    """A record's id for the log (never its contents: candidates' names and emails)."""
+    value = item.get("id", item.get("uuid")) if isinstance(item, dict) else None
+    return str(value)[:64] if isinstance(value, (str, int)) and not isinstance(value, bool) else "unknown"
+
+
+def _problems(exc: PydanticValidationError) -> str:
+    """Where and what, without the values (they may be a candidate's details)."""
+    problems = (
+        f"{'.'.join(map(str, error['loc'])) or 'record'}: {error['msg']}"
+        for error in exc.errors(include_url=False, include_input=False, include_context=False)
+    )
+    return "; ".join(problems)[:300]
+
+
 def path_segment(value: str | int) -> str:
     """One id as a URL path segment, so an id typed in Slack can never reach another endpoint."""
     text = str(value)
@@ -201,6 +220,30 @@ class BaseVendorClient:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+
+    def _listed(self, model: type[M], items: Any) -> list[M]:
+        """Each item of a listing read on its own: one the bot cannot read is left out and logged.
+
+        One odd record (a null email, a date in another format) must not hide the rest: failing
+        the page would stop every poll of that account and every search through it.
+        """
+        if not isinstance(items, list):
+            raise ServerError(
+                f"{self.vendor_name} answered a listing with something that is not a list.", vendor=self.vendor_name
+            )
+        readable: list[M] = []
+        for item in items:
+            try:
+                readable.append(model.model_validate(item))
+            except PydanticValidationError as exc:
+                logger.warning(
+                    "%s sent a %s the bot cannot read (id %s); it was left out: %s",
+                    self.vendor_name,
+                    model.__name__,
+                    _item_id(item),
+                    _problems(exc),
+                )
+        return readable
 
     async def _keep_retrying(self, wait: RetryWait) -> bool:
         assert self.on_retry is not None

@@ -196,7 +196,8 @@ class WedgeHRClient(BaseVendorClient):
         response = await self._request("GET", path, params=params, empty_on_404="page[cursor]" not in params)
         if response is None:
             return Page[model]()  # type: ignore[valid-type]
-        return Page[model].model_validate(response.json())  # type: ignore[valid-type]
+        envelope = Page[Any].model_validate(response.json())
+        return Page[model](data=self._listed(model, envelope.data), pagination=envelope.pagination)  # type: ignore[valid-type]
 
     @staticmethod
     async def _iterate(fetch: Any, filters: dict[str, Any]) -> AsyncIterator[Any]:

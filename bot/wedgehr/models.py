@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import IntEnum
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidatorFunctionWrapHandler, field_validator
 from pydantic.alias_generators import to_camel
 
 
@@ -59,6 +59,20 @@ class Wedge(WedgeModel):
     created_at: datetime | None = None
     result_url: str | None = None
     invites: list[Invite] = Field(default_factory=list)
+
+    @field_validator("invites", mode="wrap")
+    @classmethod
+    def _readable_invites(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> list[Invite]:
+        """An embedded invite the bot cannot read is left out: the wedge (a completion) still counts."""
+        if not isinstance(value, list):
+            return []
+        readable: list[Invite] = []
+        for item in value:
+            try:
+                readable.extend(handler([item]))
+            except ValidationError:
+                continue
+        return readable
 
     @property
     def candidate_name(self) -> str:

@@ -472,3 +472,15 @@ async def test_a_refused_address_of_a_reviewer_picked_in_slack_is_said_next_to_t
     answer = (await bot.sender.view_submission(view, {**chosen, **picked})).json()
     assert answer["response_action"] == "errors" and list(answer["errors"]) == [Block.REVIEWERS]
     assert "mo@example.com is blocked" in answer["errors"][Block.REVIEWERS]
+
+
+async def test_one_spark_hire_interview_the_bot_cannot_read_does_not_hide_the_others(bot):
+    job = next(iter(bot.sparkhire.jobs.values()))
+    bot.sparkhire.add_interview(job_uuid=job["uuid"], name="Max Spark", email="max@example.com")
+    odd = bot.sparkhire.add_interview(job_uuid=job["uuid"], name="Max Again", email="max@example.com")
+    odd["rating"] = "excellent"  # not a number: this one record is unreadable
+    await bot.sender.command("find max@example.com", response_url=bot.slack.response_url("m"))
+    answer = await final_find(bot, "m")
+    assert_valid_blocks(answer["blocks"])
+    assert answer["text"] == "1 interview(s) for max@example.com"
+    assert "Max Spark" in str(answer["blocks"]) and "could not be searched" not in answer["text"]

@@ -168,3 +168,19 @@ async def test_a_listing_cut_short_saves_nothing_and_posts_no_old_completion_lat
         assert await bot.pipeline.poller.poll_all() == 0  # the 50 on page 2 are not news either
         await asyncio.sleep(0.3)
         assert not cards(bot)
+
+
+async def test_one_invite_wedgehr_sends_unreadable_does_not_stop_the_others_being_posted(caplog):
+    async with running_bot(wedgehr_poll_seconds=3600) as bot:
+        await watched(bot)
+        await asyncio.sleep(1.1)
+        completed_now(bot, "ann@example.com", "Ann")
+        odd = completed_now(bot, "odd@example.com", "Odd")
+        odd["email"] = None  # a record WedgeHR's own model would not send, in the invites listing
+        assert await bot.pipeline.poller.poll_all() == 2
+        posted = await bot.slack.wait_for(lambda: len(cards(bot)) == 2 and cards(bot), timeout=5)
+        # Ann's invite is posted; Odd's completion still arrives through its wedge.
+        assert sorted("Ann" in card.text for card in posted) == [False, True]
+        assert sorted("Odd" in card.text for card in posted) == [False, True]
+        left_out = [r.getMessage() for r in caplog.records if "cannot read" in r.getMessage()]
+        assert left_out and f"id {odd['id']}" in left_out[0] and "odd@example.com" not in left_out[0]

@@ -154,6 +154,19 @@ async def test_range_pagination_until_a_short_page(client, sandbox):
     assert ranges == ["1-3", "4-6", "7-9"]
 
 
+async def test_an_unreadable_interview_is_left_out_and_the_pages_after_it_still_read(client, sandbox):
+    job = next(iter(sandbox.jobs.values()))
+    for n in range(5):
+        sandbox.add_interview(job_uuid=job["uuid"], name=f"C{n}", email=f"c{n}@example.io")
+    odd = sandbox.add_interview(job_uuid=job["uuid"], name="Odd", email="odd@example.io")
+    odd["created_at"] = "the day before yesterday"
+    before = len(sandbox.requests)
+    emails = [i.candidate_email async for i in client.iter_interviews(page_size=4)]
+    # 8 interviews in all: the odd one is skipped, and the page it was on still counts as full.
+    assert len(emails) == 7 and "odd@example.io" not in emails
+    assert [dict(r.query)["range"] for r in sandbox.requests[before:]] == ["1-4", "5-8", "9-12"]
+
+
 async def test_status_and_type_filters_repeat_the_key(client, sandbox):
     completed = await client.list_interviews(status=["completed", "requested"], type=["one_way"])
     assert len(completed) == 2
