@@ -25,6 +25,9 @@ REJECTIONS_BEFORE_PAUSE = 3
 
 WATCHED_STATUSES = ("complete", "send_failure", "canceled")
 
+#: Connections polled at the same time by one process (each is a few requests in a row).
+POLLS_AT_ONCE = 4
+
 
 class WedgeHRPoller:
     """Every ``interval`` seconds, diff each connection's invites against the stored state.
@@ -64,34 +67,52 @@ class WedgeHRPoller:
             await asyncio.sleep(self.interval)
 
     async def poll_all(self) -> int:
-        """Poll every subscribed connection we can lease; returns how many events were new."""
+        """Poll every subscribed connection we can lease; returns how many events were new.
+
+        A few connections at a time: one slow or unreachable account (each request waiting out its
+        timeout and retries) must not hold back every other workspace's notifications.
+        """
         connection_ids = {
             s.connection_id for s in await self.db.subscriptions.list_active("wedgehr") if s.connection_id
         }
-        new = 0
-        for connection_id in sorted(connection_ids):
-            started = time.time()
-            if not await self.db.poll_state.try_lease(connection_id, self.holder, self.lease_seconds):
-                continue
-            keeper = asyncio.create_task(self._keep_lease(connection_id), name=f"poll-lease-{connection_id}")
-            try:
-                connection = await self.db.connections.get(connection_id)
-                if connection is not None:
-                    new += await self.poll_connection(connection)
-                    self._rejections.pop(connection_id, None)
-            except AuthenticationError as exc:
-                await self._rejected(connection, exc)
-            except VendorError as exc:
-                logger.warning("Polling WedgeHR for connection %s failed: %s", connection_id, exc)
-            except Exception:  # one connection (an unreadable key, a bad page) must not stop the others
-                logger.exception("Polling WedgeHR for connection %s failed", connection_id)
-            finally:
-                keeper.cancel()
-                await asyncio.gather(keeper, return_exceptions=True)
-                # Held until a whole interval has passed since this poll began: every process runs
-                # its own timer, and the next one must not poll the connection again at once.
-                await self.db.poll_state.release(connection_id, self.holder, until=started + self.interval)
-        return new
+        at_once = asyncio.Semaphore(POLLS_AT_ONCE)
+
+        async def poll_one(connection_id: str) -> int:
+            async with at_once:
+                return await self._poll_leased(connection_id)
+
+        results = await asyncio.gather(*(poll_one(c) for c in sorted(connection_ids)), return_exceptions=True)
+        for result in results:  # the database failing a lease: said once all have ended
+            if isinstance(result, BaseException):
+                raise result
+        return sum(results)  # type: ignore[arg-type]
+
+    async def _poll_leased(self, connection_id: str) -> int:
+        started = time.time()
+        if not await self.db.poll_state.try_lease(connection_id, self.holder, self.lease_seconds):
+            return 0
+        keeper = asyncio.create_task(self._keep_lease(connection_id), name=f"poll-lease-{connection_id}")
+        connection: Connection | None = None
+        try:
+            connection = await self.db.connections.get(connection_id)
+            if connection is None:
+                return 0
+            new = await self.poll_connection(connection)
+            self._rejections.pop(connection_id, None)
+            return new
+        except AuthenticationError as exc:
+            await self._rejected(connection, exc)
+        except VendorError as exc:
+            logger.warning("Polling WedgeHR for connection %s failed: %s", connection_id, exc)
+        except Exception:  # one connection (an unreadable key, a bad page) must not stop the others
+            logger.exception("Polling WedgeHR for connection %s failed", connection_id)
+        finally:
+            keeper.cancel()
+            await asyncio.gather(keeper, return_exceptions=True)
+            # Held until a whole interval has passed since this poll began: every process runs
+            # its own timer, and the next one must not poll the connection again at once.
+            await self.db.poll_state.release(connection_id, self.holder, until=started + self.interval)
+        return 0
 
     async def _rejected(self, connection: Connection | None, exc: AuthenticationError) -> None:
         """WedgeHR refused the token: a few times in a row (not one glitch), its channels are told."""

@@ -8,7 +8,7 @@ import asyncio
 from blocks.ids import Block
 from tests.bot.notify.test_pipeline import cards, subscribe
 from tests.handlers.test_connect import open_connect, state
-from tests.support.harness import running_bot
+from tests.support.harness import OAUTH, install_workspace, running_bot
 
 PAST = "2020-01-06T09:00:00Z"
 
@@ -184,3 +184,35 @@ async def test_one_invite_wedgehr_sends_unreadable_does_not_stop_the_others_bein
         assert sorted("Odd" in card.text for card in posted) == [False, True]
         left_out = [r.getMessage() for r in caplog.records if "cannot read" in r.getMessage()]
         assert left_out and f"id {odd['id']}" in left_out[0] and "odd@example.com" not in left_out[0]
+
+
+async def test_a_slow_wedgehr_account_does_not_hold_back_another_workspaces_notifications():
+    async with running_bot(wedgehr_poll_seconds=3600, env_credentials=False, **OAUTH) as bot:
+        db = bot.services.db
+        bot.slack.add_channel("C2", name="hiring-two", is_member=True)
+        channels = {}
+        for team, channel in (("T0001", "C1"), ("T0002", "C2")):
+            await install_workspace(bot, team_id=team)
+            connection = await db.connections.upsert_workspace(
+                team, "wedgehr", f"wedgehr-token-{team}", account_label="WedgeHR", connected_by="U1"
+            )
+            await db.subscriptions.add(
+                team_id=team,
+                channel_id=channel,
+                vendor="wedgehr",
+                events=["completed"],
+                created_by="U1",
+                connection_id=connection.id,
+            )
+            channels[connection.id] = (f"wedgehr-token-{team}", channel)
+        await bot.pipeline.poller.poll_all()  # both accounts' baselines
+        await asyncio.sleep(1.1)
+        completed_now(bot, "ann@example.com", "Ann")
+        # The account polled first answers its first request only after 6 s.
+        (slow_token, slow_channel), (_, fast_channel) = (channels[c] for c in sorted(channels))
+        bot.wedgehr.slow_next(6, when=lambda r: r.headers.get("Authorization") == f"Bearer {slow_token}")
+        polling = asyncio.create_task(bot.pipeline.poller.poll_all())
+        (card,) = await bot.slack.wait_for(lambda: cards(bot, fast_channel), timeout=4)
+        assert "Ann" in card.text and not polling.done()
+        assert await polling == 2
+        await bot.slack.wait_for(lambda: cards(bot, slow_channel), timeout=5)
