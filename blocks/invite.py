@@ -30,7 +30,8 @@ TAKES_CHOICES = ((-1, "Unlimited"), (1, "1"), (2, "2"), (3, "3"), (4, "4"), (5, 
 #: Slack takes at most 3,000 characters in a text field: about 100 candidates a batch.
 BULK_MAX_CHARS = 3000
 BULK_HINT = (
-    "One per line: Name <email>, just the email, or rows pasted from a spreadsheet; up to 3,000 characters "
+    "One per line: Name <email>, just the email, or rows pasted from a spreadsheet (its header row too, "
+    "if it has one); up to 3,000 characters "
     "(about 100 candidates) at a time. Leave empty to invite the one candidate above."
 )
 

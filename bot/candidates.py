@@ -362,15 +362,72 @@ def _from_cells(entry: str) -> tuple[str | None, str] | None:
     return name, entry[start:end]
 
 
+#: Column titles of a pasted spreadsheet's header row, as compared: lower-case, without spaces,
+#: dashes, underscores, dots or colons ("E-mail address:" is "emailaddress").
+HEADER_TITLES = {
+    "email": {"email", "emailaddress", "mail", "candidateemail"},
+    "first": {"firstname", "first", "givenname", "forename", "candidatefirstname"},
+    "last": {"lastname", "last", "surname", "familyname", "candidatelastname"},
+    "name": {"name", "fullname", "candidate", "candidatename"},
+}
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """Where a header row put each column, and what separated its cells."""
+
+    separator: str
+    index: dict[str, int]
+
+    def candidate(self, row: str) -> tuple[str | None, str] | None:
+        """(name, email) from a row laid out as the header says; None when it is not."""
+        cells = [cell.strip().strip("\"'") for cell in row.split(self.separator)]
+
+        def cell(column: str) -> str:
+            at = self.index.get(column)
+            return cells[at] if at is not None and at < len(cells) else ""
+
+        if not is_email(cell("email")):
+            return None
+        name = " ".join(part for part in (cell("first"), cell("last")) if part) or cell("name")
+        return name or None, cell("email")
+
+
+def _header(line: str) -> _Columns | None:
+    """The columns of a spreadsheet's header row ("Last name, First name, Email"), if it is one."""
+    if next(emails_in(line), None) is not None:
+        return None
+    separator = next((sep for sep in ("\t", ";", "|", ",") if sep in line), "\t")
+    index: dict[str, int] = {}
+    for position, cell in enumerate(line.split(separator)):
+        title = re.sub(r"[\s_\-.:\"']", "", cell.casefold())
+        column = next((c for c, titles in HEADER_TITLES.items() if title in titles), None)
+        if column is not None:
+            index.setdefault(column, position)
+    return _Columns(separator=separator, index=index) if "email" in index else None
+
+
 def parse_bulk(text: str) -> list[BulkRow]:
     """``Name <email>``, ``email`` or a spreadsheet row, one or more a line; blank lines skipped,
     bad entries reported per row.
 
+    A spreadsheet's header row ("Last name, First name, Email") is not a candidate: the rows under
+    it are read by its columns, so a name comes out "First Last" whatever the order.
     Rows are numbered in the order of the entries, as the results list them.
     """
     rows: list[BulkRow] = []
     text = unicodedata.normalize("NFC", text or "")
-    entries = (entry for line in text.splitlines() for entry in _entries(line))
+    lines = text.splitlines()
+    first = next((n for n, line in enumerate(lines) if line.strip()), None)
+    columns = _header(lines[first]) if first is not None else None
+    if columns is not None:
+        lines = lines[first + 1 :]  # type: ignore[operator]
+    # A row laid out as the header says is one candidate, whatever else its cells hold.
+    entries = (
+        entry
+        for line in lines
+        for entry in ([line] if columns is not None and columns.candidate(line) else _entries(line))
+    )
     for entry in entries:
         line = LIST_MARKER.sub("", entry.strip().strip(",; \t"), count=1).strip()
         line = re.sub(r"(?i)\bmailto:", "", line)  # a link's
@@ -380,6 +437,8 @@ def parse_bulk(text: str) -> list[BulkRow]:
         written = NAME_ANGLE_EMAIL.match(line) or NAME_PAREN_EMAIL.match(line)
         if written is not None:
             name, email = written.group("name") or None, written.group("email")
+        elif columns is not None and (laid_out := columns.candidate(entry)) is not None:
+            name, email = laid_out
         elif not BRACKETS.search(line) and (cells := _from_cells(line)) is not None:
             name, email = cells
         else:

@@ -134,3 +134,34 @@ def test_pasted_text_with_brackets_is_read_as_written_or_refused_never_guessed()
 def test_the_first_candidate_in_text_has_a_name_only_when_written_with_the_address(text, found):
     assert first_candidate(text) == found
     assert first_candidate(text)[1] == first_email(text)
+
+
+@pytest.mark.parametrize(
+    "pasted",
+    [
+        "Last name,First name,Email\nLee,Ann,ann@example.com\nDoe,Bo,bo@example.com",
+        "First Name\tLast Name\tE-mail address\tPhone\nAnn\tLee\tann@example.com\t555-0100\nBo\tDoe\tbo@example.com\t",
+        "Candidate email;Surname;Given name\nann@example.com;Lee;Ann\nbo@example.com;Doe;Bo",
+        "\nName | Email | Referred by\nAnn Lee | ann@example.com | cy@example.com\nBo Doe | bo@example.com |",
+    ],
+)
+def test_a_spreadsheets_header_row_is_not_a_candidate_and_names_come_out_first_last(pasted):
+    rows = parse_bulk(pasted)
+    assert [(r.row, r.name, r.email, r.error) for r in rows] == [
+        (1, "Ann Lee", "ann@example.com", None),
+        (2, "Bo Doe", "bo@example.com", None),
+    ]
+
+
+def test_rows_under_a_header_that_do_not_fit_it_are_read_as_without_one():
+    rows = parse_bulk("Email\nann@example.com\nBo Doe <bo@example.com>\nsomeone")
+    assert [(r.name, r.email, r.error) for r in rows] == [
+        (None, "ann@example.com", None),
+        ("Bo Doe", "bo@example.com", None),
+        (None, "someone", "not a valid email address"),
+    ]
+    # A first line that names no email column is not a header: it is refused as a row.
+    assert [r.error for r in parse_bulk("Candidates for Friday\nann@example.com")] == [
+        "not a valid email address",
+        None,
+    ]
