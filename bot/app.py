@@ -24,6 +24,7 @@ from aiolimiter import AsyncLimiter
 from pydantic import SecretStr
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
 from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -176,9 +177,20 @@ def create_bolt_app(settings: Settings, services: Services) -> AsyncApp:
             redirect_uri_path=SLACK_OAUTH_REDIRECT_PATH,
         )
         install_url = f"{settings.public_url.rstrip('/')}{SLACK_INSTALL_PATH}" if settings.public_url else None
+        client = configure_web_client(AsyncWebClient(), settings)
         bolt = AsyncApp(
-            client=configure_web_client(AsyncWebClient(), settings),
+            client=client,
             oauth_settings=oauth_settings,
+            # As Bolt's own, but auth.test once per token rather than before every request's ack:
+            # the installation is still looked up each time, so an uninstalled workspace is refused.
+            authorize=AsyncInstallationStoreAuthorize(
+                logger=logging.getLogger("slack_bolt.AsyncApp"),
+                installation_store=oauth_settings.installation_store,
+                client_id=oauth_settings.client_id,
+                client_secret=oauth_settings.client_secret,
+                cache_enabled=True,
+                client=client,
+            ),
             user_facing_authorize_error_message=(
                 "Interview Bot is not installed in this workspace yet. "
                 + (f"An admin can install it at {install_url}" if install_url else "Ask an admin to install it.")

@@ -1,12 +1,14 @@
 """OAuth install for many workspaces: /slack/install, /slack/oauth_redirect, then the stored token is used."""
 
+import asyncio
+import time
 from urllib.parse import parse_qs, urlparse
 
 import httpx
 import sqlalchemy as sa
 
 from tests.support.fake_slack import BOT_TOKEN
-from tests.support.harness import OAUTH, running_bot
+from tests.support.harness import OAUTH, install_workspace, running_bot
 
 
 async def test_install_then_commands_use_the_stored_installation():
@@ -81,3 +83,18 @@ async def test_housekeeping_deletes_install_states_past_their_expiry(database_ur
         assert await oauth_states(bot) == 1
         assert report.oauth_states_deleted == 3
         assert await db.oauth_state_store().async_consume(current)  # the one in use still works
+
+
+async def test_commands_of_an_installed_workspace_do_not_wait_for_auth_test_each_time():
+    async with running_bot(**OAUTH) as bot:
+        await install_workspace(bot)
+        first = await bot.sender.command("help")
+        assert first.status_code == 200 and "/interview invite" in first.text
+        # Slack would be slow to answer auth.test now (beyond the 3 s a command has): nothing waits for it.
+        bot.slack.before_answering["auth.test"] = lambda: asyncio.sleep(3.5)
+        for _ in range(4):
+            began = time.monotonic()
+            answer = await bot.sender.command("help")
+            assert answer.status_code == 200 and "/interview invite" in answer.text
+            assert time.monotonic() - began < 3
+        assert len(bot.slack.calls_to("auth.test")) == 1
