@@ -25,6 +25,38 @@ UUID_KEYS = ("interview_uuid", "interviewUuid", "interview_id")
 #: Column widths (bot/storage/schema.py): events.dedup_key, outbox and slack_messages thread_key.
 DEDUP_KEY_MAX = 255
 THREAD_KEY_MAX = 200
+#: What JSON spells a NUL character as (a raw control character is not valid JSON).
+NUL_ESCAPE = b"\\u0000"
+
+
+def without_nul(value: Any) -> Any:
+    """``value`` with every NUL character taken out of its strings and keys, at any depth.
+
+    PostgreSQL's text cannot hold a NUL (a uuid with one could not be stored), and on a card it is a
+    control character in a candidate's name. Removed, not replaced with U+FFFD: a NUL shows as
+    nothing where the sender typed or saw it, so the card reads as they meant ("Ann Lee", where a
+    replacement would show a "?" in a diamond that reads as a broken name), and an email or a job
+    title still matches a subscription's filter. A key that only a NUL told apart from another yields
+    to it: ``{"name": 1, "name\\u0000": 2}`` keeps 1. Containers are copied only where something changed.
+    """
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, list):
+        items = [without_nul(item) for item in value]
+        return items if any(new is not old for new, old in zip(items, value, strict=True)) else value
+    if isinstance(value, dict):
+        cleaned: dict[Any, Any] = {}
+        changed = False
+        for key, item in value.items():
+            new_key = without_nul(key)
+            if new_key is not key:
+                changed = True
+                if new_key in value:  # the key as it is without the NUL was sent too: it wins
+                    continue
+            new_item = cleaned[new_key] = without_nul(item)
+            changed = changed or new_item is not item
+        return cleaned if changed else value
+    return value
 
 
 def find_interview_uuid(obj: Any) -> str | None:
@@ -131,6 +163,8 @@ def wedgehr_event(
     """
     if invite is None and wedge is None:
         raise ValueError("an invite or a wedge")
+    # A NUL in a candidate's name would reach the card as it is: taken out, as from Spark Hire's deliveries.
+    invite, wedge = without_nul(invite), without_nul(wedge)
     kind = {"complete": "completed"}.get(status, status)
     thread = f"wedgehr:wedge:{wedge['id']}" if wedge else f"wedgehr:invite:{invite['id']}"  # type: ignore[index]
     if wedge and status == "complete":

@@ -31,17 +31,19 @@ def is_database_unavailable(error: BaseException) -> bool:
     return isinstance(error, ConnectionError)
 
 
-#: SQLSTATE classes of a value the database will never store: data exceptions (22: a NUL character,
-#: a string too long for its column) and integrity constraint violations (23).
+#: SQLSTATE classes of a value the database will never store: data exceptions (22: a NUL character
+#: or a lone surrogate in text, a string too long for its column) and integrity constraint violations (23).
 _REFUSED_VALUE_SQLSTATE_PREFIXES = ("22", "23")
 
 
 def is_refused_value(error: BaseException) -> bool:
     """True when the database refused what it was given, so the same write will always fail.
 
-    Not a deadlock or a serialization failure (class 40): those pass when tried again.
+    Not a deadlock or a serialization failure (class 40): those pass when tried again. A string no
+    driver can encode (a lone surrogate, which JSON's ``\\ud800`` spells) is refused before the
+    database sees it: SQLite's driver raises the bare UnicodeEncodeError.
     """
-    if isinstance(error, exc.DataError | exc.IntegrityError):
+    if isinstance(error, exc.DataError | exc.IntegrityError | UnicodeEncodeError):
         return True
     if isinstance(error, exc.DBAPIError):
         orig = error.orig

@@ -216,3 +216,13 @@ async def test_a_slow_wedgehr_account_does_not_hold_back_another_workspaces_noti
         assert "Ann" in card.text and not polling.done()
         assert await polling == 2
         await bot.slack.wait_for(lambda: cards(bot, slow_channel), timeout=5)
+
+
+async def test_a_nul_in_a_wedgehr_candidates_name_is_taken_out_of_the_card():
+    async with running_bot(wedgehr_poll_seconds=3600) as bot:
+        await watched(bot)
+        completed_now(bot, "nul@example.com", "Nu\x00la")
+        assert await bot.pipeline.poller.poll_all() == 1
+        (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=5)
+        assert card.text.startswith("Nula ")
+        assert "\x00" not in str(card.blocks)
