@@ -1,4 +1,4 @@
-"""Housekeeping: keeps the events, outbox and OAuth state tables from growing without bound."""
+"""Housekeeping: keeps the events, outbox, OAuth state and poll state tables from growing without bound."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ class PurgeReport:
     outbox_rows_deleted: int
     event_payloads_emptied: int
     oauth_states_deleted: int = 0
+    poll_states_deleted: int = 0
 
 
 class Housekeeper:
@@ -81,6 +82,8 @@ class Housekeeper:
             events = await self.db.events.purge_payloads(received_before=cutoff, after=self._events_done_until)
             self._events_done_until = events.resume_after
             states = await self.db.delete_expired_oauth_states()
+            # Older versions kept a disconnected or uninstalled connection's WedgeHR poll state for ever.
+            poll_states = await self.db.poll_state.delete_orphans()
         if deleted or events.purged:
             logger.info(
                 "Housekeeping: deleted %d finished notification(s) and emptied %d event payload(s) older than %g days",
@@ -90,6 +93,11 @@ class Housekeeper:
             )
         if states:
             logger.info("Housekeeping: deleted %d expired OAuth install state(s)", states)
+        if poll_states:
+            logger.info("Housekeeping: deleted the WedgeHR poll state of %d connection(s) no longer there", poll_states)
         return PurgeReport(
-            outbox_rows_deleted=deleted, event_payloads_emptied=events.purged, oauth_states_deleted=states
+            outbox_rows_deleted=deleted,
+            event_payloads_emptied=events.purged,
+            oauth_states_deleted=states,
+            poll_states_deleted=poll_states,
         )

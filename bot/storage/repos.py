@@ -336,8 +336,10 @@ class ConnectionRepo(_Repo):
         return [self._row(r, strict=False) for r in rows]
 
     async def delete(self, connection_id: str) -> None:
+        """Delete a connection and, in the same transaction, its WedgeHR poll state: nothing polls it again."""
         async with self._write() as conn:
             await conn.execute(sa.delete(schema.connections).where(schema.connections.c.id == connection_id))
+            await conn.execute(sa.delete(schema.poll_state).where(schema.poll_state.c.connection_id == connection_id))
 
     async def set_webhook(self, connection_id: str, *, webhook_uuid: str | None, webhook_auth: str) -> None:
         """Store the webhook's password (and, once Spark Hire has answered, its registration)."""
@@ -1527,3 +1529,14 @@ class PollStateRepo(_Repo):
                 sa.update(t).where(t.c.connection_id == connection_id, t.c.holder == holder).values(state=state)
             )
         return bool(result.rowcount)
+
+    async def delete_orphans(self) -> int:
+        """Delete the state of connections that no longer exist; returns how many rows went.
+
+        ``ConnectionRepo.delete`` takes a connection's state with it. Older versions left it behind,
+        and a poll that leased a connection as it was being deleted writes its row again.
+        """
+        t, c = schema.poll_state, schema.connections
+        async with self._engine.begin() as conn:
+            result = await conn.execute(sa.delete(t).where(~sa.exists().where(c.c.id == t.c.connection_id)))
+        return result.rowcount or 0

@@ -127,3 +127,15 @@ async def test_uninstalling_with_a_key_saved_under_another_bot_secret_key_still_
         response = await bot.sender.event({"type": "app_uninstalled"})
         assert response.status_code == 200
         await eventually(lambda: _nothing_left(bot))
+
+
+async def test_uninstalling_deletes_the_wedgehr_poll_state_of_its_connections():
+    from tests.bot.notify.test_poller import connect_token, poll_states, watched
+
+    async with running_bot(env_credentials=False, wedgehr_poll_seconds=3600) as bot:
+        await connect_token(bot, "company-token-0123")
+        await watched(bot)
+        assert len(await poll_states(bot)) == 1
+        await bot.sender.event({"type": "app_uninstalled"})
+        await eventually(lambda: _nothing_left(bot))
+        assert await poll_states(bot) == []

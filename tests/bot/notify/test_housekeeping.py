@@ -84,6 +84,37 @@ async def test_the_running_bot_purges_at_start_up_what_is_older_than_the_retenti
     assert "deleted 1 finished notification(s) and emptied 1 event payload(s) older than 30 days" in caplog.text
 
 
+async def test_housekeeping_deletes_the_poll_state_older_versions_left_for_connections_no_longer_there(
+    database_url, monkeypatch, caplog
+):
+    caplog.set_level(logging.INFO, logger="bot.notify.housekeeping")
+    db = Database(url=database_url, secret_box=SecretBox(Fernet.generate_key()))
+    await db.migrate()
+    kept = await db.connections.upsert_workspace(
+        "T0001", "wedgehr", "company-token-0123", account_label="WedgeHR company 7", connected_by="U1"
+    )
+    await db.poll_state.restart_baseline(kept.id, since=time.time())
+    gone = await db.connections.upsert_workspace(
+        "T0002", "wedgehr", "other-token-0123", account_label="WedgeHR company 8", connected_by="U1"
+    )
+    await db.poll_state.restart_baseline(gone.id, since=time.time())
+    # Deleted as older versions did: the connection only.
+    async with db.engine.begin() as conn:
+        await conn.execute(sa.delete(schema.connections).where(schema.connections.c.id == gone.id))
+    await db.aclose()
+
+    monkeypatch.setattr(housekeeping, "FIRST_PURGE_DELAY_SECONDS", 0.1)
+    async with running_bot(database_url=database_url) as bot:
+        for _ in range(100):
+            if "poll state" in caplog.text:
+                break
+            await asyncio.sleep(0.05)
+        async with bot.services.db.engine.connect() as conn:
+            left = (await conn.execute(sa.select(schema.poll_state.c.connection_id))).scalars().all()
+    assert left == [kept.id]
+    assert "deleted the WedgeHR poll state of 1 connection(s) no longer there" in caplog.text
+
+
 async def test_a_resend_of_an_event_whose_payload_was_purged_is_still_not_posted_again(bot):
     await subscribe(bot)
     interview = completed_interview(bot)

@@ -5,9 +5,12 @@ Each test polls by hand (``poll_all``): the bot's own timer waits an hour.
 
 import asyncio
 
+import sqlalchemy as sa
+
 from blocks.ids import Block
+from bot.storage import schema
 from tests.bot.notify.test_pipeline import cards, subscribe
-from tests.handlers.test_connect import open_connect, state
+from tests.handlers.test_connect import click_disconnect, open_connect, state
 from tests.support.harness import OAUTH, install_workspace, running_bot
 
 PAST = "2020-01-06T09:00:00Z"
@@ -216,6 +219,40 @@ async def test_a_slow_wedgehr_account_does_not_hold_back_another_workspaces_noti
         assert "Ann" in card.text and not polling.done()
         assert await polling == 2
         await bot.slack.wait_for(lambda: cards(bot, slow_channel), timeout=5)
+
+
+async def poll_states(bot) -> list[str]:
+    """The connections the database holds WedgeHR poll state for."""
+    async with bot.services.db.engine.connect() as conn:
+        return list((await conn.execute(sa.select(schema.poll_state.c.connection_id))).scalars())
+
+
+async def test_a_disconnected_account_leaves_no_poll_state_and_connected_again_posts_only_what_comes_after():
+    async with running_bot(env_credentials=False, wedgehr_poll_seconds=3600) as bot:
+        await connect_token(bot, "company-token-0123")
+        await watched(bot)
+        completed_now(bot, "first@example.com", "Fir")
+        assert await bot.pipeline.poller.poll_all() == 1
+        await bot.slack.wait_for(lambda: cards(bot), timeout=5)
+        (connection,) = await bot.services.db.connections.list_for_team("T0001")
+        assert await poll_states(bot) == [connection.id]
+
+        view = await open_connect(bot, "U1")
+        await click_disconnect(bot, view, connection.id)
+        assert await bot.services.db.connections.list_for_team("T0001") == []
+        assert await poll_states(bot) == []  # it stayed behind for ever
+
+        for n in range(5):  # completed while nothing watched the account
+            completed_now(bot, f"gap{n}@example.com", f"Gap{n}")
+        await asyncio.sleep(1.1)  # WedgeHR's times are in whole seconds
+        await connect_token(bot, "company-token-0123")
+        await subscribe(bot, "subscribe wedgehr")  # what the paused subscription's notice says to do
+        assert await bot.pipeline.poller.poll_all() == 0
+        completed_now(bot, "after@example.com", "Aft")
+        assert await bot.pipeline.poller.poll_all() == 1
+        await bot.slack.wait_for(lambda: len(cards(bot)) == 2, timeout=5)
+        await asyncio.sleep(1.5)  # past the channel's pacing: a flood would be posting by now
+        assert [card.text.split()[0] for card in cards(bot)] == ["Fir", "Aft"]
 
 
 async def test_a_nul_in_a_wedgehr_candidates_name_is_taken_out_of_the_card():
