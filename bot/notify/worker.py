@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import heapq
 import logging
+import math
 import random
 import secrets
 import time
@@ -68,6 +69,9 @@ POST_METADATA_EVENT = "interview_notification_posted"
 EARLIER_POST_LOOKBACK_SECONDS = 120.0
 #: Pages of 200 messages searched for it at most.
 EARLIER_POST_MAX_PAGES = 5
+#: The longest one wait for Slack's rate limit lasts, whatever its Retry-After says (a garbage
+#: header must not park a channel for years); Slack then answers again with a new Retry-After.
+RATE_LIMIT_MAX_WAIT_SECONDS = 3600.0
 SlackClientFor = Callable[[str], Awaitable[AsyncWebClient]]
 
 
@@ -85,6 +89,28 @@ class InterviewUnavailable(Exception):
 
 class EarlierPostUnknown(Exception):
     """Slack could not say, for now, whether an earlier attempt posted the message: retry later."""
+
+
+class HistoryRateLimited(Exception):
+    """Slack rate-limited the look for an earlier post (``conversations.history``/``.replies``)."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"Slack rate-limited the look for an earlier post for {retry_after:g} s")
+        self.retry_after = retry_after
+
+
+def slack_retry_after(response: Any) -> float | None:
+    """The seconds a 429 of Slack's says to wait (its ``Retry-After``), None if it says none."""
+    if getattr(response, "status_code", None) != 429 and response.get("error") != "ratelimited":
+        return None
+    for name, value in (getattr(response, "headers", None) or {}).items():
+        if name.lower() == "retry-after":
+            try:
+                seconds = float(value[0] if isinstance(value, list) else value)
+            except (TypeError, ValueError):
+                return None
+            return seconds if math.isfinite(seconds) else None
+    return None
 
 
 #: The status an event says the interview has now, whatever the delivery's snapshot says.
@@ -167,7 +193,9 @@ class OutboxWorker:
             (``_counted_from``) and the sending of the next. Slack allows about one a second; the
             extra 15 ms absorbs jitter in how long each post takes to arrive, since a 429 would
             cost a whole second.
-        max_attempts: Transient failures before a row is given up (and logged).
+        max_attempts: Transient failures before a row is given up (and logged). Slack's rate limit
+            (a 429 with Retry-After) is not one: the row waits as long as Slack asks, however
+            often (``_wait_for_slack``).
     """
 
     def __init__(
@@ -313,6 +341,10 @@ class OutboxWorker:
             logger.warning("Outbox row %s waits: %s", item.id, exc)
             await self._retry_later(item, str(exc))
             return
+        except HistoryRateLimited as exc:
+            # That limit is conversations.history's own: other channels' posts are not held back.
+            await self._wait_for_slack(item, exc.retry_after, workspace=False, maybe_posted=True)
+            return
         except SlackApiError as exc:
             await self._slack_failure(item, exc)
             return
@@ -382,6 +414,53 @@ class OutboxWorker:
         await self.db.outbox.reschedule(item, self.worker_id, delay=delay, error=error, maybe_posted=maybe_posted)
         self._wake_at(time.time() + delay)
 
+    async def _wait_for_slack(
+        self, item: OutboxItem, seconds: float, *, workspace: bool, maybe_posted: bool = False
+    ) -> None:
+        """Slack's rate limit said to wait ``seconds``: try the row then, without counting an attempt.
+
+        Not counted, because a rate limit is Slack saying "not yet", never "no": counted, a few
+        minutes of it (a busy workspace, another app posting a lot) used up the row's attempts and
+        the notification was dropped. So the row waits as long as Slack keeps asking, with no
+        bound: each wait is Slack's own Retry-After (one request per wait), the outbox never gives
+        up on a pending row otherwise either (housekeeping never touches one), and a notification
+        posted late is what an operator expects rather than one lost. The log says each wait.
+
+        ``workspace``: hold back every channel of the workspace for as long too, not only this one.
+        Slack's limits apply per method, per app, per workspace; chat.postMessage's are one message
+        a second per channel (which the pacing keeps to) and a workspace-wide one on top
+        (https://docs.slack.dev/apis/web-api/rate-limits, "Special tier"). A 429 does not say which
+        of them it was, and chat.update's (Tier 3) is workspace-wide only: so the workspace's
+        other channels wait too, rather than post into the limit (each post another 429, and
+        Slack warns that an app that goes on posting once rate limited risks being disabled).
+        Another workspace, with its own token and limits, is not held back. The pacing per
+        channel stays as it was: holding every channel a second on each channel's 429 costs little.
+        """
+        delay = min(max(seconds, self.pace_seconds), RATE_LIMIT_MAX_WAIT_SECONDS)
+        until = time.time() + delay
+        logger.info(
+            "Outbox row %s waits %.1f s: Slack's rate limit%s",
+            item.id,
+            delay,
+            f" (every channel of {item.team_id})" if workspace else "",
+        )
+        if workspace:
+            await self.db.outbox.hold_workspace(item.team_id, until=until)
+        await self.db.outbox.reschedule(
+            item, self.worker_id, delay=delay, error="ratelimited", maybe_posted=maybe_posted, counted=False
+        )
+        self._wake_at(until)
+
+    async def _hold_workspace(self, team_id: str, seconds: float) -> None:
+        """Hold back the workspace's channels for Slack's rate limit (see ``_wait_for_slack``)."""
+        delay = min(max(seconds, self.pace_seconds), RATE_LIMIT_MAX_WAIT_SECONDS)
+        try:
+            await self.db.outbox.hold_workspace(team_id, until=time.time() + delay)
+        except Exception as exc:  # the post itself is done: its other channels may meet the limit
+            logger.warning("Could not hold back %s for Slack's rate limit (%s)", team_id, type(exc).__name__)
+            return
+        self._wake_at(time.time() + delay)
+
     def _wake_at(self, due: float) -> None:
         """Lease again at ``due`` (a paced channel or a rescheduled row of ours), not at the next poll."""
         heapq.heappush(self._due, due)
@@ -391,9 +470,12 @@ class OutboxWorker:
     async def _slack_failure(self, item: OutboxItem, exc: SlackApiError) -> None:
         error = str(exc.response.get("error") or "")
         status = exc.response.status_code
-        if status == 429 or error == "ratelimited":
-            retry_after = float(exc.response.headers.get("Retry-After", "1") or 1)
-            await self._retry_later(item, "ratelimited", delay=max(retry_after, self.pace_seconds))
+        if (seconds := slack_retry_after(exc.response)) is not None:  # from chat.postMessage: _post catches the rest
+            await self._wait_for_slack(item, seconds, workspace=True)
+            return
+        if status == 429 or error == "ratelimited":  # no Retry-After: not Slack's documented limit; counted
+            backoff = min(300.0, 2.0**item.attempts) * random.uniform(0.5, 1.0)
+            await self._retry_later(item, "ratelimited (no Retry-After)", delay=max(backoff, self.pace_seconds))
             return
         if error == "not_in_channel" and (rejoined := await self._rejoined(item)) is not False:
             # Someone removed the bot from a public channel: it joins again, as on subscribing, and
@@ -561,6 +643,9 @@ class OutboxWorker:
                 )
             except Exception as exc:  # a timeout or a dropped connection too: the reply is already posted
                 logger.info("Could not update the card %s: %s", thread_ts, exc)
+                if isinstance(exc, SlackApiError) and (seconds := slack_retry_after(exc.response)) is not None:
+                    # chat.update's limit is the workspace's: its next refreshes would fail the same way.
+                    await self._hold_workspace(item.team_id, seconds)
         elif not newest:
             logger.info("Outbox row %s is older than the card %s shows: replied, card kept", item.id, thread_ts)
         return counted_from, ThreadMessage(ts=thread_ts, card=card)
@@ -602,6 +687,8 @@ class OutboxWorker:
                     return None
         except SlackApiError as exc:
             error = exc.response.get("error") or ""
+            if (seconds := slack_retry_after(exc.response)) is not None:
+                raise HistoryRateLimited(seconds) from exc  # ask again then; the row keeps its posting_since
             if exc.response.status_code == 429 or exc.response.status_code >= 500 or error in TRANSIENT_ERRORS:
                 # Ask again later rather than post blindly; the row keeps its posting_since.
                 raise EarlierPostUnknown(f"Slack could not be asked for the channel's messages: {error}") from exc

@@ -936,14 +936,23 @@ class ThreadMessage:
     card: dict[str, Any] | None
 
 
+def workspace_hold_key(team_id: str) -> str:
+    """The ``channel_leases`` key that holds back every channel of a workspace (no channel id has a ``*``)."""
+    return f"{team_id}:*"
+
+
 # The oldest pending row of each channel that is neither held (by anyone, this worker included:
-# its message is still in flight) nor paced, if it is due (not waiting to be retried). Channels
-# are found by skipping through the (status, team_id, channel_id, id) index one channel at a
-# time, so the cost grows with the number of channels, not with the backlog (a paced channel
-# may hold thousands of pending rows).
+# its message is still in flight) nor paced, nor in a workspace held back by Slack's rate limit
+# (``OutboxRepo.hold_workspace``), if it is due (not waiting to be retried). Channels are found by
+# skipping through the (status, team_id, channel_id, id) index one channel at a time, so the cost
+# grows with the number of channels, not with the backlog (a paced channel may hold thousands of
+# pending rows).
 _DUE_HEADS = sa.text(
     """
-WITH RECURSIVE pending_channels(team_id, channel_id) AS (
+WITH RECURSIVE waiting(channel_key) AS (
+    SELECT channel_key FROM channel_leases WHERE expires_at > :now OR next_post_at > :now
+),
+pending_channels(team_id, channel_id) AS (
     SELECT t.team_id, (SELECT min(o.channel_id) FROM outbox o WHERE o.status = 'pending' AND o.team_id = t.team_id)
     FROM (SELECT min(team_id) AS team_id FROM outbox WHERE status = 'pending') AS t
     UNION ALL
@@ -972,9 +981,8 @@ heads AS (
          WHERE o.status = 'pending' AND o.team_id = p.team_id AND o.channel_id = p.channel_id) AS head
     FROM pending_channels p
     WHERE p.team_id IS NOT NULL
-      AND p.team_id || ':' || p.channel_id NOT IN (
-          SELECT channel_key FROM channel_leases WHERE expires_at > :now OR next_post_at > :now
-      )
+      AND p.team_id || ':' || p.channel_id NOT IN (SELECT channel_key FROM waiting)
+      AND p.team_id || ':*' NOT IN (SELECT channel_key FROM waiting)
 )
 SELECT h.team_id, h.channel_id, h.head FROM heads h JOIN outbox o ON o.id = h.head
 WHERE o.next_attempt_at <= :now
@@ -1148,15 +1156,24 @@ class OutboxRepo(_Repo):
         )
 
     async def reschedule(
-        self, item: OutboxItem, worker_id: str, *, delay: float, error: str, maybe_posted: bool = False
+        self,
+        item: OutboxItem,
+        worker_id: str,
+        *,
+        delay: float,
+        error: str,
+        maybe_posted: bool = False,
+        counted: bool = True,
     ) -> None:
         """Try again after ``delay`` seconds; the channel waits too, so order is kept.
 
         ``maybe_posted``: the attempt may have reached Slack (no answer came back), so the next one
         looks for the message first; otherwise Slack refused it and the next one just posts.
+        ``counted``: the attempt counts toward the worker's ``max_attempts`` (not so for Slack's
+        rate limit: it only said "not yet").
         """
         values: dict[str, Any] = {
-            "attempts": item.attempts + 1,
+            "attempts": item.attempts + (1 if counted else 0),
             "next_attempt_at": time.time() + delay,
             "last_error": error[:500],
         }
@@ -1168,6 +1185,24 @@ class OutboxRepo(_Repo):
             values=values,
             next_post_in=delay,
         )
+
+    async def hold_workspace(self, team_id: str, *, until: float) -> None:
+        """Lease none of the workspace's channels before ``until`` (Unix time); a later hold stands.
+
+        Slack answered a post in one of its channels with a 429 and Retry-After: every worker, in
+        every process, then leaves the workspace alone until then (``_DUE_HEADS``). Posts already
+        under way still finish.
+        """
+        cl = schema.channel_leases
+        async with self._engine.begin() as conn:
+            stmt = _insert(conn, cl).values(
+                channel_key=workspace_hold_key(team_id), holder="", expires_at=0, next_post_at=until
+            )
+            await conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["channel_key"], set_={"next_post_at": until}, where=cl.c.next_post_at < until
+                )
+            )
 
     async def skip(self, item: OutboxItem, worker_id: str, *, reason: str) -> None:
         """Done without a post (the event turned out not to pass the subscription's filters)."""

@@ -47,6 +47,8 @@ class Failure:
     error: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     times: int = 1
+    #: Only calls this says yes to fail (default: every call of the method).
+    when: Callable[[Call], bool] | None = None
 
 
 @dataclass
@@ -87,9 +89,11 @@ class FakeSlack:
         self.scopes: set[str] = set(MANIFEST_SCOPES)
         self.pace_per_channel: float | None = None
         self._last_post: dict[str, float] = {}
-        #: After a 429 with Retry-After, Slack refuses the method until then; calls that came
-        #: too early (and got another 429) are kept here.
-        self._limited_until: dict[str, float] = {}
+        #: Bot tokens of other workspaces (OAuth mode), taken like ``bot_token``.
+        self.other_bot_tokens: set[str] = set()
+        #: After a 429 with Retry-After, Slack refuses the method to that token (its workspace's
+        #: limit: every channel) until then; calls that came too early (and got another 429) are kept here.
+        self._limited_until: dict[tuple[str | None, str], float] = {}
         self.too_early: list[Call] = []
         self._ts = 0.0
         self._view_seq = 0
@@ -202,10 +206,14 @@ class FakeSlack:
         error: str | None = None,
         retry_after: int | None = None,
         times: int = 1,
+        when: Callable[[Call], bool] | None = None,
     ) -> None:
-        """Make the next ``times`` calls of ``method`` fail (HTTP status and/or Slack error)."""
+        """Make the next ``times`` calls of ``method`` fail (HTTP status and/or Slack error).
+
+        ``when``: only the calls it says yes to (e.g. one workspace's token, one channel).
+        """
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
-        self.failures[method].append(Failure(status=status, error=error, headers=headers, times=times))
+        self.failures[method].append(Failure(status=status, error=error, headers=headers, times=times, when=when))
 
     # -- inspection ------------------------------------------------------------------
     def calls_to(self, method: str) -> list[Call]:
@@ -265,20 +273,21 @@ class FakeSlack:
         return args
 
     async def _answer(self, method: str, args: dict[str, Any], token: str | None) -> web.Response:
-        wait = self._limited_until.get(method, 0.0) - time.monotonic()
+        wait = self._limited_until.get((token, method), 0.0) - time.monotonic()
         if wait > 0:
             self.too_early.append(self.calls[-1])
             return web.json_response(
                 {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": str(max(1, round(wait)))}
             )
-        queue = self.failures.get(method)
-        if queue:
-            failure = queue[0]
+        queue = self.failures.get(method) or []
+        at = next((i for i, f in enumerate(queue) if f.when is None or f.when(self.calls[-1])), None)
+        if at is not None:
+            failure = queue[at]
             failure.times -= 1
             if failure.times <= 0:
-                queue.pop(0)
+                del queue[at]
             if failure.status == 429 and "Retry-After" in failure.headers:
-                self._limited_until[method] = time.monotonic() + float(failure.headers["Retry-After"])
+                self._limited_until[(token, method)] = time.monotonic() + float(failure.headers["Retry-After"])
             if failure.status != 200:
                 return web.json_response(
                     {"ok": False, "error": failure.error or "fake_failure"},
@@ -292,7 +301,7 @@ class FakeSlack:
             return web.json_response({"ok": True, "url": self.base_url.replace("http", "ws", 1) + "/socket"})
         if method == "oauth.v2.access":
             return web.json_response(self._oauth_v2_access(args, token))
-        if token != self.bot_token:
+        if token != self.bot_token and token not in self.other_bot_tokens:
             return web.json_response({"ok": False, "error": "invalid_auth"})
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         if handler is None:

@@ -49,15 +49,27 @@ OAUTH = {
 }
 
 
-async def install_workspace(bot: Bot, *, team_id: str = "T0001", enterprise_id: str | None = None, at: float = 0.0):
-    """The workspace's installation as the OAuth redirect stores it (tests/handlers/test_oauth.py); its store."""
+async def install_workspace(
+    bot: Bot,
+    *,
+    team_id: str = "T0001",
+    enterprise_id: str | None = None,
+    at: float = 0.0,
+    bot_token: str = BOT_TOKEN,
+):
+    """The workspace's installation as the OAuth redirect stores it (tests/handlers/test_oauth.py); its store.
+
+    ``bot_token``: another than the fake's own is taken by it too (``FakeSlack.other_bot_tokens``).
+    """
+    if bot_token != bot.slack.bot_token:
+        bot.slack.other_bot_tokens.add(bot_token)
     store = bot.services.db.installation_store(OAUTH["slack_client_id"])
     installation = Installation(
         app_id="A1",
         enterprise_id=enterprise_id,
         team_id=team_id,
         user_id="U1",
-        bot_token=BOT_TOKEN,
+        bot_token=bot_token,
         bot_id="B1",
         bot_user_id="UBOT",
         installed_at=at or None,

@@ -5,11 +5,13 @@ import base64
 import time
 
 import httpx
+import sqlalchemy as sa
 
 from blocks.ids import Action
 from bot.notify import subscriptions
 from bot.notify.receiver import webhook_path
 from bot.notify.worker import OutboxWorker
+from bot.storage import schema
 from tests.support import fixtures
 from tests.support.harness import OAUTH, SPARKHIRE_KEY, WEDGEHR_TOKEN, install_workspace, running_bot
 
@@ -552,6 +554,81 @@ async def test_a_rate_limited_message_is_retried_when_slack_allows_not_at_the_ne
     (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=10)
     assert "Ann Lee" in card.text
     assert len(bot.slack.calls_to("chat.postMessage")) == 2  # the refused one, then the retry
+
+
+async def test_a_notification_slack_rate_limits_past_the_attempts_allowed_is_still_posted_once(bot):
+    # A busy workspace (other apps, other channels): Slack answers post after post "ratelimited,
+    # retry after 1 s", more often than the worker tries a failing row. Each refusal used to count as
+    # a failed attempt, and the notification was dropped ('failed', 12, 'ratelimited'), never posted.
+    await subscribe(bot)
+    refusals = bot.pipeline.worker.max_attempts + 1
+    bot.slack.fail("chat.postMessage", status=429, error="ratelimited", retry_after=1, times=refusals)
+    await bot.sparkhire.emit("InterviewCompleted", completed_interview(bot))
+    (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=refusals * 1.5 + 5)
+    assert "Ann Lee" in card.text
+    assert len(bot.slack.calls_to("chat.postMessage")) == refusals + 1  # each retry when Slack said, once
+    assert bot.slack.too_early == []
+    await asyncio.sleep(1.2)
+    assert len(bot.slack.posted("C1")) == 1
+    assert await bot.services.db.outbox.counts() == {"sent": 1}
+
+
+async def outbox_rows(bot):
+    async with bot.services.db.engine.connect() as conn:
+        query = sa.select(schema.outbox.c.channel_id, schema.outbox.c.status, schema.outbox.c.attempts)
+        return (await conn.execute(query.order_by(schema.outbox.c.id))).all()
+
+
+async def test_a_rate_limit_in_one_channel_holds_back_the_workspaces_other_channels_until_it_ends(bot):
+    await subscribe(bot)
+    bot.slack.fail("chat.postMessage", status=429, error="ratelimited", retry_after=3)
+    interview = completed_interview(bot)
+    await bot.sparkhire.emit("InterviewCompleted", interview)
+    (refused,) = await bot.slack.wait_for(lambda: bot.slack.calls_to("chat.postMessage"))
+    # Meanwhile another channel of the workspace subscribes, and a second candidate completes.
+    bot.slack.add_channel("C2", name="other")
+    await subscribe(bot, channel="C2")
+    await bot.sparkhire.emit("InterviewCompleted", {**interview, "uuid": "another-interview"})
+    await bot.slack.wait_for(lambda: len(cards(bot, "C2")) == 1 and len(cards(bot)) == 2, timeout=15)
+    # C2 waited for the workspace's limit to pass rather than post into it (each try another 429).
+    assert bot.slack.too_early == [], [c.args["channel"] for c in bot.slack.too_early]
+    c2_posts = [c for c in bot.slack.calls_to("chat.postMessage") if c.args["channel"] == "C2"]
+    assert len(c2_posts) == 1 and c2_posts[0].at - refused.at >= 3.0
+    # C1 posted its cards in the order they came; no row spent an attempt on the limit.
+    outbox_ids = [int(m.metadata["event_payload"]["outbox_id"]) for m in cards(bot)]
+    assert outbox_ids == sorted(outbox_ids)
+    assert await outbox_rows(bot) == [("C1", "sent", 1), ("C1", "sent", 1), ("C2", "sent", 1)]
+
+
+async def test_a_rate_limit_in_one_workspace_does_not_hold_back_another():
+    async with running_bot(**OAUTH) as bot:
+        await install_workspace(bot)
+        await install_workspace(bot, team_id="T0002", bot_token="xoxb-second-workspace-0123456789")
+        bot.slack.add_channel("C2", name="hiring-two")
+        await subscribe(bot)
+        key = "sub-t2"
+        await bot.sender.command(
+            "subscribe sparkhire", team_id="T0002", channel="C2", response_url=bot.slack.response_url(key)
+        )
+        assert "Subscribed" in str((await bot.slack.wait_for(lambda: bot.slack.responses.get(key)))[-1])
+        # Slack rate-limits the first workspace (its own token: its own limits) for 4 s.
+        bot.slack.fail(
+            "chat.postMessage",
+            status=429,
+            error="ratelimited",
+            retry_after=4,
+            when=lambda call: call.token == bot.slack.bot_token,
+        )
+        interview = completed_interview(bot)
+        await bot.sparkhire.emit("InterviewCompleted", interview)  # to both workspaces
+        (refused,) = await bot.slack.wait_for(
+            lambda: [c for c in bot.slack.calls_to("chat.postMessage") if c.args["channel"] == "C1"]
+        )
+        await bot.sparkhire.emit("InterviewCompleted", {**interview, "uuid": "another-interview"})
+        await bot.slack.wait_for(lambda: len(cards(bot, "C2")) == 2, timeout=refused.at + 3.5 - time.monotonic())
+        assert cards(bot) == []  # the first workspace still waits
+        await bot.slack.wait_for(lambda: len(cards(bot)) == 2, timeout=10)
+        assert bot.slack.too_early == []
 
 
 async def test_permanent_error_pauses_and_tells_the_subscriber(bot):

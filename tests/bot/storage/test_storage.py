@@ -404,6 +404,27 @@ async def test_reschedule_delays_the_channel(db):
     assert retry.id == item.id and retry.attempts == 1
 
 
+async def test_a_rate_limited_retry_is_not_counted_and_a_held_workspace_leases_none_of_its_channels(db):
+    for team, channel in (("T1", "C1"), ("T1", "C2"), ("T2", "C1")):
+        await db.subscriptions.add(
+            team_id=team, channel_id=channel, vendor="sparkhire", events=["completed"], created_by="U1"
+        )
+    for team in ("T1", "T2"):
+        await db.events.record(event(f"{team}-1", team=team))
+    leased = {(i.team_id, i.channel_id): i for i in await db.outbox.lease("w", limit=10)}
+    # Slack rate-limited T1/C1's post: T1's other channel waits as long, T2 does not.
+    await db.outbox.hold_workspace("T1", until=time.time() + 0.4)
+    await db.outbox.hold_workspace("T1", until=time.time() + 0.1)  # an earlier end does not shorten it
+    await db.outbox.reschedule(leased["T1", "C1"], "w", delay=0.4, error="ratelimited", counted=False)
+    for key in (("T1", "C2"), ("T2", "C1")):
+        await db.outbox.reschedule(leased[key], "w", delay=0, error="internal_error")
+    (other,) = await db.outbox.lease("w", limit=10)
+    assert (other.team_id, other.channel_id, other.attempts) == ("T2", "C1", 1)
+    await asyncio.sleep(0.45)
+    again = sorted((i.channel_id, i.attempts) for i in await db.outbox.lease("w", limit=10))
+    assert again == [("C1", 0), ("C2", 1)]  # T1's channels, the rate-limited one's attempt not counted
+
+
 async def test_concurrent_leasers_never_share_a_row(db):
     for n in range(10):
         await db.subscriptions.add(
