@@ -15,7 +15,7 @@ import os
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 import aiohttp
@@ -29,6 +29,7 @@ from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackTokenRotationError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -41,10 +42,19 @@ from bot.crypto import SecretBox
 from bot.errors import NotInstalledError
 from bot.services import Services
 from bot.settings import Settings, SlackMode
+from bot.slack_tokens import (
+    EXPIRED_ALREADY_MINUTES,
+    REFRESH_MINUTES_BEFORE_EXPIRY,
+    WorkspaceTokenRotator,
+    expires_within,
+)
 from bot.storage import Database
 from bot.tasks import answered_first
 from bot.web_limits import body_timed_out, read_within
 from bot.workspaces import warn_if_vendor_keys_serve_everyone, withdraw_vendor_keys
+
+if TYPE_CHECKING:
+    from bot.notify.worker import SlackClientFor
 
 logger = logging.getLogger(__name__)
 
@@ -166,6 +176,7 @@ def create_bolt_app(settings: Settings, services: Services) -> AsyncApp:
         "request_verification_enabled": bool(signing_secret) or settings.slack_mode is not SlackMode.socket,
     }
     if settings.slack_mode is SlackMode.oauth:
+        client = configure_web_client(AsyncWebClient(), settings)
         oauth_settings = AsyncOAuthSettings(
             client_id=settings.slack_client_id,
             client_secret=settings.slack_client_secret.get_secret_value(),  # type: ignore[union-attr]
@@ -175,7 +186,13 @@ def create_bolt_app(settings: Settings, services: Services) -> AsyncApp:
             state_store=services.db.oauth_state_store(),
             install_path=SLACK_INSTALL_PATH,
             redirect_uri_path=SLACK_OAUTH_REDIRECT_PATH,
+            # Token rotation, if turned on for the Slack app: Bolt refreshes an installation's
+            # expiring bot token before it answers a request of that workspace.
+            token_rotation_expiration_minutes=REFRESH_MINUTES_BEFORE_EXPIRY,
         )
+        # Bolt's own rotator calls slack.com on a client of its own (not SLACK_API_URL, a new
+        # connection each time) and races the outbox worker's refreshes: ours is shared with it.
+        oauth_settings.authorize.token_rotator = token_rotator(settings, services, client)  # type: ignore[attr-defined]
         install_url = f"{settings.public_url.rstrip('/')}{SLACK_INSTALL_PATH}" if settings.public_url else None
         client = configure_web_client(AsyncWebClient(), settings)
         bolt = AsyncApp(
@@ -218,31 +235,74 @@ def create_bolt_app(settings: Settings, services: Services) -> AsyncApp:
     return bolt
 
 
-def _delivery_clients(settings: Settings, services: Services):
-    """Web API clients for the outbox worker, one per bot token.
+def token_rotator(settings: Settings, services: Services, client: AsyncWebClient) -> WorkspaceTokenRotator:
+    """The refresher of expiring bot tokens (OAuth), calling Slack through ``client``."""
+    return WorkspaceTokenRotator(
+        client_id=settings.slack_client_id or "",
+        client_secret=settings.slack_client_secret.get_secret_value() if settings.slack_client_secret else "",
+        client=client,
+        store=services.db.installation_store(settings.slack_client_id or ""),
+        db=services.db,
+    )
+
+
+def _delivery_clients(settings: Settings, services: Services, rotation_client: AsyncWebClient) -> SlackClientFor:
+    """Web API clients for the outbox worker, one per workspace.
 
     These retry nothing: a 429 goes back to the worker, which reschedules that channel instead
     of sleeping inside the call, and a post whose connection drops may have landed, so the worker
     looks for it in the channel before posting again, where a blind retry would repeat it.
+
+    In OAuth mode with token rotation, an installation's bot token expires every 12 hours: it is
+    refreshed (``rotation_client`` calls Slack for that) when it expires within two hours, or
+    when Slack says it has expired (``token_expired``) though the stored expiry says otherwise.
     """
-    clients: dict[str, AsyncWebClient] = {}
+    clients: dict[str, AsyncWebClient] = {}  # by workspace: a refreshed token replaces its client
     store = (
         services.db.installation_store(settings.slack_client_id or "")
         if settings.slack_mode is SlackMode.oauth
         else None
     )
+    rotator = token_rotator(settings, services, rotation_client) if store is not None else None
 
-    async def client_for(team_id: str) -> AsyncWebClient:
+    async def installed_token(team_id: str, *, token_expired: bool) -> str:
+        assert store is not None and rotator is not None
+        bot = await store.async_find_bot_of_team(team_id)
+        if bot is None or not bot.bot_token:
+            clients.pop(team_id, None)
+            raise NotInstalledError(team_id)
+        minutes = EXPIRED_ALREADY_MINUTES if token_expired else REFRESH_MINUTES_BEFORE_EXPIRY
+        if not bot.bot_refresh_token or not expires_within(bot.bot_token_expires_at, minutes):
+            return bot.bot_token
+        installation = await store.async_find_installation(
+            enterprise_id=bot.enterprise_id, team_id=team_id, is_enterprise_install=bot.is_enterprise_install
+        )
+        if installation is None or not installation.bot_token:
+            return bot.bot_token
+        try:
+            refreshed = await rotator.perform_token_rotation(
+                installation=installation, minutes_before_expiration=minutes
+            )
+        except SlackTokenRotationError as exc:
+            # Slack's own answer (invalid_refresh_token, a 5xx): the worker tries the row again later.
+            logger.error(
+                "Could not refresh the Slack bot token of workspace %s: %s",
+                team_id,
+                exc.api_error.response.get("error"),
+            )
+            raise exc.api_error from exc
+        # None: nothing due, as the installation now stands (refreshed since ``bot`` was read).
+        return (refreshed or installation).bot_token or bot.bot_token
+
+    async def client_for(team_id: str, *, token_expired: bool = False) -> AsyncWebClient:
+        """The client for ``team_id``; ``token_expired``: Slack refused its token as expired."""
         if store is not None:
-            bot = await store.async_find_bot_of_team(team_id)
-            if bot is None or not bot.bot_token:
-                raise NotInstalledError(team_id)
-            token = bot.bot_token
+            token = await installed_token(team_id, token_expired=token_expired)
         else:
             token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
-        client = clients.get(token)
-        if client is None:
-            client = clients[token] = AsyncWebClient(
+        client = clients.get(team_id)
+        if client is None or client.token != token:
+            client = clients[team_id] = AsyncWebClient(
                 token=token,
                 base_url=settings.slack_api_url,
                 session=services.slack_session,
@@ -425,7 +485,7 @@ def create_web_app(
 
     from bot.notify import Pipeline
 
-    pipeline = Pipeline(services=services, slack_client_for=_delivery_clients(settings, services))
+    pipeline = Pipeline(services=services, slack_client_for=_delivery_clients(settings, services, bolt.client))
     pipeline.register_routes(web_app)
     web_app[PIPELINE_KEY] = pipeline
 

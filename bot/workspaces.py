@@ -42,11 +42,12 @@ async def forget_workspace(
     settings = services.settings
     if settings.slack_mode is SlackMode.oauth:
         store = db.installation_store(settings.slack_client_id or "")
-        bot = await store.async_find_bot(enterprise_id=enterprise_id, team_id=team_id)
-        if bot is not None and bot.installed_at > uninstalled_at:
+        workspace = {"enterprise_id": enterprise_id, "team_id": team_id}
+        if await store.async_installed_after(**workspace, after=uninstalled_at):
             logger.info("App reinstalled in %s after the uninstall event; keeping its data", team_id)
             return None
-        await store.async_delete_all(enterprise_id=enterprise_id, team_id=team_id)
+        # Only what the uninstall revoked: an installation made since this check stays.
+        await store.async_delete_installed_until(**workspace, until=uninstalled_at)
     subscriptions = await db.subscriptions.list_for_team(team_id)
     dropped = 0
     for subscription in subscriptions:

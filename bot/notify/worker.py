@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 from slack_sdk.errors import SlackApiError
@@ -72,7 +72,16 @@ EARLIER_POST_MAX_PAGES = 5
 #: The longest one wait for Slack's rate limit lasts, whatever its Retry-After says (a garbage
 #: header must not park a channel for years); Slack then answers again with a new Retry-After.
 RATE_LIMIT_MAX_WAIT_SECONDS = 3600.0
-SlackClientFor = Callable[[str], Awaitable[AsyncWebClient]]
+
+
+class SlackClientFor(Protocol):
+    """The Web API client for a workspace (its installation's bot token).
+
+    ``token_expired``: Slack refused the workspace's token as expired: refresh it now (token
+    rotation) whatever its stored expiry says.
+    """
+
+    async def __call__(self, team_id: str, *, token_expired: bool = False) -> AsyncWebClient: ...
 
 
 class FilteredOut(Exception):
@@ -482,11 +491,24 @@ class OutboxWorker:
             # posts at once (or, if Slack could not be asked just now, a little later).
             await self._retry_later(item, error, delay=0.0 if rejoined else None)
             return
+        if error == "token_expired":
+            # Token rotation is on and the bot token ran out though its stored expiry said it had
+            # time left (a clock behind Slack's): refresh it now; the retry posts with the new one.
+            await self._refresh_token(item.team_id)
+            await self._retry_later(item, error)
+            return
         if error in PERMANENT_ERRORS:
             await self._pause(item, error)
             return
         # A 5xx can come after Slack posted the message; a 4xx means it did not.
         await self._retry_later(item, error or f"HTTP {status}", maybe_posted=status >= 500)
+
+    async def _refresh_token(self, team_id: str) -> None:
+        """Have the workspace's bot token refreshed after Slack refused it as expired."""
+        try:
+            await self.slack_client_for(team_id, token_expired=True)
+        except Exception as exc:  # the retry asks again
+            logger.warning("Could not refresh the bot token of workspace %s (%s)", team_id, type(exc).__name__)
 
     async def _rejoined(self, item: OutboxItem) -> bool | None:
         """Join the item's channel again: False when Slack refuses (a private channel, where only a

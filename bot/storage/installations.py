@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from logging import Logger
 from typing import TypeVar
 
@@ -10,6 +12,7 @@ import sqlalchemy as sa
 from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
+from slack_sdk.oauth.sqlalchemy_utils import normalize_datetime_for_db
 
 from bot.crypto import SecretBox
 
@@ -112,3 +115,52 @@ class EncryptedInstallationStore(AsyncInstallationStore):
 
     async def async_delete_all(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         await self._inner.async_delete_all(enterprise_id=enterprise_id, team_id=team_id)
+
+    async def async_installed_after(self, *, enterprise_id: str | None, team_id: str | None, after: float) -> bool:
+        """Whether the workspace installed the app (a bot or an installation row) after ``after`` (Unix time)."""
+        since = _stored_time(after)
+        async with self._inner.engine.connect() as conn:
+            for table in (self._inner.bots, self._inner.installations):
+                query = sa.select(table.c.id).where(
+                    self._of_workspace(table, enterprise_id, team_id), table.c.installed_at > since
+                )
+                if (await conn.execute(query.limit(1))).first() is not None:
+                    return True
+        return False
+
+    async def async_delete_installed_until(
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        until: float,
+        user_ids: Sequence[str] | None = None,
+    ) -> None:
+        """Delete what the workspace installed at or before ``until`` (Unix time); a later install stays.
+
+        For an event that revoked or uninstalled at ``until``: Slack may deliver it late (retried while
+        the bot was down), after an admin installed the app again, and slack-sdk's deletes take every
+        row of the workspace, the new installation too. With ``user_ids``, only those users'
+        installations (their user tokens were revoked); otherwise the bots' too.
+        """
+        before = _stored_time(until)
+        tables = (self._inner.installations,) if user_ids is not None else (self._inner.bots, self._inner.installations)
+        async with self._inner.engine.begin() as conn:
+            for table in tables:
+                where = [self._of_workspace(table, enterprise_id, team_id), table.c.installed_at <= before]
+                if user_ids is not None:
+                    where.append(table.c.user_id.in_(list(user_ids)))
+                await conn.execute(table.delete().where(*where))
+
+    def _of_workspace(self, table: sa.Table, enterprise_id: str | None, team_id: str | None) -> sa.ColumnElement[bool]:
+        # As slack-sdk's own queries: ``== None`` is ``IS NULL`` (a workspace outside Enterprise Grid).
+        return sa.and_(
+            table.c.client_id == self._inner.client_id,
+            table.c.enterprise_id == enterprise_id,
+            table.c.team_id == team_id,
+        )
+
+
+def _stored_time(unix_time: float) -> datetime:
+    """A Unix time as slack-sdk stores ``installed_at``: a naive UTC datetime."""
+    return normalize_datetime_for_db(datetime.fromtimestamp(unix_time, tz=UTC))  # type: ignore[return-value]

@@ -3,6 +3,9 @@
 import asyncio
 import time
 
+import pytest
+import sqlalchemy as sa
+
 from tests.handlers.test_connect import connect_own_key, subscribe_channel
 from tests.support.harness import OAUTH, install_workspace, running_bot
 
@@ -90,6 +93,87 @@ async def test_a_late_uninstall_event_keeps_a_newer_installation_and_its_subscri
         assert await store.async_find_bot(enterprise_id=None, team_id="T0001") is not None
         assert await bot.services.db.subscriptions.list_for_team("T0001")
         assert bot.sparkhire.webhooks
+
+
+async def reinstalled_after_an_uninstall(bot, uninstalled_at):
+    """Installed, uninstalled at ``uninstalled_at`` (whose events Slack has yet to deliver), installed again."""
+    store = await install_workspace(bot, at=uninstalled_at - 3600)
+    await install_workspace(bot, at=uninstalled_at + 10)
+    return store
+
+
+async def answers_commands(bot, key) -> bool:
+    """Whether ``/interview help`` is answered with its usage; False when the user is asked to install."""
+    response = await bot.sender.command("help", response_url=bot.slack.response_url(key))
+    assert response.status_code == 200
+    if "/interview invite" in response.text:
+        return True
+    (told,) = await bot.slack.wait_for(lambda: bot.slack.responses.get(key))
+    assert "/slack/install" in told["text"]
+    return False
+
+
+async def test_a_late_tokens_revoked_event_keeps_the_installation_made_since():
+    # The admin uninstalled while the bot was deploying; Slack delivered tokens_revoked once the bot
+    # was back, after the admin had installed the app again.
+    async with running_bot(**OAUTH) as bot:
+        uninstalled_at = time.time() - 60
+        store = await reinstalled_after_an_uninstall(bot, uninstalled_at)
+        await subscribe_channel(bot, user="U1")
+        response = await bot.sender.event(
+            {"type": "tokens_revoked", "tokens": {"bot": ["UBOT"]}}, event_time=uninstalled_at
+        )
+        assert response.status_code == 200
+
+        assert await answers_commands(bot, "after"), "the new installation was deleted: asked to install again"
+        interview = next(i for i in bot.sparkhire.interviews.values() if i["status"] == "completed")
+        await bot.sparkhire.emit("InterviewCompleted", interview)
+        (card,) = await bot.slack.wait_for(lambda: bot.slack.posted("C1"))  # the channel still gets its cards
+        assert interview["assigned_to"]["name"] in str(card.blocks)
+        (subscription,) = await bot.services.db.subscriptions.list_for_team("T0001")
+        assert not subscription.paused
+        # The revoked installation's rows went; the new one's stayed.
+        assert await stored_rows(bot) == {"slack_bots": 1, "slack_installations": 1}
+        new = await store.async_find_installation(enterprise_id=None, team_id="T0001")
+        assert new is not None and new.installed_at == pytest.approx(uninstalled_at + 10)
+
+
+async def stored_rows(bot) -> dict[str, int]:
+    async with bot.services.db.engine.connect() as conn:
+        return {
+            table: (await conn.execute(sa.text(f"SELECT count(*) FROM {table} WHERE team_id = 'T0001'"))).scalar()
+            for table in ("slack_bots", "slack_installations")
+        }
+
+
+async def test_late_revoke_and_uninstall_events_keep_what_was_set_up_after_the_reinstall(database_url):
+    async with running_bot(database_url=database_url, **OAUTH) as bot:
+        uninstalled_at = time.time() - 60
+        await reinstalled_after_an_uninstall(bot, uninstalled_at)
+        await connect_own_key(bot, "shermer-key-123456")
+        await subscribe_channel(bot, user="U1")
+        hooks = dict(bot.sparkhire.webhooks)
+        assert hooks
+
+        await bot.sender.event({"type": "tokens_revoked", "tokens": {"bot": ["UBOT"]}}, event_time=uninstalled_at)
+        await bot.sender.event({"type": "app_uninstalled"}, event_time=uninstalled_at)
+        await asyncio.sleep(0.5)  # the uninstall work runs after the answer
+
+        assert await bot.services.db.subscriptions.list_for_team("T0001"), "the recruiters' subscriptions went"
+        assert await bot.services.db.connections.list_for_team("T0001"), "the connected vendor key went"
+        assert bot.sparkhire.webhooks == hooks, "Spark Hire's webhook was deleted"
+        assert await answers_commands(bot, "after")
+
+
+async def test_a_tokens_revoked_event_deletes_the_installation_it_revoked(database_url):
+    async with running_bot(database_url=database_url, **OAUTH) as bot:
+        store = await install_workspace(bot, at=time.time() - 60)
+        response = await bot.sender.event({"type": "tokens_revoked", "tokens": {"bot": ["UBOT"]}})
+        assert response.status_code == 200
+
+        assert await store.async_find_bot(enterprise_id=None, team_id="T0001") is None
+        assert await stored_rows(bot) == {"slack_bots": 0, "slack_installations": 0}  # no revoked token kept
+        assert not await answers_commands(bot, "after")  # asked to install again
 
 
 async def test_tokens_revoked_is_answered_without_installations():

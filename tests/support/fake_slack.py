@@ -99,6 +99,11 @@ class FakeSlack:
         self._view_seq = 0
         self.changed = asyncio.Event()
         self.oauth_codes: set[str] = set()
+        #: Token rotation: bot tokens that expire (token -> Unix time), and the refresh tokens not yet
+        #: used (each is revoked by the refresh that uses it, as Slack does).
+        self.expiring_tokens: dict[str, float] = {}
+        self.refresh_tokens: set[str] = set()
+        self._rotations = 0
         self.add_user("U1", name="Rita Recruiter", email="rita@example.com", is_admin=True)
         self.add_user("U2", name="Mo Member", email="mo@example.com")
         self.add_channel("C1", name="hiring")
@@ -197,6 +202,23 @@ class FakeSlack:
             "is_member": is_member,
             "is_archived": is_archived,
         }
+
+    def rotating_token(self, *, expires_in: float = 43200) -> tuple[str, str]:
+        """An expiring bot token and its refresh token, as an install grants them with token rotation on."""
+        self._rotations += 1
+        token, refresh = f"xoxe.xoxb-1-rotated-{self._rotations}", f"xoxe-1-refresh-{self._rotations}"
+        self.expiring_tokens[token] = time.time() + expires_in
+        self.refresh_tokens.add(refresh)
+        return token, refresh
+
+    def _refused(self, token: str | None) -> str | None:
+        """Why Slack refuses a bot token: ``invalid_auth``, ``token_expired``; None when it takes it."""
+        if token == self.bot_token or token in self.other_bot_tokens:
+            return None
+        expires_at = self.expiring_tokens.get(token or "")
+        if expires_at is None:
+            return "invalid_auth"
+        return "token_expired" if expires_at <= time.time() else None
 
     def fail(
         self,
@@ -301,8 +323,8 @@ class FakeSlack:
             return web.json_response({"ok": True, "url": self.base_url.replace("http", "ws", 1) + "/socket"})
         if method == "oauth.v2.access":
             return web.json_response(self._oauth_v2_access(args, token))
-        if token != self.bot_token and token not in self.other_bot_tokens:
-            return web.json_response({"ok": False, "error": "invalid_auth"})
+        if (refused := self._refused(token)) is not None:
+            return web.json_response({"ok": False, "error": refused})
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"})
@@ -353,6 +375,8 @@ class FakeSlack:
         by_form = args.get("client_id") == self.client_id and args.get("client_secret") == self.client_secret
         if presented != expected and not by_form:
             return {"ok": False, "error": "invalid_client_id"}
+        if args.get("grant_type") == "refresh_token":
+            return self._refresh(args.get("refresh_token"))
         if args.get("code") not in self.oauth_codes:
             return {"ok": False, "error": "invalid_code"}
         self.oauth_codes.discard(args["code"])
@@ -363,6 +387,26 @@ class FakeSlack:
             "scope": "commands,chat:write",
             "token_type": "bot",
             "access_token": self.bot_token,
+            "bot_user_id": BOT_USER_ID,
+            "team": {"id": self.team_id, "name": "Acme"},
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
+
+    def _refresh(self, refresh_token: str | None) -> dict[str, Any]:
+        """A new bot token and refresh token for a refresh token (token rotation); that one is revoked."""
+        if refresh_token not in self.refresh_tokens:
+            return {"ok": False, "error": "invalid_refresh_token"}
+        self.refresh_tokens.discard(refresh_token)
+        token, refresh = self.rotating_token()
+        return {
+            "ok": True,
+            "app_id": "A1",
+            "scope": ",".join(sorted(self.scopes)),
+            "token_type": "bot",
+            "access_token": token,
+            "refresh_token": refresh,
+            "expires_in": 43200,
             "bot_user_id": BOT_USER_ID,
             "team": {"id": self.team_id, "name": "Acme"},
             "enterprise": None,
