@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pydantic import ValidationError as SettingsError
 
 from bot.logs import configure_logging
-from bot.settings import Settings
+from bot.settings import Settings, SlackMode
 
 logger = logging.getLogger("bot")
 
@@ -22,13 +22,36 @@ Interview Bot needs Slack credentials before it can start. Missing: {missing}
   1. Create the Slack app from this repository's manifest.yml
      (https://api.slack.com/apps -> Create New App -> From an app manifest),
      replacing example.com with your PUBLIC_URL.
+{settings}  3. Run `python -m bot doctor` to check every connection.
+"""
+# Step 2 for each way of running (bot/settings.py SlackMode): what is set chose it, and what it still needs.
+SETUP_SETTINGS = {
+    SlackMode.http: """\
   2. Install it to your workspace, then set (environment or a .env file):
        SLACK_BOT_TOKEN       the Bot User OAuth Token (xoxb-...), OAuth & Permissions page
        SLACK_SIGNING_SECRET  Basic Information -> App Credentials
      or SLACK_APP_TOKEN (xapp-..., with connections:write) to use Socket Mode,
      or SLACK_CLIENT_ID + SLACK_CLIENT_SECRET to let many workspaces install it.
-  3. Run `python -m bot doctor` to check every connection.
-"""
+""",
+    SlackMode.socket: """\
+  2. Socket Mode (SLACK_APP_TOKEN is set) also needs the bot's own token: install the app to
+     your workspace, then set (environment or a .env file):
+       SLACK_BOT_TOKEN       the Bot User OAuth Token (xoxb-...), OAuth & Permissions page
+""",
+    SlackMode.oauth: """\
+  2. For OAuth (SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are set), set (environment or a .env file):
+       SLACK_SIGNING_SECRET  Basic Information -> App Credentials
+     Once the bot runs, each workspace installs the app at {install_url}
+     and the bot keeps that workspace's token: there is none to set.
+""",
+}
+
+
+def setup_help(settings: Settings, missing: list[str]) -> str:
+    """What to do before the bot can start, for the way of running the settings chose."""
+    install_url = f"{settings.public_url}/slack/install" if settings.public_url else "PUBLIC_URL/slack/install"
+    step = SETUP_SETTINGS[settings.slack_mode].format(install_url=install_url)
+    return SETUP_HELP.format(missing=", ".join(missing), settings=step)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -78,7 +101,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         if s is not None
     ]
-    configure_logging(settings.log_level, secrets=secrets)
+    level = settings.log_level
+    if args.command != "run" and level == "INFO":
+        # doctor and migrate say what they found and did themselves; the server's INFO lines (each
+        # migration applied) would only come before it. LOG_LEVEL=DEBUG still shows everything.
+        level = "WARNING"
+    configure_logging(level, secrets=secrets)
     try:
         settings.sqlalchemy_url  # noqa: B018 - validate DATABASE_URL early with a clear message
     except ValueError as exc:
@@ -94,9 +122,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return asyncio.run(run_doctor(settings, sandbox=args.sandbox))
 
+    # doctor reports these as its config check; migrate does not use Slack.
+    malformed = settings.slack_token_problems()
+    for line in malformed.values():
+        print(line, file=sys.stderr)
     missing = settings.missing_slack_settings()
     if missing:
-        print(SETUP_HELP.format(missing=", ".join(missing)), file=sys.stderr)
+        print(setup_help(settings, missing), file=sys.stderr)
+    if malformed or missing:
         return 2
     from bot.server import StartupFailed, serve_forever
 

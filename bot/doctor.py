@@ -5,10 +5,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import aiohttp
+from cryptography.fernet import Fernet
 from slack_sdk.errors import SlackApiError
 
+from bot.crypto import SecretBox
+from bot.server import StartupFailed, database_start_failure
 from bot.settings import DEV_SECRET_KEY_FILE, Settings, SlackMode, masked_database_url
 from bot.storage import Database
 from bot.storage.errors import describe_database_error
@@ -85,15 +89,12 @@ async def collect_checks(settings: Settings, *, sandbox: bool = False) -> list[C
     """Run every check; never raises."""
     checks: list[Check] = []
     missing = settings.missing_slack_settings()
-    checks.append(
-        Check(
-            "config",
-            not missing,
-            f"Slack {settings.slack_mode.value} mode"
-            if not missing
-            else "missing " + ", ".join(missing) + " (see README: create the app from manifest.yml)",
-        )
-    )
+    # The lines `python -m bot` refuses to start with, one check's line here.
+    malformed = settings.slack_token_problems()
+    problems = list(malformed.values())
+    if missing:
+        problems.insert(0, "missing " + ", ".join(missing) + " (see README: create the app from manifest.yml)")
+    checks.append(Check("config", not problems, "; ".join(problems) or f"Slack {settings.slack_mode.value} mode"))
     if not settings.public_url:
         checks.append(
             Check("public", None, "PUBLIC_URL not set: set it to the bot's public https address for Spark Hire events")
@@ -142,13 +143,16 @@ async def collect_checks(settings: Settings, *, sandbox: bool = False) -> list[C
 
     async def database() -> str:
         try:
-            db = Database.for_settings(settings)  # inside the guard: a missing driver is a line, not a traceback
+            db = open_database(settings)  # inside the guard: a missing driver is a line, not a traceback
             try:
                 await db.migrate()
                 return f"{db.dialect_name} reachable, schema up to date"
             finally:
                 await db.aclose()
         except Exception as exc:
+            # What `python -m bot` would say (without "run doctor": this is it).
+            if failure := database_start_failure(settings, exc, hint=None):
+                raise CheckFailed(str(failure)) from exc
             # The driver's first line: SQLAlchemy's own adds the SQL and a link on lines of their own.
             raise CheckFailed(
                 f"{describe_database_error(exc)}: check DATABASE_URL ({masked_database_url(settings.database_url)})"
@@ -183,11 +187,8 @@ async def collect_checks(settings: Settings, *, sandbox: bool = False) -> list[C
         from slack_sdk.web.async_client import AsyncWebClient
 
         from bot.app import configure_web_client
-        from bot.server import APP_TOKEN_HINT, APP_TOKEN_PREFIX
 
         token = settings.slack_app_token.get_secret_value()  # type: ignore[union-attr]
-        if not token.startswith(APP_TOKEN_PREFIX):
-            raise CheckFailed(f"SLACK_APP_TOKEN is {APP_TOKEN_HINT}")
         client = configure_web_client(AsyncWebClient(), settings)
         try:
             # Only asks for a socket URL; nothing connects to it.
@@ -201,11 +202,16 @@ async def collect_checks(settings: Settings, *, sandbox: bool = False) -> list[C
             raise _unreachable(exc, settings) from exc
         return "apps.connections.open ok: Socket Mode can connect"
 
-    if settings.slack_app_token is not None:
-        checks.append(await _guard("socket", socket))
+    if settings.slack_app_token:
+        if "SLACK_APP_TOKEN" in malformed:
+            checks.append(Check("socket", None, "not tested: SLACK_APP_TOKEN is not an app-level token (see config)"))
+        else:
+            checks.append(await _guard("socket", socket))
 
-    if settings.slack_bot_token is None:
+    if not settings.slack_bot_token:
         checks.append(Check("slack", None, "no SLACK_BOT_TOKEN to test"))
+    elif "SLACK_BOT_TOKEN" in malformed:
+        checks.append(Check("slack", None, "not tested: SLACK_BOT_TOKEN is not a bot token (see config)"))
     else:
         slack_check = await _guard("slack", slack)
         checks.append(slack_check)
@@ -273,22 +279,44 @@ async def run_doctor(settings: Settings, *, sandbox: bool = False) -> int:
     return 1 if failed else 0
 
 
+def open_database(settings: Settings) -> Database:
+    """The database for ``doctor`` and ``migrate``, without the server's warnings about ``BOT_SECRET_KEY``.
+
+    doctor reports the key as a check of its own; migrate says only what it did.
+    """
+    if settings.bot_secret_key or (Path.cwd() / DEV_SECRET_KEY_FILE).exists():
+        key = settings.fernet_key(warn=False)
+    else:
+        # Not the development key file: made here, the start would not warn that it made it (the
+        # only warning about it). Neither command encrypts anything: migrations change the schema.
+        key = Fernet.generate_key()
+    return Database.for_settings(settings, secret_box=SecretBox(key))
+
+
 async def migrate(settings: Settings) -> int:
+    """``python -m bot migrate``: apply the migrations, then say in one line what was done."""
+    url = masked_database_url(settings.database_url)
+    applied: list[int] = []
     try:
-        db = Database.for_settings(settings)
+        db = open_database(settings)
     except Exception as exc:
         print(f"Migration failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     try:
-        await db.migrate()
+        version = await db.migrate(applied=applied)
     except Exception as exc:
-        print(
-            f"Migration failed: {describe_database_error(exc)}: check DATABASE_URL "
-            f"({masked_database_url(settings.database_url)}) with `python -m bot doctor`",
-            file=sys.stderr,
+        # What `python -m bot` says of the same database, with its exit code.
+        failure = database_start_failure(settings, exc) or StartupFailed(
+            f"Migration failed: {describe_database_error(exc)}: check DATABASE_URL ({url}) with `python -m bot doctor`",
+            1,
         )
-        return 1
+        print(failure, file=sys.stderr)
+        return failure.exit_code
     finally:
         await db.aclose()
-    print("Database schema is up to date.")
+    if not applied:
+        print(f"The database at {url} is up to date (schema version {version}): nothing to apply.")
+    else:
+        steps = f"migration {applied[0]}" if len(applied) == 1 else f"migrations {applied[0]} to {applied[-1]}"
+        print(f"Applied database {steps} to {url}: the schema is up to date (version {version}).")
     return 0

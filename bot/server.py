@@ -7,11 +7,13 @@ import contextlib
 import gc
 import logging
 import signal
+import socket
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import aiohttp
 from aiohttp import web
+from asyncpg.exceptions import ClientConfigurationError
 from slack_sdk.errors import SlackApiError
 
 from bot.app import BOLT_KEY, READINESS_KEY, Readiness, create_web_app
@@ -33,11 +35,6 @@ logger = logging.getLogger(__name__)
 APP_TOKEN_REFUSALS = frozenset(
     {"invalid_auth", "not_authed", "not_allowed_token_type", "token_revoked", "token_expired", "account_inactive"}
 )
-APP_TOKEN_PREFIX = "xapp-"
-APP_TOKEN_HINT = (
-    "not an app-level token (xapp-...): make one with the connections:write scope on the app's "
-    "Basic Information page (a bot token, xoxb-..., goes in SLACK_BOT_TOKEN)"
-)
 #: Longest pause between attempts to open the socket while Slack cannot be reached.
 SOCKET_RETRY_MAX_SECONDS = 30.0
 
@@ -56,8 +53,17 @@ class StartupFailed(Exception):
         self.exit_code = exit_code
 
 
-def database_start_failure(settings: Settings, error: BaseException) -> StartupFailed | None:
-    """The one-line failure for a database that could not be opened at start; ``None`` if ``error`` is another."""
+DOCTOR_HINT = "check it with `python -m bot doctor`"
+
+
+def database_start_failure(
+    settings: Settings, error: BaseException, *, hint: str | None = DOCTOR_HINT
+) -> StartupFailed | None:
+    """The one-line failure for a database that could not be opened at start; ``None`` if ``error`` is another.
+
+    ``python -m bot``, ``migrate`` and ``doctor`` (without ``hint``: it is the check) say the same.
+    """
+    from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError
 
     from bot.storage.errors import describe_database_error, is_database_unavailable
@@ -66,21 +72,56 @@ def database_start_failure(settings: Settings, error: BaseException) -> StartupF
         return None
     url = masked_database_url(settings.database_url)
     reason = describe_database_error(error)
-    hint = "check it with `python -m bot doctor`"
-    if settings.sqlalchemy_url.startswith("sqlite"):
-        from sqlalchemy.engine import make_url
 
+    def failure(message: str, exit_code: int) -> StartupFailed:
+        return StartupFailed(f"{message}; {hint}" if hint else message, exit_code)
+
+    if settings.sqlalchemy_url.startswith("sqlite"):
         directory = Path(make_url(settings.sqlalchemy_url).database or ".").parent
         if not directory.is_dir():
-            return StartupFailed(
-                f"Setting DATABASE_URL: {url}: the directory {directory} does not exist; create it or "
-                f"name a file in one that does ({hint})",
+            return failure(
+                f"Setting DATABASE_URL: {url}: the directory {directory} does not exist: create it, or name a "
+                "file in one that does",
                 2,
             )
+    if (lookup := _caused_by(error, socket.gaierror)) is not None:
+        host = make_url(settings.sqlalchemy_url).host
+        if lookup.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)):
+            # DNS answered: there is no such host. Retrying will not make one.
+            return failure(
+                f"Setting DATABASE_URL: {url}: the host name {host} could not be resolved (DNS knows no such host)",
+                2,
+            )
+        return failure(
+            f"Cannot reach the database at DATABASE_URL {url}: the host name {host} could not be resolved "
+            f"({lookup.strerror}: check this machine's DNS)",
+            1,
+        )
+    if _caused_by(error, ClientConfigurationError) is not None:
+        # asyncpg refused an option before connecting: the URL is wrong, not the server away.
+        return failure(f"Setting DATABASE_URL: {url}: an option of the URL is wrong ({reason})", 2)
     if is_database_unavailable(error):
-        return StartupFailed(f"Cannot reach the database at DATABASE_URL {url} ({reason}); {hint}", 1)
+        return failure(f"Cannot reach the database at DATABASE_URL {url} ({reason})", 1)
     # Reached, and refused: a database, role or password the server does not know.
-    return StartupFailed(f"Setting DATABASE_URL: {url}: the database refused it ({reason}); {hint}", 2)
+    return failure(f"Setting DATABASE_URL: {url}: the database refused it ({reason})", 2)
+
+
+E = TypeVar("E", bound=BaseException)
+
+
+def _caused_by(error: BaseException, kind: type[E]) -> E | None:
+    """``error`` or the first exception of ``kind`` it was raised from (SQLAlchemy and asyncpg wrap theirs)."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [error]
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        if isinstance(current, kind):
+            return current
+        seen.add(id(current))
+        todo += [current.__cause__, current.__context__, getattr(current, "orig", None)]
+    return None
 
 
 async def open_socket(handler: AsyncSocketModeHandler, readiness: Readiness) -> None:
@@ -126,10 +167,8 @@ async def serve_forever(settings: Settings, *, sandbox: bool = False) -> None:
     Raises:
         StartupFailed: the database could not be opened, or Slack refused ``SLACK_APP_TOKEN``.
     """
+    # A token of the wrong kind (Settings.slack_token_problems) was refused before this, by bot/__main__.py.
     app_token = settings.slack_app_token.get_secret_value() if settings.slack_app_token else ""
-    # A bot token pasted here: Slack would refuse it (not_allowed_token_type); say so without asking.
-    if settings.slack_mode is SlackMode.socket and not app_token.startswith(APP_TOKEN_PREFIX):
-        raise StartupFailed(f"Setting SLACK_APP_TOKEN: {APP_TOKEN_HINT}; check it with `python -m bot doctor`", 2)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

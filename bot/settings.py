@@ -9,6 +9,7 @@ import logging
 import os
 import re
 import time
+from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -24,11 +25,30 @@ WEDGEHR_URLS = {
     "staging": "https://api.wedgebeta.com/connect/v2",
 }
 SPARKHIRE_DEFAULT_URL = "https://api.sparkhire.com/v1.0"
+SLACK_DEFAULT_URL = "https://slack.com/api/"
 DEV_SECRET_KEY_FILE = ".interview-bot-secret-key"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # A workspace; not an Enterprise Grid organisation (E…): a request names its workspace.
 SLACK_TEAM_ID = re.compile(r"T[A-Z0-9]{2,}")
 NEW_KEY_HINT = 'make one with python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
+#: What each Slack token setting takes. ``xoxe.xoxb-``: a bot token with token rotation turned on.
+BOT_TOKEN_PREFIXES = ("xoxb-", "xoxe.xoxb-")
+APP_TOKEN_PREFIX = "xapp-"
+BOT_TOKEN_HINT = "not a bot token (xoxb-...): copy the Bot User OAuth Token from the app's OAuth & Permissions page"
+APP_TOKEN_HINT = (
+    "not an app-level token (xapp-...): make one with the connections:write scope on the app's "
+    "Basic Information page (a bot token, xoxb-..., goes in SLACK_BOT_TOKEN)"
+)
+# The prefix naming a Slack token's kind: all of a token that may be shown.
+SLACK_TOKEN_PREFIX = re.compile(r"(?:xoxe\.)?(?:xox[a-z]|xapp)-")
+SLACK_TOKEN_KINDS = {
+    "xoxb-": "a bot token",
+    "xoxp-": "a user token",
+    "xoxe-": "a refresh token",
+    "xapp-": "an app-level token",
+}
+#: libpq's ``sslmode`` values, which asyncpg takes as its ``ssl`` option.
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 
 
 class WedgeHREnv(StrEnum):
@@ -54,7 +74,7 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = None
     slack_client_id: str | None = None
     slack_client_secret: SecretStr | None = None
-    slack_api_url: str = "https://slack.com/api/"
+    slack_api_url: str = SLACK_DEFAULT_URL
     #: Longest wait for one Slack Web API call (slack-sdk's own default is 30 s; Slack answers in well
     #: under one). A user waiting on a form is told after this long that Slack did not answer.
     slack_timeout_seconds: float = Field(default=15, gt=0)
@@ -96,9 +116,32 @@ class Settings(BaseSettings):
 
     @field_validator("slack_api_url")
     @classmethod
-    def _trailing_slash(cls, value: str) -> str:
+    def _slack_api_url(cls, value: str) -> str:
+        if not value.strip():  # set but empty, as a .env template leaves it: the default
+            return SLACK_DEFAULT_URL
+        value = absolute_url(value, what="Slack's Web API address", example=f"{SLACK_DEFAULT_URL} (or leave it unset)")
         # slack-sdk joins base_url and method name by plain concatenation.
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("wedgehr_api_url")
+    @classmethod
+    def _wedgehr_api_url(cls, value: str | None) -> str | None:
+        if not value or not value.strip():
+            return None
+        return absolute_url(
+            value,
+            what="the WedgeHR API's address",
+            example=f"{WEDGEHR_URLS['production']} (or leave it unset to follow WEDGEHR_ENV)",
+        )
+
+    @field_validator("sparkhire_api_url")
+    @classmethod
+    def _sparkhire_api_url(cls, value: str) -> str:
+        if not value.strip():
+            return SPARKHIRE_DEFAULT_URL
+        return absolute_url(
+            value, what="the Spark Hire API's address", example=f"{SPARKHIRE_DEFAULT_URL} (or leave it unset)"
+        )
 
     @field_validator("public_url")
     @classmethod
@@ -107,13 +150,7 @@ class Settings(BaseSettings):
             return None
         # Spark Hire refuses a webhook URL without a scheme ("A valid url is required"), and only
         # when a recruiter subscribes: say so at start instead.
-        parts = urlsplit(value.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(
-                f"{value!r} is not an absolute URL: give the bot's public address with its scheme, "
-                "as in https://bot.example.com"
-            )
-        return value.strip().rstrip("/")
+        return absolute_url(value, what="the bot's public address", example="https://bot.example.com").rstrip("/")
 
     @field_validator("log_level")
     @classmethod
@@ -211,12 +248,22 @@ class Settings(BaseSettings):
             missing.append("SLACK_SIGNING_SECRET")
         return missing
 
-    def fernet_key(self, *, workdir: Path | None = None) -> bytes:
+    def slack_token_problems(self) -> dict[str, str]:
+        """For each Slack token set that is not the kind its setting takes: its name, and a line saying so."""
+        tokens = {"SLACK_BOT_TOKEN": self.slack_bot_token, "SLACK_APP_TOKEN": self.slack_app_token}
+        return {
+            name: problem
+            for name, token in tokens.items()
+            if token and (problem := slack_token_problem(name, token.get_secret_value()))
+        }
+
+    def fernet_key(self, *, workdir: Path | None = None, warn: bool = True) -> bytes:
         """The Fernet key for secrets at rest.
 
         Without ``BOT_SECRET_KEY`` a development key is generated once into a
         0600 file in the working directory, with a warning: losing that file
-        makes stored vendor credentials unreadable.
+        makes stored vendor credentials unreadable. ``warn=False``: no warnings, for a
+        command (``doctor``) that reports the key its own way.
         """
         if self.bot_secret_key:
             return self.bot_secret_key.get_secret_value().encode()
@@ -228,12 +275,13 @@ class Settings(BaseSettings):
         else:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(Fernet.generate_key())
-            logger.warning(
-                "BOT_SECRET_KEY is not set: generated a development key in %s. "
-                "Set BOT_SECRET_KEY in production, or stored credentials are lost with that file.",
-                path,
-            )
-        if self.shares_its_database:
+            if warn:
+                logger.warning(
+                    "BOT_SECRET_KEY is not set: generated a development key in %s. "
+                    "Set BOT_SECRET_KEY in production, or stored credentials are lost with that file.",
+                    path,
+                )
+        if warn and self.shares_its_database:
             logger.warning(
                 "BOT_SECRET_KEY is not set and DATABASE_URL is PostgreSQL: processes on other machines "
                 "(other dynos) make keys of their own and cannot read the credentials this one saves. "
@@ -252,6 +300,50 @@ class Settings(BaseSettings):
         return self.sqlalchemy_url.startswith("postgresql")
 
 
+def slack_token_problem(name: str, token: str) -> str | None:
+    """The line ``Setting NAME: …`` when ``token`` is not what ``name`` takes on its face; ``None`` if it is.
+
+    Args:
+        name: ``SLACK_BOT_TOKEN`` or ``SLACK_APP_TOKEN``.
+        token: The setting's value. The line never shows it, at most the prefix naming its kind.
+    """
+    bot = name == "SLACK_BOT_TOKEN"
+    prefixes = BOT_TOKEN_PREFIXES if bot else (APP_TOKEN_PREFIX,)
+    stray = re.search(r"[\s'\"]", token)  # a token has no spaces or quotes: they came with the paste
+    if token.startswith(prefixes) and not stray:
+        return None
+    hint = BOT_TOKEN_HINT if bot else APP_TOKEN_HINT
+    if stray:
+        return f"Setting {name}: has spaces or quotes in it: set the token alone, without them"
+    if found := SLACK_TOKEN_PREFIX.match(token):
+        prefix = found.group()
+        kind = SLACK_TOKEN_KINDS.get(prefix.removeprefix("xoxe."), "a Slack token of another kind")
+        if bot and prefix == APP_TOKEN_PREFIX:
+            hint += " (an app-level token, xapp-..., goes in SLACK_APP_TOKEN)"
+        return f"Setting {name}: this is {kind} ({prefix}...), {hint}"
+    return f"Setting {name}: {hint}"
+
+
+def absolute_url(value: str, *, what: str, example: str) -> str:
+    """``value`` without surrounding spaces if it is an http(s) URL with a host; else ``ValueError`` saying so.
+
+    Args:
+        what: What the URL is the address of, for the message.
+        example: A URL of the right form, for the message.
+    """
+    url = value.strip()
+    try:
+        parts = urlsplit(url)
+        absolute = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # "http://[::1": not a URL at all
+        absolute = False
+    if not absolute:
+        # Quoted as given, but for a user and password in it.
+        shown = re.sub(r"^([^/?#@]*//)?[^/?#@]*@", lambda m: (m.group(1) or "") + "***@", url)
+        raise ValueError(f"{shown!r} is not an absolute URL: give {what} with its scheme, as in {example}")
+    return url
+
+
 def check_database_url(url: str) -> None:
     """Raise ``ValueError`` saying what is wrong with ``DATABASE_URL`` on its face, before anything opens it."""
     from sqlalchemy.engine import make_url
@@ -266,12 +358,47 @@ def check_database_url(url: str) -> None:
         raise ValueError(
             f"not a database URL ({what}): the form is postgresql://user:password@host:5432/name"
         ) from None
+    if parsed.get_backend_name() == "postgresql":
+        _check_postgresql_options(parsed.query, sslmode="sslmode" if re.search(r"[?&]sslmode=", url) else "ssl")
     if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
         # Each connection would get a database of its own, empty, without the schema.
         raise ValueError(
             "names no file: an in-memory SQLite database is not supported; give a file path, "
             "as in sqlite:///interview-bot.sqlite3"
         )
+
+
+def _check_postgresql_options(query: Mapping[str, str | tuple[str, ...]], *, sslmode: str) -> None:
+    """Raise ``ValueError`` for an option of a PostgreSQL ``DATABASE_URL`` the driver would refuse.
+
+    SQLAlchemy hands each option to ``asyncpg.connect`` as a keyword: one it does not take (libpq's
+    ``connect_timeout``, ``channel_binding``) was a traceback at the first connection, and a wrong
+    ``sslmode`` read as a database that could not be reached.
+
+    Args:
+        query: The options of the normalized URL (``sslmode`` already renamed ``ssl``).
+        sslmode: The name the operator gave the TLS option (``sslmode`` or ``ssl``), for the message.
+    """
+    import inspect
+
+    import asyncpg
+
+    # What asyncpg.connect takes, but for what only code can give; and SQLAlchemy's own.
+    taken = set(inspect.signature(asyncpg.connect).parameters) - {"dsn", "loop", "connection_class", "record_class"}
+    taken.add("prepared_statement_cache_size")
+    for name, value in query.items():
+        shown = sslmode if name == "ssl" else name
+        if name not in taken:
+            raise ValueError(
+                f"the URL's option {shown} is one the PostgreSQL driver (asyncpg) does not take: remove it from the URL"
+            )
+        if not isinstance(value, str):
+            raise ValueError(f"the URL gives its option {shown} more than once: keep one")
+        if name == "ssl" and value.replace("_", "-") not in SSL_MODES:
+            raise ValueError(
+                f"the URL's option {shown}={value} is not a TLS mode: use one of {', '.join(SSL_MODES)} "
+                "(hosts give sslmode=require)"
+            )
 
 
 def normalize_database_url(url: str) -> str:

@@ -198,8 +198,12 @@ class Database:
                         await conn.invalidate()
                         raise
 
-    async def migrate(self) -> int:
-        """Apply pending migrations; returns the schema version. Safe to run concurrently."""
+    async def migrate(self, *, applied: list[int] | None = None) -> int:
+        """Apply pending migrations; returns the schema version. Safe to run concurrently.
+
+        Args:
+            applied: Given, the versions this call applied are appended to it.
+        """
         async with self.engine.begin() as conn:
             if self.dialect_name == "postgresql":
                 await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID})
@@ -209,6 +213,8 @@ class Database:
                 logger.info("Applying database migration %d", version)
                 await conn.run_sync(MIGRATIONS[version - 1])
                 await conn.execute(schema.schema_version.insert().values(version=version, applied_at=time.time()))
+                if applied is not None:
+                    applied.append(version)
             return len(MIGRATIONS)
 
     async def ping(self) -> None:

@@ -58,8 +58,19 @@ def test_without_slack_credentials_says_what_to_set(tmp_path):
         ({"LOG_LEVEL": "verbose"}, "Setting LOG_LEVEL: must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
         ({"BOT_SECRET_KEY": "not-a-key"}, "Setting BOT_SECRET_KEY: must be a Fernet key"),
         ({"VENDOR_KEYS_TEAM_IDS": "acme.slack.com"}, "Setting VENDOR_KEYS_TEAM_IDS: acme.slack.com is not a Slack"),
+        # asyncpg refused it at the first connection, which read as an outage (exit 1).
+        (
+            {"DATABASE_URL": "postgresql://bot@127.0.0.1/bot?sslmode=bogus"},
+            "Setting DATABASE_URL: the URL's option sslmode=bogus is not a TLS mode: use one of disable, allow, "
+            "prefer, require, verify-ca, verify-full",
+        ),
+        # libpq's, not asyncpg's: a traceback at the first connection.
+        (
+            {"DATABASE_URL": "postgres://bot@127.0.0.1/bot?sslmode=require&channel_binding=require"},
+            "Setting DATABASE_URL: the URL's option channel_binding is one the PostgreSQL driver (asyncpg) does not",
+        ),
     ],
-    ids=["port", "database-url", "log-level", "secret-key", "vendor-keys-team-ids"],
+    ids=["port", "database-url", "log-level", "secret-key", "vendor-keys-team-ids", "sslmode", "libpq-option"],
 )
 def test_a_bad_setting_is_named_in_one_line_before_anything_starts(tmp_path, command, setting, says):
     result = run(command, tmp_path, SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET="s", **setting)
@@ -260,8 +271,14 @@ def not_logged(stderr: str) -> list[str]:
         ("postgresql://bot:hunter2-secret@127.0.0.1:{free}/bot", 1, "Cannot reach the database at DATABASE_URL"),
         ("postgresql://bot:hunter2-secret@127.0.0.1:abc/bot", 2, "Setting DATABASE_URL: not a database URL"),
         ("sqlite:///{tmp}/no-such-directory/bot.sqlite3", 2, "Setting DATABASE_URL: sqlite:///"),
+        # Refused by asyncpg before it connects (the URL's options pass Settings): was "Cannot reach", exit 1.
+        (
+            "postgresql://bot:hunter2-secret@127.0.0.1:{free}/bot?direct_tls=true&sslmode=disable",
+            2,
+            "Setting DATABASE_URL: postgresql://bot:***@127.0.0.1",
+        ),
     ],
-    ids=["refused", "port-not-a-number", "sqlite-directory-missing"],
+    ids=["refused", "port-not-a-number", "sqlite-directory-missing", "option-asyncpg-refuses"],
 )
 def test_a_database_that_cannot_be_opened_at_start_is_one_line_naming_database_url(
     tmp_path, database_url, exit_code, says
@@ -282,6 +299,42 @@ def test_a_database_that_cannot_be_opened_at_start_is_one_line_naming_database_u
     assert "hunter2-secret" not in result.stdout + result.stderr
 
 
+def test_a_database_host_that_does_not_resolve_is_named_at_start_migrate_and_doctor(tmp_path):
+    # It read "the database refused it (gaierror: [Errno -2] Name or service not known)".
+    url = "postgresql://bot:hunter2-secret@no-such-host.invalid/bot"
+    env = dict(DATABASE_URL=url, BOT_SECRET_KEY=Fernet.generate_key().decode(), PORT=str(free_port()))
+    started = run([], tmp_path, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, **env)
+    migrated = run(["migrate"], tmp_path, **env)
+    for result in (started, migrated):
+        (line,) = not_logged(result.stderr)
+        assert "the host name no-such-host.invalid could not be resolved" in line and "refused" not in line
+        # DNS said there is no such host: the setting is wrong (2). A resolver that did not answer
+        # (no DNS on this machine) is an outage (1).
+        assert line.startswith("Setting DATABASE_URL:" if result.returncode == 2 else "Cannot reach the database")
+        assert result.returncode in (1, 2) and "hunter2-secret" not in result.stdout + result.stderr
+    doctor = run(["doctor"], tmp_path, SLACK_API_URL=f"http://127.0.0.1:{free_port()}/", **env)
+    (database,) = [line for line in doctor.stdout.splitlines() if line.split()[1] == "database"]
+    assert database.startswith("FAIL") and "no-such-host.invalid could not be resolved" in database
+
+
+@pytest.mark.parametrize(
+    ("errno", "exit_code", "says"),
+    [
+        (socket.EAI_NONAME, 2, "Setting DATABASE_URL: postgresql://bot@db.example.invalid/bot: the host name"),
+        (socket.EAI_AGAIN, 1, "Cannot reach the database at DATABASE_URL postgresql://bot@db.example.invalid/bot"),
+    ],
+    ids=["no-such-host", "dns-did-not-answer"],
+)
+def test_a_host_name_that_does_not_resolve_is_a_wrong_setting_only_when_dns_says_so(errno, exit_code, says):
+    from bot.server import database_start_failure
+    from bot.settings import Settings
+
+    settings = Settings(database_url="postgresql://bot@db.example.invalid/bot")
+    failure = database_start_failure(settings, socket.gaierror(errno, "the resolver's message"))
+    assert failure is not None and failure.exit_code == exit_code
+    assert str(failure).startswith(says) and "db.example.invalid could not be resolved" in str(failure)
+
+
 @pytest.mark.skipif(not TEST_DATABASE_URL, reason="needs TEST_DATABASE_URL (PostgreSQL)")
 def test_a_postgresql_database_that_does_not_exist_is_named_at_start_and_by_doctor(tmp_path):
     url = TEST_DATABASE_URL.rsplit("/", 1)[0] + "/no_such_database_here"
@@ -298,14 +351,20 @@ def test_a_postgresql_database_that_does_not_exist_is_named_at_start_and_by_doct
     assert "Background on this error" not in doctor.stdout  # each check one line
 
 
-def test_doctor_reports_an_unreachable_database_in_one_line_with_a_hint(tmp_path):
+def test_a_missing_sqlite_directory_is_named_by_migrate_and_doctor_as_at_start(tmp_path):
+    # They said "unable to open database file", and migrate exited 1 as for an outage.
     unreachable = f"sqlite:///{tmp_path}/no-such-directory/bot.sqlite3"
+    says = f"Setting DATABASE_URL: {unreachable}: the directory {tmp_path}/no-such-directory does not exist"
     result = run(["doctor"], tmp_path, SLACK_SIGNING_SECRET="s", DATABASE_URL=unreachable)
     lines = result.stdout.splitlines()
     (database,) = [line for line in lines if line.split()[1] == "database"]
-    assert database.startswith("FAIL") and "unable to open database file" in database
-    assert "check DATABASE_URL" in database
+    assert database.startswith("FAIL") and says in database
     assert all(line.split()[0] in {"ok", "FAIL", "skip", "warn"} for line in lines), result.stdout
+    migrated = run(["migrate"], tmp_path, DATABASE_URL=unreachable)
+    assert migrated.returncode == 2 and migrated.stdout == ""
+    (line,) = not_logged(migrated.stderr)
+    assert line.startswith(says) and "python -m bot doctor" in line
+    assert migrated.stderr == line + "\n"  # nothing else: no log record, no traceback
 
 
 @pytest.mark.parametrize(
@@ -316,8 +375,28 @@ def test_doctor_reports_an_unreachable_database_in_one_line_with_a_hint(tmp_path
         ({"PUBLIC_URL": "bot.example.com"}, "Setting PUBLIC_URL: 'bot.example.com' is not an absolute URL"),
         ({"PUBLIC_URL": "https://"}, "Setting PUBLIC_URL:"),
         ({"SLACK_CLIENT_ID": "1111.2222"}, "Setting SLACK_CLIENT_SECRET: not set, but SLACK_CLIENT_ID is"),
+        # Each was used as given: every Slack call, or every vendor call, failed on a relative URL.
+        (
+            {"SLACK_API_URL": "slack.com/api"},
+            "Setting SLACK_API_URL: 'slack.com/api' is not an absolute URL: give Slack's Web API address with its "
+            "scheme, as in https://slack.com/api/",
+        ),
+        (
+            {"WEDGEHR_API_URL": "api.wedgehr.com/connect/v2"},
+            "Setting WEDGEHR_API_URL: 'api.wedgehr.com/connect/v2' is not an absolute URL",
+        ),
+        ({"SPARKHIRE_API_URL": "ftp://api.sparkhire.com"}, "Setting SPARKHIRE_API_URL: 'ftp://api.sparkhire.com' is"),
     ],
-    ids=["sqlite-in-memory", "sqlite-no-path", "public-url-no-scheme", "public-url-no-host", "client-id-alone"],
+    ids=[
+        "sqlite-in-memory",
+        "sqlite-no-path",
+        "public-url-no-scheme",
+        "public-url-no-host",
+        "client-id-alone",
+        "slack-api-url-no-scheme",
+        "wedgehr-api-url-no-scheme",
+        "sparkhire-api-url-not-http",
+    ],
 )
 def test_a_setting_that_cannot_work_is_refused_in_one_line_at_start_and_by_doctor(tmp_path, setting, says):
     for command in ([], ["doctor"]):
@@ -347,8 +426,10 @@ async def test_doctor_checks_the_app_token_socket_mode_needs(tmp_path):
     assert lines[APP_TOKEN]["socket"].startswith("ok") and results[APP_TOKEN].returncode == 0
     refused = lines["xapp-1-A1-revoked-0123456789"]["socket"]
     assert refused.startswith("FAIL") and "Slack refused SLACK_APP_TOKEN (invalid_auth)" in refused
-    wrong_kind = lines[BOT_TOKEN]["socket"]
-    assert wrong_kind.startswith("FAIL") and "not an app-level token (xapp-...)" in wrong_kind
+    # Not of the kind at all: a setting wrong on its face, as `python -m bot` refuses it; Slack is not asked.
+    wrong_kind = lines[BOT_TOKEN]
+    assert wrong_kind["config"].startswith("FAIL") and "not an app-level token (xapp-...)" in wrong_kind["config"]
+    assert wrong_kind["socket"].startswith("skip")
     assert all(r.returncode == 1 for t, r in results.items() if t != APP_TOKEN)
     assert not any(token in r.stdout + r.stderr for token, r in results.items() if token != BOT_TOKEN)
 
@@ -357,3 +438,123 @@ def test_doctor_warns_when_public_url_is_not_https(tmp_path):
     result = run(["doctor"], tmp_path, SLACK_SIGNING_SECRET="s", PUBLIC_URL="http://bot.example.com/")
     (line,) = [line for line in result.stdout.splitlines() if line.split()[1] == "public"]
     assert line.startswith("warn") and "http://bot.example.com is not https" in line
+
+
+@pytest.mark.parametrize(
+    ("setting", "says"),
+    [
+        ({"SLACK_BOT_TOKEN": "xoxp-1111-2222-tokensecret"}, "Setting SLACK_BOT_TOKEN: this is a user token (xoxp-...)"),
+        (
+            {"SLACK_BOT_TOKEN": "xapp-1-A1-tokensecret"},
+            "Setting SLACK_BOT_TOKEN: this is an app-level token (xapp-...), not a bot token (xoxb-...)",
+        ),
+        ({"SLACK_BOT_TOKEN": '"xoxb-1-tokensecret"'}, "Setting SLACK_BOT_TOKEN: has spaces or quotes in it"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1-tokensecret "}, "Setting SLACK_BOT_TOKEN: has spaces or quotes in it"),
+        ({"SLACK_BOT_TOKEN": "tokensecret"}, "Setting SLACK_BOT_TOKEN: not a bot token (xoxb-...): copy the Bot User"),
+        (
+            {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": "xoxp-1-tokensecret"},
+            "Setting SLACK_APP_TOKEN: this is a user token (xoxp-...), not an app-level token (xapp-...)",
+        ),
+    ],
+    ids=["user-token", "app-token", "quoted", "trailing-space", "not-a-slack-token", "app-token-setting"],
+)
+def test_a_slack_token_of_the_wrong_kind_is_refused_at_start_and_a_failed_config_check_in_doctor(
+    tmp_path, setting, says
+):
+    # The bot started with it and every Slack call failed (invalid_auth, not_allowed_token_type).
+    env = dict(
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        DATABASE_URL=f"sqlite:///{tmp_path}/d.db",
+        BOT_SECRET_KEY=Fernet.generate_key().decode(),
+        SLACK_API_URL=f"http://127.0.0.1:{free_port()}/",  # doctor must not need Slack to tell
+        **setting,
+    )
+    started = run([], tmp_path, PORT=str(free_port()), **env)
+    assert started.returncode == 2 and started.stdout == ""
+    (line,) = not_logged(started.stderr)
+    assert line.startswith(says), line
+    doctor = run(["doctor"], tmp_path, **env)
+    lines = {line.split()[1]: line for line in doctor.stdout.splitlines()}
+    assert lines["config"].startswith("FAIL") and line in lines["config"]
+    tested = "socket" if "SLACK_APP_TOKEN" in setting else "slack"
+    assert lines[tested].startswith("skip") and "see config" in lines[tested]
+    assert doctor.returncode == 1 and doctor.stderr == ""
+    for result in (started, doctor):
+        assert "tokensecret" not in result.stdout + result.stderr  # at most the token's prefix
+
+
+def test_a_bot_token_with_token_rotation_on_is_a_bot_token(tmp_path):
+    from bot.settings import Settings
+
+    assert Settings(slack_bot_token="xoxe.xoxb-1-rotating").slack_token_problems() == {}
+
+
+async def test_doctor_and_migrate_print_only_what_they_found_and_did_and_the_start_still_warns(tmp_path):
+    # Both printed the start's BOT_SECRET_KEY warnings and a log line per migration before their own output.
+    env = dict(SLACK_SIGNING_SECRET=SIGNING_SECRET, DATABASE_URL=f"sqlite:///{tmp_path}/d.db")
+    migrated = await asyncio.to_thread(run, ["migrate"], tmp_path, **env)
+    again = await asyncio.to_thread(run, ["migrate"], tmp_path, **env)
+    assert migrated.returncode == again.returncode == 0 and migrated.stderr == again.stderr == ""
+    (did,) = migrated.stdout.splitlines()
+    assert did.startswith("Applied database migrations 1 to ") and "the schema is up to date" in did
+    (nothing,) = again.stdout.splitlines()
+    assert "up to date" in nothing and "nothing to apply" in nothing
+    doctor = await asyncio.to_thread(run, ["doctor"], tmp_path, SLACK_API_URL=f"http://127.0.0.1:{free_port()}/", **env)
+    assert doctor.stderr == ""
+    assert all(line.split()[0] in {"ok", "FAIL", "skip", "warn"} for line in doctor.stdout.splitlines())
+    key = [line for line in doctor.stdout.splitlines() if line.split()[1] == "key"]
+    assert key and "BOT_SECRET_KEY not set" in key[0]  # said once, as a check
+    postgresql = f"postgresql://bot@127.0.0.1:{free_port()}/bot"
+    on_postgresql = await asyncio.to_thread(run, ["doctor"], tmp_path, **{**env, "DATABASE_URL": postgresql})
+    assert on_postgresql.stderr == "" and "warn  key" in on_postgresql.stdout
+
+    # The server's start still warns: migrate and doctor left the development key for it to make.
+    slack = FakeSlack()
+    async with serve(slack.app) as slack_url:
+        bot = BotProcess(
+            env=clean_env(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_API_URL=slack_url + "/api/", **env),
+            port=free_port(),
+            workdir=tmp_path,
+        )
+        await bot.start()
+        await bot.stop()
+    assert "BOT_SECRET_KEY is not set: generated a development key" in bot.log.read_text()
+
+
+@pytest.mark.parametrize(
+    ("setting", "names", "not_named"),
+    [
+        (
+            {
+                "SLACK_CLIENT_ID": "1111.2222",
+                "SLACK_CLIENT_SECRET": "client-secret",
+                "PUBLIC_URL": "https://bot.example",
+            },
+            [
+                "Missing: SLACK_SIGNING_SECRET",
+                "SLACK_SIGNING_SECRET  Basic Information",
+                "https://bot.example/slack/install",
+            ],
+            ["SLACK_BOT_TOKEN", "xoxb"],
+        ),
+        (
+            {"SLACK_APP_TOKEN": APP_TOKEN},
+            ["Missing: SLACK_BOT_TOKEN", "Socket Mode (SLACK_APP_TOKEN is set)", "SLACK_BOT_TOKEN       the Bot User"],
+            ["SLACK_CLIENT_ID", "SLACK_SIGNING_SECRET"],
+        ),
+        (
+            {},
+            ["Missing: SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN (xapp-", "SLACK_CLIENT_ID + "],
+            [],
+        ),
+    ],
+    ids=["oauth", "socket-mode", "nothing-set"],
+)
+def test_the_start_guide_names_what_the_chosen_way_of_running_needs(tmp_path, setting, names, not_named):
+    # In OAuth mode it told the operator to set SLACK_BOT_TOKEN, which OAuth does not use.
+    result = run([], tmp_path, **setting)
+    assert result.returncode == 2 and "manifest.yml" in result.stderr
+    for text in names:
+        assert text in result.stderr, result.stderr
+    for text in not_named:
+        assert text not in result.stderr, result.stderr

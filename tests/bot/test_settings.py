@@ -103,3 +103,18 @@ async def test_a_postgres_url_with_sslmode_as_hosts_give_it_connects():
         assert await db.migrate() >= 1
     finally:
         await db.aclose()
+
+
+def test_an_api_url_set_empty_is_its_default_and_one_without_a_scheme_is_refused_without_its_password(monkeypatch):
+    # Set but empty, as a .env template leaves them: SLACK_API_URL became "/" and SPARKHIRE_API_URL "".
+    for name in ("SLACK_API_URL", "WEDGEHR_API_URL", "SPARKHIRE_API_URL"):
+        monkeypatch.setenv(name, "")
+    settings = Settings()
+    assert settings.slack_api_url == "https://slack.com/api/"
+    assert settings.wedgehr_base_url == "https://api.wedgehr.com/connect/v2"
+    assert settings.sparkhire_base_url == "https://api.sparkhire.com/v1.0"
+    monkeypatch.setenv("WEDGEHR_API_URL", "bot:hunter2@wedge.example/connect/v2")
+    with pytest.raises(ValueError, match=r"'\*\*\*@wedge.example/connect/v2' is not an absolute URL") as refused:
+        Settings()
+    # What `python -m bot` prints of it (pydantic's own text quotes the input whole).
+    assert "hunter2" not in refused.value.errors()[0]["msg"]
