@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from blocks.common import actions, button, context, divider, escape, header, section, slack_date
+from blocks.common import SECTION_TEXT, actions, button, context, divider, escape, header, section, slack_date, truncate
 from blocks.connect import _status_line
 from blocks.ids import Action
 from blocks.models import VENDOR_LABELS, AuditEntryView, ConnectionStatusView, SubscriptionView
-from blocks.subscriptions import subscription_sections
+from blocks.subscriptions import pause_buttons, subscription_line, subscription_sections
+
+#: Paused subscriptions (or channels of them) shown with their buttons; the rest are counted.
+PAUSED_SHOWN = 12
 
 ACTION_LABELS = {
     "invite.sent": "Invited",
@@ -25,9 +28,16 @@ def home_view(
     recent: list[AuditEntryView],
     subscriptions: list[SubscriptionView],
     others_hidden: int = 0,
+    paused_groups: list[list[SubscriptionView]] | None = None,
+    notice: str | None = None,
 ) -> dict[str, Any]:
     """The Home tab. A member who is not an admin sees the subscriptions they made, and
-    ``others_hidden`` counts the rest (their filters can name people and searches)."""
+    ``others_hidden`` counts the rest (their filters can name people and searches).
+
+    Paused subscriptions come first, each with Re-enable and Remove; ``paused_groups`` puts those
+    one click acts on together (a channel's, paused for the channel), by default each alone.
+    ``notice``: what the user's last click there did (mrkdwn the caller made safe).
+    """
     blocks: list[dict[str, Any]] = [
         header("Interview Bot"),
         actions(
@@ -48,7 +58,27 @@ def home_view(
         blocks.append(section("*Your last invites*\nNothing yet. Try `/interview invite`."))
     blocks.append(divider())
     title = "*Your channel subscriptions*" if others_hidden else "*Channel subscriptions*"
-    if subscriptions:
+    if notice:
+        blocks.append(section(notice))
+    paused = [s for s in subscriptions if s.paused]
+    active = [s for s in subscriptions if not s.paused]
+    if paused:
+        groups = paused_groups if paused_groups is not None else [[s] for s in paused]
+        blocks.append(
+            section(
+                f"{title}\n:double_vertical_bar: *Paused* ({len(paused)}): nothing is posted for them. "
+                "Re-enable posts what each missed meanwhile; Remove deletes it."
+            )
+        )
+        for group in groups[:PAUSED_SHOWN]:
+            lines = "\n".join(subscription_line(s) for s in group)
+            blocks += [section(truncate(lines, SECTION_TEXT - 100)), pause_buttons(group[0], len(group))]
+        if len(groups) > PAUSED_SHOWN:
+            hidden = sum(len(g) for g in groups[PAUSED_SHOWN:])
+            blocks.append(context(f"…and {hidden} more paused: `/interview subscriptions` in a channel lists its own."))
+        if active:
+            blocks += subscription_sections("*Active*", active, max_blocks=20)
+    elif subscriptions:
         blocks += subscription_sections(title, subscriptions, max_blocks=20)
     else:
         blocks.append(section(f"{title}\nNone. Run `/interview subscribe` in a channel."))

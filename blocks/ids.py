@@ -37,6 +37,7 @@ class Action(StrEnum):
     OPEN_RESULT = "open_result"
     OPEN_INVITE_LINK = "open_invite_link"
     SUBSCRIPTION_RESUME = "subscription_resume"
+    SUBSCRIPTION_REMOVE = "subscription_remove"
 
 
 #: The value of the one option a type-ahead offers when the vendor's lookup failed, as ``lookup_failed:<cause>``.

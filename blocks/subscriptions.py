@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Literal
 
-from blocks.common import LIST_TEXT_BUDGET, actions, button, chunked_sections, escape, section, text_length
+from blocks.common import (
+    LIST_TEXT_BUDGET,
+    actions,
+    button,
+    chunked_sections,
+    confirm_dialog,
+    context,
+    escape,
+    section,
+    text_length,
+)
 from blocks.ids import Action
 from blocks.models import VENDOR_LABELS, Message, SubscriptionView
 
@@ -68,22 +79,134 @@ def unsubscribed_message(removed: int, changed: int) -> Message:
     return Message(text=text, blocks=[section(escape(text))])
 
 
-def paused_notice(s: SubscriptionView, *, reason: str) -> Message:
-    text = (
-        f"I paused the {VENDOR_LABELS[s.vendor]} subscription in <#{s.channel_id}>: {escape(reason)}. "
-        "Fix it (for example invite me to the channel) and re-enable it."
+#: Why Slack refused the channel, as ``paused_notice`` and ``still_paused_notice`` explain it.
+PauseCause = Literal["archived", "gone", "removed"]
+
+INVITE = "`/invite @Interview Bot`"
+
+
+def _what_to_do(channel_id: str, cause: PauseCause | None) -> str:
+    if cause == "archived":
+        return f"<#{channel_id}> was archived: unarchive it, then Re-enable; or Remove if the channel is done with."
+    if cause == "gone":
+        return (
+            f"<#{channel_id}> is gone: it was deleted, or it is a private channel I was removed from. If it "
+            f"still exists, invite me to the channel ({INVITE} there), then Re-enable; if it was deleted, Remove."
+        )
+    if cause == "removed":
+        return f"I was removed from it: invite me to the channel again ({INVITE} there), then Re-enable; or Remove."
+    return "Fix it (for example invite me to the channel) and re-enable it; or Remove."
+
+
+def _named(subs: Sequence[SubscriptionView]) -> str:
+    """``the Spark Hire subscription`` / ``its 2 subscriptions``, for the first sentence of a notice."""
+    if len(subs) == 1:
+        return f"the {VENDOR_LABELS[subs[0].vendor]} subscription"
+    return f"the {len(subs)} subscriptions"
+
+
+def pause_buttons(s: SubscriptionView, count: int = 1, *, resume: bool = True) -> dict[str, Any]:
+    """Re-enable and Remove for a paused subscription (``count``: the channel's paused with it)."""
+    what = "its subscription" if count == 1 else f"its {count} subscriptions"
+    remove = button(
+        "Remove",
+        Action.SUBSCRIPTION_REMOVE,
+        value=str(s.id),
+        style="danger",
+        confirm=confirm_dialog(
+            "Remove the subscription?" if count == 1 else f"Remove {count} subscriptions?",
+            f"The channel loses {what} to {VENDOR_LABELS[s.vendor]} events, and what was missed while paused "
+            "is not posted. `/interview subscribe` in the channel sets it up again.",
+            confirm="Remove",
+            deny="Keep it",
+        ),
     )
+    if not resume:
+        return actions(remove)
+    return actions(button("Re-enable", Action.SUBSCRIPTION_RESUME, value=str(s.id), style="primary"), remove)
+
+
+def paused_notice(
+    subs: SubscriptionView | Sequence[SubscriptionView],
+    *,
+    reason: str,
+    cause: PauseCause | None = None,
+    instead_of: Sequence[str] = (),
+    catch_up_days: int = 7,
+) -> Message:
+    """The notice of a pause, with Re-enable and Remove: to whoever created the subscriptions, or, when
+    none of them can be reached (``instead_of``: their user ids), to someone who can act for them."""
+    subs = [subs] if isinstance(subs, SubscriptionView) else list(subs)
+    first = subs[0]
+    # A pause about the channel says what became of it; any other names its reason.
+    why = "" if cause else f": {escape(reason)}"
+    text = f"I paused {_named(subs)} in <#{first.channel_id}>{why}. {_what_to_do(first.channel_id, cause)}"
+    kept = f"What arrives meanwhile is kept: Re-enable posts what it missed in the last {catch_up_days} days."
+    blocks = [section(f":double_vertical_bar: {text}")]
+    if len(subs) > 1:
+        blocks += subscription_sections("*Paused here*", subs, max_blocks=5, max_chars=3_000)
+    notes = [kept]
+    if instead_of:
+        who = ", ".join(f"<@{u}>" for u in instead_of[:5])
+        notes.append(f"You are told because {who}, who set it up, can no longer be reached in Slack.")
+    blocks += [context(*notes), pause_buttons(first, len(subs), resume=True)]
+    return Message(text=text, text_is_markup=True, blocks=blocks)
+
+
+def still_paused_notice(subs: Sequence[SubscriptionView], *, cause: PauseCause | Literal["invite"]) -> Message:
+    """A Re-enable Slack's channel does not allow yet: what to do first; the buttons stay."""
+    first = subs[0]
+    channel = f"<#{first.channel_id}>"
+    if cause == "archived":
+        text = f"{channel} is still archived, so I cannot post there. Unarchive it first, then Re-enable."
+    elif cause == "gone":
+        text = (
+            f"I still cannot find {channel}: it was deleted, or it is a private channel I am not in. If it exists, "
+            f"invite me to it ({INVITE} there), then Re-enable; if it was deleted, Remove {_named(subs)}."
+        )
+    else:
+        text = f"I am not in {channel}, a private channel. Invite me to it ({INVITE} there), then Re-enable."
     return Message(
-        text=text,
+        text=f"Still paused: {text}",
         text_is_markup=True,
-        blocks=[
-            section(f":double_vertical_bar: {text}"),
-            actions(button("Re-enable", Action.SUBSCRIPTION_RESUME, value=str(s.id), style="primary")),
-        ],
+        blocks=[section(f":double_vertical_bar: *Still paused.* {text}"), pause_buttons(first, len(subs))],
     )
 
 
-def resumed_notice(channel_id: str) -> Message:
-    """After the Re-enable button: the channel as a link."""
-    text = f"Re-enabled the subscription in <#{channel_id}>."
+def resumed_text(
+    channel_id: str, *, count: int = 1, queued: int = 0, too_old: int = 0, days: int = 7, most: int = 200
+) -> str:
+    """What a Re-enable did, and what is now posted (for the reply and the App Home)."""
+    what = "the subscription" if count == 1 else f"{count} subscriptions"
+    text = f"Re-enabled {what} in <#{channel_id}>."
+    if queued:
+        text += (
+            f" Posting the {queued} notification{'s' if queued != 1 else ''} missed while paused there now, "
+            "in the order they arrived."
+        )
+    else:
+        text += " Nothing it takes arrived while it was paused."
+    if too_old:
+        text += (
+            f" {too_old} older one{'s were' if too_old != 1 else ' was'} not posted: a Re-enable posts what arrived "
+            f"in the last {days} days, {most} at most."
+        )
+    return text
+
+
+def resumed_notice(
+    channel_id: str, *, count: int = 1, queued: int = 0, too_old: int = 0, days: int = 7, most: int = 200
+) -> Message:
+    """After the Re-enable button: the channel as a link, and what is now posted."""
+    text = resumed_text(channel_id, count=count, queued=queued, too_old=too_old, days=days, most=most)
+    return Message(text=text, text_is_markup=True, blocks=[section(text)])
+
+
+def removed_text(channel_id: str, count: int) -> str:
+    what = "the subscription" if count == 1 else f"{count} subscriptions"
+    return f"Removed {what} of <#{channel_id}>. `/interview subscribe` in a channel sets one up again."
+
+
+def removed_notice(channel_id: str, count: int) -> Message:
+    text = removed_text(channel_id, count)
     return Message(text=text, text_is_markup=True, blocks=[section(text)])

@@ -13,8 +13,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.home import home_view
 from blocks.models import AuditEntryView
+from bot.notify.paused import pause_cause
 from bot.notify.subscriptions import to_view
 from bot.services import Services
+from bot.storage import Subscription
 from handlers.common import services_of
 from handlers.connect import connection_statuses, is_workspace_admin
 
@@ -33,7 +35,20 @@ async def _is_admin(client: AsyncWebClient, user_id: str) -> bool:
         return False
 
 
-async def build_home(services: Services, client: AsyncWebClient, team_id: str, user_id: str) -> dict[str, Any]:
+def paused_groups(subs: list[Subscription]) -> list[list[Subscription]]:
+    """The paused subscriptions as one click acts on them (``bot.notify.paused.paused_with``): a
+    channel's paused for the channel together, any other alone; oldest pause first."""
+    groups: dict[Any, list[Subscription]] = {}
+    for s in subs:
+        if s.paused:
+            key = (s.channel_id,) if pause_cause(s) is not None else s.id
+            groups.setdefault(key, []).append(s)
+    return sorted(groups.values(), key=lambda g: (min(s.paused_at or 0.0 for s in g), g[0].id))
+
+
+async def build_home(
+    services: Services, client: AsyncWebClient, team_id: str, user_id: str, *, notice: str | None = None
+) -> dict[str, Any]:
     statuses = await connection_statuses(services, team_id, user_id)
     # Sent invites only: a refused one was most often corrected on the form at once, and listing
     # every attempt filled the ten lines with failures already fixed.
@@ -46,6 +61,8 @@ async def build_home(services: Services, client: AsyncWebClient, team_id: str, u
         hidden = sum(s.created_by != user_id for s in subs)
         subs = [s for s in subs if s.created_by == user_id]
     return home_view(
+        notice=notice,
+        paused_groups=[[to_view(s) for s in group] for group in paused_groups(subs)],
         others_hidden=hidden,
         statuses=statuses,
         recent=[

@@ -2,20 +2,44 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from blocks.common import escape, section
 from blocks.errors import error_message, notice
 from blocks.ids import Action
-from blocks.subscriptions import resumed_notice, subscribed_message, subscriptions_list, unsubscribed_message
+from blocks.models import Message
+from blocks.subscriptions import (
+    removed_text,
+    resumed_text,
+    still_paused_notice,
+    subscribed_message,
+    subscriptions_list,
+    unsubscribed_message,
+)
 from bot.errors import UserFacingError
 from bot.notify import grammar
-from bot.notify.subscriptions import replay, subscribe, to_view, unsubscribe
+from bot.notify.paused import paused_with, user_reachable
+from bot.notify.subscriptions import (
+    CATCH_UP_MOST,
+    catch_up_days,
+    release_webhook_if_unused,
+    replay,
+    resume_catching_up,
+    subscribe,
+    to_view,
+    unsubscribe,
+)
 from bot.services import Services
+from bot.storage import Subscription
 from handlers.common import Recipient, after_ack, recipient_from_body, services_of, team_of
+from handlers.connect import is_workspace_admin
+from handlers.home import build_home
 
 PRIVATE_CHANNEL_HELP = (
     "I'm not in this private channel yet. Invite me with `/invite @Interview Bot`, then run the command again."
@@ -149,30 +173,173 @@ async def on_list(*, ack: Any, command: dict[str, Any], context: Any, client: An
 SUBCOMMANDS = {"subscribe": on_subscribe, "unsubscribe": on_unsubscribe, "subscriptions": on_list}
 
 
-async def on_resume(
-    ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any, context: Any, respond: Any
-) -> None:
-    await ack()
-    services = services_of(context)
-    recipient = recipient_from_body(body, client, respond)
-    value = action.get("value") or ""
+def _from_home(body: dict[str, Any]) -> bool:
+    return (body.get("view") or {}).get("type") == "home"
 
-    async def run() -> None:
-        subscription = await services.db.subscriptions.get(int(value)) if value.isdecimal() else None
-        if subscription is None or subscription.team_id != team_of(body):
-            raise UserFacingError("That subscription no longer exists; run `/interview subscribe` again.")
-        if subscription.connection_id and await services.db.connections.get(subscription.connection_id) is None:
-            # Its account was disconnected: resumed, it would read from nothing and stay silent.
+
+async def channel_problem(client: AsyncWebClient, channel_id: str) -> Literal["archived", "gone", "invite"] | None:
+    """What keeps the bot from posting in a channel of a paused subscription, if anything; joins a
+    public channel it is not in, as subscribing does."""
+    try:
+        info = (await client.conversations_info(channel=channel_id))["channel"]
+    except SlackApiError as exc:
+        # A deleted channel, or a private one the bot is not in: Slack does not say which.
+        if exc.response.get("error") == "channel_not_found":
+            return "gone"
+        raise
+    if info.get("is_archived"):
+        return "archived"
+    if info.get("is_member"):
+        return None
+    if info.get("is_private") or info.get("is_group"):
+        return "invite"
+    try:
+        await client.conversations_join(channel=channel_id)
+    except SlackApiError as exc:
+        error = exc.response.get("error")
+        if error in ("is_archived", "channel_is_archived"):
+            return "archived"
+        if error == "channel_not_found":
+            return "gone"
+        if error == "method_not_supported_for_channel_type":
+            return "invite"
+        raise
+    return None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a click on a paused subscription did: the reply, and the line the App Home shows."""
+
+    message: Message
+    home: str
+
+
+def _answer(text: str) -> Answer:
+    """An answer of markup the bot made (channel links) and escaped user text."""
+    return Answer(Message(text=text, text_is_markup=True, blocks=[section(text)]), text)
+
+
+async def _paused_one(services: Services, team_id: str, value: str) -> Subscription | None:
+    subscription = await services.db.subscriptions.get(int(value)) if value.isdecimal() else None
+    return subscription if subscription is not None and subscription.team_id == team_id else None
+
+
+async def re_enable(services: Services, client: AsyncWebClient, *, team_id: str, user_id: str, value: str) -> Answer:
+    """Re-enable the clicked subscription (with a pause about its channel, every one the channel had
+    paused for that) once Slack lets the bot post there, queueing what it missed meanwhile."""
+    subscription = await _paused_one(services, team_id, value)
+    if subscription is None:
+        raise UserFacingError("That subscription no longer exists; run `/interview subscribe` again.")
+    if not subscription.paused:
+        return _answer(f"The subscription in <#{subscription.channel_id}> is enabled already.")
+    if subscription.connection_id and await services.db.connections.get(subscription.connection_id) is None:
+        # Its account was disconnected: resumed, it would read from nothing and stay silent.
+        raise UserFacingError(
+            "The account this subscription read its events from was disconnected. Run"
+            " `/interview subscribe` in that channel again to use the account connected now."
+        )
+    group = await paused_with(services, subscription)
+    # One of the channel's others whose account was disconnected stays paused, as it would alone.
+    group = [
+        s
+        for s in group
+        if s.id == subscription.id or not s.connection_id or await services.db.connections.get(s.connection_id)
+    ]
+    if (problem := await channel_problem(client, subscription.channel_id)) is not None:
+        notice = still_paused_notice([to_view(s) for s in group], cause=problem)
+        return Answer(notice, notice.text)
+    done = await resume_catching_up(services, group)
+    if not done.resumed:  # another click got there first
+        return _answer(f"The subscription in <#{subscription.channel_id}> is enabled already.")
+    await services.db.audit.add(
+        team_id=team_id,
+        user_id=user_id,
+        action="subscription.resumed",
+        vendor=subscription.vendor,
+        target=subscription.channel_id,
+        detail={"subscriptions": len(done.resumed), "queued": done.queued, "too_old": done.too_old},
+    )
+    text = resumed_text(
+        subscription.channel_id,
+        count=len(done.resumed),
+        queued=done.queued,
+        too_old=done.too_old,
+        days=catch_up_days(services),
+        most=CATCH_UP_MOST,
+    )
+    return _answer(text)
+
+
+async def remove_paused(
+    services: Services, client: AsyncWebClient, *, team_id: str, user_id: str, value: str
+) -> Answer:
+    """Remove the clicked subscription (with a pause about its channel, every one the channel had
+    paused for that): for a channel that was deleted, where no command can be run any more."""
+    subscription = await _paused_one(services, team_id, value)
+    if subscription is None:
+        return _answer("That subscription was removed already.")
+    group = await paused_with(services, subscription)
+    # As `/interview unsubscribe`, which anyone in the channel may run; here, whoever created it, an
+    # admin, or anyone once its creator has left (a notice told them in the creator's stead).
+    if not await is_workspace_admin(client, user_id):
+        left = {c: not await user_reachable(client, c) for c in {s.created_by for s in group} - {user_id}}
+        group = [s for s in group if s.created_by == user_id or left[s.created_by]]
+        if not group:
             raise UserFacingError(
-                "The account this subscription read its events from was disconnected. Run"
-                " `/interview subscribe` in that channel again to use the account connected now."
+                "Only whoever set it up or a workspace admin can remove it here; anyone in the channel can"
+                " with `/interview unsubscribe` there."
             )
-        await ensure_member(client, subscription.channel_id)
-        await services.db.subscriptions.resume(subscription.id)
-        await recipient.send(resumed_notice(subscription.channel_id), replace_original=True)
+    for s in group:
+        await services.db.subscriptions.unsubscribe(s.id)
+    for connection_id in {s.connection_id for s in group if s.connection_id}:
+        await release_webhook_if_unused(services, connection_id)
+    await services.db.audit.add(
+        team_id=team_id,
+        user_id=user_id,
+        action="subscription.removed",
+        target=subscription.channel_id,
+        detail={"removed": len(group), "paused": subscription.paused},
+    )
+    return _answer(removed_text(subscription.channel_id, len(group)))
 
-    after_ack(context, run(), recipient=recipient, name="subscription.resume")
+
+def _on_paused_click(act: Callable[..., Awaitable[Answer]], name: str) -> Callable[..., Awaitable[None]]:
+    """A listener for a paused subscription's button, in a notice or on the App Home: the answer
+    replaces the notice (the user's own), or shows atop the Home, which is published again."""
+
+    async def listener(
+        ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any, context: Any, respond: Any
+    ) -> None:
+        await ack()
+        services = services_of(context)
+        recipient = recipient_from_body(body, client, respond)
+        team_id = team_of(body)
+
+        async def run() -> None:
+            try:
+                answer = await act(
+                    services, client, team_id=team_id, user_id=recipient.user_id, value=action.get("value") or ""
+                )
+            except UserFacingError as exc:
+                if not _from_home(body):
+                    raise
+                answer = _answer(escape(exc.message))
+            if _from_home(body):
+                view = await build_home(services, client, team_id, recipient.user_id, notice=answer.home)
+                await client.views_publish(user_id=recipient.user_id, view=view)
+            else:
+                await recipient.send(answer.message, replace_original=True)
+
+        after_ack(context, run(), recipient=recipient, name=name)
+
+    return listener
+
+
+on_resume = _on_paused_click(re_enable, "subscription.resume")
+on_remove = _on_paused_click(remove_paused, "subscription.remove")
 
 
 def register(app: AsyncApp) -> None:
     app.action(Action.SUBSCRIPTION_RESUME)(on_resume)
+    app.action(Action.SUBSCRIPTION_REMOVE)(on_remove)

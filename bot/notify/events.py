@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 from typing import Any
 
 from bot.storage import NewEvent
+from bot.storage.repos import StoredEvent
 
 SPARKHIRE_EVENT_NAMES = {
     "InterviewCompleted": "completed",
@@ -185,3 +188,45 @@ def wedgehr_event(
         candidate_email=(invite or {}).get("email") or (wedge or {}).get("candidateEmail"),
         connection_id=connection_id,
     )
+
+
+def routed(stored: StoredEvent) -> NewEvent | None:
+    """A recorded event again as what subscription filters look at (job, candidate, connection) and
+    its thread, rebuilt from its payload; None when the payload is not one this module wrote.
+
+    For a subscription re-enabled after a pause, to find what it would have been given meanwhile.
+    Only its routing is meant: the de-duplication key may differ from the one recorded.
+    """
+    payload = stored.payload or {}
+    connection_id = payload.get("connection_id")
+    if not isinstance(connection_id, str):
+        return None
+    if stored.vendor == "sparkhire":
+        body, header = payload.get("object"), payload.get("source_event")
+        if not isinstance(body, dict) or not isinstance(header, str):
+            return None
+        event = sparkhire_event(
+            team_id=stored.team_id,
+            connection_id=connection_id,
+            header_event=header,
+            webhook_uuid=str(payload.get("webhook_uuid") or ""),
+            body=body,
+            raw=json.dumps(body, sort_keys=True).encode(),
+        )
+    elif stored.vendor == "wedgehr":
+        invite, wedge = payload.get("invite"), payload.get("wedge")
+        if not isinstance(invite, dict | None) or not isinstance(wedge, dict | None) or (invite is wedge is None):
+            return None
+        try:
+            event = wedgehr_event(
+                team_id=stored.team_id,
+                connection_id=connection_id,
+                invite=invite,
+                wedge=wedge,
+                status="complete" if stored.event_type == "completed" else stored.event_type,
+            )
+        except (KeyError, TypeError):
+            return None
+    else:
+        return None
+    return dataclasses.replace(event, event_type=stored.event_type)

@@ -12,15 +12,22 @@ from dataclasses import dataclass, field
 from blocks.models import SubscriptionView
 from bot.crypto import SecretKeyMismatchError
 from bot.errors import BusyError, NotConnectedError, UserFacingError
+from bot.notify.events import routed
 from bot.notify.grammar import SubscriptionRequest
 from bot.notify.receiver import ARRIVALS, webhook_path
 from bot.services import Services
 from bot.storage import Connection, NewEvent, Subscription
+from bot.storage.repos import CatchUp
 from bot.vendors.errors import VendorError
 
 logger = logging.getLogger(__name__)
 
 WEBHOOK_USER = "interview-bot"
+#: A Re-enable posts what the subscription missed while paused from this many days back at most
+#: (fewer if EVENT_RETENTION_DAYS keeps events' details for less)...
+CATCH_UP_DAYS = 7
+#: ...and at most this many notifications, the newest: a channel gets about one a second.
+CATCH_UP_MOST = 200
 #: How long ``subscribe test`` waits for the replayed event to tell the user what became of it.
 REPLAY_WAIT_SECONDS = 5.0
 REPLAY_EVENTS = {
@@ -345,6 +352,21 @@ async def subscribe(
         detail={"vendors": [v for v, _, _ in wanted], "events": list(request.events)},
     )
     return outcome
+
+
+def catch_up_days(services: Services) -> int:
+    """How many days back a Re-enable posts what was missed."""
+    return int(min(CATCH_UP_DAYS, services.settings.event_retention_days))
+
+
+async def resume_catching_up(services: Services, subscriptions: list[Subscription]) -> CatchUp:
+    """Re-enable paused subscriptions, queueing what they missed while paused (``CATCH_UP_DAYS``)."""
+    return await services.db.subscriptions.resume_catching_up(
+        [s.id for s in subscriptions],
+        not_before=time.time() - catch_up_days(services) * 86400,
+        most=CATCH_UP_MOST,
+        route=routed,
+    )
 
 
 async def watch_from_now(services: Services, connection_id: str) -> None:

@@ -23,22 +23,22 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.cards import compact_line, job_event_message, notification_card, thread_reply
 from blocks.models import CandidateView
-from blocks.subscriptions import paused_notice
 from bot.candidates import from_interview, from_wedge
 from bot.crypto import constant_time_equals
 from bot.errors import NotInstalledError
 from bot.notify.events import find_interview_uuid
-from bot.notify.subscriptions import to_view
+from bot.notify.paused import CHANNEL_ERRORS, PauseNotifier
 from bot.services import Services
 from bot.sparkhire.models import WATCH_URL, Interview
 from bot.storage import OutboxItem, Subscription, ThreadMessage, is_database_unavailable
-from bot.storage.repos import SUBSCRIPTION_REMOVED
+from bot.storage.repos import PAUSED_ROWS, SUBSCRIPTION_REMOVED
 from bot.vendors.errors import NotFoundError, VendorError
 from bot.wedgehr.models import Invite, Wedge
 
 logger = logging.getLogger(__name__)
 
-#: Errors that retrying cannot fix: the subscription is paused and its creator told.
+#: Errors that retrying cannot fix: the subscription is paused (for one about the channel,
+#: ``bot.notify.paused.CHANNEL_ERRORS``, every subscription of the channel) and its creator told.
 PERMANENT_ERRORS = {
     "channel_not_found",
     "is_archived",
@@ -540,29 +540,40 @@ class OutboxWorker:
             await self.db.subscriptions.pause(subscription.id, reason)
             paused += 1
             logger.warning("Paused subscription %s in %s: %s", subscription.id, subscription.channel_id, reason)
-            await self._tell_paused(team_id, subscription, reason)
+            await self._tell_paused(team_id, [subscription], reason, error="")
         return paused
 
     async def _pause(self, item: OutboxItem, error: str, *, tell: bool = True) -> None:
-        reason = error.replace("_", " ")
-        await self.db.outbox.fail(item, self.worker_id, error=error)
-        subscription = await self.db.subscriptions.get(item.subscription_id)
-        if subscription is None:
-            return
-        await self.db.subscriptions.pause(subscription.id, reason)
-        await self.db.outbox.fail_pending_for_subscription(subscription.id, f"subscription paused: {error}")
-        logger.warning("Paused subscription %s in %s: %s", subscription.id, subscription.channel_id, error)
-        if tell:
-            await self._tell_paused(item.team_id, subscription, reason)
+        """Pause what Slack refused the item for and tell of it.
 
-    async def _tell_paused(self, team_id: str, subscription: Subscription, reason: str) -> None:
-        """The paused notice, with its Re-enable button, to whoever created the subscription."""
+        An error about the channel (archived, deleted, the bot removed) pauses every subscription of
+        the channel at once, with one notice; any other, the item's subscription. What they had queued
+        fails with them, marked so that a Re-enable queues it again.
+        """
+        reason = error.replace("_", " ")
+        await self.db.outbox.fail(item, self.worker_id, error=PAUSED_ROWS + error)
+        if error in CHANNEL_ERRORS:
+            paused = await self.db.subscriptions.pause_channel(item.team_id, item.channel_id, reason, error=error)
+        else:
+            subscription = await self.db.subscriptions.get(item.subscription_id)
+            if subscription is None:
+                return
+            await self.db.subscriptions.pause(subscription.id, reason)
+            await self.db.outbox.fail_pending_for_subscription(subscription.id, PAUSED_ROWS + error)
+            paused = [] if subscription.paused else [subscription]  # one already paused was told then
+        for subscription in paused:
+            logger.warning("Paused subscription %s in %s: %s", subscription.id, subscription.channel_id, error)
+        if tell and paused:
+            await self._tell_paused(item.team_id, paused, reason, error=error)
+
+    async def _tell_paused(self, team_id: str, subscriptions: list[Subscription], reason: str, *, error: str) -> None:
+        """The paused notice, with its Re-enable and Remove buttons, to whoever created the subscriptions
+        (or, when they cannot be reached, to someone who can act for them: ``PauseNotifier``)."""
         try:
             client = await self.slack_client_for(team_id)
-            notice = paused_notice(to_view(subscription), reason=reason)
-            await client.chat_postMessage(channel=subscription.created_by, **notice.as_kwargs())
+            await PauseNotifier(self.services).tell(client, team_id, subscriptions, reason=reason, error=error)
         except Exception:
-            logger.warning("Could not tell %s about the paused subscription", subscription.created_by, exc_info=True)
+            logger.warning("Could not tell anyone about the paused subscription", exc_info=True)
 
     def _counted_from(self, sent_at: float) -> float:
         """The earliest time Slack can have counted a post sent at ``sent_at`` and answered just now.

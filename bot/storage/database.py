@@ -109,11 +109,23 @@ def _v4_sparkhire_dedup_without_webhook(connection: sa.Connection) -> None:
         )
 
 
+def _v5_subscription_paused_at(connection: sa.Connection) -> None:
+    """``subscriptions.paused_at`` (schema.py). A database made by v1 from this schema has it already.
+
+    Subscriptions paused before it existed keep NULL: a Re-enable then queues again only the
+    deliveries the pause failed, not the events recorded since (their start is unknown).
+    """
+    if "paused_at" in {c["name"] for c in sa.inspect(connection).get_columns("subscriptions")}:
+        return
+    connection.exec_driver_sql("ALTER TABLE subscriptions ADD COLUMN paused_at FLOAT")
+
+
 MIGRATIONS: list[Callable[[sa.Connection], None]] = [
     _v1_initial,
     _v2_wide_token_columns,
     _v3_outbox_posting_since,
     _v4_sparkhire_dedup_without_webhook,
+    _v5_subscription_paused_at,
 ]
 
 

@@ -88,6 +88,23 @@ class EncryptedInstallationStore(AsyncInstallationStore):
             enterprise_id = (await conn.execute(query)).scalar()
         return await self.async_find_bot(enterprise_id=enterprise_id, team_id=team_id)
 
+    async def async_find_installer_of_team(self, team_id: str) -> str | None:
+        """Who installed the app in workspace ``team_id`` last (their Slack user id), if anyone did.
+
+        Told when nobody else can be of something the workspace must know (a paused subscription
+        whose creator has left).
+        """
+        installations = self._inner.installations
+        query = (
+            sa.select(installations.c.user_id)
+            .where(installations.c.client_id == self._inner.client_id, installations.c.team_id == team_id)
+            .order_by(installations.c.installed_at.desc())
+            .limit(1)
+        )
+        async with self._inner.engine.connect() as conn:
+            user_id = (await conn.execute(query)).scalar()
+        return user_id or None
+
     async def async_find_installation(
         self,
         *,

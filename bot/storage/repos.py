@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import math
 import secrets
@@ -446,6 +447,8 @@ class Subscription:
     paused: bool
     paused_reason: str | None
     created_at: float
+    #: When it was paused (None while active, and for pauses recorded before the column existed).
+    paused_at: float | None = None
 
     def matches(
         self,
@@ -513,6 +516,7 @@ def _subscription(row: sa.Row) -> Subscription:
         paused=bool(row.paused),
         paused_reason=row.paused_reason,
         created_at=row.created_at,
+        paused_at=row.paused_at,
     )
 
 
@@ -559,6 +563,46 @@ async def _heirs_of(
         .order_by(t.c.id)
     )
     return [_subscription(r) for r in rows]
+
+
+#: How the outbox rows a pause stopped are marked (``last_error``): a Re-enable queues them again.
+PAUSED_ROWS = "subscription paused: "
+#: What such a row says once a Re-enable found it too old to post.
+TOO_OLD_TO_CATCH_UP = "missed while its subscription was paused; too old to post when it was re-enabled"
+#: Events recorded this long before a pause's recorded start are still looked at when catching up
+#: (the processes' clocks may differ); those the channel already has are left out whatever their time.
+PAUSE_CLOCK_MARGIN_SECONDS = 60.0
+
+
+def _paused_since(now: float) -> Any:
+    """``paused_at`` on pausing: now, or when the pause began if it is paused already."""
+    t = schema.subscriptions
+    return sa.case((t.c.paused == sa.true(), sa.func.coalesce(t.c.paused_at, now)), else_=now)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoredEvent:
+    """A recorded event, as ``SubscriptionRepo.resume_catching_up`` hands it to its ``route``."""
+
+    id: int
+    team_id: str
+    vendor: str
+    event_type: str
+    payload: dict[str, Any]
+    received_at: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class CatchUp:
+    """What ``SubscriptionRepo.resume_catching_up`` did."""
+
+    #: The subscriptions it re-enabled, as they were (paused): another request may have done the rest.
+    resumed: list[Subscription]
+    #: Deliveries queued: those the pause stopped and the events recorded while paused.
+    queued: int
+    #: Missed, but not queued: recorded before ``not_before``, beyond the ``most`` newest, or
+    #: their details already purged.
+    too_old: int
 
 
 class SubscriptionRepo(_Repo):
@@ -680,10 +724,209 @@ class SubscriptionRepo(_Repo):
                 await conn.execute(sa.update(ob).where(ob.c.id == outbox_id, ob.c.status == "pending").values(**values))
 
     async def pause(self, subscription_id: int, reason: str) -> None:
-        await self.update(subscription_id, paused=True, paused_reason=reason[:200])
+        """Pause it with ``reason``; one already paused keeps the time its pause began."""
+        t = schema.subscriptions
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                sa.update(t)
+                .where(t.c.id == subscription_id)
+                .values(paused=True, paused_reason=reason[:200], paused_at=_paused_since(time.time()))
+            )
+
+    async def pause_channel(self, team_id: str, channel_id: str, reason: str, *, error: str) -> list[Subscription]:
+        """Pause every subscription of a channel Slack no longer lets the bot post in, in one transaction.
+
+        What the channel still had queued fails with them (marked ``PAUSED_ROWS``, so a Re-enable
+        queues it again). Returns the subscriptions this paused (as they were): those already
+        paused are not, and their creators were told before.
+        """
+        t, ob = schema.subscriptions, schema.outbox
+        now = time.time()
+        async with self._engine.begin() as conn:
+            in_channel = sa.and_(t.c.team_id == team_id, t.c.channel_id == channel_id)
+            rows = (await conn.execute(sa.select(t).where(in_channel, t.c.paused == sa.false()).order_by(t.c.id))).all()
+            if rows:
+                await conn.execute(
+                    sa.update(t)
+                    .where(t.c.id.in_([r.id for r in rows]), t.c.paused == sa.false())
+                    .values(paused=True, paused_reason=reason[:200], paused_at=now)
+                )
+            await conn.execute(
+                sa.update(ob)
+                .where(ob.c.team_id == team_id, ob.c.channel_id == channel_id, ob.c.status == "pending")
+                .values(status="failed", last_error=(PAUSED_ROWS + error)[:500])
+            )
+        return [_subscription(r) for r in rows]
 
     async def resume(self, subscription_id: int) -> None:
-        await self.update(subscription_id, paused=False, paused_reason=None)
+        await self.update(subscription_id, paused=False, paused_reason=None, paused_at=None)
+
+    async def resume_catching_up(
+        self,
+        subscription_ids: Sequence[int],
+        *,
+        not_before: float,
+        most: int,
+        route: Callable[[StoredEvent], NewEvent | None],
+    ) -> CatchUp:
+        """Re-enable paused subscriptions and queue what they missed while paused, oldest first.
+
+        What they missed: the deliveries their pause failed (``PAUSED_ROWS``), then the events
+        recorded since each was paused that it takes (``route`` rebuilds what its filters look at
+        from the stored event), each once per channel, as when it is recorded: none that the
+        channel already has a delivery of. Nothing recorded before ``not_before``, and at most the
+        ``most`` newest; the rest is counted in ``CatchUp.too_old``.
+
+        A subscription another request re-enabled meanwhile is left to that one. The flag changes
+        first, in its own transaction: an event recorded from then on is queued by its recording,
+        and one recorded before is visible here with whatever rows it got.
+        """
+        t = schema.subscriptions
+        async with self._engine.begin() as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(t).where(t.c.id.in_(list(subscription_ids)), t.c.paused == sa.true()).order_by(t.c.id)
+                )
+            ).all()
+            flipped = set()
+            if rows:
+                # Only where still paused: of two clicks at once, one catches up (PostgreSQL checks again).
+                flipped = set(
+                    (
+                        await conn.execute(
+                            sa.update(t)
+                            .where(t.c.id.in_([r.id for r in rows]), t.c.paused == sa.true())
+                            .values(paused=False, paused_reason=None, paused_at=None)
+                            .returning(t.c.id)
+                        )
+                    ).scalars()
+                )
+        resumed = [_subscription(r) for r in rows if r.id in flipped]
+        queued = too_old = 0
+        by_channel: dict[tuple[str, str], list[Subscription]] = {}
+        for subscription in resumed:
+            by_channel.setdefault((subscription.team_id, subscription.channel_id), []).append(subscription)
+        for (team_id, channel_id), subs in by_channel.items():
+            done = await self._catch_up(team_id, channel_id, subs, not_before=not_before, most=most, route=route)
+            queued += done[0]
+            too_old += done[1]
+        return CatchUp(resumed=resumed, queued=queued, too_old=too_old)
+
+    async def _catch_up(
+        self,
+        team_id: str,
+        channel_id: str,
+        subs: list[Subscription],
+        *,
+        not_before: float,
+        most: int,
+        route: Callable[[StoredEvent], NewEvent | None],
+    ) -> tuple[int, int]:
+        """``resume_catching_up`` for one channel's re-enabled subscriptions: (queued, too old)."""
+        ob, ev = schema.outbox, schema.events
+        now = time.time()
+        active = [dataclasses.replace(s, paused=False) for s in subs]
+        # (when, failed row id or None, event id, its rows if an event)
+        missed: list[tuple[float, int | None, int, list[dict[str, Any]]]] = []
+        old = 0
+        async with self._engine.begin() as conn:
+            # What the pause stopped, by the time the event was recorded: a row waits no matter how long.
+            stopped = (
+                await conn.execute(
+                    sa.select(ob.c.id, ob.c.event_id, ev.c.received_at, _payload_not_purged().label("readable"))
+                    .join(ev, ev.c.id == ob.c.event_id)
+                    .where(
+                        ob.c.subscription_id.in_([s.id for s in subs]),
+                        ob.c.status == "failed",
+                        ob.c.last_error.like(PAUSED_ROWS + "%"),
+                    )
+                    .order_by(ob.c.id)
+                )
+            ).all()
+            dropped: list[int] = []  # stopped rows not queued again: no longer counted as missed
+            for row in stopped:
+                if row.received_at < not_before or not row.readable:
+                    old += 1
+                    dropped.append(row.id)
+                else:
+                    missed.append((row.received_at, row.id, row.event_id, []))
+            began = [s.paused_at for s in subs if s.paused_at is not None]
+            if began:
+                # Allowing for clocks of processes that differ a little: what the channel already
+                # has is left out below whatever its time.
+                since = min(began) - PAUSE_CLOCK_MARGIN_SECONDS
+                vendors = sorted({s.vendor for s in subs})
+                taken = await conn.execute(
+                    sa.select(ev)
+                    .where(
+                        ev.c.team_id == team_id,
+                        ev.c.vendor.in_(vendors),
+                        ev.c.received_at >= since,
+                        _payload_not_purged(),
+                    )
+                    .order_by(ev.c.id)
+                )
+                events = taken.all()
+                # Read after the events: an event seen above has its rows committed with it.
+                have = set(
+                    (
+                        await conn.execute(
+                            sa.select(ob.c.event_id).where(
+                                ob.c.team_id == team_id, ob.c.channel_id == channel_id, ob.c.created_at >= since
+                            )
+                        )
+                    ).scalars()
+                )
+                for row in events:
+                    if row.id in have:
+                        continue
+                    event = route(
+                        StoredEvent(
+                            id=row.id,
+                            team_id=row.team_id,
+                            vendor=row.vendor,
+                            event_type=row.event_type,
+                            payload=row.payload,
+                            received_at=row.received_at,
+                        )
+                    )
+                    if event is None:
+                        continue
+                    # Only a subscription paused by then missed it; one still active then took or left it.
+                    missing = [
+                        s
+                        for s, was in zip(active, subs, strict=True)
+                        if was.paused_at is not None and was.paused_at - PAUSE_CLOCK_MARGIN_SECONDS <= row.received_at
+                    ]
+                    deliveries = _deliveries(event, row.id, missing, now)
+                    if not deliveries:
+                        continue
+                    if row.received_at < not_before:
+                        old += 1
+                    else:
+                        missed.append((row.received_at, None, row.id, deliveries))
+            missed.sort(key=lambda m: (m[0], m[2]))
+            if len(missed) > most:
+                old += len(missed) - most
+                dropped += [m[1] for m in missed[:-most] if m[1] is not None]
+                missed = missed[-most:]
+            if dropped:
+                await conn.execute(
+                    sa.update(ob)
+                    .where(ob.c.id.in_(dropped), ob.c.status == "failed")
+                    .values(last_error=TOO_OLD_TO_CATCH_UP)
+                )
+            requeue = [m[1] for m in missed if m[1] is not None]
+            if requeue:
+                await conn.execute(
+                    sa.update(ob)
+                    .where(ob.c.id.in_(requeue), ob.c.status == "failed")
+                    .values(status="pending", attempts=0, next_attempt_at=now, last_error=None)
+                )
+            new_rows = [d for m in missed for d in m[3]]
+            if new_rows:
+                await conn.execute(ob.insert(), new_rows)
+        return len(missed), old
 
     async def list_using_connection(self, connection_id: str) -> list[Subscription]:
         """The subscriptions reading through a connection, paused or not."""
@@ -718,6 +961,43 @@ class NewEvent:
     connection_id: str | None = None
     #: The job and candidate are not known until the worker fetches them (``Subscription.matches``).
     filters_deferred: bool = False
+
+
+def _deliveries(e: NewEvent, event_id: int, subs: Sequence[Subscription], now: float) -> list[dict[str, Any]]:
+    """The outbox rows of a recorded event: one per channel whose active ``subs`` take it."""
+    # One message per event per channel, however many of the channel's subscriptions match:
+    # the one that needs no later check, then a full card over a compact line, then the oldest.
+    chosen: dict[str, tuple[tuple[bool, bool], Subscription]] = {}
+    # A rating's filters are checked by the worker: it posts if any of these passes.
+    deferred_ids: dict[str, list[int]] = {}
+    for s in subs:
+        if not s.takes(e):
+            continue
+        rank = (e.filters_deferred and s.has_filters, s.compact)
+        if rank[0]:
+            deferred_ids.setdefault(s.channel_id, []).append(s.id)
+        if s.channel_id not in chosen or rank < chosen[s.channel_id][0]:
+            chosen[s.channel_id] = (rank, s)
+    rows = []
+    for (deferred, _), s in chosen.values():
+        check = {"filters_deferred": True, "subscription_ids": deferred_ids[s.channel_id]} if deferred else {}
+        rows.append(
+            {
+                "event_id": event_id,
+                "subscription_id": s.id,
+                "team_id": s.team_id,
+                "channel_id": s.channel_id,
+                "thread_key": e.thread_key,
+                # Only what is the subscription's; the event's payload is joined
+                # in when leased, so it is encoded and written once, not per channel.
+                "payload": {"compact": s.compact} | check,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+        )
+    return rows
 
 
 def _record_many(conn: sa.Connection, batch: list[NewEvent], now: float) -> list[bool]:
@@ -755,39 +1035,8 @@ def _record_many(conn: sa.Connection, batch: list[NewEvent], now: float) -> list
         outbox_rows = []
         for e in unique:
             event_id = inserted.get(e.dedup_key)
-            if event_id is None:
-                continue
-            # One message per event per channel, however many of the channel's subscriptions match:
-            # the one that needs no later check, then a full card over a compact line, then the oldest.
-            chosen: dict[str, tuple[tuple[bool, bool], Subscription]] = {}
-            # A rating's filters are checked by the worker: it posts if any of these passes.
-            deferred_ids: dict[str, list[int]] = {}
-            for s in subs:
-                if not s.takes(e):
-                    continue
-                rank = (e.filters_deferred and s.has_filters, s.compact)
-                if rank[0]:
-                    deferred_ids.setdefault(s.channel_id, []).append(s.id)
-                if s.channel_id not in chosen or rank < chosen[s.channel_id][0]:
-                    chosen[s.channel_id] = (rank, s)
-            for (deferred, _), s in chosen.values():
-                check = {"filters_deferred": True, "subscription_ids": deferred_ids[s.channel_id]} if deferred else {}
-                outbox_rows.append(
-                    {
-                        "event_id": event_id,
-                        "subscription_id": s.id,
-                        "team_id": s.team_id,
-                        "channel_id": s.channel_id,
-                        "thread_key": e.thread_key,
-                        # Only what is the subscription's; the event's payload is joined
-                        # in when leased, so it is encoded and written once, not per channel.
-                        "payload": {"compact": s.compact} | check,
-                        "status": "pending",
-                        "attempts": 0,
-                        "next_attempt_at": now,
-                        "created_at": now,
-                    }
-                )
+            if event_id is not None:
+                outbox_rows += _deliveries(e, event_id, subs, now)
         if outbox_rows:
             conn.execute(schema.outbox.insert(), outbox_rows)
     return [first_index[item.dedup_key] == i and item.dedup_key in inserted for i, item in enumerate(batch)]

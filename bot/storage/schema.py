@@ -51,6 +51,8 @@ subscriptions = sa.Table(
     sa.Column("created_by", sa.String(32), nullable=False),
     sa.Column("paused", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("paused_reason", sa.String(200)),
+    # When it was paused: a Re-enable queues what it missed since (SubscriptionRepo.resume_catching_up).
+    sa.Column("paused_at", sa.Float),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Index("ix_subscriptions_team_vendor", "team_id", "vendor"),
 )

@@ -288,6 +288,21 @@ ALL_VIEWS = [
             for i in range(30)
         ],
     ),
+    lambda: home.home_view(
+        statuses=[ConnectionStatusView(vendor="sparkhire", workspace_label="Acme")],
+        recent=[],
+        notice=LONG,
+        subscriptions=[
+            SubscriptionView(
+                id=i, channel_id=f"C{i}", vendor="sparkhire", events=("completed",), job_filter=LONG, paused=True
+            )
+            for i in range(40)
+        ],
+        paused_groups=[
+            [SubscriptionView(id=i, channel_id=f"C{i}", vendor="sparkhire", events=("completed",), job_filter=LONG)] * 3
+            for i in range(40)
+        ],
+    ),
 ]
 
 ALL_MESSAGES = [
@@ -354,6 +369,23 @@ ALL_MESSAGES = [
     lambda: subscriptions.paused_notice(
         SubscriptionView(id=3, channel_id="C1", vendor="sparkhire", events=("rated",)), reason="not in channel"
     ),
+    lambda: subscriptions.paused_notice(
+        [
+            SubscriptionView(id=i, channel_id="C1", vendor="sparkhire", events=("completed",), job_filter=LONG)
+            for i in range(40)
+        ],
+        reason=LONG,
+        cause="gone",
+        instead_of=["U2", "U3"],
+    ),
+    *(
+        lambda cause=cause: subscriptions.still_paused_notice(
+            [SubscriptionView(id=3, channel_id="C1", vendor="wedgehr", events=("completed",))] * 2, cause=cause
+        )
+        for cause in ("archived", "gone", "invite")
+    ),
+    lambda: subscriptions.resumed_notice("C1", count=3, queued=200, too_old=1500, days=7),
+    lambda: subscriptions.removed_notice("C1", 2),
 ]
 
 
@@ -421,8 +453,8 @@ def test_fallback_text_is_escaped_except_where_the_bot_mentions_a_channel():
         SubscriptionView(id=3, channel_id="C1", vendor="sparkhire", events=("rated",)), reason="is_archived <x>"
     )
     assert "<#C1>" in paused.as_kwargs()["text"] and "&lt;x&gt;" in paused.as_kwargs()["text"]
-    resumed = subscriptions.resumed_notice("C7")
-    assert resumed.as_kwargs()["text"] == "Re-enabled the subscription in <#C7>."
+    resumed = subscriptions.resumed_notice("C7", queued=2)
+    assert resumed.as_kwargs()["text"].startswith("Re-enabled the subscription in <#C7>. Posting the 2 notifications")
     assert live_markup(resumed.blocks[0]["text"]["text"]) == ["<#C7>"]
 
 

@@ -181,6 +181,11 @@ class FakeSlack:
         if is_stranger:
             self.users[user_id]["is_stranger"] = True
 
+    def deactivate_user(self, user_id: str) -> None:
+        """Deactivate a user, as an admin does when someone leaves: Slack still answers users.info
+        (``deleted: true``) and, as it does, still takes a DM to them, which nobody reads."""
+        self.users[user_id]["deleted"] = True
+
     def add_channel(
         self,
         channel_id: str,
@@ -560,6 +565,16 @@ class FakeSlack:
         if user is None:
             return web.json_response({"ok": False, "error": "user_not_found"})
         return {"user": user}
+
+    def _m_users_list(self, args):
+        """Every user (deactivated ones too, as Slack lists them), ``limit`` per page."""
+        members = list(self.users.values())
+        start, limit = int(args.get("cursor") or 0), int(args.get("limit") or 100)
+        more = start + limit < len(members)
+        return {
+            "members": members[start : start + limit],
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
 
     def _m_users_lookupByEmail(self, args):
         for user in self.users.values():

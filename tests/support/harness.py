@@ -56,6 +56,7 @@ async def install_workspace(
     enterprise_id: str | None = None,
     at: float = 0.0,
     bot_token: str = BOT_TOKEN,
+    installer: str = "U1",
 ):
     """The workspace's installation as the OAuth redirect stores it (tests/handlers/test_oauth.py); its store.
 
@@ -68,7 +69,7 @@ async def install_workspace(
         app_id="A1",
         enterprise_id=enterprise_id,
         team_id=team_id,
-        user_id="U1",
+        user_id=installer,
         bot_token=bot_token,
         bot_id="B1",
         bot_user_id="UBOT",

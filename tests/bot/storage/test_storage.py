@@ -314,7 +314,8 @@ async def test_spark_hire_dedup_keys_from_before_v4_lose_the_webhook_uuid(databa
                         received_at=1.0,
                     )
                 )
-            await conn.execute(sa.delete(schema.schema_version).where(schema.schema_version.c.version == 4))
+            # As version 3 left it (later steps find their work done and leave it).
+            await conn.execute(sa.delete(schema.schema_version).where(schema.schema_version.c.version >= 4))
         assert await database.migrate() >= 4
         async with database.engine.connect() as conn:
             keys = set((await conn.execute(sa.select(schema.events.c.dedup_key))).scalars())
@@ -650,3 +651,95 @@ async def test_exclusive_gives_up_with_busy_after_the_database_timeout_then_serv
         await first.aclose()
         if second is not first:
             await second.aclose()
+
+
+async def test_a_database_from_before_paused_at_gains_it(database_url, secret_box):
+    database = Database(url=database_url, secret_box=secret_box)
+    try:
+        await database.migrate()
+        async with database.engine.begin() as conn:  # as version 4 left it
+            await conn.execute(sa.text("ALTER TABLE subscriptions DROP COLUMN paused_at"))
+            await conn.execute(sa.delete(schema.schema_version).where(schema.schema_version.c.version >= 5))
+        assert await database.migrate() >= 5
+        subscription = await database.subscriptions.add(
+            team_id="T1", channel_id="C1", vendor="sparkhire", events=["completed"], created_by="U1"
+        )
+        await database.subscriptions.pause(subscription.id, "is archived")
+        assert (await database.subscriptions.get(subscription.id)).paused_at is not None
+    finally:
+        await database.aclose()
+
+
+def router(*events: NewEvent):
+    """``route`` for ``resume_catching_up``: the stored events of this test back as recorded."""
+    by_key = {e.dedup_key: e for e in events}
+    return lambda stored: by_key.get(stored.payload.get("key"))
+
+
+async def pending_keys(db, channel):
+    ob, ev = schema.outbox, schema.events
+    async with db.engine.connect() as conn:
+        rows = await conn.execute(
+            sa.select(ev.c.dedup_key)
+            .join(ob, ob.c.event_id == ev.c.id)
+            .where(ob.c.channel_id == channel, ob.c.status == "pending")
+            .order_by(ob.c.id)
+        )
+        return list(rows.scalars())
+
+
+async def test_a_re_enabled_channel_gets_what_it_missed_once_in_order_and_only_what_it_takes(db):
+    paused = await db.subscriptions.add(
+        team_id="T1", channel_id="C1", vendor="sparkhire", events=["completed"], created_by="U1", excludes=["@rival.io"]
+    )
+    await db.subscriptions.add(team_id="T1", channel_id="C2", vendor="sparkhire", events=["completed"], created_by="U1")
+    queued = event("queued", thread="t0")
+    await db.events.record_many([queued])  # queued for both channels, not yet posted in C1
+    assert [s.id for s in await db.subscriptions.pause_channel("T1", "C1", "is archived", error="is_archived")] == [
+        paused.id
+    ]
+    assert await pending_keys(db, "C1") == []
+    assert await db.subscriptions.pause_channel("T1", "C1", "is archived", error="is_archived") == []  # told once
+    missed = [event("missed-1", thread="t1"), event("rival", email="eve@rival.io", thread="t2"), event("missed-2")]
+    await db.events.record_many(missed)
+
+    route = router(queued, *missed)
+    done = await asyncio.gather(
+        *(db.subscriptions.resume_catching_up([paused.id], not_before=0, most=100, route=route) for _ in range(2))
+    )
+    assert sorted((d.queued, len(d.resumed)) for d in done) == [(0, 0), (3, 1)]  # one click catches up
+    assert await pending_keys(db, "C1") == ["queued", "missed-1", "missed-2"]
+    assert await pending_keys(db, "C2") == ["queued", "missed-1", "rival", "missed-2"]
+    assert not (await db.subscriptions.get(paused.id)).paused
+    again = await db.subscriptions.resume_catching_up([paused.id], not_before=0, most=100, route=route)
+    assert (again.queued, again.resumed) == (0, [])
+
+
+async def test_a_re_enable_leaves_out_what_is_older_than_the_cutoff_or_beyond_the_most_and_counts_it(db):
+    subscription = await db.subscriptions.add(
+        team_id="T1", channel_id="C1", vendor="sparkhire", events=["completed"], created_by="U1"
+    )
+    first = event("first", thread="t0")
+    await db.events.record_many([first])
+    await db.subscriptions.pause_channel("T1", "C1", "channel not found", error="channel_not_found")
+    later = [event(f"later-{n}", thread=f"t{n}") for n in range(1, 4)]
+    await db.events.record_many(later)
+    async with db.engine.begin() as conn:  # the first two were received long ago
+        ev = schema.events
+        await conn.execute(
+            sa.update(ev).where(ev.c.dedup_key.in_(["first", "later-1"])).values(received_at=time.time() - 30 * DAY)
+        )
+        await conn.execute(sa.update(ev).where(ev.c.dedup_key == "later-2").values(received_at=time.time() - 2 * DAY))
+        await conn.execute(sa.update(schema.subscriptions).values(paused_at=time.time() - 30 * DAY))
+
+    done = await db.subscriptions.resume_catching_up(
+        [subscription.id], not_before=time.time() - 7 * DAY, most=1, route=router(first, *later)
+    )
+    assert (done.queued, done.too_old) == (1, 3)
+    assert await pending_keys(db, "C1") == ["later-3"]
+    # Counted once: paused and re-enabled again, the old rows are not missed a second time.
+    await db.subscriptions.pause_channel("T1", "C1", "channel not found", error="channel_not_found")
+    done = await db.subscriptions.resume_catching_up(
+        [subscription.id], not_before=time.time() - 7 * DAY, most=100, route=router(first, *later)
+    )
+    assert (done.queued, done.too_old) == (1, 0)  # later-3, which that pause failed again

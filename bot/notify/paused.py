@@ -1,0 +1,171 @@
+"""Paused subscriptions: which pauses concern the whole channel, and telling someone of a pause even
+when whoever created the subscription has left the workspace."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from blocks.subscriptions import PauseCause, paused_notice
+from bot.notify.subscriptions import catch_up_days, to_view
+from bot.services import Services
+from bot.settings import SlackMode
+from bot.storage import Subscription
+
+logger = logging.getLogger(__name__)
+
+#: Slack errors about the channel itself, not one subscription: every subscription of the channel
+#: is paused at once, told of in one notice, and re-enabled (or removed) with one click.
+CHANNEL_ERRORS = frozenset({"channel_not_found", "is_archived", "channel_is_archived", "not_in_channel"})
+#: The pause reason each stores (``OutboxWorker._pause``: the error with spaces), and what it means.
+CHANNEL_CAUSES: dict[str, PauseCause] = {
+    "channel not found": "gone",
+    "is archived": "archived",
+    "channel is archived": "archived",
+    "not in channel": "removed",
+}
+#: Answers to a DM (or to users.info) that mean nobody reads it: the person left, or cannot get DMs.
+UNREACHABLE_ERRORS = frozenset(
+    {"user_not_found", "users_not_found", "account_inactive", "cannot_dm_bot", "user_disabled", "channel_not_found"}
+)
+#: users.list pages read at most to find a workspace admin to tell.
+ADMIN_PAGES = 5
+#: Admins a notice is tried with, one after the other, until one takes it.
+ADMINS_TRIED = 3
+
+
+def pause_cause(subscription: Subscription) -> PauseCause | None:
+    """Why Slack refused its channel, when that is why it is paused; None for any other pause."""
+    if not subscription.paused:
+        return None
+    return CHANNEL_CAUSES.get(subscription.paused_reason or "")
+
+
+async def paused_with(services: Services, subscription: Subscription) -> list[Subscription]:
+    """What a Re-enable or Remove of ``subscription`` acts on: with a pause about its channel, every
+    subscription of the channel paused for that; otherwise itself alone."""
+    if pause_cause(subscription) is None:
+        return [subscription]
+    return [
+        s
+        for s in await services.db.subscriptions.list_for_channel(subscription.team_id, subscription.channel_id)
+        if pause_cause(s) is not None
+    ]
+
+
+async def user_reachable(client: AsyncWebClient, user_id: str) -> bool:
+    """False for someone deactivated or gone: Slack takes a DM to a deactivated user without an error,
+    and nobody reads it. True when Slack cannot say just now (the DM may still reach them)."""
+    try:
+        user = (await client.users_info(user=user_id)).get("user") or {}
+    except SlackApiError as exc:
+        if exc.response.get("error") in UNREACHABLE_ERRORS:
+            return False
+        logger.info("Could not look %s up (%s); taking them as reachable", user_id, exc.response.get("error"))
+        return True
+    except Exception as exc:  # a timeout
+        logger.info("Could not look %s up (%s); taking them as reachable", user_id, type(exc).__name__)
+        return True
+    return not (user.get("deleted") or user.get("is_bot"))
+
+
+class PauseNotifier:
+    """Tells of paused subscriptions: each creator once, with one notice for what a channel had paused.
+
+    Nobody of those reachable (deactivated, or Slack refuses the DM): the channel itself, when the bot
+    may still post there; else whoever installed the app (OAuth mode); else a workspace admin.
+    """
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def tell(
+        self, client: AsyncWebClient, team_id: str, subscriptions: Sequence[Subscription], *, reason: str, error: str
+    ) -> str | None:
+        """Send the notice; returns where it went (a user or channel id), None when nobody took it."""
+        views = [to_view(s) for s in subscriptions]
+        cause = None if error not in CHANNEL_ERRORS else CHANNEL_CAUSES.get(error.replace("_", " "))
+        days = catch_up_days(self.services)
+        told: str | None = None
+        gone: list[str] = []
+        for creator in dict.fromkeys(s.created_by for s in subscriptions):
+            notice = paused_notice(views, reason=reason, cause=cause, catch_up_days=days)
+            if await self._reachable(client, creator) and await self._post(client, creator, notice):
+                told = told or creator
+            else:
+                gone.append(creator)
+        if told is not None:
+            return told
+        notice = paused_notice(views, reason=reason, cause=cause, instead_of=gone, catch_up_days=days)
+        channel = subscriptions[0].channel_id
+        if error not in CHANNEL_ERRORS and await self._post(client, channel, notice):
+            logger.info("Told %s of the paused subscription: its creator cannot be reached", channel)
+            return channel
+        for user in await self._stand_ins(client, team_id, skip=set(gone)):
+            if await self._post(client, user, notice):
+                logger.info("Told %s of the paused subscription in %s: its creator cannot be reached", user, channel)
+                return user
+        logger.warning("Nobody could be told of the paused subscription in %s", channel)
+        return None
+
+    async def _reachable(self, client: AsyncWebClient, user_id: str) -> bool:
+        return await user_reachable(client, user_id)
+
+    async def _post(self, client: AsyncWebClient, channel: str, notice: Any) -> bool:
+        try:
+            await client.chat_postMessage(channel=channel, **notice.as_kwargs())
+        except SlackApiError as exc:
+            logger.warning("Could not tell %s of the paused subscription: %s", channel, exc.response.get("error"))
+            return False
+        except Exception as exc:
+            logger.warning("Could not tell %s of the paused subscription (%s)", channel, type(exc).__name__)
+            return False
+        return True
+
+    async def _stand_ins(self, client: AsyncWebClient, team_id: str, *, skip: set[str]) -> list[str]:
+        """Who may act for a creator who left: the installer (OAuth mode), then workspace admins."""
+        found: list[str] = []
+        installer = await self._installer(team_id)
+        if installer and installer not in skip and await self._reachable(client, installer):
+            found.append(installer)
+        for admin in await self._admins(client):
+            if admin not in skip and admin not in found:
+                found.append(admin)
+            if len(found) > ADMINS_TRIED:
+                break
+        return found
+
+    async def _installer(self, team_id: str) -> str | None:
+        settings = self.services.settings
+        if settings.slack_mode is not SlackMode.oauth:
+            return None
+        try:
+            store = self.services.db.installation_store(settings.slack_client_id or "")
+            return await store.async_find_installer_of_team(team_id)
+        except Exception as exc:
+            logger.warning("Could not read who installed the app in %s (%s)", team_id, type(exc).__name__)
+            return None
+
+    async def _admins(self, client: AsyncWebClient) -> list[str]:
+        """Active human admins of the workspace: the primary owner first, then owners, then admins."""
+        ranked: list[tuple[int, str]] = []
+        cursor: str | None = None
+        try:
+            for _ in range(ADMIN_PAGES):
+                page = await client.users_list(limit=200, cursor=cursor)
+                for user in page.get("members") or []:
+                    if user.get("deleted") or user.get("is_bot") or user.get("is_restricted"):
+                        continue
+                    rank = 0 if user.get("is_primary_owner") else 1 if user.get("is_owner") else 2
+                    if rank < 2 or user.get("is_admin"):
+                        ranked.append((rank, str(user.get("id"))))
+                cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+                if cursor is None:
+                    break
+        except Exception as exc:
+            logger.warning("Could not list the workspace's admins (%s)", type(exc).__name__)
+        return [user for _, user in sorted(ranked, key=lambda r: r[0])]

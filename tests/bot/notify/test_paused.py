@@ -1,0 +1,195 @@
+"""Paused subscriptions through the running bot: what pauses, who is told, and what a Re-enable posts."""
+
+import asyncio
+import time
+
+import sqlalchemy as sa
+
+from blocks.ids import Action
+from bot.storage import schema
+from tests.bot.notify.test_pipeline import cards, completed_interview
+from tests.bot.notify.test_poller import watched
+from tests.support.blockkit import assert_valid_blocks
+from tests.support.harness import OAUTH, install_workspace, running_bot
+
+DAY = 86400
+
+
+async def subscribe(bot, text="subscribe sparkhire", channel="C1", user="U1"):
+    key = f"sub-{len(bot.slack.calls)}-{channel}"
+    await bot.sender.command(text, channel=channel, user=user, response_url=bot.slack.response_url(key))
+    return (await bot.slack.wait_for(lambda: bot.slack.responses.get(key), timeout=10))[-1]
+
+
+async def click(bot, action, subscription_id, key, user="U1"):
+    """A button of the pause notice, clicked in the DM it came in; the reply that replaces it."""
+    await bot.sender.block_action(
+        action, value=str(subscription_id), user=user, channel=f"D{user}", response_url=bot.slack.response_url(key)
+    )
+    return (await bot.slack.wait_for(lambda: bot.slack.responses.get(key), timeout=10))[-1]
+
+
+def new_completed(bot, *, name, email, job_title="Barista"):
+    job = next(j for j in bot.sparkhire.jobs.values() if j["title"] == job_title)
+    other = bot.sparkhire.add_interview(job_uuid=job["uuid"], name=name, email=email)
+    return bot.sparkhire.set_status(other["uuid"], "completed")
+
+
+def notices(bot, user="U1"):
+    return [m for m in bot.slack.posted(user) if "paused" in m.text]
+
+
+async def test_cards_that_arrived_while_paused_are_posted_after_re_enable_once_each_in_order(bot):
+    bot.slack.add_channel("G1", name="secret-hiring", is_private=True, is_member=True)
+    await subscribe(bot, channel="G1")
+    bot.slack.channels["G1"]["is_member"] = False  # /kick @Interview Bot
+    first = completed_interview(bot)
+    await bot.sparkhire.emit("InterviewCompleted", first)  # its card hits the kick
+    (notice,) = await bot.slack.wait_for(lambda: notices(bot), timeout=10)
+    assert "Re-enable posts what it missed" in str(notice.blocks)
+    assert_valid_blocks(notice.blocks)
+    await bot.sparkhire.emit("InterviewCompleted", new_completed(bot, name="Paula Paused", email="paula@acme.io"))
+    await bot.sparkhire.emit("InterviewCompleted", first)  # Spark Hire delivers it again: still once
+    bot.slack.channels["G1"]["is_member"] = True  # invited again
+    (subscription,) = await bot.services.db.subscriptions.list_for_channel("T0001", "G1")
+
+    told = await click(bot, Action.SUBSCRIPTION_RESUME, subscription.id, "re")
+    assert "Re-enabled the subscription in <#G1>" in told["text"]
+    assert "Posting the 2 notifications missed while paused" in told["text"]
+    assert told["replace_original"] is True
+
+    posted = await bot.slack.wait_for(lambda: len(cards(bot, "G1")) >= 2 and cards(bot, "G1"), timeout=10)
+    assert [first["assigned_to"]["name"] in posted[0].text, "Paula Paused" in posted[1].text] == [True, True]
+    await asyncio.sleep(1.5)
+    assert len(cards(bot, "G1")) == 2
+    assert await bot.services.db.outbox.counts() == {"sent": 2}
+    assert not (await bot.services.db.subscriptions.get(subscription.id)).paused
+
+
+async def test_a_re_enable_after_a_long_pause_posts_the_last_week_and_says_how_many_older_were_not(bot):
+    await subscribe(bot)
+    bot.slack.channels["C1"]["is_archived"] = True
+    await bot.sparkhire.emit("InterviewCompleted", completed_interview(bot))
+    await bot.slack.wait_for(lambda: notices(bot), timeout=10)
+    await bot.sparkhire.emit("InterviewCompleted", new_completed(bot, name="Old Olga", email="olga@acme.io"))
+    await bot.sparkhire.emit("InterviewCompleted", new_completed(bot, name="New Nina", email="nina@acme.io"))
+    # The first two were received ten days ago (and the pause began then).
+    (subscription,) = await bot.services.db.subscriptions.list_for_channel("T0001", "C1")
+    ev, subs = schema.events, schema.subscriptions
+    async with bot.services.db.engine.begin() as conn:
+        ids = (await conn.execute(sa.select(ev.c.id).order_by(ev.c.id))).scalars().all()
+        await conn.execute(sa.update(ev).where(ev.c.id.in_(ids[:2])).values(received_at=time.time() - 10 * DAY))
+        await conn.execute(sa.update(subs).values(paused_at=time.time() - 10 * DAY))
+    bot.slack.channels["C1"]["is_archived"] = False
+
+    told = await click(bot, Action.SUBSCRIPTION_RESUME, subscription.id, "re")
+    assert "Posting the 1 notification missed while paused" in told["text"]
+    assert "2 older ones were not posted" in told["text"] and "last 7 days" in told["text"]
+    (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=10)
+    assert "New Nina" in card.text
+    await asyncio.sleep(1.5)
+    assert len(cards(bot)) == 1
+
+
+async def test_an_archived_channel_with_two_subscriptions_pauses_both_with_one_notice_and_one_re_enable(bot):
+    await subscribe(bot, "subscribe sparkhire completed")
+    await subscribe(bot, "subscribe sparkhire completed compact job:Barista")
+    bot.slack.channels["C1"]["is_archived"] = True
+    await bot.sparkhire.emit("InterviewCompleted", completed_interview(bot))
+    (notice,) = await bot.slack.wait_for(lambda: notices(bot), timeout=10)
+    await bot.sparkhire.emit("InterviewCompleted", new_completed(bot, name="Zed", email="zed@acme.io"))
+    await asyncio.sleep(1.5)
+    subs = await bot.services.db.subscriptions.list_for_channel("T0001", "C1")
+    assert [s.paused for s in subs] == [True, True]
+    assert len(notices(bot)) == 1  # one notice for the channel, listing both
+    assert "I paused the 2 subscriptions in <#C1>" in notice.text and "was archived" in notice.text
+    assert "job: Barista" in str(notice.blocks)
+    assert_valid_blocks(notice.blocks)
+
+    # Still archived: refused, nothing changes, and the buttons stay.
+    told = await click(bot, Action.SUBSCRIPTION_RESUME, subs[1].id, "early")
+    assert "still archived" in told["text"] and "Unarchive it first" in told["text"]
+    assert Action.SUBSCRIPTION_RESUME in str(told["blocks"]) and Action.SUBSCRIPTION_REMOVE in str(told["blocks"])
+    assert [s.paused for s in await bot.services.db.subscriptions.list_for_channel("T0001", "C1")] == [True, True]
+    assert not [c for c in bot.slack.calls_to("chat.postMessage") if c.args.get("channel") == "C1"][1:]
+
+    bot.slack.channels["C1"]["is_archived"] = False
+    told = await click(bot, Action.SUBSCRIPTION_RESUME, subs[1].id, "re")
+    assert "Re-enabled 2 subscriptions in <#C1>" in told["text"] and "Posting the 2 notifications" in told["text"]
+    assert [s.paused for s in await bot.services.db.subscriptions.list_for_channel("T0001", "C1")] == [False, False]
+    posted = await bot.slack.wait_for(lambda: len(cards(bot)) >= 2 and cards(bot), timeout=10)
+    await asyncio.sleep(1.5)
+    assert len(cards(bot)) == 2 and "Zed" in posted[1].text  # one card per event, not one per subscription
+
+
+async def test_a_deleted_channel_is_said_to_be_gone_and_its_subscription_can_be_removed(bot):
+    bot.slack.add_channel("C2", name="old-search")
+    await subscribe(bot, channel="C2")
+    del bot.slack.channels["C2"]  # the channel was deleted
+    await bot.sparkhire.emit("InterviewCompleted", completed_interview(bot))
+    (notice,) = await bot.slack.wait_for(lambda: notices(bot), timeout=10)
+    assert "<#C2> is gone" in notice.text and "Remove" in notice.text
+    remove = next(e for b in notice.blocks if b["type"] == "actions" for e in b["elements"] if "Remove" in str(e))
+    assert remove["action_id"] == Action.SUBSCRIPTION_REMOVE and remove["confirm"]["confirm"]["text"] == "Remove"
+    (subscription,) = await bot.services.db.subscriptions.list_for_channel("T0001", "C2")
+
+    told = await click(bot, Action.SUBSCRIPTION_RESUME, subscription.id, "re")
+    assert "I still cannot find <#C2>" in told["text"] and "Remove" in told["text"]
+    assert "not in this private channel yet" not in told["text"] and "run the command again" not in told["text"]
+    assert (await bot.services.db.subscriptions.get(subscription.id)).paused
+
+    told = await click(bot, Action.SUBSCRIPTION_REMOVE, subscription.id, "rm")
+    assert told["text"].startswith("Removed the subscription of <#C2>")
+    assert await bot.services.db.subscriptions.list_for_channel("T0001", "C2") == []
+    assert bot.sparkhire.webhooks == {}  # no channel uses the account's webhook any more
+
+
+async def test_a_deactivated_creators_pause_notice_goes_to_a_workspace_admin(bot):
+    await subscribe(bot, user="U2")
+    bot.slack.deactivate_user("U2")  # Mo left the company
+    bot.slack.channels["C1"]["is_archived"] = True
+    await bot.sparkhire.emit("InterviewCompleted", completed_interview(bot))
+    (notice,) = await bot.slack.wait_for(lambda: notices(bot, "U1"), timeout=10)  # Rita, an admin
+    assert "<#C1>" in notice.text and "<@U2>, who set it up, can no longer be reached" in str(notice.blocks)
+    assert bot.slack.posted("U2") == []  # nobody reads a deactivated user's DMs
+    (subscription,) = await bot.services.db.subscriptions.list_for_channel("T0001", "C1")
+    # The admin can act on it for them.
+    told = await click(bot, Action.SUBSCRIPTION_REMOVE, subscription.id, "rm")
+    assert "Removed the subscription" in told["text"]
+
+
+async def test_in_oauth_mode_a_deactivated_creators_pause_notice_goes_to_whoever_installed_the_app():
+    async with running_bot(**OAUTH) as bot:
+        bot.slack.add_user("U3", name="Ida Installer", email="ida@example.com")
+        await install_workspace(bot, installer="U3")
+        await subscribe(bot, user="U2")
+        bot.slack.deactivate_user("U2")
+        bot.slack.channels["C1"]["is_archived"] = True
+        await bot.sparkhire.emit("InterviewCompleted", completed_interview(bot))
+        (notice,) = await bot.slack.wait_for(lambda: notices(bot, "U3"), timeout=10)
+        assert "<@U2>, who set it up" in str(notice.blocks)
+        assert bot.slack.posted("U2") == [] and notices(bot, "U1") == []
+
+
+async def test_a_deactivated_creator_is_told_in_the_channel_when_the_pause_is_not_about_the_channel():
+    async with running_bot(wedgehr_poll_seconds=3600) as bot:
+        await bot.sender.command("subscribe wedgehr", user="U2", response_url=bot.slack.response_url("s"))
+        await bot.slack.wait_for(lambda: bot.slack.responses.get("s"), timeout=10)
+        await bot.pipeline.poller.poll_all()
+        bot.slack.deactivate_user("U2")
+        bot.wedgehr.tokens = {"company-a-new-token-0123"}  # the token was revoked in WedgeHR
+        for _ in range(3):
+            await bot.pipeline.poller.poll_all()
+        (notice,) = await bot.slack.wait_for(lambda: notices(bot, "C1"), timeout=10)
+        assert "WedgeHR rejected the workspace's token" in notice.text and "<@U2>" in str(notice.blocks)
+        assert bot.slack.posted("U2") == [] and notices(bot, "U1") == []
+
+
+async def test_a_wedgehr_subscription_paused_for_its_token_is_still_told_to_its_creator():
+    async with running_bot(wedgehr_poll_seconds=3600) as bot:
+        await watched(bot)
+        bot.wedgehr.tokens = {"company-a-new-token-0123"}
+        for _ in range(3):
+            await bot.pipeline.poller.poll_all()
+        (notice,) = await bot.slack.wait_for(lambda: notices(bot, "U1"), timeout=10)
+        assert "<@" not in str(notice.blocks)  # told to its creator: nobody stands in

@@ -1,0 +1,135 @@
+"""Paused subscriptions on the App Home and their Re-enable and Remove buttons."""
+
+import asyncio
+
+from blocks.ids import Action
+from tests.handlers.test_home import open_home
+from tests.support.blockkit import assert_valid_view
+
+
+async def subscribe(bot, text="subscribe sparkhire", channel="C1", user="U1"):
+    key = f"sub-{len(bot.slack.calls)}-{channel}"
+    await bot.sender.command(text, channel=channel, user=user, response_url=bot.slack.response_url(key))
+    return (await bot.slack.wait_for(lambda: bot.slack.responses.get(key), timeout=10))[-1]
+
+
+async def a_card_is_refused_in(bot, channel):
+    """A candidate completes their interview; the card for ``channel`` is refused by Slack (the test
+    archived or deleted the channel first), which pauses the channel's subscriptions."""
+    job = next(j for j in bot.sparkhire.jobs.values() if j["title"] == "Barista")
+    n = len(bot.sparkhire.interviews)
+    interview = bot.sparkhire.add_interview(job_uuid=job["uuid"], name=f"Cand {n}", email=f"cand{n}@acme.io")
+    await bot.sparkhire.emit("InterviewCompleted", bot.sparkhire.set_status(interview["uuid"], "completed"))
+    for _ in range(200):
+        subs = await bot.services.db.subscriptions.list_for_channel("T0001", channel)
+        if all(s.paused for s in subs):
+            return subs
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the subscriptions of {channel} were not paused")
+
+
+async def click_on_home(bot, action, subscription_id, user="U1"):
+    """A button of the Home tab; the Home as published again."""
+    before = bot.slack.published_home.get(user)
+    home = {**before, "id": "VHOME", "type": "home"}
+    await bot.sender.block_action(action, value=str(subscription_id), user=user, channel=None, view=home)
+    after = await bot.slack.wait_for(
+        lambda: bot.slack.published_home.get(user) is not before and bot.slack.published_home.get(user), timeout=10
+    )
+    assert_valid_view(after)
+    return after
+
+
+def paused_rows(home):
+    """Each paused entry's text and the buttons under it, in order."""
+    blocks = home["blocks"]
+    return [
+        (blocks[i - 1]["text"]["text"], [e["action_id"] for e in b["elements"]])
+        for i, b in enumerate(blocks)
+        if b["type"] == "actions" and any(e["action_id"] == Action.SUBSCRIPTION_RESUME for e in b["elements"])
+    ]
+
+
+async def test_the_home_lists_paused_subscriptions_first_with_re_enable_and_remove(bot):
+    bot.slack.add_channel("C2", name="archived-search")
+    bot.slack.add_channel("C3", name="deleted-search")
+    await subscribe(bot)  # active, and the oldest
+    await subscribe(bot, "subscribe sparkhire completed", channel="C2")
+    await subscribe(bot, "subscribe sparkhire completed compact job:Barista", channel="C2")
+    await subscribe(bot, channel="C3")
+    del bot.slack.channels["C3"]
+    await a_card_is_refused_in(bot, "C3")
+    bot.slack.channels["C2"]["is_archived"] = True
+    await a_card_is_refused_in(bot, "C2")
+
+    text = await open_home(bot)
+    home = bot.slack.published_home["U1"]
+    assert text.index("Paused") < text.index("<#C1>")
+    rows = paused_rows(home)
+    # One entry per channel paused for the channel, the oldest pause first; both of #C2's together.
+    assert [("<#C3>" in t, "<#C2>" in t and "job: Barista" in t) for t, _ in rows] == [(True, False), (False, True)]
+    assert all(buttons == [Action.SUBSCRIPTION_RESUME, Action.SUBSCRIPTION_REMOVE] for _, buttons in rows)
+    remove = next(e for b in home["blocks"] if b["type"] == "actions" for e in b["elements"] if "Remove" in str(e))
+    assert remove["style"] == "danger" and "confirm" in remove
+
+
+async def test_re_enable_on_the_home_refuses_while_archived_then_resumes_the_channel_and_says_what_is_posted(bot):
+    bot.slack.add_channel("C2", name="archived-search")
+    await subscribe(bot, "subscribe sparkhire completed", channel="C2")
+    await subscribe(bot, "subscribe sparkhire completed compact job:Barista", channel="C2")
+    bot.slack.channels["C2"]["is_archived"] = True
+    first, _ = await a_card_is_refused_in(bot, "C2")
+    await open_home(bot)
+
+    home = await click_on_home(bot, Action.SUBSCRIPTION_RESUME, first.id)
+    assert "<#C2> is still archived" in str(home["blocks"]) and paused_rows(home)
+
+    bot.slack.channels["C2"]["is_archived"] = False
+    home = await click_on_home(bot, Action.SUBSCRIPTION_RESUME, first.id)
+    assert "Re-enabled 2 subscriptions in <#C2>" in str(home["blocks"])
+    assert "Posting the 1 notification missed while paused" in str(home["blocks"])
+    assert paused_rows(home) == [] and "Paused" not in str(home["blocks"])
+    assert not any(s.paused for s in await bot.services.db.subscriptions.list_for_channel("T0001", "C2"))
+    (card,) = await bot.slack.wait_for(lambda: bot.slack.posted("C2"), timeout=10)
+    assert "Cand" in card.text
+
+
+async def test_remove_on_the_home_deletes_a_deleted_channels_subscriptions(bot):
+    bot.slack.add_channel("C3", name="deleted-search")
+    await subscribe(bot, channel="C3")
+    del bot.slack.channels["C3"]
+    (subscription,) = await a_card_is_refused_in(bot, "C3")
+    await open_home(bot)
+
+    home = await click_on_home(bot, Action.SUBSCRIPTION_REMOVE, subscription.id)
+    assert "Removed the subscription of <#C3>" in str(home["blocks"]) and paused_rows(home) == []
+    assert await bot.services.db.subscriptions.list_for_channel("T0001", "C3") == []
+    (entry,) = await bot.services.db.audit.recent("T0001", user_id="U1", action_prefix="subscription.removed")
+    assert entry.target == "C3"
+
+
+async def test_only_its_creator_or_an_admin_removes_a_paused_subscription_from_a_notice(bot):
+    await subscribe(bot)  # by Rita (U1), an admin
+    (subscription,) = await bot.services.db.subscriptions.list_for_channel("T0001", "C1")
+    await bot.services.db.subscriptions.pause(subscription.id, "WedgeHR rejected the workspace's token")
+    await bot.sender.block_action(
+        Action.SUBSCRIPTION_REMOVE,
+        value=str(subscription.id),
+        user="U2",
+        channel="C1",
+        response_url=bot.slack.response_url("mo"),
+    )
+    (refused,) = await bot.slack.wait_for(lambda: bot.slack.responses.get("mo"), timeout=10)
+    assert "Only whoever set it up or a workspace admin" in refused["text"]
+    assert "/interview unsubscribe" in refused["text"]
+    assert await bot.services.db.subscriptions.get(subscription.id) is not None
+
+
+async def test_re_enable_of_a_subscription_enabled_meanwhile_says_so(bot):
+    await subscribe(bot)
+    (subscription,) = await bot.services.db.subscriptions.list_for_channel("T0001", "C1")
+    await bot.sender.block_action(
+        Action.SUBSCRIPTION_RESUME, value=str(subscription.id), channel="DU1", response_url=bot.slack.response_url("re")
+    )
+    (told,) = await bot.slack.wait_for(lambda: bot.slack.responses.get("re"))
+    assert told["text"] == "The subscription in <#C1> is enabled already."
