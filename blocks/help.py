@@ -13,7 +13,7 @@ USAGE = [
     ("`/interview connect`", "Connect WedgeHR or your Spark Hire API key."),
     (
         "`/interview subscribe [wedgehr|sparkhire|all] [event ...] [job:<name or id>] "
-        "[exclude:<email or @domain>] [compact]`",
+        "[exclude:<email or @domain>] [compact] [shared]`",
         "Post interview events in this channel.",
     ),
     ("`/interview subscribe test [event]`", "Ask Spark Hire to send its last event again, to check the wiring."),

@@ -74,6 +74,11 @@ class SubscriptionView:
     compact: bool = False
     paused: bool = False
     paused_reason: str | None = None
+    #: The vendor account it reads (its connection's label), when the line must say so: the
+    #: channel has subscriptions of this platform reading different accounts.
+    account: str | None = None
+    #: Whose own key that account is connected with (a Slack user id); None: ``account`` says it.
+    account_owner: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from blocks.common import (
     LIST_TEXT_BUDGET,
+    SECTION_TEXT,
     actions,
     button,
     chunked_sections,
@@ -15,29 +16,69 @@ from blocks.common import (
     escape,
     section,
     text_length,
+    truncate,
 )
 from blocks.ids import Action
 from blocks.models import VENDOR_LABELS, Message, SubscriptionView
 
+#: Room a subscription's line leaves in its section (Slack cuts a section's text at 3,000).
+LINE_LIMIT = SECTION_TEXT - 100
+#: The text the confirmation gives the channel's other-account subscriptions, and its notes: with
+#: two lines of LINE_LIMIT they stay under Slack's 12,000 characters a message.
+OTHERS_BUDGET = 3_000
+NOTES_BUDGET = 3_000
 
-def subscription_line(s: SubscriptionView) -> str:
+
+def subscription_line(s: SubscriptionView, *, limit: int = LINE_LIMIT) -> str:
+    """One subscription as a bullet line of at most ``limit`` characters.
+
+    Excluded addresses are what makes a line long: those that do not fit are counted, so the
+    channel, platform, events and account are always shown whole.
+    """
     parts = [f"<#{s.channel_id}>", f"*{VENDOR_LABELS[s.vendor]}*", ", ".join(s.events)]
     if s.job_filter:
         parts.append(f"job: {escape(s.job_filter)}")
-    if s.excludes:
-        parts.append("excluding " + ", ".join(escape(e) for e in s.excludes))
+    tail: list[str] = []
     if s.compact:
-        parts.append("compact")
-    line = " · ".join(parts)
-    if s.paused:
-        line += f" · :double_vertical_bar: paused ({escape(s.paused_reason or '')})"
-    return f"• {line}"
+        tail.append("compact")
+    if s.account:
+        owner = f", <@{s.account_owner}>'s own key" if s.account_owner else ""
+        tail.append(f"account: {escape(s.account)}{owner}")
+    paused = f" · :double_vertical_bar: paused ({escape(s.paused_reason or '')})" if s.paused else ""
+
+    def line(excluding: str | None) -> str:
+        return "• " + " · ".join(parts + ([excluding] if excluding else []) + tail) + paused
+
+    if not s.excludes:
+        return truncate(line(None), limit)
+    shown = [escape(e) for e in s.excludes]
+    while shown:
+        hidden = len(s.excludes) - len(shown)
+        text = line("excluding " + ", ".join(shown) + (f" and {hidden} more" if hidden else ""))
+        if len(text) <= limit:
+            return text
+        shown.pop()
+    return truncate(line(f"excluding {len(s.excludes)} addresses or domains"), limit)
 
 
-def subscribed_message(subs: list[SubscriptionView], *, notes: list[str] = ()) -> Message:
+def subscribed_message(
+    subs: list[SubscriptionView], *, notes: list[str] = (), others: list[SubscriptionView] = ()
+) -> Message:
+    """The confirmation: one section per subscription (each within Slack's limits, however many
+    addresses it excludes), the channel's subscriptions of the same platforms reading other
+    accounts (``others``), then the notes."""
     text = "This channel will get: " + "; ".join(f"{VENDOR_LABELS[s.vendor]} {', '.join(s.events)}" for s in subs)
-    blocks = [section(":bell: *Subscribed.*\n" + "\n".join(subscription_line(s) for s in subs))]
-    blocks += [section(escape(n)) for n in notes]
+    blocks = [section(":bell: *Subscribed.*")]
+    blocks += [section(subscription_line(s)) for s in subs]
+    if others:
+        title = "*This channel also has, reading other accounts* (each subscription posts its own account's events):"
+        blocks += subscription_sections(title, list(others), max_blocks=4, max_chars=OTHERS_BUDGET)
+    left = NOTES_BUDGET
+    for note in notes:
+        if left < 100:
+            break
+        blocks.append(section(truncate(escape(note), left)))
+        left -= text_length(blocks[-1])
     return Message(text=text, blocks=blocks)
 
 

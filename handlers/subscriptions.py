@@ -34,6 +34,7 @@ from bot.notify.subscriptions import (
     subscribe,
     to_view,
     unsubscribe,
+    views_naming_accounts,
 )
 from bot.services import Services
 from bot.storage import Subscription
@@ -74,6 +75,39 @@ async def ensure_member(client: AsyncWebClient, channel_id: str) -> None:
     await client.conversations_join(channel=channel_id)
 
 
+def shared_with_another_org(info: dict[str, Any]) -> bool:
+    """A Slack Connect channel (or one invited to be): people of another organisation read it.
+
+    Shared only between workspaces of one Enterprise Grid organisation is not."""
+    if info.get("is_ext_shared") or info.get("is_pending_ext_shared"):
+        return True
+    return bool(info.get("is_shared")) and not info.get("is_org_shared")
+
+
+async def _channel_info(client: AsyncWebClient, channel_id: str) -> dict[str, Any]:
+    """``conversations.info``, or nothing when Slack will not say (``ensure_member`` explains why)."""
+    try:
+        return (await client.conversations_info(channel=channel_id))["channel"]
+    except SlackApiError:
+        return {}
+
+
+def shared_channel_warning(args: str) -> str:
+    words = " ".join(args.split())
+    return (
+        "This channel is shared with another organisation (Slack Connect): its people outside your company "
+        "would see the candidates' names, email addresses, ratings and interview links posted here. Nothing "
+        "was subscribed. If they should, add `shared`: "
+        f"`/interview subscribe {words + ' ' if words else ''}shared`."
+    )
+
+
+SHARED_CHANNEL_NOTE = (
+    "This channel is shared with another organisation (Slack Connect): its people outside your company "
+    "see these posts too."
+)
+
+
 async def _parsed_or_explained(ack: Any, args: str) -> grammar.SubscriptionRequest | None:
     """Bad words get their explanation as the command's answer; nothing is saved."""
     try:
@@ -91,6 +125,10 @@ async def run_subscribe(
         answer = await replay(services, request, team_id=team_id, channel_id=channel_id, user_id=recipient.user_id)
         await recipient.send(notice(answer))
         return
+    # Before joining: a refused subscribe leaves no "joined" line in another organisation's channel.
+    shared = shared_with_another_org(await _channel_info(client, channel_id))
+    if shared and not request.shared:
+        raise UserFacingError(shared_channel_warning(args))
     await ensure_member(client, channel_id)
     outcome = await subscribe(
         services,
@@ -100,7 +138,9 @@ async def run_subscribe(
         user_id=recipient.user_id,
         explicit_vendor=request.explicit_vendor,
     )
-    await recipient.send(subscribed_message([to_view(s) for s in outcome.subscriptions], notes=outcome.notes))
+    confirmed, others = outcome.views()
+    notes = [*outcome.notes, SHARED_CHANNEL_NOTE] if shared else outcome.notes
+    await recipient.send(subscribed_message(confirmed, notes=notes, others=others))
 
 
 async def on_subscribe(
@@ -162,10 +202,11 @@ async def on_list(*, ack: Any, command: dict[str, Any], context: Any, client: An
         user = (await client.users_info(user=command["user_id"]))["user"]
         everywhere = None
         if user.get("is_admin") or user.get("is_owner"):
-            everywhere = [
-                to_view(s) for s in await services.db.subscriptions.list_for_team(team_id) if s.channel_id != channel_id
-            ]
-        await recipient.send(subscriptions_list([to_view(s) for s in here], everywhere))
+            everywhere = await views_naming_accounts(
+                services,
+                [s for s in await services.db.subscriptions.list_for_team(team_id) if s.channel_id != channel_id],
+            )
+        await recipient.send(subscriptions_list(await views_naming_accounts(services, here), everywhere))
 
     after_ack(context, run(), recipient=recipient, name="subscriptions")
 

@@ -1,6 +1,6 @@
 """The subscribe/unsubscribe grammar (a public contract: keep the words exactly).
 
-``subscribe [wedgehr|sparkhire|all] [event ...] [job:<name or id>] [exclude:<email or @domain>] [compact]``
+``subscribe [wedgehr|sparkhire|all] [event ...] [job:<name or id>] [exclude:<email or @domain>] [compact] [shared]``
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field
 
 from bot.errors import UserFacingError
+from bot.storage.schema import JOB_FILTER_MAX
 
 SPARKHIRE_EVENTS = ("completed", "rated", "expired", "accepted", "created", "rescheduled", "canceled", "reset", "jobs")
 WEDGEHR_EVENTS = ("completed", "send_failure", "canceled")
@@ -23,6 +24,8 @@ SINGLE_QUOTES = {"'": "'\u2019", "\u2018": "\u2019'", "\u2019": "\u2019'"}
 QUOTED_PREFIXES = ("job:", "exclude:")
 #: Typed between words as in a list ("completed, rated"), not part of them.
 LIST_PUNCTUATION = ",;"
+#: The longest address there is (RFC 5321's path limit): a longer ``exclude:`` value is a paste gone wrong.
+EXCLUDE_MAX = 254
 EXCLUDE_RE = re.compile(r"^(@[A-Za-z0-9.-]+\.[A-Za-z]{2,}|[^@\s]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})$")
 
 
@@ -40,6 +43,8 @@ class SubscriptionRequest:
     unknown: tuple[str, ...] = field(default=())
     #: One platform was named (``wedgehr`` or ``sparkhire``, not ``all``): it must be connected.
     explicit_vendor: bool = False
+    #: ``shared``: the channel may be shared with another organisation (Slack Connect); they see the posts.
+    shared: bool = False
 
     def events_for(self, vendor: str) -> tuple[str, ...]:
         """The requested events this vendor has (defaults: those of completed/rated/expired it knows)."""
@@ -112,7 +117,7 @@ def parse(text: str) -> SubscriptionRequest:
     events: list[str] = []
     job: str | None = None
     excludes: list[str] = []
-    compact = test = False
+    compact = test = shared = False
     unknown: list[str] = []
     #: Unknown words typed right after an unquoted job name: most likely the rest of the name.
     name_tail: list[str] = []
@@ -128,6 +133,8 @@ def parse(text: str) -> SubscriptionRequest:
             compact = True
         elif lower == "test":
             test = True
+        elif lower == "shared":
+            shared = True
         elif lower.startswith("job:"):
             if job is not None:
                 raise UserFacingError(
@@ -137,9 +144,20 @@ def parse(text: str) -> SubscriptionRequest:
             job = word[4:].strip() or None
             if job is None:
                 raise UserFacingError("`job:` needs a job name or id, e.g. `job:Barista`.")
+            if len(job) > JOB_FILTER_MAX:
+                raise UserFacingError(
+                    f"That job name is {len(job)} characters long; a job filter takes at most {JOB_FILTER_MAX}. "
+                    "Give the job's id instead (`job:<id>`), or check what was pasted after the name "
+                    '(a name with spaces goes in quotes: `job:"Senior Barista"`).'
+                )
             after_job = not quoted  # a quoted name is complete
         elif lower.startswith("exclude:"):
             value = _unwrap(word[8:].strip()).lower()
+            if len(value) > EXCLUDE_MAX:
+                raise UserFacingError(
+                    f"`exclude:` takes one email address or @domain of at most {EXCLUDE_MAX} characters "
+                    f"(got {len(value)}, starting `{value[:40]}`). Give each one its own `exclude:`."
+                )
             if not EXCLUDE_RE.match(value):
                 raise UserFacingError(
                     f"`exclude:` takes an email or @domain, e.g. `exclude:@test.example.com` (got `{value[:60]}`)."
@@ -162,7 +180,8 @@ def parse(text: str) -> SubscriptionRequest:
         raise UserFacingError(
             f"{said} Use wedgehr, sparkhire or all; events ({known}); "
             'job:<name or id> (a name with spaces in quotes: job:"Senior Barista"); exclude:<email or @domain>; '
-            "compact. Example: `/interview subscribe sparkhire completed rated job:Barista`."
+            "compact; shared (in a channel shared with another organisation). "
+            "Example: `/interview subscribe sparkhire completed rated job:Barista`."
         )
     return SubscriptionRequest(
         vendors=vendors or ("wedgehr", "sparkhire"),
@@ -173,4 +192,5 @@ def parse(text: str) -> SubscriptionRequest:
         compact=compact,
         test=test,
         explicit_vendor=explicit_vendor,
+        shared=shared,
     )

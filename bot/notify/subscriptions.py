@@ -7,15 +7,17 @@ import logging
 import secrets
 import time
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from blocks.models import SubscriptionView
 from bot.crypto import SecretKeyMismatchError
 from bot.errors import BusyError, NotConnectedError, UserFacingError
 from bot.notify.events import routed
 from bot.notify.grammar import SubscriptionRequest
+from bot.notify.jobs import JobCheck, check_job
 from bot.notify.receiver import ARRIVALS, webhook_path
-from bot.services import Services
+from bot.services import ENV_CONNECTED_BY, Services
 from bot.storage import Connection, NewEvent, Subscription
 from bot.storage.repos import CatchUp
 from bot.vendors.errors import VendorError
@@ -74,6 +76,54 @@ def to_view(s: Subscription) -> SubscriptionView:
 class Outcome:
     subscriptions: list[Subscription] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: The channel's other subscriptions of the same platforms, reading other accounts.
+    others: list[Subscription] = field(default_factory=list)
+    #: The connections the subscriptions above read, by id.
+    accounts: dict[str, Connection] = field(default_factory=dict)
+
+    def views(self) -> tuple[list[SubscriptionView], list[SubscriptionView]]:
+        """The confirmed subscriptions and the others, each naming its account when the channel
+        has subscriptions of its platform reading different accounts."""
+        views = _naming_accounts([*self.subscriptions, *self.others], self.accounts)
+        return views[: len(self.subscriptions)], views[len(self.subscriptions) :]
+
+
+def _mixed(subs: list[Subscription]) -> list[bool]:
+    """For each subscription, whether its channel has subscriptions of its platform reading
+    different connections (then each line says which account it reads)."""
+    reading: dict[tuple[str, str, str], set[str | None]] = {}
+    for s in subs:
+        reading.setdefault((s.team_id, s.channel_id, s.vendor), set()).add(s.connection_id)
+    return [len(reading[(s.team_id, s.channel_id, s.vendor)]) > 1 for s in subs]
+
+
+def _naming_accounts(subs: list[Subscription], accounts: dict[str, Connection]) -> list[SubscriptionView]:
+    views = []
+    for s, mixed in zip(subs, _mixed(subs), strict=True):
+        view = to_view(s)
+        if mixed:
+            account, owner = account_of(accounts.get(s.connection_id or ""))
+            view = replace(view, account=account, account_owner=owner)
+        views.append(view)
+    return views
+
+
+async def views_naming_accounts(services: Services, subs: list[Subscription]) -> list[SubscriptionView]:
+    """``subs`` as listed: a channel whose subscriptions of one platform read different accounts
+    has each line say which."""
+    accounts: dict[str, Connection] = {}
+    for connection_id in {s.connection_id for s, mixed in zip(subs, _mixed(subs), strict=True) if mixed}:
+        if connection_id and (connection := await _readable_connection(services, connection_id)):
+            accounts[connection_id] = connection
+    return _naming_accounts(subs, accounts)
+
+
+async def _readable_connection(services: Services, connection_id: str) -> Connection | None:
+    """The connection, or None when it is gone or its key cannot be read (said "no longer connected")."""
+    try:
+        return await services.db.connections.get(connection_id)
+    except SecretKeyMismatchError:
+        return None
 
 
 def _webhook_lock(services: Services, connection_id: str) -> AbstractAsyncContextManager[None]:
@@ -278,6 +328,12 @@ async def subscribe(
     user_id: str,
     explicit_vendor: bool,
 ) -> Outcome:
+    """Subscribe the channel; nothing is saved when the request is refused.
+
+    A subscription is the channel, platform, filters and the account it reads: run again with the
+    same words by someone whose key is of another account, it adds that account's subscription
+    beside the first, never moves the first to it.
+    """
     outcome = Outcome()
     wanted: list[tuple[str, Connection, tuple[str, ...]]] = []
     for vendor in request.vendors:
@@ -302,26 +358,45 @@ async def subscribe(
         if len(unconnected) > 1:
             raise NoVendorConnectedError()
         raise NotConnectedError(unconnected[0], needs_user_key=unconnected[0] == "sparkhire")
+    jobs = await _checked_jobs(services, request, wanted)
+    if jobs:
+        missing = [check for check in jobs.values() if check.missing]
+        if len(missing) == len(jobs):  # no platform has it: nothing is saved
+            raise UserFacingError(
+                " ".join(check.refusal() for check in missing)
+                + ' Nothing was subscribed. A name with spaces goes in quotes (`job:"Senior Barista"`), '
+                "and a job's id works too."
+            )
+        for check in missing:  # `all`: the platform that has it is subscribed
+            outcome.notes.append(f"{check.refusal()} So only the other platform was subscribed.")
+        wanted = [w for w in wanted if not jobs[w[0]].missing]
+        outcome.notes += [note for check in jobs.values() if (note := check.note())]
     existing = await services.db.subscriptions.list_for_channel(team_id, channel_id)
+    moved_from: set[str] = set()
     for vendor, connection, events in wanted:
+        check = jobs.get(vendor)
+        job_name, job_id = (check.name, check.job_id) if check else (None, None)
+        candidates = [
+            s
+            for s in existing
+            if s.vendor == vendor
+            and _same_job(s, job_name, job_id)
+            and set(s.excludes) == set(request.excludes)
+            and s.compact == request.compact
+        ]
+        same, reads = await _same_subscription(services, candidates, connection)
         if vendor == "wedgehr":
-            await watch_from_now(services, connection.id)
-        same = next(
-            (
-                s
-                for s in existing
-                if s.vendor == vendor
-                and s.job_filter == request.job
-                and set(s.excludes) == set(request.excludes)
-                and s.compact == request.compact
-            ),
-            None,
-        )
+            await watch_from_now(services, reads.id)
         if same is not None:
             merged = tuple(dict.fromkeys([*same.events, *events]))
-            await services.db.subscriptions.update(
-                same.id, events=merged, paused=False, paused_reason=None, connection_id=connection.id
-            )
+            values: dict[str, Any] = {"events": merged, "paused": False, "paused_reason": None}
+            if same.connection_id != reads.id:  # its account was disconnected: it reads this one now
+                values["connection_id"] = reads.id
+                if same.connection_id:
+                    moved_from.add(same.connection_id)
+            if job_id and not same.job_id:  # saved before jobs were looked up: now followed by id
+                values |= {"job_id": job_id, "job_filter": job_name}
+            await services.db.subscriptions.update(same.id, **values)
             subscription = await services.db.subscriptions.get(same.id)
         else:
             subscription = await services.db.subscriptions.add(
@@ -330,20 +405,25 @@ async def subscribe(
                 vendor=vendor,
                 events=events,
                 created_by=user_id,
-                job_filter=request.job,
+                job_filter=job_name,
+                job_id=job_id,
                 excludes=request.excludes,
                 compact=request.compact,
                 connection_id=connection.id,
             )
         assert subscription is not None
         outcome.subscriptions.append(subscription)
+        outcome.accounts[reads.id] = reads
         if vendor == "sparkhire":
             try:
-                note = await ensure_webhook(services, connection)
+                note = await ensure_webhook(services, reads)
             except BusyError:  # the subscription is saved; the other request is registering the webhook
                 note = WEBHOOK_BUSY
             if note:
                 outcome.notes.append(note)
+    for connection_id in moved_from:  # as unsubscribe does: a registration nothing reads from goes
+        await release_webhook_if_unused(services, connection_id)
+    await _other_accounts(services, outcome, team_id=team_id, channel_id=channel_id)
     await services.db.audit.add(
         team_id=team_id,
         user_id=user_id,
@@ -367,6 +447,92 @@ async def resume_catching_up(services: Services, subscriptions: list[Subscriptio
         most=CATCH_UP_MOST,
         route=routed,
     )
+
+
+async def _checked_jobs(
+    services: Services, request: SubscriptionRequest, wanted: list[tuple[str, Connection, tuple[str, ...]]]
+) -> dict[str, JobCheck]:
+    """The ``job:`` looked up at each platform to subscribe, at the same time (none: no ``job:``)."""
+    if not request.job:
+        return {}
+    job = request.job
+    checks = await asyncio.gather(*(check_job(services, connection, job) for _, connection, _ in wanted))
+    return {check.vendor: check for check in checks}
+
+
+def _same_job(s: Subscription, name: str | None, job_id: str | None) -> bool:
+    if s.job_id and job_id:
+        return s.job_id == job_id
+    return _job_key(s.job_filter) == _job_key(name)
+
+
+async def _same_subscription(
+    services: Services, candidates: list[Subscription], connection: Connection
+) -> tuple[Subscription | None, Connection]:
+    """Which of the channel's subscriptions with these words this request renews, and the
+    connection that one reads from then (None, ``connection``: a new subscription).
+
+    One reading ``connection``; else one reading the same account through another connection (the
+    same credential, or a Spark Hire key that sees the other's webhook), which keeps its own; else one
+    whose account was disconnected, which reads ``connection`` from now. One reading another
+    account is left as it is: the channel follows both.
+    """
+    for s in candidates:
+        if s.connection_id == connection.id:
+            return s, connection
+    for s in candidates:
+        try:
+            other = await services.db.connections.get(s.connection_id) if s.connection_id else None
+        except SecretKeyMismatchError:  # cannot be compared: another account, as far as we can tell
+            continue
+        if other is None:
+            return s, connection
+        if await _same_account(services, other, connection):
+            return s, other
+    return None, connection
+
+
+async def _same_account(services: Services, first: Connection, second: Connection) -> bool:
+    if not (first.readable and second.readable) or first.vendor != second.vendor:
+        return False
+    if first.credential == second.credential:
+        return True
+    if first.vendor != "sparkhire" or not first.webhook_uuid:
+        return False
+    try:  # a key sees the webhooks of its own account only
+        return await _listed(services, second, first.webhook_uuid)
+    except VendorError as exc:
+        logger.info("Could not tell whether two Spark Hire keys are of one account: %s", exc)
+        return False
+
+
+async def _other_accounts(services: Services, outcome: Outcome, *, team_id: str, channel_id: str) -> None:
+    """The channel's subscriptions of the same platforms that read other accounts than those just
+    confirmed: the reply names the account of each, so nobody takes one channel for one account."""
+    confirmed = {s.id for s in outcome.subscriptions}
+    reading = {(s.vendor, s.connection_id) for s in outcome.subscriptions}
+    vendors = {vendor for vendor, _ in reading}
+    others = [
+        s
+        for s in await services.db.subscriptions.list_for_channel(team_id, channel_id)
+        if s.id not in confirmed and s.vendor in vendors and (s.vendor, s.connection_id) not in reading
+    ]
+    for connection_id in {s.connection_id for s in others if s.connection_id} - outcome.accounts.keys():
+        if other := await _readable_connection(services, connection_id):
+            outcome.accounts[other.id] = other
+    outcome.others = others
+
+
+def account_of(connection: Connection | None) -> tuple[str, str | None]:
+    """A connection as the confirmation names it: its account's label, and whose key (a user id,
+    or None for the workspace's, said in the label)."""
+    if connection is None:
+        return "an account no longer connected", None
+    if connection.scope == "user" and connection.user_id:
+        return connection.account_label, connection.user_id
+    if connection.connected_by == ENV_CONNECTED_BY:  # labelled "from SPARKHIRE_API_KEY"
+        return f"the workspace's key ({connection.account_label})", None
+    return f"{connection.account_label} (the workspace's key)", None
 
 
 async def watch_from_now(services: Services, connection_id: str) -> None:
@@ -398,7 +564,7 @@ async def unsubscribe(
         if s.vendor not in request.vendors:
             continue
         # Each word given narrows which subscriptions are meant, as it did when subscribing.
-        if request.job and _job_key(s.job_filter) != _job_key(request.job):
+        if request.job and _job_key(request.job) not in {_job_key(s.job_filter), _job_key(s.job_id)}:
             continue
         if request.excludes and {e.casefold() for e in s.excludes} != {e.casefold() for e in request.excludes}:
             continue

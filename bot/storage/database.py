@@ -120,12 +120,20 @@ def _v5_subscription_paused_at(connection: sa.Connection) -> None:
     connection.exec_driver_sql("ALTER TABLE subscriptions ADD COLUMN paused_at FLOAT")
 
 
+def _v6_subscription_job_id(connection: sa.Connection) -> None:
+    """``subscriptions.job_id`` (schema.py). A database made by v1 from this schema has it already."""
+    if "job_id" in {c["name"] for c in sa.inspect(connection).get_columns("subscriptions")}:
+        return
+    connection.exec_driver_sql(f"ALTER TABLE subscriptions ADD COLUMN job_id VARCHAR({schema.JOB_ID_MAX})")
+
+
 MIGRATIONS: list[Callable[[sa.Connection], None]] = [
     _v1_initial,
     _v2_wide_token_columns,
     _v3_outbox_posting_since,
     _v4_sparkhire_dedup_without_webhook,
     _v5_subscription_paused_at,
+    _v6_subscription_job_id,
 ]
 
 

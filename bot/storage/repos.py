@@ -449,6 +449,8 @@ class Subscription:
     created_at: float
     #: When it was paused (None while active, and for pauses recorded before the column existed).
     paused_at: float | None = None
+    #: The vendor's id of the job ``job_filter`` names, when subscribe found it at the vendor.
+    job_id: str | None = None
 
     def matches(
         self,
@@ -468,11 +470,8 @@ class Subscription:
             return False
         if deferred:
             return True
-        if self.job_filter:
-            wanted = self.job_filter.casefold()
-            names = {str(v).casefold() for v in (job_name, job_id) if v}
-            if wanted not in names:
-                return False
+        if self.job_filter and not self._job_matches(job_name, job_id):
+            return False
         if candidate_email:
             email = candidate_email.casefold()
             domain = email.rpartition("@")[2]
@@ -481,6 +480,14 @@ class Subscription:
                 if ex == email or (ex.startswith("@") and ex[1:] == domain):
                     return False
         return True
+
+    def _job_matches(self, job_name: str | None, job_id: str | None) -> bool:
+        """The job filter: by the job's id when subscribe found it (a job renamed at the vendor is
+        still the job, and another job given its old name is not), else by name or id as typed."""
+        if self.job_id and job_id:
+            return str(job_id).casefold() == self.job_id.casefold()
+        wanted = (self.job_filter or "").casefold()
+        return wanted in {str(v).casefold() for v in (job_name, job_id) if v}
 
     def takes(self, event: NewEvent) -> bool:
         """Whether this subscription gets ``event``: its team, vendor and connection, then :meth:`matches`."""
@@ -517,6 +524,7 @@ def _subscription(row: sa.Row) -> Subscription:
         paused_reason=row.paused_reason,
         created_at=row.created_at,
         paused_at=row.paused_at,
+        job_id=row.job_id,
     )
 
 
@@ -618,6 +626,7 @@ class SubscriptionRepo(_Repo):
         excludes: Sequence[str] = (),
         compact: bool = False,
         connection_id: str | None = None,
+        job_id: str | None = None,
     ) -> Subscription:
         t = schema.subscriptions
         async with self._engine.begin() as conn:
@@ -630,6 +639,7 @@ class SubscriptionRepo(_Repo):
                         vendor=vendor,
                         events=list(events),
                         job_filter=job_filter,
+                        job_id=job_id,
                         excludes=list(excludes),
                         compact=compact,
                         connection_id=connection_id,

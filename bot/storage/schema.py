@@ -6,6 +6,11 @@ import sqlalchemy as sa
 
 metadata = sa.MetaData()
 
+#: subscriptions.job_filter's width: the grammar refuses a longer job name (bot/notify/grammar.py).
+JOB_FILTER_MAX = 200
+#: subscriptions.job_id's width: a Spark Hire job uuid or a WedgeHR interview id.
+JOB_ID_MAX = 64
+
 # SQLite only auto-increments an INTEGER PRIMARY KEY, PostgreSQL wants BIGINT.
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
@@ -44,7 +49,7 @@ subscriptions = sa.Table(
     sa.Column("channel_id", sa.String(32), nullable=False),
     sa.Column("vendor", sa.String(16), nullable=False),
     sa.Column("events", sa.JSON, nullable=False),
-    sa.Column("job_filter", sa.String(200)),
+    sa.Column("job_filter", sa.String(JOB_FILTER_MAX)),
     sa.Column("excludes", sa.JSON, nullable=False),
     sa.Column("compact", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("connection_id", sa.String(32)),
@@ -54,6 +59,9 @@ subscriptions = sa.Table(
     # When it was paused: a Re-enable queues what it missed since (SubscriptionRepo.resume_catching_up).
     sa.Column("paused_at", sa.Float),
     sa.Column("created_at", sa.Float, nullable=False),
+    # The vendor's id of the job ``job_filter`` names, when subscribe found it: matched first, so a
+    # job renamed at the vendor keeps its cards coming (None: matched by name, as rows saved before).
+    sa.Column("job_id", sa.String(JOB_ID_MAX)),
     sa.Index("ix_subscriptions_team_vendor", "team_id", "vendor"),
 )
 

@@ -364,6 +364,28 @@ ALL_MESSAGES = [
         ],
         notes=["PUBLIC_URL is not set"],
     ),
+    lambda: subscriptions.subscribed_message(
+        [
+            SubscriptionView(
+                id=v,
+                channel_id="C1",
+                vendor=vendor,
+                events=("completed",),
+                job_filter=LONG[:200],
+                excludes=tuple(f"{LONG[:60]}{i}@example.com" for i in range(200)),
+                account=LONG,
+                account_owner="U2",
+            )
+            for v, vendor in ((1, "wedgehr"), (2, "sparkhire"))
+        ],
+        notes=[LONG] * 3,
+        others=[
+            SubscriptionView(
+                id=10 + i, channel_id="C1", vendor="sparkhire", events=("rated",), job_filter=LONG[:200], account=LONG
+            )
+            for i in range(60)
+        ],
+    ),
     lambda: subscriptions.subscriptions_list([], None),
     lambda: subscriptions.unsubscribed_message(0, 0),
     lambda: subscriptions.paused_notice(

@@ -46,6 +46,7 @@ async def test_a_member_who_is_not_an_admin_sees_only_their_own_subscriptions_fi
     async with running_bot() as bot:
         # The admin (U1) subscribes a private channel to a confidential search.
         bot.slack.add_channel("G9", name="cfo-search", is_private=True, is_member=True)
+        bot.sparkhire.add_job("Secret CFO search")
         await bot.sender.command(
             'subscribe sparkhire job:"Secret CFO search" exclude:heir@rival.example',
             channel="G9",

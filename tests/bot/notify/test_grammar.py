@@ -76,9 +76,22 @@ def test_slack_formatted_email_in_exclude():
         ),
         ('job:"Senior Barista rated', "is not closed"),
         ("sparkhire everything", 'a name with spaces in quotes: job:"Senior Barista"'),
+        # Longer than the column that stores it (PostgreSQL refused it: "Something went wrong").
+        ('job:"' + "x" * 201 + '"', "201 characters long; a job filter takes at most 200"),
+        ("exclude:" + "a" * 250 + "@example.com", "at most 254 characters"),
     ],
 )
 def test_what_is_wrong_is_said(text, says):
     with pytest.raises(UserFacingError) as raised:
         parse(text)
     assert says in str(raised.value)
+
+
+def test_a_job_name_as_long_as_its_column_is_taken():
+    assert parse('job:"' + "x" * 200 + '"').job == "x" * 200
+
+
+def test_shared_confirms_a_channel_shared_with_another_organisation():
+    request = parse("sparkhire completed shared")
+    assert request.shared and request.events == ("completed",)
+    assert not parse("sparkhire").shared

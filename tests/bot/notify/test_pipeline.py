@@ -262,6 +262,7 @@ async def test_a_rating_naming_its_interview_by_a_bare_uuid_replies_in_the_candi
 
 async def test_ratings_face_the_job_and_exclude_filters_once_their_interview_is_fetched(bot):
     # A rating names only its interview; the filters apply to the interview it names.
+    bot.sparkhire.add_job("Chef")
     await subscribe(bot, "subscribe sparkhire rated job:Barista")
     bot.slack.add_channel("C2", name="chefs")
     await subscribe(bot, "subscribe sparkhire rated job:Chef", channel="C2")
@@ -296,6 +297,7 @@ async def test_a_channel_with_two_matching_subscriptions_gets_each_event_once(bo
 
 
 async def test_filters_and_compact(bot):
+    bot.sparkhire.add_job("Chef")
     await subscribe(bot, "subscribe sparkhire completed job:Chef compact")
     await bot.sparkhire.emit("InterviewCompleted", completed_interview(bot))  # job Barista: filtered out
     bot.slack.add_channel("C2", name="barista")

@@ -290,6 +290,44 @@ async def test_a_database_from_before_posting_since_gains_it(database_url, secre
         await database.aclose()
 
 
+async def test_a_database_from_before_job_ids_gains_them_and_its_job_filters_still_match_by_name(
+    database_url, secret_box
+):
+    database = Database(url=database_url, secret_box=secret_box)
+    try:
+        await database.migrate()
+        async with database.engine.begin() as conn:  # as version 4 left it, with a subscription of then
+            await conn.execute(sa.text("ALTER TABLE subscriptions DROP COLUMN job_id"))
+            await conn.execute(sa.delete(schema.schema_version).where(schema.schema_version.c.version >= 5))
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO subscriptions (team_id, channel_id, vendor, events, job_filter, excludes, compact,"
+                    " created_by, paused, created_at) VALUES ('T1', 'C1', 'sparkhire', '[\"completed\"]', 'Barista',"
+                    " '[]', false, 'U1', false, 1.0)"
+                )
+            )
+        assert await database.migrate() >= 5
+        (old,) = await database.subscriptions.list_for_channel("T1", "C1")
+        assert old.job_id is None
+        assert old.matches("completed", job_name="barista", job_id="job-1")
+        assert not old.matches("completed", job_name="Chef", job_id="job-2")
+        # One saved with the job's id follows the job, whatever it is called now.
+        new = await database.subscriptions.add(
+            team_id="T1",
+            channel_id="C2",
+            vendor="sparkhire",
+            events=["completed"],
+            created_by="U1",
+            job_filter="Barista",
+            job_id="job-1",
+        )
+        assert new.matches("completed", job_name="Barista (Downtown)", job_id="job-1")
+        assert not new.matches("completed", job_name="Barista", job_id="job-9")
+        assert new.matches("completed", job_name="Barista")  # a delivery that names no job id
+    finally:
+        await database.aclose()
+
+
 async def test_spark_hire_dedup_keys_from_before_v4_lose_the_webhook_uuid(database_url, secret_box):
     # Stored with the webhook that delivered them: after the upgrade, the same event through a new
     # registration must still be recognised as already posted.
