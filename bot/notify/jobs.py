@@ -2,9 +2,10 @@
 
 A name the vendor does not have would be confirmed and then never match anything; a job renamed
 at the vendor would stop matching its name. So ``subscribe`` looks the job up: found, the
-subscription keeps the job's id too (matched first, ``Subscription.matches``); not found, it is
-refused with the closest names; when the vendor cannot be asked in time, it follows the name as
-typed and says that it could not be checked.
+subscription keeps the job's id too (matched first, ``Subscription.matches``); not found, it
+follows the name as typed and the reply offers the closest names (a typo is seen at once; a job
+may also be subscribed to before it exists); when the vendor cannot be asked in time, it follows
+the name as typed and says that it could not be checked.
 """
 
 from __future__ import annotations
@@ -90,10 +91,11 @@ class JobCheck:
             )
         return None
 
-    def refusal(self) -> str:
-        """Why nothing was subscribed: the name is not the vendor's, and what it may have meant."""
+    def not_found(self) -> str:
+        """The name is not the vendor's (yet): what it may have meant. The subscription is kept:
+        a job can be subscribed to before it is created, and ``job:`` is a public grammar."""
         label, what = VENDOR_NAMES[self.vendor], WHAT[self.vendor]
-        said = f"{label} has no {what} named `{_shown(self.typed)}`."
+        said = f"{label} has no {what} named `{_shown(self.typed)}` yet."
         close = closest(self.typed, self.names)
         if close:
             said += " Did you mean " + " or ".join(f"`{job_word(n)}`" for n in close) + "?"
@@ -101,7 +103,10 @@ class JobCheck:
             said += f" Its {what}s include " + ", ".join(f"`{job_word(n)}`" for n in self.names[:SUGGESTIONS]) + "."
         else:
             said += f" It lists no {what}s to this account."
-        return said
+        return (
+            said + f" This subscription follows the name as typed, so it posts once a {what} of that name exists;"
+            f" `/interview unsubscribe {job_word(self.typed)}` removes it."
+        )
 
 
 def job_word(name: str) -> str:

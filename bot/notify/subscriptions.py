@@ -359,18 +359,11 @@ async def subscribe(
             raise NoVendorConnectedError()
         raise NotConnectedError(unconnected[0], needs_user_key=unconnected[0] == "sparkhire")
     jobs = await _checked_jobs(services, request, wanted)
-    if jobs:
-        missing = [check for check in jobs.values() if check.missing]
-        if len(missing) == len(jobs):  # no platform has it: nothing is saved
-            raise UserFacingError(
-                " ".join(check.refusal() for check in missing)
-                + ' Nothing was subscribed. A name with spaces goes in quotes (`job:"Senior Barista"`), '
-                "and a job's id works too."
-            )
-        for check in missing:  # `all`: the platform that has it is subscribed
-            outcome.notes.append(f"{check.refusal()} So only the other platform was subscribed.")
-        wanted = [w for w in wanted if not jobs[w[0]].missing]
-        outcome.notes += [note for check in jobs.values() if (note := check.note())]
+    for check in jobs.values():
+        if check.missing:
+            outcome.notes.append(check.not_found())
+        elif note := check.note():
+            outcome.notes.append(note)
     existing = await services.db.subscriptions.list_for_channel(team_id, channel_id)
     moved_from: set[str] = set()
     for vendor, connection, events in wanted:

@@ -103,13 +103,18 @@ async def test_subscribing_again_after_its_account_was_disconnected_reads_the_ac
 # -- job: checked against the vendor --------------------------------------------------------
 
 
-async def test_a_misspelt_job_is_refused_with_the_closest_name_and_nothing_is_saved(bot):
+async def test_a_misspelt_job_is_subscribed_as_typed_and_the_reply_offers_the_closest_name(bot):
     reply = await subscribe(bot, "subscribe sparkhire completed job:Baristaa")
     text = said(reply)
-    assert "Spark Hire has no job named `Baristaa`" in text and "Did you mean `job:Barista`?" in text
-    assert "Subscribed" not in text and "in quotes" in text
-    assert await subscriptions(bot) == []
-    assert bot.sparkhire.webhooks == {}
+    assert "Spark Hire has no job named `Baristaa` yet" in text and "Did you mean `job:Barista`?" in text
+    assert "`/interview unsubscribe job:Baristaa` removes it" in text
+    # A job may be subscribed to before it is created: the subscription is kept, by name.
+    (sub,) = await subscriptions(bot)
+    assert sub.job_filter == "Baristaa" and sub.job_id is None
+    created = bot.sparkhire.add_job("Baristaa")
+    await bot.sparkhire.emit("InterviewCompleted", completed_for(bot, created, name="Eve Early", email="eve@x.io"))
+    (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=10)
+    assert "Eve Early" in card.text
 
 
 async def test_a_close_name_with_spaces_is_suggested_in_quotes(bot):
@@ -161,18 +166,21 @@ async def test_when_spark_hire_cannot_list_its_jobs_the_name_is_followed_uncheck
 
 async def test_a_wedgehr_interview_name_is_checked_too(bot):
     reply = await subscribe(bot, "subscribe wedgehr job:Mover")
-    assert "WedgeHR has no interview named `Mover`. Did you mean `job:Movers`?" in said(reply)
-    reply = await subscribe(bot, "subscribe wedgehr job:movers")
-    (sub,) = await subscriptions(bot)
+    assert "WedgeHR has no interview named `Mover` yet. Did you mean `job:Movers`?" in said(reply)
+    await subscribe(bot, "subscribe wedgehr job:movers")
+    typed, found = await subscriptions(bot)
     movers = next(i for i in bot.wedgehr.interviews.values() if i["name"] == "Movers")
-    assert sub.job_filter == "Movers" and sub.job_id == str(movers["id"])
+    assert (typed.job_filter, typed.job_id) == ("Mover", None)
+    assert found.job_filter == "Movers" and found.job_id == str(movers["id"])
 
 
-async def test_subscribe_all_with_a_job_only_one_platform_has_subscribes_that_one_and_says_why(bot):
+async def test_subscribe_all_with_a_job_only_one_platform_has_subscribes_both_and_says_which_lacks_it(bot):
     reply = await subscribe(bot, "subscribe all completed job:Barista")
-    (sub,) = await subscriptions(bot)
-    assert sub.vendor == "sparkhire"
-    assert "WedgeHR has no interview named `Barista`" in said(reply) and "only the other platform" in said(reply)
+    subs = await subscriptions(bot)
+    assert sorted(s.vendor for s in subs) == ["sparkhire", "wedgehr"]
+    spark = next(s for s in subs if s.vendor == "sparkhire")
+    assert spark.job_id is not None  # found at Spark Hire: followed by its id
+    assert "WedgeHR has no interview named `Barista` yet" in said(reply)
 
 
 async def test_two_jobs_of_one_name_are_followed_by_name_and_the_reply_gives_their_ids(bot):
