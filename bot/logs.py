@@ -51,6 +51,10 @@ class RedactingFilter(logging.Filter):
         except Exception:  # a bad format string must not lose the record
             message = str(record.msg)
         scrubbed = self.scrub(message)
+        if not scrubbed.isascii():
+            # A lone surrogate (a webhook body may carry one) cannot be written as UTF-8: the
+            # handler would print a "Logging error" traceback instead of the line.
+            scrubbed = scrubbed.encode("utf-8", "backslashreplace").decode("utf-8")
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:

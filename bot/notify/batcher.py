@@ -76,7 +76,7 @@ class EventBatcher:
                     future.set_exception(exc)
                     continue
                 logger.warning(
-                    "Event %s cannot be stored (%s: %s)", event.dedup_key[:80], type(exc).__name__, str(exc)[:300]
+                    "Event %r cannot be stored (%s: %s)", event.dedup_key[:80], type(exc).__name__, str(exc)[:300]
                 )
                 error = UnstorableEvent(f"the database refused this delivery ({type(exc).__name__})")
                 error.__cause__ = exc

@@ -29,3 +29,18 @@ def test_tokens_headers_and_configured_secrets_are_redacted():
     )
     for secret in ("xoxb-1-2-abc", "xyz.123", "configured-secret-value", "pa55"):
         assert secret not in line
+
+
+def test_a_lone_surrogate_from_a_delivery_is_written_escaped_not_lost(tmp_path):
+    # A file (or any UTF-8 stream without backslashreplace) cannot take '\ud800': the handler
+    # printed a "Logging error" traceback instead of the line.
+    handler = logging.FileHandler(tmp_path / "bot.log", encoding="utf-8")
+    handler.addFilter(RedactingFilter())
+    logger = logging.getLogger("test.surrogate")
+    logger.addHandler(handler)
+    try:
+        logger.warning("Event %s cannot be stored", "sparkhire:a\ud800b")
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+    assert (tmp_path / "bot.log").read_text(encoding="utf-8") == "Event sparkhire:a\\ud800b cannot be stored\n"
