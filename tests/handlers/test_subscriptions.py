@@ -1,19 +1,7 @@
 """`/interview subscribe` as the user sees its answer: shared channels, long names, long confirmations."""
 
-from tests.support.blockkit import assert_valid_blocks
+from tests.bot.notify.test_subscriptions import said, subscribe
 from tests.support.harness import running_bot
-
-
-async def subscribe(bot, text, channel="C1"):
-    key = f"sub-{len(bot.slack.calls)}-{channel}"
-    await bot.sender.command(text, channel=channel, response_url=bot.slack.response_url(key))
-    reply = (await bot.slack.wait_for(lambda: bot.slack.responses.get(key), timeout=15))[-1]
-    assert_valid_blocks(reply["blocks"])
-    return reply
-
-
-def said(reply) -> str:
-    return " ".join(b["text"]["text"] for b in reply["blocks"] if "text" in b)
 
 
 def slack_connect_channel(bot, channel_id="C9"):
