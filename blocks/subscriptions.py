@@ -251,3 +251,14 @@ def removed_text(channel_id: str, count: int) -> str:
 def removed_notice(channel_id: str, count: int) -> Message:
     text = removed_text(channel_id, count)
     return Message(text=text, text_is_markup=True, blocks=[section(text)])
+
+
+def rejoined_notice() -> Message:
+    """Posted in a public channel the bot was removed from and joined again to post a card: whoever
+    removed it wanted the posts to stop, and this says how."""
+    text = (
+        "I was removed from this channel, but it is still subscribed to interview notifications, so "
+        "I joined again to post them. To stop them, run `/interview unsubscribe` here "
+        "(`/interview subscriptions` lists what this channel follows)."
+    )
+    return Message(text=text, text_is_markup=True, blocks=[section(text)])

@@ -23,6 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.cards import compact_line, job_event_message, notification_card, thread_reply
 from blocks.models import CandidateView
+from blocks.subscriptions import rejoined_notice
 from bot.candidates import from_interview, from_wedge
 from bot.crypto import constant_time_equals
 from bot.errors import NotInstalledError
@@ -487,9 +488,10 @@ class OutboxWorker:
             await self._retry_later(item, "ratelimited (no Retry-After)", delay=max(backoff, self.pace_seconds))
             return
         if error == "not_in_channel" and (rejoined := await self._rejoined(item)) is not False:
-            # Someone removed the bot from a public channel: it joins again, as on subscribing, and
-            # posts at once (or, if Slack could not be asked just now, a little later).
-            await self._retry_later(item, error, delay=0.0 if rejoined else None)
+            # Someone removed the bot from a public channel: it joins again, as on subscribing, says
+            # how to stop the posts, and posts once the channel's pace allows (or, if Slack could
+            # not be asked just now, a little later).
+            await self._retry_later(item, error, delay=self.pace_seconds if rejoined else None)
             return
         if error == "token_expired":
             # Token rotation is on and the bot token ran out though its stored expiry said it had
@@ -525,6 +527,10 @@ class OutboxWorker:
             logger.warning("Could not ask Slack to rejoin %s (%s); trying again later", item.channel_id, exc)
             return None
         logger.info("Rejoined %s, which the bot had been removed from", item.channel_id)
+        try:
+            await client.chat_postMessage(channel=item.channel_id, **rejoined_notice().as_kwargs())
+        except Exception as exc:  # the card still goes; the note is a courtesy
+            logger.warning("Could not say in %s why the bot joined again (%s)", item.channel_id, exc)
         return True
 
     async def pause_connection(self, team_id: str, connection_id: str, reason: str) -> int:

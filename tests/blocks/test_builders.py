@@ -306,6 +306,7 @@ ALL_VIEWS = [
 ]
 
 ALL_MESSAGES = [
+    lambda: subscriptions.rejoined_notice(),
     lambda: help.help_message(),
     lambda: help.help_message(unknown="<script>"),
     lambda: errors.error_message(LONG, reconnect=True),

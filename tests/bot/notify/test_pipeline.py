@@ -653,8 +653,10 @@ async def test_a_bot_removed_from_a_public_channel_joins_again_and_posts(bot):
     joins = len(bot.slack.calls_to("conversations.join"))
     bot.slack.fail("chat.postMessage", error="not_in_channel")  # someone removed the bot from #hiring
     await bot.sparkhire.emit("InterviewCompleted", completed_interview(bot))
-    (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=5)
-    assert "Ann Lee" in card.text
+    # Whoever removed it is told why it is back and how to stop the posts; then the card, in pace.
+    note, card = await bot.slack.wait_for(lambda: len(cards(bot)) == 2 and cards(bot), timeout=5)
+    assert "I was removed from this channel" in note.text and "`/interview unsubscribe`" in note.text
+    assert "Ann Lee" in card.text and bot.slack.too_early == []
     assert len(bot.slack.calls_to("conversations.join")) == joins + 1
     (subscription,) = await bot.services.db.subscriptions.list_for_channel("T0001", "C1")
     assert not subscription.paused
