@@ -146,7 +146,7 @@ def _named(subs: Sequence[SubscriptionView]) -> str:
     return f"the {len(subs)} subscriptions"
 
 
-def pause_buttons(s: SubscriptionView, count: int = 1, *, resume: bool = True) -> dict[str, Any]:
+def pause_buttons(s: SubscriptionView, count: int = 1) -> dict[str, Any]:
     """Re-enable and Remove for a paused subscription (``count``: the channel's paused with it)."""
     what = "its subscription" if count == 1 else f"its {count} subscriptions"
     remove = button(
@@ -162,8 +162,6 @@ def pause_buttons(s: SubscriptionView, count: int = 1, *, resume: bool = True) -
             deny="Keep it",
         ),
     )
-    if not resume:
-        return actions(remove)
     return actions(button("Re-enable", Action.SUBSCRIPTION_RESUME, value=str(s.id), style="primary"), remove)
 
 
@@ -190,7 +188,7 @@ def paused_notice(
     if instead_of:
         who = ", ".join(f"<@{u}>" for u in instead_of[:5])
         notes.append(f"You are told because {who}, who set it up, can no longer be reached in Slack.")
-    blocks += [context(*notes), pause_buttons(first, len(subs), resume=True)]
+    blocks += [context(*notes), pause_buttons(first, len(subs))]
     return Message(text=text, text_is_markup=True, blocks=blocks)
 
 

@@ -15,8 +15,8 @@ from blocks.errors import error_message, notice
 from blocks.ids import Action
 from blocks.models import Message
 from blocks.subscriptions import (
-    removed_text,
-    resumed_text,
+    removed_notice,
+    resumed_notice,
     still_paused_notice,
     subscribed_message,
     subscriptions_list,
@@ -55,8 +55,10 @@ def is_direct_message(channel_id: str) -> bool:
     return channel_id.startswith("D")
 
 
-async def ensure_member(client: AsyncWebClient, channel_id: str) -> None:
-    """Join a public channel; explain how to invite the bot to a private one."""
+async def ensure_member(client: AsyncWebClient, channel_id: str, *, allow_shared: bool, args: str) -> bool:
+    """Join a public channel; explain how to invite the bot to a private one. Returns whether the
+    channel is shared with another organisation, which is refused unless ``allow_shared`` (before
+    joining: a refused subscribe leaves no "joined" line in another organisation's channel)."""
     # The bot cannot post in people's direct or group messages: the subscription would only fail later.
     if is_direct_message(channel_id):
         raise UserFacingError(DIRECT_MESSAGE_HELP)
@@ -68,11 +70,15 @@ async def ensure_member(client: AsyncWebClient, channel_id: str) -> None:
         raise
     if info.get("is_im") or info.get("is_mpim"):
         raise UserFacingError(DIRECT_MESSAGE_HELP)
+    shared = shared_with_another_org(info)
+    if shared and not allow_shared:
+        raise UserFacingError(shared_channel_warning(args))
     if info.get("is_member"):
-        return
+        return shared
     if info.get("is_private") or info.get("is_group"):
         raise UserFacingError(PRIVATE_CHANNEL_HELP)
     await client.conversations_join(channel=channel_id)
+    return shared
 
 
 def shared_with_another_org(info: dict[str, Any]) -> bool:
@@ -82,14 +88,6 @@ def shared_with_another_org(info: dict[str, Any]) -> bool:
     if info.get("is_ext_shared") or info.get("is_pending_ext_shared"):
         return True
     return bool(info.get("is_shared")) and not info.get("is_org_shared")
-
-
-async def _channel_info(client: AsyncWebClient, channel_id: str) -> dict[str, Any]:
-    """``conversations.info``, or nothing when Slack will not say (``ensure_member`` explains why)."""
-    try:
-        return (await client.conversations_info(channel=channel_id))["channel"]
-    except SlackApiError:
-        return {}
 
 
 def shared_channel_warning(args: str) -> str:
@@ -125,11 +123,7 @@ async def run_subscribe(
         answer = await replay(services, request, team_id=team_id, channel_id=channel_id, user_id=recipient.user_id)
         await recipient.send(notice(answer))
         return
-    # Before joining: a refused subscribe leaves no "joined" line in another organisation's channel.
-    shared = shared_with_another_org(await _channel_info(client, channel_id))
-    if shared and not request.shared:
-        raise UserFacingError(shared_channel_warning(args))
-    await ensure_member(client, channel_id)
+    shared = await ensure_member(client, channel_id, allow_shared=request.shared, args=args)
     outcome = await subscribe(
         services,
         request,
@@ -301,7 +295,7 @@ async def re_enable(services: Services, client: AsyncWebClient, *, team_id: str,
         target=subscription.channel_id,
         detail={"subscriptions": len(done.resumed), "queued": done.queued, "too_old": done.too_old},
     )
-    text = resumed_text(
+    resumed = resumed_notice(
         subscription.channel_id,
         count=len(done.resumed),
         queued=done.queued,
@@ -309,7 +303,7 @@ async def re_enable(services: Services, client: AsyncWebClient, *, team_id: str,
         days=catch_up_days(services),
         most=CATCH_UP_MOST,
     )
-    return _answer(text)
+    return Answer(resumed, resumed.text)
 
 
 async def remove_paused(
@@ -342,7 +336,8 @@ async def remove_paused(
         target=subscription.channel_id,
         detail={"removed": len(group), "paused": subscription.paused},
     )
-    return _answer(removed_text(subscription.channel_id, len(group)))
+    removed = removed_notice(subscription.channel_id, len(group))
+    return Answer(removed, removed.text)
 
 
 def _on_paused_click(act: Callable[..., Awaitable[Answer]], name: str) -> Callable[..., Awaitable[None]]:

@@ -18,16 +18,16 @@ from bot.storage import Subscription
 
 logger = logging.getLogger(__name__)
 
-#: Slack errors about the channel itself, not one subscription: every subscription of the channel
-#: is paused at once, told of in one notice, and re-enabled (or removed) with one click.
-CHANNEL_ERRORS = frozenset({"channel_not_found", "is_archived", "channel_is_archived", "not_in_channel"})
-#: The pause reason each stores (``OutboxWorker._pause``: the error with spaces), and what it means.
+#: Slack's errors about the channel itself, not one subscription, as the pause reason stores them
+#: (``OutboxWorker._pause``: the error with spaces), and what each means. Every subscription of the
+#: channel is paused at once, told of in one notice, and re-enabled (or removed) with one click.
 CHANNEL_CAUSES: dict[str, PauseCause] = {
     "channel not found": "gone",
     "is archived": "archived",
     "channel is archived": "archived",
     "not in channel": "removed",
 }
+CHANNEL_ERRORS = frozenset(reason.replace(" ", "_") for reason in CHANNEL_CAUSES)
 #: Answers to a DM (or to users.info) that mean nobody reads it: the person left, or cannot get DMs.
 UNREACHABLE_ERRORS = frozenset(
     {"user_not_found", "users_not_found", "account_inactive", "cannot_dm_bot", "user_disabled", "channel_not_found"}
@@ -88,13 +88,13 @@ class PauseNotifier:
     ) -> str | None:
         """Send the notice; returns where it went (a user or channel id), None when nobody took it."""
         views = [to_view(s) for s in subscriptions]
-        cause = None if error not in CHANNEL_ERRORS else CHANNEL_CAUSES.get(error.replace("_", " "))
+        cause = CHANNEL_CAUSES.get(error.replace("_", " "))
         days = catch_up_days(self.services)
         told: str | None = None
         gone: list[str] = []
+        notice = paused_notice(views, reason=reason, cause=cause, catch_up_days=days)
         for creator in dict.fromkeys(s.created_by for s in subscriptions):
-            notice = paused_notice(views, reason=reason, cause=cause, catch_up_days=days)
-            if await self._reachable(client, creator) and await self._post(client, creator, notice):
+            if await user_reachable(client, creator) and await self._post(client, creator, notice):
                 told = told or creator
             else:
                 gone.append(creator)
@@ -112,9 +112,6 @@ class PauseNotifier:
         logger.warning("Nobody could be told of the paused subscription in %s", channel)
         return None
 
-    async def _reachable(self, client: AsyncWebClient, user_id: str) -> bool:
-        return await user_reachable(client, user_id)
-
     async def _post(self, client: AsyncWebClient, channel: str, notice: Any) -> bool:
         try:
             await client.chat_postMessage(channel=channel, **notice.as_kwargs())
@@ -130,14 +127,10 @@ class PauseNotifier:
         """Who may act for a creator who left: the installer (OAuth mode), then workspace admins."""
         found: list[str] = []
         installer = await self._installer(team_id)
-        if installer and installer not in skip and await self._reachable(client, installer):
+        if installer and installer not in skip and await user_reachable(client, installer):
             found.append(installer)
-        for admin in await self._admins(client):
-            if admin not in skip and admin not in found:
-                found.append(admin)
-            if len(found) > ADMINS_TRIED:
-                break
-        return found
+        admins = [a for a in await self._admins(client) if a not in skip and a not in found]
+        return found + admins[:ADMINS_TRIED]
 
     async def _installer(self, team_id: str) -> str | None:
         settings = self.services.settings

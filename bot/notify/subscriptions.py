@@ -416,7 +416,7 @@ async def subscribe(
                 outcome.notes.append(note)
     for connection_id in moved_from:  # as unsubscribe does: a registration nothing reads from goes
         await release_webhook_if_unused(services, connection_id)
-    await _other_accounts(services, outcome, team_id=team_id, channel_id=channel_id)
+    await _other_accounts(services, outcome, existing)
     await services.db.audit.add(
         team_id=team_id,
         user_id=user_id,
@@ -499,15 +499,16 @@ async def _same_account(services: Services, first: Connection, second: Connectio
         return False
 
 
-async def _other_accounts(services: Services, outcome: Outcome, *, team_id: str, channel_id: str) -> None:
-    """The channel's subscriptions of the same platforms that read other accounts than those just
-    confirmed: the reply names the account of each, so nobody takes one channel for one account."""
+async def _other_accounts(services: Services, outcome: Outcome, existing: list[Subscription]) -> None:
+    """The channel's subscriptions (``existing``, as read before this request) of the same platforms
+    that read other accounts than those just confirmed: the reply names the account of each, so
+    nobody takes one channel for one account."""
     confirmed = {s.id for s in outcome.subscriptions}
     reading = {(s.vendor, s.connection_id) for s in outcome.subscriptions}
     vendors = {vendor for vendor, _ in reading}
     others = [
         s
-        for s in await services.db.subscriptions.list_for_channel(team_id, channel_id)
+        for s in existing
         if s.id not in confirmed and s.vendor in vendors and (s.vendor, s.connection_id) not in reading
     ]
     for connection_id in {s.connection_id for s in others if s.connection_id} - outcome.accounts.keys():
