@@ -190,24 +190,25 @@ def create_bolt_app(settings: Settings, services: Services) -> AsyncApp:
             # expiring bot token before it answers a request of that workspace.
             token_rotation_expiration_minutes=REFRESH_MINUTES_BEFORE_EXPIRY,
         )
-        # Bolt's own rotator calls slack.com on a client of its own (not SLACK_API_URL, a new
-        # connection each time) and races the outbox worker's refreshes: ours is shared with it.
-        oauth_settings.authorize.token_rotator = token_rotator(settings, services, client)  # type: ignore[attr-defined]
-        install_url = f"{settings.public_url.rstrip('/')}{SLACK_INSTALL_PATH}" if settings.public_url else None
-        client = configure_web_client(AsyncWebClient(), settings)
+        # As Bolt's own, but auth.test once per token rather than before every request's ack: the
+        # installation is still looked up each time, so an uninstalled workspace is refused.
+        authorize = AsyncInstallationStoreAuthorize(
+            logger=logging.getLogger("slack_bolt.AsyncApp"),
+            installation_store=oauth_settings.installation_store,
+            client_id=oauth_settings.client_id,
+            client_secret=oauth_settings.client_secret,
+            token_rotation_expiration_minutes=REFRESH_MINUTES_BEFORE_EXPIRY,
+            cache_enabled=True,
+            client=client,
+        )
+        # Bolt's own rotator refreshes without a lock and races the outbox worker's refreshes (Slack
+        # revokes a refresh token once used): ours, shared with the worker, takes one at a time.
+        authorize.token_rotator = token_rotator(settings, services, client)
+        install_url = f"{settings.public_url}{SLACK_INSTALL_PATH}" if settings.public_url else None
         bolt = AsyncApp(
             client=client,
             oauth_settings=oauth_settings,
-            # As Bolt's own, but auth.test once per token rather than before every request's ack:
-            # the installation is still looked up each time, so an uninstalled workspace is refused.
-            authorize=AsyncInstallationStoreAuthorize(
-                logger=logging.getLogger("slack_bolt.AsyncApp"),
-                installation_store=oauth_settings.installation_store,
-                client_id=oauth_settings.client_id,
-                client_secret=oauth_settings.client_secret,
-                cache_enabled=True,
-                client=client,
-            ),
+            authorize=authorize,
             user_facing_authorize_error_message=(
                 "Interview Bot is not installed in this workspace yet. "
                 + (f"An admin can install it at {install_url}" if install_url else "Ask an admin to install it.")

@@ -4,6 +4,7 @@ The outbox worker posted with the stored token as it was: channel cards stopped 
 each install, Slack's ``token_expired`` retried a dozen times and dropped.
 """
 
+import asyncio
 import time
 
 from slack_sdk.oauth.installation_store import Installation
@@ -117,3 +118,19 @@ async def test_commands_are_answered_once_the_token_has_expired():
         (opened,) = await bot.slack.wait_for(lambda: bot.slack.calls_to("views.open"))
         assert opened.token != expired
         assert await stored_tokens(bot) == {opened.token}
+
+
+async def test_a_command_and_a_card_at_once_after_expiry_refresh_the_token_once(database_url):
+    # Bolt's own rotator took no lock: a click and a post near expiry each used the refresh token,
+    # and the one that came second got invalid_refresh_token (its request dropped).
+    async with running_bot(database_url=database_url, **OAUTH) as bot:
+        installation = await install_with_rotation(bot)
+        await subscribe(bot)
+        await token_expires(bot, installation, at=time.time() - 60)
+
+        await asyncio.gather(
+            bot.sparkhire.emit("InterviewCompleted", completed_interview(bot)),
+            *(bot.sender.command("invite") for _ in range(3)),
+        )
+        await bot.slack.wait_for(lambda: cards(bot) and len(bot.slack.calls_to("views.open")) == 3, timeout=10)
+        assert len(bot.slack.calls_to("oauth.v2.access")) == 1
