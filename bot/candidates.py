@@ -407,6 +407,23 @@ def _header(line: str) -> _Columns | None:
     return _Columns(separator=separator, index=index) if "email" in index else None
 
 
+def _laid_out_entries(
+    lines: list[str], columns: _Columns | None
+) -> Iterator[tuple[str, tuple[str | None, str] | None]]:
+    """Each candidate's text, with (name, email) when it is laid out as the header says.
+
+    A row laid out so is one candidate, whatever else its cells hold; another line is split into
+    its candidates, each of which may still fit the header on its own.
+    """
+    for line in lines:
+        whole = columns.candidate(line) if columns is not None else None
+        if whole is not None:
+            yield line, whole
+            continue
+        for entry in _entries(line):
+            yield entry, columns.candidate(entry) if columns is not None else None
+
+
 def parse_bulk(text: str) -> list[BulkRow]:
     """``Name <email>``, ``email`` or a spreadsheet row, one or more a line; blank lines skipped,
     bad entries reported per row.
@@ -422,13 +439,7 @@ def parse_bulk(text: str) -> list[BulkRow]:
     columns = _header(lines[first]) if first is not None else None
     if columns is not None:
         lines = lines[first + 1 :]  # type: ignore[operator]
-    # A row laid out as the header says is one candidate, whatever else its cells hold.
-    entries = (
-        entry
-        for line in lines
-        for entry in ([line] if columns is not None and columns.candidate(line) else _entries(line))
-    )
-    for entry in entries:
+    for entry, laid_out in _laid_out_entries(lines, columns):
         line = LIST_MARKER.sub("", entry.strip().strip(",; \t"), count=1).strip()
         line = re.sub(r"(?i)\bmailto:", "", line)  # a link's
         if not line:
@@ -437,7 +448,7 @@ def parse_bulk(text: str) -> list[BulkRow]:
         written = NAME_ANGLE_EMAIL.match(line) or NAME_PAREN_EMAIL.match(line)
         if written is not None:
             name, email = written.group("name") or None, written.group("email")
-        elif columns is not None and (laid_out := columns.candidate(entry)) is not None:
+        elif laid_out is not None:
             name, email = laid_out
         elif not BRACKETS.search(line) and (cells := _from_cells(line)) is not None:
             name, email = cells

@@ -446,8 +446,7 @@ class OutboxWorker:
         Another workspace, with its own token and limits, is not held back. The pacing per
         channel stays as it was: holding every channel a second on each channel's 429 costs little.
         """
-        delay = min(max(seconds, self.pace_seconds), RATE_LIMIT_MAX_WAIT_SECONDS)
-        until = time.time() + delay
+        delay = self._rate_limit_delay(seconds)
         logger.info(
             "Outbox row %s waits %.1f s: Slack's rate limit%s",
             item.id,
@@ -455,15 +454,19 @@ class OutboxWorker:
             f" (every channel of {item.team_id})" if workspace else "",
         )
         if workspace:
-            await self.db.outbox.hold_workspace(item.team_id, until=until)
+            await self._hold_workspace(item.team_id, seconds)
         await self.db.outbox.reschedule(
             item, self.worker_id, delay=delay, error="ratelimited", maybe_posted=maybe_posted, counted=False
         )
-        self._wake_at(until)
+        self._wake_at(time.time() + delay)
+
+    def _rate_limit_delay(self, seconds: float) -> float:
+        """Slack's Retry-After, at least the channel's pace and at most RATE_LIMIT_MAX_WAIT_SECONDS."""
+        return min(max(seconds, self.pace_seconds), RATE_LIMIT_MAX_WAIT_SECONDS)
 
     async def _hold_workspace(self, team_id: str, seconds: float) -> None:
         """Hold back the workspace's channels for Slack's rate limit (see ``_wait_for_slack``)."""
-        delay = min(max(seconds, self.pace_seconds), RATE_LIMIT_MAX_WAIT_SECONDS)
+        delay = self._rate_limit_delay(seconds)
         try:
             await self.db.outbox.hold_workspace(team_id, until=time.time() + delay)
         except Exception as exc:  # the post itself is done: its other channels may meet the limit

@@ -115,16 +115,18 @@ def _v5_subscription_paused_at(connection: sa.Connection) -> None:
     Subscriptions paused before it existed keep NULL: a Re-enable then queues again only the
     deliveries the pause failed, not the events recorded since (their start is unknown).
     """
-    if "paused_at" in {c["name"] for c in sa.inspect(connection).get_columns("subscriptions")}:
-        return
-    connection.exec_driver_sql("ALTER TABLE subscriptions ADD COLUMN paused_at FLOAT")
+    _add_column(connection, "subscriptions", "paused_at", "FLOAT")
 
 
 def _v6_subscription_job_id(connection: sa.Connection) -> None:
     """``subscriptions.job_id`` (schema.py). A database made by v1 from this schema has it already."""
-    if "job_id" in {c["name"] for c in sa.inspect(connection).get_columns("subscriptions")}:
-        return
-    connection.exec_driver_sql(f"ALTER TABLE subscriptions ADD COLUMN job_id VARCHAR({schema.JOB_ID_MAX})")
+    _add_column(connection, "subscriptions", "job_id", f"VARCHAR({schema.JOB_ID_MAX})")
+
+
+def _add_column(connection: sa.Connection, table: str, column: str, ddl_type: str) -> None:
+    """Add a column a database made by v1 from the current schema has already."""
+    if column not in {c["name"] for c in sa.inspect(connection).get_columns(table)}:
+        connection.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column} {ddl_type}")
 
 
 MIGRATIONS: list[Callable[[sa.Connection], None]] = [
