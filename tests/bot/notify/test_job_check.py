@@ -1,0 +1,21 @@
+"""`subscribe ... job:<name>` checked at Spark Hire through the running bot: a vendor that stalls
+is given up on, and the user told so."""
+
+import time
+
+from tests.bot.notify.test_subscriptions import said, subscribe, subscriptions
+
+
+async def test_a_spark_hire_that_does_not_list_its_jobs_within_8_s_is_given_up_on_and_the_user_told(bot):
+    # Spark Hire takes the request and never answers (within the client's own 15 s timeout).
+    bot.sparkhire.slow_next(60.0, when=lambda r: r.path == "/jobs")
+    started = time.monotonic()
+    reply = await subscribe(bot, "subscribe sparkhire completed job:Barista")
+    waited = time.monotonic() - started
+    text = said(reply)
+    assert "Subscribed" in text and "job: Barista" in text
+    assert "I could not check the job `Barista` with Spark Hire" in text
+    assert "it did not answer within 8 seconds" in text
+    assert 8.0 <= waited < 12.0  # given up at the bound, not at the client's 15 s timeout
+    (sub,) = await subscriptions(bot)
+    assert sub.job_filter == "Barista" and sub.job_id is None  # followed by name, unchecked
