@@ -167,7 +167,10 @@ async def _jobs_of(services: Services, connection: Connection) -> list[VendorJob
     client = services.client_for(connection)
     jobs: list[VendorJob] = []
     if connection.vendor == "sparkhire":
-        async for job in client.iter_jobs(page_size=100):  # type: ignore[union-attr]
+        # Both statuses asked for: the reference does not say whether an unfiltered GET /jobs lists
+        # inactive jobs, and an inactive job (between hiring rounds) still has interviews rated.
+        statuses = ["active", "inactive"]
+        async for job in client.iter_jobs(status=statuses, page_size=100):  # type: ignore[union-attr]
             if job.title:
                 jobs.append(VendorJob(id=job.uuid, name=job.title))
     else:

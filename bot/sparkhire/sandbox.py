@@ -126,6 +126,10 @@ class SparkHireSandbox:
         self.slow_next = self._failures.slow  # and the next one only after a while
         #: Seconds every answer takes (a slow network; widens the window of a race).
         self.latency_seconds = 0.0
+        #: The job statuses ``GET /jobs`` lists when no ``status[]`` is asked for. The reference does
+        #: not say (its example lists an active job only); None lists every job, ``("active",)``
+        #: makes the sandbox a server that leaves inactive jobs out unless they are asked for.
+        self.unfiltered_job_statuses: tuple[str, ...] | None = None
         self._replays: set[asyncio.Task[Any]] = set()
         if seed:
             barista = self.add_job("Barista")
@@ -461,7 +465,7 @@ class SparkHireSandbox:
 
     # -- jobs ------------------------------------------------------------------------------
     async def _list_jobs(self, request: web.Request) -> web.Response:
-        statuses = request.query.getall("status[]", [])
+        statuses = request.query.getall("status[]", []) or self.unfiltered_job_statuses
         items = [j for j in self.jobs.values() if not statuses or j["status"] in statuses]
         if request.query.get("orderby") == "title_asc":
             items.sort(key=lambda j: j["title"])
