@@ -497,9 +497,16 @@ class SparkHireSandbox:
         return web.Response(status=204)
 
     # -- interviews ----------------------------------------------------------------------
-    @staticmethod
-    def _summary(interview: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in interview.items() if k != "questions"}
+    def _summary(self, interview: dict[str, Any]) -> dict[str, Any]:
+        """A listed interview: the single one's fields without its questions (the reference:
+        "Interview questions are not sent down here"), so with its share link, active or not."""
+        return {
+            **{k: v for k, v in interview.items() if k != "questions"},
+            "share_link": self._share_link_of(interview),
+        }
+
+    def _share_link_of(self, interview: dict[str, Any]) -> dict[str, Any] | None:
+        return self.share_links.get(interview["uuid"])
 
     async def _list_interviews(self, request: web.Request) -> web.Response:
         statuses = request.query.getall("status[]", [])
@@ -585,8 +592,7 @@ class SparkHireSandbox:
 
     async def _get_interview(self, request: web.Request) -> web.Response:
         interview = self._get(self.interviews, request, "Interview")
-        link = self.share_links.get(interview["uuid"])
-        return web.json_response({**interview, "share_link": link})
+        return web.json_response({**interview, "share_link": self._share_link_of(interview)})
 
     async def _update_interview(self, request: web.Request) -> web.Response:
         interview = self._get(self.interviews, request, "Interview")
@@ -686,6 +692,8 @@ class SparkHireSandbox:
             link = {
                 "uuid": _uuid(),
                 "url": f"http://hire.li/{uuidlib.uuid4().hex[:7]}",
+                "created_at": _ts(),
+                "updated_at": _ts(),
                 "status": "active",
                 "type": "open",
                 "updated_by": self.me,
@@ -708,8 +716,13 @@ class SparkHireSandbox:
         status = (request[JSON_BODY] or {}).get("status")
         if status not in ("active", "inactive"):
             return _error(400, "status must be active or inactive.", "api.validation")
-        link["status"] = status
+        self._set_link_status(link, status)
         return web.json_response(link, status=201)
+
+    def _set_link_status(self, link: dict[str, Any], status: str) -> None:
+        """A link kept, not deleted, when deactivated: 'inactive' links are not viewable, and it
+        is still listed (and read) with that status until set 'active' again."""
+        link.update(status=status, updated_at=_ts(), updated_by=self.me)
 
     async def _list_advanced(self, request: web.Request) -> web.Response:
         return web.json_response(list(self.advanced_links.values()))
@@ -727,8 +740,11 @@ class SparkHireSandbox:
             link = {
                 "uuid": _uuid(),
                 "url": f"http://hire.li/{uuidlib.uuid4().hex[:7]}",
+                "created_at": _ts(),
+                "updated_at": _ts(),
                 "status": body.get("status", "active"),
                 "reviewer": reviewer,
+                "company": self.company,
                 "created_by": self.me,
                 "updated_by": self.me,
                 "emailed": body.get("send_email") is True,
@@ -759,7 +775,7 @@ class SparkHireSandbox:
             status = (request[JSON_BODY] or {}).get("status")
             if status not in ("active", "inactive"):
                 return _error(400, "status must be active or inactive.", "api.validation")
-            link["status"] = status
+            self._set_link_status(link, status)
             return web.json_response(link, status=201)
         return web.json_response(link)
 

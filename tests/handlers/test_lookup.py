@@ -232,6 +232,29 @@ async def test_share_completed_interview_creates_link_and_can_deactivate(bot):
     assert link["status"] == "active"
 
 
+async def test_find_offers_a_share_link_while_it_is_active_and_not_once_deactivated(bot):
+    await bot.sender.command("share ann@example.com", response_url=bot.slack.response_url("s"))
+    shared = (await replies(bot, "s"))[-1]
+    done = next(i for i in bot.sparkhire.interviews.values() if i["status"] == "completed")
+    url = bot.sparkhire.share_links[done["uuid"]]["url"]
+
+    async def open_result_urls(key):
+        await bot.sender.command("find ann@example.com", response_url=bot.slack.response_url(key))
+        (found,) = await replies(bot, key)
+        actions = [e for b in found["blocks"] if b["type"] == "actions" for e in b["elements"]]
+        return [e.get("url") for e in actions if e["action_id"] == Action.OPEN_RESULT]
+
+    assert await open_result_urls("f1") == [url]
+    deactivate = next(e for b in shared["blocks"] if b["type"] == "actions" for e in b["elements"])
+    await bot.sender.block_action(
+        Action.SHARE_DEACTIVATE, value=deactivate["value"], response_url=bot.slack.response_url("d")
+    )
+    await replies(bot, "d")
+    # Spark Hire still lists the link with the interview, as inactive: not offered as a result to open.
+    assert bot.sparkhire.share_links[done["uuid"]]["status"] == "inactive"
+    assert await open_result_urls("f2") == []
+
+
 async def test_advanced_share_for_slack_reviewers(bot):
     done = next(i for i in bot.sparkhire.interviews.values() if i["status"] == "completed")
     await bot.sender.block_action(Action.SHARE_ADVANCED, value=done["uuid"])
