@@ -90,6 +90,16 @@ class AuditEntryView:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ReviewerLinkView:
+    """A reviewer's (advanced) share link: ``active`` false once deactivated (it no longer opens)."""
+
+    uuid: str
+    email: str
+    url: str
+    active: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
 class Option:
     value: str
     label: str

@@ -22,7 +22,7 @@ from blocks.common import (
     text_length,
 )
 from blocks.ids import Action, Block, Callback
-from blocks.models import CandidateView, Message, Option
+from blocks.models import CandidateView, Message, Option, ReviewerLinkView
 
 
 def share_link_message(c: CandidateView, *, url: str, link_uuid: str, active: bool = True) -> Message:
@@ -133,43 +133,73 @@ def advanced_share_modal(
 
 #: Reviewer links listed with their own button; 48 + the headline + the overflow line fit Slack's 50 blocks.
 MAX_ADVANCED_LINKS_SHOWN = 48
+#: Separates, in a Deactivate button's value, the link it deactivates from the links its message lists.
+_LISTED = "|"
 
 
-def advanced_links_message(links: list[tuple[str, str, str]], *, emailed: bool) -> Message:
-    """``links``: (reviewer email, url, link uuid), each with a button to deactivate it."""
-    tail = " Each reviewer was emailed their link." if emailed else " Nobody was emailed; send the links yourself."
-    text = f"Created {len(links)} reviewer link(s).{tail}"
-    blocks = [section(f":link: *{escape(text)}*")]
-    shown, used = 0, 0
-    for email, url, link_uuid in links[:MAX_ADVANCED_LINKS_SHOWN]:
-        row = section(
-            f"• {escape(email)}: {link(url)}",
-            accessory=button(
-                "Deactivate",
-                Action.SHARE_ADVANCED_DEACTIVATE,
-                value=link_uuid,
-                style="danger",
-                confirm=confirm_dialog(
-                    "Deactivate?",
-                    f"{escape(email) or 'The reviewer'} will no longer be able to watch with this link.",
-                    confirm="Deactivate",
-                ),
+def reviewer_link_value(link_uuid: str, listed: list[str]) -> str:
+    """A Deactivate button's value: its link, then every link of its message (to list them again,
+    updated: Slack sends no copy of an ephemeral message with the click). 48 uuids fit its 2,000."""
+    return f"{link_uuid}{_LISTED}{','.join(listed)}"
+
+
+def reviewer_link_targets(value: str) -> tuple[str, list[str]]:
+    """The link a Deactivate button's value names, and the links its message lists ([] for a
+    button posted before the value carried them)."""
+    link_uuid, _, listed = value.partition(_LISTED)
+    return link_uuid, [u for u in listed.split(",") if u][:MAX_ADVANCED_LINKS_SHOWN]
+
+
+def _reviewer_link_row(each: ReviewerLinkView, *, listed: list[str]) -> dict[str, Any]:
+    if not each.active:
+        return section(f":lock: {escape(each.email) or 'A reviewer'}: link deactivated, it no longer opens")
+    return section(
+        f"• {escape(each.email)}: {link(each.url)}",
+        accessory=button(
+            "Deactivate",
+            Action.SHARE_ADVANCED_DEACTIVATE,
+            value=reviewer_link_value(each.uuid, listed),
+            style="danger",
+            confirm=confirm_dialog(
+                "Deactivate?",
+                f"{escape(each.email) or 'The reviewer'} will no longer be able to watch with this link.",
+                confirm="Deactivate",
             ),
-        )
-        used += text_length(row)
+        ),
+    )
+
+
+def _reviewer_link_rows(links: list[ReviewerLinkView]) -> list[dict[str, Any]]:
+    """One row per link, within the message's limits, then a line counting those left out."""
+    shown: list[ReviewerLinkView] = []
+    used = 0
+    for each in links[:MAX_ADVANCED_LINKS_SHOWN]:
+        used += text_length(_reviewer_link_row(each, listed=[]))
         if used > LIST_TEXT_BUDGET:
             break
-        shown += 1
-        blocks.append(row)
-    if len(links) > shown:
-        blocks.append(context(f"…and {len(links) - shown} more link(s), listed in Spark Hire."))
-    return Message(text=text, blocks=blocks)
+        shown.append(each)
+    listed = [each.uuid for each in shown]
+    rows = [_reviewer_link_row(each, listed=listed) for each in shown]
+    if len(links) > len(shown):
+        rows.append(context(f"…and {len(links) - len(shown)} more link(s), listed in Spark Hire."))
+    return rows
 
 
-def advanced_link_deactivated_message(email: str) -> Message:
-    """After a reviewer link's Deactivate button."""
+def advanced_links_message(links: list[ReviewerLinkView], *, emailed: bool) -> Message:
+    """The reviewer links just created, each with a button to deactivate it."""
+    tail = " Each reviewer was emailed their link." if emailed else " Nobody was emailed; send the links yourself."
+    text = f"Created {len(links)} reviewer link(s).{tail}"
+    return Message(text=text, blocks=[section(f":link: *{escape(text)}*"), *_reviewer_link_rows(links)])
+
+
+def advanced_link_deactivated_message(email: str, links: list[ReviewerLinkView] | None = None) -> Message:
+    """After a reviewer link's Deactivate button: with ``links``, the clicked message's links as
+    they are now (the deactivated ones marked, without their address or button)."""
     text = f"Reviewer link for {email} deactivated." if email else "Reviewer link deactivated."
-    return Message(text=text, blocks=[section(f":lock: {escape(text)}")])
+    blocks = [section(f":lock: {escape(text)}")]
+    if links:
+        blocks += _reviewer_link_rows(links)
+    return Message(text=text, blocks=blocks)
 
 
 def advanced_links_created_view(count: int, *, emailed: bool) -> dict[str, Any]:

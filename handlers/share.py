@@ -7,6 +7,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -18,12 +19,13 @@ from blocks.cards import find_results
 from blocks.errors import error_message, error_view, nothing_connected_message, notice
 from blocks.ids import Action, Block, Callback
 from blocks.invite import working_view
-from blocks.models import Message, Option
+from blocks.models import Message, Option, ReviewerLinkView
 from blocks.share import (
     advanced_link_deactivated_message,
     advanced_links_created_view,
     advanced_links_message,
     advanced_share_modal,
+    reviewer_link_targets,
     share_link_message,
     wedgehr_results_message,
 )
@@ -44,7 +46,7 @@ from bot.services import Services
 from bot.sparkhire.client import SparkHireClient
 from bot.sparkhire.models import AdvancedShareLink
 from bot.sparkhire.models import Interview as SparkInterview
-from bot.vendors.errors import AuthenticationError, VendorError
+from bot.vendors.errors import AuthenticationError, NotFoundError, VendorError
 from handlers.common import (
     SUBMIT_BUDGET_SECONDS,
     Recipient,
@@ -396,17 +398,45 @@ async def create_advanced(
     return links
 
 
+def _reviewer_link(link: AdvancedShareLink) -> ReviewerLinkView:
+    email = link.reviewer.email if link.reviewer else None
+    return ReviewerLinkView(uuid=link.uuid, email=email or "", url=link.url or "", active=link.active)
+
+
 def _links_message(links: list[AdvancedShareLink], *, emailed: bool) -> Message:
-    rows = [(link.reviewer.email if link.reviewer else "", link.url or "", link.uuid) for link in links]
-    return advanced_links_message(rows, emailed=emailed)
+    return advanced_links_message([_reviewer_link(link) for link in links], emailed=emailed)
+
+
+async def _reviewer_links_now(
+    client: SparkHireClient, listed: list[str], *, deactivated: str
+) -> list[ReviewerLinkView] | None:
+    """The links of the clicked message as Spark Hire has them now (one deleted there is left
+    out), or None when one could not be read."""
+
+    async def read(uuid: str) -> ReviewerLinkView | None:
+        try:
+            link = _reviewer_link(await client.get_advanced_share_link(uuid))
+        except NotFoundError:
+            return None
+        # The reference's example answer to a deactivation still says "active": trust the click.
+        return replace(link, active=False) if uuid == deactivated else link
+
+    try:
+        found = await asyncio.gather(*(read(uuid) for uuid in listed))
+    except VendorError as exc:
+        logger.info("Reviewer links not read again after a deactivation: %s", exc)
+        return None
+    return [link for link in found if link is not None]
 
 
 async def deactivate_advanced(services: Services, recipient: Recipient, *, team_id: str, value: str) -> None:
-    """A reviewer link's Deactivate button: the link stops opening the interviews."""
-    if not UUID_RE.match(value):
+    """A reviewer link's Deactivate button: the link stops opening the interviews, and the message
+    that listed it lists it again as deactivated (its address no longer offered)."""
+    link_uuid, listed = reviewer_link_targets(value)
+    if not all(UUID_RE.match(uuid) for uuid in [link_uuid, *listed]):
         raise UserFacingError("That button does not point at a reviewer link any more; deactivate it in Spark Hire.")
     client = await _sparkhire(services, team_id, recipient)
-    link = await client.set_advanced_share_link_status(value, active=False)
+    link = await client.set_advanced_share_link_status(link_uuid, active=False)
     email = link.reviewer.email if link.reviewer else None
     await services.db.audit.add(
         team_id=team_id,
@@ -414,9 +444,13 @@ async def deactivate_advanced(services: Services, recipient: Recipient, *, team_
         action="share.deactivated",
         vendor="sparkhire",
         target=email,
-        detail={"link": value, "advanced": True},
+        detail={"link": link_uuid, "advanced": True},
     )
-    await recipient.send(advanced_link_deactivated_message(email or ""))
+    now = await _reviewer_links_now(client, listed, deactivated=link_uuid) if listed else None
+    if now is None:  # a button of an older message, or Spark Hire did not answer: say it alone
+        await recipient.send(advanced_link_deactivated_message(email or ""))
+        return
+    await recipient.send(advanced_link_deactivated_message(email or "", now), replace_original=True)
 
 
 async def on_advanced_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any, context: Any) -> None:

@@ -14,6 +14,7 @@ from blocks.models import (
     ConnectionStatusView,
     InviteResult,
     Option,
+    ReviewerLinkView,
     SubscriptionView,
 )
 from tests.support.blockkit import assert_valid_blocks, assert_valid_view
@@ -184,19 +185,38 @@ def test_wedgehr_results_name_each_interview_and_count_what_does_not_fit():
     assert shown + int(re.search(r"…and (\d+) more WedgeHR interviews", text).group(1)) == 400
 
 
-def test_each_reviewer_link_can_be_deactivated_after_a_confirmation():
-    message = share.advanced_links_message(
-        [("a@b.co", "http://hire.li/1", "link-a"), ("c@d.co", "http://hire.li/2", "link-c")], emailed=True
+def reviewer(email="a@b.co", n=1, *, active=True):
+    return ReviewerLinkView(
+        uuid=f"00000000-0000-4000-8000-{n:012d}", email=email, url=f"http://hire.li/{n}", active=active
     )
+
+
+def test_each_reviewer_link_can_be_deactivated_after_a_confirmation():
+    a, c = reviewer("a@b.co", 1), reviewer("c@d.co", 2)
+    message = share.advanced_links_message([a, c], emailed=True)
     buttons = [b["accessory"] for b in message.blocks if "accessory" in b]
-    assert [(e["action_id"], e["value"]) for e in buttons] == [
-        (Action.SHARE_ADVANCED_DEACTIVATE, "link-a"),
-        (Action.SHARE_ADVANCED_DEACTIVATE, "link-c"),
+    assert [e["action_id"] for e in buttons] == [Action.SHARE_ADVANCED_DEACTIVATE] * 2
+    # Each names its link, and the message's links, to list them again once one is deactivated.
+    assert [share.reviewer_link_targets(e["value"]) for e in buttons] == [
+        (a.uuid, [a.uuid, c.uuid]),
+        (c.uuid, [a.uuid, c.uuid]),
     ]
+    assert share.reviewer_link_targets(a.uuid) == (a.uuid, [])  # a button posted before that
     assert all(e["confirm"]["confirm"]["text"] == "Deactivate" for e in buttons)
     assert "a@b.co will no longer be able to watch" in buttons[0]["confirm"]["text"]["text"]
-    many = share.advanced_links_message([("a@b.co", "http://hire.li/1", "l")] * 60, emailed=False)
+    many = share.advanced_links_message([reviewer(n=n) for n in range(60)], emailed=False)
     assert len(many.blocks) == 50 and "…and 12 more link(s), listed in Spark Hire." in str(many.blocks[-1])
+    assert max(len(b["accessory"]["value"]) for b in many.blocks if "accessory" in b) <= 2000
+
+
+def test_a_deactivated_reviewer_link_is_marked_without_its_address_or_button():
+    message = share.advanced_link_deactivated_message(
+        "a@b.co", [reviewer("a@b.co", 1, active=False), reviewer("c@d.co", 2)]
+    )
+    assert message.text == "Reviewer link for a@b.co deactivated."
+    text = str(message.blocks)
+    assert "a@b.co: link deactivated" in text and "http://hire.li/1" not in text and "http://hire.li/2" in text
+    assert [b["accessory"]["value"].split("|")[0] for b in message.blocks if "accessory" in b] == [reviewer(n=2).uuid]
 
 
 def every_input_form():
@@ -351,10 +371,11 @@ ALL_MESSAGES = [
     lambda: share.wedgehr_results_message(
         "bo@example.com", [wedge(interview_name=LONG), wedge(result_url="https://app.wedgehr.com/r/1")] * 200
     ),
-    lambda: share.advanced_links_message([("a@b.co", "http://hire.li/1", "l")] * 3, emailed=False),
-    lambda: share.advanced_links_message([(LONG, "http://hire.li/1", "l" * 40)] * 60, emailed=True),
+    lambda: share.advanced_links_message([reviewer(n=n) for n in range(3)], emailed=False),
+    lambda: share.advanced_links_message([reviewer(LONG, n, active=n % 2 == 0) for n in range(60)], emailed=True),
     lambda: share.advanced_link_deactivated_message("a@b.co"),
     lambda: share.advanced_link_deactivated_message(""),
+    lambda: share.advanced_link_deactivated_message(LONG, [reviewer(LONG, n, active=n > 30) for n in range(60)]),
     lambda: connect.connected_message([("wedgehr", "Acme"), ("sparkhire", LONG)]),
     lambda: connect.disconnected_pause_notice("C1", "sparkhire", by_user="U1", reason=LONG),
     lambda: subscriptions.subscribed_message(

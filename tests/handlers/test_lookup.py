@@ -307,6 +307,11 @@ async def test_a_slack_reviewer_without_a_visible_email_is_a_field_error_and_the
     assert not [r for r in bot.sparkhire.requests if r.path == "/share_links" and r.method == "POST"]
 
 
+def deactivate_buttons(blocks) -> dict[str, dict]:
+    """Each reviewer's Deactivate button in a reviewer links message, by the row's text."""
+    return {b["text"]["text"]: b["accessory"] for b in blocks if "accessory" in b}
+
+
 async def test_a_reviewer_link_can_be_deactivated_from_slack(bot):
     view, chosen = await open_advanced_share(bot)
     typed = {
@@ -315,18 +320,52 @@ async def test_a_reviewer_link_can_be_deactivated_from_slack(bot):
     await bot.sender.view_submission(view, {**chosen, **typed})
     created = (await bot.slack.wait_for(lambda: bot.slack.ephemerals("U1")))[-1]
     assert_valid_blocks(created.blocks)
-    buttons = {b["text"]["text"]: b["accessory"] for b in created.blocks if "accessory" in b}
+    buttons = deactivate_buttons(created.blocks)
     (boss,) = [button for line, button in buttons.items() if "boss@example.com" in line] or [None]
     assert boss is not None, "no Deactivate button next to boss@example.com's link"
     assert boss["action_id"] == Action.SHARE_ADVANCED_DEACTIVATE and boss["confirm"]  # asks before deactivating
+    # The list is an ephemeral message: Slack sends no copy of it with the click.
     await bot.sender.block_action(
-        Action.SHARE_ADVANCED_DEACTIVATE, value=boss["value"], response_url=bot.slack.response_url("d")
+        Action.SHARE_ADVANCED_DEACTIVATE, value=boss["value"], response_url=bot.slack.response_url("d"), ephemeral=True
     )
     assert (await replies(bot, "d"))[-1]["text"] == "Reviewer link for boss@example.com deactivated."
     links = {link["reviewer"]["email"]: link["status"] for link in bot.sparkhire.advanced_links.values()}
     assert links == {"boss@example.com": "inactive", "vp@example.com": "active"}
     entries = await bot.services.db.audit.recent("T0001", user_id="U1")
     assert ("share.deactivated", "boss@example.com") in [(e.action, e.target) for e in entries]
+
+
+async def test_a_deactivated_reviewer_link_is_no_longer_offered_in_the_message_that_listed_it(bot):
+    view, chosen = await open_advanced_share(bot)
+    typed = {
+        Block.REVIEWER_EMAILS: {Action.INPUT: {"type": "plain_text_input", "value": "boss@example.com\nvp@example.com"}}
+    }
+    await bot.sender.view_submission(view, {**chosen, **typed})
+    created = (await bot.slack.wait_for(lambda: bot.slack.ephemerals("U1")))[-1]
+    url = {link["reviewer"]["email"]: link["url"] for link in bot.sparkhire.advanced_links.values()}
+    boss = next(b for line, b in deactivate_buttons(created.blocks).items() if "boss@example.com" in line)
+    await bot.sender.block_action(
+        Action.SHARE_ADVANCED_DEACTIVATE, value=boss["value"], response_url=bot.slack.response_url("d"), ephemeral=True
+    )
+    (answer,) = await replies(bot, "d")
+    assert_valid_blocks(answer["blocks"])
+    # The list is replaced, not followed by a note under it that still offers the link: boss's
+    # row says it was deactivated, with neither its address nor a button; vp's is as it was.
+    assert answer["replace_original"] is True
+    shown = str(answer["blocks"])
+    assert url["boss@example.com"] not in shown and "boss@example.com: link deactivated" in shown
+    rows = deactivate_buttons(answer["blocks"])
+    assert [line for line in rows] == [f"• vp@example.com: <{url['vp@example.com']}>"]
+    # Deactivating vp from the message as it is now: both are listed as deactivated.
+    (vp,) = rows.values()
+    await bot.sender.block_action(
+        Action.SHARE_ADVANCED_DEACTIVATE, value=vp["value"], response_url=bot.slack.response_url("d2"), ephemeral=True
+    )
+    (again,) = await replies(bot, "d2")
+    assert again["replace_original"] is True and not deactivate_buttons(again["blocks"])
+    assert "boss@example.com: link deactivated" in str(again["blocks"])
+    assert "vp@example.com: link deactivated" in str(again["blocks"])
+    assert {link["status"] for link in bot.sparkhire.advanced_links.values()} == {"inactive"}
 
 
 async def test_share_without_argument_explains(bot):
