@@ -92,7 +92,15 @@ def sparkhire_event(
     body: dict[str, Any],
     raw: bytes,
 ) -> NewEvent:
-    """One authenticated Spark Hire delivery as an event (unknown types too: stored, never matched)."""
+    """One authenticated Spark Hire delivery as an event (unknown types too: stored, never matched).
+
+    Stored, keyed, filtered and posted without NUL characters, on either database (``without_nul``):
+    refused, the event would be lost and count toward Spark Hire marking the webhook failing.
+    """
+    # JSON can carry a NUL only escaped: most deliveries skip the walk.
+    if NUL_ESCAPE in raw:
+        body = without_nul(body)
+    header_event, webhook_uuid = without_nul(header_event), without_nul(webhook_uuid)
     kind = SPARKHIRE_EVENT_NAMES.get(header_event, header_event or "unknown")
     is_job = header_event.startswith("Job")
     if header_event == "InterviewRated":
@@ -166,7 +174,7 @@ def wedgehr_event(
     """
     if invite is None and wedge is None:
         raise ValueError("an invite or a wedge")
-    # A NUL in a candidate's name would reach the card as it is: taken out, as from Spark Hire's deliveries.
+    # Without NUL characters, as Spark Hire's deliveries (``without_nul``).
     invite, wedge = without_nul(invite), without_nul(wedge)
     kind = {"complete": "completed"}.get(status, status)
     thread = f"wedgehr:wedge:{wedge['id']}" if wedge else f"wedgehr:invite:{invite['id']}"  # type: ignore[index]

@@ -17,7 +17,7 @@ from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.notify.batcher import EventBatcher, UnstorableEvent
-from bot.notify.events import NUL_ESCAPE, sparkhire_event, without_nul
+from bot.notify.events import sparkhire_event
 from bot.storage import Database, NewEvent, is_database_unavailable
 from bot.web_limits import body_timed_out, read_within
 
@@ -133,10 +133,6 @@ class SparkHireReceiver:
         # Fewer brackets than the limit cannot nest deeper than it: most bodies skip the walk.
         if raw.count(b"{") + raw.count(b"[") > MAX_DEPTH and _too_deep(body):
             return web.json_response({"error": f"the body nests deeper than {MAX_DEPTH} levels"}, status=400)
-        if NUL_ESCAPE in raw:
-            # Stored, keyed, filtered and posted without its NUL characters, on either database: a
-            # 4xx would lose the event and count toward Spark Hire marking the webhook failing.
-            body = without_nul(body)
         header_event = request.headers.get("X-SparkHire-Event", "")[:64]
         event = sparkhire_event(
             team_id=connection.team_id,

@@ -1,5 +1,7 @@
 """Vendor deliveries as recorded events, and recorded events routed again."""
 
+import json
+
 from bot.notify.events import routed, sparkhire_event, wedgehr_event
 from bot.storage.repos import StoredEvent
 
@@ -63,3 +65,24 @@ def test_a_recorded_event_is_routed_again_as_when_it_was_recorded():
         routed(StoredEvent(id=1, team_id="T1", vendor="sparkhire", event_type="completed", payload={}, received_at=0))
         is None
     )
+
+
+def test_a_delivery_is_made_an_event_without_nul_characters_however_it_reaches_the_builder():
+    # PostgreSQL's text cannot hold a NUL: the key, thread and payload must be free of it whoever
+    # calls the builder (the receiver, or ``routed`` for a re-enabled subscription).
+    body = {"uuid": "i\x001", "job_post": {"uuid": "j1", "title": "Bar\x00ista"}, "assigned_to": {"email": "a@b.io"}}
+    event = sparkhire_event(
+        team_id="T1",
+        connection_id="c1",
+        header_event="InterviewCompleted",
+        webhook_uuid="w\x00",
+        body=body,
+        raw=json.dumps(body).encode(),
+    )
+    assert "\x00" not in json.dumps([event.dedup_key, event.subject, event.thread_key, event.payload, event.job_name])
+    assert event.subject == "i1"
+    assert event.job_name == "Barista"
+    wedge = wedgehr_event(
+        team_id="T1", connection_id="c2", invite=None, wedge={"id": 9, "candidateName": "Nu\x00la"}, status="complete"
+    )
+    assert wedge.payload["wedge"]["candidateName"] == "Nula"
