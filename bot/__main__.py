@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pydantic import ValidationError as SettingsError
 
 from bot.logs import configure_logging
-from bot.settings import Settings, SlackMode
+from bot.settings import SLACK_INSTALL_PATH, Settings, SlackMode
 
 logger = logging.getLogger("bot")
 
@@ -49,7 +49,7 @@ SETUP_SETTINGS = {
 
 def setup_help(settings: Settings, missing: list[str]) -> str:
     """What to do before the bot can start, for the way of running the settings chose."""
-    install_url = f"{settings.public_url}/slack/install" if settings.public_url else "PUBLIC_URL/slack/install"
+    install_url = settings.slack_install_url or f"PUBLIC_URL{SLACK_INSTALL_PATH}"
     step = SETUP_SETTINGS[settings.slack_mode].format(install_url=install_url)
     return SETUP_HELP.format(missing=", ".join(missing), settings=step)
 

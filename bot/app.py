@@ -41,7 +41,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.crypto import SecretBox
 from bot.errors import NotInstalledError
 from bot.services import Services
-from bot.settings import Settings, SlackMode
+from bot.settings import SLACK_INSTALL_PATH, Settings, SlackMode
 from bot.slack_tokens import (
     EXPIRED_ALREADY_MINUTES,
     REFRESH_MINUTES_BEFORE_EXPIRY,
@@ -59,7 +59,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SLACK_EVENTS_PATH = "/slack/events"
-SLACK_INSTALL_PATH = "/slack/install"
+# SLACK_INSTALL_PATH is in bot/settings.py, which builds the install URL from it (Settings.slack_install_url).
 SLACK_OAUTH_REDIRECT_PATH = "/slack/oauth_redirect"
 HEALTH_PATH = "/healthz"
 SANDBOX_WEDGEHR_PREFIX = "/sandbox/wedgehr/connect/v2"
@@ -204,7 +204,7 @@ def create_bolt_app(settings: Settings, services: Services) -> AsyncApp:
         # Bolt's own rotator refreshes without a lock and races the outbox worker's refreshes (Slack
         # revokes a refresh token once used): ours, shared with the worker, takes one at a time.
         authorize.token_rotator = token_rotator(settings, services, client)
-        install_url = f"{settings.public_url}{SLACK_INSTALL_PATH}" if settings.public_url else None
+        install_url = settings.slack_install_url
         bolt = AsyncApp(
             client=client,
             oauth_settings=oauth_settings,

@@ -47,6 +47,8 @@ SLACK_TOKEN_KINDS = {
     "xoxe-": "a refresh token",
     "xapp-": "an app-level token",
 }
+#: Where a workspace installs the app in OAuth mode (served by bot/app.py).
+SLACK_INSTALL_PATH = "/slack/install"
 #: libpq's ``sslmode`` values, which asyncpg takes as its ``ssl`` option.
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 
@@ -210,6 +212,11 @@ class Settings(BaseSettings):
         if self.slack_client_id and self.slack_client_secret:
             return SlackMode.oauth
         return SlackMode.http
+
+    @property
+    def slack_install_url(self) -> str | None:
+        """Where a workspace installs the app (OAuth mode); None without ``PUBLIC_URL``."""
+        return f"{self.public_url}{SLACK_INSTALL_PATH}" if self.public_url else None
 
     @property
     def wedgehr_base_url(self) -> str:

@@ -538,6 +538,11 @@ async def test_doctor_and_migrate_print_only_what_they_found_and_did_and_the_sta
             ["SLACK_BOT_TOKEN", "xoxb"],
         ),
         (
+            {"SLACK_CLIENT_ID": "1111.2222", "SLACK_CLIENT_SECRET": "client-secret"},
+            ["Missing: SLACK_SIGNING_SECRET", "installs the app at PUBLIC_URL/slack/install"],
+            ["SLACK_BOT_TOKEN", "xoxb"],
+        ),
+        (
             {"SLACK_APP_TOKEN": APP_TOKEN},
             ["Missing: SLACK_BOT_TOKEN", "Socket Mode (SLACK_APP_TOKEN is set)", "SLACK_BOT_TOKEN       the Bot User"],
             ["SLACK_CLIENT_ID", "SLACK_SIGNING_SECRET"],
@@ -548,7 +553,7 @@ async def test_doctor_and_migrate_print_only_what_they_found_and_did_and_the_sta
             [],
         ),
     ],
-    ids=["oauth", "socket-mode", "nothing-set"],
+    ids=["oauth", "oauth-without-public-url", "socket-mode", "nothing-set"],
 )
 def test_the_start_guide_names_what_the_chosen_way_of_running_needs(tmp_path, setting, names, not_named):
     # In OAuth mode it told the operator to set SLACK_BOT_TOKEN, which OAuth does not use.
