@@ -131,7 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(setup_help(settings, missing), file=sys.stderr)
     if malformed or missing:
         return 2
-    from bot.server import StartupFailed, serve_forever
+    from bot.errors import StartupFailed
+    from bot.server import serve_forever
 
     try:
         with contextlib.suppress(KeyboardInterrupt):

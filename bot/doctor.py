@@ -12,10 +12,10 @@ from cryptography.fernet import Fernet
 from slack_sdk.errors import SlackApiError
 
 from bot.crypto import SecretBox
-from bot.server import StartupFailed, database_start_failure
+from bot.errors import StartupFailed
 from bot.settings import DEV_SECRET_KEY_FILE, Settings, SlackMode, masked_database_url
 from bot.storage import Database
-from bot.storage.errors import describe_database_error
+from bot.storage.errors import database_start_failure, describe_database_error
 from bot.vendors.errors import APIConnectionError, AuthenticationError, VendorError
 from bot.vendors.http import RetryPolicy
 

@@ -1,4 +1,4 @@
-"""Domain errors that are the user's to fix, as opposed to vendor or programming errors."""
+"""Domain errors that are the user's (or the operator's) to fix, as opposed to vendor or programming errors."""
 
 from __future__ import annotations
 
@@ -38,6 +38,20 @@ class NotInstalledError(Exception):
     def __init__(self, team_id: str) -> None:
         super().__init__(f"Interview Bot is not installed in workspace {team_id}")
         self.team_id = team_id
+
+
+class StartupFailed(Exception):
+    """The bot cannot start; the message is the whole line the operator reads.
+
+    Args:
+        message: One line naming the setting to check.
+        exit_code: 2 for a setting that is wrong (retrying cannot help), 1 for a service that
+            could not be reached (a platform restarting the process may get through).
+    """
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 def raised_inside(error: BaseException, *packages: str) -> bool:

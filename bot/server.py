@@ -7,17 +7,16 @@ import contextlib
 import gc
 import logging
 import signal
-import socket
-from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 import aiohttp
 from aiohttp import web
-from asyncpg.exceptions import ClientConfigurationError
 from slack_sdk.errors import SlackApiError
 
 from bot.app import BOLT_KEY, READINESS_KEY, Readiness, create_web_app
-from bot.settings import Settings, SlackMode, masked_database_url
+from bot.errors import StartupFailed
+from bot.settings import Settings, SlackMode
+from bot.storage.errors import database_start_failure
 from bot.web_limits import (
     ConnectionLimit,
     ThrottledAcceptErrors,
@@ -37,91 +36,6 @@ APP_TOKEN_REFUSALS = frozenset(
 )
 #: Longest pause between attempts to open the socket while Slack cannot be reached.
 SOCKET_RETRY_MAX_SECONDS = 30.0
-
-
-class StartupFailed(Exception):
-    """The bot cannot start; the message is the whole line the operator reads.
-
-    Args:
-        message: One line naming the setting to check.
-        exit_code: 2 for a setting that is wrong (retrying cannot help), 1 for a service that
-            could not be reached (a platform restarting the process may get through).
-    """
-
-    def __init__(self, message: str, exit_code: int) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
-
-
-DOCTOR_HINT = "check it with `python -m bot doctor`"
-
-
-def database_start_failure(
-    settings: Settings, error: BaseException, *, hint: str | None = DOCTOR_HINT
-) -> StartupFailed | None:
-    """The one-line failure for a database that could not be opened at start; ``None`` if ``error`` is another.
-
-    ``python -m bot``, ``migrate`` and ``doctor`` (without ``hint``: it is the check) say the same.
-    """
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from bot.storage.errors import describe_database_error, is_database_unavailable
-
-    if not isinstance(error, SQLAlchemyError | OSError | TimeoutError):
-        return None
-    url = masked_database_url(settings.database_url)
-    reason = describe_database_error(error)
-
-    def failure(message: str, exit_code: int) -> StartupFailed:
-        return StartupFailed(f"{message}; {hint}" if hint else message, exit_code)
-
-    if settings.sqlalchemy_url.startswith("sqlite"):
-        directory = Path(make_url(settings.sqlalchemy_url).database or ".").parent
-        if not directory.is_dir():
-            return failure(
-                f"Setting DATABASE_URL: {url}: the directory {directory} does not exist: create it, or name a "
-                "file in one that does",
-                2,
-            )
-    if (lookup := _caused_by(error, socket.gaierror)) is not None:
-        host = make_url(settings.sqlalchemy_url).host
-        if lookup.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)):
-            # DNS answered: there is no such host. Retrying will not make one.
-            return failure(
-                f"Setting DATABASE_URL: {url}: the host name {host} could not be resolved (DNS knows no such host)",
-                2,
-            )
-        return failure(
-            f"Cannot reach the database at DATABASE_URL {url}: the host name {host} could not be resolved "
-            f"({lookup.strerror}: check this machine's DNS)",
-            1,
-        )
-    if _caused_by(error, ClientConfigurationError) is not None:
-        # asyncpg refused an option before connecting: the URL is wrong, not the server away.
-        return failure(f"Setting DATABASE_URL: {url}: an option of the URL is wrong ({reason})", 2)
-    if is_database_unavailable(error):
-        return failure(f"Cannot reach the database at DATABASE_URL {url} ({reason})", 1)
-    # Reached, and refused: a database, role or password the server does not know.
-    return failure(f"Setting DATABASE_URL: {url}: the database refused it ({reason})", 2)
-
-
-E = TypeVar("E", bound=BaseException)
-
-
-def _caused_by(error: BaseException, kind: type[E]) -> E | None:
-    """``error`` or the first exception of ``kind`` it was raised from (SQLAlchemy and asyncpg wrap theirs)."""
-    seen: set[int] = set()
-    todo: list[BaseException | None] = [error]
-    while todo:
-        current = todo.pop()
-        if current is None or id(current) in seen:
-            continue
-        if isinstance(current, kind):
-            return current
-        seen.add(id(current))
-        todo += [current.__cause__, current.__context__, getattr(current, "orig", None)]
-    return None
 
 
 async def open_socket(handler: AsyncSocketModeHandler, readiness: Readiness) -> None:

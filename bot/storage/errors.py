@@ -1,10 +1,20 @@
-"""Telling a database that is briefly unreachable from a bug in a query."""
+"""Telling a database that is briefly unreachable from a bug in a query, and the operator what is wrong at start."""
 
 from __future__ import annotations
 
-from sqlalchemy import exc
+import socket
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
-from bot.errors import raised_inside
+from asyncpg.exceptions import ClientConfigurationError
+from sqlalchemy import exc
+from sqlalchemy.engine import make_url
+
+from bot.errors import StartupFailed, raised_inside
+from bot.settings import masked_database_url
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 # SQLSTATE classes that mean "the server is not there right now": connection exceptions (08),
 # operator intervention such as a shutdown or restart (57P), a database not accepting connections (55000),
@@ -64,3 +74,69 @@ def describe_database_error(error: BaseException) -> str:
     # asyncpg's errors reach SQLAlchemy through an adapter class named plain "Error"; the original names it.
     name = type(cause.__cause__ or cause).__name__
     return f"{name}: {lines[0]}" if lines else name
+
+
+DOCTOR_HINT = "check it with `python -m bot doctor`"
+
+
+def database_start_failure(
+    settings: Settings, error: BaseException, *, hint: str | None = DOCTOR_HINT
+) -> StartupFailed | None:
+    """The one-line failure for a database that could not be opened at start; ``None`` if ``error`` is another.
+
+    ``python -m bot``, ``migrate`` and ``doctor`` (without ``hint``: it is the check) say the same.
+    """
+    if not isinstance(error, exc.SQLAlchemyError | OSError | TimeoutError):
+        return None
+    url = masked_database_url(settings.database_url)
+    reason = describe_database_error(error)
+
+    def failure(message: str, exit_code: int) -> StartupFailed:
+        return StartupFailed(f"{message}; {hint}" if hint else message, exit_code)
+
+    if settings.sqlalchemy_url.startswith("sqlite"):
+        directory = Path(make_url(settings.sqlalchemy_url).database or ".").parent
+        if not directory.is_dir():
+            return failure(
+                f"Setting DATABASE_URL: {url}: the directory {directory} does not exist: create it, or name a "
+                "file in one that does",
+                2,
+            )
+    if (lookup := _caused_by(error, socket.gaierror)) is not None:
+        host = make_url(settings.sqlalchemy_url).host
+        if lookup.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)):
+            # DNS answered: there is no such host. Retrying will not make one.
+            return failure(
+                f"Setting DATABASE_URL: {url}: the host name {host} could not be resolved (DNS knows no such host)",
+                2,
+            )
+        return failure(
+            f"Cannot reach the database at DATABASE_URL {url}: the host name {host} could not be resolved "
+            f"({lookup.strerror}: check this machine's DNS)",
+            1,
+        )
+    if _caused_by(error, ClientConfigurationError) is not None:
+        # asyncpg refused an option before connecting: the URL is wrong, not the server away.
+        return failure(f"Setting DATABASE_URL: {url}: an option of the URL is wrong ({reason})", 2)
+    if is_database_unavailable(error):
+        return failure(f"Cannot reach the database at DATABASE_URL {url} ({reason})", 1)
+    # Reached, and refused: a database, role or password the server does not know.
+    return failure(f"Setting DATABASE_URL: {url}: the database refused it ({reason})", 2)
+
+
+E = TypeVar("E", bound=BaseException)
+
+
+def _caused_by(error: BaseException, kind: type[E]) -> E | None:
+    """``error`` or the first exception of ``kind`` it was raised from (SQLAlchemy and asyncpg wrap theirs)."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [error]
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        if isinstance(current, kind):
+            return current
+        seen.add(id(current))
+        todo += [current.__cause__, current.__context__, getattr(current, "orig", None)]
+    return None

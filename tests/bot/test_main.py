@@ -326,8 +326,8 @@ def test_a_database_host_that_does_not_resolve_is_named_at_start_migrate_and_doc
     ids=["no-such-host", "dns-did-not-answer"],
 )
 def test_a_host_name_that_does_not_resolve_is_a_wrong_setting_only_when_dns_says_so(errno, exit_code, says):
-    from bot.server import database_start_failure
     from bot.settings import Settings
+    from bot.storage.errors import database_start_failure
 
     settings = Settings(database_url="postgresql://bot@db.example.invalid/bot")
     failure = database_start_failure(settings, socket.gaierror(errno, "the resolver's message"))
