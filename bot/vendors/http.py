@@ -143,6 +143,20 @@ class HttpPool:
             await client.aclose()
 
 
+def log_unreadable(vendor: str, what: str, item: Any, error: PydanticValidationError) -> None:
+    """Log a record left out because the bot cannot read it: by id and field, never by value.
+
+    Args:
+        vendor: The vendor's name as users know it.
+        what: The kind of record ("Invite"), and where it was found if not in a listing of its own.
+        item: The record as received; only its id is logged (the rest may be a candidate's details).
+        error: Why it could not be read.
+    """
+    logger.warning(
+        "%s sent a %s the bot cannot read (id %s); it was left out: %s", vendor, what, _item_id(item), _problems(error)
+    )
+
+
 def _item_id(item: Any) -> str:
     """A record's id for the log (never its contents: candidates' names and emails)."""
     value = item.get("id", item.get("uuid")) if isinstance(item, dict) else None
@@ -236,13 +250,7 @@ class BaseVendorClient:
             try:
                 readable.append(model.model_validate(item))
             except PydanticValidationError as exc:
-                logger.warning(
-                    "%s sent a %s the bot cannot read (id %s); it was left out: %s",
-                    self.vendor_name,
-                    model.__name__,
-                    _item_id(item),
-                    _problems(exc),
-                )
+                log_unreadable(self.vendor_name, model.__name__, item, exc)
         return readable
 
     async def _keep_retrying(self, wait: RetryWait) -> bool:

@@ -6,8 +6,10 @@ from datetime import datetime
 from enum import IntEnum
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidatorFunctionWrapHandler, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
+
+from bot.vendors.http import log_unreadable
 
 
 class WedgeModel(BaseModel):
@@ -60,18 +62,19 @@ class Wedge(WedgeModel):
     result_url: str | None = None
     invites: list[Invite] = Field(default_factory=list)
 
-    @field_validator("invites", mode="wrap")
+    @field_validator("invites", mode="before")
     @classmethod
-    def _readable_invites(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> list[Invite]:
-        """An embedded invite the bot cannot read is left out: the wedge (a completion) still counts."""
+    def _readable_invites(cls, value: Any, info: ValidationInfo) -> list[Invite]:
+        """An embedded invite the bot cannot read is left out and logged, as a listed one: the wedge
+        (a completion) still counts."""
         if not isinstance(value, list):
             return []
         readable: list[Invite] = []
         for item in value:
             try:
-                readable.extend(handler([item]))
-            except ValidationError:
-                continue
+                readable.append(Invite.model_validate(item))
+            except ValidationError as exc:
+                log_unreadable("WedgeHR", f"Invite in Wedge {info.data.get('id', 'unknown')}", item, exc)
         return readable
 
     @property

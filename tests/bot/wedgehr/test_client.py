@@ -178,6 +178,20 @@ async def test_wedges_get_and_resend(client, sandbox):
     assert (await client.get_invite(invite["id"])).email == "w@example.io"
 
 
+async def test_an_unreadable_invite_in_a_wedge_is_left_out_and_logged_by_id_and_field_not_value(
+    client, sandbox, caplog
+):
+    interview = next(iter(sandbox.interviews.values()))
+    invite = sandbox.add_invite(interview_id=interview["id"], email="odd@example.io", first_name="Odd")
+    invite["email"] = {"address": "odd@example.io"}  # not a string: the bot cannot read it
+    caplog.set_level(logging.WARNING)
+    (wedge,) = [w async for w in client.iter_wedges()]
+    assert wedge.invites == []  # the wedge (a completion) still counts
+    (line,) = [r.getMessage() for r in caplog.records if "cannot read" in r.getMessage()]
+    assert f"id {invite['id']}" in line and f"Wedge {wedge.id}" in line and "email" in line
+    assert "odd@example.io" not in caplog.text
+
+
 async def test_interviews_list_answers_201_and_search(client):
     names = [i.name async for i in client.iter_interviews()]
     assert names == ["Movers", "General Practitioner"]
