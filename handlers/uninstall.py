@@ -47,15 +47,16 @@ async def on_tokens_revoked(body: dict[str, Any], event: dict[str, Any], context
     store = services.db.installation_store(services.settings.slack_client_id or "")
     workspace = {"enterprise_id": context.get("enterprise_id"), "team_id": context.get("team_id") or team_of(body)}
     revoked_at = _event_time(body)
-    if users := tokens.get("oauth"):
-        await store.async_delete_installed_until(**workspace, until=revoked_at, user_ids=users)
     if tokens.get("bot"):
+        # Every installation up to then, the revoked users' among them.
         await store.async_delete_installed_until(**workspace, until=revoked_at)
         if await store.async_installed_after(**workspace, after=revoked_at):
             logger.info(
                 "Bot token of %s revoked; it was installed again since, so that installation stays",
                 workspace["team_id"],
             )
+    elif users := tokens.get("oauth"):
+        await store.async_delete_installed_until(**workspace, until=revoked_at, user_ids=users)
 
 
 async def on_tokens_revoked_without_installations() -> None:

@@ -77,15 +77,7 @@ class EncryptedInstallationStore(AsyncInstallationStore):
         The outbox knows only the workspace; ``async_find_bot(enterprise_id=None)`` matches only
         installations without an organisation, so a Grid workspace's posts found no token.
         """
-        bots = self._inner.bots
-        query = (
-            sa.select(bots.c.enterprise_id)
-            .where(bots.c.client_id == self._inner.client_id, bots.c.team_id == team_id)
-            .order_by(bots.c.installed_at.desc())
-            .limit(1)
-        )
-        async with self._inner.engine.connect() as conn:
-            enterprise_id = (await conn.execute(query)).scalar()
+        enterprise_id = await self._latest_of_team(self._inner.bots, "enterprise_id", team_id)
         return await self.async_find_bot(enterprise_id=enterprise_id, team_id=team_id)
 
     async def async_find_installer_of_team(self, team_id: str) -> str | None:
@@ -94,16 +86,18 @@ class EncryptedInstallationStore(AsyncInstallationStore):
         Told when nobody else can be of something the workspace must know (a paused subscription
         whose creator has left).
         """
-        installations = self._inner.installations
+        return await self._latest_of_team(self._inner.installations, "user_id", team_id) or None
+
+    async def _latest_of_team(self, table: sa.Table, column: str, team_id: str) -> str | None:
+        """``column`` of the workspace's latest row in ``table`` (bots or installations), in any organisation."""
         query = (
-            sa.select(installations.c.user_id)
-            .where(installations.c.client_id == self._inner.client_id, installations.c.team_id == team_id)
-            .order_by(installations.c.installed_at.desc())
+            sa.select(table.c[column])
+            .where(table.c.client_id == self._inner.client_id, table.c.team_id == team_id)
+            .order_by(table.c.installed_at.desc())
             .limit(1)
         )
         async with self._inner.engine.connect() as conn:
-            user_id = (await conn.execute(query)).scalar()
-        return user_id or None
+            return (await conn.execute(query)).scalar()
 
     async def async_find_installation(
         self,

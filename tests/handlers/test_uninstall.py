@@ -176,6 +176,26 @@ async def test_a_tokens_revoked_event_deletes_the_installation_it_revoked(databa
         assert not await answers_commands(bot, "after")  # asked to install again
 
 
+async def installers(bot) -> list[str]:
+    async with bot.services.db.engine.connect() as conn:
+        query = sa.text("SELECT user_id FROM slack_installations WHERE team_id = 'T0001' ORDER BY user_id")
+        return list((await conn.execute(query)).scalars())
+
+
+async def test_a_revoked_user_token_deletes_that_users_installation_and_with_the_bot_token_all_of_them(database_url):
+    async with running_bot(database_url=database_url, **OAUTH) as bot:
+        await install_workspace(bot, at=time.time() - 3600, installer="U1")
+        await install_workspace(bot, at=time.time() - 1800, installer="U2")
+        await bot.sender.event({"type": "tokens_revoked", "tokens": {"oauth": ["U2"]}})
+        assert await installers(bot) == ["U1"]
+        assert (await stored_rows(bot))["slack_bots"] == 2  # the bot's token was not revoked
+        assert await answers_commands(bot, "user-revoked")
+
+        await bot.sender.event({"type": "tokens_revoked", "tokens": {"oauth": ["U1"], "bot": ["UBOT"]}})
+        assert await stored_rows(bot) == {"slack_bots": 0, "slack_installations": 0}
+        assert not await answers_commands(bot, "bot-revoked")
+
+
 async def test_tokens_revoked_is_answered_without_installations():
     async with running_bot() as bot:
         response = await bot.sender.event({"type": "tokens_revoked", "tokens": {"bot": ["UBOT"]}})
