@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import aiohttp
 from cryptography.fernet import Fernet
@@ -280,17 +279,13 @@ async def run_doctor(settings: Settings, *, sandbox: bool = False) -> int:
 
 
 def open_database(settings: Settings) -> Database:
-    """The database for ``doctor`` and ``migrate``, without the server's warnings about ``BOT_SECRET_KEY``.
+    """The database for ``doctor`` and ``migrate``, under a throwaway key.
 
-    doctor reports the key as a check of its own; migrate says only what it did.
+    Neither command reads or writes a secret (migrations change the schema), so neither needs
+    ``BOT_SECRET_KEY`` or makes the development key file: made here, the start would not warn that
+    it made it (the only warning about it). doctor reports the key as a check of its own.
     """
-    if settings.bot_secret_key or (Path.cwd() / DEV_SECRET_KEY_FILE).exists():
-        key = settings.fernet_key(warn=False)
-    else:
-        # Not the development key file: made here, the start would not warn that it made it (the
-        # only warning about it). Neither command encrypts anything: migrations change the schema.
-        key = Fernet.generate_key()
-    return Database.for_settings(settings, secret_box=SecretBox(key))
+    return Database.for_settings(settings, secret_box=SecretBox(Fernet.generate_key()))
 
 
 async def migrate(settings: Settings) -> int:

@@ -264,13 +264,12 @@ class Settings(BaseSettings):
             if token and (problem := slack_token_problem(name, token.get_secret_value()))
         }
 
-    def fernet_key(self, *, workdir: Path | None = None, warn: bool = True) -> bytes:
+    def fernet_key(self, *, workdir: Path | None = None) -> bytes:
         """The Fernet key for secrets at rest.
 
         Without ``BOT_SECRET_KEY`` a development key is generated once into a
         0600 file in the working directory, with a warning: losing that file
-        makes stored vendor credentials unreadable. ``warn=False``: no warnings, for a
-        command (``doctor``) that reports the key its own way.
+        makes stored vendor credentials unreadable.
         """
         if self.bot_secret_key:
             return self.bot_secret_key.get_secret_value().encode()
@@ -282,13 +281,12 @@ class Settings(BaseSettings):
         else:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(Fernet.generate_key())
-            if warn:
-                logger.warning(
-                    "BOT_SECRET_KEY is not set: generated a development key in %s. "
-                    "Set BOT_SECRET_KEY in production, or stored credentials are lost with that file.",
-                    path,
-                )
-        if warn and self.shares_its_database:
+            logger.warning(
+                "BOT_SECRET_KEY is not set: generated a development key in %s. "
+                "Set BOT_SECRET_KEY in production, or stored credentials are lost with that file.",
+                path,
+            )
+        if self.shares_its_database:
             logger.warning(
                 "BOT_SECRET_KEY is not set and DATABASE_URL is PostgreSQL: processes on other machines "
                 "(other dynos) make keys of their own and cannot read the credentials this one saves. "
