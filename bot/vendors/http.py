@@ -153,7 +153,11 @@ def log_unreadable(vendor: str, what: str, item: Any, error: PydanticValidationE
         error: Why it could not be read.
     """
     logger.warning(
-        "%s sent a %s the bot cannot read (id %s); it was left out: %s", vendor, what, _item_id(item), _problems(error)
+        "%s sent a record the bot cannot read (%s, id %s); it was left out: %s",
+        vendor,
+        what,
+        _item_id(item),
+        _problems(error),
     )
 
 
