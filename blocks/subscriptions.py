@@ -217,14 +217,18 @@ def resumed_text(
 ) -> str:
     """What a Re-enable did, and what is now posted (for the reply and the App Home)."""
     what = "the subscription" if count == 1 else f"{count} subscriptions"
-    text = f"Re-enabled {what} in <#{channel_id}>."
+    return f"Re-enabled {what} in <#{channel_id}>. " + missed_text(queued=queued, too_old=too_old, days=days, most=most)
+
+
+def missed_text(*, queued: int, too_old: int, days: int = 7, most: int = 200) -> str:
+    """What re-enabling a paused subscription posts of what it missed (plain text, no markup)."""
     if queued:
-        text += (
-            f" Posting the {queued} notification{'s' if queued != 1 else ''} missed while paused there now, "
+        text = (
+            f"Posting the {queued} notification{'s' if queued != 1 else ''} missed while paused, "
             "in the order they arrived."
         )
     else:
-        text += " Nothing it takes arrived while it was paused."
+        text = "Nothing it takes arrived while it was paused."
     if too_old:
         text += (
             f" {too_old} older one{'s were' if too_old != 1 else ' was'} not posted: a Re-enable posts what arrived "

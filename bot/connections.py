@@ -6,10 +6,13 @@ import logging
 from dataclasses import dataclass, field
 
 from blocks.models import VENDOR_LABELS
+from blocks.subscriptions import missed_text
 from bot.errors import BusyError
 from bot.notify.subscriptions import (
+    CATCH_UP_MOST,
     SUBSCRIBE_AGAIN,
     WEBHOOK_BUSY,
+    catch_up_days,
     delete_webhook_of,
     ensure_webhook,
     follow_new_key,
@@ -17,6 +20,7 @@ from bot.notify.subscriptions import (
 )
 from bot.services import ENV_CONNECTED_BY, Services
 from bot.storage import Connection, Subscription
+from bot.storage.repos import CatchUp
 from bot.vendors.errors import VendorError
 
 logger = logging.getLogger(__name__)
@@ -53,11 +57,7 @@ async def save_verified(services: Services, credentials: VerifiedCredentials) ->
             team_id, "wedgehr", token, account_label=label, connected_by=user_id, environment=env
         )
         if old is not None and (not old.readable or old.credential != after.credential or old.environment != env):
-            resumed = await services.follow_new_wedgehr_token(after.id)
-            if resumed:
-                saved.notes.append(
-                    f"Re-enabled {resumed} WedgeHR subscription(s) paused because WedgeHR rejected the old token."
-                )
+            saved.notes += _resumed_notes(services, await services.follow_new_wedgehr_token(after.id))
         saved.connected.append(("wedgehr", f"{label} ({env})"))
     if credentials.sparkhire_workspace:
         key, label = credentials.sparkhire_workspace
@@ -74,6 +74,17 @@ async def save_verified(services: Services, credentials: VerifiedCredentials) ->
             team_id=team_id, user_id=user_id, action="connection.set", vendor=vendor, target=label
         )
     return saved
+
+
+def _resumed_notes(services: Services, done: CatchUp) -> list[str]:
+    """What a new WedgeHR token re-enabled, and what of what they missed is posted."""
+    if not done.resumed:
+        return []
+    missed = missed_text(queued=done.queued, too_old=done.too_old, days=catch_up_days(services), most=CATCH_UP_MOST)
+    return [
+        f"Re-enabled {len(done.resumed)} WedgeHR subscription(s) paused because WedgeHR rejected the old token. "
+        + missed
+    ]
 
 
 @dataclass
@@ -124,7 +135,7 @@ async def disconnect(services: Services, connection: Connection, *, user_id: str
         )
         result.notes.append(f"The workspace uses {name} from the bot's settings again.")
         if vendor == "wedgehr":
-            await services.follow_new_wedgehr_token(after.id)
+            result.notes += _resumed_notes(services, await services.follow_new_wedgehr_token(after.id))
         else:
             result.notes += await follow_new_key(services, before=connection, after=after)
     else:

@@ -21,7 +21,7 @@ from bot.settings import Settings
 from bot.sparkhire.client import SparkHireClient
 from bot.sparkhire.ratelimit import KeyRateLimiters
 from bot.storage import Database
-from bot.storage.repos import Connection
+from bot.storage.repos import CatchUp, Connection
 from bot.tasks import BackgroundTasks
 from bot.vendors.http import HttpPool, RetryPolicy
 from bot.wedgehr.client import WedgeHRClient
@@ -246,17 +246,20 @@ class Services:
                 continue
             logger.info("Workspace %s's %s connection now follows %s", copy.team_id, copy.vendor, env_name)
 
-    async def follow_new_wedgehr_token(self, connection_id: str) -> int:
+    async def follow_new_wedgehr_token(self, connection_id: str) -> CatchUp:
         """After a connection's WedgeHR token changed: a new baseline (perhaps another company's account,
         whose past is not news), and the subscriptions paused because WedgeHR refused the old token
-        re-enabled. Returns how many were."""
+        re-enabled, posting what they missed meanwhile as the Re-enable button does."""
+        # Imported here: the notification pipeline is built on these services.
+        from bot.notify.subscriptions import resume_catching_up
+
         await self.db.poll_state.restart_baseline(connection_id)
-        resumed = 0
-        for subscription in await self.db.subscriptions.list_using_connection(connection_id):
-            if subscription.paused_reason == TOKEN_REJECTED:
-                await self.db.subscriptions.resume(subscription.id)
-                resumed += 1
-        return resumed
+        refused = [
+            s
+            for s in await self.db.subscriptions.list_using_connection(connection_id)
+            if s.paused and s.paused_reason == TOKEN_REJECTED
+        ]
+        return await resume_catching_up(self, refused)
 
     async def aclose(self) -> None:
         await self.tasks.drain()

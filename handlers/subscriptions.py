@@ -15,6 +15,7 @@ from blocks.errors import error_message, notice
 from blocks.ids import Action
 from blocks.models import Message
 from blocks.subscriptions import (
+    missed_text,
     removed_notice,
     resumed_notice,
     still_paused_notice,
@@ -27,6 +28,7 @@ from bot.notify import grammar
 from bot.notify.paused import paused_with, user_reachable
 from bot.notify.subscriptions import (
     CATCH_UP_MOST,
+    Outcome,
     catch_up_days,
     release_webhook_if_unused,
     replay,
@@ -133,8 +135,24 @@ async def run_subscribe(
         explicit_vendor=request.explicit_vendor,
     )
     confirmed, others = outcome.views()
-    notes = [*outcome.notes, SHARED_CHANNEL_NOTE] if shared else outcome.notes
+    notes = [*_resumed_notes(services, outcome), *outcome.notes, *([SHARED_CHANNEL_NOTE] if shared else [])]
     await recipient.send(subscribed_message(confirmed, notes=notes, others=others))
+
+
+def _resumed_notes(services: Services, outcome: Outcome) -> list[str]:
+    """For paused subscriptions ``subscribe`` re-enabled: what they missed is posted, as the Re-enable
+    button says (first: notes past the message's budget are left out)."""
+    resumed = sum(len(c.resumed) for c in outcome.caught_up)
+    if not resumed:
+        return []
+    what = "the paused subscription" if resumed == 1 else f"{resumed} paused subscriptions"
+    missed = missed_text(
+        queued=sum(c.queued for c in outcome.caught_up),
+        too_old=sum(c.too_old for c in outcome.caught_up),
+        days=catch_up_days(services),
+        most=CATCH_UP_MOST,
+    )
+    return [f"Re-enabled {what} here. {missed}"]
 
 
 async def on_subscribe(

@@ -80,6 +80,8 @@ class Outcome:
     others: list[Subscription] = field(default_factory=list)
     #: The connections the subscriptions above read, by id.
     accounts: dict[str, Connection] = field(default_factory=dict)
+    #: Paused subscriptions this re-enabled, and what they missed meanwhile, as a Re-enable does.
+    caught_up: list[CatchUp] = field(default_factory=list)
 
     def views(self) -> tuple[list[SubscriptionView], list[SubscriptionView]]:
         """The confirmed subscriptions and the others, each naming its account when the channel
@@ -381,6 +383,8 @@ async def subscribe(
         if vendor == "wedgehr":
             await watch_from_now(services, reads.id)
         if same is not None:
+            if same.paused:  # as its Re-enable button would, with what it followed when paused
+                outcome.caught_up.append(await resume_catching_up(services, [same]))
             merged = tuple(dict.fromkeys([*same.events, *events]))
             values: dict[str, Any] = {"events": merged, "paused": False, "paused_reason": None}
             if same.connection_id != reads.id:  # its account was disconnected: it reads this one now
@@ -433,7 +437,11 @@ def catch_up_days(services: Services) -> int:
 
 
 async def resume_catching_up(services: Services, subscriptions: list[Subscription]) -> CatchUp:
-    """Re-enable paused subscriptions, queueing what they missed while paused (``CATCH_UP_DAYS``)."""
+    """Re-enable paused subscriptions, queueing what they missed while paused (``CATCH_UP_DAYS``).
+
+    Whatever re-enables a subscription goes through here: the Re-enable button, ``subscribe`` run
+    again, a new WedgeHR token.
+    """
     return await services.db.subscriptions.resume_catching_up(
         [s.id for s in subscriptions],
         not_before=time.time() - catch_up_days(services) * 86400,

@@ -768,9 +768,6 @@ class SubscriptionRepo(_Repo):
             )
         return [_subscription(r) for r in rows]
 
-    async def resume(self, subscription_id: int) -> None:
-        await self.update(subscription_id, paused=False, paused_reason=None, paused_at=None)
-
     async def resume_catching_up(
         self,
         subscription_ids: Sequence[int],

@@ -133,3 +133,25 @@ async def test_re_enable_of_a_subscription_enabled_meanwhile_says_so(bot):
     )
     (told,) = await bot.slack.wait_for(lambda: bot.slack.responses.get("re"))
     assert told["text"] == "The subscription in <#C1> is enabled already."
+
+
+async def test_subscribe_run_again_in_a_paused_channel_re_enables_it_and_says_what_is_posted(bot):
+    bot.slack.add_channel("C2", name="archived-search")
+    await subscribe(bot, "subscribe sparkhire completed", channel="C2")
+    await subscribe(bot, "subscribe sparkhire completed compact job:Barista", channel="C2")
+    bot.slack.channels["C2"]["is_archived"] = True
+    full, compact = await a_card_is_refused_in(bot, "C2")
+    bot.slack.channels["C2"]["is_archived"] = False
+
+    reply = await subscribe(bot, "subscribe sparkhire completed", channel="C2")
+    said = str(reply["blocks"])
+    assert "Re-enabled the paused subscription here. Posting the 1 notification missed while paused" in said
+    (card,) = await bot.slack.wait_for(lambda: bot.slack.posted("C2"), timeout=10)
+    assert "Cand" in card.text
+    # Only the subscription the command names: the other keeps its Re-enable on the Home.
+    assert [(s.id, s.paused) for s in await bot.services.db.subscriptions.list_for_channel("T0001", "C2")] == [
+        (full.id, False),
+        (compact.id, True),
+    ]
+    await open_home(bot)
+    assert len(paused_rows(bot.slack.published_home["U1"])) == 1

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from blocks.ids import Action
 from bot.storage import schema
 from tests.bot.notify.test_pipeline import cards, completed_interview
-from tests.bot.notify.test_poller import watched
+from tests.bot.notify.test_poller import completed_now, connect_token, watched
 from tests.support.blockkit import assert_valid_blocks
 from tests.support.harness import OAUTH, install_workspace, running_bot
 
@@ -193,3 +193,53 @@ async def test_a_wedgehr_subscription_paused_for_its_token_is_still_told_to_its_
             await bot.pipeline.poller.poll_all()
         (notice,) = await bot.slack.wait_for(lambda: notices(bot, "U1"), timeout=10)
         assert "<@" not in str(notice.blocks)  # told to its creator: nobody stands in
+
+
+async def test_subscribing_again_in_a_paused_channel_posts_what_it_missed_once_each_in_order(bot):
+    bot.slack.add_channel("G1", name="secret-hiring", is_private=True, is_member=True)
+    await subscribe(bot, channel="G1")
+    bot.slack.channels["G1"]["is_member"] = False  # /kick @Interview Bot
+    first = completed_interview(bot)
+    await bot.sparkhire.emit("InterviewCompleted", first)  # its card hits the kick
+    await bot.slack.wait_for(lambda: notices(bot), timeout=10)
+    await bot.sparkhire.emit("InterviewCompleted", new_completed(bot, name="Paula Paused", email="paula@acme.io"))
+    await bot.sparkhire.emit("InterviewCompleted", first)  # Spark Hire delivers it again: still once
+    bot.slack.channels["G1"]["is_member"] = True  # invited again
+
+    # Instead of the notice's Re-enable, the same command again in the channel.
+    reply = await subscribe(bot, channel="G1")
+    assert "Posting the 2 notifications missed while paused" in str(reply["blocks"])
+    assert_valid_blocks(reply["blocks"])
+
+    posted = await bot.slack.wait_for(lambda: len(cards(bot, "G1")) >= 2 and cards(bot, "G1"), timeout=10)
+    assert [first["assigned_to"]["name"] in posted[0].text, "Paula Paused" in posted[1].text] == [True, True]
+    await asyncio.sleep(1.5)
+    assert len(cards(bot, "G1")) == 2
+    assert await bot.services.db.outbox.counts() == {"sent": 2}
+
+
+async def test_a_new_wedgehr_token_re_enables_the_paused_channels_and_posts_what_they_missed():
+    async with running_bot(wedgehr_poll_seconds=3600) as bot:
+        await watched(bot)  # C1 follows the account
+        bot.wedgehr.tokens = {"company-a-new-token-0123"}  # WedgeHR refuses the token three polls running
+        for _ in range(3):
+            await bot.pipeline.poller.poll_all()
+        await bot.slack.wait_for(lambda: notices(bot), timeout=10)
+        bot.wedgehr.tokens = None  # ... then takes it again for a while
+        bot.slack.add_channel("C2", name="c2")
+        await subscribe(bot, "subscribe wedgehr", channel="C2")
+        await asyncio.sleep(1.1)  # WedgeHR's times are in whole seconds
+        completed_now(bot, "gia@example.com", "Gia")
+        completed_now(bot, "hal@example.com", "Hal")
+        assert await bot.pipeline.poller.poll_all() == 2
+        await bot.slack.wait_for(lambda: len(cards(bot, "C2")) == 2, timeout=10)
+        assert cards(bot, "C1") == []  # paused: it missed them
+
+        confirmation = await connect_token(bot, "company-a-new-token-0123")
+        told = str(confirmation.blocks)
+        assert "Re-enabled 1 WedgeHR subscription(s)" in told
+        assert "Posting the 2 notifications missed while paused" in told
+        posted = await bot.slack.wait_for(lambda: len(cards(bot, "C1")) >= 2 and cards(bot, "C1"), timeout=10)
+        assert ["Gia" in posted[0].text, "Hal" in posted[1].text] == [True, True]
+        await asyncio.sleep(1.5)
+        assert len(cards(bot, "C1")) == 2 and len(cards(bot, "C2")) == 2
