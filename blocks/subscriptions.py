@@ -213,15 +213,24 @@ def still_paused_notice(subs: Sequence[SubscriptionView], *, cause: PauseCause |
 
 
 def resumed_text(
-    channel_id: str, *, count: int = 1, queued: int = 0, too_old: int = 0, days: int = 7, most: int = 200
+    channel_id: str,
+    *,
+    count: int = 1,
+    queued: int = 0,
+    too_old: int = 0,
+    at_most: bool = False,
+    days: int = 7,
+    most: int = 200,
 ) -> str:
     """What a Re-enable did, and what is now posted (for the reply and the App Home)."""
     what = "the subscription" if count == 1 else f"{count} subscriptions"
-    return f"Re-enabled {what} in <#{channel_id}>. " + missed_text(queued=queued, too_old=too_old, days=days, most=most)
+    missed = missed_text(queued=queued, too_old=too_old, at_most=at_most, days=days, most=most)
+    return f"Re-enabled {what} in <#{channel_id}>. {missed}"
 
 
-def missed_text(*, queued: int, too_old: int, days: int = 7, most: int = 200) -> str:
-    """What re-enabling a paused subscription posts of what it missed (plain text, no markup)."""
+def missed_text(*, queued: int, too_old: int, at_most: bool = False, days: int = 7, most: int = 200) -> str:
+    """What re-enabling a paused subscription posts of what it missed (plain text, no markup);
+    ``at_most``: ``too_old`` may count events a job or exclude filter would have left out."""
     if queued:
         text = (
             f"Posting the {queued} notification{'s' if queued != 1 else ''} missed while paused, "
@@ -230,18 +239,23 @@ def missed_text(*, queued: int, too_old: int, days: int = 7, most: int = 200) ->
     else:
         text = "Nothing it takes arrived while it was paused."
     if too_old:
-        text += (
-            f" {too_old} older one{'s were' if too_old != 1 else ' was'} not posted: a Re-enable posts what arrived "
-            f"in the last {days} days, {most} at most."
-        )
+        older = f"{'Up to ' if at_most else ''}{too_old} older one{'s were' if too_old != 1 else ' was'}"
+        text += f" {older} not posted: a Re-enable posts what arrived in the last {days} days, {most} at most."
     return text
 
 
 def resumed_notice(
-    channel_id: str, *, count: int = 1, queued: int = 0, too_old: int = 0, days: int = 7, most: int = 200
+    channel_id: str,
+    *,
+    count: int = 1,
+    queued: int = 0,
+    too_old: int = 0,
+    at_most: bool = False,
+    days: int = 7,
+    most: int = 200,
 ) -> Message:
     """After the Re-enable button: the channel as a link, and what is now posted."""
-    text = resumed_text(channel_id, count=count, queued=queued, too_old=too_old, days=days, most=most)
+    text = resumed_text(channel_id, count=count, queued=queued, too_old=too_old, at_most=at_most, days=days, most=most)
     return Message(text=text, text_is_markup=True, blocks=[section(text)])
 
 

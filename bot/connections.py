@@ -80,7 +80,13 @@ def _resumed_notes(services: Services, done: CatchUp) -> list[str]:
     """What a new WedgeHR token re-enabled, and what of what they missed is posted."""
     if not done.resumed:
         return []
-    missed = missed_text(queued=done.queued, too_old=done.too_old, days=catch_up_days(services), most=CATCH_UP_MOST)
+    missed = missed_text(
+        queued=done.queued,
+        too_old=done.too_old,
+        at_most=done.too_old_at_most,
+        days=catch_up_days(services),
+        most=CATCH_UP_MOST,
+    )
     return [
         f"Re-enabled {len(done.resumed)} WedgeHR subscription(s) paused because WedgeHR rejected the old token. "
         + missed

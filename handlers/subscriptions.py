@@ -149,6 +149,7 @@ def _resumed_notes(services: Services, outcome: Outcome) -> list[str]:
     missed = missed_text(
         queued=sum(c.queued for c in outcome.caught_up),
         too_old=sum(c.too_old for c in outcome.caught_up),
+        at_most=any(c.too_old_at_most for c in outcome.caught_up),
         days=catch_up_days(services),
         most=CATCH_UP_MOST,
     )
@@ -318,6 +319,7 @@ async def re_enable(services: Services, client: AsyncWebClient, *, team_id: str,
         count=len(done.resumed),
         queued=done.queued,
         too_old=done.too_old,
+        at_most=done.too_old_at_most,
         days=catch_up_days(services),
         most=CATCH_UP_MOST,
     )

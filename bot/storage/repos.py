@@ -580,6 +580,18 @@ TOO_OLD_TO_CATCH_UP = "missed while its subscription was paused; too old to post
 #: Events recorded this long before a pause's recorded start are still looked at when catching up
 #: (the processes' clocks may differ); those the channel already has are left out whatever their time.
 PAUSE_CLOCK_MARGIN_SECONDS = 60.0
+#: Arbitrary constant: the PostgreSQL advisory lock a recording of events holds shared from before
+#: it reads the subscriptions until it commits, and a re-enable exclusive (``resume_catching_up``).
+RECORDING_LOCK_ID = 7_142_031_119
+
+
+def _recording_lock(dialect: str, *, shared: bool) -> sa.TextClause | None:
+    """The statement taking the recording lock until the transaction ends; None on SQLite, whose
+    write transactions (BEGIN IMMEDIATE) already exclude each other."""
+    if dialect != "postgresql":
+        return None
+    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    return sa.text(f"SELECT {function}({RECORDING_LOCK_ID})")
 
 
 def _paused_since(now: float) -> Any:
@@ -611,6 +623,150 @@ class CatchUp:
     #: Missed, but not queued: recorded before ``not_before``, beyond the ``most`` newest, or
     #: their details already purged.
     too_old: int
+    #: ``too_old`` counts events it did not read, of subscriptions with a job or exclude filter
+    #: (checked only once read): at most that many were missed.
+    too_old_at_most: bool = False
+
+
+async def _catch_up(
+    conn: AsyncConnection,
+    team_id: str,
+    channel_id: str,
+    subs: list[Subscription],
+    *,
+    not_before: float,
+    most: int,
+    route: Callable[[StoredEvent], NewEvent | None],
+) -> tuple[int, int, int]:
+    """``resume_catching_up`` for one channel's re-enabled subscriptions, in its transaction:
+    (queued, too old, of which events counted unread). Reads the ``most`` newest of what can post,
+    and counts the rest."""
+    ob, ev = schema.outbox, schema.events
+    now = time.time()
+    stopped = sa.and_(
+        ob.c.subscription_id.in_([s.id for s in subs]),
+        ob.c.status == "failed",
+        ob.c.last_error.like(PAUSED_ROWS + "%"),
+    )
+    # (when, event id, failed row id or None, its rows if an event)
+    missed: list[tuple[float, int, int | None, list[dict[str, Any]]]] = [
+        (row.received_at, row.event_id, row.id, [])
+        # What the pause stopped, by the time the event was recorded: a row waits no matter how long.
+        for row in await conn.execute(
+            sa.select(ob.c.id, ob.c.event_id, ev.c.received_at)
+            .join(ev, ev.c.id == ob.c.event_id)
+            .where(stopped, ev.c.received_at >= not_before, _payload_not_purged())
+            .order_by(ev.c.received_at.desc(), ob.c.id.desc())
+            .limit(most)
+        )
+    ]
+    old = unread = 0
+    if (missed_events := _missed_events(team_id, channel_id, subs)) is not None:
+        # The newest first, a page at a time, until ``most`` of them post: a job or exclude filter
+        # is checked once read, and may leave some out.
+        oldest_read: tuple[float, int] | None = None
+        posting = 0
+        while posting < most:
+            read_before = [] if oldest_read is None else [_before(*oldest_read)]
+            page = (
+                await conn.execute(
+                    sa.select(ev.c.id, ev.c.team_id, ev.c.vendor, ev.c.event_type, ev.c.payload, ev.c.received_at)
+                    .where(missed_events, ev.c.received_at >= not_before, *read_before)
+                    .order_by(ev.c.received_at.desc(), ev.c.id.desc())
+                    .limit(most)
+                )
+            ).all()
+            for row in page:
+                oldest_read = (row.received_at, row.id)
+                if deliveries := _missed_deliveries(row, subs, route, now):
+                    missed.append((row.received_at, row.id, None, deliveries))
+                    posting += 1
+                    if posting == most:
+                        break
+            if len(page) < most:
+                break
+        # The rest is counted, not read: older, or beyond the newest read.
+        read_before = [] if oldest_read is None else [_before(*oldest_read)]
+        unread = (
+            await conn.execute(sa.select(sa.func.count()).select_from(ev).where(missed_events, *read_before))
+        ).scalar_one()
+        old += unread
+    missed.sort(key=lambda m: (m[0], m[1]))
+    if len(missed) > most:
+        old += sum(1 for m in missed[:-most] if m[2] is None)  # the stopped rows are counted below
+        missed = missed[-most:]
+    requeue = [m[2] for m in missed if m[2] is not None]
+    if requeue:
+        await conn.execute(
+            sa.update(ob)
+            .where(ob.c.id.in_(requeue), ob.c.status == "failed")
+            .values(status="pending", attempts=0, next_attempt_at=now, last_error=None)
+        )
+    # Stopped rows not queued again (too old, purged, or beyond the newest): no longer counted as missed.
+    old += (await conn.execute(sa.update(ob).where(stopped).values(last_error=TOO_OLD_TO_CATCH_UP))).rowcount or 0
+    new_rows = [d for m in missed for d in m[3]]
+    if new_rows:
+        await conn.execute(ob.insert(), new_rows)
+    return len(missed), old, unread
+
+
+def _missed_events(team_id: str, channel_id: str, subs: list[Subscription]) -> sa.ColumnElement[bool] | None:
+    """The events re-enabled ``subs`` may have missed, as far as the database can tell: of their
+    types and account, recorded since each was paused, their details kept, and not delivered in the
+    channel. None for subscriptions paused before their pauses' start was recorded."""
+    ev, ob = schema.events, schema.outbox
+    takes = []
+    for s in subs:
+        if s.paused_at is None:
+            continue
+        # Allowing for clocks of processes that differ a little: what the channel has is left out.
+        condition = [
+            ev.c.vendor == s.vendor,
+            ev.c.event_type.in_(list(s.events)),
+            ev.c.received_at >= s.paused_at - PAUSE_CLOCK_MARGIN_SECONDS,
+        ]
+        if s.connection_id:
+            condition.append(ev.c.payload["connection_id"].as_string() == s.connection_id)
+        takes.append(sa.and_(*condition))
+    if not takes:
+        return None
+    since = min(s.paused_at for s in subs if s.paused_at is not None) - PAUSE_CLOCK_MARGIN_SECONDS
+    in_channel = sa.and_(ob.c.team_id == team_id, ob.c.channel_id == channel_id, ob.c.created_at >= since)
+    delivered = sa.select(ob.c.id).where(ob.c.event_id == ev.c.id, in_channel).exists()
+    return sa.and_(
+        ev.c.team_id == team_id, ev.c.received_at >= since, sa.or_(*takes), _payload_not_purged(), ~delivered
+    )
+
+
+def _before(received_at: float, event_id: int) -> sa.ColumnElement[bool]:
+    """Events recorded before this one, in the order the newest-first reads go."""
+    ev = schema.events
+    return sa.or_(ev.c.received_at < received_at, sa.and_(ev.c.received_at == received_at, ev.c.id < event_id))
+
+
+def _missed_deliveries(
+    row: sa.Row, subs: list[Subscription], route: Callable[[StoredEvent], NewEvent | None], now: float
+) -> list[dict[str, Any]]:
+    """The outbox rows a recorded event would have got from re-enabled ``subs``, had they been active."""
+    event = route(
+        StoredEvent(
+            id=row.id,
+            team_id=row.team_id,
+            vendor=row.vendor,
+            event_type=row.event_type,
+            payload=row.payload,
+            received_at=row.received_at,
+        )
+    )
+    if event is None:
+        return []
+    # Only a subscription paused by then missed it; one still active then took or left it.
+    missing = [
+        dataclasses.replace(s, paused=False)
+        for s in subs
+        if s.paused_at is not None and s.paused_at - PAUSE_CLOCK_MARGIN_SECONDS <= row.received_at
+    ]
+    return _deliveries(event, row.id, missing, now)
 
 
 class SubscriptionRepo(_Repo):
@@ -781,15 +937,22 @@ class SubscriptionRepo(_Repo):
         What they missed: the deliveries their pause failed (``PAUSED_ROWS``), then the events
         recorded since each was paused that it takes (``route`` rebuilds what its filters look at
         from the stored event), each once per channel, as when it is recorded: none that the
-        channel already has a delivery of. Nothing recorded before ``not_before``, and at most the
-        ``most`` newest; the rest is counted in ``CatchUp.too_old``.
+        channel already has a delivery of. Only what can be queued is read: since ``not_before``,
+        the ``most`` newest. The rest is counted in ``CatchUp.too_old``.
 
         A subscription another request re-enabled meanwhile is left to that one. The flag changes
-        first, in its own transaction: an event recorded from then on is queued by its recording,
-        and one recorded before is visible here with whatever rows it got.
+        and the catch-up reads in one transaction, under the recording lock (SQLite: the write
+        lock): it waits for every recording under way, which is then committed and read here, and
+        every later recording waits for it, then reads the subscriptions active and queues the
+        event itself. On PostgreSQL without it, a recording that read the subscription still paused
+        but committed after the catch-up had read the events was posted by neither.
         """
+        if not subscription_ids:  # nothing to wait for recordings for
+            return CatchUp(resumed=[], queued=0, too_old=0)
         t = schema.subscriptions
         async with self._engine.begin() as conn:
+            if (lock := _recording_lock(conn.dialect.name, shared=False)) is not None:
+                await conn.execute(lock)
             rows = (
                 await conn.execute(
                     sa.select(t).where(t.c.id.in_(list(subscription_ids)), t.c.paused == sa.true()).order_by(t.c.id)
@@ -808,132 +971,22 @@ class SubscriptionRepo(_Repo):
                         )
                     ).scalars()
                 )
-        resumed = [_subscription(r) for r in rows if r.id in flipped]
-        queued = too_old = 0
-        by_channel: dict[tuple[str, str], list[Subscription]] = {}
-        for subscription in resumed:
-            by_channel.setdefault((subscription.team_id, subscription.channel_id), []).append(subscription)
-        for (team_id, channel_id), subs in by_channel.items():
-            done = await self._catch_up(team_id, channel_id, subs, not_before=not_before, most=most, route=route)
-            queued += done[0]
-            too_old += done[1]
-        return CatchUp(resumed=resumed, queued=queued, too_old=too_old)
-
-    async def _catch_up(
-        self,
-        team_id: str,
-        channel_id: str,
-        subs: list[Subscription],
-        *,
-        not_before: float,
-        most: int,
-        route: Callable[[StoredEvent], NewEvent | None],
-    ) -> tuple[int, int]:
-        """``resume_catching_up`` for one channel's re-enabled subscriptions: (queued, too old)."""
-        ob, ev = schema.outbox, schema.events
-        now = time.time()
-        active = [dataclasses.replace(s, paused=False) for s in subs]
-        # (when, failed row id or None, event id, its rows if an event)
-        missed: list[tuple[float, int | None, int, list[dict[str, Any]]]] = []
-        old = 0
-        async with self._engine.begin() as conn:
-            # What the pause stopped, by the time the event was recorded: a row waits no matter how long.
-            stopped = (
-                await conn.execute(
-                    sa.select(ob.c.id, ob.c.event_id, ev.c.received_at, _payload_not_purged().label("readable"))
-                    .join(ev, ev.c.id == ob.c.event_id)
-                    .where(
-                        ob.c.subscription_id.in_([s.id for s in subs]),
-                        ob.c.status == "failed",
-                        ob.c.last_error.like(PAUSED_ROWS + "%"),
-                    )
-                    .order_by(ob.c.id)
+            resumed = [_subscription(r) for r in rows if r.id in flipped]
+            done = CatchUp(resumed=resumed, queued=0, too_old=0)
+            by_channel: dict[tuple[str, str], list[Subscription]] = {}
+            for subscription in resumed:
+                by_channel.setdefault((subscription.team_id, subscription.channel_id), []).append(subscription)
+            for (team_id, channel_id), subs in by_channel.items():
+                queued, old, unread = await _catch_up(
+                    conn, team_id, channel_id, subs, not_before=not_before, most=most, route=route
                 )
-            ).all()
-            dropped: list[int] = []  # stopped rows not queued again: no longer counted as missed
-            for row in stopped:
-                if row.received_at < not_before or not row.readable:
-                    old += 1
-                    dropped.append(row.id)
-                else:
-                    missed.append((row.received_at, row.id, row.event_id, []))
-            began = [s.paused_at for s in subs if s.paused_at is not None]
-            if began:
-                # Allowing for clocks of processes that differ a little: what the channel already
-                # has is left out below whatever its time.
-                since = min(began) - PAUSE_CLOCK_MARGIN_SECONDS
-                vendors = sorted({s.vendor for s in subs})
-                taken = await conn.execute(
-                    sa.select(ev)
-                    .where(
-                        ev.c.team_id == team_id,
-                        ev.c.vendor.in_(vendors),
-                        ev.c.received_at >= since,
-                        _payload_not_purged(),
-                    )
-                    .order_by(ev.c.id)
+                done = dataclasses.replace(
+                    done,
+                    queued=done.queued + queued,
+                    too_old=done.too_old + old,
+                    too_old_at_most=done.too_old_at_most or (unread > 0 and any(s.has_filters for s in subs)),
                 )
-                events = taken.all()
-                # Read after the events: an event seen above has its rows committed with it.
-                have = set(
-                    (
-                        await conn.execute(
-                            sa.select(ob.c.event_id).where(
-                                ob.c.team_id == team_id, ob.c.channel_id == channel_id, ob.c.created_at >= since
-                            )
-                        )
-                    ).scalars()
-                )
-                for row in events:
-                    if row.id in have:
-                        continue
-                    event = route(
-                        StoredEvent(
-                            id=row.id,
-                            team_id=row.team_id,
-                            vendor=row.vendor,
-                            event_type=row.event_type,
-                            payload=row.payload,
-                            received_at=row.received_at,
-                        )
-                    )
-                    if event is None:
-                        continue
-                    # Only a subscription paused by then missed it; one still active then took or left it.
-                    missing = [
-                        s
-                        for s, was in zip(active, subs, strict=True)
-                        if was.paused_at is not None and was.paused_at - PAUSE_CLOCK_MARGIN_SECONDS <= row.received_at
-                    ]
-                    deliveries = _deliveries(event, row.id, missing, now)
-                    if not deliveries:
-                        continue
-                    if row.received_at < not_before:
-                        old += 1
-                    else:
-                        missed.append((row.received_at, None, row.id, deliveries))
-            missed.sort(key=lambda m: (m[0], m[2]))
-            if len(missed) > most:
-                old += len(missed) - most
-                dropped += [m[1] for m in missed[:-most] if m[1] is not None]
-                missed = missed[-most:]
-            if dropped:
-                await conn.execute(
-                    sa.update(ob)
-                    .where(ob.c.id.in_(dropped), ob.c.status == "failed")
-                    .values(last_error=TOO_OLD_TO_CATCH_UP)
-                )
-            requeue = [m[1] for m in missed if m[1] is not None]
-            if requeue:
-                await conn.execute(
-                    sa.update(ob)
-                    .where(ob.c.id.in_(requeue), ob.c.status == "failed")
-                    .values(status="pending", attempts=0, next_attempt_at=now, last_error=None)
-                )
-            new_rows = [d for m in missed for d in m[3]]
-            if new_rows:
-                await conn.execute(ob.insert(), new_rows)
-        return len(missed), old
+        return done
 
     async def list_using_connection(self, connection_id: str) -> list[Subscription]:
         """The subscriptions reading through a connection, paused or not."""
@@ -1031,6 +1084,10 @@ def _record_many(conn: sa.Connection, batch: list[NewEvent], now: float) -> list
     ]
     inserted = {row.dedup_key: row.id for row in conn.execute(stmt, params).all()}
     if inserted:
+        # Before reading which subscriptions are active: a re-enable waits for this transaction to
+        # commit, or this one for the re-enable (SubscriptionRepo.resume_catching_up).
+        if (lock := _recording_lock(conn.dialect.name, shared=True)) is not None:
+            conn.execute(lock)
         teams = {(e.team_id, e.vendor) for e in unique if e.dedup_key in inserted}
         sub = schema.subscriptions
         rows = conn.execute(

@@ -1,15 +1,20 @@
 """Paused subscriptions through the running bot: what pauses, who is told, and what a Re-enable posts."""
 
 import asyncio
+import json
 import time
 
+import pytest
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from blocks.ids import Action
+from bot.notify.events import routed, sparkhire_event
 from bot.storage import schema
 from tests.bot.notify.test_pipeline import cards, completed_interview
 from tests.bot.notify.test_poller import completed_now, connect_token, watched
 from tests.support.blockkit import assert_valid_blocks
+from tests.support.databases import TEST_DATABASE_URL, fresh_postgres_database
 from tests.support.harness import OAUTH, install_workspace, running_bot
 
 DAY = 86400
@@ -243,3 +248,134 @@ async def test_a_new_wedgehr_token_re_enables_the_paused_channels_and_posts_what
         assert ["Gia" in posted[0].text, "Hal" in posted[1].text] == [True, True]
         await asyncio.sleep(1.5)
         assert len(cards(bot, "C1")) == 2 and len(cards(bot, "C2")) == 2
+
+
+async def test_a_re_enable_after_a_busy_pause_reads_only_the_events_it_can_post(database_url):
+    async with running_bot(database_url=database_url) as bot:
+        await subscribe(bot)
+        (subscription,) = await bot.services.db.subscriptions.list_for_channel("T0001", "C1")
+        await bot.services.db.subscriptions.pause_channel("T0001", "C1", "is archived", error="is_archived")
+        interview = completed_interview(bot)
+
+        def delivered(n):
+            body = {**interview, "uuid": f"busy-{n:04}"}
+            return sparkhire_event(
+                team_id="T0001",
+                connection_id=subscription.connection_id,
+                header_event="InterviewCompleted",
+                webhook_uuid="",
+                body=body,
+                raw=json.dumps(body).encode(),
+            )
+
+        # 100 completions ten days ago, then 250 this week: the 200 newest can post.
+        assert all(await bot.services.db.events.record_many([delivered(n) for n in range(100)]))
+        ev, subs = schema.events, schema.subscriptions
+        async with bot.services.db.engine.begin() as conn:
+            await conn.execute(sa.update(ev).values(received_at=time.time() - 10 * DAY))
+            await conn.execute(sa.update(subs).values(paused_at=time.time() - 10 * DAY - 60))
+        assert all(await bot.services.db.events.record_many([delivered(n) for n in range(100, 350)]))
+
+        handed: list[int] = []
+
+        def counted(stored):
+            handed.append(stored.id)
+            return routed(stored)
+
+        done = await bot.services.db.subscriptions.resume_catching_up(
+            [subscription.id], not_before=time.time() - 7 * DAY, most=200, route=counted
+        )
+        assert (done.queued, done.too_old) == (200, 150)
+        assert len(handed) <= 200  # not every event since the pause
+        posted = await bot.slack.wait_for(lambda: cards(bot), timeout=10)
+        assert "busy-0150" in str(posted[0].blocks)  # the oldest of the 200 newest comes first
+
+
+async def test_older_ones_a_job_filter_may_have_left_out_are_counted_as_up_to(bot):
+    await subscribe(bot, "subscribe sparkhire completed job:Barista")
+    (subscription,) = await bot.services.db.subscriptions.list_for_channel("T0001", "C1")
+    await bot.services.db.subscriptions.pause_channel("T0001", "C1", "is archived", error="is_archived")
+    barista = completed_interview(bot)
+    seller = new_completed(bot, name="Sal Seller", email="sal@acme.io", job_title="Sr. Account Executive")
+
+    def delivered(body, n):
+        body = {**body, "uuid": f"{body['uuid']}-{n}"}
+        return sparkhire_event(
+            team_id="T0001",
+            connection_id=subscription.connection_id,
+            header_event="InterviewCompleted",
+            webhook_uuid="",
+            body=body,
+            raw=json.dumps(body).encode(),
+        )
+
+    # Two of each job ten days ago (the pause began then), one for the channel's job this week.
+    await bot.services.db.events.record_many([delivered(b, n) for n in range(2) for b in (barista, seller)])
+    ev, subs = schema.events, schema.subscriptions
+    async with bot.services.db.engine.begin() as conn:
+        await conn.execute(sa.update(ev).values(received_at=time.time() - 10 * DAY))
+        await conn.execute(sa.update(subs).values(paused_at=time.time() - 10 * DAY - 60))
+    await bot.services.db.events.record_many([delivered(barista, 9)])
+
+    told = await click(bot, Action.SUBSCRIPTION_RESUME, subscription.id, "re")
+    assert "Posting the 1 notification missed while paused" in told["text"]
+    # Counted, not read: the other job's two cannot be told apart from the channel's.
+    assert "Up to 4 older ones were not posted" in told["text"]
+    (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=10)
+    assert "-9" in str(card.blocks)
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL not set")
+async def test_on_postgresql_an_event_recorded_as_a_re_enable_runs_is_posted_in_the_re_enabled_channel():
+    """An event whose recording read the subscriptions while the channel's was still paused, and
+    committed after the Re-enable had looked for what the channel missed: neither posted it."""
+    database_url, cleanup = await fresh_postgres_database()
+    watcher = create_async_engine(database_url, isolation_level="AUTOCOMMIT")
+
+    async def waiting(kind):
+        async with watcher.connect() as conn:
+            query = "SELECT count(*) FROM pg_locks l WHERE NOT l.granted AND l.database ="
+            query += " (SELECT oid FROM pg_database WHERE datname = current_database())"
+            query += " AND l.relation = 'outbox'::regclass" if kind == "outbox" else " AND l.locktype = 'advisory'"
+            return (await conn.execute(sa.text(query))).scalar()
+
+    try:
+        async with running_bot(database_url=database_url) as bot:
+            bot.slack.add_channel("C2", name="c2")
+            await subscribe(bot)
+            await subscribe(bot, channel="C2")
+            await bot.services.db.subscriptions.pause_channel("T0001", "C1", "is archived", error="is_archived")
+            (paused,) = await bot.services.db.subscriptions.list_for_channel("T0001", "C1")
+            async with watcher.connect() as blocker:
+                # The recording of Ivy's completion reads the subscriptions (C1 paused), then waits
+                # here to write C2's delivery, uncommitted, while C1 is re-enabled.
+                await blocker.execute(sa.text("BEGIN"))
+                await blocker.execute(sa.text("LOCK TABLE outbox IN SHARE MODE"))
+                ivy = new_completed(bot, name="Ivy Instant", email="ivy@acme.io")
+                arrival = asyncio.create_task(bot.sparkhire.emit("InterviewCompleted", ivy))
+                await wait_until(lambda: waiting("outbox"))
+                click_done = asyncio.create_task(click(bot, Action.SUBSCRIPTION_RESUME, paused.id, "re"))
+
+                async def answered():
+                    return click_done.done()
+
+                # The Re-enable answered (nothing made it wait for the recording), or waits for it.
+                await wait_until(answered, lambda: waiting("advisory"))
+                await blocker.execute(sa.text("COMMIT"))
+            told = await click_done
+            assert [d.status for d in await arrival] == [200]
+            await bot.slack.wait_for(lambda: cards(bot, "C2"), timeout=10)
+            assert "Posting the 1 notification missed while paused" in told["text"]
+            (card,) = await bot.slack.wait_for(lambda: cards(bot, "C1"), timeout=10)
+            assert "Ivy Instant" in card.text
+    finally:
+        await watcher.dispose()
+        await cleanup()
+
+
+async def wait_until(*conditions, timeout=10.0):
+    """Until one of the async ``conditions`` is true."""
+    deadline = time.monotonic() + timeout
+    while not any([await c() for c in conditions]):
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.05)
