@@ -423,9 +423,10 @@ async def test_a_released_channel_is_leased_again_at_once_but_stays_paced(db):
 async def test_a_renewed_lease_outlives_its_first_expiry_until_the_delivery_is_recorded(db):
     await db.subscriptions.add(team_id="T1", channel_id="C1", vendor="sparkhire", events=["completed"], created_by="U1")
     await db.events.record(event("x"))
-    (item,) = await db.outbox.lease("slow-worker", lease_seconds=0.2)
+    # A first lease long enough that a loaded machine still renews it in time, short enough to wait out.
+    (item,) = await db.outbox.lease("slow-worker", lease_seconds=1.0)
     assert await db.outbox.renew(item, "slow-worker", lease_seconds=30)
-    await asyncio.sleep(0.3)
+    await asyncio.sleep(1.1)
     assert await db.outbox.lease("other-worker", lease_seconds=30) == []  # still held
     assert not await db.outbox.renew(item, "other-worker", lease_seconds=30)
     await db.outbox.mark_sent(item, "slow-worker", pace_seconds=0)
@@ -436,9 +437,9 @@ async def test_reschedule_delays_the_channel(db):
     await db.subscriptions.add(team_id="T1", channel_id="C1", vendor="sparkhire", events=["completed"], created_by="U1")
     await db.events.record_many([event("1"), event("2")])
     (item,) = await db.outbox.lease("w")
-    await db.outbox.reschedule(item, "w", delay=0.2, error="ratelimited")
+    await db.outbox.reschedule(item, "w", delay=1.0, error="ratelimited")
     assert await db.outbox.lease("w") == []  # the later row must not overtake
-    await asyncio.sleep(0.25)
+    await asyncio.sleep(1.05)
     (retry,) = await db.outbox.lease("w")
     assert retry.id == item.id and retry.attempts == 1
 
