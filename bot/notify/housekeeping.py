@@ -1,4 +1,4 @@
-"""Housekeeping: keeps the events, outbox, OAuth state and poll state tables from growing without bound."""
+"""Housekeeping: keeps the events, outbox, OAuth state, poll state and lease tables from growing without bound."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ class PurgeReport:
     event_payloads_emptied: int
     oauth_states_deleted: int = 0
     poll_states_deleted: int = 0
+    workspace_holds_deleted: int = 0
 
 
 class Housekeeper:
@@ -84,6 +85,7 @@ class Housekeeper:
             states = await self.db.delete_expired_oauth_states()
             # Older versions kept a disconnected or uninstalled connection's WedgeHR poll state for ever.
             poll_states = await self.db.poll_state.delete_orphans()
+            holds = await self.db.outbox.delete_ended_workspace_holds()
         if deleted or events.purged:
             logger.info(
                 "Housekeeping: deleted %d finished notification(s) and emptied %d event payload(s) older than %g days",
@@ -95,9 +97,12 @@ class Housekeeper:
             logger.info("Housekeeping: deleted %d expired OAuth install state(s)", states)
         if poll_states:
             logger.info("Housekeeping: deleted the WedgeHR poll state of %d connection(s) no longer there", poll_states)
+        if holds:
+            logger.info("Housekeeping: deleted %d ended Slack rate-limit hold(s)", holds)
         return PurgeReport(
             outbox_rows_deleted=deleted,
             event_payloads_emptied=events.purged,
             oauth_states_deleted=states,
             poll_states_deleted=poll_states,
+            workspace_holds_deleted=holds,
         )

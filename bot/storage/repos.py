@@ -1517,6 +1517,20 @@ class OutboxRepo(_Repo):
                 )
             )
 
+    async def delete_ended_workspace_holds(self) -> int:
+        """Delete the workspace holds (``hold_workspace``) that have ended; returns how many.
+
+        Nothing reads one once it has ended, and a workspace's next 429 writes it anew; without
+        this every workspace ever rate-limited kept its row. A hold extended meanwhile stays
+        (PostgreSQL checks the condition again once it has the row).
+        """
+        cl = schema.channel_leases
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                sa.delete(cl).where(cl.c.channel_key.endswith(":*", autoescape=True), cl.c.next_post_at <= time.time())
+            )
+        return result.rowcount or 0
+
     async def skip(self, item: OutboxItem, worker_id: str, *, reason: str) -> None:
         """Done without a post (the event turned out not to pass the subscription's filters)."""
         await self._finish(

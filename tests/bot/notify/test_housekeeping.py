@@ -115,6 +115,28 @@ async def test_housekeeping_deletes_the_poll_state_older_versions_left_for_conne
     assert "deleted the WedgeHR poll state of 1 connection(s) no longer there" in caplog.text
 
 
+async def test_housekeeping_deletes_the_rate_limit_holds_that_have_ended(database_url, caplog):
+    caplog.set_level(logging.INFO, logger="bot.notify.housekeeping")
+    async with running_bot(database_url=database_url) as bot:
+        await subscribe(bot)
+        # Slack rate-limits a post for 1 s: the workspace is held back, then the card goes.
+        bot.slack.fail("chat.postMessage", status=429, error="ratelimited", retry_after=1)
+        await bot.sparkhire.emit("InterviewCompleted", completed_interview(bot))
+        await bot.slack.wait_for(lambda: cards(bot), timeout=10)
+        db = bot.services.db
+        await db.outbox.hold_workspace("T0002", until=time.time() + 3600)  # another workspace, still held
+        await asyncio.sleep(0.2)
+        async with db.engine.connect() as conn:
+            before = (await conn.execute(sa.select(schema.channel_leases.c.channel_key))).scalars().all()
+        report = await bot.pipeline.housekeeper.purge()
+        async with db.engine.connect() as conn:
+            keys = (await conn.execute(sa.select(schema.channel_leases.c.channel_key))).scalars().all()
+    assert sorted(before) == ["T0001:*", "T0001:C1", "T0002:*"]
+    assert sorted(keys) == ["T0001:C1", "T0002:*"]  # the ended hold went; the one in force and the channel's stay
+    assert report.workspace_holds_deleted == 1
+    assert "deleted 1 ended Slack rate-limit hold(s)" in caplog.text
+
+
 async def test_a_resend_of_an_event_whose_payload_was_purged_is_still_not_posted_again(bot):
     await subscribe(bot)
     interview = completed_interview(bot)
