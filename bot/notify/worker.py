@@ -101,11 +101,12 @@ class EarlierPostUnknown(Exception):
     """Slack could not say, for now, whether an earlier attempt posted the message: retry later."""
 
 
-class HistoryRateLimited(Exception):
-    """Slack rate-limited the look for an earlier post (``conversations.history``/``.replies``)."""
+class ChannelRateLimited(Exception):
+    """Slack rate-limited a call whose limit is not posting's: the look for an earlier post
+    (``conversations.history``/``.replies``) or a rejoin (``conversations.join``)."""
 
-    def __init__(self, retry_after: float) -> None:
-        super().__init__(f"Slack rate-limited the look for an earlier post for {retry_after:g} s")
+    def __init__(self, what: str, retry_after: float) -> None:
+        super().__init__(f"Slack rate-limited {what} for {retry_after:g} s")
         self.retry_after = retry_after
 
 
@@ -351,7 +352,7 @@ class OutboxWorker:
             logger.warning("Outbox row %s waits: %s", item.id, exc)
             await self._retry_later(item, str(exc))
             return
-        except HistoryRateLimited as exc:
+        except ChannelRateLimited as exc:
             # That limit is conversations.history's own: other channels' posts are not held back.
             await self._wait_for_slack(item, exc.retry_after, workspace=False, maybe_posted=True)
             return
@@ -490,12 +491,18 @@ class OutboxWorker:
             backoff = min(300.0, 2.0**item.attempts) * random.uniform(0.5, 1.0)
             await self._retry_later(item, "ratelimited (no Retry-After)", delay=max(backoff, self.pace_seconds))
             return
-        if error == "not_in_channel" and (rejoined := await self._rejoined(item)) is not False:
-            # Someone removed the bot from a public channel: it joins again, as on subscribing, says
-            # how to stop the posts, and posts once the channel's pace allows (or, if Slack could
-            # not be asked just now, a little later).
-            await self._retry_later(item, error, delay=self.pace_seconds if rejoined else None)
-            return
+        if error == "not_in_channel":
+            try:
+                rejoined = await self._rejoined(item)
+            except ChannelRateLimited as limited:  # conversations.join's own limit: other channels post on
+                await self._wait_for_slack(item, limited.retry_after, workspace=False)
+                return
+            if rejoined is not False:
+                # Someone removed the bot from a public channel: it joins again, as on subscribing, says
+                # how to stop the posts, and posts once the channel's pace allows (or, if Slack could
+                # not be asked just now, a little later).
+                await self._retry_later(item, error, delay=self.pace_seconds if rejoined else None)
+                return
         if error == "token_expired":
             # Token rotation is on and the bot token ran out though its stored expiry said it had
             # time left (a clock behind Slack's): refresh it now; the retry posts with the new one.
@@ -517,11 +524,17 @@ class OutboxWorker:
 
     async def _rejoined(self, item: OutboxItem) -> bool | None:
         """Join the item's channel again: False when Slack refuses (a private channel, where only a
-        member can invite the bot), None when Slack could not be asked (a timeout: try again later)."""
+        member can invite the bot), None when Slack could not be asked (a timeout: try again later).
+
+        Raises:
+            ChannelRateLimited: Slack's rate limit said when to ask again (not an attempt).
+        """
         try:
             client = await self.slack_client_for(item.team_id)
             await client.conversations_join(channel=item.channel_id)
         except SlackApiError as exc:
+            if (seconds := slack_retry_after(exc.response)) is not None:
+                raise ChannelRateLimited("conversations.join", seconds) from exc
             if exc.response.status_code == 429 or exc.response.status_code >= 500:
                 return None
             logger.info("Could not rejoin %s: %s", item.channel_id, exc.response.get("error"))
@@ -730,7 +743,8 @@ class OutboxWorker:
         except SlackApiError as exc:
             error = exc.response.get("error") or ""
             if (seconds := slack_retry_after(exc.response)) is not None:
-                raise HistoryRateLimited(seconds) from exc  # ask again then; the row keeps its posting_since
+                # Ask again then; the row keeps its posting_since.
+                raise ChannelRateLimited("the look for an earlier post", seconds) from exc
             if exc.response.status_code == 429 or exc.response.status_code >= 500 or error in TRANSIENT_ERRORS:
                 # Ask again later rather than post blindly; the row keeps its posting_since.
                 raise EarlierPostUnknown(f"Slack could not be asked for the channel's messages: {error}") from exc

@@ -634,6 +634,35 @@ async def test_a_rate_limit_in_one_workspace_does_not_hold_back_another():
         assert bot.slack.too_early == []
 
 
+async def test_a_rejoin_slack_rate_limits_again_and_again_still_posts_the_card_once(bot):
+    # The bot was removed from #hiring; Slack answers its conversations.join "ratelimited, retry
+    # after 1 s", more often than a failing row is tried. Each refusal counted as an attempt, and
+    # the card was dropped.
+    await subscribe(bot)
+    bot.pipeline.worker.max_attempts = 3
+    channel = bot.slack.channels["C1"]
+    channel["is_member"] = False
+    bot.slack.fail(
+        "chat.postMessage",
+        error="not_in_channel",
+        times=100,
+        when=lambda c: c.args["channel"] == "C1" and not channel["is_member"],
+    )
+    joins = len(bot.slack.calls_to("conversations.join"))
+    refusals = bot.pipeline.worker.max_attempts + 1
+    bot.slack.fail("conversations.join", status=429, error="ratelimited", retry_after=1, times=refusals)
+    await bot.sparkhire.emit("InterviewCompleted", completed_interview(bot))
+    note, card = await bot.slack.wait_for(lambda: len(cards(bot)) == 2 and cards(bot), timeout=refusals * 1.5 + 5)
+    assert "I was removed from this channel" in note.text and "Ann Lee" in card.text
+    assert len(bot.slack.calls_to("conversations.join")) == joins + refusals + 1  # each retry when Slack said
+    assert bot.slack.too_early == []
+    await asyncio.sleep(1.2)
+    assert len(cards(bot)) == 2
+    assert await bot.services.db.outbox.counts() == {"sent": 1}
+    (subscription,) = await bot.services.db.subscriptions.list_for_channel("T0001", "C1")
+    assert not subscription.paused and bot.slack.posted("U1") == []
+
+
 async def test_permanent_error_pauses_and_tells_the_subscriber(bot):
     await subscribe(bot)
     bot.slack.channels["C1"]["is_archived"] = True
