@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import heapq
 import logging
 import math
@@ -70,6 +71,10 @@ POST_METADATA_EVENT = "interview_notification_posted"
 EARLIER_POST_LOOKBACK_SECONDS = 120.0
 #: Pages of 200 messages searched for it at most.
 EARLIER_POST_MAX_PAGES = 5
+#: In a candidate's card record (``ThreadMessage.card``): the outbox row whose reply is in the thread
+#: but whose refresh of the card Slack rate-limited, and that reply's ts. The row waits for Slack
+#: and, leased again, only refreshes the card.
+REFRESH_OWED = "refresh_owed"
 #: The longest one wait for Slack's rate limit lasts, whatever its Retry-After says (a garbage
 #: header must not park a channel for years); Slack then answers again with a new Retry-After.
 RATE_LIMIT_MAX_WAIT_SECONDS = 3600.0
@@ -108,6 +113,18 @@ class ChannelRateLimited(Exception):
     def __init__(self, what: str, retry_after: float) -> None:
         super().__init__(f"Slack rate-limited {what} for {retry_after:g} s")
         self.retry_after = retry_after
+
+
+class CardRefreshRateLimited(Exception):
+    """Slack rate-limited the refresh of a card (``chat.update``) after the row's reply was posted.
+
+    ``thread``: the card's record to store as the row waits, naming the reply (``REFRESH_OWED``).
+    """
+
+    def __init__(self, retry_after: float, thread: ThreadMessage) -> None:
+        super().__init__(f"Slack rate-limited the card's refresh for {retry_after:g} s")
+        self.retry_after = retry_after
+        self.thread = thread
 
 
 def slack_retry_after(response: Any) -> float | None:
@@ -356,6 +373,11 @@ class OutboxWorker:
             # That limit is conversations.history's own: other channels' posts are not held back.
             await self._wait_for_slack(item, exc.retry_after, workspace=False, maybe_posted=True)
             return
+        except CardRefreshRateLimited as exc:
+            # The reply is in Slack: that is written down with the wait, as a post's sent mark is.
+            wait = functools.partial(self._wait_for_slack, item, exc.retry_after, workspace=True, thread=exc.thread)
+            await self._record(item, wait)
+            return
         except SlackApiError as exc:
             await self._slack_failure(item, exc)
             return
@@ -426,7 +448,13 @@ class OutboxWorker:
         self._wake_at(time.time() + delay)
 
     async def _wait_for_slack(
-        self, item: OutboxItem, seconds: float, *, workspace: bool, maybe_posted: bool = False
+        self,
+        item: OutboxItem,
+        seconds: float,
+        *,
+        workspace: bool,
+        maybe_posted: bool = False,
+        thread: ThreadMessage | None = None,
     ) -> None:
         """Slack's rate limit said to wait ``seconds``: try the row then, without counting an attempt.
 
@@ -446,6 +474,8 @@ class OutboxWorker:
         Slack warns that an app that goes on posting once rate limited risks being disabled).
         Another workspace, with its own token and limits, is not held back. The pacing per
         channel stays as it was: holding every channel a second on each channel's 429 costs little.
+
+        ``thread``: the candidate's card record to store with the wait (a card refresh still owed).
         """
         delay = self._rate_limit_delay(seconds)
         logger.info(
@@ -457,7 +487,13 @@ class OutboxWorker:
         if workspace:
             await self._hold_workspace(item.team_id, seconds)
         await self.db.outbox.reschedule(
-            item, self.worker_id, delay=delay, error="ratelimited", maybe_posted=maybe_posted, counted=False
+            item,
+            self.worker_id,
+            delay=delay,
+            error="ratelimited",
+            maybe_posted=maybe_posted,
+            counted=False,
+            thread=thread,
         )
         self._wake_at(time.time() + delay)
 
@@ -631,7 +667,10 @@ class OutboxWorker:
         event = payload.get("event", "")
         is_job_event = payload.get("source_event", "").startswith("Job")
         thread_ts = None if is_job_event else item.thread_ts
-        earlier = await self._earlier_post(client, item, thread_ts=thread_ts)
+        owed = (item.thread_card or {}).get(REFRESH_OWED) or {}
+        # Leased again only for its card's refresh: its reply is in the thread (no need to look).
+        replied = str(owed["reply_ts"]) if owed.get("outbox_id") == item.id and owed.get("reply_ts") else None
+        earlier = replied or await self._earlier_post(client, item, thread_ts=thread_ts)
         metadata = {
             "event_type": POST_METADATA_EVENT,
             "event_payload": {"outbox_id": str(item.id), "tag": self._tag(item.id)},
@@ -653,7 +692,7 @@ class OutboxWorker:
             raise FilteredOut(refused)
         # What the card shows is as of this moment; a delivery older than that (Spark Hire does not
         # deliver in order) still gets its reply, but must not take the card back to its state.
-        shown = item.thread_card or {}
+        shown = {key: value for key, value in (item.thread_card or {}).items() if key != REFRESH_OWED}
         card_as_of = shown.get("as_of")
         newest = (
             rendered.current
@@ -685,22 +724,30 @@ class OutboxWorker:
         if earlier is None:
             reply = thread_reply(candidate, event=event, rating=rendered.rating, rated_by=rendered.rated_by)
             sent_at = time.time()
-            await client.chat_postMessage(
+            response = await client.chat_postMessage(
                 channel=item.channel_id, thread_ts=thread_ts, **reply.as_kwargs(), metadata=metadata
             )
+            reply_ts = str(response["ts"])
             counted_from = self._counted_from(sent_at)
+        elif replied is not None:
+            reply_ts = replied
+            # Posted at least a Retry-After ago, never less than a pace: the next post need not wait.
+            counted_from = time.time() - self.pace_seconds
         else:
+            reply_ts = earlier
             counted_from = time.time()  # the reply is there; its card may not have been refreshed
         if not compact and refresh_card:
-            try:  # the reply is what must not be lost or doubled; the card refresh is best effort
+            try:  # the reply is what must not be lost or doubled; the card refresh is best effort...
                 await client.chat_update(
                     channel=item.channel_id, ts=thread_ts, **notification_card(candidate, event=event).as_kwargs()
                 )
             except Exception as exc:  # a timeout or a dropped connection too: the reply is already posted
-                logger.info("Could not update the card %s: %s", thread_ts, exc)
                 if isinstance(exc, SlackApiError) and (seconds := slack_retry_after(exc.response)) is not None:
-                    # chat.update's limit is the workspace's: its next refreshes would fail the same way.
-                    await self._hold_workspace(item.team_id, seconds)
+                    # ...but Slack's "not yet" is not "no": the row waits (the workspace too: chat.update's
+                    # limit is the workspace's), remembering its reply, and then only refreshes the card.
+                    owes = {**shown, REFRESH_OWED: {"outbox_id": item.id, "reply_ts": reply_ts}}
+                    raise CardRefreshRateLimited(seconds, ThreadMessage(ts=thread_ts, card=owes)) from exc
+                logger.info("Could not update the card %s: %s", thread_ts, exc)
         elif not newest:
             logger.info("Outbox row %s is older than the card %s shows: replied, card kept", item.id, thread_ts)
         return counted_from, ThreadMessage(ts=thread_ts, card=card)

@@ -1477,13 +1477,15 @@ class OutboxRepo(_Repo):
         error: str,
         maybe_posted: bool = False,
         counted: bool = True,
+        thread: ThreadMessage | None = None,
     ) -> None:
         """Try again after ``delay`` seconds; the channel waits too, so order is kept.
 
         ``maybe_posted``: the attempt may have reached Slack (no answer came back), so the next one
         looks for the message first; otherwise Slack refused it and the next one just posts.
         ``counted``: the attempt counts toward the worker's ``max_attempts`` (not so for Slack's
-        rate limit: it only said "not yet").
+        rate limit: it only said "not yet"). ``thread``: the candidate's card record, stored in the
+        same transaction (a reply posted whose card refresh is still owed).
         """
         values: dict[str, Any] = {
             "attempts": item.attempts + (1 if counted else 0),
@@ -1492,12 +1494,7 @@ class OutboxRepo(_Repo):
         }
         if not maybe_posted:
             values["posting_since"] = None
-        await self._finish(
-            item,
-            worker_id,
-            values=values,
-            next_post_in=delay,
-        )
+        await self._finish(item, worker_id, values=values, next_post_in=delay, thread=thread)
 
     async def hold_workspace(self, team_id: str, *, until: float) -> None:
         """Lease none of the workspace's channels before ``until`` (Unix time); a later hold stands.

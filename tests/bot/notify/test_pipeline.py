@@ -634,6 +634,63 @@ async def test_a_rate_limit_in_one_workspace_does_not_hold_back_another():
         assert bot.slack.too_early == []
 
 
+async def test_a_card_refresh_slack_rate_limits_is_made_when_slack_allows_and_its_reply_is_posted_once(database_url):
+    # The reply went; refreshing the card (chat.update) met Slack's limit: "retry after 1 s". The
+    # card used to keep its old state (the refresh was dropped as best effort).
+    async with running_bot(database_url=database_url) as bot:  # the card's record is JSON on both
+        await subscribe(bot)
+        interview = completed_interview(bot)
+        await bot.sparkhire.emit("InterviewCompleted", {**interview, "rating": 0})
+        (card,) = await bot.slack.wait_for(lambda: cards(bot))
+        bot.slack.fail("chat.update", status=429, error="ratelimited", retry_after=1)
+        await bot.sparkhire.rate_interview(interview["uuid"], 3.5)
+        (refused,) = await bot.slack.wait_for(lambda: bot.slack.calls_to("chat.update"))
+        await bot.slack.wait_for(lambda: card.updates == 1, timeout=10)
+        assert "★★★★☆ 3.5" in str(card.blocks)
+        (reply,) = replies(bot, card)
+        assert "3.5" in reply.text
+        refresh = bot.slack.calls_to("chat.update")[-1]
+        assert refresh.at - refused.at >= 1.0 and bot.slack.too_early == []
+        assert await outbox_when_settled(bot) == {"sent": 2}
+        await asyncio.sleep(1.2)  # nothing more comes: no second reply, no second refresh
+        assert len(replies(bot, card)) == 1 and card.updates == 1
+        assert len(bot.slack.calls_to("chat.postMessage")) == 2
+
+
+async def test_a_rate_limited_card_refresh_holds_the_workspace_and_keeps_the_threads_replies_in_order(bot):
+    await subscribe(bot)
+    bot.slack.add_channel("C2", name="other")
+    await subscribe(bot, "subscribe sparkhire completed", channel="C2")
+    interview = completed_interview(bot)
+    await bot.sparkhire.emit("InterviewCompleted", {**interview, "rating": 0})
+    await bot.slack.wait_for(lambda: cards(bot) and cards(bot, "C2"))
+    (card,) = cards(bot)
+    await asyncio.sleep(1.1)  # past both channels' pacing
+    bot.slack.fail("chat.update", status=429, error="ratelimited", retry_after=1)
+    await bot.sparkhire.rate_interview(interview["uuid"], 2, reviewer="Alice")
+    (refused,) = await bot.slack.wait_for(lambda: bot.slack.calls_to("chat.update"))
+    # Meanwhile: a second rating of the candidate, and another candidate for both channels.
+    await bot.sparkhire.rate_interview(interview["uuid"], 5, reviewer="Bob")
+    await bot.sparkhire.emit("InterviewCompleted", {**interview, "uuid": "another-interview"})
+    assert await outbox_when_settled(bot) == {"sent": 6}
+    first, second = replies(bot, card)
+    assert first.text == "Ann Lee was rated: ★★☆☆☆ 2 by Alice"
+    assert second.text == "Ann Lee was rated: ★★★★★ 5 by Bob"
+    assert card.updates == 2 and "★★★★★ 5" in str(card.blocks)
+    # The workspace waited out Slack's limit: nothing was posted or updated in it before it ended.
+    later = [c for c in bot.slack.calls if c.method.startswith("chat.") and c.at > refused.at]
+    assert all(c.at - refused.at >= 1.0 for c in later), [(c.method, c.at - refused.at) for c in later]
+    # In C1, each in its turn: the card's refresh came before the next reply, each once.
+    c1 = [(c.method, c.args.get("thread_ts")) for c in later if c.args["channel"] == "C1"]
+    assert c1 == [
+        ("chat.update", None),
+        ("chat.postMessage", card.ts),
+        ("chat.update", None),
+        ("chat.postMessage", None),
+    ]
+    assert len(cards(bot, "C2")) == 2 and bot.slack.too_early == []
+
+
 async def test_a_rejoin_slack_rate_limits_again_and_again_still_posts_the_card_once(bot):
     # The bot was removed from #hiring; Slack answers its conversations.join "ratelimited, retry
     # after 1 s", more often than a failing row is tried. Each refusal counted as an attempt, and
