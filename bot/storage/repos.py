@@ -988,6 +988,12 @@ class SubscriptionRepo(_Repo):
                 )
         return done
 
+    async def rename_job(self, team_id: str, vendor: str, job_id: str, name: str) -> int:
+        """Store ``name`` as the name of the job every subscription following ``job_id`` shows (the
+        vendor's current name, learned from a lookup); returns how many changed."""
+        async with self._engine.begin() as conn:
+            return await conn.run_sync(lambda sync: _rename_job(sync, team_id, vendor, job_id, name))
+
     async def list_using_connection(self, connection_id: str) -> list[Subscription]:
         """The subscriptions reading through a connection, paused or not."""
         return await self._list(schema.subscriptions.c.connection_id == connection_id)
@@ -1060,6 +1066,36 @@ def _deliveries(e: NewEvent, event_id: int, subs: Sequence[Subscription], now: f
     return rows
 
 
+def _rename_job(conn: sa.Connection, team_id: str, vendor: str, job_id: str, name: str) -> int:
+    """The statement of ``SubscriptionRepo.rename_job`` (synchronous: the event path runs it too)."""
+    t = schema.subscriptions
+    name = name[: schema.JOB_FILTER_MAX]  # as subscribe stores a name it found (bot/notify/jobs.py)
+    if not name.strip():
+        return 0
+    result = conn.execute(
+        sa.update(t)
+        .where(t.c.team_id == team_id, t.c.vendor == vendor, t.c.job_id == job_id, t.c.job_filter != name)
+        .values(job_filter=name)
+    )
+    return result.rowcount or 0
+
+
+def _renamed_jobs(events: Sequence[NewEvent], subs: Sequence[Subscription]) -> dict[tuple[str, str, str], str]:
+    """The jobs whose name recorded events give differently from what a subscription following the
+    job by its id shows (renamed at the vendor): (team, vendor, job id) to the name, the last event's."""
+    shown: dict[tuple[str, str, str], set[str | None]] = {}
+    for s in subs:
+        if s.job_id:
+            shown.setdefault((s.team_id, s.vendor, s.job_id), set()).add(s.job_filter)
+    renamed: dict[tuple[str, str, str], str] = {}
+    for e in events:
+        name = (e.job_name or "")[: schema.JOB_FILTER_MAX]
+        key = (e.team_id, e.vendor, e.job_id or "")
+        if name.strip() and key in shown and shown[key] != {name}:
+            renamed[key] = name
+    return renamed
+
+
 def _record_many(conn: sa.Connection, batch: list[NewEvent], now: float) -> list[bool]:
     """``EventRepo.record_many`` inside its transaction (synchronous: run by the batch writer)."""
     first_index: dict[str, int] = {}
@@ -1103,6 +1139,12 @@ def _record_many(conn: sa.Connection, batch: list[NewEvent], now: float) -> list
                 outbox_rows += _deliveries(e, event_id, subs, now)
         if outbox_rows:
             conn.execute(schema.outbox.insert(), outbox_rows)
+        # A job renamed at the vendor: the lists show the name its events now carry. Only new events
+        # count (a replay of an old one is not news), and only a name that differs costs a statement.
+        for (team_id, vendor, job_id), name in sorted(
+            _renamed_jobs([e for e in unique if e.dedup_key in inserted], subs).items()
+        ):
+            _rename_job(conn, team_id, vendor, job_id, name)
     return [first_index[item.dedup_key] == i and item.dedup_key in inserted for i, item in enumerate(batch)]
 
 

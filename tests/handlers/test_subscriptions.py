@@ -1,6 +1,12 @@
-"""`/interview subscribe` as the user sees its answer: shared channels, long names, long confirmations."""
+"""`/interview subscribe` and `unsubscribe` as the user sees their answers: shared channels, long
+names, long confirmations, jobs renamed at the vendor."""
 
-from tests.bot.notify.test_subscriptions import said, subscribe
+import asyncio
+import itertools
+
+from tests.bot.notify.test_subscriptions import said, subscribe, subscriptions
+from tests.handlers.test_home import open_home
+from tests.support.blockkit import assert_valid_blocks
 from tests.support.harness import running_bot
 
 
@@ -51,3 +57,61 @@ async def test_subscribe_all_with_many_excludes_confirms_each_platform_in_its_ow
         shown = sum(e in line for e in excludes)
         assert f"and {70 - shown} more" in line
     assert len(await bot.services.db.subscriptions.list_for_channel("T0001", "C1")) == 2
+
+
+# -- a job renamed at the vendor ---------------------------------------------------------------
+
+KEYS = itertools.count()
+
+
+async def command(bot, text, channel="C1", user="U1"):
+    """Run ``/interview <text>``; its answer (each under a key of its own)."""
+    key = f"command-{next(KEYS)}"
+    await bot.sender.command(text, channel=channel, user=user, response_url=bot.slack.response_url(key))
+    reply = (await bot.slack.wait_for(lambda: bot.slack.responses.get(key), timeout=15))[-1]
+    assert_valid_blocks(reply["blocks"])
+    return reply
+
+
+def rename(bot, job, title):
+    """Rename ``job`` in Spark Hire: its interviews' copies too, as Spark Hire's deliveries show them."""
+    job["title"] = title
+    for interview in bot.sparkhire.interviews.values():
+        if interview["job_post"]["uuid"] == job["uuid"]:
+            interview["job_post"]["title"] = title
+
+
+def barista(bot):
+    return next(j for j in bot.sparkhire.jobs.values() if j["title"] == "Barista")
+
+
+async def test_an_event_carrying_a_jobs_new_name_shows_it_in_the_lists_and_unsubscribe_takes_it(bot):
+    await command(bot, "subscribe sparkhire completed job:Barista")
+    job = barista(bot)
+    rename(bot, job, "Barista (Downtown)")
+    interview = bot.sparkhire.add_interview(job_uuid=job["uuid"], name="Zed Later", email="zed@acme.io")
+    await bot.sparkhire.emit("InterviewCompleted", bot.sparkhire.set_status(interview["uuid"], "completed"))
+    await bot.slack.wait_for(lambda: bot.slack.posted("C1"), timeout=10)
+
+    listing = said(await command(bot, "subscriptions"))
+    assert "job: Barista (Downtown)" in listing and "job: Barista ·" not in listing
+    home = await open_home(bot)
+    assert "job: Barista (Downtown)" in home
+    reply = await command(bot, 'unsubscribe job:"Barista (Downtown)"')
+    assert "Removed 1 and narrowed 0" in said(reply)
+    assert await subscriptions(bot) == []
+
+
+async def test_a_job_updated_delivery_renames_it_though_the_channel_does_not_take_job_events(database_url):
+    async with running_bot(database_url=database_url) as bot:
+        await command(bot, "subscribe sparkhire completed job:Barista")
+        job = barista(bot)
+        rename(bot, job, "Head Barista")
+        await bot.sparkhire.emit("JobUpdated", job)
+        for _ in range(100):
+            (sub,) = await subscriptions(bot)
+            if sub.job_filter == "Head Barista":
+                break
+            await asyncio.sleep(0.05)
+        assert sub.job_filter == "Head Barista" and sub.job_id == job["uuid"]
+        assert not bot.slack.posted("C1")
