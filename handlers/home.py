@@ -14,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from blocks.home import home_view
 from blocks.models import AuditEntryView
 from bot.notify.paused import pause_cause
-from bot.notify.subscriptions import to_view
+from bot.notify.subscriptions import views_naming_accounts
 from bot.services import Services
 from bot.storage import Subscription
 from handlers.common import services_of
@@ -53,16 +53,19 @@ async def build_home(
     # Sent invites only: a refused one was most often corrected on the form at once, and listing
     # every attempt filled the ten lines with failures already fixed.
     recent = await services.db.audit.recent(team_id, user_id=user_id, action_prefix="invite.sent", limit=10)
-    subs = await services.db.subscriptions.list_for_team(team_id)
-    hidden = 0
+    every = await services.db.subscriptions.list_for_team(team_id)
+    subs, hidden = every, 0
     # As `/interview subscriptions`: only admins see every channel's filters (a private channel's
     # job and exclude words can name a confidential search).
     if any(s.created_by != user_id for s in subs) and not await _is_admin(client, user_id):
         hidden = sum(s.created_by != user_id for s in subs)
         subs = [s for s in subs if s.created_by == user_id]
+    # As `/interview subscriptions` too: a channel reading several accounts of a platform names the
+    # account of each line, whoever made the channel's others.
+    views = {v.id: v for v in await views_naming_accounts(services, every)}
     return home_view(
         notice=notice,
-        paused_groups=[[to_view(s) for s in group] for group in paused_groups(subs)],
+        paused_groups=[[views[s.id] for s in group] for group in paused_groups(subs)],
         others_hidden=hidden,
         statuses=statuses,
         recent=[
@@ -71,7 +74,7 @@ async def build_home(
             )
             for e in recent
         ],
-        subscriptions=[to_view(s) for s in subs],
+        subscriptions=[views[s.id] for s in subs],
     )
 
 

@@ -162,3 +162,28 @@ async def test_last_invites_name_the_vendors_and_list_sent_invites_not_attempts_
         text = await open_home(bot)
         assert "Invited ann@example.com (WedgeHR)" in text
         assert "Invite failed" not in text and "(wedgehr)" not in text and "(sparkhire)" not in text
+
+
+async def test_the_home_names_the_account_each_subscription_reads_in_a_channel_reading_two():
+    from tests.handlers.test_subscriptions import command, two_accounts_in  # it uses open_home
+
+    async with running_bot() as bot:
+        await two_accounts_in(bot)  # U1 with the workspace's key, U2 with their own, of Bo's agency
+        await command(bot, "subscribe wedgehr", channel="C1")
+        # As `/interview subscriptions` does.
+        listing = str((await command(bot, "subscriptions"))["blocks"])
+        admin = await open_home(bot, user="U1")
+        for text in (listing, admin):
+            assert "account: the workspace's key (from SPARKHIRE_API_KEY)" in text
+            assert "account: Bo's agency, <@U2>'s own key" in text
+        # One account of WedgeHR: no need to say which.
+        lines = [
+            line
+            for b in bot.slack.published_home["U1"]["blocks"]
+            for line in b.get("text", {}).get("text", "").split("\n")
+        ]
+        (wedgehr,) = [line for line in lines if "*WedgeHR* · completed" in line]
+        assert "account" not in wedgehr
+        # A member sees their own subscription only, and which account it reads.
+        member = await open_home(bot, user="U2")
+        assert "account: Bo's agency, <@U2>'s own key" in member and "SPARKHIRE_API_KEY)" not in member

@@ -4,7 +4,7 @@ names, long confirmations, jobs renamed at the vendor."""
 import asyncio
 import itertools
 
-from tests.bot.notify.test_subscriptions import said, subscribe, subscriptions
+from tests.bot.notify.test_subscriptions import BOS_KEY, said, subscribe, subscriptions
 from tests.handlers.test_home import open_home
 from tests.support.blockkit import assert_valid_blocks
 from tests.support.harness import running_bot
@@ -57,6 +57,18 @@ async def test_subscribe_all_with_many_excludes_confirms_each_platform_in_its_ow
         shown = sum(e in line for e in excludes)
         assert f"and {70 - shown} more" in line
     assert len(await bot.services.db.subscriptions.list_for_channel("T0001", "C1")) == 2
+
+
+async def two_accounts_in(bot, text="subscribe sparkhire completed", channel="C1"):
+    """U1 subscribes with the workspace's key (the sandbox's default account), U2 the same words
+    with their own key, of Bo's agency: the channel reads both accounts."""
+    bot.sparkhire.add_account(BOS_KEY, "Bo's agency")
+    await bot.services.db.connections.upsert_user("T0001", "U2", "sparkhire", BOS_KEY, account_label="Bo's agency")
+    await command(bot, text, channel=channel)
+    await command(bot, text, channel=channel, user="U2")
+    first, second = await bot.services.db.subscriptions.list_for_channel("T0001", channel)
+    assert first.connection_id != second.connection_id
+    return first, second
 
 
 # -- a job renamed at the vendor ---------------------------------------------------------------
