@@ -17,7 +17,10 @@ USAGE = [
         "Post interview events in this channel.",
     ),
     ("`/interview subscribe test [event]`", "Ask Spark Hire to send its last event again, to check the wiring."),
-    ("`/interview unsubscribe [same words]`", "Stop some or all of this channel's events."),
+    (
+        "`/interview unsubscribe [same words]`",
+        "Stop some or all of this channel's events (where they come from several accounts, it asks whose).",
+    ),
     ("`/interview subscriptions`", "List this channel's subscriptions."),
 ]
 EXAMPLES = [

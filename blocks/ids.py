@@ -38,6 +38,8 @@ class Action(StrEnum):
     OPEN_INVITE_LINK = "open_invite_link"
     SUBSCRIPTION_RESUME = "subscription_resume"
     SUBSCRIPTION_REMOVE = "subscription_remove"
+    #: A button of unsubscribe's "which account?" answer.
+    UNSUBSCRIBE_CHOICE = "unsubscribe_choice"
 
 
 #: The value of the one option a type-ahead offers when the vendor's lookup failed, as ``lookup_failed:<cause>``.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, Literal
 
 from blocks.common import (
@@ -112,12 +113,63 @@ def subscription_sections(
     return chunked_sections(lines, max_blocks=max_blocks, more=more, max_chars=max_chars)
 
 
-def unsubscribed_message(removed: int, changed: int) -> Message:
+def unsubscribed_message(removed: int, changed: int, *, notes: Sequence[str] = ()) -> Message:
     if not removed and not changed:
         text = "Nothing to remove: this channel has no matching subscription."
     else:
         text = f"Removed {removed} and narrowed {changed} subscription(s) in this channel."
-    return Message(text=text, blocks=[section(escape(text))])
+    return Message(text=text, blocks=[section(escape(text)), *(section(truncate(escape(n), 1_000)) for n in notes)])
+
+
+#: The text the "which account?" answer gives each account's subscriptions, at most.
+CHOICE_BUDGET = 3_000
+
+
+def unsubscribe_choices_message(choices: Sequence[Sequence[SubscriptionView]], *, events: Sequence[str]) -> Message:
+    """unsubscribe's words reach subscriptions of one platform reading different accounts: which
+    should stop? Each account's subscriptions with a button that stops those, and one for all.
+
+    ``choices``: one list per platform and account, each line naming its account; ``events``: the
+    events to stop (none: the whole subscriptions).
+    """
+    first = choices[0][0]
+    what = f"stop getting {', '.join(events)}" if events else "I remove"
+    text = (
+        "This channel reads events from more than one account, and those words reach subscriptions of "
+        f"each. Which account's should {what}?"
+    )
+    blocks = [section(f":question: {text}")]
+    verb = "Stop " + ", ".join(events) if events else "Remove"
+    budget = min(CHOICE_BUDGET, 9_000 // len(choices))
+    for group in choices:
+        s = group[0]
+        owner = f", <@{s.account_owner}>'s own key" if s.account_owner else ""
+        title = f"*{VENDOR_LABELS[s.vendor]}* · account: {escape(s.account or '')}{owner}"
+        lines = [subscription_line(replace(v, account=None, account_owner=None)) for v in group]
+        blocks += chunked_sections([title, *lines], max_blocks=3, max_chars=budget)
+        value = unsubscribe_choice_value(first.channel_id, [v.id for v in group], events)
+        blocks.append(actions(button(verb, Action.UNSUBSCRIBE_CHOICE, value=value)))
+    every = [v.id for group in choices for v in group]
+    everything = "Stop " + ", ".join(events) + " for all" if events else f"Remove all {len(every)}"
+    value = unsubscribe_choice_value(first.channel_id, every, events)
+    blocks.append(actions(button(everything, Action.UNSUBSCRIBE_CHOICE, value=value)))
+    return Message(text=text, blocks=blocks)
+
+
+def unsubscribe_choice_value(channel_id: str, subscription_ids: Sequence[int], events: Sequence[str]) -> str:
+    """A "which account?" button's value: the channel, the subscriptions it stops and the events
+    (``C1:4,7:completed,rated``; no events: remove them)."""
+    return f"{channel_id}:{','.join(map(str, subscription_ids))}:{','.join(events)}"
+
+
+def parse_unsubscribe_choice(value: str) -> tuple[str, list[int], tuple[str, ...]] | None:
+    """What ``unsubscribe_choice_value`` wrote, or None when it is not that."""
+    channel_id, _, rest = value.partition(":")
+    ids, _, events = rest.partition(":")
+    numbers = ids.split(",")
+    if not channel_id or not all(n.isdecimal() for n in numbers):
+        return None
+    return channel_id, [int(n) for n in numbers], tuple(e for e in events.split(",") if e)
 
 
 #: Why Slack refused the channel, as ``paused_notice`` and ``still_paused_notice`` explain it.

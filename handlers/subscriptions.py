@@ -16,11 +16,13 @@ from blocks.ids import Action
 from blocks.models import Message
 from blocks.subscriptions import (
     missed_text,
+    parse_unsubscribe_choice,
     removed_notice,
     resumed_notice,
     still_paused_notice,
     subscribed_message,
     subscriptions_list,
+    unsubscribe_choices_message,
     unsubscribed_message,
 )
 from bot.errors import UserFacingError
@@ -36,6 +38,7 @@ from bot.notify.subscriptions import (
     subscribe,
     to_view,
     unsubscribe,
+    unsubscribe_chosen,
     views_naming_accounts,
 )
 from bot.services import Services
@@ -192,16 +195,48 @@ async def on_unsubscribe(
     recipient = recipient_from_body(command, client, respond)
 
     async def run() -> None:
-        removed, narrowed = await unsubscribe(
+        done = await unsubscribe(
             services_of(context),
             request,
             team_id=command["team_id"],
             channel_id=command["channel_id"],
             user_id=command["user_id"],
         )
-        await recipient.send(unsubscribed_message(removed, narrowed))
+        if done.choices:  # the channel reads several accounts: which of theirs should stop?
+            events = request.events if request.explicit_events else ()
+            await recipient.send(unsubscribe_choices_message(done.choices, events=events))
+        else:
+            await recipient.send(unsubscribed_message(done.removed, done.narrowed, notes=done.notes))
 
     after_ack(context, run(), recipient=recipient, name="unsubscribe")
+
+
+async def on_unsubscribe_choice(
+    ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any, context: Any, respond: Any
+) -> None:
+    """A button of unsubscribe's "which account?" answer: those subscriptions stop, and the answer
+    is replaced by what was done."""
+    await ack()
+    services = services_of(context)
+    recipient = recipient_from_body(body, client, respond)
+    team_id = team_of(body)
+
+    async def run() -> None:
+        choice = parse_unsubscribe_choice(action.get("value") or "")
+        if choice is None:
+            raise UserFacingError("I could not read that button. Run `/interview unsubscribe` again.")
+        channel_id, subscription_ids, events = choice
+        done = await unsubscribe_chosen(
+            services,
+            team_id=team_id,
+            channel_id=channel_id,
+            user_id=recipient.user_id,
+            subscription_ids=subscription_ids,
+            events=events,
+        )
+        await recipient.send(unsubscribed_message(done.removed, done.narrowed), replace_original=True)
+
+    after_ack(context, run(), recipient=recipient, name="unsubscribe.choice")
 
 
 async def on_list(*, ack: Any, command: dict[str, Any], context: Any, client: Any, respond: Any, **_: Any) -> None:
@@ -397,5 +432,6 @@ on_remove = _on_paused_click(remove_paused, "subscription.remove")
 
 
 def register(app: AsyncApp) -> None:
+    app.action(Action.UNSUBSCRIBE_CHOICE)(on_unsubscribe_choice)
     app.action(Action.SUBSCRIPTION_RESUME)(on_resume)
     app.action(Action.SUBSCRIPTION_REMOVE)(on_remove)

@@ -15,7 +15,7 @@ from bot.crypto import SecretKeyMismatchError
 from bot.errors import BusyError, NotConnectedError, UserFacingError
 from bot.notify.events import routed
 from bot.notify.grammar import SubscriptionRequest
-from bot.notify.jobs import JobCheck, check_job
+from bot.notify.jobs import VENDOR_NAMES, JobCheck, check_job, job_word
 from bot.notify.receiver import ARRIVALS, webhook_path
 from bot.services import ENV_CONNECTED_BY, Services
 from bot.storage import Connection, NewEvent, Subscription
@@ -366,6 +366,8 @@ async def subscribe(
             outcome.notes.append(check.not_found())
         elif note := check.note():
             outcome.notes.append(note)
+        if check.job_id:  # the vendor's name now: subscriptions saved before a rename show it too
+            await services.db.subscriptions.rename_job(team_id, check.vendor, check.job_id, check.name)
     existing = await services.db.subscriptions.list_for_channel(team_id, channel_id)
     moved_from: set[str] = set()
     for vendor, connection, events in wanted:
@@ -551,6 +553,25 @@ def _job_key(job: str | None) -> str:
     return (job or "").strip("\"'\u2018\u2019\u201c\u201d\u201e,;").casefold()
 
 
+#: The most subscriptions an "which account?" answer to unsubscribe lists, each button naming
+#: those it stops (a button's value holds 2,000 characters); more are narrowed with words first.
+CHOICES_MOST = 100
+
+
+@dataclass
+class Unsubscribed:
+    """What ``unsubscribe`` did, or the choice it leaves to the user."""
+
+    removed: int = 0
+    narrowed: int = 0
+    #: The words reach subscriptions of one platform reading different accounts: nothing changed,
+    #: and these are the subscriptions they reach, one list per platform and account (each line
+    #: naming its account), for the user to pick which stop.
+    choices: list[list[SubscriptionView]] = field(default_factory=list)
+    #: What the user should know: a ``job:`` the vendor could not be asked about.
+    notes: list[str] = field(default_factory=list)
+
+
 async def unsubscribe(
     services: Services,
     request: SubscriptionRequest,
@@ -558,27 +579,148 @@ async def unsubscribe(
     team_id: str,
     channel_id: str,
     user_id: str,
+) -> Unsubscribed:
+    """Remove all or part of this channel's subscriptions the words name.
+
+    Words that reach subscriptions of one platform reading different accounts (the channel follows
+    a job through two Spark Hire accounts) change nothing: the answer lists them by account to pick.
+    """
+    subs = await services.db.subscriptions.list_for_channel(team_id, channel_id)
+    reached, notes = await _reached(services, request, team_id, subs)
+    events = request.events if request.explicit_events else ()
+    changing = [s for s in reached if _left_after(s, events) != s.events]
+    accounts: dict[str, set[str | None]] = {}
+    for s in changing:
+        accounts.setdefault(s.vendor, set()).add(s.connection_id)
+    if any(len(connections) > 1 for connections in accounts.values()):
+        return Unsubscribed(choices=await _choices(services, changing))
+    removed, narrowed = await _stop(services, changing, events, team_id=team_id, channel_id=channel_id, user_id=user_id)
+    return Unsubscribed(removed=removed, narrowed=narrowed, notes=notes)
+
+
+async def unsubscribe_chosen(
+    services: Services,
+    *,
+    team_id: str,
+    channel_id: str,
+    user_id: str,
+    subscription_ids: list[int],
+    events: tuple[str, ...],
+) -> Unsubscribed:
+    """The subscriptions picked from unsubscribe's "which account?" answer: those still there stop
+    (``events``: only those events; none: all of them)."""
+    chosen = []
+    for subscription_id in dict.fromkeys(subscription_ids):
+        s = await services.db.subscriptions.get(subscription_id)
+        if s is not None and s.team_id == team_id and s.channel_id == channel_id:
+            chosen.append(s)
+    removed, narrowed = await _stop(
+        services,
+        [s for s in chosen if _left_after(s, events) != s.events],
+        events,
+        team_id=team_id,
+        channel_id=channel_id,
+        user_id=user_id,
+    )
+    return Unsubscribed(removed=removed, narrowed=narrowed)
+
+
+def _left_after(s: Subscription, events: tuple[str, ...]) -> tuple[str, ...]:
+    """The events ``s`` keeps once ``events`` stop (none given: all of them stop)."""
+    return tuple(e for e in s.events if e not in events) if events else ()
+
+
+async def _reached(
+    services: Services, request: SubscriptionRequest, team_id: str, subs: list[Subscription]
+) -> tuple[list[Subscription], list[str]]:
+    """The channel's subscriptions the words name: each word given narrows them, as it did when
+    subscribing. A ``job:`` no subscription shows (the job renamed at the vendor since) is looked
+    up at the vendor, and names the subscriptions following the job it finds by id. With notes
+    for the user: a vendor that could not be asked."""
+    excludes = {e.casefold() for e in request.excludes}
+    reached = [
+        s
+        for s in subs
+        if s.vendor in request.vendors
+        and (not excludes or {e.casefold() for e in s.excludes} == excludes)
+        and (s.compact or not request.compact)
+    ]
+    if not request.job:
+        return reached, []
+    wanted = _job_key(request.job)
+    by_words = [s for s in reached if wanted in {_job_key(s.job_filter), _job_key(s.job_id)}]
+    if by_words:
+        return by_words, []
+    following, unchecked = await _jobs_named(services, team_id, request.job, [s for s in reached if s.job_id])
+    by_id = [s for s in reached if (s.connection_id, s.job_id) in following]
+    if by_id or not unchecked:
+        return by_id, []
+    vendors = " or ".join(dict.fromkeys(VENDOR_NAMES[c.vendor] for c in unchecked))
+    why = "; ".join(dict.fromkeys(c.unchecked or "" for c in unchecked))
+    return [], [
+        f"I could not look `{job_word(request.job)}` up at {vendors} ({why}), so I matched only the job names "
+        "this channel's subscriptions show. A job renamed since is listed under its old name: "
+        "`/interview subscriptions` shows them."
+    ]
+
+
+async def _jobs_named(
+    services: Services, team_id: str, typed: str, subs: list[Subscription]
+) -> tuple[set[tuple[str | None, str | None]], list[JobCheck]]:
+    """The (connection, job id) pairs of the jobs named ``typed`` at the vendor now, asked through
+    each connection ``subs`` read (within ``JOB_CHECK_SECONDS``, all at once), and the checks of
+    those that could not be asked. The names found are stored: the lists show them from now on."""
+    connections = []
+    for connection_id in dict.fromkeys(s.connection_id for s in subs if s.connection_id):
+        if (connection := await _readable_connection(services, connection_id)) is not None and connection.readable:
+            connections.append(connection)
+    checks = await asyncio.gather(*(check_job(services, c, typed) for c in connections))
+    named: set[tuple[str | None, str | None]] = set()
+    for connection, check in zip(connections, checks, strict=True):
+        for job in [*([check.found] if check.found else []), *check.same_name]:
+            named.add((connection.id, job.id))
+            await services.db.subscriptions.rename_job(team_id, connection.vendor, job.id, job.name)
+    return named, [check for check in checks if check.unchecked is not None]
+
+
+async def _choices(services: Services, subs: list[Subscription]) -> list[list[SubscriptionView]]:
+    """``subs`` by platform and account, each line naming its account."""
+    if len(subs) > CHOICES_MOST:
+        raise UserFacingError(
+            f"Those words reach {len(subs)} subscriptions of this channel, reading different accounts. "
+            "Name fewer with `job:` or the platform, e.g. `/interview unsubscribe sparkhire job:Barista`."
+        )
+    groups: dict[tuple[str, str | None], list[SubscriptionView]] = {}
+    accounts: dict[str | None, tuple[str, str | None]] = {}
+    for s in subs:
+        if s.connection_id not in accounts:
+            connection = await _readable_connection(services, s.connection_id) if s.connection_id else None
+            accounts[s.connection_id] = account_of(connection)
+        account, owner = accounts[s.connection_id]
+        groups.setdefault((s.vendor, s.connection_id), []).append(
+            replace(to_view(s), account=account, account_owner=owner)
+        )
+    return list(groups.values())
+
+
+async def _stop(
+    services: Services,
+    subs: list[Subscription],
+    events: tuple[str, ...],
+    *,
+    team_id: str,
+    channel_id: str,
+    user_id: str,
 ) -> tuple[int, int]:
-    """Remove all or part of this channel's subscriptions; returns (removed, narrowed)."""
+    """Narrow each of ``subs`` to the events it keeps, or remove it; returns (removed, narrowed)."""
     removed = narrowed = 0
     touched: set[str] = set()
-    for s in await services.db.subscriptions.list_for_channel(team_id, channel_id):
-        if s.vendor not in request.vendors:
-            continue
-        # Each word given narrows which subscriptions are meant, as it did when subscribing.
-        if request.job and _job_key(request.job) not in {_job_key(s.job_filter), _job_key(s.job_id)}:
-            continue
-        if request.excludes and {e.casefold() for e in s.excludes} != {e.casefold() for e in request.excludes}:
-            continue
-        if request.compact and not s.compact:
-            continue
-        remaining = tuple(e for e in s.events if e not in request.events) if request.explicit_events else ()
+    for s in subs:
         # What it queued and no longer takes is settled with it: the channel asked for no more of
         # these, which already queued would otherwise keep posting for a while.
-        if remaining:
-            if remaining != s.events:
-                await services.db.subscriptions.unsubscribe(s.id, keep_events=remaining)
-                narrowed += 1
+        if remaining := _left_after(s, events):
+            await services.db.subscriptions.unsubscribe(s.id, keep_events=remaining)
+            narrowed += 1
             continue
         await services.db.subscriptions.unsubscribe(s.id)
         removed += 1

@@ -619,3 +619,68 @@ def test_a_failed_lookup_is_one_option_within_slacks_limits_that_names_its_cause
     assert invite.lookup_failed_cause(picked["value"]) == cause
     assert invite.lookup_failed_cause("123") is None and invite.lookup_failed_cause(None) is None
     assert len(invite.lookup_failed_error(vendor, cause)) <= 150  # a field error's length
+
+
+def choices(count_per_account=2, accounts=2, **overrides):
+    """unsubscribe's matches, one list per account, as bot/notify/subscriptions.py builds them."""
+    return [
+        [
+            SubscriptionView(
+                id=a * 1000 + i,
+                channel_id="C1",
+                vendor="sparkhire",
+                events=("completed", "rated"),
+                account=f"Account {a} <Ltd>",
+                account_owner="U2" if a else None,
+                **overrides,
+            )
+            for i in range(count_per_account)
+        ]
+        for a in range(accounts)
+    ]
+
+
+@pytest.mark.parametrize("events", [(), ("rated",)], ids=["remove", "narrow"])
+def test_unsubscribes_which_account_answer_names_each_account_and_its_buttons_stop_those(events):
+    message = subscriptions.unsubscribe_choices_message(choices(), events=events)
+    assert_valid_blocks(message.blocks)
+    text = "\n".join(block_texts(message.blocks))
+    assert "account: Account 0 &lt;Ltd&gt;\n" in text and "account: Account 1 &lt;Ltd&gt;, <@U2>'s own key" in text
+    buttons = [e for b in message.blocks if b["type"] == "actions" for e in b["elements"]]
+    assert all(b["action_id"] == Action.UNSUBSCRIBE_CHOICE for b in buttons)
+    picked = [subscriptions.parse_unsubscribe_choice(b["value"]) for b in buttons]
+    assert picked == [("C1", [0, 1], events), ("C1", [1000, 1001], events), ("C1", [0, 1, 1000, 1001], events)]
+    labels = [b["text"]["text"] for b in buttons]
+    assert labels == (
+        ["Remove", "Remove", "Remove all 4"] if not events else ["Stop rated"] * 2 + ["Stop rated for all"]
+    )
+
+
+def test_the_most_subscriptions_unsubscribe_asks_about_fit_the_message_and_each_button():
+    from bot.notify.subscriptions import CHOICES_MOST
+
+    many = choices(
+        CHOICES_MOST // 2,
+        excludes=tuple(f"person{i}@{LONG[:40]}.example.com" for i in range(20)),
+        job_filter=LONG[:200],
+    )
+    for events in ((), ("completed", "rated", "expired", "accepted", "created", "rescheduled")):
+        message = subscriptions.unsubscribe_choices_message(many, events=events)
+        assert_valid_blocks(message.blocks)
+        buttons = [e for b in message.blocks if b["type"] == "actions" for e in b["elements"]]
+        # Every subscription is in its account's button and in the last one, whole: none cut off.
+        assert sorted(subscriptions.parse_unsubscribe_choice(buttons[-1]["value"])[1]) == sorted(
+            v.id for group in many for v in group
+        )
+        assert all(len(b["value"]) <= 2000 for b in buttons)
+
+
+def test_a_button_value_that_is_not_unsubscribes_is_refused():
+    for value in ("", "C1", "C1:", "C1:1,x:", ":1:", "C1:1;2:rated"):
+        assert subscriptions.parse_unsubscribe_choice(value) is None, value
+
+
+def test_unsubscribes_answer_carries_its_notes():
+    message = subscriptions.unsubscribed_message(0, 0, notes=["I could not look `job:<Barista>` up at Spark Hire"])
+    assert_valid_blocks(message.blocks)
+    assert "I could not look `job:&lt;Barista&gt;` up" in "\n".join(block_texts(message.blocks))

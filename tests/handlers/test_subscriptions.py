@@ -1,9 +1,12 @@
 """`/interview subscribe` and `unsubscribe` as the user sees their answers: shared channels, long
-names, long confirmations, jobs renamed at the vendor."""
+names, long confirmations, channels reading several accounts, jobs renamed at the vendor."""
 
 import asyncio
 import itertools
+import time
 
+from blocks.ids import Action
+from bot.notify.jobs import JOB_CHECK_SECONDS
 from tests.bot.notify.test_subscriptions import BOS_KEY, said, subscribe, subscriptions
 from tests.handlers.test_home import open_home
 from tests.support.blockkit import assert_valid_blocks
@@ -59,6 +62,20 @@ async def test_subscribe_all_with_many_excludes_confirms_each_platform_in_its_ow
     assert len(await bot.services.db.subscriptions.list_for_channel("T0001", "C1")) == 2
 
 
+# -- unsubscribe in a channel reading several accounts -----------------------------------------
+
+KEYS = itertools.count()
+
+
+async def command(bot, text, channel="C1", user="U1"):
+    """Run ``/interview <text>``; its answer (each under a key of its own)."""
+    key = f"command-{next(KEYS)}"
+    await bot.sender.command(text, channel=channel, user=user, response_url=bot.slack.response_url(key))
+    reply = (await bot.slack.wait_for(lambda: bot.slack.responses.get(key), timeout=15))[-1]
+    assert_valid_blocks(reply["blocks"])
+    return reply
+
+
 async def two_accounts_in(bot, text="subscribe sparkhire completed", channel="C1"):
     """U1 subscribes with the workspace's key (the sandbox's default account), U2 the same words
     with their own key, of Bo's agency: the channel reads both accounts."""
@@ -71,18 +88,84 @@ async def two_accounts_in(bot, text="subscribe sparkhire completed", channel="C1
     return first, second
 
 
+def choice_buttons(reply):
+    """The buttons of unsubscribe's "which account?" answer, each with the section text above it."""
+    blocks = reply["blocks"]
+    return [
+        (blocks[i - 1].get("text", {}).get("text", ""), element)
+        for i, block in enumerate(blocks)
+        if block["type"] == "actions"
+        for element in block["elements"]
+        if element["action_id"] == Action.UNSUBSCRIBE_CHOICE
+    ]
+
+
+async def click(bot, button, key, user="U1"):
+    await bot.sender.block_action(
+        button["action_id"], value=button["value"], user=user, ephemeral=True, response_url=bot.slack.response_url(key)
+    )
+    (answer,) = await bot.slack.wait_for(lambda: bot.slack.responses.get(key), timeout=10)
+    return answer
+
+
+async def test_unsubscribe_in_a_channel_reading_two_accounts_asks_which_and_removes_only_the_one_picked(bot):
+    first, _ = await two_accounts_in(bot)
+    # Words that reach one account's subscriptions only remove them at once, as they always did.
+    await command(bot, "subscribe sparkhire completed job:Barista")
+    reply = await command(bot, "unsubscribe job:Barista")
+    assert "Removed 1 and narrowed 0" in said(reply) and not choice_buttons(reply)
+
+    reply = await command(bot, "unsubscribe", user="U2")
+    text = said(reply)
+    assert "more than one account" in text and "Which account's should I remove?" in text
+    assert len(await subscriptions(bot)) == 2  # nothing removed before the user picks
+    (workspace, _), (bos, bos_button), (_, every) = choice_buttons(reply)
+    assert "account: the workspace's key (from SPARKHIRE_API_KEY)" in workspace
+    assert "account: Bo's agency, <@U2>'s own key" in bos
+    assert bos_button["text"]["text"] == "Remove" and every["text"]["text"] == "Remove all 2"
+
+    answer = await click(bot, bos_button, "picked", user="U2")
+    assert answer["replace_original"] is True and "Removed 1 and narrowed 0" in answer["text"]
+    (left,) = await subscriptions(bot)
+    assert left.id == first.id
+    # Bo's account's webhook went with the last subscription reading it; the first account's stays.
+    (hook,) = bot.sparkhire.webhooks.values()
+    assert hook["url"].endswith(f"/webhooks/sparkhire/{first.connection_id}")
+
+    # One account left: `unsubscribe` means what it always did.
+    reply = await command(bot, "unsubscribe")
+    assert "Removed 1 and narrowed 0" in said(reply) and not choice_buttons(reply)
+    assert await subscriptions(bot) == []
+
+
+async def test_unsubscribe_of_some_events_across_two_accounts_narrows_each_once_all_is_picked(bot):
+    await two_accounts_in(bot, "subscribe sparkhire completed rated")
+    reply = await command(bot, "unsubscribe rated")
+    assert "Which account's should stop getting rated?" in said(reply)
+    *_, (_, every) = choice_buttons(reply)
+    assert every["text"]["text"] == "Stop rated for all"
+
+    answer = await click(bot, every, "all")
+    assert "Removed 0 and narrowed 2" in answer["text"]
+    assert [s.events for s in await subscriptions(bot)] == [("completed",), ("completed",)]
+    # A second click on the same answer finds nothing more to do, and says so.
+    again = await click(bot, every, "again")
+    assert "Nothing to remove" in again["text"]
+
+
+async def test_a_choice_button_for_another_channels_subscriptions_removes_nothing(bot):
+    bot.slack.add_channel("C2", name="other")
+    first, second = await two_accounts_in(bot, channel="C2")
+    forged = {"action_id": Action.UNSUBSCRIBE_CHOICE, "value": f"C1:{first.id},{second.id}:"}
+    answer = await click(bot, forged, "forged")
+    assert "Nothing to remove" in answer["text"]
+    assert len(await subscriptions(bot, "C2")) == 2
+    answer = await click(bot, {"action_id": Action.UNSUBSCRIBE_CHOICE, "value": "C2:x"}, "garbled")
+    assert "Run `/interview unsubscribe` again" in answer["text"]
+    assert len(await subscriptions(bot, "C2")) == 2
+
+
 # -- a job renamed at the vendor ---------------------------------------------------------------
-
-KEYS = itertools.count()
-
-
-async def command(bot, text, channel="C1", user="U1"):
-    """Run ``/interview <text>``; its answer (each under a key of its own)."""
-    key = f"command-{next(KEYS)}"
-    await bot.sender.command(text, channel=channel, user=user, response_url=bot.slack.response_url(key))
-    reply = (await bot.slack.wait_for(lambda: bot.slack.responses.get(key), timeout=15))[-1]
-    assert_valid_blocks(reply["blocks"])
-    return reply
 
 
 def rename(bot, job, title):
@@ -127,3 +210,43 @@ async def test_a_job_updated_delivery_renames_it_though_the_channel_does_not_tak
             await asyncio.sleep(0.05)
         assert sub.job_filter == "Head Barista" and sub.job_id == job["uuid"]
         assert not bot.slack.posted("C1")
+
+
+async def test_subscribing_another_channel_to_a_renamed_job_shows_its_new_name_in_every_list(bot):
+    bot.slack.add_channel("C2", name="baristas")
+    await command(bot, "subscribe sparkhire completed job:Barista")
+    rename(bot, barista(bot), "Barista (Downtown)")
+    await command(bot, 'subscribe sparkhire completed job:"Barista (Downtown)"', channel="C2")
+    (sub,) = await subscriptions(bot)
+    assert sub.job_filter == "Barista (Downtown)"
+    # U2 is no admin: the list is #C1's own only.
+    assert "job: Barista (Downtown)" in said(await command(bot, "subscriptions", user="U2"))
+
+
+async def test_unsubscribe_by_the_new_name_of_a_job_renamed_since_looks_it_up_at_the_vendor(bot):
+    bot.slack.add_channel("C2", name="baristas")
+    await command(bot, "subscribe sparkhire completed job:Barista")
+    await command(bot, "subscribe sparkhire completed job:Barista", channel="C2")
+    rename(bot, barista(bot), "Barista (Downtown)")  # no event since: the bot has not seen the new name
+
+    reply = await command(bot, 'unsubscribe job:"Barista (Downtown)"')
+    assert "Removed 1 and narrowed 0" in said(reply)
+    assert await subscriptions(bot) == []
+    # The name the lookup found is the one #C2's list shows now.
+    assert "job: Barista (Downtown)" in said(await command(bot, "subscriptions", channel="C2"))
+    # A name neither the channel nor Spark Hire knows still removes nothing, as before.
+    reply = await command(bot, "unsubscribe job:Sommelier", channel="C2")
+    assert "Nothing to remove" in said(reply)
+
+
+async def test_unsubscribe_by_a_name_spark_hire_is_too_slow_to_look_up_says_so_in_the_time_subscribe_waits(bot):
+    await command(bot, "subscribe sparkhire completed job:Barista")
+    rename(bot, barista(bot), "Barista (Downtown)")
+    bot.sparkhire.slow_next(JOB_CHECK_SECONDS + 5, when=lambda r: r.path == "/jobs")
+    began = time.monotonic()
+    reply = await command(bot, 'unsubscribe job:"Barista (Downtown)"')
+    assert time.monotonic() - began < JOB_CHECK_SECONDS + 3
+    text = said(reply)
+    assert "Nothing to remove" in text and 'I could not look `job:"Barista (Downtown)"` up at Spark Hire' in text
+    assert "A job renamed since is listed under its old name: `/interview subscriptions`" in text
+    assert len(await subscriptions(bot)) == 1
