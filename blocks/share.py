@@ -137,20 +137,23 @@ MAX_ADVANCED_LINKS_SHOWN = 48
 _LISTED = "|"
 
 
-def reviewer_link_value(link_uuid: str, listed: list[str]) -> str:
-    """A Deactivate button's value: its link, then every link of its message (to list them again,
-    updated: Slack sends no copy of an ephemeral message with the click). 48 uuids fit its 2,000."""
-    return f"{link_uuid}{_LISTED}{','.join(listed)}"
+def reviewer_link_value(link_uuid: str, listed: list[str], *, left_out: int = 0) -> str:
+    """A Deactivate button's value: its link, every link of its message, and how many links that
+    message left out (to list them again, updated: Slack sends no copy of an ephemeral message with
+    the click). 48 uuids and the count fit its 2,000 characters."""
+    return f"{link_uuid}{_LISTED}{','.join(listed)}{_LISTED}{left_out}"
 
 
-def reviewer_link_targets(value: str) -> tuple[str, list[str]]:
-    """The link a Deactivate button's value names, and the links its message lists ([] for a
-    button posted before the value carried them)."""
-    link_uuid, _, listed = value.partition(_LISTED)
-    return link_uuid, [u for u in listed.split(",") if u][:MAX_ADVANCED_LINKS_SHOWN]
+def reviewer_link_targets(value: str) -> tuple[str, list[str], int]:
+    """The link a Deactivate button's value names, the links its message lists ([] for a button
+    posted before the value carried them), and how many more that message left out."""
+    link_uuid, _, rest = value.partition(_LISTED)
+    listed, _, left_out = rest.partition(_LISTED)
+    more = int(left_out) if left_out.isdigit() and len(left_out) < 6 else 0
+    return link_uuid, [u for u in listed.split(",") if u][:MAX_ADVANCED_LINKS_SHOWN], more
 
 
-def _reviewer_link_row(each: ReviewerLinkView, *, listed: list[str]) -> dict[str, Any]:
+def _reviewer_link_row(each: ReviewerLinkView, *, listed: list[str], left_out: int = 0) -> dict[str, Any]:
     if not each.active:
         return section(f":lock: {escape(each.email) or 'A reviewer'}: link deactivated, it no longer opens")
     return section(
@@ -158,7 +161,7 @@ def _reviewer_link_row(each: ReviewerLinkView, *, listed: list[str]) -> dict[str
         accessory=button(
             "Deactivate",
             Action.SHARE_ADVANCED_DEACTIVATE,
-            value=reviewer_link_value(each.uuid, listed),
+            value=reviewer_link_value(each.uuid, listed, left_out=left_out),
             style="danger",
             confirm=confirm_dialog(
                 "Deactivate?",
@@ -169,8 +172,9 @@ def _reviewer_link_row(each: ReviewerLinkView, *, listed: list[str]) -> dict[str
     )
 
 
-def _reviewer_link_rows(links: list[ReviewerLinkView]) -> list[dict[str, Any]]:
-    """One row per link, within the message's limits, then a line counting those left out."""
+def _reviewer_link_rows(links: list[ReviewerLinkView], *, more: int = 0) -> list[dict[str, Any]]:
+    """One row per link, within the message's limits, then a line counting those left out (with
+    ``more`` an earlier listing left out)."""
     shown: list[ReviewerLinkView] = []
     used = 0
     for each in links[:MAX_ADVANCED_LINKS_SHOWN]:
@@ -179,9 +183,10 @@ def _reviewer_link_rows(links: list[ReviewerLinkView]) -> list[dict[str, Any]]:
             break
         shown.append(each)
     listed = [each.uuid for each in shown]
-    rows = [_reviewer_link_row(each, listed=listed) for each in shown]
-    if len(links) > len(shown):
-        rows.append(context(f"…and {len(links) - len(shown)} more link(s), listed in Spark Hire."))
+    left_out = len(links) - len(shown) + more
+    rows = [_reviewer_link_row(each, listed=listed, left_out=left_out) for each in shown]
+    if left_out:
+        rows.append(context(f"…and {left_out} more link(s), listed in Spark Hire."))
     return rows
 
 
@@ -192,13 +197,16 @@ def advanced_links_message(links: list[ReviewerLinkView], *, emailed: bool) -> M
     return Message(text=text, blocks=[section(f":link: *{escape(text)}*"), *_reviewer_link_rows(links)])
 
 
-def advanced_link_deactivated_message(email: str, links: list[ReviewerLinkView] | None = None) -> Message:
+def advanced_link_deactivated_message(
+    email: str, links: list[ReviewerLinkView] | None = None, *, more: int = 0
+) -> Message:
     """After a reviewer link's Deactivate button: with ``links``, the clicked message's links as
-    they are now (the deactivated ones marked, without their address or button)."""
+    they are now (the deactivated ones marked, without their address or button), and a line for the
+    ``more`` that message left out."""
     text = f"Reviewer link for {email} deactivated." if email else "Reviewer link deactivated."
     blocks = [section(f":lock: {escape(text)}")]
     if links:
-        blocks += _reviewer_link_rows(links)
+        blocks += _reviewer_link_rows(links, more=more)
     return Message(text=text, blocks=blocks)
 
 

@@ -421,19 +421,24 @@ async def _reviewer_links_now(
         # The reference's example answer to a deactivation still says "active": trust the click.
         return replace(link, active=False) if uuid == deactivated else link
 
-    try:
-        found = await asyncio.gather(*(read(uuid) for uuid in listed))
-    except VendorError as exc:
-        logger.info("Reviewer links not read again after a deactivation: %s", exc)
-        return None
-    return [link for link in found if link is not None]
+    # Every read awaited, so none is left running (or failing unheard) after one fails.
+    found = await asyncio.gather(*(read(uuid) for uuid in listed), return_exceptions=True)
+    for outcome in found:
+        if isinstance(outcome, VendorError):
+            logger.info("Reviewer links not read again after a deactivation: %s", outcome)
+            return None
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return [link for link in found if isinstance(link, ReviewerLinkView)]
 
 
 async def deactivate_advanced(services: Services, recipient: Recipient, *, team_id: str, value: str) -> None:
     """A reviewer link's Deactivate button: the link stops opening the interviews, and the message
     that listed it lists it again as deactivated (its address no longer offered)."""
-    link_uuid, listed = reviewer_link_targets(value)
-    if not all(UUID_RE.match(uuid) for uuid in [link_uuid, *listed]):
+    link_uuid, listed, more = reviewer_link_targets(value)
+    # A malformed listed uuid costs only its own row, not the button.
+    listed = [uuid for uuid in listed if UUID_RE.match(uuid)]
+    if not UUID_RE.match(link_uuid):
         raise UserFacingError("That button does not point at a reviewer link any more; deactivate it in Spark Hire.")
     client = await _sparkhire(services, team_id, recipient)
     link = await client.set_advanced_share_link_status(link_uuid, active=False)
@@ -450,7 +455,7 @@ async def deactivate_advanced(services: Services, recipient: Recipient, *, team_
     if now is None:  # a button of an older message, or Spark Hire did not answer: say it alone
         await recipient.send(advanced_link_deactivated_message(email or ""))
         return
-    await recipient.send(advanced_link_deactivated_message(email or "", now), replace_original=True)
+    await recipient.send(advanced_link_deactivated_message(email or "", now, more=more), replace_original=True)
 
 
 async def on_advanced_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any, context: Any) -> None:

@@ -198,15 +198,19 @@ def test_each_reviewer_link_can_be_deactivated_after_a_confirmation():
     assert [e["action_id"] for e in buttons] == [Action.SHARE_ADVANCED_DEACTIVATE] * 2
     # Each names its link, and the message's links, to list them again once one is deactivated.
     assert [share.reviewer_link_targets(e["value"]) for e in buttons] == [
-        (a.uuid, [a.uuid, c.uuid]),
-        (c.uuid, [a.uuid, c.uuid]),
+        (a.uuid, [a.uuid, c.uuid], 0),
+        (c.uuid, [a.uuid, c.uuid], 0),
     ]
-    assert share.reviewer_link_targets(a.uuid) == (a.uuid, [])  # a button posted before that
+    assert share.reviewer_link_targets(a.uuid) == (a.uuid, [], 0)  # a button posted before that
     assert all(e["confirm"]["confirm"]["text"] == "Deactivate" for e in buttons)
     assert "a@b.co will no longer be able to watch" in buttons[0]["confirm"]["text"]["text"]
     many = share.advanced_links_message([reviewer(n=n) for n in range(60)], emailed=False)
     assert len(many.blocks) == 50 and "…and 12 more link(s), listed in Spark Hire." in str(many.blocks[-1])
     assert max(len(b["accessory"]["value"]) for b in many.blocks if "accessory" in b) <= 2000
+    # Listed again after a Deactivate, the 12 left out are still counted.
+    _, listed, more = share.reviewer_link_targets(many.blocks[1]["accessory"]["value"])
+    again = share.advanced_link_deactivated_message("a@b.co", [reviewer(n=n) for n in range(len(listed))], more=more)
+    assert more == 12 and "…and 12 more link(s), listed in Spark Hire." in str(again.blocks[-1])
 
 
 def test_a_deactivated_reviewer_link_is_marked_without_its_address_or_button():

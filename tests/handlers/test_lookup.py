@@ -368,6 +368,29 @@ async def test_a_deactivated_reviewer_link_is_no_longer_offered_in_the_message_t
     assert {link["status"] for link in bot.sparkhire.advanced_links.values()} == {"inactive"}
 
 
+async def test_a_deactivate_button_with_one_unreadable_listed_link_still_lists_the_others(bot):
+    view, chosen = await open_advanced_share(bot)
+    typed = {
+        Block.REVIEWER_EMAILS: {Action.INPUT: {"type": "plain_text_input", "value": "boss@example.com\nvp@example.com"}}
+    }
+    await bot.sender.view_submission(view, {**chosen, **typed})
+    created = (await bot.slack.wait_for(lambda: bot.slack.ephemerals("U1")))[-1]
+    url = {link["reviewer"]["email"]: link["url"] for link in bot.sparkhire.advanced_links.values()}
+    boss = next(b for line, b in deactivate_buttons(created.blocks).items() if "boss@example.com" in line)
+    vp_uuid = next(
+        uuid for uuid, link in bot.sparkhire.advanced_links.items() if link["reviewer"]["email"] == "vp@example.com"
+    )
+    # One listed uuid garbled (a client, a proxy): only its row is lost, not the button.
+    value = boss["value"].replace(vp_uuid, "not-a-uuid")
+    await bot.sender.block_action(
+        Action.SHARE_ADVANCED_DEACTIVATE, value=value, response_url=bot.slack.response_url("d"), ephemeral=True
+    )
+    (answer,) = await replies(bot, "d")
+    assert answer["replace_original"] is True
+    assert "boss@example.com: link deactivated" in str(answer["blocks"]) and url["vp@example.com"] not in str(answer)
+    assert bot.sparkhire.advanced_links[vp_uuid]["status"] == "active"
+
+
 async def test_share_without_argument_explains(bot):
     assert "/interview share" in (await bot.sender.command("share")).json()["text"]
 
