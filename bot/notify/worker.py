@@ -71,9 +71,11 @@ POST_METADATA_EVENT = "interview_notification_posted"
 EARLIER_POST_LOOKBACK_SECONDS = 120.0
 #: Pages of 200 messages searched for it at most.
 EARLIER_POST_MAX_PAGES = 5
-#: In a candidate's card record (``ThreadMessage.card``): the outbox row whose reply is in the thread
-#: but whose refresh of the card Slack rate-limited, and that reply's ts. The row waits for Slack
-#: and, leased again, only refreshes the card.
+#: In a candidate's card record (``ThreadMessage.card``): the outbox rows whose reply is in the thread
+#: but whose refresh of the card Slack rate-limited, each with its reply's ts (a list; one such
+#: entry alone, as first written). Such a row waits for Slack and, leased again, only refreshes the
+#: card. It need not be the channel's next row: one queued again by a Re-enable under its old, smaller
+#: id, or on PostgreSQL one committed after it under a smaller id, goes first, and keeps the entry.
 REFRESH_OWED = "refresh_owed"
 #: The longest one wait for Slack's rate limit lasts, whatever its Retry-After says (a garbage
 #: header must not park a channel for years); Slack then answers again with a new Retry-After.
@@ -125,6 +127,20 @@ class CardRefreshRateLimited(Exception):
         super().__init__(f"Slack rate-limited the card's refresh for {retry_after:g} s")
         self.retry_after = retry_after
         self.thread = thread
+
+
+def owed_refreshes(card: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The ``REFRESH_OWED`` entries of a card record: ``{"outbox_id": ..., "reply_ts": ...}`` each."""
+    owed = (card or {}).get(REFRESH_OWED) or []
+    entries = [owed] if isinstance(owed, dict) else owed if isinstance(owed, list) else []
+    return [e for e in entries if isinstance(e, dict) and e.get("outbox_id") is not None and e.get("reply_ts")]
+
+
+def posted_reply(item: OutboxItem) -> str | None:
+    """The ts of the item's reply if the card's record says it is posted and its card refresh owed."""
+    return next(
+        (str(e["reply_ts"]) for e in owed_refreshes(item.thread_card) if str(e["outbox_id"]) == str(item.id)), None
+    )
 
 
 def slack_retry_after(response: Any) -> float | None:
@@ -367,15 +383,21 @@ class OutboxWorker:
             return
         except InterviewUnavailable as exc:
             logger.warning("Outbox row %s waits: %s", item.id, exc)
-            await self._retry_later(item, str(exc))
+            # Nothing was posted this time; what an earlier attempt posted is still to be found, not repeated.
+            maybe_posted = item.maybe_posted_since is not None or posted_reply(item) is not None
+            await self._retry_later(item, str(exc), maybe_posted=maybe_posted)
             return
         except ChannelRateLimited as exc:
             # That limit is conversations.history's own: other channels' posts are not held back.
             await self._wait_for_slack(item, exc.retry_after, workspace=False, maybe_posted=True)
             return
         except CardRefreshRateLimited as exc:
-            # The reply is in Slack: that is written down with the wait, as a post's sent mark is.
-            wait = functools.partial(self._wait_for_slack, item, exc.retry_after, workspace=True, thread=exc.thread)
+            # The reply is in Slack: that is written down with the wait, as a post's sent mark is; and
+            # the row keeps its posting_since, so that if the mark is lost anyway (an older process's
+            # write) its reply is looked for by its metadata, not posted again.
+            wait = functools.partial(
+                self._wait_for_slack, item, exc.retry_after, workspace=True, maybe_posted=True, thread=exc.thread
+            )
             await self._record(item, wait)
             return
         except SlackApiError as exc:
@@ -659,7 +681,10 @@ class OutboxWorker:
                 item, subscription_id=heir_id, payload={**item.payload, **own_payload}, unwanted=None
             )
         payload = item.payload
-        if item.unwanted:  # unsubscribed since it was queued: the channel asked for no more of these
+        # Leased again only for its card's refresh: its reply is in the thread (no need to look).
+        replied = posted_reply(item)
+        # A reply already in the thread is not taken back: the row is sent, whatever changed since.
+        if item.unwanted and replied is None:  # unsubscribed since it was queued: the channel asked for no more
             raise FilteredOut(item.unwanted)
         if not payload.get("vendor"):  # every recorded event names its vendor; housekeeping empties old ones
             raise NotRenderable("its event's details were purged (older than EVENT_RETENTION_DAYS)")
@@ -667,9 +692,6 @@ class OutboxWorker:
         event = payload.get("event", "")
         is_job_event = payload.get("source_event", "").startswith("Job")
         thread_ts = None if is_job_event else item.thread_ts
-        owed = (item.thread_card or {}).get(REFRESH_OWED) or {}
-        # Leased again only for its card's refresh: its reply is in the thread (no need to look).
-        replied = str(owed["reply_ts"]) if owed.get("outbox_id") == item.id and owed.get("reply_ts") else None
         earlier = replied or await self._earlier_post(client, item, thread_ts=thread_ts)
         metadata = {
             "event_type": POST_METADATA_EVENT,
@@ -686,13 +708,22 @@ class OutboxWorker:
                 metadata=metadata,
             )
             return self._counted_from(sent_at), None
-        rendered = await self.render(payload)
+        # Its reply in the thread already, a rating fetches its interview for the card alone: a passing
+        # failure then tries the row again rather than drop the refresh (on its last attempt, it is dropped).
+        refresh_only = thread_ts is not None and earlier is not None and not payload.get("compact")
+        rendered = await self.render(payload, retry_transient=refresh_only and item.attempts + 1 < self.max_attempts)
         candidate = rendered.candidate
-        if payload.get("filters_deferred") and (refused := await self._deferred_filters_refuse(item, rendered.fetched)):
+        if (
+            earlier is None
+            and payload.get("filters_deferred")
+            and (refused := await self._deferred_filters_refuse(item, rendered.fetched))
+        ):
             raise FilteredOut(refused)
         # What the card shows is as of this moment; a delivery older than that (Spark Hire does not
         # deliver in order) still gets its reply, but must not take the card back to its state.
         shown = {key: value for key, value in (item.thread_card or {}).items() if key != REFRESH_OWED}
+        # Other rows' replies whose refresh is owed: whatever this row writes of the card keeps them.
+        others_owed = [e for e in owed_refreshes(item.thread_card) if str(e["outbox_id"]) != str(item.id)]
         card_as_of = shown.get("as_of")
         newest = (
             rendered.current
@@ -704,6 +735,8 @@ class OutboxWorker:
         )
         as_of = max((t for t in (card_as_of, rendered.as_of) if t is not None), default=None)
         card = {"event": event, "as_of": as_of, "fetched": rendered.current} if newest else shown
+        if others_owed:
+            card = {**card, REFRESH_OWED: others_owed}
         # A rating whose interview could not be fetched knows only its stars: the reply says them,
         # but the card keeps the candidate it shows rather than being overwritten with less.
         refresh_card = newest and (event != "rated" or rendered.fetched is not None)
@@ -745,9 +778,13 @@ class OutboxWorker:
                 if isinstance(exc, SlackApiError) and (seconds := slack_retry_after(exc.response)) is not None:
                     # ...but Slack's "not yet" is not "no": the row waits (the workspace too: chat.update's
                     # limit is the workspace's), remembering its reply, and then only refreshes the card.
-                    owes = {**shown, REFRESH_OWED: {"outbox_id": item.id, "reply_ts": reply_ts}}
+                    owes = {**shown, REFRESH_OWED: [*others_owed, {"outbox_id": item.id, "reply_ts": reply_ts}]}
                     raise CardRefreshRateLimited(seconds, ThreadMessage(ts=thread_ts, card=owes)) from exc
                 logger.info("Could not update the card %s: %s", thread_ts, exc)
+        elif event == "rated" and rendered.fetched is None:
+            logger.info(
+                "Outbox row %s: its interview could not be fetched: replied, card %s kept as it was", item.id, thread_ts
+            )
         elif not newest:
             logger.info("Outbox row %s is older than the card %s shows: replied, card kept", item.id, thread_ts)
         return counted_from, ThreadMessage(ts=thread_ts, card=card)
@@ -806,8 +843,12 @@ class OutboxWorker:
     def _tag(self, outbox_id: int) -> str:
         return self.services.secret_box.tag(f"outbox:{outbox_id}")
 
-    async def render(self, payload: dict[str, Any]) -> Rendered:
-        """The candidate as of this event; for a rating, the interview fetched to complete it."""
+    async def render(self, payload: dict[str, Any], *, retry_transient: bool = False) -> Rendered:
+        """The candidate as of this event; for a rating, the interview fetched to complete it.
+
+        ``retry_transient``: a rating whose interview Spark Hire cannot serve just now (not a 404)
+        raises InterviewUnavailable rather than go without it.
+        """
         if payload.get("vendor") == "wedgehr":
             # Polled in order, each diff newer than the last: no time to compare (as_of None).
             if not payload.get("invite"):  # a wedge newly completed, with no invite behind it
@@ -859,7 +900,10 @@ class OutboxWorker:
         uuid = find_interview_uuid(obj)
         given = _rating_given(obj)
         rated_by = _rated_by(obj)
-        if uuid and (fetched := await self._fetch_interview(payload, uuid)) is not None:
+        if (
+            uuid
+            and (fetched := await self._fetch_interview(payload, uuid, retry_transient=retry_transient)) is not None
+        ):
             return Rendered(
                 candidate=from_interview(fetched),
                 fetched=fetched,
