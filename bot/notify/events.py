@@ -139,6 +139,8 @@ def sparkhire_event(
         connection_id=connection_id,
         # A rating names only its interview: the job and exclude filters wait for the worker's fetch.
         filters_deferred=header_event == "InterviewRated" and not assigned and not job,
+        # A Job* delivery is the job as it is now; an interview's job_post may predate a rename.
+        describes_job=is_job,
     )
 
 

@@ -1027,6 +1027,10 @@ class NewEvent:
     connection_id: str | None = None
     #: The job and candidate are not known until the worker fetches them (``Subscription.matches``).
     filters_deferred: bool = False
+    #: The event is about the job itself, so its name is the job's as of now (Spark Hire's Job*
+    #: deliveries). Only such an event renames a followed job: an interview's copy of its job's
+    #: name may be older than a rename (built before it, delivered late).
+    describes_job: bool = False
 
 
 def _deliveries(e: NewEvent, event_id: int, subs: Sequence[Subscription], now: float) -> list[dict[str, Any]]:
@@ -1066,33 +1070,47 @@ def _deliveries(e: NewEvent, event_id: int, subs: Sequence[Subscription], now: f
     return rows
 
 
-def _rename_job(conn: sa.Connection, team_id: str, vendor: str, job_id: str, name: str) -> int:
-    """The statement of ``SubscriptionRepo.rename_job`` (synchronous: the event path runs it too)."""
+def _rename_job(
+    conn: sa.Connection, team_id: str, vendor: str, job_id: str, name: str, *, connection_id: str | None = None
+) -> int:
+    """The statement of ``SubscriptionRepo.rename_job`` (synchronous: the event path runs it too).
+
+    ``connection_id``: only the subscriptions reading it (or none), as its events reach only those.
+    """
     t = schema.subscriptions
     name = name[: schema.JOB_FILTER_MAX]  # as subscribe stores a name it found (bot/notify/jobs.py)
     if not name.strip():
         return 0
-    result = conn.execute(
-        sa.update(t)
-        .where(t.c.team_id == team_id, t.c.vendor == vendor, t.c.job_id == job_id, t.c.job_filter != name)
-        .values(job_filter=name)
-    )
+    where = [t.c.team_id == team_id, t.c.vendor == vendor, t.c.job_id == job_id, t.c.job_filter != name]
+    if connection_id is not None:
+        where.append(sa.or_(t.c.connection_id == connection_id, t.c.connection_id.is_(None)))
+    result = conn.execute(sa.update(t).where(*where).values(job_filter=name))
     return result.rowcount or 0
 
 
-def _renamed_jobs(events: Sequence[NewEvent], subs: Sequence[Subscription]) -> dict[tuple[str, str, str], str]:
-    """The jobs whose name recorded events give differently from what a subscription following the
-    job by its id shows (renamed at the vendor): (team, vendor, job id) to the name, the last event's."""
-    shown: dict[tuple[str, str, str], set[str | None]] = {}
+def _renamed_jobs(
+    events: Sequence[NewEvent], subs: Sequence[Subscription]
+) -> dict[tuple[str, str, str, str | None], str]:
+    """The jobs whose name recorded events about the job itself give differently from what a
+    subscription following the job by its id, and taking the event's connection, shows (renamed at
+    the vendor): (team, vendor, job id, connection) to the name, the last event's."""
+    following: dict[tuple[str, str, str], list[Subscription]] = {}
     for s in subs:
         if s.job_id:
-            shown.setdefault((s.team_id, s.vendor, s.job_id), set()).add(s.job_filter)
-    renamed: dict[tuple[str, str, str], str] = {}
+            following.setdefault((s.team_id, s.vendor, s.job_id), []).append(s)
+    renamed: dict[tuple[str, str, str, str | None], str] = {}
     for e in events:
         name = (e.job_name or "")[: schema.JOB_FILTER_MAX]
+        if not e.describes_job or not name.strip():
+            continue
         key = (e.team_id, e.vendor, e.job_id or "")
-        if name.strip() and key in shown and shown[key] != {name}:
-            renamed[key] = name
+        reading = [
+            s
+            for s in following.get(key, ())
+            if not (e.connection_id and s.connection_id and s.connection_id != e.connection_id)
+        ]
+        if any(s.job_filter != name for s in reading):
+            renamed[(*key, e.connection_id)] = name
     return renamed
 
 
@@ -1139,12 +1157,12 @@ def _record_many(conn: sa.Connection, batch: list[NewEvent], now: float) -> list
                 outbox_rows += _deliveries(e, event_id, subs, now)
         if outbox_rows:
             conn.execute(schema.outbox.insert(), outbox_rows)
-        # A job renamed at the vendor: the lists show the name its events now carry. Only new events
-        # count (a replay of an old one is not news), and only a name that differs costs a statement.
-        for (team_id, vendor, job_id), name in sorted(
-            _renamed_jobs([e for e in unique if e.dedup_key in inserted], subs).items()
-        ):
-            _rename_job(conn, team_id, vendor, job_id, name)
+        # A job renamed at the vendor: the lists show the name its own events now carry. Only new
+        # events count (a replay of an old one is not news), and only a name that differs costs a
+        # statement.
+        renamed = _renamed_jobs([e for e in unique if e.dedup_key in inserted], subs)
+        for (team_id, vendor, job_id, connection_id), name in sorted(renamed.items(), key=lambda r: str(r[0])):
+            _rename_job(conn, team_id, vendor, job_id, name, connection_id=connection_id)
     return [first_index[item.dedup_key] == i and item.dedup_key in inserted for i, item in enumerate(batch)]
 
 

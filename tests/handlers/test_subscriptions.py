@@ -180,14 +180,28 @@ def barista(bot):
     return next(j for j in bot.sparkhire.jobs.values() if j["title"] == "Barista")
 
 
-async def test_an_event_carrying_a_jobs_new_name_shows_it_in_the_lists_and_unsubscribe_takes_it(bot):
+async def job_shown(bot, name, channel="C1"):
+    """Wait until the channel's one subscription shows ``name`` as its job; the subscription."""
+    for _ in range(100):
+        (sub,) = await subscriptions(bot, channel)
+        if sub.job_filter == name:
+            break
+        await asyncio.sleep(0.05)
+    return sub
+
+
+async def test_a_job_updated_shows_the_new_name_and_a_late_interview_built_before_does_not_bring_the_old_back(bot):
     await command(bot, "subscribe sparkhire completed job:Barista")
     job = barista(bot)
-    rename(bot, job, "Barista (Downtown)")
-    interview = bot.sparkhire.add_interview(job_uuid=job["uuid"], name="Zed Later", email="zed@acme.io")
-    await bot.sparkhire.emit("InterviewCompleted", bot.sparkhire.set_status(interview["uuid"], "completed"))
-    await bot.slack.wait_for(lambda: bot.slack.posted("C1"), timeout=10)
+    early = bot.sparkhire.add_interview(job_uuid=job["uuid"], name="Zed Early", email="zed@acme.io")
+    job["title"] = "Barista (Downtown)"  # renamed; the interview built before still says "Barista"
+    await bot.sparkhire.emit("JobUpdated", job)
+    assert (await job_shown(bot, "Barista (Downtown)")).job_filter == "Barista (Downtown)"
 
+    # Spark Hire delivers the interview's completion after the rename, with the job as it was.
+    await bot.sparkhire.emit("InterviewCompleted", bot.sparkhire.set_status(early["uuid"], "completed"))
+    (card,) = await bot.slack.wait_for(lambda: bot.slack.posted("C1"), timeout=10)
+    assert "Zed Early" in card.text  # still followed by its id
     listing = said(await command(bot, "subscriptions"))
     assert "job: Barista (Downtown)" in listing and "job: Barista ·" not in listing
     home = await open_home(bot)
@@ -197,17 +211,42 @@ async def test_an_event_carrying_a_jobs_new_name_shows_it_in_the_lists_and_unsub
     assert await subscriptions(bot) == []
 
 
+async def test_another_accounts_job_updated_does_not_rename_this_accounts_subscription(bot):
+    bot.sparkhire.add_account(BOS_KEY, "Bo's agency")
+    await bot.services.db.connections.upsert_user("T0001", "U2", "sparkhire", BOS_KEY, account_label="Bo's agency")
+    await command(bot, "subscribe sparkhire completed job:Barista")
+    await command(bot, "subscribe sparkhire jobs", user="U2")  # Bo's account's webhook, in #C1 too
+    job = barista(bot)
+    await bot.sparkhire.emit("JobUpdated", {**job, "title": "Not ours"}, api_key=BOS_KEY)
+    await bot.slack.wait_for(lambda: bot.slack.posted("C1"), timeout=10)  # Bo's subscription took it
+    following = next(s for s in await subscriptions(bot) if s.job_id)
+    assert following.job_filter == "Barista"
+
+
+async def test_a_wedge_carrying_the_interviews_name_from_its_creation_does_not_rename_it():
+    async with running_bot(wedgehr_poll_seconds=3600) as bot:
+        interview = next(i for i in bot.wedgehr.interviews.values() if i["name"] == "Movers")
+        await command(bot, "subscribe wedgehr completed job:Movers")
+        await bot.pipeline.poller.poll_all()  # the baseline
+        (sub,) = await subscriptions(bot)
+        assert sub.job_id == str(interview["id"])
+        await asyncio.sleep(1.1)  # WedgeHR's times are in whole seconds
+        invite = bot.wedgehr.add_invite(interview_id=interview["id"], email="mo@example.com", first_name="Mo")
+        bot.wedgehr.wedges[invite["_wedgeId"]]["interviewName"] = "Movers (2019)"  # as copied when it began
+        bot.wedgehr.complete_invite(invite["id"])
+        assert await bot.pipeline.poller.poll_all() == 1
+        await bot.slack.wait_for(lambda: bot.slack.posted("C1"), timeout=10)
+        (sub,) = await subscriptions(bot)
+        assert sub.job_filter == "Movers"
+
+
 async def test_a_job_updated_delivery_renames_it_though_the_channel_does_not_take_job_events(database_url):
     async with running_bot(database_url=database_url) as bot:
         await command(bot, "subscribe sparkhire completed job:Barista")
         job = barista(bot)
         rename(bot, job, "Head Barista")
         await bot.sparkhire.emit("JobUpdated", job)
-        for _ in range(100):
-            (sub,) = await subscriptions(bot)
-            if sub.job_filter == "Head Barista":
-                break
-            await asyncio.sleep(0.05)
+        sub = await job_shown(bot, "Head Barista")
         assert sub.job_filter == "Head Barista" and sub.job_id == job["uuid"]
         assert not bot.slack.posted("C1")
 

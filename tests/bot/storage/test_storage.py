@@ -1,4 +1,5 @@
 import asyncio
+import dataclasses
 import time
 
 import pytest
@@ -205,6 +206,40 @@ async def test_subscription_filters(db):
         for item in batch:
             await db.outbox.mark_sent(item, "w", pace_seconds=0)
     assert [i.payload["key"] for i in items] == ["a"]
+
+
+async def test_only_an_event_about_the_job_itself_renames_it_and_others_cost_no_statement(db):
+    await db.subscriptions.add(
+        team_id="T1",
+        channel_id="C1",
+        vendor="sparkhire",
+        events=["completed", "jobs"],
+        created_by="U1",
+        job_filter="Head Barista",
+        job_id="job-1",
+    )
+    updates: list[str] = []
+
+    def record(conn, cursor, statement, *_):
+        if statement.lstrip().upper().startswith("UPDATE SUBSCRIPTIONS"):
+            updates.append(statement)
+
+    # Every engine: on SQLite, events are written by the batch writer's own.
+    sa.event.listen(sa.Engine, "before_cursor_execute", record)
+    try:
+        # An interview built before the rename carries the job's old name: not news about the job.
+        late = dataclasses.replace(event("late", job="Barista"), job_id="job-1")
+        assert await db.events.record(late)
+        assert updates == [] and (await db.subscriptions.list_for_team("T1"))[0].job_filter == "Head Barista"
+        # The job's own delivery (Spark Hire's JobUpdated) gives its name as it now is.
+        updated = dataclasses.replace(
+            event("job-updated", kind="jobs", job="Barista (Downtown)"), job_id="job-1", describes_job=True
+        )
+        assert await db.events.record(updated)
+        assert len(updates) == 1
+        assert (await db.subscriptions.list_for_team("T1"))[0].job_filter == "Barista (Downtown)"
+    finally:
+        sa.event.remove(sa.Engine, "before_cursor_execute", record)
 
 
 async def test_duplicates_create_no_second_delivery(db):
