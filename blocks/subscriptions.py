@@ -123,6 +123,14 @@ def unsubscribed_message(removed: int, changed: int, *, notes: Sequence[str] = (
 
 #: The text the "which account?" answer gives each account's subscriptions, at most.
 CHOICE_BUDGET = 3_000
+#: The most accounts it asks about: a heading, then each account's at most 3 sections and its
+#: button, then the button for all, is 2 + 12 * 4 = 50 blocks, Slack's most for a message.
+CHOICE_GROUPS_MOST = 12
+#: The most subscriptions it lists, each button naming those it stops: 100 ids of up to
+#: ``CHOICE_ID_DIGITS`` digits fit the 2,000 characters of a button's value, with the events.
+CHOICE_IDS_MOST = 100
+#: The most digits of a subscription id in a button's value (ids are 64-bit: 19 digits could overflow).
+CHOICE_ID_DIGITS = 18
 
 
 def unsubscribe_choices_message(choices: Sequence[Sequence[SubscriptionView]], *, events: Sequence[str]) -> Message:
@@ -163,11 +171,14 @@ def unsubscribe_choice_value(channel_id: str, subscription_ids: Sequence[int], e
 
 
 def parse_unsubscribe_choice(value: str) -> tuple[str, list[int], tuple[str, ...]] | None:
-    """What ``unsubscribe_choice_value`` wrote, or None when it is not that."""
+    """What ``unsubscribe_choice_value`` wrote, or None when it is not that: more ids than a button
+    carries, or an id longer than ours, is no button of ours either."""
     channel_id, _, rest = value.partition(":")
     ids, _, events = rest.partition(":")
     numbers = ids.split(",")
-    if not channel_id or not all(n.isdecimal() for n in numbers):
+    if not channel_id or len(numbers) > CHOICE_IDS_MOST:
+        return None
+    if not all(n.isascii() and n.isdigit() and len(n) <= CHOICE_ID_DIGITS for n in numbers):
         return None
     return channel_id, [int(n) for n in numbers], tuple(e for e in events.split(",") if e)
 

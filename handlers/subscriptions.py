@@ -215,17 +215,27 @@ async def on_unsubscribe_choice(
     ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any, context: Any, respond: Any
 ) -> None:
     """A button of unsubscribe's "which account?" answer: those subscriptions stop, and the answer
-    is replaced by what was done."""
+    is replaced by what was done.
+
+    Only in the channel clicked in, as ``unsubscribe`` there: the value says which channel the
+    answer was for, and a button naming another (copied, or forged) must not reach its subscriptions.
+    """
     await ack()
     services = services_of(context)
     recipient = recipient_from_body(body, client, respond)
     team_id = team_of(body)
+    clicked_in = (body.get("container") or {}).get("channel_id") or (body.get("channel") or {}).get("id")
 
     async def run() -> None:
         choice = parse_unsubscribe_choice(action.get("value") or "")
         if choice is None:
             raise UserFacingError("I could not read that button. Run `/interview unsubscribe` again.")
         channel_id, subscription_ids, events = choice
+        if channel_id != clicked_in:
+            raise UserFacingError(
+                "That button is for another channel's subscriptions: run `/interview unsubscribe` in the "
+                "channel whose subscriptions should stop."
+            )
         done = await unsubscribe_chosen(
             services,
             team_id=team_id,

@@ -11,11 +11,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from blocks.models import SubscriptionView
+from blocks.subscriptions import CHOICE_GROUPS_MOST, CHOICE_IDS_MOST
 from bot.crypto import SecretKeyMismatchError
 from bot.errors import BusyError, NotConnectedError, UserFacingError
 from bot.notify.events import routed
 from bot.notify.grammar import SubscriptionRequest
-from bot.notify.jobs import VENDOR_NAMES, JobCheck, check_job, job_word
+from bot.notify.jobs import JOB_CHECK_SECONDS, VENDOR_NAMES, JobCheck, check_job, job_word
 from bot.notify.receiver import ARRIVALS, webhook_path
 from bot.services import ENV_CONNECTED_BY, Services
 from bot.storage import Connection, NewEvent, Subscription
@@ -555,7 +556,7 @@ def _job_key(job: str | None) -> str:
 
 #: The most subscriptions an "which account?" answer to unsubscribe lists, each button naming
 #: those it stops (a button's value holds 2,000 characters); more are narrowed with words first.
-CHOICES_MOST = 100
+CHOICES_MOST = CHOICE_IDS_MOST
 
 
 @dataclass
@@ -584,16 +585,16 @@ async def unsubscribe(
 
     Words that reach subscriptions of one platform reading different accounts (the channel follows
     a job through two Spark Hire accounts) change nothing: the answer lists them by account to pick.
+    Two keys of one account (the workspace's and a recruiter's own) are one account: no question.
     """
     subs = await services.db.subscriptions.list_for_channel(team_id, channel_id)
     reached, notes = await _reached(services, request, team_id, subs)
     events = request.events if request.explicit_events else ()
     changing = [s for s in reached if _left_after(s, events) != s.events]
-    accounts: dict[str, set[str | None]] = {}
-    for s in changing:
-        accounts.setdefault(s.vendor, set()).add(s.connection_id)
-    if any(len(connections) > 1 for connections in accounts.values()):
-        return Unsubscribed(choices=await _choices(services, changing))
+    accounts = await _by_account(services, changing)
+    vendors = [group[0].vendor for _, group in accounts]
+    if len(vendors) != len(set(vendors)):
+        return Unsubscribed(choices=_choices(accounts))
     removed, narrowed = await _stop(services, changing, events, team_id=team_id, channel_id=channel_id, user_id=user_id)
     return Unsubscribed(removed=removed, narrowed=narrowed, notes=notes)
 
@@ -683,24 +684,62 @@ async def _jobs_named(
     return named, [check for check in checks if check.unchecked is not None]
 
 
-async def _choices(services: Services, subs: list[Subscription]) -> list[list[SubscriptionView]]:
-    """``subs`` by platform and account, each line naming its account."""
-    if len(subs) > CHOICES_MOST:
+async def _by_account(
+    services: Services, subs: list[Subscription]
+) -> list[tuple[Connection | None, list[Subscription]]]:
+    """``subs`` by platform and account, each with a connection it reads (None: no longer connected).
+
+    Connections of one account are one, as ``subscribe`` tells them (``_same_account``): the same
+    key, or a Spark Hire key that lists the other's webhook. Spark Hire is asked only when a
+    platform's subscriptions read several connections, within ``JOB_CHECK_SECONDS`` in all; a key it
+    did not answer for counts as another account (the user is asked rather than both removed).
+    """
+    by_connection: dict[tuple[str, str | None], list[Subscription]] = {}
+    for s in subs:
+        by_connection.setdefault((s.vendor, s.connection_id), []).append(s)
+    deadline = asyncio.get_running_loop().time() + JOB_CHECK_SECONDS
+    accounts: list[tuple[Connection | None, list[Subscription]]] = []
+    for (vendor, connection_id), theirs in by_connection.items():
+        connection = await _readable_connection(services, connection_id) if connection_id else None
+        for known, joined in accounts:
+            if (
+                connection is not None
+                and known is not None
+                and joined[0].vendor == vendor
+                and await _one_account(services, known, connection, deadline)
+            ):
+                joined.extend(theirs)
+                break
+        else:
+            accounts.append((connection, list(theirs)))
+    return accounts
+
+
+async def _one_account(services: Services, first: Connection, second: Connection, deadline: float) -> bool:
+    """Whether two connections read one account, asking Spark Hire until ``deadline`` at most."""
+    if not first.webhook_uuid:  # asked with one key whether it lists the other's webhook
+        first, second = second, first
+    try:
+        async with asyncio.timeout_at(deadline):
+            return await _same_account(services, first, second)
+    except TimeoutError:
+        logger.info("Spark Hire did not say within %g s whether two keys are of one account", JOB_CHECK_SECONDS)
+        return False
+
+
+def _choices(accounts: list[tuple[Connection | None, list[Subscription]]]) -> list[list[SubscriptionView]]:
+    """Each account's subscriptions, each line naming the account; refused when too many to ask about."""
+    reached = sum(len(subs) for _, subs in accounts)
+    if reached > CHOICES_MOST or len(accounts) > CHOICE_GROUPS_MOST:
         raise UserFacingError(
-            f"Those words reach {len(subs)} subscriptions of this channel, reading different accounts. "
+            f"Those words reach {reached} subscriptions of this channel, reading different accounts. "
             "Name fewer with `job:` or the platform, e.g. `/interview unsubscribe sparkhire job:Barista`."
         )
-    groups: dict[tuple[str, str | None], list[SubscriptionView]] = {}
-    accounts: dict[str | None, tuple[str, str | None]] = {}
-    for s in subs:
-        if s.connection_id not in accounts:
-            connection = await _readable_connection(services, s.connection_id) if s.connection_id else None
-            accounts[s.connection_id] = account_of(connection)
-        account, owner = accounts[s.connection_id]
-        groups.setdefault((s.vendor, s.connection_id), []).append(
-            replace(to_view(s), account=account, account_owner=owner)
-        )
-    return list(groups.values())
+    choices = []
+    for connection, subs in accounts:
+        account, owner = account_of(connection)
+        choices.append([replace(to_view(s), account=account, account_owner=owner) for s in subs])
+    return choices
 
 
 async def _stop(

@@ -679,9 +679,30 @@ def test_the_most_subscriptions_unsubscribe_asks_about_fit_the_message_and_each_
         assert all(len(b["value"]) <= 2000 for b in buttons)
 
 
+@pytest.mark.parametrize("lines", [1, 20], ids=["one-line", "long"])
+def test_the_most_accounts_unsubscribe_asks_about_fit_slacks_fifty_blocks(lines):
+    most = subscriptions.CHOICE_GROUPS_MOST
+    many = choices(lines, accounts=most, excludes=tuple(f"person{i}@{LONG[:40]}.example.com" for i in range(20)))
+    message = subscriptions.unsubscribe_choices_message(many, events=())
+    assert_valid_blocks(message.blocks)  # slack-sdk's models, at most 50 blocks, 12,000 characters
+    buttons = [e for b in message.blocks if b["type"] == "actions" for e in b["elements"]]
+    assert len(buttons) == most + 1
+
+
 def test_a_button_value_that_is_not_unsubscribes_is_refused():
-    for value in ("", "C1", "C1:", "C1:1,x:", ":1:", "C1:1;2:rated"):
+    for value in ("", "C1", "C1:", "C1:1,x:", ":1:", "C1:1;2:rated", "C1:\u0663:", "C1:1,+2:"):
         assert subscriptions.parse_unsubscribe_choice(value) is None, value
+
+
+def test_a_button_value_with_more_ids_or_longer_ids_than_a_real_button_is_refused():
+    most = subscriptions.CHOICE_IDS_MOST
+    largest = "9" * subscriptions.CHOICE_ID_DIGITS
+    real = subscriptions.unsubscribe_choice_value("C1", [int(largest)] * most, ["rated"])
+    assert subscriptions.parse_unsubscribe_choice(real) == ("C1", [int(largest)] * most, ("rated",))
+    too_many = subscriptions.unsubscribe_choice_value("C1", range(1, most + 2), [])
+    assert subscriptions.parse_unsubscribe_choice(too_many) is None
+    for too_long in (largest + "9", str(2**63), "1" * 700):
+        assert subscriptions.parse_unsubscribe_choice(f"C1:4,{too_long}:") is None, too_long
 
 
 def test_unsubscribes_answer_carries_its_notes():

@@ -3,9 +3,11 @@ names, long confirmations, channels reading several accounts, jobs renamed at th
 
 import asyncio
 import itertools
+import logging
 import time
 
 from blocks.ids import Action
+from blocks.subscriptions import CHOICE_GROUPS_MOST, parse_unsubscribe_choice
 from bot.notify.jobs import JOB_CHECK_SECONDS
 from tests.bot.notify.test_subscriptions import BOS_KEY, said, subscribe, subscriptions
 from tests.handlers.test_home import open_home
@@ -100,9 +102,14 @@ def choice_buttons(reply):
     ]
 
 
-async def click(bot, button, key, user="U1"):
+async def click(bot, button, key, user="U1", channel="C1"):
     await bot.sender.block_action(
-        button["action_id"], value=button["value"], user=user, ephemeral=True, response_url=bot.slack.response_url(key)
+        button["action_id"],
+        value=button["value"],
+        user=user,
+        channel=channel,
+        ephemeral=True,
+        response_url=bot.slack.response_url(key),
     )
     (answer,) = await bot.slack.wait_for(lambda: bot.slack.responses.get(key), timeout=10)
     return answer
@@ -138,6 +145,66 @@ async def test_unsubscribe_in_a_channel_reading_two_accounts_asks_which_and_remo
     assert await subscriptions(bot) == []
 
 
+async def test_unsubscribe_reaching_more_accounts_than_one_answer_can_list_says_to_name_fewer(bot):
+    await command(bot, "subscribe sparkhire completed")  # the workspace's key
+    for n in range(1, CHOICE_GROUPS_MOST + 1):  # and one more account per colleague's own key
+        key = f"key-of-agency-{n}-0123456789"
+        bot.sparkhire.add_account(key, f"Agency {n}")
+        await bot.services.db.connections.upsert_user("T0001", f"U{n + 10}", "sparkhire", key, account_label=key)
+        await command(bot, "subscribe sparkhire completed", user=f"U{n + 10}")
+    reply = await command(bot, "unsubscribe")
+    assert "reading different accounts. Name fewer with `job:` or the platform" in said(reply)
+    assert not choice_buttons(reply)
+    assert len(await subscriptions(bot)) == CHOICE_GROUPS_MOST + 1
+
+
+#: A recruiter's own key of the sandbox's default account, the account of the workspace's key too.
+SAME_ACCOUNT_KEY = "spark-key-of-u3-0123456789"
+
+
+async def own_key_of_the_same_account(bot, user="U3"):
+    await bot.services.db.connections.upsert_user(
+        "T0001", user, "sparkhire", SAME_ACCOUNT_KEY, account_label="Company User at Shermer Staffing"
+    )
+
+
+async def test_unsubscribe_where_two_keys_read_one_account_removes_at_once_as_before(bot):
+    """The workspace's key and a recruiter's own key of the same Spark Hire account: one account."""
+    await own_key_of_the_same_account(bot)
+    await command(bot, "subscribe sparkhire completed job:Barista")
+    await command(bot, 'subscribe sparkhire completed job:"Sr. Account Executive"', user="U3")
+    first, second = await subscriptions(bot)
+    assert first.connection_id != second.connection_id
+
+    # Spark Hire cannot say whether the keys are of one account: asked rather than both removed.
+    bot.sparkhire.fail_next(403, when=lambda r: r.method == "GET" and r.path == "/webhooks")
+    reply = await command(bot, "unsubscribe sparkhire")
+    assert "Which account's should I remove?" in said(reply) and len(await subscriptions(bot)) == 2
+
+    reply = await command(bot, "unsubscribe sparkhire")
+    assert "Removed 2 and narrowed 0" in said(reply) and not choice_buttons(reply)
+    assert await subscriptions(bot) == []
+
+
+async def test_two_keys_of_one_account_are_one_choice_beside_another_accounts(bot):
+    first, bos = await two_accounts_in(bot)  # U1: the workspace's key; U2: Bo's agency's own key
+    await own_key_of_the_same_account(bot)
+    await command(bot, "subscribe sparkhire completed job:Barista", user="U3")
+    (mine,) = [s for s in await subscriptions(bot) if s.id not in {first.id, bos.id}]
+
+    reply = await command(bot, "unsubscribe")
+    (workspace, workspace_button), (theirs, bos_button), (_, every) = choice_buttons(reply)
+    assert "account: the workspace's key (from SPARKHIRE_API_KEY)" in workspace and "job: Barista" in workspace
+    assert "account: Bo's agency" in theirs
+    assert parse_unsubscribe_choice(workspace_button["value"])[1] == [first.id, mine.id]
+    assert parse_unsubscribe_choice(bos_button["value"])[1] == [bos.id]
+    assert every["text"]["text"] == "Remove all 3"
+
+    answer = await click(bot, workspace_button, "workspace")
+    assert "Removed 2 and narrowed 0" in answer["text"]
+    assert [s.id for s in await subscriptions(bot)] == [bos.id]
+
+
 async def test_unsubscribe_of_some_events_across_two_accounts_narrows_each_once_all_is_picked(bot):
     await two_accounts_in(bot, "subscribe sparkhire completed rated")
     reply = await command(bot, "unsubscribe rated")
@@ -154,15 +221,36 @@ async def test_unsubscribe_of_some_events_across_two_accounts_narrows_each_once_
 
 
 async def test_a_choice_button_for_another_channels_subscriptions_removes_nothing(bot):
-    bot.slack.add_channel("C2", name="other")
+    bot.slack.add_channel("C2", name="hiring-leads", is_private=True, is_member=True)
     first, second = await two_accounts_in(bot, channel="C2")
     forged = {"action_id": Action.UNSUBSCRIBE_CHOICE, "value": f"C1:{first.id},{second.id}:"}
     answer = await click(bot, forged, "forged")
     assert "Nothing to remove" in answer["text"]
     assert len(await subscriptions(bot, "C2")) == 2
+    # A button naming the private #C2, clicked in #C1 by U3 (never in #C2): it is #C1's answer that
+    # was clicked, and it reaches nothing of #C2's.
+    forged = {"action_id": Action.UNSUBSCRIBE_CHOICE, "value": f"C2:{first.id},{second.id}:"}
+    answer = await click(bot, forged, "forged-c2", user="U3")
+    assert "That button is for another channel's subscriptions" in answer["text"] and "Removed" not in answer["text"]
+    assert len(await subscriptions(bot, "C2")) == 2
     answer = await click(bot, {"action_id": Action.UNSUBSCRIBE_CHOICE, "value": "C2:x"}, "garbled")
     assert "Run `/interview unsubscribe` again" in answer["text"]
     assert len(await subscriptions(bot, "C2")) == 2
+
+
+async def test_a_choice_button_naming_too_many_or_too_long_ids_is_unreadable_and_logs_no_error(bot, caplog):
+    first, second = await two_accounts_in(bot)
+    for n, value in enumerate(
+        [
+            f"C1:{first.id},{second.id}," + ",".join(str(10_000 + i) for i in range(700)) + ":",
+            f"C1:{first.id},{'9' * 25}:",
+            f"C1:{first.id},{2**63}:",
+        ]
+    ):
+        answer = await click(bot, {"action_id": Action.UNSUBSCRIBE_CHOICE, "value": value}, f"forged-{n}")
+        assert "I could not read that button. Run `/interview unsubscribe` again." in answer["text"], value
+    assert len(await subscriptions(bot)) == 2
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]  # no traceback of a failed read
 
 
 # -- a job renamed at the vendor ---------------------------------------------------------------
