@@ -123,6 +123,12 @@ def _v6_subscription_job_id(connection: sa.Connection) -> None:
     _add_column(connection, "subscriptions", "job_id", f"VARCHAR({schema.JOB_ID_MAX})")
 
 
+def _v7_outbox_event_id_index(connection: sa.Connection) -> None:
+    """``ix_outbox_event_id`` (schema.py): without it a Re-enable's catch-up scanned the outbox once
+    per event it read, holding the write lock for tens of seconds. v1 from this schema made it already."""
+    connection.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_outbox_event_id ON outbox (event_id)")
+
+
 def _add_column(connection: sa.Connection, table: str, column: str, ddl_type: str) -> None:
     """Add a column a database made by v1 from the current schema has already."""
     if column not in {c["name"] for c in sa.inspect(connection).get_columns(table)}:
@@ -136,6 +142,7 @@ MIGRATIONS: list[Callable[[sa.Connection], None]] = [
     _v4_sparkhire_dedup_without_webhook,
     _v5_subscription_paused_at,
     _v6_subscription_job_id,
+    _v7_outbox_event_id_index,
 ]
 
 

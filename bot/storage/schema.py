@@ -99,6 +99,8 @@ outbox = sa.Table(
     # mid-post, or Slack's answer was lost): the next attempt looks in the channel before posting.
     sa.Column("posting_since", sa.Float),
     sa.Index("ix_outbox_pending", "status", "team_id", "channel_id", "id"),
+    # A Re-enable asks, per event it reads, whether the channel has it already (and counts the rest).
+    sa.Index("ix_outbox_event_id", "event_id"),
 )
 
 # One lease per channel: keeps a channel's messages in order across processes and

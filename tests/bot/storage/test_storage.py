@@ -744,6 +744,21 @@ async def test_a_database_from_before_paused_at_gains_it(database_url, secret_bo
         await database.aclose()
 
 
+async def test_a_database_from_before_the_outbox_event_index_gains_it(database_url, secret_box):
+    database = Database(url=database_url, secret_box=secret_box)
+    try:
+        await database.migrate()
+        async with database.engine.begin() as conn:  # as version 6 left it
+            await conn.execute(sa.text("DROP INDEX IF EXISTS ix_outbox_event_id"))
+            await conn.execute(sa.delete(schema.schema_version).where(schema.schema_version.c.version >= 7))
+        assert await database.migrate() >= 7
+        async with database.engine.connect() as conn:
+            indexes = await conn.run_sync(lambda sync: sa.inspect(sync).get_indexes("outbox"))
+        assert ["event_id"] in [i["column_names"] for i in indexes]
+    finally:
+        await database.aclose()
+
+
 def router(*events: NewEvent):
     """``route`` for ``resume_catching_up``: the stored events of this test back as recorded."""
     by_key = {e.dedup_key: e for e in events}
