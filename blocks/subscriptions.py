@@ -275,50 +275,53 @@ def still_paused_notice(subs: Sequence[SubscriptionView], *, cause: PauseCause |
     )
 
 
-def resumed_text(
-    channel_id: str,
-    *,
-    count: int = 1,
-    queued: int = 0,
-    too_old: int = 0,
-    at_most: bool = False,
-    days: int = 7,
-    most: int = 200,
-) -> str:
-    """What a Re-enable did, and what is now posted (for the reply and the App Home)."""
-    what = "the subscription" if count == 1 else f"{count} subscriptions"
-    missed = missed_text(queued=queued, too_old=too_old, at_most=at_most, days=days, most=most)
+def resumed_text(channel_id: str, *, missed: str, count: int = 1) -> str:
+    """What a Re-enable did, and what is now posted (``missed_text``), for the reply and the App Home."""
+    what = "the subscription" if count == 1 else f"{count:,} subscriptions"
     return f"Re-enabled {what} in <#{channel_id}>. {missed}"
 
 
-def missed_text(*, queued: int, too_old: int, at_most: bool = False, days: int = 7, most: int = 200) -> str:
-    """What re-enabling a paused subscription posts of what it missed (plain text, no markup);
-    ``at_most``: ``too_old`` may count events a job or exclude filter would have left out."""
-    if queued:
-        text = (
-            f"Posting the {queued} notification{'s' if queued != 1 else ''} missed while paused, "
-            "in the order they arrived."
-        )
-    else:
-        text = "Nothing it takes arrived while it was paused."
-    if too_old:
-        older = f"{'Up to ' if at_most else ''}{too_old} older one{'s were' if too_old != 1 else ' was'}"
-        text += f" {older} not posted: a Re-enable posts what arrived in the last {days} days, {most} at most."
-    return text
-
-
-def resumed_notice(
-    channel_id: str,
+def missed_text(
     *,
-    count: int = 1,
-    queued: int = 0,
-    too_old: int = 0,
-    at_most: bool = False,
+    queued: int,
+    too_old: int,
+    older_uncounted: bool = False,
     days: int = 7,
     most: int = 200,
-) -> Message:
-    """After the Re-enable button: the channel as a link, and what is now posted."""
-    text = resumed_text(channel_id, count=count, queued=queued, too_old=too_old, at_most=at_most, days=days, most=most)
+    count: int = 1,
+    nothing: str | None = None,
+) -> str:
+    """What re-enabling ``count`` paused subscriptions posts of what they missed (plain text, no markup).
+
+    Args:
+        older_uncounted: More older ones than ``too_old`` may have been missed, how many is not known
+            (a job or exclude filter, checked only on what was read, or more than was read): no number
+            is given then, a wrong one would mislead.
+        nothing: Said when nothing is posted (default: nothing they take arrived while paused).
+    """
+    if queued == 1:
+        text = "Posting the 1 notification missed while paused."
+    elif queued:
+        text = f"Posting the {queued:,} notifications missed while paused, in the order they arrived."
+    elif nothing is not None:
+        text = nothing
+    elif too_old or older_uncounted:
+        text = f"Nothing {'it' if count == 1 else 'they'} missed is recent enough to post."
+    elif count == 1:
+        text = "Nothing it takes arrived while it was paused."
+    else:
+        text = "Nothing they take arrived while they were paused."
+    why = f"only what arrived in the last {days:,} days is posted, {most:,} at most."
+    if older_uncounted:
+        text += f" Some older ones may not have been posted: {why}"
+    elif too_old:
+        text += f" {too_old:,} older one{'s were' if too_old != 1 else ' was'} not posted: {why}"
+    return text.strip()
+
+
+def resumed_notice(channel_id: str, *, missed: str, count: int = 1) -> Message:
+    """After the Re-enable button: the channel as a link, and what is now posted (``missed_text``)."""
+    text = resumed_text(channel_id, missed=missed, count=count)
     return Message(text=text, text_is_markup=True, blocks=[section(text)])
 
 

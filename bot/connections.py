@@ -6,16 +6,14 @@ import logging
 from dataclasses import dataclass, field
 
 from blocks.models import VENDOR_LABELS
-from blocks.subscriptions import missed_text
 from bot.errors import BusyError
 from bot.notify.subscriptions import (
-    CATCH_UP_MOST,
     SUBSCRIBE_AGAIN,
     WEBHOOK_BUSY,
-    catch_up_days,
     delete_webhook_of,
     ensure_webhook,
     follow_new_key,
+    missed_note,
     watch_from_now,
 )
 from bot.services import ENV_CONNECTED_BY, Services
@@ -80,16 +78,15 @@ def _resumed_notes(services: Services, done: CatchUp) -> list[str]:
     """What a new WedgeHR token re-enabled, and what of what they missed is posted."""
     if not done.resumed:
         return []
-    missed = missed_text(
-        queued=done.queued,
-        too_old=done.too_old,
-        at_most=done.too_old_at_most,
-        days=catch_up_days(services),
-        most=CATCH_UP_MOST,
-    )
+    count = len(done.resumed)
+    what = "the WedgeHR subscription" if count == 1 else f"{count:,} WedgeHR subscriptions"
+    # Polls failed while the token was refused: what was completed meanwhile was never recorded, and
+    # the next poll reads it (restart_baseline keeps the last good poll's time).
+    next_poll = "Interviews completed since the last successful poll are posted with the next poll."
     return [
-        f"Re-enabled {len(done.resumed)} WedgeHR subscription(s) paused because WedgeHR rejected the old token. "
-        + missed
+        f"Re-enabled {what} paused because WedgeHR rejected the old token. "
+        + missed_note(services, done, nothing=next_poll)
+        + ("" if not done.queued and not done.too_old and not done.older_uncounted else f" {next_poll}")
     ]
 
 

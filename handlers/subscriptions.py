@@ -15,7 +15,6 @@ from blocks.errors import error_message, notice
 from blocks.ids import Action
 from blocks.models import Message
 from blocks.subscriptions import (
-    missed_text,
     parse_unsubscribe_choice,
     removed_notice,
     resumed_notice,
@@ -29,9 +28,8 @@ from bot.errors import UserFacingError
 from bot.notify import grammar
 from bot.notify.paused import paused_with, user_reachable
 from bot.notify.subscriptions import (
-    CATCH_UP_MOST,
     Outcome,
-    catch_up_days,
+    missed_note,
     release_webhook_if_unused,
     replay,
     resume_catching_up,
@@ -43,6 +41,7 @@ from bot.notify.subscriptions import (
 )
 from bot.services import Services
 from bot.storage import Subscription
+from bot.storage.repos import CatchUp
 from handlers.common import Recipient, after_ack, recipient_from_body, services_of, team_of
 from handlers.connect import is_workspace_admin
 from handlers.home import build_home
@@ -145,18 +144,18 @@ async def run_subscribe(
 def _resumed_notes(services: Services, outcome: Outcome) -> list[str]:
     """For paused subscriptions ``subscribe`` re-enabled: what they missed is posted, as the Re-enable
     button says (first: notes past the message's budget are left out)."""
-    resumed = sum(len(c.resumed) for c in outcome.caught_up)
-    if not resumed:
+    if not outcome.caught_up:
         return []
-    what = "the paused subscription" if resumed == 1 else f"{resumed} paused subscriptions"
-    missed = missed_text(
+    done = CatchUp(
+        resumed=[s for c in outcome.caught_up for s in c.resumed],
         queued=sum(c.queued for c in outcome.caught_up),
         too_old=sum(c.too_old for c in outcome.caught_up),
-        at_most=any(c.too_old_at_most for c in outcome.caught_up),
-        days=catch_up_days(services),
-        most=CATCH_UP_MOST,
+        older_uncounted=any(c.older_uncounted for c in outcome.caught_up),
     )
-    return [f"Re-enabled {what} here. {missed}"]
+    if not done.resumed:
+        return []
+    what = "the paused subscription" if len(done.resumed) == 1 else f"{len(done.resumed):,} paused subscriptions"
+    return [f"Re-enabled {what} here. {missed_note(services, done)}"]
 
 
 async def on_subscribe(
@@ -359,15 +358,7 @@ async def re_enable(services: Services, client: AsyncWebClient, *, team_id: str,
         target=subscription.channel_id,
         detail={"subscriptions": len(done.resumed), "queued": done.queued, "too_old": done.too_old},
     )
-    resumed = resumed_notice(
-        subscription.channel_id,
-        count=len(done.resumed),
-        queued=done.queued,
-        too_old=done.too_old,
-        at_most=done.too_old_at_most,
-        days=catch_up_days(services),
-        most=CATCH_UP_MOST,
-    )
+    resumed = resumed_notice(subscription.channel_id, count=len(done.resumed), missed=missed_note(services, done))
     return Answer(resumed, resumed.text)
 
 

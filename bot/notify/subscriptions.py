@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from blocks.models import SubscriptionView
-from blocks.subscriptions import CHOICE_GROUPS_MOST, CHOICE_IDS_MOST
+from blocks.subscriptions import CHOICE_GROUPS_MOST, CHOICE_IDS_MOST, missed_text
 from bot.crypto import SecretKeyMismatchError
 from bot.errors import BusyError, NotConnectedError, UserFacingError
 from bot.notify.events import routed
@@ -437,6 +437,20 @@ async def subscribe(
 def catch_up_days(services: Services) -> int:
     """How many days back a Re-enable posts what was missed."""
     return int(min(CATCH_UP_DAYS, services.settings.event_retention_days))
+
+
+def missed_note(services: Services, done: CatchUp, *, nothing: str | None = None) -> str:
+    """What a re-enable posts of what its subscriptions missed, in the Re-enable button's words
+    (``nothing``: said instead when it posts nothing)."""
+    return missed_text(
+        queued=done.queued,
+        too_old=done.too_old,
+        older_uncounted=done.older_uncounted,
+        days=catch_up_days(services),
+        most=CATCH_UP_MOST,
+        count=len(done.resumed),
+        nothing=nothing,
+    )
 
 
 async def resume_catching_up(services: Services, subscriptions: list[Subscription]) -> CatchUp:

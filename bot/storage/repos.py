@@ -8,7 +8,7 @@ import logging
 import math
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Hashable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Hashable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -580,18 +580,27 @@ TOO_OLD_TO_CATCH_UP = "missed while its subscription was paused; too old to post
 #: Events recorded this long before a pause's recorded start are still looked at when catching up
 #: (the processes' clocks may differ); those the channel already has are left out whatever their time.
 PAUSE_CLOCK_MARGIN_SECONDS = 60.0
-#: Arbitrary constant: the PostgreSQL advisory lock a recording of events holds shared from before
-#: it reads the subscriptions until it commits, and a re-enable exclusive (``resume_catching_up``).
-RECORDING_LOCK_ID = 7_142_031_119
+#: Arbitrary constant (an int4): the class of the PostgreSQL advisory locks, one per workspace
+#: (``hashtext(team_id)``), a recording of events holds shared from before it reads the subscriptions
+#: until it commits, and a re-enable exclusive (``resume_catching_up``).
+RECORDING_LOCK_CLASS = 714_203_111
+#: A catch-up reads at most this many times ``most`` events that may post (the page it is on
+#: finishes): a job or exclude filter may leave most of them out, and recordings of the workspace
+#: wait for it. What lies beyond is said to exist, not counted.
+CATCH_UP_READ_PAGES = 5
+#: Older events a catch-up counts exactly, at most; beyond, it says "some".
+CATCH_UP_COUNT_MOST = 10_000
 
 
-def _recording_lock(dialect: str, *, shared: bool) -> sa.TextClause | None:
-    """The statement taking the recording lock until the transaction ends; None on SQLite, whose
-    write transactions (BEGIN IMMEDIATE) already exclude each other."""
+def _recording_locks(dialect: str, team_ids: Iterable[str], *, shared: bool) -> list[sa.TextClause]:
+    """The statements taking each workspace's recording lock until the transaction ends, in sorted
+    order (two transactions taking several never wait for each other in a circle). None on SQLite,
+    whose write transactions (BEGIN IMMEDIATE) already exclude each other."""
     if dialect != "postgresql":
-        return None
+        return []
     function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
-    return sa.text(f"SELECT {function}({RECORDING_LOCK_ID})")
+    statement = sa.text(f"SELECT {function}(:lock_class, hashtext(:team_id))")
+    return [statement.bindparams(lock_class=RECORDING_LOCK_CLASS, team_id=t) for t in sorted(set(team_ids))]
 
 
 def _paused_since(now: float) -> Any:
@@ -623,9 +632,10 @@ class CatchUp:
     #: Missed, but not queued: recorded before ``not_before``, beyond the ``most`` newest, or
     #: their details already purged.
     too_old: int
-    #: ``too_old`` counts events it did not read, of subscriptions with a job or exclude filter
-    #: (checked only once read): at most that many were missed.
-    too_old_at_most: bool = False
+    #: Older ones than ``too_old`` counts may have been missed too, how many is not known: events it
+    #: did not read of subscriptions with a job or exclude filter (checked only once read), or more
+    #: than a catch-up reads or counts.
+    older_uncounted: bool = False
 
 
 async def _catch_up(
@@ -639,8 +649,8 @@ async def _catch_up(
     route: Callable[[StoredEvent], NewEvent | None],
 ) -> tuple[int, int, int]:
     """``resume_catching_up`` for one channel's re-enabled subscriptions, in its transaction:
-    (queued, too old, of which events counted unread). Reads the ``most`` newest of what can post,
-    and counts the rest."""
+    (queued, too old, whether more than that may have been missed, uncounted). Reads the ``most``
+    newest of what can post, and counts the rest when it can tell them."""
     ob, ev = schema.outbox, schema.events
     now = time.time()
     stopped = sa.and_(
@@ -660,22 +670,23 @@ async def _catch_up(
             .limit(most)
         )
     ]
-    old = unread = 0
+    old, uncounted = 0, False
     if (missed_events := _missed_events(team_id, channel_id, subs)) is not None:
         # The newest first, a page at a time, until ``most`` of them post: a job or exclude filter
-        # is checked once read, and may leave some out.
+        # is checked once read, and may leave some out. Recordings of the workspace wait meanwhile:
+        # at most CATCH_UP_READ_PAGES pages are read.
         oldest_read: tuple[float, int] | None = None
-        posting = 0
-        while posting < most:
-            read_before = [] if oldest_read is None else [_before(*oldest_read)]
+        posting = read = 0
+        while posting < most and read < CATCH_UP_READ_PAGES * most:
             page = (
                 await conn.execute(
                     sa.select(ev.c.id, ev.c.team_id, ev.c.vendor, ev.c.event_type, ev.c.payload, ev.c.received_at)
-                    .where(missed_events, ev.c.received_at >= not_before, *read_before)
+                    .where(missed_events, ev.c.received_at >= not_before, *_before(oldest_read))
                     .order_by(ev.c.received_at.desc(), ev.c.id.desc())
                     .limit(most)
                 )
             ).all()
+            read += len(page)
             for row in page:
                 oldest_read = (row.received_at, row.id)
                 if deliveries := _missed_deliveries(row, subs, route, now):
@@ -685,12 +696,19 @@ async def _catch_up(
                         break
             if len(page) < most:
                 break
-        # The rest is counted, not read: older, or beyond the newest read.
-        read_before = [] if oldest_read is None else [_before(*oldest_read)]
-        unread = (
-            await conn.execute(sa.select(sa.func.count()).select_from(ev).where(missed_events, *read_before))
-        ).scalar_one()
-        old += unread
+        # The rest is counted, not read: older, or beyond the newest read. Each of them would post
+        # unless a filter leaves it out, or the subscriptions missed more than can be counted quickly;
+        # then only whether there are any is told.
+        rest = sa.select(ev.c.id).where(missed_events, *_before(oldest_read))
+        if any(s.has_filters for s in subs) or read >= CATCH_UP_READ_PAGES * most:
+            uncounted = (await conn.execute(rest.limit(1))).first() is not None
+        else:
+            counted = sa.select(sa.func.count()).select_from(rest.limit(CATCH_UP_COUNT_MOST + 1).subquery())
+            unread = (await conn.execute(counted)).scalar_one()
+            if unread > CATCH_UP_COUNT_MOST:
+                uncounted = True
+            else:
+                old += unread
     missed.sort(key=lambda m: (m[0], m[1]))
     if len(missed) > most:
         old += sum(1 for m in missed[:-most] if m[2] is None)  # the stopped rows are counted below
@@ -707,7 +725,7 @@ async def _catch_up(
     new_rows = [d for m in missed for d in m[3]]
     if new_rows:
         await conn.execute(ob.insert(), new_rows)
-    return len(missed), old, unread
+    return len(missed), old, uncounted
 
 
 def _missed_events(team_id: str, channel_id: str, subs: list[Subscription]) -> sa.ColumnElement[bool] | None:
@@ -738,10 +756,18 @@ def _missed_events(team_id: str, channel_id: str, subs: list[Subscription]) -> s
     )
 
 
-def _before(received_at: float, event_id: int) -> sa.ColumnElement[bool]:
-    """Events recorded before this one, in the order the newest-first reads go."""
+def _before(oldest_read: tuple[float, int] | None) -> list[sa.ColumnElement[bool]]:
+    """The conditions of events recorded before ``oldest_read`` (received_at, id), in the order the
+    newest-first reads go (none: nothing read yet). The plain bound lets the index on received_at
+    start there, rather than every page scanning again from the newest."""
+    if oldest_read is None:
+        return []
+    received_at, event_id = oldest_read
     ev = schema.events
-    return sa.or_(ev.c.received_at < received_at, sa.and_(ev.c.received_at == received_at, ev.c.id < event_id))
+    return [
+        ev.c.received_at <= received_at,
+        sa.or_(ev.c.received_at < received_at, sa.and_(ev.c.received_at == received_at, ev.c.id < event_id)),
+    ]
 
 
 def _missed_deliveries(
@@ -938,20 +964,24 @@ class SubscriptionRepo(_Repo):
         recorded since each was paused that it takes (``route`` rebuilds what its filters look at
         from the stored event), each once per channel, as when it is recorded: none that the
         channel already has a delivery of. Only what can be queued is read: since ``not_before``,
-        the ``most`` newest. The rest is counted in ``CatchUp.too_old``.
+        the ``most`` newest, of ``CATCH_UP_READ_PAGES`` times ``most`` read at most. The rest is
+        counted in ``CatchUp.too_old``, or said to exist (``older_uncounted``).
 
         A subscription another request re-enabled meanwhile is left to that one. The flag changes
-        and the catch-up reads in one transaction, under the recording lock (SQLite: the write
-        lock): it waits for every recording under way, which is then committed and read here, and
-        every later recording waits for it, then reads the subscriptions active and queues the
-        event itself. On PostgreSQL without it, a recording that read the subscription still paused
-        but committed after the catch-up had read the events was posted by neither.
+        and the catch-up reads in one transaction, under their workspaces' recording locks (SQLite:
+        the write lock): it waits for every recording under way there, which is then committed and
+        read here, and every later recording there waits for it, then reads the subscriptions
+        active and queues the event itself. On PostgreSQL without it, a recording that read the
+        subscription still paused but committed after the catch-up had read the events was posted
+        by neither.
         """
         if not subscription_ids:  # nothing to wait for recordings for
             return CatchUp(resumed=[], queued=0, too_old=0)
         t = schema.subscriptions
         async with self._engine.begin() as conn:
-            if (lock := _recording_lock(conn.dialect.name, shared=False)) is not None:
+            # Only their workspaces' recordings wait (a subscription never changes workspace).
+            teams = (await conn.execute(sa.select(t.c.team_id).where(t.c.id.in_(list(subscription_ids))))).scalars()
+            for lock in _recording_locks(conn.dialect.name, teams, shared=False):
                 await conn.execute(lock)
             rows = (
                 await conn.execute(
@@ -977,14 +1007,14 @@ class SubscriptionRepo(_Repo):
             for subscription in resumed:
                 by_channel.setdefault((subscription.team_id, subscription.channel_id), []).append(subscription)
             for (team_id, channel_id), subs in by_channel.items():
-                queued, old, unread = await _catch_up(
+                queued, old, uncounted = await _catch_up(
                     conn, team_id, channel_id, subs, not_before=not_before, most=most, route=route
                 )
                 done = dataclasses.replace(
                     done,
                     queued=done.queued + queued,
                     too_old=done.too_old + old,
-                    too_old_at_most=done.too_old_at_most or (unread > 0 and any(s.has_filters for s in subs)),
+                    older_uncounted=done.older_uncounted or uncounted,
                 )
         return done
 
@@ -1138,11 +1168,11 @@ def _record_many(conn: sa.Connection, batch: list[NewEvent], now: float) -> list
     ]
     inserted = {row.dedup_key: row.id for row in conn.execute(stmt, params).all()}
     if inserted:
-        # Before reading which subscriptions are active: a re-enable waits for this transaction to
-        # commit, or this one for the re-enable (SubscriptionRepo.resume_catching_up).
-        if (lock := _recording_lock(conn.dialect.name, shared=True)) is not None:
-            conn.execute(lock)
         teams = {(e.team_id, e.vendor) for e in unique if e.dedup_key in inserted}
+        # Before reading which subscriptions are active: a re-enable in one of these workspaces
+        # waits for this transaction to commit, or this one for it (SubscriptionRepo.resume_catching_up).
+        for lock in _recording_locks(conn.dialect.name, (team for team, _ in teams), shared=True):
+            conn.execute(lock)
         sub = schema.subscriptions
         rows = conn.execute(
             sa.select(sub)

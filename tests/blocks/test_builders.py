@@ -432,7 +432,9 @@ ALL_MESSAGES = [
         )
         for cause in ("archived", "gone", "invite")
     ),
-    lambda: subscriptions.resumed_notice("C1", count=3, queued=200, too_old=1500, days=7),
+    lambda: subscriptions.resumed_notice(
+        "C1", count=3, missed=subscriptions.missed_text(queued=200, too_old=1500, days=7, count=3)
+    ),
     lambda: subscriptions.removed_notice("C1", 2),
 ]
 
@@ -501,9 +503,26 @@ def test_fallback_text_is_escaped_except_where_the_bot_mentions_a_channel():
         SubscriptionView(id=3, channel_id="C1", vendor="sparkhire", events=("rated",)), reason="is_archived <x>"
     )
     assert "<#C1>" in paused.as_kwargs()["text"] and "&lt;x&gt;" in paused.as_kwargs()["text"]
-    resumed = subscriptions.resumed_notice("C7", queued=2)
+    resumed = subscriptions.resumed_notice("C7", missed=subscriptions.missed_text(queued=2, too_old=0))
     assert resumed.as_kwargs()["text"].startswith("Re-enabled the subscription in <#C7>. Posting the 2 notifications")
     assert live_markup(resumed.blocks[0]["text"]["text"]) == ["<#C7>"]
+
+
+def test_what_a_re_enable_posts_is_said_with_a_number_only_when_it_is_known():
+    exact = subscriptions.missed_text(queued=1_500, too_old=24_853, days=7, most=200)
+    assert exact == (
+        "Posting the 1,500 notifications missed while paused, in the order they arrived. 24,853 older ones were"
+        " not posted: only what arrived in the last 7 days is posted, 200 at most."
+    )
+    # A job filter checked only on what was read: most of what was not read may be another job's.
+    filtered = subscriptions.missed_text(queued=1, too_old=3, older_uncounted=True, days=7, most=200)
+    assert filtered == (
+        "Posting the 1 notification missed while paused. Some older ones may not have been posted: only what"
+        " arrived in the last 7 days is posted, 200 at most."
+    )
+    nothing = subscriptions.missed_text(queued=0, too_old=0, count=2)
+    assert nothing == "Nothing they take arrived while they were paused."
+    assert subscriptions.missed_text(queued=0, too_old=2).startswith("Nothing it missed is recent enough to post.")
 
 
 def test_every_subscription_of_a_channel_following_many_jobs_is_listed_or_counted():

@@ -99,7 +99,11 @@ async def test_a_token_wedgehr_keeps_refusing_pauses_its_channels_and_a_new_toke
         assert paused.paused
 
         confirmation = await connect_token(bot, "company-a-new-token-0123")
-        assert "Re-enabled 1 WedgeHR subscription(s)" in str(confirmation.blocks)
+        told = str(confirmation.blocks)
+        assert "Re-enabled the WedgeHR subscription paused because WedgeHR rejected the old token" in told
+        # Its polls failed, so nothing was recorded meanwhile: the next poll brings it.
+        assert "Interviews completed since the last successful poll are posted with the next poll" in told
+        assert "Nothing it takes" not in told
         (resumed,) = await bot.services.db.subscriptions.list_for_team("T0001")
         assert not resumed.paused
         await asyncio.sleep(1.1)

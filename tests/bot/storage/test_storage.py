@@ -832,3 +832,28 @@ async def test_a_re_enable_leaves_out_what_is_older_than_the_cutoff_or_beyond_th
         [subscription.id], not_before=time.time() - 7 * DAY, most=100, route=router(first, *later)
     )
     assert (done.queued, done.too_old) == (1, 0)  # later-3, which that pause failed again
+
+
+async def test_a_re_enable_of_a_job_filtered_channel_reads_a_bounded_number_of_events_and_counts_none_it_did_not(db):
+    """Recordings of the workspace wait while a Re-enable reads: a backlog of other jobs' events,
+    which only reading tells apart, is not read to its end."""
+    subscription = await db.subscriptions.add(
+        team_id="T1", channel_id="C1", vendor="sparkhire", events=["completed"], created_by="U1", job_filter="Barista"
+    )
+    await db.subscriptions.pause_channel("T1", "C1", "is archived", error="is_archived")
+    others = [event(f"chef-{n}", job="Chef", thread=f"c{n}") for n in range(300)]
+    await db.events.record_many(others)
+    baristas = [event(f"barista-{n}", thread=f"b{n}") for n in range(2)]
+    await db.events.record_many(baristas)
+    read = []
+    route = router(*others, *baristas)
+
+    def counted(stored):
+        read.append(stored.id)
+        return route(stored)
+
+    done = await db.subscriptions.resume_catching_up([subscription.id], not_before=0, most=10, route=counted)
+    assert await pending_keys(db, "C1") == ["barista-0", "barista-1"]
+    assert len(read) <= 5 * 10  # CATCH_UP_READ_PAGES pages of ``most``, not the 302 since the pause
+    # Unread, the rest may be the channel's job or not: said to exist, not counted as missed.
+    assert (done.queued, done.too_old, done.older_uncounted) == (2, 0, True)
