@@ -26,7 +26,7 @@ from blocks.subscriptions import (
 )
 from bot.errors import UserFacingError
 from bot.notify import grammar
-from bot.notify.paused import paused_with, user_reachable
+from bot.notify.paused import paused_with, re_enabled_with, user_reachable
 from bot.notify.subscriptions import (
     Outcome,
     missed_note,
@@ -337,13 +337,7 @@ async def re_enable(services: Services, client: AsyncWebClient, *, team_id: str,
             "The account this subscription read its events from was disconnected. Run"
             " `/interview subscribe` in that channel again to use the account connected now."
         )
-    group = await paused_with(services, subscription)
-    # One of the channel's others whose account was disconnected stays paused, as it would alone.
-    group = [
-        s
-        for s in group
-        if s.id == subscription.id or not s.connection_id or await services.db.connections.get(s.connection_id)
-    ]
+    group = await re_enabled_with(services, subscription)
     if (problem := await channel_problem(client, subscription.channel_id)) is not None:
         notice = still_paused_notice([to_view(s) for s in group], cause=problem)
         return Answer(notice, notice.text)

@@ -57,6 +57,16 @@ async def paused_with(services: Services, subscription: Subscription) -> list[Su
     ]
 
 
+async def re_enabled_with(services: Services, subscription: Subscription) -> list[Subscription]:
+    """What re-enabling ``subscription`` re-enables: ``paused_with`` it, but for the others whose
+    account was disconnected (resumed, they would read from nothing and stay silent)."""
+    return [
+        s
+        for s in await paused_with(services, subscription)
+        if s.id == subscription.id or not s.connection_id or await services.db.connections.get(s.connection_id)
+    ]
+
+
 async def user_reachable(client: AsyncWebClient, user_id: str) -> bool:
     """False for someone deactivated or gone: Slack takes a DM to a deactivated user without an error,
     and nobody reads it. True when Slack cannot say just now (the DM may still reach them)."""

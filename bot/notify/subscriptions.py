@@ -386,8 +386,12 @@ async def subscribe(
         if vendor == "wedgehr":
             await watch_from_now(services, reads.id)
         if same is not None:
-            if same.paused:  # as its Re-enable button would, with what it followed when paused
-                outcome.caught_up.append(await resume_catching_up(services, [same]))
+            if same.paused:
+                # As its Re-enable button would: with what it followed when paused, and with the
+                # channel's others paused with it (what the pause stopped may be theirs to post).
+                from bot.notify.paused import re_enabled_with  # built on this module
+
+                outcome.caught_up.append(await resume_catching_up(services, await re_enabled_with(services, same)))
             merged = tuple(dict.fromkeys([*same.events, *events]))
             values: dict[str, Any] = {"events": merged, "paused": False, "paused_reason": None}
             if same.connection_id != reads.id:  # its account was disconnected: it reads this one now

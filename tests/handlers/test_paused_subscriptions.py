@@ -145,13 +145,13 @@ async def test_subscribe_run_again_in_a_paused_channel_re_enables_it_and_says_wh
 
     reply = await subscribe(bot, "subscribe sparkhire completed", channel="C2")
     said = str(reply["blocks"])
-    assert "Re-enabled the paused subscription here. Posting the 1 notification missed while paused" in said
+    assert "Re-enabled 2 paused subscriptions here. Posting the 1 notification missed while paused" in said
     (card,) = await bot.slack.wait_for(lambda: bot.slack.posted("C2"), timeout=10)
     assert "Cand" in card.text
-    # Only the subscription the command names: the other keeps its Re-enable on the Home.
+    # As the Re-enable button of either: the channel's other, paused with it, is re-enabled too.
     assert [(s.id, s.paused) for s in await bot.services.db.subscriptions.list_for_channel("T0001", "C2")] == [
         (full.id, False),
-        (compact.id, True),
+        (compact.id, False),
     ]
     await open_home(bot)
-    assert len(paused_rows(bot.slack.published_home["U1"])) == 1
+    assert paused_rows(bot.slack.published_home["U1"]) == []

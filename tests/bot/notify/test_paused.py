@@ -223,6 +223,27 @@ async def test_subscribing_again_in_a_paused_channel_posts_what_it_missed_once_e
     assert await bot.services.db.outbox.counts() == {"sent": 2}
 
 
+async def test_subscribing_again_in_a_channel_whose_subscriptions_paused_together_re_enables_them_all(bot):
+    bot.slack.add_channel("G1", name="secret-hiring", is_private=True, is_member=True)
+    await subscribe(bot, channel="G1")
+    await subscribe(bot, "subscribe sparkhire rated job:Barista", channel="G1")
+    bot.slack.channels["G1"]["is_member"] = False  # /kick @Interview Bot: both pause
+    first = completed_interview(bot)
+    await bot.sparkhire.emit("InterviewCompleted", first)  # the first subscription's card hits the kick
+    await bot.slack.wait_for(lambda: notices(bot), timeout=10)
+    assert all(s.paused for s in await bot.services.db.subscriptions.list_for_channel("T0001", "G1"))
+    bot.slack.channels["G1"]["is_member"] = True  # invited again
+
+    # The command names the job one, as the Re-enable button of either would, both come back.
+    reply = await subscribe(bot, "subscribe sparkhire rated job:Barista", channel="G1")
+    assert "Re-enabled 2 paused subscriptions here. Posting the 1 notification missed while paused." in str(
+        reply["blocks"]
+    )
+    assert not any(s.paused for s in await bot.services.db.subscriptions.list_for_channel("T0001", "G1"))
+    (card,) = await bot.slack.wait_for(lambda: cards(bot, "G1"), timeout=10)
+    assert first["assigned_to"]["name"] in card.text
+
+
 async def test_a_new_wedgehr_token_re_enables_the_paused_channels_and_posts_what_they_missed():
     async with running_bot(wedgehr_poll_seconds=3600) as bot:
         await watched(bot)  # C1 follows the account
