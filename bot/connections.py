@@ -55,7 +55,8 @@ async def save_verified(services: Services, credentials: VerifiedCredentials) ->
             team_id, "wedgehr", token, account_label=label, connected_by=user_id, environment=env
         )
         if old is not None and (not old.readable or old.credential != after.credential or old.environment != env):
-            saved.notes += _resumed_notes(services, await services.follow_new_wedgehr_token(after.id))
+            resumed = await services.follow_new_wedgehr_token(after.id, user_id=user_id)
+            saved.notes += _resumed_notes(services, resumed)
         saved.connected.append(("wedgehr", f"{label} ({env})"))
     if credentials.sparkhire_workspace:
         key, label = credentials.sparkhire_workspace
@@ -138,7 +139,8 @@ async def disconnect(services: Services, connection: Connection, *, user_id: str
         )
         result.notes.append(f"The workspace uses {name} from the bot's settings again.")
         if vendor == "wedgehr":
-            result.notes += _resumed_notes(services, await services.follow_new_wedgehr_token(after.id))
+            resumed = await services.follow_new_wedgehr_token(after.id, user_id=user_id)
+            result.notes += _resumed_notes(services, resumed)
         else:
             result.notes += await follow_new_key(services, before=connection, after=after)
     else:

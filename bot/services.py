@@ -246,10 +246,11 @@ class Services:
                 continue
             logger.info("Workspace %s's %s connection now follows %s", copy.team_id, copy.vendor, env_name)
 
-    async def follow_new_wedgehr_token(self, connection_id: str) -> CatchUp:
+    async def follow_new_wedgehr_token(self, connection_id: str, *, user_id: str = ENV_CONNECTED_BY) -> CatchUp:
         """After a connection's WedgeHR token changed: a new baseline (perhaps another company's account,
         whose past is not news), and the subscriptions paused because WedgeHR refused the old token
-        re-enabled, posting what they missed meanwhile as the Re-enable button does."""
+        re-enabled, posting what they missed meanwhile as the Re-enable button does (audited as
+        ``user_id``'s: whoever connected the token, else the bot's settings)."""
         # Imported here: the notification pipeline is built on these services.
         from bot.notify.subscriptions import resume_catching_up
 
@@ -259,7 +260,7 @@ class Services:
             for s in await self.db.subscriptions.list_using_connection(connection_id)
             if s.paused and s.paused_reason == TOKEN_REJECTED
         ]
-        return await resume_catching_up(self, refused)
+        return await resume_catching_up(self, refused, user_id=user_id, via="token")
 
     async def aclose(self) -> None:
         await self.tasks.drain()

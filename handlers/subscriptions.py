@@ -341,17 +341,9 @@ async def re_enable(services: Services, client: AsyncWebClient, *, team_id: str,
     if (problem := await channel_problem(client, subscription.channel_id)) is not None:
         notice = still_paused_notice([to_view(s) for s in group], cause=problem)
         return Answer(notice, notice.text)
-    done = await resume_catching_up(services, group)
+    done = await resume_catching_up(services, group, user_id=user_id, via="button")
     if not done.resumed:  # another click got there first
         return _answer(f"The subscription in <#{subscription.channel_id}> is enabled already.")
-    await services.db.audit.add(
-        team_id=team_id,
-        user_id=user_id,
-        action="subscription.resumed",
-        vendor=subscription.vendor,
-        target=subscription.channel_id,
-        detail={"subscriptions": len(done.resumed), "queued": done.queued, "too_old": done.too_old},
-    )
     resumed = resumed_notice(subscription.channel_id, count=len(done.resumed), missed=missed_note(services, done))
     return Answer(resumed, resumed.text)
 

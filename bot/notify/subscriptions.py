@@ -391,7 +391,8 @@ async def subscribe(
                 # channel's others paused with it (what the pause stopped may be theirs to post).
                 from bot.notify.paused import re_enabled_with  # built on this module
 
-                outcome.caught_up.append(await resume_catching_up(services, await re_enabled_with(services, same)))
+                group = await re_enabled_with(services, same)
+                outcome.caught_up.append(await resume_catching_up(services, group, user_id=user_id, via="subscribe"))
             merged = tuple(dict.fromkeys([*same.events, *events]))
             values: dict[str, Any] = {"events": merged, "paused": False, "paused_reason": None}
             if same.connection_id != reads.id:  # its account was disconnected: it reads this one now
@@ -457,18 +458,36 @@ def missed_note(services: Services, done: CatchUp, *, nothing: str | None = None
     )
 
 
-async def resume_catching_up(services: Services, subscriptions: list[Subscription]) -> CatchUp:
-    """Re-enable paused subscriptions, queueing what they missed while paused (``CATCH_UP_DAYS``).
+async def resume_catching_up(
+    services: Services, subscriptions: list[Subscription], *, user_id: str, via: str
+) -> CatchUp:
+    """Re-enable paused subscriptions, queueing what they missed while paused (``CATCH_UP_DAYS``),
+    and audit it (``subscription.resumed``, one entry per channel) as done by ``user_id`` through
+    ``via`` ("button", "subscribe", "token").
 
     Whatever re-enables a subscription goes through here: the Re-enable button, ``subscribe`` run
     again, a new WedgeHR token.
     """
-    return await services.db.subscriptions.resume_catching_up(
+    done = await services.db.subscriptions.resume_catching_up(
         [s.id for s in subscriptions],
         not_before=time.time() - catch_up_days(services) * 86400,
         most=CATCH_UP_MOST,
         route=routed,
     )
+    channels: dict[tuple[str, str], list[Subscription]] = {}
+    for subscription in done.resumed:
+        channels.setdefault((subscription.team_id, subscription.channel_id), []).append(subscription)
+    for (team_id, channel_id), resumed in channels.items():
+        await services.db.audit.add(
+            team_id=team_id,
+            user_id=user_id,
+            action="subscription.resumed",
+            vendor=resumed[0].vendor,
+            target=channel_id,
+            # The counts are the whole re-enable's (a new token's may span channels).
+            detail={"subscriptions": len(resumed), "queued": done.queued, "too_old": done.too_old, "via": via},
+        )
+    return done
 
 
 async def _checked_jobs(

@@ -242,6 +242,10 @@ async def test_subscribing_again_in_a_channel_whose_subscriptions_paused_togethe
     assert not any(s.paused for s in await bot.services.db.subscriptions.list_for_channel("T0001", "G1"))
     (card,) = await bot.slack.wait_for(lambda: cards(bot, "G1"), timeout=10)
     assert first["assigned_to"]["name"] in card.text
+    # Audited as the button's Re-enable is.
+    (audited,) = await bot.services.db.audit.recent("T0001", action_prefix="subscription.resumed")
+    assert (audited.user_id, audited.target) == ("U1", "G1")
+    assert audited.detail == {"subscriptions": 2, "queued": 1, "too_old": 0, "via": "subscribe"}
 
 
 async def test_a_new_wedgehr_token_re_enables_the_paused_channels_and_posts_what_they_missed():
@@ -267,6 +271,13 @@ async def test_a_new_wedgehr_token_re_enables_the_paused_channels_and_posts_what
         assert "Posting the 2 notifications missed while paused" in told
         posted = await bot.slack.wait_for(lambda: len(cards(bot, "C1")) >= 2 and cards(bot, "C1"), timeout=10)
         assert ["Gia" in posted[0].text, "Hal" in posted[1].text] == [True, True]
+        (audited,) = await bot.services.db.audit.recent("T0001", action_prefix="subscription.resumed")
+        assert (audited.user_id, audited.target, audited.vendor, audited.detail["via"]) == (
+            "U1",
+            "C1",
+            "wedgehr",
+            "token",
+        )
         await asyncio.sleep(1.5)
         assert len(cards(bot, "C1")) == 2 and len(cards(bot, "C2")) == 2
 
