@@ -335,7 +335,8 @@ async def test_a_reviewer_link_can_be_deactivated_from_slack(bot):
     assert ("share.deactivated", "boss@example.com") in [(e.action, e.target) for e in entries]
 
 
-async def test_a_deactivated_reviewer_link_is_no_longer_offered_in_the_message_that_listed_it(bot):
+async def links_for_boss_and_vp(bot):
+    """Reviewer links created for boss@ and vp@: their addresses by email, and boss's Deactivate button."""
     view, chosen = await open_advanced_share(bot)
     typed = {
         Block.REVIEWER_EMAILS: {Action.INPUT: {"type": "plain_text_input", "value": "boss@example.com\nvp@example.com"}}
@@ -344,6 +345,11 @@ async def test_a_deactivated_reviewer_link_is_no_longer_offered_in_the_message_t
     created = (await bot.slack.wait_for(lambda: bot.slack.ephemerals("U1")))[-1]
     url = {link["reviewer"]["email"]: link["url"] for link in bot.sparkhire.advanced_links.values()}
     boss = next(b for line, b in deactivate_buttons(created.blocks).items() if "boss@example.com" in line)
+    return url, boss
+
+
+async def test_a_deactivated_reviewer_link_is_no_longer_offered_in_the_message_that_listed_it(bot):
+    url, boss = await links_for_boss_and_vp(bot)
     await bot.sender.block_action(
         Action.SHARE_ADVANCED_DEACTIVATE, value=boss["value"], response_url=bot.slack.response_url("d"), ephemeral=True
     )
@@ -369,14 +375,7 @@ async def test_a_deactivated_reviewer_link_is_no_longer_offered_in_the_message_t
 
 
 async def test_a_deactivate_button_with_one_unreadable_listed_link_still_lists_the_others(bot):
-    view, chosen = await open_advanced_share(bot)
-    typed = {
-        Block.REVIEWER_EMAILS: {Action.INPUT: {"type": "plain_text_input", "value": "boss@example.com\nvp@example.com"}}
-    }
-    await bot.sender.view_submission(view, {**chosen, **typed})
-    created = (await bot.slack.wait_for(lambda: bot.slack.ephemerals("U1")))[-1]
-    url = {link["reviewer"]["email"]: link["url"] for link in bot.sparkhire.advanced_links.values()}
-    boss = next(b for line, b in deactivate_buttons(created.blocks).items() if "boss@example.com" in line)
+    url, boss = await links_for_boss_and_vp(bot)
     vp_uuid = next(
         uuid for uuid, link in bot.sparkhire.advanced_links.items() if link["reviewer"]["email"] == "vp@example.com"
     )
