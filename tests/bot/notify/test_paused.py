@@ -44,6 +44,18 @@ def notices(bot, user="U1"):
     return [m for m in bot.slack.posted(user) if "paused" in m.text]
 
 
+def completed_delivery(subscription, body):
+    """A Spark Hire InterviewCompleted delivery to the subscription's account, as an event."""
+    return sparkhire_event(
+        team_id="T0001",
+        connection_id=subscription.connection_id,
+        header_event="InterviewCompleted",
+        webhook_uuid="",
+        body=body,
+        raw=json.dumps(body).encode(),
+    )
+
+
 async def test_cards_that_arrived_while_paused_are_posted_after_re_enable_once_each_in_order(bot):
     bot.slack.add_channel("G1", name="secret-hiring", is_private=True, is_member=True)
     await subscribe(bot, channel="G1")
@@ -290,15 +302,7 @@ async def test_a_re_enable_after_a_busy_pause_reads_only_the_events_it_can_post(
         interview = completed_interview(bot)
 
         def delivered(n):
-            body = {**interview, "uuid": f"busy-{n:04}"}
-            return sparkhire_event(
-                team_id="T0001",
-                connection_id=subscription.connection_id,
-                header_event="InterviewCompleted",
-                webhook_uuid="",
-                body=body,
-                raw=json.dumps(body).encode(),
-            )
+            return completed_delivery(subscription, {**interview, "uuid": f"busy-{n:04}"})
 
         # 100 completions ten days ago, then 250 this week: the 200 newest can post.
         assert all(await bot.services.db.events.record_many([delivered(n) for n in range(100)]))
@@ -331,15 +335,7 @@ async def test_older_ones_a_job_filter_may_have_left_out_are_said_to_exist_not_m
     seller = new_completed(bot, name="Sal Seller", email="sal@acme.io", job_title="Sr. Account Executive")
 
     def delivered(body, n):
-        body = {**body, "uuid": f"{body['uuid']}-{n}"}
-        return sparkhire_event(
-            team_id="T0001",
-            connection_id=subscription.connection_id,
-            header_event="InterviewCompleted",
-            webhook_uuid="",
-            body=body,
-            raw=json.dumps(body).encode(),
-        )
+        return completed_delivery(subscription, {**body, "uuid": f"{body['uuid']}-{n}"})
 
     # Two of each job ten days ago (the pause began then), one for the channel's job this week.
     await bot.services.db.events.record_many([delivered(b, n) for n in range(2) for b in (barista, seller)])
