@@ -131,8 +131,8 @@ class CardRefreshRateLimited(Exception):
 
 def owed_refreshes(card: dict[str, Any] | None) -> list[dict[str, Any]]:
     """The ``REFRESH_OWED`` entries of a card record: ``{"outbox_id": ..., "reply_ts": ...}`` each."""
-    owed = (card or {}).get(REFRESH_OWED) or []
-    entries = [owed] if isinstance(owed, dict) else owed if isinstance(owed, list) else []
+    owed = (card or {}).get(REFRESH_OWED)
+    entries = owed if isinstance(owed, list) else []
     return [e for e in entries if isinstance(e, dict) and e.get("outbox_id") is not None and e.get("reply_ts")]
 
 

@@ -649,8 +649,8 @@ async def _catch_up(
     route: Callable[[StoredEvent], NewEvent | None],
 ) -> tuple[int, int, int]:
     """``resume_catching_up`` for one channel's re-enabled subscriptions, in its transaction:
-    (queued, too old, whether more than that may have been missed, uncounted). Reads the ``most``
-    newest of what can post, and counts the rest when it can tell them."""
+    (queued, too old, whether older ones may have been missed uncounted). Reads the ``most`` newest
+    of what can post, and counts the rest when it can tell them."""
     ob, ev = schema.outbox, schema.events
     now = time.time()
     stopped = sa.and_(
