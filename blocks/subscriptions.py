@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any, Literal
 
@@ -126,19 +126,26 @@ CHOICE_BUDGET = 3_000
 #: The most accounts it asks about: a heading, then each account's at most 3 sections and its
 #: button, then the button for all, is 2 + 12 * 4 = 50 blocks, Slack's most for a message.
 CHOICE_GROUPS_MOST = 12
-#: The most subscriptions it lists, each button naming those it stops: 100 ids of up to
-#: ``CHOICE_ID_DIGITS`` digits fit the 2,000 characters of a button's value, with the events.
-CHOICE_IDS_MOST = 100
+#: The most subscriptions it lists, each button naming those it stops: 96 ids of up to
+#: ``CHOICE_ID_DIGITS`` digits fit the 2,000 characters of a button's value, with the channel,
+#: every event and the tag that binds the button to whom it was asked.
+CHOICE_IDS_MOST = 96
 #: The most digits of a subscription id in a button's value (ids are 64-bit: 19 digits could overflow).
 CHOICE_ID_DIGITS = 18
 
 
-def unsubscribe_choices_message(choices: Sequence[Sequence[SubscriptionView]], *, events: Sequence[str]) -> Message:
+def unsubscribe_choices_message(
+    choices: Sequence[Sequence[SubscriptionView]],
+    *,
+    events: Sequence[str],
+    tag: Callable[[str], str] | None = None,
+) -> Message:
     """unsubscribe's words reach subscriptions of one platform reading different accounts: which
     should stop? Each account's subscriptions with a button that stops those, and one for all.
 
     ``choices``: one list per platform and account, each line naming its account; ``events``: the
-    events to stop (none: the whole subscriptions).
+    events to stop (none: the whole subscriptions); ``tag``: the keyed digest each button's value
+    ends with, so that a click from outside the channel (the answer reached a DM) can be trusted.
     """
     first = choices[0][0]
     what = f"stop getting {', '.join(events)}" if events else "I remove"
@@ -155,26 +162,41 @@ def unsubscribe_choices_message(choices: Sequence[Sequence[SubscriptionView]], *
         title = f"*{VENDOR_LABELS[s.vendor]}* · account: {escape(s.account or '')}{owner}"
         lines = [subscription_line(replace(v, account=None, account_owner=None)) for v in group]
         blocks += chunked_sections([title, *lines], max_blocks=3, max_chars=budget)
-        value = unsubscribe_choice_value(first.channel_id, [v.id for v in group], events)
+        value = unsubscribe_choice_value(first.channel_id, [v.id for v in group], events, tag=tag)
         blocks.append(actions(button(verb, Action.UNSUBSCRIBE_CHOICE, value=value)))
     every = [v.id for group in choices for v in group]
     everything = "Stop " + ", ".join(events) + " for all" if events else f"Remove all {len(every)}"
-    value = unsubscribe_choice_value(first.channel_id, every, events)
+    value = unsubscribe_choice_value(first.channel_id, every, events, tag=tag)
     blocks.append(actions(button(everything, Action.UNSUBSCRIBE_CHOICE, value=value)))
     return Message(text=text, blocks=blocks)
 
 
-def unsubscribe_choice_value(channel_id: str, subscription_ids: Sequence[int], events: Sequence[str]) -> str:
+def unsubscribe_choice_value(
+    channel_id: str,
+    subscription_ids: Sequence[int],
+    events: Sequence[str],
+    *,
+    tag: Callable[[str], str] | None = None,
+) -> str:
     """A "which account?" button's value: the channel, the subscriptions it stops and the events
-    (``C1:4,7:completed,rated``; no events: remove them)."""
-    return f"{channel_id}:{','.join(map(str, subscription_ids))}:{','.join(events)}"
+    (``C1:4,7:completed,rated``; no events: remove them), then ``tag`` of all that, if given."""
+    value = f"{channel_id}:{','.join(map(str, subscription_ids))}:{','.join(events)}"
+    return f"{value}:{tag(value)}" if tag is not None else value
+
+
+def unsubscribe_choice_tag(value: str) -> tuple[str, str | None]:
+    """A "which account?" button's value split into what its tag covers, and the tag (None: untagged)."""
+    covered, _, tag = value.rpartition(":")
+    return (covered, tag) if value.count(":") == 3 else (value, None)
 
 
 def parse_unsubscribe_choice(value: str) -> tuple[str, list[int], tuple[str, ...]] | None:
-    """What ``unsubscribe_choice_value`` wrote, or None when it is not that: more ids than a button
-    carries, or an id longer than ours, is no button of ours either."""
-    channel_id, _, rest = value.partition(":")
-    ids, _, events = rest.partition(":")
+    """What ``unsubscribe_choice_value`` wrote (its tag aside), or None when it is not that: more ids
+    than a button carries, or an id longer than ours, is no button of ours either."""
+    parts = unsubscribe_choice_tag(value)[0].split(":")
+    if len(parts) != 3:
+        return None
+    channel_id, ids, events = parts
     numbers = ids.split(",")
     if not channel_id or len(numbers) > CHOICE_IDS_MOST:
         return None

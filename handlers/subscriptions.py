@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -21,9 +22,11 @@ from blocks.subscriptions import (
     still_paused_notice,
     subscribed_message,
     subscriptions_list,
+    unsubscribe_choice_tag,
     unsubscribe_choices_message,
     unsubscribed_message,
 )
+from bot.crypto import constant_time_equals
 from bot.errors import UserFacingError
 from bot.notify import grammar
 from bot.notify.paused import paused_with, re_enabled_with, user_reachable
@@ -45,6 +48,8 @@ from bot.storage.repos import CatchUp
 from handlers.common import Recipient, after_ack, recipient_from_body, services_of, team_of
 from handlers.connect import is_workspace_admin
 from handlers.home import build_home
+
+logger = logging.getLogger(__name__)
 
 PRIVATE_CHANNEL_HELP = (
     "I'm not in this private channel yet. Invite me with `/invite @Interview Bot`, then run the command again."
@@ -203,11 +208,71 @@ async def on_unsubscribe(
         )
         if done.choices:  # the channel reads several accounts: which of theirs should stop?
             events = request.events if request.explicit_events else ()
-            await recipient.send(unsubscribe_choices_message(done.choices, events=events))
+            tag = choice_tagger(services_of(context), team_id=command["team_id"], user_id=command["user_id"])
+            await recipient.send(unsubscribe_choices_message(done.choices, events=events, tag=tag))
         else:
             await recipient.send(unsubscribed_message(done.removed, done.narrowed, notes=done.notes))
 
     after_ack(context, run(), recipient=recipient, name="unsubscribe")
+
+
+def choice_tagger(services: Services, *, team_id: str, user_id: str) -> Callable[[str], str]:
+    """The tag of a "which account?" button asked of ``user_id``: keyed with ``BOT_SECRET_KEY``, so
+    only the bot can make one, and bound to the user, so it is good for nobody else."""
+    return lambda value: services.secret_box.tag(f"unsubscribe-choice:{team_id}:{user_id}:{value}")
+
+
+async def is_channel_member(client: AsyncWebClient, channel_id: str, user_id: str) -> bool:
+    """Whether Slack lists ``user_id`` among the channel's members.
+
+    Raises:
+        UserFacingError: Slack does not show the bot the channel (a private one it left).
+    """
+    cursor = None
+    while True:
+        try:
+            page = await client.conversations_members(channel=channel_id, limit=1000, cursor=cursor)
+        except SlackApiError as exc:
+            if exc.response.get("error") in ("channel_not_found", "not_in_channel"):
+                raise UserFacingError(
+                    "I can no longer see who is in that channel, so I cannot check that you may change its "
+                    "subscriptions. Nothing was removed: run `/interview unsubscribe` in the channel itself."
+                ) from None
+            raise
+        if user_id in (page.get("members") or []):
+            return True
+        cursor = (page.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            return False
+
+
+async def check_choice_from_elsewhere(
+    services: Services, client: AsyncWebClient, *, team_id: str, user_id: str, channel_id: str, value: str
+) -> None:
+    """A "which account?" button clicked outside its channel (the answer could only reach the
+    user's DM): taken when its tag says it was asked of this user, and the user is still in the
+    channel, where anyone may run `/interview unsubscribe`.
+
+    Raises:
+        UserFacingError: Not so; nothing may change.
+    """
+    covered, tag = unsubscribe_choice_tag(value)
+    if tag is None:
+        raise UserFacingError(
+            "That button is for another channel's subscriptions: run `/interview unsubscribe` in the "
+            "channel whose subscriptions should stop."
+        )
+    expected = choice_tagger(services, team_id=team_id, user_id=user_id)(covered)
+    if not constant_time_equals(tag, expected):
+        logger.warning("Refused an unsubscribe button of %s with a tag that is not theirs", user_id)
+        raise UserFacingError(
+            "That button was not made for you, or was changed: nothing was removed. Run "
+            "`/interview unsubscribe` in the channel whose subscriptions should stop."
+        )
+    if not await is_channel_member(client, channel_id, user_id):
+        raise UserFacingError(
+            "You are no longer in that channel, so its subscriptions are not yours to change: nothing was removed."
+        )
 
 
 async def on_unsubscribe_choice(
@@ -216,24 +281,25 @@ async def on_unsubscribe_choice(
     """A button of unsubscribe's "which account?" answer: those subscriptions stop, and the answer
     is replaced by what was done.
 
-    Only in the channel clicked in, as ``unsubscribe`` there: the value says which channel the
-    answer was for, and a button naming another (copied, or forged) must not reach its subscriptions.
+    As ``unsubscribe`` in the channel the value names: clicked there, or elsewhere (the answer fell
+    back to a DM) by the user it was asked of, still in that channel. A button naming another
+    channel (copied, or forged) must not reach its subscriptions.
     """
     await ack()
     services = services_of(context)
     recipient = recipient_from_body(body, client, respond)
     team_id = team_of(body)
     clicked_in = (body.get("container") or {}).get("channel_id") or (body.get("channel") or {}).get("id")
+    value = action.get("value") or ""
 
     async def run() -> None:
-        choice = parse_unsubscribe_choice(action.get("value") or "")
+        choice = parse_unsubscribe_choice(value)
         if choice is None:
             raise UserFacingError("I could not read that button. Run `/interview unsubscribe` again.")
         channel_id, subscription_ids, events = choice
         if channel_id != clicked_in:
-            raise UserFacingError(
-                "That button is for another channel's subscriptions: run `/interview unsubscribe` in the "
-                "channel whose subscriptions should stop."
+            await check_choice_from_elsewhere(
+                services, client, team_id=team_id, user_id=recipient.user_id, channel_id=channel_id, value=value
             )
         done = await unsubscribe_chosen(
             services,

@@ -17,6 +17,7 @@ from blocks.models import (
     ReviewerLinkView,
     SubscriptionView,
 )
+from bot.notify import grammar
 from tests.support.blockkit import assert_valid_blocks, assert_valid_view
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -718,6 +719,13 @@ def test_a_button_value_with_more_ids_or_longer_ids_than_a_real_button_is_refuse
     largest = "9" * subscriptions.CHOICE_ID_DIGITS
     real = subscriptions.unsubscribe_choice_value("C1", [int(largest)] * most, ["rated"])
     assert subscriptions.parse_unsubscribe_choice(real) == ("C1", [int(largest)] * most, ("rated",))
+    # The longest a real button's value gets, tagged (a 32-character digest), fits Slack's 2,000.
+    every_event = tuple(sorted(set(grammar.SPARKHIRE_EVENTS) | set(grammar.WEDGEHR_EVENTS)))
+    tagged = subscriptions.unsubscribe_choice_value(
+        "C0123456789AB", [int(largest)] * most, every_event, tag=lambda covered: "f" * 32
+    )
+    assert len(tagged) <= 2000 and subscriptions.unsubscribe_choice_tag(tagged)[1] == "f" * 32
+    assert subscriptions.parse_unsubscribe_choice(tagged) == ("C0123456789AB", [int(largest)] * most, every_event)
     too_many = subscriptions.unsubscribe_choice_value("C1", range(1, most + 2), [])
     assert subscriptions.parse_unsubscribe_choice(too_many) is None
     for too_long in (largest + "9", str(2**63), "1" * 700):

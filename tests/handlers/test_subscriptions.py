@@ -238,6 +238,54 @@ async def test_a_choice_button_for_another_channels_subscriptions_removes_nothin
     assert len(await subscriptions(bot, "C2")) == 2
 
 
+async def which_account_asked_in_a_dm(bot, user="U2"):
+    """`/interview unsubscribe` in #C1, which reads two accounts, when neither the command's
+    response_url nor an ephemeral in #C1 takes the answer: "which account?" reaches the user's DM."""
+    first, second = await two_accounts_in(bot)
+    key = f"command-{next(KEYS)}"
+    bot.slack.expire_response_url(key)
+    bot.slack.fail("chat.postEphemeral", error="channel_not_found")
+    await bot.sender.command("unsubscribe", user=user, response_url=bot.slack.response_url(key))
+    (dm,) = await bot.slack.wait_for(lambda: bot.slack.posted(user), timeout=15)
+    assert_valid_blocks(dm.blocks)
+    assert max(len(b["value"]) for _, b in choice_buttons({"blocks": dm.blocks})) <= 2000
+    return first, second, [b for _, b in choice_buttons({"blocks": dm.blocks})]
+
+
+async def click_in_dm(bot, value, key, user="U2"):
+    await bot.sender.block_action(
+        Action.UNSUBSCRIBE_CHOICE, value=value, user=user, channel=f"D{user}", response_url=bot.slack.response_url(key)
+    )
+    (answer,) = await bot.slack.wait_for(lambda: bot.slack.responses.get(key), timeout=10)
+    return answer
+
+
+async def test_a_which_account_answer_that_reached_a_dm_can_be_answered_there(bot):
+    first, _, (_, bos, _) = await which_account_asked_in_a_dm(bot)
+    answer = await click_in_dm(bot, bos["value"], "from-dm")
+    assert answer["replace_original"] is True and "Removed 1 and narrowed 0" in answer["text"]
+    assert [s.id for s in await subscriptions(bot)] == [first.id]
+
+
+async def test_a_dm_answers_button_changed_or_clicked_by_another_or_a_leaver_removes_nothing(bot):
+    first, second, (workspace, bos, _) = await which_account_asked_in_a_dm(bot)
+    # The ids of one button with the tag of another: changed.
+    changed = workspace["value"].rsplit(":", 1)[0] + ":" + bos["value"].rsplit(":", 1)[1]
+    answer = await click_in_dm(bot, changed, "changed")
+    assert "That button was not made for you, or was changed: nothing was removed." in answer["text"]
+    # U2's button, clicked by U3 (a copy of its value): not theirs.
+    answer = await click_in_dm(bot, bos["value"], "another", user="U3")
+    assert "That button was not made for you, or was changed" in answer["text"]
+    # Without its tag, a click outside #C1 is refused as before.
+    answer = await click_in_dm(bot, bos["value"].rsplit(":", 1)[0], "untagged")
+    assert "That button is for another channel's subscriptions" in answer["text"]
+    # U2 left #C1 since: the channel's subscriptions are no longer theirs to change.
+    bot.slack.members["C1"] = ["U1"]
+    answer = await click_in_dm(bot, bos["value"], "left")
+    assert "You are no longer in that channel" in answer["text"] and "Removed" not in answer["text"]
+    assert {s.id for s in await subscriptions(bot)} == {first.id, second.id}
+
+
 async def test_a_choice_button_naming_too_many_or_too_long_ids_is_unreadable_and_logs_no_error(bot, caplog):
     first, second = await two_accounts_in(bot)
     for n, value in enumerate(

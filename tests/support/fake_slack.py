@@ -79,6 +79,8 @@ class FakeSlack:
         self.published_home: dict[str, dict[str, Any]] = {}
         self.users: dict[str, dict[str, Any]] = {}
         self.channels: dict[str, dict[str, Any]] = {}
+        #: Who is in a channel (conversations.members); a channel not here has every user in it.
+        self.members: dict[str, list[str]] = {}
         self.failures: dict[str, list[Failure]] = defaultdict(list)
         #: One-shot hooks awaited when a call of the method arrives, before it is answered.
         self.before_answering: dict[str, Callable[[], Awaitable[None]]] = {}
@@ -587,6 +589,19 @@ class FakeSlack:
         if info is None:
             return web.json_response({"ok": False, "error": "channel_not_found"})
         return {"channel": info}
+
+    def _m_conversations_members(self, args):
+        """The channel's members, ``limit`` per page; a private channel the bot is not in is not found."""
+        info = self.channels.get(args.get("channel"))
+        if info is None or (info["is_private"] and not info["is_member"]):
+            return web.json_response({"ok": False, "error": "channel_not_found"})
+        members = self.members.get(info["id"], list(self.users))
+        start, limit = int(args.get("cursor") or 0), int(args.get("limit") or 100)
+        more = start + limit < len(members)
+        return {
+            "members": members[start : start + limit],
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
 
     def _m_conversations_join(self, args):
         info = self.channels.get(args.get("channel"))
