@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+import base64
+import binascii
+from typing import Any, NamedTuple
+from urllib.parse import quote, unquote
+from uuid import UUID
 
 from blocks.common import (
     LIST_TEXT_BUDGET,
@@ -133,27 +137,107 @@ def advanced_share_modal(
 
 #: Reviewer links listed with their own button; 48 + the headline + the overflow line fit Slack's 50 blocks.
 MAX_ADVANCED_LINKS_SHOWN = 48
-#: Separates, in a Deactivate button's value, the link it deactivates from the links its message lists.
+#: Separates the parts of a Deactivate button's value (its fields are quoted: none holds one).
 _LISTED = "|"
+#: Starts a value that carries its message's rows; a value of an older message starts with its link.
+_ROWS_VERSION = "2"
+_ROW = ","
+_FIELD = " "
+#: Slack's most characters in a button's value.
+BUTTON_VALUE_MOST = 2_000
 
 
-def reviewer_link_value(link_uuid: str, listed: list[str], *, left_out: int = 0) -> str:
-    """A Deactivate button's value: its link, every link of its message, and how many links that
-    message left out (to list them again, updated: Slack sends no copy of an ephemeral message with
-    the click). 48 uuids and the count fit its 2,000 characters."""
-    return f"{link_uuid}{_LISTED}{','.join(listed)}{_LISTED}{left_out}"
+class ReviewerLinkTargets(NamedTuple):
+    """What a Deactivate button's value says: the link it deactivates, every link its message lists
+    ([] for a button posted before the value carried them), how many more that message left out,
+    and the listed links the value carries whole (the others are read from Spark Hire to list them)."""
+
+    link: str
+    listed: list[str]
+    left_out: int
+    known: dict[str, ReviewerLinkView]
 
 
-def reviewer_link_targets(value: str) -> tuple[str, list[str], int]:
-    """The link a Deactivate button's value names, the links its message lists ([] for a button
-    posted before the value carried them), and how many more that message left out."""
-    link_uuid, _, rest = value.partition(_LISTED)
-    listed, _, left_out = rest.partition(_LISTED)
+def _short_uuid(uuid: str) -> str:
+    """A uuid in 22 characters (its 16 bytes in base64url); anything else quoted."""
+    try:
+        return base64.urlsafe_b64encode(UUID(uuid).bytes).decode().rstrip("=")
+    except ValueError:
+        return _quoted(uuid)
+
+
+def _long_uuid(short: str) -> str:
+    if len(short) != 22:
+        return unquote(short)
+    try:
+        return str(UUID(bytes=base64.urlsafe_b64decode(short + "==")))
+    except (ValueError, binascii.Error):
+        return short
+
+
+def _quoted(text: str) -> str:
+    return quote(text, safe="@/:")
+
+
+def _shared_start(texts: list[str]) -> str:
+    """The characters every one of ``texts`` starts with."""
+    if not texts:
+        return ""
+    first, last = min(texts), max(texts)
+    n = 0
+    while n < len(first) and first[n] == last[n]:
+        n += 1
+    return first[:n]
+
+
+def _carried_values(links: list[ReviewerLinkView], *, left_out: int) -> list[str]:
+    """Each link's Deactivate button value: every link of the message, those that fit the value
+    with their address and URL (without what all of them share, said once), so that a click lists
+    the message again reading from Spark Hire only the links the value could not carry (Slack
+    sends no copy of an ephemeral message with the click)."""
+    prefix = _shared_start([each.url for each in links if each.active])
+    suffix = _shared_start([each.email[::-1] for each in links])[::-1]
+    shared = _LISTED.join(["", _quoted(prefix), _quoted(suffix), ""])
+    rows = [_short_uuid(each.uuid) for each in links]
+    head = f"{_ROWS_VERSION}{_LISTED}{left_out}{_LISTED}"
+    used = len(head) + len(str(len(links))) + len(shared) + sum(map(len, rows)) + len(rows) - 1
+    for i, each in enumerate(links):
+        row = rows[i] + _FIELD + _quoted(each.email[: len(each.email) - len(suffix)])
+        if each.active:
+            row += _FIELD + _quoted(each.url[len(prefix) :])
+        if used + len(row) - len(rows[i]) <= BUTTON_VALUE_MOST:
+            used += len(row) - len(rows[i])
+            rows[i] = row
+    return [f"{head}{i}{shared}{_ROW.join(rows)}" for i in range(len(links))]
+
+
+def reviewer_link_targets(value: str) -> ReviewerLinkTargets:
+    """What a Deactivate button's value says (one of an older message's too)."""
+    if not value.startswith(_ROWS_VERSION + _LISTED):  # link|listed,...|left_out, or the link alone
+        link_uuid, _, rest = value.partition(_LISTED)
+        listed, _, left_out = rest.partition(_LISTED)
+        more = int(left_out) if left_out.isdigit() and len(left_out) < 6 else 0
+        return ReviewerLinkTargets(link_uuid, [u for u in listed.split(_ROW) if u][:MAX_ADVANCED_LINKS_SHOWN], more, {})
+    parts = value.split(_LISTED)
+    if len(parts) != 6:
+        return ReviewerLinkTargets("", [], 0, {})
+    _, left_out, clicked, prefix, suffix, rows = parts
+    listed: list[str] = []
+    known: dict[str, ReviewerLinkView] = {}
+    for row in rows.split(_ROW)[:MAX_ADVANCED_LINKS_SHOWN]:
+        short, *fields = row.split(_FIELD)
+        listed.append(uuid := _long_uuid(short))
+        if len(fields) in (1, 2):
+            email, url = unquote(fields[0]) + unquote(suffix), unquote(prefix) + unquote(fields[-1])
+            known[uuid] = ReviewerLinkView(
+                uuid=uuid, email=email, url=url if len(fields) == 2 else "", active=len(fields) == 2
+            )
+    at = int(clicked) if clicked.isdigit() and len(clicked) < 3 else len(listed)
     more = int(left_out) if left_out.isdigit() and len(left_out) < 6 else 0
-    return link_uuid, [u for u in listed.split(",") if u][:MAX_ADVANCED_LINKS_SHOWN], more
+    return ReviewerLinkTargets(listed[at] if at < len(listed) else "", listed, more, known)
 
 
-def _reviewer_link_row(each: ReviewerLinkView, *, listed: list[str], left_out: int = 0) -> dict[str, Any]:
+def _reviewer_link_row(each: ReviewerLinkView, *, value: str) -> dict[str, Any]:
     if not each.active:
         return section(f":lock: {escape(each.email) or 'A reviewer'}: link deactivated, it no longer opens")
     return section(
@@ -161,7 +245,7 @@ def _reviewer_link_row(each: ReviewerLinkView, *, listed: list[str], left_out: i
         accessory=button(
             "Deactivate",
             Action.SHARE_ADVANCED_DEACTIVATE,
-            value=reviewer_link_value(each.uuid, listed, left_out=left_out),
+            value=value,
             style="danger",
             confirm=confirm_dialog(
                 "Deactivate?",
@@ -178,13 +262,13 @@ def _reviewer_link_rows(links: list[ReviewerLinkView], *, more: int = 0) -> list
     shown: list[ReviewerLinkView] = []
     used = 0
     for each in links[:MAX_ADVANCED_LINKS_SHOWN]:
-        used += text_length(_reviewer_link_row(each, listed=[]))
+        used += text_length(_reviewer_link_row(each, value=""))
         if used > LIST_TEXT_BUDGET:
             break
         shown.append(each)
-    listed = [each.uuid for each in shown]
     left_out = len(links) - len(shown) + more
-    rows = [_reviewer_link_row(each, listed=listed, left_out=left_out) for each in shown]
+    values = _carried_values(shown, left_out=left_out)
+    rows = [_reviewer_link_row(each, value=value) for each, value in zip(shown, values, strict=True)]
     if left_out:
         rows.append(context(f"…and {left_out} more link(s), listed in Spark Hire."))
     return rows

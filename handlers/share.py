@@ -408,18 +408,19 @@ def _links_message(links: list[AdvancedShareLink], *, emailed: bool) -> Message:
 
 
 async def _reviewer_links_now(
-    client: SparkHireClient, listed: list[str], *, deactivated: str
+    client: SparkHireClient, listed: list[str], known: dict[str, ReviewerLinkView]
 ) -> list[ReviewerLinkView] | None:
-    """The links of the clicked message as Spark Hire has them now (one deleted there is left
-    out), or None when one could not be read."""
+    """The links of the clicked message: those ``known`` (the button's value carried them) as they
+    are, the others as Spark Hire has them now (one deleted there is left out); None when one
+    could not be read."""
 
     async def read(uuid: str) -> ReviewerLinkView | None:
+        if uuid in known:
+            return known[uuid]
         try:
-            link = _reviewer_link(await client.get_advanced_share_link(uuid))
+            return _reviewer_link(await client.get_advanced_share_link(uuid))
         except NotFoundError:
             return None
-        # The reference's example answer to a deactivation still says "active": trust the click.
-        return replace(link, active=False) if uuid == deactivated else link
 
     # Every read awaited, so none is left running (or failing unheard) after one fails.
     found = await asyncio.gather(*(read(uuid) for uuid in listed), return_exceptions=True)
@@ -435,7 +436,7 @@ async def _reviewer_links_now(
 async def deactivate_advanced(services: Services, recipient: Recipient, *, team_id: str, value: str) -> None:
     """A reviewer link's Deactivate button: the link stops opening the interviews, and the message
     that listed it lists it again as deactivated (its address no longer offered)."""
-    link_uuid, listed, more = reviewer_link_targets(value)
+    link_uuid, listed, more, known = reviewer_link_targets(value)
     # A malformed listed uuid costs only its own row, not the button.
     listed = [uuid for uuid in listed if UUID_RE.match(uuid)]
     if not UUID_RE.match(link_uuid):
@@ -451,7 +452,9 @@ async def deactivate_advanced(services: Services, recipient: Recipient, *, team_
         target=email,
         detail={"link": link_uuid, "advanced": True},
     )
-    now = await _reviewer_links_now(client, listed, deactivated=link_uuid) if listed else None
+    # The reference's example answer to a deactivation still says "active": trust the click.
+    known = {**known, link_uuid: replace(known.get(link_uuid) or _reviewer_link(link), active=False)}
+    now = await _reviewer_links_now(client, listed, known) if listed else None
     if now is None:  # a button of an older message, or Spark Hire did not answer: say it alone
         await recipient.send(advanced_link_deactivated_message(email or ""))
         return

@@ -1,6 +1,8 @@
 """Every builder's output is valid Block Kit, and says what a recruiter needs to see."""
 
 import re
+import uuid as uuidlib
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -197,19 +199,21 @@ def test_each_reviewer_link_can_be_deactivated_after_a_confirmation():
     message = share.advanced_links_message([a, c], emailed=True)
     buttons = [b["accessory"] for b in message.blocks if "accessory" in b]
     assert [e["action_id"] for e in buttons] == [Action.SHARE_ADVANCED_DEACTIVATE] * 2
-    # Each names its link, and the message's links, to list them again once one is deactivated.
+    # Each names its link, and carries the message's links, to list them again once one is deactivated.
     assert [share.reviewer_link_targets(e["value"]) for e in buttons] == [
-        (a.uuid, [a.uuid, c.uuid], 0),
-        (c.uuid, [a.uuid, c.uuid], 0),
+        (a.uuid, [a.uuid, c.uuid], 0, {a.uuid: a, c.uuid: c}),
+        (c.uuid, [a.uuid, c.uuid], 0, {a.uuid: a, c.uuid: c}),
     ]
-    assert share.reviewer_link_targets(a.uuid) == (a.uuid, [], 0)  # a button posted before that
+    assert share.reviewer_link_targets(a.uuid) == (a.uuid, [], 0, {})  # a button posted before that
+    older = f"{a.uuid}|{a.uuid},{c.uuid}|3"  # one that named its message's links, to be read
+    assert share.reviewer_link_targets(older) == (a.uuid, [a.uuid, c.uuid], 3, {})
     assert all(e["confirm"]["confirm"]["text"] == "Deactivate" for e in buttons)
     assert "a@b.co will no longer be able to watch" in buttons[0]["confirm"]["text"]["text"]
     many = share.advanced_links_message([reviewer(n=n) for n in range(60)], emailed=False)
     assert len(many.blocks) == 50 and "…and 12 more link(s), listed in Spark Hire." in str(many.blocks[-1])
     assert max(len(b["accessory"]["value"]) for b in many.blocks if "accessory" in b) <= 2000
     # Listed again after a Deactivate, the 12 left out are still counted.
-    _, listed, more = share.reviewer_link_targets(many.blocks[1]["accessory"]["value"])
+    _, listed, more, _ = share.reviewer_link_targets(many.blocks[1]["accessory"]["value"])
     again = share.advanced_link_deactivated_message("a@b.co", [reviewer(n=n) for n in range(len(listed))], more=more)
     assert more == 12 and "…and 12 more link(s), listed in Spark Hire." in str(again.blocks[-1])
 
@@ -221,7 +225,43 @@ def test_a_deactivated_reviewer_link_is_marked_without_its_address_or_button():
     assert message.text == "Reviewer link for a@b.co deactivated."
     text = str(message.blocks)
     assert "a@b.co: link deactivated" in text and "http://hire.li/1" not in text and "http://hire.li/2" in text
-    assert [b["accessory"]["value"].split("|")[0] for b in message.blocks if "accessory" in b] == [reviewer(n=2).uuid]
+    buttons = [b["accessory"]["value"] for b in message.blocks if "accessory" in b]
+    assert [share.reviewer_link_targets(value).link for value in buttons] == [reviewer(n=2).uuid]
+
+
+def test_a_deactivate_button_carries_as_many_of_its_messages_links_as_its_value_holds():
+    def at(n, email, url="http://hire.li/"):
+        return ReviewerLinkView(uuid=str(uuidlib.uuid4()), email=email, url=f"{url}{n:07x}", active=n % 5 != 0)
+
+    # Everything in a value is quoted: an address or URL with the value's separators comes back whole.
+    odd = [at(1, "o'brien+a|b, c@x.co", "https://x.example/s?a=1&b=|%20 "), at(2, "Zoë@例え.jp"), at(5, "d@x.co")]
+    buttons = [b["accessory"] for b in share.advanced_links_message(odd, emailed=False).blocks if "accessory" in b]
+    assert share.reviewer_link_targets(buttons[0]["value"]) == (
+        odd[0].uuid,
+        [o.uuid for o in odd],
+        0,
+        {
+            **{o.uuid: o for o in odd[:2]},
+            odd[2].uuid: ReviewerLinkView(uuid=odd[2].uuid, email="d@x.co", url="", active=False),
+        },
+    )
+    # A long list: every link named, as many whole as fit, and each value within Slack's 2,000 characters.
+    for address, whole in (
+        ("firstname{n}.lastname@company.example.com", 48),
+        ("reviewer{n}@agency{n}.example.org", 35),
+    ):
+        many = [at(n, address.format(n=n)) for n in range(share.MAX_ADVANCED_LINKS_SHOWN)]
+        message = share.advanced_links_message(many, emailed=False)
+        values = [b["accessory"]["value"] for b in message.blocks if "accessory" in b]
+        assert max(map(len, values)) <= 2000
+        targets = [share.reviewer_link_targets(v) for v in values]
+        assert [t.link for t in targets] == [each.uuid for each in many if each.active]
+        assert all(t.listed == [each.uuid for each in many] for t in targets)
+        known = targets[0].known
+        assert len(known) >= whole
+        for each in many:  # a deactivated one without its URL: it is no longer shown
+            assert known.get(each.uuid, each) in (each, replace(each, url=""))
+            assert each.active or each.uuid not in known or not known[each.uuid].url
 
 
 def every_input_form():

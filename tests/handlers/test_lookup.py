@@ -1,7 +1,10 @@
 """find, resend and share."""
 
 import asyncio
+import base64
+import uuid as uuidlib
 
+from blocks import share
 from blocks.ids import Action, Block
 from bot.candidates import SPARKHIRE_SCAN_LIMIT
 from tests.support.blockkit import assert_valid_blocks, assert_valid_view
@@ -380,7 +383,10 @@ async def test_a_deactivate_button_with_one_unreadable_listed_link_still_lists_t
         uuid for uuid, link in bot.sparkhire.advanced_links.items() if link["reviewer"]["email"] == "vp@example.com"
     )
     # One listed uuid garbled (a client, a proxy): only its row is lost, not the button.
-    value = boss["value"].replace(vp_uuid, "not-a-uuid")
+    value = boss["value"].replace(
+        base64.urlsafe_b64encode(uuidlib.UUID(vp_uuid).bytes).decode().rstrip("="), "not-a-uuid"
+    )
+    assert value != boss["value"]
     await bot.sender.block_action(
         Action.SHARE_ADVANCED_DEACTIVATE, value=value, response_url=bot.slack.response_url("d"), ephemeral=True
     )
@@ -388,6 +394,62 @@ async def test_a_deactivate_button_with_one_unreadable_listed_link_still_lists_t
     assert answer["replace_original"] is True
     assert "boss@example.com: link deactivated" in str(answer["blocks"]) and url["vp@example.com"] not in str(answer)
     assert bot.sparkhire.advanced_links[vp_uuid]["status"] == "active"
+
+
+def link_reads(bot):
+    return [r for r in bot.sparkhire.requests if r.method == "GET" and r.path.startswith("/share_links/")]
+
+
+async def reviewer_links_for(bot, emails):
+    """Reviewer links created for ``emails`` from the share form: the ephemeral message listing them."""
+    view, chosen = await open_advanced_share(bot)
+    typed = {Block.REVIEWER_EMAILS: {Action.INPUT: {"type": "plain_text_input", "value": "\n".join(emails)}}}
+    await bot.sender.view_submission(view, {**chosen, **typed})
+    return (await bot.slack.wait_for(lambda: bot.slack.ephemerals("U1"), timeout=10))[-1]
+
+
+async def test_deactivate_in_a_long_list_lists_it_again_without_reading_the_links_its_button_carries(bot):
+    emails = [f"reviewer{n:02d}@example.com" for n in range(30)]
+    created = await reviewer_links_for(bot, emails)
+    url = {link["reviewer"]["email"]: link["url"] for link in bot.sparkhire.advanced_links.values()}
+    buttons = list(deactivate_buttons(created.blocks).values())
+    reads = len(link_reads(bot))
+    await bot.sender.block_action(
+        Action.SHARE_ADVANCED_DEACTIVATE,
+        value=buttons[3]["value"],
+        response_url=bot.slack.response_url("d"),
+        ephemeral=True,
+    )
+    (answer,) = await replies(bot, "d")
+    assert answer["replace_original"] is True
+    assert len(link_reads(bot)) == reads  # the 29 others came with the click: none read again
+    shown = str(answer["blocks"])
+    assert "reviewer03@example.com: link deactivated" in shown and url["reviewer03@example.com"] not in shown
+    rows = deactivate_buttons(answer["blocks"])
+    assert list(rows) == [f"• {e}: <{url[e]}>" for e in emails if e != "reviewer03@example.com"]
+    status = {link["reviewer"]["email"]: link["status"] for link in bot.sparkhire.advanced_links.values()}
+    assert [e for e, s in status.items() if s == "inactive"] == ["reviewer03@example.com"]
+
+
+async def test_deactivate_reads_only_the_listed_links_its_button_could_not_carry(bot):
+    # Addresses long and unalike: the button's 2,000 characters carry some of the 48 whole, not all.
+    emails = [f"reviewer.number{n:02d}@{'agency-' * 3}{n:02d}.example.org" for n in range(48)]
+    created = await reviewer_links_for(bot, emails)
+    buttons = list(deactivate_buttons(created.blocks).values())
+    targets = share.reviewer_link_targets(buttons[0]["value"])
+    listed, carried = targets.listed, targets.known
+    assert len(listed) == len(buttons) > 30 and 0 < len(carried) < len(listed)
+    reads = len(link_reads(bot))
+    await bot.sender.block_action(
+        Action.SHARE_ADVANCED_DEACTIVATE,
+        value=buttons[0]["value"],
+        response_url=bot.slack.response_url("d"),
+        ephemeral=True,
+    )
+    (answer,) = await replies(bot, "d")
+    read = [r.path.rsplit("/", 1)[1] for r in link_reads(bot)[reads:]]
+    assert sorted(read) == sorted(set(listed) - set(carried) - {listed[0]})
+    assert len(deactivate_buttons(answer["blocks"])) == len(buttons) - 1
 
 
 async def test_share_without_argument_explains(bot):
