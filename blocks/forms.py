@@ -85,10 +85,18 @@ def refilled_element(element: dict[str, Any], state: dict[str, Any]) -> dict[str
     return refilled
 
 
-def refilled_form(view: dict[str, Any], *, heading: str, problems: list[str]) -> dict[str, Any]:
+def refilled_form(
+    view: dict[str, Any], *, heading: str, problems: list[str], field_problems: dict[str, str] | None = None
+) -> dict[str, Any]:
     """The submitted ``view`` again, every input pre-filled with what was typed, under a warning
-    that lists ``problems``. Same callback_id and private_metadata: it can be submitted again."""
+    that lists ``field_problems`` (block_id -> what is wrong there), each by its field's label, then
+    ``problems``. Same callback_id and private_metadata: it can be submitted again."""
     values = (view.get("state") or {}).get("values") or {}
+    labels = {block.get("block_id"): (block.get("label") or {}).get("text") or "" for block in view.get("blocks") or []}
+    named = [
+        f"*{escape(labels[block_id])}*: {escape(problem)}" if labels.get(block_id) else escape(problem)
+        for block_id, problem in (field_problems or {}).items()
+    ]
     blocks = []
     for block in view.get("blocks") or []:
         if block.get("block_id") == Block.FORM_PROBLEMS:
@@ -98,7 +106,7 @@ def refilled_form(view: dict[str, Any], *, heading: str, problems: list[str]) ->
         if block.get("type") == "input" and isinstance(element, dict) and isinstance(state, dict):
             block = {**block, "element": refilled_element(element, state)}
         blocks.append(block)
-    lines = [f":warning: *{escape(heading)}*", *(f"• {escape(p)}" for p in problems)]
+    lines = [f":warning: *{escape(heading)}*", *(f"• {p}" for p in [*named, *map(escape, problems)])]
     warning = section("\n".join(lines), block_id=Block.FORM_PROBLEMS)
     form = {k: view[k] for k in VIEW_KEYS if k in view}
     return {**form, "blocks": [warning, *blocks][:VIEW_BLOCKS]}

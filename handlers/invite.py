@@ -400,7 +400,8 @@ async def _submit_single(
             audit_failure(exc)
             if isinstance(exc, (ValidationError, BadRequestError)):
                 # A refusal the recruiter can correct: the form again, as typed, with the vendor's reasons.
-                shown = refilled_form(view, heading=refused_heading(vendor), problems=_refusal_reasons(exc))
+                by_field, others = _refusal_reasons(exc, field_map)
+                shown = refilled_form(view, heading=refused_heading(vendor), problems=others, field_problems=by_field)
             else:
                 shown = error_view(user_message_for(exc).text)
             try:
@@ -418,9 +419,24 @@ async def _submit_single(
     after_ack(context, finish(), recipient=recipient, name="invite.finish")
 
 
-def _refusal_reasons(exc: ValidationError | BadRequestError) -> list[str]:
-    fields = exc.field_errors if isinstance(exc, ValidationError) else {}
-    return list(dict.fromkeys(fields.values())) or [exc.message]
+def _refusal_reasons(
+    exc: ValidationError | BadRequestError, field_map: dict[str, str]
+) -> tuple[dict[str, str], list[str]]:
+    """What the vendor refused: by the form's block_id where the field is on the form (the
+    refilled form names it), and the rest, with the vendor's field name where it gave one."""
+    if isinstance(exc, ValidationError):
+        fields = exc.field_errors
+    else:  # a Spark Hire 400 names no field: recognised by its words, as on the open form
+        fields = {sparkhire_field_for(exc.message) or "": exc.message}
+    by_field: dict[str, str] = {}
+    others: list[str] = []
+    for field, message in fields.items():
+        if field in field_map:
+            block_id = field_map[field]
+            by_field[block_id] = f"{by_field[block_id]} {message}" if block_id in by_field else message
+        else:
+            others.append(f"{field.replace('_', ' ')}: {message}" if field else message)
+    return by_field, list(dict.fromkeys(others)) or ([] if by_field else [exc.message])
 
 
 def _ok_result(candidate: CandidateView) -> Any:

@@ -289,7 +289,12 @@ def every_input_form():
 
 
 def refilled_every_input():
-    return forms.refilled_form(every_input_form(), heading=LONG, problems=[HOSTILE_TEXT, LONG * 3])
+    return forms.refilled_form(
+        every_input_form(),
+        heading=LONG,
+        problems=[HOSTILE_TEXT, LONG * 3],
+        field_problems={"text": HOSTILE_TEXT, "number": LONG * 3, "gone": "not on the form"},
+    )
 
 
 HOSTILE_TEXT = "<!channel> & <https://evil.example|x>"
@@ -659,6 +664,10 @@ def test_a_form_given_back_shows_what_was_typed_under_the_vendors_reasons():
     assert not {"id", "hash", "state", "team_id"} & set(form)  # views.update refuses them
     warning, *inputs = form["blocks"]
     assert warning["block_id"] == Block.FORM_PROBLEMS and "&lt;!channel&gt; &amp;" in warning["text"]["text"]
+    # What the vendor said of a field is named by the field's label, first; of no field on the form, as it is.
+    lines = warning["text"]["text"].splitlines()
+    assert lines[1] == "• *text*: &lt;!channel&gt; &amp; &lt;https://evil.example|x&gt;"
+    assert lines[2].startswith("• *number*: ") and lines[3] == "• not on the form"
     shown = {b["block_id"]: b["element"] for b in inputs}
     assert shown["text"]["initial_value"] == LONG[:100]
     assert "initial_value" not in shown["emptied"] and "initial_options" not in shown["checks"]

@@ -619,6 +619,29 @@ async def test_a_slow_vendor_that_refuses_the_invite_gives_the_form_back_as_type
     assert again == {"response_action": "clear"}
 
 
+async def test_a_slow_refusal_of_several_fields_names_each_field_on_the_form_given_back(bot):
+    modal = await wedgehr_modal(bot)
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    posted = lambda r: r.method == "POST"  # noqa: E731
+    bot.wedgehr.slow_next(3.0, when=posted)
+    bot.wedgehr.fail_next(
+        422,
+        body={
+            "message": "The given data was invalid.",
+            "errors": {"email": ["Is invalid."], "uniqueId": ["Is invalid."], "phone": ["Is invalid."]},
+        },
+        when=posted,
+    )
+    body = (await bot.sender.view_submission(modal, wedgehr_values(interview, send=False))).json()
+    assert body["view"]["callback_id"] == Callback.WORKING
+    await bot.slack.wait_for(lambda: bot.slack.calls_to("views.update"), timeout=10)
+    form = bot.slack.calls_to("views.update")[-1].args["view"]
+    assert_valid_view(form)
+    # One message for three fields: each line says which field it is about, by the form's label.
+    lines = form["blocks"][0]["text"]["text"].splitlines()[1:]
+    assert lines == ["• *Candidate email*: Is invalid.", "• *Your reference id*: Is invalid.", "• phone: Is invalid."]
+
+
 async def test_a_slow_spark_hire_refusal_gives_the_form_back_and_other_late_errors_say_so_plainly(
     sparkhire_only_bot,
 ):
