@@ -12,6 +12,7 @@ from blocks.resend import resend_button
 
 EVENT_LABELS = {
     "completed": "completed the interview",
+    "completed_again": "completed the interview again (a new recording)",
     "rated": "was rated",
     "expired": "let the interview expire",
     "accepted": "accepted the interview",

@@ -168,36 +168,70 @@ def wedgehr_event(
     invite: dict[str, Any] | None,
     wedge: dict[str, Any] | None,
     status: str,
+    again: bool = False,
 ) -> NewEvent:
     """An invite whose status changed, or (``invite=None``) a wedge newly completed.
 
     A completion is keyed by its wedge when the wedge is known: the poller sees it both ways (the
-    invite's status, the wedge's ``completedAt``) and it must be posted once.
+    invite's status, the wedge's ``completedAt``) and it must be posted once. ``again``: the wedge
+    was completed before and the candidate recorded again (a retake); keyed by its new
+    ``completedAt`` too, as each recording is news once.
     """
     if invite is None and wedge is None:
         raise ValueError("an invite or a wedge")
     # Without NUL characters, as Spark Hire's deliveries (``without_nul``).
     invite, wedge = without_nul(invite), without_nul(wedge)
     kind = {"complete": "completed"}.get(status, status)
-    thread = f"wedgehr:wedge:{wedge['id']}" if wedge else f"wedgehr:invite:{invite['id']}"  # type: ignore[index]
     if wedge and status == "complete":
         dedup = f"wedgehr:{connection_id}:wedge:{wedge['id']}:complete"
+        if again:
+            dedup = _fit(f"{dedup}:{wedge.get('completedAt')}", DEDUP_KEY_MAX)
     else:
         dedup = f"wedgehr:{connection_id}:invite:{invite['id']}:{status}"  # type: ignore[index]
     subject = str(invite["id"]) if invite else str(wedge["id"])  # type: ignore[index]
+    payload = {"vendor": "wedgehr", "event": kind, "connection_id": connection_id, "invite": invite, "wedge": wedge}
+    if again:
+        payload["again"] = True
+    thread, legacy_threads = _wedgehr_threads(connection_id, invite, wedge)
     return NewEvent(
         dedup_key=dedup,
         team_id=team_id,
         vendor="wedgehr",
         event_type=kind,
         subject=subject,
-        payload={"vendor": "wedgehr", "event": kind, "connection_id": connection_id, "invite": invite, "wedge": wedge},
+        payload=payload,
         thread_key=thread,
+        legacy_thread_keys=legacy_threads,
         job_name=(wedge or {}).get("interviewName"),
         job_id=str((invite or {}).get("interviewId") or (wedge or {}).get("interviewId") or ""),
         candidate_email=(invite or {}).get("email") or (wedge or {}).get("candidateEmail"),
         connection_id=connection_id,
     )
+
+
+def _wedgehr_threads(
+    connection_id: str, invite: dict[str, Any] | None, wedge: dict[str, Any] | None
+) -> tuple[str, tuple[str, ...]]:
+    """A WedgeHR candidate's thread key, and the keys releases before it gave the same thread.
+
+    The candidate is who an invite and a wedge both name (the interview and the email), so the
+    thread is the same whether or not the poller could fetch the invite's wedge. Cards posted
+    under the older keys (by wedge, or by invite when its wedge was not known) are continued.
+    """
+    legacy = tuple(
+        key
+        for key in (
+            f"wedgehr:wedge:{wedge['id']}" if wedge else None,
+            f"wedgehr:invite:{invite['id']}" if invite else None,
+        )
+        if key
+    )
+    interview_id = (invite or {}).get("interviewId") or (wedge or {}).get("interviewId")
+    email = (invite or {}).get("email") or (wedge or {}).get("candidateEmail")
+    if not interview_id or not isinstance(email, str) or not email.strip():
+        return legacy[0], legacy[1:]  # not a candidate WedgeHR would send: threaded as before
+    # Emails are matched regardless of case, as the poller matches an invite to its wedge.
+    return _fit(f"wedgehr:{connection_id}:{interview_id}:{email.strip().casefold()}", THREAD_KEY_MAX), legacy
 
 
 def routed(stored: StoredEvent) -> NewEvent | None:
@@ -234,6 +268,7 @@ def routed(stored: StoredEvent) -> NewEvent | None:
                 invite=invite,
                 wedge=wedge,
                 status="complete" if stored.event_type == "completed" else stored.event_type,
+                again=bool(payload.get("again")),
             )
         except (KeyError, TypeError):
             return None

@@ -157,16 +157,21 @@ class WedgeHRPoller:
         # look is their baseline, so an upgrade does not post every past completion.
         known_wedges = set(state.get("wedges", ()))
         wedges_watched = "wedges" in state
+        # Per wedge ever seen completed, its first and its latest completedAt: a later one is the
+        # candidate recording again (WedgeHR completes the same wedge anew, through a new invite or
+        # the same one sent again). Kept while the wedge shows none, as it may between the two.
+        recordings = _Recordings(state.get("completions"))
         completed_wedges: list[int] = []
         newly_completed: dict[tuple[str, int], dict[str, Any]] = {}  # (email, interview id) -> wedge
         async for wedge in client.iter_wedges():
             if wedge.completed_at is None:
                 continue
             completed_wedges.append(wedge.id)
-            if (baseline_taken and wedges_watched and wedge.id not in known_wedges) or completed_since(
-                wedge.completed_at
-            ):
-                dumped = wedge.model_dump(mode="json", by_alias=True)
+            dumped = wedge.model_dump(mode="json", by_alias=True)
+            # A wedge known from a state that kept no times: what it shows now is its first.
+            recorded_again = recordings.saw(dumped)
+            first_seen = baseline_taken and wedges_watched and wedge.id not in known_wedges
+            if (recorded_again and baseline_taken) or first_seen or completed_since(wedge.completed_at):
                 newly_completed[(wedge.candidate_email.casefold(), wedge.interview_id)] = dumped
                 # Keyed by the wedge, as its invite's completion is: found both ways, posted once.
                 wedge_events.append(
@@ -176,6 +181,7 @@ class WedgeHRPoller:
                         invite=None,
                         wedge=dumped,
                         status="complete",
+                        again=recordings.is_again(dumped),
                     )
                 )
 
@@ -191,13 +197,16 @@ class WedgeHRPoller:
                 wedge = newly_completed.get((invite.email.casefold(), invite.interview_id))
                 if wedge is None:
                     wedge = await self._wedge_for(client, invite.email, invite.interview_id)
-                if wedge is None and status == "complete":
+                if status == "complete" and (wedge is None or recordings.not_shown_yet(wedge)):
                     # Keyed by its invite, a completion found again through its wedge would post
-                    # twice: without the wedge, it waits for the next poll.
+                    # twice; a wedge completed before that does not show this recording yet cannot
+                    # key it: either way, it waits for the next poll.
                     if key in known:
                         current[key] = known[key]
                     continue
                 current[key] = status
+                if wedge is not None and status == "complete":
+                    recordings.saw(wedge)  # found first here: the wedges' listing is behind
                 events.append(
                     wedgehr_event(
                         team_id=connection.team_id,
@@ -205,6 +214,7 @@ class WedgeHRPoller:
                         invite=invite.model_dump(mode="json", by_alias=True),
                         wedge=wedge,
                         status=status,
+                        again=wedge is not None and status == "complete" and recordings.is_again(wedge),
                     )
                 )
         events += wedge_events
@@ -217,7 +227,13 @@ class WedgeHRPoller:
         await self.db.poll_state.save(
             connection.id,
             self.holder,
-            {"baseline": True, "invites": current, "wedges": completed_wedges, "polled_at": started},
+            {
+                "baseline": True,
+                "invites": current,
+                "wedges": completed_wedges,
+                "completions": recordings.state,
+                "polled_at": started,
+            },
         )
         return inserted
 
@@ -228,3 +244,33 @@ class WedgeHRPoller:
         except VendorError:
             return None  # the card still shows the invite
         return page.data[0].model_dump(mode="json", by_alias=True) if page.data else None
+
+
+class _Recordings:
+    """Each completed wedge's first and latest ``completedAt`` (as its JSON spells it), by wedge id.
+
+    The first completion is keyed as every one was before retakes were told apart
+    (``wedgehr:...:complete``), so one posted then is not posted again; a later one, a retake, is
+    keyed by its time too.
+    """
+
+    def __init__(self, saved: dict[str, list[str]] | None) -> None:
+        self.state: dict[str, list[str]] = dict(saved or {})
+
+    def saw(self, wedge: dict[str, Any]) -> bool:
+        """Note the wedge's completion; True when it is a new one of a wedge completed before."""
+        at = wedge.get("completedAt")
+        if at is None:
+            return False
+        times = self.state.get(str(wedge["id"]))
+        self.state[str(wedge["id"])] = [times[0] if times else at, at]
+        return times is not None and times[1] != at
+
+    def is_again(self, wedge: dict[str, Any]) -> bool:
+        """Whether the wedge's completion is a later one than its first (a retake)."""
+        times = self.state.get(str(wedge["id"]))
+        return times is not None and wedge.get("completedAt") not in (None, times[0])
+
+    def not_shown_yet(self, wedge: dict[str, Any]) -> bool:
+        """The wedge was completed before and shows no completion now: its new one is not there yet."""
+        return wedge.get("completedAt") is None and str(wedge["id"]) in self.state

@@ -689,7 +689,8 @@ class OutboxWorker:
         if not payload.get("vendor"):  # every recorded event names its vendor; housekeeping empties old ones
             raise NotRenderable("its event's details were purged (older than EVENT_RETENTION_DAYS)")
         client = await self.slack_client_for(item.team_id)
-        event = payload.get("event", "")
+        # A WedgeHR candidate who recorded again: said so, rather than "completed" a second time.
+        event = "completed_again" if payload.get("again") else payload.get("event", "")
         is_job_event = payload.get("source_event", "").startswith("Job")
         thread_ts = None if is_job_event else item.thread_ts
         earlier = replied or await self._earlier_post(client, item, thread_ts=thread_ts)

@@ -658,9 +658,9 @@ async def _catch_up(
         ob.c.status == "failed",
         ob.c.last_error.like(PAUSED_ROWS + "%"),
     )
-    # (when, event id, failed row id or None, its rows if an event)
-    missed: list[tuple[float, int, int | None, list[dict[str, Any]]]] = [
-        (row.received_at, row.event_id, row.id, [])
+    # (when, event id, failed row id or None, its rows if an event, and the event)
+    missed: list[tuple[float, int, int | None, list[dict[str, Any]], NewEvent | None]] = [
+        (row.received_at, row.event_id, row.id, [], None)
         # What the pause stopped, by the time the event was recorded: a row waits no matter how long.
         for row in await conn.execute(
             sa.select(ob.c.id, ob.c.event_id, ev.c.received_at)
@@ -689,8 +689,9 @@ async def _catch_up(
             read += len(page)
             for row in page:
                 oldest_read = (row.received_at, row.id)
-                if deliveries := _missed_deliveries(row, subs, route, now):
-                    missed.append((row.received_at, row.id, None, deliveries))
+                event, deliveries = _missed_deliveries(row, subs, route, now)
+                if deliveries:
+                    missed.append((row.received_at, row.id, None, deliveries, event))
                     posting += 1
                     if posting == most:
                         break
@@ -722,6 +723,9 @@ async def _catch_up(
         )
     # Stopped rows not queued again (too old, purged, or beyond the newest): no longer counted as missed.
     old += (await conn.execute(sa.update(ob).where(stopped).values(last_error=TOO_OLD_TO_CATCH_UP))).rowcount or 0
+    for _, _, _, deliveries, event in missed:
+        if event is not None and event.legacy_thread_keys:
+            await conn.run_sync(_continue_legacy_threads, event, deliveries)
     new_rows = [d for m in missed for d in m[3]]
     if new_rows:
         await conn.execute(ob.insert(), new_rows)
@@ -772,8 +776,9 @@ def _before(oldest_read: tuple[float, int] | None) -> list[sa.ColumnElement[bool
 
 def _missed_deliveries(
     row: sa.Row, subs: list[Subscription], route: Callable[[StoredEvent], NewEvent | None], now: float
-) -> list[dict[str, Any]]:
-    """The outbox rows a recorded event would have got from re-enabled ``subs``, had they been active."""
+) -> tuple[NewEvent | None, list[dict[str, Any]]]:
+    """A recorded event routed again, and the outbox rows it would have got from re-enabled
+    ``subs``, had they been active."""
     event = route(
         StoredEvent(
             id=row.id,
@@ -785,14 +790,14 @@ def _missed_deliveries(
         )
     )
     if event is None:
-        return []
+        return None, []
     # Only a subscription paused by then missed it; one still active then took or left it.
     missing = [
         dataclasses.replace(s, paused=False)
         for s in subs
         if s.paused_at is not None and s.paused_at - PAUSE_CLOCK_MARGIN_SECONDS <= row.received_at
     ]
-    return _deliveries(event, row.id, missing, now)
+    return event, _deliveries(event, row.id, missing, now)
 
 
 class SubscriptionRepo(_Repo):
@@ -1050,6 +1055,9 @@ class NewEvent:
     subject: str
     payload: dict[str, Any]
     thread_key: str
+    #: Keys earlier releases gave this event's thread: a card posted under one of them in a
+    #: channel is continued there (its key renamed to ``thread_key``), not started again.
+    legacy_thread_keys: tuple[str, ...] = ()
     job_name: str | None = None
     job_id: str | None = None
     candidate_email: str | None = None
@@ -1098,6 +1106,39 @@ def _deliveries(e: NewEvent, event_id: int, subs: Sequence[Subscription], now: f
             }
         )
     return rows
+
+
+def _continue_legacy_threads(conn: sa.Connection, e: NewEvent, rows: Iterable[dict[str, Any]]) -> None:
+    """Give a card an earlier release posted for ``e``'s thread under a legacy key
+    (``NewEvent.legacy_thread_keys``) the event's key, in each channel of ``e``'s outbox ``rows``
+    that has no card under it yet.
+
+    Renamed rather than copied: one row holds the card's state. The channel's outbox rows queued
+    under the old key are renamed with it, so they reply in that thread too.
+    """
+    if not e.legacy_thread_keys:
+        return
+    threads, ob = schema.slack_messages, schema.outbox
+    for channel_id in sorted({row["channel_id"] for row in rows}):
+        in_channel = (threads.c.team_id == e.team_id, threads.c.channel_id == channel_id)
+        found = set(
+            conn.execute(
+                sa.select(threads.c.thread_key).where(
+                    *in_channel, threads.c.thread_key.in_([e.thread_key, *e.legacy_thread_keys])
+                )
+            ).scalars()
+        )
+        legacy = next((key for key in e.legacy_thread_keys if key in found), None)
+        if e.thread_key in found or legacy is None:
+            continue
+        conn.execute(
+            sa.update(threads).where(*in_channel, threads.c.thread_key == legacy).values(thread_key=e.thread_key)
+        )
+        conn.execute(
+            sa.update(ob)
+            .where(ob.c.team_id == e.team_id, ob.c.channel_id == channel_id, ob.c.thread_key == legacy)
+            .values(thread_key=e.thread_key)
+        )
 
 
 def _rename_job(
@@ -1184,7 +1225,9 @@ def _record_many(conn: sa.Connection, batch: list[NewEvent], now: float) -> list
         for e in unique:
             event_id = inserted.get(e.dedup_key)
             if event_id is not None:
-                outbox_rows += _deliveries(e, event_id, subs, now)
+                rows = _deliveries(e, event_id, subs, now)
+                _continue_legacy_threads(conn, e, rows)
+                outbox_rows += rows
         if outbox_rows:
             conn.execute(schema.outbox.insert(), outbox_rows)
         # A job renamed at the vendor: the lists show the name its own events now carry. Only new

@@ -4,6 +4,7 @@ Each test polls by hand (``poll_all``): the bot's own timer waits an hour.
 """
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -267,3 +268,108 @@ async def test_a_nul_in_a_wedgehr_candidates_name_is_taken_out_of_the_card():
         (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=5)
         assert card.text.startswith("Nula ")
         assert "\x00" not in str(card.blocks)
+
+
+def recorded_again(bot, invite, *, minutes_later=1, same_invite=False):
+    """The candidate records the interview again (stamped ``minutes_later`` than now): invited anew
+    (WedgeHR adds the invite to their wedge), or their invite sent again after it was complete."""
+    wedge = bot.wedgehr.wedges[invite["_wedgeId"]]
+    later = (datetime.now(UTC) + timedelta(minutes=minutes_later)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    again = invite if same_invite else bot.wedgehr.add_invite(interview_id=invite["interviewId"], email=invite["email"])
+    bot.wedgehr.complete_invite(again["id"])
+    again["completedAt"] = wedge["completedAt"] = later
+    return again
+
+
+def replies(bot, card):
+    return [m for m in bot.slack.posted("C1") if m.thread_ts == card.ts]
+
+
+async def test_a_candidate_who_records_again_gets_one_reply_in_their_thread_and_a_restart_posts_nothing(tmp_path):
+    from cryptography.fernet import Fernet
+
+    database = {"database_url": f"sqlite:///{tmp_path}/bot.sqlite3", "secret_key": Fernet.generate_key().decode()}
+    async with running_bot(wedgehr_poll_seconds=3600, **database) as bot:
+        await watched(bot)
+        ann = completed_now(bot, "ann@example.com", "Ann")
+        assert await bot.pipeline.poller.poll_all() == 1
+        (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=5)
+
+        recorded_again(bot, ann)  # a new invite to the same interview, completed
+        assert await bot.pipeline.poller.poll_all() == 1
+        (reply,) = await bot.slack.wait_for(lambda: replies(bot, card), timeout=5)
+        assert "Ann completed the interview again (a new recording)" in reply.text
+        assert await bot.pipeline.poller.poll_all() == 0
+
+        # Her invite sent again once complete: open while she records, then complete anew.
+        bot.wedgehr.set_invite_status(ann["id"], "invited")
+        bot.wedgehr.wedges[ann["_wedgeId"]]["completedAt"] = None
+        assert await bot.pipeline.poller.poll_all() == 0
+        recorded_again(bot, ann, minutes_later=2, same_invite=True)
+        assert await bot.pipeline.poller.poll_all() == 1
+        await bot.slack.wait_for(lambda: len(replies(bot, card)) == 2, timeout=5)
+        assert len(cards(bot)) == 1
+        account = (bot.wedgehr.interviews, bot.wedgehr.invites, bot.wedgehr.wedges)
+    async with running_bot(wedgehr_poll_seconds=3600, **database) as bot:  # the bot restarted
+        bot.wedgehr.interviews, bot.wedgehr.invites, bot.wedgehr.wedges = account
+        assert await bot.pipeline.poller.poll_all() == 0
+        await asyncio.sleep(0.3)
+        assert not bot.slack.posted("C1")
+
+
+async def test_after_an_upgrade_nothing_old_is_posted_and_a_retake_replies_in_the_card_posted_before_it():
+    async with running_bot(wedgehr_poll_seconds=3600) as bot:
+        await watched(bot)
+        ann = completed_now(bot, "ann@example.com", "Ann")
+        assert await bot.pipeline.poller.poll_all() == 1
+        (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=5)
+        await asyncio.sleep(0.3)  # its card recorded
+        # What the release before this one left: the card keyed by the wedge, no completion times.
+        (connection,) = await bot.services.db.connections.list_for_team("T0001")
+        state = await bot.services.db.poll_state.load(connection.id)
+        async with bot.services.db.engine.begin() as conn:
+            await conn.execute(sa.update(schema.slack_messages).values(thread_key=f"wedgehr:wedge:{ann['_wedgeId']}"))
+            await conn.execute(
+                sa.update(schema.poll_state)
+                .where(schema.poll_state.c.connection_id == connection.id)
+                .values(state={key: value for key, value in state.items() if key != "completions"})
+            )
+        assert await bot.pipeline.poller.poll_all() == 0
+
+        recorded_again(bot, ann)
+        assert await bot.pipeline.poller.poll_all() == 1
+        (reply,) = await bot.slack.wait_for(lambda: replies(bot, card), timeout=5)
+        assert "again" in reply.text
+        assert len(cards(bot)) == 1
+
+
+def wedge_lookup(request):
+    """The poller's look-up of an invite's wedge (the listing of every wedge names no candidate)."""
+    return request.path.endswith("/wedges") and "filter[email]" in request.query
+
+
+async def test_a_candidates_events_share_one_thread_whether_or_not_their_wedge_could_be_looked_up():
+    async with running_bot(wedgehr_poll_seconds=3600) as bot:
+        await subscribe(bot, "subscribe wedgehr completed send_failure canceled")
+        await bot.pipeline.poller.poll_all()
+        interview = next(iter(bot.wedgehr.interviews.values()))
+        bounced = bot.wedgehr.add_invite(interview_id=interview["id"], email="Ann@Example.com", first_name="Ann")
+        bot.wedgehr.set_invite_status(bounced["id"], "send_failure")
+        bot.wedgehr.fail_next(503, times=4, when=wedge_lookup)  # every try of the look-up
+        assert await bot.pipeline.poller.poll_all() == 1
+        (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=5)
+        assert "invite could not be sent" in card.text
+
+        # Invited again, she records: found through her wedge, told in the same thread.
+        completed_now(bot, "ann@example.com", "Ann")
+        assert await bot.pipeline.poller.poll_all() == 1
+        (done,) = await bot.slack.wait_for(lambda: replies(bot, card), timeout=5)
+        assert "completed the interview" in done.text
+
+        # A later invite of hers canceled while the look-up fails again: still her thread.
+        extra = bot.wedgehr.add_invite(interview_id=interview["id"], email="ann@example.com")
+        bot.wedgehr.set_invite_status(extra["id"], "canceled")
+        bot.wedgehr.fail_next(503, times=4, when=wedge_lookup)
+        assert await bot.pipeline.poller.poll_all() == 1
+        await bot.slack.wait_for(lambda: len(replies(bot, card)) == 2, timeout=5)
+        assert len(cards(bot)) == 1
