@@ -1999,13 +1999,15 @@ class PollStateRepo(_Repo):
         save the state it read with the old token over this one.
         """
         t = schema.poll_state
+        last = await self.load(connection_id) or {}
         if since is None:
-            last = await self.load(connection_id) or {}
             polled_at = last.get("polled_at")
             # WedgeHR stamps whole seconds: from the second before the last poll began (what it found
             # again is de-duplicated by its key).
             since = math.floor(polled_at) - 1 if polled_at else last.get("baseline_after") or time.time()
-        state = {"baseline_after": since}
+        state: dict[str, Any] = {"baseline_after": since}
+        if "completions" in last:  # which recording of a wedge was its first: a retake since is posted as one
+            state["completions"] = last["completions"]
         async with self._engine.begin() as conn:
             stmt = _insert(conn, t).values(connection_id=connection_id, state=state, holder="", lease_expires_at=0)
             stmt = stmt.on_conflict_do_update(

@@ -373,3 +373,16 @@ async def test_a_candidates_events_share_one_thread_whether_or_not_their_wedge_c
         assert await bot.pipeline.poller.poll_all() == 1
         await bot.slack.wait_for(lambda: len(replies(bot, card)) == 2, timeout=5)
         assert len(cards(bot)) == 1
+
+
+async def test_a_retake_after_a_new_token_is_posted_as_one():
+    async with running_bot(wedgehr_poll_seconds=3600) as bot:
+        await watched(bot)
+        ann = completed_now(bot, "ann@example.com", "Ann")
+        assert await bot.pipeline.poller.poll_all() == 1
+        (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=5)
+        await connect_token(bot, "rotated-token-0123456")  # the baseline starts again
+        recorded_again(bot, ann)
+        assert await bot.pipeline.poller.poll_all() == 1
+        (reply,) = await bot.slack.wait_for(lambda: replies(bot, card), timeout=5)
+        assert "again" in reply.text
