@@ -192,7 +192,7 @@ def wedgehr_event(
     payload = {"vendor": "wedgehr", "event": kind, "connection_id": connection_id, "invite": invite, "wedge": wedge}
     if again:
         payload["again"] = True
-    thread, legacy_threads = _wedgehr_threads(connection_id, invite, wedge)
+    thread, legacy_threads = _wedgehr_threads(invite, wedge)
     return NewEvent(
         dedup_key=dedup,
         team_id=team_id,
@@ -209,9 +209,7 @@ def wedgehr_event(
     )
 
 
-def _wedgehr_threads(
-    connection_id: str, invite: dict[str, Any] | None, wedge: dict[str, Any] | None
-) -> tuple[str, tuple[str, ...]]:
+def _wedgehr_threads(invite: dict[str, Any] | None, wedge: dict[str, Any] | None) -> tuple[str, tuple[str, ...]]:
     """A WedgeHR candidate's thread key, and the keys releases before it gave the same thread.
 
     The candidate is who an invite and a wedge both name (the interview and the email), so the
@@ -230,8 +228,11 @@ def _wedgehr_threads(
     email = (invite or {}).get("email") or (wedge or {}).get("candidateEmail")
     if not interview_id or not isinstance(email, str) or not email.strip():
         return legacy[0], legacy[1:]  # not a candidate WedgeHR would send: threaded as before
-    # Emails are matched regardless of case, as the poller matches an invite to its wedge.
-    return _fit(f"wedgehr:{connection_id}:{interview_id}:{email.strip().casefold()}", THREAD_KEY_MAX), legacy
+    # Emails are matched regardless of case, as the poller matches an invite to its wedge. Hashed:
+    # the key outlives an uninstall (a reinstall threads on), a candidate's address must not. Not
+    # by connection, as Spark Hire's are not: a reconnected account threads on.
+    candidate = hashlib.sha256(email.strip().casefold().encode()).hexdigest()[:32]
+    return f"wedgehr:candidate:{interview_id}:{candidate}"[:THREAD_KEY_MAX], legacy
 
 
 def routed(stored: StoredEvent) -> NewEvent | None:

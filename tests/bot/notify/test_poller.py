@@ -373,6 +373,10 @@ async def test_a_candidates_events_share_one_thread_whether_or_not_their_wedge_c
         assert await bot.pipeline.poller.poll_all() == 1
         await bot.slack.wait_for(lambda: len(replies(bot, card)) == 2, timeout=5)
         assert len(cards(bot)) == 1
+        # The key outlives an uninstall (a reinstall threads on): it must not hold her address.
+        async with bot.services.db.engine.begin() as conn:
+            keys = (await conn.execute(sa.select(schema.slack_messages.c.thread_key))).scalars().all()
+        assert keys and not [key for key in keys if "ann@" in key.casefold()]
 
 
 async def test_a_retake_after_a_new_token_is_posted_as_one():
