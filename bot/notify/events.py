@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.storage import NewEvent
@@ -141,6 +142,7 @@ def sparkhire_event(
         filters_deferred=header_event == "InterviewRated" and not assigned and not job,
         # A Job* delivery is the job as it is now; an interview's job_post may predate a rename.
         describes_job=is_job,
+        job_as_of=_vendor_time(body.get("updated_at")) if is_job else None,
     )
 
 
@@ -154,6 +156,17 @@ def _fit(key: str, limit: int) -> str:
         return key
     prefix = key.rsplit(":", 1)[0]
     return f"{prefix}:sha256:{hashlib.sha256(key.encode()).hexdigest()}"[-limit:]
+
+
+def _vendor_time(value: Any) -> float | None:
+    """An RFC 3339 time of the vendor's as UNIX seconds (one without a zone: UTC); None if it is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
 
 
 def _text(value: Any) -> str | None:

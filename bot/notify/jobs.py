@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import difflib
 import logging
+import time
 from dataclasses import dataclass
 
 from bot.crypto import SecretKeyMismatchError
@@ -38,6 +39,8 @@ VENDOR_NAMES = {"sparkhire": "Spark Hire", "wedgehr": "WedgeHR"}
 class VendorJob:
     id: str
     name: str
+    #: When the vendor last changed the job (UNIX seconds, the vendor's clock; None: it does not say).
+    changed_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,13 @@ class JobCheck:
     @property
     def job_id(self) -> str | None:
         return self.found.id if self.found is not None else None
+
+    @property
+    def named_at(self) -> float:
+        """When the job had the name found: as of its last change at the vendor, which the vendor's
+        own Job* events are ordered by; now, when the vendor does not say."""
+        changed_at = self.found.changed_at if self.found is not None else None
+        return time.time() if changed_at is None else changed_at
 
     def note(self) -> str | None:
         """What the user should know about a subscription that follows the job unchecked or by name."""
@@ -172,7 +182,8 @@ async def _jobs_of(services: Services, connection: Connection) -> list[VendorJob
         statuses = ["active", "inactive"]
         async for job in client.iter_jobs(status=statuses, page_size=100):  # type: ignore[union-attr]
             if job.title:
-                jobs.append(VendorJob(id=job.uuid, name=job.title))
+                changed_at = job.updated_at.timestamp() if job.updated_at else None
+                jobs.append(VendorJob(id=job.uuid, name=job.title, changed_at=changed_at))
     else:
         async for interview in client.iter_interviews():  # type: ignore[union-attr]
             jobs.append(VendorJob(id=str(interview.id), name=interview.name))

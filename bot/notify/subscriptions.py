@@ -368,7 +368,9 @@ async def subscribe(
         elif note := check.note():
             outcome.notes.append(note)
         if check.job_id:  # the vendor's name now: subscriptions saved before a rename show it too
-            await services.db.subscriptions.rename_job(team_id, check.vendor, check.job_id, check.name)
+            await services.db.subscriptions.rename_job(
+                team_id, check.vendor, check.job_id, check.name, as_of=check.named_at
+            )
     existing = await services.db.subscriptions.list_for_channel(team_id, channel_id)
     moved_from: set[str] = set()
     for vendor, connection, events in wanted:
@@ -400,7 +402,7 @@ async def subscribe(
                 if same.connection_id:
                     moved_from.add(same.connection_id)
             if job_id and not same.job_id:  # saved before jobs were looked up: now followed by id
-                values |= {"job_id": job_id, "job_filter": job_name}
+                values |= {"job_id": job_id, "job_filter": job_name, "job_named_at": check.named_at}
             await services.db.subscriptions.update(same.id, **values)
             subscription = await services.db.subscriptions.get(same.id)
         else:
@@ -412,6 +414,7 @@ async def subscribe(
                 created_by=user_id,
                 job_filter=job_name,
                 job_id=job_id,
+                job_named_at=check.named_at if job_id else None,
                 excludes=request.excludes,
                 compact=request.compact,
                 connection_id=connection.id,
@@ -717,7 +720,9 @@ async def _jobs_named(
     for connection, check in zip(connections, checks, strict=True):
         for job in [*([check.found] if check.found else []), *check.same_name]:
             named.add((connection.id, job.id))
-            await services.db.subscriptions.rename_job(team_id, connection.vendor, job.id, job.name)
+            await services.db.subscriptions.rename_job(
+                team_id, connection.vendor, job.id, job.name, as_of=job.changed_at
+            )
     return named, [check for check in checks if check.unchecked is not None]
 
 

@@ -129,6 +129,14 @@ def _v7_outbox_event_id_index(connection: sa.Connection) -> None:
     connection.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_outbox_event_id ON outbox (event_id)")
 
 
+def _v8_subscription_job_named_at(connection: sa.Connection) -> None:
+    """``subscriptions.job_named_at`` (schema.py). A database made by v1 from this schema has it already.
+
+    Names stored before it keep NULL: the next Job* event or lookup of the job renames them, as before.
+    """
+    _add_column(connection, "subscriptions", "job_named_at", "FLOAT")
+
+
 def _add_column(connection: sa.Connection, table: str, column: str, ddl_type: str) -> None:
     """Add a column a database made by v1 from the current schema has already."""
     if column not in {c["name"] for c in sa.inspect(connection).get_columns(table)}:
@@ -143,6 +151,7 @@ MIGRATIONS: list[Callable[[sa.Connection], None]] = [
     _v5_subscription_paused_at,
     _v6_subscription_job_id,
     _v7_outbox_event_id_index,
+    _v8_subscription_job_named_at,
 ]
 
 

@@ -451,6 +451,8 @@ class Subscription:
     paused_at: float | None = None
     #: The vendor's id of the job ``job_filter`` names, when subscribe found it at the vendor.
     job_id: str | None = None
+    #: When the job had the name ``job_filter`` shows (None: not known): only a newer name replaces it.
+    job_named_at: float | None = None
 
     def matches(
         self,
@@ -525,6 +527,7 @@ def _subscription(row: sa.Row) -> Subscription:
         created_at=row.created_at,
         paused_at=row.paused_at,
         job_id=row.job_id,
+        job_named_at=row.job_named_at,
     )
 
 
@@ -814,6 +817,7 @@ class SubscriptionRepo(_Repo):
         compact: bool = False,
         connection_id: str | None = None,
         job_id: str | None = None,
+        job_named_at: float | None = None,
     ) -> Subscription:
         t = schema.subscriptions
         async with self._engine.begin() as conn:
@@ -827,6 +831,7 @@ class SubscriptionRepo(_Repo):
                         events=list(events),
                         job_filter=job_filter,
                         job_id=job_id,
+                        job_named_at=job_named_at,
                         excludes=list(excludes),
                         compact=compact,
                         connection_id=connection_id,
@@ -1023,11 +1028,18 @@ class SubscriptionRepo(_Repo):
                 )
         return done
 
-    async def rename_job(self, team_id: str, vendor: str, job_id: str, name: str) -> int:
+    async def rename_job(self, team_id: str, vendor: str, job_id: str, name: str, *, as_of: float | None = None) -> int:
         """Store ``name`` as the name of the job every subscription following ``job_id`` shows (the
-        vendor's current name, learned from a lookup); returns how many changed."""
+        vendor's current name, learned from a lookup); returns how many changed.
+
+        ``as_of``: when the vendor last changed the job (None: now). A lookup's name is the vendor's
+        current one: it replaces a name of the same time too (a Job* event only an older one).
+        """
+        when = time.time() if as_of is None else as_of
         async with self._engine.begin() as conn:
-            return await conn.run_sync(lambda sync: _rename_job(sync, team_id, vendor, job_id, name))
+            return await conn.run_sync(
+                lambda sync: _rename_job(sync, team_id, vendor, job_id, name, as_of=when, current=True)
+            )
 
     async def list_using_connection(self, connection_id: str) -> list[Subscription]:
         """The subscriptions reading through a connection, paused or not."""
@@ -1069,6 +1081,10 @@ class NewEvent:
     #: deliveries). Only such an event renames a followed job: an interview's copy of its job's
     #: name may be older than a rename (built before it, delivered late).
     describes_job: bool = False
+    #: For an event that ``describes_job``: when the vendor last changed the job, as the event says
+    #: (UNIX seconds; None: it does not say, then when it arrived). Only a newer one renames:
+    #: deliveries retried out of order must not bring an older name back.
+    job_as_of: float | None = None
 
 
 def _deliveries(e: NewEvent, event_id: int, subs: Sequence[Subscription], now: float) -> list[dict[str, Any]]:
@@ -1142,46 +1158,65 @@ def _continue_legacy_threads(conn: sa.Connection, e: NewEvent, rows: Iterable[di
 
 
 def _rename_job(
-    conn: sa.Connection, team_id: str, vendor: str, job_id: str, name: str, *, connection_id: str | None = None
+    conn: sa.Connection,
+    team_id: str,
+    vendor: str,
+    job_id: str,
+    name: str,
+    *,
+    as_of: float,
+    current: bool = False,
+    connection_id: str | None = None,
 ) -> int:
     """The statement of ``SubscriptionRepo.rename_job`` (synchronous: the event path runs it too).
 
-    ``connection_id``: only the subscriptions reading it (or none), as its events reach only those.
+    ``as_of``: when the job had that name; a subscription showing a name known to be newer (or as
+    new, unless ``current``: the vendor's name now) keeps it, and one showing this name learns how
+    recent it is. ``connection_id``: only the subscriptions reading it (or none), as its events
+    reach only those.
     """
     t = schema.subscriptions
     name = name[: schema.JOB_FILTER_MAX]  # as subscribe stores a name it found (bot/notify/jobs.py)
     if not name.strip():
         return 0
-    where = [t.c.team_id == team_id, t.c.vendor == vendor, t.c.job_id == job_id, t.c.job_filter != name]
+    where = [
+        t.c.team_id == team_id,
+        t.c.vendor == vendor,
+        t.c.job_id == job_id,
+        sa.or_(t.c.job_named_at.is_(None), t.c.job_named_at <= as_of if current else t.c.job_named_at < as_of),
+    ]
     if connection_id is not None:
         where.append(sa.or_(t.c.connection_id == connection_id, t.c.connection_id.is_(None)))
-    result = conn.execute(sa.update(t).where(*where).values(job_filter=name))
+    result = conn.execute(sa.update(t).where(*where).values(job_filter=name, job_named_at=as_of))
     return result.rowcount or 0
 
 
 def _renamed_jobs(
-    events: Sequence[NewEvent], subs: Sequence[Subscription]
-) -> dict[tuple[str, str, str, str | None], str]:
-    """The jobs whose name recorded events about the job itself give differently from what a
-    subscription following the job by its id, and taking the event's connection, shows (renamed at
-    the vendor): (team, vendor, job id, connection) to the name, the last event's."""
+    events: Sequence[NewEvent], subs: Sequence[Subscription], now: float
+) -> dict[tuple[str, str, str, str | None], tuple[float, str]]:
+    """The jobs whose recorded events about the job itself are newer than the name a subscription
+    following the job by its id, and taking the event's connection, shows (renamed at the vendor, or
+    the same name known from longer ago): (team, vendor, job id, connection) to the time and name
+    of the newest such event (an event that gives no time: as of ``now``, when it arrived)."""
     following: dict[tuple[str, str, str], list[Subscription]] = {}
     for s in subs:
         if s.job_id:
             following.setdefault((s.team_id, s.vendor, s.job_id), []).append(s)
-    renamed: dict[tuple[str, str, str, str | None], str] = {}
+    renamed: dict[tuple[str, str, str, str | None], tuple[float, str]] = {}
     for e in events:
         name = (e.job_name or "")[: schema.JOB_FILTER_MAX]
         if not e.describes_job or not name.strip():
             continue
+        as_of = now if e.job_as_of is None else e.job_as_of
         key = (e.team_id, e.vendor, e.job_id or "")
         reading = [
             s
             for s in following.get(key, ())
             if not (e.connection_id and s.connection_id and s.connection_id != e.connection_id)
         ]
-        if any(s.job_filter != name for s in reading):
-            renamed[(*key, e.connection_id)] = name
+        newer = any(s.job_named_at is None or s.job_named_at < as_of for s in reading)
+        if newer and as_of >= renamed.get((*key, e.connection_id), (as_of, ""))[0]:
+            renamed[(*key, e.connection_id)] = (as_of, name)
     return renamed
 
 
@@ -1231,11 +1266,11 @@ def _record_many(conn: sa.Connection, batch: list[NewEvent], now: float) -> list
         if outbox_rows:
             conn.execute(schema.outbox.insert(), outbox_rows)
         # A job renamed at the vendor: the lists show the name its own events now carry. Only new
-        # events count (a replay of an old one is not news), and only a name that differs costs a
-        # statement.
-        renamed = _renamed_jobs([e for e in unique if e.dedup_key in inserted], subs)
-        for (team_id, vendor, job_id, connection_id), name in sorted(renamed.items(), key=lambda r: str(r[0])):
-            _rename_job(conn, team_id, vendor, job_id, name, connection_id=connection_id)
+        # events count (a replay of an old one is not news), only the newest name wins (Spark Hire
+        # retries deliveries out of order), and only a newer one than shown costs a statement.
+        renamed = _renamed_jobs([e for e in unique if e.dedup_key in inserted], subs, now)
+        for (team_id, vendor, job_id, connection_id), (as_of, name) in sorted(renamed.items(), key=lambda r: str(r[0])):
+            _rename_job(conn, team_id, vendor, job_id, name, as_of=as_of, connection_id=connection_id)
     return [first_index[item.dedup_key] == i and item.dedup_key in inserted for i, item in enumerate(batch)]
 
 

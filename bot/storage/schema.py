@@ -62,6 +62,10 @@ subscriptions = sa.Table(
     # The vendor's id of the job ``job_filter`` names, when subscribe found it: matched first, so a
     # job renamed at the vendor keeps its cards coming (None: matched by name, as rows saved before).
     sa.Column("job_id", sa.String(JOB_ID_MAX)),
+    # When the vendor's job had the name ``job_filter`` shows (its updated_at, as a Job* event or a
+    # lookup gave it): a rename delivered late (a retry of an older event) does not bring an older
+    # name back. None: not known (saved before), any rename of the job applies.
+    sa.Column("job_named_at", sa.Float),
     sa.Index("ix_subscriptions_team_vendor", "team_id", "vendor"),
 )
 

@@ -5,6 +5,7 @@ import asyncio
 import itertools
 import logging
 import time
+from datetime import UTC, datetime, timedelta
 
 from blocks.ids import Action
 from blocks.subscriptions import CHOICE_GROUPS_MOST, parse_unsubscribe_choice
@@ -304,9 +305,15 @@ async def test_a_choice_button_naming_too_many_or_too_long_ids_is_unreadable_and
 # -- a job renamed at the vendor ---------------------------------------------------------------
 
 
+def retitle(job, title):
+    """Rename ``job`` in Spark Hire, whose ``updated_at`` moves on by at least a second (its times' precision)."""
+    later = datetime.fromisoformat(job["updated_at"]) + timedelta(seconds=1)
+    job.update(title=title, updated_at=max(later, datetime.now(UTC).replace(microsecond=0)).isoformat())
+
+
 def rename(bot, job, title):
     """Rename ``job`` in Spark Hire: its interviews' copies too, as Spark Hire's deliveries show them."""
-    job["title"] = title
+    retitle(job, title)
     for interview in bot.sparkhire.interviews.values():
         if interview["job_post"]["uuid"] == job["uuid"]:
             interview["job_post"]["title"] = title
@@ -330,7 +337,7 @@ async def test_a_job_updated_shows_the_new_name_and_a_late_interview_built_befor
     await command(bot, "subscribe sparkhire completed job:Barista")
     job = barista(bot)
     early = bot.sparkhire.add_interview(job_uuid=job["uuid"], name="Zed Early", email="zed@acme.io")
-    job["title"] = "Barista (Downtown)"  # renamed; the interview built before still says "Barista"
+    retitle(job, "Barista (Downtown)")  # the interview built before still says "Barista"
     await bot.sparkhire.emit("JobUpdated", job)
     assert (await job_shown(bot, "Barista (Downtown)")).job_filter == "Barista (Downtown)"
 
@@ -385,6 +392,37 @@ async def test_a_job_updated_delivery_renames_it_though_the_channel_does_not_tak
         sub = await job_shown(bot, "Head Barista")
         assert sub.job_filter == "Head Barista" and sub.job_id == job["uuid"]
         assert not bot.slack.posted("C1")
+
+
+async def test_job_renames_delivered_out_of_order_leave_the_newest_name_on_either_database(database_url):
+    async with running_bot(database_url=database_url) as bot:
+        await command(bot, "subscribe sparkhire completed job:Barista")
+        job = barista(bot)
+        rename(bot, job, "Barista (Downtown)")
+        first = dict(job)
+        rename(bot, job, "Head Barista")
+        (delivery,) = await bot.sparkhire.emit("JobUpdated", dict(job))
+        assert delivery.status == 200
+        assert (await job_shown(bot, "Head Barista")).job_filter == "Head Barista"
+        # Spark Hire retries the first rename's delivery, and it arrives last: not news about the name.
+        (delivery,) = await bot.sparkhire.emit("JobUpdated", first)
+        assert delivery.status == 200  # recorded and committed before Spark Hire is answered
+        assert "job: Head Barista" in said(await command(bot, "subscriptions"))
+        assert "job: Head Barista" in await open_home(bot)
+
+        # A name looked up at Spark Hire is its name now: a delivery of an older one after it changes nothing.
+        rename(bot, job, "Barista (Uptown)")
+        uptown = dict(job)
+        rename(bot, job, "Lead Barista")
+        await command(bot, 'subscribe sparkhire completed rated job:"Lead Barista"')
+        (sub,) = await subscriptions(bot)
+        assert sub.job_filter == "Lead Barista" and sub.events == ("completed", "rated")
+        await bot.sparkhire.emit("JobUpdated", uptown)
+        assert "job: Lead Barista" in said(await command(bot, "subscriptions"))
+        # A newer one still renames it.
+        rename(bot, job, "Barista Captain")
+        await bot.sparkhire.emit("JobUpdated", dict(job))
+        assert (await job_shown(bot, "Barista Captain")).job_filter == "Barista Captain"
 
 
 async def test_subscribing_another_channel_to_a_renamed_job_shows_its_new_name_in_every_list(bot):

@@ -759,6 +759,41 @@ async def test_a_database_from_before_the_outbox_event_index_gains_it(database_u
         await database.aclose()
 
 
+async def test_a_database_from_before_job_named_at_gains_it_and_its_names_are_renamed_as_before(
+    database_url, secret_box
+):
+    database = Database(url=database_url, secret_box=secret_box)
+    try:
+        await database.migrate()
+        async with database.engine.begin() as conn:  # as version 7 left it
+            await conn.execute(sa.text("ALTER TABLE subscriptions DROP COLUMN job_named_at"))
+            await conn.execute(sa.delete(schema.schema_version).where(schema.schema_version.c.version >= 8))
+            await conn.execute(
+                schema.subscriptions.insert().values(
+                    team_id="T1",
+                    channel_id="C1",
+                    vendor="sparkhire",
+                    events=["completed"],
+                    excludes=[],
+                    created_by="U1",
+                    created_at=0.0,
+                    job_filter="Barista",
+                    job_id="job-1",
+                )
+            )
+        assert await database.migrate() >= 8
+        (saved,) = await database.subscriptions.list_for_team("T1")
+        assert saved.job_named_at is None
+        updated = dataclasses.replace(
+            event("job-updated", kind="jobs", job="Head Barista"), job_id="job-1", describes_job=True, job_as_of=1.0
+        )
+        assert await database.events.record(updated)
+        (renamed,) = await database.subscriptions.list_for_team("T1")
+        assert renamed.job_filter == "Head Barista" and renamed.job_named_at == 1.0
+    finally:
+        await database.aclose()
+
+
 def router(*events: NewEvent):
     """``route`` for ``resume_catching_up``: the stored events of this test back as recorded."""
     by_key = {e.dedup_key: e for e in events}
