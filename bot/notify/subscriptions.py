@@ -73,14 +73,19 @@ def to_view(s: Subscription) -> SubscriptionView:
     )
 
 
+#: Subscriptions by platform and account, each with a connection naming the account (None: no
+#: longer connected), as ``_by_account`` groups them.
+Accounts = list[tuple[Connection | None, list[Subscription]]]
+
+
 @dataclass
 class Outcome:
     subscriptions: list[Subscription] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     #: The channel's other subscriptions of the same platforms, reading other accounts.
     others: list[Subscription] = field(default_factory=list)
-    #: The connections the subscriptions above read, by id.
-    accounts: dict[str, Connection] = field(default_factory=dict)
+    #: The subscriptions above by account.
+    accounts: Accounts = field(default_factory=list)
     #: Paused subscriptions this re-enabled, and what they missed meanwhile, as a Re-enable does.
     caught_up: list[CatchUp] = field(default_factory=list)
 
@@ -91,21 +96,26 @@ class Outcome:
         return views[: len(self.subscriptions)], views[len(self.subscriptions) :]
 
 
-def _mixed(subs: list[Subscription]) -> list[bool]:
+def _mixed(subs: list[Subscription], accounts: Accounts | None = None) -> list[bool]:
     """For each subscription, whether its channel has subscriptions of its platform reading
-    different connections (then each line says which account it reads)."""
-    reading: dict[tuple[str, str, str], set[str | None]] = {}
+    different accounts (then each line says which): different connections, unless ``accounts``
+    groups them as one account."""
+    account = {s.id: index for index, (_, group) in enumerate(accounts or []) for s in group}
+    reading: dict[tuple[str, str, str], set[object]] = {}
     for s in subs:
-        reading.setdefault((s.team_id, s.channel_id, s.vendor), set()).add(s.connection_id)
+        reading.setdefault((s.team_id, s.channel_id, s.vendor), set()).add(account.get(s.id, s.connection_id))
     return [len(reading[(s.team_id, s.channel_id, s.vendor)]) > 1 for s in subs]
 
 
-def _naming_accounts(subs: list[Subscription], accounts: dict[str, Connection]) -> list[SubscriptionView]:
+def _naming_accounts(subs: list[Subscription], accounts: Accounts) -> list[SubscriptionView]:
+    """Views of ``subs``, each line naming its account (as ``accounts`` names it) in a channel
+    reading several accounts of its platform."""
+    named = {s.id: connection for connection, group in accounts for s in group}
     views = []
-    for s, mixed in zip(subs, _mixed(subs), strict=True):
+    for s, mixed in zip(subs, _mixed(subs, accounts), strict=True):
         view = to_view(s)
         if mixed:
-            account, owner = account_of(accounts.get(s.connection_id or ""))
+            account, owner = account_of(named.get(s.id))
             view = replace(view, account=account, account_owner=owner)
         views.append(view)
     return views
@@ -113,11 +123,9 @@ def _naming_accounts(subs: list[Subscription], accounts: dict[str, Connection]) 
 
 async def views_naming_accounts(services: Services, subs: list[Subscription]) -> list[SubscriptionView]:
     """``subs`` as listed: a channel whose subscriptions of one platform read different accounts
-    has each line say which."""
-    accounts: dict[str, Connection] = {}
-    for connection_id in {s.connection_id for s, mixed in zip(subs, _mixed(subs), strict=True) if mixed}:
-        if connection_id and (connection := await _readable_connection(services, connection_id)):
-            accounts[connection_id] = connection
+    has each line say which. Two keys of one account are one, as ``unsubscribe`` tells them, when
+    Spark Hire says so within ``JOB_CHECK_SECONDS``; else each key's lines name its own account."""
+    accounts = await _by_account(services, [s for s, mixed in zip(subs, _mixed(subs), strict=True) if mixed])
     return _naming_accounts(subs, accounts)
 
 
@@ -421,7 +429,6 @@ async def subscribe(
             )
         assert subscription is not None
         outcome.subscriptions.append(subscription)
-        outcome.accounts[reads.id] = reads
         if vendor == "sparkhire":
             try:
                 note = await ensure_webhook(services, reads)
@@ -537,35 +544,81 @@ async def _same_subscription(
 
 
 async def _same_account(services: Services, first: Connection, second: Connection) -> bool:
+    """Whether two connections read one account: the same key, or a Spark Hire key (``second``'s)
+    that lists the other's webhook (a key sees the webhooks of its own account only)."""
+    asked = [second] if first.webhook_uuid and _may_differ(first, second) else []
+    return _one_account(first, second, await _webhooks_seen(services, asked))
+
+
+def _may_differ(first: Connection, second: Connection) -> bool:
+    """Whether only Spark Hire can tell if two connections are of one account: two readable keys
+    of it that differ."""
+    return (
+        first.vendor == second.vendor == "sparkhire"
+        and first.readable
+        and second.readable
+        and first.credential != second.credential
+    )
+
+
+def _one_account(first: Connection, second: Connection, seen: dict[str, set[str]]) -> bool:
+    """Whether two connections read one account, ``seen`` holding the webhooks each key listed
+    (a key Spark Hire did not answer for, or not asked, lists none)."""
     if not (first.readable and second.readable) or first.vendor != second.vendor:
         return False
     if first.credential == second.credential:
         return True
-    if first.vendor != "sparkhire" or not first.webhook_uuid:
-        return False
-    try:  # a key sees the webhooks of its own account only
-        return await _listed(services, second, first.webhook_uuid)
-    except VendorError as exc:
-        logger.info("Could not tell whether two Spark Hire keys are of one account: %s", exc)
-        return False
+    return first.vendor == "sparkhire" and bool(
+        (first.webhook_uuid and first.webhook_uuid in seen.get(second.id, ()))
+        or (second.webhook_uuid and second.webhook_uuid in seen.get(first.id, ()))
+    )
+
+
+async def _webhooks_seen(
+    services: Services, connections: list[Connection], *, within: float | None = None
+) -> dict[str, set[str]]:
+    """The webhooks each connection's Spark Hire key lists, by connection id, asked all at once
+    (``within``: for that many seconds at most); a key Spark Hire did not answer for is left out."""
+
+    async def listed(connection: Connection) -> set[str]:
+        hooks = await services.client_for(connection).list_webhooks()  # type: ignore[attr-defined]
+        return {hook.uuid for hook in hooks}
+
+    if not connections:
+        return {}
+    tasks = {asyncio.ensure_future(listed(c)): c for c in connections}
+    done, pending = await asyncio.wait(tasks, timeout=within)
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.wait(pending)
+        logger.info("Spark Hire did not say within %g s whether keys are of one account", within)
+    seen = {}
+    for task in done:
+        if isinstance(exc := task.exception(), VendorError):
+            logger.info("Could not tell whether two Spark Hire keys are of one account: %s", exc)
+        elif exc is not None:
+            raise exc
+        else:
+            seen[tasks[task].id] = task.result()
+    return seen
 
 
 async def _other_accounts(services: Services, outcome: Outcome, existing: list[Subscription]) -> None:
     """The channel's subscriptions (``existing``, as read before this request) of the same platforms
     that read other accounts than those just confirmed: the reply names the account of each, so
-    nobody takes one channel for one account."""
+    nobody takes one channel for one account. A key of the account just confirmed is that account."""
     confirmed = {s.id for s in outcome.subscriptions}
     reading = {(s.vendor, s.connection_id) for s in outcome.subscriptions}
     vendors = {vendor for vendor, _ in reading}
-    others = [
+    elsewhere = [
         s
         for s in existing
         if s.id not in confirmed and s.vendor in vendors and (s.vendor, s.connection_id) not in reading
     ]
-    for connection_id in {s.connection_id for s in others if s.connection_id} - outcome.accounts.keys():
-        if other := await _readable_connection(services, connection_id):
-            outcome.accounts[other.id] = other
-    outcome.others = others
+    outcome.accounts = await _by_account(services, [*outcome.subscriptions, *elsewhere])
+    same_accounts = {s.id for _, group in outcome.accounts if any(s.id in confirmed for s in group) for s in group}
+    outcome.others = [s for s in elsewhere if s.id not in same_accounts]
 
 
 def account_of(connection: Connection | None) -> tuple[str, str | None]:
@@ -726,30 +779,31 @@ async def _jobs_named(
     return named, [check for check in checks if check.unchecked is not None]
 
 
-async def _by_account(
-    services: Services, subs: list[Subscription]
-) -> list[tuple[Connection | None, list[Subscription]]]:
-    """``subs`` by platform and account, each with a connection it reads (None: no longer connected).
+async def _by_account(services: Services, subs: list[Subscription]) -> Accounts:
+    """``subs`` by platform and account, each with a connection it reads (None: no longer connected),
+    the first of its account in ``subs``.
 
     Connections of one account are one, as ``subscribe`` tells them (``_same_account``): the same
     key, or a Spark Hire key that lists the other's webhook. Spark Hire is asked only when a
-    platform's subscriptions read several connections, within ``JOB_CHECK_SECONDS`` in all; a key it
-    did not answer for counts as another account (the user is asked rather than both removed).
+    platform's subscriptions read several keys, each key once and all at once, within
+    ``JOB_CHECK_SECONDS``; a key it did not answer for counts as another account (unsubscribe asks
+    rather than removing both, the lists name each key's account).
     """
     by_connection: dict[tuple[str, str | None], list[Subscription]] = {}
     for s in subs:
         by_connection.setdefault((s.vendor, s.connection_id), []).append(s)
-    deadline = asyncio.get_running_loop().time() + JOB_CHECK_SECONDS
-    accounts: list[tuple[Connection | None, list[Subscription]]] = []
+    connections = {
+        connection_id: await _readable_connection(services, connection_id)
+        for connection_id in {connection_id for _, connection_id in by_connection if connection_id}
+    }
+    known = [c for c in connections.values() if c is not None]
+    asked = [c for c in known if any(o.webhook_uuid and _may_differ(o, c) for o in known)]
+    seen = await _webhooks_seen(services, asked, within=JOB_CHECK_SECONDS)
+    accounts: Accounts = []
     for (vendor, connection_id), theirs in by_connection.items():
-        connection = await _readable_connection(services, connection_id) if connection_id else None
-        for known, joined in accounts:
-            if (
-                connection is not None
-                and known is not None
-                and joined[0].vendor == vendor
-                and await _one_account(services, known, connection, deadline)
-            ):
+        connection = connections.get(connection_id) if connection_id else None
+        for first, joined in accounts:
+            if connection and first and joined[0].vendor == vendor and _one_account(first, connection, seen):
                 joined.extend(theirs)
                 break
         else:
@@ -757,19 +811,7 @@ async def _by_account(
     return accounts
 
 
-async def _one_account(services: Services, first: Connection, second: Connection, deadline: float) -> bool:
-    """Whether two connections read one account, asking Spark Hire until ``deadline`` at most."""
-    if not first.webhook_uuid:  # asked with one key whether it lists the other's webhook
-        first, second = second, first
-    try:
-        async with asyncio.timeout_at(deadline):
-            return await _same_account(services, first, second)
-    except TimeoutError:
-        logger.info("Spark Hire did not say within %g s whether two keys are of one account", JOB_CHECK_SECONDS)
-        return False
-
-
-def _choices(accounts: list[tuple[Connection | None, list[Subscription]]]) -> list[list[SubscriptionView]]:
+def _choices(accounts: Accounts) -> list[list[SubscriptionView]]:
     """Each account's subscriptions, each line naming the account; refused when too many to ask about."""
     reached = sum(len(subs) for _, subs in accounts)
     if reached > CHOICES_MOST or len(accounts) > CHOICE_GROUPS_MOST:

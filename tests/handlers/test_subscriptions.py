@@ -178,7 +178,7 @@ async def test_unsubscribe_where_two_keys_read_one_account_removes_at_once_as_be
     assert first.connection_id != second.connection_id
 
     # Spark Hire cannot say whether the keys are of one account: asked rather than both removed.
-    bot.sparkhire.fail_next(403, when=lambda r: r.method == "GET" and r.path == "/webhooks")
+    bot.sparkhire.fail_next(403, times=2, when=lambda r: r.method == "GET" and r.path == "/webhooks")
     reply = await command(bot, "unsubscribe sparkhire")
     assert "Which account's should I remove?" in said(reply) and len(await subscriptions(bot)) == 2
 
@@ -204,6 +204,69 @@ async def test_two_keys_of_one_account_are_one_choice_beside_another_accounts(bo
     answer = await click(bot, workspace_button, "workspace")
     assert "Removed 2 and narrowed 0" in answer["text"]
     assert [s.id for s in await subscriptions(bot)] == [bos.id]
+
+
+def lines_of(message):
+    """The Spark Hire subscription lines of a listing, the App Home or a confirmation."""
+    texts = [b["text"]["text"] for b in message["blocks"] if "text" in b]
+    return [line for text in texts for line in text.split("\n") if line.startswith("• ") and "*Spark Hire*" in line]
+
+
+async def home_of(bot, user="U1"):
+    await open_home(bot, user=user)
+    return bot.slack.published_home[user]
+
+
+async def test_two_keys_of_one_account_are_listed_as_one_account_everywhere(bot):
+    """The workspace's key and a recruiter's own key of the same Spark Hire account: the lists,
+    the App Home and subscribe's answer say nothing of accounts, as one account needs no naming."""
+    await own_key_of_the_same_account(bot)
+    await command(bot, "subscribe sparkhire completed job:Barista")
+    reply = await command(bot, 'subscribe sparkhire completed job:"Sr. Account Executive"', user="U3")
+    assert "reading other accounts" not in said(reply) and "account:" not in said(reply)
+    first, second = await subscriptions(bot)
+    assert first.connection_id != second.connection_id
+    for shown in (await command(bot, "subscriptions"), await home_of(bot)):
+        assert len(lines_of(shown)) == 2 and "account:" not in said(shown)
+
+    # Another account's subscription beside them: each line names its account, the two keys' alike.
+    bot.sparkhire.add_account(BOS_KEY, "Bo's agency")
+    await bot.services.db.connections.upsert_user("T0001", "U2", "sparkhire", BOS_KEY, account_label="Bo's agency")
+    reply = await command(bot, "subscribe sparkhire completed", user="U2")
+    workspace = "account: the workspace's key (from SPARKHIRE_API_KEY)"
+    assert "*This channel also has, reading other accounts*" in said(reply)
+    bos, *others = lines_of(reply)
+    assert "account: Bo's agency, <@U2>'s own key" in bos
+    assert len(others) == 2 and all(workspace in line for line in others)
+    for shown in (await command(bot, "subscriptions"), await home_of(bot)):
+        barista, executive, bos = lines_of(shown)
+        assert workspace in barista and workspace in executive and "Bo's agency" in bos
+
+
+async def test_the_list_and_home_name_each_keys_account_in_time_when_spark_hire_cannot_say(bot):
+    await own_key_of_the_same_account(bot)
+    await command(bot, "subscribe sparkhire completed job:Barista")
+    await command(bot, 'subscribe sparkhire completed job:"Sr. Account Executive"', user="U3")
+    for _ in range(4):  # each key's list of webhooks, for the listing and for the App Home
+        bot.sparkhire.slow_next(JOB_CHECK_SECONDS + 5, when=lambda r: r.method == "GET" and r.path == "/webhooks")
+
+    began = time.monotonic()
+    listing = await command(bot, "subscriptions")
+    assert time.monotonic() - began < JOB_CHECK_SECONDS + 3
+    workspace, own = lines_of(listing)
+    assert "account: the workspace's key (from SPARKHIRE_API_KEY)" in workspace
+    assert "account: Company User at Shermer Staffing, <@U3>'s own key" in own
+
+    began = time.monotonic()
+    before = bot.slack.published_home.get("U1")
+    await bot.sender.event({"type": "app_home_opened", "user": "U1", "channel": "D1", "tab": "home"})
+    home = await bot.slack.wait_for(
+        lambda: bot.slack.published_home.get("U1") is not before and bot.slack.published_home.get("U1"),
+        timeout=JOB_CHECK_SECONDS + 5,
+    )
+    assert time.monotonic() - began < JOB_CHECK_SECONDS + 3
+    workspace, own = lines_of(home)
+    assert "<@U3>'s own key" in own and "SPARKHIRE_API_KEY" in workspace
 
 
 async def test_unsubscribe_of_some_events_across_two_accounts_narrows_each_once_all_is_picked(bot):
