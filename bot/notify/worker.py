@@ -33,7 +33,7 @@ from bot.notify.paused import CHANNEL_ERRORS, PauseNotifier
 from bot.services import Services
 from bot.sparkhire.models import WATCH_URL, Interview
 from bot.storage import OutboxItem, Subscription, ThreadMessage, is_database_unavailable
-from bot.storage.repos import PAUSED_ROWS, SUBSCRIPTION_REMOVED
+from bot.storage.repos import PAUSED_ROWS, REFRESH_OWED, SUBSCRIPTION_REMOVED, owed_refreshes
 from bot.vendors.errors import NotFoundError, VendorError
 from bot.wedgehr.models import Invite, Wedge
 
@@ -71,12 +71,6 @@ POST_METADATA_EVENT = "interview_notification_posted"
 EARLIER_POST_LOOKBACK_SECONDS = 120.0
 #: Pages of 200 messages searched for it at most.
 EARLIER_POST_MAX_PAGES = 5
-#: In a candidate's card record (``ThreadMessage.card``): the outbox rows whose reply is in the thread
-#: but whose refresh of the card Slack rate-limited, each with its reply's ts (a list; one such
-#: entry alone, as first written). Such a row waits for Slack and, leased again, only refreshes the
-#: card. It need not be the channel's next row: one queued again by a Re-enable under its old, smaller
-#: id, or on PostgreSQL one committed after it under a smaller id, goes first, and keeps the entry.
-REFRESH_OWED = "refresh_owed"
 #: The longest one wait for Slack's rate limit lasts, whatever its Retry-After says (a garbage
 #: header must not park a channel for years); Slack then answers again with a new Retry-After.
 RATE_LIMIT_MAX_WAIT_SECONDS = 3600.0
@@ -127,13 +121,6 @@ class CardRefreshRateLimited(Exception):
         super().__init__(f"Slack rate-limited the card's refresh for {retry_after:g} s")
         self.retry_after = retry_after
         self.thread = thread
-
-
-def owed_refreshes(card: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """The ``REFRESH_OWED`` entries of a card record: ``{"outbox_id": ..., "reply_ts": ...}`` each."""
-    owed = (card or {}).get(REFRESH_OWED)
-    entries = owed if isinstance(owed, list) else []
-    return [e for e in entries if isinstance(e, dict) and e.get("outbox_id") is not None and e.get("reply_ts")]
 
 
 def posted_reply(item: OutboxItem) -> str | None:
@@ -674,15 +661,19 @@ class OutboxWorker:
     async def _post(self, item: OutboxItem) -> tuple[float, ThreadMessage | None]:
         """Post the item; returns from when (Unix time) to pace the channel's next post, and the
         candidate's card to remember for the channel (recorded with the row, once posted)."""
-        if item.unwanted == SUBSCRIPTION_REMOVED and (handed := await self.db.outbox.hand_to_heir(item.id)):
+        # Leased again only for its card's refresh: its reply is in the thread (no need to look).
+        replied = posted_reply(item)
+        if (
+            item.unwanted == SUBSCRIPTION_REMOVED
+            and replied is None  # a refresh only is the row's own (an heir's compact would drop it)
+            and (handed := await self.db.outbox.hand_to_heir(item.id))
+        ):
             # Queued under a subscription removed meanwhile that another of the channel's takes.
             heir_id, own_payload = handed
             item = dataclasses.replace(
                 item, subscription_id=heir_id, payload={**item.payload, **own_payload}, unwanted=None
             )
         payload = item.payload
-        # Leased again only for its card's refresh: its reply is in the thread (no need to look).
-        replied = posted_reply(item)
         # A reply already in the thread is not taken back: the row is sent, whatever changed since.
         if item.unwanted and replied is None:  # unsubscribed since it was queued: the channel asked for no more
             raise FilteredOut(item.unwanted)

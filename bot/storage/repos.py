@@ -894,9 +894,10 @@ class SubscriptionRepo(_Repo):
         In one transaction, so no delivery sees the subscription gone with its rows still pending.
         Its pending rows of the events it no longer takes go to another active subscription of the
         channel that takes them (whose filters are not checked again: a post it might have filtered
-        out beats one it wanted lost), else are skipped.
+        out beats one it wanted lost), else are skipped. A row whose reply is posted and only its
+        card's refresh owed (``REFRESH_OWED``) stays as it is: the worker makes the refresh.
         """
-        t, ob, ev = schema.subscriptions, schema.outbox, schema.events
+        t, ob, ev, threads = schema.subscriptions, schema.outbox, schema.events, schema.slack_messages
         async with self._engine.begin() as conn:
             row = (await conn.execute(sa.select(t).where(t.c.id == subscription_id))).first()
             if row is None:
@@ -911,11 +912,14 @@ class SubscriptionRepo(_Repo):
                 conn, team_id=gone.team_id, channel_id=gone.channel_id, vendor=gone.vendor, gone_id=gone.id
             )
             pending = await conn.execute(
-                sa.select(ob.c.id, ob.c.payload, ev.c.event_type)
+                sa.select(ob.c.id, ob.c.payload, ev.c.event_type, threads.c.card)
                 .join(ev, ev.c.id == ob.c.event_id)
+                .outerjoin(threads, _thread_of(ob))
                 .where(ob.c.subscription_id == gone.id, ob.c.status == "pending", ev.c.event_type.in_(dropped))
             )
-            for outbox_id, payload, event_type in pending.all():
+            for outbox_id, payload, event_type, card in pending.all():
+                if any(str(e["outbox_id"]) == str(outbox_id) for e in owed_refreshes(card)):
+                    continue  # the channel has its reply: the card is brought up to date all the same
                 heir = _heir(heirs, event_type, gone.connection_id)
                 if heir is None:
                     values: dict[str, Any] = {"status": "skipped", "last_error": "unsubscribed", "posting_since": None}
@@ -1474,6 +1478,30 @@ ORDER BY h.head LIMIT :limit
 
 SUBSCRIPTION_REMOVED = "its subscription was removed"
 
+#: In a candidate's card record (``ThreadMessage.card``): the outbox rows whose reply is in the thread
+#: but whose refresh of the card Slack rate-limited, each with its reply's ts (a list; one such
+#: entry alone, as first written). Such a row waits for Slack and, leased again, only refreshes the
+#: card. It need not be the channel's next row: one queued again by a Re-enable under its old, smaller
+#: id, or on PostgreSQL one committed after it under a smaller id, goes first, and keeps the entry.
+REFRESH_OWED = "refresh_owed"
+
+
+def owed_refreshes(card: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The ``REFRESH_OWED`` entries of a card record: ``{"outbox_id": ..., "reply_ts": ...}`` each."""
+    owed = (card or {}).get(REFRESH_OWED)
+    entries = owed if isinstance(owed, list) else []
+    return [e for e in entries if isinstance(e, dict) and e.get("outbox_id") is not None and e.get("reply_ts")]
+
+
+def _thread_of(ob: sa.Table) -> sa.ColumnElement[bool]:
+    """The join condition of an outbox row's candidate's card (``slack_messages``)."""
+    threads = schema.slack_messages
+    return sa.and_(
+        threads.c.team_id == ob.c.team_id,
+        threads.c.channel_id == ob.c.channel_id,
+        threads.c.thread_key == ob.c.thread_key,
+    )
+
 
 def _unwanted(row: sa.Row) -> str | None:
     """Why a leased row's subscription no longer wants it, if it does not (``OutboxItem.unwanted``)."""
@@ -1535,14 +1563,7 @@ class OutboxRepo(_Repo):
                     # Read with the row: a subscription removed or narrowed after it was queued
                     # (by a user, or in another process) no longer gets it.
                     .outerjoin(subs, subs.c.id == ob.c.subscription_id)
-                    .outerjoin(
-                        threads,
-                        sa.and_(
-                            threads.c.team_id == ob.c.team_id,
-                            threads.c.channel_id == ob.c.channel_id,
-                            threads.c.thread_key == ob.c.thread_key,
-                        ),
-                    )
+                    .outerjoin(threads, _thread_of(ob))
                     .where(ob.c.id.in_([h.head for h in heads]))
                 )
             ).all()

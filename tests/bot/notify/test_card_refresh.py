@@ -150,3 +150,19 @@ async def test_a_reply_posted_before_its_subscription_was_paused_is_marked_sent_
     assert await outbox_when_settled(bot) == {"sent": 2}
     assert "not posted" not in caplog.text
     assert [r.text for r in replies(bot, card)] == [BOB_5]
+
+
+async def test_a_card_refresh_owed_when_the_channel_unsubscribes_is_still_made_when_slack_allows(bot):
+    # Unsubscribe skipped every row still waiting, this one too: its reply was in the thread, but
+    # the card kept showing the candidate's old state for good.
+    await subscribe(bot)
+    card = await posted_card(bot)
+    card, _ = await refresh_refused(bot, retry_after=3)
+    await bot.sender.command("unsubscribe sparkhire", response_url=bot.slack.response_url("u"))
+    reply = (await bot.slack.wait_for(lambda: bot.slack.responses.get("u")))[-1]
+    assert "Removed 1" in reply["text"]
+    await bot.slack.wait_for(lambda: card.updates == 1, timeout=10)
+    assert "★★★★★ 5" in str(card.blocks)
+    assert await outbox_when_settled(bot) == {"sent": 2}
+    await asyncio.sleep(1.2)  # nothing more comes
+    assert [r.text for r in replies(bot, card)] == [BOB_5] and card.updates == 1
