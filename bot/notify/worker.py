@@ -777,6 +777,9 @@ class OutboxWorker:
             logger.info(
                 "Outbox row %s: its interview could not be fetched: replied, card %s kept as it was", item.id, thread_ts
             )
+        elif not newest and replied is not None:
+            # Its reply went earlier; since then another row brought the card this far: nothing is owed.
+            logger.debug("Outbox row %s: another row already brought the card %s up to date", item.id, thread_ts)
         elif not newest:
             logger.info("Outbox row %s is older than the card %s shows: replied, card kept", item.id, thread_ts)
         return counted_from, ThreadMessage(ts=thread_ts, card=card)

@@ -166,3 +166,43 @@ async def test_a_card_refresh_owed_when_the_channel_unsubscribes_is_still_made_w
     assert await outbox_when_settled(bot) == {"sent": 2}
     await asyncio.sleep(1.2)  # nothing more comes
     assert [r.text for r in replies(bot, card)] == [BOB_5] and card.updates == 1
+
+
+async def test_a_card_refresh_another_row_made_first_is_not_logged_as_a_late_delivery(bot, caplog):
+    # Bob's completion waits to refresh the card; Re-enable queues Alice's rating under its old,
+    # smaller id, which goes first and brings the card up to date. Bob's row then found nothing
+    # to do, but the log said it was "older than the card shows: replied, card kept".
+    caplog.set_level(logging.INFO, logger="bot.notify.worker")
+    await subscribe(bot)  # everything: Alice's rating is queued under this one
+    await subscribe(bot, "subscribe sparkhire job:Barista")  # and the completion under this one
+    first, _ = await bot.services.db.subscriptions.list_for_channel("T0001", "C1")
+    card = await posted_card(bot)
+    bot.slack.fail("chat.postMessage", error="no_permission", when=lambda call: call.args.get("thread_ts"))
+    await bot.sparkhire.rate_interview(completed_interview(bot)["uuid"], 2, reviewer="Alice")
+    await bot.slack.wait_for(lambda: bot.slack.posted("U1"), timeout=10)  # paused, its creator told
+    await asyncio.sleep(1.1)
+    bot.slack.fail("chat.update", status=429, error="ratelimited", retry_after=4)
+    await bot.sparkhire.emit("InterviewCompleted", completed_interview(bot))  # as of Alice's rating
+    (refused,) = await bot.slack.wait_for(lambda: bot.slack.calls_to("chat.update"))
+    await bot.sender.block_action(
+        Action.SUBSCRIPTION_RESUME, value=str(first.id), response_url=bot.slack.response_url("re")
+    )
+    await bot.slack.wait_for(lambda: bot.slack.responses.get("re"), timeout=10)
+    assert time.monotonic() - refused.at < 4, "re-enabled too late to queue Alice's row before Bob's went"
+    assert await outbox_when_settled(bot) == {"sent": 3}
+    assert card.updates == 1 and "★★☆☆☆ 2" in str(card.blocks)
+    assert len(replies(bot, card)) == 2
+    assert "older than the card" not in caplog.text
+
+
+async def test_a_delivery_older_than_the_card_replies_keeps_the_card_and_the_log_says_so(bot, caplog):
+    caplog.set_level(logging.INFO, logger="bot.notify.worker")
+    await subscribe(bot)
+    card = await posted_card(bot)
+    late = {**completed_interview(bot), "updated_at": "2020-01-01T00:00:00+00:00"}
+    await bot.sparkhire.emit("InterviewCompleted", late)  # delivered out of order, long after
+    await bot.slack.wait_for(lambda: replies(bot, card))
+    assert await outbox_when_settled(bot) == {"sent": 2}
+    assert card.updates == 0
+    row_id = int(replies(bot, card)[0].metadata["event_payload"]["outbox_id"])
+    assert f"Outbox row {row_id} is older than the card {card.ts} shows: replied, card kept" in caplog.text
