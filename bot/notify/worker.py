@@ -94,6 +94,15 @@ class NotRenderable(Exception):
     """The delivery does not carry an interview we can read, nor one we could fetch: nothing to post."""
 
 
+class PassesOnlyPaused(Exception):
+    """A rating passes the filters of none of the channel's subscriptions that wanted it but one
+    paused since it was queued: it waits with that one's rows, and its Re-enable posts it."""
+
+    def __init__(self, subscription: Subscription) -> None:
+        super().__init__(f"only subscription {subscription.id}, paused, takes it")
+        self.subscription = subscription
+
+
 class InterviewUnavailable(Exception):
     """Spark Hire could not be asked for the interview just now (busy, down): try the row later."""
 
@@ -366,6 +375,12 @@ class OutboxWorker:
             level = logging.WARNING if isinstance(exc, NotRenderable) else logging.INFO
             logger.log(level, "Outbox row %s not posted: %s", item.id, reason)
             await self._record(item, lambda: self.db.outbox.skip(item, self.worker_id, reason=reason))
+            self._wake_at(time.time())  # the channel was not paced: its next row may go now
+            return
+        except PassesOnlyPaused as exc:
+            logger.info("Outbox row %s waits for its paused subscription %s", item.id, exc.subscription.id)
+            hold = functools.partial(self.db.outbox.hold_for_paused, item, self.worker_id, exc.subscription.id)
+            await self._record(item, hold)
             self._wake_at(time.time())  # the channel was not paced: its next row may go now
             return
         except InterviewUnavailable as exc:
@@ -948,17 +963,28 @@ class OutboxWorker:
         Its job and candidate were unknown when it was recorded. Fetched, they face the filters of
         each of the channel's subscriptions that wanted the event: one that passes is enough. Not
         fetched, it goes only where the candidate already has a card.
+
+        Raises:
+            PassesOnlyPaused: Only a subscription paused since the rating was queued passes it.
         """
         if interview is None:
             return None if item.thread_ts else "its interview could not be fetched to check the filters"
         wanted = item.payload.get("subscription_ids") or [item.subscription_id]
+        paused: Subscription | None = None
         for subscription_id in wanted:
             subscription = await self.db.subscriptions.get(int(subscription_id))
-            if subscription is not None and subscription.matches(
+            # Checked as if active: a paused one would have taken it, had the rating gone at once.
+            if subscription is None or not dataclasses.replace(subscription, paused=False).matches(
                 str(item.payload.get("event", "")),
                 job_name=interview.job_title,
                 job_id=interview.job_post.uuid if interview.job_post else None,
                 candidate_email=interview.candidate_email,
             ):
+                continue
+            if not subscription.paused:
                 return None
-        return "filtered out by the channel's job and exclude filters, or its subscriptions were removed or paused"
+            paused = paused or subscription
+        if paused is not None:
+            # Refused, it was lost: the Re-enable finds the event delivered in the channel.
+            raise PassesOnlyPaused(paused)
+        return "filtered out by the channel's job and exclude filters, or its subscriptions were removed"

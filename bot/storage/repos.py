@@ -1514,6 +1514,16 @@ def _unwanted(row: sa.Row) -> str | None:
     return None
 
 
+async def _hand_back(conn: AsyncConnection, item: OutboxItem, worker_id: str, *, next_post_at: float) -> None:
+    """End ``worker_id``'s lease of the item's channel, its next post not before ``next_post_at``."""
+    cl = schema.channel_leases
+    await conn.execute(
+        sa.update(cl)
+        .where(cl.c.channel_key == f"{item.team_id}:{item.channel_id}", cl.c.holder == worker_id)
+        .values(expires_at=time.time(), next_post_at=next_post_at)
+    )
+
+
 class OutboxRepo(_Repo):
     """Durable queue of Slack deliveries, leased per channel to keep order and pacing."""
 
@@ -1619,19 +1629,11 @@ class OutboxRepo(_Repo):
         thread: ThreadMessage | None = None,
     ) -> None:
         now = time.time()
-        cl = schema.channel_leases
         async with self._engine.begin() as conn:
             await conn.execute(sa.update(schema.outbox).where(schema.outbox.c.id == item.id).values(**values))
             if thread is not None:
                 await conn.execute(_thread_upsert(conn, item.team_id, item.channel_id, item.thread_key, thread))
-            await conn.execute(
-                sa.update(cl)
-                .where(
-                    cl.c.channel_key == f"{item.team_id}:{item.channel_id}",
-                    cl.c.holder == worker_id,
-                )
-                .values(expires_at=now, next_post_at=(since or now) + next_post_in)
-            )
+            await _hand_back(conn, item, worker_id, next_post_at=(since or now) + next_post_in)
 
     async def mark_sent(
         self,
@@ -1725,6 +1727,31 @@ class OutboxRepo(_Repo):
             values={"status": "skipped", "last_error": reason[:500], "posting_since": None},
             next_post_in=0,
         )
+
+    async def hold_for_paused(self, item: OutboxItem, worker_id: str, subscription_id: int) -> None:
+        """Fail the item with the rows of paused subscription ``subscription_id`` (under it, marked
+        ``PAUSED_ROWS``), so that its Re-enable queues it again; left pending, to be tried again at
+        once, if it was re-enabled meanwhile."""
+        t, ob = schema.subscriptions, schema.outbox
+        async with self._engine.begin() as conn:
+            # Locked until this commits (PostgreSQL): a Re-enable flipping it meanwhile waits for
+            # this row to be failed and then finds it with the others, or this waits for the flip.
+            paused = (
+                await conn.execute(
+                    sa.select(t.c.paused_reason)
+                    .where(t.c.id == subscription_id, t.c.paused == sa.true())
+                    .with_for_update()
+                )
+            ).first()
+            if paused is not None:
+                values = {
+                    "status": "failed",
+                    "subscription_id": subscription_id,
+                    "last_error": (PAUSED_ROWS + (paused.paused_reason or ""))[:500],
+                    "posting_since": None,
+                }
+                await conn.execute(sa.update(ob).where(ob.c.id == item.id, ob.c.status == "pending").values(**values))
+            await _hand_back(conn, item, worker_id, next_post_at=time.time())
 
     async def fail(self, item: OutboxItem, worker_id: str, *, error: str) -> None:
         await self._finish(

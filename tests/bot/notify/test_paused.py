@@ -449,3 +449,37 @@ async def test_on_postgresql_a_re_enable_holds_up_no_recording_of_another_worksp
     finally:
         await watcher.dispose()
         await cleanup()
+
+
+async def test_a_rating_queued_before_its_only_matching_subscription_paused_is_posted_once_after_re_enable(
+    database_url,
+):
+    # Two subscriptions of one channel, one per job; the rating's row is queued under the first
+    # (Chef), to be checked against both once its interview is fetched. Before it goes, the other
+    # (Barista, the rating's job) is paused. The worker refused the rating ("filtered out") and
+    # the Re-enable, finding the event delivered in the channel, did not post it either: lost.
+    async with running_bot(database_url=database_url) as bot:  # the row lock is PostgreSQL's
+        bot.sparkhire.add_job("Chef")
+        await subscribe(bot, "subscribe sparkhire rated job:Chef")
+        await subscribe(bot, "subscribe sparkhire job:Barista")
+        _, barista = await bot.services.db.subscriptions.list_for_channel("T0001", "C1")
+        interview = completed_interview(bot)  # Ann Lee, a Barista interview
+        # Barista's card for Ann waits out Slack's limit, then meets an error that pauses Barista.
+        bot.slack.fail("chat.postMessage", status=429, error="ratelimited", retry_after=2)
+        bot.slack.fail("chat.postMessage", error="no_permission")
+        await bot.sparkhire.emit("InterviewCompleted", interview)
+        await bot.slack.wait_for(lambda: bot.slack.calls_to("chat.postMessage"))
+        await bot.sparkhire.rate_interview(interview["uuid"], 4, reviewer="Bob")  # queued meanwhile
+        await bot.slack.wait_for(lambda: notices(bot), timeout=10)
+        assert (await bot.services.db.subscriptions.get(barista.id)).paused
+        await asyncio.sleep(1.5)
+        assert cards(bot) == []  # the rating waits with the paused subscription's rows
+
+        told = await click(bot, Action.SUBSCRIPTION_RESUME, barista.id, "re")
+        assert "Posting the 2 notifications missed while paused" in told["text"]
+        (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=10)
+        (reply,) = await bot.slack.wait_for(lambda: [m for m in bot.slack.posted("C1") if m.thread_ts], timeout=10)
+        assert "Ann Lee" in card.text and reply.text == "Ann Lee was rated: ★★★★☆ 4 by Bob"
+        await asyncio.sleep(1.5)
+        assert len(bot.slack.posted("C1")) == 2  # each once
+        assert await bot.services.db.outbox.counts() == {"sent": 2}
