@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Hashable, Iterab
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 import sqlalchemy as sa
 from pydantic import SecretStr
@@ -641,6 +641,30 @@ class CatchUp:
     older_uncounted: bool = False
 
 
+class _Missed(NamedTuple):
+    """What a catch-up may queue, in the order it would have been posted."""
+
+    received_at: float
+    event_id: int
+    #: A row the pause failed, queued again; None for an event read that was never queued.
+    failed_row: int | None
+    #: The outbox rows such an event gets (none for a failed row).
+    rows: list[dict[str, Any]]
+    #: The event routed again (None for a failed row): its thread may continue a legacy key's card.
+    event: NewEvent | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class _EventsRead:
+    """What ``_read_missed_events`` read: the events that would post, and how far it went."""
+
+    missed: list[_Missed]
+    #: The (received_at, id) of the oldest event read; None if none was.
+    oldest_read: tuple[float, int] | None
+    #: How many events it read (those a filter left out too).
+    read: int
+
+
 async def _catch_up(
     conn: AsyncConnection,
     team_id: str,
@@ -650,74 +674,33 @@ async def _catch_up(
     not_before: float,
     most: int,
     route: Callable[[StoredEvent], NewEvent | None],
-) -> tuple[int, int, int]:
+) -> tuple[int, int, bool]:
     """``resume_catching_up`` for one channel's re-enabled subscriptions, in its transaction:
     (queued, too old, whether older ones may have been missed uncounted). Reads the ``most`` newest
     of what can post, and counts the rest when it can tell them."""
-    ob, ev = schema.outbox, schema.events
+    ob = schema.outbox
     now = time.time()
     stopped = sa.and_(
         ob.c.subscription_id.in_([s.id for s in subs]),
         ob.c.status == "failed",
         ob.c.last_error.like(PAUSED_ROWS + "%"),
     )
-    # (when, event id, failed row id or None, its rows if an event, and the event)
-    missed: list[tuple[float, int, int | None, list[dict[str, Any]], NewEvent | None]] = [
-        (row.received_at, row.event_id, row.id, [], None)
-        # What the pause stopped, by the time the event was recorded: a row waits no matter how long.
-        for row in await conn.execute(
-            sa.select(ob.c.id, ob.c.event_id, ev.c.received_at)
-            .join(ev, ev.c.id == ob.c.event_id)
-            .where(stopped, ev.c.received_at >= not_before, _payload_not_purged())
-            .order_by(ev.c.received_at.desc(), ob.c.id.desc())
-            .limit(most)
-        )
-    ]
+    missed = await _read_stopped(conn, stopped, not_before=not_before, most=most)
     old, uncounted = 0, False
     if (missed_events := _missed_events(team_id, channel_id, subs)) is not None:
-        # The newest first, a page at a time, until ``most`` of them post: a job or exclude filter
-        # is checked once read, and may leave some out. Recordings of the workspace wait meanwhile:
-        # at most CATCH_UP_READ_PAGES pages are read.
-        oldest_read: tuple[float, int] | None = None
-        posting = read = 0
-        while posting < most and read < CATCH_UP_READ_PAGES * most:
-            page = (
-                await conn.execute(
-                    sa.select(ev.c.id, ev.c.team_id, ev.c.vendor, ev.c.event_type, ev.c.payload, ev.c.received_at)
-                    .where(missed_events, ev.c.received_at >= not_before, *_before(oldest_read))
-                    .order_by(ev.c.received_at.desc(), ev.c.id.desc())
-                    .limit(most)
-                )
-            ).all()
-            read += len(page)
-            for row in page:
-                oldest_read = (row.received_at, row.id)
-                event, deliveries = _missed_deliveries(row, subs, route, now)
-                if deliveries:
-                    missed.append((row.received_at, row.id, None, deliveries, event))
-                    posting += 1
-                    if posting == most:
-                        break
-            if len(page) < most:
-                break
-        # The rest is counted, not read: older, or beyond the newest read. Each of them would post
-        # unless a filter leaves it out, or the subscriptions missed more than can be counted quickly;
-        # then only whether there are any is told.
-        rest = sa.select(ev.c.id).where(missed_events, *_before(oldest_read))
-        if any(s.has_filters for s in subs) or read >= CATCH_UP_READ_PAGES * most:
-            uncounted = (await conn.execute(rest.limit(1))).first() is not None
-        else:
-            counted = sa.select(sa.func.count()).select_from(rest.limit(CATCH_UP_COUNT_MOST + 1).subquery())
-            unread = (await conn.execute(counted)).scalar_one()
-            if unread > CATCH_UP_COUNT_MOST:
-                uncounted = True
-            else:
-                old += unread
-    missed.sort(key=lambda m: (m[0], m[1]))
+        read = await _read_missed_events(
+            conn, missed_events, subs, not_before=not_before, most=most, route=route, now=now
+        )
+        missed += read.missed
+        # Each of the rest would post unless a filter leaves it out: counted only where none can,
+        # and only while the reads stopped short of their cap.
+        exact = not any(s.has_filters for s in subs) and read.read < CATCH_UP_READ_PAGES * most
+        old, uncounted = await _count_unread(conn, missed_events, oldest_read=read.oldest_read, exact=exact)
+    missed.sort(key=lambda m: (m.received_at, m.event_id))
     if len(missed) > most:
-        old += sum(1 for m in missed[:-most] if m[2] is None)  # the stopped rows are counted below
+        old += sum(1 for m in missed[:-most] if m.failed_row is None)  # the stopped rows are counted below
         missed = missed[-most:]
-    requeue = [m[2] for m in missed if m[2] is not None]
+    requeue = [m.failed_row for m in missed if m.failed_row is not None]
     if requeue:
         await conn.execute(
             sa.update(ob)
@@ -726,13 +709,92 @@ async def _catch_up(
         )
     # Stopped rows not queued again (too old, purged, or beyond the newest): no longer counted as missed.
     old += (await conn.execute(sa.update(ob).where(stopped).values(last_error=TOO_OLD_TO_CATCH_UP))).rowcount or 0
-    for _, _, _, deliveries, event in missed:
-        if event is not None and event.legacy_thread_keys:
-            await conn.run_sync(_continue_legacy_threads, event, deliveries)
-    new_rows = [d for m in missed for d in m[3]]
+    for m in missed:
+        if m.event is not None and m.event.legacy_thread_keys:
+            await conn.run_sync(_continue_legacy_threads, m.event, m.rows)
+    new_rows = [d for m in missed for d in m.rows]
     if new_rows:
         await conn.execute(ob.insert(), new_rows)
     return len(missed), old, uncounted
+
+
+async def _read_stopped(
+    conn: AsyncConnection, stopped: sa.ColumnElement[bool], *, not_before: float, most: int
+) -> list[_Missed]:
+    """The ``most`` newest of the rows the pause stopped, by the time their event was recorded
+    (a row waits no matter how long), since ``not_before`` and their details kept."""
+    ob, ev = schema.outbox, schema.events
+    rows = await conn.execute(
+        sa.select(ob.c.id, ob.c.event_id, ev.c.received_at)
+        .join(ev, ev.c.id == ob.c.event_id)
+        .where(stopped, ev.c.received_at >= not_before, _payload_not_purged())
+        .order_by(ev.c.received_at.desc(), ob.c.id.desc())
+        .limit(most)
+    )
+    return [_Missed(row.received_at, row.event_id, row.id, []) for row in rows]
+
+
+async def _read_missed_events(
+    conn: AsyncConnection,
+    missed_events: sa.ColumnElement[bool],
+    subs: list[Subscription],
+    *,
+    not_before: float,
+    most: int,
+    route: Callable[[StoredEvent], NewEvent | None],
+    now: float,
+) -> _EventsRead:
+    """The newest missed events since ``not_before``, a page at a time, until ``most`` of them post.
+
+    A job or exclude filter is checked once read, and may leave some out. Recordings of the
+    workspace wait meanwhile: at most ``CATCH_UP_READ_PAGES`` pages are read.
+    """
+    ev = schema.events
+    missed: list[_Missed] = []
+    oldest_read: tuple[float, int] | None = None
+    posting = read = 0
+    while posting < most and read < CATCH_UP_READ_PAGES * most:
+        page = (
+            await conn.execute(
+                sa.select(ev.c.id, ev.c.team_id, ev.c.vendor, ev.c.event_type, ev.c.payload, ev.c.received_at)
+                .where(missed_events, ev.c.received_at >= not_before, *_before(oldest_read))
+                .order_by(ev.c.received_at.desc(), ev.c.id.desc())
+                .limit(most)
+            )
+        ).all()
+        read += len(page)
+        for row in page:
+            oldest_read = (row.received_at, row.id)
+            event, deliveries = _missed_deliveries(row, subs, route, now)
+            if deliveries:
+                missed.append(_Missed(row.received_at, row.id, None, deliveries, event))
+                posting += 1
+                if posting == most:
+                    break
+        if len(page) < most:
+            break
+    return _EventsRead(missed=missed, oldest_read=oldest_read, read=read)
+
+
+async def _count_unread(
+    conn: AsyncConnection,
+    missed_events: sa.ColumnElement[bool],
+    *,
+    oldest_read: tuple[float, int] | None,
+    exact: bool,
+) -> tuple[int, bool]:
+    """The missed events not read (older, or beyond the newest read): (how many, whether there are
+    some uncounted). ``exact``: count them, up to ``CATCH_UP_COUNT_MOST``; else, or beyond that,
+    only whether there are any is told."""
+    ev = schema.events
+    rest = sa.select(ev.c.id).where(missed_events, *_before(oldest_read))
+    if not exact:
+        return 0, (await conn.execute(rest.limit(1))).first() is not None
+    counted = sa.select(sa.func.count()).select_from(rest.limit(CATCH_UP_COUNT_MOST + 1).subquery())
+    unread = (await conn.execute(counted)).scalar_one()
+    if unread > CATCH_UP_COUNT_MOST:
+        return 0, True
+    return unread, False
 
 
 def _missed_events(team_id: str, channel_id: str, subs: list[Subscription]) -> sa.ColumnElement[bool] | None:
