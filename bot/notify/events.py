@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -182,8 +183,12 @@ def wedgehr_event(
     wedge: dict[str, Any] | None,
     status: str,
     again: bool = False,
+    candidate_tag: Callable[[str], str] | None = None,
 ) -> NewEvent:
     """An invite whose status changed, or (``invite=None``) a wedge newly completed.
+
+    ``candidate_tag``: a keyed digest (``SecretBox.tag``) naming the candidate in the thread key;
+    without it the event threads by wedge or invite, as releases before the candidate key did.
 
     A completion is keyed by its wedge when the wedge is known: the poller sees it both ways (the
     invite's status, the wedge's ``completedAt``) and it must be posted once. ``again``: the wedge
@@ -205,7 +210,7 @@ def wedgehr_event(
     payload = {"vendor": "wedgehr", "event": kind, "connection_id": connection_id, "invite": invite, "wedge": wedge}
     if again:
         payload["again"] = True
-    thread, legacy_threads = _wedgehr_threads(invite, wedge)
+    thread, legacy_threads = _wedgehr_threads(invite, wedge, candidate_tag)
     return NewEvent(
         dedup_key=dedup,
         team_id=team_id,
@@ -222,7 +227,9 @@ def wedgehr_event(
     )
 
 
-def _wedgehr_threads(invite: dict[str, Any] | None, wedge: dict[str, Any] | None) -> tuple[str, tuple[str, ...]]:
+def _wedgehr_threads(
+    invite: dict[str, Any] | None, wedge: dict[str, Any] | None, candidate_tag: Callable[[str], str] | None
+) -> tuple[str, tuple[str, ...]]:
     """A WedgeHR candidate's thread key, and the keys releases before it gave the same thread.
 
     The candidate is who an invite and a wedge both name (the interview and the email), so the
@@ -239,16 +246,17 @@ def _wedgehr_threads(invite: dict[str, Any] | None, wedge: dict[str, Any] | None
     )
     interview_id = (invite or {}).get("interviewId") or (wedge or {}).get("interviewId")
     email = (invite or {}).get("email") or (wedge or {}).get("candidateEmail")
-    if not interview_id or not isinstance(email, str) or not email.strip():
+    if candidate_tag is None or not interview_id or not isinstance(email, str) or not email.strip():
         return legacy[0], legacy[1:]  # not a candidate WedgeHR would send: threaded as before
-    # Emails are matched regardless of case, as the poller matches an invite to its wedge. Hashed:
-    # the key outlives an uninstall (a reinstall threads on), a candidate's address must not. Not
-    # by connection, as Spark Hire's are not: a reconnected account threads on.
-    candidate = hashlib.sha256(email.strip().casefold().encode()).hexdigest()[:32]
+    # Emails are matched regardless of case, as the poller matches an invite to its wedge. Keyed
+    # digest: the key outlives an uninstall (a reinstall threads on), and a list of addresses must
+    # not confirm who was a candidate. Not by connection, as Spark Hire's are not: a reconnected
+    # account threads on.
+    candidate = candidate_tag(f"wedgehr-candidate:{interview_id}:{email.strip().casefold()}")
     return f"wedgehr:candidate:{interview_id}:{candidate}"[:THREAD_KEY_MAX], legacy
 
 
-def routed(stored: StoredEvent) -> NewEvent | None:
+def routed(stored: StoredEvent, *, candidate_tag: Callable[[str], str] | None = None) -> NewEvent | None:
     """A recorded event again as what subscription filters look at (job, candidate, connection) and
     its thread, rebuilt from its payload; None when the payload is not one this module wrote.
 
@@ -283,6 +291,7 @@ def routed(stored: StoredEvent) -> NewEvent | None:
                 wedge=wedge,
                 status="complete" if stored.event_type == "completed" else stored.event_type,
                 again=bool(payload.get("again")),
+                candidate_tag=candidate_tag,
             )
         except (KeyError, TypeError):
             return None

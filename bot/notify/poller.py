@@ -178,6 +178,7 @@ class WedgeHRPoller:
                     wedgehr_event(
                         team_id=connection.team_id,
                         connection_id=connection.id,
+                        candidate_tag=self.services.secret_box.tag,
                         invite=None,
                         wedge=dumped,
                         status="complete",
@@ -211,6 +212,7 @@ class WedgeHRPoller:
                     wedgehr_event(
                         team_id=connection.team_id,
                         connection_id=connection.id,
+                        candidate_tag=self.services.secret_box.tag,
                         invite=invite.model_dump(mode="json", by_alias=True),
                         wedge=wedge,
                         status=status,

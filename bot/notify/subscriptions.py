@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import secrets
 import time
@@ -482,7 +483,7 @@ async def resume_catching_up(
         [s.id for s in subscriptions],
         not_before=time.time() - catch_up_days(services) * 86400,
         most=CATCH_UP_MOST,
-        route=routed,
+        route=functools.partial(routed, candidate_tag=services.secret_box.tag),
     )
     channels: dict[tuple[str, str], list[Subscription]] = {}
     for subscription in done.resumed:

@@ -1191,17 +1191,30 @@ def _deliveries(e: NewEvent, event_id: int, subs: Sequence[Subscription], now: f
 
 
 def _continue_legacy_threads(conn: sa.Connection, e: NewEvent, rows: Iterable[dict[str, Any]]) -> None:
-    """Give a card an earlier release posted for ``e``'s thread under a legacy key
-    (``NewEvent.legacy_thread_keys``) the event's key, in each channel of ``e``'s outbox ``rows``
-    that has no card under it yet.
+    """Continue, in each channel of ``e``'s outbox ``rows``, the thread an earlier release started
+    for ``e``'s candidate under a legacy key (``NewEvent.legacy_thread_keys``).
 
-    Renamed rather than copied: one row holds the card's state. The channel's outbox rows queued
-    under the old key are renamed with it, so they reply in that thread too.
+    The channel's rows still waiting under an old key (queued before an upgrade, paused, or being
+    posted now) take the event's key, so they and the event share one card; then a card posted
+    under an old key is renamed, unless one is under the new key already. Renamed rather than
+    copied: one row holds the card's state. Rows first: on PostgreSQL their update waits for a
+    worker posting one of them to commit, so the card it wrote is seen here (the worker writes
+    the card under its row's key as it is then: ``OutboxRepo._finish``).
     """
     if not e.legacy_thread_keys:
         return
     threads, ob = schema.slack_messages, schema.outbox
     for channel_id in sorted({row["channel_id"] for row in rows}):
+        conn.execute(
+            sa.update(ob)
+            .where(
+                ob.c.team_id == e.team_id,
+                ob.c.channel_id == channel_id,
+                ob.c.thread_key.in_(e.legacy_thread_keys),
+                ob.c.status.in_(("pending", "failed")),
+            )
+            .values(thread_key=e.thread_key)
+        )
         in_channel = (threads.c.team_id == e.team_id, threads.c.channel_id == channel_id)
         found = set(
             conn.execute(
@@ -1211,16 +1224,10 @@ def _continue_legacy_threads(conn: sa.Connection, e: NewEvent, rows: Iterable[di
             ).scalars()
         )
         legacy = next((key for key in e.legacy_thread_keys if key in found), None)
-        if e.thread_key in found or legacy is None:
-            continue
-        conn.execute(
-            sa.update(threads).where(*in_channel, threads.c.thread_key == legacy).values(thread_key=e.thread_key)
-        )
-        conn.execute(
-            sa.update(ob)
-            .where(ob.c.team_id == e.team_id, ob.c.channel_id == channel_id, ob.c.thread_key == legacy)
-            .values(thread_key=e.thread_key)
-        )
+        if e.thread_key not in found and legacy is not None:
+            conn.execute(
+                sa.update(threads).where(*in_channel, threads.c.thread_key == legacy).values(thread_key=e.thread_key)
+            )
 
 
 def _rename_job(
@@ -1692,9 +1699,18 @@ class OutboxRepo(_Repo):
     ) -> None:
         now = time.time()
         async with self._engine.begin() as conn:
-            await conn.execute(sa.update(schema.outbox).where(schema.outbox.c.id == item.id).values(**values))
+            # The row's key as it is now: a recording may have moved it from a legacy key to its
+            # candidate's (``_continue_legacy_threads``) while it was being posted.
+            thread_key = (
+                await conn.execute(
+                    sa.update(schema.outbox)
+                    .where(schema.outbox.c.id == item.id)
+                    .values(**values)
+                    .returning(schema.outbox.c.thread_key)
+                )
+            ).scalar_one_or_none() or item.thread_key
             if thread is not None:
-                await conn.execute(_thread_upsert(conn, item.team_id, item.channel_id, item.thread_key, thread))
+                await conn.execute(_thread_upsert(conn, item.team_id, item.channel_id, thread_key, thread))
             await _hand_back(conn, item, worker_id, next_post_at=(since or now) + next_post_in)
 
     async def mark_sent(

@@ -892,3 +892,36 @@ async def test_a_re_enable_of_a_job_filtered_channel_reads_a_bounded_number_of_e
     assert len(read) <= 5 * 10  # CATCH_UP_READ_PAGES pages of ``most``, not the 302 since the pause
     # Unread, the rest may be the channel's job or not: said to exist, not counted as missed.
     assert (done.queued, done.too_old, done.older_uncounted) == (2, 0, True)
+
+
+async def test_a_card_posted_under_an_older_key_while_its_candidates_next_event_is_recorded_keeps_one_record(
+    db, secret_box
+):
+    from bot.notify.events import wedgehr_event
+
+    def invite_event(invite_id: int, status: str) -> NewEvent:
+        invite = {"id": invite_id, "interviewId": 7, "email": "ann@acme.io", "status": status}
+        wedge = {"id": 99, "interviewId": 7, "candidateEmail": "ann@acme.io", "completedAt": None}
+        return wedgehr_event(
+            team_id="T1", connection_id="c1", invite=invite, wedge=wedge, status=status, candidate_tag=secret_box.tag
+        )
+
+    await db.subscriptions.add(
+        team_id="T1", channel_id="C1", vendor="wedgehr", events=["canceled", "send_failure"], created_by="U1"
+    )
+    assert await db.events.record(invite_event(1, "canceled"))
+    async with db.engine.begin() as conn:  # queued by the release before the candidate key
+        await conn.execute(sa.update(schema.outbox).values(thread_key="wedgehr:wedge:99"))
+    (item,) = await db.outbox.lease("w1", limit=10, lease_seconds=30, expect_due=True)
+    assert item.thread_key == "wedgehr:wedge:99" and item.thread_ts is None
+    # While its card is being posted, another process records her next event.
+    assert await db.events.record(invite_event(2, "send_failure"))
+    await db.outbox.mark_sent(item, "w1", thread=ThreadMessage(ts="100.1", card={"event": "canceled", "as_of": 5}))
+
+    async with db.engine.begin() as conn:  # past the channel's pacing
+        await conn.execute(sa.update(schema.channel_leases).values(expires_at=0, next_post_at=0))
+    (next_row,) = await db.outbox.lease("w2", limit=10, lease_seconds=30, expect_due=True)
+    assert next_row.thread_ts == "100.1"  # a reply in her thread, not a second card
+    async with db.engine.begin() as conn:
+        keys = (await conn.execute(sa.select(schema.slack_messages.c.thread_key))).scalars().all()
+    assert keys == [next_row.thread_key]
