@@ -585,25 +585,27 @@ def initial_values(view):
     return shown
 
 
-async def test_a_slow_vendor_that_refuses_the_invite_gives_the_form_back_as_typed_with_its_reasons(bot):
+async def refused_slowly(bot, errors):
+    """A WedgeHR invite submitted while WedgeHR takes past the form's budget to refuse it with
+    ``errors`` (by field): the modal, the interview, what was submitted, and the form given back."""
     modal = await wedgehr_modal(bot)
     interview = next(iter(bot.wedgehr.interviews.values()))
     posted = lambda r: r.method == "POST"  # noqa: E731
     bot.wedgehr.slow_next(3.0, when=posted)
-    bot.wedgehr.fail_next(
-        422,
-        body={
-            "message": "The given data was invalid.",
-            "errors": {"email": ["The email has already been taken."], "uniqueId": ["The unique id is in use."]},
-        },
-        when=posted,
-    )
+    bot.wedgehr.fail_next(422, body={"message": "The given data was invalid.", "errors": errors}, when=posted)
     state = wedgehr_values(interview, send=False)
     body = (await bot.sender.view_submission(modal, state)).json()
     assert body["view"]["callback_id"] == Callback.WORKING  # past the budget: the form had to wait
     await bot.slack.wait_for(lambda: bot.slack.calls_to("views.update"), timeout=10)
     form = bot.slack.calls_to("views.update")[-1].args["view"]
     assert_valid_view(form)
+    return modal, interview, state, form
+
+
+async def test_a_slow_vendor_that_refuses_the_invite_gives_the_form_back_as_typed_with_its_reasons(bot):
+    modal, interview, state, form = await refused_slowly(
+        bot, {"email": ["The email has already been taken."], "uniqueId": ["The unique id is in use."]}
+    )
     assert form["callback_id"] == Callback.INVITE_WEDGEHR and form["private_metadata"] == modal["private_metadata"]
     warning = str(form["blocks"][0])
     assert "The email has already been taken." in warning and "The unique id is in use." in warning
@@ -620,23 +622,9 @@ async def test_a_slow_vendor_that_refuses_the_invite_gives_the_form_back_as_type
 
 
 async def test_a_slow_refusal_of_several_fields_names_each_field_on_the_form_given_back(bot):
-    modal = await wedgehr_modal(bot)
-    interview = next(iter(bot.wedgehr.interviews.values()))
-    posted = lambda r: r.method == "POST"  # noqa: E731
-    bot.wedgehr.slow_next(3.0, when=posted)
-    bot.wedgehr.fail_next(
-        422,
-        body={
-            "message": "The given data was invalid.",
-            "errors": {"email": ["Is invalid."], "uniqueId": ["Is invalid."], "phone": ["Is invalid."]},
-        },
-        when=posted,
+    *_, form = await refused_slowly(
+        bot, {"email": ["Is invalid."], "uniqueId": ["Is invalid."], "phone": ["Is invalid."]}
     )
-    body = (await bot.sender.view_submission(modal, wedgehr_values(interview, send=False))).json()
-    assert body["view"]["callback_id"] == Callback.WORKING
-    await bot.slack.wait_for(lambda: bot.slack.calls_to("views.update"), timeout=10)
-    form = bot.slack.calls_to("views.update")[-1].args["view"]
-    assert_valid_view(form)
     # One message for three fields: each line says which field it is about, by the form's label.
     lines = form["blocks"][0]["text"]["text"].splitlines()[1:]
     assert lines == ["• *Candidate email*: Is invalid.", "• *Your reference id*: Is invalid.", "• phone: Is invalid."]
