@@ -33,7 +33,14 @@ from bot.notify.paused import CHANNEL_ERRORS, PauseNotifier
 from bot.services import Services
 from bot.sparkhire.models import WATCH_URL, Interview
 from bot.storage import OutboxItem, Subscription, ThreadMessage, is_database_unavailable
-from bot.storage.repos import PAUSED_ROWS, REFRESH_OWED, SUBSCRIPTION_REMOVED, owed_refreshes
+from bot.storage.repos import (
+    DEFERRED_FILTERS_REFUSED,
+    DEFERRED_FILTERS_UNCHECKED,
+    PAUSED_ROWS,
+    REFRESH_OWED,
+    SUBSCRIPTION_REMOVED,
+    owed_refreshes,
+)
 from bot.vendors.errors import NotFoundError, VendorError
 from bot.wedgehr.models import Invite, Wedge
 
@@ -968,7 +975,7 @@ class OutboxWorker:
             PassesOnlyPaused: Only a subscription paused since the rating was queued passes it.
         """
         if interview is None:
-            return None if item.thread_ts else "its interview could not be fetched to check the filters"
+            return None if item.thread_ts else DEFERRED_FILTERS_UNCHECKED
         wanted = item.payload.get("subscription_ids") or [item.subscription_id]
         paused: Subscription | None = None
         for subscription_id in wanted:
@@ -985,6 +992,6 @@ class OutboxWorker:
                 return None
             paused = paused or subscription
         if paused is not None:
-            # Refused, it was lost: the Re-enable finds the event delivered in the channel.
+            # Held, it keeps its row and place: the Re-enable queues it again as it is.
             raise PassesOnlyPaused(paused)
-        return "filtered out by the channel's job and exclude filters, or its subscriptions were removed"
+        return DEFERRED_FILTERS_REFUSED

@@ -580,6 +580,11 @@ async def _heirs_of(
 PAUSED_ROWS = "subscription paused: "
 #: What such a row says once a Re-enable found it too old to post.
 TOO_OLD_TO_CATCH_UP = "missed while its subscription was paused; too old to post when it was re-enabled"
+#: Why the worker skips a rating once it has fetched its interview (``last_error``): the filters of
+#: the subscriptions its row was checked against refused it, or it could not be checked. Nothing is
+#: in the channel: a subscription paused meanwhile, not checked, still takes it on Re-enable.
+DEFERRED_FILTERS_REFUSED = "filtered out by the channel's job and exclude filters, or its subscriptions were removed"
+DEFERRED_FILTERS_UNCHECKED = "its interview could not be fetched to check the filters"
 #: Events recorded this long before a pause's recorded start are still looked at when catching up
 #: (the processes' clocks may differ); those the channel already has are left out whatever their time.
 PAUSE_CLOCK_MARGIN_SECONDS = 60.0
@@ -800,7 +805,8 @@ async def _count_unread(
 def _missed_events(team_id: str, channel_id: str, subs: list[Subscription]) -> sa.ColumnElement[bool] | None:
     """The events re-enabled ``subs`` may have missed, as far as the database can tell: of their
     types and account, recorded since each was paused, their details kept, and not delivered in the
-    channel. None for subscriptions paused before their pauses' start was recorded."""
+    channel (a rating the filters of other subscriptions refused was not). None for subscriptions
+    paused before their pauses' start was recorded."""
     ev, ob = schema.events, schema.outbox
     takes = []
     for s in subs:
@@ -819,7 +825,11 @@ def _missed_events(team_id: str, channel_id: str, subs: list[Subscription]) -> s
         return None
     since = min(s.paused_at for s in subs if s.paused_at is not None) - PAUSE_CLOCK_MARGIN_SECONDS
     in_channel = sa.and_(ob.c.team_id == team_id, ob.c.channel_id == channel_id, ob.c.created_at >= since)
-    delivered = sa.select(ob.c.id).where(ob.c.event_id == ev.c.id, in_channel).exists()
+    # A rating skipped by the filters it was checked against is not in the channel: theirs were not these.
+    refused = sa.and_(
+        ob.c.status == "skipped", ob.c.last_error.in_([DEFERRED_FILTERS_REFUSED, DEFERRED_FILTERS_UNCHECKED])
+    )
+    delivered = sa.select(ob.c.id).where(ob.c.event_id == ev.c.id, in_channel, ~refused).exists()
     return sa.and_(
         ev.c.team_id == team_id, ev.c.received_at >= since, sa.or_(*takes), _payload_not_purged(), ~delivered
     )

@@ -483,3 +483,47 @@ async def test_a_rating_queued_before_its_only_matching_subscription_paused_is_p
         await asyncio.sleep(1.5)
         assert len(bot.slack.posted("C1")) == 2  # each once
         assert await bot.services.db.outbox.counts() == {"sent": 2}
+
+
+async def test_a_rating_another_subscription_refused_while_this_one_was_paused_is_posted_once_after_re_enable(
+    database_url,
+):
+    # Two subscriptions of one channel: ratings of Chef interviews, and everything of Barista ones.
+    # Barista is paused; meanwhile a Barista interview is rated: only Chef's subscription, active,
+    # gets the row, and its filter refuses it once the interview is fetched (skipped). The
+    # Re-enable counted that skipped row as delivered in the channel: the rating was never posted.
+    async with running_bot(database_url=database_url) as bot:
+        bot.sparkhire.add_job("Chef")
+        await subscribe(bot, "subscribe sparkhire rated job:Chef")
+        await subscribe(bot, "subscribe sparkhire job:Barista")
+        _, barista = await bot.services.db.subscriptions.list_for_channel("T0001", "C1")
+        interview = completed_interview(bot)  # Ann Lee, a Barista interview
+        bot.slack.fail("chat.postMessage", error="no_permission")  # Ann's card pauses Barista alone
+        await bot.sparkhire.emit("InterviewCompleted", interview)
+        await bot.slack.wait_for(lambda: notices(bot), timeout=10)
+        assert (await bot.services.db.subscriptions.get(barista.id)).paused
+        await bot.sparkhire.rate_interview(interview["uuid"], 4, reviewer="Bob")
+        for _ in range(200):  # Chef's filter refuses it
+            if (await bot.services.db.outbox.counts()).get("skipped"):
+                break
+            await asyncio.sleep(0.05)
+        assert await bot.services.db.outbox.counts() == {"failed": 1, "skipped": 1}
+        assert bot.slack.posted("C1") == []
+
+        told = await click(bot, Action.SUBSCRIPTION_RESUME, barista.id, "re")
+        assert "Posting the 2 notifications missed while paused" in told["text"]
+        (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=10)
+        (reply,) = await bot.slack.wait_for(lambda: [m for m in bot.slack.posted("C1") if m.thread_ts], timeout=10)
+        assert "Ann Lee" in card.text and reply.text == "Ann Lee was rated: ★★★★☆ 4 by Bob"
+        await asyncio.sleep(1.5)
+        assert len(bot.slack.posted("C1")) == 2  # each once
+
+        # Paused and re-enabled again: what the channel now has is not posted a second time.
+        bot.slack.fail("chat.postMessage", error="no_permission")
+        await bot.sparkhire.emit("InterviewCompleted", new_completed(bot, name="Paula Paused", email="paula@acme.io"))
+        await bot.slack.wait_for(lambda: len(notices(bot)) == 2, timeout=10)
+        told = await click(bot, Action.SUBSCRIPTION_RESUME, barista.id, "re2")
+        assert "Posting the 1 notification missed while paused" in told["text"]
+        await bot.slack.wait_for(lambda: len(cards(bot)) == 2, timeout=10)
+        await asyncio.sleep(1.5)
+        assert len(bot.slack.posted("C1")) == 3
