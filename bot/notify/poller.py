@@ -16,6 +16,7 @@ from bot.services import Services
 from bot.storage import Connection, NewEvent
 from bot.vendors.errors import AuthenticationError, VendorError
 from bot.wedgehr.client import WedgeHRClient
+from bot.wedgehr.models import Wedge
 
 logger = logging.getLogger(__name__)
 
@@ -163,7 +164,11 @@ class WedgeHRPoller:
         recordings = _Recordings(state.get("completions"))
         completed_wedges: list[int] = []
         newly_completed: dict[tuple[str, int], dict[str, Any]] = {}  # (email, interview id) -> wedge
+        # Every wedge listed, by the same key: a changed invite's wedge is looked up here first.
+        listed: dict[tuple[str, int], Wedge] = {}
         async for wedge in client.iter_wedges():
+            listed.setdefault((wedge.candidate_email.casefold(), wedge.interview_id), wedge)
+            recordings.listed(wedge.id)
             if wedge.completed_at is None:
                 continue
             completed_wedges.append(wedge.id)
@@ -195,9 +200,14 @@ class WedgeHRPoller:
                 if not news or known.get(key) == status:
                     current[key] = status
                     continue
-                wedge = newly_completed.get((invite.email.casefold(), invite.interview_id))
-                if wedge is None:
+                candidate = (invite.email.casefold(), invite.interview_id)
+                wedge = newly_completed.get(candidate)
+                if wedge is None and (listed_wedge := listed.get(candidate)) is not None:
+                    wedge = listed_wedge.model_dump(mode="json", by_alias=True)
+                if wedge is None:  # made since the wedges were listed
                     wedge = await self._wedge_for(client, invite.email, invite.interview_id)
+                    if wedge is not None:
+                        recordings.listed(wedge["id"])
                 if status == "complete" and (wedge is None or recordings.not_shown_yet(wedge)):
                     # Keyed by its invite, a completion found again through its wedge would post
                     # twice; a wedge completed before that does not show this recording yet cannot
@@ -226,14 +236,17 @@ class WedgeHRPoller:
             inserted = sum(await self.db.events.record_many(events))
             if self.on_events is not None and inserted:
                 self.on_events()
+        # Only what WedgeHR still lists is kept (a deleted wedge or invite is forgotten), unless a
+        # record was left out as unreadable: that one is not gone, and must not come back as news.
+        whole = client.unreadable_listed == 0
         await self.db.poll_state.save(
             connection.id,
             self.holder,
             {
                 "baseline": True,
-                "invites": current,
-                "wedges": completed_wedges,
-                "completions": recordings.state,
+                "invites": current if whole else known | current,
+                "wedges": completed_wedges if whole else sorted(known_wedges.union(completed_wedges)),
+                "completions": recordings.still_listed() if whole else recordings.state,
                 "polled_at": started,
             },
         )
@@ -258,9 +271,20 @@ class _Recordings:
 
     def __init__(self, saved: dict[str, list[str]] | None) -> None:
         self.state: dict[str, list[str]] = dict(saved or {})
+        #: The wedges this poll found (listed, or an invite's looked up).
+        self._found: set[str] = set()
+
+    def listed(self, wedge_id: int) -> None:
+        """Note that WedgeHR still lists the wedge (completed or not)."""
+        self._found.add(str(wedge_id))
+
+    def still_listed(self) -> dict[str, list[str]]:
+        """The state of the wedges this poll found: one no longer listed was deleted."""
+        return {wedge_id: times for wedge_id, times in self.state.items() if wedge_id in self._found}
 
     def saw(self, wedge: dict[str, Any]) -> bool:
         """Note the wedge's completion; True when it is a new one of a wedge completed before."""
+        self.listed(wedge["id"])
         at = wedge.get("completedAt")
         if at is None:
             return False

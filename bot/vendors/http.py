@@ -227,6 +227,9 @@ class BaseVendorClient:
         self.on_retry = on_retry
         self._owns_client = http_client is None
         self._http = http_client or httpx.AsyncClient(base_url=self.base_url, timeout=timeout, transport=transport)
+        #: Records of listings this client left out as unreadable (``_listed``): a listing with any
+        #: is not the account's whole.
+        self.unreadable_listed = 0
 
     # -- lifecycle -------------------------------------------------------------
     async def aclose(self) -> None:
@@ -254,6 +257,7 @@ class BaseVendorClient:
             try:
                 readable.append(model.model_validate(item))
             except PydanticValidationError as exc:
+                self.unreadable_listed += 1
                 log_unreadable(self.vendor_name, model.__name__, item, exc)
         return readable
 

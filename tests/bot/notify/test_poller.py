@@ -440,3 +440,55 @@ async def test_a_post_a_pause_stopped_under_an_older_key_is_caught_up_in_one_thr
         (reply,) = await bot.slack.wait_for(lambda: replies(bot, card), timeout=10)
         assert "again" in reply.text
         assert len(cards(bot)) == 1
+
+
+async def stored_state(bot):
+    (connection,) = await bot.services.db.connections.list_for_team("T0001")
+    return await bot.services.db.poll_state.load(connection.id)
+
+
+async def test_a_poll_finds_changed_invites_wedges_in_the_listing_it_made_rather_than_asking_for_each():
+    async with running_bot(wedgehr_poll_seconds=3600) as bot:
+        await subscribe(bot, "subscribe wedgehr completed send_failure canceled")
+        await bot.pipeline.poller.poll_all()
+        interview = next(iter(bot.wedgehr.interviews.values()))
+        for n in range(8):  # a bad mailing list: eight invites bounced
+            bounced = bot.wedgehr.add_invite(interview_id=interview["id"], email=f"b{n}@example.com")
+            bot.wedgehr.set_invite_status(bounced["id"], "send_failure")
+        before = len(bot.wedgehr.requests)
+        assert await bot.pipeline.poller.poll_all() == 8
+        asked = bot.wedgehr.requests[before:]
+        # The wedges' listing and one per watched status of invites: not one more per invite.
+        assert [r for r in asked if wedge_lookup(r)] == []
+        assert len(asked) == 4
+        await bot.slack.wait_for(lambda: len(cards(bot)) == 8, timeout=10)
+
+
+async def test_the_poll_state_forgets_a_deleted_wedge_and_invite_and_a_record_unreadable_once_is_not_news():
+    async with running_bot(wedgehr_poll_seconds=3600) as bot:
+        past = completed_in_the_past(bot, "old@example.com")  # in the account before the baseline
+        await watched(bot)
+        ann = completed_now(bot, "ann@example.com", "Ann")
+        assert await bot.pipeline.poller.poll_all() == 1
+        recorded_again(bot, ann, same_invite=True)
+        assert await bot.pipeline.poller.poll_all() == 1
+        state = await stored_state(bot)
+        assert str(ann["_wedgeId"]) in state["completions"] and str(ann["id"]) in state["invites"]
+
+        # Ann's record deleted in WedgeHR: the state no longer carries it.
+        del bot.wedgehr.wedges[ann["_wedgeId"]], bot.wedgehr.invites[ann["id"]]
+        assert await bot.pipeline.poller.poll_all() == 0
+        state = await stored_state(bot)
+        assert str(ann["_wedgeId"]) not in state["completions"] and ann["_wedgeId"] not in state["wedges"]
+        assert str(ann["id"]) not in state["invites"]
+        assert str(past["_wedgeId"]) in state["completions"] and past["_wedgeId"] in state["wedges"]
+
+        # The past candidate's records unreadable for one poll (a null address): left out of the
+        # listings, not deleted. Readable again, they are no news.
+        bot.wedgehr.wedges[past["_wedgeId"]]["candidateEmail"] = None
+        past["email"] = None
+        assert await bot.pipeline.poller.poll_all() == 0
+        bot.wedgehr.wedges[past["_wedgeId"]]["candidateEmail"] = past["email"] = "old@example.com"
+        assert await bot.pipeline.poller.poll_all() == 0
+        await asyncio.sleep(0.5)
+        assert len(cards(bot)) == 1
