@@ -207,6 +207,12 @@ async def _listed(services: Services, connection: Connection, webhook_uuid: str)
     return any(hook.uuid == webhook_uuid for hook in hooks)
 
 
+ACCOUNT_UNCHECKED = (
+    "Spark Hire could not say in time whether your key reads the same account as this channel's other "
+    "Spark Hire subscription with these words, so this one is separate. If it is the same account, each "
+    "event may be posted twice: `/interview unsubscribe` one of them."
+)
+
 WEBHOOK_BUSY = (
     "Another request is setting up this Spark Hire account's webhook right now. If this channel gets no "
     "events, run `/interview subscribe test` here in a minute to check."
@@ -393,7 +399,7 @@ async def subscribe(
             and set(s.excludes) == set(request.excludes)
             and s.compact == request.compact
         ]
-        same, reads = await _same_subscription(services, candidates, connection)
+        same, reads = await _same_subscription(services, candidates, connection, notes=outcome.notes)
         if vendor == "wedgehr":
             await watch_from_now(services, reads.id)
         if same is not None:
@@ -519,7 +525,7 @@ def _same_job(s: Subscription, name: str | None, job_id: str | None) -> bool:
 
 
 async def _same_subscription(
-    services: Services, candidates: list[Subscription], connection: Connection
+    services: Services, candidates: list[Subscription], connection: Connection, *, notes: list[str]
 ) -> tuple[Subscription | None, Connection]:
     """Which of the channel's subscriptions with these words this request renews, and the
     connection that one reads from then (None, ``connection``: a new subscription).
@@ -527,28 +533,32 @@ async def _same_subscription(
     One reading ``connection``; else one reading the same account through another connection (the
     same credential, or a Spark Hire key that sees the other's webhook), which keeps its own; else one
     whose account was disconnected, which reads ``connection`` from now. One reading another
-    account is left as it is: the channel follows both.
+    account is left as it is: the channel follows both. ``notes``: what to tell the user, when
+    Spark Hire could not say in time whether two keys read one account.
     """
     for s in candidates:
         if s.connection_id == connection.id:
             return s, connection
+    read: list[tuple[Subscription, Connection | None]] = []
     for s in candidates:
         try:
             other = await services.db.connections.get(s.connection_id) if s.connection_id else None
         except SecretKeyMismatchError:  # cannot be compared: another account, as far as we can tell
             continue
-        if other is None:
-            return s, connection
-        if await _same_account(services, other, connection):
-            return s, other
+        read.append((s, other))
+        if other is None:  # renewed unless one before it reads this account
+            break
+    # ``connection``'s key lists its webhooks once, within JOB_CHECK_SECONDS as the lists ask. Not
+    # answered, another account: a new subscription (the lists show both, the user is told) rather
+    # than this account's events added to one reading another account, never posted.
+    asked = [connection] if any(o and o.webhook_uuid and _may_differ(o, connection) for _, o in read) else []
+    seen = await _webhooks_seen(services, asked, within=JOB_CHECK_SECONDS)
+    for s, other in read:
+        if other is None or _one_account(other, connection, seen):
+            return s, other or connection
+    if asked and connection.id not in seen:
+        notes.append(ACCOUNT_UNCHECKED)
     return None, connection
-
-
-async def _same_account(services: Services, first: Connection, second: Connection) -> bool:
-    """Whether two connections read one account: the same key, or a Spark Hire key (``second``'s)
-    that lists the other's webhook (a key sees the webhooks of its own account only)."""
-    asked = [second] if first.webhook_uuid and _may_differ(first, second) else []
-    return _one_account(first, second, await _webhooks_seen(services, asked))
 
 
 def _may_differ(first: Connection, second: Connection) -> bool:
@@ -784,7 +794,7 @@ async def _by_account(services: Services, subs: list[Subscription]) -> Accounts:
     """``subs`` by platform and account, each with a connection it reads (None: no longer connected),
     the first of its account in ``subs``.
 
-    Connections of one account are one, as ``subscribe`` tells them (``_same_account``): the same
+    Connections of one account are one, as ``subscribe`` tells them (``_same_subscription``): the same
     key, or a Spark Hire key that lists the other's webhook. Spark Hire is asked only when a
     platform's subscriptions read several keys, each key once and all at once, within
     ``JOB_CHECK_SECONDS``; a key it did not answer for counts as another account (unsubscribe asks

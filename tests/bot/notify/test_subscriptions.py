@@ -2,7 +2,9 @@
 against the vendor (Spark Hire's jobs, WedgeHR's interviews)."""
 
 import asyncio
+import time
 
+from bot.notify.jobs import JOB_CHECK_SECONDS
 from tests.support.blockkit import assert_valid_blocks
 from tests.support.harness import running_bot
 
@@ -217,3 +219,21 @@ async def test_a_job_found_by_its_id_whose_name_is_longer_than_the_column_is_sav
         assert "Subscribed" in said(reply)
         (sub,) = await subscriptions(bot)
         assert sub.job_id == job["uuid"] and len(sub.job_filter) == 200
+
+
+async def test_a_colleague_subscribing_while_spark_hire_stalls_is_answered_in_time_with_a_separate_subscription(bot):
+    # Whether U2's key reads the account of the channel's subscription, only Spark Hire can say: it
+    # stalls. Subscribe waited for it as long as it stalled; now it answers within the bound the
+    # lists keep, with a subscription of U2's own, and says why (were the accounts different, U2's
+    # events added to the other subscription would never be posted).
+    same_account_key = "spark-key-of-u2-0123456789"  # the sandbox's default company, like the workspace key
+    await bot.services.db.connections.upsert_user("T0001", "U2", "sparkhire", same_account_key, account_label="Mine")
+    await subscribe(bot)
+    bot.sparkhire.slow_next(JOB_CHECK_SECONDS + 6, when=lambda r: r.method == "GET" and r.path == "/webhooks")
+
+    began = time.monotonic()
+    reply = await subscribe(bot, user="U2")
+    assert time.monotonic() - began < JOB_CHECK_SECONDS + 3
+    assert "Spark Hire could not say in time whether your key reads the same account" in said(reply)
+    first, second = await subscriptions(bot)
+    assert second.created_by == "U2" and first.connection_id != second.connection_id
