@@ -1334,23 +1334,23 @@ def _record_many(conn: sa.Connection, batch: list[NewEvent], now: float) -> list
             conn.execute(lock)
         sub = schema.subscriptions
         rows = conn.execute(
-            sa.select(sub)
-            .where(sub.c.paused == sa.false(), sa.tuple_(sub.c.team_id, sub.c.vendor).in_(list(teams)))
-            .order_by(sub.c.id)
+            sa.select(sub).where(sa.tuple_(sub.c.team_id, sub.c.vendor).in_(list(teams))).order_by(sub.c.id)
         ).all()
         subs = [_subscription(r) for r in rows]
+        active = [s for s in subs if not s.paused]  # a paused one's Re-enable queues what it missed
         outbox_rows = []
         for e in unique:
             event_id = inserted.get(e.dedup_key)
             if event_id is not None:
-                rows = _deliveries(e, event_id, subs, now)
+                rows = _deliveries(e, event_id, active, now)
                 _continue_legacy_threads(conn, e, rows)
                 outbox_rows += rows
         if outbox_rows:
             conn.execute(schema.outbox.insert(), outbox_rows)
-        # A job renamed at the vendor: the lists show the name its own events now carry. Only new
-        # events count (a replay of an old one is not news), only the newest name wins (Spark Hire
-        # retries deliveries out of order), and only a newer one than shown costs a statement.
+        # A job renamed at the vendor: the lists show the name its own events now carry, a paused
+        # subscription's too (shown again once re-enabled). Only new events count (a replay of an
+        # old one is not news), only the newest name wins (Spark Hire retries deliveries out of
+        # order), and only a newer one than shown costs a statement.
         renamed = _renamed_jobs([e for e in unique if e.dedup_key in inserted], subs, now)
         for (team_id, vendor, job_id, connection_id), (as_of, name) in sorted(renamed.items(), key=lambda r: str(r[0])):
             _rename_job(conn, team_id, vendor, job_id, name, as_of=as_of, connection_id=connection_id)

@@ -12,6 +12,7 @@ from blocks.subscriptions import CHOICE_GROUPS_MOST, parse_unsubscribe_choice
 from bot.notify.jobs import JOB_CHECK_SECONDS
 from tests.bot.notify.test_subscriptions import BOS_KEY, said, subscribe, subscriptions
 from tests.handlers.test_home import open_home
+from tests.handlers.test_paused_subscriptions import click_on_home
 from tests.support.blockkit import assert_valid_blocks
 from tests.support.harness import running_bot
 
@@ -415,6 +416,26 @@ async def test_a_job_updated_shows_the_new_name_and_a_late_interview_built_befor
     reply = await command(bot, 'unsubscribe job:"Barista (Downtown)"')
     assert "Removed 1 and narrowed 0" in said(reply)
     assert await subscriptions(bot) == []
+
+
+async def test_a_job_renamed_while_its_subscription_is_paused_shows_its_new_name_once_re_enabled(bot):
+    await command(bot, "subscribe sparkhire completed job:Barista")
+    (sub,) = await subscriptions(bot)
+    job = barista(bot)
+    bot.slack.fail("chat.postMessage", error="no_permission")  # a card refused: the subscription pauses
+    ann = bot.sparkhire.add_interview(job_uuid=job["uuid"], name="Ann Paused", email="ann@acme.io")
+    await bot.sparkhire.emit("InterviewCompleted", bot.sparkhire.set_status(ann["uuid"], "completed"))
+    await bot.slack.wait_for(lambda: [m for m in bot.slack.posted("U1") if "paused" in m.text], timeout=10)
+    rename(bot, job, "Barista (Downtown)")
+    (delivery,) = await bot.sparkhire.emit("JobUpdated", dict(job))
+    assert delivery.status == 200  # recorded before Spark Hire is answered
+
+    assert "job: Barista (Downtown)" in said(await command(bot, "subscriptions"))
+    await open_home(bot)
+    home = await click_on_home(bot, Action.SUBSCRIPTION_RESUME, sub.id)
+    assert "job: Barista (Downtown)" in str(home["blocks"]) and "job: Barista ·" not in str(home["blocks"])
+    (card,) = await bot.slack.wait_for(lambda: bot.slack.posted("C1"), timeout=10)
+    assert "Ann Paused" in card.text
 
 
 async def test_another_accounts_job_updated_does_not_rename_this_accounts_subscription(bot):
