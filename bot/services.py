@@ -7,8 +7,10 @@ module-level singleton.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import logging
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Literal
@@ -75,6 +77,54 @@ class FailedLookups:
         return form.failed.get(picker) if form is not None else None
 
 
+@dataclass
+class WebhookLists:
+    """The webhooks each Spark Hire key listed lately, per connection, in this process.
+
+    The lists and the App Home ask whether two keys are of one account on every render; Spark Hire
+    allows 400 requests a minute, shared with the worker. An entry answers for ``seconds`` and only
+    for the key it was asked with (a new key is asked again). Whenever this process registers or
+    deletes a webhook every entry is dropped: keys of one account all list it, and which those are
+    is what is being asked. Another process's change is seen within ``seconds``.
+    """
+
+    seconds: float = 180.0
+    limit: int = 2000
+    #: Counts the drops: a list asked before one is not kept (it may predate the change).
+    generation: int = 0
+    _lists: OrderedDict[str, tuple[str, float, frozenset[str]]] = field(default_factory=OrderedDict)
+
+    @staticmethod
+    def _key_of(connection: Connection) -> str:
+        # A digest, not the key: nothing here needs the secret itself.
+        return hashlib.sha256(connection.credential.get_secret_value().encode()).hexdigest()
+
+    def get(self, connection: Connection) -> frozenset[str] | None:
+        """The webhook uuids ``connection``'s key listed within ``seconds``; None: ask Spark Hire."""
+        entry = self._lists.get(connection.id)
+        if entry is None:
+            return None
+        key, at, uuids = entry
+        if key != self._key_of(connection) or time.monotonic() - at > self.seconds:
+            del self._lists[connection.id]
+            return None
+        return uuids
+
+    def put(self, connection: Connection, uuids: set[str] | frozenset[str], *, asked_in: int) -> None:
+        """Keep what ``connection``'s key listed, asked when ``generation`` was ``asked_in``."""
+        if asked_in != self.generation:
+            return
+        self._lists[connection.id] = (self._key_of(connection), time.monotonic(), frozenset(uuids))
+        self._lists.move_to_end(connection.id)
+        while len(self._lists) > self.limit:
+            self._lists.popitem(last=False)
+
+    def forget(self) -> None:
+        """A webhook was registered or deleted: every key of its account lists otherwise now."""
+        self._lists.clear()
+        self.generation += 1
+
+
 #: The setting that gives each vendor's workspace credential.
 ENV_SETTINGS = {"wedgehr": "WEDGEHR_TOKEN", "sparkhire": "SPARKHIRE_API_KEY"}
 
@@ -106,6 +156,8 @@ class Services:
     slack_session: aiohttp.ClientSession | None = None
     #: The invite forms' type-ahead failures (handlers/invite.py).
     failed_lookups: FailedLookups = field(default_factory=FailedLookups)
+    #: The webhooks Spark Hire keys listed lately, to tell keys of one account apart (bot/notify/subscriptions.py).
+    webhook_lists: WebhookLists = field(default_factory=WebhookLists)
     _storing_env_secret: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:

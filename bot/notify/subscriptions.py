@@ -126,7 +126,8 @@ async def views_naming_accounts(services: Services, subs: list[Subscription]) ->
     """``subs`` as listed: a channel whose subscriptions of one platform read different accounts
     has each line say which. Two keys of one account are one, as ``unsubscribe`` tells them, when
     Spark Hire says so within ``JOB_CHECK_SECONDS``; else each key's lines name its own account."""
-    accounts = await _by_account(services, [s for s, mixed in zip(subs, _mixed(subs), strict=True) if mixed])
+    mixed_subs = [s for s, mixed in zip(subs, _mixed(subs), strict=True) if mixed]
+    accounts = await _by_account(services, mixed_subs, recent=True)
     return _naming_accounts(subs, accounts)
 
 
@@ -189,9 +190,12 @@ async def _register_webhook(services: Services, connection: Connection) -> str |
     # answer to the registration reaches us.
     await services.db.connections.set_webhook(connection.id, webhook_uuid=None, webhook_auth=auth)
     client = services.client_for(connection)
-    hook = await client.create_webhook(  # type: ignore[attr-defined]
-        description="Interview Bot for Slack", url=public_url + path, http_auth=auth
-    )
+    try:
+        hook = await client.create_webhook(  # type: ignore[attr-defined]
+            description="Interview Bot for Slack", url=public_url + path, http_auth=auth
+        )
+    finally:  # even a failed answer may have registered it: the keys' lists are asked again
+        services.webhook_lists.forget()
     await services.db.connections.set_webhook(connection.id, webhook_uuid=hook.uuid, webhook_auth=auth)
     return None
 
@@ -334,6 +338,8 @@ async def _delete_webhook(services: Services, connection: Connection, webhook_uu
             return True
         logger.warning("Could not delete Spark Hire webhook %s: %s", webhook_uuid, exc)
         return False
+    finally:  # even a failed answer may have deleted it: the keys' lists are asked again
+        services.webhook_lists.forget()
     return True
 
 
@@ -586,17 +592,31 @@ def _one_account(first: Connection, second: Connection, seen: dict[str, set[str]
 
 
 async def _webhooks_seen(
-    services: Services, connections: list[Connection], *, within: float | None = None
+    services: Services, connections: list[Connection], *, within: float | None = None, recent: bool = False
 ) -> dict[str, set[str]]:
     """The webhooks each connection's Spark Hire key lists, by connection id, asked all at once
-    (``within``: for that many seconds at most); a key Spark Hire did not answer for is left out."""
+    (``within``: for that many seconds at most); a key Spark Hire did not answer for is left out.
+
+    ``recent``: a list the key gave within ``services.webhook_lists.seconds`` will do (for display:
+    the lists and the App Home would otherwise ask on every render). Every answer is kept for that.
+    """
+    lists = services.webhook_lists
+    asked_in = lists.generation
 
     async def listed(connection: Connection) -> set[str]:
         hooks = await services.client_for(connection).list_webhooks()  # type: ignore[attr-defined]
-        return {hook.uuid for hook in hooks}
+        uuids = {hook.uuid for hook in hooks}
+        lists.put(connection, uuids, asked_in=asked_in)
+        return uuids
 
+    seen: dict[str, set[str]] = {}
+    if recent:
+        for connection in connections:
+            if (kept := lists.get(connection)) is not None:
+                seen[connection.id] = set(kept)
+        connections = [c for c in connections if c.id not in seen]
     if not connections:
-        return {}
+        return seen
     tasks = {asyncio.ensure_future(listed(c)): c for c in connections}
     done, pending = await asyncio.wait(tasks, timeout=within)
     for task in pending:
@@ -604,7 +624,6 @@ async def _webhooks_seen(
     if pending:
         await asyncio.wait(pending)
         logger.info("Spark Hire did not say within %g s whether keys are of one account", within)
-    seen = {}
     for task in done:
         if isinstance(exc := task.exception(), VendorError):
             logger.info("Could not tell whether two Spark Hire keys are of one account: %s", exc)
@@ -627,7 +646,7 @@ async def _other_accounts(services: Services, outcome: Outcome, existing: list[S
         for s in existing
         if s.id not in confirmed and s.vendor in vendors and (s.vendor, s.connection_id) not in reading
     ]
-    outcome.accounts = await _by_account(services, [*outcome.subscriptions, *elsewhere])
+    outcome.accounts = await _by_account(services, [*outcome.subscriptions, *elsewhere], recent=True)
     same_accounts = {s.id for _, group in outcome.accounts if any(s.id in confirmed for s in group) for s in group}
     outcome.others = [s for s in elsewhere if s.id not in same_accounts]
 
@@ -695,7 +714,8 @@ async def unsubscribe(
     reached, notes = await _reached(services, request, team_id, subs)
     events = request.events if request.explicit_events else ()
     changing = [s for s in reached if _left_after(s, events) != s.events]
-    accounts = await _by_account(services, changing)
+    # Asked afresh: a stale "one account" would remove the subscriptions of two without asking.
+    accounts = await _by_account(services, changing, recent=False)
     vendors = [group[0].vendor for _, group in accounts]
     if len(vendors) != len(set(vendors)):
         return Unsubscribed(choices=_choices(accounts))
@@ -790,7 +810,7 @@ async def _jobs_named(
     return named, [check for check in checks if check.unchecked is not None]
 
 
-async def _by_account(services: Services, subs: list[Subscription]) -> Accounts:
+async def _by_account(services: Services, subs: list[Subscription], *, recent: bool) -> Accounts:
     """``subs`` by platform and account, each with a connection it reads (None: no longer connected),
     the first of its account in ``subs``.
 
@@ -798,7 +818,8 @@ async def _by_account(services: Services, subs: list[Subscription]) -> Accounts:
     key, or a Spark Hire key that lists the other's webhook. Spark Hire is asked only when a
     platform's subscriptions read several keys, each key once and all at once, within
     ``JOB_CHECK_SECONDS``; a key it did not answer for counts as another account (unsubscribe asks
-    rather than removing both, the lists name each key's account).
+    rather than removing both, the lists name each key's account). ``recent``: a key's list from
+    the last few minutes will do (``_webhooks_seen``), for display.
     """
     by_connection: dict[tuple[str, str | None], list[Subscription]] = {}
     for s in subs:
@@ -809,7 +830,7 @@ async def _by_account(services: Services, subs: list[Subscription]) -> Accounts:
     }
     known = [c for c in connections.values() if c is not None]
     asked = [c for c in known if any(o.webhook_uuid and _may_differ(o, c) for o in known)]
-    seen = await _webhooks_seen(services, asked, within=JOB_CHECK_SECONDS)
+    seen = await _webhooks_seen(services, asked, within=JOB_CHECK_SECONDS, recent=recent)
     accounts: Accounts = []
     for (vendor, connection_id), theirs in by_connection.items():
         connection = connections.get(connection_id) if connection_id else None

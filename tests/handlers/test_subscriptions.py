@@ -244,10 +244,38 @@ async def test_two_keys_of_one_account_are_listed_as_one_account_everywhere(bot)
         assert workspace in barista and workspace in executive and "Bo's agency" in bos
 
 
+def webhook_lists_asked(bot):
+    return sum(r.method == "GET" and r.path == "/webhooks" for r in bot.sparkhire.requests)
+
+
+async def test_the_app_home_and_the_list_ask_spark_hire_for_each_keys_webhooks_once_in_a_while(bot):
+    """Spark Hire allows 400 requests a minute, shared with the worker: opening the App Home again
+    and again asks nothing more. A webhook the bot registers makes it ask again."""
+    await own_key_of_the_same_account(bot)
+    await command(bot, "subscribe sparkhire completed job:Barista")
+    await command(bot, 'subscribe sparkhire completed job:"Sr. Account Executive"', user="U3")
+    before = webhook_lists_asked(bot)
+    for _ in range(5):
+        assert "account:" not in said(await home_of(bot))
+    for _ in range(2):
+        assert "account:" not in said(await command(bot, "subscriptions"))
+    assert webhook_lists_asked(bot) - before <= 2  # each key once at most
+
+    bot.sparkhire.add_account(BOS_KEY, "Bo's agency")
+    await bot.services.db.connections.upsert_user("T0001", "U2", "sparkhire", BOS_KEY, account_label="Bo's agency")
+    await command(bot, "subscribe sparkhire completed", user="U2")  # registers Bo's agency's webhook
+    before = webhook_lists_asked(bot)
+    for _ in range(3):
+        barista, executive, bos = lines_of(await home_of(bot))
+        assert "SPARKHIRE_API_KEY" in barista and "SPARKHIRE_API_KEY" in executive and "Bo's agency" in bos
+    assert webhook_lists_asked(bot) - before <= 3  # each of the three keys once at most
+
+
 async def test_the_list_and_home_name_each_keys_account_in_time_when_spark_hire_cannot_say(bot):
     await own_key_of_the_same_account(bot)
     await command(bot, "subscribe sparkhire completed job:Barista")
     await command(bot, 'subscribe sparkhire completed job:"Sr. Account Executive"', user="U3")
+    bot.services.webhook_lists.seconds = 0  # the lists subscribe was given are too old by now
     for _ in range(4):  # each key's list of webhooks, for the listing and for the App Home
         bot.sparkhire.slow_next(JOB_CHECK_SECONDS + 5, when=lambda r: r.method == "GET" and r.path == "/webhooks")
 
