@@ -192,15 +192,26 @@ def _shared_start(texts: list[str]) -> str:
 
 def _carried_values(links: list[ReviewerLinkView], *, left_out: int) -> list[str]:
     """Each link's Deactivate button value: every link of the message, those that fit the value
-    with their address and URL (without what all of them share, said once), so that a click lists
-    the message again reading from Spark Hire only the links the value could not carry (Slack
-    sends no copy of an ephemeral message with the click)."""
-    prefix = _shared_start([each.url for each in links if each.active])
-    suffix = _shared_start([each.email[::-1] for each in links])[::-1]
-    shared = _LISTED.join(["", _quoted(prefix), _quoted(suffix), ""])
+    with their address and URL (without what all of them share, said once when that fits), so that
+    a click lists the message again reading from Spark Hire only the links the value could not carry
+    (Slack sends no copy of an ephemeral message with the click). Every value fits Slack's 2,000
+    characters: when even the links' ids do not, a value names its own link alone."""
     rows = [_short_uuid(each.uuid) for each in links]
     head = f"{_ROWS_VERSION}{_LISTED}{left_out}{_LISTED}"
-    used = len(head) + len(str(len(links))) + len(shared) + sum(map(len, rows)) + len(rows) - 1
+    # The value without any address or URL: head, the clicked index, three separators, the ids.
+    used = len(head) + len(str(len(links))) + 3 + sum(map(len, rows)) + len(rows) - 1
+    if used > BUTTON_VALUE_MOST:  # ids too long to list (not Spark Hire's uuids): each names its own
+        return [each.uuid for each in links]
+    url_start = _shared_start([each.url for each in links if each.active])
+    email_end = _shared_start([each.email[::-1] for each in links])[::-1]
+    # What all share is said once, unless that alone overflows (one link shares all of itself).
+    prefix, suffix = next(
+        (start, end)
+        for start, end in ((url_start, email_end), (url_start, ""), ("", email_end), ("", ""))
+        if used + len(_quoted(start)) + len(_quoted(end)) <= BUTTON_VALUE_MOST
+    )
+    shared = _LISTED.join(["", _quoted(prefix), _quoted(suffix), ""])
+    used += len(shared) - 3
     for i, each in enumerate(links):
         row = rows[i] + _FIELD + _quoted(each.email[: len(each.email) - len(suffix)])
         if each.active:

@@ -264,6 +264,29 @@ def test_a_deactivate_button_carries_as_many_of_its_messages_links_as_its_value_
             assert each.active or each.uuid not in known or not known[each.uuid].url
 
 
+def test_a_deactivate_buttons_value_always_fits_and_names_its_link():
+    """What a value carries is measured before Slack's limit, not cut by it: a cut value names no link
+    ("That button does not point at a reviewer link any more")."""
+    long_cjk = ReviewerLinkView(
+        uuid=str(uuidlib.uuid4()), email="例" * 240 + "@例え.jp", url="http://hire.li/x", active=True
+    )
+    odd_ids = [
+        ReviewerLinkView(uuid=f"reviewer-link-of-the-agency-{n:04d}-{'z' * 20}", email=f"r{n}@x.co", url=f"u{n}")
+        for n in range(share.MAX_ADVANCED_LINKS_SHOWN)
+    ]
+    mixed = [long_cjk, *(reviewer(f"p{n}@x.co", n) for n in range(2, 6))]
+    for links in ([long_cjk], odd_ids, mixed):
+        values = share._carried_values(links, left_out=0)
+        assert max(map(len, values)) <= share.BUTTON_VALUE_MOST
+        assert [share.reviewer_link_targets(v).link for v in values] == [each.uuid for each in links]
+        message = share.advanced_links_message(links, emailed=False)
+        buttons = [b["accessory"]["value"] for b in message.blocks if "accessory" in b]
+        assert [share.reviewer_link_targets(v).link for v in buttons] == [each.uuid for each in links]
+    # Where they fit, the links are still carried whole, to be listed again without asking.
+    targets = share.reviewer_link_targets(share._carried_values(mixed, left_out=0)[0])
+    assert targets.listed == [each.uuid for each in mixed] and len(targets.known) >= 4
+
+
 def every_input_form():
     """A form with each kind of input, submitted with each filled in (and one emptied)."""
     picked = {"text": {"type": "plain_text", "text": "Barista", "emoji": True}, "value": "j1"}
