@@ -143,7 +143,7 @@ def sparkhire_event(
         filters_deferred=header_event == "InterviewRated" and not assigned and not job,
         # A Job* delivery is the job as it is now; an interview's job_post may predate a rename.
         describes_job=is_job,
-        job_as_of=_vendor_time(body.get("updated_at")) if is_job else None,
+        job_as_of=vendor_time(body.get("updated_at")) if is_job else None,
     )
 
 
@@ -159,15 +159,17 @@ def _fit(key: str, limit: int) -> str:
     return f"{prefix}:sha256:{hashlib.sha256(key.encode()).hexdigest()}"[-limit:]
 
 
-def _vendor_time(value: Any) -> float | None:
-    """An RFC 3339 time of the vendor's as UNIX seconds (one without a zone: UTC); None if it is not one."""
-    if not isinstance(value, str):
+def vendor_time(value: Any) -> float | None:
+    """A vendor's time as UNIX seconds: an RFC 3339 string or a datetime, one without a zone read as
+    UTC (as Spark Hire's examples give them; never the server's zone); None if it is neither."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    if not isinstance(value, datetime):
         return None
-    try:
-        when = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
 
 
 def _text(value: Any) -> str | None:

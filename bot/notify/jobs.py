@@ -13,10 +13,10 @@ from __future__ import annotations
 import asyncio
 import difflib
 import logging
-import time
 from dataclasses import dataclass
 
 from bot.crypto import SecretKeyMismatchError
+from bot.notify.events import vendor_time
 from bot.notify.grammar import LIST_PUNCTUATION
 from bot.services import Services
 from bot.storage import Connection
@@ -77,11 +77,11 @@ class JobCheck:
         return self.found.id if self.found is not None else None
 
     @property
-    def named_at(self) -> float:
+    def named_at(self) -> float | None:
         """When the job had the name found: as of its last change at the vendor, which the vendor's
-        own Job* events are ordered by; now, when the vendor does not say."""
-        changed_at = self.found.changed_at if self.found is not None else None
-        return time.time() if changed_at is None else changed_at
+        own Job* events are ordered by. None when the vendor does not say: our clock is not the
+        vendor's, and a time of ours could put a later Job* event's rename in the past."""
+        return self.found.changed_at if self.found is not None else None
 
     def note(self) -> str | None:
         """What the user should know about a subscription that follows the job unchecked or by name."""
@@ -182,8 +182,7 @@ async def _jobs_of(services: Services, connection: Connection) -> list[VendorJob
         statuses = ["active", "inactive"]
         async for job in client.iter_jobs(status=statuses, page_size=100):  # type: ignore[union-attr]
             if job.title:
-                changed_at = job.updated_at.timestamp() if job.updated_at else None
-                jobs.append(VendorJob(id=job.uuid, name=job.title, changed_at=changed_at))
+                jobs.append(VendorJob(id=job.uuid, name=job.title, changed_at=vendor_time(job.updated_at)))
     else:
         async for interview in client.iter_interviews():  # type: ignore[union-attr]
             jobs.append(VendorJob(id=str(interview.id), name=interview.name))

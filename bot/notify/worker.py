@@ -15,7 +15,6 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC
 from typing import Any, Protocol
 
 from pydantic import ValidationError
@@ -28,7 +27,7 @@ from blocks.subscriptions import rejoined_notice
 from bot.candidates import from_interview, from_wedge
 from bot.crypto import constant_time_equals
 from bot.errors import NotInstalledError
-from bot.notify.events import find_interview_uuid
+from bot.notify.events import find_interview_uuid, vendor_time
 from bot.notify.paused import CHANNEL_ERRORS, PauseNotifier
 from bot.services import Services
 from bot.sparkhire.models import WATCH_URL, Interview
@@ -195,11 +194,7 @@ class Rendered:
 
 
 def _as_of(interview: Interview) -> float | None:
-    when = interview.updated_at
-    if when is None:
-        return None
-    # Spark Hire's examples carry no zone: read as UTC, as every other time of theirs.
-    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+    return vendor_time(interview.updated_at)
 
 
 def _rating_given(obj: dict[str, Any]) -> float | None:

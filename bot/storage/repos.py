@@ -1106,15 +1106,15 @@ class SubscriptionRepo(_Repo):
 
     async def rename_job(self, team_id: str, vendor: str, job_id: str, name: str, *, as_of: float | None = None) -> int:
         """Store ``name`` as the name of the job every subscription following ``job_id`` shows (the
-        vendor's current name, learned from a lookup); returns how many changed.
+        vendor's current name, learned from a lookup); returns how many showed another name.
 
-        ``as_of``: when the vendor last changed the job (None: now). A lookup's name is the vendor's
-        current one: it replaces a name of the same time too (a Job* event only an older one).
+        ``as_of``: when the vendor last changed the job (None: it does not say; the name is stored and
+        the time known is kept). A lookup's name is the vendor's current one: it replaces a name of
+        the same time too (a Job* event only an older one).
         """
-        when = time.time() if as_of is None else as_of
         async with self._engine.begin() as conn:
             return await conn.run_sync(
-                lambda sync: _rename_job(sync, team_id, vendor, job_id, name, as_of=when, current=True)
+                lambda sync: _rename_job(sync, team_id, vendor, job_id, name, as_of=as_of, current=True)
             )
 
     async def list_using_connection(self, connection_id: str) -> list[Subscription]:
@@ -1247,60 +1247,72 @@ def _rename_job(
     job_id: str,
     name: str,
     *,
-    as_of: float,
+    as_of: float | None,
     current: bool = False,
     connection_id: str | None = None,
 ) -> int:
-    """The statement of ``SubscriptionRepo.rename_job`` (synchronous: the event path runs it too).
+    """The statement of ``SubscriptionRepo.rename_job`` (synchronous: the event path runs it too);
+    returns how many subscriptions showed another name.
 
     ``as_of``: when the job had that name; a subscription showing a name known to be newer (or as
     new, unless ``current``: the vendor's name now) keeps it, and one showing this name learns how
-    recent it is. ``connection_id``: only the subscriptions reading it (or none), as its events
-    reach only those.
+    recent it is. None (the vendor did not say): the name is stored, the time known kept (a time
+    of our clock must not hold back the vendor's later ones). ``connection_id``: only the
+    subscriptions reading it (or none), as its events reach only those.
     """
     t = schema.subscriptions
     name = name[: schema.JOB_FILTER_MAX]  # as subscribe stores a name it found (bot/notify/jobs.py)
     if not name.strip():
         return 0
-    where = [
-        t.c.team_id == team_id,
-        t.c.vendor == vendor,
-        t.c.job_id == job_id,
-        sa.or_(t.c.job_named_at.is_(None), t.c.job_named_at <= as_of if current else t.c.job_named_at < as_of),
-    ]
+    where = [t.c.team_id == team_id, t.c.vendor == vendor, t.c.job_id == job_id]
+    if as_of is not None:
+        newer = t.c.job_named_at <= as_of if current else t.c.job_named_at < as_of
+        where.append(sa.or_(t.c.job_named_at.is_(None), newer))
     if connection_id is not None:
         where.append(sa.or_(t.c.connection_id == connection_id, t.c.connection_id.is_(None)))
-    result = conn.execute(sa.update(t).where(*where).values(job_filter=name, job_named_at=as_of))
-    return result.rowcount or 0
+    count = sa.select(sa.func.count()).select_from(t).where(*where, t.c.job_filter.is_distinct_from(name))
+    renamed = conn.execute(count).scalar_one()
+    values = {"job_filter": name} | ({} if as_of is None else {"job_named_at": as_of})
+    conn.execute(sa.update(t).where(*where).values(**values))
+    return renamed
 
 
 def _renamed_jobs(
-    events: Sequence[NewEvent], subs: Sequence[Subscription], now: float
-) -> dict[tuple[str, str, str, str | None], tuple[float, str]]:
+    events: Sequence[NewEvent], subs: Sequence[Subscription]
+) -> dict[tuple[str, str, str, str | None], tuple[float | None, str]]:
     """The jobs whose recorded events about the job itself are newer than the name a subscription
     following the job by its id, and taking the event's connection, shows (renamed at the vendor, or
     the same name known from longer ago): (team, vendor, job id, connection) to the time and name
-    of the newest such event (an event that gives no time: as of ``now``, when it arrived)."""
+    of the newest such event. An event that gives no time renames a subscription showing another
+    name, keeping the time it knows (our clock is not the vendor's), and is the oldest of a batch."""
     following: dict[tuple[str, str, str], list[Subscription]] = {}
     for s in subs:
         if s.job_id:
             following.setdefault((s.team_id, s.vendor, s.job_id), []).append(s)
-    renamed: dict[tuple[str, str, str, str | None], tuple[float, str]] = {}
+    renamed: dict[tuple[str, str, str, str | None], tuple[float | None, str]] = {}
     for e in events:
         name = (e.job_name or "")[: schema.JOB_FILTER_MAX]
         if not e.describes_job or not name.strip():
             continue
-        as_of = now if e.job_as_of is None else e.job_as_of
+        as_of = e.job_as_of
         key = (e.team_id, e.vendor, e.job_id or "")
         reading = [
             s
             for s in following.get(key, ())
             if not (e.connection_id and s.connection_id and s.connection_id != e.connection_id)
         ]
-        newer = any(s.job_named_at is None or s.job_named_at < as_of for s in reading)
-        if newer and as_of >= renamed.get((*key, e.connection_id), (as_of, ""))[0]:
+        if as_of is None:
+            newer = any(s.job_filter != name for s in reading)
+        else:
+            newer = any(s.job_named_at is None or s.job_named_at < as_of for s in reading)
+        held = renamed.get((*key, e.connection_id))
+        if newer and (held is None or _oldest_if_none(as_of) >= _oldest_if_none(held[0])):
             renamed[(*key, e.connection_id)] = (as_of, name)
     return renamed
+
+
+def _oldest_if_none(as_of: float | None) -> float:
+    return -math.inf if as_of is None else as_of
 
 
 def _record_many(conn: sa.Connection, batch: list[NewEvent], now: float) -> list[bool]:
@@ -1351,7 +1363,7 @@ def _record_many(conn: sa.Connection, batch: list[NewEvent], now: float) -> list
         # subscription's too (shown again once re-enabled). Only new events count (a replay of an
         # old one is not news), only the newest name wins (Spark Hire retries deliveries out of
         # order), and only a newer one than shown costs a statement.
-        renamed = _renamed_jobs([e for e in unique if e.dedup_key in inserted], subs, now)
+        renamed = _renamed_jobs([e for e in unique if e.dedup_key in inserted], subs)
         for (team_id, vendor, job_id, connection_id), (as_of, name) in sorted(renamed.items(), key=lambda r: str(r[0])):
             _rename_job(conn, team_id, vendor, job_id, name, as_of=as_of, connection_id=connection_id)
     return [first_index[item.dedup_key] == i and item.dedup_key in inserted for i, item in enumerate(batch)]

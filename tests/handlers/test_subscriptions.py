@@ -4,8 +4,11 @@ names, long confirmations, channels reading several accounts, jobs renamed at th
 import asyncio
 import itertools
 import logging
+import os
 import time
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from blocks.ids import Action
 from blocks.subscriptions import CHOICE_GROUPS_MOST, parse_unsubscribe_choice
@@ -535,6 +538,61 @@ async def test_job_renames_delivered_out_of_order_leave_the_newest_name_on_eithe
         rename(bot, job, "Barista Captain")
         await bot.sparkhire.emit("JobUpdated", dict(job))
         assert (await job_shown(bot, "Barista Captain")).job_filter == "Barista Captain"
+
+
+@pytest.fixture
+def new_york_server():
+    """The bot's process in New York's zone, where a zone-less time read as local is 4-5 hours off."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "America/New_York"
+    time.tzset()
+    yield
+    if before is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = before
+    time.tzset()
+
+
+async def test_zone_less_job_times_are_utc_in_lookups_and_deliveries_alike(new_york_server, bot):
+    """A name looked up, then a rename delivered a minute later, both timed without a zone: the
+    rename is news whatever the server's zone."""
+    job = barista(bot)
+    looked_up = datetime.now(UTC).replace(microsecond=0, tzinfo=None) - timedelta(minutes=10)
+    job["updated_at"] = looked_up.isoformat()
+    await command(bot, "subscribe sparkhire completed job:Barista")
+    (sub,) = await subscriptions(bot)
+    assert sub.job_named_at == looked_up.replace(tzinfo=UTC).timestamp()
+
+    job.update(title="Barista (Downtown)", updated_at=(looked_up + timedelta(minutes=1)).isoformat())
+    (delivery,) = await bot.sparkhire.emit("JobUpdated", dict(job))
+    assert delivery.status == 200
+    assert "job: Barista (Downtown)" in said(await command(bot, "subscriptions"))
+
+
+async def test_a_rename_that_gives_no_time_applies_without_holding_back_the_vendors_later_ones(bot):
+    job = barista(bot)
+    looked_up = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
+    job["updated_at"] = looked_up.isoformat()
+    await command(bot, "subscribe sparkhire completed job:Barista")
+
+    untimed = {k: v for k, v in job.items() if k != "updated_at"} | {"title": "Barista (Downtown)"}
+    (delivery,) = await bot.sparkhire.emit("JobUpdated", untimed)
+    assert delivery.status == 200
+    (sub,) = await subscriptions(bot)
+    # Renamed, and as recent as Spark Hire last said: our clock is not Spark Hire's.
+    assert sub.job_filter == "Barista (Downtown)" and sub.job_named_at == looked_up.timestamp()
+
+    # Spark Hire's next rename, timed by its clock (minutes behind ours here), is news.
+    job.update(title="Head Barista", updated_at=(looked_up + timedelta(minutes=1)).isoformat())
+    await bot.sparkhire.emit("JobUpdated", dict(job))
+    assert "job: Head Barista" in said(await command(bot, "subscriptions"))
+    # A lookup Spark Hire gives no time for keeps the time known too.
+    del job["updated_at"]
+    job["title"] = "Lead Barista"
+    await command(bot, 'subscribe sparkhire completed rated job:"Lead Barista"')
+    (sub,) = await subscriptions(bot)
+    assert sub.job_filter == "Lead Barista" and sub.job_named_at == (looked_up + timedelta(minutes=1)).timestamp()
 
 
 async def test_subscribing_another_channel_to_a_renamed_job_shows_its_new_name_in_every_list(bot):

@@ -242,6 +242,28 @@ async def test_only_an_event_about_the_job_itself_renames_it_and_others_cost_no_
         sa.event.remove(sa.Engine, "before_cursor_execute", record)
 
 
+async def test_rename_job_counts_only_the_subscriptions_whose_name_changed(db):
+    await db.subscriptions.add(
+        team_id="T1",
+        channel_id="C1",
+        vendor="sparkhire",
+        events=["completed"],
+        created_by="U1",
+        job_filter="Barista",
+        job_id="job-1",
+        job_named_at=100.0,
+    )
+    # The same name, known as of later: nothing renamed, the time learnt.
+    assert await db.subscriptions.rename_job("T1", "sparkhire", "job-1", "Barista", as_of=200.0) == 0
+    (sub,) = await db.subscriptions.list_for_team("T1")
+    assert (sub.job_filter, sub.job_named_at) == ("Barista", 200.0)
+    assert await db.subscriptions.rename_job("T1", "sparkhire", "job-1", "Head Barista", as_of=300.0) == 1
+    # No time given: renamed, the vendor's time kept.
+    assert await db.subscriptions.rename_job("T1", "sparkhire", "job-1", "Lead Barista") == 1
+    (sub,) = await db.subscriptions.list_for_team("T1")
+    assert (sub.job_filter, sub.job_named_at) == ("Lead Barista", 300.0)
+
+
 async def test_duplicates_create_no_second_delivery(db):
     await db.subscriptions.add(team_id="T1", channel_id="C1", vendor="sparkhire", events=["completed"], created_by="U1")
     assert await db.events.record_many([event("k"), event("k"), event("j")]) == [True, False, True]
