@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any, Literal
@@ -139,13 +140,16 @@ def unsubscribe_choices_message(
     *,
     events: Sequence[str],
     tag: Callable[[str], str] | None = None,
+    asked_at: float | None = None,
 ) -> Message:
     """unsubscribe's words reach subscriptions of one platform reading different accounts: which
     should stop? Each account's subscriptions with a button that stops those, and one for all.
 
     ``choices``: one list per platform and account, each line naming its account; ``events``: the
     events to stop (none: the whole subscriptions); ``tag``: the keyed digest each button's value
-    ends with, so that a click from outside the channel (the answer reached a DM) can be trusted.
+    ends with, so that a click from outside the channel (the answer reached a DM) can be trusted;
+    ``asked_at``: when the subscriptions were read, so that a click stops none made since (SQLite
+    gives a new subscription the id of one removed).
     """
     first = choices[0][0]
     what = f"stop getting {', '.join(events)}" if events else "I remove"
@@ -162,11 +166,11 @@ def unsubscribe_choices_message(
         title = f"*{VENDOR_LABELS[s.vendor]}* · account: {escape(s.account or '')}{owner}"
         lines = [subscription_line(replace(v, account=None, account_owner=None)) for v in group]
         blocks += chunked_sections([title, *lines], max_blocks=3, max_chars=budget)
-        value = unsubscribe_choice_value(first.channel_id, [v.id for v in group], events, tag=tag)
+        value = unsubscribe_choice_value(first.channel_id, [v.id for v in group], events, tag=tag, asked_at=asked_at)
         blocks.append(actions(button(verb, Action.UNSUBSCRIBE_CHOICE, value=value)))
     every = [v.id for group in choices for v in group]
     everything = "Stop " + ", ".join(events) + " for all" if events else f"Remove all {len(every)}"
-    value = unsubscribe_choice_value(first.channel_id, every, events, tag=tag)
+    value = unsubscribe_choice_value(first.channel_id, every, events, tag=tag, asked_at=asked_at)
     blocks.append(actions(button(everything, Action.UNSUBSCRIBE_CHOICE, value=value)))
     return Message(text=text, blocks=blocks)
 
@@ -177,26 +181,48 @@ def unsubscribe_choice_value(
     events: Sequence[str],
     *,
     tag: Callable[[str], str] | None = None,
+    asked_at: float | None = None,
 ) -> str:
     """A "which account?" button's value: the channel, the subscriptions it stops and the events
-    (``C1:4,7:completed,rated``; no events: remove them), then ``tag`` of all that, if given."""
+    (``C1:4,7:completed,rated``; no events: remove them), when they were read (``:@`` and UNIX
+    milliseconds, rounded up), then ``tag`` of all that, if given."""
     value = f"{channel_id}:{','.join(map(str, subscription_ids))}:{','.join(events)}"
+    if asked_at is not None:
+        value += f":{_ASKED_AT}{math.ceil(asked_at * 1000)}"
     return f"{value}:{tag(value)}" if tag is not None else value
+
+
+#: Marks the part of a "which account?" button's value that says when it was asked (a tag never starts so).
+_ASKED_AT = "@"
+
+
+def _covered_parts(value: str) -> int:
+    """How many ``:``-parts of a "which account?" value its tag covers: 4 with a time, 3 without."""
+    parts = value.split(":")
+    return 4 if len(parts) > 3 and parts[3].startswith(_ASKED_AT) else 3
 
 
 def unsubscribe_choice_tag(value: str) -> tuple[str, str | None]:
     """A "which account?" button's value split into what its tag covers, and the tag (None: untagged)."""
     covered, _, tag = value.rpartition(":")
-    return (covered, tag) if value.count(":") == 3 else (value, None)
+    return (covered, tag) if value.count(":") == _covered_parts(value) else (value, None)
+
+
+def unsubscribe_choice_asked_at(value: str) -> float | None:
+    """When the subscriptions a "which account?" button names were read (None: a button from before
+    it said, or not one of ours): a subscription made later is none of those."""
+    parts = unsubscribe_choice_tag(value)[0].split(":")
+    millis = parts[3][len(_ASKED_AT) :] if len(parts) == 4 else ""
+    return int(millis) / 1000 if millis.isascii() and millis.isdigit() and len(millis) <= 15 else None
 
 
 def parse_unsubscribe_choice(value: str) -> tuple[str, list[int], tuple[str, ...]] | None:
     """What ``unsubscribe_choice_value`` wrote (its tag aside), or None when it is not that: more ids
     than a button carries, or an id longer than ours, is no button of ours either."""
     parts = unsubscribe_choice_tag(value)[0].split(":")
-    if len(parts) != 3:
+    if len(parts) != _covered_parts(value):
         return None
-    channel_id, ids, events = parts
+    channel_id, ids, events = parts[:3]
     numbers = ids.split(",")
     if not channel_id or len(numbers) > CHOICE_IDS_MOST:
         return None

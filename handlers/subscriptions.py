@@ -22,6 +22,7 @@ from blocks.subscriptions import (
     still_paused_notice,
     subscribed_message,
     subscriptions_list,
+    unsubscribe_choice_asked_at,
     unsubscribe_choice_tag,
     unsubscribe_choices_message,
     unsubscribed_message,
@@ -209,7 +210,9 @@ async def on_unsubscribe(
         if done.choices:  # the channel reads several accounts: which of theirs should stop?
             events = request.events if request.explicit_events else ()
             tag = choice_tagger(services_of(context), team_id=command["team_id"], user_id=command["user_id"])
-            await recipient.send(unsubscribe_choices_message(done.choices, events=events, tag=tag))
+            await recipient.send(
+                unsubscribe_choices_message(done.choices, events=events, tag=tag, asked_at=done.asked_at)
+            )
         else:
             await recipient.send(unsubscribed_message(done.removed, done.narrowed, notes=done.notes))
 
@@ -308,6 +311,7 @@ async def on_unsubscribe_choice(
             user_id=recipient.user_id,
             subscription_ids=subscription_ids,
             events=events,
+            asked_at=unsubscribe_choice_asked_at(value),
         )
         await recipient.send(unsubscribed_message(done.removed, done.narrowed), replace_original=True)
 

@@ -694,6 +694,8 @@ class Unsubscribed:
     choices: list[list[SubscriptionView]] = field(default_factory=list)
     #: What the user should know: a ``job:`` the vendor could not be asked about.
     notes: list[str] = field(default_factory=list)
+    #: With ``choices``: when the subscriptions were read (a pick stops none made since).
+    asked_at: float | None = None
 
 
 async def unsubscribe(
@@ -710,6 +712,7 @@ async def unsubscribe(
     a job through two Spark Hire accounts) change nothing: the answer lists them by account to pick.
     Two keys of one account (the workspace's and a recruiter's own) are one account: no question.
     """
+    asked_at = time.time()
     subs = await services.db.subscriptions.list_for_channel(team_id, channel_id)
     reached, notes = await _reached(services, request, team_id, subs)
     events = request.events if request.explicit_events else ()
@@ -718,7 +721,7 @@ async def unsubscribe(
     accounts = await _by_account(services, changing, recent=False)
     vendors = [group[0].vendor for _, group in accounts]
     if len(vendors) != len(set(vendors)):
-        return Unsubscribed(choices=_choices(accounts))
+        return Unsubscribed(choices=_choices(accounts), asked_at=asked_at)
     removed, narrowed = await _stop(services, changing, events, team_id=team_id, channel_id=channel_id, user_id=user_id)
     return Unsubscribed(removed=removed, narrowed=narrowed, notes=notes)
 
@@ -731,13 +734,18 @@ async def unsubscribe_chosen(
     user_id: str,
     subscription_ids: list[int],
     events: tuple[str, ...],
+    asked_at: float | None = None,
 ) -> Unsubscribed:
     """The subscriptions picked from unsubscribe's "which account?" answer: those still there stop
-    (``events``: only those events; none: all of them)."""
+    (``events``: only those events; none: all of them). ``asked_at``: when the answer read them; a
+    subscription made since is not one of them, even with the id of one (SQLite reuses the ids of
+    removed rows)."""
     chosen = []
     for subscription_id in dict.fromkeys(subscription_ids):
         s = await services.db.subscriptions.get(subscription_id)
-        if s is not None and s.team_id == team_id and s.channel_id == channel_id:
+        if s is None or s.team_id != team_id or s.channel_id != channel_id:
+            continue
+        if asked_at is None or s.created_at <= asked_at:
             chosen.append(s)
     removed, narrowed = await _stop(
         services,

@@ -798,6 +798,14 @@ def test_a_button_value_with_more_ids_or_longer_ids_than_a_real_button_is_refuse
     )
     assert len(tagged) <= 2000 and subscriptions.unsubscribe_choice_tag(tagged)[1] == "f" * 32
     assert subscriptions.parse_unsubscribe_choice(tagged) == ("C0123456789AB", [int(largest)] * most, every_event)
+    # With when it was asked (a pick stops no subscription made since), still within 2,000.
+    dated = subscriptions.unsubscribe_choice_value(
+        "C0123456789AB", [int(largest)] * most, every_event, tag=lambda covered: "f" * 32, asked_at=4102444800.0001
+    )
+    assert len(dated) <= 2000 and subscriptions.unsubscribe_choice_tag(dated)[1] == "f" * 32
+    assert subscriptions.parse_unsubscribe_choice(dated) == ("C0123456789AB", [int(largest)] * most, every_event)
+    assert subscriptions.unsubscribe_choice_asked_at(dated) == 4102444800.001
+    assert subscriptions.unsubscribe_choice_asked_at(tagged) is None
     too_many = subscriptions.unsubscribe_choice_value("C1", range(1, most + 2), [])
     assert subscriptions.parse_unsubscribe_choice(too_many) is None
     for too_long in (largest + "9", str(2**63), "1" * 700):

@@ -150,6 +150,22 @@ async def test_unsubscribe_in_a_channel_reading_two_accounts_asks_which_and_remo
     assert await subscriptions(bot) == []
 
 
+async def test_an_old_which_account_button_leaves_a_subscription_made_since_with_a_reused_id(bot):
+    """SQLite gives a new subscription the id of the newest one removed: a button of an answer made
+    before must not remove it."""
+    _, bos = await two_accounts_in(bot)
+    reply = await command(bot, "unsubscribe", user="U2")
+    (_, (_, bos_button), _) = choice_buttons(reply)
+    await bot.services.db.subscriptions.remove(bos.id)  # removed another way meanwhile
+    await command(bot, "subscribe sparkhire rated job:Barista", user="U2")
+    newer = next(s for s in await subscriptions(bot) if s.job_filter == "Barista")
+    assert newer.id == bos.id  # as SQLite numbers it
+
+    answer = await click(bot, bos_button, "late", user="U2")
+    assert "Nothing to remove" in answer["text"]
+    assert newer.id in [s.id for s in await subscriptions(bot)]
+
+
 async def test_unsubscribe_reaching_more_accounts_than_one_answer_can_list_says_to_name_fewer(bot):
     await command(bot, "subscribe sparkhire completed")  # the workspace's key
     for n in range(1, CHOICE_GROUPS_MOST + 1):  # and one more account per colleague's own key
