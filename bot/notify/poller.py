@@ -193,8 +193,10 @@ class WedgeHRPoller:
 
         known: dict[str, str] = state.get("invites", {})
         current: dict[str, str] = {}
+        listed_statuses: set[str] = set()  # the statuses whose listing was not empty
         for status in WATCHED_STATUSES:
             async for invite in client.iter_invites(status=status):
+                listed_statuses.add(status)
                 key = str(invite.id)
                 news = baseline_taken or (status == "complete" and completed_since(invite.completed_at))
                 if not news or known.get(key) == status:
@@ -238,15 +240,24 @@ class WedgeHRPoller:
                 self.on_events()
         # Only what WedgeHR still lists is kept (a deleted wedge or invite is forgotten), unless a
         # record was left out as unreadable: that one is not gone, and must not come back as news.
+        # Nor is an empty listing taken for "all deleted": WedgeHR answers one with 404, "nothing
+        # matches" (ERRATA), and a single such answer in error would make every past completion
+        # or bounce of the account news at the next poll.
         whole = client.unreadable_listed == 0
+        wedges_whole = whole and bool(listed)
+        kept = {
+            key: status
+            for key, status in known.items()
+            if key not in current and not (whole and status in listed_statuses)
+        }
         await self.db.poll_state.save(
             connection.id,
             self.holder,
             {
                 "baseline": True,
-                "invites": current if whole else known | current,
-                "wedges": completed_wedges if whole else sorted(known_wedges.union(completed_wedges)),
-                "completions": recordings.still_listed() if whole else recordings.state,
+                "invites": current | kept,
+                "wedges": completed_wedges if wedges_whole else sorted(known_wedges.union(completed_wedges)),
+                "completions": recordings.still_listed() if wedges_whole else recordings.state,
                 "polled_at": started,
             },
         )

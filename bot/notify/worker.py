@@ -971,10 +971,21 @@ class OutboxWorker:
         """
         if interview is None:
             return None if item.thread_ts else DEFERRED_FILTERS_UNCHECKED
-        wanted = item.payload.get("subscription_ids") or [item.subscription_id]
+        wanted = [int(i) for i in item.payload.get("subscription_ids") or [item.subscription_id]]
+        # And the channel's subscriptions of its account re-enabled since it was queued: their
+        # catch-up took this row for the channel's delivery of the rating.
+        connection_id = item.payload.get("connection_id")
+        wanted += [
+            s.id
+            for s in await self.db.subscriptions.list_for_channel(item.team_id, item.channel_id)
+            if s.id not in wanted
+            and not s.paused
+            and s.vendor == item.payload.get("vendor")
+            and not (connection_id and s.connection_id and s.connection_id != connection_id)
+        ]
         paused: Subscription | None = None
         for subscription_id in wanted:
-            subscription = await self.db.subscriptions.get(int(subscription_id))
+            subscription = await self.db.subscriptions.get(subscription_id)
             # Checked as if active: a paused one would have taken it, had the rating gone at once.
             if subscription is None or not dataclasses.replace(subscription, paused=False).matches(
                 str(item.payload.get("event", "")),

@@ -527,3 +527,40 @@ async def test_a_rating_another_subscription_refused_while_this_one_was_paused_i
         await bot.slack.wait_for(lambda: len(cards(bot)) == 2, timeout=10)
         await asyncio.sleep(1.5)
         assert len(bot.slack.posted("C1")) == 3
+
+
+async def test_a_rating_still_queued_for_another_subscription_when_this_one_is_re_enabled_is_posted_once(
+    database_url,
+):
+    # As above, but the Re-enable comes while Chef's row of the rating still waits for its interview:
+    # the catch-up takes that row for the channel's delivery, so the worker must let Barista, now
+    # active, pass it.
+    async with running_bot(database_url=database_url) as bot:
+        bot.sparkhire.add_job("Chef")
+        await subscribe(bot, "subscribe sparkhire rated job:Chef")
+        await subscribe(bot, "subscribe sparkhire job:Barista")
+        _, barista = await bot.services.db.subscriptions.list_for_channel("T0001", "C1")
+        interview = completed_interview(bot)
+        bot.slack.fail("chat.postMessage", error="no_permission")
+        await bot.sparkhire.emit("InterviewCompleted", interview)
+        await bot.slack.wait_for(lambda: notices(bot), timeout=10)
+        fetched = lambda request: request.method == "GET" and interview["uuid"] in request.path  # noqa: E731
+        bot.sparkhire.slow_next(4.0, when=fetched)
+        await bot.sparkhire.rate_interview(interview["uuid"], 4, reviewer="Bob")
+        for _ in range(200):
+            if (await bot.services.db.outbox.counts()).get("pending"):
+                break
+            await asyncio.sleep(0.05)
+        assert await bot.services.db.outbox.counts() == {"failed": 1, "pending": 1}
+
+        await click(bot, Action.SUBSCRIPTION_RESUME, barista.id, "re")
+        # The rating, under way first, makes the card; the completion caught up replies to it.
+        (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=15)
+        (reply,) = await bot.slack.wait_for(lambda: [m for m in bot.slack.posted("C1") if m.thread_ts], timeout=15)
+        assert reply.thread_ts == card.ts
+        assert sorted(("rated" in m.text, "completed" in m.text) for m in (card, reply)) == [
+            (False, True),
+            (True, False),
+        ]
+        await asyncio.sleep(1.5)
+        assert len(bot.slack.posted("C1")) == 2  # each once

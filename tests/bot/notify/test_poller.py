@@ -492,3 +492,30 @@ async def test_the_poll_state_forgets_a_deleted_wedge_and_invite_and_a_record_un
         assert await bot.pipeline.poller.poll_all() == 0
         await asyncio.sleep(0.5)
         assert len(cards(bot)) == 1
+
+
+def listing(request):
+    """A poll's listing of every wedge or of one status's invites (not an invite's wedge look-up)."""
+    return request.path.endswith(("/wedges", "/invites")) and "filter[email]" not in request.query
+
+
+async def test_a_listing_answered_once_with_wedgehrs_nothing_matches_in_error_posts_nothing_old_again():
+    async with running_bot(wedgehr_poll_seconds=3600) as bot:
+        past = completed_in_the_past(bot, "old@example.com")
+        interview = next(iter(bot.wedgehr.interviews.values()))
+        bounced = bot.wedgehr.add_invite(interview_id=interview["id"], email="gone@example.com")
+        bot.wedgehr.set_invite_status(bounced["id"], "send_failure")
+        await watched(bot)  # the baseline: both are the account's past
+        ann = completed_now(bot, "ann@example.com", "Ann")
+        assert await bot.pipeline.poller.poll_all() == 1
+        recorded_again(bot, past)  # the past candidate records again: news
+        assert await bot.pipeline.poller.poll_all() == 1
+        await bot.slack.wait_for(lambda: len(bot.slack.posted("C1")) == 2, timeout=5)
+
+        # Every listing of one poll answered 404, "nothing matches" (ERRATA), in error.
+        bot.wedgehr.fail_next(404, times=4, body={"message": "No results found for given filter query"}, when=listing)
+        assert await bot.pipeline.poller.poll_all() == 0
+        assert await bot.pipeline.poller.poll_all() == 0  # listed again as before: nothing is news
+        await asyncio.sleep(0.5)
+        assert len(bot.slack.posted("C1")) == 2
+        assert ann["_wedgeId"] in (await stored_state(bot))["wedges"]
