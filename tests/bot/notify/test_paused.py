@@ -485,6 +485,22 @@ async def test_a_rating_queued_before_its_only_matching_subscription_paused_is_p
         assert await bot.services.db.outbox.counts() == {"sent": 2}
 
 
+async def chef_ratings_and_barista_paused(bot):
+    """Two subscriptions of C1: ratings of Chef interviews, and everything of Barista ones; Ann Lee
+    completes a Barista interview, and Slack refusing her card pauses Barista alone. Barista's
+    subscription and Ann's interview."""
+    bot.sparkhire.add_job("Chef")
+    await subscribe(bot, "subscribe sparkhire rated job:Chef")
+    await subscribe(bot, "subscribe sparkhire job:Barista")
+    _, barista = await bot.services.db.subscriptions.list_for_channel("T0001", "C1")
+    interview = completed_interview(bot)
+    bot.slack.fail("chat.postMessage", error="no_permission")
+    await bot.sparkhire.emit("InterviewCompleted", interview)
+    await bot.slack.wait_for(lambda: notices(bot), timeout=10)
+    assert (await bot.services.db.subscriptions.get(barista.id)).paused
+    return barista, interview
+
+
 async def test_a_rating_another_subscription_refused_while_this_one_was_paused_is_posted_once_after_re_enable(
     database_url,
 ):
@@ -493,15 +509,7 @@ async def test_a_rating_another_subscription_refused_while_this_one_was_paused_i
     # gets the row, and its filter refuses it once the interview is fetched (skipped). The
     # Re-enable counted that skipped row as delivered in the channel: the rating was never posted.
     async with running_bot(database_url=database_url) as bot:
-        bot.sparkhire.add_job("Chef")
-        await subscribe(bot, "subscribe sparkhire rated job:Chef")
-        await subscribe(bot, "subscribe sparkhire job:Barista")
-        _, barista = await bot.services.db.subscriptions.list_for_channel("T0001", "C1")
-        interview = completed_interview(bot)  # Ann Lee, a Barista interview
-        bot.slack.fail("chat.postMessage", error="no_permission")  # Ann's card pauses Barista alone
-        await bot.sparkhire.emit("InterviewCompleted", interview)
-        await bot.slack.wait_for(lambda: notices(bot), timeout=10)
-        assert (await bot.services.db.subscriptions.get(barista.id)).paused
+        barista, interview = await chef_ratings_and_barista_paused(bot)
         await bot.sparkhire.rate_interview(interview["uuid"], 4, reviewer="Bob")
         for _ in range(200):  # Chef's filter refuses it
             if (await bot.services.db.outbox.counts()).get("skipped"):
@@ -536,14 +544,7 @@ async def test_a_rating_still_queued_for_another_subscription_when_this_one_is_r
     # the catch-up takes that row for the channel's delivery, so the worker must let Barista, now
     # active, pass it.
     async with running_bot(database_url=database_url) as bot:
-        bot.sparkhire.add_job("Chef")
-        await subscribe(bot, "subscribe sparkhire rated job:Chef")
-        await subscribe(bot, "subscribe sparkhire job:Barista")
-        _, barista = await bot.services.db.subscriptions.list_for_channel("T0001", "C1")
-        interview = completed_interview(bot)
-        bot.slack.fail("chat.postMessage", error="no_permission")
-        await bot.sparkhire.emit("InterviewCompleted", interview)
-        await bot.slack.wait_for(lambda: notices(bot), timeout=10)
+        barista, interview = await chef_ratings_and_barista_paused(bot)
         fetched = lambda request: request.method == "GET" and interview["uuid"] in request.path  # noqa: E731
         bot.sparkhire.slow_next(4.0, when=fetched)
         await bot.sparkhire.rate_interview(interview["uuid"], 4, reviewer="Bob")
