@@ -38,6 +38,15 @@ async def watched(bot):
     await bot.pipeline.poller.poll_all()
 
 
+async def ann_posted(bot):
+    """A channel watching WedgeHR, and Ann's completion posted there: her invite and her card."""
+    await watched(bot)
+    ann = completed_now(bot, "ann@example.com", "Ann")
+    assert await bot.pipeline.poller.poll_all() == 1
+    (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=5)
+    return ann, card
+
+
 async def connect_token(bot, token):
     """An admin connects a WedgeHR token through the form; the confirmation."""
     replies = len(bot.slack.ephemerals("U1"))
@@ -291,10 +300,7 @@ async def test_a_candidate_who_records_again_gets_one_reply_in_their_thread_and_
 
     database = {"database_url": f"sqlite:///{tmp_path}/bot.sqlite3", "secret_key": Fernet.generate_key().decode()}
     async with running_bot(wedgehr_poll_seconds=3600, **database) as bot:
-        await watched(bot)
-        ann = completed_now(bot, "ann@example.com", "Ann")
-        assert await bot.pipeline.poller.poll_all() == 1
-        (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=5)
+        ann, card = await ann_posted(bot)
 
         recorded_again(bot, ann)  # a new invite to the same interview, completed
         assert await bot.pipeline.poller.poll_all() == 1
@@ -320,10 +326,7 @@ async def test_a_candidate_who_records_again_gets_one_reply_in_their_thread_and_
 
 async def test_after_an_upgrade_nothing_old_is_posted_and_a_retake_replies_in_the_card_posted_before_it():
     async with running_bot(wedgehr_poll_seconds=3600) as bot:
-        await watched(bot)
-        ann = completed_now(bot, "ann@example.com", "Ann")
-        assert await bot.pipeline.poller.poll_all() == 1
-        (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=5)
+        ann, card = await ann_posted(bot)
         await asyncio.sleep(0.3)  # its card recorded
         # What the release before this one left: the card keyed by the wedge, no completion times.
         (connection,) = await bot.services.db.connections.list_for_team("T0001")
@@ -383,10 +386,7 @@ async def test_a_candidates_events_share_one_thread_whether_or_not_their_wedge_c
 
 async def test_a_retake_after_a_new_token_is_posted_as_one():
     async with running_bot(wedgehr_poll_seconds=3600) as bot:
-        await watched(bot)
-        ann = completed_now(bot, "ann@example.com", "Ann")
-        assert await bot.pipeline.poller.poll_all() == 1
-        (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=5)
+        ann, card = await ann_posted(bot)
         await connect_token(bot, "rotated-token-0123456")  # the baseline starts again
         recorded_again(bot, ann)
         assert await bot.pipeline.poller.poll_all() == 1
