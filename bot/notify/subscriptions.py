@@ -555,15 +555,18 @@ async def _same_subscription(
         if other is None:  # renewed unless one before it reads this account
             break
     # ``connection``'s key lists its webhooks once, within JOB_CHECK_SECONDS as the lists ask. Not
-    # answered, another account: a new subscription (the lists show both, the user is told) rather
-    # than this account's events added to one reading another account, never posted.
+    # answered, another account: a new subscription, or the disconnected one renewed (the lists show
+    # both, the user is told) rather than this account's events added to one reading another
+    # account, never posted.
     asked = [connection] if any(o and o.webhook_uuid and _may_differ(o, connection) for _, o in read) else []
     seen = await _webhooks_seen(services, asked, within=JOB_CHECK_SECONDS)
     for s, other in read:
-        if other is None or _one_account(other, connection, seen):
-            return s, other or connection
-    if asked and connection.id not in seen:
+        if other is not None and _one_account(other, connection, seen):
+            return s, other
+    if asked and connection.id not in seen:  # one before may read this account: its events twice
         notes.append(ACCOUNT_UNCHECKED)
+    if read and read[-1][1] is None:  # the disconnected one (last read), renewed
+        return read[-1][0], connection
     return None, connection
 
 

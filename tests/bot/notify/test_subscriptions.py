@@ -237,3 +237,30 @@ async def test_a_colleague_subscribing_while_spark_hire_stalls_is_answered_in_ti
     assert "Spark Hire could not say in time whether your key reads the same account" in said(reply)
     first, second = await subscriptions(bot)
     assert second.created_by == "U2" and first.connection_id != second.connection_id
+
+
+async def test_renewing_a_disconnected_subscription_while_spark_hire_stalls_says_the_account_went_unchecked(bot):
+    # The channel has two subscriptions with the same words: the workspace's account's, and Bo's,
+    # whose account was disconnected since. U2's key reads the workspace's account, but Spark Hire
+    # stalls when asked: subscribe renews Bo's subscription with U2's key beside the workspace's
+    # one, so each of that account's events is posted twice. U2 must be told, as when a new
+    # subscription is made.
+    bot.sparkhire.add_account(BOS_KEY, "Bo's agency")
+    await bot.services.db.connections.upsert_user("T0001", "U3", "sparkhire", BOS_KEY, account_label="Bo's agency")
+    await subscribe(bot)  # U1: the workspace's key, Shermer Staffing's account
+    await subscribe(bot, user="U3")
+    first, bos = await subscriptions(bot)
+    await bot.services.db.subscriptions.pause(bos.id, "the account was disconnected")
+    await bot.services.db.connections.delete(bos.connection_id)
+    same_account_key = "spark-key-of-u2-0123456789"  # the sandbox's default company, like the workspace key
+    await bot.services.db.connections.upsert_user("T0001", "U2", "sparkhire", same_account_key, account_label="Mine")
+    bot.sparkhire.slow_next(JOB_CHECK_SECONDS + 6, when=lambda r: r.method == "GET" and r.path == "/webhooks")
+
+    reply = await subscribe(bot, user="U2")
+
+    kept, renewed = await subscriptions(bot)
+    assert kept.id == first.id and renewed.id == bos.id and not renewed.paused
+    assert renewed.connection_id == (await bot.services.resolve_connection("T0001", "sparkhire", "U2")).id
+    text = said(reply)
+    assert "Spark Hire could not say in time whether your key reads the same account" in text
+    assert "`/interview unsubscribe` one of them" in text
