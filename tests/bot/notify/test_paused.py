@@ -451,6 +451,17 @@ async def test_on_postgresql_a_re_enable_holds_up_no_recording_of_another_worksp
         await cleanup()
 
 
+async def re_enabled_posts_ann_and_her_rating_once(bot, barista):
+    """Barista re-enabled: Ann's card and her rating, missed meanwhile, are posted once each."""
+    told = await click(bot, Action.SUBSCRIPTION_RESUME, barista.id, "re")
+    assert "Posting the 2 notifications missed while paused" in told["text"]
+    (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=10)
+    (reply,) = await bot.slack.wait_for(lambda: [m for m in bot.slack.posted("C1") if m.thread_ts], timeout=10)
+    assert "Ann Lee" in card.text and reply.text == "Ann Lee was rated: ★★★★☆ 4 by Bob"
+    await asyncio.sleep(1.5)
+    assert len(bot.slack.posted("C1")) == 2  # each once
+
+
 async def test_a_rating_queued_before_its_only_matching_subscription_paused_is_posted_once_after_re_enable(
     database_url,
 ):
@@ -475,13 +486,7 @@ async def test_a_rating_queued_before_its_only_matching_subscription_paused_is_p
         await asyncio.sleep(1.5)
         assert cards(bot) == []  # the rating waits with the paused subscription's rows
 
-        told = await click(bot, Action.SUBSCRIPTION_RESUME, barista.id, "re")
-        assert "Posting the 2 notifications missed while paused" in told["text"]
-        (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=10)
-        (reply,) = await bot.slack.wait_for(lambda: [m for m in bot.slack.posted("C1") if m.thread_ts], timeout=10)
-        assert "Ann Lee" in card.text and reply.text == "Ann Lee was rated: ★★★★☆ 4 by Bob"
-        await asyncio.sleep(1.5)
-        assert len(bot.slack.posted("C1")) == 2  # each once
+        await re_enabled_posts_ann_and_her_rating_once(bot, barista)
         assert await bot.services.db.outbox.counts() == {"sent": 2}
 
 
@@ -518,13 +523,7 @@ async def test_a_rating_another_subscription_refused_while_this_one_was_paused_i
         assert await bot.services.db.outbox.counts() == {"failed": 1, "skipped": 1}
         assert bot.slack.posted("C1") == []
 
-        told = await click(bot, Action.SUBSCRIPTION_RESUME, barista.id, "re")
-        assert "Posting the 2 notifications missed while paused" in told["text"]
-        (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=10)
-        (reply,) = await bot.slack.wait_for(lambda: [m for m in bot.slack.posted("C1") if m.thread_ts], timeout=10)
-        assert "Ann Lee" in card.text and reply.text == "Ann Lee was rated: ★★★★☆ 4 by Bob"
-        await asyncio.sleep(1.5)
-        assert len(bot.slack.posted("C1")) == 2  # each once
+        await re_enabled_posts_ann_and_her_rating_once(bot, barista)
 
         # Paused and re-enabled again: what the channel now has is not posted a second time.
         bot.slack.fail("chat.postMessage", error="no_permission")
