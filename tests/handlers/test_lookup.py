@@ -315,6 +315,15 @@ def deactivate_buttons(blocks) -> dict[str, dict]:
     return {b["text"]["text"]: b["accessory"] for b in blocks if "accessory" in b}
 
 
+async def deactivate(bot, value: str, *, reply_to: str = "d") -> dict:
+    """Click a Deactivate button carrying ``value`` in the ephemeral reviewer links list; the one answer."""
+    await bot.sender.block_action(
+        Action.SHARE_ADVANCED_DEACTIVATE, value=value, response_url=bot.slack.response_url(reply_to), ephemeral=True
+    )
+    (answer,) = await replies(bot, reply_to)
+    return answer
+
+
 async def test_a_reviewer_link_can_be_deactivated_from_slack(bot):
     view, chosen = await open_advanced_share(bot)
     typed = {
@@ -353,10 +362,7 @@ async def links_for_boss_and_vp(bot):
 
 async def test_a_deactivated_reviewer_link_is_no_longer_offered_in_the_message_that_listed_it(bot):
     url, boss = await links_for_boss_and_vp(bot)
-    await bot.sender.block_action(
-        Action.SHARE_ADVANCED_DEACTIVATE, value=boss["value"], response_url=bot.slack.response_url("d"), ephemeral=True
-    )
-    (answer,) = await replies(bot, "d")
+    answer = await deactivate(bot, boss["value"])
     assert_valid_blocks(answer["blocks"])
     # The list is replaced, not followed by a note under it that still offers the link: boss's
     # row says it was deactivated, with neither its address nor a button; vp's is as it was.
@@ -367,10 +373,7 @@ async def test_a_deactivated_reviewer_link_is_no_longer_offered_in_the_message_t
     assert [line for line in rows] == [f"• vp@example.com: <{url['vp@example.com']}>"]
     # Deactivating vp from the message as it is now: both are listed as deactivated.
     (vp,) = rows.values()
-    await bot.sender.block_action(
-        Action.SHARE_ADVANCED_DEACTIVATE, value=vp["value"], response_url=bot.slack.response_url("d2"), ephemeral=True
-    )
-    (again,) = await replies(bot, "d2")
+    again = await deactivate(bot, vp["value"], reply_to="d2")
     assert again["replace_original"] is True and not deactivate_buttons(again["blocks"])
     assert "boss@example.com: link deactivated" in str(again["blocks"])
     assert "vp@example.com: link deactivated" in str(again["blocks"])
@@ -387,10 +390,7 @@ async def test_a_deactivate_button_with_one_unreadable_listed_link_still_lists_t
         base64.urlsafe_b64encode(uuidlib.UUID(vp_uuid).bytes).decode().rstrip("="), "not-a-uuid"
     )
     assert value != boss["value"]
-    await bot.sender.block_action(
-        Action.SHARE_ADVANCED_DEACTIVATE, value=value, response_url=bot.slack.response_url("d"), ephemeral=True
-    )
-    (answer,) = await replies(bot, "d")
+    answer = await deactivate(bot, value)
     assert answer["replace_original"] is True
     assert "boss@example.com: link deactivated" in str(answer["blocks"]) and url["vp@example.com"] not in str(answer)
     assert bot.sparkhire.advanced_links[vp_uuid]["status"] == "active"
@@ -414,13 +414,7 @@ async def test_deactivate_in_a_long_list_lists_it_again_without_reading_the_link
     url = {link["reviewer"]["email"]: link["url"] for link in bot.sparkhire.advanced_links.values()}
     buttons = list(deactivate_buttons(created.blocks).values())
     reads = len(link_reads(bot))
-    await bot.sender.block_action(
-        Action.SHARE_ADVANCED_DEACTIVATE,
-        value=buttons[3]["value"],
-        response_url=bot.slack.response_url("d"),
-        ephemeral=True,
-    )
-    (answer,) = await replies(bot, "d")
+    answer = await deactivate(bot, buttons[3]["value"])
     assert answer["replace_original"] is True
     assert len(link_reads(bot)) == reads  # the 29 others came with the click: none read again
     shown = str(answer["blocks"])
@@ -440,13 +434,7 @@ async def test_deactivate_reads_only_the_listed_links_its_button_could_not_carry
     listed, carried = targets.listed, targets.known
     assert len(listed) == len(buttons) > 30 and 0 < len(carried) < len(listed)
     reads = len(link_reads(bot))
-    await bot.sender.block_action(
-        Action.SHARE_ADVANCED_DEACTIVATE,
-        value=buttons[0]["value"],
-        response_url=bot.slack.response_url("d"),
-        ephemeral=True,
-    )
-    (answer,) = await replies(bot, "d")
+    answer = await deactivate(bot, buttons[0]["value"])
     read = [r.path.rsplit("/", 1)[1] for r in link_reads(bot)[reads:]]
     assert sorted(read) == sorted(set(listed) - set(carried) - {listed[0]})
     assert len(deactivate_buttons(answer["blocks"])) == len(buttons) - 1

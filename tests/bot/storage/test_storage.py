@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from bot.errors import BusyError
-from bot.storage import Database, NewEvent, ThreadMessage, schema
+from bot.storage import Database, NewEvent, Subscription, ThreadMessage, schema
 from tests.support.databases import statements_on
 
 
@@ -30,6 +30,14 @@ def event(
         thread_key=thread,
         job_name=job,
         candidate_email=email,
+    )
+
+
+async def subscribe(db, **settings) -> Subscription:
+    """A subscription of channel C1 of team T1 to Spark Hire's completions, unless ``settings`` say otherwise."""
+    return await db.subscriptions.add(
+        **{"team_id": "T1", "channel_id": "C1", "vendor": "sparkhire", "events": ["completed"], "created_by": "U1"}
+        | settings
     )
 
 
@@ -181,15 +189,7 @@ async def test_a_webhook_password_set_by_another_process_is_accepted_after_one_r
 
 
 async def test_subscription_filters(db):
-    await db.subscriptions.add(
-        team_id="T1",
-        channel_id="C1",
-        vendor="sparkhire",
-        events=["completed"],
-        created_by="U1",
-        job_filter="barista",
-        excludes=["@test.io", "qa@acme.io"],
-    )
+    await subscribe(db, job_filter="barista", excludes=["@test.io", "qa@acme.io"])
     await db.events.record_many(
         [
             event("a", email="ann@acme.io"),  # delivered
@@ -209,15 +209,7 @@ async def test_subscription_filters(db):
 
 
 async def test_only_an_event_about_the_job_itself_renames_it_and_others_cost_no_statement(db):
-    await db.subscriptions.add(
-        team_id="T1",
-        channel_id="C1",
-        vendor="sparkhire",
-        events=["completed", "jobs"],
-        created_by="U1",
-        job_filter="Head Barista",
-        job_id="job-1",
-    )
+    await subscribe(db, events=["completed", "jobs"], job_filter="Head Barista", job_id="job-1")
     updates: list[str] = []
 
     def record(conn, cursor, statement, *_):
@@ -243,16 +235,7 @@ async def test_only_an_event_about_the_job_itself_renames_it_and_others_cost_no_
 
 
 async def test_rename_job_counts_only_the_subscriptions_whose_name_changed(db):
-    await db.subscriptions.add(
-        team_id="T1",
-        channel_id="C1",
-        vendor="sparkhire",
-        events=["completed"],
-        created_by="U1",
-        job_filter="Barista",
-        job_id="job-1",
-        job_named_at=100.0,
-    )
+    await subscribe(db, job_filter="Barista", job_id="job-1", job_named_at=100.0)
     # The same name, known as of later: nothing renamed, the time learnt.
     assert await db.subscriptions.rename_job("T1", "sparkhire", "job-1", "Barista", as_of=200.0) == 0
     (sub,) = await db.subscriptions.list_for_team("T1")
@@ -265,7 +248,7 @@ async def test_rename_job_counts_only_the_subscriptions_whose_name_changed(db):
 
 
 async def test_duplicates_create_no_second_delivery(db):
-    await db.subscriptions.add(team_id="T1", channel_id="C1", vendor="sparkhire", events=["completed"], created_by="U1")
+    await subscribe(db)
     assert await db.events.record_many([event("k"), event("k"), event("j")]) == [True, False, True]
     assert await db.events.record(event("k")) is False
     assert await db.events.count() == 2
@@ -274,13 +257,7 @@ async def test_duplicates_create_no_second_delivery(db):
 
 async def test_outbox_keeps_channel_order_and_one_in_flight(db):
     for channel in ("C1", "C2"):
-        await db.subscriptions.add(
-            team_id="T1",
-            channel_id=channel,
-            vendor="sparkhire",
-            events=["completed"],
-            created_by="U1",
-        )
+        await subscribe(db, channel_id=channel)
     await db.events.record_many([event(f"e{i}") for i in range(3)])
     first = await db.outbox.lease("w1", lease_seconds=30)
     assert sorted(i.channel_id for i in first) == ["C1", "C2"]
@@ -293,7 +270,7 @@ async def test_outbox_keeps_channel_order_and_one_in_flight(db):
 
 
 async def test_a_card_recorded_with_its_delivery_is_leased_with_the_candidates_next_event(db):
-    await db.subscriptions.add(team_id="T1", channel_id="C1", vendor="sparkhire", events=["completed"], created_by="U1")
+    await subscribe(db)
     await db.events.record_many([event("ann-1"), event("bob-1", thread="sparkhire:interview:i2"), event("ann-2")])
     (first,) = await db.outbox.lease("w", lease_seconds=30)
     assert first.payload["key"] == "ann-1" and first.thread_ts is None  # nothing posted for Ann yet
@@ -306,7 +283,7 @@ async def test_a_card_recorded_with_its_delivery_is_leased_with_the_candidates_n
 
 
 async def test_an_attempt_never_recorded_is_reported_to_the_next_lease_from_when_it_began(db):
-    await db.subscriptions.add(team_id="T1", channel_id="C1", vendor="sparkhire", events=["completed"], created_by="U1")
+    await subscribe(db)
     await db.events.record_many([event("ann-1")])
     before = time.time()
     (first,) = await db.outbox.lease("dead", lease_seconds=0.05)
@@ -329,99 +306,82 @@ async def test_an_attempt_never_recorded_is_reported_to_the_next_lease_from_when
     assert await db.outbox.counts() == {"sent": 1}
 
 
-async def test_a_database_from_before_posting_since_gains_it(database_url, secret_box):
-    database = Database(url=database_url, secret_box=secret_box)
-    try:
-        await database.migrate()
-        async with database.engine.begin() as conn:  # as version 2 left it
-            await conn.execute(sa.text("ALTER TABLE outbox DROP COLUMN posting_since"))
-            await conn.execute(sa.delete(schema.schema_version).where(schema.schema_version.c.version >= 3))
-        assert await database.migrate() >= 3
-        await database.subscriptions.add(
-            team_id="T1", channel_id="C1", vendor="sparkhire", events=["completed"], created_by="U1"
-        )
-        await database.events.record_many([event("ann-1")])
-        (item,) = await database.outbox.lease("w", lease_seconds=30)
-        assert item.maybe_posted_since is None
-    finally:
-        await database.aclose()
+async def upgraded_from(db, version: int, *then) -> list[int]:
+    """Take a migrated database back to how ``version`` left it and migrate it again.
+
+    Args:
+        db: The migrated database.
+        version: The schema version to go back to.
+        then: Statements (SQL text or SQLAlchemy) that undo what later versions made, or store rows
+            as that version would have; run in the same transaction.
+
+    Returns:
+        The versions the second migration applied.
+    """
+    async with db.engine.begin() as conn:
+        for statement in then:
+            await conn.execute(sa.text(statement) if isinstance(statement, str) else statement)
+        await conn.execute(sa.delete(schema.schema_version).where(schema.schema_version.c.version > version))
+    applied: list[int] = []
+    await db.migrate(applied=applied)
+    return applied
 
 
-async def test_a_database_from_before_job_ids_gains_them_and_its_job_filters_still_match_by_name(
-    database_url, secret_box
-):
-    database = Database(url=database_url, secret_box=secret_box)
-    try:
-        await database.migrate()
-        async with database.engine.begin() as conn:  # as version 4 left it, with a subscription of then
-            await conn.execute(sa.text("ALTER TABLE subscriptions DROP COLUMN job_id"))
-            await conn.execute(sa.delete(schema.schema_version).where(schema.schema_version.c.version >= 5))
-            await conn.execute(
-                sa.text(
-                    "INSERT INTO subscriptions (team_id, channel_id, vendor, events, job_filter, excludes, compact,"
-                    " created_by, paused, created_at) VALUES ('T1', 'C1', 'sparkhire', '[\"completed\"]', 'Barista',"
-                    " '[]', false, 'U1', false, 1.0)"
-                )
-            )
-        assert await database.migrate() >= 5
-        (old,) = await database.subscriptions.list_for_channel("T1", "C1")
-        assert old.job_id is None
-        assert old.matches("completed", job_name="barista", job_id="job-1")
-        assert not old.matches("completed", job_name="Chef", job_id="job-2")
-        # One saved with the job's id follows the job, whatever it is called now.
-        new = await database.subscriptions.add(
-            team_id="T1",
-            channel_id="C2",
-            vendor="sparkhire",
-            events=["completed"],
-            created_by="U1",
-            job_filter="Barista",
-            job_id="job-1",
-        )
-        assert new.matches("completed", job_name="Barista (Downtown)", job_id="job-1")
-        assert not new.matches("completed", job_name="Barista", job_id="job-9")
-        assert new.matches("completed", job_name="Barista")  # a delivery that names no job id
-    finally:
-        await database.aclose()
+async def test_a_database_from_before_posting_since_gains_it(db):
+    assert (await upgraded_from(db, 2, "ALTER TABLE outbox DROP COLUMN posting_since"))[0] == 3
+    await subscribe(db)
+    await db.events.record_many([event("ann-1")])
+    (item,) = await db.outbox.lease("w", lease_seconds=30)
+    assert item.maybe_posted_since is None
 
 
-async def test_spark_hire_dedup_keys_from_before_v4_lose_the_webhook_uuid(database_url, secret_box):
+async def test_a_database_from_before_job_ids_gains_them_and_its_job_filters_still_match_by_name(db):
+    # With a subscription of then.
+    applied = await upgraded_from(
+        db,
+        4,
+        "ALTER TABLE subscriptions DROP COLUMN job_id",
+        "INSERT INTO subscriptions (team_id, channel_id, vendor, events, job_filter, excludes, compact,"
+        " created_by, paused, created_at) VALUES ('T1', 'C1', 'sparkhire', '[\"completed\"]', 'Barista',"
+        " '[]', false, 'U1', false, 1.0)",
+    )
+    assert applied[0] == 5
+    (old,) = await db.subscriptions.list_for_channel("T1", "C1")
+    assert old.job_id is None
+    assert old.matches("completed", job_name="barista", job_id="job-1")
+    assert not old.matches("completed", job_name="Chef", job_id="job-2")
+    # One saved with the job's id follows the job, whatever it is called now.
+    new = await subscribe(db, channel_id="C2", job_filter="Barista", job_id="job-1")
+    assert new.matches("completed", job_name="Barista (Downtown)", job_id="job-1")
+    assert not new.matches("completed", job_name="Barista", job_id="job-9")
+    assert new.matches("completed", job_name="Barista")  # a delivery that names no job id
+
+
+async def test_spark_hire_dedup_keys_from_before_v4_lose_the_webhook_uuid(db):
     # Stored with the webhook that delivered them: after the upgrade, the same event through a new
     # registration must still be recognised as already posted.
-    database = Database(url=database_url, secret_box=secret_box)
-    try:
-        await database.migrate()
-        old = {
-            "sparkhire:conn1:hook-a:InterviewCompleted:uuid-1:2026-11-20T10:00:00Z": "rewritten",
-            "sparkhire:conn1:hook-b:InterviewCompleted:uuid-1:2026-11-20T10:00:00Z": "a twin: kept",
-            "sparkhire:" + "f" * 64: "hashed: kept",
-            "wedgehr:conn2:invite:7:complete": "other vendor: kept",
-        }
-        async with database.engine.begin() as conn:
-            for key in old:
-                await conn.execute(
-                    schema.events.insert().values(
-                        dedup_key=key,
-                        team_id="T1",
-                        vendor="sparkhire",
-                        event_type="completed",
-                        payload={},
-                        received_at=1.0,
-                    )
-                )
-            # As version 3 left it (later steps find their work done and leave it).
-            await conn.execute(sa.delete(schema.schema_version).where(schema.schema_version.c.version >= 4))
-        assert await database.migrate() >= 4
-        async with database.engine.connect() as conn:
-            keys = set((await conn.execute(sa.select(schema.events.c.dedup_key))).scalars())
-        assert keys == {
-            "sparkhire:conn1:InterviewCompleted:uuid-1:2026-11-20T10:00:00Z",
-            "sparkhire:conn1:hook-b:InterviewCompleted:uuid-1:2026-11-20T10:00:00Z",
-            "sparkhire:" + "f" * 64,
-            "wedgehr:conn2:invite:7:complete",
-        }
-    finally:
-        await database.aclose()
+    old = {
+        "sparkhire:conn1:hook-a:InterviewCompleted:uuid-1:2026-11-20T10:00:00Z": "rewritten",
+        "sparkhire:conn1:hook-b:InterviewCompleted:uuid-1:2026-11-20T10:00:00Z": "a twin: kept",
+        "sparkhire:" + "f" * 64: "hashed: kept",
+        "wedgehr:conn2:invite:7:complete": "other vendor: kept",
+    }
+    stored = [
+        schema.events.insert().values(
+            dedup_key=key, team_id="T1", vendor="sparkhire", event_type="completed", payload={}, received_at=1.0
+        )
+        for key in old
+    ]
+    # As version 3 left it (later steps find their work done and leave it).
+    assert (await upgraded_from(db, 3, *stored))[0] == 4
+    async with db.engine.connect() as conn:
+        keys = set((await conn.execute(sa.select(schema.events.c.dedup_key))).scalars())
+    assert keys == {
+        "sparkhire:conn1:InterviewCompleted:uuid-1:2026-11-20T10:00:00Z",
+        "sparkhire:conn1:hook-b:InterviewCompleted:uuid-1:2026-11-20T10:00:00Z",
+        "sparkhire:" + "f" * 64,
+        "wedgehr:conn2:invite:7:complete",
+    }
 
 
 async def test_lease_finds_the_head_of_every_channel_of_every_team(db):
@@ -430,9 +390,7 @@ async def test_lease_finds_the_head_of_every_channel_of_every_team(db):
     layout = {"T1": ["C1", "C2"], "T2": ["C1"], "T3": ["C7", "C8", "C9"]}
     for team, channels in layout.items():
         for channel in channels:
-            await db.subscriptions.add(
-                team_id=team, channel_id=channel, vendor="sparkhire", events=["completed"], created_by="U1"
-            )
+            await subscribe(db, team_id=team, channel_id=channel)
         await db.events.record_many([event(f"{team}-{n}", team=team) for n in range(40 if team == "T1" else 2)])
     first = await db.outbox.lease("w1", limit=50, lease_seconds=30)
     assert sorted((i.team_id, i.channel_id, i.payload["key"]) for i in first) == [
@@ -455,7 +413,7 @@ async def test_lease_finds_the_head_of_every_channel_of_every_team(db):
 
 
 async def test_expired_lease_is_taken_over(db):
-    await db.subscriptions.add(team_id="T1", channel_id="C1", vendor="sparkhire", events=["completed"], created_by="U1")
+    await subscribe(db)
     await db.events.record(event("x"))
     dead = await db.outbox.lease("dead-worker", lease_seconds=0.05)
     assert len(dead) == 1
@@ -465,7 +423,7 @@ async def test_expired_lease_is_taken_over(db):
 
 
 async def test_a_released_channel_is_leased_again_at_once_but_stays_paced(db):
-    await db.subscriptions.add(team_id="T1", channel_id="C1", vendor="sparkhire", events=["completed"], created_by="U1")
+    await subscribe(db)
     await db.events.record_many([event("1"), event("2")])
     (first,) = await db.outbox.lease("stopping-worker", lease_seconds=60)
     assert await db.outbox.lease("other-worker", lease_seconds=60) == []
@@ -478,7 +436,7 @@ async def test_a_released_channel_is_leased_again_at_once_but_stays_paced(db):
 
 
 async def test_a_renewed_lease_outlives_its_first_expiry_until_the_delivery_is_recorded(db):
-    await db.subscriptions.add(team_id="T1", channel_id="C1", vendor="sparkhire", events=["completed"], created_by="U1")
+    await subscribe(db)
     await db.events.record(event("x"))
     # A first lease long enough that a loaded machine still renews it in time, short enough to wait out.
     (item,) = await db.outbox.lease("slow-worker", lease_seconds=1.0)
@@ -491,7 +449,7 @@ async def test_a_renewed_lease_outlives_its_first_expiry_until_the_delivery_is_r
 
 
 async def test_reschedule_delays_the_channel(db):
-    await db.subscriptions.add(team_id="T1", channel_id="C1", vendor="sparkhire", events=["completed"], created_by="U1")
+    await subscribe(db)
     await db.events.record_many([event("1"), event("2")])
     (item,) = await db.outbox.lease("w")
     await db.outbox.reschedule(item, "w", delay=1.0, error="ratelimited")
@@ -503,9 +461,7 @@ async def test_reschedule_delays_the_channel(db):
 
 async def test_a_rate_limited_retry_is_not_counted_and_a_held_workspace_leases_none_of_its_channels(db):
     for team, channel in (("T1", "C1"), ("T1", "C2"), ("T2", "C1")):
-        await db.subscriptions.add(
-            team_id=team, channel_id=channel, vendor="sparkhire", events=["completed"], created_by="U1"
-        )
+        await subscribe(db, team_id=team, channel_id=channel)
     for team in ("T1", "T2"):
         await db.events.record(event(f"{team}-1", team=team))
     leased = {(i.team_id, i.channel_id): i for i in await db.outbox.lease("w", limit=10)}
@@ -524,13 +480,7 @@ async def test_a_rate_limited_retry_is_not_counted_and_a_held_workspace_leases_n
 
 async def test_concurrent_leasers_never_share_a_row(db):
     for n in range(10):
-        await db.subscriptions.add(
-            team_id="T1",
-            channel_id=f"C{n}",
-            vendor="sparkhire",
-            events=["completed"],
-            created_by="U1",
-        )
+        await subscribe(db, channel_id=f"C{n}")
     await db.events.record(event("only"))
     results = await asyncio.gather(*(db.outbox.lease(f"w{n}", lease_seconds=30) for n in range(4)))
     leased = [i.id for batch in results for i in batch]
@@ -567,7 +517,7 @@ async def payloads(db) -> dict[str, dict]:
 
 
 async def test_old_finished_deliveries_are_deleted_and_pending_and_recent_ones_kept(db):
-    await db.subscriptions.add(team_id="T1", channel_id="C1", vendor="sparkhire", events=["completed"], created_by="U1")
+    await subscribe(db)
     for n in range(5):  # more than a batch of two
         await recorded(db, f"old-sent-{n}", status="sent", age_days=40)
     await recorded(db, "old-skipped", status="skipped", age_days=40)
@@ -583,7 +533,7 @@ async def test_old_finished_deliveries_are_deleted_and_pending_and_recent_ones_k
 async def test_the_newest_delivery_is_kept_so_no_outbox_id_is_given_again(db):
     # SQLite numbers a new row after the largest id left: a deleted newest row's id would come back,
     # and with it a match for that old message's metadata when looking for an unrecorded post.
-    await db.subscriptions.add(team_id="T1", channel_id="C1", vendor="sparkhire", events=["completed"], created_by="U1")
+    await subscribe(db)
     await recorded(db, "first", status="sent", age_days=40)
     await recorded(db, "second", status="sent", age_days=40)
     assert await db.outbox.delete_finished(created_before=time.time() - 30 * DAY) == 1
@@ -595,7 +545,7 @@ async def test_the_newest_delivery_is_kept_so_no_outbox_id_is_given_again(db):
 
 
 async def test_old_event_payloads_are_emptied_and_a_resend_is_still_not_recorded_again(db):
-    await db.subscriptions.add(team_id="T1", channel_id="C1", vendor="sparkhire", events=["completed"], created_by="U1")
+    await subscribe(db)
     for n in range(5):  # more than a batch of two
         await recorded(db, f"old-{n}", status="sent", age_days=40 + n)
     await recorded(db, "old-unmatched", age_days=40)
@@ -626,7 +576,7 @@ async def test_old_event_payloads_are_emptied_and_a_resend_is_still_not_recorded
 
 async def test_a_purge_with_nothing_left_to_empty_writes_nothing(db):
     # Several processes purge in turn, and each new process looks at every old event once: only reads.
-    await db.subscriptions.add(team_id="T1", channel_id="C1", vendor="sparkhire", events=["completed"], created_by="U1")
+    await subscribe(db)
     for n in range(5):
         await recorded(db, f"old-{n}", status="sent", age_days=40)
     assert (await db.events.purge_payloads(received_before=time.time() - 30 * DAY, batch_size=2)).purged == 5
@@ -749,71 +699,42 @@ async def test_exclusive_gives_up_with_busy_after_the_database_timeout_then_serv
             await second.aclose()
 
 
-async def test_a_database_from_before_paused_at_gains_it(database_url, secret_box):
-    database = Database(url=database_url, secret_box=secret_box)
-    try:
-        await database.migrate()
-        async with database.engine.begin() as conn:  # as version 4 left it
-            await conn.execute(sa.text("ALTER TABLE subscriptions DROP COLUMN paused_at"))
-            await conn.execute(sa.delete(schema.schema_version).where(schema.schema_version.c.version >= 5))
-        assert await database.migrate() >= 5
-        subscription = await database.subscriptions.add(
-            team_id="T1", channel_id="C1", vendor="sparkhire", events=["completed"], created_by="U1"
-        )
-        await database.subscriptions.pause(subscription.id, "is archived")
-        assert (await database.subscriptions.get(subscription.id)).paused_at is not None
-    finally:
-        await database.aclose()
+async def test_a_database_from_before_paused_at_gains_it(db):
+    assert (await upgraded_from(db, 4, "ALTER TABLE subscriptions DROP COLUMN paused_at"))[0] == 5
+    subscription = await subscribe(db)
+    await db.subscriptions.pause(subscription.id, "is archived")
+    assert (await db.subscriptions.get(subscription.id)).paused_at is not None
 
 
-async def test_a_database_from_before_the_outbox_event_index_gains_it(database_url, secret_box):
-    database = Database(url=database_url, secret_box=secret_box)
-    try:
-        await database.migrate()
-        async with database.engine.begin() as conn:  # as version 6 left it
-            await conn.execute(sa.text("DROP INDEX IF EXISTS ix_outbox_event_id"))
-            await conn.execute(sa.delete(schema.schema_version).where(schema.schema_version.c.version >= 7))
-        assert await database.migrate() >= 7
-        async with database.engine.connect() as conn:
-            indexes = await conn.run_sync(lambda sync: sa.inspect(sync).get_indexes("outbox"))
-        assert ["event_id"] in [i["column_names"] for i in indexes]
-    finally:
-        await database.aclose()
+async def test_a_database_from_before_the_outbox_event_index_gains_it(db):
+    assert (await upgraded_from(db, 6, "DROP INDEX IF EXISTS ix_outbox_event_id"))[0] == 7
+    async with db.engine.connect() as conn:
+        indexes = await conn.run_sync(lambda sync: sa.inspect(sync).get_indexes("outbox"))
+    assert ["event_id"] in [i["column_names"] for i in indexes]
 
 
-async def test_a_database_from_before_job_named_at_gains_it_and_its_names_are_renamed_as_before(
-    database_url, secret_box
-):
-    database = Database(url=database_url, secret_box=secret_box)
-    try:
-        await database.migrate()
-        async with database.engine.begin() as conn:  # as version 7 left it
-            await conn.execute(sa.text("ALTER TABLE subscriptions DROP COLUMN job_named_at"))
-            await conn.execute(sa.delete(schema.schema_version).where(schema.schema_version.c.version >= 8))
-            await conn.execute(
-                schema.subscriptions.insert().values(
-                    team_id="T1",
-                    channel_id="C1",
-                    vendor="sparkhire",
-                    events=["completed"],
-                    excludes=[],
-                    created_by="U1",
-                    created_at=0.0,
-                    job_filter="Barista",
-                    job_id="job-1",
-                )
-            )
-        assert await database.migrate() >= 8
-        (saved,) = await database.subscriptions.list_for_team("T1")
-        assert saved.job_named_at is None
-        updated = dataclasses.replace(
-            event("job-updated", kind="jobs", job="Head Barista"), job_id="job-1", describes_job=True, job_as_of=1.0
-        )
-        assert await database.events.record(updated)
-        (renamed,) = await database.subscriptions.list_for_team("T1")
-        assert renamed.job_filter == "Head Barista" and renamed.job_named_at == 1.0
-    finally:
-        await database.aclose()
+async def test_a_database_from_before_job_named_at_gains_it_and_its_names_are_renamed_as_before(db):
+    subscription_of_then = schema.subscriptions.insert().values(
+        team_id="T1",
+        channel_id="C1",
+        vendor="sparkhire",
+        events=["completed"],
+        excludes=[],
+        created_by="U1",
+        created_at=0.0,
+        job_filter="Barista",
+        job_id="job-1",
+    )
+    applied = await upgraded_from(db, 7, "ALTER TABLE subscriptions DROP COLUMN job_named_at", subscription_of_then)
+    assert applied[0] == 8
+    (saved,) = await db.subscriptions.list_for_team("T1")
+    assert saved.job_named_at is None
+    updated = dataclasses.replace(
+        event("job-updated", kind="jobs", job="Head Barista"), job_id="job-1", describes_job=True, job_as_of=1.0
+    )
+    assert await db.events.record(updated)
+    (renamed,) = await db.subscriptions.list_for_team("T1")
+    assert renamed.job_filter == "Head Barista" and renamed.job_named_at == 1.0
 
 
 def router(*events: NewEvent):
@@ -835,10 +756,8 @@ async def pending_keys(db, channel):
 
 
 async def test_a_re_enabled_channel_gets_what_it_missed_once_in_order_and_only_what_it_takes(db):
-    paused = await db.subscriptions.add(
-        team_id="T1", channel_id="C1", vendor="sparkhire", events=["completed"], created_by="U1", excludes=["@rival.io"]
-    )
-    await db.subscriptions.add(team_id="T1", channel_id="C2", vendor="sparkhire", events=["completed"], created_by="U1")
+    paused = await subscribe(db, excludes=["@rival.io"])
+    await subscribe(db, channel_id="C2")
     queued = event("queued", thread="t0")
     await db.events.record_many([queued])  # queued for both channels, not yet posted in C1
     assert [s.id for s in await db.subscriptions.pause_channel("T1", "C1", "is archived", error="is_archived")] == [
@@ -862,9 +781,7 @@ async def test_a_re_enabled_channel_gets_what_it_missed_once_in_order_and_only_w
 
 
 async def test_a_re_enable_leaves_out_what_is_older_than_the_cutoff_or_beyond_the_most_and_counts_it(db):
-    subscription = await db.subscriptions.add(
-        team_id="T1", channel_id="C1", vendor="sparkhire", events=["completed"], created_by="U1"
-    )
+    subscription = await subscribe(db)
     first = event("first", thread="t0")
     await db.events.record_many([first])
     await db.subscriptions.pause_channel("T1", "C1", "channel not found", error="channel_not_found")
@@ -894,9 +811,7 @@ async def test_a_re_enable_leaves_out_what_is_older_than_the_cutoff_or_beyond_th
 async def test_a_re_enable_of_a_job_filtered_channel_reads_a_bounded_number_of_events_and_counts_none_it_did_not(db):
     """Recordings of the workspace wait while a Re-enable reads: a backlog of other jobs' events,
     which only reading tells apart, is not read to its end."""
-    subscription = await db.subscriptions.add(
-        team_id="T1", channel_id="C1", vendor="sparkhire", events=["completed"], created_by="U1", job_filter="Barista"
-    )
+    subscription = await subscribe(db, job_filter="Barista")
     await db.subscriptions.pause_channel("T1", "C1", "is archived", error="is_archived")
     others = [event(f"chef-{n}", job="Chef", thread=f"c{n}") for n in range(300)]
     await db.events.record_many(others)
@@ -928,9 +843,7 @@ async def test_a_card_posted_under_an_older_key_while_its_candidates_next_event_
             team_id="T1", connection_id="c1", invite=invite, wedge=wedge, status=status, candidate_tag=secret_box.tag
         )
 
-    await db.subscriptions.add(
-        team_id="T1", channel_id="C1", vendor="wedgehr", events=["canceled", "send_failure"], created_by="U1"
-    )
+    await subscribe(db, vendor="wedgehr", events=["canceled", "send_failure"])
     assert await db.events.record(invite_event(1, "canceled"))
     async with db.engine.begin() as conn:  # queued by the release before the candidate key
         await conn.execute(sa.update(schema.outbox).values(thread_key="wedgehr:wedge:99"))
