@@ -137,9 +137,15 @@ async def share_for(services: Services, recipient: Recipient, *, team_id: str, q
                 raise
             spark_problem = exc  # like find: still show what WedgeHR has, then say what went wrong
     wedges = []
+    wedge_problem: VendorError | None = None
     if wedge_connection is not None:
         wedge_client = retries.watch(services.client_for(wedge_connection))
-        wedges = [from_wedge(w) for w in await wedges_for(wedge_client, query)]  # type: ignore[arg-type]
+        try:
+            wedges = [from_wedge(w) for w in await wedges_for(wedge_client, query)]  # type: ignore[arg-type]
+        except VendorError as exc:
+            if spark_connection is None:
+                raise
+            wedge_problem = exc  # the other way round: still share what Spark Hire has, then say it
     if len(completed) == 1:
         await basic_link(services, recipient, team_id=team_id, interview_uuid=completed[0].uuid)
     elif completed:
@@ -151,7 +157,7 @@ async def share_for(services: Services, recipient: Recipient, *, team_id: str, q
     if spark_problem is not None:
         # The sentence already names Spark Hire: drop the "Spark Hire: " the error's text starts with.
         problem = user_message_for(spark_problem).text.removeprefix(f"{spark_problem.vendor}: ")
-        none_on_wedgehr = "" if wedges else f"No WedgeHR interview found for {query}. "
+        none_on_wedgehr = "" if wedges or wedge_problem else f"No WedgeHR interview found for {query}. "
         await recipient.send(
             error_message(
                 f"{none_on_wedgehr}Spark Hire interviews were not searched. {problem}",
@@ -159,7 +165,20 @@ async def share_for(services: Services, recipient: Recipient, *, team_id: str, q
                 connect_vendor="sparkhire",
             )
         )
-    elif not completed and not wedges:
+    if wedge_problem is not None:
+        problem = user_message_for(wedge_problem).text.removeprefix(f"{wedge_problem.vendor}: ")
+        none_on_sparkhire = ""
+        if not completed and spark_problem is None:
+            limit = f" {scan_limit_note('completed interviews')}" if cut_short else ""
+            none_on_sparkhire = f"No completed Spark Hire interview found for {query}.{limit} "
+        await recipient.send(
+            error_message(
+                f"{none_on_sparkhire}WedgeHR interviews were not searched. {problem}",
+                reconnect=isinstance(wedge_problem, AuthenticationError),
+                connect_vendor="wedgehr",
+            )
+        )
+    if spark_problem is None and wedge_problem is None and not completed and not wedges:
         limit = f" {scan_limit_note('completed interviews')}" if cut_short else ""
         await recipient.send(notice(f"No completed interview found for {query}.{limit}"))
 

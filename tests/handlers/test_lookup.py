@@ -478,6 +478,36 @@ async def test_share_shows_the_wedgehr_result_and_the_spark_hire_problem_when_sp
         assert_valid_blocks(reply["blocks"])
 
 
+async def test_share_creates_the_spark_hire_link_and_names_the_wedgehr_problem_when_wedgehr_fails(bot):
+    bot.wedgehr.fail_next(401, times=5, body={"message": "Unauthenticated."})
+    await bot.sender.command("share ann@example.com", response_url=bot.slack.response_url("s"))
+    told = await bot.slack.wait_for(lambda: [r for r in bot.slack.responses.get("s", []) if "WedgeHR" in r["text"]])
+    texts = [r["text"] for r in bot.slack.responses["s"]]
+    done = next(i for i in bot.sparkhire.interviews.values() if i["status"] == "completed")
+    link = bot.sparkhire.share_links[done["uuid"]]
+    assert link["status"] == "active"
+    assert any(link["url"] in t for t in texts), texts  # the completed Spark Hire interview is shared
+    assert told[-1]["text"].startswith("WedgeHR interviews were not searched. The API key or token was rejected."), (
+        told[-1]["text"]
+    )
+    assert buttons(told[-1]) == [(Action.OPEN_CONNECT, "wedgehr")]
+    for reply in bot.slack.responses["s"]:
+        assert_valid_blocks(reply["blocks"])
+
+
+async def test_share_names_both_problems_when_both_vendors_fail(bot):
+    bot.wedgehr.fail_next(401, times=5, body={"message": "Unauthenticated."})
+    bot.sparkhire.fail_next(403, body={"reason": "Forbidden", "code": "api.forbidden"})
+    await bot.sender.command("share ann@example.com", response_url=bot.slack.response_url("s"))
+    await bot.slack.wait_for(lambda: len(bot.slack.responses.get("s", [])) >= 2)
+    await asyncio.sleep(0.3)  # nothing more follows
+    spark, wedge = (r["text"] for r in bot.slack.responses["s"])
+    assert spark.startswith("Spark Hire interviews were not searched. This account is not allowed to do that."), spark
+    assert wedge.startswith("WedgeHR interviews were not searched. The API key or token was rejected."), wedge
+    assert [buttons(r) for r in bot.slack.responses["s"]] == [[], [(Action.OPEN_CONNECT, "wedgehr")]]
+    assert not bot.sparkhire.share_links
+
+
 async def test_advanced_share_modal_says_what_went_wrong_when_spark_hire_fails(bot):
     done = next(i for i in bot.sparkhire.interviews.values() if i["status"] == "completed")
     bot.sparkhire.fail_next(403, body={"reason": "Forbidden", "code": "api.forbidden"})
