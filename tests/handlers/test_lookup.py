@@ -56,6 +56,17 @@ async def test_find_shows_wedgehr_matches_and_says_spark_hire_could_not_be_searc
     assert Action.OPEN_CONNECT not in str(final["blocks"])  # a 403 is not fixed by reconnecting
 
 
+async def test_find_shows_spark_hire_matches_and_says_wedgehr_could_not_be_searched(bot):
+    bot.wedgehr.fail_next(401, times=5, body={"message": "Unauthenticated."})
+    await bot.sender.command("find ann@example.com", response_url=bot.slack.response_url("find"))
+    final = (await bot.slack.wait_for(lambda: [r for r in bot.slack.responses.get("find", []) if "blocks" in r]))[-1]
+    assert_valid_blocks(final["blocks"])
+    assert final["text"] == "1 interview(s) for ann@example.com (WedgeHR could not be searched)"
+    shown = str(final["blocks"])
+    assert Action.SHARE_INTERVIEW in shown and "WedgeHR: The API key or token was rejected" in shown
+    assert (Action.OPEN_CONNECT, "wedgehr") in buttons(final)
+
+
 def buttons(message) -> list[tuple[str, str | None]]:
     return [
         (e["action_id"], e.get("value")) for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]
