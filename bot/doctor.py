@@ -5,10 +5,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import aiohttp
 from cryptography.fernet import Fernet
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.engine import make_url
 
 from bot.crypto import SecretBox
 from bot.errors import StartupFailed
@@ -25,6 +27,10 @@ class CheckFailed(Exception):
     """A failure the operator can act on; its message is the whole line."""
 
 
+class CheckWarning(Exception):
+    """Works, but needs the operator's attention; its message is the whole line."""
+
+
 @dataclass(frozen=True)
 class Check:
     name: str
@@ -37,6 +43,14 @@ class Check:
         return f"{mark}  {self.name:<10} {self.detail}"
 
 
+def _sqlite_file(settings: Settings) -> Path | None:
+    """The file a SQLite ``DATABASE_URL`` names; None for another database."""
+    url = make_url(settings.sqlalchemy_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database)
+
+
 def _vendor_unreachable(url: str, setting: str) -> CheckFailed:
     return CheckFailed(f"cannot reach {url}: check this machine's network, or {setting}")
 
@@ -44,6 +58,8 @@ def _vendor_unreachable(url: str, setting: str) -> CheckFailed:
 async def _guard(name: str, check: Callable[[], Awaitable[str]]) -> Check:
     try:
         return Check(name, True, await check())
+    except CheckWarning as exc:
+        return Check(name, True, str(exc), warning=True)
     except (VendorError, CheckFailed) as exc:
         return Check(name, False, str(exc))
     except Exception as exc:  # doctor reports every failure as a line, never a traceback
@@ -141,11 +157,15 @@ async def collect_checks(settings: Settings, *, sandbox: bool = False) -> list[C
             )
 
     async def database() -> str:
+        # Read only: doctor run from another directory must not leave a database file there, nor
+        # upgrade a shared schema under processes still running the release before.
+        file = _sqlite_file(settings)
+        if file is not None and not file.exists() and file.parent.is_dir():
+            raise CheckWarning(f"no database at {file} yet: `python -m bot` or `python -m bot migrate` makes it")
         try:
             db = open_database(settings)  # inside the guard: a missing driver is a line, not a traceback
             try:
-                await db.migrate()
-                return f"{db.dialect_name} reachable, schema up to date"
+                version = await db.schema_version()
             finally:
                 await db.aclose()
         except Exception as exc:
@@ -156,6 +176,19 @@ async def collect_checks(settings: Settings, *, sandbox: bool = False) -> list[C
             raise CheckFailed(
                 f"{describe_database_error(exc)}: check DATABASE_URL ({masked_database_url(settings.database_url)})"
             ) from exc
+        latest = Database.latest_schema_version()
+        if version < latest:
+            pending = "never migrated" if version == 0 else f"at schema version {version} of {latest}"
+            raise CheckWarning(
+                f"{db.dialect_name} reachable, {pending}: `python -m bot` applies the migrations as it starts, "
+                "or run `python -m bot migrate`"
+            )
+        if version > latest:
+            raise CheckWarning(
+                f"{db.dialect_name} reachable, at schema version {version}, newer than this release's {latest}: "
+                "a newer release migrated it; run that one"
+            )
+        return f"{db.dialect_name} reachable, schema up to date"
 
     checks.append(await _guard("database", database))
 

@@ -69,7 +69,10 @@ class SlackMode(StrEnum):
 class Settings(BaseSettings):
     """All operator settings. Secrets are ``SecretStr`` so they never print."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False)
+    # A setting set but empty, as a .env template or a platform's form leaves it, takes its default.
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False, env_ignore_empty=True
+    )
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None

@@ -255,6 +255,19 @@ class Database:
                     applied.append(version)
             return len(MIGRATIONS)
 
+    async def schema_version(self) -> int:
+        """The version the schema is at, 0 if it was never migrated; creates and changes nothing."""
+        async with self.engine.connect() as conn:
+            table = schema.schema_version.name
+            if not await conn.run_sync(lambda sync: sa.inspect(sync).has_table(table)):
+                return 0
+            return (await conn.execute(sa.select(sa.func.max(schema.schema_version.c.version)))).scalar() or 0
+
+    @staticmethod
+    def latest_schema_version() -> int:
+        """The version :meth:`migrate` brings the schema to."""
+        return len(MIGRATIONS)
+
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
             await conn.execute(sa.text("SELECT 1"))

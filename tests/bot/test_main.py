@@ -1,9 +1,11 @@
 """The command line as an operator uses it: python -m bot, doctor, migrate, --sandbox."""
 
 import asyncio
+import contextlib
 import os
 import re
 import socket
+import sqlite3
 import subprocess
 import sys
 from contextlib import AsyncExitStack
@@ -14,6 +16,7 @@ from aiohttp import web
 from cryptography.fernet import Fernet
 
 from bot.sparkhire.sandbox import SparkHireSandbox
+from bot.storage import Database
 from bot.wedgehr.sandbox import WedgeHRSandbox
 from tests.support.databases import TEST_DATABASE_URL
 from tests.support.fake_slack import APP_TOKEN, BOT_TOKEN, FakeSlack
@@ -78,6 +81,31 @@ def test_a_bad_setting_is_named_in_one_line_before_anything_starts(tmp_path, com
     assert result.stdout == ""  # not one check ran
 
 
+def test_doctor_reads_the_database_without_making_or_migrating_it(tmp_path):
+    # It migrated: run from another directory it left a database file there, and on a shared
+    # PostgreSQL it upgraded the schema under processes still running the release before.
+    file = tmp_path / "bot.sqlite3"
+    url = f"sqlite:///{file}"
+
+    def doctor_says() -> str:
+        result = run(["doctor"], tmp_path, SLACK_SIGNING_SECRET="s", DATABASE_URL=url)
+        (line,) = [line for line in result.stdout.splitlines() if line.split()[1] == "database"]
+        return line
+
+    said = doctor_says()
+    assert said.startswith("warn") and f"no database at {file} yet" in said and "python -m bot migrate" in said
+    assert not file.exists()
+    assert run(["migrate"], tmp_path, DATABASE_URL=url).returncode == 0
+    assert doctor_says().startswith("ok") and "schema up to date" in doctor_says()
+    latest = Database.latest_schema_version()
+    with contextlib.closing(sqlite3.connect(file)) as conn, conn:  # as the release before left it
+        conn.execute("DELETE FROM schema_version WHERE version = ?", (latest,))
+    said = doctor_says()
+    assert said.startswith("warn") and f"at schema version {latest - 1} of {latest}" in said
+    with contextlib.closing(sqlite3.connect(file)) as conn:
+        assert conn.execute("SELECT max(version) FROM schema_version").fetchone() == (latest - 1,)
+
+
 def test_migrate(tmp_path):
     result = run(
         ["migrate"], tmp_path, DATABASE_URL=f"sqlite:///{tmp_path}/m.db", BOT_SECRET_KEY=Fernet.generate_key().decode()
@@ -103,6 +131,7 @@ async def test_doctor_reports_every_check(tmp_path):
             DATABASE_URL=f"sqlite:///{tmp_path}/d.db",
             BOT_SECRET_KEY=Fernet.generate_key().decode(),
         )
+        assert (await asyncio.to_thread(run, ["migrate"], tmp_path, **env)).returncode == 0
         result = await asyncio.to_thread(run, ["doctor"], tmp_path, **env)
     lines = result.stdout.splitlines()
     by_name = {line.split()[1]: line.split()[0] for line in lines}

@@ -19,6 +19,15 @@ def test_defaults_read_the_documented_names(monkeypatch):
     assert "xoxb-1" not in repr(settings)
 
 
+def test_a_setting_set_but_empty_takes_its_default(monkeypatch, tmp_path):
+    # As a .env template or a platform's settings form leaves them: the start stopped on each.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("PORT=\nWEDGEHR_ENV=\n")
+    monkeypatch.setenv("WEDGEHR_POLL_SECONDS", "")
+    settings = Settings()
+    assert (settings.port, settings.wedgehr_env, settings.wedgehr_poll_seconds) == (3000, "production", 60)
+
+
 def test_mode_follows_credentials(monkeypatch):
     monkeypatch.setenv("SLACK_CLIENT_ID", "1.2")
     monkeypatch.setenv("SLACK_CLIENT_SECRET", "x")
