@@ -70,6 +70,7 @@ from handlers.common import (
     selected_text,
     selected_value,
     services_of,
+    slack_error_code,
     state_values,
     team_of,
     text_value,
@@ -404,19 +405,31 @@ async def _submit_single(
                 shown = refilled_form(view, heading=refused_heading(vendor), problems=others, field_problems=by_field)
             else:
                 shown = error_view(user_message_for(exc).text)
-            try:
-                await client.views_update(view_id=view_id, view=shown)
-            except (SlackApiError, TimeoutError, aiohttp.ClientError) as update_error:
-                # Closed meanwhile, or Slack hiccuped: the message below still says what happened.
-                logger.info("Could not show the invite's outcome on the form: %r", update_error)
+            # Closed meanwhile, or Slack hiccuped: the message below still says what happened.
+            await _show_outcome(client, view_id, shown)
             await report(exc, recipient)
             return
-        await client.views_update(
-            view_id=view_id, view=results_view([_ok_result(candidate)], vendor=vendor, emailed=emailed)
-        )
+        # The invite exists whatever becomes of the form: the confirmation (its link) and the audit entry
+        # must follow, or the recruiter, told of an error, invites the candidate again.
+        await _show_outcome(client, view_id, results_view([_ok_result(candidate)], vendor=vendor, emailed=emailed))
         await _confirm(services, recipient, candidate, team_id=team_id, vendor=vendor, emailed=emailed)
 
     after_ack(context, finish(), recipient=recipient, name="invite.finish")
+
+
+async def _show_outcome(client: AsyncWebClient, view_id: str, view: dict[str, Any]) -> None:
+    """Show a slow invite's outcome on its "Working…" form, a courtesy: the recruiter may have closed
+    it (``not_found``) or Slack may fail; the direct message that follows says it either way."""
+    try:
+        await client.views_update(view_id=view_id, view=view)
+    except SlackApiError as exc:
+        error = slack_error_code(exc)
+        if error == "not_found":
+            logger.info("The invite form was closed before the vendor answered; the outcome goes by message")
+        else:
+            logger.warning("Could not show the invite's outcome on the form: %s", error or type(exc).__name__)
+    except Exception as exc:  # a timeout, a dropped connection: still no reason to skip the message
+        logger.warning("Could not show the invite's outcome on the form: %r", exc)
 
 
 def _refusal_reasons(

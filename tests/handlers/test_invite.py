@@ -177,6 +177,24 @@ async def test_slow_vendor_switches_to_working_view_then_updates(bot):
     await bot.slack.wait_for(lambda: bot.slack.ephemerals("U1"))
 
 
+async def test_a_slow_invite_is_confirmed_even_when_the_form_was_closed_meanwhile(bot):
+    modal = await wedgehr_modal(bot)
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    bot.wedgehr.fail_next(429, headers={"Retry-After": "2.5"})  # past the 2 s budget: the "Working…" form
+    bot.slack.fail("views.update", error="not_found")  # which the recruiter closed before WedgeHR answered
+    body = (await bot.sender.view_submission(modal, wedgehr_values(interview))).json()
+    assert body["response_action"] == "update" and body["view"]["callback_id"] == Callback.WORKING
+    (confirmation,) = await bot.slack.wait_for(lambda: bot.slack.ephemerals("U1"), timeout=10)
+    # The invite exists: "Slack refused the request" here would have the recruiter invite the candidate again.
+    assert "Invited Ann Lee (ann@example.com)" in str(confirmation.blocks)
+    assert "record.wedge.video" in str(confirmation.blocks)
+    assert len(bot.wedgehr.invites) == 1  # the 429, then the one create
+    entries = await bot.services.db.audit.recent("T0001", user_id="U1")
+    assert [(e.action, e.target) for e in entries] == [("invite.sent", "ann@example.com")]
+    await asyncio.sleep(0.5)
+    assert len(bot.slack.messages) == 1  # no error message besides
+
+
 async def test_bulk_invites_report_each_row(bot):
     modal = await wedgehr_modal(bot, "invite")
     interview = next(iter(bot.wedgehr.interviews.values()))
