@@ -703,14 +703,13 @@ async def on_sparkhire_submit(ack: Any, body: dict[str, Any], view: dict[str, An
         # The warning option, not a set: never sent to Spark Hire as one.
         errors[Block.QUESTION_SET] = lookup_failed_error("sparkhire", set_failed)
     rows = parse_bulk(bulk_text) if bulk_text else []
-    if not bulk_text:
-        if not email:
-            errors[Block.EMAIL] = "Enter the candidate's email, or paste several candidates below."
-        elif not is_email(email):
-            errors[Block.EMAIL] = "That is not a valid email address."
-        if not name:
-            errors[Block.CANDIDATE_NAME] = "Enter the candidate's name."
-    elif not any(r.error is None for r in rows):
+    if not bulk_text and not email:
+        errors[Block.EMAIL] = "Enter the candidate's email, or paste several candidates below."
+    elif email and not is_email(email):  # typed, it is sent as typed: pasted rows or not
+        errors[Block.EMAIL] = "That is not a valid email address."
+    if not bulk_text and not name:
+        errors[Block.CANDIDATE_NAME] = "Enter the candidate's name."
+    if bulk_text and not any(r.error is None for r in rows):
         errors[Block.BULK] = "No valid email address found. Use one per line: Name <email> or email."
     now = datetime.now(UTC)
     try:

@@ -297,6 +297,24 @@ async def test_sparkhire_invite_with_questions_and_sms_consent(sparkhire_only_bo
     await bot.slack.wait_for(lambda: bot.slack.ephemerals("U1"))
 
 
+async def test_a_bad_typed_address_is_a_field_error_with_candidates_pasted_too(sparkhire_only_bot):
+    bot = sparkhire_only_bot
+    modal = await open_modal(bot, "invite")
+    state = await sparkhire_values(
+        bot,
+        modal,
+        **{
+            Block.EMAIL: (None, {"type": "email_text_input", "value": "dee@example"}),
+            Block.BULK: (None, {"type": "plain_text_input", "value": "Bo Diddley <bo@example.com>"}),
+        },
+    )
+    body = (await bot.sender.view_submission(modal, state)).json()
+    assert body["response_action"] == "errors"
+    assert body["errors"][Block.EMAIL] == "That is not a valid email address."
+    await asyncio.sleep(0.5)
+    assert not any(r.method == "POST" for r in bot.sparkhire.requests)  # neither Dee's row nor Bo's
+
+
 async def test_no_connection_offers_the_connect_modal(tmp_path):
     async with running_bot(env_credentials=False) as bot:
         await bot.sender.command("invite")
