@@ -10,7 +10,7 @@ from slack_bolt.async_app import AsyncApp
 from blocks.errors import notice
 from blocks.ids import Action
 from blocks.resend import recently_resent, resend_choices, resent
-from bot.candidates import first_email, from_wedge, wedges_for
+from bot.candidates import first_email, from_wedge, is_email, wedges_for
 from bot.errors import NotConnectedError, UserFacingError
 from bot.invites import resend_once
 from bot.services import Services
@@ -35,12 +35,17 @@ async def offer(services: Services, recipient: Recipient, *, team_id: str, query
     await recipient.send(resend_choices(query, [from_wedge(w) for w in wedges]))
 
 
+def _is_wedge_id(text: str) -> bool:
+    """A WedgeHR wedge id as typed: ASCII digits naming a positive number (not "0", nor "١٢٣")."""
+    return text.isascii() and text.isdigit() and int(text) > 0
+
+
 async def on_resend(
     *, ack: Any, args: str, command: dict[str, Any], context: Any, client: Any, respond: Any, **_: Any
 ) -> None:
     query = args.split()[0] if args.split() else ""
     query = first_email(query) or query
-    if not query or not (query.isdecimal() or "@" in query):
+    if not (is_email(query) or _is_wedge_id(query)):
         await ack(text=USAGE, response_type="ephemeral")
         return
     await ack()

@@ -221,6 +221,19 @@ async def test_resend_not_found_is_said_plainly(bot):
     assert "No WedgeHR interview found for nobody@example.com" in (await replies(bot, "n"))[-1]["text"]
 
 
+async def test_resend_of_something_that_is_neither_an_address_nor_a_wedge_id_explains_and_asks_nothing(bot):
+    # Arabic-Indic digits, zero, and addresses missing a part: WedgeHR was asked, then "No interview found".
+    for typed in ("foo@", "@bar", "\u0661\u0662\u0663", "0", "00"):
+        response = await bot.sender.command(f"resend {typed}", response_url=bot.slack.response_url(typed))
+        assert response.json()["text"].startswith("Tell me whose invite to resend"), typed
+    # A well-formed one afterwards, answered in full: by then the others would have asked WedgeHR too.
+    await bot.sender.command("resend nobody@example.com", response_url=bot.slack.response_url("ok"))
+    assert "No WedgeHR interview found for nobody@example.com" in (await replies(bot, "ok"))[-1]["text"]
+    await asyncio.sleep(0.3)
+    asked = [r for r in bot.wedgehr.requests if "nobody@example.com" not in r.query.values()]
+    assert asked == [] and not any(typed in bot.slack.responses for typed in ("foo@", "@bar", "0", "00"))
+
+
 async def test_share_completed_interview_creates_link_and_can_deactivate(bot):
     await bot.sender.command("share ann@example.com", response_url=bot.slack.response_url("s"))
     message = (await replies(bot, "s"))[-1]
