@@ -12,6 +12,8 @@ class Callback(StrEnum):
     INVITE_PROGRESS = "invite_progress"
     SHARE_ADVANCED = "share_advanced"
     CONNECT = "connect"
+    #: The modal showing a Spark Hire webhook's URL path and credentials, to register it by hand.
+    WEBHOOK_CREDENTIALS = "webhook_credentials"
     WORKING = "working"
     # Shortcuts (manifest.yml uses the same ids; a test compares them).
     SHORTCUT_INVITE = "invite_candidate"
@@ -40,6 +42,8 @@ class Action(StrEnum):
     SUBSCRIPTION_REMOVE = "subscription_remove"
     #: A button of unsubscribe's "which account?" answer.
     UNSUBSCRIBE_CHOICE = "unsubscribe_choice"
+    #: Opens the webhook credentials modal (no PUBLIC_URL: the webhook is registered by hand).
+    SHOW_WEBHOOK_CREDENTIALS = "show_webhook_credentials"
 
 
 #: The value of the one option a type-ahead offers when the vendor's lookup failed, as ``lookup_failed:<cause>``.

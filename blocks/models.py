@@ -82,6 +82,18 @@ class SubscriptionView:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ManualWebhookView:
+    """A Spark Hire webhook the bot could not register (no PUBLIC_URL), for someone to register by hand."""
+
+    connection_id: str
+    #: The path under the bot's public address Spark Hire must call.
+    path: str
+    #: Whose own key the connection is (they alone may see its credentials); None: the workspace's
+    #: key, whose workspace admins may.
+    owner: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class AuditEntryView:
     action: str
     vendor: str | None

@@ -16,12 +16,13 @@ from blocks.common import (
     confirm_dialog,
     context,
     escape,
+    modal,
     section,
     text_length,
     truncate,
 )
-from blocks.ids import Action
-from blocks.models import VENDOR_LABELS, Message, SubscriptionView
+from blocks.ids import Action, Callback
+from blocks.models import VENDOR_LABELS, ManualWebhookView, Message, SubscriptionView
 
 #: Room a subscription's line leaves in its section (Slack cuts a section's text at 3,000).
 LINE_LIMIT = SECTION_TEXT - 100
@@ -64,24 +65,106 @@ def subscription_line(s: SubscriptionView, *, limit: int = LINE_LIMIT) -> str:
 
 
 def subscribed_message(
-    subs: list[SubscriptionView], *, notes: list[str] = (), others: list[SubscriptionView] = ()
+    subs: list[SubscriptionView],
+    *,
+    notes: list[str] = (),
+    others: list[SubscriptionView] = (),
+    by_hand: ManualWebhookView | None = None,
 ) -> Message:
     """The confirmation: one section per subscription (each within Slack's limits, however many
     addresses it excludes), the channel's subscriptions of the same platforms reading other
-    accounts (``others``), then the notes."""
+    accounts (``others``), then the notes.
+
+    ``by_hand``: the Spark Hire webhook could not be registered (no PUBLIC_URL): the headline says
+    events wait for it, and the two ways to register it follow, with the button that shows its
+    credentials (never in the message itself)."""
     text = "This channel will get: " + "; ".join(f"{VENDOR_LABELS[s.vendor]} {', '.join(s.events)}" for s in subs)
-    blocks = [section(":bell: *Subscribed.*")]
+    if by_hand is not None:
+        text += f" ({WAITING_FOR_WEBHOOK})"
+        blocks = [section(f":bell: *Subscribed* — {WAITING_FOR_WEBHOOK}.")]
+    else:
+        blocks = [section(":bell: *Subscribed.*")]
     blocks += [section(subscription_line(s)) for s in subs]
+    left = NOTES_BUDGET
+    if by_hand is not None:
+        blocks += manual_webhook_blocks(by_hand)
+        left -= text_length(blocks[-2:])
     if others:
         title = "*This channel also has, reading other accounts* (each subscription posts its own account's events):"
         blocks += subscription_sections(title, list(others), max_blocks=4, max_chars=OTHERS_BUDGET)
-    left = NOTES_BUDGET
     for note in notes:
         if left < 100:
             break
         blocks.append(section(truncate(escape(note), left)))
         left -= text_length(blocks[-1])
     return Message(text=text, blocks=blocks)
+
+
+WAITING_FOR_WEBHOOK = "Spark Hire events will arrive once the webhook is registered"
+#: What the button that shows a webhook's credentials says.
+SHOW_CREDENTIALS = "Show webhook credentials"
+
+
+def manual_webhook_blocks(hook: ManualWebhookView) -> list[dict[str, Any]]:
+    """How to get a webhook the bot could not register (no PUBLIC_URL) registered: the operator sets
+    PUBLIC_URL, or someone registers it by hand with the credentials the button shows (to whoever
+    may manage the connection: the password is never in a message)."""
+    who = f"<@{hook.owner}>, whose own Spark Hire key it uses," if hook.owner else "A workspace admin"
+    text = (
+        ":warning: *Spark Hire cannot send events yet.* The bot does not know its public address "
+        "(`PUBLIC_URL` is not set), so it could not register its webhook with Spark Hire. Either:\n"
+        "• ask whoever runs the bot to set `PUBLIC_URL` to its public https address, then run this "
+        "command again; or\n"
+        "• register the webhook by hand in Spark Hire's webhook settings. URL: the bot's public https "
+        f"address followed by `{hook.path}`. Authentication: HTTP basic auth, with the bot's webhook "
+        f"username and password. {who} can see them with *{SHOW_CREDENTIALS}*."
+    )
+    return [
+        section(text),
+        actions(button(SHOW_CREDENTIALS, Action.SHOW_WEBHOOK_CREDENTIALS, value=hook.connection_id)),
+    ]
+
+
+def manual_webhook_text() -> str:
+    """For a reply without the button (a key changed, subscriptions moved): what to do (plain text)."""
+    return (
+        "Spark Hire cannot send this account's events until its webhook is registered, and the bot does not "
+        "know its public address (PUBLIC_URL is not set) to register it. Ask whoever runs the bot to set "
+        "PUBLIC_URL, or run `/interview subscribe sparkhire` in a subscribed channel: its answer says how to "
+        "register the webhook by hand."
+    )
+
+
+#: Where the credentials modal shows the password: logs never show what follows it (bot/logs.py).
+PASSWORD_LABEL = "Webhook password:"
+
+
+def webhook_credentials_modal(*, path: str, username: str, password: str, public_url: str | None) -> dict[str, Any]:
+    """What to enter in Spark Hire's webhook settings to register the bot's webhook by hand: the URL
+    (the bot's address, when known, and the path), and the HTTP basic auth credentials."""
+    url = f"`{public_url}{path}`" if public_url else f"the bot's public https address followed by `{path}`"
+    where = (
+        "The bot's public address is where Slack reaches it too: the Request URL in the Slack app's "
+        "settings, without `/slack/events`."
+    )
+    return modal(
+        Callback.WEBHOOK_CREDENTIALS,
+        "Spark Hire webhook",
+        [
+            section(
+                "Register a webhook in Spark Hire's webhook settings with these, and Spark Hire sends this "
+                "account's events to the bot."
+            ),
+            section(f"*URL*\n{url}"),
+            *([] if public_url else [context(where)]),
+            section(
+                f"*Authentication*: HTTP basic auth\nWebhook username: `{username}`\n{PASSWORD_LABEL} `{password}`"
+            ),
+            context("Keep the password secret: whoever has it can send events to the bot as Spark Hire."),
+        ],
+        submit=None,
+        close="Close",
+    )
 
 
 #: What the workspace's list keeps at least, when the channel's own is long.

@@ -195,4 +195,4 @@ async def _move(services: Services, subscriptions: list[Subscription], to: Conne
     except VendorError as exc:
         note = f"Spark Hire did not take the workspace account's webhook ({exc}). {SUBSCRIBE_AGAIN}"
     if note:
-        result.notes.append(note)
+        result.notes.append(str(note))

@@ -17,6 +17,9 @@ _PATTERNS = [
     # slack-sdk's Socket Mode client logs every envelope whole at DEBUG: a submitted form's state
     # holds what users typed, vendor keys in the connect form included.
     re.compile(r"^(Received message \(type: [^,]*, data: ).*", re.DOTALL),
+    # The Spark Hire webhook credentials modal (blocks/subscriptions.py: PASSWORD_LABEL) shows the
+    # webhook's password; slack-sdk logs views.open's body and Slack's answer at DEBUG.
+    re.compile(r"(Webhook password: `)[^`]*"),
 ]
 REDACTED = "[redacted]"
 SLACK_SDK_CLIENT_LOGGERS = ("slack_sdk.web.async_base_client", "slack_sdk.web.base_client")

@@ -47,6 +47,14 @@ async def is_workspace_admin(client: AsyncWebClient, user_id: str) -> bool:
     return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
 
 
+def may_manage(connection: Connection, user_id: str, *, is_admin: bool) -> bool:
+    """Whether ``user_id`` may manage a connection (its key, its webhook's credentials): a user's own
+    key is theirs alone; the workspace's is its admins'."""
+    if connection.scope == "user":
+        return connection.user_id == user_id
+    return is_admin
+
+
 async def connection_statuses(services: Services, team_id: str, user_id: str) -> list[ConnectionStatusView]:
     connections = await services.db.connections.list_for_team(team_id)
     statuses = []
@@ -299,10 +307,11 @@ async def disconnect_and_refresh(
     elif connection.connected_by == ENV_CONNECTED_BY:
         setting = ENV_SETTINGS[connection.vendor]
         notices.append(f"{setting} is set in the bot's settings: it cannot be disconnected here.")
-    elif connection.scope == "user" and connection.user_id != user_id:
-        notices.append("You can disconnect only your own key.")
-    elif connection.scope == "workspace" and not is_admin:
-        notices.append("Only workspace admins can disconnect workspace credentials.")
+    elif not may_manage(connection, user_id, is_admin=is_admin):
+        if connection.scope == "user":
+            notices.append("You can disconnect only your own key.")
+        else:
+            notices.append("Only workspace admins can disconnect workspace credentials.")
     else:
         done = await disconnect(services, connection, user_id=user_id)
         whose = "your" if connection.scope == "user" else "the workspace's"

@@ -14,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from blocks.common import escape, section
 from blocks.errors import error_message, notice
 from blocks.ids import Action
-from blocks.models import Message
+from blocks.models import ManualWebhookView, Message
 from blocks.subscriptions import (
     parse_unsubscribe_choice,
     removed_notice,
@@ -26,11 +26,13 @@ from blocks.subscriptions import (
     unsubscribe_choice_tag,
     unsubscribe_choices_message,
     unsubscribed_message,
+    webhook_credentials_modal,
 )
-from bot.crypto import constant_time_equals
+from bot.crypto import SecretKeyMismatchError, constant_time_equals
 from bot.errors import UserFacingError
 from bot.notify import grammar
 from bot.notify.paused import paused_with, re_enabled_with, user_reachable
+from bot.notify.receiver import webhook_path
 from bot.notify.subscriptions import (
     Outcome,
     missed_note,
@@ -47,7 +49,7 @@ from bot.services import Services
 from bot.storage import Subscription
 from bot.storage.repos import CatchUp
 from handlers.common import Recipient, after_ack, recipient_from_body, services_of, team_of
-from handlers.connect import is_workspace_admin
+from handlers.connect import is_workspace_admin, may_manage
 from handlers.home import build_home
 
 logger = logging.getLogger(__name__)
@@ -144,7 +146,13 @@ async def run_subscribe(
     )
     confirmed, others = outcome.views()
     notes = [*_resumed_notes(services, outcome), *outcome.notes, *([SHARED_CHANNEL_NOTE] if shared else [])]
-    await recipient.send(subscribed_message(confirmed, notes=notes, others=others))
+    by_hand = outcome.by_hand
+    manual = (
+        ManualWebhookView(connection_id=by_hand.connection_id, path=by_hand.path, owner=by_hand.owner)
+        if by_hand
+        else None
+    )
+    await recipient.send(subscribed_message(confirmed, notes=notes, others=others, by_hand=manual))
 
 
 def _resumed_notes(services: Services, outcome: Outcome) -> list[str]:
@@ -488,7 +496,74 @@ on_resume = _on_paused_click(re_enable, "subscription.resume")
 on_remove = _on_paused_click(remove_paused, "subscription.remove")
 
 
+async def show_webhook_credentials(
+    services: Services, client: AsyncWebClient, *, team_id: str, user_id: str, connection_id: str, trigger_id: str
+) -> None:
+    """Open the modal with what registering a Spark Hire webhook by hand takes: its URL path and
+    credentials. Only for whoever may manage the connection (the password lets anyone post events
+    as Spark Hire); the button's value is the user's to change, so it is checked here."""
+    connection = None
+    if connection_id.isascii() and connection_id.isalnum() and len(connection_id) <= 64:
+        try:
+            connection = await services.db.connections.get(connection_id)
+        except SecretKeyMismatchError:  # its key cannot be read: its webhook password neither
+            connection = None
+    if connection is None or connection.team_id != team_id or connection.vendor != "sparkhire":
+        raise UserFacingError(
+            "That Spark Hire account is no longer connected here. Run `/interview subscribe sparkhire` in the "
+            "channel again to see how to get its events."
+        )
+    if connection.scope == "user":
+        is_admin = False  # a user's own key is theirs alone
+    else:
+        is_admin = await is_workspace_admin(client, user_id)
+    if not may_manage(connection, user_id, is_admin=is_admin):
+        who = (
+            "the person whose own Spark Hire key this webhook uses"
+            if connection.scope == "user"
+            else "workspace admins"
+        )
+        raise UserFacingError(f"Only {who} can see these webhook credentials.")
+    found = await services.db.connections.webhook_auth(connection.id)
+    if found is None:
+        raise UserFacingError(
+            "This account has no webhook credentials the bot can read. Run `/interview subscribe sparkhire` in "
+            "the channel again: it makes new ones."
+        )
+    username, _, password = found[1].partition(":")
+    view = webhook_credentials_modal(
+        path=webhook_path(connection.id),
+        username=username,
+        password=password,
+        public_url=services.settings.public_url,
+    )
+    await client.views_open(trigger_id=trigger_id, view=view)
+
+
+async def on_show_webhook_credentials(
+    ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any, context: Any, respond: Any
+) -> None:
+    """The "Show webhook credentials" button of a subscribe answer without PUBLIC_URL."""
+    await ack()
+    recipient = recipient_from_body(body, client, respond)
+    after_ack(
+        context,
+        show_webhook_credentials(
+            services_of(context),
+            client,
+            team_id=team_of(body),
+            user_id=recipient.user_id,
+            connection_id=action.get("value") or "",
+            trigger_id=body.get("trigger_id") or "",
+        ),
+        recipient=recipient,
+        name="subscribe.webhook_credentials",
+        opens_modal=True,
+    )
+
+
 def register(app: AsyncApp) -> None:
     app.action(Action.UNSUBSCRIBE_CHOICE)(on_unsubscribe_choice)
     app.action(Action.SUBSCRIPTION_RESUME)(on_resume)
     app.action(Action.SUBSCRIPTION_REMOVE)(on_remove)
+    app.action(Action.SHOW_WEBHOOK_CREDENTIALS)(on_show_webhook_credentials)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from blocks.models import SubscriptionView
-from blocks.subscriptions import CHOICE_GROUPS_MOST, CHOICE_IDS_MOST, missed_text
+from blocks.subscriptions import CHOICE_GROUPS_MOST, CHOICE_IDS_MOST, manual_webhook_text, missed_text
 from bot.crypto import SecretKeyMismatchError
 from bot.errors import BusyError, NotConnectedError, UserFacingError
 from bot.notify.events import routed
@@ -89,6 +89,8 @@ class Outcome:
     accounts: Accounts = field(default_factory=list)
     #: Paused subscriptions this re-enabled, and what they missed meanwhile, as a Re-enable does.
     caught_up: list[CatchUp] = field(default_factory=list)
+    #: The Spark Hire webhook the bot could not register (no PUBLIC_URL): to register by hand.
+    by_hand: ByHand | None = None
 
     def views(self) -> tuple[list[SubscriptionView], list[SubscriptionView]]:
         """The confirmed subscriptions and the others, each naming its account when the channel
@@ -148,24 +150,43 @@ def _webhook_lock(services: Services, connection_id: str) -> AbstractAsyncContex
     return services.db.exclusive(f"sparkhire-webhook:{connection_id}")
 
 
-async def ensure_webhook(services: Services, connection: Connection) -> str | None:
+@dataclass(frozen=True)
+class ByHand:
+    """No PUBLIC_URL: the bot cannot register the connection's webhook, so someone registers it by
+    hand in Spark Hire's webhook settings, at ``path`` under the bot's public address, with the
+    credentials stored for the connection (shown only to who may manage it, never in a message).
+
+    As text (``str()``): what to do, for a reply that cannot carry the button that shows them.
+    """
+
+    connection_id: str
+    path: str
+    #: Whose own key the connection is (they alone may see the credentials); None: the workspace's.
+    owner: str | None = None
+
+    def __str__(self) -> str:
+        return manual_webhook_text()
+
+
+async def ensure_webhook(services: Services, connection: Connection) -> str | ByHand | None:
     """Register this connection's webhook unless Spark Hire still has it.
 
-    Returns a note for the user when it could not. One process at a time per connection: two
-    subscribes at once on two web processes would each register one, and only one is stored.
+    Returns a note for the user when it could not: ``ByHand`` when PUBLIC_URL is not set. One
+    process at a time per connection: two subscribes at once on two web processes would each
+    register one, and only one is stored.
     """
     async with _webhook_lock(services, connection.id):
         return await _ensure_webhook(services, connection)
 
 
-async def _ensure_webhook(services: Services, connection: Connection) -> str | None:
+async def _ensure_webhook(services: Services, connection: Connection) -> str | ByHand | None:
     # Read again, not from the per-process cache: another process may have just replaced the key.
     connection = await services.db.connections.get(connection.id) or connection
     if connection.webhook_uuid and not await services.db.connections.webhook_auth_readable(connection.id):
         # Its password was saved under another BOT_SECRET_KEY: deliveries cannot be checked. Replace it.
         logger.warning("Registering webhook %s again: its password is unreadable", connection.webhook_uuid)
         await _delete_webhook(services, connection, connection.webhook_uuid)
-        return await _register_webhook(services, connection)
+        return await _register_webhook(services, connection, new_password=True)
     if connection.webhook_uuid:
         try:
             if await _listed(services, connection, connection.webhook_uuid):
@@ -177,18 +198,25 @@ async def _ensure_webhook(services: Services, connection: Connection) -> str | N
     return await _register_webhook(services, connection)
 
 
-async def _register_webhook(services: Services, connection: Connection) -> str | None:
+async def _register_webhook(services: Services, connection: Connection, *, new_password: bool = False) -> ByHand | None:
+    """Register the connection's webhook with Spark Hire, or, without PUBLIC_URL, make sure it has
+    credentials for someone to register it by hand (``ByHand``).
+
+    The stored password is kept (a webhook registered by hand with it goes on working) unless
+    ``new_password``: the old registration must stop being accepted (another account's key, or a
+    password no longer readable).
+    """
     public_url = services.settings.public_url
     path = webhook_path(connection.id)
-    if not public_url:
-        return (
-            "Spark Hire can only push events once the bot knows its public address: ask whoever runs the "
-            f"bot to set PUBLIC_URL, then run this command again. Spark Hire will call <PUBLIC_URL>{path}."
-        )
-    auth = f"{WEBHOOK_USER}:{secrets.token_urlsafe(24)}"
+    auth = None if new_password else await _stored_webhook_auth(services, connection.id)
+    if auth is None:
+        auth = f"{WEBHOOK_USER}:{secrets.token_urlsafe(24)}"
     # The password is stored first: Spark Hire may deliver as soon as the webhook exists, before its
     # answer to the registration reaches us.
     await services.db.connections.set_webhook(connection.id, webhook_uuid=None, webhook_auth=auth)
+    if not public_url:
+        owner = connection.user_id if connection.scope == "user" else None
+        return ByHand(connection_id=connection.id, path=path, owner=owner)
     client = services.client_for(connection)
     try:
         hook = await client.create_webhook(  # type: ignore[attr-defined]
@@ -198,6 +226,14 @@ async def _register_webhook(services: Services, connection: Connection) -> str |
         services.webhook_lists.forget()
     await services.db.connections.set_webhook(connection.id, webhook_uuid=hook.uuid, webhook_auth=auth)
     return None
+
+
+async def _stored_webhook_auth(services: Services, connection_id: str) -> str | None:
+    """The connection's stored webhook ``user:pass``; None when it has none this BOT_SECRET_KEY reads."""
+    if not await services.db.connections.webhook_auth_readable(connection_id):
+        return None
+    found = await services.db.connections.webhook_auth(connection_id)
+    return found[1] if found else None
 
 
 async def _listed(services: Services, connection: Connection, webhook_uuid: str) -> bool:
@@ -247,9 +283,9 @@ async def _follow_new_key(services: Services, *, before: Connection | None, afte
     if before is None or not before.webhook_uuid or before.credential == after.credential:
         return []
     if not before.readable:  # saved under another BOT_SECRET_KEY: the old key cannot be used to clean up
-        note = await _register_webhook(services, after)
+        note = await _register_webhook(services, after, new_password=True)
         return (
-            [note]
+            [str(note)]
             if note
             else [
                 f"Subscribed channels now get Spark Hire events from {after.account_label}. Delete the old webhook "
@@ -263,17 +299,18 @@ async def _follow_new_key(services: Services, *, before: Connection | None, afte
         logger.warning("Could not list Spark Hire webhooks with the new key: %s", exc)
         return [f"Spark Hire did not let this key list its webhooks ({exc}). {SUBSCRIBE_AGAIN}"]
     try:
-        note = await _register_webhook(services, after)
+        note = await _register_webhook(services, after, new_password=True)
     except VendorError as exc:  # the password was replaced all the same: the old registration is dead
         logger.warning("Could not register the webhook with the new key: %s", exc)
         notes = [f"Spark Hire did not take this account's webhook ({exc}). {SUBSCRIBE_AGAIN}"]
     else:
-        if note:  # nothing was changed
-            return [note]
-        notes = [
-            "Subscribed channels now get Spark Hire events from this account "
-            f"({after.account_label}), no longer from {before.account_label}."
-        ]
+        if note:  # not registered: its password was replaced, so the old registration is dead all the same
+            notes = [str(note)]
+        else:
+            notes = [
+                "Subscribed channels now get Spark Hire events from this account "
+                f"({after.account_label}), no longer from {before.account_label}."
+            ]
     # A key revoked with the account change cannot delete: its deliveries now fail our password check.
     await _delete_webhook(services, before, before.webhook_uuid)
     return notes
@@ -447,7 +484,9 @@ async def subscribe(
                 note = await ensure_webhook(services, reads)
             except BusyError:  # the subscription is saved; the other request is registering the webhook
                 note = WEBHOOK_BUSY
-            if note:
+            if isinstance(note, ByHand):
+                outcome.by_hand = note
+            elif note:
                 outcome.notes.append(note)
     for connection_id in moved_from:  # as unsubscribe does: a registration nothing reads from goes
         await release_webhook_if_unused(services, connection_id)

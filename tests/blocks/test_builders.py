@@ -15,6 +15,7 @@ from blocks.models import (
     CandidateView,
     ConnectionStatusView,
     InviteResult,
+    ManualWebhookView,
     Option,
     ReviewerLinkView,
     SubscriptionView,
@@ -341,6 +342,12 @@ ALL_VIEWS = [
         interviews=[Option(value=f"u{i}", label=LONG) for i in range(150)], selected=["u1"], private_metadata=""
     ),
     lambda: share.advanced_links_created_view(3, emailed=False),
+    lambda: subscriptions.webhook_credentials_modal(
+        path="/webhooks/sparkhire/" + "a" * 32, username="interview-bot", password="p" * 32, public_url=None
+    ),
+    lambda: subscriptions.webhook_credentials_modal(
+        path="/webhooks/sparkhire/c", username="interview-bot", password="p", public_url="https://bot.example"
+    ),
     lambda: connect.connect_modal(
         is_admin=True,
         statuses=[
@@ -474,6 +481,7 @@ ALL_MESSAGES = [
             for v, vendor in ((1, "wedgehr"), (2, "sparkhire"))
         ],
         notes=[LONG] * 3,
+        by_hand=ManualWebhookView(connection_id="c" * 32, path="/webhooks/sparkhire/" + "c" * 32, owner="U2"),
         others=[
             SubscriptionView(
                 id=10 + i, channel_id="C1", vendor="sparkhire", events=("rated",), job_filter=LONG[:200], account=LONG
@@ -816,3 +824,36 @@ def test_unsubscribes_answer_carries_its_notes():
     message = subscriptions.unsubscribed_message(0, 0, notes=["I could not look `job:<Barista>` up at Spark Hire"])
     assert_valid_blocks(message.blocks)
     assert "I could not look `job:&lt;Barista&gt;` up" in "\n".join(block_texts(message.blocks))
+
+
+def test_a_subscription_whose_webhook_waits_to_be_registered_by_hand_says_so_and_hides_its_password():
+    hook = ManualWebhookView(connection_id="c0ffee", path="/webhooks/sparkhire/c0ffee")
+    view = SubscriptionView(id=1, channel_id="C1", vendor="sparkhire", events=("completed",))
+    message = subscriptions.subscribed_message([view], by_hand=hook)
+    assert_valid_blocks(message.blocks)
+    text = " ".join(block_texts(message.blocks))
+    assert "*Subscribed* — Spark Hire events will arrive once the webhook is registered." in text
+    assert "once the webhook is registered" in message.text
+    assert "set `PUBLIC_URL`" in text and "followed by `/webhooks/sparkhire/c0ffee`" in text
+    assert "A workspace admin can see them with *Show webhook credentials*" in text
+    (button,) = [e for b in message.blocks if b["type"] == "actions" for e in b["elements"]]
+    assert (button["action_id"], button["value"]) == (Action.SHOW_WEBHOOK_CREDENTIALS, "c0ffee")
+    own = subscriptions.subscribed_message([view], by_hand=replace(hook, owner="U2"))
+    assert "<@U2>, whose own Spark Hire key it uses, can see them" in " ".join(block_texts(own.blocks))
+    # Registered, the headline is the usual one.
+    assert "*Subscribed.*" in " ".join(block_texts(subscriptions.subscribed_message([view]).blocks))
+
+
+def test_the_webhook_credentials_modal_shows_the_url_path_and_credentials_to_enter_in_spark_hire():
+    modal = subscriptions.webhook_credentials_modal(
+        path="/webhooks/sparkhire/c0ffee", username="interview-bot", password="s3cret-pass", public_url=None
+    )
+    assert_valid_view(modal)
+    text = " ".join(block_texts(modal["blocks"]))
+    assert "public https address followed by `/webhooks/sparkhire/c0ffee`" in text and "/slack/events" in text
+    assert "Webhook username: `interview-bot`" in text and f"{subscriptions.PASSWORD_LABEL} `s3cret-pass`" in text
+    assert "submit" not in modal
+    known = subscriptions.webhook_credentials_modal(
+        path="/webhooks/sparkhire/c0ffee", username="u", password="p", public_url="https://bot.example"
+    )
+    assert "`https://bot.example/webhooks/sparkhire/c0ffee`" in " ".join(block_texts(known["blocks"]))

@@ -5,19 +5,31 @@ import asyncio
 import itertools
 import logging
 import os
+import re
 import time
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
+from cryptography.fernet import Fernet
 
 from blocks.ids import Action
-from blocks.subscriptions import CHOICE_GROUPS_MOST, parse_unsubscribe_choice
+from blocks.subscriptions import CHOICE_GROUPS_MOST, PASSWORD_LABEL, parse_unsubscribe_choice
+from bot.logs import RedactingFilter
 from bot.notify.jobs import JOB_CHECK_SECONDS
-from tests.bot.notify.test_subscriptions import BOS_KEY, said, subscribe, subscriptions
+from bot.notify.receiver import webhook_path
+from tests.bot.notify.test_subscriptions import (
+    BOS_KEY,
+    cards,
+    completed_interview,
+    said,
+    subscribe,
+    subscriptions,
+)
 from tests.handlers.test_home import open_home
 from tests.handlers.test_paused_subscriptions import click_on_home
-from tests.support.blockkit import assert_valid_blocks
-from tests.support.harness import running_bot
+from tests.support.blockkit import assert_valid_blocks, assert_valid_view
+from tests.support.harness import SPARKHIRE_KEY, running_bot
 
 
 def slack_connect_channel(bot, channel_id="C9"):
@@ -649,3 +661,120 @@ async def test_unsubscribe_by_a_name_spark_hire_is_too_slow_to_look_up_says_so_i
     assert "Nothing to remove" in text and 'I could not look `job:"Barista (Downtown)"` up at Spark Hire' in text
     assert "A job renamed since is listed under its old name: `/interview subscriptions`" in text
     assert len(await subscriptions(bot)) == 1
+
+
+# -- no PUBLIC_URL: the webhook registered by hand ---------------------------------------------
+
+
+def show_credentials_button(reply):
+    return next(
+        element
+        for block in reply["blocks"]
+        if block["type"] == "actions"
+        for element in block["elements"]
+        if element["action_id"] == Action.SHOW_WEBHOOK_CREDENTIALS
+    )
+
+
+def credentials_in(view) -> tuple[str, str]:
+    """The username and password the credentials modal shows."""
+    text = " ".join(b["text"]["text"] for b in view["blocks"] if b["type"] == "section")
+    username = re.search(r"Webhook username: `([^`]+)`", text)
+    password = re.search(re.escape(PASSWORD_LABEL) + r" `([^`]+)`", text)
+    assert username and password, text
+    return username.group(1), password.group(1)
+
+
+async def register_by_hand(bot, url: str, username: str, password: str) -> None:
+    """What a recruiter does in Spark Hire's webhook console: Spark Hire then delivers there."""
+    async with httpx.AsyncClient(base_url=bot.settings.sparkhire_api_url) as client:
+        response = await client.post(
+            "/webhooks",
+            json={"description": "by hand", "url": url, "http_auth": f"{username}:{password}"},
+            auth=(SPARKHIRE_KEY, ""),
+        )
+    assert response.status_code < 300, response.text
+
+
+async def test_without_public_url_the_webhook_can_be_registered_by_hand_with_credentials_only_an_admin_sees(caplog):
+    caplog.set_level(logging.DEBUG)
+    caplog.handler.addFilter(RedactingFilter())  # as every handler has in production (bot/logs.py)
+    async with running_bot(public_url=None) as bot:
+        reply = await subscribe(bot, "subscribe sparkhire completed")
+        text = said(reply)
+        # The headline does not promise events; the reply says both ways to get them.
+        assert "Spark Hire events will arrive once the webhook is registered" in text and "Subscribed." not in text
+        assert "set `PUBLIC_URL`" in text and "run this command again" in text
+        connection = await bot.services.resolve_connection("T0001", "sparkhire", "U1")
+        path = webhook_path(connection.id)
+        assert f"address followed by `{path}`" in text and "HTTP basic auth" in text
+        assert len(await subscriptions(bot)) == 1 and bot.sparkhire.webhooks == {}
+        button = show_credentials_button(reply)
+        assert button["value"] == connection.id
+
+        # Someone who may not manage the workspace's key is refused, and sees nothing.
+        await bot.sender.block_action(Action.SHOW_WEBHOOK_CREDENTIALS, value=connection.id, user="U2", ephemeral=True)
+        (refusal,) = await bot.slack.wait_for(lambda: bot.slack.ephemerals("U2"))
+        assert "Only workspace admins can see these webhook credentials" in refusal.text
+        assert not bot.slack.calls_to("views.open")
+
+        # A workspace admin (the subscriber) sees the URL path and the credentials, in a modal only.
+        await bot.sender.block_action(Action.SHOW_WEBHOOK_CREDENTIALS, value=connection.id, ephemeral=True)
+        (opened,) = await bot.slack.wait_for(lambda: bot.slack.calls_to("views.open"))
+        view = opened.args["view"]
+        assert_valid_view(view)
+        assert f"`{path}`" in str(view["blocks"])
+        username, password = credentials_in(view)
+        assert password not in str(reply) and password not in refusal.text
+
+        # Registered by hand with those, Spark Hire's deliveries are taken and posted.
+        await register_by_hand(bot, bot.url + path, username, password)
+        (delivery,) = await bot.sparkhire.emit("InterviewCompleted", completed_interview(bot))
+        assert delivery.status == 200
+        (card,) = await bot.slack.wait_for(lambda: cards(bot))
+        assert "Ann Lee" in card.text
+
+    # The password is in no log line, not even slack-sdk's DEBUG lines of the views.open call.
+    assert not [r for r in caplog.records if password in r.getMessage()]
+
+
+async def test_a_forged_credentials_button_shows_nothing_of_another_workspace_or_a_colleagues_own_key(bot):
+    await bot.services.db.connections.upsert_user("T0001", "U2", "sparkhire", BOS_KEY, account_label="Bo's agency")
+    own = await bot.services.resolve_connection("T0001", "sparkhire", "U2")
+    await bot.services.db.connections.set_webhook(own.id, webhook_uuid=None, webhook_auth="interview-bot:bos-secret")
+    # U1 is a workspace admin, but U2's own key is U2's alone.
+    await bot.sender.block_action(Action.SHOW_WEBHOOK_CREDENTIALS, value=own.id, ephemeral=True)
+    await bot.sender.block_action(Action.SHOW_WEBHOOK_CREDENTIALS, value="not-a-connection", ephemeral=True)
+    first, second = await bot.slack.wait_for(
+        lambda: len(bot.slack.ephemerals("U1")) == 2 and bot.slack.ephemerals("U1")
+    )
+    assert "Only the person whose own Spark Hire key this webhook uses can see" in first.text + second.text
+    assert "no longer connected here" in first.text + second.text
+    assert not bot.slack.calls_to("views.open")
+    # U2 sees them.
+    await bot.sender.block_action(Action.SHOW_WEBHOOK_CREDENTIALS, value=own.id, user="U2", ephemeral=True)
+    (opened,) = await bot.slack.wait_for(lambda: bot.slack.calls_to("views.open"))
+    assert credentials_in(opened.args["view"]) == ("interview-bot", "bos-secret")
+
+
+async def test_once_public_url_is_set_subscribe_registers_the_webhook_with_the_credentials_given_by_hand(tmp_path):
+    database = f"sqlite:///{tmp_path}/bot.sqlite3"
+    secret_key = Fernet.generate_key().decode()
+    async with running_bot(database_url=database, secret_key=secret_key, public_url=None) as bot:
+        await subscribe(bot, "subscribe sparkhire completed")
+        await bot.sender.block_action(Action.SHOW_WEBHOOK_CREDENTIALS, value=await connection_id(bot), ephemeral=True)
+        (opened,) = await bot.slack.wait_for(lambda: bot.slack.calls_to("views.open"))
+        username, password = credentials_in(opened.args["view"])
+    async with running_bot(database_url=database, secret_key=secret_key) as bot:
+        reply = await subscribe(bot, "subscribe sparkhire completed")
+        assert "Subscribed." in said(reply) and Action.SHOW_WEBHOOK_CREDENTIALS not in str(reply["blocks"])
+        (hook,) = bot.sparkhire.webhooks.values()
+        # The same credentials: a webhook registered by hand with them goes on being accepted.
+        assert hook["_auth"] == f"{username}:{password}"
+        await bot.sparkhire.emit("InterviewCompleted", completed_interview(bot))
+        (card,) = await bot.slack.wait_for(lambda: cards(bot))
+        assert "Ann Lee" in card.text
+
+
+async def connection_id(bot) -> str:
+    return (await bot.services.resolve_connection("T0001", "sparkhire", "U1")).id
