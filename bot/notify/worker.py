@@ -720,7 +720,14 @@ class OutboxWorker:
         # Its reply in the thread already, a rating fetches its interview for the card alone: a passing
         # failure then tries the row again rather than drop the refresh (on its last attempt, it is dropped).
         refresh_only = thread_ts is not None and earlier is not None and not payload.get("compact")
-        rendered = await self.render(payload, retry_transient=refresh_only and item.attempts + 1 < self.max_attempts)
+        # Its filters deferred and no card to reply under, a rating without its interview is refused
+        # (``_deferred_filters_refuse``): a passing failure tries the row again, so that it is not
+        # skipped for good while Spark Hire is down a moment (on its last attempt, it is skipped).
+        filters_need_fetch = earlier is None and thread_ts is None and bool(payload.get("filters_deferred"))
+        rendered = await self.render(
+            payload,
+            retry_transient=(refresh_only or filters_need_fetch) and item.attempts + 1 < self.max_attempts,
+        )
         candidate = rendered.candidate
         if (
             earlier is None

@@ -12,6 +12,8 @@ from bot.notify import subscriptions
 from bot.notify.receiver import webhook_path
 from bot.notify.worker import OutboxWorker
 from bot.storage import schema
+from bot.storage.repos import DEFERRED_FILTERS_REFUSED, DEFERRED_FILTERS_UNCHECKED
+from bot.vendors.http import RetryPolicy
 from tests.support import fixtures
 from tests.support.harness import OAUTH, SPARKHIRE_KEY, WEDGEHR_TOKEN, install_workspace, running_bot
 
@@ -284,6 +286,59 @@ async def test_ratings_face_the_job_and_exclude_filters_once_their_interview_is_
         await asyncio.sleep(0.05)
     assert await bot.services.db.outbox.counts() == {"sent": 2, "skipped": 2}
     assert bot.slack.posted("C2") == bot.slack.posted("C3") == []
+
+
+async def test_a_rating_for_a_job_filtered_channel_waits_out_a_spark_hire_outage_then_faces_the_filter(bot):
+    # A rating's job filter is checked once its interview is fetched. With Spark Hire down through one
+    # fetch's retries, the row was skipped for good ("its interview could not be fetched to check the
+    # filters"): the Barista rating never reached #hiring, even after Spark Hire was back.
+    bot.services.vendor_retry = RetryPolicy(max_retries=3, backoff_base=0.01, backoff_max=0.05)
+    await subscribe(bot, "subscribe sparkhire rated job:Barista")
+    barista = completed_interview(bot)  # Ann Lee, a Barista interview
+    chef = bot.sparkhire.add_interview(job_uuid=bot.sparkhire.add_job("Chef")["uuid"], name="Cy Cook", email="cy@a.io")
+    bot.sparkhire.set_status(chef["uuid"], "completed")
+    fetch = lambda r: r.method == "GET" and r.path.startswith("/interviews/")  # noqa: E731
+    bot.sparkhire.fail_next(503, times=10, when=fetch)  # two whole fetches and half of a third
+    await bot.sparkhire.rate_interview(barista["uuid"], 4.0)
+    await bot.sparkhire.rate_interview(chef["uuid"], 2.0)
+    (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=20)
+    assert "Ann Lee" in card.text and "★★★★☆ 4" in str(card.blocks)
+    for _ in range(200):
+        if await bot.services.db.outbox.counts() == {"sent": 1, "skipped": 1}:
+            break
+        await asyncio.sleep(0.05)
+    assert await bot.services.db.outbox.counts() == {"sent": 1, "skipped": 1}
+    # The Chef rating was refused by the filter once its interview could be read, not for want of it.
+    async with bot.services.db.engine.connect() as conn:
+        query = sa.select(schema.outbox.c.last_error).where(schema.outbox.c.status == "skipped")
+        assert (await conn.execute(query)).scalar_one() == DEFERRED_FILTERS_REFUSED
+    await asyncio.sleep(1.2)  # past the channel's pacing: nothing more goes out
+    assert len(bot.slack.posted("C1")) == 1 and "Cy Cook" not in str(bot.slack.posted("C1")[0].blocks)
+    fetches = [r for r in bot.sparkhire.requests if r.method == "GET" and r.path.startswith("/interviews/")]
+    assert len(fetches) == 12  # the ten refused, then one each that worked
+
+
+async def test_a_filtered_rating_is_skipped_when_its_interview_is_gone_or_spark_hire_stays_down(bot):
+    bot.services.vendor_retry = RetryPolicy(max_retries=3, backoff_base=0.01, backoff_max=0.05)
+    bot.pipeline.worker.max_attempts = 2
+    await subscribe(bot, "subscribe sparkhire rated job:Barista")
+    gone = "5a0c2a35-0000-4000-8000-000000000001"  # deleted at Spark Hire: a 404, asked once
+    await bot.sparkhire.emit("InterviewRated", {"rating": 2.0, "interview": {"uuid": gone}})
+    barista = completed_interview(bot)
+    fetch = lambda r: r.method == "GET" and r.path == f"/interviews/{barista['uuid']}"  # noqa: E731
+    bot.sparkhire.fail_next(503, times=50, when=fetch)  # down for longer than the row's attempts
+    await bot.sparkhire.rate_interview(barista["uuid"], 4.0)
+    for _ in range(200):
+        if await bot.services.db.outbox.counts() == {"skipped": 2}:
+            break
+        await asyncio.sleep(0.05)
+    assert await bot.services.db.outbox.counts() == {"skipped": 2}
+    async with bot.services.db.engine.connect() as conn:
+        query = sa.select(schema.outbox.c.last_error).order_by(schema.outbox.c.id)
+        assert (await conn.execute(query)).scalars().all() == [DEFERRED_FILTERS_UNCHECKED] * 2
+    asked = [r.path.rsplit("/", 1)[-1] for r in bot.sparkhire.requests if r.path.startswith("/interviews/")]
+    assert asked.count(gone) == 1 and asked.count(barista["uuid"]) == 2 * 4  # each attempt: one fetch's tries
+    assert bot.slack.posted("C1") == []
 
 
 async def test_a_channel_with_two_matching_subscriptions_gets_each_event_once(bot):
