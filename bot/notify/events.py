@@ -185,6 +185,7 @@ def wedgehr_event(
     wedge: dict[str, Any] | None,
     status: str,
     again: bool = False,
+    occurrence: int = 1,
     candidate_tag: Callable[[str], str] | None = None,
 ) -> NewEvent:
     """An invite whose status changed, or (``invite=None``) a wedge newly completed.
@@ -195,7 +196,9 @@ def wedgehr_event(
     A completion is keyed by its wedge when the wedge is known: the poller sees it both ways (the
     invite's status, the wedge's ``completedAt``) and it must be posted once. ``again``: the wedge
     was completed before and the candidate recorded again (a retake); keyed by its new
-    ``completedAt`` too, as each recording is news once.
+    ``completedAt`` too, as each recording is news once. ``occurrence``: which time the invite
+    reached this status (a resend sets a bounced or canceled invite back to "invited", keeping its
+    id); the first is keyed as every one was before, a later one by its number too.
     """
     if invite is None and wedge is None:
         raise ValueError("an invite or a wedge")
@@ -208,10 +211,14 @@ def wedgehr_event(
             dedup = _fit(f"{dedup}:{wedge.get('completedAt')}", DEDUP_KEY_MAX)
     else:
         dedup = f"wedgehr:{connection_id}:invite:{invite['id']}:{status}"  # type: ignore[index]
+        if occurrence > 1:
+            dedup = _fit(f"{dedup}:{occurrence}", DEDUP_KEY_MAX)
     subject = str(invite["id"]) if invite else str(wedge["id"])  # type: ignore[index]
     payload = {"vendor": "wedgehr", "event": kind, "connection_id": connection_id, "invite": invite, "wedge": wedge}
     if again:
         payload["again"] = True
+    if occurrence > 1:
+        payload["occurrence"] = occurrence
     thread, legacy_threads = _wedgehr_threads(invite, wedge, candidate_tag)
     return NewEvent(
         dedup_key=dedup,
@@ -293,6 +300,7 @@ def routed(stored: StoredEvent, *, candidate_tag: Callable[[str], str] | None = 
                 wedge=wedge,
                 status="complete" if stored.event_type == "completed" else stored.event_type,
                 again=bool(payload.get("again")),
+                occurrence=occurrence if isinstance(occurrence := payload.get("occurrence"), int) else 1,
                 candidate_tag=candidate_tag,
             )
         except (KeyError, TypeError):

@@ -16,7 +16,7 @@ from bot.services import Services
 from bot.storage import Connection, NewEvent
 from bot.vendors.errors import AuthenticationError, VendorError
 from bot.wedgehr.client import WedgeHRClient
-from bot.wedgehr.models import Wedge
+from bot.wedgehr.models import InviteStatus, Wedge
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +25,11 @@ logger = logging.getLogger(__name__)
 REJECTIONS_BEFORE_PAUSE = 3
 
 WATCHED_STATUSES = ("complete", "send_failure", "canceled")
+
+#: The watched statuses an invite reaches again after leaving them: a resend keeps the invite's id
+#: and sets a bounced or canceled one back to "invited" (ERRATA, resend-invite). Each time is news.
+#: (Completing again is a retake: told apart by its wedge's ``completedAt``, ``_Recordings``.)
+REPEATABLE_STATUSES = ("send_failure", "canceled")
 
 #: Connections polled at the same time by one process (each is a few requests in a row).
 POLLS_AT_ONCE = 4
@@ -166,9 +171,14 @@ class WedgeHRPoller:
         newly_completed: dict[tuple[str, int], dict[str, Any]] = {}  # (email, interview id) -> wedge
         # Every wedge listed, by the same key: a changed invite's wedge is looked up here first.
         listed: dict[tuple[str, int], Wedge] = {}
+        # Every invite the wedges embed, with its status: the one listing that shows an invite back
+        # to "invited" (the invites are listed by watched status only).
+        embedded: dict[str, str] = {}
         async for wedge in client.iter_wedges():
             listed.setdefault((wedge.candidate_email.casefold(), wedge.interview_id), wedge)
             recordings.listed(wedge.id)
+            for embedded_invite in wedge.invites:
+                embedded.setdefault(str(embedded_invite.id), _status_label(embedded_invite.status))
             if wedge.completed_at is None:
                 continue
             completed_wedges.append(wedge.id)
@@ -192,6 +202,7 @@ class WedgeHRPoller:
                 )
 
         known: dict[str, str] = state.get("invites", {})
+        occurrences = _Occurrences(state.get("occurrences"), known)
         current: dict[str, str] = {}
         listed_statuses: set[str] = set()  # the statuses whose listing was not empty
         for status in WATCHED_STATUSES:
@@ -199,7 +210,9 @@ class WedgeHRPoller:
                 listed_statuses.add(status)
                 key = str(invite.id)
                 news = baseline_taken or (status == "complete" and completed_since(invite.completed_at))
-                if not news or known.get(key) == status:
+                # Known in this status, it is news again only once it was seen out of it in between.
+                occurrence, anew = occurrences.reached(key, status)
+                if not news or (known.get(key) == status and not anew):
                     current[key] = status
                     continue
                 candidate = (invite.email.casefold(), invite.interview_id)
@@ -229,8 +242,10 @@ class WedgeHRPoller:
                         wedge=wedge,
                         status=status,
                         again=wedge is not None and status == "complete" and recordings.is_again(wedge),
+                        occurrence=occurrence,
                     )
                 )
+        occurrences.shown(embedded)
         events += wedge_events
         inserted = 0
         if events:
@@ -258,6 +273,7 @@ class WedgeHRPoller:
                 "invites": current | kept,
                 "wedges": completed_wedges if wedges_whole else sorted(known_wedges.union(completed_wedges)),
                 "completions": recordings.still_listed() if wedges_whole else recordings.state,
+                "occurrences": occurrences.still_found() if wedges_whole else occurrences.state,
                 "polled_at": started,
             },
         )
@@ -311,3 +327,73 @@ class _Recordings:
     def not_shown_yet(self, wedge: dict[str, Any]) -> bool:
         """The wedge was completed before and shows no completion now: its new one is not there yet."""
         return wedge.get("completedAt") is None and str(wedge["id"]) in self.state
+
+
+def _status_label(status: str) -> str:
+    """An invite's status as its label (``filter[status]`` takes the number too, ERRATA)."""
+    try:
+        return InviteStatus.parse(status).name
+    except (KeyError, ValueError):
+        return status
+
+
+class _Occurrences:
+    """For each invite seen bounced or canceled: how many times it reached each of those statuses,
+    and the status it was last seen in, by invite id (``{"counts": {"send_failure": 2}, "status":
+    "invited"}``).
+
+    A resend keeps the invite's id and sets it back to "invited"; bouncing (or canceled) again is
+    a new time, keyed by its number (``wedgehr:...:send_failure:2``). The first time is keyed as
+    every one was before times were counted, so one posted then is not posted again.
+
+    An invite is taken to have left a status only when a listing shows it in another one (its
+    wedge's, which lists every invite whatever its status): not for missing from its status's
+    listing, which WedgeHR may answer once with 404 "nothing matches" in error.
+    """
+
+    def __init__(self, saved: dict[str, Any] | None, known: dict[str, str]) -> None:
+        self.state: dict[str, dict[str, Any]] = {}
+        for key, record in (saved or {}).items():
+            counts = record.get("counts") if isinstance(record, dict) else None
+            if isinstance(counts, dict):
+                self.state[key] = {"counts": dict(counts), "status": record.get("status")}
+        # A state saved before times were counted: the status it knew an invite in is its first time.
+        for key, status in known.items():
+            if status in REPEATABLE_STATUSES and key not in self.state:
+                self.state[key] = {"counts": {status: 1}, "status": status}
+        #: The invites this poll listed by status, and those it found at all (in a wedge too).
+        self._listed: set[str] = set()
+        self._found: set[str] = set()
+
+    def reached(self, key: str, status: str) -> tuple[int, bool]:
+        """Note the invite listed in ``status``: which time it is in it (1 the first), and whether
+        this poll is the first to see it so (it was last seen in another status)."""
+        self._listed.add(key)
+        self._found.add(key)
+        record = self.state.get(key)
+        if status not in REPEATABLE_STATUSES:
+            if record is not None:
+                record["status"] = status  # out of a bounce: the next one is a new time
+            return 1, False
+        if record is None:
+            record = self.state[key] = {"counts": {}, "status": None}
+        count = record["counts"].get(status, 0)
+        anew = count == 0 or record["status"] != status
+        if anew:
+            count = record["counts"][status] = count + 1
+        record["status"] = status
+        return count, anew and count > 1
+
+    def shown(self, embedded: dict[str, str]) -> None:
+        """Note the statuses the wedges' listing shows its invites in (one listed by status keeps
+        that one: it is the later answer)."""
+        for key, status in embedded.items():
+            self._found.add(key)
+            if status not in InviteStatus.__members__ or status == InviteStatus.unknown.name:
+                continue  # no status given, or not one the bot knows: not shown to have left it
+            if key not in self._listed and (record := self.state.get(key)) is not None:
+                record["status"] = status
+
+    def still_found(self) -> dict[str, dict[str, Any]]:
+        """The records of the invites this poll found: one no longer listed anywhere was deleted."""
+        return {key: record for key, record in self.state.items() if key in self._found}

@@ -2191,6 +2191,8 @@ class PollStateRepo(_Repo):
         state: dict[str, Any] = {"baseline_after": since}
         if "completions" in last:  # which recording of a wedge was its first: a retake since is posted as one
             state["completions"] = last["completions"]
+        if "occurrences" in last:  # how often an invite bounced or was canceled: a later time is posted as one
+            state["occurrences"] = last["occurrences"]
         async with self._engine.begin() as conn:
             stmt = _insert(conn, t).values(connection_id=connection_id, state=state, holder="", lease_expires_at=0)
             stmt = stmt.on_conflict_do_update(

@@ -361,7 +361,12 @@ class WedgeHRSandbox:
             return web.json_response({"message": "Wedge not found"}, status=404)
         self.resends[wedge["id"]] = self.resends.get(wedge["id"], 0) + 1
         for invite_id in wedge["inviteIds"]:
-            self.invites[invite_id]["inviteSent"] = True
+            invite = self.invites[invite_id]
+            invite["inviteSent"] = True
+            # Same invite id, back to "invited" (the reference's answer): a bounce or a cancellation
+            # is undone until the address bounces or the invite is canceled again.
+            if invite["status"] in ("send_failure", "canceled", "unknown"):
+                invite["status"] = "invited"
         return web.json_response({"data": self._wedge_out(wedge)})
 
     async def _list_interviews(self, request: web.Request) -> web.Response:

@@ -519,3 +519,103 @@ async def test_a_listing_answered_once_with_wedgehrs_nothing_matches_in_error_po
         await asyncio.sleep(0.5)
         assert len(bot.slack.posted("C1")) == 2
         assert ann["_wedgeId"] in (await stored_state(bot))["wedges"]
+
+
+async def invite_posted(bot, email, first_name, status="send_failure"):
+    """The candidate's invite bounced (or was canceled) and posted in a channel watching both: the
+    invite and its card."""
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    invite = bot.wedgehr.add_invite(interview_id=interview["id"], email=email, first_name=first_name)
+    bot.wedgehr.set_invite_status(invite["id"], status)
+    posted = len(cards(bot))
+    assert await bot.pipeline.poller.poll_all() == 1
+    card = (await bot.slack.wait_for(lambda: cards(bot)[posted:], timeout=5))[-1]
+    return invite, card
+
+
+async def resend_from_card(bot, invite, key):
+    """The recruiter clicks Resend invite on the candidate's card: WedgeHR sets it back to invited."""
+    wedge_id = str(invite["_wedgeId"])
+    await bot.sender.block_action(Action.RESEND_WEDGE, value=wedge_id, response_url=bot.slack.response_url(key))
+    answer = (await bot.slack.wait_for(lambda: bot.slack.responses.get(key), timeout=5))[-1]
+    assert "Invite resent" in answer["text"] and invite["status"] == "invited"
+
+
+async def test_an_invite_bounced_again_after_a_resend_is_posted_again_once_in_the_candidates_thread():
+    async with running_bot(wedgehr_poll_seconds=3600) as bot:
+        await subscribe(bot, "subscribe wedgehr send_failure canceled")
+        await bot.pipeline.poller.poll_all()
+        ann, card = await invite_posted(bot, "ann@example.com", "Ann")
+        assert "invite could not be sent" in card.text
+
+        await resend_from_card(bot, ann, "resend")
+        assert await bot.pipeline.poller.poll_all() == 0  # no invite of the account bounced now
+        bot.wedgehr.set_invite_status(ann["id"], "send_failure")  # the address bounces again
+        assert await bot.pipeline.poller.poll_all() == 1
+        (reply,) = await bot.slack.wait_for(lambda: replies(bot, card), timeout=5)
+        assert "invite could not be sent" in reply.text
+        assert await bot.pipeline.poller.poll_all() == 0
+
+        # Canceled, sent again (in WedgeHR this time) and canceled again, twice, while another
+        # candidate's cancellation is listed.
+        await invite_posted(bot, "bo@example.com", "Bo", status="canceled")
+        for _ in range(2):
+            bot.wedgehr.set_invite_status(ann["id"], "canceled")
+            assert await bot.pipeline.poller.poll_all() == 1
+            bot.wedgehr.set_invite_status(ann["id"], "invited")
+            assert await bot.pipeline.poller.poll_all() == 0
+        await bot.slack.wait_for(lambda: len(replies(bot, card)) == 3, timeout=5)
+        assert ["interview canceled" in m.text for m in replies(bot, card)] == [False, True, True]
+        assert await bot.pipeline.poller.poll_all() == 0
+        await asyncio.sleep(0.5)
+        assert len(cards(bot)) == 2 and len(bot.slack.posted("C1")) == 5
+
+
+async def test_after_an_upgrade_no_bounce_is_posted_again_and_one_bounced_anew_is():
+    async with running_bot(wedgehr_poll_seconds=3600) as bot:
+        await subscribe(bot, "subscribe wedgehr send_failure canceled")
+        await bot.pipeline.poller.poll_all()
+        ann, card = await invite_posted(bot, "ann@example.com", "Ann")
+        bo, _ = await invite_posted(bot, "bo@example.com", "Bo", status="canceled")
+        await resend_from_card(bot, ann, "resend")
+        assert await bot.pipeline.poller.poll_all() == 0
+        # What the release before this one left: each invite's status only, Ann's bounce kept while
+        # nothing else bounced (the listing answered "nothing matches").
+        (connection,) = await bot.services.db.connections.list_for_team("T0001")
+        state = await stored_state(bot)
+        assert state["invites"] == {str(ann["id"]): "send_failure", str(bo["id"]): "canceled"}
+        old = {key: state[key] for key in ("baseline", "invites", "wedges", "completions", "polled_at")}
+        async with bot.services.db.engine.begin() as conn:
+            await conn.execute(
+                sa.update(schema.poll_state).where(schema.poll_state.c.connection_id == connection.id).values(state=old)
+            )
+        assert await bot.pipeline.poller.poll_all() == 0
+        assert await bot.pipeline.poller.poll_all() == 0
+
+        bot.wedgehr.set_invite_status(ann["id"], "send_failure")  # bounced anew since the upgrade
+        assert await bot.pipeline.poller.poll_all() == 1
+        (reply,) = await bot.slack.wait_for(lambda: replies(bot, card), timeout=5)
+        assert "invite could not be sent" in reply.text
+        assert await bot.pipeline.poller.poll_all() == 0
+        await asyncio.sleep(0.5)
+        assert len(bot.slack.posted("C1")) == 3
+
+
+async def test_an_invite_bounced_again_after_a_new_token_is_posted_as_a_new_bounce():
+    async with running_bot(wedgehr_poll_seconds=3600) as bot:
+        await subscribe(bot, "subscribe wedgehr send_failure canceled")
+        await bot.pipeline.poller.poll_all()
+        ann, card = await invite_posted(bot, "ann@example.com", "Ann")
+
+        async def bounced_again():
+            bot.wedgehr.set_invite_status(ann["id"], "invited")  # sent again in WedgeHR
+            assert await bot.pipeline.poller.poll_all() == 0
+            bot.wedgehr.set_invite_status(ann["id"], "send_failure")
+            assert await bot.pipeline.poller.poll_all() == 1
+
+        await bounced_again()
+        await connect_token(bot, "rotated-token-0123456")  # the baseline starts again
+        assert await bot.pipeline.poller.poll_all() == 0
+        await bounced_again()
+        await bot.slack.wait_for(lambda: len(replies(bot, card)) == 2, timeout=5)
+        assert all("invite could not be sent" in m.text for m in replies(bot, card))
