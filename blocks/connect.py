@@ -149,6 +149,17 @@ def connected_message(connected: list[tuple[str, str]], *, notes: list[str] | No
     return Message(text=" ".join([text, *(notes or [])]), blocks=blocks)
 
 
+def connected_view(connected: list[tuple[str, str]], *, notes: list[str] | None = None) -> dict[str, Any]:
+    """The connect form once the vendor answered after the form had to wait: what was connected."""
+    return modal(
+        Callback.WORKING, "Connected", connected_message(connected, notes=notes).blocks, submit=None, close="Close"
+    )
+
+
+#: Atop the connect form shown again when a vendor refused a key after the form had to wait.
+REFUSED_HEADING = "Nothing was connected. Correct the form and connect again:"
+
+
 def disconnected_pause_notice(channel_id: str, vendor: str, *, by_user: str, reason: str) -> Message:
     """To a subscription's creator, when the connection it read through was disconnected."""
     text = (

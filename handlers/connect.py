@@ -11,8 +11,17 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from blocks.connect import connect_modal, connected_message, disconnected_pause_notice
+from blocks.connect import (
+    REFUSED_HEADING,
+    connect_modal,
+    connected_message,
+    connected_view,
+    disconnected_pause_notice,
+)
+from blocks.errors import error_message, error_view
+from blocks.forms import refilled_form
 from blocks.ids import Action, Block, Callback
+from blocks.invite import working_view
 from blocks.models import VENDOR_LABELS, ConnectionStatusView
 from bot.connections import VerifiedCredentials, disconnect, save_verified
 from bot.services import ENV_CONNECTED_BY, ENV_SETTINGS, Services
@@ -28,9 +37,11 @@ from handlers.common import (
     recipient_from_body,
     selected_value,
     services_of,
+    slack_error_code,
     state_values,
     team_of,
     text_value,
+    user_message_for,
 )
 
 logger = logging.getLogger(__name__)
@@ -39,7 +50,17 @@ logger = logging.getLogger(__name__)
 VERIFY_BUDGET_SECONDS = 2.2
 SLACK_TOO_SLOW = "Slack did not answer in time. Try again in a moment."
 SLACK_UNAVAILABLE = "Slack could not say whether you are a workspace admin. Try again in a moment."
+#: The working view a submission becomes when the vendor takes longer than the budget.
+CHECKING = "Checking the keys with the vendor…"
 VERIFY_RETRY = RetryPolicy(max_retries=0)
+#: What the connect modal shows while Slack says whether the user is an admin.
+LOADING = "Loading your connections…"
+#: How long the open modal waits on that answer (slack-sdk waits out a 429's Retry-After).
+ADMIN_CHECK_SECONDS = 10.0
+ADMIN_UNKNOWN = (
+    "Slack could not say whether you are a workspace admin, so this form offers only your own Spark Hire key. "
+    "Admins: open it again in a moment to set the workspace's credentials."
+)
 
 
 async def is_workspace_admin(client: AsyncWebClient, user_id: str) -> bool:
@@ -99,15 +120,54 @@ async def open_connect_modal(
     trigger_id: str,
     channel_id: str | None,
 ) -> None:
-    is_admin = await is_workspace_admin(client, user_id)
+    # views.open first: the trigger_id expires 3 s after Slack sent it, and users.info (the admin
+    # check) may wait out a 429's Retry-After. The form replaces "Loading…" once it is known.
+    opened = await client.views_open(trigger_id=trigger_id, view=working_view(LOADING))
+    view_id = opened["view"]["id"]
+    try:
+        await _fill_connect_modal(
+            services, client, team_id=team_id, user_id=user_id, view_id=view_id, channel_id=channel_id
+        )
+    except SlackApiError as exc:
+        if slack_error_code(exc) == "not_found":  # the user closed "Loading…": nothing left to show
+            logger.info("The connect form was closed before it was filled in")
+            return
+        await _show_error(client, view_id, exc)
+        raise
+    except Exception as exc:
+        # Never leave the modal on "Loading…"; the message (as for every failure) still follows.
+        await _show_error(client, view_id, exc)
+        raise
+
+
+async def _show_error(client: AsyncWebClient, view_id: str, exc: BaseException) -> None:
+    try:
+        await client.views_update(view_id=view_id, view=error_view(user_message_for(exc).text))
+    except Exception:
+        logger.info("Could not show the error in the connect form", exc_info=True)
+
+
+async def _fill_connect_modal(
+    services: Services, client: AsyncWebClient, *, team_id: str, user_id: str, view_id: str, channel_id: str | None
+) -> None:
+    notices: list[str] = []
+    try:
+        async with asyncio.timeout(ADMIN_CHECK_SECONDS):
+            is_admin = await is_workspace_admin(client, user_id)
+    except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+        # Still a form: everyone may connect their own key; the submission checks admins again.
+        logger.warning("Could not check that %s is an admin: %s", user_id, type(exc).__name__)
+        is_admin = False
+        notices.append(ADMIN_UNKNOWN)
     statuses = await connection_statuses(services, team_id, user_id)
-    await client.views_open(
-        trigger_id=trigger_id,
+    await client.views_update(
+        view_id=view_id,
         view=connect_modal(
             is_admin=is_admin,
             statuses=statuses,
             wedgehr_env=_wedgehr_env(services, statuses),
             private_metadata=dump_metadata(channel=channel_id),
+            notices=notices,
         ),
     )
 
@@ -215,35 +275,96 @@ async def on_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client
     tasks = {block: asyncio.ensure_future(coro) for block, coro in checks.items()}
     remaining = max(deadline - asyncio.get_running_loop().time(), 0.1)
     _done, pending = await asyncio.wait(tasks.values(), timeout=remaining)
-    for task in pending:
-        task.cancel()
+    channel = load_metadata(view.get("private_metadata")).get("channel")
+    recipient = Recipient(client=client, user_id=user_id, channel_id=channel)
+
+    def credentials_of(labels: dict[str, str]) -> VerifiedCredentials:
+        return VerifiedCredentials(
+            team_id=team_id,
+            user_id=user_id,
+            wedgehr=(wedgehr_token, labels[Block.WEDGEHR_TOKEN], wedgehr_env) if wedgehr_token else None,
+            sparkhire_workspace=(workspace_key, labels[Block.SPARKHIRE_WORKSPACE_KEY]) if workspace_key else None,
+            sparkhire_user=(user_key, labels[Block.SPARKHIRE_USER_KEY]) if user_key else None,
+        )
+
+    if pending:
+        # Past the budget: answer Slack now, keep the modal alive, update it when the vendor answers
+        # (a vendor that is always a little slow must not make connecting impossible).
+        await ack(response_action="update", view=working_view(CHECKING))
+        after_ack(
+            context,
+            _finish_slow_check(services, client, recipient, tasks=tasks, view=view, credentials_of=credentials_of),
+            recipient=recipient,
+            name="connect.finish",
+        )
+        return
+    errors, labels = _outcome(tasks)
+    if errors:
+        await ack(response_action="errors", errors=errors)
+        return
+    await ack(response_action="clear")
+    after_ack(
+        context,
+        save_and_confirm(services, credentials_of(labels), recipient=recipient),
+        recipient=recipient,
+        name="connect.save",
+    )
+
+
+def _outcome(tasks: dict[str, asyncio.Future[str]]) -> tuple[dict[str, str], dict[str, str]]:
+    """The finished checks' field errors (block_id -> what to fix) and account labels."""
     errors: dict[str, str] = {}
     labels: dict[str, str] = {}
     for block, task in tasks.items():
-        if task in pending:
-            errors[block] = "The vendor did not answer in time. Try again in a moment."
-        elif isinstance(task.exception(), VendorError):
+        if isinstance(task.exception(), VendorError):
             errors[block] = as_field_error(field_error(block, task.exception()))  # type: ignore[arg-type]
         elif task.exception() is not None:
             raise task.exception()  # type: ignore[misc]
         else:
             labels[block] = task.result()
+    return errors, labels
+
+
+async def _finish_slow_check(
+    services: Services,
+    client: AsyncWebClient,
+    recipient: Recipient,
+    *,
+    tasks: dict[str, asyncio.Future[str]],
+    view: dict[str, Any],
+    credentials_of: Any,
+) -> None:
+    """The vendor answered after the submission was: show the outcome on the working view.
+
+    A modal closed meanwhile loses nothing: the credentials are still saved and confirmed by
+    message, and a refusal is sent by message instead.
+    """
+    view_id = view["id"]
+    await asyncio.wait(tasks.values())
+    try:
+        errors, labels = _outcome(tasks)
+    except Exception as exc:
+        await _show_error(client, view_id, exc)
+        raise
     if errors:
-        await ack(response_action="errors", errors=errors)
+        form = refilled_form(view, heading=REFUSED_HEADING, problems=[], field_problems=errors)
+        try:
+            await client.views_update(view_id=view_id, view=form)
+            return
+        except (SlackApiError, TimeoutError, aiohttp.ClientError) as exc:
+            logger.info("Could not show the refused keys on the connect form: %r", exc)
+        await recipient.send(error_message(f"Nothing was connected. {' '.join(errors.values())}", reconnect=True))
         return
-    await ack(response_action="clear")
-    channel = load_metadata(view.get("private_metadata")).get("channel")
-    credentials = VerifiedCredentials(
-        team_id=team_id,
-        user_id=user_id,
-        wedgehr=(wedgehr_token, labels[Block.WEDGEHR_TOKEN], wedgehr_env) if wedgehr_token else None,
-        sparkhire_workspace=(workspace_key, labels[Block.SPARKHIRE_WORKSPACE_KEY]) if workspace_key else None,
-        sparkhire_user=(user_key, labels[Block.SPARKHIRE_USER_KEY]) if user_key else None,
-    )
-    recipient = Recipient(client=client, user_id=user_id, channel_id=channel)
-    after_ack(
-        context, save_and_confirm(services, credentials, recipient=recipient), recipient=recipient, name="connect.save"
-    )
+    try:
+        saved = await save_verified(services, credentials_of(labels))
+    except Exception as exc:
+        await _show_error(client, view_id, exc)
+        raise
+    try:
+        await client.views_update(view_id=view_id, view=connected_view(saved.connected, notes=saved.notes))
+    except (SlackApiError, TimeoutError, aiohttp.ClientError) as exc:
+        logger.info("Could not show the connected accounts on the connect form: %r", exc)
+    await recipient.send(connected_message(saved.connected, notes=saved.notes))
 
 
 async def save_and_confirm(services: Services, credentials: VerifiedCredentials, *, recipient: Recipient) -> None:

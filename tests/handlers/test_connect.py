@@ -14,10 +14,20 @@ def state(**fields):
 
 
 async def open_connect(bot, user="U1"):
-    opened = len(bot.slack.calls_to("views.open"))
+    updates = len(bot.slack.calls_to("views.update"))
     await bot.sender.command("connect", user=user)
-    await bot.slack.wait_for(lambda: len(bot.slack.calls_to("views.open")) > opened)
-    view = list(bot.slack.views.values())[-1]
+    return await connect_form(bot, updates)
+
+
+async def connect_form(bot, updates=0, timeout=5.0):
+    """The connect form, once it replaced the "Loading…" view that views.open showed at once."""
+    (call, *_) = await bot.slack.wait_for(
+        lambda: [
+            c for c in bot.slack.calls_to("views.update")[updates:] if c.args["view"]["callback_id"] == Callback.CONNECT
+        ],
+        timeout=timeout,
+    )
+    view = bot.slack.views[call.args["view_id"]]
     assert view["callback_id"] == Callback.CONNECT
     assert_valid_view(view)
     return view
@@ -101,8 +111,8 @@ async def test_admin_connects_wedgehr_token():
 async def test_reconnect_button_from_an_error_opens_the_modal():
     async with running_bot(env_credentials=False) as bot:
         await bot.sender.block_action(Action.OPEN_CONNECT, value="sparkhire")
-        await bot.slack.wait_for(lambda: bot.slack.calls_to("views.open"))
-        assert bot.slack.calls_to("views.open")[-1].args["view"]["callback_id"] == Callback.CONNECT
+        form = await connect_form(bot)
+        assert len(bot.slack.calls_to("views.open")) == 1 and list(bot.slack.views) == [form["id"]]
 
 
 async def connect_own_key(bot, key, user="U2"):
@@ -365,3 +375,96 @@ async def test_a_disconnect_click_from_outside_the_form_changes_nothing():
         assert response.status_code == 200
         await asyncio.sleep(0.3)
         assert await bot.services.db.connections.list_for_team("T0001") == [connection]
+
+
+async def test_the_form_opens_at_once_while_slack_rate_limits_the_admin_check():
+    async with running_bot(env_credentials=False) as bot:
+        # slack-sdk waits out the Retry-After: 3 s, when the trigger_id of the command has expired.
+        bot.slack.fail("users.info", status=429, error="ratelimited", retry_after=3)
+        began = time.monotonic()
+        await bot.sender.command("connect", user="U1")
+        form = await connect_form(bot, timeout=10)
+        (opened,) = bot.slack.calls_to("views.open")
+        assert opened.at - began < 1.0
+        assert bot.slack.calls.index(opened) < bot.slack.calls.index(bot.slack.calls_to("users.info")[0])
+        assert "Loading" in str(opened.args["view"]["blocks"])
+        assert len(bot.slack.calls_to("users.info")) == 2  # answered once the wait was over
+        assert Block.WEDGEHR_TOKEN in str(form["blocks"])  # the admin's form, in the modal opened in time
+
+
+async def test_the_form_offers_the_own_key_when_slack_cannot_say_who_is_admin():
+    async with running_bot(env_credentials=False) as bot:
+        bot.slack.fail("users.info", error="fatal_error")
+        form = await open_connect(bot, "U1")
+        shown = str(form["blocks"])
+        assert Block.WEDGEHR_TOKEN not in shown and Block.SPARKHIRE_USER_KEY in shown
+        assert "could not say whether you are a workspace admin" in shown
+
+
+async def updated(bot, view, updates):
+    """``view`` as the first views.update after the submission left it."""
+    await bot.slack.wait_for(lambda: len(bot.slack.calls_to("views.update")) > updates, timeout=8)
+    (call, *_) = bot.slack.calls_to("views.update")[updates:]
+    assert call.args["view_id"] == view["id"]
+    return bot.slack.views[view["id"]]
+
+
+async def submit_slowly_checked_key(bot, key, user="U2"):
+    """Submit ``key`` while Spark Hire takes longer to check it than Slack waits for the answer."""
+    view = await open_connect(bot, user)
+    updates = len(bot.slack.calls_to("views.update"))
+    bot.sparkhire.slow_next(2.5)
+    began = time.monotonic()
+    response = await bot.sender.view_submission(view, state(**{Block.SPARKHIRE_USER_KEY: key}), user=user)
+    assert time.monotonic() - began < 2.8  # Slack shows the user an error after 3 s
+    body = response.json()
+    assert body["response_action"] == "update" and body["view"]["callback_id"] == Callback.WORKING
+    assert_valid_view(body["view"])
+    return view, updates
+
+
+async def test_a_key_the_vendor_checks_slowly_is_still_connected():
+    async with running_bot(env_credentials=False) as bot:
+        view, updates = await submit_slowly_checked_key(bot, "mo-own-key-123456")
+        done = await updated(bot, view, updates)
+        assert_valid_view(done)
+        assert done["title"]["text"] == "Connected"
+        assert "Company User at Shermer Staffing" in str(done["blocks"])
+        reply = await bot.slack.wait_for(lambda: bot.slack.ephemerals("U2"))
+        assert "Company User at Shermer Staffing" in reply[-1].text
+        connection = await bot.services.db.connections.resolve("T0001", "sparkhire", "U2")
+        assert connection.credential.get_secret_value() == "mo-own-key-123456"
+        (entry,) = await bot.services.db.audit.recent("T0001", action_prefix="connection.set")
+        assert entry.user_id == "U2"
+
+
+async def test_a_key_the_vendor_rejects_slowly_shows_the_form_again_with_why():
+    async with running_bot(env_credentials=False) as bot:
+        view, updates = await submit_slowly_checked_key(bot, "invalid-key-xyz")
+        form = await updated(bot, view, updates)
+        assert form["callback_id"] == Callback.CONNECT
+        assert_valid_view(form)
+        assert "Spark Hire rejected this API key" in str(form["blocks"][0])
+        (key_input,) = [b for b in form["blocks"] if b.get("block_id") == Block.SPARKHIRE_USER_KEY]
+        assert key_input["element"]["initial_value"] == "invalid-key-xyz"  # as typed, to correct
+        assert await bot.services.db.connections.list_for_team("T0001") == []
+
+
+async def test_a_slowly_checked_key_is_connected_and_confirmed_though_the_form_was_closed():
+    async with running_bot(env_credentials=False) as bot:
+        view, _ = await submit_slowly_checked_key(bot, "mo-own-key-123456")
+        del bot.slack.views[view["id"]]  # the user closed the working view: views.update says not_found
+        reply = await bot.slack.wait_for(lambda: bot.slack.ephemerals("U2"), timeout=8)
+        assert "Company User at Shermer Staffing" in reply[-1].text
+        assert await bot.services.db.connections.resolve("T0001", "sparkhire", "U2")
+
+
+async def test_a_key_rejected_slowly_after_the_form_was_closed_is_told_by_message():
+    async with running_bot(env_credentials=False) as bot:
+        view, _ = await submit_slowly_checked_key(bot, "invalid-key-xyz")
+        del bot.slack.views[view["id"]]
+        (told,) = await bot.slack.wait_for(lambda: bot.slack.ephemerals("U2"), timeout=8)
+        assert "Nothing was connected" in told.text and "Spark Hire rejected this API key" in told.text
+        assert Action.OPEN_CONNECT in str(told.blocks)  # the way to paste it again
+        assert "invalid-key-xyz" not in told.text
+        assert await bot.services.db.connections.list_for_team("T0001") == []

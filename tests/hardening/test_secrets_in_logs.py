@@ -20,6 +20,11 @@ SPARKHIRE_KEY = "spark-secret-key-4242424242"
 USER_KEY = "mo-personal-key-4242424242"
 
 
+def connect_forms(slack: FakeSlack) -> list:
+    """The views.update calls that filled the connect form in (views.open shows "Loading…" first)."""
+    return [c for c in slack.calls_to("views.update") if c.args["view"]["callback_id"] == Callback.CONNECT]
+
+
 def http_env(slack_url: str, wedgehr_url: str, sparkhire_url: str, tmp_path) -> dict[str, str]:
     """HTTP mode with both vendors' keys in the environment, each fake at its own URL."""
     return {
@@ -60,9 +65,9 @@ async def test_a_full_debug_run_logs_no_secret(tmp_path):
         try:
             # A member connects their own Spark Hire key through the modal.
             await sender.command("connect", user="U2")
-            await slack.wait_for(lambda: slack.calls_to("views.open"))
-            view = list(slack.views.values())[-1]
-            assert view["callback_id"] == Callback.CONNECT
+            # views.open shows "Loading…" at once; the form follows in the same modal.
+            (filled, *_) = await slack.wait_for(lambda: connect_forms(slack))
+            view = slack.views[filled.args["view_id"]]
             state = {Block.SPARKHIRE_USER_KEY: {Action.INPUT: {"type": "plain_text_input", "value": USER_KEY}}}
             assert (await sender.view_submission(view, state, user="U2")).json() == {"response_action": "clear"}
             assert any(r.api_key == USER_KEY for r in sparkhire.requests)
@@ -162,8 +167,8 @@ async def test_in_socket_mode_a_debug_run_logs_no_key_typed_into_the_connect_for
         try:
             # An admin opens the connect form and types a personal Spark Hire key and a WedgeHR token.
             await slack.send_envelope("slash_commands", slash_command_form("connect", trigger_id="t1", user="U1"))
-            await slack.wait_for(lambda: slack.calls_to("views.open"), timeout=10)
-            view = list(slack.views.values())[-1]
+            (filled, *_) = await slack.wait_for(lambda: connect_forms(slack), timeout=10)
+            view = slack.views[filled.args["view_id"]]
             state = {
                 Block.SPARKHIRE_USER_KEY: {Action.INPUT: {"type": "plain_text_input", "value": USER_KEY}},
                 Block.WEDGEHR_TOKEN: {Action.INPUT: {"type": "plain_text_input", "value": typed_wedgehr}},
