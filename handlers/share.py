@@ -61,6 +61,7 @@ from handlers.common import (
     report,
     selected_values,
     services_of,
+    slack_error_code,
     state_values,
     team_of,
     text_value,
@@ -276,6 +277,10 @@ async def open_advanced(
             services, client, recipient, team_id=team_id, view_id=opened["view"]["id"], interview_uuid=interview_uuid
         )
     except Exception as exc:
+        if isinstance(exc, SlackApiError) and slack_error_code(exc) == "not_found":
+            # The user closed "Loading…": nothing left to show, and nothing to tell them.
+            logger.info("The advanced share form was closed before it was filled in")
+            return
         # Never leave the modal on "Loading…": say there what went wrong; the message (with any
         # reconnect button) still follows as for every other failure.
         try:

@@ -545,6 +545,17 @@ async def test_advanced_share_modal_says_what_went_wrong_when_spark_hire_fails(b
     assert "not allowed to do that" in shown and "Ask an account admin" in shown
 
 
+async def test_an_advanced_share_modal_closed_while_loading_tells_nobody_of_an_error(bot):
+    # It told the user "Slack refused the request (not_found)" for closing a window.
+    done = next(i for i in bot.sparkhire.interviews.values() if i["status"] == "completed")
+    bot.slack.fail("views.update", error="not_found")
+    await bot.sender.block_action(Action.SHARE_ADVANCED, value=done["uuid"], response_url=bot.slack.response_url("a"))
+    await bot.slack.wait_for(lambda: bot.slack.calls_to("views.update"))
+    await asyncio.sleep(0.5)  # anything else would have been sent by now
+    assert bot.slack.responses.get("a") is None and bot.slack.ephemerals("U1") == []
+    assert len(bot.slack.calls_to("views.update")) == 1  # no error view tried on a closed window
+
+
 async def test_find_looks_up_an_address_with_non_ascii_letters_whole(bot):
     interview = next(iter(bot.wedgehr.interviews.values()))
     bot.wedgehr.add_invite(interview_id=interview["id"], email="jöhn@example.com", first_name="Jöhn")
