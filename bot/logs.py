@@ -10,7 +10,10 @@ from collections.abc import Iterable
 # incoming-webhook URLs (whoever has one can post as the app; slack-sdk logs them at DEBUG).
 _PATTERNS = [
     re.compile(r"(https://hooks\.slack\.com/(?:actions|commands|services|triggers|workflows)/)[^\s'\",]+"),
-    re.compile(r"xox[abposr]-[A-Za-z0-9-]+"),
+    # Every kind: bot, user, app-config and refresh tokens (``xoxe-1-…``), rotated ones (``xoxe.xoxb-1-…``).
+    re.compile(r"xox[a-z](?:\.xox[a-z])?-[A-Za-z0-9-]+"),
+    # OAuth exchanges (oauth.v2.access, token rotation), as slack-sdk logs their data and answers.
+    re.compile(r"""((?:refresh_token|access_token|client_secret)['"]?\s*[:=]\s*['"]?)[^\s'"&,}]+"""),
     re.compile(r"xapp-[A-Za-z0-9-]+"),
     re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"),
     re.compile(r"(?<=://)[^/@\s:]+:[^/@\s]+(?=@)"),

@@ -89,8 +89,9 @@ class SparkHireReceiver:
         if scheme.lower() != "basic":  # auth schemes are case-insensitive (RFC 7617)
             return None
         try:
-            return base64.b64decode(credentials.strip(), validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
+            # Encoded first: b64decode refuses a str with a non-ASCII character by ValueError.
+            return base64.b64decode(credentials.strip().encode("ascii"), validate=True).decode()
+        except (binascii.Error, UnicodeError):
             return None
 
     async def handle(self, request: web.Request) -> web.Response:

@@ -31,6 +31,27 @@ def test_tokens_headers_and_configured_secrets_are_redacted():
         assert secret not in line
 
 
+def test_slack_refresh_tokens_and_oauth_secrets_are_redacted():
+    # slack-sdk logs token rotation's oauth.v2.access at DEBUG: the refresh tokens (xoxe-) it sends
+    # and gets back, read from the database, are in no configured list.
+    line = scrubbed(
+        "Sending a request - url: https://slack.com/api/oauth.v2.access, data: {'grant_type': 'refresh_token', "
+        "'refresh_token': 'xoxe-1-My0xLTE-refresh', 'client_id': '111.222', 'client_secret': 'c0ffee-secret'} "
+        "body: {'ok': True, 'access_token': 'xoxe.xoxb-1-rotated', 'refresh_token': 'xoxe-1-next'} "
+        "form refresh_token=opaque-refresh-value&client_secret=form-secret-value"
+    )
+    for secret in (
+        "xoxe-1-My0xLTE-refresh",
+        "c0ffee-secret",
+        "xoxb-1-rotated",
+        "xoxe-1-next",
+        "opaque-refresh-value",
+        "form-secret-value",
+    ):
+        assert secret not in line
+    assert "'client_id': '111.222'" in line  # not a secret: kept for whoever reads the log
+
+
 def test_a_lone_surrogate_from_a_delivery_is_written_escaped_not_lost(tmp_path):
     # A file (or any UTF-8 stream without backslashreplace) cannot take '\ud800': the handler
     # printed a "Logging error" traceback instead of the line.

@@ -75,6 +75,21 @@ async def test_the_basic_scheme_is_matched_whatever_its_case(bot):
     await bot.slack.wait_for(lambda: cards(bot))
 
 
+async def test_credentials_that_are_not_base64_text_get_401_not_a_500(bot):
+    # A non-ASCII character made base64 raise ValueError, answered 500 with a traceback logged.
+    await subscribe(bot)
+    url, headers = webhook_of(bot)
+    garbled = ["Basic é".encode("latin-1"), "basic ünïcode==".encode(), b"Basic \xff\xff", b"Basic !!", b"Bearer x"]
+    async with httpx.AsyncClient() as client:
+        for authorization in garbled:
+            response = await client.post(
+                url, json=completed_interview(bot), headers={**headers, "Authorization": authorization}
+            )
+            assert response.status_code == 401, authorization
+    await asyncio.sleep(0.3)
+    assert cards(bot) == []
+
+
 async def test_webhook_passwords_are_compared_in_constant_time(bot, monkeypatch):
     # An == on the password would leak through timing how much of a guess was right.
     import hmac
