@@ -12,6 +12,7 @@ import time
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
+from typing import Any, get_args
 from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
@@ -69,10 +70,7 @@ class SlackMode(StrEnum):
 class Settings(BaseSettings):
     """All operator settings. Secrets are ``SecretStr`` so they never print."""
 
-    # A setting set but empty, as a .env template or a platform's form leaves it, takes its default.
-    model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False, env_ignore_empty=True
-    )
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False)
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
@@ -118,6 +116,22 @@ class Settings(BaseSettings):
     #: an event's de-duplication key is kept for good. At least 3: events were always kept 72 hours.
     event_retention_days: float = Field(default=30, ge=3)
     log_level: str = "INFO"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_means_default(cls, values: Any) -> Any:
+        """A setting set but empty, as a .env template or a platform's form leaves it, takes its default.
+
+        Not a secret: an empty ``SPARKHIRE_API_KEY=`` in the environment still turns off the one in
+        ``.env`` (unset), rather than letting it through.
+        """
+        if not isinstance(values, dict):
+            return values
+        return {
+            name: value
+            for name, value in values.items()
+            if not (value == "" and name in cls.model_fields and not _is_secret(cls.model_fields[name].annotation))
+        }
 
     @field_validator("slack_api_url")
     @classmethod
@@ -306,6 +320,10 @@ class Settings(BaseSettings):
     def shares_its_database(self) -> bool:
         """PostgreSQL: the database other processes, on other machines, may use too."""
         return self.sqlalchemy_url.startswith("postgresql")
+
+
+def _is_secret(annotation: Any) -> bool:
+    return annotation is SecretStr or SecretStr in get_args(annotation)
 
 
 def slack_token_problem(name: str, token: str) -> str | None:

@@ -79,7 +79,7 @@ async def on_resend_button(
     await ack()
     value = action.get("value") or ""
     recipient = recipient_from_body(body, client, respond)
-    if not value.isdecimal():
+    if not _is_wedge_id(value):
         raise UserFacingError("That button does not carry a WedgeHR wedge id; run `/interview resend <email>`.")
     after_ack(
         context,

@@ -257,7 +257,8 @@ class Database:
 
     async def schema_version(self) -> int:
         """The version the schema is at, 0 if it was never migrated; creates and changes nothing."""
-        async with self.engine.connect() as conn:
+        # A read: on SQLite it must not take the write lock from a running bot.
+        async with self.engine.execution_options(interview_bot_read_only=True).connect() as conn:
             table = schema.schema_version.name
             if not await conn.run_sync(lambda sync: sa.inspect(sync).has_table(table)):
                 return 0

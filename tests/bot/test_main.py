@@ -97,6 +97,11 @@ def test_doctor_reads_the_database_without_making_or_migrating_it(tmp_path):
     assert not file.exists()
     assert run(["migrate"], tmp_path, DATABASE_URL=url).returncode == 0
     assert doctor_says().startswith("ok") and "schema up to date" in doctor_says()
+    with contextlib.closing(sqlite3.connect(file)) as writer:  # a running bot writing meanwhile
+        writer.execute("BEGIN IMMEDIATE")
+        said = run(["doctor"], tmp_path, SLACK_SIGNING_SECRET="s", DATABASE_URL=url, DATABASE_TIMEOUT_SECONDS="1")
+        (line,) = [line for line in said.stdout.splitlines() if line.split()[1] == "database"]
+        assert line.startswith("ok"), line  # it waited for the write lock, then failed
     latest = Database.latest_schema_version()
     with contextlib.closing(sqlite3.connect(file)) as conn, conn:  # as the release before left it
         conn.execute("DELETE FROM schema_version WHERE version = ?", (latest,))

@@ -28,6 +28,14 @@ def test_a_setting_set_but_empty_takes_its_default(monkeypatch, tmp_path):
     assert (settings.port, settings.wedgehr_env, settings.wedgehr_poll_seconds) == (3000, "production", 60)
 
 
+def test_an_empty_secret_in_the_environment_still_turns_off_the_one_in_dot_env(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("SPARKHIRE_API_KEY=key-from-the-file\n")
+    monkeypatch.setenv("SPARKHIRE_API_KEY", "")
+    settings = Settings()
+    assert not settings.sparkhire_api_key and settings.env_vendor_keys == []
+
+
 def test_mode_follows_credentials(monkeypatch):
     monkeypatch.setenv("SLACK_CLIENT_ID", "1.2")
     monkeypatch.setenv("SLACK_CLIENT_SECRET", "x")

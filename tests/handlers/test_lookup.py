@@ -234,6 +234,14 @@ async def test_resend_of_something_that_is_neither_an_address_nor_a_wedge_id_exp
     assert asked == [] and not any(typed in bot.slack.responses for typed in ("foo@", "@bar", "0", "00"))
 
 
+async def test_a_resend_button_with_a_value_that_is_no_wedge_id_says_so_and_asks_nothing(bot):
+    # The button took what int() reads ("0", Arabic-Indic digits) and asked WedgeHR for it.
+    for value in ("0", "\u0661\u0662\u0663"):
+        await bot.sender.block_action(Action.RESEND_WEDGE, value=value, response_url=bot.slack.response_url(value))
+        assert "does not carry a WedgeHR wedge id" in (await replies(bot, value))[-1]["text"]
+    assert bot.wedgehr.requests == []
+
+
 async def test_share_completed_interview_creates_link_and_can_deactivate(bot):
     await bot.sender.command("share ann@example.com", response_url=bot.slack.response_url("s"))
     message = (await replies(bot, "s"))[-1]
