@@ -135,6 +135,17 @@ def manual_webhook_text() -> str:
     )
 
 
+def webhook_credentials_refused(text: str) -> dict[str, Any]:
+    """The credentials modal when it shows no credentials: why (not allowed, or not known)."""
+    return modal(
+        Callback.WEBHOOK_CREDENTIALS,
+        "Spark Hire webhook",
+        [section(f":no_entry_sign: {escape(text)}")],
+        submit=None,
+        close="Close",
+    )
+
+
 #: Where the credentials modal shows the password: logs never show what follows it (bot/logs.py).
 PASSWORD_LABEL = "Webhook password:"
 

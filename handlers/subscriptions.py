@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.common import escape, section
-from blocks.errors import error_message, notice
+from blocks.errors import error_message, error_view, notice
 from blocks.ids import Action
+from blocks.invite import working_view
 from blocks.models import ManualWebhookView, Message
 from blocks.subscriptions import (
     parse_unsubscribe_choice,
@@ -27,6 +30,7 @@ from blocks.subscriptions import (
     unsubscribe_choices_message,
     unsubscribed_message,
     webhook_credentials_modal,
+    webhook_credentials_refused,
 )
 from bot.crypto import SecretKeyMismatchError, constant_time_equals
 from bot.errors import UserFacingError
@@ -46,10 +50,18 @@ from bot.notify.subscriptions import (
     views_naming_accounts,
 )
 from bot.services import Services
-from bot.storage import Subscription
+from bot.storage import Connection, Subscription
 from bot.storage.repos import CatchUp
-from handlers.common import Recipient, after_ack, recipient_from_body, services_of, team_of
-from handlers.connect import is_workspace_admin, may_manage
+from handlers.common import (
+    Recipient,
+    after_ack,
+    recipient_from_body,
+    services_of,
+    slack_error_code,
+    team_of,
+    user_message_for,
+)
+from handlers.connect import ADMIN_CHECK_SECONDS, is_workspace_admin, may_manage
 from handlers.home import build_home
 
 logger = logging.getLogger(__name__)
@@ -496,12 +508,30 @@ on_resume = _on_paused_click(re_enable, "subscription.resume")
 on_remove = _on_paused_click(remove_paused, "subscription.remove")
 
 
+#: What the credentials modal shows while Slack says whether the user is a workspace admin.
+LOADING_CREDENTIALS = "Loading the webhook credentials…"
+CREDENTIALS_ADMIN_UNKNOWN = (
+    "Slack could not say whether you are a workspace admin, so the webhook credentials are not shown. "
+    "Try again in a moment."
+)
+
+
+def _only_who(connection: Connection) -> str:
+    who = "the person whose own Spark Hire key this webhook uses" if connection.scope == "user" else "workspace admins"
+    return f"Only {who} can see these webhook credentials."
+
+
 async def show_webhook_credentials(
     services: Services, client: AsyncWebClient, *, team_id: str, user_id: str, connection_id: str, trigger_id: str
 ) -> None:
     """Open the modal with what registering a Spark Hire webhook by hand takes: its URL path and
     credentials. Only for whoever may manage the connection (the password lets anyone post events
-    as Spark Hire); the button's value is the user's to change, so it is checked here."""
+    as Spark Hire); the button's value is the user's to change, so it is checked here.
+
+    What the database alone decides (no such connection, a colleague's own key) is answered by
+    message at once. Otherwise the modal opens first, on "Loading…" (the trigger_id expires 3 s after
+    the click, and users.info, the admin check, may wait out a 429's Retry-After), then shows the
+    credentials or why not."""
     connection = None
     if connection_id.isascii() and connection_id.isalnum() and len(connection_id) <= 64:
         try:
@@ -513,31 +543,58 @@ async def show_webhook_credentials(
             "That Spark Hire account is no longer connected here. Run `/interview subscribe sparkhire` in the "
             "channel again to see how to get its events."
         )
-    if connection.scope == "user":
-        is_admin = False  # a user's own key is theirs alone
-    else:
-        is_admin = await is_workspace_admin(client, user_id)
+    if connection.scope == "user" and not may_manage(connection, user_id, is_admin=False):
+        raise UserFacingError(_only_who(connection))  # a user's own key is theirs alone
+    opened = await client.views_open(trigger_id=trigger_id, view=working_view(LOADING_CREDENTIALS))
+    view_id = opened["view"]["id"]
+    try:
+        view = await _webhook_credentials_view(services, client, connection, user_id)
+        await client.views_update(view_id=view_id, view=view)
+    except SlackApiError as exc:
+        if slack_error_code(exc) == "not_found":  # the user closed "Loading…": nothing left to show
+            logger.info("The webhook credentials modal was closed before it was filled in")
+            return
+        await _show_modal_error(client, view_id, exc)
+        raise
+    except Exception as exc:  # never left on "Loading…"; the message (as for every failure) still follows
+        await _show_modal_error(client, view_id, exc)
+        raise
+
+
+async def _webhook_credentials_view(
+    services: Services, client: AsyncWebClient, connection: Connection, user_id: str
+) -> dict[str, Any]:
+    """The credentials modal for ``user_id``, or one saying why it shows none."""
+    is_admin = False
+    if connection.scope == "workspace":
+        try:
+            async with asyncio.timeout(ADMIN_CHECK_SECONDS):
+                is_admin = await is_workspace_admin(client, user_id)
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+            logger.warning("Could not check that %s is an admin: %s", user_id, type(exc).__name__)
+            return webhook_credentials_refused(CREDENTIALS_ADMIN_UNKNOWN)
     if not may_manage(connection, user_id, is_admin=is_admin):
-        who = (
-            "the person whose own Spark Hire key this webhook uses"
-            if connection.scope == "user"
-            else "workspace admins"
-        )
-        raise UserFacingError(f"Only {who} can see these webhook credentials.")
+        return webhook_credentials_refused(_only_who(connection))
     found = await services.db.connections.webhook_auth(connection.id)
     if found is None:
-        raise UserFacingError(
+        return webhook_credentials_refused(
             "This account has no webhook credentials the bot can read. Run `/interview subscribe sparkhire` in "
             "the channel again: it makes new ones."
         )
     username, _, password = found[1].partition(":")
-    view = webhook_credentials_modal(
+    return webhook_credentials_modal(
         path=webhook_path(connection.id),
         username=username,
         password=password,
         public_url=services.settings.public_url,
     )
-    await client.views_open(trigger_id=trigger_id, view=view)
+
+
+async def _show_modal_error(client: AsyncWebClient, view_id: str, exc: BaseException) -> None:
+    try:
+        await client.views_update(view_id=view_id, view=error_view(user_message_for(exc).text))
+    except Exception:
+        logger.info("Could not show the error in the webhook credentials modal", exc_info=True)
 
 
 async def on_show_webhook_credentials(

@@ -279,9 +279,18 @@ async def _follow_new_key(services: Services, *, before: Connection | None, afte
     account would go on sending events the channel no longer wants. So the webhook is registered
     again with the new key (unless Spark Hire shows it to that key: same account), and the old
     registration deleted with the old key. Returns notes for the user.
+
+    A webhook registered by hand (a password stored, no registration the bot knows of) is followed
+    too: for a key of another account, or one Spark Hire cannot confirm is of the same account, the
+    password is replaced (the old account's deliveries stop being accepted) and the user is told to
+    register the webhook again in the new account and delete the old one.
     """
-    if before is None or not before.webhook_uuid or before.credential == after.credential:
+    if before is None or before.credential == after.credential:
         return []
+    if not before.webhook_uuid:
+        if not await _has_webhook_auth(services, after.id):
+            return []  # no webhook, registered or to register by hand: nothing follows the key
+        return await _follow_new_key_by_hand(services, before=before, after=after)
     if not before.readable:  # saved under another BOT_SECRET_KEY: the old key cannot be used to clean up
         note = await _register_webhook(services, after, new_password=True)
         return (
@@ -314,6 +323,66 @@ async def _follow_new_key(services: Services, *, before: Connection | None, afte
     # A key revoked with the account change cannot delete: its deliveries now fail our password check.
     await _delete_webhook(services, before, before.webhook_uuid)
     return notes
+
+
+async def _has_webhook_auth(services: Services, connection_id: str) -> bool:
+    """Whether the connection has a webhook password stored, readable or not."""
+    if not await services.db.connections.webhook_auth_readable(connection_id):
+        return True
+    return await services.db.connections.webhook_auth(connection_id) is not None
+
+
+async def _follow_new_key_by_hand(services: Services, *, before: Connection, after: Connection) -> list[str]:
+    """The work of follow_new_key for a webhook registered by hand (its uuid unknown to the bot)."""
+    if await _same_account_by_hand(services, before=before, after=after):
+        return []  # the webhook registered by hand in this account stands, with its password
+    old = before.account_label
+    try:
+        # The old account's registration must stop being accepted: the receiver checks only the password.
+        note = await _register_webhook(services, after, new_password=True)
+    except VendorError as exc:  # the password was replaced all the same: the old registration is dead
+        logger.warning("Could not register the webhook with the new key: %s", exc)
+        first = f"Spark Hire did not take this account's webhook ({exc}). {SUBSCRIBE_AGAIN}"
+    else:
+        if isinstance(note, ByHand):
+            first = (
+                f"This key may be of another Spark Hire account than {old}'s (Spark Hire does not show the webhook "
+                "registered by hand to it), so that webhook's password was replaced and its calls are now refused. "
+                f"Register the webhook again in this account ({after.account_label}), with the new credentials: {note}"
+            )
+        else:
+            first = (
+                "Subscribed channels now get Spark Hire events from this account "
+                f"({after.account_label}), no longer from {old}."
+            )
+    return [
+        f"{first} Delete the webhook registered by hand in {old}'s Spark Hire webhook settings: the bot cannot. "
+        "Its calls are refused meanwhile."
+    ]
+
+
+async def _same_account_by_hand(services: Services, *, before: Connection, after: Connection) -> bool:
+    """Whether Spark Hire shows the new key to be of the old key's account, for a webhook registered
+    by hand (the bot does not know its uuid): the new key lists a webhook at the connection's path,
+    or one the old key lists too (keys of one account list the same webhooks). False when it
+    cannot say: another account, as far as the bot can tell."""
+    path = webhook_path(after.id)
+    keys = [after, *([before] if before.readable else [])]
+    answers = await asyncio.gather(
+        *(services.client_for(c).list_webhooks() for c in keys),  # type: ignore[attr-defined]
+        return_exceptions=True,
+    )
+    for answer in answers:
+        if isinstance(answer, BaseException) and not isinstance(answer, VendorError):
+            raise answer
+    lists = [answer if isinstance(answer, list) else None for answer in answers]
+    if lists[0] is None:
+        logger.warning("Could not list Spark Hire webhooks with the new key: %s", answers[0])
+        return False
+    if any((hook.url or "").endswith(path) for hook in lists[0]):
+        return True
+    old = lists[1] if len(lists) > 1 else None
+    return bool(old and {hook.uuid for hook in old} & {hook.uuid for hook in lists[0]})
 
 
 async def release_webhook_if_unused(services: Services, connection_id: str | None) -> bool:

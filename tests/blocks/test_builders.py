@@ -348,6 +348,7 @@ ALL_VIEWS = [
     lambda: subscriptions.webhook_credentials_modal(
         path="/webhooks/sparkhire/c", username="interview-bot", password="p", public_url="https://bot.example"
     ),
+    lambda: subscriptions.webhook_credentials_refused("Only workspace admins can see these webhook credentials."),
     lambda: connect.connect_modal(
         is_admin=True,
         statuses=[

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 
-from blocks.ids import Action
+from blocks.ids import Action, Callback
 from blocks.subscriptions import CHOICE_GROUPS_MOST, PASSWORD_LABEL, parse_unsubscribe_choice
 from bot.logs import RedactingFilter
 from bot.notify.jobs import JOB_CHECK_SECONDS
@@ -26,6 +26,7 @@ from tests.bot.notify.test_subscriptions import (
     subscribe,
     subscriptions,
 )
+from tests.handlers.test_connect import connect_own_key
 from tests.handlers.test_home import open_home
 from tests.handlers.test_paused_subscriptions import click_on_home
 from tests.support.blockkit import assert_valid_blocks, assert_valid_view
@@ -685,15 +686,34 @@ def credentials_in(view) -> tuple[str, str]:
     return username.group(1), password.group(1)
 
 
-async def register_by_hand(bot, url: str, username: str, password: str) -> None:
-    """What a recruiter does in Spark Hire's webhook console: Spark Hire then delivers there."""
+async def register_by_hand(bot, url: str, username: str, password: str, *, key: str = SPARKHIRE_KEY) -> None:
+    """What a recruiter does in Spark Hire's webhook console (of ``key``'s account): Spark Hire then
+    delivers there."""
     async with httpx.AsyncClient(base_url=bot.settings.sparkhire_api_url) as client:
         response = await client.post(
             "/webhooks",
             json={"description": "by hand", "url": url, "http_auth": f"{username}:{password}"},
-            auth=(SPARKHIRE_KEY, ""),
+            auth=(key, ""),
         )
     assert response.status_code < 300, response.text
+
+
+async def show_credentials(bot, connection_id: str, user: str = "U1") -> dict:
+    """Click "Show webhook credentials": the modal once filled in (it opens on "Loading…")."""
+    opened, updates = len(bot.slack.calls_to("views.open")), len(bot.slack.calls_to("views.update"))
+    await bot.sender.block_action(Action.SHOW_WEBHOOK_CREDENTIALS, value=connection_id, user=user, ephemeral=True)
+    (call, *_) = await bot.slack.wait_for(
+        lambda: [
+            c
+            for c in bot.slack.calls_to("views.update")[updates:]
+            if c.args["view"]["callback_id"] == Callback.WEBHOOK_CREDENTIALS
+        ],
+        timeout=15,
+    )
+    (open_call,) = bot.slack.calls_to("views.open")[opened:]
+    assert Callback.WEBHOOK_CREDENTIALS not in str(open_call.args["view"])  # "Loading…" only
+    assert_valid_view(call.args["view"])
+    return call.args["view"]
 
 
 async def test_without_public_url_the_webhook_can_be_registered_by_hand_with_credentials_only_an_admin_sees(caplog):
@@ -713,19 +733,15 @@ async def test_without_public_url_the_webhook_can_be_registered_by_hand_with_cre
         assert button["value"] == connection.id
 
         # Someone who may not manage the workspace's key is refused, and sees nothing.
-        await bot.sender.block_action(Action.SHOW_WEBHOOK_CREDENTIALS, value=connection.id, user="U2", ephemeral=True)
-        (refusal,) = await bot.slack.wait_for(lambda: bot.slack.ephemerals("U2"))
-        assert "Only workspace admins can see these webhook credentials" in refusal.text
-        assert not bot.slack.calls_to("views.open")
+        refusal = str(await show_credentials(bot, connection.id, user="U2"))
+        assert "Only workspace admins can see these webhook credentials" in refusal
+        assert PASSWORD_LABEL not in refusal and not bot.slack.ephemerals("U2")
 
         # A workspace admin (the subscriber) sees the URL path and the credentials, in a modal only.
-        await bot.sender.block_action(Action.SHOW_WEBHOOK_CREDENTIALS, value=connection.id, ephemeral=True)
-        (opened,) = await bot.slack.wait_for(lambda: bot.slack.calls_to("views.open"))
-        view = opened.args["view"]
-        assert_valid_view(view)
+        view = await show_credentials(bot, connection.id)
         assert f"`{path}`" in str(view["blocks"])
         username, password = credentials_in(view)
-        assert password not in str(reply) and password not in refusal.text
+        assert password not in str(reply) and password not in refusal
 
         # Registered by hand with those, Spark Hire's deliveries are taken and posted.
         await register_by_hand(bot, bot.url + path, username, password)
@@ -752,9 +768,7 @@ async def test_a_forged_credentials_button_shows_nothing_of_another_workspace_or
     assert "no longer connected here" in first.text + second.text
     assert not bot.slack.calls_to("views.open")
     # U2 sees them.
-    await bot.sender.block_action(Action.SHOW_WEBHOOK_CREDENTIALS, value=own.id, user="U2", ephemeral=True)
-    (opened,) = await bot.slack.wait_for(lambda: bot.slack.calls_to("views.open"))
-    assert credentials_in(opened.args["view"]) == ("interview-bot", "bos-secret")
+    assert credentials_in(await show_credentials(bot, own.id, user="U2")) == ("interview-bot", "bos-secret")
 
 
 async def test_once_public_url_is_set_subscribe_registers_the_webhook_with_the_credentials_given_by_hand(tmp_path):
@@ -762,9 +776,7 @@ async def test_once_public_url_is_set_subscribe_registers_the_webhook_with_the_c
     secret_key = Fernet.generate_key().decode()
     async with running_bot(database_url=database, secret_key=secret_key, public_url=None) as bot:
         await subscribe(bot, "subscribe sparkhire completed")
-        await bot.sender.block_action(Action.SHOW_WEBHOOK_CREDENTIALS, value=await connection_id(bot), ephemeral=True)
-        (opened,) = await bot.slack.wait_for(lambda: bot.slack.calls_to("views.open"))
-        username, password = credentials_in(opened.args["view"])
+        username, password = credentials_in(await show_credentials(bot, await connection_id(bot)))
     async with running_bot(database_url=database, secret_key=secret_key) as bot:
         reply = await subscribe(bot, "subscribe sparkhire completed")
         assert "Subscribed." in said(reply) and Action.SHOW_WEBHOOK_CREDENTIALS not in str(reply["blocks"])
@@ -778,3 +790,85 @@ async def test_once_public_url_is_set_subscribe_registers_the_webhook_with_the_c
 
 async def connection_id(bot) -> str:
     return (await bot.services.resolve_connection("T0001", "sparkhire", "U1")).id
+
+
+async def test_the_credentials_modal_opens_at_once_while_slack_makes_the_admin_check_wait():
+    async with running_bot(public_url=None) as bot:
+        await subscribe(bot)
+        bot.slack.fail("users.info", status=429, retry_after=3)  # slack-sdk waits it out, then asks again
+        clicked = time.monotonic()
+        view = await show_credentials(bot, await connection_id(bot))
+        since = [c.method for c in bot.slack.calls if c.at >= clicked]
+        (opened,) = bot.slack.calls_to("views.open")
+        # Opened while the trigger_id is valid (3 s), before Slack was asked whether U1 is an admin.
+        assert opened.at - clicked < 1
+        assert since.index("views.open") < since.index("users.info")
+        # The admin sees the credentials once Slack answered.
+        username, password = credentials_in(view)
+        assert username == "interview-bot" and password
+
+
+async def subscribed_by_hand(bot, key: str) -> tuple[str, str]:
+    """U2 connects ``key`` (their own), subscribes C1 without PUBLIC_URL and registers the webhook by
+    hand in that key's account; returns the connection and the password."""
+
+    await connect_own_key(bot, key)
+    await subscribe(bot, user="U2")
+    own = (await bot.services.resolve_connection("T0001", "sparkhire", "U2")).id
+    username, password = credentials_in(await show_credentials(bot, own, user="U2"))
+    await register_by_hand(bot, bot.url + webhook_path(own), username, password, key=key)
+    (delivery,) = await bot.sparkhire.emit("InterviewCompleted", completed_interview(bot), api_key=key)
+    assert delivery.status == 200
+    await bot.slack.wait_for(lambda: cards(bot))
+    return own, password
+
+
+def another_completed(bot, name: str):
+    job = next(iter(bot.sparkhire.jobs.values()))
+    interview = bot.sparkhire.add_interview(job_uuid=job["uuid"], name=name, email=f"{name.split()[0]}@x.example")
+    return bot.sparkhire.set_status(interview["uuid"], "completed")
+
+
+async def test_a_key_of_another_account_stops_the_old_accounts_hand_registered_webhook_and_says_to_register_again():
+
+    async with running_bot(public_url=None, env_credentials=False) as bot:
+        bot.sparkhire.add_account("acme-key-123456", "Acme Corp")
+        own, old_password = await subscribed_by_hand(bot, "shermer-key-123456")
+
+        reply = await connect_own_key(bot, "acme-key-123456")
+
+        # The old account's webhook, registered by hand with the old password, is refused.
+        (delivery,) = await bot.sparkhire.emit(
+            "InterviewCompleted", another_completed(bot, "Old Account"), api_key="shermer-key-123456"
+        )
+        assert delivery.status == 401
+        await asyncio.sleep(1.5)
+        assert len(cards(bot)) == 1
+        # U2 is told to register it again in the new account, and to delete the old one.
+        assert "Register the webhook again in this account (Company User at Acme Corp)" in reply.text
+        assert "`/interview subscribe sparkhire`" in reply.text  # whose answer has the credentials button
+        assert "Delete the webhook registered by hand in Company User at Shermer" in reply.text
+        assert old_password not in reply.text
+
+        # The new credentials, registered by hand in the new account, are taken.
+        username, password = credentials_in(await show_credentials(bot, own, user="U2"))
+        assert password != old_password
+        await register_by_hand(bot, bot.url + webhook_path(own), username, password, key="acme-key-123456")
+        (delivery,) = await bot.sparkhire.emit(
+            "InterviewCompleted", another_completed(bot, "New Account"), api_key="acme-key-123456"
+        )
+        assert delivery.status == 200
+        await bot.slack.wait_for(lambda: len(cards(bot)) == 2)
+        assert "New Account" in cards(bot)[-1].text
+
+
+async def test_another_key_of_the_same_account_keeps_the_webhook_registered_by_hand():
+
+    async with running_bot(public_url=None, env_credentials=False) as bot:
+        own, password = await subscribed_by_hand(bot, "shermer-key-123456")
+        reply = await connect_own_key(bot, "shermer-key-654321")  # the sandbox's default account too
+        assert "Register the webhook again" not in reply.text
+        assert credentials_in(await show_credentials(bot, own, user="U2"))[1] == password
+        (delivery,) = await bot.sparkhire.emit("InterviewCompleted", another_completed(bot, "Same Account"))
+        assert delivery.status == 200
+        await bot.slack.wait_for(lambda: len(cards(bot)) == 2)
