@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from blocks.common import VIEW_BLOCKS, escape, section
@@ -86,11 +87,19 @@ def refilled_element(element: dict[str, Any], state: dict[str, Any]) -> dict[str
 
 
 def refilled_form(
-    view: dict[str, Any], *, heading: str, problems: list[str], field_problems: dict[str, str] | None = None
+    view: dict[str, Any],
+    *,
+    heading: str,
+    problems: list[str],
+    field_problems: dict[str, str] | None = None,
+    blank: Collection[str] = (),
 ) -> dict[str, Any]:
     """The submitted ``view`` again, every input pre-filled with what was typed, under a warning
     that lists ``field_problems`` (block_id -> what is wrong there), each by its field's label, then
-    ``problems``. Same callback_id and private_metadata: it can be submitted again."""
+    ``problems``. Same callback_id and private_metadata: it can be submitted again.
+
+    The inputs of the ``blank`` blocks (keys, tokens) are shown empty: what was typed there is
+    never sent back to Slack, whose client logs each request and answer at DEBUG."""
     values = (view.get("state") or {}).get("values") or {}
     labels = {block.get("block_id"): (block.get("label") or {}).get("text") or "" for block in view.get("blocks") or []}
     named = [
@@ -103,6 +112,8 @@ def refilled_form(
             continue  # the warning of an earlier attempt
         element = block.get("element")
         state = (values.get(block.get("block_id")) or {}).get((element or {}).get("action_id"))
+        if block.get("block_id") in blank:
+            state = {}
         if block.get("type") == "input" and isinstance(element, dict) and isinstance(state, dict):
             block = {**block, "element": refilled_element(element, state)}
         blocks.append(block)

@@ -53,6 +53,10 @@ SLACK_UNAVAILABLE = "Slack could not say whether you are a workspace admin. Try 
 #: The working view a submission becomes when the vendor takes longer than the budget.
 CHECKING = "Checking the keys with the vendor…"
 VERIFY_RETRY = RetryPolicy(max_retries=0)
+#: The connect form's key and token inputs: a form shown again leaves them empty (never sent back to Slack).
+SECRET_INPUTS = (Block.WEDGEHR_TOKEN, Block.SPARKHIRE_WORKSPACE_KEY, Block.SPARKHIRE_USER_KEY)
+#: Under the refusal when the form is shown again without the keys typed in it.
+RETYPE_KEYS = "Keys and tokens are not kept in the form: paste each one you want to connect again."
 #: What the connect modal shows while Slack says whether the user is an admin.
 LOADING = "Loading your connections…"
 #: How long the open modal waits on that answer (slack-sdk waits out a 429's Retry-After).
@@ -347,7 +351,9 @@ async def _finish_slow_check(
         await _show_error(client, view_id, exc)
         raise
     if errors:
-        form = refilled_form(view, heading=REFUSED_HEADING, problems=[], field_problems=errors)
+        form = refilled_form(
+            view, heading=REFUSED_HEADING, problems=[RETYPE_KEYS], field_problems=errors, blank=SECRET_INPUTS
+        )
         try:
             await client.views_update(view_id=view_id, view=form)
             return

@@ -1,9 +1,11 @@
 import asyncio
+import logging
 import time
 
 import sqlalchemy as sa
 
 from blocks.ids import Action, Block, Callback
+from bot.logs import RedactingFilter
 from bot.storage import schema
 from tests.support.blockkit import assert_valid_blocks, assert_valid_view
 from tests.support.harness import running_bot
@@ -446,8 +448,42 @@ async def test_a_key_the_vendor_rejects_slowly_shows_the_form_again_with_why():
         assert_valid_view(form)
         assert "Spark Hire rejected this API key" in str(form["blocks"][0])
         (key_input,) = [b for b in form["blocks"] if b.get("block_id") == Block.SPARKHIRE_USER_KEY]
-        assert key_input["element"]["initial_value"] == "invalid-key-xyz"  # as typed, to correct
+        assert "initial_value" not in key_input["element"]  # a key is never sent back to Slack: typed again
+        assert "paste" in str(form["blocks"][0]).lower()
         assert await bot.services.db.connections.list_for_team("T0001") == []
+
+
+async def test_a_slow_refusal_shows_the_form_again_without_any_typed_key_in_it_or_in_the_debug_log(caplog):
+    caplog.set_level(logging.DEBUG)  # slack-sdk logs each views.update body and Slack's answer at DEBUG
+    caplog.handler.addFilter(RedactingFilter())  # as every handler has in production (bot/logs.py)
+    token, workspace_key = "wedge-typed-token-7777777", "spark-typed-workspace-8888888"
+    user_key = "invalid-typed-9999999"  # refused
+    async with running_bot(env_credentials=False) as bot:
+        view = await open_connect(bot, "U1")
+        updates = len(bot.slack.calls_to("views.update"))
+        values = state(
+            **{Block.WEDGEHR_TOKEN: token, Block.SPARKHIRE_WORKSPACE_KEY: workspace_key},
+            **{Block.SPARKHIRE_USER_KEY: user_key},
+        )
+        values[Block.WEDGEHR_ENV] = {Action.INPUT: {"type": "radio_buttons", "selected_option": {"value": "staging"}}}
+        bot.sparkhire.slow_next(2.5)
+        response = await bot.sender.view_submission(view, values, user="U1")
+        assert response.json()["view"]["callback_id"] == Callback.WORKING
+        form = await updated(bot, view, updates)
+        assert form["callback_id"] == Callback.CONNECT
+        assert_valid_view(form)
+        # The refused field is named, with what to do; every key and token field is empty to type again.
+        warning = str(form["blocks"][0])
+        assert "Your Spark Hire API key" in warning and "Spark Hire rejected this API key" in warning
+        inputs = {b["block_id"]: b["element"] for b in form["blocks"] if b.get("type") == "input"}
+        for block in (Block.WEDGEHR_TOKEN, Block.SPARKHIRE_WORKSPACE_KEY, Block.SPARKHIRE_USER_KEY):
+            assert "initial_value" not in inputs[block]
+        assert inputs[Block.WEDGEHR_ENV]["initial_option"]["value"] == "staging"  # a choice is kept
+        assert await bot.services.db.connections.list_for_team("T0001") == []
+        sent = str([c.args for c in bot.slack.calls_to("views.update")])
+    for secret in (token, workspace_key, user_key):
+        assert secret not in sent, "a typed key was sent back to Slack"
+        assert not [r for r in caplog.records if secret in r.getMessage()], "a typed key is in the log"
 
 
 async def test_a_slowly_checked_key_is_connected_and_confirmed_though_the_form_was_closed():
