@@ -40,7 +40,7 @@ from bot.storage.repos import (
     SUBSCRIPTION_REMOVED,
     owed_refreshes,
 )
-from bot.vendors.errors import NotFoundError, VendorError
+from bot.vendors.errors import VendorError, is_transient
 from bot.wedgehr.models import Invite, Wedge
 
 logger = logging.getLogger(__name__)
@@ -865,8 +865,8 @@ class OutboxWorker:
     async def render(self, payload: dict[str, Any], *, retry_transient: bool = False) -> Rendered:
         """The candidate as of this event; for a rating, the interview fetched to complete it.
 
-        ``retry_transient``: a rating whose interview Spark Hire cannot serve just now (not a 404)
-        raises InterviewUnavailable rather than go without it.
+        ``retry_transient``: a rating whose interview Spark Hire cannot serve just now (busy, down:
+        ``is_transient``) raises InterviewUnavailable rather than go without it.
         """
         if payload.get("vendor") == "wedgehr":
             # Polled in order, each diff newer than the last: no time to compare (as_of None).
@@ -952,8 +952,9 @@ class OutboxWorker:
     ) -> Interview | None:
         """The interview from Spark Hire through the delivery's connection; None if it cannot be had.
 
-        ``retry_transient``: when this fetch is all the post has, a passing failure (not a 404)
-        raises InterviewUnavailable, so the row is tried again rather than dropped.
+        ``retry_transient``: when this fetch is all the post has, a passing failure (429, 5xx, no
+        connection or answer: ``is_transient``) raises InterviewUnavailable, so the row is tried
+        again rather than dropped; any other refusal (401, 402, 403, 404, 400) gives None at once.
         """
         connection = await self.db.connections.get(str(payload.get("connection_id") or ""))
         if connection is None:
@@ -961,7 +962,9 @@ class OutboxWorker:
         try:
             return await self.services.client_for(connection).get_interview(uuid)  # type: ignore[attr-defined]
         except VendorError as exc:
-            if retry_transient and not isinstance(exc, NotFoundError):
+            # Only a passing failure is worth the row's backoff, which holds the channel's later
+            # rows; a refused key, a forbidden or missing interview would be refused again.
+            if retry_transient and is_transient(exc):
                 raise InterviewUnavailable(f"could not fetch interview {uuid}: {exc}") from None
             logger.info("Could not fetch interview %s: %s", uuid, exc)
             return None

@@ -114,6 +114,13 @@ MAYBE_DONE_MESSAGE = (
 )
 
 
+def is_transient(error: VendorError) -> bool:
+    """Whether the same request may work a little later: the vendor was busy (429), failing (5xx,
+    WedgeHR's session 403) or out of reach (no connection, no answer in time). A refused key or
+    plan (401, 402), a forbidden or missing object (403, 404) or a bad request (400, 422) stays so."""
+    return isinstance(error, (RateLimitError, ServerError, APIConnectionError, SessionError))
+
+
 def error_for_status(status: int) -> type[APIStatusError]:
     """The exception class for an HTTP error status."""
     if status == 400:

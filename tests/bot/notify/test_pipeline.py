@@ -318,6 +318,30 @@ async def test_a_rating_for_a_job_filtered_channel_waits_out_a_spark_hire_outage
     assert len(fetches) == 12  # the ten refused, then one each that worked
 
 
+async def test_a_filtered_rating_whose_interview_spark_hire_refuses_is_skipped_at_once_not_holding_the_channel(bot):
+    # A 403 (the key cannot see that interview) is not a moment's outage: retried with the worker's
+    # backoff, the rating held the channel's later events for minutes, then was skipped anyway.
+    bot.services.vendor_retry = RetryPolicy(max_retries=3, backoff_base=0.01, backoff_max=0.05)
+    await subscribe(bot, "subscribe sparkhire rated job:Barista")
+    hidden = completed_interview(bot)  # Ann Lee, a Barista interview this key may not read
+    later = bot.sparkhire.add_interview(job_uuid=hidden["job_post"]["uuid"], name="Bo Bean", email="bo@a.io")
+    bot.sparkhire.set_status(later["uuid"], "completed")
+    fetch = lambda r: r.method == "GET" and r.path == f"/interviews/{hidden['uuid']}"  # noqa: E731
+    bot.sparkhire.fail_next(403, times=50, when=fetch)
+    await bot.sparkhire.rate_interview(hidden["uuid"], 4.0)
+    await bot.sparkhire.rate_interview(later["uuid"], 5.0)
+    (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=3)  # the later rating did not wait
+    assert "Bo Bean" in card.text
+    async with bot.services.db.engine.connect() as conn:
+        query = sa.select(schema.outbox.c.last_error).where(schema.outbox.c.status == "skipped")
+        assert (await conn.execute(query)).scalar_one() == DEFERRED_FILTERS_UNCHECKED
+    await asyncio.sleep(1.2)  # past the channel's pacing: nothing more is tried or posted
+    assert await bot.services.db.outbox.counts() == {"sent": 1, "skipped": 1}
+    asked = [r for r in bot.sparkhire.requests if r.method == "GET" and r.path == f"/interviews/{hidden['uuid']}"]
+    assert len(asked) == 1  # asked once: no retry of what a retry cannot fix
+    assert len(bot.slack.posted("C1")) == 1
+
+
 async def test_a_filtered_rating_is_skipped_when_its_interview_is_gone_or_spark_hire_stays_down(bot):
     bot.services.vendor_retry = RetryPolicy(max_retries=3, backoff_base=0.01, backoff_max=0.05)
     bot.pipeline.worker.max_attempts = 2
