@@ -16,8 +16,9 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from blocks.errors import busy_retrying_message, error_message, outsider_message, outsider_view
+from blocks.errors import busy_retrying_message, error_message, error_view, outsider_message, outsider_view
 from blocks.ids import LINK_ACTIONS
+from blocks.invite import working_view
 from blocks.models import Message
 from bot.crypto import SecretKeyMismatchError
 from bot.errors import NotConnectedError, UserFacingError, raised_inside
@@ -209,6 +210,47 @@ async def report(error: BaseException, recipient: Recipient | None) -> None:
         await recipient.send(user_message_for(error))
     except Exception:
         logger.exception("Could not tell the user about an error")
+
+
+def is_view_gone(error: BaseException) -> bool:
+    """True when Slack refused to change a modal because the user has closed it."""
+    return isinstance(error, SlackApiError) and slack_error_code(error) == "not_found"
+
+
+async def show_error_in_view(client: AsyncWebClient, view_id: str, error: BaseException, *, what: str) -> None:
+    """Replace the modal's content with what went wrong; a failure here is only logged, since the
+    message sent for every failure says it anyway."""
+    try:
+        await client.views_update(view_id=view_id, view=error_view(user_message_for(error).text))
+    except Exception:
+        logger.info("Could not show the error in the %s", what, exc_info=True)
+
+
+async def open_then_fill(
+    client: AsyncWebClient,
+    *,
+    trigger_id: str,
+    loading_text: str,
+    fill: Callable[[str], Awaitable[None]],
+    what: str,
+) -> None:
+    """Open a modal on ``loading_text`` at once, then ``fill(view_id)`` it.
+
+    views.open comes first because the trigger_id expires 3 s after Slack sent it and filling may
+    wait on a vendor or a 429's Retry-After. A modal closed meanwhile ends the work quietly; any
+    other failure is shown in the modal (never left on "Loading…") and raised, so the user's message
+    follows as for every failure.
+    """
+    opened = await client.views_open(trigger_id=trigger_id, view=working_view(loading_text))
+    view_id = opened["view"]["id"]
+    try:
+        await fill(view_id)
+    except Exception as exc:
+        if is_view_gone(exc):
+            logger.info("The %s was closed before it was filled in", what)
+            return
+        await show_error_in_view(client, view_id, exc, what=what)
+        raise
 
 
 #: How long after the request work that opens a modal may still start: Slack's trigger_id lives 3 s.

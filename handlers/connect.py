@@ -18,7 +18,7 @@ from blocks.connect import (
     connected_view,
     disconnected_pause_notice,
 )
-from blocks.errors import error_message, error_view
+from blocks.errors import error_message, notice
 from blocks.forms import refilled_form
 from blocks.ids import Action, Block, Callback
 from blocks.invite import working_view
@@ -33,15 +33,16 @@ from handlers.common import (
     after_ack,
     as_field_error,
     dump_metadata,
+    is_view_gone,
     load_metadata,
+    open_then_fill,
     recipient_from_body,
     selected_value,
     services_of,
-    slack_error_code,
+    show_error_in_view,
     state_values,
     team_of,
     text_value,
-    user_message_for,
 )
 
 logger = logging.getLogger(__name__)
@@ -124,31 +125,13 @@ async def open_connect_modal(
     trigger_id: str,
     channel_id: str | None,
 ) -> None:
-    # views.open first: the trigger_id expires 3 s after Slack sent it, and users.info (the admin
-    # check) may wait out a 429's Retry-After. The form replaces "Loading…" once it is known.
-    opened = await client.views_open(trigger_id=trigger_id, view=working_view(LOADING))
-    view_id = opened["view"]["id"]
-    try:
+    # users.info (the admin check) may wait out a 429's Retry-After: the form replaces "Loading…".
+    async def fill(view_id: str) -> None:
         await _fill_connect_modal(
             services, client, team_id=team_id, user_id=user_id, view_id=view_id, channel_id=channel_id
         )
-    except SlackApiError as exc:
-        if slack_error_code(exc) == "not_found":  # the user closed "Loading…": nothing left to show
-            logger.info("The connect form was closed before it was filled in")
-            return
-        await _show_error(client, view_id, exc)
-        raise
-    except Exception as exc:
-        # Never leave the modal on "Loading…"; the message (as for every failure) still follows.
-        await _show_error(client, view_id, exc)
-        raise
 
-
-async def _show_error(client: AsyncWebClient, view_id: str, exc: BaseException) -> None:
-    try:
-        await client.views_update(view_id=view_id, view=error_view(user_message_for(exc).text))
-    except Exception:
-        logger.info("Could not show the error in the connect form", exc_info=True)
+    await open_then_fill(client, trigger_id=trigger_id, loading_text=LOADING, fill=fill, what="connect form")
 
 
 async def _fill_connect_modal(
@@ -348,7 +331,7 @@ async def _finish_slow_check(
     try:
         errors, labels = _outcome(tasks)
     except Exception as exc:
-        await _show_error(client, view_id, exc)
+        await show_error_in_view(client, view_id, exc, what="connect form")
         raise
     if errors:
         form = refilled_form(
@@ -364,7 +347,7 @@ async def _finish_slow_check(
     try:
         saved = await save_verified(services, credentials_of(labels))
     except Exception as exc:
-        await _show_error(client, view_id, exc)
+        await show_error_in_view(client, view_id, exc, what="connect form")
         raise
     try:
         await client.views_update(view_id=view_id, view=connected_view(saved.connected, notes=saved.notes))
@@ -414,6 +397,7 @@ async def on_disconnect(ack: Any, body: dict[str, Any], action: dict[str, Any], 
             user_id=user_id,
             connection_id=action.get("value") or "",
             view=view,
+            recipient=recipient,
         ),
         recipient=recipient,
         name="connect.disconnect",
@@ -421,9 +405,17 @@ async def on_disconnect(ack: Any, body: dict[str, Any], action: dict[str, Any], 
 
 
 async def disconnect_and_refresh(
-    services: Services, client: AsyncWebClient, *, team_id: str, user_id: str, connection_id: str, view: dict[str, Any]
+    services: Services,
+    client: AsyncWebClient,
+    *,
+    team_id: str,
+    user_id: str,
+    connection_id: str,
+    view: dict[str, Any],
+    recipient: Recipient,
 ) -> None:
-    """Disconnect what the button names, if this user may, then show the form's new state."""
+    """Disconnect what the button names, if this user may, then show the form's new state; a form
+    closed meanwhile gets the outcome by message instead."""
     connections = await services.db.connections.list_for_team(team_id)
     connection = next((c for c in connections if c.id == connection_id), None)
     is_admin = await is_workspace_admin(client, user_id)
@@ -449,24 +441,30 @@ async def disconnect_and_refresh(
             )
         notices += done.notes
         for subscription in done.paused:
-            notice = disconnected_pause_notice(
+            pause_notice = disconnected_pause_notice(
                 subscription.channel_id, subscription.vendor, by_user=user_id, reason=done.reason
             )
             try:
-                await client.chat_postMessage(channel=subscription.created_by, **notice.as_kwargs())
+                await client.chat_postMessage(channel=subscription.created_by, **pause_notice.as_kwargs())
             except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
                 logger.warning("Could not tell %s about the paused subscription: %s", subscription.created_by, exc)
     statuses = await connection_statuses(services, team_id, user_id)
-    await client.views_update(
-        view_id=view.get("id"),
-        view=connect_modal(
-            is_admin=is_admin,
-            statuses=statuses,
-            wedgehr_env=_wedgehr_env(services, statuses),
-            private_metadata=view.get("private_metadata") or "",
-            notices=notices,
-        ),
-    )
+    try:
+        await client.views_update(
+            view_id=view.get("id"),
+            view=connect_modal(
+                is_admin=is_admin,
+                statuses=statuses,
+                wedgehr_env=_wedgehr_env(services, statuses),
+                private_metadata=view.get("private_metadata") or "",
+                notices=notices,
+            ),
+        )
+    except SlackApiError as exc:
+        if not is_view_gone(exc):
+            raise
+        logger.info("The connect form was closed before the disconnect finished; telling the user by message")
+        await recipient.send(notice(" ".join(notices)))
 
 
 def register(app: AsyncApp) -> None:

@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.cards import find_results
-from blocks.errors import error_message, error_view, nothing_connected_message, notice
+from blocks.errors import error_message, nothing_connected_message, notice
 from blocks.ids import Action, Block, Callback
 from blocks.invite import working_view
 from blocks.models import Message, Option, ReviewerLinkView
@@ -57,11 +57,12 @@ from handlers.common import (
     dump_metadata,
     load_metadata,
     needs_reconnect,
+    open_then_fill,
     recipient_from_body,
     report,
     selected_values,
     services_of,
-    slack_error_code,
+    show_error_in_view,
     state_values,
     team_of,
     text_value,
@@ -270,24 +271,20 @@ async def open_advanced(
     trigger_id: str,
     interview_uuid: str,
 ) -> None:
-    # views.open first (the trigger expires in 3 s), then fill it in once Spark Hire answers.
-    opened = await client.views_open(trigger_id=trigger_id, view=working_view("Loading completed interviews…"))
-    try:
+    # Filled in once Spark Hire answers; any failure also reaches the user by message (with any
+    # reconnect button), as for every other failure.
+    async def fill(view_id: str) -> None:
         await _fill_advanced(
-            services, client, recipient, team_id=team_id, view_id=opened["view"]["id"], interview_uuid=interview_uuid
+            services, client, recipient, team_id=team_id, view_id=view_id, interview_uuid=interview_uuid
         )
-    except Exception as exc:
-        if isinstance(exc, SlackApiError) and slack_error_code(exc) == "not_found":
-            # The user closed "Loading…": nothing left to show, and nothing to tell them.
-            logger.info("The advanced share form was closed before it was filled in")
-            return
-        # Never leave the modal on "Loading…": say there what went wrong; the message (with any
-        # reconnect button) still follows as for every other failure.
-        try:
-            await client.views_update(view_id=opened["view"]["id"], view=error_view(user_message_for(exc).text))
-        except Exception:
-            logger.info("Could not show the error in the advanced share modal", exc_info=True)
-        raise
+
+    await open_then_fill(
+        client,
+        trigger_id=trigger_id,
+        loading_text="Loading completed interviews…",
+        fill=fill,
+        what="advanced share form",
+    )
 
 
 async def _fill_advanced(
@@ -557,8 +554,7 @@ async def on_advanced_submit(ack: Any, body: dict[str, Any], view: dict[str, Any
         try:
             links = await task
         except Exception as exc:
-            with contextlib.suppress(Exception):  # the message below still says it
-                await client.views_update(view_id=view["id"], view=error_view(user_message_for(exc).text))
+            await show_error_in_view(client, view["id"], exc, what="advanced share form")
             raise
         with contextlib.suppress(Exception):
             await client.views_update(

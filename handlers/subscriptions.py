@@ -14,9 +14,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.common import escape, section
-from blocks.errors import error_message, error_view, notice
+from blocks.errors import error_message, notice
 from blocks.ids import Action
-from blocks.invite import working_view
 from blocks.models import ManualWebhookView, Message
 from blocks.subscriptions import (
     parse_unsubscribe_choice,
@@ -55,11 +54,10 @@ from bot.storage.repos import CatchUp
 from handlers.common import (
     Recipient,
     after_ack,
+    open_then_fill,
     recipient_from_body,
     services_of,
-    slack_error_code,
     team_of,
-    user_message_for,
 )
 from handlers.connect import ADMIN_CHECK_SECONDS, is_workspace_admin, may_manage
 from handlers.home import build_home
@@ -545,20 +543,14 @@ async def show_webhook_credentials(
         )
     if connection.scope == "user" and not may_manage(connection, user_id, is_admin=False):
         raise UserFacingError(_only_who(connection))  # a user's own key is theirs alone
-    opened = await client.views_open(trigger_id=trigger_id, view=working_view(LOADING_CREDENTIALS))
-    view_id = opened["view"]["id"]
-    try:
+
+    async def fill(view_id: str) -> None:
         view = await _webhook_credentials_view(services, client, connection, user_id)
         await client.views_update(view_id=view_id, view=view)
-    except SlackApiError as exc:
-        if slack_error_code(exc) == "not_found":  # the user closed "Loading…": nothing left to show
-            logger.info("The webhook credentials modal was closed before it was filled in")
-            return
-        await _show_modal_error(client, view_id, exc)
-        raise
-    except Exception as exc:  # never left on "Loading…"; the message (as for every failure) still follows
-        await _show_modal_error(client, view_id, exc)
-        raise
+
+    await open_then_fill(
+        client, trigger_id=trigger_id, loading_text=LOADING_CREDENTIALS, fill=fill, what="webhook credentials modal"
+    )
 
 
 async def _webhook_credentials_view(
@@ -588,13 +580,6 @@ async def _webhook_credentials_view(
         password=password,
         public_url=services.settings.public_url,
     )
-
-
-async def _show_modal_error(client: AsyncWebClient, view_id: str, exc: BaseException) -> None:
-    try:
-        await client.views_update(view_id=view_id, view=error_view(user_message_for(exc).text))
-    except Exception:
-        logger.info("Could not show the error in the webhook credentials modal", exc_info=True)
 
 
 async def on_show_webhook_credentials(
