@@ -148,8 +148,14 @@ async def share_for(services: Services, recipient: Recipient, *, team_id: str, q
             if spark_connection is None:
                 raise
             wedge_problem = exc  # the other way round: still share what Spark Hire has, then say it
+    link_problem: VendorError | None = None
     if len(completed) == 1:
-        await basic_link(services, recipient, team_id=team_id, interview_uuid=completed[0].uuid)
+        try:
+            await basic_link(services, recipient, team_id=team_id, interview_uuid=completed[0].uuid)
+        except VendorError as exc:
+            if wedge_connection is None:
+                raise
+            link_problem = exc  # still show what WedgeHR has, then say why there is no link
     elif completed:
         notes = [scan_limit_note("completed interviews")] if cut_short else None
         await recipient.send(find_results(query, [from_interview(i) for i in completed], notes=notes))
@@ -164,6 +170,15 @@ async def share_for(services: Services, recipient: Recipient, *, team_id: str, q
             error_message(
                 f"{none_on_wedgehr}Spark Hire interviews were not searched. {problem}",
                 reconnect=isinstance(spark_problem, AuthenticationError),
+                connect_vendor="sparkhire",
+            )
+        )
+    if link_problem is not None:
+        problem = user_message_for(link_problem).text.removeprefix(f"{link_problem.vendor}: ")
+        await recipient.send(
+            error_message(
+                f"{query}'s completed Spark Hire interview was found, but no share link was made. {problem}",
+                reconnect=isinstance(link_problem, AuthenticationError),
                 connect_vendor="sparkhire",
             )
         )

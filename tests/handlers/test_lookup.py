@@ -527,6 +527,26 @@ async def test_share_creates_the_spark_hire_link_and_names_the_wedgehr_problem_w
         assert_valid_blocks(reply["blocks"])
 
 
+async def test_share_shows_the_wedgehr_result_when_spark_hire_refuses_the_link_after_finding_the_interview(bot):
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    invite = bot.wedgehr.add_invite(interview_id=interview["id"], email="ann@example.com", first_name="Ann")
+    bot.wedgehr.complete_invite(invite["id"])
+    bot.sparkhire.fail_next(
+        403, times=3, body={"reason": "Forbidden", "code": "api.forbidden"}, when=lambda r: "share" in r.path
+    )
+    await bot.sender.command("share ann@example.com", response_url=bot.slack.response_url("s"))
+    told = await bot.slack.wait_for(lambda: [r for r in bot.slack.responses.get("s", []) if "share link" in r["text"]])
+    texts = [r["text"] for r in bot.slack.responses["s"]]
+    assert any(t.startswith("WedgeHR result for Ann") for t in texts), texts
+    assert told[-1]["text"].startswith(
+        "ann@example.com's completed Spark Hire interview was found, but no share link was made. "
+        "This account is not allowed to do that."
+    ), told[-1]["text"]
+    assert not bot.sparkhire.share_links
+    for reply in bot.slack.responses["s"]:
+        assert_valid_blocks(reply["blocks"])
+
+
 async def test_share_names_both_problems_when_both_vendors_fail(bot):
     bot.wedgehr.fail_next(401, times=5, body={"message": "Unauthenticated."})
     bot.sparkhire.fail_next(403, body={"reason": "Forbidden", "code": "api.forbidden"})
