@@ -30,6 +30,8 @@ WATCHED_STATUSES = ("complete", "send_failure", "canceled")
 #: and sets a bounced or canceled one back to "invited" (ERRATA, resend-invite). Each time is news.
 #: (Completing again is a retake: told apart by its wedge's ``completedAt``, ``_Recordings``.)
 REPEATABLE_STATUSES = ("send_failure", "canceled")
+#: The bot's resends read per poll: far more than a team makes in one poll interval.
+RESENDS_READ = 1000
 
 #: Connections polled at the same time by one process (each is a few requests in a row).
 POLLS_AT_ONCE = 4
@@ -174,11 +176,18 @@ class WedgeHRPoller:
         # Every invite the wedges embed, with its status: the one listing that shows an invite back
         # to "invited" (the invites are listed by watched status only).
         embedded: dict[str, str] = {}
+        # Resent through the bot since the last poll began: its invites left any bounce in between,
+        # though a bounce again before this poll may never show them out of it.
+        resent = await self._resent_between(connection.team_id, state.get("polled_at"), started)
+        resent_invites: list[str] = []
         async for wedge in client.iter_wedges():
             listed.setdefault((wedge.candidate_email.casefold(), wedge.interview_id), wedge)
             recordings.listed(wedge.id)
+            was_resent = resent.get(wedge.id) == wedge.candidate_email.casefold()
             for embedded_invite in wedge.invites:
                 embedded.setdefault(str(embedded_invite.id), _status_label(embedded_invite.status))
+                if was_resent:
+                    resent_invites.append(str(embedded_invite.id))
             if wedge.completed_at is None:
                 continue
             completed_wedges.append(wedge.id)
@@ -203,6 +212,7 @@ class WedgeHRPoller:
 
         known: dict[str, str] = state.get("invites", {})
         occurrences = _Occurrences(state.get("occurrences"), known)
+        occurrences.resent(resent_invites)
         current: dict[str, str] = {}
         listed_statuses: set[str] = set()  # the statuses whose listing was not empty
         for status in WATCHED_STATUSES:
@@ -278,6 +288,21 @@ class WedgeHRPoller:
             },
         )
         return inserted
+
+    async def _resent_between(self, team_id: str, since: Any, until: float) -> dict[int, str]:
+        """The wedges the bot resent in [since, until), with their candidate's address (casefolded).
+
+        Windows that start where the last poll began cover every resend once: one made while a poll
+        ran counts for the next poll, which sees what followed it."""
+        if not isinstance(since, int | float):
+            return {}  # no poll before this one: nothing known bounced yet
+        entries = await self.db.audit.recent(team_id, action_prefix="resend.sent", since=since, limit=RESENDS_READ)
+        resent: dict[int, str] = {}
+        for entry in entries:
+            wedge_id = (entry.detail or {}).get("wedge_id")
+            if entry.created_at < until and isinstance(wedge_id, int) and entry.target:
+                resent[wedge_id] = entry.target.casefold()
+        return resent
 
     @staticmethod
     async def _wedge_for(client: WedgeHRClient, email: str, interview_id: int) -> dict[str, Any] | None:
@@ -383,6 +408,13 @@ class _Occurrences:
             count = record["counts"][status] = count + 1
         record["status"] = status
         return count, anew and count > 1
+
+    def resent(self, keys: list[str]) -> None:
+        """Note invites the bot resent: WedgeHR set them back to "invited", so being listed in a
+        bounce (or canceled) again is a new time."""
+        for key in keys:
+            if (record := self.state.get(key)) is not None:
+                record["status"] = InviteStatus.invited.name
 
     def shown(self, embedded: dict[str, str]) -> None:
         """Note the statuses the wedges' listing shows its invites in (one listed by status keeps

@@ -571,6 +571,25 @@ async def test_an_invite_bounced_again_after_a_resend_is_posted_again_once_in_th
         assert len(cards(bot)) == 2 and len(bot.slack.posted("C1")) == 5
 
 
+async def test_an_invite_resent_and_bounced_again_before_the_next_poll_is_posted_again_once():
+    async with running_bot(wedgehr_poll_seconds=3600) as bot:
+        await subscribe(bot, "subscribe wedgehr send_failure")
+        await bot.pipeline.poller.poll_all()
+        ann, card = await invite_posted(bot, "ann@example.com", "Ann")
+        _, bo_card = await invite_posted(bot, "bo@example.com", "Bo")
+
+        # The address bounces again within seconds of the resend: no poll sees Ann's invite "invited".
+        await resend_from_card(bot, ann, "resend")
+        bot.wedgehr.set_invite_status(ann["id"], "send_failure")
+        assert await bot.pipeline.poller.poll_all() == 1
+        (reply,) = await bot.slack.wait_for(lambda: replies(bot, card), timeout=5)
+        assert "invite could not be sent" in reply.text
+        assert await bot.pipeline.poller.poll_all() == 0
+        assert await bot.pipeline.poller.poll_all() == 0
+        await asyncio.sleep(0.3)
+        assert len(replies(bot, card)) == 1 and not replies(bot, bo_card)  # Bo was not resent
+
+
 async def test_after_an_upgrade_no_bounce_is_posted_again_and_one_bounced_anew_is():
     async with running_bot(wedgehr_poll_seconds=3600) as bot:
         await subscribe(bot, "subscribe wedgehr send_failure canceled")
