@@ -1030,7 +1030,10 @@ async def replay(
         )
     if connection is None:
         raise NotConnectedError("sparkhire", needs_user_key=True)
-    if not connection.webhook_uuid:
+    # No webhook the bot registered, but credentials made for one registered by hand (no PUBLIC_URL):
+    # Spark Hire replays to every webhook of the account, so the replay tests that one too.
+    by_hand = not connection.webhook_uuid and await services.db.connections.webhook_auth(connection.id) is not None
+    if not connection.webhook_uuid and not by_hand:
         raise UserFacingError(
             "This Spark Hire account has no webhook yet: run `/interview subscribe sparkhire` in a channel first."
         )
@@ -1046,6 +1049,13 @@ async def replay(
         try:
             arrived = await asyncio.wait_for(arrival, REPLAY_WAIT_SECONDS)
         except TimeoutError:  # not yet, or it reached another of the bot's processes
+            if by_hand:
+                return (
+                    f"Asked Spark Hire to replay its last {event}; it had not arrived after "
+                    f"{REPLAY_WAIT_SECONDS:g} seconds. The bot could not register this account's webhook "
+                    "(PUBLIC_URL is not set): check that one is registered by hand in Spark Hire's webhook "
+                    "settings, with the URL and credentials that `/interview subscribe sparkhire` explains."
+                )
             return (
                 f"Asked Spark Hire to replay its last {event}; it had not arrived after {REPLAY_WAIT_SECONDS:g} "
                 "seconds. When it does, it is posted in the channels subscribed to it, unless they already "

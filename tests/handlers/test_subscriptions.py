@@ -754,6 +754,27 @@ async def test_without_public_url_the_webhook_can_be_registered_by_hand_with_cre
     assert not [r for r in caplog.records if password in r.getMessage()]
 
 
+async def test_subscribe_test_checks_a_webhook_registered_by_hand_and_says_what_to_check_when_nothing_arrives():
+    async with running_bot(public_url=None) as bot:
+        await subscribe(bot, "subscribe sparkhire completed")
+        await bot.sparkhire.emit("InterviewCompleted", completed_interview(bot))  # before any webhook
+
+        # Not registered yet: Spark Hire replays to nowhere; the answer says what to check.
+        await bot.sender.command("subscribe test", response_url=bot.slack.response_url("t1"))
+        (answer,) = await bot.slack.wait_for(lambda: bot.slack.responses.get("t1"), timeout=10)
+        assert "had not arrived" in answer["text"] and "registered by hand" in answer["text"]
+        assert "no webhook yet" not in answer["text"]
+
+        # Registered by hand: the replay arrives and is posted.
+        username, password = credentials_in(await show_credentials(bot, await connection_id(bot)))
+        await register_by_hand(bot, bot.url + webhook_path(await connection_id(bot)), username, password)
+        await bot.sender.command("subscribe test", response_url=bot.slack.response_url("t2"))
+        (answer,) = await bot.slack.wait_for(lambda: bot.slack.responses.get("t2"), timeout=5)
+        assert "so its webhook reaches the bot" in answer["text"], answer["text"]
+        (card,) = await bot.slack.wait_for(lambda: cards(bot))
+        assert "Ann Lee" in card.text
+
+
 async def test_a_forged_credentials_button_shows_nothing_of_another_workspace_or_a_colleagues_own_key(bot):
     await bot.services.db.connections.upsert_user("T0001", "U2", "sparkhire", BOS_KEY, account_label="Bo's agency")
     own = await bot.services.resolve_connection("T0001", "sparkhire", "U2")
