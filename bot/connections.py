@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from blocks.models import VENDOR_LABELS
 from bot.errors import BusyError
+from bot.notify.receiver import webhook_path
 from bot.notify.subscriptions import (
     SUBSCRIBE_AGAIN,
     WEBHOOK_BUSY,
@@ -160,9 +161,13 @@ async def disconnect(services: Services, connection: Connection, *, user_id: str
                 connection.webhook_uuid,
                 team_id,
             )
+            which = (
+                f"webhook {connection.webhook_uuid}"
+                if connection.webhook_uuid
+                else f"the webhook registered by hand (its URL ends in {webhook_path(connection.id)})"
+            )
             result.notes.append(
-                f"Delete webhook {connection.webhook_uuid} in Spark Hire's webhook settings: the bot could not. "
-                "Its calls are refused meanwhile."
+                f"Delete {which} in Spark Hire's webhook settings: the bot could not. Its calls are refused meanwhile."
             )
         await db.connections.delete(connection.id)
     await db.audit.add(

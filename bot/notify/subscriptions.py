@@ -288,7 +288,7 @@ async def _follow_new_key(services: Services, *, before: Connection | None, afte
     if before is None or before.credential == after.credential:
         return []
     if not before.webhook_uuid:
-        if not await _has_webhook_auth(services, after.id):
+        if not await services.db.connections.has_webhook_auth(after.id):
             return []  # no webhook, registered or to register by hand: nothing follows the key
         return await _follow_new_key_by_hand(services, before=before, after=after)
     if not before.readable:  # saved under another BOT_SECRET_KEY: the old key cannot be used to clean up
@@ -325,13 +325,6 @@ async def _follow_new_key(services: Services, *, before: Connection | None, afte
     return notes
 
 
-async def _has_webhook_auth(services: Services, connection_id: str) -> bool:
-    """Whether the connection has a webhook password stored, readable or not."""
-    if not await services.db.connections.webhook_auth_readable(connection_id):
-        return True
-    return await services.db.connections.webhook_auth(connection_id) is not None
-
-
 async def _follow_new_key_by_hand(services: Services, *, before: Connection, after: Connection) -> list[str]:
     """The work of follow_new_key for a webhook registered by hand (its uuid unknown to the bot)."""
     if await _same_account_by_hand(services, before=before, after=after):
@@ -355,9 +348,11 @@ async def _follow_new_key_by_hand(services: Services, *, before: Connection, aft
                 "Subscribed channels now get Spark Hire events from this account "
                 f"({after.account_label}), no longer from {old}."
             )
+    if await delete_registered_by_hand(services, key=before, path=webhook_path(before.id)):
+        return [f"{first} The webhook registered by hand in {old}'s Spark Hire account, if any, was deleted."]
     return [
-        f"{first} Delete the webhook registered by hand in {old}'s Spark Hire webhook settings: the bot cannot. "
-        "Its calls are refused meanwhile."
+        f"{first} Delete the webhook registered by hand in {old}'s Spark Hire webhook settings: the bot could "
+        "not. Its calls are refused meanwhile."
     ]
 
 
@@ -379,7 +374,7 @@ async def _same_account_by_hand(services: Services, *, before: Connection, after
     if lists[0] is None:
         logger.warning("Could not list Spark Hire webhooks with the new key: %s", answers[0])
         return False
-    if any((hook.url or "").endswith(path) for hook in lists[0]):
+    if any(_at_path(hook.url, path) for hook in lists[0]):
         return True
     old = lists[1] if len(lists) > 1 else None
     return bool(old and {hook.uuid for hook in old} & {hook.uuid for hook in lists[0]})
@@ -424,15 +419,39 @@ async def delete_webhook_of(services: Services, connection: Connection) -> bool:
     deliveries once the connection is gone. False when it is left at Spark Hire (logged): its key
     cannot be read, Spark Hire would not delete it, or another request holds the webhook lock.
     """
-    if not connection.webhook_uuid:
-        return True
+    by_hand = not connection.webhook_uuid
+    if by_hand and not (
+        connection.vendor == "sparkhire" and await services.db.connections.has_webhook_auth(connection.id)
+    ):
+        return True  # never subscribed: no webhook of its own anywhere
     if not connection.readable:
         return False
     try:
         async with _webhook_lock(services, connection.id):
+            if by_hand:  # no PUBLIC_URL: someone may have registered it by hand, at its path
+                return await delete_registered_by_hand(services, key=connection, path=webhook_path(connection.id))
             return await _delete_webhook(services, connection, connection.webhook_uuid)
     except BusyError:
         return False
+
+
+async def delete_registered_by_hand(services: Services, *, key: Connection, path: str) -> bool:
+    """Delete every webhook ``key``'s account lists at ``path``: registered by hand, their uuids are
+    unknown to the bot. False (logged) when Spark Hire would not list or delete them."""
+    if not key.readable:
+        return False
+    try:
+        hooks = await services.client_for(key).list_webhooks()  # type: ignore[attr-defined]
+    except VendorError as exc:
+        logger.warning("Could not list Spark Hire webhooks to delete one registered by hand: %s", exc)
+        return False
+    deleted = [await _delete_webhook(services, key, hook.uuid) for hook in hooks if _at_path(hook.url, path)]
+    return all(deleted)
+
+
+def _at_path(url: str | None, path: str) -> bool:
+    """Whether a webhook's URL is the bot's ``path`` (under whatever public address it was given)."""
+    return (url or "").split("?", 1)[0].rstrip("/").endswith(path.rstrip("/"))
 
 
 async def _delete_webhook(services: Services, connection: Connection, webhook_uuid: str) -> bool:

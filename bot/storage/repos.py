@@ -363,6 +363,13 @@ class ConnectionRepo(_Repo):
                 .values(webhook_uuid=None, webhook_auth=None, updated_at=time.time())
             )
 
+    async def has_webhook_auth(self, connection_id: str) -> bool:
+        """Whether the connection has webhook credentials stored (readable or not)."""
+        t = schema.connections
+        async with self._reads.connect() as conn:
+            stored = (await conn.execute(sa.select(t.c.webhook_auth).where(t.c.id == connection_id))).scalar()
+        return stored is not None
+
     async def webhook_auth(self, connection_id: str) -> tuple[Connection, str] | None:
         """The connection and its webhook ``user:pass`` (decrypted), if it has one."""
         t = schema.connections

@@ -26,7 +26,7 @@ from tests.bot.notify.test_subscriptions import (
     subscribe,
     subscriptions,
 )
-from tests.handlers.test_connect import connect_own_key
+from tests.handlers.test_connect import click_disconnect, connect_own_key, disconnect_buttons, open_connect
 from tests.handlers.test_home import open_home
 from tests.handlers.test_paused_subscriptions import click_on_home
 from tests.support.blockkit import assert_valid_blocks, assert_valid_view
@@ -850,25 +850,24 @@ def another_completed(bot, name: str):
     return bot.sparkhire.set_status(interview["uuid"], "completed")
 
 
+OLD_KEY = "shermer-key-123456"
+
+
 async def test_a_key_of_another_account_stops_the_old_accounts_hand_registered_webhook_and_says_to_register_again():
 
     async with running_bot(public_url=None, env_credentials=False) as bot:
         bot.sparkhire.add_account("acme-key-123456", "Acme Corp")
-        own, old_password = await subscribed_by_hand(bot, "shermer-key-123456")
+        own, old_password = await subscribed_by_hand(bot, OLD_KEY)
 
         reply = await connect_own_key(bot, "acme-key-123456")
 
-        # The old account's webhook, registered by hand with the old password, is refused.
-        (delivery,) = await bot.sparkhire.emit(
-            "InterviewCompleted", another_completed(bot, "Old Account"), api_key="shermer-key-123456"
-        )
-        assert delivery.status == 401
-        await asyncio.sleep(1.5)
-        assert len(cards(bot)) == 1
-        # U2 is told to register it again in the new account, and to delete the old one.
+        # The old account's webhook, registered by hand, is deleted with the old key.
+        assert bot.sparkhire.webhooks == {}
+        assert await bot.sparkhire.emit("InterviewCompleted", another_completed(bot, "Old"), api_key=OLD_KEY) == []
+        # U2 is told to register it again in the new account, and that the old one is gone.
         assert "Register the webhook again in this account (Company User at Acme Corp)" in reply.text
         assert "`/interview subscribe sparkhire`" in reply.text  # whose answer has the credentials button
-        assert "Delete the webhook registered by hand in Company User at Shermer" in reply.text
+        assert "The webhook registered by hand in Company User at Shermer" in reply.text and "was deleted" in reply.text
         assert old_password not in reply.text
 
         # The new credentials, registered by hand in the new account, are taken.
@@ -881,6 +880,17 @@ async def test_a_key_of_another_account_stops_the_old_accounts_hand_registered_w
         assert delivery.status == 200
         await bot.slack.wait_for(lambda: len(cards(bot)) == 2)
         assert "New Account" in cards(bot)[-1].text
+
+
+async def test_disconnecting_a_key_deletes_the_webhook_registered_by_hand_for_it():
+    async with running_bot(public_url=None, env_credentials=False) as bot:
+        await subscribed_by_hand(bot, OLD_KEY)
+        assert len(bot.sparkhire.webhooks) == 1
+        view = await open_connect(bot, "U2")
+        updated = await click_disconnect(bot, view, next(iter(disconnect_buttons(view).values())), user="U2")
+        shown = str(updated["blocks"])
+        assert "Disconnected your Spark Hire account" in shown and "Delete the webhook" not in shown
+        assert bot.sparkhire.webhooks == {}  # Spark Hire no longer calls a bot that would refuse it
 
 
 async def test_another_key_of_the_same_account_keeps_the_webhook_registered_by_hand():
