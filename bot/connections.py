@@ -156,16 +156,12 @@ async def disconnect(services: Services, connection: Connection, *, user_id: str
                     await db.subscriptions.pause(subscription.id, result.reason)
                     result.paused.append(subscription)
         if not await delete_webhook_of(services, connection):
-            logger.warning(
-                "Spark Hire webhook %s of a disconnected connection in %s was left in place",
-                connection.webhook_uuid,
-                team_id,
-            )
             which = (
                 f"webhook {connection.webhook_uuid}"
                 if connection.webhook_uuid
-                else f"the webhook registered by hand (its URL ends in {webhook_path(connection.id)})"
+                else f"the webhook registered by hand, if one was (its URL ends in {webhook_path(connection.id)}),"
             )
+            logger.warning("Spark Hire %s of a disconnected connection in %s was left in place", which, team_id)
             result.notes.append(
                 f"Delete {which} in Spark Hire's webhook settings: the bot could not. Its calls are refused meanwhile."
             )

@@ -18,6 +18,7 @@ from bot.storage import Database
 from bot.storage.repos import AuditEntry
 from bot.vendors.errors import MAYBE_DONE_MESSAGE, AuthenticationError, RateLimitError, VendorError
 from bot.wedgehr.client import WedgeHRClient
+from bot.wedgehr.models import InviteStatus, Wedge
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 E164_HINT = "Use the international format with country code, e.g. +13125559494."
@@ -318,8 +319,22 @@ async def resend_once(
                 action="resend.sent",
                 vendor="wedgehr",
                 target=wedge.candidate_email,
-                detail={"wedge_id": wedge_id},
+                # The invites WedgeHR shows back to "invited": the poller counts a bounce of those
+                # after the resend as a new one (bot/notify/poller.py).
+                detail={"wedge_id": wedge_id, "invites": _invited_ids(wedge)},
             )
         except Exception:  # the email went out: say so rather than report a database error
             logger.exception("Could not write the audit entry of the resend of wedge %s", wedge_id)
         return ResendOutcome(resent=from_wedge(wedge))
+
+
+def _invited_ids(wedge: Wedge) -> list[int]:
+    """The wedge's invites WedgeHR says are "invited" (any other or unreadable status: left out)."""
+    invited = []
+    for invite in wedge.invites:
+        try:
+            if InviteStatus.parse(invite.status) is InviteStatus.invited:
+                invited.append(invite.id)
+        except (KeyError, ValueError):
+            continue
+    return invited

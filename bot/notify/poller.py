@@ -183,11 +183,13 @@ class WedgeHRPoller:
         async for wedge in client.iter_wedges():
             listed.setdefault((wedge.candidate_email.casefold(), wedge.interview_id), wedge)
             recordings.listed(wedge.id)
-            was_resent = resent.get(wedge.id) == wedge.candidate_email.casefold()
+            resend = resent.get(wedge.id)
+            was_resent = resend is not None and resend[0] == wedge.candidate_email.casefold()
             for embedded_invite in wedge.invites:
-                embedded.setdefault(str(embedded_invite.id), _status_label(embedded_invite.status))
-                if was_resent:
-                    resent_invites.append(str(embedded_invite.id))
+                key = str(embedded_invite.id)
+                embedded.setdefault(key, _status_label(embedded_invite.status))
+                if was_resent and (resend[1] is None or key in resend[1]):  # type: ignore[index]
+                    resent_invites.append(key)
             if wedge.completed_at is None:
                 continue
             completed_wedges.append(wedge.id)
@@ -289,19 +291,24 @@ class WedgeHRPoller:
         )
         return inserted
 
-    async def _resent_between(self, team_id: str, since: Any, until: float) -> dict[int, str]:
-        """The wedges the bot resent in [since, until), with their candidate's address (casefolded).
+    async def _resent_between(self, team_id: str, since: Any, until: float) -> dict[int, tuple[str, set[str] | None]]:
+        """The wedges the bot resent in [since, until): their candidate's address (casefolded) and
+        the invites the resend set back to "invited" (None: not recorded, all of the wedge's).
 
         Windows that start where the last poll began cover every resend once: one made while a poll
         ran counts for the next poll, which sees what followed it."""
         if not isinstance(since, int | float):
             return {}  # no poll before this one: nothing known bounced yet
         entries = await self.db.audit.recent(team_id, action_prefix="resend.sent", since=since, limit=RESENDS_READ)
-        resent: dict[int, str] = {}
+        resent: dict[int, tuple[str, set[str] | None]] = {}
         for entry in entries:
-            wedge_id = (entry.detail or {}).get("wedge_id")
+            detail = entry.detail or {}
+            wedge_id, invites = detail.get("wedge_id"), detail.get("invites")
             if entry.created_at < until and isinstance(wedge_id, int) and entry.target:
-                resent[wedge_id] = entry.target.casefold()
+                reset = {str(i) for i in invites} if isinstance(invites, list) else None
+                if (earlier := resent.get(wedge_id)) is not None:  # resent twice since the last poll
+                    reset = None if reset is None or earlier[1] is None else reset | earlier[1]
+                resent[wedge_id] = (entry.target.casefold(), reset)
         return resent
 
     @staticmethod

@@ -348,7 +348,9 @@ async def _follow_new_key_by_hand(services: Services, *, before: Connection, aft
                 "Subscribed channels now get Spark Hire events from this account "
                 f"({after.account_label}), no longer from {old}."
             )
-    if await delete_registered_by_hand(services, key=before, path=webhook_path(before.id)):
+    registered = await services.db.connections.get(after.id)
+    keep = registered.webhook_uuid if registered is not None else None  # just registered with the new key
+    if await delete_registered_by_hand(services, key=before, path=webhook_path(before.id), keep=keep):
         return [f"{first} The webhook registered by hand in {old}'s Spark Hire account, if any, was deleted."]
     return [
         f"{first} Delete the webhook registered by hand in {old}'s Spark Hire webhook settings: the bot could "
@@ -435,9 +437,9 @@ async def delete_webhook_of(services: Services, connection: Connection) -> bool:
         return False
 
 
-async def delete_registered_by_hand(services: Services, *, key: Connection, path: str) -> bool:
-    """Delete every webhook ``key``'s account lists at ``path``: registered by hand, their uuids are
-    unknown to the bot. False (logged) when Spark Hire would not list or delete them."""
+async def delete_registered_by_hand(services: Services, *, key: Connection, path: str, keep: str | None = None) -> bool:
+    """Delete every webhook ``key``'s account lists at ``path`` but ``keep``: registered by hand,
+    their uuids are unknown to the bot. False (logged) when Spark Hire would not list or delete them."""
     if not key.readable:
         return False
     try:
@@ -445,7 +447,11 @@ async def delete_registered_by_hand(services: Services, *, key: Connection, path
     except VendorError as exc:
         logger.warning("Could not list Spark Hire webhooks to delete one registered by hand: %s", exc)
         return False
-    deleted = [await _delete_webhook(services, key, hook.uuid) for hook in hooks if _at_path(hook.url, path)]
+    deleted = [
+        await _delete_webhook(services, key, hook.uuid)
+        for hook in hooks
+        if _at_path(hook.url, path) and hook.uuid != keep
+    ]
     return all(deleted)
 
 
@@ -1051,7 +1057,11 @@ async def replay(
         raise NotConnectedError("sparkhire", needs_user_key=True)
     # No webhook the bot registered, but credentials made for one registered by hand (no PUBLIC_URL):
     # Spark Hire replays to every webhook of the account, so the replay tests that one too.
-    by_hand = not connection.webhook_uuid and await services.db.connections.webhook_auth(connection.id) is not None
+    by_hand = (
+        not connection.webhook_uuid
+        and not services.settings.public_url  # else the bot registers it: its failure is told by subscribe
+        and await services.db.connections.has_webhook_auth(connection.id)
+    )
     if not connection.webhook_uuid and not by_hand:
         raise UserFacingError(
             "This Spark Hire account has no webhook yet: run `/interview subscribe sparkhire` in a channel first."

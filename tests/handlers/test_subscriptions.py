@@ -666,6 +666,8 @@ async def test_unsubscribe_by_a_name_spark_hire_is_too_slow_to_look_up_says_so_i
 
 # -- no PUBLIC_URL: the webhook registered by hand ---------------------------------------------
 
+OLD_KEY = "shermer-key-123456"
+
 
 def show_credentials_button(reply):
     return next(
@@ -775,6 +777,28 @@ async def test_subscribe_test_checks_a_webhook_registered_by_hand_and_says_what_
         assert "Ann Lee" in card.text
 
 
+async def test_subscribe_test_after_a_failed_registration_with_public_url_says_to_subscribe_again(bot):
+    bot.sparkhire.fail_next(403, times=3, when=lambda r: r.method == "POST" and r.path.endswith("/webhooks"))
+    await bot.sender.command("subscribe sparkhire", response_url=bot.slack.response_url("s"))
+    await bot.slack.wait_for(lambda: bot.slack.responses.get("s"))
+    assert bot.sparkhire.webhooks == {}
+    await bot.sender.command("subscribe test", response_url=bot.slack.response_url("t"))
+    (answer,) = await bot.slack.wait_for(lambda: bot.slack.responses.get("t"))
+    assert "no webhook yet" in answer["text"] and "PUBLIC_URL" not in answer["text"], answer["text"]
+
+
+async def test_a_disconnect_that_cannot_ask_spark_hire_says_to_delete_a_hand_registered_webhook_only_if_one_was():
+    async with running_bot(public_url=None, env_credentials=False) as bot:
+        await connect_own_key(bot, OLD_KEY)
+        await subscribe(bot, "subscribe sparkhire completed", user="U2")  # credentials made, none registered
+        bot.sparkhire.fail_next(401, times=5, when=lambda r: r.method == "GET" and r.path.endswith("/webhooks"))
+        view = await open_connect(bot, "U2")
+        updated = await click_disconnect(bot, view, next(iter(disconnect_buttons(view).values())), user="U2")
+        shown = str(updated["blocks"])
+        assert "Disconnected your Spark Hire account" in shown
+        assert "the webhook registered by hand, if one was" in shown and "webhook None" not in shown
+
+
 async def test_a_forged_credentials_button_shows_nothing_of_another_workspace_or_a_colleagues_own_key(bot):
     await bot.services.db.connections.upsert_user("T0001", "U2", "sparkhire", BOS_KEY, account_label="Bo's agency")
     own = await bot.services.resolve_connection("T0001", "sparkhire", "U2")
@@ -848,9 +872,6 @@ def another_completed(bot, name: str):
     job = next(iter(bot.sparkhire.jobs.values()))
     interview = bot.sparkhire.add_interview(job_uuid=job["uuid"], name=name, email=f"{name.split()[0]}@x.example")
     return bot.sparkhire.set_status(interview["uuid"], "completed")
-
-
-OLD_KEY = "shermer-key-123456"
 
 
 async def test_a_key_of_another_account_stops_the_old_accounts_hand_registered_webhook_and_says_to_register_again():
