@@ -43,6 +43,7 @@ KNOWN_BOT_EVENTS = {
     "tokens_revoked",
     "member_joined_channel",
     "channel_archive",
+    "channel_shared",
 }
 
 
@@ -89,7 +90,7 @@ def test_commands_shortcuts_and_urls_agree_with_the_code(manifest):
     assert manifest["oauth_config"]["redirect_urls"][0].endswith(SLACK_OAUTH_REDIRECT_PATH)
     assert set(settings["event_subscriptions"]["bot_events"]) <= KNOWN_BOT_EVENTS
     # Every event the bot listens for, so Slack sends it.
-    listened_for = {"app_home_opened", "app_uninstalled", "tokens_revoked"}
+    listened_for = {"app_home_opened", "app_uninstalled", "tokens_revoked", "channel_shared"}
     assert set(settings["event_subscriptions"]["bot_events"]) == listened_for
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
 

@@ -197,7 +197,10 @@ class FakeSlack:
         is_member: bool = False,
         is_archived: bool = False,
         is_mpim: bool = False,
+        is_ext_shared: bool = False,
     ) -> None:
+        """A channel; ``is_ext_shared``: shared with another organisation (Slack Connect), as
+        :meth:`share_externally` makes one later."""
         is_private = is_private or is_mpim
         self.channels[channel_id] = {
             "id": channel_id,
@@ -209,6 +212,13 @@ class FakeSlack:
             "is_member": is_member,
             "is_archived": is_archived,
         }
+        if is_ext_shared:
+            self.share_externally(channel_id)
+
+    def share_externally(self, channel_id: str) -> None:
+        """The channel is now shared with another organisation: conversations.info says so, as Slack
+        does once the other side accepted the invitation."""
+        self.channels[channel_id].update(is_shared=True, is_ext_shared=True, is_pending_ext_shared=False)
 
     def rotating_token(self, *, expires_in: float = 43200) -> tuple[str, str]:
         """An expiring bot token and its refresh token, as an install grants them with token rotation on."""
