@@ -326,7 +326,7 @@ def parse_unsubscribe_choice(value: str) -> tuple[str, list[int], tuple[str, ...
 
 
 #: Why Slack refused the channel, as ``paused_notice`` and ``still_paused_notice`` explain it.
-PauseCause = Literal["archived", "gone", "removed"]
+PauseCause = Literal["archived", "gone", "removed", "shared"]
 
 INVITE = "`/invite @Interview Bot`"
 
@@ -341,6 +341,8 @@ def _what_to_do(channel_id: str, cause: PauseCause | None) -> str:
         )
     if cause == "removed":
         return f"I was removed from it: invite me to the channel again ({INVITE} there), then Re-enable; or Remove."
+    if cause == "shared":
+        return f"<#{channel_id}> is now shared with another organisation: {_resume_shared(channel_id)}"
     return "Fix it (for example invite me to the channel) and re-enable it; or Remove."
 
 
@@ -397,11 +399,73 @@ def paused_notice(
     return Message(text=text, text_is_markup=True, blocks=blocks)
 
 
+#: A command longer than this is not quoted whole in a notice (many ``exclude:`` words).
+COMMAND_QUOTED_MOST = 1_000
+
+
+def subscribe_command(s: SubscriptionView) -> str:
+    """The `/interview subscribe ... shared` that renews ``s`` as it is (same platform, events, job,
+    excludes and compact: ``subscribe`` renews the subscription these words match), as mrkdwn code;
+    a generic one when it would be too long to quote."""
+    words = ["/interview subscribe", s.vendor, *s.events]
+    if s.job_filter:
+        job = s.job_filter
+        if any(c.isspace() for c in job) or "," in job:
+            job = f"\u201c{job}\u201d" if '"' in job else f'"{job}"'
+        words.append(f"job:{job}")
+    words += [f"exclude:{e}" for e in s.excludes]
+    words += ["compact"] * s.compact + ["shared"]
+    command = " ".join(words)
+    if len(command) > COMMAND_QUOTED_MOST:
+        return "`/interview subscribe` with the words it was set up with and `shared`"
+    return f"`{escape(command)}`"
+
+
+def _resume_shared(channel_id: str, subs: Sequence[SubscriptionView] = ()) -> str:
+    """How a pause for a channel shared with another organisation is lifted (``subs``: the first
+    gives the exact command)."""
+    run = subscribe_command(subs[0]) if subs else "`/interview subscribe ... shared`"
+    return (
+        f"if its people outside your company may see the candidates' names, email addresses, ratings and "
+        f"interview links, run {run} in <#{channel_id}>: that re-enables it and posts what it missed. "
+        "The Re-enable button cannot, as it cannot confirm that."
+    )
+
+
+def shared_pause_notice(subs: Sequence[SubscriptionView], *, catch_up_days: int = 7) -> Message:
+    """By direct message to whoever set up ``subs`` (never in the channel): their subscriptions of a
+    channel shared with another organisation since were paused, and how to resume them."""
+    first = subs[0]
+    channel = f"<#{first.channel_id}>"
+    text = (
+        f"I paused {_named(subs)} in {channel}: the channel is now shared with another organisation "
+        "(Slack Connect), so its people outside your company would see every candidate card posted there. "
+        f"Nothing is posted there meanwhile. If they may see them, run {subscribe_command(first)} in {channel}: "
+        f"that re-enables {'it' if len(subs) == 1 else 'them'} and posts what {'it' if len(subs) == 1 else 'they'} "
+        "missed. Otherwise `/interview unsubscribe` there removes "
+        f"{'it' if len(subs) == 1 else 'them'}."
+    )
+    blocks = [section(f":double_vertical_bar: {text}")]
+    if len(subs) > 1:
+        blocks += subscription_sections("*Paused there*", list(subs), max_blocks=5, max_chars=3_000)
+    blocks.append(
+        context(
+            f"What arrives meanwhile is kept: re-enabled, it posts what it missed in the last {catch_up_days} days. "
+            "The Re-enable button does not work while the channel is shared: it cannot confirm that."
+        )
+    )
+    return Message(text=text, text_is_markup=True, blocks=blocks)
+
+
 def still_paused_notice(subs: Sequence[SubscriptionView], *, cause: PauseCause | Literal["invite"]) -> Message:
     """A Re-enable Slack's channel does not allow yet: what to do first; the buttons stay."""
     first = subs[0]
     channel = f"<#{first.channel_id}>"
-    if cause == "archived":
+    if cause == "shared":
+        text = f"{channel} is shared with another organisation (Slack Connect), so I did not re-enable it: " + (
+            _resume_shared(first.channel_id, subs)
+        )
+    elif cause == "archived":
         text = f"{channel} is still archived, so I cannot post there. Unarchive it first, then Re-enable."
     elif cause == "gone":
         text = (

@@ -15,11 +15,12 @@ from handlers import (
     invite,
     resend,
     share,
+    shared_channels,
     subscriptions,
     uninstall,
 )
 
-FLOWS = (help, invite, resend, share, find, connect, subscriptions, home, uninstall)
+FLOWS = (help, invite, resend, share, find, connect, subscriptions, shared_channels, home, uninstall)
 
 
 def register_all(app: AsyncApp) -> None:

@@ -34,7 +34,13 @@ from blocks.subscriptions import (
 from bot.crypto import SecretKeyMismatchError, constant_time_equals
 from bot.errors import UserFacingError
 from bot.notify import grammar
-from bot.notify.paused import paused_with, re_enabled_with, user_reachable
+from bot.notify.paused import (
+    SHARED_REASON,
+    paused_with,
+    re_enabled_with,
+    shared_with_another_org,
+    user_reachable,
+)
 from bot.notify.receiver import webhook_path
 from bot.notify.subscriptions import (
     Outcome,
@@ -103,15 +109,6 @@ async def ensure_member(client: AsyncWebClient, channel_id: str, *, allow_shared
     return shared
 
 
-def shared_with_another_org(info: dict[str, Any]) -> bool:
-    """A Slack Connect channel (or one invited to be): people of another organisation read it.
-
-    Shared only between workspaces of one Enterprise Grid organisation is not."""
-    if info.get("is_ext_shared") or info.get("is_pending_ext_shared"):
-        return True
-    return bool(info.get("is_shared")) and not info.get("is_org_shared")
-
-
 def shared_channel_warning(args: str) -> str:
     words = " ".join(args.split())
     return (
@@ -154,6 +151,8 @@ async def run_subscribe(
         user_id=recipient.user_id,
         explicit_vendor=request.explicit_vendor,
     )
+    if shared:  # confirmed: what the channel's sharing paused may post here again, whatever its words
+        await _resume_shared_pause(services, outcome, team_id=team_id, channel_id=channel_id, user_id=recipient.user_id)
     confirmed, others = outcome.views()
     notes = [*_resumed_notes(services, outcome), *outcome.notes, *([SHARED_CHANNEL_NOTE] if shared else [])]
     by_hand = outcome.by_hand
@@ -163,6 +162,28 @@ async def run_subscribe(
         else None
     )
     await recipient.send(subscribed_message(confirmed, notes=notes, others=others, by_hand=manual))
+
+
+async def _resume_shared_pause(
+    services: Services, outcome: Outcome, *, team_id: str, channel_id: str, user_id: str
+) -> None:
+    """Re-enable the channel's subscriptions paused because it was shared with another organisation
+    (``subscribe`` renewed those its words match; the others too, now that ``shared`` confirmed it),
+    with the channel's others paused with them, as their Re-enable button would."""
+    still = [
+        s
+        for s in await services.db.subscriptions.list_for_channel(team_id, channel_id)
+        if s.paused and s.paused_reason == SHARED_REASON
+    ]
+    if still:
+        connections = services.db.connections
+        # Not those whose account was disconnected: resumed, they would read from nothing.
+        group = [
+            s
+            for s in await re_enabled_with(services, still[0])
+            if not s.connection_id or await connections.get(s.connection_id) is not None
+        ]
+        outcome.caught_up.append(await resume_catching_up(services, group, user_id=user_id, via="subscribe"))
 
 
 def _resumed_notes(services: Services, outcome: Outcome) -> list[str]:
@@ -363,9 +384,16 @@ def _from_home(body: dict[str, Any]) -> bool:
     return (body.get("view") or {}).get("type") == "home"
 
 
-async def channel_problem(client: AsyncWebClient, channel_id: str) -> Literal["archived", "gone", "invite"] | None:
+async def channel_problem(
+    client: AsyncWebClient, channel_id: str
+) -> Literal["archived", "gone", "invite", "shared"] | None:
     """What keeps the bot from posting in a channel of a paused subscription, if anything; joins a
-    public channel it is not in, as subscribing does."""
+    public channel it is not in, as subscribing does.
+
+    A channel shared with another organisation is one: only `/interview subscribe ... shared` there
+    may post in it again (a button cannot confirm that its people outside the company may see the
+    candidates), whatever paused the subscription.
+    """
     try:
         info = (await client.conversations_info(channel=channel_id))["channel"]
     except SlackApiError as exc:
@@ -375,6 +403,8 @@ async def channel_problem(client: AsyncWebClient, channel_id: str) -> Literal["a
         raise
     if info.get("is_archived"):
         return "archived"
+    if shared_with_another_org(info):
+        return "shared"
     if info.get("is_member"):
         return None
     if info.get("is_private") or info.get("is_group"):

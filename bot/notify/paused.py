@@ -21,13 +21,19 @@ logger = logging.getLogger(__name__)
 #: Slack's errors about the channel itself, not one subscription, as the pause reason stores them
 #: (``OutboxWorker._pause``: the error with spaces), and what each means. Every subscription of the
 #: channel is paused at once, told of in one notice, and re-enabled (or removed) with one click.
-CHANNEL_CAUSES: dict[str, PauseCause] = {
+SLACK_CHANNEL_CAUSES: dict[str, PauseCause] = {
     "channel not found": "gone",
     "is archived": "archived",
     "channel is archived": "archived",
     "not in channel": "removed",
 }
-CHANNEL_ERRORS = frozenset(reason.replace(" ", "_") for reason in CHANNEL_CAUSES)
+CHANNEL_ERRORS = frozenset(reason.replace(" ", "_") for reason in SLACK_CHANNEL_CAUSES)
+#: The pause of a channel shared with another organisation (Slack Connect) after it subscribed: its
+#: people outside the company would see the candidates. Only `/interview subscribe ... shared` in the
+#: channel lifts it (the Re-enable button cannot carry that confirmation).
+SHARED_REASON = "the channel is now shared with another organisation"
+#: Every pause about the channel rather than one subscription (``paused_with`` acts on them together).
+CHANNEL_CAUSES: dict[str, PauseCause] = {**SLACK_CHANNEL_CAUSES, SHARED_REASON: "shared"}
 #: Answers to a DM (or to users.info) that mean nobody reads it: the person left, or cannot get DMs.
 UNREACHABLE_ERRORS = frozenset(
     {"user_not_found", "users_not_found", "account_inactive", "cannot_dm_bot", "user_disabled", "channel_not_found"}
@@ -65,6 +71,46 @@ async def re_enabled_with(services: Services, subscription: Subscription) -> lis
         for s in await paused_with(services, subscription)
         if s.id == subscription.id or not s.connection_id or await services.db.connections.get(s.connection_id)
     ]
+
+
+def shared_with_another_org(info: dict[str, Any]) -> bool:
+    """A Slack Connect channel (or one invited to be), by its conversations.info: people of another
+    organisation read it. Shared only between workspaces of one Enterprise Grid organisation is not."""
+    if info.get("is_ext_shared") or info.get("is_pending_ext_shared"):
+        return True
+    return bool(info.get("is_shared")) and not info.get("is_org_shared")
+
+
+async def channel_shared_outside(client: AsyncWebClient, channel_id: str) -> bool:
+    """Whether Slack says the channel is shared with another organisation; True when Slack cannot say
+    (an error, no answer within ``SLACK_TIMEOUT_SECONDS``): privacy first, one command undoes a pause."""
+    try:
+        info = (await client.conversations_info(channel=channel_id))["channel"]
+    except Exception as exc:
+        error = exc.response.get("error") if isinstance(exc, SlackApiError) else type(exc).__name__
+        logger.warning("Could not ask Slack whether %s is shared (%s); taking it as shared", channel_id, error)
+        return True
+    return shared_with_another_org(info)
+
+
+async def pause_shared_channel(services: Services, team_id: str, channel_id: str) -> list[Subscription]:
+    """Pause every subscription of a channel now shared with another organisation (``SHARED_REASON``).
+
+    Those active stop at once, with what the channel still had queued (a Re-enable, here `subscribe
+    ... shared`, queues it again). Those paused for another reason take this one, keeping when their
+    pause began: nothing else (a new WedgeHR token, the Re-enable button) may resume them now. Returns
+    the subscriptions this changed, as they are now; none when they were all paused for it already
+    (Slack sends the event again, and once per organisation that joins).
+    """
+    repo = services.db.subscriptions
+    paused = {s.id for s in await repo.pause_channel(team_id, channel_id, SHARED_REASON, error=SHARED_REASON)}
+    for s in await repo.list_for_channel(team_id, channel_id):
+        if s.id not in paused and s.paused_reason != SHARED_REASON:
+            await repo.pause(s.id, SHARED_REASON)
+            paused.add(s.id)
+    if paused:
+        logger.info("Paused %d subscription(s) of %s: now shared with another organisation", len(paused), channel_id)
+    return [s for s in await repo.list_for_channel(team_id, channel_id) if s.id in paused]
 
 
 async def user_reachable(client: AsyncWebClient, user_id: str) -> bool:

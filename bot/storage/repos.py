@@ -1019,7 +1019,7 @@ class SubscriptionRepo(_Repo):
             )
 
     async def pause_channel(self, team_id: str, channel_id: str, reason: str, *, error: str) -> list[Subscription]:
-        """Pause every subscription of a channel Slack no longer lets the bot post in, in one transaction.
+        """Pause every subscription of a channel the bot may no longer post in, in one transaction.
 
         What the channel still had queued fails with them (marked ``PAUSED_ROWS``, so a Re-enable
         queues it again). Returns the subscriptions this paused (as they were): those already

@@ -88,7 +88,7 @@ async def test_a_channel_shared_after_it_subscribed_posts_nothing_until_subscrib
     text = said(reply)
     assert "Re-enabled the paused subscription here. Posting the 1 notification missed while paused." in text
     assert "its people outside your company see these posts too" in text
-    (card,) = await bot.slack.wait_for(lambda: [c for c in cards(bot) if "Lee Later" in c.text], timeout=10)
+    await bot.slack.wait_for(lambda: [c for c in cards(bot) if "Lee Later" in c.text], timeout=10)
     (after,) = await subscriptions(bot)
     assert after.id == paused.id and not after.paused and after.events == ("completed",)
 
@@ -185,9 +185,7 @@ async def test_an_unsigned_or_forged_channel_shared_event_changes_nothing(bot):
     finally:
         await forger.aclose()
     body = json.dumps({"type": "event_callback", "team_id": "T0001", "api_app_id": "A1", "event": channel_shared()})
-    unsigned = await bot.sender.client.post(
-        bot.sender.url, content=body, headers={"Content-Type": "application/json"}
-    )
+    unsigned = await bot.sender.client.post(bot.sender.url, content=body, headers={"Content-Type": "application/json"})
     assert (forged.status_code, unsigned.status_code) == (401, 401)
 
     await asyncio.sleep(0.3)

@@ -1,0 +1,66 @@
+"""A subscribed channel shared with another organisation since (Slack Connect): its posts stop.
+
+`/interview subscribe` refuses such a channel unless ``shared`` confirms that people outside the
+company may see candidates' names and ratings. A channel shared after it subscribed got no such
+confirmation: Slack's ``channel_shared`` event (an invitation accepted) pauses its subscriptions,
+and their creators are told by direct message (never in the channel) what to run to resume them.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from blocks.subscriptions import shared_pause_notice
+from bot.notify.paused import channel_shared_outside, pause_shared_channel
+from bot.notify.subscriptions import catch_up_days, to_view
+from bot.services import Services
+from bot.storage import Subscription
+from handlers.common import services_of, team_of
+
+logger = logging.getLogger(__name__)
+
+
+async def pause_if_shared(services: Services, client: AsyncWebClient, team_id: str, channel_id: str) -> None:
+    """Pause the channel's subscriptions when Slack confirms (or cannot deny) that it is shared
+    outside the organisation; tell each creator of what this paused."""
+    if not await services.db.subscriptions.list_for_channel(team_id, channel_id):
+        return  # nothing posts there: Slack need not be asked
+    # The event alone is not trusted (it only says an invitation was accepted; within one Enterprise
+    # Grid organisation it is no reason to stop): Slack says what the channel is now.
+    if not await channel_shared_outside(client, channel_id):
+        logger.info("channel_shared for %s: Slack says it is not shared outside the organisation", channel_id)
+        return
+    paused = await pause_shared_channel(services, team_id, channel_id)
+    await tell_creators(services, client, paused)
+
+
+async def tell_creators(services: Services, client: AsyncWebClient, paused: list[Subscription]) -> None:
+    """One direct message per creator, naming their subscriptions paused there."""
+    by_creator: dict[str, list[Subscription]] = {}
+    for s in paused:
+        by_creator.setdefault(s.created_by, []).append(s)
+    days = catch_up_days(services)
+    for creator, theirs in by_creator.items():
+        notice = shared_pause_notice([to_view(s) for s in theirs], catch_up_days=days)
+        try:
+            await client.chat_postMessage(channel=creator, **notice.as_kwargs())
+        except Exception as exc:  # the pause stands; the App Home lists it
+            logger.warning("Could not tell %s of the subscriptions paused in a shared channel (%s)", creator, exc)
+
+
+async def on_channel_shared(body: dict[str, Any], event: dict[str, Any], context: Any, client: Any) -> None:
+    channel_id = event.get("channel")
+    if not isinstance(channel_id, str) or not channel_id:
+        return
+    services = services_of(context)
+    team_id = context.get("team_id") or team_of(body)
+    # After the answer: Slack retries an event not answered within 3 s.
+    services.tasks.spawn(pause_if_shared(services, client, team_id, channel_id), name="channel_shared.pause")
+
+
+def register(app: AsyncApp) -> None:
+    app.event("channel_shared")(on_channel_shared)
