@@ -450,7 +450,7 @@ def shared_pause_notice(subs: Sequence[SubscriptionView], *, catch_up_days: int 
         blocks += subscription_sections("*Paused there*", list(subs), max_blocks=5, max_chars=3_000)
     blocks.append(
         context(
-            f"What arrives meanwhile is kept: re-enabled, it posts what it missed in the last {catch_up_days} days. "
+            f"What arrives meanwhile is kept: re-enabling posts what was missed in the last {catch_up_days} days. "
             "The Re-enable button does not work while the channel is shared: it cannot confirm that."
         )
     )
