@@ -325,6 +325,10 @@ class BaseVendorClient:
         """
         if idempotent is None:
             idempotent = method.upper() in {"GET", "HEAD", "PUT", "DELETE", "OPTIONS"}
+        if not all(value.isascii() and value.isprintable() for value in self._auth_headers().values()):
+            # A credential pasted with a non-ASCII or control character: httpx cannot send it (an
+            # unexpected UnicodeEncodeError) or servers refuse the header (400). Refused as a wrong one.
+            raise AuthenticationError(vendor=self.vendor_name)
         attempt = 0
         while True:
             await self._before_request()

@@ -211,6 +211,18 @@ async def test_bad_token_is_authentication_error_without_token_in_message(sandbo
     assert "invalid-secret-xyz" not in str(err.value) and "invalid-secret-xyz" not in caplog.text
 
 
+@pytest.mark.parametrize("token", ["wedge-tökén-0123456789", "wedge-token-\x1b0123456789", "wedge\x7ftoken"])
+async def test_a_token_no_header_can_carry_is_an_authentication_error_and_nothing_is_sent(sandbox, token, caplog):
+    # Pasted with an accent or a control character: httpx raised UnicodeEncodeError (a 500-like
+    # "something went wrong"), or the server refused the header (400, "bad filter").
+    sandbox.tokens = None  # the sandbox would take any token
+    async with serve(sandbox.app) as url, WedgeHRClient(token=token, base_url=url, retry=FAST) as c:
+        with pytest.raises(AuthenticationError):
+            await c.list_interviews()
+    assert sandbox.requests == []
+    assert token not in caplog.text
+
+
 async def test_session_error_is_not_blamed_on_the_token(client, sandbox):
     sandbox.fail_next(403, body={"message": "System could not fetch session data"})
     with pytest.raises(SessionError) as err:
