@@ -63,6 +63,7 @@ from handlers.common import (
     selected_values,
     services_of,
     show_error_in_view,
+    slack_error_code,
     state_values,
     team_of,
     text_value,
@@ -376,8 +377,14 @@ def _field_for(error: BaseException, looked_up: dict[str, tuple[str, str | None]
 
 
 async def _reviewer_of(client: AsyncWebClient, user_id: str) -> tuple[str, str | None]:
-    """A Slack user's (name, email); the email is None when their profile hides it from the app."""
-    user = (await client.users_info(user=user_id))["user"]
+    """A Slack user's (name, email); the email is None when their profile hides it from the app, or
+    when Slack does not show the app the user at all (another organisation's, say)."""
+    try:
+        user = (await client.users_info(user=user_id))["user"]
+    except SlackApiError as exc:
+        if slack_error_code(exc) not in {"user_not_found", "user_not_visible"}:
+            raise
+        return "A reviewer I cannot see in Slack", None
     return user.get("real_name") or user.get("name") or user_id, (user.get("profile") or {}).get("email")
 
 

@@ -342,6 +342,19 @@ async def test_a_slack_reviewer_without_a_visible_email_is_a_field_error_and_the
     assert not [r for r in bot.sparkhire.requests if r.path == "/share_links" and r.method == "POST"]
 
 
+async def test_a_slack_reviewer_slack_does_not_show_the_app_is_a_field_error_on_the_reviewers(bot, caplog):
+    # users.info answers user_not_found (say, another organisation's member): it was shown on the
+    # interviews field as "Slack refused the request", with an unexpected error logged.
+    view, chosen = await open_advanced_share(bot)
+    reviewers = {Block.REVIEWERS: {Action.INPUT: {"type": "multi_users_select", "selected_users": ["U2", "UGONE"]}}}
+    answer = (await bot.sender.view_submission(view, {**chosen, **reviewers})).json()
+    assert answer["response_action"] == "errors"
+    assert list(answer["errors"]) == [Block.REVIEWERS]
+    assert "type their email below" in answer["errors"][Block.REVIEWERS]
+    assert [r for r in caplog.records if r.levelname == "ERROR"] == []
+    assert not [r for r in bot.sparkhire.requests if r.path == "/share_links" and r.method == "POST"]
+
+
 def deactivate_buttons(blocks) -> dict[str, dict]:
     """Each reviewer's Deactivate button in a reviewer links message, by the row's text."""
     return {b["text"]["text"]: b["accessory"] for b in blocks if "accessory" in b}
