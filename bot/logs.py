@@ -6,6 +6,8 @@ import logging
 import re
 from collections.abc import Iterable
 
+from aiohttp.http_exceptions import HttpProcessingError
+
 # Slack tokens, Authorization headers, basic-auth userinfo in URLs, and Slack's response_url and
 # incoming-webhook URLs (whoever has one can post as the app; slack-sdk logs them at DEBUG).
 _PATTERNS = [
@@ -87,3 +89,28 @@ def configure_logging(level: str, *, secrets: Iterable[str] = ()) -> RedactingFi
             level if level == "DEBUG" else max(logging.getLevelName(level), logging.WARNING)
         )
     return redactor
+
+
+class QuietMalformedRequests(logging.Filter):
+    """aiohttp logs each request it cannot parse (a control character in a header, a bad request
+    line) at ERROR with a traceback that quotes the offending header, then answers it 400: anyone
+    who reaches the port could fill the log with errors, and a header's credentials with them.
+    One INFO line instead, saying why without quoting."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError) and 400 <= (exc.code or 0) < 500:
+            why = (str(exc.message).splitlines() or [""])[0].rstrip(": ")[:100]
+            remote = record.args[0] if isinstance(record.args, tuple) and record.args else None
+            record.levelno, record.levelname = logging.INFO, logging.getLevelName(logging.INFO)
+            record.msg, record.args = "Answered %s a malformed request from %s (%s)", (exc.code, remote, why)
+            record.exc_info = record.exc_text = None
+        return True
+
+
+_MALFORMED_REQUESTS = QuietMalformedRequests()
+
+
+def quiet_malformed_requests() -> None:
+    """Put :class:`QuietMalformedRequests` on aiohttp's server logger (once, however often called)."""
+    logging.getLogger("aiohttp.server").addFilter(_MALFORMED_REQUESTS)
