@@ -433,11 +433,12 @@ def dump_metadata(**values: Any) -> str:
 
 
 def load_metadata(raw: str | None) -> dict[str, Any]:
+    """What ``dump_metadata`` wrote: its values are strings, and anything else is left out."""
     try:
         value = json.loads(raw or "{}")
     except ValueError:
         return {}
-    return value if isinstance(value, dict) else {}
+    return {k: v for k, v in value.items() if isinstance(v, str)} if isinstance(value, dict) else {}
 
 
 def state_values(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
