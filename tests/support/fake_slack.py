@@ -254,6 +254,20 @@ class FakeSlack:
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
         self.failures[method].append(Failure(status=status, error=error, headers=headers, times=times, when=when))
 
+    def show_view(self, view: dict[str, Any]) -> dict[str, Any]:
+        """A view as if ``views.open`` had shown it (without a call): its id, hash and team added."""
+        return self._store_view(view)
+
+    def show_message(
+        self, channel: str, text: str, blocks: list[dict[str, Any]], *, user: str | None = None
+    ) -> Message:
+        """A message as if the bot had posted it (without a call); with ``user``, an ephemeral to them."""
+        message = Message(
+            channel=channel, ts=self._next_ts(), text=text, blocks=blocks, user=user, ephemeral=user is not None
+        )
+        self.messages.append(message)
+        return message
+
     # -- inspection ------------------------------------------------------------------
     def calls_to(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
