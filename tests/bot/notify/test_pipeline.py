@@ -605,26 +605,28 @@ async def test_a_wedge_completed_without_an_invite_is_posted_once_after_baseline
     assert len(bot.slack.posted("C1")) == 1
 
 
-async def test_slack_429_and_5xx_delay_but_lose_nothing_and_keep_order(bot):
-    await subscribe(bot)
-    interview = completed_interview(bot)
-    # Slack refuses posts for a while: a 429 whose Retry-After outlasts the pacing (the fake
-    # answers 429 again to any post before it runs out), then errors on its side.
-    bot.slack.fail("chat.postMessage", status=429, error="ratelimited", retry_after=3, times=1)
-    bot.slack.fail("chat.postMessage", status=500, times=2)
-    bot.slack.fail("chat.postMessage", status=503, times=1)
-    await bot.sparkhire.emit("InterviewCompleted", interview)
-    await bot.sparkhire.rate_interview(interview["uuid"], 4.0)
-    await bot.sparkhire.rate_interview(interview["uuid"], 2.0)
-    await bot.slack.wait_for(lambda: len(bot.slack.posted("C1")) == 3, timeout=30)
-    card, first_rating, second_rating = bot.slack.posted("C1")
-    assert [first_rating.thread_ts, second_rating.thread_ts] == [card.ts, card.ts]  # the card's thread
-    # In the order they came: the completion is the card (every top-level try was it), then the ratings.
-    top_level = [c.args["text"] for c in bot.slack.calls_to("chat.postMessage") if not c.args.get("thread_ts")]
-    assert top_level and all("completed the interview" in text for text in top_level), top_level
-    outbox_order = [m.metadata["event_payload"]["outbox_id"] for m in (card, first_rating, second_rating)]
-    assert outbox_order == sorted(outbox_order, key=int)
-    assert bot.slack.too_early == [], "a post was retried before Slack's Retry-After ran out"
+async def test_slack_429_and_5xx_delay_but_lose_nothing_and_keep_order(database_url):
+    # On PostgreSQL too: production runs there, the outbox's leases and pacing are other SQL than SQLite's.
+    async with running_bot(database_url=database_url) as bot:
+        await subscribe(bot)
+        interview = completed_interview(bot)
+        # Slack refuses posts for a while: a 429 whose Retry-After outlasts the pacing (the fake
+        # answers 429 again to any post before it runs out), then errors on its side.
+        bot.slack.fail("chat.postMessage", status=429, error="ratelimited", retry_after=3, times=1)
+        bot.slack.fail("chat.postMessage", status=500, times=2)
+        bot.slack.fail("chat.postMessage", status=503, times=1)
+        await bot.sparkhire.emit("InterviewCompleted", interview)
+        await bot.sparkhire.rate_interview(interview["uuid"], 4.0)
+        await bot.sparkhire.rate_interview(interview["uuid"], 2.0)
+        await bot.slack.wait_for(lambda: len(bot.slack.posted("C1")) == 3, timeout=30)
+        card, first_rating, second_rating = bot.slack.posted("C1")
+        assert [first_rating.thread_ts, second_rating.thread_ts] == [card.ts, card.ts]  # the card's thread
+        # In the order they came: the completion is the card (every top-level try was it), then the ratings.
+        top_level = [c.args["text"] for c in bot.slack.calls_to("chat.postMessage") if not c.args.get("thread_ts")]
+        assert top_level and all("completed the interview" in text for text in top_level), top_level
+        outbox_order = [m.metadata["event_payload"]["outbox_id"] for m in (card, first_rating, second_rating)]
+        assert outbox_order == sorted(outbox_order, key=int)
+        assert bot.slack.too_early == [], "a post was retried before Slack's Retry-After ran out"
 
 
 async def test_a_rate_limited_message_is_retried_when_slack_allows_not_at_the_next_poll(bot):

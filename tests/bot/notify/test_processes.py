@@ -3,6 +3,7 @@
 import asyncio
 import base64
 import contextlib
+import time
 from contextlib import AsyncExitStack
 
 import httpx
@@ -249,3 +250,66 @@ async def test_a_subscribe_that_waits_past_the_database_timeout_for_the_other_is
         (interview,) = interviews(sparkhire, 1)
         await sparkhire.emit("InterviewCompleted", interview)
         await slack.wait_for(lambda: slack.posted("C1") and slack.posted("C2"), timeout=15)
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL not set")
+async def test_two_processes_on_postgresql_keep_each_thread_in_order_while_slack_refuses_posts(tmp_path):
+    async with two_processes_on_postgresql(tmp_path) as (slack, sparkhire, bots):
+        channels = ["C1", "C2"]
+        await subscribe_channels(bots[0].url, slack, channels, words=lambda channel: "sparkhire")
+        (hook,) = sparkhire.webhooks.values()
+        path = hook["url"].removeprefix(bots[0].url)
+        ann, bea = interviews(sparkhire, 2)
+        # Slack refuses posts for a while: a 429 with Retry-After (the fake refuses any post before it
+        # runs out), then errors on its side.
+        slack.fail("chat.postMessage", status=429, error="ratelimited", retry_after=2, times=1)
+        slack.fail("chat.postMessage", status=500, times=2)
+        slack.fail("chat.postMessage", status=503, times=1)
+        deliveries = [
+            lambda: sparkhire.emit("InterviewCompleted", ann),
+            lambda: sparkhire.emit("InterviewCompleted", bea),
+            lambda: sparkhire.rate_interview(ann["uuid"], 4, reviewer="Alice"),
+            lambda: sparkhire.rate_interview(bea["uuid"], 5, reviewer="Alice"),
+            lambda: sparkhire.rate_interview(ann["uuid"], 2, reviewer="Bob"),
+        ]
+        for n, deliver in enumerate(deliveries):
+            hook["url"] = bots[n % 2].url + path  # a router spreads Spark Hire's deliveries over both
+            (delivery,) = await deliver()
+            assert delivery.status == 200
+        # A deploy stops the first process once the first message is in, some rows still waiting out
+        # Slack's errors; the other one posts the rest. (Until then the first one's worker, which wakes
+        # when a channel of its own is due, usually takes every channel before the other's poll.)
+        await slack.wait_for(lambda: slack.posted(), timeout=30)
+        await bots[0].stop()
+        handed_over = time.monotonic()
+        await slack.wait_for(lambda: all(len(slack.posted(c)) >= 5 for c in channels), timeout=60)
+        await asyncio.sleep(1.5)  # time for a duplicate to show up, if one were coming
+
+        assert slack.failures["chat.postMessage"] == [], "Slack should have refused some posts"
+        posts = slack.calls_to("chat.postMessage")
+        assert [c for c in posts if c.at > handed_over], "the second process should have posted the rest"
+        # The first post met the 429. Posts already on their way got one too; none was sent after it
+        # until Slack's Retry-After ran out, by either process.
+        refusal, *later = posts
+        assert all(c.at - refusal.at < 0.5 or c.at - refusal.at >= 2.0 for c in later), [
+            (c.args["channel"], round(c.at - refusal.at, 2)) for c in later
+        ]
+        top_level = {c.args["text"] for c in posts if not c.args.get("thread_ts")}
+        assert top_level == {f"Cand {n} completed the interview (Spark Hire)" for n in (0, 1)}  # tries included
+        for channel in channels:
+            posted = slack.posted(channel)
+            ann_card, bea_card = (m for m in posted if m.thread_ts is None)
+            # Each card was posted in the order the completions came, then refreshed once a rating, the
+            # last refresh showing the last rating.
+            assert [(ann_card.text, ann_card.updates), (bea_card.text, bea_card.updates)] == [
+                ("Cand 0 was rated: ★★☆☆☆ 2 (Spark Hire)", 2),
+                ("Cand 1 was rated: ★★★★★ 5 (Spark Hire)", 1),
+            ]
+            thread = {card.ts: [m.text for m in posted if m.thread_ts == card.ts] for card in (ann_card, bea_card)}
+            assert thread == {
+                ann_card.ts: ["Cand 0 was rated: ★★★★☆ 4 by Alice", "Cand 0 was rated: ★★☆☆☆ 2 by Bob"],
+                bea_card.ts: ["Cand 1 was rated: ★★★★★ 5 by Alice"],
+            }, channel
+            # The channel as a whole in the order the events came, each once.
+            outbox_ids = [int(m.metadata["event_payload"]["outbox_id"]) for m in posted]
+            assert outbox_ids == sorted(set(outbox_ids)) and len(posted) == 5
