@@ -1,7 +1,9 @@
 """No token, key or webhook password in any log line, at any level, over a full run of the real process."""
 
 import base64
+import time
 from contextlib import AsyncExitStack
+from urllib.parse import parse_qs, urlparse
 
 import httpx
 from cryptography.fernet import Fernet
@@ -10,7 +12,7 @@ from blocks.ids import Action, Block, Callback
 from bot.sparkhire.sandbox import SparkHireSandbox
 from bot.wedgehr.sandbox import WedgeHRSandbox
 from tests.handlers.test_socket_mode import socket_env
-from tests.support.fake_slack import BOT_TOKEN, FakeSlack
+from tests.support.fake_slack import APP_TOKEN, BOT_TOKEN, FakeSlack
 from tests.support.process import BotProcess
 from tests.support.servers import free_port, serve
 from tests.support.slack_requests import SIGNING_SECRET, TEAM, SlackSender, slash_command_form
@@ -18,6 +20,26 @@ from tests.support.slack_requests import SIGNING_SECRET, TEAM, SlackSender, slas
 WEDGEHR_TOKEN = "wedge-secret-token-4242424242"
 SPARKHIRE_KEY = "spark-secret-key-4242424242"
 USER_KEY = "mo-personal-key-4242424242"
+#: Typed into the connect form by an admin: the workspace's WedgeHR token and Spark Hire key.
+TYPED_WEDGEHR = "rita-typed-wedgehr-token-5151515151"
+TYPED_SPARKHIRE = "rita-typed-sparkhire-key-5151515151"
+
+
+def leaks(log: str, secrets) -> dict[str, list[str]]:
+    """Each secret found in the log, with the start of every line (of any logger, at any level) holding it."""
+    lines = log.splitlines()
+    found = {secret: [line[:200] for line in lines if secret in line] for secret in secrets}
+    return {secret: where for secret, where in found.items() if where}
+
+
+def typed_into_connect_form(**fields: str) -> dict:
+    """The connect form's state with ``fields`` (block id -> value) typed in."""
+    return {block: {Action.INPUT: {"type": "plain_text_input", "value": value}} for block, value in fields.items()}
+
+
+def connect_confirmed(slack: FakeSlack):
+    """The calls telling the user what the connect form saved (ephemeral or DM)."""
+    return [c for c in slack.calls if c.method.startswith("chat.") and "Connected" in str(c.args.get("text"))]
 
 
 def connect_forms(slack: FakeSlack) -> list:
@@ -43,7 +65,8 @@ def http_env(slack_url: str, wedgehr_url: str, sparkhire_url: str, tmp_path) -> 
 async def test_a_full_debug_run_logs_no_secret(tmp_path):
     secret_key = Fernet.generate_key().decode()
     async with AsyncExitStack() as stack:
-        slack, wedgehr, sparkhire = FakeSlack(), WedgeHRSandbox(tokens={WEDGEHR_TOKEN}), SparkHireSandbox()
+        slack, sparkhire = FakeSlack(), SparkHireSandbox()
+        wedgehr = WedgeHRSandbox(tokens={WEDGEHR_TOKEN, TYPED_WEDGEHR})
         slack.base_url = await stack.enter_async_context(serve(slack.app))
         wedgehr_url = await stack.enter_async_context(serve(wedgehr.app))
         sparkhire_url = await stack.enter_async_context(serve(sparkhire.app))
@@ -68,9 +91,22 @@ async def test_a_full_debug_run_logs_no_secret(tmp_path):
             # views.open shows "Loading…" at once; the form follows in the same modal.
             (filled, *_) = await slack.wait_for(lambda: connect_forms(slack))
             view = slack.views[filled.args["view_id"]]
-            state = {Block.SPARKHIRE_USER_KEY: {Action.INPUT: {"type": "plain_text_input", "value": USER_KEY}}}
+            state = typed_into_connect_form(**{Block.SPARKHIRE_USER_KEY: USER_KEY})
             assert (await sender.view_submission(view, state, user="U2")).json() == {"response_action": "clear"}
             assert any(r.api_key == USER_KEY for r in sparkhire.requests)
+            await slack.wait_for(lambda: connect_confirmed(slack), timeout=10)
+
+            # An admin replaces the workspace's WedgeHR token and Spark Hire key the same way.
+            await sender.command("connect", user="U1")
+            (filled, *_) = await slack.wait_for(lambda: connect_forms(slack)[1:], timeout=10)
+            view = slack.views[filled.args["view_id"]]
+            state = typed_into_connect_form(
+                **{Block.WEDGEHR_TOKEN: TYPED_WEDGEHR, Block.SPARKHIRE_WORKSPACE_KEY: TYPED_SPARKHIRE}
+            )
+            assert (await sender.view_submission(view, state, user="U1")).json() == {"response_action": "clear"}
+            assert any(r.api_key == TYPED_SPARKHIRE for r in sparkhire.requests)
+            await slack.wait_for(lambda: connect_confirmed(slack)[1:], timeout=10)
+            wedgehr.tokens = {TYPED_WEDGEHR}  # from now on, only the typed token reads WedgeHR
 
             # The channel subscribes: a webhook with a generated password is registered.
             await sender.command("subscribe all", channel="C1", response_url=slack.response_url("sub"))
@@ -95,6 +131,7 @@ async def test_a_full_debug_run_logs_no_secret(tmp_path):
             # Lookups call both vendors with their credentials; a bad vendor token is reported.
             await sender.command("find ann@example.io", response_url=slack.response_url("find"))
             await slack.wait_for(lambda: slack.responses.get("find"), timeout=10)
+            assert any(r.authorized for r in wedgehr.requests[-3:]), "WedgeHR should be read with the typed token"
             wedgehr.tokens = {"rotated-elsewhere"}
             await sender.command("resend ann@example.io", response_url=slack.response_url("resend"))
             await slack.wait_for(lambda: slack.responses.get("resend"), timeout=10)
@@ -104,9 +141,10 @@ async def test_a_full_debug_run_logs_no_secret(tmp_path):
     log = bot.log.read_text()
     assert log.count("DEBUG") > 50, "the run should have logged at DEBUG"
     assert "HTTP Request: GET " + sparkhire_url in log, "vendor calls should be in the DEBUG log"
-    for secret in (BOT_TOKEN, SIGNING_SECRET, WEDGEHR_TOKEN, SPARKHIRE_KEY, USER_KEY, password, secret_key):
-        assert secret not in log, f"a secret ({secret[:4]}...) appears in the log"
-    assert base64.b64encode(hook["_auth"].encode()).decode() not in log
+    assert "DEBUG slack_sdk.web" in log and "DEBUG slack_bolt" in log, "Slack calls should be in the DEBUG log"
+    basic = base64.b64encode(hook["_auth"].encode()).decode()
+    secrets = (BOT_TOKEN, SIGNING_SECRET, WEDGEHR_TOKEN, SPARKHIRE_KEY, USER_KEY, TYPED_WEDGEHR, TYPED_SPARKHIRE)
+    assert leaks(log, (*secrets, password, basic, secret_key)) == {}
 
 
 async def test_at_the_default_level_a_lookup_logs_no_candidate_email_and_polls_log_no_request_lines(tmp_path):
@@ -156,6 +194,7 @@ async def test_in_socket_mode_a_debug_run_logs_no_key_typed_into_the_connect_for
         bot = BotProcess(
             env={
                 **socket_env(slack.base_url, tmp_path),
+                "SLACK_SIGNING_SECRET": SIGNING_SECRET,  # may be set in Socket Mode too (HTTP requests are checked)
                 "SPARKHIRE_API_URL": sparkhire_url,
                 "WEDGEHR_API_URL": "http://127.0.0.1:9/unused",
                 "LOG_LEVEL": "DEBUG",
@@ -189,5 +228,108 @@ async def test_in_socket_mode_a_debug_run_logs_no_key_typed_into_the_connect_for
             await bot.stop()
     log = bot.log.read_text()
     assert "Received message (type: TEXT, data: [redacted]" in log  # the envelopes were logged, and scrubbed
-    for typed in (USER_KEY, typed_wedgehr):
-        assert typed not in log, [line[:160] for line in log.splitlines() if typed in line]
+    assert "apps.connections.open" in log, "the app-level token's call should be in the DEBUG log"
+    secret_key = bot.env["BOT_SECRET_KEY"]
+    assert leaks(log, (USER_KEY, typed_wedgehr, APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, secret_key)) == {}
+
+
+async def test_an_oauth_debug_run_with_token_rotation_logs_no_token_or_secret(tmp_path):
+    # Many workspaces: the install exchanges a code for a bot token that expires (token rotation on),
+    # Bolt refreshes it for Slack's requests, the outbox worker when Slack says it has expired. Each
+    # exchange sends the client secret and gets a new access token and refresh token back.
+    async with AsyncExitStack() as stack:
+        slack, wedgehr, sparkhire = FakeSlack(), WedgeHRSandbox(tokens={TYPED_WEDGEHR}), SparkHireSandbox()
+        slack.base_url = await stack.enter_async_context(serve(slack.app))
+        wedgehr_url = await stack.enter_async_context(serve(wedgehr.app))
+        sparkhire_url = await stack.enter_async_context(serve(sparkhire.app))
+        slack.install_token_expires_in = 3600  # within the refresh window: refreshed at first use
+        port = free_port()
+        bot = BotProcess(
+            env={
+                "SLACK_CLIENT_ID": slack.client_id,
+                "SLACK_CLIENT_SECRET": slack.client_secret,
+                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+                "SLACK_API_URL": slack.base_url + "/api/",
+                "WEDGEHR_API_URL": wedgehr_url,
+                "SPARKHIRE_API_URL": sparkhire_url,
+                "DATABASE_URL": f"sqlite:///{tmp_path}/bot.sqlite3",
+                "BOT_SECRET_KEY": Fernet.generate_key().decode(),
+                "PUBLIC_URL": f"http://127.0.0.1:{port}",
+                "LOG_LEVEL": "DEBUG",
+            },
+            port=port,
+            workdir=tmp_path,
+        )
+        await bot.start()
+        sender = SlackSender(bot.url)
+        stack.push_async_callback(sender.aclose)
+        try:
+            # The admin installs the app: /slack/install, Slack's consent, /slack/oauth_redirect.
+            async with httpx.AsyncClient(base_url=bot.url) as http:
+                page = await http.get("/slack/install")
+                authorize = next(link for link in page.text.split('"') if "/oauth/v2/authorize" in link)
+                state = parse_qs(urlparse(authorize.replace("&amp;", "&")).query)["state"][0]
+                slack.oauth_codes.add("install-code")
+                done = await http.get(
+                    "/slack/oauth_redirect",
+                    params={"code": "install-code", "state": state},
+                    headers={"Cookie": f"slack-app-oauth-state={state}"},
+                )
+            assert done.status_code == 200
+            (installed,) = slack.expiring_tokens
+
+            # The admin connects the workspace's accounts (Bolt refreshes the token on the way in).
+            await sender.command("connect", user="U1")
+            (filled, *_) = await slack.wait_for(lambda: connect_forms(slack), timeout=10)
+            assert filled.token != installed
+            view = slack.views[filled.args["view_id"]]
+            state = typed_into_connect_form(
+                **{Block.WEDGEHR_TOKEN: TYPED_WEDGEHR, Block.SPARKHIRE_WORKSPACE_KEY: TYPED_SPARKHIRE}
+            )
+            assert (await sender.view_submission(view, state, user="U1")).json() == {"response_action": "clear"}
+            await slack.wait_for(lambda: connect_confirmed(slack), timeout=10)
+            await sender.command("subscribe all", channel="C1", response_url=slack.response_url("sub"))
+            assert "Subscribed" in str(await slack.wait_for(lambda: slack.responses.get("sub"), timeout=10))
+            (hook,) = sparkhire.webhooks.values()
+
+            # Half a day later Slack says the token has expired; its first post is rate-limited too.
+            current = filled.token
+            slack.expiring_tokens[current] = time.time() - 1
+            slack.fail("chat.postMessage", status=429, retry_after=1)
+            job = next(iter(sparkhire.jobs.values()))
+            interview = sparkhire.add_interview(job_uuid=job["uuid"], name="Ann Lee", email="ann@example.io")
+            (delivery,) = await sparkhire.emit(
+                "InterviewCompleted", sparkhire.set_status(interview["uuid"], "completed")
+            )
+            assert delivery.status == 200
+            (card,) = await slack.wait_for(lambda: slack.posted("C1"), timeout=15)
+            assert "Ann Lee" in card.text
+            assert slack.calls_to("chat.postMessage")[-1].token not in (installed, current)  # a refreshed one
+
+            # Lookups read both vendors with the typed credentials; then WedgeHR refuses the token.
+            await sender.command("find ann@example.io", response_url=slack.response_url("find"))
+            await slack.wait_for(lambda: slack.responses.get("find"), timeout=10)
+            wedgehr.tokens = {"rotated-elsewhere"}
+            await sender.command("resend ann@example.io", response_url=slack.response_url("resend"))
+            await slack.wait_for(lambda: slack.responses.get("resend"), timeout=10)
+        finally:
+            await bot.stop()
+
+    refreshes = [c for c in slack.calls_to("oauth.v2.access") if c.args.get("grant_type") == "refresh_token"]
+    assert len(refreshes) >= 2 and len(slack.granted_refresh_tokens) == len(refreshes) + 1
+    log = bot.log.read_text()
+    assert "oauth.v2.access" in log and "DEBUG slack_sdk.web" in log, "the exchanges should be in the DEBUG log"
+    password = hook["_auth"].split(":", 1)[1]
+    secrets = (
+        *slack.expiring_tokens,  # every access token: the install's and each refresh's
+        *slack.granted_refresh_tokens,
+        slack.client_secret,
+        SIGNING_SECRET,
+        bot.env["BOT_SECRET_KEY"],
+        TYPED_WEDGEHR,
+        TYPED_SPARKHIRE,
+        password,
+        base64.b64encode(hook["_auth"].encode()).decode(),
+        base64.b64encode(f"{slack.client_id}:{slack.client_secret}".encode()).decode(),
+    )
+    assert leaks(log, secrets) == {}

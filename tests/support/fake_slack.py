@@ -105,6 +105,11 @@ class FakeSlack:
         #: used (each is revoked by the refresh that uses it, as Slack does).
         self.expiring_tokens: dict[str, float] = {}
         self.refresh_tokens: set[str] = set()
+        #: Every refresh token ever granted, used or not.
+        self.granted_refresh_tokens: list[str] = []
+        #: With token rotation on for the app: an install (the OAuth code exchange) grants an expiring
+        #: bot token that expires in this many seconds, and its refresh token; None: a token that never does.
+        self.install_token_expires_in: float | None = None
         self._rotations = 0
         self.add_user("U1", name="Rita Recruiter", email="rita@example.com", is_admin=True)
         self.add_user("U2", name="Mo Member", email="mo@example.com")
@@ -226,6 +231,7 @@ class FakeSlack:
         token, refresh = f"xoxe.xoxb-1-rotated-{self._rotations}", f"xoxe-1-refresh-{self._rotations}"
         self.expiring_tokens[token] = time.time() + expires_in
         self.refresh_tokens.add(refresh)
+        self.granted_refresh_tokens.append(refresh)
         return token, refresh
 
     def _refused(self, token: str | None) -> str | None:
@@ -411,13 +417,19 @@ class FakeSlack:
         if args.get("code") not in self.oauth_codes:
             return {"ok": False, "error": "invalid_code"}
         self.oauth_codes.discard(args["code"])
+        rotation: dict[str, Any] = {}
+        token = self.bot_token
+        if self.install_token_expires_in is not None:
+            token, refresh = self.rotating_token(expires_in=self.install_token_expires_in)
+            rotation = {"refresh_token": refresh, "expires_in": int(self.install_token_expires_in)}
         return {
             "ok": True,
             "app_id": "A1",
             "authed_user": {"id": "U1"},
             "scope": "commands,chat:write",
             "token_type": "bot",
-            "access_token": self.bot_token,
+            "access_token": token,
+            **rotation,
             "bot_user_id": BOT_USER_ID,
             "team": {"id": self.team_id, "name": "Acme"},
             "enterprise": None,
