@@ -90,7 +90,7 @@ async def test_a_full_debug_run_logs_no_secret(tmp_path):
             await sender.command("connect", user="U2")
             # views.open shows "Loading…" at once; the form follows in the same modal.
             (filled, *_) = await slack.wait_for(lambda: connect_forms(slack))
-            view = slack.views[filled.args["view_id"]]
+            view = slack.views[mo_form := filled.args["view_id"]]
             state = typed_into_connect_form(**{Block.SPARKHIRE_USER_KEY: USER_KEY})
             assert (await sender.view_submission(view, state, user="U2")).json() == {"response_action": "clear"}
             assert any(r.api_key == USER_KEY for r in sparkhire.requests)
@@ -98,7 +98,9 @@ async def test_a_full_debug_run_logs_no_secret(tmp_path):
 
             # An admin replaces the workspace's WedgeHR token and Spark Hire key the same way.
             await sender.command("connect", user="U1")
-            (filled, *_) = await slack.wait_for(lambda: connect_forms(slack)[1:], timeout=10)
+            (filled, *_) = await slack.wait_for(
+                lambda: [c for c in connect_forms(slack) if c.args["view_id"] != mo_form], timeout=10
+            )
             view = slack.views[filled.args["view_id"]]
             state = typed_into_connect_form(
                 **{Block.WEDGEHR_TOKEN: TYPED_WEDGEHR, Block.SPARKHIRE_WORKSPACE_KEY: TYPED_SPARKHIRE}
@@ -131,7 +133,8 @@ async def test_a_full_debug_run_logs_no_secret(tmp_path):
             # Lookups call both vendors with their credentials; a bad vendor token is reported.
             await sender.command("find ann@example.io", response_url=slack.response_url("find"))
             await slack.wait_for(lambda: slack.responses.get("find"), timeout=10)
-            assert any(r.authorized for r in wedgehr.requests[-3:]), "WedgeHR should be read with the typed token"
+            lookups = [r for r in wedgehr.requests if "ann@example.io" in str(r.query)]
+            assert lookups and all(r.authorized for r in lookups), "WedgeHR should be read with the typed token"
             wedgehr.tokens = {"rotated-elsewhere"}
             await sender.command("resend ann@example.io", response_url=slack.response_url("resend"))
             await slack.wait_for(lambda: slack.responses.get("resend"), timeout=10)
@@ -188,15 +191,16 @@ async def test_at_the_default_level_a_lookup_logs_no_candidate_email_and_polls_l
 async def test_in_socket_mode_a_debug_run_logs_no_key_typed_into_the_connect_form(tmp_path):
     typed_wedgehr = "admin-typed-wedgehr-token-9999999999"
     async with AsyncExitStack() as stack:
-        slack, sparkhire = FakeSlack(), SparkHireSandbox()
+        slack, wedgehr, sparkhire = FakeSlack(), WedgeHRSandbox(tokens={typed_wedgehr}), SparkHireSandbox()
         slack.base_url = await stack.enter_async_context(serve(slack.app))
+        wedgehr_url = await stack.enter_async_context(serve(wedgehr.app))
         sparkhire_url = await stack.enter_async_context(serve(sparkhire.app))
         bot = BotProcess(
             env={
                 **socket_env(slack.base_url, tmp_path),
                 "SLACK_SIGNING_SECRET": SIGNING_SECRET,  # may be set in Socket Mode too (HTTP requests are checked)
                 "SPARKHIRE_API_URL": sparkhire_url,
-                "WEDGEHR_API_URL": "http://127.0.0.1:9/unused",
+                "WEDGEHR_API_URL": wedgehr_url,
                 "LOG_LEVEL": "DEBUG",
             },
             port=free_port(),
@@ -208,10 +212,7 @@ async def test_in_socket_mode_a_debug_run_logs_no_key_typed_into_the_connect_for
             await slack.send_envelope("slash_commands", slash_command_form("connect", trigger_id="t1", user="U1"))
             (filled, *_) = await slack.wait_for(lambda: connect_forms(slack), timeout=10)
             view = slack.views[filled.args["view_id"]]
-            state = {
-                Block.SPARKHIRE_USER_KEY: {Action.INPUT: {"type": "plain_text_input", "value": USER_KEY}},
-                Block.WEDGEHR_TOKEN: {Action.INPUT: {"type": "plain_text_input", "value": typed_wedgehr}},
-            }
+            state = typed_into_connect_form(**{Block.SPARKHIRE_USER_KEY: USER_KEY, Block.WEDGEHR_TOKEN: typed_wedgehr})
             envelope = await slack.send_envelope(
                 "interactive",
                 {
@@ -223,7 +224,9 @@ async def test_in_socket_mode_a_debug_run_logs_no_key_typed_into_the_connect_for
                     "view": {**view, "state": {"values": state}},
                 },
             )
-            await slack.wait_for(lambda: slack.socket_acks.get(envelope), timeout=10)
+            ack = await slack.wait_for(lambda: slack.socket_acks.get(envelope), timeout=10)
+            assert ack["payload"] == {"response_action": "clear"}  # both checked with the vendors
+            await slack.wait_for(lambda: connect_confirmed(slack), timeout=10)  # and saved
         finally:
             await bot.stop()
     log = bot.log.read_text()
@@ -276,7 +279,7 @@ async def test_an_oauth_debug_run_with_token_rotation_logs_no_token_or_secret(tm
                     headers={"Cookie": f"slack-app-oauth-state={state}"},
                 )
             assert done.status_code == 200
-            (installed,) = slack.expiring_tokens
+            installed = next(iter(slack.expiring_tokens))  # the token the install granted
 
             # The admin connects the workspace's accounts (Bolt refreshes the token on the way in).
             await sender.command("connect", user="U1")
