@@ -76,6 +76,7 @@ class SparkHireClient(BaseVendorClient):
         super().__init__(base_url=base_url, **kwargs)
         token = base64.b64encode(f"{api_key}:".encode()).decode()
         self._authorization = f"Basic {token}"
+        self._api_key = api_key
         self._limiters = limiters or KeyRateLimiters()
         self._limiter = self._limiters.for_key(api_key)
 
@@ -87,6 +88,9 @@ class SparkHireClient(BaseVendorClient):
 
     async def _before_request(self) -> None:
         await self._limiter.acquire()
+
+    def _credentials(self) -> tuple[str, ...]:
+        return (self._api_key,)
 
     def _error_message(self, response: httpx.Response, body: Any) -> tuple[str | None, str | None]:
         if isinstance(body, dict):

@@ -197,6 +197,10 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
     return None
 
 
+#: Shorter credentials are not scrubbed from vendors' messages: they would blank common words.
+MIN_SCRUBBED_LENGTH = 8
+
+
 class BaseVendorClient:
     """Base of the vendor clients.
 
@@ -274,6 +278,10 @@ class BaseVendorClient:
         """Headers carrying the credential. Never logged, never put in an exception."""
         return {}
 
+    def _credentials(self) -> tuple[str, ...]:
+        """The raw credentials, to scrub from what the vendor answers (it may echo a rejected key)."""
+        return ()
+
     async def _before_request(self) -> None:
         """Called before every attempt (client-side rate limiting)."""
 
@@ -287,6 +295,11 @@ class BaseVendorClient:
         except ValueError:
             body = None
         message, code = self._error_message(response, body)
+        if message:
+            # The message reaches the user and the log: a vendor echoing the key it rejected must not.
+            for credential in self._credentials():
+                if len(credential) >= MIN_SCRUBBED_LENGTH:
+                    message = message.replace(credential, "[redacted]")
         cls = error_for_status(response.status_code)
         if message and cls.default_message and cls in ACTIONABLE_DEFAULTS:
             # Keep our "what to do" sentence; the vendor's words follow as detail.

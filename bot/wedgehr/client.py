@@ -54,6 +54,9 @@ class WedgeHRClient(BaseVendorClient):
     def _auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
 
+    def _credentials(self) -> tuple[str, ...]:
+        return (self._token,)
+
     def _error_message(self, response: httpx.Response, body: Any) -> tuple[str | None, str | None]:
         if isinstance(body, dict):
             message = body.get("message") or body.get("error")

@@ -16,6 +16,7 @@ from bot.vendors.errors import (
     BadRequestError,
     NotFoundError,
     PaymentRequiredError,
+    PermissionDeniedError,
     RateLimitError,
     ServerError,
 )
@@ -470,3 +471,10 @@ async def test_an_id_typed_in_slack_never_reaches_another_endpoint(client, sandb
         await client.get_interview(typed_id)
     # Either refused before sending, or sent whole as one escaped segment of /interviews/.
     assert all(r.path == f"/interviews/{typed_id}" for r in sandbox.requests[before:])
+
+
+async def test_a_key_the_vendor_echoes_in_its_error_is_not_in_the_message(client, sandbox):
+    sandbox.fail_next(403, body={"reason": f"Key {KEY} may not do that", "code": "api.forbidden"})
+    with pytest.raises(PermissionDeniedError) as err:
+        await client.list_jobs()
+    assert KEY not in str(err.value) and "[redacted]" in str(err.value)

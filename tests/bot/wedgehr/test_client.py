@@ -223,6 +223,13 @@ async def test_a_token_no_header_can_carry_is_an_authentication_error_and_nothin
     assert token not in caplog.text
 
 
+async def test_a_token_the_vendor_echoes_in_its_error_is_not_in_the_message(client, sandbox):
+    sandbox.fail_next(401, body={"message": f"Token {TOKEN} is not valid"})
+    with pytest.raises(AuthenticationError) as err:
+        await client.list_interviews()
+    assert TOKEN not in str(err.value) and "[redacted]" in str(err.value)
+
+
 async def test_session_error_is_not_blamed_on_the_token(client, sandbox):
     sandbox.fail_next(403, body={"message": "System could not fetch session data"})
     with pytest.raises(SessionError) as err:
