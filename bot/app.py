@@ -488,7 +488,8 @@ def create_web_app(
 
     from bot.notify import Pipeline
 
-    pipeline = Pipeline(services=services, slack_client_for=_delivery_clients(settings, services, bolt.client))
+    services.slack_client_for = _delivery_clients(settings, services, bolt.client)
+    pipeline = Pipeline(services=services, slack_client_for=services.slack_client_for)
     pipeline.register_routes(web_app)
     web_app[PIPELINE_KEY] = pipeline
 

@@ -12,8 +12,9 @@ import hmac
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import aiohttp
 from pydantic import SecretStr
@@ -27,6 +28,9 @@ from bot.storage.repos import CatchUp, Connection
 from bot.tasks import BackgroundTasks
 from bot.vendors.http import HttpPool, RetryPolicy
 from bot.wedgehr.client import WedgeHRClient
+
+if TYPE_CHECKING:
+    from slack_sdk.web.async_client import AsyncWebClient
 
 logger = logging.getLogger(__name__)
 
@@ -154,6 +158,9 @@ class Services:
     vendor_retry: RetryPolicy = field(default_factory=RetryPolicy)
     #: The pooled HTTP session of every Slack Web API client (opened when the server starts).
     slack_session: aiohttp.ClientSession | None = None
+    #: The Web API client of a workspace's installation, for work not started by its own request
+    #: (set by the app factory: the outbox worker's, bot/app.py ``_delivery_clients``).
+    slack_client_for: Callable[[str], Awaitable[AsyncWebClient]] | None = None
     #: The invite forms' type-ahead failures (handlers/invite.py).
     failed_lookups: FailedLookups = field(default_factory=FailedLookups)
     #: The webhooks Spark Hire keys listed lately, to tell keys of one account apart (bot/notify/subscriptions.py).

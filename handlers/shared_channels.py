@@ -25,17 +25,38 @@ logger = logging.getLogger(__name__)
 
 
 async def pause_if_shared(services: Services, client: AsyncWebClient, team_id: str, channel_id: str) -> None:
-    """Pause the channel's subscriptions when Slack confirms (or cannot deny) that it is shared
-    outside the organisation; tell each creator of what this paused."""
-    if not await services.db.subscriptions.list_for_channel(team_id, channel_id):
+    """Pause the channel's subscriptions, in every workspace that has some there, when Slack confirms
+    (or cannot deny) that it is shared outside the organisation; tell each creator of what this paused.
+
+    ``team_id`` is the workspace whose installation Slack delivered the event to (``client``'s): in
+    a Slack Connect channel or an Enterprise Grid organisation that may be another than the one that
+    subscribed, so the subscriptions are found by the channel alone.
+    """
+    subscriptions = await services.db.subscriptions.list_for_channel_of_any_team(channel_id)
+    if not subscriptions:
         return  # nothing posts there: Slack need not be asked
     # The event alone is not trusted (it only says an invitation was accepted; within one Enterprise
     # Grid organisation it is no reason to stop): Slack says what the channel is now.
     if not await channel_shared_outside(client, channel_id):
         logger.info("channel_shared for %s: Slack says it is not shared outside the organisation", channel_id)
         return
-    paused = await pause_shared_channel(services, team_id, channel_id)
-    await tell_creators(services, client, paused)
+    for subscribed_team in sorted({s.team_id for s in subscriptions}):
+        paused = await pause_shared_channel(services, subscribed_team, channel_id)
+        if paused:
+            await tell_creators(services, await _client_of(services, subscribed_team, team_id, client), paused)
+
+
+async def _client_of(
+    services: Services, team_id: str, event_team_id: str, event_client: AsyncWebClient
+) -> AsyncWebClient:
+    """The Web API client of ``team_id``'s installation: a DM to its members needs its own token."""
+    if team_id == event_team_id or services.slack_client_for is None:
+        return event_client
+    try:
+        return await services.slack_client_for(team_id)
+    except Exception as exc:  # uninstalled since: its creators cannot be reached; the pause stands
+        logger.warning("No Slack client for %s to tell its creators of a shared channel (%r)", team_id, exc)
+        return event_client
 
 
 async def tell_creators(services: Services, client: AsyncWebClient, paused: list[Subscription]) -> None:

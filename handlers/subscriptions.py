@@ -152,6 +152,7 @@ async def run_subscribe(
         explicit_vendor=request.explicit_vendor,
     )
     if shared:  # confirmed: what the channel's sharing paused may post here again, whatever its words
+        await services.db.subscriptions.confirm_shared(team_id, channel_id)
         await _resume_shared_pause(services, outcome, team_id=team_id, channel_id=channel_id, user_id=recipient.user_id)
     confirmed, others = outcome.views()
     notes = [*_resumed_notes(services, outcome), *outcome.notes, *([SHARED_CHANNEL_NOTE] if shared else [])]
@@ -385,14 +386,14 @@ def _from_home(body: dict[str, Any]) -> bool:
 
 
 async def channel_problem(
-    client: AsyncWebClient, channel_id: str
+    client: AsyncWebClient, channel_id: str, *, shared_confirmed: bool = False
 ) -> Literal["archived", "gone", "invite", "shared"] | None:
     """What keeps the bot from posting in a channel of a paused subscription, if anything; joins a
     public channel it is not in, as subscribing does.
 
-    A channel shared with another organisation is one: only `/interview subscribe ... shared` there
-    may post in it again (a button cannot confirm that its people outside the company may see the
-    candidates), whatever paused the subscription.
+    A channel shared with another organisation is one unless ``shared_confirmed`` (`subscribe ...
+    shared` was run there): only that command may post in it again (a button cannot confirm that its
+    people outside the company may see the candidates), whatever paused the subscription.
     """
     try:
         info = (await client.conversations_info(channel=channel_id))["channel"]
@@ -403,7 +404,7 @@ async def channel_problem(
         raise
     if info.get("is_archived"):
         return "archived"
-    if shared_with_another_org(info):
+    if not shared_confirmed and shared_with_another_org(info):
         return "shared"
     if info.get("is_member"):
         return None
@@ -456,7 +457,8 @@ async def re_enable(services: Services, client: AsyncWebClient, *, team_id: str,
             " `/interview subscribe` in that channel again to use the account connected now."
         )
     group = await re_enabled_with(services, subscription)
-    if (problem := await channel_problem(client, subscription.channel_id)) is not None:
+    confirmed = subscription.shared_confirmed_at is not None  # `subscribe … shared` was run there
+    if (problem := await channel_problem(client, subscription.channel_id, shared_confirmed=confirmed)) is not None:
         notice = still_paused_notice([to_view(s) for s in group], cause=problem)
         return Answer(notice, notice.text)
     done = await resume_catching_up(services, group, user_id=user_id, via="button")

@@ -103,6 +103,8 @@ async def pause_shared_channel(services: Services, team_id: str, channel_id: str
     (Slack sends the event again, and once per organisation that joins).
     """
     repo = services.db.subscriptions
+    if any(s.shared_confirmed_at is not None for s in await repo.list_for_channel(team_id, channel_id)):
+        return []  # `subscribe … shared` confirmed it: another organisation joining changes nothing
     paused = {s.id for s in await repo.pause_channel(team_id, channel_id, SHARED_REASON, error=SHARED_REASON)}
     for s in await repo.list_for_channel(team_id, channel_id):
         if s.id not in paused and s.paused_reason != SHARED_REASON:

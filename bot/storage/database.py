@@ -137,6 +137,13 @@ def _v8_subscription_job_named_at(connection: sa.Connection) -> None:
     _add_column(connection, "subscriptions", "job_named_at", "FLOAT")
 
 
+def _v9_subscription_shared_confirmed_at(connection: sa.Connection) -> None:
+    """``subscriptions.shared_confirmed_at`` (schema.py). A database made by v1 from this schema has it
+    already. Subscriptions saved before keep NULL: their channel's confirmation, if any, is asked again.
+    """
+    _add_column(connection, "subscriptions", "shared_confirmed_at", "FLOAT")
+
+
 def _add_column(connection: sa.Connection, table: str, column: str, ddl_type: str) -> None:
     """Add a column a database made by v1 from the current schema has already."""
     if column not in {c["name"] for c in sa.inspect(connection).get_columns(table)}:
@@ -152,6 +159,7 @@ MIGRATIONS: list[Callable[[sa.Connection], None]] = [
     _v6_subscription_job_id,
     _v7_outbox_event_id_index,
     _v8_subscription_job_named_at,
+    _v9_subscription_shared_confirmed_at,
 ]
 
 

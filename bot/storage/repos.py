@@ -460,6 +460,8 @@ class Subscription:
     job_id: str | None = None
     #: When the job had the name ``job_filter`` shows (None: not known): only a newer name replaces it.
     job_named_at: float | None = None
+    #: When `subscribe … shared` confirmed its channel may be read by another organisation.
+    shared_confirmed_at: float | None = None
 
     def matches(
         self,
@@ -535,6 +537,7 @@ def _subscription(row: sa.Row) -> Subscription:
         paused_at=row.paused_at,
         job_id=row.job_id,
         job_named_at=row.job_named_at,
+        shared_confirmed_at=row.shared_confirmed_at,
     )
 
 
@@ -932,6 +935,20 @@ class SubscriptionRepo(_Repo):
     async def list_for_channel(self, team_id: str, channel_id: str) -> list[Subscription]:
         t = schema.subscriptions
         return await self._list(sa.and_(t.c.team_id == team_id, t.c.channel_id == channel_id))
+
+    async def list_for_channel_of_any_team(self, channel_id: str) -> list[Subscription]:
+        """Every workspace's subscriptions of a channel (a Slack Connect channel has one id for all)."""
+        return await self._list(schema.subscriptions.c.channel_id == channel_id)
+
+    async def confirm_shared(self, team_id: str, channel_id: str) -> None:
+        """Record that `subscribe … shared` confirmed the channel may be read outside the organisation."""
+        t = schema.subscriptions
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                sa.update(t)
+                .where(t.c.team_id == team_id, t.c.channel_id == channel_id)
+                .values(shared_confirmed_at=time.time())
+            )
 
     async def list_for_team(self, team_id: str, vendor: str | None = None) -> list[Subscription]:
         t = schema.subscriptions

@@ -66,6 +66,9 @@ subscriptions = sa.Table(
     # lookup gave it): a rename delivered late (a retry of an older event) does not bring an older
     # name back. None: not known (saved before), any rename of the job applies.
     sa.Column("job_named_at", sa.Float),
+    # When `/interview subscribe … shared` confirmed that people of another organisation may read the
+    # channel (Slack Connect): a channel_shared event or Re-enable no longer pauses or refuses it.
+    sa.Column("shared_confirmed_at", sa.Float),
     sa.Index("ix_subscriptions_team_vendor", "team_id", "vendor"),
 )
 

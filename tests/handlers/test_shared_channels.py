@@ -118,6 +118,35 @@ async def test_re_enable_while_the_channel_is_shared_is_refused_with_the_command
     assert after.id == paused.id and not after.paused
 
 
+async def test_an_event_slack_delivers_to_another_workspaces_installation_still_pauses_the_channel(bot):
+    # Slack names one installation in `authorizations`: in a Slack Connect channel where the other
+    # company installed the app too, or a Grid organisation, it may not be the subscribed workspace's.
+    await subscribe(bot, user="U2")
+    bot.slack.share_externally("C1")
+    response = await bot.sender.event(channel_shared(), installation_team="T0THEIRS")
+    assert response.status_code == 200
+    (paused,) = await paused_in(bot)
+    assert paused.paused_reason == SHARED_REASON
+    (told,) = await bot.slack.wait_for(lambda: bot.slack.posted("U2"))
+    assert "now shared with another organisation" in told.text
+
+
+async def test_a_channel_confirmed_shared_stays_subscribed_when_another_organisation_joins_and_re_enable_works(bot):
+    bot.slack.share_externally("C1")
+    await subscribe(bot, "subscribe sparkhire completed shared", user="U2")
+    await share(bot)  # a second organisation joins: `shared` already said outsiders may read it
+    await settled(bot, info_calls=len(bot.slack.calls_to("conversations.info")) + 1)
+    (subscription,) = await subscriptions(bot)
+    assert not subscription.paused and not bot.slack.posted("U2")
+
+    # Paused for another reason (the bot was removed, say), Re-enable on the App Home resumes it.
+    await bot.services.db.subscriptions.pause(subscription.id, "not in channel")
+    await open_home(bot, user="U2")
+    home = await click_on_home(bot, Action.SUBSCRIPTION_RESUME, subscription.id, user="U2")
+    assert "is shared with another organisation" not in str(home["blocks"])
+    assert not (await subscriptions(bot))[0].paused
+
+
 async def test_subscribe_shared_resumes_every_subscription_the_sharing_paused_whatever_its_words(bot):
     await subscribe(bot, "subscribe sparkhire completed compact")
     await subscribe(bot, "subscribe wedgehr completed")

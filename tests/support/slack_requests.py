@@ -219,7 +219,11 @@ class SlackSender:
             payload.update({"message": message, "channel": {"id": channel}, "response_url": ""})
         return await self.payload(payload)
 
-    async def event(self, event: dict[str, Any], *, event_time: float | None = None) -> httpx.Response:
+    async def event(
+        self, event: dict[str, Any], *, event_time: float | None = None, installation_team: str | None = None
+    ) -> httpx.Response:
+        """``installation_team``: the workspace whose installation Slack names in ``authorizations``
+        (in a Slack Connect channel or a Grid organisation, maybe not the one the channel is of)."""
         body = json.dumps(
             {
                 "token": "legacy",
@@ -229,7 +233,7 @@ class SlackSender:
                 "event_id": f"Ev{time.time_ns()}",
                 "event_time": int(event_time if event_time is not None else time.time()),
                 "event": event,
-                "authorizations": [{"team_id": TEAM["id"], "user_id": "UBOT", "is_bot": True}],
+                "authorizations": [{"team_id": installation_team or TEAM["id"], "user_id": "UBOT", "is_bot": True}],
             }
         )
         return await self.client.post(

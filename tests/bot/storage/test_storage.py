@@ -737,6 +737,27 @@ async def test_a_database_from_before_job_named_at_gains_it_and_its_names_are_re
     assert renamed.job_filter == "Head Barista" and renamed.job_named_at == 1.0
 
 
+async def test_a_database_from_before_shared_confirmations_gains_the_column_and_confirms_a_channel_later(db):
+    subscription_of_then = schema.subscriptions.insert().values(
+        team_id="T1",
+        channel_id="C1",
+        vendor="sparkhire",
+        events=["completed"],
+        excludes=[],
+        created_by="U1",
+        created_at=0.0,
+    )
+    applied = await upgraded_from(
+        db, 8, "ALTER TABLE subscriptions DROP COLUMN shared_confirmed_at", subscription_of_then
+    )
+    assert applied[0] == 9
+    (saved,) = await db.subscriptions.list_for_channel_of_any_team("C1")
+    assert saved.shared_confirmed_at is None  # asked again: nobody confirmed it then
+    await db.subscriptions.confirm_shared("T1", "C1")
+    (confirmed,) = await db.subscriptions.list_for_channel("T1", "C1")
+    assert confirmed.shared_confirmed_at is not None
+
+
 def router(*events: NewEvent):
     """``route`` for ``resume_catching_up``: the stored events of this test back as recorded."""
     by_key = {e.dedup_key: e for e in events}
