@@ -72,7 +72,8 @@ def home_view(
         )
         for group in groups[:PAUSED_SHOWN]:
             lines = "\n".join(subscription_line(s) for s in group)
-            blocks += [section(truncate(lines, SECTION_TEXT - 100)), pause_buttons(group[0], len(group))]
+            buttons = pause_buttons(group[0], len(group), resumable=group[0].resumable_by_button)
+            blocks += [section(truncate(lines, SECTION_TEXT - 100)), buttons]
         if len(groups) > PAUSED_SHOWN:
             hidden = sum(len(g) for g in groups[PAUSED_SHOWN:])
             blocks.append(context(f"…and {hidden} more paused: `/interview subscriptions` in a channel lists its own."))

@@ -74,6 +74,8 @@ class SubscriptionView:
     compact: bool = False
     paused: bool = False
     paused_reason: str | None = None
+    #: False when only a command may resume it (paused because its channel was shared outside).
+    resumable_by_button: bool = True
     #: The vendor account it reads (its connection's label), when the line must say so: the
     #: channel has subscriptions of this platform reading different accounts.
     account: str | None = None

@@ -353,8 +353,9 @@ def _named(subs: Sequence[SubscriptionView]) -> str:
     return f"the {len(subs)} subscriptions"
 
 
-def pause_buttons(s: SubscriptionView, count: int = 1) -> dict[str, Any]:
-    """Re-enable and Remove for a paused subscription (``count``: the channel's paused with it)."""
+def pause_buttons(s: SubscriptionView, count: int = 1, *, resumable: bool = True) -> dict[str, Any]:
+    """Re-enable and Remove for a paused subscription (``count``: the channel's paused with it);
+    Remove alone when a command, not the button, must resume it (``resumable`` False)."""
     what = "its subscription" if count == 1 else f"its {count} subscriptions"
     remove = button(
         "Remove",
@@ -369,6 +370,8 @@ def pause_buttons(s: SubscriptionView, count: int = 1) -> dict[str, Any]:
             deny="Keep it",
         ),
     )
+    if not resumable:
+        return actions(remove)
     return actions(button("Re-enable", Action.SUBSCRIPTION_RESUME, value=str(s.id), style="primary"), remove)
 
 
@@ -395,7 +398,7 @@ def paused_notice(
     if instead_of:
         who = ", ".join(f"<@{u}>" for u in instead_of[:5])
         notes.append(f"You are told because {who}, who set it up, can no longer be reached in Slack.")
-    blocks += [context(*notes), pause_buttons(first, len(subs))]
+    blocks += [context(*notes), pause_buttons(first, len(subs), resumable=first.resumable_by_button)]
     return Message(text=text, text_is_markup=True, blocks=blocks)
 
 
@@ -458,11 +461,13 @@ def shared_pause_notice(subs: Sequence[SubscriptionView], *, catch_up_days: int 
 
 
 def still_paused_notice(subs: Sequence[SubscriptionView], *, cause: PauseCause | Literal["invite"]) -> Message:
-    """A Re-enable Slack's channel does not allow yet: what to do first; the buttons stay."""
+    """A Re-enable Slack's channel does not allow yet: what to do first; the buttons stay (but
+    Re-enable, where only a command can resume them)."""
     first = subs[0]
     channel = f"<#{first.channel_id}>"
     if cause == "shared":
-        text = f"{channel} is shared with another organisation (Slack Connect), so I did not re-enable it: " + (
+        them = "it" if len(subs) == 1 else "them"
+        text = f"{channel} is shared with another organisation (Slack Connect), so I did not re-enable {them}: " + (
             _resume_shared(first.channel_id, subs)
         )
     elif cause == "archived":
@@ -477,7 +482,10 @@ def still_paused_notice(subs: Sequence[SubscriptionView], *, cause: PauseCause |
     return Message(
         text=f"Still paused: {text}",
         text_is_markup=True,
-        blocks=[section(f":double_vertical_bar: *Still paused.* {text}"), pause_buttons(first, len(subs))],
+        blocks=[
+            section(f":double_vertical_bar: *Still paused.* {text}"),
+            pause_buttons(first, len(subs), resumable=cause != "shared"),
+        ],
     )
 
 

@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.subscriptions import PauseCause, paused_notice
-from bot.notify.subscriptions import catch_up_days, to_view
+from bot.notify.subscriptions import SHARED_REASON, catch_up_days, to_view
 from bot.services import Services
 from bot.settings import SlackMode
 from bot.storage import Subscription
@@ -28,10 +28,6 @@ SLACK_CHANNEL_CAUSES: dict[str, PauseCause] = {
     "not in channel": "removed",
 }
 CHANNEL_ERRORS = frozenset(reason.replace(" ", "_") for reason in SLACK_CHANNEL_CAUSES)
-#: The pause of a channel shared with another organisation (Slack Connect) after it subscribed: its
-#: people outside the company would see the candidates. Only `/interview subscribe ... shared` in the
-#: channel lifts it (the Re-enable button cannot carry that confirmation).
-SHARED_REASON = "the channel is now shared with another organisation"
 #: Every pause about the channel rather than one subscription (``paused_with`` acts on them together).
 CHANNEL_CAUSES: dict[str, PauseCause] = {**SLACK_CHANNEL_CAUSES, SHARED_REASON: "shared"}
 #: Answers to a DM (or to users.info) that mean nobody reads it: the person left, or cannot get DMs.

@@ -60,6 +60,12 @@ class NoVendorConnectedError(NotConnectedError):
         self.vendor = ""  # the connect form offers both
 
 
+#: The pause of a channel shared with another organisation (Slack Connect) after it subscribed: its
+#: people outside the company would see the candidates. Only `/interview subscribe ... shared` in the
+#: channel lifts it (the Re-enable button cannot carry that confirmation).
+SHARED_REASON = "the channel is now shared with another organisation"
+
+
 def to_view(s: Subscription) -> SubscriptionView:
     return SubscriptionView(
         id=s.id,
@@ -71,6 +77,7 @@ def to_view(s: Subscription) -> SubscriptionView:
         compact=s.compact,
         paused=s.paused,
         paused_reason=s.paused_reason,
+        resumable_by_button=s.paused_reason != SHARED_REASON,
     )
 
 

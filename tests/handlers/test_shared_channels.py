@@ -105,6 +105,9 @@ async def test_re_enable_while_the_channel_is_shared_is_refused_with_the_command
     assert "<#C1> is shared with another organisation (Slack Connect), so I did not re-enable it" in text
     command = "/interview subscribe sparkhire completed job:Barista compact shared"
     assert f"`{command}`" in text
+    # Its Re-enable button is gone (it cannot work there); Remove stays.
+    offered = [e["action_id"] for b in home["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert Action.SUBSCRIPTION_REMOVE in offered and Action.SUBSCRIPTION_RESUME not in offered
     assert (await subscriptions(bot))[0].paused
     await asyncio.sleep(0.3)
     assert cards(bot) == []
