@@ -14,11 +14,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from blocks.subscriptions import shared_pause_notice
-from bot.notify.paused import channel_shared_outside, pause_shared_channel
-from bot.notify.subscriptions import catch_up_days, to_view
+from bot.notify.paused import channel_shared_outside, pause_shared_channel, tell_creators
 from bot.services import Services
-from bot.storage import Subscription
 from handlers.common import services_of, team_of
 
 logger = logging.getLogger(__name__)
@@ -57,20 +54,6 @@ async def _client_of(
     except Exception as exc:  # uninstalled since: its creators cannot be reached; the pause stands
         logger.warning("No Slack client for %s to tell its creators of a shared channel (%r)", team_id, exc)
         return event_client
-
-
-async def tell_creators(services: Services, client: AsyncWebClient, paused: list[Subscription]) -> None:
-    """One direct message per creator, naming their subscriptions paused there."""
-    by_creator: dict[str, list[Subscription]] = {}
-    for s in paused:
-        by_creator.setdefault(s.created_by, []).append(s)
-    days = catch_up_days(services)
-    for creator, theirs in by_creator.items():
-        notice = shared_pause_notice([to_view(s) for s in theirs], catch_up_days=days)
-        try:
-            await client.chat_postMessage(channel=creator, **notice.as_kwargs())
-        except Exception as exc:  # the pause stands; the App Home lists it
-            logger.warning("Could not tell %s of the subscriptions paused in a shared channel (%s)", creator, exc)
 
 
 async def on_channel_shared(body: dict[str, Any], event: dict[str, Any], context: Any, client: Any) -> None:

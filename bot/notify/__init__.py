@@ -10,12 +10,14 @@ from bot.notify.batcher import EventBatcher
 from bot.notify.housekeeping import Housekeeper
 from bot.notify.poller import WedgeHRPoller
 from bot.notify.receiver import WEBHOOK_PATH, SparkHireReceiver
+from bot.notify.shared_check import SharedChannelCheck
 from bot.notify.worker import OutboxWorker, SlackClientFor
 from bot.services import TOKEN_REJECTED, Services
 
 
 class Pipeline:
-    """The webhook receiver, the WedgeHR poller, the outbox worker and housekeeping of one process."""
+    """The webhook receiver, the WedgeHR poller, the outbox worker, housekeeping and the shared-channel
+    check of one process."""
 
     def __init__(self, *, services: Services, slack_client_for: SlackClientFor) -> None:
         self.services = services
@@ -33,6 +35,7 @@ class Pipeline:
             ),
         )
         self.housekeeper = Housekeeper(db=services.db, retention_days=services.settings.event_retention_days)
+        self.shared_check = SharedChannelCheck(services=services, slack_client_for=slack_client_for)
 
     def register_routes(self, web_app: web.Application) -> None:
         async def sparkhire_webhook(request: web.Request) -> web.Response:
@@ -48,6 +51,7 @@ class Pipeline:
             asyncio.create_task(self.worker.run(), name="outbox-worker"),
             asyncio.create_task(self.poller.run(), name="wedgehr-poller"),
             asyncio.create_task(self.housekeeper.run(), name="housekeeping"),
+            asyncio.create_task(self.shared_check.run(), name="shared-channel-check"),
         ]
 
     async def aclose(self) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from blocks.subscriptions import PauseCause, paused_notice
+from blocks.subscriptions import PauseCause, paused_notice, shared_pause_notice
 from bot.notify.subscriptions import SHARED_REASON, catch_up_days, to_view
 from bot.services import Services
 from bot.settings import SlackMode
@@ -216,3 +216,17 @@ class PauseNotifier:
         except Exception as exc:
             logger.warning("Could not list the workspace's admins (%s)", type(exc).__name__)
         return [user for _, user in sorted(ranked, key=lambda r: r[0])]
+
+
+async def tell_creators(services: Services, client: AsyncWebClient, paused: list[Subscription]) -> None:
+    """One direct message per creator, naming their subscriptions paused there."""
+    by_creator: dict[str, list[Subscription]] = {}
+    for s in paused:
+        by_creator.setdefault(s.created_by, []).append(s)
+    days = catch_up_days(services)
+    for creator, theirs in by_creator.items():
+        notice = shared_pause_notice([to_view(s) for s in theirs], catch_up_days=days)
+        try:
+            await client.chat_postMessage(channel=creator, **notice.as_kwargs())
+        except Exception as exc:  # the pause stands; the App Home lists it
+            logger.warning("Could not tell %s of the subscriptions paused in a shared channel (%s)", creator, exc)

@@ -150,6 +150,28 @@ async def test_a_channel_confirmed_shared_stays_subscribed_when_another_organisa
     assert not (await subscriptions(bot))[0].paused
 
 
+async def test_the_hourly_check_pauses_a_channel_shared_without_an_event_and_leaves_the_others(bot):
+    # Shared while the bot was down (Slack gave up on the event), or before this version.
+    await subscribe(bot, user="U2")
+    for channel in ("C2", "C3"):
+        bot.slack.add_channel(channel, name=channel.lower())
+    await subscribe(bot, channel="C2")
+    bot.slack.share_externally("C3")
+    await subscribe(bot, "subscribe sparkhire completed shared", channel="C3")  # confirmed
+    bot.slack.share_externally("C1")
+
+    assert await bot.pipeline.shared_check.check_all() == 1
+    (paused,) = await subscriptions(bot, "C1")
+    assert paused.paused and paused.paused_reason == SHARED_REASON
+    assert [s.paused for s in await subscriptions(bot, "C2") + await subscriptions(bot, "C3")] == [False, False]
+    (told,) = await bot.slack.wait_for(lambda: bot.slack.posted("U2"))
+    assert "<#C1>" in told.text and "now shared with another organisation" in told.text
+
+    assert await bot.pipeline.shared_check.check_all() == 0  # paused already: nobody told twice
+    await asyncio.sleep(0.3)
+    assert len(bot.slack.posted("U2")) == 1
+
+
 async def test_subscribe_shared_resumes_every_subscription_the_sharing_paused_whatever_its_words(bot):
     await subscribe(bot, "subscribe sparkhire completed compact")
     await subscribe(bot, "subscribe wedgehr completed")
