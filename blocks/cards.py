@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from blocks.common import actions, button, context, escape, link, mailto, section, slack_date, stars
+from blocks.common import (
+    LIST_TEXT_BUDGET,
+    actions,
+    button,
+    context,
+    escape,
+    link,
+    mailto,
+    section,
+    slack_date,
+    stars,
+    text_length,
+)
 from blocks.errors import reconnect_actions
 from blocks.ids import Action
 from blocks.models import VENDOR_LABELS, CandidateView, Message
@@ -124,10 +136,17 @@ def find_results(
     else:
         text = f"{len(candidates)} interview(s) for {query}" + (f" ({not_searched})" if not_searched else "")
         blocks = [section(f":mag: *{escape(text)}*")]
+        # Cards stop at the blocks, and at the text, a message holds (vendors' names can be long).
+        shown = used = 0
         for c in candidates[:MAX_FOUND_SHOWN]:
-            blocks += [{"type": "divider"}, *candidate_blocks(c)]
-        if len(candidates) > MAX_FOUND_SHOWN:
-            blocks.append(context(escape(_more_not_shown(query, candidates[MAX_FOUND_SHOWN:]))))
+            card = candidate_blocks(c)
+            used += text_length(card)
+            if shown and used > LIST_TEXT_BUDGET:
+                break
+            blocks += [{"type": "divider"}, *card]
+            shown += 1
+        if len(candidates) > shown:
+            blocks.append(context(escape(_more_not_shown(query, candidates[shown:]))))
     for note in (notes or [])[:3]:
         blocks.append(context(f":warning: {escape(note)}"))
     if reconnect:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from blocks.common import context, header, section
+from blocks.common import context, escape, header, section
 from blocks.models import Message
 
 USAGE = [
@@ -36,10 +36,9 @@ def help_message(*, unknown: str | None = None) -> Message:
     """Usage with examples; ``unknown`` names a subcommand we did not recognise."""
     blocks = [header("Interview Bot")]
     if unknown:
-        from blocks.common import escape
-
         blocks.append(section(f":grey_question: I don't know `{escape(unknown)}`. Here is what I can do:"))
-    blocks.append(section("\n".join(f"{cmd}\n{desc}" for cmd, desc in USAGE)))
+    # Escaped: "<email | wedge id>" would be read as a link, and "job:<name or id>" vanish.
+    blocks.append(section(escape("\n".join(f"{cmd}\n{desc}" for cmd, desc in USAGE))))
     blocks.append(section("*Examples*\n" + "\n".join(f"`{e}`" for e in EXAMPLES)))
     blocks.append(
         context(

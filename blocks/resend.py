@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from blocks.common import actions, button, confirm_dialog, context, escape, section, slack_date
+from blocks.common import (
+    LIST_TEXT_BUDGET,
+    actions,
+    button,
+    confirm_dialog,
+    context,
+    escape,
+    section,
+    slack_date,
+    text_length,
+)
 from blocks.ids import Action
 from blocks.models import CandidateView, Message
 
@@ -65,6 +75,8 @@ def resend_choices(query: str, wedges: list[CandidateView]) -> Message:
             ],
         )
     blocks = [section(f"*{len(wedges)}* WedgeHR interviews match *{escape(query)}*. Which invite should I resend?")]
+    # The choices stop at the text a message holds too (interview names can be long).
+    shown = used = 0
     for w in wedges[:MAX_CHOICES]:
         # A wedge's deadline is WedgeHR's expiresAt: when the invite stops working (none once complete).
         when = ""
@@ -76,12 +88,17 @@ def resend_choices(query: str, wedges: list[CandidateView]) -> Message:
             f"*{escape(w.interview_name or 'Interview')}* · {escape(w.email or '')} · {escape(_status(w))}{when}"
             f" · wedge {w.wedge_id}"
         )
-        blocks.append(section(line, accessory=None if w.completed else resend_button(w)))
-    if len(wedges) > MAX_CHOICES:
+        choice = section(line, accessory=None if w.completed else resend_button(w))
+        used += text_length(choice)
+        if shown and used > LIST_TEXT_BUDGET:
+            break
+        blocks.append(choice)
+        shown += 1
+    if len(wedges) > shown:
         blocks.append(
             context(
-                f"…and {len(wedges) - MAX_CHOICES} older ones not shown. To resend one of those, use its wedge id:"
-                " `/interview resend <wedge id>`."
+                f"…and {len(wedges) - shown} older ones not shown. To resend one of those, use its wedge id:"
+                f" `/interview resend {escape('<wedge id>')}`."
             )
         )
     return Message(text=f"{len(wedges)} WedgeHR interviews match {query}", blocks=blocks)

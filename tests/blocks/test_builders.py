@@ -660,7 +660,7 @@ def test_long_match_lists_say_how_many_are_not_shown():
     choices = resend.resend_choices("bo", [wedge(wedge_id=i) for i in range(33)])
     assert_valid_blocks(choices.blocks)
     assert (
-        "…and 13 older ones not shown. To resend one of those, use its wedge id: `/interview resend <wedge id>`."
+        "…and 13 older ones not shown. To resend one of those, use its wedge id: `/interview resend &lt;wedge id&gt;`."
         in ("\n".join(block_texts(choices.blocks)))
     )
     assert "more not shown" not in "\n".join(block_texts(resend.resend_choices("bo", [wedge(), wedge()]).blocks))
