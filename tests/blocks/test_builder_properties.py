@@ -432,6 +432,17 @@ def test_find_results(query, found, notes, searched, unsearched, reconnect, conn
         connect_vendor=connect_vendor,
     )
     check_message(message, Trusted(found), about_=[query])
+    # Every match is shown or counted.
+    cards_shown = sum(b["type"] == "divider" for b in message.blocks)
+    assert cards_shown + counted(message, r"…and (\d+) more not shown") == len(found)
+    assert cards_shown or not found
+
+
+def counted(message: Message, pattern: str) -> int:
+    """The number a "…and N more" line of ``message`` says, or 0."""
+    found = [int(m) for _, t in _texts(message.blocks) for m in re.findall(pattern, t["text"])]
+    assert len(found) <= 1
+    return found[0] if found else 0
 
 
 @covers(cards.notification_card, cards.compact_line, cards.thread_reply)
@@ -777,6 +788,10 @@ def test_resend_button(w, label, style):
 def test_resend_choices(query, found):
     message = resend.resend_choices(query, found)
     check_message(message, Trusted(found), about_=[found[0].email] if len(found) == 1 else [query])
+    if len(found) > 1:  # every match is offered or counted
+        choices = sum(b["type"] == "section" for b in message.blocks) - 1
+        assert choices >= 1
+        assert choices + counted(message, r"…and (\d+) older ones not shown") == len(found)
 
 
 @covers(resend.resent, resend.recently_resent)
