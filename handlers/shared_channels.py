@@ -34,7 +34,8 @@ async def pause_if_shared(services: Services, client: AsyncWebClient, team_id: s
         return  # nothing posts there: Slack need not be asked
     # The event alone is not trusted (it only says an invitation was accepted; within one Enterprise
     # Grid organisation it is no reason to stop): Slack says what the channel is now.
-    if not await channel_shared_outside(client, channel_id):
+    # Slack that cannot say counts as shared: privacy first, and one command undoes the pause.
+    if await channel_shared_outside(client, channel_id) is False:
         logger.info("channel_shared for %s: Slack says it is not shared outside the organisation", channel_id)
         return
     for subscribed_team in sorted({s.team_id for s in subscriptions}):

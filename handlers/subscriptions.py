@@ -35,9 +35,9 @@ from bot.crypto import SecretKeyMismatchError, constant_time_equals
 from bot.errors import UserFacingError
 from bot.notify import grammar
 from bot.notify.paused import (
-    SHARED_REASON,
     paused_with,
     re_enabled_with,
+    resume_shared_pause,
     shared_with_another_org,
     user_reachable,
 )
@@ -153,7 +153,10 @@ async def run_subscribe(
     )
     if shared:  # confirmed: what the channel's sharing paused may post here again, whatever its words
         await services.db.subscriptions.confirm_shared(team_id, channel_id)
-        await _resume_shared_pause(services, outcome, team_id=team_id, channel_id=channel_id, user_id=recipient.user_id)
+        if resumed := await resume_shared_pause(
+            services, team_id=team_id, channel_id=channel_id, user_id=recipient.user_id
+        ):
+            outcome.caught_up.append(resumed)
     confirmed, others = outcome.views()
     notes = [*_resumed_notes(services, outcome), *outcome.notes, *([SHARED_CHANNEL_NOTE] if shared else [])]
     by_hand = outcome.by_hand
@@ -163,28 +166,6 @@ async def run_subscribe(
         else None
     )
     await recipient.send(subscribed_message(confirmed, notes=notes, others=others, by_hand=manual))
-
-
-async def _resume_shared_pause(
-    services: Services, outcome: Outcome, *, team_id: str, channel_id: str, user_id: str
-) -> None:
-    """Re-enable the channel's subscriptions paused because it was shared with another organisation
-    (``subscribe`` renewed those its words match; the others too, now that ``shared`` confirmed it),
-    with the channel's others paused with them, as their Re-enable button would."""
-    still = [
-        s
-        for s in await services.db.subscriptions.list_for_channel(team_id, channel_id)
-        if s.paused and s.paused_reason == SHARED_REASON
-    ]
-    if still:
-        connections = services.db.connections
-        # Not those whose account was disconnected: resumed, they would read from nothing.
-        group = [
-            s
-            for s in await re_enabled_with(services, still[0])
-            if not s.connection_id or await connections.get(s.connection_id) is not None
-        ]
-        outcome.caught_up.append(await resume_catching_up(services, group, user_id=user_id, via="subscribe"))
 
 
 def _resumed_notes(services: Services, outcome: Outcome) -> list[str]:

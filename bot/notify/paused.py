@@ -11,10 +11,11 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.subscriptions import PauseCause, paused_notice, shared_pause_notice
-from bot.notify.subscriptions import SHARED_REASON, catch_up_days, to_view
+from bot.notify.subscriptions import SHARED_REASON, catch_up_days, resume_catching_up, to_view
 from bot.services import Services
 from bot.settings import SlackMode
 from bot.storage import Subscription
+from bot.storage.repos import CatchUp
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +70,26 @@ async def re_enabled_with(services: Services, subscription: Subscription) -> lis
     ]
 
 
+async def resume_shared_pause(services: Services, *, team_id: str, channel_id: str, user_id: str) -> CatchUp | None:
+    """Re-enable the channel's subscriptions paused because it was shared with another organisation,
+    now that `subscribe … shared` confirmed it (those its words renewed and the others), with the
+    channel's others paused with them, as their Re-enable button would; None when there were none."""
+    still = [
+        s
+        for s in await services.db.subscriptions.list_for_channel(team_id, channel_id)
+        if s.paused and s.paused_reason == SHARED_REASON
+    ]
+    if not still:
+        return None
+    # No subscription was clicked: none whose account was disconnected is resumed (it would read from nothing).
+    group = [
+        s
+        for s in await re_enabled_with(services, still[0])
+        if not s.connection_id or await services.db.connections.get(s.connection_id) is not None
+    ]
+    return await resume_catching_up(services, group, user_id=user_id, via="subscribe")
+
+
 def shared_with_another_org(info: dict[str, Any]) -> bool:
     """A Slack Connect channel (or one invited to be), by its conversations.info: people of another
     organisation read it. Shared only between workspaces of one Enterprise Grid organisation is not."""
@@ -77,15 +98,15 @@ def shared_with_another_org(info: dict[str, Any]) -> bool:
     return bool(info.get("is_shared")) and not info.get("is_org_shared")
 
 
-async def channel_shared_outside(client: AsyncWebClient, channel_id: str) -> bool:
-    """Whether Slack says the channel is shared with another organisation; True when Slack cannot say
-    (an error, no answer within ``SLACK_TIMEOUT_SECONDS``): privacy first, one command undoes a pause."""
+async def channel_shared_outside(client: AsyncWebClient, channel_id: str) -> bool | None:
+    """Whether Slack says the channel is shared with another organisation; None (logged) when Slack
+    cannot say (an error, no answer within ``SLACK_TIMEOUT_SECONDS``): the caller decides."""
     try:
         info = (await client.conversations_info(channel=channel_id))["channel"]
     except Exception as exc:
         error = exc.response.get("error") if isinstance(exc, SlackApiError) else type(exc).__name__
-        logger.warning("Could not ask Slack whether %s is shared (%s); taking it as shared", channel_id, error)
-        return True
+        logger.warning("Could not ask Slack whether %s is shared (%s)", channel_id, error)
+        return None
     return shared_with_another_org(info)
 
 
@@ -99,10 +120,11 @@ async def pause_shared_channel(services: Services, team_id: str, channel_id: str
     (Slack sends the event again, and once per organisation that joins).
     """
     repo = services.db.subscriptions
-    if any(s.shared_confirmed_at is not None for s in await repo.list_for_channel(team_id, channel_id)):
+    before = await repo.list_for_channel(team_id, channel_id)
+    if any(s.shared_confirmed_at is not None for s in before):
         return []  # `subscribe … shared` confirmed it: another organisation joining changes nothing
     paused = {s.id for s in await repo.pause_channel(team_id, channel_id, SHARED_REASON, error=SHARED_REASON)}
-    for s in await repo.list_for_channel(team_id, channel_id):
+    for s in before:
         if s.id not in paused and s.paused_reason != SHARED_REASON:
             await repo.pause(s.id, SHARED_REASON)
             paused.add(s.id)

@@ -12,11 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import aiohttp
-from slack_sdk.errors import SlackApiError
-
 from bot.errors import BusyError, NotInstalledError
-from bot.notify.paused import pause_shared_channel, shared_with_another_org, tell_creators
+from bot.notify.paused import channel_shared_outside, pause_shared_channel, tell_creators
 from bot.notify.worker import SlackClientFor
 from bot.services import Services
 
@@ -74,15 +71,11 @@ class SharedChannelCheck:
     async def _check(self, team_id: str, channel_id: str) -> bool:
         try:
             client = await self.slack_client_for(team_id)
-            info = (await client.conversations_info(channel=channel_id))["channel"]
         except NotInstalledError:
             return False
-        except (SlackApiError, TimeoutError, aiohttp.ClientError, OSError) as exc:
-            # Unlike the event, nothing says the channel changed: it is asked again at the next check.
-            error = exc.response.get("error") if isinstance(exc, SlackApiError) else type(exc).__name__
-            logger.info("Could not ask Slack whether %s is shared (%s); asking again later", channel_id, error)
-            return False
-        if not shared_with_another_org(info):
+        # Unlike the event, nothing says the channel changed: one Slack cannot tell about is asked
+        # again at the next check.
+        if not await channel_shared_outside(client, channel_id):
             return False
         paused = await pause_shared_channel(self.services, team_id, channel_id)
         if paused:

@@ -20,6 +20,7 @@ from bot.notify.grammar import SubscriptionRequest
 from bot.notify.jobs import JOB_CHECK_SECONDS, VENDOR_NAMES, JobCheck, check_job, job_word
 from bot.notify.receiver import ARRIVALS, webhook_path
 from bot.services import ENV_CONNECTED_BY, Services
+from bot.sparkhire.models import Webhook
 from bot.storage import Connection, NewEvent, Subscription
 from bot.storage.repos import CatchUp
 from bot.vendors.errors import VendorError
@@ -334,7 +335,8 @@ async def _follow_new_key(services: Services, *, before: Connection | None, afte
 
 async def _follow_new_key_by_hand(services: Services, *, before: Connection, after: Connection) -> list[str]:
     """The work of follow_new_key for a webhook registered by hand (its uuid unknown to the bot)."""
-    if await _same_account_by_hand(services, before=before, after=after):
+    same, old_hooks = await _same_account_by_hand(services, before=before, after=after)
+    if same:
         return []  # the webhook registered by hand in this account stands, with its password
     old = before.account_label
     try:
@@ -355,9 +357,9 @@ async def _follow_new_key_by_hand(services: Services, *, before: Connection, aft
                 "Subscribed channels now get Spark Hire events from this account "
                 f"({after.account_label}), no longer from {old}."
             )
-    registered = await services.db.connections.get(after.id)
-    keep = registered.webhook_uuid if registered is not None else None  # just registered with the new key
-    if await delete_registered_by_hand(services, key=before, path=webhook_path(before.id), keep=keep):
+    # Deleted from the old key's list as it was before the new registration, which (for one account
+    # Spark Hire could not confirm) that key may list too, at the same path.
+    if old_hooks is not None and await _delete_at_path(services, before, old_hooks, webhook_path(before.id)):
         return [f"{first} The webhook registered by hand in {old}'s Spark Hire account, if any, was deleted."]
     return [
         f"{first} Delete the webhook registered by hand in {old}'s Spark Hire webhook settings: the bot could "
@@ -365,11 +367,14 @@ async def _follow_new_key_by_hand(services: Services, *, before: Connection, aft
     ]
 
 
-async def _same_account_by_hand(services: Services, *, before: Connection, after: Connection) -> bool:
+async def _same_account_by_hand(
+    services: Services, *, before: Connection, after: Connection
+) -> tuple[bool, list[Webhook] | None]:
     """Whether Spark Hire shows the new key to be of the old key's account, for a webhook registered
     by hand (the bot does not know its uuid): the new key lists a webhook at the connection's path,
     or one the old key lists too (keys of one account list the same webhooks). False when it
-    cannot say: another account, as far as the bot can tell."""
+    cannot say: another account, as far as the bot can tell. With it, what the old key listed (None:
+    it could not be asked)."""
     path = webhook_path(after.id)
     keys = [after, *([before] if before.readable else [])]
     answers = await asyncio.gather(
@@ -380,13 +385,13 @@ async def _same_account_by_hand(services: Services, *, before: Connection, after
         if isinstance(answer, BaseException) and not isinstance(answer, VendorError):
             raise answer
     lists = [answer if isinstance(answer, list) else None for answer in answers]
+    old = lists[1] if len(lists) > 1 else None
     if lists[0] is None:
         logger.warning("Could not list Spark Hire webhooks with the new key: %s", answers[0])
-        return False
+        return False, old
     if any(_at_path(hook.url, path) for hook in lists[0]):
-        return True
-    old = lists[1] if len(lists) > 1 else None
-    return bool(old and {hook.uuid for hook in old} & {hook.uuid for hook in lists[0]})
+        return True, old
+    return bool(old and {hook.uuid for hook in old} & {hook.uuid for hook in lists[0]}), old
 
 
 async def release_webhook_if_unused(services: Services, connection_id: str | None) -> bool:
@@ -444,9 +449,9 @@ async def delete_webhook_of(services: Services, connection: Connection) -> bool:
         return False
 
 
-async def delete_registered_by_hand(services: Services, *, key: Connection, path: str, keep: str | None = None) -> bool:
-    """Delete every webhook ``key``'s account lists at ``path`` but ``keep``: registered by hand,
-    their uuids are unknown to the bot. False (logged) when Spark Hire would not list or delete them."""
+async def delete_registered_by_hand(services: Services, *, key: Connection, path: str) -> bool:
+    """Delete every webhook ``key``'s account lists at ``path``: registered by hand, their uuids are
+    unknown to the bot. False (logged) when Spark Hire would not list or delete them."""
     if not key.readable:
         return False
     try:
@@ -454,11 +459,12 @@ async def delete_registered_by_hand(services: Services, *, key: Connection, path
     except VendorError as exc:
         logger.warning("Could not list Spark Hire webhooks to delete one registered by hand: %s", exc)
         return False
-    deleted = [
-        await _delete_webhook(services, key, hook.uuid)
-        for hook in hooks
-        if _at_path(hook.url, path) and hook.uuid != keep
-    ]
+    return await _delete_at_path(services, key, hooks, path)
+
+
+async def _delete_at_path(services: Services, key: Connection, hooks: list[Webhook], path: str) -> bool:
+    """Delete, with ``key``, those of ``hooks`` (its account's) at ``path``; False when one was not."""
+    deleted = [await _delete_webhook(services, key, hook.uuid) for hook in hooks if _at_path(hook.url, path)]
     return all(deleted)
 
 
