@@ -90,7 +90,8 @@ class SparkHireClient(BaseVendorClient):
         await self._limiter.acquire()
 
     def _credentials(self) -> tuple[str, ...]:
-        return (self._api_key,)
+        # The header's encoded form too: a vendor echoing the header it refused sends that.
+        return (self._api_key, self._authorization.removeprefix("Basic "))
 
     def _error_message(self, response: httpx.Response, body: Any) -> tuple[str | None, str | None]:
         if isinstance(body, dict):

@@ -282,6 +282,13 @@ class BaseVendorClient:
         """The raw credentials, to scrub from what the vendor answers (it may echo a rejected key)."""
         return ()
 
+    def _scrub(self, text: str) -> str:
+        """``text`` without the credentials: a vendor's words reach the user and the log."""
+        for credential in self._credentials():
+            if len(credential) >= MIN_SCRUBBED_LENGTH:
+                text = text.replace(credential, "[redacted]")
+        return text
+
     async def _before_request(self) -> None:
         """Called before every attempt (client-side rate limiting)."""
 
@@ -296,10 +303,7 @@ class BaseVendorClient:
             body = None
         message, code = self._error_message(response, body)
         if message:
-            # The message reaches the user and the log: a vendor echoing the key it rejected must not.
-            for credential in self._credentials():
-                if len(credential) >= MIN_SCRUBBED_LENGTH:
-                    message = message.replace(credential, "[redacted]")
+            message = self._scrub(message)
         cls = error_for_status(response.status_code)
         if message and cls.default_message and cls in ACTIONABLE_DEFAULTS:
             # Keep our "what to do" sentence; the vendor's words follow as detail.

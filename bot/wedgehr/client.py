@@ -71,7 +71,7 @@ class WedgeHRClient(BaseVendorClient):
         if response.status_code == 400 and error.message == error.default_message:
             error.message = "WedgeHR rejected a filter value (bad filter)."
         if isinstance(error, ValidationError):
-            error.field_errors = _field_errors(error.body)
+            error.field_errors = {field: self._scrub(text) for field, text in _field_errors(error.body).items()}
             if error.message == error.default_message and error.field_errors:
                 error.message = "; ".join(error.field_errors.values())
         return error

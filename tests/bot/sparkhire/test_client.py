@@ -1,3 +1,4 @@
+import base64
 import logging
 import time
 from datetime import UTC, datetime, timedelta
@@ -471,6 +472,14 @@ async def test_an_id_typed_in_slack_never_reaches_another_endpoint(client, sandb
         await client.get_interview(typed_id)
     # Either refused before sending, or sent whole as one escaped segment of /interviews/.
     assert all(r.path == f"/interviews/{typed_id}" for r in sandbox.requests[before:])
+
+
+async def test_the_authorization_header_the_vendor_echoes_is_not_in_the_message(client, sandbox):
+    encoded = base64.b64encode(f"{KEY}:".encode()).decode()
+    sandbox.fail_next(401, body={"reason": f"Authorization 'Basic {encoded}' was refused"})
+    with pytest.raises(AuthenticationError) as err:
+        await client.list_jobs()
+    assert encoded not in str(err.value) and "[redacted]" in str(err.value)
 
 
 async def test_a_key_the_vendor_echoes_in_its_error_is_not_in_the_message(client, sandbox):

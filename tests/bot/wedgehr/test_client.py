@@ -230,6 +230,15 @@ async def test_a_token_the_vendor_echoes_in_its_error_is_not_in_the_message(clie
     assert TOKEN not in str(err.value) and "[redacted]" in str(err.value)
 
 
+async def test_a_token_the_vendor_echoes_in_a_field_error_is_not_in_the_error(client, sandbox):
+    # The field errors become the message and reach the invite form's fields.
+    sandbox.fail_next(422, body={"errors": {"token": [f"{TOKEN} has expired"]}})
+    with pytest.raises(ValidationError) as err:
+        await client.list_interviews()
+    assert TOKEN not in str(err.value) and TOKEN not in str(err.value.field_errors)
+    assert err.value.field_errors == {"token": "[redacted] has expired"}
+
+
 async def test_session_error_is_not_blamed_on_the_token(client, sandbox):
     sandbox.fail_next(403, body={"message": "System could not fetch session data"})
     with pytest.raises(SessionError) as err:
