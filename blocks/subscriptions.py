@@ -410,18 +410,45 @@ def subscribe_command(s: SubscriptionView) -> str:
     """The `/interview subscribe ... shared` that renews ``s`` as it is (same platform, events, job,
     excludes and compact: ``subscribe`` renews the subscription these words match), as mrkdwn code;
     a generic one when it would be too long to quote."""
+    generic = "`/interview subscribe` with the words it was set up with and `shared`"
+    values = [("job:", s.job_filter)] if s.job_filter else []
+    values += [("exclude:", e) for e in s.excludes]
     words = ["/interview subscribe", s.vendor, *s.events]
-    if s.job_filter:
-        job = s.job_filter
-        if any(c.isspace() for c in job) or "," in job:
-            job = f"\u201c{job}\u201d" if '"' in job else f'"{job}"'
-        words.append(f"job:{job}")
-    words += [f"exclude:{e}" for e in s.excludes]
+    for prefix, value in values:
+        quoted = _command_value(value)
+        if quoted is None or len(value) > JOB_QUOTED_MOST:
+            return generic
+        words.append(prefix + quoted)
     words += ["compact"] * s.compact + ["shared"]
     command = " ".join(words)
-    if len(command) > COMMAND_QUOTED_MOST:
-        return "`/interview subscribe` with the words it was set up with and `shared`"
+    # A backtick would end the code span the command is shown in; mrkdwn cannot escape it.
+    if len(command) > COMMAND_QUOTED_MOST or "`" in command:
+        return generic
     return f"`{escape(command)}`"
+
+
+#: The longest ``job:`` value the subscribe grammar takes (JOB_FILTER_MAX); a name a vendor gave
+#: a followed job since can be longer.
+JOB_QUOTED_MOST = 200
+#: What the subscribe grammar (bot/notify/grammar.py) reads as a quote, a separator or a space.
+_QUOTES = "\"'\u2018\u2019\u201c\u201d\u201e"
+_SEPARATORS = ",;"
+
+
+def _command_value(value: str) -> str | None:
+    """``value`` as a ``job:``/``exclude:`` value that the subscribe grammar reads back whole, quoted
+    where needed; None when no quoting can (spaces other than plain ones, or every quote inside)."""
+    if not value or any(c.isspace() and c != " " for c in value) or value != value.strip():
+        return None
+    if not any(c == " " or c in _SEPARATORS for c in value) and value[0] not in _QUOTES:
+        return value
+    if not any(c in value for c in '"\u201c\u201d'):
+        return f'"{value}"'
+    # A single quote closes only where a word ends: inside a word it is an apostrophe.
+    closes = [
+        i for i, c in enumerate(value) if c in "'\u2019" and (i + 1 == len(value) or value[i + 1] in " " + _SEPARATORS)
+    ]
+    return None if closes else f"'{value}'"
 
 
 def _resume_shared(channel_id: str, subs: Sequence[SubscriptionView] = ()) -> str:

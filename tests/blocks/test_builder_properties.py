@@ -8,10 +8,11 @@ fallback text is there and says what the message is about.
 
 from __future__ import annotations
 
+import html
 import inspect
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import fields, is_dataclass
+from dataclasses import fields, is_dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
@@ -34,6 +35,7 @@ from blocks.models import (
     ReviewerLinkView,
     SubscriptionView,
 )
+from bot.notify import grammar
 from bot.notify.grammar import VENDOR_EVENTS
 from tests.support.blockkit import assert_valid_blocks, assert_valid_view
 
@@ -913,6 +915,34 @@ def test_subscription_line(s, limit, count):
     assert_valid_blocks([row])
     check_blocks([row], trusted)
     assert {e["value"] for e in row["elements"]} == {str(s.id)}
+
+
+#: Excludes as the grammar stores them (it refuses others), with the characters it reads as quotes.
+typed_excludes = st.sampled_from(
+    ["@test.example.com", "ann@example.com", "a,b@x.example", "'q@x.example", '"q"@x.example', "o'n;eil'@x.io"]
+)
+quote_heavy = st.text(st.sampled_from(list("ab ,;`'\"\u2018\u2019\u201c\u201d\u201e\t\u00a0")), min_size=1, max_size=12)
+
+
+@settings(PROPERTIES, max_examples=100)
+@given(s=subscription_views(), job=opt(quote_heavy | nonempty), excludes=many(typed_excludes, 3))
+def test_the_resume_command_quoted_reads_back_as_the_subscription(s, job, excludes):
+    # Typed as shown, the command renews this very subscription: same platform, events, job and
+    # excludes; a name the grammar cannot read back (say, both kinds of quote) gets the generic words.
+    s = replace(s, job_filter=job, excludes=tuple(excludes))
+    shown = subscriptions.subscribe_command(s)
+    if "with the words it was set up with" in shown:
+        name = job or ""
+        unquotable = set(name) & set('`"\u201c\u201d') or any(c.isspace() and c != " " for c in name)
+        unquotable = unquotable or name != name.strip()
+        assert unquotable or len(name) > subscriptions.JOB_QUOTED_MOST == grammar.JOB_FILTER_MAX
+        return
+    typed = html.unescape(shown.strip("`"))
+    assert "`" not in typed
+    request = grammar.parse(typed.removeprefix("/interview subscribe "))
+    assert request.vendors == (s.vendor,) and request.events == s.events
+    assert request.job == s.job_filter and request.excludes == s.excludes
+    assert request.compact == s.compact and request.shared
 
 
 @covers(subscriptions.subscribed_message, subscriptions.manual_webhook_blocks, subscriptions.manual_webhook_text)
