@@ -394,12 +394,17 @@ def paused_notice(
     blocks = [section(f":double_vertical_bar: {text}")]
     if len(subs) > 1:
         blocks += subscription_sections("*Paused here*", subs, max_blocks=5, max_chars=3_000)
-    notes = [kept]
-    if instead_of:
-        who = ", ".join(f"<@{u}>" for u in instead_of[:5])
-        notes.append(f"You are told because {who}, who set it up, can no longer be reached in Slack.")
+    notes = [kept, *_told_instead(instead_of)]
     blocks += [context(*notes), pause_buttons(first, len(subs), resumable=first.resumable_by_button)]
     return Message(text=text, text_is_markup=True, blocks=blocks)
+
+
+def _told_instead(creators: Sequence[str]) -> list[str]:
+    """Why a stand-in gets a notice meant for ``creators`` (none: nothing to say)."""
+    if not creators:
+        return []
+    who = ", ".join(f"<@{u}>" for u in creators[:5])
+    return [f"You are told because {who}, who set it up, can no longer be reached in Slack."]
 
 
 #: A command longer than this is not quoted whole in a notice (many ``exclude:`` words).
@@ -462,9 +467,12 @@ def _resume_shared(channel_id: str, subs: Sequence[SubscriptionView] = ()) -> st
     )
 
 
-def shared_pause_notice(subs: Sequence[SubscriptionView], *, catch_up_days: int = 7) -> Message:
+def shared_pause_notice(
+    subs: Sequence[SubscriptionView], *, catch_up_days: int = 7, instead_of: Sequence[str] = ()
+) -> Message:
     """By direct message to whoever set up ``subs`` (never in the channel): their subscriptions of a
-    channel shared with another organisation since were paused, and how to resume them."""
+    channel shared with another organisation since were paused, and how to resume them. When none
+    of them can be reached (``instead_of``: their user ids), to someone who can act for them."""
     first = subs[0]
     channel = f"<#{first.channel_id}>"
     text = (
@@ -481,7 +489,8 @@ def shared_pause_notice(subs: Sequence[SubscriptionView], *, catch_up_days: int 
     blocks.append(
         context(
             f"What arrives meanwhile is kept: re-enabling posts what was missed in the last {catch_up_days} days. "
-            "The Re-enable button does not work while the channel is shared: it cannot confirm that."
+            "The Re-enable button does not work while the channel is shared: it cannot confirm that.",
+            *_told_instead(instead_of),
         )
     )
     return Message(text=text, text_is_markup=True, blocks=blocks)

@@ -170,7 +170,7 @@ class PauseNotifier:
         gone: list[str] = []
         notice = paused_notice(views, reason=reason, cause=cause, catch_up_days=days)
         for creator in dict.fromkeys(s.created_by for s in subscriptions):
-            if await user_reachable(client, creator) and await self._post(client, creator, notice):
+            if await user_reachable(client, creator) and await self.post(client, creator, notice):
                 told = told or creator
             else:
                 gone.append(creator)
@@ -178,17 +178,18 @@ class PauseNotifier:
             return told
         notice = paused_notice(views, reason=reason, cause=cause, instead_of=gone, catch_up_days=days)
         channel = subscriptions[0].channel_id
-        if error not in CHANNEL_ERRORS and await self._post(client, channel, notice):
+        if error not in CHANNEL_ERRORS and await self.post(client, channel, notice):
             logger.info("Told %s of the paused subscription: its creator cannot be reached", channel)
             return channel
-        for user in await self._stand_ins(client, team_id, skip=set(gone)):
-            if await self._post(client, user, notice):
+        for user in await self.stand_ins(client, team_id, skip=set(gone)):
+            if await self.post(client, user, notice):
                 logger.info("Told %s of the paused subscription in %s: its creator cannot be reached", user, channel)
                 return user
         logger.warning("Nobody could be told of the paused subscription in %s", channel)
         return None
 
-    async def _post(self, client: AsyncWebClient, channel: str, notice: Any) -> bool:
+    async def post(self, client: AsyncWebClient, channel: str, notice: Any) -> bool:
+        """Post ``notice`` to ``channel`` (a user id: their DM); False, logged, when Slack refuses."""
         try:
             await client.chat_postMessage(channel=channel, **notice.as_kwargs())
         except SlackApiError as exc:
@@ -199,7 +200,7 @@ class PauseNotifier:
             return False
         return True
 
-    async def _stand_ins(self, client: AsyncWebClient, team_id: str, *, skip: set[str]) -> list[str]:
+    async def stand_ins(self, client: AsyncWebClient, team_id: str, *, skip: set[str]) -> list[str]:
         """Who may act for a creator who left: the installer (OAuth mode), then workspace admins."""
         found: list[str] = []
         installer = await self._installer(team_id)
@@ -246,9 +247,21 @@ async def tell_creators(services: Services, client: AsyncWebClient, paused: list
     for s in paused:
         by_creator.setdefault(s.created_by, []).append(s)
     days = catch_up_days(services)
+    notifier = PauseNotifier(services)
+    gone: list[str] = []
+    untold: list[Subscription] = []
     for creator, theirs in by_creator.items():
         notice = shared_pause_notice([to_view(s) for s in theirs], catch_up_days=days)
-        try:
-            await client.chat_postMessage(channel=creator, **notice.as_kwargs())
-        except Exception as exc:  # the pause stands; the App Home lists it
-            logger.warning("Could not tell %s of the subscriptions paused in a shared channel (%s)", creator, exc)
+        if not (await user_reachable(client, creator) and await notifier.post(client, creator, notice)):
+            gone.append(creator)
+            untold += theirs
+    if not untold:
+        return
+    # Never the channel itself: its people of the other organisation would read it.
+    notice = shared_pause_notice([to_view(s) for s in untold], catch_up_days=days, instead_of=gone)
+    channel = untold[0].channel_id
+    for user in await notifier.stand_ins(client, untold[0].team_id, skip=set(gone)):
+        if await notifier.post(client, user, notice):
+            logger.info("Told %s of the pause in shared channel %s: its creator cannot be reached", user, channel)
+            return
+    logger.warning("Nobody could be told of the pause in shared channel %s", channel)

@@ -1087,7 +1087,8 @@ def test_pause_notices(channel, data, reason, cause, instead_of, days, still):
     one = subs[0] if data.draw(st.booleans()) else subs
     message = subscriptions.paused_notice(one, reason=reason, cause=cause, instead_of=instead_of, catch_up_days=days)
     check_message(message, trusted, about_=[channel])
-    check_message(subscriptions.shared_pause_notice(subs, catch_up_days=days), trusted, about_=[channel])
+    shared = subscriptions.shared_pause_notice(subs, catch_up_days=days, instead_of=instead_of)
+    check_message(shared, trusted, about_=[channel])
     check_message(subscriptions.still_paused_notice(subs, cause=still), trusted, about_=[channel])
 
 

@@ -93,6 +93,21 @@ async def test_a_channel_shared_after_it_subscribed_posts_nothing_until_subscrib
     assert after.id == paused.id and not after.paused and after.events == ("completed",)
 
 
+async def test_a_deactivated_creator_is_stood_in_for_by_an_admin_never_by_the_shared_channel(bot):
+    await subscribe(bot, user="U2")
+    in_channel = len(bot.slack.posted("C1"))
+    bot.slack.deactivate_user("U2")  # Mo left the company; U1 is the workspace's admin
+    await share(bot)
+    await paused_in(bot)
+    (told,) = await bot.slack.wait_for(lambda: bot.slack.posted("U1"))
+    assert_valid_blocks(told.blocks)
+    assert "now shared with another organisation" in told.text
+    assert "`/interview subscribe sparkhire completed shared`" in told.text
+    assert "<@U2>, who set it up, can no longer be reached" in str(told.blocks)
+    await asyncio.sleep(0.3)
+    assert bot.slack.posted("U2") == [] and len(bot.slack.posted("C1")) == in_channel
+
+
 async def test_re_enable_while_the_channel_is_shared_is_refused_with_the_command_that_resumes_it(bot):
     await subscribe(bot, 'subscribe sparkhire completed job:"barista" compact')
     await share(bot)
