@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -201,12 +202,29 @@ async def share_for(services: Services, recipient: Recipient, *, team_id: str, q
         await recipient.send(notice(f"No completed interview found for {query}.{limit}"))
 
 
+#: An interview uuid inside other text: a Spark Hire watch link pasted whole.
+UUID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z-])[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}(?![0-9A-Za-z-])")
+
+
+def share_query(args: str) -> str | None:
+    """What `/interview share` names: an interview uuid given first, else the candidate's address
+    wherever it is written ("Ann Lee <ann@example.com>", as `find` takes it), else the interview of
+    a pasted Spark Hire link; None when there is neither. Uuids as Spark Hire writes them (lower case)."""
+    words = args.split()
+    if words and UUID_RE.match(words[0]):
+        return words[0].lower()
+    email = first_email(args)
+    if email is not None:
+        return email
+    found = UUID_IN_TEXT.search(args)
+    return found.group(0).lower() if found else None
+
+
 async def on_share(
     *, ack: Any, args: str, command: dict[str, Any], context: Any, client: Any, respond: Any, **_: Any
 ) -> None:
-    word = args.split()[0] if args.split() else ""
-    query = first_email(word) or word
-    if not (is_email(query) or UUID_RE.match(query)):
+    query = share_query(args)
+    if query is None:
         await ack(text=USAGE, response_type="ephemeral")
         return
     await ack()

@@ -724,3 +724,14 @@ async def test_one_spark_hire_interview_the_bot_cannot_read_does_not_hide_the_ot
     assert_valid_blocks(answer["blocks"])
     assert answer["text"] == "1 interview(s) for max@example.com"
     assert "Max Spark" in str(answer["blocks"]) and "could not be searched" not in answer["text"]
+
+
+async def test_share_takes_the_candidate_as_find_does_and_a_pasted_watch_link(bot):
+    done = next(i for i in bot.sparkhire.interviews.values() if i["status"] == "completed")
+    watch = f"https://www.sparkhire.com/interview/{done['uuid'].upper()}/watch"
+    commands = ["share Ann Lee <ann@example.com>", "share Ann Lee ann@example.com", f"share {watch}"]
+    for number, command in enumerate(commands):
+        response = await bot.sender.command(command, response_url=bot.slack.response_url(f"s{number}"))
+        assert "Tell me what to share" not in response.text, command
+        (told,) = await replies(bot, f"s{number}")
+        assert told["text"] == f"Share link for Ann Lee: {bot.sparkhire.share_links[done['uuid']]['url']}", command
