@@ -440,6 +440,12 @@ async def create_advanced(
             raise ReviewerWithoutEmail(f"{name} has no email address visible to me; type their email instead.")
         reviewers.append((name, email))
     reviewers += [(email.split("@")[0], email) for email in emails]
+    # One link per person: someone picked in Slack and typed too (or typed twice, in any case)
+    # would get two links, and two emails. The first kept: a Slack pick carries the real name.
+    once: dict[str, tuple[str, str]] = {}
+    for name, email in reviewers:
+        once.setdefault(email.casefold(), (name, email))
+    reviewers = list(once.values())
     spark = await _sparkhire(services, team_id, recipient)
     links = await spark.create_advanced_share_links(
         interview_uuids=interviews, reviewers=reviewers, send_email=send_email

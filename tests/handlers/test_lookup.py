@@ -735,3 +735,24 @@ async def test_share_takes_the_candidate_as_find_does_and_a_pasted_watch_link(bo
         assert "Tell me what to share" not in response.text, command
         (told,) = await replies(bot, f"s{number}")
         assert told["text"] == f"Share link for Ann Lee: {bot.sparkhire.share_links[done['uuid']]['url']}", command
+
+
+async def test_a_reviewer_picked_and_typed_or_typed_twice_gets_one_link_and_one_email(bot):
+    view, chosen = await open_advanced_share(bot)
+    values = {
+        **chosen,
+        Block.REVIEWERS: {Action.INPUT: {"type": "multi_users_select", "selected_users": ["U2"]}},
+        # U2 is mo@example.com; the boss typed twice, once in capitals.
+        Block.REVIEWER_EMAILS: {
+            Action.INPUT: {"type": "plain_text_input", "value": "Mo@example.com\nboss@example.com\nBOSS@example.com"}
+        },
+        Block.REVIEWER_SEND_EMAIL: {Action.INPUT: {"type": "checkboxes", "selected_options": [{"value": "send"}]}},
+    }
+    assert (await bot.sender.view_submission(view, values)).json() == {"response_action": "clear"}
+    result = await bot.slack.wait_for(lambda: bot.slack.ephemerals("U1"))
+    assert "Created 2 reviewer link(s)" in result[-1].text
+    created = next(r for r in bot.sparkhire.requests if r.path == "/share_links" and r.method == "POST")
+    assert created.json["reviewers"] == [
+        {"name": "Mo Member", "email": "mo@example.com"},
+        {"name": "boss", "email": "boss@example.com"},
+    ]
