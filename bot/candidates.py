@@ -200,6 +200,12 @@ class SparkHireSearch:
     cut_short: bool = False
 
 
+def same_address_key(email: str) -> str:
+    """An address as compared: one written with decomposed accents (as macOS may send them), in
+    another case or with spaces around it is the same address."""
+    return unicodedata.normalize("NFC", email).strip().casefold()
+
+
 async def sparkhire_interviews_for(
     client: SparkHireClient, email: str, *, status: list[str] | None = None
 ) -> SparkHireSearch:
@@ -207,11 +213,12 @@ async def sparkhire_interviews_for(
     email: the scan is bounded, and says when it stopped before the account's end)."""
     found: list[SparkInterview] = []
     scanned = 0
+    wanted = same_address_key(email)
     async for interview in client.iter_interviews(status=status, orderby="updated_desc", page_size=100):
         if scanned == SPARKHIRE_SCAN_LIMIT:
             return SparkHireSearch(found, cut_short=True)
         scanned += 1
-        if (interview.candidate_email or "").lower() == email.lower():
+        if same_address_key(interview.candidate_email or "") == wanted:
             found.append(interview)
     return SparkHireSearch(found)
 

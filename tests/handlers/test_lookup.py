@@ -2,6 +2,7 @@
 
 import asyncio
 import base64
+import unicodedata
 import uuid as uuidlib
 
 from blocks import share
@@ -756,3 +757,14 @@ async def test_a_reviewer_picked_and_typed_or_typed_twice_gets_one_link_and_one_
         {"name": "Mo Member", "email": "mo@example.com"},
         {"name": "boss", "email": "boss@example.com"},
     ]
+
+
+async def test_find_matches_a_spark_hire_address_stored_with_decomposed_accents_or_spaces(bot):
+    job = next(iter(bot.sparkhire.jobs))
+    # As a candidate's browser on macOS may have sent them: "é" as "e" and a combining accent.
+    bot.sparkhire.add_interview(job_uuid=job, name="José Ruiz", email=unicodedata.normalize("NFD", "José@example.com"))
+    bot.sparkhire.add_interview(job_uuid=job, name="Bo Space", email=" bo@example.com ")
+    for key, command in (("f1", "find josé@example.com"), ("f2", "find bo@example.com")):
+        await bot.sender.command(command, response_url=bot.slack.response_url(key))
+        (told,) = await replies(bot, key)
+        assert told["text"] == f"1 interview(s) for {command.split()[1]}"
