@@ -36,7 +36,7 @@ from bot.candidates import (
     first_email,
     from_interview,
     from_wedge,
-    is_email,
+    parse_bulk,
     scan_limit_note,
     sparkhire_interviews_for,
     wedges_for,
@@ -428,10 +428,12 @@ async def create_advanced(
     slack_users: list[str],
     emails: list[str],
     send_email: bool,
+    names: dict[str, str] | None = None,
     looked_up: dict[str, tuple[str, str | None]] | None = None,
 ) -> list[AdvancedShareLink]:
-    """Create the reviewer links; ``looked_up`` holds the picked users already read from Slack."""
-    looked_up = looked_up or {}
+    """Create the reviewer links; ``names``: the names typed with addresses ("Ann Lee <ann@…>");
+    ``looked_up`` holds the picked users already read from Slack."""
+    looked_up, names = looked_up or {}, names or {}
     reviewers: list[tuple[str, str]] = []
     for user_id in slack_users:
         name, email = looked_up.get(user_id) or await _reviewer_of(client, user_id)
@@ -439,7 +441,7 @@ async def create_advanced(
             # By name: error text is escaped, so a <@user> mention would show as raw markup.
             raise ReviewerWithoutEmail(f"{name} has no email address visible to me; type their email instead.")
         reviewers.append((name, email))
-    reviewers += [(email.split("@")[0], email) for email in emails]
+    reviewers += [(names.get(email) or email.split("@")[0], email) for email in emails]
     # One link per person: someone picked in Slack and typed too (or typed twice, in any case)
     # would get two links, and two emails. The first kept: a Slack pick carries the real name.
     once: dict[str, tuple[str, str]] = {}
@@ -534,14 +536,17 @@ async def on_advanced_submit(ack: Any, body: dict[str, Any], view: dict[str, Any
     interviews = selected_values(values, Block.SHARE_INTERVIEWS)
     picked = (values.get(Block.REVIEWERS) or {}).get("selected_users")
     slack_users = [u for u in picked if isinstance(u, str)] if isinstance(picked, list) else []
-    typed = [e.strip() for e in text_value(values, Block.REVIEWER_EMAILS).replace(",", "\n").splitlines() if e.strip()]
+    # As mail programs list people: one a line, or separated by commas or semicolons, "Name <email>".
+    rows = parse_bulk(text_value(values, Block.REVIEWER_EMAILS))
+    typed = [row.email for row in rows if row.error is None]
+    names = {row.email: row.name for row in rows if row.error is None and row.name}
     errors: dict[str, str] = {}
     if not interviews:
         errors[Block.SHARE_INTERVIEWS] = "Choose at least one completed interview."
-    bad = [e for e in typed if not is_email(e)]
+    bad = [row.email for row in rows if row.error is not None]
     if bad:
         errors[Block.REVIEWER_EMAILS] = f"Not an email address: {bad[0][:60]}"
-    if not slack_users and not typed:
+    if not slack_users and not rows:
         errors[Block.REVIEWERS] = "Pick at least one reviewer, or type an email below."
     # Read before answering, so a reviewer without a visible email is a field error, not a
     # message after the form (and everything picked in it) is gone.
@@ -569,6 +574,7 @@ async def on_advanced_submit(ack: Any, body: dict[str, Any], view: dict[str, Any
             slack_users=slack_users,
             emails=typed,
             send_email=send_email,
+            names=names,
             looked_up=looked_up,
         )
     )

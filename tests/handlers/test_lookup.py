@@ -768,3 +768,20 @@ async def test_find_matches_a_spark_hire_address_stored_with_decomposed_accents_
         await bot.sender.command(command, response_url=bot.slack.response_url(key))
         (told,) = await replies(bot, key)
         assert told["text"] == f"1 interview(s) for {command.split()[1]}"
+
+
+async def test_reviewers_pasted_from_a_mail_program_are_taken_with_their_names(bot):
+    view, chosen = await open_advanced_share(bot)
+    pasted = "Boss Lady <boss@example.com>; cfo@example.com"  # as Outlook copies its To: line
+    values = {**chosen, Block.REVIEWER_EMAILS: {Action.INPUT: {"type": "plain_text_input", "value": pasted}}}
+    assert (await bot.sender.view_submission(view, values)).json() == {"response_action": "clear"}
+    await bot.slack.wait_for(lambda: bot.slack.ephemerals("U1"))
+    created = next(r for r in bot.sparkhire.requests if r.path == "/share_links" and r.method == "POST")
+    assert created.json["reviewers"] == [
+        {"name": "Boss Lady", "email": "boss@example.com"},
+        {"name": "cfo", "email": "cfo@example.com"},
+    ]
+    # What is not an address is still a field error, the form kept.
+    values = {**chosen, Block.REVIEWER_EMAILS: {Action.INPUT: {"type": "plain_text_input", "value": "boss@"}}}
+    answer = (await bot.sender.view_submission(view, values)).json()
+    assert answer == {"response_action": "errors", "errors": {Block.REVIEWER_EMAILS: "Not an email address: boss@"}}
