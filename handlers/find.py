@@ -9,9 +9,13 @@ from slack_bolt.async_app import AsyncApp
 from blocks.cards import find_results
 from blocks.errors import nothing_connected_message
 from blocks.ids import Action
+from blocks.models import VENDOR_LABELS, Vendor
 from bot.candidates import find_everywhere, first_email
+from bot.crypto import SecretKeyMismatchError
 from bot.errors import UserFacingError
 from bot.services import Services
+from bot.storage import Connection
+from bot.vendors.errors import VendorError
 from handlers.common import (
     Recipient,
     VendorRetries,
@@ -27,9 +31,20 @@ USAGE = "Tell me whose interviews to find: `/interview find ann@example.com`."
 
 
 async def lookup(services: Services, recipient: Recipient, *, team_id: str, email: str) -> None:
-    wedgehr = await services.resolve_connection(team_id, "wedgehr", recipient.user_id)
-    sparkhire = await services.resolve_connection(team_id, "sparkhire", recipient.user_id)
+    # A credential saved under another BOT_SECRET_KEY costs its own platform's results, not the other's.
+    unreadable: dict[str, SecretKeyMismatchError] = {}
+
+    async def connection(vendor: Vendor) -> Connection | None:
+        try:
+            return await services.resolve_connection(team_id, vendor, recipient.user_id)
+        except SecretKeyMismatchError as exc:
+            unreadable[vendor] = exc
+            return None
+
+    wedgehr, sparkhire = await connection("wedgehr"), await connection("sparkhire")
     if wedgehr is None and sparkhire is None:
+        if unreadable:
+            raise next(iter(unreadable.values()))
         await recipient.send(nothing_connected_message(f"search for {email}"))
         return
     # The ack said "Looking up…": a vendor rate-limiting for long is said, not waited out silently.
@@ -41,16 +56,24 @@ async def lookup(services: Services, recipient: Recipient, *, team_id: str, emai
     )
     # A vendor that failed is said in the headline, with the usual message for its error (and the
     # reconnect button when its key was rejected).
-    problems = [user_message_for(error).text for error in found.failed.values()]
-    rejected = [vendor for vendor, error in found.failed.items() if needs_reconnect(error)]
-    notes = problems + [n for n in found.notes if not n.endswith("is not connected.") or not found.candidates]
+    every: dict[str, Exception] = {**found.failed, **unreadable}
+    failed = {v: every[v] for v in ("wedgehr", "sparkhire") if v in every}
+    problems = [
+        user_message_for(error).text if isinstance(error, VendorError) else f"{VENDOR_LABELS[vendor]}: {error}"
+        for vendor, error in failed.items()
+    ]
+    rejected = [vendor for vendor, error in failed.items() if needs_reconnect(error)]
+    unconnected = [f"{VENDOR_LABELS[v]} is not connected." for v in unreadable]
+    notes = problems + [
+        n for n in found.notes if n not in unconnected and (not n.endswith("is not connected.") or not found.candidates)
+    ]
     await recipient.send(
         find_results(
             email,
             found.candidates,
             notes=notes,
             searched=found.searched,
-            unsearched=list(found.failed),
+            unsearched=list(failed),
             reconnect=bool(rejected),
             connect_vendor=rejected[0] if len(rejected) == 1 else None,
         )

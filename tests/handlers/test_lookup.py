@@ -785,3 +785,21 @@ async def test_reviewers_pasted_from_a_mail_program_are_taken_with_their_names(b
     values = {**chosen, Block.REVIEWER_EMAILS: {Action.INPUT: {"type": "plain_text_input", "value": "boss@"}}}
     answer = (await bot.sender.view_submission(view, values)).json()
     assert answer == {"response_action": "errors", "errors": {Block.REVIEWER_EMAILS: "Not an email address: boss@"}}
+
+
+async def test_find_with_a_key_saved_under_another_bot_secret_key_still_shows_the_other_platform(tmp_path):
+    from cryptography.fernet import Fernet
+
+    database = f"sqlite:///{tmp_path}/bot.sqlite3"
+    async with running_bot(database_url=database, secret_key=Fernet.generate_key().decode()) as bot:
+        await bot.services.db.connections.upsert_user("T0001", "U1", "sparkhire", "k" * 20, account_label="Dee's key")
+    async with running_bot(database_url=database, secret_key=Fernet.generate_key().decode()) as bot:
+        interview = next(iter(bot.wedgehr.interviews.values()))
+        bot.wedgehr.add_invite(interview_id=interview["id"], email="ann@example.com", first_name="Ann")
+        await bot.sender.command("find ann@example.com", response_url=bot.slack.response_url("f"))
+        (told,) = await replies(bot, "f")
+        assert_valid_blocks(told["blocks"])
+        assert told["text"] == "1 interview(s) for ann@example.com (Spark Hire could not be searched)"
+        shown = str(told["blocks"])
+        assert Action.RESEND_WEDGE in shown and "Spark Hire: A stored credential could not be decrypted" in shown
+        assert buttons(told)[-1:] == [(Action.OPEN_CONNECT, "sparkhire")]
