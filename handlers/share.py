@@ -41,12 +41,14 @@ from bot.candidates import (
     sparkhire_interviews_for,
     wedges_for,
 )
+from bot.crypto import SecretKeyMismatchError
 from bot.errors import NotConnectedError, UserFacingError
 from bot.invites import sparkhire_field_for
-from bot.services import Services
+from bot.services import Services, Vendor
 from bot.sparkhire.client import SparkHireClient
 from bot.sparkhire.models import AdvancedShareLink
 from bot.sparkhire.models import Interview as SparkInterview
+from bot.storage import Connection
 from bot.vendors.errors import AuthenticationError, NotFoundError, VendorError
 from handlers.common import (
     SUBMIT_BUDGET_SECONDS,
@@ -114,20 +116,38 @@ async def basic_link(services: Services, recipient: Recipient, *, team_id: str, 
     await recipient.send(share_link_message(view, url=link.url or "", link_uuid=link.uuid))
 
 
+def _problem_text(error: Exception) -> str:
+    """What went wrong, for a sentence that already names the platform (without the "Spark Hire: "
+    a vendor error's text starts with)."""
+    text = user_message_for(error).text
+    return text.removeprefix(f"{error.vendor}: ") if isinstance(error, VendorError) else text
+
+
 async def share_for(services: Services, recipient: Recipient, *, team_id: str, query: str) -> None:
     if UUID_RE.match(query):
         await basic_link(services, recipient, team_id=team_id, interview_uuid=query)
         return
     user_id = recipient.user_id
-    spark_connection = await services.resolve_connection(team_id, "sparkhire", user_id)
-    wedge_connection = await services.resolve_connection(team_id, "wedgehr", user_id)
+    # As find: a credential saved under another BOT_SECRET_KEY costs only its own platform.
+    unreadable: dict[str, SecretKeyMismatchError] = {}
+
+    async def connection(vendor: Vendor) -> Connection | None:
+        try:
+            return await services.resolve_connection(team_id, vendor, user_id)
+        except SecretKeyMismatchError as exc:
+            unreadable[vendor] = exc
+            return None
+
+    spark_connection, wedge_connection = await connection("sparkhire"), await connection("wedgehr")
     if spark_connection is None and wedge_connection is None:
+        if unreadable:
+            raise next(iter(unreadable.values()))
         await recipient.send(nothing_connected_message(f"share {query}'s interviews"))
         return
     retries = VendorRetries(recipient)
     completed = []
     cut_short = False
-    spark_problem: VendorError | None = None
+    spark_problem: Exception | None = unreadable.get("sparkhire")
     if spark_connection is not None:
         try:
             search = await sparkhire_interviews_for(
@@ -137,17 +157,17 @@ async def share_for(services: Services, recipient: Recipient, *, team_id: str, q
             )
             completed, cut_short = search.interviews, search.cut_short
         except VendorError as exc:
-            if wedge_connection is None:
+            if wedge_connection is None and "wedgehr" not in unreadable:
                 raise
             spark_problem = exc  # like find: still show what WedgeHR has, then say what went wrong
     wedges = []
-    wedge_problem: VendorError | None = None
+    wedge_problem: Exception | None = unreadable.get("wedgehr")
     if wedge_connection is not None:
         wedge_client = retries.watch(services.client_for(wedge_connection))
         try:
             wedges = [from_wedge(w) for w in await wedges_for(wedge_client, query)]  # type: ignore[arg-type]
         except VendorError as exc:
-            if spark_connection is None:
+            if spark_connection is None and "sparkhire" not in unreadable:
                 raise
             wedge_problem = exc  # the other way round: still share what Spark Hire has, then say it
     link_problem: VendorError | None = None
@@ -166,17 +186,17 @@ async def share_for(services: Services, recipient: Recipient, *, team_id: str, q
         await recipient.send(wedgehr_results_message(query, wedges))
     if spark_problem is not None:
         # The sentence already names Spark Hire: drop the "Spark Hire: " the error's text starts with.
-        problem = user_message_for(spark_problem).text.removeprefix(f"{spark_problem.vendor}: ")
+        problem = _problem_text(spark_problem)
         none_on_wedgehr = "" if wedges or wedge_problem else f"No WedgeHR interview found for {query}. "
         await recipient.send(
             error_message(
                 f"{none_on_wedgehr}Spark Hire interviews were not searched. {problem}",
-                reconnect=isinstance(spark_problem, AuthenticationError),
+                reconnect=needs_reconnect(spark_problem),
                 connect_vendor="sparkhire",
             )
         )
     if link_problem is not None:
-        problem = user_message_for(link_problem).text.removeprefix(f"{link_problem.vendor}: ")
+        problem = _problem_text(link_problem)
         await recipient.send(
             error_message(
                 f"{query}'s completed Spark Hire interview was found, but no share link was made. {problem}",
@@ -185,7 +205,7 @@ async def share_for(services: Services, recipient: Recipient, *, team_id: str, q
             )
         )
     if wedge_problem is not None:
-        problem = user_message_for(wedge_problem).text.removeprefix(f"{wedge_problem.vendor}: ")
+        problem = _problem_text(wedge_problem)
         none_on_sparkhire = ""
         if not completed and spark_problem is None:
             limit = f" {scan_limit_note('completed interviews')}" if cut_short else ""
@@ -193,7 +213,7 @@ async def share_for(services: Services, recipient: Recipient, *, team_id: str, q
         await recipient.send(
             error_message(
                 f"{none_on_sparkhire}WedgeHR interviews were not searched. {problem}",
-                reconnect=isinstance(wedge_problem, AuthenticationError),
+                reconnect=needs_reconnect(wedge_problem),
                 connect_vendor="wedgehr",
             )
         )

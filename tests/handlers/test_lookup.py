@@ -803,3 +803,22 @@ async def test_find_with_a_key_saved_under_another_bot_secret_key_still_shows_th
         shown = str(told["blocks"])
         assert Action.RESEND_WEDGE in shown and "Spark Hire: A stored credential could not be decrypted" in shown
         assert buttons(told)[-1:] == [(Action.OPEN_CONNECT, "sparkhire")]
+
+
+async def test_share_with_a_key_saved_under_another_bot_secret_key_still_shares_the_other_platform(tmp_path):
+    from cryptography.fernet import Fernet
+
+    database = f"sqlite:///{tmp_path}/bot.sqlite3"
+    async with running_bot(database_url=database, secret_key=Fernet.generate_key().decode()) as bot:
+        await bot.services.db.connections.upsert_user("T0001", "U1", "sparkhire", "k" * 20, account_label="Dee's key")
+    async with running_bot(database_url=database, secret_key=Fernet.generate_key().decode()) as bot:
+        interview = next(iter(bot.wedgehr.interviews.values()))
+        done = bot.wedgehr.add_invite(interview_id=interview["id"], email="wes@example.com")
+        bot.wedgehr.complete_invite(done["id"])
+        await bot.sender.command("share wes@example.com", response_url=bot.slack.response_url("s"))
+        result, problem = await bot.slack.wait_for(
+            lambda: len(bot.slack.responses.get("s", [])) == 2 and bot.slack.responses["s"]
+        )
+        assert result["text"].startswith("WedgeHR result for ")
+        assert problem["text"].startswith("Spark Hire interviews were not searched. A stored credential could not")
+        assert buttons(problem) == [(Action.OPEN_CONNECT, "sparkhire")]
