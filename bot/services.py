@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 Vendor = Literal["wedgehr", "sparkhire"]
+#: Both platforms, in the order their results are shown.
+VENDORS: tuple[Vendor, ...] = ("wedgehr", "sparkhire")
 ENV_CONNECTED_BY = "environment"
 #: Why a WedgeHR subscription was paused; a new token re-enables it (``Services.follow_new_wedgehr_token``).
 TOKEN_REJECTED = "WedgeHR rejected the workspace's token; an admin can connect a new one with /interview connect"
@@ -211,6 +213,20 @@ class Services:
         return self.wedgehr_url
 
     # -- connections ---------------------------------------------------------------
+    async def resolve_both(
+        self, team_id: str, user_id: str | None = None
+    ) -> tuple[dict[Vendor, Connection | None], dict[Vendor, SecretKeyMismatchError]]:
+        """Each platform's credential (:meth:`resolve_connection`), for a search of both: one saved
+        under another BOT_SECRET_KEY is set aside with its error, so it costs only its own results."""
+        found: dict[Vendor, Connection | None] = {}
+        unreadable: dict[Vendor, SecretKeyMismatchError] = {}
+        for vendor in VENDORS:
+            try:
+                found[vendor] = await self.resolve_connection(team_id, vendor, user_id)
+            except SecretKeyMismatchError as exc:
+                found[vendor], unreadable[vendor] = None, exc
+        return found, unreadable
+
     async def resolve_connection(self, team_id: str, vendor: Vendor, user_id: str | None = None) -> Connection | None:
         """The credential to use: the user's own, else the workspace's, else the env's.
 

@@ -9,12 +9,10 @@ from slack_bolt.async_app import AsyncApp
 from blocks.cards import find_results
 from blocks.errors import nothing_connected_message
 from blocks.ids import Action
-from blocks.models import VENDOR_LABELS, Vendor
+from blocks.models import VENDOR_LABELS
 from bot.candidates import find_everywhere, first_email
-from bot.crypto import SecretKeyMismatchError
 from bot.errors import UserFacingError
 from bot.services import Services
-from bot.storage import Connection
 from bot.vendors.errors import VendorError
 from handlers.common import (
     Recipient,
@@ -31,17 +29,8 @@ USAGE = "Tell me whose interviews to find: `/interview find ann@example.com`."
 
 
 async def lookup(services: Services, recipient: Recipient, *, team_id: str, email: str) -> None:
-    # A credential saved under another BOT_SECRET_KEY costs its own platform's results, not the other's.
-    unreadable: dict[str, SecretKeyMismatchError] = {}
-
-    async def connection(vendor: Vendor) -> Connection | None:
-        try:
-            return await services.resolve_connection(team_id, vendor, recipient.user_id)
-        except SecretKeyMismatchError as exc:
-            unreadable[vendor] = exc
-            return None
-
-    wedgehr, sparkhire = await connection("wedgehr"), await connection("sparkhire")
+    found_connections, unreadable = await services.resolve_both(team_id, recipient.user_id)
+    wedgehr, sparkhire = found_connections["wedgehr"], found_connections["sparkhire"]
     if wedgehr is None and sparkhire is None:
         if unreadable:
             raise next(iter(unreadable.values()))

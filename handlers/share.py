@@ -41,14 +41,12 @@ from bot.candidates import (
     sparkhire_interviews_for,
     wedges_for,
 )
-from bot.crypto import SecretKeyMismatchError
 from bot.errors import NotConnectedError, UserFacingError
 from bot.invites import sparkhire_field_for
-from bot.services import Services, Vendor
+from bot.services import Services
 from bot.sparkhire.client import SparkHireClient
 from bot.sparkhire.models import AdvancedShareLink
 from bot.sparkhire.models import Interview as SparkInterview
-from bot.storage import Connection
 from bot.vendors.errors import AuthenticationError, NotFoundError, VendorError
 from handlers.common import (
     SUBMIT_BUDGET_SECONDS,
@@ -129,16 +127,8 @@ async def share_for(services: Services, recipient: Recipient, *, team_id: str, q
         return
     user_id = recipient.user_id
     # As find: a credential saved under another BOT_SECRET_KEY costs only its own platform.
-    unreadable: dict[str, SecretKeyMismatchError] = {}
-
-    async def connection(vendor: Vendor) -> Connection | None:
-        try:
-            return await services.resolve_connection(team_id, vendor, user_id)
-        except SecretKeyMismatchError as exc:
-            unreadable[vendor] = exc
-            return None
-
-    spark_connection, wedge_connection = await connection("sparkhire"), await connection("wedgehr")
+    connections, unreadable = await services.resolve_both(team_id, user_id)
+    spark_connection, wedge_connection = connections["sparkhire"], connections["wedgehr"]
     if spark_connection is None and wedge_connection is None:
         if unreadable:
             raise next(iter(unreadable.values()))
