@@ -237,7 +237,9 @@ async def on_share(
     if query is None:
         await ack(text=USAGE, response_type="ephemeral")
         return
-    await ack()
+    # Scanning an account's interviews can take a while: say what is under way, as find does.
+    working = f"Making a share link for interview {query}…" if UUID_RE.match(query) else f"Looking up {query}…"
+    await ack(text=working, response_type="ephemeral")
     recipient = recipient_from_body(command, client, respond)
     after_ack(
         context,

@@ -244,7 +244,8 @@ async def test_a_resend_button_with_a_value_that_is_no_wedge_id_says_so_and_asks
 
 
 async def test_share_completed_interview_creates_link_and_can_deactivate(bot):
-    await bot.sender.command("share ann@example.com", response_url=bot.slack.response_url("s"))
+    ack = await bot.sender.command("share ann@example.com", response_url=bot.slack.response_url("s"))
+    assert ack.json()["text"] == "Looking up ann@example.com…"  # said at once: the scan can take a while
     message = (await replies(bot, "s"))[-1]
     assert_valid_blocks(message["blocks"])
     assert "http://hire.li/" in message["text"]
@@ -263,7 +264,8 @@ async def test_share_completed_interview_creates_link_and_can_deactivate(bot):
     assert "deactivated" in (await replies(bot, "d"))[-1]["text"]
     assert link["status"] == "inactive"
     # Sharing again re-activates the same link rather than failing.
-    await bot.sender.command(f"share {done['uuid']}", response_url=bot.slack.response_url("s2"))
+    ack = await bot.sender.command(f"share {done['uuid']}", response_url=bot.slack.response_url("s2"))
+    assert ack.json()["text"] == f"Making a share link for interview {done['uuid']}…"
     await replies(bot, "s2")
     assert link["status"] == "active"
 
