@@ -164,6 +164,8 @@ async def share_for(services: Services, recipient: Recipient, *, team_id: str, q
     if len(completed) == 1:
         try:
             await basic_link(services, recipient, team_id=team_id, interview_uuid=completed[0].uuid)
+            if cut_short:  # the newest one is shared; an older one may be the one meant
+                await recipient.send(notice(scan_limit_note("completed interviews")))
         except VendorError as exc:
             if wedge_connection is None:
                 raise

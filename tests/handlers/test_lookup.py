@@ -632,6 +632,22 @@ async def test_find_says_when_spark_hire_was_searched_only_in_part(bot):
     assert "Spark Hire was searched through its 2,000 most recently updated interviews only" in str(answer["blocks"])
 
 
+async def test_share_of_the_one_interview_found_in_part_of_the_account_says_older_ones_were_not_read(bot):
+    job = next(iter(bot.sparkhire.jobs.values()))
+    old = bot.sparkhire.add_interview(job_uuid=job["uuid"], name="Sam Again", email="sam@example.com")
+    bot.sparkhire.set_status(old["uuid"], "completed")["updated_at"] = "2020-01-01T00:00:00+00:00"
+    for n in range(SPARKHIRE_SCAN_LIMIT - 1):
+        bot.sparkhire.set_status(
+            bot.sparkhire.add_interview(job_uuid=job["uuid"], name=f"N{n}", email=f"n{n}@x.io")["uuid"], "completed"
+        )
+    new = bot.sparkhire.add_interview(job_uuid=job["uuid"], name="Sam Again", email="sam@example.com")
+    bot.sparkhire.set_status(new["uuid"], "completed")["updated_at"] = "2030-01-01T00:00:00+00:00"
+    await bot.sender.command("share sam@example.com", response_url=bot.slack.response_url("s"))
+    said = await bot.slack.wait_for(lambda: len(bot.slack.responses.get("s", [])) >= 2 and bot.slack.responses["s"])
+    assert "http://hire.li/" in said[0]["text"] and new["uuid"] in bot.sparkhire.share_links
+    assert "2,000 most recently updated completed interviews only" in said[1]["text"]
+
+
 async def test_find_with_many_matches_shows_both_vendors(bot):
     interview = next(iter(bot.wedgehr.interviews.values()))
     for _ in range(20):
