@@ -9,6 +9,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 from blocks.models import CandidateView, InviteResult
 from bot.candidates import BulkRow, from_interview, from_wedge
@@ -16,7 +17,13 @@ from bot.sparkhire.client import SparkHireClient
 from bot.sparkhire.models import Candidate, Interview, NewQuestion
 from bot.storage import Database
 from bot.storage.repos import AuditEntry
-from bot.vendors.errors import MAYBE_DONE_MESSAGE, AuthenticationError, RateLimitError, VendorError
+from bot.vendors.errors import (
+    MAYBE_DONE_MESSAGE,
+    AuthenticationError,
+    RateLimitError,
+    UnreadableAnswerError,
+    VendorError,
+)
 from bot.wedgehr.client import WedgeHRClient
 from bot.wedgehr.models import InviteStatus, Wedge
 
@@ -31,6 +38,7 @@ BULK_RATE_LIMIT_DEFAULT_PAUSE = 60.0
 NOT_SENT_KEY_REJECTED = "not sent: the API key was rejected on an earlier row. Reconnect, then invite again."
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(kw_only=True)
@@ -97,7 +105,23 @@ class SparkHireInvite:
     timezone: str | None = None
 
 
+async def _readable(vendor: str, answer: Awaitable[T]) -> T:
+    """``answer``, or ``UnreadableAnswerError`` when its success could not be read (an undocumented
+    shape): the vendor most likely did it, and "try again" would do it twice."""
+    try:
+        return await answer
+    except VendorError:
+        raise
+    except Exception as exc:
+        logger.exception("%s's answer could not be read; the request may have been done", vendor)
+        raise UnreadableAnswerError(vendor=vendor) from exc
+
+
 async def send_wedgehr(client: WedgeHRClient, invite: WedgeHRInvite) -> CandidateView:
+    return await _readable(client.vendor_name, _send_wedgehr(client, invite))
+
+
+async def _send_wedgehr(client: WedgeHRClient, invite: WedgeHRInvite) -> CandidateView:
     created = await client.create_invite(
         interview_id=invite.interview_id,
         email=invite.email,
@@ -120,6 +144,10 @@ async def send_wedgehr(client: WedgeHRClient, invite: WedgeHRInvite) -> Candidat
 
 
 async def send_sparkhire(client: SparkHireClient, invite: SparkHireInvite) -> CandidateView:
+    return await _readable(client.vendor_name, _send_sparkhire(client, invite))
+
+
+async def _send_sparkhire(client: SparkHireClient, invite: SparkHireInvite) -> CandidateView:
     candidate = Candidate(
         name=invite.name,
         email=invite.email,
@@ -311,7 +339,7 @@ async def resend_once(
         earlier = next((e for e in recent if (e.detail or {}).get("wedge_id") == wedge_id), None)
         if earlier is not None:
             return ResendOutcome(earlier=earlier)
-        wedge = await client.resend_invite(wedge_id)
+        wedge = await _readable(client.vendor_name, client.resend_invite(wedge_id))
         try:
             await db.audit.add(
                 team_id=team_id,

@@ -461,14 +461,19 @@ def _ok_result(candidate: CandidateView) -> Any:
 async def _confirm(
     services: Services, recipient: Recipient, candidate: CandidateView, *, team_id: str, vendor: str, emailed: bool
 ) -> None:
-    await audit_invite(
-        services.db,
-        team_id=team_id,
-        user_id=recipient.user_id,
-        vendor=vendor,
-        email=candidate.email or candidate.name,
-        ok=True,
-    )
+    try:
+        await audit_invite(
+            services.db,
+            team_id=team_id,
+            user_id=recipient.user_id,
+            vendor=vendor,
+            email=candidate.email or candidate.name,
+            ok=True,
+        )
+    except Exception:
+        # The audit log is a record: the invite exists, and without its confirmation (and link) the
+        # recruiter, told "Nothing was changed", would invite the candidate again.
+        logger.exception("Could not write the audit entry of an invite on %s; confirming it anyway", vendor)
     await recipient.send(invite_confirmation(candidate, emailed=emailed))
 
 

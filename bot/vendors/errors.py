@@ -114,6 +114,13 @@ MAYBE_DONE_MESSAGE = (
 )
 
 
+class UnreadableAnswerError(VendorError):
+    """A create (or a resend) the vendor answered with a success whose body could not be read: it
+    was most likely done, so the recruiter must check before doing it again."""
+
+    default_message = MAYBE_DONE_MESSAGE
+
+
 def is_transient(error: VendorError) -> bool:
     """Whether the same request may work a little later: the vendor was busy (429), failing (5xx,
     WedgeHR's session 403) or out of reach (no connection, no answer in time). A refused key or

@@ -768,3 +768,37 @@ async def test_words_before_a_bare_address_are_not_taken_for_a_name(bot):
     modal = await wedgehr_modal(bot, "invite please ann@example.com")
     shown = initial_values(modal)
     assert shown[Block.EMAIL] == "ann@example.com" and Block.FIRST_NAME not in shown
+
+
+async def test_a_single_invite_is_confirmed_while_the_audit_log_cannot_be_written():
+    import sqlalchemy as sa
+
+    async with running_bot() as bot:
+        modal = await wedgehr_modal(bot)
+        interview = next(iter(bot.wedgehr.interviews.values()))
+        async with bot.services.db.engine.begin() as conn:  # the audit log's table is gone for a moment
+            await conn.execute(sa.text("ALTER TABLE audit_log RENAME TO audit_away"))
+        try:
+            response = await bot.sender.view_submission(modal, wedgehr_values(interview))
+            assert response.json() == {"response_action": "clear"}
+            told = await bot.slack.wait_for(lambda: bot.slack.ephemerals("U1"), timeout=10)
+            await asyncio.sleep(0.3)
+        finally:
+            async with bot.services.db.engine.begin() as conn:
+                await conn.execute(sa.text("ALTER TABLE audit_away RENAME TO audit_log"))
+        assert len(bot.wedgehr.invites) == 1
+        # The invite exists: "Nothing was changed; try again" would have the recruiter invite them twice.
+        shown = " ".join(str(m.blocks) for m in bot.slack.ephemerals("U1"))
+        assert "Invited Ann Lee (ann@example.com)" in str(told[0].blocks) and "record.wedge.video" in shown
+        assert "Nothing was changed" not in shown and "try again" not in shown.lower()
+
+
+async def test_a_single_invite_whose_answer_cannot_be_read_says_it_may_have_gone_through(bot):
+    modal = await wedgehr_modal(bot)
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    bot.wedgehr.fail_next(201, body={"data": "not an invite"})  # created, in a shape nobody documented
+    body = (await bot.sender.view_submission(modal, wedgehr_values(interview))).json()
+    assert body["response_action"] == "errors"
+    (error,) = body["errors"].values()
+    # "Something went wrong… Please try again" would have the recruiter invite the candidate twice.
+    assert "may have gone through" in error and "Please try again" not in error

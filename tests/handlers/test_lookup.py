@@ -840,3 +840,15 @@ async def test_share_with_a_key_saved_under_another_bot_secret_key_still_shares_
         assert result["text"].startswith("WedgeHR result for ")
         assert problem["text"].startswith("Spark Hire interviews were not searched. A stored credential could not")
         assert buttons(problem) == [(Action.OPEN_CONNECT, "sparkhire")]
+
+
+async def test_a_resend_whose_answer_cannot_be_read_says_it_may_have_gone_out(bot):
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    invite = bot.wedgehr.add_invite(interview_id=interview["id"], email="fay@example.com")
+    bot.wedgehr.fail_next(200, body={"data": "not a wedge"}, when=lambda r: r.method == "POST")
+    await bot.sender.block_action(
+        Action.RESEND_WEDGE, value=str(invite["_wedgeId"]), response_url=bot.slack.response_url("fay")
+    )
+    answer = (await replies(bot, "fay"))[-1]["text"]
+    # "Something went wrong… Please try again" would have the candidate emailed twice.
+    assert "may have gone through" in answer and "Please try again" not in answer
