@@ -19,6 +19,7 @@ from bot.storage import Database
 from bot.storage.repos import AuditEntry
 from bot.vendors.errors import (
     MAYBE_DONE_MESSAGE,
+    APIConnectionError,
     AuthenticationError,
     RateLimitError,
     UnreadableAnswerError,
@@ -272,7 +273,11 @@ async def send_many(
                 )
             except VendorError as exc:
                 detail = "; ".join(getattr(exc, "field_errors", {}).values()) or exc.message
-                result = InviteResult(row=row.row, email=row.email, ok=False, error=detail)
+                # A request that never reached the vendor (refused connection): the row can go again as is.
+                unsent = isinstance(exc, APIConnectionError) and not exc.request_sent
+                result = InviteResult(
+                    row=row.row, email=row.email, ok=False, error=detail, retry_line=row.line if unsent else None
+                )
             except Exception:
                 # An answer the client could not read (a 201 of an unexpected shape, say): the vendor
                 # may have created the invite, so the row says so rather than stopping the batch.

@@ -101,6 +101,10 @@ class ServerError(APIStatusError):
 class APIConnectionError(VendorError):
     default_message = "Could not reach the vendor. Check the network or the API URL setting."
 
+    #: False when the request surely never reached the vendor (the connection was refused, say):
+    #: a create that failed so can be sent again as it is.
+    request_sent: bool = True
+
 
 class APITimeoutError(APIConnectionError):
     default_message = "The vendor did not answer in time. Try again in a moment."

@@ -364,6 +364,7 @@ class BaseVendorClient:
                 message = MAYBE_DONE_MESSAGE if sent and not idempotent else None
                 kind = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
                 error: VendorError = kind(message, vendor=self.vendor_name)
+                error.request_sent = sent  # type: ignore[attr-defined]
                 cause: BaseException = exc
                 retryable = idempotent
                 wait = None

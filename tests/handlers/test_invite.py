@@ -802,3 +802,16 @@ async def test_a_single_invite_whose_answer_cannot_be_read_says_it_may_have_gone
     (error,) = body["errors"].values()
     # "Something went wrong… Please try again" would have the recruiter invite the candidate twice.
     assert "may have gone through" in error and "Please try again" not in error
+
+
+async def test_rows_a_wedgehr_out_of_reach_never_got_are_listed_to_paste_again():
+    from tests.support.harness import free_port
+
+    async with running_bot(wedgehr_api_url=f"http://127.0.0.1:{free_port()}") as bot:  # nothing listens there
+        await submit_bulk(bot, "Bo Lee <bo@example.com>\ncy@example.com")
+        (dm,) = await bot.slack.wait_for(lambda: bot.slack.posted("U1"), timeout=10)
+        shown = str(dm.blocks)
+        assert "0 sent, 2 failed" in shown and "Could not reach" in shown
+        # The connection was refused: WedgeHR surely has neither, so both are ready to paste again.
+        assert "2 row(s) WedgeHR did not take." in shown
+        assert "```Bo Lee &lt;bo@example.com&gt;\\ncy@example.com```" in shown
