@@ -44,7 +44,8 @@ async def on_resend(
     *, ack: Any, args: str, command: dict[str, Any], context: Any, client: Any, respond: Any, **_: Any
 ) -> None:
     query = args.split()[0] if args.split() else ""
-    query = first_email(query) or query
+    # A wedge id first; else the address wherever it is ("Ann Lee <ann@example.com>", pasted from mail).
+    query = query if _is_wedge_id(query) else first_email(args) or query
     if not (is_email(query) or _is_wedge_id(query)):
         await ack(text=USAGE, response_type="ephemeral")
         return

@@ -852,3 +852,12 @@ async def test_a_resend_whose_answer_cannot_be_read_says_it_may_have_gone_out(bo
     answer = (await replies(bot, "fay"))[-1]["text"]
     # "Something went wrong… Please try again" would have the candidate emailed twice.
     assert "may have gone through" in answer and "Please try again" not in answer
+
+
+async def test_resend_finds_the_address_in_a_name_and_address_pasted_from_an_email(bot):
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    bot.wedgehr.add_invite(interview_id=interview["id"], email="gus@example.com")
+    # As a mail program writes people: the name first was taken for the query, and refused.
+    await bot.sender.command("resend Gus Ng <gus@example.com>", response_url=bot.slack.response_url("gus"))
+    offer = (await replies(bot, "gus"))[-1]
+    assert "Resend the WedgeHR invite to *gus@example.com*" in str(offer["blocks"])
