@@ -302,6 +302,26 @@ class BulkRow:
         return f"{self.name} <{self.email}>" if self.name else self.email
 
 
+#: What may follow a comma at the end of a name ("Ann Lee, Jr."): not a first name.
+NAME_SUFFIXES = {"jr", "sr", "ii", "iii", "iv", "phd", "md", "mba", "esq", "cpa", "rn", "dds"}
+
+
+def surname_first(name: str | None) -> tuple[str, str] | None:
+    """(first, last) of a name written last name first, as address books write people ("Lee, Ann"),
+    or None for any other name ("Ann Lee", "Ann Lee, Jr.")."""
+    last, comma, first = (name or "").partition(",")
+    last, first = last.strip(), first.strip()
+    if not (comma and last and first) or "," in first or first.strip(".").casefold() in NAME_SUFFIXES:
+        return None
+    return first, last
+
+
+def natural_name(name: str | None) -> str | None:
+    """The name first name first: "Lee, Ann" is "Ann Lee"; any other as written."""
+    parts = surname_first(name)
+    return f"{parts[0]} {parts[1]}" if parts else name
+
+
 def mark_duplicates(rows: list[BulkRow]) -> list[BulkRow]:
     """Each address is invited once: later rows with the same email (any case) point at the first."""
     first_seen: dict[str, int] = {}

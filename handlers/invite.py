@@ -33,7 +33,15 @@ from blocks.invite import (
     working_view,
 )
 from blocks.models import CandidateView
-from bot.candidates import BulkRow, first_candidate, is_email, mark_duplicates, parse_bulk
+from bot.candidates import (
+    BulkRow,
+    first_candidate,
+    is_email,
+    mark_duplicates,
+    natural_name,
+    parse_bulk,
+    surname_first,
+)
 from bot.errors import NotConnectedError
 from bot.invites import (
     E164,
@@ -306,6 +314,8 @@ async def _user_timezone(client: AsyncWebClient, user_id: str) -> str | None:
 def _split_name(name: str | None) -> tuple[str | None, str | None]:
     if not name:
         return None, None
+    if (parts := surname_first(name)) is not None:  # "Lee, Ann": the first name is Ann, not "Lee,"
+        return parts
     first, _, last = name.partition(" ")
     return first or None, last or None
 
@@ -783,7 +793,7 @@ async def on_sparkhire_submit(ack: Any, body: dict[str, Any], view: dict[str, An
         vendor="sparkhire",
         rows=rows,
         first_row=BulkRow(row=0, name=name or None, email=email) if email else None,
-        send_row=lambda r: send(r.name or r.email.split("@")[0], r.email, None),
+        send_row=lambda r: send(natural_name(r.name) or r.email.split("@")[0], r.email, None),
         send_single=lambda: send(name or email.split("@")[0], email, phone),
         field_map=SPARKHIRE_FIELDS,
         default_field=Block.SPARKHIRE_JOB,

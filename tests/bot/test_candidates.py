@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.candidates import first_candidate, first_email, is_email, mark_duplicates, parse_bulk
+from bot.candidates import first_candidate, first_email, is_email, mark_duplicates, natural_name, parse_bulk
 
 
 def entries(text):
@@ -165,3 +165,10 @@ def test_rows_under_a_header_that_do_not_fit_it_are_read_as_without_one():
         "not a valid email address",
         None,
     ]
+
+
+def test_a_name_written_last_name_first_reads_first_name_first():
+    assert natural_name("Lee, Ann") == "Ann Lee"
+    assert natural_name("van der Berg, Ann Marie") == "Ann Marie van der Berg"
+    for as_written in ("Ann Lee", "Ann Lee, Jr.", "Ann Lee, PhD", "Lee,", ", Ann", "A, B, C", None):
+        assert natural_name(as_written) == as_written

@@ -815,3 +815,16 @@ async def test_rows_a_wedgehr_out_of_reach_never_got_are_listed_to_paste_again()
         # The connection was refused: WedgeHR surely has neither, so both are ready to paste again.
         assert "2 row(s) WedgeHR did not take." in shown
         assert "```Bo Lee &lt;bo@example.com&gt;\\ncy@example.com```" in shown
+
+
+async def test_a_name_pasted_as_outlook_writes_it_last_name_first_reaches_the_right_fields(bot):
+    await submit_bulk(bot, 'Lee, Ann <ann@example.com>\n"Diddley, Bo" <bo@example.com>\nCy Young, Jr. <cy@example.com>')
+    await bot.slack.wait_for(lambda: bot.slack.posted("U1"), timeout=10)
+    creates = [r.json for r in bot.wedgehr.requests if r.method == "POST"]
+    names = {c["email"]: (c.get("firstName"), c.get("lastName")) for c in creates}
+    # WedgeHR's email greeted "Lee," by first name.
+    assert names == {
+        "ann@example.com": ("Ann", "Lee"),
+        "bo@example.com": ("Bo", "Diddley"),
+        "cy@example.com": ("Cy", "Young, Jr."),
+    }
