@@ -74,7 +74,10 @@ def resend_choices(query: str, wedges: list[CandidateView]) -> Message:
                 actions(resend_button(w, label="Resend invite", style="primary")),
             ],
         )
-    blocks = [section(f"*{len(wedges)}* WedgeHR interviews match *{escape(query)}*. Which invite should I resend?")]
+    # Every one completed: there is nothing to pick, so the list does not ask which.
+    open_ones = any(not w.completed for w in wedges)
+    ask = "Which invite should I resend?" if open_ones else "All are completed: there is no invite to resend."
+    blocks = [section(f"*{len(wedges)}* WedgeHR interviews match *{escape(query)}*. {ask}")]
     # The choices stop at the text a message holds too (interview names can be long).
     shown = used = 0
     for w in wedges[:MAX_CHOICES]:
@@ -101,7 +104,8 @@ def resend_choices(query: str, wedges: list[CandidateView]) -> Message:
                 f" `/interview resend {escape('<wedge id>')}`."
             )
         )
-    return Message(text=f"{len(wedges)} WedgeHR interviews match {query}", blocks=blocks)
+    text = f"{len(wedges)} WedgeHR interviews match {query}"
+    return Message(text=text if open_ones else f"{text}, all completed: there is no invite to resend.", blocks=blocks)
 
 
 def resent(w: CandidateView) -> Message:

@@ -861,3 +861,17 @@ async def test_resend_finds_the_address_in_a_name_and_address_pasted_from_an_ema
     await bot.sender.command("resend Gus Ng <gus@example.com>", response_url=bot.slack.response_url("gus"))
     offer = (await replies(bot, "gus"))[-1]
     assert "Resend the WedgeHR invite to *gus@example.com*" in str(offer["blocks"])
+
+
+async def test_resend_when_every_match_is_completed_says_there_is_nothing_to_resend(bot):
+    first, second = list(bot.wedgehr.interviews.values())[:2]
+    for interview in (first, second):
+        invite = bot.wedgehr.add_invite(interview_id=interview["id"], email="hal@example.com")
+        bot.wedgehr.complete_invite(invite["id"])
+    await bot.sender.command("resend hal@example.com", response_url=bot.slack.response_url("hal"))
+    answer = (await replies(bot, "hal"))[-1]
+    assert_valid_blocks(answer["blocks"])
+    # "Which invite should I resend?" with not one button to press.
+    assert "Which invite should I resend?" not in str(answer["blocks"])
+    assert "no invite to resend" in answer["text"] and Action.RESEND_WEDGE not in str(answer["blocks"])
+    assert "hal@example.com" in str(answer["blocks"])
