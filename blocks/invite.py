@@ -53,20 +53,31 @@ def vendor_choice_modal(*, private_metadata: str) -> dict[str, Any]:
     )
 
 
-def _bulk_block() -> dict[str, Any]:
+def _bulk_block(initial: str | None = None) -> dict[str, Any]:
     return input_block(
         Block.BULK,
         "Or paste many candidates",
-        text_input(Action.INPUT, multiline=True, placeholder="Ann Lee <ann@example.com>", max_length=BULK_MAX_CHARS),
+        text_input(
+            Action.INPUT,
+            multiline=True,
+            placeholder="Ann Lee <ann@example.com>",
+            initial=initial,
+            max_length=BULK_MAX_CHARS,
+        ),
         optional=True,
         hint=BULK_HINT,
     )
 
 
 def wedgehr_invite_modal(
-    *, email: str | None = None, name: tuple[str | None, str | None] = (None, None), private_metadata: str
+    *,
+    email: str | None = None,
+    name: tuple[str | None, str | None] = (None, None),
+    bulk: str | None = None,
+    private_metadata: str,
 ) -> dict[str, Any]:
-    """``name``: the first and last name to pre-fill, as from "/interview invite Ann Lee <ann@…>"."""
+    """``name``: the first and last name to pre-fill, as from "/interview invite Ann Lee <ann@…>";
+    ``bulk``: the candidates to pre-fill the paste box with (several typed with the command)."""
     interview = {
         "type": "external_select",
         "action_id": Action.WEDGEHR_INTERVIEW,
@@ -105,7 +116,7 @@ def wedgehr_invite_modal(
             optional=True,
             hint="Your own id for this candidate (ATS id, requisition…).",
         ),
-        _bulk_block(),
+        _bulk_block(bulk),
     ]
     return modal(
         Callback.INVITE_WEDGEHR, "Invite on WedgeHR", blocks, submit="Send invite", private_metadata=private_metadata
@@ -116,6 +127,7 @@ def sparkhire_invite_modal(
     *,
     email: str | None = None,
     name: str | None = None,
+    bulk: str | None = None,
     deadline: datetime,
     private_metadata: str,
 ) -> dict[str, Any]:
@@ -166,7 +178,7 @@ def sparkhire_invite_modal(
             },
             optional=True,
         ),
-        _bulk_block(),
+        _bulk_block(bulk),
         input_block(
             Block.DEADLINE,
             "Deadline",

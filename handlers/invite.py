@@ -126,18 +126,24 @@ async def open_invite_modal(
     channel_id: str | None,
     email: str | None,
     name: str | None = None,
+    bulk: str | None = None,
 ) -> None:
-    """Open the vendor choice or the vendor's invite form; views.open is the first Slack call."""
+    """Open the vendor choice or the vendor's invite form; views.open is the first Slack call.
+
+    ``bulk``: several candidates for the paste box, instead of ``email`` and ``name``.
+    """
     wedgehr = await services.resolve_connection(team_id, "wedgehr", user_id)
     sparkhire = await services.resolve_connection(team_id, "sparkhire", user_id)
     name = name[:NAME_MAX] if name else None  # a name from a message: the metadata holds 3,000 characters
-    meta = dump_metadata(channel=channel_id, email=email, name=name)
+    meta = dump_metadata(channel=channel_id, email=email, name=name, bulk=bulk)
     if wedgehr and sparkhire:
         view = vendor_choice_modal(private_metadata=meta)
     elif wedgehr:
-        view = wedgehr_invite_modal(email=email, name=_split_name(name), private_metadata=meta)
+        view = wedgehr_invite_modal(email=email, name=_split_name(name), bulk=bulk, private_metadata=meta)
     elif sparkhire:
-        view = sparkhire_invite_modal(email=email, name=name, deadline=default_deadline(), private_metadata=meta)
+        view = sparkhire_invite_modal(
+            email=email, name=name, bulk=bulk, deadline=default_deadline(), private_metadata=meta
+        )
     else:
         from handlers.connect import open_connect_modal
 
@@ -158,9 +164,30 @@ def default_deadline() -> datetime:
     return (datetime.now(UTC) + timedelta(days=7)).replace(minute=0, second=0, microsecond=0)
 
 
+#: What the paste box pre-filled from the command may take: it rides in the form's metadata (Slack:
+#: 3,000 characters) through the platform choice, with the channel.
+BULK_PREFILL_MAX = 2_800
+
+
+def several_candidates(text: str) -> str | None:
+    """The candidates typed with the command, one a line, when there are several (else None).
+
+    Lines are dropped from the end only when they do not fit the form's metadata.
+    """
+    rows = [r for r in parse_bulk(text) if r.error is None]
+    if len(rows) < 2:
+        return None
+    lines = [r.line for r in rows]
+    while lines and len(dump_metadata(bulk="\n".join(lines))) > BULK_PREFILL_MAX:
+        lines.pop()
+    return "\n".join(lines) or None
+
+
 async def on_invite(*, ack: Any, args: str, command: dict[str, Any], context: Any, client: Any, respond: Any) -> None:
     await ack()
-    name, email = first_candidate(args)
+    # Several candidates typed with the command go to the paste box, all of them, not the first alone.
+    bulk = several_candidates(args)
+    name, email = first_candidate(args) if bulk is None else (None, None)
     recipient = recipient_from_body(command, client, respond)
     after_ack(
         context,
@@ -173,6 +200,7 @@ async def on_invite(*, ack: Any, args: str, command: dict[str, Any], context: An
             channel_id=command.get("channel_id"),
             email=email,
             name=name,
+            bulk=bulk,
         ),
         recipient=recipient,
         name="invite.open",
@@ -188,12 +216,14 @@ async def on_vendor_chosen(ack: Any, view: dict[str, Any]) -> None:
     vendor = selected_value(state_values(view), Block.VENDOR)
     meta = view.get("private_metadata", "")
     data = load_metadata(meta)
-    email, name = data.get("email"), data.get("name")
+    email, name, bulk = data.get("email"), data.get("name"), data.get("bulk")
     name = name if isinstance(name, str) else None
     if vendor == "wedgehr":
-        view = wedgehr_invite_modal(email=email, name=_split_name(name), private_metadata=meta)
+        view = wedgehr_invite_modal(email=email, name=_split_name(name), bulk=bulk, private_metadata=meta)
     else:
-        view = sparkhire_invite_modal(email=email, name=name, deadline=default_deadline(), private_metadata=meta)
+        view = sparkhire_invite_modal(
+            email=email, name=name, bulk=bulk, deadline=default_deadline(), private_metadata=meta
+        )
     await ack(response_action="update", view=view)
 
 

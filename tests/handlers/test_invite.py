@@ -828,3 +828,17 @@ async def test_a_name_pasted_as_outlook_writes_it_last_name_first_reaches_the_ri
         "bo@example.com": ("Bo", "Diddley"),
         "cy@example.com": ("Cy", "Young, Jr."),
     }
+
+
+async def test_several_candidates_typed_with_the_command_all_reach_the_form(bot):
+    modal = await wedgehr_modal(bot, "invite ann@example.com, Bo Lee <bo@example.com> cy@example.com")
+    # Only the first was pre-filled: Bo and Cy were dropped without a word.
+    (bulk,) = [b for b in modal["blocks"] if b.get("block_id") == Block.BULK]
+    pasted = bulk["element"]["initial_value"]
+    assert all(e in pasted for e in ("ann@example.com", "Bo Lee <bo@example.com>", "cy@example.com"))
+    (email,) = [b for b in modal["blocks"] if b.get("block_id") == Block.EMAIL]
+    assert "initial_value" not in email["element"]  # each candidate once, in the list
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    await bot.sender.view_submission(modal, wedgehr_values(interview, email="", bulk=pasted))
+    (dm,) = await bot.slack.wait_for(lambda: bot.slack.posted("U1"), timeout=10)
+    assert "3 sent, 0 failed" in str(dm.blocks)
