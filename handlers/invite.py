@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import unicodedata
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -660,11 +661,17 @@ async def _send_invites(
     )
 
 
+def typed_email(values: dict[str, dict[str, Any]]) -> str:
+    """The address typed in the form, composed as pasted ones are (NFC): the same address typed
+    and pasted, one with decomposed accents, is one candidate, invited once."""
+    return unicodedata.normalize("NFC", text_value(values, Block.EMAIL))
+
+
 async def on_wedgehr_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any, context: Any) -> None:
     values = state_values(view)
     team_id, user_id = team_of(body), body["user"]["id"]
     interview_value = selected_value(values, Block.WEDGEHR_INTERVIEW) or ""
-    email = text_value(values, Block.EMAIL)
+    email = typed_email(values)
     bulk_text = text_value(values, Block.BULK)
     errors: dict[str, str] = {}
     if not interview_value.isdecimal():
@@ -731,7 +738,7 @@ async def on_sparkhire_submit(ack: Any, body: dict[str, Any], view: dict[str, An
     values = state_values(view)
     team_id, user_id = team_of(body), body["user"]["id"]
     job_value = selected_value(values, Block.SPARKHIRE_JOB) or ""
-    name, email = text_value(values, Block.CANDIDATE_NAME), text_value(values, Block.EMAIL)
+    name, email = text_value(values, Block.CANDIDATE_NAME), typed_email(values)
     bulk_text = text_value(values, Block.BULK)
     deadline_raw = timestamp_value(values, Block.DEADLINE)
     question_set = selected_value(values, Block.QUESTION_SET)

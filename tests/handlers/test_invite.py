@@ -2,6 +2,7 @@ import asyncio
 import json
 import re
 import time
+import unicodedata
 
 import pytest
 
@@ -394,6 +395,16 @@ async def test_bulk_invites_each_address_once_and_reports_the_duplicates(bot):
     assert "2 sent, 0 failed, 3 skipped" in summary
     assert "ANN@EXAMPLE.COM: skipped: duplicate of the email typed in the form" in summary
     assert "Bo@Example.com: skipped: duplicate of row 3" in summary
+
+
+async def test_an_address_typed_with_decomposed_accents_and_pasted_composed_is_invited_once(bot):
+    modal = await wedgehr_modal(bot, "invite")
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    typed = unicodedata.normalize("NFD", "josé@example.com")  # as some keyboards and browsers send it
+    await bot.sender.view_submission(modal, wedgehr_values(interview, email=typed, bulk="José <josé@example.com>"))
+    dm = await bot.slack.wait_for(lambda: bot.slack.posted("U1"), timeout=10)
+    assert [r.json["email"] for r in bot.wedgehr.requests if r.method == "POST"] == ["josé@example.com"]
+    assert "1 sent, 0 failed, 1 skipped" in str(dm[-1].blocks)
 
 
 async def test_the_reference_id_and_names_go_only_with_the_candidate_typed_in_the_form(bot):
