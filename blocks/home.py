@@ -17,6 +17,7 @@ ACTION_LABELS = {
     "invite.sent": "Invited",
     "invite.failed": "Invite failed",
     "resend.sent": "Resent invite to",
+    "resend.unconfirmed": "Resent (no clear answer) invite to",
     "share.created": "Shared",
     "share.deactivated": "Deactivated share link for",
 }

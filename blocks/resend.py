@@ -113,16 +113,22 @@ def resent(w: CandidateView) -> Message:
     return Message(text=text, blocks=[section(f":envelope_with_arrow: {escape(text)}")])
 
 
-def recently_resent(email: str, *, by_user: str, seconds_ago: int) -> Message:
-    """A second click (or a colleague's) moments after the first: the candidate is not emailed twice."""
-    text = f"The invite to {email} was resent {seconds_ago} s ago, so I did not send it again."
+def recently_resent(email: str, *, by_user: str, seconds_ago: int, confirmed: bool = True) -> Message:
+    """A second click (or a colleague's) moments after the first: the candidate is not emailed twice.
+
+    ``confirmed`` False: WedgeHR gave the first no clear answer, so it may or may not have gone out.
+    """
     who = f" by <@{by_user}>" if by_user else ""
+    if confirmed:
+        text = f"The invite to {email} was resent {seconds_ago} s ago, so I did not send it again."
+        said = f"The invite to *{escape(email)}* was resent{who} {seconds_ago} s ago, so I did not send it again."
+    else:
+        text = f"A resend of the invite to {email} {seconds_ago} s ago may have gone out, so I did not send it again."
+        said = (
+            f"A resend of the invite to *{escape(email)}*{who} {seconds_ago} s ago got no clear answer from WedgeHR: "
+            "it may have gone out, so I did not send it again. Check the invite in WedgeHR first."
+        )
     return Message(
         text=text,
-        blocks=[
-            section(
-                f":hourglass: The invite to *{escape(email)}* was resent{who} {seconds_ago} s ago,"
-                " so I did not send it again. If the candidate needs another, resend it in a few minutes."
-            )
-        ],
+        blocks=[section(f":hourglass: {said} If the candidate needs another, resend it in a few minutes.")],
     )

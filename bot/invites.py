@@ -319,6 +319,8 @@ async def audit_invite(
 #: A second resend of one wedge this soon after the first is taken for a repeated click (a double
 #: click, two colleagues on one card): the candidate is not emailed twice.
 RESEND_REPEAT_SECONDS = 120.0
+#: The audit action of a resend that got no clear answer from WedgeHR.
+UNCONFIRMED_RESEND = "resend.unconfirmed"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -338,13 +340,20 @@ async def resend_once(
     several sharing PostgreSQL) send one email.
     """
     async with db.exclusive(f"resend:{team_id}:{wedge_id}"):
+        # "resend.": sent, or sent without a clear answer (``resend.unconfirmed``), which may have
+        # emailed the candidate just as well.
         recent = await db.audit.recent(
-            team_id, action_prefix="resend.sent", since=time.time() - RESEND_REPEAT_SECONDS, limit=100
+            team_id, action_prefix="resend.", since=time.time() - RESEND_REPEAT_SECONDS, limit=100
         )
         earlier = next((e for e in recent if (e.detail or {}).get("wedge_id") == wedge_id), None)
         if earlier is not None:
             return ResendOutcome(earlier=earlier)
-        wedge = await _readable(client.vendor_name, client.resend_invite(wedge_id))
+        try:
+            wedge = await _readable(client.vendor_name, client.resend_invite(wedge_id))
+        except VendorError as exc:
+            if exc.maybe_done:
+                await _note_unconfirmed_resend(db, team_id=team_id, user_id=user_id, wedge_id=wedge_id)
+            raise
         try:
             await db.audit.add(
                 team_id=team_id,
@@ -359,6 +368,22 @@ async def resend_once(
         except Exception:  # the email went out: say so rather than report a database error
             logger.exception("Could not write the audit entry of the resend of wedge %s", wedge_id)
         return ResendOutcome(resent=from_wedge(wedge))
+
+
+async def _note_unconfirmed_resend(db: Database, *, team_id: str, user_id: str, wedge_id: int) -> None:
+    """Record a resend WedgeHR did not clearly answer: a click again at once is then told it may
+    have gone out, not sent a second email. Not ``resend.sent``: the poller must not take it as done."""
+    try:
+        await db.audit.add(
+            team_id=team_id,
+            user_id=user_id,
+            action=UNCONFIRMED_RESEND,
+            vendor="wedgehr",
+            target=None,
+            detail={"wedge_id": wedge_id},
+        )
+    except Exception:
+        logger.exception("Could not write the audit entry of the unconfirmed resend of wedge %s", wedge_id)
 
 
 def _invited_ids(wedge: Wedge) -> list[int]:

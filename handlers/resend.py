@@ -12,7 +12,7 @@ from blocks.ids import Action
 from blocks.resend import recently_resent, resend_choices, resent
 from bot.candidates import first_email, from_wedge, is_email, wedges_for
 from bot.errors import NotConnectedError, UserFacingError
-from bot.invites import resend_once
+from bot.invites import UNCONFIRMED_RESEND, resend_once
 from bot.services import Services
 from handlers.common import Recipient, VendorRetries, after_ack, recipient_from_body, services_of, team_of
 
@@ -71,7 +71,10 @@ async def do_resend(services: Services, recipient: Recipient, *, team_id: str, w
         earlier = outcome.earlier
         seconds_ago = max(0, round(time.time() - earlier.created_at))
         email = earlier.target or "the candidate"
-        await recipient.send(recently_resent(email, by_user=earlier.user_id, seconds_ago=seconds_ago))
+        confirmed = earlier.action != UNCONFIRMED_RESEND
+        await recipient.send(
+            recently_resent(email, by_user=earlier.user_id, seconds_ago=seconds_ago, confirmed=confirmed)
+        )
 
 
 async def on_resend_button(

@@ -14,6 +14,8 @@ class VendorError(Exception):
 
     #: Short, user-facing explanation; subclasses refine it.
     default_message = "The vendor could not complete the request."
+    #: A create or a resend that got no clear answer: it may have been done all the same.
+    maybe_done: bool = False
 
     def __init__(
         self,
@@ -123,6 +125,7 @@ class UnreadableAnswerError(VendorError):
     was most likely done, so the recruiter must check before doing it again."""
 
     default_message = MAYBE_DONE_MESSAGE
+    maybe_done = True
 
 
 def is_transient(error: VendorError) -> bool:

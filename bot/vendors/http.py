@@ -365,6 +365,7 @@ class BaseVendorClient:
                 kind = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
                 error: VendorError = kind(message, vendor=self.vendor_name)
                 error.request_sent = sent  # type: ignore[attr-defined]
+                error.maybe_done = sent and not idempotent
                 cause: BaseException = exc
                 retryable = idempotent
                 wait = None
@@ -386,7 +387,7 @@ class BaseVendorClient:
                     wait = None
                     if not idempotent and response.status_code in GATEWAY_ERRORS:
                         # A proxy's answer: the vendor behind it may have done the work all the same.
-                        error.message = MAYBE_DONE_MESSAGE
+                        error.message, error.maybe_done = MAYBE_DONE_MESSAGE, True
             delay = wait if wait is not None else self.retry.backoff(attempt)
             give_up = not retryable or attempt >= self.retry.max_retries
             if not give_up and self.on_retry is not None:

@@ -798,11 +798,17 @@ def test_resend_choices(query, found):
 
 @covers(resend.resent, resend.recently_resent)
 @PROPERTIES
-@given(w=wedges, email=emails | text, by_user=st.just("") | user_ids, seconds=st.integers(0, 600))
-def test_resent(w, email, by_user, seconds):
+@given(
+    w=wedges,
+    email=emails | text,
+    by_user=st.just("") | user_ids,
+    seconds=st.integers(0, 600),
+    confirmed=st.booleans(),
+)
+def test_resent(w, email, by_user, seconds, confirmed):
     check_message(resend.resent(w), Trusted(w), about_=[w.email])
     check_message(
-        resend.recently_resent(email, by_user=by_user, seconds_ago=seconds),
+        resend.recently_resent(email, by_user=by_user, seconds_ago=seconds, confirmed=confirmed),
         Trusted(ids=[by_user]),
         about_=[email],
     )

@@ -854,6 +854,24 @@ async def test_a_resend_whose_answer_cannot_be_read_says_it_may_have_gone_out(bo
     assert "may have gone through" in answer and "Please try again" not in answer
 
 
+async def test_a_click_again_after_a_resend_without_a_clear_answer_sends_no_second_email(bot):
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    invite = bot.wedgehr.add_invite(interview_id=interview["id"], email="gil@example.com")
+    wedge_id = str(invite["_wedgeId"])
+    # A proxy's 502: WedgeHR behind it may have emailed the candidate all the same.
+    bot.wedgehr.fail_next(502, when=lambda r: r.method == "POST")
+    await bot.sender.block_action(Action.RESEND_WEDGE, value=wedge_id, response_url=bot.slack.response_url("g1"))
+    assert "may have gone through" in (await replies(bot, "g1"))[-1]["text"]
+    await bot.sender.block_action(
+        Action.RESEND_WEDGE, value=wedge_id, user="U2", response_url=bot.slack.response_url("g2")
+    )
+    again = (await replies(bot, "g2"))[-1]
+    assert "may have gone out, so I did not send it again" in again["text"]
+    assert "no clear answer from WedgeHR" in str(again["blocks"]) and "<@U1>" in str(again["blocks"])
+    assert len([r for r in bot.wedgehr.requests if r.method == "POST"]) == 1  # the 502'd one alone
+    assert bot.wedgehr.resends.get(int(wedge_id), 0) == 0
+
+
 async def test_resend_finds_the_address_in_a_name_and_address_pasted_from_an_email(bot):
     interview = next(iter(bot.wedgehr.interviews.values()))
     bot.wedgehr.add_invite(interview_id=interview["id"], email="gus@example.com")
