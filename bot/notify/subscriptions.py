@@ -597,6 +597,10 @@ async def subscribe(
                 outcome.notes.append(note)
     for connection_id in moved_from:  # as unsubscribe does: a registration nothing reads from goes
         await release_webhook_if_unused(services, connection_id)
+    confirmed_ids = {s.id for s in outcome.subscriptions}
+    for subscription in outcome.subscriptions:
+        if note := _filters_undone(subscription, [s for s in existing if s.id not in confirmed_ids]):
+            outcome.notes.append(note)
     await _other_accounts(services, outcome, existing)
     await services.db.audit.add(
         team_id=team_id,
@@ -606,6 +610,53 @@ async def subscribe(
         detail={"vendors": [v for v, _, _ in wanted], "events": list(request.events)},
     )
     return outcome
+
+
+def _excluded_by(subscription: Subscription, address: str) -> bool:
+    """Whether ``subscription`` leaves out the candidate (or domain) ``address`` an exclude names."""
+    excludes = {e.casefold() for e in subscription.excludes}
+    domain = "@" + address.casefold().rpartition("@")[2]
+    return address.casefold() in excludes or domain in excludes
+
+
+def _filters_undone(subscription: Subscription, others: list[Subscription]) -> str | None:
+    """What the channel's other active subscriptions undo of ``subscription``'s ``exclude:`` and
+    ``compact`` (None: nothing). A channel gets an event once when any of its subscriptions takes it,
+    as a full card when any of them is not compact: one without an address excluded here posts that
+    candidate's events all the same, one not compact posts full cards."""
+    if not subscription.excludes and not subscription.compact:
+        return None
+    label = VENDOR_NAMES[subscription.vendor]
+    for other in others:
+        shared = [e for e in subscription.events if e in other.events]
+        if (
+            other.paused
+            or other.vendor != subscription.vendor
+            or other.connection_id not in (None, subscription.connection_id)
+            or not shared
+            or (other.job_filter and not _same_job(other, subscription.job_filter, subscription.job_id))
+        ):
+            continue
+        kept = [e for e in subscription.excludes if not _excluded_by(other, e)]
+        full = subscription.compact and not other.compact
+        if not kept and not full:
+            continue
+        undone = []
+        if kept:
+            shown = ", ".join(kept[:3]) + (f" and {len(kept) - 3} more" if len(kept) > 3 else "")
+            undone.append(f"does not exclude {shown}, so their {', '.join(shared)} events are still posted here")
+        if full:
+            undone.append(f"is not compact, so {', '.join(shared)} events are still posted here as full cards")
+        job = f" for {other.job_filter}" if other.job_filter else ""
+        words = f"{subscription.vendor}{' ' + job_word(other.job_filter) if other.job_filter else ''}"
+        return (
+            f"This channel's other {label} subscription{job} ({', '.join(other.events)}) "
+            + " and ".join(undone)
+            + ": an event is posted once when any of the channel's subscriptions takes it. To have only this "
+            f"one, run `/interview unsubscribe {words}` (it removes this channel's {label} subscriptions{job}), "
+            "then this command again."
+        )
+    return None
 
 
 def catch_up_days(services: Services) -> int:

@@ -264,3 +264,28 @@ async def test_renewing_a_disconnected_subscription_while_spark_hire_stalls_says
     text = said(reply)
     assert "Spark Hire could not say in time whether your key reads the same account" in text
     assert "`/interview unsubscribe` one of them" in text
+
+
+# -- filters another subscription of the channel undoes -----------------------------------------
+
+
+async def test_an_exclude_or_compact_another_subscription_of_the_channel_undoes_is_said_with_what_to_do(bot):
+    await subscribe(bot, "subscribe sparkhire completed rated")
+    reply = await subscribe(bot, "subscribe sparkhire completed exclude:@test.example.com")
+
+    # The channel gets an event when any subscription takes it: the first still posts test candidates.
+    text = said(reply)
+    assert "other Spark Hire subscription (completed, rated) does not exclude @test.example.com" in text
+    assert "their completed events are still posted here" in text
+    assert "`/interview unsubscribe sparkhire`" in text
+    job = next(iter(bot.sparkhire.jobs.values()))
+    tess = completed_for(bot, job, name="Tess Test", email="t@test.example.com")
+    await bot.sparkhire.emit("InterviewCompleted", tess)
+    (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=10)
+    assert "Tess Test" in card.text
+
+    reply = await subscribe(bot, "subscribe sparkhire rated compact job:Barista")
+    assert "is not compact, so rated events are still posted here as full cards" in said(reply)
+    # One the others do not undo (another job, another event, an exclude they share) gets no such note.
+    for words in ("subscribe sparkhire expired exclude:@x.example.com", "subscribe wedgehr completed compact"):
+        assert "other" not in said(await subscribe(bot, words))
