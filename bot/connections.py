@@ -13,6 +13,7 @@ from bot.notify.subscriptions import (
     WEBHOOK_BUSY,
     delete_webhook_of,
     ensure_webhook,
+    follow_jobs,
     follow_new_key,
     missed_note,
     watch_from_now,
@@ -58,22 +59,39 @@ async def save_verified(services: Services, credentials: VerifiedCredentials) ->
         if old is not None and (not old.readable or old.credential != after.credential or old.environment != env):
             resumed = await services.follow_new_wedgehr_token(after.id, user_id=user_id)
             saved.notes += _resumed_notes(services, resumed)
+            saved.notes += await _follow_jobs_of(services, after)
         saved.connected.append(("wedgehr", f"{label} ({env})"))
     if credentials.sparkhire_workspace:
         key, label = credentials.sparkhire_workspace
         after = await repo.upsert_workspace(team_id, "sparkhire", key, account_label=label, connected_by=user_id)
-        saved.notes += await follow_new_key(services, before=before.get(("sparkhire", "workspace", None)), after=after)
+        old = before.get(("sparkhire", "workspace", None))
+        saved.notes += await follow_new_key(services, before=old, after=after)
+        if _key_changed(old, after):
+            saved.notes += await _follow_jobs_of(services, after)
         saved.connected.append(("sparkhire", label + " (workspace)"))
     if credentials.sparkhire_user:
         key, label = credentials.sparkhire_user
         after = await repo.upsert_user(team_id, user_id, "sparkhire", key, account_label=label)
-        saved.notes += await follow_new_key(services, before=before.get(("sparkhire", "user", user_id)), after=after)
+        old = before.get(("sparkhire", "user", user_id))
+        saved.notes += await follow_new_key(services, before=old, after=after)
+        if _key_changed(old, after):
+            saved.notes += await _follow_jobs_of(services, after)
         saved.connected.append(("sparkhire", label + " (yours)"))
     for vendor, label in saved.connected:
         await services.db.audit.add(
             team_id=team_id, user_id=user_id, action="connection.set", vendor=vendor, target=label
         )
     return saved
+
+
+def _key_changed(before: Connection | None, after: Connection) -> bool:
+    """Whether a connection saved before now reads with another key (perhaps of another account)."""
+    return before is not None and (not before.readable or before.credential != after.credential)
+
+
+async def _follow_jobs_of(services: Services, connection: Connection) -> list[str]:
+    """The jobs its subscriptions follow by id, as the connection's new key sees them (``follow_jobs``)."""
+    return await follow_jobs(services, await services.db.subscriptions.list_using_connection(connection.id), connection)
 
 
 def _resumed_notes(services: Services, done: CatchUp) -> list[str]:
@@ -144,6 +162,8 @@ async def disconnect(services: Services, connection: Connection, *, user_id: str
             result.notes += _resumed_notes(services, resumed)
         else:
             result.notes += await follow_new_key(services, before=connection, after=after)
+        if _key_changed(connection, after):
+            result.notes += await _follow_jobs_of(services, after)
     else:
         subscriptions = await db.subscriptions.list_using_connection(connection.id)
         fallback = await services.resolve_connection(team_id, vendor) if connection.scope == "user" else None
@@ -187,6 +207,7 @@ async def _move(services: Services, subscriptions: list[Subscription], to: Conne
         f"{len(subscriptions)} channel subscription(s) now get {VENDOR_LABELS[to.vendor]} events through the "
         f"workspace's connection ({to.account_label})."
     )
+    result.notes += await follow_jobs(services, subscriptions, to)
     if to.vendor != "sparkhire":
         return
     try:

@@ -149,17 +149,29 @@ def closest(typed: str, names: tuple[str, ...], limit: int = SUGGESTIONS) -> lis
 
 async def check_job(services: Services, connection: Connection, typed: str) -> JobCheck:
     """Look ``typed`` up among the vendor's jobs (an id or a name), within JOB_CHECK_SECONDS."""
+    jobs, why = await vendor_jobs(services, connection)
+    if jobs is None:
+        return JobCheck(connection.vendor, typed, unchecked=why)
+    return match_job(connection.vendor, typed, jobs)
+
+
+async def vendor_jobs(services: Services, connection: Connection) -> tuple[list[VendorJob] | None, str]:
+    """The jobs the connection's key lists, within JOB_CHECK_SECONDS; None and why, when it could not."""
     vendor = connection.vendor
     try:
         # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel (bot/notify/worker.py).
         async with asyncio.timeout(JOB_CHECK_SECONDS):
-            jobs = await _jobs_of(services, connection)
+            return await _jobs_of(services, connection), ""
     except TimeoutError:
         logger.info("%s did not list its jobs within %g s", vendor, JOB_CHECK_SECONDS)
-        return JobCheck(vendor, typed, unchecked=f"it did not answer within {JOB_CHECK_SECONDS:g} seconds")
+        return None, f"it did not answer within {JOB_CHECK_SECONDS:g} seconds"
     except (VendorError, SecretKeyMismatchError) as exc:
         logger.info("Could not list %s jobs to check a subscription's job: %s", vendor, exc)
-        return JobCheck(vendor, typed, unchecked=str(exc)[:200])
+        return None, str(exc)[:200]
+
+
+def match_job(vendor: str, typed: str, jobs: list[VendorJob]) -> JobCheck:
+    """What ``typed`` (a job's id or name) names among ``jobs``."""
     wanted = _folded(typed)
     by_id = [j for j in jobs if j.id.casefold() == wanted]
     if by_id:

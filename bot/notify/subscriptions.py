@@ -17,7 +17,16 @@ from bot.crypto import SecretKeyMismatchError
 from bot.errors import BusyError, NotConnectedError, UserFacingError
 from bot.notify.events import routed
 from bot.notify.grammar import SubscriptionRequest
-from bot.notify.jobs import JOB_CHECK_SECONDS, VENDOR_NAMES, JobCheck, check_job, job_word
+from bot.notify.jobs import (
+    JOB_CHECK_SECONDS,
+    VENDOR_NAMES,
+    WHAT,
+    JobCheck,
+    check_job,
+    job_word,
+    match_job,
+    vendor_jobs,
+)
 from bot.notify.receiver import ARRIVALS, webhook_path
 from bot.services import ENV_CONNECTED_BY, Services
 from bot.sparkhire.models import Webhook
@@ -657,6 +666,45 @@ def _filters_undone(subscription: Subscription, others: list[Subscription]) -> s
             "then this command again."
         )
     return None
+
+
+async def follow_jobs(services: Services, subscriptions: list[Subscription], connection: Connection) -> list[str]:
+    """Subscriptions that now read ``connection`` (another key, perhaps of another account) and follow
+    a job by the id the old key's account gave it. An account's job ids are its own: another account
+    has none of them, and its events would never match. So each such job is looked up with the new
+    key: listed, it stays; else the job of that name there is followed by its id; else (no such name,
+    several, or the vendor could not be asked) the subscription follows the name. Returns what the
+    user should know."""
+    followed = [s for s in subscriptions if s.job_id and s.vendor == connection.vendor]
+    if not followed:
+        return []
+    jobs, why = await vendor_jobs(services, connection)
+    label, what = VENDOR_NAMES[connection.vendor], WHAT[connection.vendor]
+    by_name: list[str] = []
+    for s in followed:
+        if jobs is not None and any(j.id.casefold() == (s.job_id or "").casefold() for j in jobs):
+            continue  # the same account: its job stands
+        check = match_job(connection.vendor, s.job_filter or "", jobs or []) if jobs is not None else None
+        if check is not None and check.found is not None:
+            await services.db.subscriptions.update(
+                s.id, job_id=check.found.id, job_filter=check.name, job_named_at=check.named_at
+            )
+            continue
+        await services.db.subscriptions.update(s.id, job_id=None, job_named_at=None)
+        by_name.append(job_word(s.job_filter or ""))
+    if not by_name:
+        return []
+    names = ", ".join(f"`{n}`" for n in dict.fromkeys(by_name))
+    cause = (
+        f"{label} could not say which {what}s this account has ({why})"
+        if jobs is None
+        else f"this account ({connection.account_label}) has no single {what} of that name"
+    )
+    return [
+        f"Subscriptions following {names} now follow the {what} by its name: {cause}. They post once a {what} "
+        f"of that name has events in this account; `/interview subscribe` with the same words in the channel "
+        f"follows the {what} itself again (a rename then keeps its posts coming)."
+    ]
 
 
 def catch_up_days(services: Services) -> int:

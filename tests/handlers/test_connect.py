@@ -521,3 +521,54 @@ async def test_a_key_rejected_slowly_after_the_form_was_closed_is_told_by_messag
         assert Action.OPEN_CONNECT in str(told.blocks)  # the way to paste it again
         assert "invalid-key-xyz" not in told.text
         assert await bot.services.db.connections.list_for_team("T0001") == []
+
+
+def other_accounts_barista(bot):
+    """Spark Hire's ids are an account's own: the account a channel moves to has a Barista of its own.
+    (The sandbox lists one set of jobs to every key: the first account's Barista gives way to it.)"""
+    (old,) = [j for j in bot.sparkhire.jobs.values() if j["title"] == "Barista"]
+    del bot.sparkhire.jobs[old["uuid"]]
+    return bot.sparkhire.add_job("Barista")
+
+
+async def test_a_job_followed_through_a_disconnected_key_is_followed_in_the_account_its_channel_moves_to():
+    async with running_bot() as bot:  # SPARKHIRE_API_KEY: the workspace's key, Shermer Staffing's account
+        bot.sparkhire.add_account("acme-key-123456", "Acme Corp")
+        await connect_own_key(bot, "acme-key-123456")
+        key = f"sub-{len(bot.slack.calls)}"
+        await bot.sender.command("subscribe sparkhire job:Barista", user="U2", response_url=bot.slack.response_url(key))
+        await bot.slack.wait_for(lambda: bot.slack.responses.get(key))
+        barista = other_accounts_barista(bot)
+
+        view = await open_connect(bot, "U2")
+        updated = await click_disconnect(bot, view, next(iter(disconnect_buttons(view).values())), user="U2")
+        assert "now get Spark Hire events through the workspace's connection" in str(updated["blocks"])
+        (sub,) = await bot.services.db.subscriptions.list_for_channel("T0001", "C1")
+        assert sub.job_id == barista["uuid"] and sub.job_filter == "Barista"
+        # The workspace's account's Barista candidates reach the channel, as the form said.
+        interview = bot.sparkhire.add_interview(job_uuid=barista["uuid"], name="Bea Brew", email="bea@example.com")
+        await bot.sparkhire.emit("InterviewCompleted", bot.sparkhire.set_status(interview["uuid"], "completed"))
+        (card,) = await bot.slack.wait_for(lambda: bot.slack.posted("C1"))
+        assert "Bea Brew" in card.text
+
+
+async def test_a_key_of_another_account_without_the_job_follows_it_by_name_and_says_so():
+    async with running_bot(env_credentials=False) as bot:
+        bot.sparkhire.add_account("acme-key-123456", "Acme Corp")
+        await connect_own_key(bot, "shermer-key-123456")
+        key = f"sub-{len(bot.slack.calls)}"
+        await bot.sender.command("subscribe sparkhire job:Barista", user="U2", response_url=bot.slack.response_url(key))
+        await bot.slack.wait_for(lambda: bot.slack.responses.get(key))
+        (old,) = [j for j in bot.sparkhire.jobs.values() if j["title"] == "Barista"]
+        del bot.sparkhire.jobs[old["uuid"]]  # Acme has no Barista (yet)
+
+        reply = await connect_own_key(bot, "acme-key-123456")
+        assert "Subscriptions following `job:Barista` now follow the job by its name" in reply.text
+        assert "has no single job of that name" in reply.text
+        (barista,) = await bot.services.db.subscriptions.list_for_channel("T0001", "C1")
+        assert barista.job_id is None and barista.job_filter == "Barista"
+        job = bot.sparkhire.add_job("Barista")  # Acme opens its Barista job: its candidates are posted
+        interview = bot.sparkhire.add_interview(job_uuid=job["uuid"], name="Bea Brew", email="bea@example.com")
+        interview = bot.sparkhire.set_status(interview["uuid"], "completed")
+        await bot.sparkhire.emit("InterviewCompleted", interview, api_key="acme-key-123456")
+        await bot.slack.wait_for(lambda: [m for m in bot.slack.posted("C1") if "Bea Brew" in m.text])
