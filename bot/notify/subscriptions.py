@@ -546,6 +546,7 @@ async def subscribe(
                 team_id, check.vendor, check.job_id, check.name, as_of=check.named_at
             )
     existing = await services.db.subscriptions.list_for_channel(team_id, channel_id)
+    gone = await _disconnected(services, existing)
     moved_from: set[str] = set()
     for vendor, connection, events in wanted:
         check = jobs.get(vendor)
@@ -554,7 +555,8 @@ async def subscribe(
             s
             for s in existing
             if s.vendor == vendor
-            and _same_job(s, job_name, job_id)
+            # The job's id is its old account's: one whose account was disconnected is the job's name.
+            and (_same_job(s, job_name, job_id) or (s.id in gone and _job_key(s.job_filter) == _job_key(job_name)))
             and set(s.excludes) == set(request.excludes)
             and s.compact == request.compact
         ]
@@ -577,6 +579,8 @@ async def subscribe(
                     moved_from.add(same.connection_id)
             if job_id and not same.job_id:  # saved before jobs were looked up: now followed by id
                 values |= {"job_id": job_id, "job_filter": job_name, "job_named_at": check.named_at}
+            elif same.id in gone and same.job_id != job_id:  # the disconnected account's job: this account's now
+                values |= {"job_id": job_id, "job_filter": job_name, "job_named_at": check.named_at if job_id else None}
             await services.db.subscriptions.update(same.id, **values)
             subscription = await services.db.subscriptions.get(same.id)
         else:
@@ -767,6 +771,19 @@ async def _checked_jobs(
     job = request.job
     checks = await asyncio.gather(*(check_job(services, connection, job) for _, connection, _ in wanted))
     return {check.vendor: check for check in checks}
+
+
+async def _disconnected(services: Services, subs: list[Subscription]) -> set[int]:
+    """The ids of ``subs`` whose account was disconnected (their connection is gone)."""
+    gone: set[int] = set()
+    for connection_id in {s.connection_id for s in subs if s.connection_id}:
+        try:
+            if await services.db.connections.get(connection_id) is not None:
+                continue
+        except SecretKeyMismatchError:  # still stored, under another BOT_SECRET_KEY
+            continue
+        gone |= {s.id for s in subs if s.connection_id == connection_id}
+    return gone
 
 
 def _same_job(s: Subscription, name: str | None, job_id: str | None) -> bool:

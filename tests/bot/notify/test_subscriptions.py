@@ -102,6 +102,27 @@ async def test_subscribing_again_after_its_account_was_disconnected_reads_the_ac
     assert renewed.connection_id == (await bot.services.resolve_connection("T0001", "sparkhire", "U2")).id
 
 
+async def test_subscribing_again_to_a_job_after_its_account_was_disconnected_follows_the_new_accounts_job(bot):
+    bot.sparkhire.add_account(BOS_KEY, "Bo's agency")
+    await subscribe(bot, "subscribe sparkhire completed job:Barista")
+    (old,) = await subscriptions(bot)
+    await bot.services.db.subscriptions.pause(old.id, "the account was disconnected")
+    await bot.services.db.connections.delete(old.connection_id)
+    # Bo's agency has a Barista job of its own (the sandbox lists one set of jobs to every key).
+    del bot.sparkhire.jobs[old.job_id]
+    bos_barista = bot.sparkhire.add_job("Barista")
+    await bot.services.db.connections.upsert_user("T0001", "U2", "sparkhire", BOS_KEY, account_label="Bo's agency")
+    await subscribe(bot, "subscribe sparkhire completed job:Barista", user="U2")
+
+    # As the pause notice said: subscribing again renewed it, nothing is left paused.
+    (renewed,) = await subscriptions(bot)
+    assert renewed.id == old.id and not renewed.paused and renewed.job_id == bos_barista["uuid"]
+    bea = completed_for(bot, bos_barista, name="Bea Bo", email="bea@bo.example")
+    await bot.sparkhire.emit("InterviewCompleted", bea, api_key=BOS_KEY)
+    (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=10)
+    assert "Bea Bo" in card.text
+
+
 # -- job: checked against the vendor --------------------------------------------------------
 
 
