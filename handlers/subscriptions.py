@@ -79,8 +79,12 @@ DIRECT_MESSAGE_HELP = (
 )
 
 
-def is_direct_message(channel_id: str) -> bool:
-    return channel_id.startswith("D")
+def is_direct_message(channel_id: str, channel_name: str | None = None) -> bool:
+    """A direct message, or a group one: a slash command names it ``directmessage`` or ``mpdm-…``
+    (its id alone does not tell a group DM from a private channel, and Slack does not show the bot
+    one it is not in)."""
+    name = channel_name or ""
+    return channel_id.startswith("D") or name == "directmessage" or name.startswith("mpdm-")
 
 
 async def ensure_member(client: AsyncWebClient, channel_id: str, *, allow_shared: bool, args: str) -> bool:
@@ -191,7 +195,8 @@ async def on_subscribe(
     request = await _parsed_or_explained(ack, args)
     if request is None:
         return
-    if is_direct_message(command["channel_id"]) and not request.test:  # a test only asks Spark Hire
+    # A test only asks Spark Hire.
+    if is_direct_message(command["channel_id"], command.get("channel_name")) and not request.test:
         await ack(**error_message(DIRECT_MESSAGE_HELP).as_kwargs(), response_type="ephemeral")
         return
     await ack()

@@ -524,6 +524,21 @@ async def test_subscribe_in_a_direct_message_says_to_run_it_in_the_channel_and_s
     assert bot.sparkhire.webhooks == {}
 
 
+async def test_subscribe_in_a_group_dm_the_bot_is_not_in_is_not_told_to_invite_the_bot(bot):
+    # Slack does not show the bot a group DM it is not in (channel_not_found), and nobody can invite
+    # it there: the command's channel name says what it is.
+    group_dm = {"channel": "C0456", "channel_name": "mpdm-ann--bo--cy-1"}
+    response = await bot.sender.command("subscribe sparkhire", **group_dm, response_url=bot.slack.response_url("g"))
+    if response.content:  # answered at once
+        text = response.json()["text"]
+    else:
+        text = (await bot.slack.wait_for(lambda: bot.slack.responses.get("g")))[-1]["text"]
+    assert "not in this private channel" not in text
+    assert "can't post notifications in a direct message" in text
+    await asyncio.sleep(0.2)
+    assert await bot.services.db.subscriptions.list_for_team("T0001") == []
+
+
 async def test_unsubscribe_with_compact_and_exclude_removes_only_the_subscription_they_name(bot):
     await subscribe(bot, "subscribe sparkhire completed")
     await subscribe(bot, "subscribe sparkhire completed compact exclude:@test.example.com")
