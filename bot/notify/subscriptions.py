@@ -988,7 +988,35 @@ async def unsubscribe(
     if len(vendors) != len(set(vendors)):
         return Unsubscribed(choices=_choices(accounts), asked_at=asked_at)
     removed, narrowed = await _stop(services, changing, events, team_id=team_id, channel_id=channel_id, user_id=user_id)
+    left = await services.db.subscriptions.list_for_channel(team_id, channel_id)
+    notes += dict.fromkeys(n for s in changing if (n := _still_posted(s, events, left)))
     return Unsubscribed(removed=removed, narrowed=narrowed, notes=notes)
+
+
+def _still_posted(stopped: Subscription, events: tuple[str, ...], left: list[Subscription]) -> str | None:
+    """What the channel's remaining subscriptions (``left``) still post of what ``stopped`` no longer
+    takes (``events``; none: all of its events), as a note (None: nothing)."""
+    gone = [e for e in stopped.events if not events or e in events]
+    for other in left:
+        shared = [e for e in gone if e in other.events]
+        if (
+            other.id == stopped.id
+            or other.paused
+            or other.vendor != stopped.vendor
+            or other.connection_id not in (None, stopped.connection_id)
+            or not shared
+            or (other.job_filter and not _same_job(other, stopped.job_filter, stopped.job_id))
+        ):
+            continue
+        label = VENDOR_NAMES[stopped.vendor]
+        job = f" of {stopped.job_filter}" if stopped.job_filter else ""
+        its = ", ".join(other.events) + ("" if other.job_filter else ", every job")
+        return (
+            f"{label} {', '.join(shared)} events{job} still reach this channel through its other {label} "
+            f"subscription ({its}): an event is posted when any of the channel's subscriptions takes it. "
+            "`/interview subscriptions` lists them."
+        )
+    return None
 
 
 async def unsubscribe_chosen(

@@ -310,3 +310,19 @@ async def test_an_exclude_or_compact_another_subscription_of_the_channel_undoes_
     # One the others do not undo (another job, another event, an exclude they share) gets no such note.
     for words in ("subscribe sparkhire expired exclude:@x.example.com", "subscribe wedgehr completed compact"):
         assert "other" not in said(await subscribe(bot, words))
+
+
+async def test_unsubscribing_a_job_another_subscription_of_the_channel_still_posts_says_so(bot):
+    await subscribe(bot, "subscribe sparkhire completed")
+    await subscribe(bot, "subscribe sparkhire completed rated job:Barista")
+    reply = await subscribe(bot, "unsubscribe job:Barista")
+
+    text = said(reply)
+    assert "Removed 1" in text
+    assert "Spark Hire completed events of Barista still reach this channel" in text
+    assert "other Spark Hire subscription (completed, every job)" in text
+    await bot.sparkhire.emit("InterviewCompleted", completed_interview(bot))  # Ann Lee, a Barista
+    (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=10)
+    assert "Ann Lee" in card.text
+    # Nothing left that posts them: nothing more to say.
+    assert "still reach" not in said(await subscribe(bot, "unsubscribe sparkhire"))
