@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from blocks.common import (
@@ -160,10 +161,18 @@ def connected_view(connected: list[tuple[str, str]], *, notes: list[str] | None 
 REFUSED_HEADING = "Nothing was connected. Correct the form and connect again:"
 
 
-def disconnected_pause_notice(channel_id: str, vendor: str, *, by_user: str, reason: str) -> Message:
-    """To a subscription's creator, when the connection it read through was disconnected."""
-    text = (
-        f"I paused the {VENDOR_LABELS.get(vendor, vendor)} subscription in <#{channel_id}> after <@{by_user}> "
-        f"disconnected an account: {escape(reason)}."
-    )
+#: Channels named in one notice; the rest are counted.
+PAUSED_CHANNELS_NAMED = 20
+
+
+def disconnected_pause_notice(channel_ids: Sequence[str], vendor: str, *, by_user: str, reason: str) -> Message:
+    """To a creator of subscriptions (in ``channel_ids``, one per subscription) that read through a
+    connection just disconnected: one notice for all of theirs."""
+    label = VENDOR_LABELS.get(vendor, vendor)
+    channels = list(dict.fromkeys(channel_ids))
+    named = ", ".join(f"<#{c}>" for c in channels[:PAUSED_CHANNELS_NAMED])
+    if len(channels) > PAUSED_CHANNELS_NAMED:
+        named += f" and {len(channels) - PAUSED_CHANNELS_NAMED} more channels"
+    what = f"the {label} subscription" if len(channel_ids) == 1 else f"{len(channel_ids)} {label} subscriptions"
+    text = f"I paused {what} in {named} after <@{by_user}> disconnected an account: {escape(reason)}."
     return Message(text=text, text_is_markup=True, blocks=[section(f":double_vertical_bar: {text}")])

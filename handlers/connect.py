@@ -25,7 +25,7 @@ from blocks.invite import working_view
 from blocks.models import VENDOR_LABELS, ConnectionStatusView
 from bot.connections import VerifiedCredentials, disconnect, save_verified
 from bot.services import ENV_CONNECTED_BY, ENV_SETTINGS, Services
-from bot.storage import Connection
+from bot.storage import Connection, Subscription
 from bot.vendors.errors import AuthenticationError, VendorError
 from bot.vendors.http import RetryPolicy
 from handlers.common import (
@@ -436,18 +436,14 @@ async def disconnect_and_refresh(
         whose = "your" if connection.scope == "user" else "the workspace's"
         notices.append(f"Disconnected {whose} {VENDOR_LABELS[connection.vendor]} account {connection.account_label}.")
         if done.paused:
-            notices.append(
-                f"Paused {len(done.paused)} channel subscription(s) that read through it; their creators were told."
+            untold = await _tell_paused(client, done.paused, by_user=user_id, reason=done.reason)
+            told = (
+                "their creators were told"
+                if not untold
+                else f"I could not tell {len(untold)} of their creators (Slack refused the direct message)"
             )
+            notices.append(f"Paused {len(done.paused)} channel subscription(s) that read through it; {told}.")
         notices += done.notes
-        for subscription in done.paused:
-            pause_notice = disconnected_pause_notice(
-                subscription.channel_id, subscription.vendor, by_user=user_id, reason=done.reason
-            )
-            try:
-                await client.chat_postMessage(channel=subscription.created_by, **pause_notice.as_kwargs())
-            except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
-                logger.warning("Could not tell %s about the paused subscription: %s", subscription.created_by, exc)
     statuses = await connection_statuses(services, team_id, user_id)
     try:
         await client.views_update(
@@ -465,6 +461,25 @@ async def disconnect_and_refresh(
             raise
         logger.info("The connect form was closed before the disconnect finished; telling the user by message")
         await recipient.send(notice(" ".join(notices)))
+
+
+async def _tell_paused(client: AsyncWebClient, paused: list[Subscription], *, by_user: str, reason: str) -> list[str]:
+    """One direct message per creator of ``paused`` (not to ``by_user``, who reads it in the form);
+    returns those Slack would not let the bot tell."""
+    by_creator: dict[str, list[Subscription]] = {}
+    for subscription in paused:
+        if subscription.created_by != by_user:
+            by_creator.setdefault(subscription.created_by, []).append(subscription)
+    untold: list[str] = []
+    for creator, theirs in by_creator.items():
+        channels = [s.channel_id for s in theirs]
+        pause_notice = disconnected_pause_notice(channels, theirs[0].vendor, by_user=by_user, reason=reason)
+        try:
+            await client.chat_postMessage(channel=creator, **pause_notice.as_kwargs())
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+            logger.warning("Could not tell %s about the paused subscriptions: %s", creator, exc)
+            untold.append(creator)
+    return untold
 
 
 def register(app: AsyncApp) -> None:

@@ -496,10 +496,10 @@ def test_connected(connected, notes):
 
 @covers(connect.disconnected_pause_notice)
 @PROPERTIES
-@given(channel=channel_ids, vendor=vendors, by_user=user_ids, reason=text)
-def test_disconnected_pause_notice(channel, vendor, by_user, reason):
-    message = connect.disconnected_pause_notice(channel, vendor, by_user=by_user, reason=reason)
-    check_message(message, Trusted(ids=[channel, by_user]), about_=[VENDOR_LABELS[vendor], channel])
+@given(channels=st.lists(channel_ids, min_size=1, max_size=60), vendor=vendors, by_user=user_ids, reason=text)
+def test_disconnected_pause_notice(channels, vendor, by_user, reason):
+    message = connect.disconnected_pause_notice(channels, vendor, by_user=by_user, reason=reason)
+    check_message(message, Trusted(ids=[*channels, by_user]), about_=[VENDOR_LABELS[vendor], channels[0]])
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -458,7 +458,7 @@ ALL_MESSAGES = [
     lambda: share.advanced_link_deactivated_message(""),
     lambda: share.advanced_link_deactivated_message(LONG, [reviewer(LONG, n, active=n > 30) for n in range(60)]),
     lambda: connect.connected_message([("wedgehr", "Acme"), ("sparkhire", LONG)]),
-    lambda: connect.disconnected_pause_notice("C1", "sparkhire", by_user="U1", reason=LONG),
+    lambda: connect.disconnected_pause_notice(["C1"], "sparkhire", by_user="U1", reason=LONG),
     lambda: subscriptions.subscribed_message(
         [
             SubscriptionView(

@@ -358,6 +358,31 @@ async def test_an_admin_disconnects_the_workspace_token_its_subscriptions_pause_
         assert "paused the WedgeHR subscription in <#C1>" in told.text and "/interview subscribe" in told.text
 
 
+async def test_a_disconnect_tells_each_creator_once_for_all_their_channels_and_says_who_could_not_be_told():
+    async with running_bot(env_credentials=False) as bot:
+        await bot.services.db.connections.upsert_workspace(
+            "T0001", "wedgehr", "company-token-123", account_label="WedgeHR company 7", connected_by="U1"
+        )
+        bot.slack.add_user("U3", name="Cy Coordinator", email="cy@example.com")
+        for channel, user in (("C1", "U2"), ("C2", "U2"), ("C3", "U1"), ("C4", "U3")):
+            if channel != "C1":
+                bot.slack.add_channel(channel, name=channel.lower(), is_member=True)
+            await bot.sender.command(
+                "subscribe wedgehr", user=user, channel=channel, response_url=bot.slack.response_url(channel)
+            )
+            await bot.slack.wait_for(lambda c=channel: bot.slack.responses.get(c))
+        (connection,) = await bot.services.db.connections.list_for_team("T0001")
+        # Cy's direct message is refused.
+        bot.slack.fail("chat.postMessage", error="channel_not_found", when=lambda c: c.args.get("channel") == "U3")
+        updated = await click_disconnect(bot, await open_connect(bot, "U1"), connection.id)
+        said = str(updated["blocks"])
+        assert "Paused 4 channel subscription(s)" in said and "I could not tell 1 of their creators" in said
+        (told,) = await bot.slack.wait_for(lambda: bot.slack.posted("U2"))
+        assert "paused 2 WedgeHR subscriptions in <#C1>, <#C2>" in told.text
+        await asyncio.sleep(0.2)
+        assert bot.slack.posted("U1") == []  # the admin who clicked reads it in the form
+
+
 async def test_a_workspace_key_from_the_bots_settings_cannot_be_disconnected_from_slack():
     async with running_bot() as bot:
         await bot.services.resolve_connection("T0001", "wedgehr")  # the copy WEDGEHR_TOKEN gives the workspace
