@@ -871,7 +871,12 @@ class OutboxWorker:
         if payload.get("vendor") == "wedgehr":
             # Polled in order, each diff newer than the last: no time to compare (as_of None).
             if not payload.get("invite"):  # a wedge newly completed, with no invite behind it
-                return Rendered(candidate=from_wedge(Wedge.model_validate(payload["wedge"])))
+                view = from_wedge(Wedge.model_validate(payload["wedge"]))
+                # Its status is its last invite's, which need not be the one recorded through (a
+                # second invite still open, the public link used instead): the event is a completion.
+                if payload.get("event") == "completed":
+                    view = dataclasses.replace(view, status="complete")
+                return Rendered(candidate=view)
             invite = Invite.model_validate(payload["invite"])
             if payload.get("wedge"):
                 view = from_wedge(Wedge.model_validate(payload["wedge"]))

@@ -1278,3 +1278,19 @@ async def test_re_enabling_a_subscription_whose_account_was_disconnected_says_to
     assert "was disconnected" in told["text"] and "/interview subscribe" in told["text"]
     (still,) = await bot.services.db.subscriptions.list_for_channel("T0001", "C1")
     assert still.paused  # resumed, it would read from nothing and stay silent
+
+
+async def test_a_completion_seen_only_on_its_wedge_shows_completed_even_with_an_invite_still_open(bot):
+    # Invited, she recorded through the interview's public link instead: WedgeHR completes her wedge,
+    # whose invite still says "invited". The card is about a completion: no "Invited", no Resend.
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    invite = bot.wedgehr.add_invite(interview_id=interview["id"], email="ann@example.com", first_name="Ann")
+    await subscribe(bot, "subscribe wedgehr")
+    await bot.slack.wait_for(lambda: sum(r.path.endswith("/wedges") for r in bot.wedgehr.requests) >= 2, timeout=5)
+    wedge = bot.wedgehr.wedges[invite["_wedgeId"]]
+    wedge["completedAt"] = "2026-01-05T10:00:00Z"
+    wedge["resultUrl"] = f"https://app.wedgehr.com/results/w{wedge['id']}"
+    (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=5)
+    assert "Ann" in card.text and "completed" in card.text
+    assert "*Complete*" in str(card.blocks) and "Invited" not in str(card.blocks)
+    assert "Resend invite" not in str(card.blocks) and "Open result" in str(card.blocks)
