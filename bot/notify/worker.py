@@ -168,6 +168,8 @@ EVENT_STATUS_IF_UNSAID = {
     "rescheduled": "requested",
     "reset": "requested",
 }
+#: In a thread's card record: whether the message heading the thread is a compact line.
+COMPACT_LINE = "compact_line"
 #: Where an (undocumented) Rating payload may name its reviewer.
 REVIEWER_KEYS = ("rated_by", "reviewer", "user", "created_by")
 
@@ -751,12 +753,21 @@ class OutboxWorker:
         )
         as_of = max((t for t in (card_as_of, rendered.as_of) if t is not None), default=None)
         card = {"event": event, "as_of": as_of, "fetched": rendered.current} if newest else shown
-        if others_owed:
-            card = {**card, REFRESH_OWED: others_owed}
         # A rating whose interview could not be fetched knows only its stars: the reply says them,
         # but the card keeps the candidate it shows rather than being overwritten with less.
         refresh_card = newest and (event != "rated" or rendered.fetched is not None)
         compact = bool(payload.get("compact"))
+        # What heads the thread: a compact line (True), a card (False), or not recorded (older posts).
+        # A card is kept current whichever subscription's row replies under it (a channel taking
+        # completions as cards and ratings as compact lines): it shows the rating too.
+        line = compact if thread_ts is None else shown.get(COMPACT_LINE)
+        refresh_card = refresh_card and (not compact or line is False)
+        if refresh_card and thread_ts is not None:
+            line = False  # a compact line refreshed for a full subscription's row becomes its card
+        if line is not None:
+            card = {**card, COMPACT_LINE: line}
+        if others_owed:
+            card = {**card, REFRESH_OWED: others_owed}
         if thread_ts is None:
             if earlier is not None:
                 return time.time(), ThreadMessage(ts=earlier, card=card)
@@ -785,7 +796,7 @@ class OutboxWorker:
         else:
             reply_ts = earlier
             counted_from = time.time()  # the reply is there; its card may not have been refreshed
-        if not compact and refresh_card:
+        if refresh_card:
             try:  # the reply is what must not be lost or doubled; the card refresh is best effort...
                 await client.chat_update(
                     channel=item.channel_id, ts=thread_ts, **notification_card(candidate, event=event).as_kwargs()

@@ -1294,3 +1294,19 @@ async def test_a_completion_seen_only_on_its_wedge_shows_completed_even_with_an_
     assert "Ann" in card.text and "completed" in card.text
     assert "*Complete*" in str(card.blocks) and "Invited" not in str(card.blocks)
     assert "Resend invite" not in str(card.blocks) and "Open result" in str(card.blocks)
+
+
+async def test_a_rating_for_a_compact_subscription_still_refreshes_the_full_card_of_its_thread(bot):
+    # Completions as cards, ratings as compact lines: a rating replies under the candidate's card,
+    # and the card, which shows the rating, must not say "not rated" for ever.
+    await subscribe(bot, "subscribe sparkhire completed")
+    await subscribe(bot, "subscribe sparkhire rated compact")
+    interview = completed_interview(bot)
+    await bot.sparkhire.emit("InterviewCompleted", {**interview, "rating": 0})
+    (card,) = await bot.slack.wait_for(lambda: cards(bot))
+    assert "not rated" in str(card.blocks)
+    await bot.sparkhire.rate_interview(interview["uuid"], 4, reviewer="Alice")
+    (reply,) = await bot.slack.wait_for(lambda: replies(bot, card), timeout=10)
+    assert reply.text == "Ann Lee was rated: ★★★★☆ 4 by Alice"
+    await bot.slack.wait_for(lambda: card.updates == 1, timeout=5)
+    assert "★★★★☆ 4" in str(card.blocks) and "Watch interview" in str(card.blocks)
