@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -249,9 +249,14 @@ def stars(rating: float | None) -> str:
 
 
 def slack_date(when: datetime | None, *, fallback_prefix: str = "") -> str:
-    """Slack date formatting: each reader sees the time in their own time zone."""
+    """Slack date formatting: each reader sees the time in their own time zone.
+
+    A time without a zone is UTC, as the bot reads every vendor's (``bot.notify.events.vendor_time``),
+    never the server's zone; the fallback (shown where Slack cannot format the date) is in UTC too.
+    """
     if when is None:
         return "—"
+    when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
     unix = int(when.timestamp())
-    fallback = when.strftime("%Y-%m-%d %H:%M UTC") if when.tzinfo else when.isoformat()
+    fallback = when.strftime("%Y-%m-%d %H:%M UTC")
     return f"<!date^{unix}^{{date_short_pretty}} at {{time}}|{fallback_prefix}{fallback}>"

@@ -3,7 +3,7 @@
 import re
 import uuid as uuidlib
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -858,3 +858,33 @@ def test_the_webhook_credentials_modal_shows_the_url_path_and_credentials_to_ent
         path="/webhooks/sparkhire/c0ffee", username="u", password="p", public_url="https://bot.example"
     )
     assert "`https://bot.example/webhooks/sparkhire/c0ffee`" in " ".join(block_texts(known["blocks"]))
+
+
+@pytest.fixture
+def server_in_chicago(monkeypatch):
+    import time
+
+    monkeypatch.setenv("TZ", "America/Chicago")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_a_card_shows_a_vendor_time_without_a_zone_as_utc_whatever_the_servers_zone(server_in_chicago):
+    from bot.candidates import from_interview
+    from bot.sparkhire.models import Interview
+
+    # Read as UTC, as the bot reads every vendor time without a zone (bot.notify.events.vendor_time).
+    interview = Interview.model_validate(
+        {"uuid": "u", "status": "completed", "completed_at": "2024-04-09 10:15:00", "assigned_to": {"name": "Ann"}}
+    )
+    text = str(cards.notification_card(from_interview(interview), event="completed").blocks)
+    utc = int(datetime(2024, 4, 9, 10, 15, tzinfo=UTC).timestamp())
+    assert f"<!date^{utc}^" in text and "|2024-04-09 10:15 UTC>" in text
+
+
+def test_a_date_given_in_another_zone_falls_back_to_its_utc_time():
+    chicago = timezone(timedelta(hours=-5))
+    when = datetime(2024, 4, 9, 5, 15, tzinfo=chicago)
+    assert slack_date(when) == f"<!date^{int(when.timestamp())}^{{date_short_pretty}} at {{time}}|2024-04-09 10:15 UTC>"
