@@ -935,10 +935,17 @@ class OutboxWorker:
         uuid = find_interview_uuid(obj)
         given = _rating_given(obj)
         rated_by = _rated_by(obj)
+        # Naming no interview, the payload may be the rated interview itself: it is then threaded by
+        # its uuid (``sparkhire_event``), and fetched by it too, to be that candidate's.
+        own_uuid = obj.get("uuid") if uuid is None and isinstance(obj.get("uuid"), str) and obj["uuid"] else None
+        target = uuid or own_uuid
         if (
-            uuid
-            and (fetched := await self._fetch_interview(payload, uuid, retry_transient=retry_transient)) is not None
+            target
+            and (fetched := await self._fetch_interview(payload, target, retry_transient=retry_transient)) is not None
         ):
+            if own_uuid is not None:
+                # The interview's own "created_by" is who created it, not who rated it.
+                rated_by = _rated_by({k: v for k, v in obj.items() if k != "created_by"})
             return Rendered(
                 candidate=from_interview(fetched),
                 fetched=fetched,

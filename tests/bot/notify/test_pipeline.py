@@ -1310,3 +1310,18 @@ async def test_a_rating_for_a_compact_subscription_still_refreshes_the_full_card
     assert reply.text == "Ann Lee was rated: ★★★★☆ 4 by Alice"
     await bot.slack.wait_for(lambda: card.updates == 1, timeout=5)
     assert "★★★★☆ 4" in str(card.blocks) and "Watch interview" in str(card.blocks)
+
+
+async def test_a_rating_delivered_as_the_interview_itself_names_the_candidate_in_their_thread(bot):
+    # The Rating payload is undocumented: one that is the rated interview (no "interview" key) is
+    # threaded by its uuid, and is that candidate's, not "A candidate"'s.
+    await subscribe(bot)
+    interview = completed_interview(bot)
+    await bot.sparkhire.emit("InterviewCompleted", {**interview, "rating": 0})
+    (card,) = await bot.slack.wait_for(lambda: cards(bot))
+    bot.sparkhire.interviews[interview["uuid"]]["rating"] = 4.0
+    assert (await deliver(bot, "InterviewRated", {**interview, "rating": 4.0})).status_code == 200
+    (reply,) = await bot.slack.wait_for(lambda: replies(bot, card), timeout=10)
+    assert reply.text.startswith("Ann Lee was rated") and "A candidate" not in reply.text
+    await bot.slack.wait_for(lambda: card.updates == 1, timeout=5)
+    assert "★★★★☆ 4" in str(card.blocks)
