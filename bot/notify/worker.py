@@ -183,6 +183,9 @@ class Rendered:
         fetched: For a rating, the interview fetched to complete it (None: the fetch failed).
         as_of: When the vendor had the candidate in this state (Unix time), if it says.
         current: The state was fetched just now: no delivery can be newer.
+        keeps_card: The event is news for the thread but not the candidate's state: a card already
+            posted keeps what it shows (an invite of a WedgeHR candidate who has recorded, bounced or
+            canceled afterwards).
         rating: For a rating, the stars this delivery gave, if it says.
         rated_by: For a rating, who gave them, if it says.
     """
@@ -193,6 +196,7 @@ class Rendered:
     current: bool = False
     rating: float | None = None
     rated_by: str | None = None
+    keeps_card: bool = False
 
 
 def _as_of(interview: Interview) -> float | None:
@@ -743,7 +747,7 @@ class OutboxWorker:
         # Other rows' replies whose refresh is owed: whatever this row writes of the card keeps them.
         others_owed = [e for e in owed_refreshes(item.thread_card) if str(e["outbox_id"]) != str(item.id)]
         card_as_of = shown.get("as_of")
-        newest = (
+        newest = not (rendered.keeps_card and thread_ts is not None) and (
             rendered.current
             or card_as_of is None
             or (rendered.as_of is not None and rendered.as_of > card_as_of)
@@ -815,6 +819,8 @@ class OutboxWorker:
         elif not newest and replied is not None:
             # Its reply went earlier; since then another row brought the card this far: nothing is owed.
             logger.debug("Outbox row %s: another row already brought the card %s up to date", item.id, thread_ts)
+        elif rendered.keeps_card:
+            logger.info("Outbox row %s: its candidate has recorded: replied, card %s kept", item.id, thread_ts)
         elif not newest:
             logger.info("Outbox row %s is older than the card %s shows: replied, card kept", item.id, thread_ts)
         return counted_from, ThreadMessage(ts=thread_ts, card=card)
@@ -899,7 +905,10 @@ class OutboxWorker:
                             "result_url": invite.result_url or view.result_url,
                             "completed_at": invite.completed_at or view.completed_at,
                         }
-                    )
+                    ),
+                    # The candidate recorded: another invite of theirs bouncing or canceled (one left
+                    # over, a retake's) does not make their completed card "Canceled" with a Resend.
+                    keeps_card=view.completed_at is not None and invite.status != "complete",
                 )
             return Rendered(
                 candidate=CandidateView(

@@ -1325,3 +1325,21 @@ async def test_a_rating_delivered_as_the_interview_itself_names_the_candidate_in
     assert reply.text.startswith("Ann Lee was rated") and "A candidate" not in reply.text
     await bot.slack.wait_for(lambda: card.updates == 1, timeout=5)
     assert "★★★★☆ 4" in str(card.blocks)
+
+
+async def test_a_leftover_invite_canceled_after_the_candidate_recorded_replies_but_keeps_the_completed_card(bot):
+    # Invited twice, she recorded through the first invite; the recruiter then cancels the second.
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    first = bot.wedgehr.add_invite(interview_id=interview["id"], email="ann@example.com", first_name="Ann")
+    second = bot.wedgehr.add_invite(interview_id=interview["id"], email="ann@example.com", first_name="Ann")
+    await subscribe(bot, "subscribe wedgehr completed canceled")
+    await bot.slack.wait_for(lambda: sum(r.path.endswith("/wedges") for r in bot.wedgehr.requests) >= 2, timeout=5)
+    bot.wedgehr.complete_invite(first["id"])
+    (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=5)
+    assert "*Complete*" in str(card.blocks)
+    bot.wedgehr.set_invite_status(second["id"], "canceled")
+    (reply,) = await bot.slack.wait_for(lambda: replies(bot, card), timeout=5)
+    assert "canceled" in reply.text
+    await asyncio.sleep(0.3)
+    assert "*Complete*" in str(card.blocks) and "Canceled" not in str(card.blocks)
+    assert "Resend invite" not in str(card.blocks) and "Open result" in str(card.blocks)
