@@ -37,6 +37,7 @@ EVENT_LABELS = {
 }
 STATUS_EMOJI = {
     "completed": ":white_check_mark:",
+    "completed_again": ":white_check_mark:",
     "complete": ":white_check_mark:",
     "expired": ":hourglass:",
     "canceled": ":no_entry_sign:",
@@ -183,7 +184,12 @@ def compact_line(c: CandidateView, *, event: str, rating: float | None = None, r
     extra = ""
     if event == "rated":
         extra = f" · {stars(rating if rating is not None else c.rating)}" + (f" by {rated_by}" if rated_by else "")
-    link_text = f" · {link(c.watch_url, 'watch')}" if c.watch_url and c.completed else ""
+    # Spark Hire's recording, else WedgeHR's result: a compact line has no buttons to open them.
+    link_text = ""
+    if c.completed and c.watch_url:
+        link_text = f" · {link(c.watch_url, 'watch')}"
+    elif c.completed and c.result_url:
+        link_text = f" · {link(c.result_url, 'result')}"
     where = c.interview_name or VENDOR_LABELS[c.vendor]
     text = f"{c.name} {what} · {where}{extra}"
     line = f"{STATUS_EMOJI.get(event, ':bell:')} *{escape(c.name)}* {escape(what)} · {escape(where)}{escape(extra)}"

@@ -1343,3 +1343,14 @@ async def test_a_leftover_invite_canceled_after_the_candidate_recorded_replies_b
     await asyncio.sleep(0.3)
     assert "*Complete*" in str(card.blocks) and "Canceled" not in str(card.blocks)
     assert "Resend invite" not in str(card.blocks) and "Open result" in str(card.blocks)
+
+
+async def test_a_compact_wedgehr_completion_links_to_its_result(bot):
+    # A compact Spark Hire line links to the recording; a WedgeHR one must link to its result too.
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    invite = bot.wedgehr.add_invite(interview_id=interview["id"], email="ann@example.com", first_name="Ann")
+    await subscribe(bot, "subscribe wedgehr completed compact")
+    await bot.slack.wait_for(lambda: sum(r.path.endswith("/wedges") for r in bot.wedgehr.requests) >= 2, timeout=5)
+    done = bot.wedgehr.complete_invite(invite["id"])
+    (line,) = await bot.slack.wait_for(lambda: cards(bot), timeout=5)
+    assert f"<{done['resultUrl']}|result>" in str(line.blocks)
