@@ -113,6 +113,10 @@ class InterviewUnavailable(Exception):
     """Spark Hire could not be asked for the interview just now (busy, down): try the row later."""
 
 
+class ThreadGone(Exception):
+    """The candidate's card was deleted in Slack: its thread takes no replies (``THREAD_GONE``)."""
+
+
 class EarlierPostUnknown(Exception):
     """Slack could not say, for now, whether an earlier attempt posted the message: retry later."""
 
@@ -168,6 +172,8 @@ EVENT_STATUS_IF_UNSAID = {
     "rescheduled": "requested",
     "reset": "requested",
 }
+#: Slack's answer to a reply whose thread's first message was deleted.
+THREAD_GONE = "thread_not_found"
 #: In a thread's card record: whether the message heading the thread is a compact line.
 COMPACT_LINE = "compact_line"
 #: Where an (undocumented) Rating payload may name its reviewer.
@@ -707,7 +713,12 @@ class OutboxWorker:
         event = "completed_again" if payload.get("again") else payload.get("event", "")
         is_job_event = payload.get("source_event", "").startswith("Job")
         thread_ts = None if is_job_event else item.thread_ts
-        earlier = replied or await self._earlier_post(client, item, thread_ts=thread_ts)
+        try:
+            earlier = replied or await self._earlier_post(client, item, thread_ts=thread_ts)
+            thread_gone = False
+        except ThreadGone:
+            # An earlier attempt may have posted the candidate's new card: looked for in the channel.
+            earlier, thread_gone = await self._earlier_post(client, item, thread_ts=None), True
         metadata = {
             "event_type": POST_METADATA_EVENT,
             "event_payload": {"outbox_id": str(item.id), "tag": self._tag(item.id)},
@@ -772,9 +783,8 @@ class OutboxWorker:
             card = {**card, COMPACT_LINE: line}
         if others_owed:
             card = {**card, REFRESH_OWED: others_owed}
-        if thread_ts is None:
-            if earlier is not None:
-                return time.time(), ThreadMessage(ts=earlier, card=card)
+
+        async def post_card(card: dict[str, Any]) -> tuple[float, ThreadMessage]:
             message = (
                 compact_line(candidate, event=event, rating=rendered.rating, rated_by=rendered.rated_by)
                 if compact
@@ -785,12 +795,27 @@ class OutboxWorker:
                 channel=item.channel_id, **message.as_kwargs(), unfurl_links=False, metadata=metadata
             )
             return self._counted_from(sent_at), ThreadMessage(ts=response["ts"], card=card)
+
+        # Someone deleted the candidate's card in Slack: the event starts a new one, which the
+        # candidate's later events reply under (retried, it would hold the channel, then be lost).
+        fresh = {"event": event, "as_of": rendered.as_of, "fetched": rendered.current, COMPACT_LINE: compact}
+        fresh = {**fresh, REFRESH_OWED: others_owed} if others_owed else fresh
+        if thread_ts is None or thread_gone:
+            if earlier is not None:
+                return time.time(), ThreadMessage(ts=earlier, card=fresh if thread_gone else card)
+            return await post_card(fresh if thread_gone else card)
         if earlier is None:
             reply = thread_reply(candidate, event=event, rating=rendered.rating, rated_by=rendered.rated_by)
             sent_at = time.time()
-            response = await client.chat_postMessage(
-                channel=item.channel_id, thread_ts=thread_ts, **reply.as_kwargs(), metadata=metadata
-            )
+            try:
+                response = await client.chat_postMessage(
+                    channel=item.channel_id, thread_ts=thread_ts, **reply.as_kwargs(), metadata=metadata
+                )
+            except SlackApiError as exc:
+                if exc.response.get("error") != THREAD_GONE:
+                    raise
+                logger.info("Outbox row %s: the card %s was deleted; posting a new one", item.id, thread_ts)
+                return await post_card(fresh)
             reply_ts = str(response["ts"])
             counted_from = self._counted_from(sent_at)
         elif replied is not None:
@@ -862,6 +887,8 @@ class OutboxWorker:
                     return None
         except SlackApiError as exc:
             error = exc.response.get("error") or ""
+            if thread_ts is not None and error == THREAD_GONE:
+                raise ThreadGone(thread_ts) from exc
             if (seconds := slack_retry_after(exc.response)) is not None:
                 # Ask again then; the row keeps its posting_since.
                 raise ChannelRateLimited("the look for an earlier post", seconds) from exc

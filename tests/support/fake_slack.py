@@ -99,6 +99,8 @@ class FakeSlack:
         self.too_early: list[Call] = []
         self._ts = 0.0
         self._view_seq = 0
+        #: Messages deleted (``delete_message``), as (channel, ts).
+        self._deleted: set[tuple[str, str]] = set()
         self.changed = asyncio.Event()
         self.oauth_codes: set[str] = set()
         #: Token rotation: bot tokens that expire (token -> Unix time), and the refresh tokens not yet
@@ -273,6 +275,12 @@ class FakeSlack:
         )
         self.messages.append(message)
         return message
+
+    def delete_message(self, channel: str, ts: str) -> None:
+        """A user deletes a message (one without replies): gone, and a reply to it is refused with
+        ``thread_not_found``, as Slack answers for a thread whose parent no longer exists."""
+        self.messages = [m for m in self.messages if not (m.channel == channel and m.ts == ts)]
+        self._deleted.add((channel, ts))
 
     # -- inspection ------------------------------------------------------------------
     def calls_to(self, method: str) -> list[Call]:
@@ -477,6 +485,8 @@ class FakeSlack:
             return web.json_response({"ok": False, "error": "is_archived"})
         if info is not None and info["is_private"] and not info["is_member"]:
             return web.json_response({"ok": False, "error": "not_in_channel"})
+        if (channel, args.get("thread_ts")) in self._deleted:
+            return web.json_response({"ok": False, "error": "thread_not_found"})
         if self.pace_per_channel is not None:
             now = time.monotonic()
             last = self._last_post.get(channel)

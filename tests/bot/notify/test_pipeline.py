@@ -1354,3 +1354,44 @@ async def test_a_compact_wedgehr_completion_links_to_its_result(bot):
     done = bot.wedgehr.complete_invite(invite["id"])
     (line,) = await bot.slack.wait_for(lambda: cards(bot), timeout=5)
     assert f"<{done['resultUrl']}|result>" in str(line.blocks)
+
+
+async def test_a_candidate_whose_card_was_deleted_in_slack_gets_a_new_card_at_their_next_event(bot):
+    # Someone tidied the channel and deleted the card: the rating must not be lost (nor hold the
+    # channel's other notifications while it is retried); it starts the candidate's card again.
+    await subscribe(bot)
+    interview = completed_interview(bot)
+    await bot.sparkhire.emit("InterviewCompleted", {**interview, "rating": 0})
+    (card,) = await bot.slack.wait_for(lambda: cards(bot))
+    bot.slack.delete_message("C1", card.ts)
+    await bot.sparkhire.rate_interview(interview["uuid"], 4, reviewer="Alice")
+    (new_card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=5)
+    assert "Ann Lee" in new_card.text and "★★★★☆ 4" in str(new_card.blocks)
+    assert "Latest: was rated" in str(new_card.blocks)
+    # The candidate's next event replies under the new card.
+    await bot.sparkhire.rate_interview(interview["uuid"], 5, reviewer="Bob")
+    (reply,) = await bot.slack.wait_for(lambda: replies(bot, new_card), timeout=5)
+    assert reply.text == "Ann Lee was rated: ★★★★★ 5 by Bob"
+
+
+async def test_a_new_card_for_a_deleted_one_whose_answer_was_lost_is_found_not_posted_twice(bot):
+    await subscribe(bot)
+    interview = completed_interview(bot)
+    await bot.sparkhire.emit("InterviewCompleted", {**interview, "rating": 0})
+    (card,) = await bot.slack.wait_for(lambda: cards(bot))
+    bot.slack.delete_message("C1", card.ts)
+
+    async def lose_the_new_cards_answer():
+        if not cards(bot):  # the reply Slack refused: wait for the new card's post
+            bot.slack.after_handling["chat.postMessage"] = lose_the_new_cards_answer
+            return
+        await answer_lost()
+
+    bot.slack.after_handling["chat.postMessage"] = lose_the_new_cards_answer
+    await bot.sparkhire.rate_interview(interview["uuid"], 4, reviewer="Alice")
+    (new_card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=5)
+    await bot.slack.wait_for(lambda: bot.slack.calls_to("conversations.history"), timeout=10)
+    await bot.sparkhire.rate_interview(interview["uuid"], 5, reviewer="Bob")
+    (reply,) = await bot.slack.wait_for(lambda: replies(bot, new_card), timeout=10)
+    assert reply.text == "Ann Lee was rated: ★★★★★ 5 by Bob"
+    assert cards(bot) == [new_card]
