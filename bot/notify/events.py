@@ -139,8 +139,9 @@ def sparkhire_event(
         job_id=job_id,
         candidate_email=_text(assigned.get("email")),
         connection_id=connection_id,
-        # A rating names only its interview: the job and exclude filters wait for the worker's fetch.
-        filters_deferred=header_event == "InterviewRated" and not assigned and not job,
+        # A rating names only its interview, and so may an interview's delivery that carries little
+        # more than its uuid: the job and exclude filters wait for the worker's fetch.
+        filters_deferred=not is_job and not assigned and not job,
         # A Job* delivery is the job as it is now; an interview's job_post may predate a rename.
         describes_job=is_job,
         job_as_of=vendor_time(body.get("updated_at")) if is_job else None,

@@ -186,7 +186,8 @@ class Rendered:
 
     Attributes:
         candidate: The candidate for the card (for a rating: as fetched, with the overall rating).
-        fetched: For a rating, the interview fetched to complete it (None: the fetch failed).
+        fetched: For a rating, or a delivery naming neither candidate nor job, the interview fetched to
+            complete it (None: not fetched, or the fetch failed).
         as_of: When the vendor had the candidate in this state (Unix time), if it says.
         current: The state was fetched just now: no delivery can be newer.
         keeps_card: The event is news for the thread but not the candidate's state: a card already
@@ -963,11 +964,21 @@ class OutboxWorker:
                     fields = ", ".join(sorted({str(e["loc"][0]) for e in exc.errors() if e["loc"]}))
                     raise NotRenderable(f"the delivery's interview is not readable (fields: {fields})") from None
                 return Rendered(candidate=from_interview(fetched), as_of=_as_of(fetched), current=True)
+            fetched = None
+            if interview.assigned_to is None and interview.job_post is None:
+                # A delivery naming neither the candidate nor the job: both are fetched, for the
+                # card and for the filters (``sparkhire_event``'s ``filters_deferred``).
+                fetched = await self._fetch_interview(payload, interview.uuid, retry_transient=retry_transient)
             # The event says what became of the interview; a snapshot taken a moment earlier, or one
             # without a status, said "requested" or nothing on a canceled or completed card.
-            status = EVENT_STATUS.get(event) or interview.status or EVENT_STATUS_IF_UNSAID.get(event)
-            interview = interview.model_copy(update={"status": status})
-            return Rendered(candidate=from_interview(interview), as_of=_as_of(interview))
+            status = (
+                EVENT_STATUS.get(event)
+                or interview.status
+                or (fetched.status if fetched else None)
+                or EVENT_STATUS_IF_UNSAID.get(event)
+            )
+            shown = (fetched or interview).model_copy(update={"status": status})
+            return Rendered(candidate=from_interview(shown), fetched=fetched, as_of=_as_of(interview))
         uuid = find_interview_uuid(obj)
         given = _rating_given(obj)
         rated_by = _rated_by(obj)

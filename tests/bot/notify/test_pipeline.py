@@ -1395,3 +1395,26 @@ async def test_a_new_card_for_a_deleted_one_whose_answer_was_lost_is_found_not_p
     (reply,) = await bot.slack.wait_for(lambda: replies(bot, new_card), timeout=10)
     assert reply.text == "Ann Lee was rated: ★★★★★ 5 by Bob"
     assert cards(bot) == [new_card]
+
+
+async def test_a_completion_whose_delivery_names_no_candidate_nor_job_is_fetched_named_and_filtered(bot):
+    # A delivery of only the interview's uuid: a job-filtered channel still gets its job's
+    # completion, another job's channel does not, and the card names the candidate.
+    bot.sparkhire.add_job("Chef")
+    await subscribe(bot, "subscribe sparkhire completed job:Barista")
+    bot.slack.add_channel("C2", name="chefs")
+    await subscribe(bot, "subscribe sparkhire completed job:Chef", channel="C2")
+    bot.slack.add_channel("C3", name="everything")
+    await subscribe(bot, "subscribe sparkhire completed", channel="C3")
+    interview = completed_interview(bot)  # Ann Lee <ann@example.com>, a Barista interview
+    minimal = {"uuid": interview["uuid"], "updated_at": interview["updated_at"]}
+    assert (await deliver(bot, "InterviewCompleted", minimal)).status_code == 200
+    (card,) = await bot.slack.wait_for(lambda: cards(bot, "C1"), timeout=5)
+    assert "Ann Lee" in card.text and "Barista" in str(card.blocks) and "*Completed*" in str(card.blocks)
+    (card,) = await bot.slack.wait_for(lambda: cards(bot, "C3"), timeout=5)
+    assert "Ann Lee" in card.text
+    for _ in range(100):
+        if await bot.services.db.outbox.counts() == {"sent": 2, "skipped": 1}:
+            break
+        await asyncio.sleep(0.05)
+    assert bot.slack.posted("C2") == []
