@@ -737,7 +737,11 @@ class OutboxWorker:
             return self._counted_from(sent_at), None
         # Its reply in the thread already, a rating fetches its interview for the card alone: a passing
         # failure then tries the row again rather than drop the refresh (on its last attempt, it is dropped).
-        refresh_only = thread_ts is not None and earlier is not None and not payload.get("compact")
+        refresh_only = (
+            thread_ts is not None
+            and earlier is not None
+            and (not payload.get("compact") or (item.thread_card or {}).get(COMPACT_LINE) is False)
+        )
         # Its filters deferred and no card to reply under, a rating without its interview is refused
         # (``_deferred_filters_refuse``): a passing failure tries the row again, so that it is not
         # skipped for good while Spark Hire is down a moment (on its last attempt, it is skipped).

@@ -206,3 +206,17 @@ async def test_a_delivery_older_than_the_card_replies_keeps_the_card_and_the_log
     assert card.updates == 0
     row_id = int(replies(bot, card)[0].metadata["event_payload"]["outbox_id"])
     assert f"Outbox row {row_id} is older than the card {card.ts} shows: replied, card kept" in caplog.text
+
+
+async def test_a_compact_ratings_refresh_of_a_full_card_also_waits_out_a_spark_hire_outage(bot):
+    # Completions as cards, ratings as compact lines: the card's refresh a compact rating owes is
+    # made too, not dropped because Spark Hire could not serve the interview at that moment.
+    await subscribe(bot, "subscribe sparkhire completed")
+    await subscribe(bot, "subscribe sparkhire rated compact")
+    card = await posted_card(bot)
+    uuid = completed_interview(bot)["uuid"]
+    card, _ = await refresh_refused(bot, retry_after=1)
+    bot.sparkhire.fail_next(503, times=4, when=lambda request: request.method == "GET" and uuid in request.path)
+    await bot.slack.wait_for(lambda: card.updates == 1, timeout=20)
+    assert "★★★★★ 5" in str(card.blocks)
+    assert [r.text for r in replies(bot, card)] == [BOB_5]
