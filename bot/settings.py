@@ -80,7 +80,7 @@ class Settings(BaseSettings):
     slack_api_url: str = SLACK_DEFAULT_URL
     #: Longest wait for one Slack Web API call (slack-sdk's own default is 30 s; Slack answers in well
     #: under one). A user waiting on a form is told after this long that Slack did not answer.
-    slack_timeout_seconds: float = Field(default=15, gt=0)
+    slack_timeout_seconds: float = Field(default=15, gt=0, allow_inf_nan=False)
 
     wedgehr_token: SecretStr | None = None
     wedgehr_env: WedgeHREnv = WedgeHREnv.production
@@ -97,24 +97,24 @@ class Settings(BaseSettings):
     #: connection; on SQLite for the file's write lock. A server that stops answering (failover,
     #: partition) keeps its connections open; without a limit every request and the outbox would
     #: wait on them for as long as TCP takes to notice (hours).
-    database_timeout_seconds: float = Field(default=15, gt=0)
+    database_timeout_seconds: float = Field(default=15, gt=0, allow_inf_nan=False)
     port: int = Field(default=3000, ge=1, le=65535)
     #: Longest wait for a request's body once its headers are in: a client trickling it holds a
     #: connection open. Past it the answer is 408 and the connection closes (bot/web_limits.py).
-    http_body_timeout_seconds: float = Field(default=10, gt=0)
+    http_body_timeout_seconds: float = Field(default=10, gt=0, allow_inf_nan=False)
     #: A connection that has not sent a complete request's headers this long after it opened, or
     #: after its last answer, is closed. Behind a proxy that reuses connections, set it above the
     #: proxy's own idle timeout, or the proxy may send a request just as the bot closes.
-    http_idle_timeout_seconds: float = Field(default=620, gt=0)
+    http_idle_timeout_seconds: float = Field(default=620, gt=0, allow_inf_nan=False)
     #: Most HTTP connections open at once; more are answered 503 and closed. Unset: 1000, or half
     #: the process's open-file limit if that is lower (the rest is for the database and clients).
     http_max_connections: int | None = Field(default=None, ge=1)
     public_url: str | None = None
     bot_secret_key: SecretStr | None = None
-    wedgehr_poll_seconds: float = Field(default=60, gt=0)
+    wedgehr_poll_seconds: float = Field(default=60, gt=0, allow_inf_nan=False)
     #: Days finished deliveries and received events' bodies are kept (bot/notify/housekeeping.py);
     #: an event's de-duplication key is kept for good. At least 3: events were always kept 72 hours.
-    event_retention_days: float = Field(default=30, ge=3)
+    event_retention_days: float = Field(default=30, ge=3, allow_inf_nan=False)
     log_level: str = "INFO"
 
     @model_validator(mode="before")

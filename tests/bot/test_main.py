@@ -72,8 +72,20 @@ def test_without_slack_credentials_says_what_to_set(tmp_path):
             {"DATABASE_URL": "postgres://bot@127.0.0.1/bot?sslmode=require&channel_binding=require"},
             "Setting DATABASE_URL: the URL's option channel_binding is one the PostgreSQL driver (asyncpg) does not",
         ),
+        # "inf" is a float to Python: the start was a traceback (SQLite's busy timeout), doctor blamed
+        # DATABASE_URL; the other durations were accepted (tests/bot/test_settings.py).
+        ({"DATABASE_TIMEOUT_SECONDS": "inf"}, "Setting DATABASE_TIMEOUT_SECONDS: Input should be a finite number"),
     ],
-    ids=["port", "database-url", "log-level", "secret-key", "vendor-keys-team-ids", "sslmode", "libpq-option"],
+    ids=[
+        "port",
+        "database-url",
+        "log-level",
+        "secret-key",
+        "vendor-keys-team-ids",
+        "sslmode",
+        "libpq-option",
+        "database-timeout-inf",
+    ],
 )
 def test_a_bad_setting_is_named_in_one_line_before_anything_starts(tmp_path, command, setting, says):
     result = run(command, tmp_path, SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET="s", **setting)

@@ -111,6 +111,24 @@ def test_event_retention_is_read_from_its_documented_name_and_keeps_three_days_a
         Settings()
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "SLACK_TIMEOUT_SECONDS",
+        "DATABASE_TIMEOUT_SECONDS",
+        "HTTP_BODY_TIMEOUT_SECONDS",
+        "HTTP_IDLE_TIMEOUT_SECONDS",
+        "WEDGEHR_POLL_SECONDS",
+        "EVENT_RETENTION_DAYS",
+    ],
+)
+@pytest.mark.parametrize("value", ["inf", "Infinity", "nan"])
+def test_a_duration_must_be_a_finite_number(monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match=f"(?s){name.lower()}.*finite number"):
+        Settings()
+
+
 @pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL not set")
 async def test_a_postgres_url_with_sslmode_as_hosts_give_it_connects():
     url = TEST_DATABASE_URL + ("&" if "?" in TEST_DATABASE_URL else "?") + "sslmode=prefer"
