@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import gc
 import logging
 import signal
@@ -75,11 +76,30 @@ async def open_socket(handler: AsyncSocketModeHandler, readiness: Readiness) -> 
     logger.info("Socket Mode connected")
 
 
+def port_unavailable(port: int, exc: OSError) -> StartupFailed:
+    """The line for a port the bot cannot listen on (``PORT``), instead of asyncio's traceback."""
+    if exc.errno == errno.EADDRINUSE:
+        # Perhaps a bot still stopping on the same machine: a restart may get through.
+        return StartupFailed(
+            f"Cannot listen on PORT {port}: another process is using it (a bot still running?): stop it, "
+            "or set PORT to a free port",
+            1,
+        )
+    if exc.errno == errno.EACCES:
+        return StartupFailed(
+            f"Setting PORT: {port} needs privileges this process does not have: use a port of 1024 or above "
+            "(put a reverse proxy in front to serve 80 or 443)",
+            2,
+        )
+    return StartupFailed(f"Cannot listen on PORT {port} ({exc.strerror or exc}): check PORT", 1)
+
+
 async def serve_forever(settings: Settings, *, sandbox: bool = False) -> None:
     """Serve until SIGINT or SIGTERM.
 
     Raises:
-        StartupFailed: the database could not be opened, or Slack refused ``SLACK_APP_TOKEN``.
+        StartupFailed: the database could not be opened, ``PORT`` could not be listened on, or Slack
+            refused ``SLACK_APP_TOKEN``.
     """
     # A token of the wrong kind (Settings.slack_token_problems) was refused before this, by bot/__main__.py.
     app_token = settings.slack_app_token.get_secret_value() if settings.slack_app_token else ""
@@ -125,13 +145,18 @@ async def serve_forever(settings: Settings, *, sandbox: bool = False) -> None:
     # asyncio's own listener rather than web.TCPSite: only its protocol factory can turn away a
     # connection beyond HTTP_MAX_CONNECTIONS before aiohttp sets it up (aiohttp has no such limit).
     assert runner.server is not None
-    listener = await loop.create_server(
-        ConnectionLimit(runner.server, connection_limit(settings.http_max_connections, open_files)),
-        host="0.0.0.0",  # noqa: S104 - a server
-        port=settings.port,
-        backlog=128,  # web.TCPSite's
-        reuse_address=True,
-    )
+    try:
+        listener = await loop.create_server(
+            ConnectionLimit(runner.server, connection_limit(settings.http_max_connections, open_files)),
+            host="0.0.0.0",  # noqa: S104 - a server
+            port=settings.port,
+            backlog=128,  # web.TCPSite's
+            reuse_address=True,
+        )
+    except OSError as exc:
+        # The workers started with the app: they hand back what they hold before the process ends.
+        await runner.cleanup()
+        raise port_unavailable(settings.port, exc) from None
     logger.info(
         "Interview Bot listening on port %d (%s mode%s)",
         settings.port,

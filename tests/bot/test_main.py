@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import errno
 import os
 import re
 import socket
@@ -343,6 +344,24 @@ def test_a_database_that_cannot_be_opened_at_start_is_one_line_naming_database_u
     assert says in line and "DATABASE_URL" in line
     assert "Traceback" not in result.stderr and "Unclosed" not in result.stderr
     assert "hunter2-secret" not in result.stdout + result.stderr
+
+
+def test_a_port_another_process_listens_on_is_one_line_naming_port(tmp_path):
+    # It was asyncio's traceback ("error while attempting to bind on address").
+    with socket.create_server(("0.0.0.0", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = run([], tmp_path, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, PORT=str(port))
+    assert result.returncode == 1, result.stderr
+    (line,) = not_logged(result.stderr)
+    assert line.startswith(f"Cannot listen on PORT {port}: another process is using it")
+    assert "Traceback" not in result.stderr and "Unclosed" not in result.stderr
+
+
+def test_a_port_below_1024_without_privileges_says_to_use_another():
+    from bot.server import port_unavailable
+
+    failure = port_unavailable(80, PermissionError(errno.EACCES, "Permission denied"))
+    assert failure.exit_code == 2 and str(failure).startswith("Setting PORT: 80 needs privileges")
 
 
 def test_a_database_host_that_does_not_resolve_is_named_at_start_migrate_and_doctor(tmp_path):
