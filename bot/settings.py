@@ -48,6 +48,8 @@ SLACK_TOKEN_KINDS = {
     "xoxe-": "a refresh token",
     "xapp-": "an app-level token",
 }
+#: What no Slack token or secret has in it: it came with the paste (quotes from a .env line, a space).
+STRAY_IN_SECRET = re.compile(r"[\s'\"]")
 #: Where a workspace installs the app in OAuth mode (served by bot/app.py).
 SLACK_INSTALL_PATH = "/slack/install"
 #: libpq's ``sslmode`` values, which asyncpg takes as its ``ssl`` option.
@@ -273,13 +275,21 @@ class Settings(BaseSettings):
         return missing
 
     def slack_token_problems(self) -> dict[str, str]:
-        """For each Slack token set that is not the kind its setting takes: its name, and a line saying so."""
+        """For each Slack token set that is not the kind its setting takes, and each Slack secret that
+        cannot be one (spaces or quotes came with the paste): its name, and a line saying so."""
         tokens = {"SLACK_BOT_TOKEN": self.slack_bot_token, "SLACK_APP_TOKEN": self.slack_app_token}
-        return {
+        problems = {
             name: problem
             for name, token in tokens.items()
             if token and (problem := slack_token_problem(name, token.get_secret_value()))
         }
+        # A signing secret with a quote or a space in it verifies nothing: every request from Slack
+        # was answered 401, and nothing but Slack's "dispatch_failed" said why.
+        secrets = {"SLACK_SIGNING_SECRET": self.slack_signing_secret, "SLACK_CLIENT_SECRET": self.slack_client_secret}
+        for name, secret in secrets.items():
+            if secret and STRAY_IN_SECRET.search(secret.get_secret_value()):
+                problems[name] = f"Setting {name}: has spaces or quotes in it: set the secret alone, without them"
+        return problems
 
     def fernet_key(self, *, workdir: Path | None = None) -> bytes:
         """The Fernet key for secrets at rest.
@@ -335,7 +345,7 @@ def slack_token_problem(name: str, token: str) -> str | None:
     """
     bot = name == "SLACK_BOT_TOKEN"
     prefixes = BOT_TOKEN_PREFIXES if bot else (APP_TOKEN_PREFIX,)
-    stray = re.search(r"[\s'\"]", token)  # a token has no spaces or quotes: they came with the paste
+    stray = STRAY_IN_SECRET.search(token)  # a token has no spaces or quotes: they came with the paste
     if token.startswith(prefixes) and not stray:
         return None
     hint = BOT_TOKEN_HINT if bot else APP_TOKEN_HINT

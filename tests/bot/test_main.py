@@ -548,6 +548,28 @@ def test_a_slack_token_of_the_wrong_kind_is_refused_at_start_and_a_failed_config
         assert "tokensecret" not in result.stdout + result.stderr  # at most the token's prefix
 
 
+@pytest.mark.parametrize("secret", ['"0123456789abcdefsecret"', "0123456789abcdefsecret "], ids=["quoted", "space"])
+def test_a_signing_secret_pasted_with_quotes_or_spaces_is_refused_at_start_and_by_doctor(tmp_path, secret):
+    # The bot started with it and answered every request from Slack 401 (nothing verifies against it):
+    # the operator saw only Slack's "dispatch_failed".
+    env = dict(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=secret,
+        DATABASE_URL=f"sqlite:///{tmp_path}/d.db",
+        BOT_SECRET_KEY=Fernet.generate_key().decode(),
+        SLACK_API_URL=f"http://127.0.0.1:{free_port()}/",
+    )
+    started = run([], tmp_path, PORT=str(free_port()), **env)
+    assert started.returncode == 2 and started.stdout == ""
+    (line,) = not_logged(started.stderr)
+    assert line == "Setting SLACK_SIGNING_SECRET: has spaces or quotes in it: set the secret alone, without them"
+    doctor = run(["doctor"], tmp_path, **env)
+    config = next(line for line in doctor.stdout.splitlines() if line.split()[1] == "config")
+    assert config.startswith("FAIL") and line in config and doctor.returncode == 1
+    for result in (started, doctor):
+        assert "0123456789abcdefsecret" not in result.stdout + result.stderr
+
+
 def test_a_bot_token_with_token_rotation_on_is_a_bot_token(tmp_path):
     from bot.settings import Settings
 
