@@ -503,7 +503,13 @@ def create_web_app(
         )
         bolt.client.session = services.slack_session
         try:
-            await db.migrate()
+            if (version := await db.migrate()) > Database.latest_schema_version():
+                logger.warning(
+                    "The database is at schema version %d, newer than this release's %d: a newer release "
+                    "migrated it (a rollback?); run that release, as this one may fail on what it changed",
+                    version,
+                    Database.latest_schema_version(),
+                )
             if not sandbox:  # the sandbox's placeholder keys must not replace real ones in a shared database
                 await services.sync_env_connections()
         except BaseException:

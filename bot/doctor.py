@@ -342,7 +342,14 @@ async def migrate(settings: Settings) -> int:
         return failure.exit_code
     finally:
         await db.aclose()
-    if not applied:
+    latest = Database.latest_schema_version()
+    if version > latest:
+        # It said "up to date (schema version <latest>)" of a database a newer release had migrated.
+        print(
+            f"The database at {url} is at schema version {version}, newer than this release's {latest}: "
+            "a newer release migrated it, so there is nothing to apply; run that release."
+        )
+    elif not applied:
         print(f"The database at {url} is up to date (schema version {version}): nothing to apply.")
     else:
         steps = f"migration {applied[0]}" if len(applied) == 1 else f"migrations {applied[0]} to {applied[-1]}"

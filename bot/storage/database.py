@@ -245,7 +245,8 @@ class Database:
                         raise
 
     async def migrate(self, *, applied: list[int] | None = None) -> int:
-        """Apply pending migrations; returns the schema version. Safe to run concurrently.
+        """Apply pending migrations; returns the schema version (above :meth:`latest_schema_version`
+        when a newer release migrated the database). Safe to run concurrently.
 
         Args:
             applied: Given, the versions this call applied are appended to it.
@@ -261,7 +262,7 @@ class Database:
                 await conn.execute(schema.schema_version.insert().values(version=version, applied_at=time.time()))
                 if applied is not None:
                     applied.append(version)
-            return len(MIGRATIONS)
+            return max(current, len(MIGRATIONS))
 
     async def schema_version(self) -> int:
         """The version the schema is at, 0 if it was never migrated; creates and changes nothing."""
