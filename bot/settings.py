@@ -52,6 +52,8 @@ SLACK_TOKEN_KINDS = {
 STRAY_IN_SECRET = re.compile(r"[\s'\"]")
 #: Where a workspace installs the app in OAuth mode (served by bot/app.py).
 SLACK_INSTALL_PATH = "/slack/install"
+#: The bot's routes under its public address (bot/app.py): ``PUBLIC_URL`` ends before them.
+PUBLIC_URL_NOT_BASE = ("/slack/events", SLACK_INSTALL_PATH, "/slack/oauth_redirect", "/healthz")
 #: libpq's ``sslmode`` values, which asyncpg takes as its ``ssl`` option.
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 
@@ -171,7 +173,18 @@ class Settings(BaseSettings):
             return None
         # Spark Hire refuses a webhook URL without a scheme ("A valid url is required"), and only
         # when a recruiter subscribes: say so at start instead.
-        return absolute_url(value, what="the bot's public address", example="https://bot.example.com").rstrip("/")
+        url = absolute_url(value, what="the bot's public address", example="https://bot.example.com").rstrip("/")
+        # The Request URL from the Slack app's settings, pasted whole: Spark Hire's webhook would be
+        # registered under it (…/slack/events/webhooks/…), a path the bot does not serve, and every
+        # event it sent answered 404; the install link was …/slack/events/slack/install.
+        path = urlsplit(url).path
+        if route := next((r for r in PUBLIC_URL_NOT_BASE if path == r or path.endswith(r)), None):
+            base = url[: url.rindex(route)]
+            raise ValueError(
+                f"{base}{route} is one of the bot's own addresses, not its base: give the address it is "
+                f"served at, without {route}, as in {base}"
+            )
+        return url
 
     @field_validator("log_level")
     @classmethod

@@ -467,6 +467,12 @@ def test_a_missing_sqlite_directory_is_named_by_migrate_and_doctor_as_at_start(t
         ({"DATABASE_URL": "sqlite://"}, "Setting DATABASE_URL: names no file"),
         ({"PUBLIC_URL": "bot.example.com"}, "Setting PUBLIC_URL: 'bot.example.com' is not an absolute URL"),
         ({"PUBLIC_URL": "https://"}, "Setting PUBLIC_URL:"),
+        # Slack's Request URL pasted whole: Spark Hire's webhook went under it, where every event got 404.
+        (
+            {"PUBLIC_URL": "https://bot.example.com/slack/events"},
+            "Setting PUBLIC_URL: https://bot.example.com/slack/events is one of the bot's own addresses, not its "
+            "base: give the address it is served at, without /slack/events, as in https://bot.example.com",
+        ),
         ({"SLACK_CLIENT_ID": "1111.2222"}, "Setting SLACK_CLIENT_SECRET: not set, but SLACK_CLIENT_ID is"),
         # Each was used as given: every Slack call, or every vendor call, failed on a relative URL.
         (
@@ -485,6 +491,7 @@ def test_a_missing_sqlite_directory_is_named_by_migrate_and_doctor_as_at_start(t
         "sqlite-no-path",
         "public-url-no-scheme",
         "public-url-no-host",
+        "public-url-slack-request-url",
         "client-id-alone",
         "slack-api-url-no-scheme",
         "wedgehr-api-url-no-scheme",

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from cryptography.fernet import Fernet
 
@@ -127,6 +129,27 @@ def test_a_duration_must_be_a_finite_number(monkeypatch, name, value):
     monkeypatch.setenv(name, value)
     with pytest.raises(ValueError, match=f"(?s){name.lower()}.*finite number"):
         Settings()
+
+
+@pytest.mark.parametrize(
+    ("given", "base"),
+    [
+        ("https://bot.example.com/slack/events", "https://bot.example.com"),
+        ("https://bot.example.com/slack/events/", "https://bot.example.com"),
+        ("https://example.com/bot/slack/install", "https://example.com/bot"),
+        ("https://bot.example.com/slack/oauth_redirect", "https://bot.example.com"),
+    ],
+)
+def test_a_public_url_of_one_of_the_bots_routes_is_refused_naming_its_base(monkeypatch, given, base):
+    # Spark Hire's webhook was registered under it (.../slack/events/webhooks/...): every event got 404.
+    monkeypatch.setenv("PUBLIC_URL", given)
+    with pytest.raises(ValueError, match=f"not its base: .* as in {re.escape(base)} "):
+        Settings()
+
+
+def test_a_public_url_with_a_path_of_its_own_is_kept(monkeypatch):
+    monkeypatch.setenv("PUBLIC_URL", "https://example.com/interview-bot/")
+    assert Settings().public_url == "https://example.com/interview-bot"
 
 
 @pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL not set")
