@@ -8,6 +8,7 @@ import contextlib
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from pydantic import ValidationError as SettingsError
 
@@ -74,6 +75,16 @@ def _parser() -> argparse.ArgumentParser:
 def _load_settings() -> Settings | None:
     try:
         return Settings()
+    except UnicodeDecodeError as exc:
+        # The .env file (the environment's values are text already): saved as UTF-16, as Windows
+        # PowerShell's `echo … > .env` does, or in a legacy code page. It was a traceback.
+        env_file = Path(str(Settings.model_config.get("env_file") or ".env")).resolve()
+        print(
+            f"{env_file}: not UTF-8 text ({exc.reason} at byte {exc.start}): save it as UTF-8, or set the "
+            "settings in the environment instead",
+            file=sys.stderr,
+        )
+        return None
     except SettingsError as exc:
         for error in exc.errors():
             name = "_".join(str(part) for part in error["loc"]).upper()

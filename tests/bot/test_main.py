@@ -94,6 +94,16 @@ def test_a_bad_setting_is_named_in_one_line_before_anything_starts(tmp_path, com
     assert result.stdout == ""  # not one check ran
 
 
+def test_a_dot_env_file_that_is_not_utf8_is_one_line_naming_it(tmp_path):
+    # As Windows PowerShell's `echo SLACK_BOT_TOKEN=... > .env` writes it (UTF-16): it was a traceback.
+    (tmp_path / ".env").write_text("SLACK_BOT_TOKEN=xoxb-1\nSLACK_SIGNING_SECRET=s\n", encoding="utf-16")
+    for command in ([], ["doctor"], ["migrate"]):
+        result = run(command, tmp_path)
+        assert result.returncode == 2 and result.stdout == "", result.stderr
+        (line,) = result.stderr.splitlines()
+        assert line.startswith(f"{tmp_path / '.env'}: not UTF-8 text (") and "save it as UTF-8" in line
+
+
 def test_doctor_reads_the_database_without_making_or_migrating_it(tmp_path):
     # It migrated: run from another directory it left a database file there, and on a shared
     # PostgreSQL it upgraded the schema under processes still running the release before.
