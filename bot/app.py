@@ -523,6 +523,8 @@ def create_web_app(
             # and platforms kill a process that does not serve its port within a minute.
             services.tasks.spawn(withdraw_vendor_keys(services), name="withdraw-vendor-keys")
         warn_if_vendor_keys_serve_everyone(settings)
+        if lost := settings.lost_database():
+            logger.warning("%s.", lost)
         workers: list[asyncio.Task[None]] = pipeline.start() if start_workers else []
         try:
             yield

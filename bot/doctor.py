@@ -157,6 +157,16 @@ async def collect_checks(settings: Settings, *, sandbox: bool = False) -> list[C
             )
 
     async def database() -> str:
+        lost = settings.lost_database()
+        try:
+            said = await database_state()
+        except CheckWarning as exc:
+            raise CheckWarning(f"{exc}; {lost}" if lost else str(exc)) from None
+        if lost:
+            raise CheckWarning(f"{said}; but {lost}")
+        return said
+
+    async def database_state() -> str:
         # Read only: doctor run from another directory must not leave a database file there, nor
         # upgrade a shared schema under processes still running the release before.
         file = _sqlite_file(settings)

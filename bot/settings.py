@@ -339,6 +339,17 @@ class Settings(BaseSettings):
             time.sleep(0.01)
         raise RuntimeError(f"{path} is empty: delete it, or set BOT_SECRET_KEY")
 
+    def lost_database(self) -> str | None:
+        """What is wrong when the database does not outlive the process's machine (else ``None``):
+        SQLite on a Heroku dyno, whose disk is emptied at every restart."""
+        if not self.sqlalchemy_url.startswith("sqlite") or not os.environ.get("DYNO"):
+            return None
+        return (
+            "DATABASE_URL names a SQLite file on a Heroku dyno, whose disk is emptied at every restart and "
+            "deploy (at least daily) and is not shared with its other dynos: subscriptions, connected accounts "
+            "and notifications not yet posted are lost. Attach Heroku Postgres (it sets DATABASE_URL)"
+        )
+
     @property
     def shares_its_database(self) -> bool:
         """PostgreSQL: the database other processes, on other machines, may use too."""

@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import errno
+import logging
 import os
 import re
 import socket
@@ -21,6 +22,7 @@ from bot.storage import Database
 from bot.wedgehr.sandbox import WedgeHRSandbox
 from tests.support.databases import TEST_DATABASE_URL
 from tests.support.fake_slack import APP_TOKEN, BOT_TOKEN, FakeSlack
+from tests.support.harness import running_bot
 from tests.support.process import BotProcess
 from tests.support.servers import free_port, serve
 from tests.support.slack_requests import SIGNING_SECRET, SlackSender
@@ -102,6 +104,21 @@ def test_a_dot_env_file_that_is_not_utf8_is_one_line_naming_it(tmp_path):
         assert result.returncode == 2 and result.stdout == "", result.stderr
         (line,) = result.stderr.splitlines()
         assert line.startswith(f"{tmp_path / '.env'}: not UTF-8 text (") and "save it as UTF-8" in line
+
+
+async def test_sqlite_on_a_heroku_dyno_is_said_to_be_lost_at_every_restart(tmp_path, monkeypatch, caplog):
+    # A Heroku app without its Postgres add-on ran on SQLite on the dyno's disk: everything stored
+    # was gone after the next restart (at least daily), and nothing said so.
+    env = dict(DYNO="web.1", SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=f"http://127.0.0.1:{free_port()}/")
+    doctor = await asyncio.to_thread(run, ["doctor"], tmp_path, **env)
+    (line,) = [line for line in doctor.stdout.splitlines() if line.split()[1] == "database"]
+    assert line.startswith("warn") and "SQLite file on a Heroku dyno" in line and "Attach Heroku Postgres" in line
+
+    caplog.set_level(logging.WARNING, logger="bot")
+    monkeypatch.setenv("DYNO", "web.1")
+    async with running_bot():
+        pass
+    assert any("SQLite file on a Heroku dyno" in r.getMessage() for r in caplog.records)
 
 
 def test_doctor_reads_the_database_without_making_or_migrating_it(tmp_path):
