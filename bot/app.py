@@ -40,7 +40,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.crypto import SecretBox
 from bot.errors import NotInstalledError
-from bot.logs import quiet_malformed_requests
+from bot.logs import quiet_malformed_requests, quiet_unverified_requests
 from bot.services import Services
 from bot.settings import SLACK_INSTALL_PATH, Settings, SlackMode
 from bot.slack_tokens import (
@@ -364,6 +364,7 @@ def create_web_app(
         start_workers: Run the outbox worker and the WedgeHR poller in this process.
     """
     quiet_malformed_requests()  # anyone can send them; aiohttp logs each as an ERROR
+    quiet_unverified_requests()  # Bolt logs their bodies, which are Slack's own when the secret is wrong
     web_app = web.Application(client_max_size=1024**2)
     secret_box = SecretBox(settings.fernet_key())
     db = Database.for_settings(settings, secret_box=secret_box)

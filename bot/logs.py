@@ -114,3 +114,33 @@ _MALFORMED_REQUESTS = QuietMalformedRequests()
 def quiet_malformed_requests() -> None:
     """Put :class:`QuietMalformedRequests` on aiohttp's server logger (once, however often called)."""
     logging.getLogger("aiohttp.server").addFilter(_MALFORMED_REQUESTS)
+
+
+class QuietUnverifiedRequests(logging.Filter):
+    """Bolt logs each request whose signature does not verify with its whole body, at INFO. When
+    ``SLACK_SIGNING_SECRET`` is not the app's (mistyped, or regenerated in Slack and not yet here),
+    those are Slack's own requests: the body holds each command's ``response_url`` (whoever has it
+    can answer as the app, and it is URL-encoded there, past the patterns above) and each submitted
+    form's values, vendor keys typed into the connect form included. One line instead, without the
+    body, saying which setting to check."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if str(record.msg).startswith("Invalid request signature detected"):
+            record.msg = (
+                "Answered 401 a request whose signature does not verify with SLACK_SIGNING_SECRET (or older "
+                "than five minutes): if Slack's own requests get this (users see dispatch_failed), copy the "
+                "signing secret again from the app's Basic Information page"
+            )
+            record.args = None
+        return True
+
+
+_UNVERIFIED_REQUESTS = QuietUnverifiedRequests()
+#: Bolt's loggers of failed signature checks (slack_bolt.logger.get_bolt_logger names them by class).
+BOLT_VERIFICATION_LOGGERS = ("slack_bolt.RequestVerification", "slack_bolt.AsyncRequestVerification")
+
+
+def quiet_unverified_requests() -> None:
+    """Put :class:`QuietUnverifiedRequests` on Bolt's verification loggers (once, however often called)."""
+    for name in BOLT_VERIFICATION_LOGGERS:
+        logging.getLogger(name).addFilter(_UNVERIFIED_REQUESTS)

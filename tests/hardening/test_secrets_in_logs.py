@@ -1,6 +1,7 @@
 """No token, key or webhook password in any log line, at any level, over a full run of the real process."""
 
 import base64
+import logging
 import time
 from contextlib import AsyncExitStack
 from urllib.parse import parse_qs, urlparse
@@ -13,6 +14,7 @@ from bot.sparkhire.sandbox import SparkHireSandbox
 from bot.wedgehr.sandbox import WedgeHRSandbox
 from tests.handlers.test_socket_mode import socket_env
 from tests.support.fake_slack import APP_TOKEN, BOT_TOKEN, FakeSlack
+from tests.support.harness import running_bot
 from tests.support.process import BotProcess
 from tests.support.servers import free_port, serve
 from tests.support.slack_requests import SIGNING_SECRET, TEAM, SlackSender, slash_command_form
@@ -336,3 +338,27 @@ async def test_an_oauth_debug_run_with_token_rotation_logs_no_token_or_secret(tm
         base64.b64encode(f"{slack.client_id}:{slack.client_secret}".encode()).decode(),
     )
     assert leaks(log, secrets) == {}
+
+
+async def test_requests_signed_with_another_secret_are_logged_without_their_body(caplog):
+    # SLACK_SIGNING_SECRET not the app's (regenerated in Slack, say): Bolt logged each of Slack's own
+    # requests whole at INFO, the command's response_url (URL-encoded, past the redaction) and the
+    # keys typed into the connect form with it.
+    caplog.set_level(logging.INFO)  # LOG_LEVEL as it comes
+    response_url = "https://hooks.slack.com/commands/T0001/1234/response-url-secret-part"
+    async with running_bot() as bot:
+        slack = SlackSender(bot.url, secret="the-secret-before-it-was-regenerated")
+        try:
+            answered = [
+                await slack.command("find ann@example.com", response_url=response_url),
+                await slack.view_submission(
+                    {"id": "V1", "callback_id": Callback.CONNECT, "private_metadata": ""},
+                    typed_into_connect_form(**{Block.SPARKHIRE_WORKSPACE_KEY: TYPED_SPARKHIRE}),
+                ),
+            ]
+        finally:
+            await slack.aclose()
+    assert [r.status_code for r in answered] == [401, 401]
+    assert not leaks(caplog.text, ["response-url-secret-part", TYPED_SPARKHIRE, "ann%40example.com"])
+    said = [r.getMessage() for r in caplog.records if "SLACK_SIGNING_SECRET" in r.getMessage()]
+    assert len(said) == 2 and "Basic Information" in said[0]
