@@ -115,13 +115,15 @@ class SandboxUrls:
 
 
 def configure_web_client(client: AsyncWebClient, settings: Settings) -> AsyncWebClient:
-    """Point a Web API client at ``SLACK_API_URL`` and give it our retry handlers.
+    """Point a Web API client at ``SLACK_API_URL``, with ``SLACK_TIMEOUT_SECONDS`` and our retry handlers.
 
     slack-sdk retries nothing by default; we add 429 (honouring Retry-After),
     5xx and connection retries. Bolt copies these into the client it makes for
     each request.
     """
     client.base_url = settings.slack_api_url
+    # Applies when the client makes its own session (doctor's): it waited slack-sdk's 30 s.
+    client.timeout = settings.slack_timeout_seconds  # type: ignore[assignment] - aiohttp takes a float
     client.retry_handlers = [
         AsyncRateLimitErrorRetryHandler(max_retry_count=3),
         AsyncServerErrorRetryHandler(max_retry_count=2),

@@ -94,6 +94,11 @@ def _slack_error(exc: SlackApiError, settings: Settings) -> str:
 
 
 def _unreachable(exc: Exception, settings: Settings) -> CheckFailed:
+    if isinstance(exc, TimeoutError):
+        return CheckFailed(
+            f"{settings.slack_api_url} did not answer within SLACK_TIMEOUT_SECONDS "
+            f"({settings.slack_timeout_seconds:g} s): check this machine's network and HTTPS_PROXY, or SLACK_API_URL"
+        )
     return CheckFailed(
         f"cannot reach {settings.slack_api_url} ({type(exc).__name__}): check this machine's network, "
         "DNS and HTTPS_PROXY, or SLACK_API_URL"
@@ -220,7 +225,7 @@ async def collect_checks(settings: Settings, *, sandbox: bool = False) -> list[C
                 f"Slack refused SLACK_BOT_TOKEN ({_slack_error(exc, settings)}): copy the Bot User OAuth Token "
                 "(xoxb-...) again from the app's OAuth & Permissions page, and reinstall the app if it was removed"
             ) from exc
-        except aiohttp.ClientError as exc:
+        except (aiohttp.ClientError, TimeoutError) as exc:
             raise _unreachable(exc, settings) from exc
         granted_scopes = response.headers.get("x-oauth-scopes")
         return f"auth.test ok: team {response['team']} ({response['team_id']}) as @{response['user']}"
@@ -240,7 +245,7 @@ async def collect_checks(settings: Settings, *, sandbox: bool = False) -> list[C
                 f"Slack refused SLACK_APP_TOKEN ({_slack_error(exc, settings)}): copy the app-level token "
                 "(xapp-..., with connections:write) again from the app's Basic Information page"
             ) from exc
-        except aiohttp.ClientError as exc:
+        except (aiohttp.ClientError, TimeoutError) as exc:
             raise _unreachable(exc, settings) from exc
         return "apps.connections.open ok: Socket Mode can connect"
 

@@ -256,6 +256,30 @@ async def test_doctor_says_what_to_do_when_slack_refuses_or_cannot_be_reached(tm
     assert refused.returncode == unreachable.returncode == 1
 
 
+async def test_doctor_waits_for_slack_no_longer_than_slack_timeout_seconds_and_says_so(tmp_path):
+    # A Slack (or proxy) that never answered: doctor waited slack-sdk's own 30 s, whatever
+    # SLACK_TIMEOUT_SECONDS said, then printed "FAIL  slack      TimeoutError: " and nothing else.
+    async def never_answer(reader, writer):
+        await reader.read()  # until the client gives up and closes
+
+    server = await asyncio.start_server(never_answer, "127.0.0.1", 0)
+    silent_url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/api/"
+    async with server:
+        doctor = await asyncio.to_thread(
+            run,
+            ["doctor"],
+            tmp_path,
+            SLACK_BOT_TOKEN=BOT_TOKEN,
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_API_URL=silent_url,
+            SLACK_TIMEOUT_SECONDS="0.5",
+            DATABASE_URL=f"sqlite:///{tmp_path}/d.db",
+        )
+    (line,) = [line for line in doctor.stdout.splitlines() if line.split()[1] == "slack"]
+    assert line.startswith("FAIL") and f"{silent_url} did not answer within SLACK_TIMEOUT_SECONDS (0.5 s)" in line
+    assert doctor.returncode == 1
+
+
 async def test_doctor_names_the_scopes_an_older_install_lacks(tmp_path):
     slack = FakeSlack()
     slack.scopes -= {"channels:history", "groups:history"}  # installed from an older manifest.yml
