@@ -7,6 +7,7 @@ endpoints; transport, retry policy and error translation live here once.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
@@ -110,6 +111,18 @@ class RetryWait:
 RetryObserver = Callable[[RetryWait], Awaitable[bool]]
 
 
+def on_this_machine(url: str) -> bool:
+    """Whether ``url`` names this machine (``--sandbox``'s vendors, or a tunnel's end): no proxy of
+    ``HTTP_PROXY`` / ``HTTPS_PROXY`` can reach it there, and without ``NO_PROXY`` httpx sent it one."""
+    host = httpx.URL(url).host
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class HttpPool:
     """One pooled ``httpx.AsyncClient`` per base URL per process, closed on shutdown."""
 
@@ -133,6 +146,7 @@ class HttpPool:
                 transport=self._transport,
                 limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
                 headers={"User-Agent": "interview-bot/0.1"},
+                trust_env=not on_this_machine(key),
             )
             self._clients[key] = client
         return client
@@ -230,7 +244,9 @@ class BaseVendorClient:
         self.retry = retry or RetryPolicy()
         self.on_retry = on_retry
         self._owns_client = http_client is None
-        self._http = http_client or httpx.AsyncClient(base_url=self.base_url, timeout=timeout, transport=transport)
+        self._http = http_client or httpx.AsyncClient(
+            base_url=self.base_url, timeout=timeout, transport=transport, trust_env=not on_this_machine(self.base_url)
+        )
         #: Records of listings this client left out as unreadable (``_listed``): a listing with any
         #: is not the account's whole.
         self.unreadable_listed = 0

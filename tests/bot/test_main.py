@@ -17,12 +17,13 @@ import pytest
 from aiohttp import web
 from cryptography.fernet import Fernet
 
+from bot.sparkhire.client import SparkHireClient
 from bot.sparkhire.sandbox import SparkHireSandbox
 from bot.storage import Database
 from bot.wedgehr.sandbox import WedgeHRSandbox
 from tests.support.databases import TEST_DATABASE_URL
 from tests.support.fake_slack import APP_TOKEN, BOT_TOKEN, FakeSlack
-from tests.support.harness import running_bot
+from tests.support.harness import WEDGEHR_TOKEN, running_bot
 from tests.support.process import BotProcess
 from tests.support.servers import free_port, serve
 from tests.support.slack_requests import SIGNING_SECRET, SlackSender
@@ -358,6 +359,19 @@ async def test_sandbox_mode_serves_health_and_the_fake_vendors(tmp_path):
             assert " WARNING " not in bot.log.read_text(), bot.log.read_text()
         finally:
             await bot.stop()
+
+
+async def test_vendors_on_this_machine_are_not_asked_through_a_proxy_of_the_environment(monkeypatch):
+    # A laptop behind a company proxy (HTTP_PROXY, no NO_PROXY) running --sandbox: the bot asked the
+    # proxy for the fake vendors on 127.0.0.1, which it cannot reach, and every call failed.
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("NO_PROXY", "")
+    async with running_bot() as bot:
+        assert [s.name for s in await bot.services.sparkhire("sandbox").list_question_sets()] == ["Basics"]
+        assert await bot.services.wedgehr(WEDGEHR_TOKEN).verify()
+        async with SparkHireClient(api_key="sandbox", base_url=bot.services.sparkhire_url) as own:
+            assert [s.name for s in await own.list_question_sets()] == ["Basics"]
 
 
 def test_doctor_on_postgresql_without_bot_secret_key_says_to_set_it_and_reports_each_check(tmp_path):
