@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from bot.vendors.times import VendorTime
 
 WATCH_URL = "https://www.sparkhire.com/interview/{uuid}/watch"
 TIME_LIMITS = (30, 60, 90, 120, 160, 180)  # seconds; 160 is what the API accepts (sic)
@@ -38,8 +39,8 @@ class Quota(SparkModel):
 
 class Plan(SparkModel):
     name: str
-    started_at: datetime | None = None
-    renews_at: datetime | None = None
+    started_at: VendorTime | None = None
+    renews_at: VendorTime | None = None
     jobs: Quota | None = None
     users: Quota | None = None
     downgrades_to: dict[str, Any] | None = None
@@ -77,25 +78,25 @@ class Company(SparkModel):
     location: dict[str, Any] | None = None
     video: dict[str, Any] | None = None
     industry: dict[str, Any] | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
+    created_at: VendorTime | None = None
+    updated_at: VendorTime | None = None
 
 
 class User(Person):
     active: bool | None = None
     role: str | None = None
     company: CompanyRef | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
+    created_at: VendorTime | None = None
+    updated_at: VendorTime | None = None
 
 
 class IntegrationKey(SparkModel):
     key: SecretStr  # a credential: hidden in str() and repr()
     description: str | None = None
     type: str | None = None
-    last_used_at: datetime | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
+    last_used_at: VendorTime | None = None
+    created_at: VendorTime | None = None
+    updated_at: VendorTime | None = None
     user: Person | None = None
 
 
@@ -104,9 +105,9 @@ class Job(SparkModel):
     status: str | None = None
     title: str | None = None
     description: str | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    status_updated_at: datetime | None = None
+    created_at: VendorTime | None = None
+    updated_at: VendorTime | None = None
+    status_updated_at: VendorTime | None = None
     created_by: Person | None = None
     status_updated_by: Person | None = None
     company: CompanyRef | None = None
@@ -136,7 +137,7 @@ class InterviewQuestion(SparkModel):
     # An int in requests and question sets, an object in an interview's questions (ERRATA).
     takes: int | Takes | None = None
     think_time: str | int | None = None
-    started_at: datetime | None = None
+    started_at: VendorTime | None = None
 
 
 class QuestionSet(SparkModel):
@@ -169,10 +170,10 @@ class Interview(SparkModel):
     rating: float | None = None  # 0..5, may be fractional
     type: str | None = None
     status: str | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    scheduled_at: datetime | None = None
-    completed_at: datetime | None = None
+    created_at: VendorTime | None = None
+    updated_at: VendorTime | None = None
+    scheduled_at: VendorTime | None = None
+    completed_at: VendorTime | None = None
     job_post: JobPost | None = None
     assigned_to: Person | None = None
     company: CompanyRef | None = None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import IntEnum
 from typing import Any, Generic, TypeVar
 
@@ -10,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from pydantic.alias_generators import to_camel
 
 from bot.vendors.http import log_unreadable
+from bot.vendors.times import VendorTime
 
 
 class WedgeModel(BaseModel):
@@ -43,9 +43,9 @@ class Invite(WedgeModel):
     result_url: str | None = None
     invite_sent: bool = False
     status: str = "unknown"
-    created_at: datetime | None = None
-    expires_at: datetime | None = None
-    completed_at: datetime | None = None
+    created_at: VendorTime | None = None
+    expires_at: VendorTime | None = None
+    completed_at: VendorTime | None = None
 
 
 class Wedge(WedgeModel):
@@ -56,9 +56,9 @@ class Wedge(WedgeModel):
     interview_id: int
     interview_name: str | None = None
     interview_name_contextualized: str | None = None
-    expires_at: datetime | None = None
-    completed_at: datetime | None = None
-    created_at: datetime | None = None
+    expires_at: VendorTime | None = None
+    completed_at: VendorTime | None = None
+    created_at: VendorTime | None = None
     result_url: str | None = None
     invites: list[Invite] = Field(default_factory=list)
 
@@ -94,7 +94,7 @@ class Interview(WedgeModel):
     name: str
     name_contextualized: str | None = None
     properties: list[InterviewProperty] = Field(default_factory=list)
-    created_at: datetime | None = None
+    created_at: VendorTime | None = None
 
 
 class Pagination(WedgeModel):

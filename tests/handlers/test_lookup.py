@@ -872,6 +872,17 @@ async def test_a_click_again_after_a_resend_without_a_clear_answer_sends_no_seco
     assert bot.wedgehr.resends.get(int(wedge_id), 0) == 0
 
 
+async def test_resend_lists_wedges_whose_deadline_wedgehr_wrote_without_a_zone(bot):
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    for email, expires in (("hal@example.com", "2099-01-01T09:00:00"), ("hal@example.com", "2001-01-01T09:00:00")):
+        other = bot.wedgehr.add_interview(f"Interview {expires[:4]}") if expires < "2050" else interview
+        invite = bot.wedgehr.add_invite(interview_id=other["id"], email=email)
+        bot.wedgehr.wedges[invite["_wedgeId"]]["expiresAt"] = expires  # no zone: WedgeHR's is UTC
+    await bot.sender.command("resend hal@example.com", response_url=bot.slack.response_url("hal"))
+    listed = str((await replies(bot, "hal"))[-1]["blocks"])
+    assert "expires <!date^4070941200^" in listed and "expired <!date^978339600^" in listed
+
+
 async def test_resend_finds_the_address_in_a_name_and_address_pasted_from_an_email(bot):
     interview = next(iter(bot.wedgehr.interviews.values()))
     bot.wedgehr.add_invite(interview_id=interview["id"], email="gus@example.com")
