@@ -41,6 +41,7 @@ from bot.candidates import (
     sparkhire_interviews_for,
     wedges_for,
 )
+from bot.crypto import SecretKeyMismatchError
 from bot.errors import NotConnectedError, UserFacingError
 from bot.invites import sparkhire_field_for
 from bot.services import Services
@@ -88,10 +89,21 @@ async def _sparkhire(services: Services, team_id: str, recipient: Recipient) -> 
     return VendorRetries(recipient).watch(services.client_for(connection))  # type: ignore[return-value]
 
 
-async def basic_link(services: Services, recipient: Recipient, *, team_id: str, interview_uuid: str) -> None:
-    """Create the interview's basic link, or re-activate an inactive one, and show its URL."""
+async def basic_link(
+    services: Services, recipient: Recipient, *, team_id: str, interview_uuid: str, channel_id: str | None = None
+) -> None:
+    """Create the interview's basic link, or re-activate an inactive one, and show its URL.
+
+    ``channel_id``: the channel of the card clicked. Its interview is of the account the channel's
+    subscription reads, which the clicker's own key may not be of: that account's key is tried then.
+    """
     client = await _sparkhire(services, team_id, recipient)
-    interview = await client.get_interview(interview_uuid)
+    try:
+        interview = await client.get_interview(interview_uuid)
+    except NotFoundError:
+        if channel_id is None or (found := await _card_account(services, team_id, channel_id, interview_uuid)) is None:
+            raise
+        client, interview = found
     view = from_interview(interview)
     if not view.completed:
         await recipient.send(
@@ -112,6 +124,25 @@ async def basic_link(services: Services, recipient: Recipient, *, team_id: str, 
         detail={"interview": interview_uuid},
     )
     await recipient.send(share_link_message(view, url=link.url or "", link_uuid=link.uuid))
+
+
+async def _card_account(
+    services: Services, team_id: str, channel_id: str, interview_uuid: str
+) -> tuple[SparkHireClient, SparkInterview] | None:
+    """The interview as the accounts the channel's Spark Hire subscriptions read find it (the client
+    of the first that has it), or None."""
+    subscriptions = await services.db.subscriptions.list_for_channel(team_id, channel_id)
+    for connection_id in dict.fromkeys(s.connection_id for s in subscriptions if s.vendor == "sparkhire"):
+        try:
+            connection = await services.db.connections.get(connection_id) if connection_id else None
+        except SecretKeyMismatchError:
+            continue
+        if connection is None or not connection.readable:
+            continue
+        client = services.client_for(connection)
+        with contextlib.suppress(NotFoundError):
+            return client, await client.get_interview(interview_uuid)  # type: ignore[union-attr]
+    return None
 
 
 def _problem_text(error: Exception) -> str:
@@ -264,7 +295,13 @@ async def on_share_button(
         raise UserFacingError("That button does not carry a Spark Hire interview; run `/interview share <email>`.")
     after_ack(
         context,
-        basic_link(services_of(context), recipient, team_id=team_of(body), interview_uuid=uuid),
+        basic_link(
+            services_of(context),
+            recipient,
+            team_id=team_of(body),
+            interview_uuid=uuid,
+            channel_id=(body.get("channel") or {}).get("id"),
+        ),
         recipient=recipient,
         name="share.button",
     )

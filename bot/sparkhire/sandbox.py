@@ -96,6 +96,8 @@ class SparkHireSandbox:
         self.api_keys = set(api_keys) if api_keys is not None else None
         self.company = {"uuid": _uuid(), "name": "Shermer Staffing", "avatar": None}
         self._company_of_key: dict[str, dict[str, Any]] = {}
+        #: Interviews only one account's key may read (``keep_to``): others' reads get 404.
+        self._read_only_by: dict[str, str] = {}
         self.me = {
             "uuid": _uuid(),
             "name": "Company User",
@@ -290,6 +292,10 @@ class SparkHireSandbox:
         company = self._company_of_key[api_key] = {"uuid": _uuid(), "name": company_name, "avatar": None}
         return company
 
+    def keep_to(self, interview_uuid: str, api_key: str) -> None:
+        """Make an interview ``api_key``'s account's alone: a key of another account reading it gets 404."""
+        self._read_only_by[interview_uuid] = api_key
+
     def company_of(self, api_key: str | None) -> dict[str, Any]:
         """The company (account) an API key belongs to."""
         return self._company_of_key.get(api_key or "", self.company)
@@ -374,8 +380,9 @@ class SparkHireSandbox:
         return web.json_response(items)
 
     def _get(self, table: dict[str, Any], request: web.Request, what: str) -> dict[str, Any]:
-        found = table.get(request.match_info["uuid"])
-        if found is None:
+        uuid = request.match_info["uuid"]
+        found = table.get(uuid)
+        if found is None or self._read_only_by.get(uuid, request[API_KEY]) != request[API_KEY]:
             raise web.HTTPNotFound(
                 text=f'{{"reason":"{what} not found","code":"api.not_found"}}',
                 content_type="application/json",

@@ -9,7 +9,7 @@ from blocks import share
 from blocks.ids import Action, Block
 from bot.candidates import SPARKHIRE_SCAN_LIMIT
 from tests.support.blockkit import assert_valid_blocks, assert_valid_view
-from tests.support.harness import WEDGEHR_TOKEN, running_bot
+from tests.support.harness import SPARKHIRE_KEY, WEDGEHR_TOKEN, running_bot
 
 
 async def replies(bot, key):
@@ -268,6 +268,23 @@ async def test_share_completed_interview_creates_link_and_can_deactivate(bot):
     assert ack.json()["text"] == f"Making a share link for interview {done['uuid']}…"
     await replies(bot, "s2")
     assert link["status"] == "active"
+
+
+async def test_a_cards_share_button_clicked_by_someone_whose_own_key_is_of_another_account_still_shares_it(bot):
+    from tests.bot.notify.test_subscriptions import subscribe
+
+    await subscribe(bot)  # #C1 follows the workspace's Spark Hire account
+    done = next(i for i in bot.sparkhire.interviews.values() if i["status"] == "completed")
+    bot.sparkhire.keep_to(done["uuid"], SPARKHIRE_KEY)
+    bot.sparkhire.add_account("key-of-another-account-0001", "Other Co")
+    await bot.services.db.connections.upsert_user(
+        "T0001", "U2", "sparkhire", "key-of-another-account-0001", account_label="Other Co"
+    )
+    await bot.sender.block_action(
+        Action.SHARE_INTERVIEW, value=done["uuid"], user="U2", response_url=bot.slack.response_url("s")
+    )
+    (told,) = await replies(bot, "s")
+    assert told["text"] == f"Share link for Ann Lee: {bot.sparkhire.share_links[done['uuid']]['url']}"
 
 
 async def test_find_offers_a_share_link_while_it_is_active_and_not_once_deactivated(bot):
