@@ -528,6 +528,8 @@ def create_web_app(
         warn_if_vendor_keys_serve_everyone(settings)
         if lost := settings.lost_database():
             logger.warning("%s.", lost)
+        for line in settings.mistyped_names():
+            logger.warning("%s", line)
         workers: list[asyncio.Task[None]] = pipeline.start() if start_workers else []
         try:
             yield

@@ -115,6 +115,8 @@ async def collect_checks(settings: Settings, *, sandbox: bool = False) -> list[C
     if missing:
         problems.insert(0, "missing " + ", ".join(missing) + " (see README: create the app from manifest.yml)")
     checks.append(Check("config", not problems, "; ".join(problems) or f"Slack {settings.slack_mode.value} mode"))
+    if mistyped := settings.mistyped_names():
+        checks.append(Check("names", True, "; ".join(mistyped), warning=True))
     if not settings.public_url:
         checks.append(
             Check("public", None, "PUBLIC_URL not set: set it to the bot's public https address for Spark Hire events")

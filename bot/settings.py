@@ -5,6 +5,8 @@ The names are a public contract (operators script against them): add, never rena
 
 from __future__ import annotations
 
+import contextlib
+import difflib
 import logging
 import os
 import re
@@ -16,6 +18,7 @@ from typing import Any, get_args
 from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
+from dotenv import dotenv_values
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -69,6 +72,10 @@ class SlackMode(StrEnum):
     socket = "socket"
     oauth = "oauth"
     http = "http"
+
+
+#: The first word of the bot's own setting names: a name starting so that is none is likely mistyped.
+OWN_PREFIXES = ("SLACK_", "WEDGEHR_", "SPARKHIRE_", "BOT_", "VENDOR_", "EVENT_", "DATABASE_")
 
 
 class Settings(BaseSettings):
@@ -338,6 +345,25 @@ class Settings(BaseSettings):
                 return key
             time.sleep(0.01)
         raise RuntimeError(f"{path} is empty: delete it, or set BOT_SECRET_KEY")
+
+    def mistyped_names(self) -> list[str]:
+        """A line per name set in the environment or the ``.env`` file that is no setting but close to
+        one (``SLACK_SIGNING_SECRT``): ignored, it would leave its setting unset without a word."""
+        known = [name.upper() for name in type(self).model_fields]
+        given = set(os.environ)
+        env_file = Path(str(self.model_config.get("env_file") or ".env"))
+        if env_file.is_file():
+            # Unreadable: the settings' own read of it said so already.
+            with contextlib.suppress(OSError, ValueError):
+                given |= {name for name in dotenv_values(env_file, encoding="utf-8") if name}
+        lines = []
+        for name in sorted(given):
+            upper = name.upper()
+            if upper in known or not upper.startswith(OWN_PREFIXES):
+                continue
+            if close := difflib.get_close_matches(upper, known, n=1, cutoff=0.85):
+                lines.append(f"{name} is not a setting, so it is ignored: did you mean {close[0]}?")
+        return lines
 
     def lost_database(self) -> str | None:
         """What is wrong when the database does not outlive the process's machine (else ``None``):

@@ -204,13 +204,16 @@ async def test_doctor_reports_every_check(tmp_path):
             SPARKHIRE_API_KEY="good-spark-key",
             DATABASE_URL=f"sqlite:///{tmp_path}/d.db",
             BOT_SECRET_KEY=Fernet.generate_key().decode(),
+            SPARKHIRE_API_KY="a-typo",  # ignored: said so
         )
         assert (await asyncio.to_thread(run, ["migrate"], tmp_path, **env)).returncode == 0
         result = await asyncio.to_thread(run, ["doctor"], tmp_path, **env)
     lines = result.stdout.splitlines()
     by_name = {line.split()[1]: line.split()[0] for line in lines}
+    assert "SPARKHIRE_API_KY is not a setting, so it is ignored: did you mean SPARKHIRE_API_KEY?" in result.stdout
     assert by_name == {
         "config": "ok",
+        "names": "warn",
         "public": "skip",
         "key": "ok",
         "database": "ok",

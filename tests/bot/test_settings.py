@@ -176,3 +176,17 @@ def test_an_api_url_set_empty_is_its_default_and_one_without_a_scheme_is_refused
         Settings()
     # What `python -m bot` prints of it (pydantic's own text quotes the input whole).
     assert "hunter2" not in refused.value.errors()[0]["msg"]
+
+
+def test_a_name_close_to_a_setting_in_the_environment_or_dot_env_is_said_to_be_ignored(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("WEDGEHR_TOKN=abc\nSPARKHIRE_API_KEY=k\n", encoding="utf-8")
+    monkeypatch.setenv("SLACK_SIGNING_SECRT", "s")
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", "https://hooks.example")  # another tool's: not close to any
+    monkeypatch.setenv("HTTP_PROXYY", "x")  # not one of the bot's prefixes
+    said = Settings().mistyped_names()
+    assert said == [
+        "SLACK_SIGNING_SECRT is not a setting, so it is ignored: did you mean SLACK_SIGNING_SECRET?",
+        "WEDGEHR_TOKN is not a setting, so it is ignored: did you mean WEDGEHR_TOKEN?",
+    ]
+    assert "abc" not in str(said) and "s" not in said
