@@ -4,6 +4,7 @@ wedges newly completed (a candidate who recorded through an interview's public l
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import secrets
 import time
@@ -64,7 +65,8 @@ class WedgeHRPoller:
         self.on_events = on_events
         #: Called once WedgeHR refused a connection's token REJECTIONS_BEFORE_PAUSE polls in a row.
         self.on_rejected = on_rejected
-        self._rejections: dict[str, int] = {}
+        #: Per connection, the token refused (a digest) and how many polls in a row refused it.
+        self._rejections: dict[str, tuple[str, int]] = {}
 
     async def run(self) -> None:
         while True:
@@ -126,7 +128,17 @@ class WedgeHRPoller:
         """WedgeHR refused the token: a few times in a row (not one glitch), its channels are told."""
         if connection is None:
             return
-        count = self._rejections[connection.id] = self._rejections.get(connection.id, 0) + 1
+        refused = _token_digest(connection)
+        # A new token connected while this poll ran with the old one: the refusal is not the new
+        # token's, and pausing would undo the fix the admin just made (and its "re-enabled").
+        now = await self.db.connections.get(connection.id)
+        if now is None or _token_digest(now) != refused:
+            self._rejections.pop(connection.id, None)
+            logger.info("WedgeHR refused connection %s's old token; a new one was connected since", connection.id)
+            return
+        token, count = self._rejections.get(connection.id, (refused, 0))
+        count = count + 1 if token == refused else 1  # another token's refusals do not count
+        self._rejections[connection.id] = (refused, count)
         logger.warning("WedgeHR refused connection %s's token (%d in a row): %s", connection.id, count, exc)
         if count >= REJECTIONS_BEFORE_PAUSE and self.on_rejected is not None:
             self._rejections.pop(connection.id, None)
@@ -359,6 +371,11 @@ class _Recordings:
     def not_shown_yet(self, wedge: dict[str, Any]) -> bool:
         """The wedge was completed before and shows no completion now: its new one is not there yet."""
         return wedge.get("completedAt") is None and str(wedge["id"]) in self.state
+
+
+def _token_digest(connection: Connection) -> str:
+    """Which token a connection holds, without keeping the token itself in memory longer."""
+    return hashlib.sha256(connection.credential.get_secret_value().encode()).hexdigest()
 
 
 def _status_label(status: str) -> str:

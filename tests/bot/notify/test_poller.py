@@ -638,3 +638,28 @@ async def test_an_invite_bounced_again_after_a_new_token_is_posted_as_a_new_boun
         await bounced_again()
         await bot.slack.wait_for(lambda: len(replies(bot, card)) == 2, timeout=5)
         assert all("invite could not be sent" in m.text for m in replies(bot, card))
+
+
+async def test_a_token_refused_by_a_poll_begun_before_a_new_one_was_connected_pauses_nothing():
+    async with running_bot(wedgehr_poll_seconds=3600) as bot:
+        await watched(bot)
+        new_token = "company-a-new-token-0123"
+        bot.wedgehr.tokens = {new_token}  # the token was revoked in WedgeHR
+        for _ in range(2):
+            await bot.pipeline.poller.poll_all()
+        # The third poll, with the old token, waits on WedgeHR while the admin connects the new one.
+        bot.wedgehr.slow_next(1.5, when=lambda r: r.headers.get("Authorization") != f"Bearer {new_token}")
+        polling = asyncio.create_task(bot.pipeline.poller.poll_all())
+        await asyncio.sleep(0.2)
+        await connect_token(bot, new_token)
+        assert not polling.done()  # the refusal of the old token is still to come
+        await polling
+        await asyncio.sleep(0.3)
+        assert not any("rejected" in message.text for message in bot.slack.posted("U1"))
+        (subscription,) = await bot.services.db.subscriptions.list_for_team("T0001")
+        assert not subscription.paused
+        # And the new token starts its own count: one refusal of it is not the old token's third.
+        bot.wedgehr.fail_next(401)
+        await bot.pipeline.poller.poll_all()
+        (subscription,) = await bot.services.db.subscriptions.list_for_team("T0001")
+        assert not subscription.paused
