@@ -67,14 +67,48 @@ class WedgeHRPoller:
         self.on_rejected = on_rejected
         #: Per connection, the token refused (a digest) and how many polls in a row refused it.
         self._rejections: dict[str, tuple[str, int]] = {}
+        #: The timer's polls running at once (each is a few requests in a row), across its ticks.
+        self._at_once = asyncio.Semaphore(POLLS_AT_ONCE)
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self.poll_all()
-            except Exception:
-                logger.exception("WedgeHR poll failed")
-            await asyncio.sleep(self.interval)
+        """Every ``interval``, start polling each subscribed connection not still being polled.
+
+        The timer does not wait for the polls it started: one account slower than the interval (a
+        huge account, WedgeHR answering late) is polled again once its poll has ended, while every
+        other connection keeps its own pace.
+        """
+        in_flight: dict[str, asyncio.Task[None]] = {}
+        try:
+            while True:
+                try:
+                    await self._start_polls(in_flight)
+                except Exception:
+                    logger.exception("WedgeHR poll failed")
+                await asyncio.sleep(self.interval)
+        finally:
+            for task in in_flight.values():
+                task.cancel()
+            await asyncio.gather(*in_flight.values(), return_exceptions=True)
+
+    async def _start_polls(self, in_flight: dict[str, asyncio.Task[None]]) -> None:
+        scheduled = time.time()  # before anything else: the lease's "until" is never later than the next tick
+        for connection_id in sorted(await self._subscribed_connections()):
+            if connection_id in in_flight:
+                continue  # still polling (or waiting its turn): never twice at once in one process
+
+            async def poll(connection_id: str = connection_id) -> None:
+                try:
+                    async with self._at_once:
+                        await self._poll_leased(connection_id, scheduled=scheduled)
+                except Exception:  # the database failing a lease: the next tick tries again
+                    logger.exception("WedgeHR poll of connection %s failed", connection_id)
+                finally:
+                    in_flight.pop(connection_id, None)
+
+            in_flight[connection_id] = asyncio.create_task(poll(), name=f"poll-{connection_id}")
+
+    async def _subscribed_connections(self) -> set[str]:
+        return {s.connection_id for s in await self.db.subscriptions.list_active("wedgehr") if s.connection_id}
 
     async def poll_all(self) -> int:
         """Poll every subscribed connection we can lease; returns how many events were new.
@@ -82,9 +116,7 @@ class WedgeHRPoller:
         A few connections at a time: one slow or unreachable account (each request waiting out its
         timeout and retries) must not hold back every other workspace's notifications.
         """
-        connection_ids = {
-            s.connection_id for s in await self.db.subscriptions.list_active("wedgehr") if s.connection_id
-        }
+        connection_ids = await self._subscribed_connections()
         at_once = asyncio.Semaphore(POLLS_AT_ONCE)
 
         async def poll_one(connection_id: str) -> int:
@@ -97,8 +129,9 @@ class WedgeHRPoller:
                 raise result
         return sum(results)  # type: ignore[arg-type]
 
-    async def _poll_leased(self, connection_id: str) -> int:
-        started = time.time()
+    async def _poll_leased(self, connection_id: str, *, scheduled: float | None = None) -> int:
+        """Poll one connection if no process holds it; ``scheduled``: when the timer's tick began."""
+        started = time.time() if scheduled is None else min(scheduled, time.time())
         if not await self.db.poll_state.try_lease(connection_id, self.holder, self.lease_seconds):
             return 0
         keeper = asyncio.create_task(self._keep_lease(connection_id), name=f"poll-lease-{connection_id}")
