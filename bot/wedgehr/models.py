@@ -15,6 +15,13 @@ from bot.vendors.times import VendorTime
 class WedgeModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow")
 
+    @field_validator("created_at", "expires_at", "completed_at", mode="before", check_fields=False)
+    @classmethod
+    def _no_time(cls, value: Any) -> Any:
+        """An empty time is no time: read as one, the whole record would be left out (a completion
+        or a bounce never posted)."""
+        return None if isinstance(value, str) and not value.strip() else value
+
 
 class InviteStatus(IntEnum):
     """Status labels in the order whose position is their number (ERRATA)."""
@@ -46,6 +53,25 @@ class Invite(WedgeModel):
     created_at: VendorTime | None = None
     expires_at: VendorTime | None = None
     completed_at: VendorTime | None = None
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _status_by_label(cls, value: Any) -> Any:
+        """A status given by its number (``filter[status]`` takes either, ERRATA) as its label: the
+        poller and the cards know labels. One the bot does not know is kept as sent."""
+        if value is None:
+            return InviteStatus.unknown.name
+        if (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, str) and value.isdigit()):
+            try:
+                return InviteStatus(int(value)).name
+            except ValueError:
+                return str(value)
+        return value
+
+    @field_validator("invite_sent", mode="before")
+    @classmethod
+    def _not_sent(cls, value: Any) -> Any:
+        return False if value is None else value
 
 
 class Wedge(WedgeModel):
@@ -110,6 +136,15 @@ class Page(WedgeModel, Generic[T]):
 
     data: list[T] = Field(default_factory=list)
     pagination: Pagination = Field(default_factory=Pagination)
+
+    @field_validator("data", "pagination", mode="before")
+    @classmethod
+    def _null_is_none(cls, value: Any, info: ValidationInfo) -> Any:
+        """``null`` for the list or the cursors (wedges are not among the documented paginated
+        listings): nothing, not an answer that fails every poll of the account."""
+        if value is None:
+            return [] if info.field_name == "data" else Pagination()
+        return value
 
 
 class One(WedgeModel, Generic[T]):

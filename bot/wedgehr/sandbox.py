@@ -30,6 +30,14 @@ JSON_BODY: web.RequestKey[Any] = web.RequestKey("json_body", object)
 MAX_PAGE_SIZE = 100
 
 
+def _label(status: Any) -> str:
+    """An invite's status as its label, whether a test stored it by label or by number."""
+    try:
+        return InviteStatus.parse(status).name
+    except (KeyError, ValueError):
+        return str(status)
+
+
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -320,7 +328,7 @@ class WedgeHRSandbox:
             and (interview_id is None or i["interviewId"] == interview_id)
             and (unique_id is None or i["uniqueId"] == unique_id)
             and (email is None or i["email"].lower() == email.lower())
-            and (status is None or i["status"] == status)
+            and (status is None or _label(i["status"]) == status)
         ]
         return self._list(request, items)
 
@@ -365,7 +373,7 @@ class WedgeHRSandbox:
             invite["inviteSent"] = True
             # Same invite id, back to "invited" (the reference's answer): a bounce or a cancellation
             # is undone until the address bounces or the invite is canceled again.
-            if invite["status"] in ("send_failure", "canceled", "unknown"):
+            if _label(invite["status"]) in ("send_failure", "canceled", "unknown"):
                 invite["status"] = "invited"
         return web.json_response({"data": self._wedge_out(wedge)})
 

@@ -703,3 +703,16 @@ async def test_a_wedgehr_account_slower_than_the_poll_interval_does_not_delay_an
         # The other workspace hears of it within about an interval, not once the slow poll is over.
         (card,) = await bot.slack.wait_for(lambda: cards(bot, "C1"), timeout=2)
         assert "Ann" in card.text
+
+
+async def test_a_bounce_wedgehr_lists_with_its_status_as_a_number_is_posted():
+    async with running_bot(wedgehr_poll_seconds=3600) as bot:
+        await subscribe(bot, "subscribe wedgehr send_failure canceled")
+        await bot.pipeline.poller.poll_all()
+        interview = next(iter(bot.wedgehr.interviews.values()))
+        bounced = bot.wedgehr.add_invite(interview_id=interview["id"], email="ann@example.com", first_name="Ann")
+        bounced["status"] = 3  # send_failure by its number, as filter[status] takes it (ERRATA)
+        assert await bot.pipeline.poller.poll_all() == 1
+        (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=5)
+        assert "invite could not be sent" in card.text
+        assert await bot.pipeline.poller.poll_all() == 0

@@ -286,3 +286,33 @@ async def test_connection_error(sandbox):
 
         with pytest.raises(APIConnectionError):
             await c.list_interviews()
+
+
+def test_a_listing_with_null_pagination_data_or_empty_times_is_read():
+    # Wedges are not among the documented paginated listings; an answer may carry nulls there.
+    page = Page[Wedge].model_validate(
+        {
+            "data": [
+                {
+                    "id": 4017600317622981,
+                    "candidateEmail": "fred@example.io",
+                    "interviewId": 5911293050157308,
+                    "completedAt": "",
+                    "invites": [
+                        {
+                            "id": 7952721015002024,
+                            "interviewId": 5911293050157308,
+                            "email": "fred@example.io",
+                            "status": 2,
+                            "inviteSent": None,
+                        }
+                    ],
+                }
+            ],
+            "pagination": None,
+        }
+    )
+    (wedge,) = page.data
+    assert wedge.completed_at is None and page.pagination.next is None
+    assert wedge.invites[0].status == "complete" and wedge.invites[0].invite_sent is False
+    assert Page[Invite].model_validate({"data": None, "pagination": None}).data == []
