@@ -9,9 +9,11 @@ from pydantic import AfterValidator
 
 
 def as_utc(value: datetime) -> datetime:
-    """A vendor time written without a zone is UTC, as the vendors keep their times. Left naive, it
-    would take the bot's own zone when turned into a Unix time, and fail compared with a zoned one."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    """The time in UTC. One written without a zone is UTC, as the vendors keep their times: left
+    naive, it would take the bot's own zone when turned into a Unix time, and fail compared with a
+    zoned one. One written with another offset is the same instant, and is stored (and compared, as
+    a recording's completion time is) as one."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 #: A vendor model's time field: always zoned.

@@ -316,3 +316,13 @@ def test_a_listing_with_null_pagination_data_or_empty_times_is_read():
     assert wedge.completed_at is None and page.pagination.next is None
     assert wedge.invites[0].status == "complete" and wedge.invites[0].invite_sent is False
     assert Page[Invite].model_validate({"data": None, "pagination": None}).data == []
+
+
+def test_a_completion_time_written_with_another_offset_is_the_same_recording():
+    # The poller tells a retake by a changed completedAt: one instant written two ways is one recording.
+    def wedge(completed_at):
+        return Wedge.model_validate(
+            {"id": 1, "candidateEmail": "a@example.io", "interviewId": 2, "completedAt": completed_at}
+        ).model_dump(mode="json", by_alias=True)["completedAt"]
+
+    assert wedge("2026-11-20T10:00:00Z") == wedge("2026-11-20T12:00:00+02:00") == wedge("2026-11-20T10:00:00")
