@@ -510,8 +510,13 @@ def _on_paused_click(act: Callable[..., Awaitable[Answer]], name: str) -> Callab
                     raise
                 answer = _answer(escape(exc.message))
             if _from_home(body):
-                view = await build_home(services, client, team_id, recipient.user_id, notice=answer.home)
-                await client.views_publish(user_id=recipient.user_id, view=view)
+                try:
+                    view = await build_home(services, client, team_id, recipient.user_id, notice=answer.home)
+                    await client.views_publish(user_id=recipient.user_id, view=view)
+                    return
+                except Exception as exc:  # done all the same: "Slack refused, try again" would be wrong
+                    logger.warning("Could not publish the Home after %s (%r); the answer goes by message", name, exc)
+                await recipient.send(answer.message)
             else:
                 await recipient.send(answer.message, replace_original=True)
 

@@ -155,3 +155,23 @@ async def test_subscribe_run_again_in_a_paused_channel_re_enables_it_and_says_wh
     ]
     await open_home(bot)
     assert paused_rows(bot.slack.published_home["U1"]) == []
+
+
+async def test_remove_on_the_home_while_slack_refuses_to_publish_it_says_what_was_done_by_message(bot):
+    bot.slack.add_channel("C3", name="deleted-search")
+    await subscribe(bot, channel="C3")
+    del bot.slack.channels["C3"]
+    (subscription,) = await a_card_is_refused_in(bot, "C3")
+    await open_home(bot)
+    home = {**bot.slack.published_home["U1"], "id": "VHOME", "type": "home"}
+    bot.slack.fail("views.publish", error="internal_error")
+    before = len(bot.slack.posted("U1"))  # the pause notice
+
+    await bot.sender.block_action(
+        Action.SUBSCRIPTION_REMOVE, value=str(subscription.id), user="U1", channel=None, view=home
+    )
+    (told,) = await bot.slack.wait_for(lambda: bot.slack.posted("U1")[before:], timeout=10)
+    # The subscription is gone: the recruiter is told so, not that Slack refused (and to try again).
+    assert "Removed the subscription of <#C3>" in str(told.blocks or told.text)
+    assert "refused" not in told.text and "try again" not in told.text.lower()
+    assert await bot.services.db.subscriptions.list_for_channel("T0001", "C3") == []
