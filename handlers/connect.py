@@ -456,10 +456,11 @@ async def disconnect_and_refresh(
                 notices=notices,
             ),
         )
-    except SlackApiError as exc:
-        if not is_view_gone(exc):
-            raise
-        logger.info("The connect form was closed before the disconnect finished; telling the user by message")
+    except Exception as exc:  # done all the same: "Slack refused, try again" would be wrong
+        if is_view_gone(exc):
+            logger.info("The connect form was closed before the disconnect finished; telling the user by message")
+        else:
+            logger.warning("Could not refresh the connect form after disconnecting (%r); told by message", exc)
         await recipient.send(notice(" ".join(notices)))
 
 

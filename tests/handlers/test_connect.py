@@ -330,6 +330,22 @@ async def test_a_disconnect_whose_form_was_closed_meanwhile_is_confirmed_by_mess
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
+async def test_a_disconnect_whose_form_slack_fails_to_refresh_is_confirmed_by_message_not_as_refused():
+    async with running_bot() as bot:
+        bot.sparkhire.add_account("acme-key-123456", "Acme Corp")
+        await connect_own_key(bot, "acme-key-123456")
+        view = await open_connect(bot, "U2")
+        replies = len(bot.slack.ephemerals("U2"))
+        bot.slack.fail("views.update", error="internal_error")  # Slack's hiccup, after the key is deleted
+        await bot.sender.block_action(
+            Action.DISCONNECT, value=next(iter(disconnect_buttons(view).values())), view=view, user="U2", channel=None
+        )
+        (told,) = await bot.slack.wait_for(lambda: bot.slack.ephemerals("U2")[replies:] or bot.slack.posted("U2"))
+        # The key is gone: "Slack refused the request" would send the user to disconnect it again.
+        assert "Disconnected your Spark Hire account" in told.text and "refused" not in told.text
+        assert (await bot.services.db.connections.resolve("T0001", "sparkhire", "U2")).scope == "workspace"
+
+
 async def test_an_admin_disconnects_the_workspace_token_its_subscriptions_pause_and_their_creators_are_told():
     async with running_bot(env_credentials=False) as bot:
         await bot.services.db.connections.upsert_workspace(
