@@ -571,7 +571,12 @@ def _bulk(
         except Exception:  # the user may have closed the modal; the DM below still arrives
             logger.info("Could not update the bulk invite modal", exc_info=True)
         outcome = results_message(results, vendor=vendor, emailed=emailed)
-        await client.chat_postMessage(channel=recipient.user_id, **outcome.as_kwargs())
+        try:
+            await client.chat_postMessage(channel=recipient.user_id, **outcome.as_kwargs())
+        except Exception as exc:
+            # The rows went out: an error instead of their results would have them all sent again.
+            logger.warning("Could not send the bulk invite's results by direct message (%r); sending them here", exc)
+            await recipient.send(outcome)
 
     async def run() -> None:
         batch = BulkRun(rows=rows)

@@ -383,6 +383,18 @@ async def test_closing_the_progress_window_does_not_stop_the_bulk_invite(bot):
     ]
 
 
+async def test_the_results_of_a_bulk_invite_slack_fails_to_dm_reach_the_recruiter_in_the_channel(bot):
+    modal = await wedgehr_modal(bot, "invite")
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    bot.slack.fail("chat.postMessage", error="internal_error", when=lambda c: c.args.get("channel") == "U1")
+    bulk = "a@example.com\nb@example.com"
+    await bot.sender.view_submission(modal, wedgehr_values(interview, email="", bulk=bulk))
+    (told,) = await bot.slack.wait_for(lambda: bot.slack.ephemerals("U1"), timeout=10)
+    # The invites went out: "Slack refused the request" would have the recruiter send them all again.
+    assert "2 sent" in str(told.blocks) and "refused" not in told.text
+    assert len(bot.wedgehr.invites) == 2
+
+
 async def test_bulk_invites_each_address_once_and_reports_the_duplicates(bot):
     modal = await wedgehr_modal(bot, "invite")
     interview = next(iter(bot.wedgehr.interviews.values()))
