@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import aiohttp
 from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
@@ -70,6 +71,10 @@ class Recipient:
                 return
             except SlackApiError as exc:
                 logger.info("Ephemeral to %s failed (%s); sending a DM", self.channel_id, exc.response["error"])
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                # Slack may have shown it or not: a DM may say it twice, but an error would say "try
+                # again" to someone whose invite (or link) exists.
+                logger.warning("Ephemeral to %s got no answer (%r); sending a DM", self.channel_id, exc)
         await self.client.chat_postMessage(channel=self.user_id, **message.as_kwargs())
 
     async def _respond(self, message: Message, *, replace_original: bool) -> str | None:

@@ -352,6 +352,20 @@ async def test_vendor_5xx_on_create_is_reported_and_the_invite_never_sent_twice(
     assert len(bot.wedgehr.invites) == 1
 
 
+async def test_an_invite_whose_ephemeral_confirmation_slack_does_not_answer_is_confirmed_by_dm_not_retried():
+    async with running_bot(slack_timeout_seconds=0.5) as bot:
+        modal = await wedgehr_modal(bot)
+        interview = next(iter(bot.wedgehr.interviews.values()))
+        bot.slack.before_answering["chat.postEphemeral"] = lambda: asyncio.sleep(1)
+        assert (await bot.sender.view_submission(modal, wedgehr_values(interview))).json()["response_action"] == "clear"
+        (dm,) = await bot.slack.wait_for(lambda: bot.slack.posted("U1"), timeout=10)
+        # The invite exists: "Slack did not answer ... try again" would have the recruiter invite again.
+        assert "Invited Ann Lee (ann@example.com)" in str(dm.blocks)
+        await asyncio.sleep(0.3)
+        assert not [m for m in bot.slack.messages if "try again" in m.text.lower()]
+        assert len(bot.wedgehr.invites) == 1
+
+
 async def test_a_slack_that_stops_answering_views_open_gets_the_user_told_in_seconds():
     """slack-sdk's own timeout does not apply on a shared session: the call waited aiohttp's 300 s."""
     async with running_bot(slack_timeout_seconds=2) as bot:
