@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from blocks.invite import working_view
 from blocks.models import Message
 from bot.crypto import SecretKeyMismatchError
 from bot.errors import NotConnectedError, UserFacingError, raised_inside
+from bot.notify.worker import slack_retry_after
 from bot.services import Services
 from bot.storage import is_database_unavailable
 from bot.vendors.errors import AuthenticationError, RateLimitError, SessionError, VendorError
@@ -181,6 +183,11 @@ def user_message_for(error: BaseException) -> Message:
     if isinstance(error, SlackApiError):
         if slack_error_code(error) == "expired_trigger_id":
             return error_message(TRIGGER_EXPIRED)
+        if slack_error_code(error) == "ratelimited" or getattr(error.response, "status_code", None) == 429:
+            # Past slack-sdk's own retries: an at-once "try again" would be refused the same way.
+            seconds = slack_retry_after(error.response)
+            wait = f"about {max(1, math.ceil(seconds))} seconds" if seconds else "a minute"
+            return error_message(f"Slack is limiting how fast the app may call it (rate limited). Try again in {wait}.")
         return error_message(f"Slack refused the request ({slack_error_code(error) or 'unknown error'}).")
     if is_database_unavailable(error):
         return error_message(DATABASE_UNAVAILABLE)

@@ -41,3 +41,13 @@ async def test_a_form_slack_no_longer_opens_asks_to_run_the_command_again_and_lo
     logged = [r for r in logged_by_handlers(caplog) if r.levelno >= logging.WARNING]
     assert [(r.levelno, r.exc_info) for r in logged] == [(logging.WARNING, None)]
     assert "trigger_id had expired" in logged[0].getMessage()
+
+
+async def test_a_slack_rate_limit_past_its_retries_says_when_to_try_again_not_refused(bot):
+    # slack-sdk waits out three 429s; a fourth is the user's to wait out, and they are told how long.
+    bot.slack.fail("views.open", status=429, error="ratelimited", retry_after=0, times=4)
+    await bot.sender.command("connect", response_url=bot.slack.response_url("c"))
+    told = (await bot.slack.wait_for(lambda: bot.slack.responses.get("c"), timeout=10))[-1]
+    assert_valid_blocks(told["blocks"])
+    assert "Slack is limiting how fast the app may call it (rate limited). Try again in a minute." in told["text"]
+    assert "Slack refused the request" not in told["text"]
