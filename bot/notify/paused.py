@@ -120,17 +120,20 @@ async def pause_shared_channel(services: Services, team_id: str, channel_id: str
     (Slack sends the event again, and once per organisation that joins).
     """
     repo = services.db.subscriptions
-    before = await repo.list_for_channel(team_id, channel_id)
-    if any(s.shared_confirmed_at is not None for s in before):
-        return []  # `subscribe … shared` confirmed it: another organisation joining changes nothing
-    paused = {s.id for s in await repo.pause_channel(team_id, channel_id, SHARED_REASON, error=SHARED_REASON)}
-    for s in before:
-        if s.id not in paused and s.paused_reason != SHARED_REASON:
-            await repo.pause(s.id, SHARED_REASON)
-            paused.add(s.id)
-    if paused:
-        logger.info("Paused %d subscription(s) of %s: now shared with another organisation", len(paused), channel_id)
-    return [s for s in await repo.list_for_channel(team_id, channel_id) if s.id in paused]
+    # One at a time: Slack sends the event again (no answer in 3 s, another organisation joining),
+    # and two runs reading the subscriptions before either paused them would each tell the creators.
+    async with services.db.exclusive(f"shared-pause:{team_id}:{channel_id}"):
+        before = await repo.list_for_channel(team_id, channel_id)
+        if any(s.shared_confirmed_at is not None for s in before):
+            return []  # `subscribe … shared` confirmed it: another organisation joining changes nothing
+        paused = {s.id for s in await repo.pause_channel(team_id, channel_id, SHARED_REASON, error=SHARED_REASON)}
+        for s in before:
+            if s.id not in paused and s.paused_reason != SHARED_REASON:
+                await repo.pause(s.id, SHARED_REASON)
+                paused.add(s.id)
+        if paused:
+            logger.info("Paused %d subscription(s) of %s: shared with another organisation", len(paused), channel_id)
+        return [s for s in await repo.list_for_channel(team_id, channel_id) if s.id in paused]
 
 
 async def user_reachable(client: AsyncWebClient, user_id: str) -> bool:

@@ -283,3 +283,15 @@ def test_the_notice_quotes_a_command_that_parses_back_to_the_subscription():
         assert request.vendors == ("sparkhire",) and request.events == ("completed", "rated")
         assert request.job == "Sr. Account Executive" and set(request.excludes) == {"a@b.io", "@rival.com"}
         assert request.compact and request.shared
+
+
+async def test_slack_sending_the_event_again_while_the_first_is_handled_tells_the_creator_once(bot):
+    # Slack retries an event it got no answer to in 3 s, and sends one per organisation joining:
+    # two at once both read the channel's subscriptions before either paused them.
+    await subscribe(bot, user="U2")
+    bot.slack.share_externally("C1")
+    responses = await asyncio.gather(*(bot.sender.event(channel_shared()) for _ in range(3)))
+    assert [r.status_code for r in responses] == [200, 200, 200]
+    await settled(bot, info_calls=3)
+    (told,) = bot.slack.posted("U2")
+    assert "now shared with another organisation" in told.text
