@@ -89,21 +89,9 @@ async def _sparkhire(services: Services, team_id: str, recipient: Recipient) -> 
     return VendorRetries(recipient).watch(services.client_for(connection))  # type: ignore[return-value]
 
 
-async def basic_link(
-    services: Services, recipient: Recipient, *, team_id: str, interview_uuid: str, channel_id: str | None = None
-) -> None:
-    """Create the interview's basic link, or re-activate an inactive one, and show its URL.
-
-    ``channel_id``: the channel of the card clicked. Its interview is of the account the channel's
-    subscription reads, which the clicker's own key may not be of: that account's key is tried then.
-    """
-    client = await _sparkhire(services, team_id, recipient)
-    try:
-        interview = await client.get_interview(interview_uuid)
-    except NotFoundError:
-        if channel_id is None or (found := await _card_account(services, team_id, channel_id, interview_uuid)) is None:
-            raise
-        client, interview = found
+async def basic_link(services: Services, recipient: Recipient, *, team_id: str, interview_uuid: str) -> None:
+    """Create the interview's basic link, or re-activate an inactive one, and show its URL."""
+    client, interview = await _reading(services, recipient, team_id=team_id, interview_uuid=interview_uuid)
     view = from_interview(interview)
     if not view.completed:
         await recipient.send(
@@ -124,6 +112,22 @@ async def basic_link(
         detail={"interview": interview_uuid},
     )
     await recipient.send(share_link_message(view, url=link.url or "", link_uuid=link.uuid))
+
+
+async def _reading(
+    services: Services, recipient: Recipient, *, team_id: str, interview_uuid: str
+) -> tuple[SparkHireClient, SparkInterview]:
+    """A client that reads the interview, and the interview: the user's own key's, else (not found
+    there) that of an account the channel's subscriptions read. A card's interview is of the account
+    its channel follows, which the clicker's own key may not be of."""
+    client = await _sparkhire(services, team_id, recipient)
+    try:
+        return client, await client.get_interview(interview_uuid)
+    except NotFoundError:
+        channel_id = recipient.channel_id
+        if channel_id is None or (found := await _card_account(services, team_id, channel_id, interview_uuid)) is None:
+            raise
+        return found
 
 
 async def _card_account(
@@ -295,13 +299,7 @@ async def on_share_button(
         raise UserFacingError("That button does not carry a Spark Hire interview; run `/interview share <email>`.")
     after_ack(
         context,
-        basic_link(
-            services_of(context),
-            recipient,
-            team_id=team_of(body),
-            interview_uuid=uuid,
-            channel_id=(body.get("channel") or {}).get("id"),
-        ),
+        basic_link(services_of(context), recipient, team_id=team_of(body), interview_uuid=uuid),
         recipient=recipient,
         name="share.button",
     )
@@ -311,9 +309,8 @@ async def deactivate(services: Services, recipient: Recipient, *, team_id: str, 
     interview_uuid, _, link_uuid = value.partition(":")
     if not (UUID_RE.match(interview_uuid) and UUID_RE.match(link_uuid)):
         raise UserFacingError("That button does not point at a share link any more; run `/interview share` again.")
-    client = await _sparkhire(services, team_id, recipient)
+    client, interview = await _reading(services, recipient, team_id=team_id, interview_uuid=interview_uuid)
     await client.set_share_link_status(interview_uuid, link_uuid, active=False)
-    interview = await client.get_interview(interview_uuid)
     view = from_interview(interview)
     await services.db.audit.add(
         team_id=team_id,

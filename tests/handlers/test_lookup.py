@@ -284,7 +284,20 @@ async def test_a_cards_share_button_clicked_by_someone_whose_own_key_is_of_anoth
         Action.SHARE_INTERVIEW, value=done["uuid"], user="U2", response_url=bot.slack.response_url("s")
     )
     (told,) = await replies(bot, "s")
-    assert told["text"] == f"Share link for Ann Lee: {bot.sparkhire.share_links[done['uuid']]['url']}"
+    link = bot.sparkhire.share_links[done["uuid"]]
+    assert told["text"] == f"Share link for Ann Lee: {link['url']}"
+    # Its Deactivate works for them too, with the same account's key.
+    deactivate = next(
+        e
+        for b in told["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == Action.SHARE_DEACTIVATE
+    )
+    await bot.sender.block_action(
+        Action.SHARE_DEACTIVATE, value=deactivate["value"], user="U2", response_url=bot.slack.response_url("d")
+    )
+    assert "deactivated" in (await replies(bot, "d"))[-1]["text"] and link["status"] == "inactive"
 
 
 async def test_find_offers_a_share_link_while_it_is_active_and_not_once_deactivated(bot):
