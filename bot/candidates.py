@@ -104,6 +104,15 @@ def _outside_cjk_text(text: str, first: int, end: int) -> tuple[int, int]:
     return first, end
 
 
+def distinct_emails(text: str) -> list[str]:
+    """Every address in free text, once each (any case), in order."""
+    text = unicodedata.normalize("NFC", text or "")
+    found: dict[str, str] = {}
+    for start, end in emails_in(text):
+        found.setdefault(text[start:end].casefold(), text[start:end])
+    return list(found.values())
+
+
 def first_email(text: str) -> str | None:
     """The first email address in free text (Slack wraps them as <mailto:a@b|a@b>)."""
     text = unicodedata.normalize("NFC", text or "")

@@ -10,7 +10,7 @@ from blocks.cards import find_results
 from blocks.errors import nothing_connected_message
 from blocks.ids import Action
 from blocks.models import VENDOR_LABELS
-from bot.candidates import find_everywhere, first_email
+from bot.candidates import distinct_emails, find_everywhere, first_email
 from bot.errors import UserFacingError
 from bot.services import Services
 from bot.vendors.errors import VendorError
@@ -77,7 +77,10 @@ async def on_find(
     if email is None:
         await ack(text=USAGE, response_type="ephemeral")
         return
-    await ack(text=f"Looking up {email}…", response_type="ephemeral")
+    # One address at a time: the others typed with it are named, not silently left out.
+    others = [e for e in distinct_emails(args) if e.casefold() != email.casefold()]
+    more = f" (one address at a time: `/interview find {others[0]}` looks up the next)" if others else ""
+    await ack(text=f"Looking up {email}…{more}", response_type="ephemeral")
     after_ack(
         context,
         lookup(services_of(context), recipient, team_id=command["team_id"], email=email),

@@ -934,3 +934,11 @@ async def test_resend_when_every_match_is_completed_says_there_is_nothing_to_res
     assert "Which invite should I resend?" not in str(answer["blocks"])
     assert "no invite to resend" in answer["text"] and Action.RESEND_WEDGE not in str(answer["blocks"])
     assert "hal@example.com" in str(answer["blocks"])
+
+
+async def test_find_with_several_addresses_says_it_looks_up_one_and_how_to_look_up_the_next(bot):
+    typed = "find ann@example.com <mailto:bo@example.com|bo@example.com> ANN@example.com"
+    ack = await bot.sender.command(typed, response_url=bot.slack.response_url("f"))
+    assert ack.json()["text"] == (
+        "Looking up ann@example.com… (one address at a time: `/interview find bo@example.com` looks up the next)"
+    )
