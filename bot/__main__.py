@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import ValidationError as SettingsError
 
 from bot.logs import configure_logging
-from bot.settings import SLACK_INSTALL_PATH, Settings, SlackMode
+from bot.settings import ENV_FILE, SLACK_INSTALL_PATH, Settings, SlackMode
 
 logger = logging.getLogger("bot")
 
@@ -52,7 +52,9 @@ def setup_help(settings: Settings, missing: list[str]) -> str:
     """What to do before the bot can start, for the way of running the settings chose."""
     install_url = settings.slack_install_url or f"PUBLIC_URL{SLACK_INSTALL_PATH}"
     step = SETUP_SETTINGS[settings.slack_mode].format(install_url=install_url)
-    return SETUP_HELP.format(missing=", ".join(missing), settings=step)
+    # A setting typed under another name is the likeliest reason one is missing: say so first.
+    mistyped = "".join(f"\n  {line}" for line in settings.mistyped_names())
+    return SETUP_HELP.format(missing=", ".join(missing) + mistyped, settings=step)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -78,7 +80,7 @@ def _load_settings() -> Settings | None:
     except UnicodeDecodeError as exc:
         # The .env file (the environment's values are text already): saved as UTF-16, as Windows
         # PowerShell's `echo … > .env` does, or in a legacy code page. It was a traceback.
-        env_file = Path(str(Settings.model_config.get("env_file") or ".env")).resolve()
+        env_file = Path(ENV_FILE).resolve()
         print(
             f"{env_file}: not UTF-8 text ({exc.reason} at byte {exc.start}): save it as UTF-8, or set the "
             "settings in the environment instead",

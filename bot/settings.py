@@ -74,6 +74,8 @@ class SlackMode(StrEnum):
     http = "http"
 
 
+#: The file settings are read from besides the environment, in the working directory.
+ENV_FILE = ".env"
 #: The first word of the bot's own setting names: a name starting so that is none is likely mistyped.
 OWN_PREFIXES = ("SLACK_", "WEDGEHR_", "SPARKHIRE_", "BOT_", "VENDOR_", "EVENT_", "DATABASE_")
 
@@ -81,7 +83,9 @@ OWN_PREFIXES = ("SLACK_", "WEDGEHR_", "SPARKHIRE_", "BOT_", "VENDOR_", "EVENT_",
 class Settings(BaseSettings):
     """All operator settings. Secrets are ``SecretStr`` so they never print."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False)
+    model_config = SettingsConfigDict(
+        env_file=ENV_FILE, env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
@@ -351,7 +355,7 @@ class Settings(BaseSettings):
         one (``SLACK_SIGNING_SECRT``): ignored, it would leave its setting unset without a word."""
         known = [name.upper() for name in type(self).model_fields]
         given = set(os.environ)
-        env_file = Path(str(self.model_config.get("env_file") or ".env"))
+        env_file = Path(ENV_FILE)
         if env_file.is_file():
             # Unreadable: the settings' own read of it said so already.
             with contextlib.suppress(OSError, ValueError):

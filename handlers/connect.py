@@ -24,6 +24,7 @@ from blocks.ids import Action, Block, Callback
 from blocks.invite import working_view
 from blocks.models import VENDOR_LABELS, ConnectionStatusView
 from bot.connections import VerifiedCredentials, disconnect, save_verified
+from bot.notify.paused import PauseNotifier
 from bot.services import ENV_CONNECTED_BY, ENV_SETTINGS, Services
 from bot.storage import Connection, Subscription
 from bot.vendors.errors import AuthenticationError, VendorError
@@ -436,7 +437,7 @@ async def disconnect_and_refresh(
         whose = "your" if connection.scope == "user" else "the workspace's"
         notices.append(f"Disconnected {whose} {VENDOR_LABELS[connection.vendor]} account {connection.account_label}.")
         if done.paused:
-            untold = await _tell_paused(client, done.paused, by_user=user_id, reason=done.reason)
+            untold = await _tell_paused(services, client, done.paused, by_user=user_id, reason=done.reason)
             told = (
                 "their creators were told"
                 if not untold
@@ -464,21 +465,21 @@ async def disconnect_and_refresh(
         await recipient.send(notice(" ".join(notices)))
 
 
-async def _tell_paused(client: AsyncWebClient, paused: list[Subscription], *, by_user: str, reason: str) -> list[str]:
+async def _tell_paused(
+    services: Services, client: AsyncWebClient, paused: list[Subscription], *, by_user: str, reason: str
+) -> list[str]:
     """One direct message per creator of ``paused`` (not to ``by_user``, who reads it in the form);
     returns those Slack would not let the bot tell."""
     by_creator: dict[str, list[Subscription]] = {}
     for subscription in paused:
         if subscription.created_by != by_user:
             by_creator.setdefault(subscription.created_by, []).append(subscription)
+    notifier = PauseNotifier(services)
     untold: list[str] = []
     for creator, theirs in by_creator.items():
         channels = [s.channel_id for s in theirs]
         pause_notice = disconnected_pause_notice(channels, theirs[0].vendor, by_user=by_user, reason=reason)
-        try:
-            await client.chat_postMessage(channel=creator, **pause_notice.as_kwargs())
-        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
-            logger.warning("Could not tell %s about the paused subscriptions: %s", creator, exc)
+        if not await notifier.post(client, creator, pause_notice):
             untold.append(creator)
     return untold
 

@@ -632,6 +632,17 @@ def _excluded_by(subscription: Subscription, address: str) -> bool:
     return address.casefold() in excludes or domain in excludes
 
 
+def _posts_alongside(other: Subscription, subscription: Subscription) -> bool:
+    """Whether ``other`` (active) posts in its channel the events ``subscription`` would, of the
+    events they share: same platform, an account it reads too, and every job or the same job."""
+    return (
+        not other.paused
+        and other.vendor == subscription.vendor
+        and other.connection_id in (None, subscription.connection_id)
+        and (not other.job_filter or _same_job(other, subscription.job_filter, subscription.job_id))
+    )
+
+
 def _filters_undone(subscription: Subscription, others: list[Subscription]) -> str | None:
     """What the channel's other active subscriptions undo of ``subscription``'s ``exclude:`` and
     ``compact`` (None: nothing). A channel gets an event once when any of its subscriptions takes it,
@@ -642,13 +653,7 @@ def _filters_undone(subscription: Subscription, others: list[Subscription]) -> s
     label = VENDOR_NAMES[subscription.vendor]
     for other in others:
         shared = [e for e in subscription.events if e in other.events]
-        if (
-            other.paused
-            or other.vendor != subscription.vendor
-            or other.connection_id not in (None, subscription.connection_id)
-            or not shared
-            or (other.job_filter and not _same_job(other, subscription.job_filter, subscription.job_id))
-        ):
+        if not shared or not _posts_alongside(other, subscription):
             continue
         kept = [e for e in subscription.excludes if not _excluded_by(other, e)]
         full = subscription.compact and not other.compact
@@ -999,14 +1004,7 @@ def _still_posted(stopped: Subscription, events: tuple[str, ...], left: list[Sub
     gone = [e for e in stopped.events if not events or e in events]
     for other in left:
         shared = [e for e in gone if e in other.events]
-        if (
-            other.id == stopped.id
-            or other.paused
-            or other.vendor != stopped.vendor
-            or other.connection_id not in (None, stopped.connection_id)
-            or not shared
-            or (other.job_filter and not _same_job(other, stopped.job_filter, stopped.job_id))
-        ):
+        if other.id == stopped.id or not shared or not _posts_alongside(other, stopped):
             continue
         label = VENDOR_NAMES[stopped.vendor]
         job = f" of {stopped.job_filter}" if stopped.job_filter else ""

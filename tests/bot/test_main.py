@@ -741,8 +741,16 @@ async def test_doctor_and_migrate_print_only_what_they_found_and_did_and_the_sta
             ["Missing: SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN (xapp-", "SLACK_CLIENT_ID + "],
             [],
         ),
+        (
+            {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRT": "typed-under-another-name"},
+            [
+                "Missing: SLACK_SIGNING_SECRET",
+                "SLACK_SIGNING_SECRT is not a setting, so it is ignored: did you mean SLACK_SIGNING_SECRET?",
+            ],
+            ["typed-under-another-name"],
+        ),
     ],
-    ids=["oauth", "oauth-without-public-url", "socket-mode", "nothing-set"],
+    ids=["oauth", "oauth-without-public-url", "socket-mode", "nothing-set", "mistyped"],
 )
 def test_the_start_guide_names_what_the_chosen_way_of_running_needs(tmp_path, setting, names, not_named):
     # In OAuth mode it told the operator to set SLACK_BOT_TOKEN, which OAuth does not use.
