@@ -96,13 +96,43 @@ def wedgehr_result_message(c: CandidateView) -> Message:
     )
 
 
+#: How to share an interview the form does not list (the grammar of blocks/help.py).
+SHARE_ONE = "/interview share <email | interview uuid>"
+
+
+def _interviews_hint(*, shown: int, more_matched: bool, scanned_only: int | None, of_job: bool) -> str | None:
+    """What the interview picker leaves out, when it leaves out any."""
+    which = "completed interviews of this job" if of_job else "completed interviews"
+    if more_matched:
+        return f"Showing the {shown} most recently updated {which}; for an older one, use {SHARE_ONE}."
+    if scanned_only:
+        return (
+            f"Showing the {which} among the {scanned_only:,} most recently updated in Spark Hire;"
+            f" for an older one, use {SHARE_ONE}."
+        )
+    return None
+
+
 def advanced_share_modal(
     *,
     interviews: list[Option],
     selected: list[str],
     private_metadata: str,
+    more_matched: bool = False,
+    scanned_only: int | None = None,
+    of_job: bool = True,
 ) -> dict[str, Any]:
-    """Several completed interviews of a job, for reviewers picked in Slack or typed."""
+    """Several completed interviews of a job, for reviewers picked in Slack or typed.
+
+    Args:
+        interviews: The picker's options, the most recently updated first.
+        selected: The values picked when the form opens.
+        private_metadata: Carried to the submission.
+        more_matched: More interviews matched than the picker lists.
+        scanned_only: How many of the account's completed interviews were read, when older ones
+            were not read at all.
+        of_job: The interviews are those of one job (else the account's).
+    """
     initial = [option(o.value, o.label) for o in interviews if o.value in selected]
     picker: dict[str, Any] = {"type": "multi_static_select", "action_id": Action.INPUT, "options": options(interviews)}
     if initial:
@@ -114,7 +144,14 @@ def advanced_share_modal(
         "initial_options": [option("send", "Email the reviewer")],
     }
     blocks = [
-        input_block(Block.SHARE_INTERVIEWS, "Completed interviews", picker),
+        input_block(
+            Block.SHARE_INTERVIEWS,
+            "Completed interviews",
+            picker,
+            hint=_interviews_hint(
+                shown=len(picker["options"]), more_matched=more_matched, scanned_only=scanned_only, of_job=of_job
+            ),
+        ),
         input_block(
             Block.REVIEWERS,
             "Reviewers in Slack",

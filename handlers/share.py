@@ -383,23 +383,33 @@ async def _fill_advanced(
     job_uuid = interview.job_post.uuid if interview.job_post else None
     same_job: list[SparkInterview] = []
     scanned = 0
+    more_matched = scan_cut = False
     # Most recently updated first, and bounded as find is: a large account must not spend its
-    # request budget (and keep the modal on "Loading…") for options Slack shows 100 of.
+    # request budget (and keep the modal on "Loading…") for options Slack shows 100 of. The list
+    # ends at the first interview it cannot hold, so the form says so only when one was left out.
     async for i in spark.iter_interviews(status=["completed"], orderby="updated_desc", page_size=100):
+        if scanned >= SPARKHIRE_SCAN_LIMIT:
+            scan_cut = True
+            break
         scanned += 1
         if job_uuid is None or (i.job_post and i.job_post.uuid == job_uuid):
+            if len(same_job) >= MAX_INTERVIEW_OPTIONS:
+                more_matched = True
+                break
             same_job.append(i)
-        if len(same_job) >= MAX_INTERVIEW_OPTIONS or scanned >= SPARKHIRE_SCAN_LIMIT:
-            break
     options = [Option(value=i.uuid, label=f"{i.candidate_name} ({i.candidate_email or 'no email'})") for i in same_job]
     if not any(o.value == interview_uuid for o in options):
         options.insert(0, Option(value=interview_uuid, label=interview.candidate_name))
+        more_matched = more_matched or len(options) > MAX_INTERVIEW_OPTIONS  # the last one makes room
     await client.views_update(
         view_id=view_id,
         view=advanced_share_modal(
             interviews=options[:MAX_INTERVIEW_OPTIONS],
             selected=[interview_uuid],
             private_metadata=dump_metadata(channel=recipient.channel_id),
+            more_matched=more_matched,
+            scanned_only=SPARKHIRE_SCAN_LIMIT if scan_cut and not more_matched else None,
+            of_job=job_uuid is not None,
         ),
     )
 

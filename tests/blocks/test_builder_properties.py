@@ -852,13 +852,28 @@ def test_wedgehr_results_message(query, found):
     interviews=many(st.builds(Option, value=st.uuids().map(str), label=text), 100, least=1),
     data=st.data(),
     private_metadata=metadata,
+    more_matched=st.booleans(),
+    scanned_only=st.none() | st.integers(1, 10**9),
+    of_job=st.booleans(),
 )
-def test_advanced_share_modal(interviews, data, private_metadata):
+def test_advanced_share_modal(interviews, data, private_metadata, more_matched, scanned_only, of_job):
     values = [o.value for o in interviews]
     selected = data.draw(st.lists(st.sampled_from([*values, "not-listed"]), max_size=3))
-    view = share.advanced_share_modal(interviews=interviews, selected=selected, private_metadata=private_metadata)
+    view = share.advanced_share_modal(
+        interviews=interviews,
+        selected=selected,
+        private_metadata=private_metadata,
+        more_matched=more_matched,
+        scanned_only=scanned_only,
+        of_job=of_job,
+    )
     check_view(view, Trusted())
-    picker = next(b for b in view["blocks"] if b.get("block_id") == Block.SHARE_INTERVIEWS)["element"]
+    block = next(b for b in view["blocks"] if b.get("block_id") == Block.SHARE_INTERVIEWS)
+    # Says so exactly when the list leaves some out, and how to share one it does not list.
+    assert ("hint" in block) == (more_matched or bool(scanned_only))
+    if "hint" in block:
+        assert "/interview share <email | interview uuid>" in block["hint"]["text"]
+    picker = block["element"]
     for chosen in picker.get("initial_options", []):
         assert chosen in picker["options"], "an initial option must be one of the options"
 
