@@ -172,6 +172,12 @@ def advanced_share_modal(
     )
 
 
+#: Atop the share form shown again when creating its links failed after the form had to wait.
+ADVANCED_NOT_CREATED = "No reviewer links were created. Change what is needed and share again:"
+#: The same when Spark Hire's answer was lost: the links may exist.
+ADVANCED_MAYBE_CREATED = "Spark Hire did not say whether it created the reviewer links:"
+
+
 #: Reviewer links listed with their own button; 48 + the headline + the overflow line fit Slack's 50 blocks.
 MAX_ADVANCED_LINKS_SHOWN = 48
 #: Separates the parts of a Deactivate button's value (its fields are quoted: none holds one).

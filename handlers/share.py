@@ -18,10 +18,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.cards import find_results
 from blocks.errors import error_message, nothing_connected_message, notice
+from blocks.forms import refilled_form
 from blocks.ids import Action, Block, Callback
 from blocks.invite import working_view
 from blocks.models import Message, Option, ReviewerLinkView
 from blocks.share import (
+    ADVANCED_MAYBE_CREATED,
+    ADVANCED_NOT_CREATED,
     advanced_link_deactivated_message,
     advanced_links_created_view,
     advanced_links_message,
@@ -48,7 +51,7 @@ from bot.services import Services
 from bot.sparkhire.client import SparkHireClient
 from bot.sparkhire.models import AdvancedShareLink
 from bot.sparkhire.models import Interview as SparkInterview
-from bot.vendors.errors import AuthenticationError, NotFoundError, VendorError
+from bot.vendors.errors import AuthenticationError, BadRequestError, NotFoundError, ValidationError, VendorError
 from handlers.common import (
     SUBMIT_BUDGET_SECONDS,
     Recipient,
@@ -490,11 +493,13 @@ async def create_advanced(
     looked_up: dict[str, tuple[str, str | None]] | None = None,
 ) -> list[AdvancedShareLink]:
     """Create the reviewer links; ``names``: the names typed with addresses ("Ann Lee <ann@…>");
-    ``looked_up`` holds the picked users already read from Slack."""
-    looked_up, names = looked_up or {}, names or {}
+    ``looked_up`` holds the picked users already read from Slack, and gets those read here."""
+    looked_up, names = {} if looked_up is None else looked_up, names or {}
     reviewers: list[tuple[str, str]] = []
     for user_id in slack_users:
-        name, email = looked_up.get(user_id) or await _reviewer_of(client, user_id)
+        if user_id not in looked_up:  # kept, so a refusal of their address is said by the picker
+            looked_up[user_id] = await _reviewer_of(client, user_id)
+        name, email = looked_up[user_id]
         if not email:
             # By name: error text is escaped, so a <@user> mention would show as raw markup.
             raise ReviewerWithoutEmail(f"{name} has no email address visible to me; type their email instead.")
@@ -588,6 +593,25 @@ async def deactivate_advanced(services: Services, recipient: Recipient, *, team_
     await recipient.send(advanced_link_deactivated_message(email or "", now, more=more), replace_original=True)
 
 
+def _form_again(
+    view: dict[str, Any], error: BaseException, looked_up: dict[str, tuple[str, str | None]]
+) -> dict[str, Any] | None:
+    """The submitted share form again, all picked and typed in it kept, with what went wrong atop
+    it: for what Spark Hire said of the request (a refused address, a rejected key, a failure
+    worth another try) and for a reviewer without a visible email. None when the form cannot
+    mend it (the connection removed or unreadable, a bug)."""
+    if not isinstance(error, (VendorError, ReviewerWithoutEmail)):
+        return None
+    problem = _problem_text(error)
+    if isinstance(error, VendorError) and error.maybe_done:
+        return refilled_form(view, heading=ADVANCED_MAYBE_CREATED, problems=[problem])
+    field = _field_for(error, looked_up)
+    if field == Block.SHARE_INTERVIEWS and not isinstance(error, (BadRequestError, ValidationError, NotFoundError)):
+        # Not about one field (Spark Hire failing, a rejected key): said without a field's name.
+        return refilled_form(view, heading=ADVANCED_NOT_CREATED, problems=[problem])
+    return refilled_form(view, heading=ADVANCED_NOT_CREATED, problems=[], field_problems={field: problem})
+
+
 async def on_advanced_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any, context: Any) -> None:
     started = time.monotonic()
     values = state_values(view)
@@ -664,8 +688,20 @@ async def on_advanced_submit(ack: Any, body: dict[str, Any], view: dict[str, Any
         try:
             links = await task
         except Exception as exc:
-            await show_error_in_view(client, view["id"], exc, what="advanced share form")
-            raise
+            form = _form_again(view, exc, looked_up)
+            if form is None:  # nothing on the form can mend it: say what to do instead
+                await show_error_in_view(client, view["id"], exc, what="advanced share form")
+                raise
+            try:
+                await client.views_update(view_id=view["id"], view=form)
+            except (SlackApiError, TimeoutError, aiohttp.ClientError) as slack_exc:
+                # Closed meanwhile, or Slack failed: the message says what the form would have.
+                logger.info("Could not show the share form again: %r", slack_exc)
+                raise exc from None
+            await report(exc, None)
+            if needs_reconnect(exc):  # the form cannot carry the reconnect button
+                await recipient.send(user_message_for(exc))
+            return
         with contextlib.suppress(Exception):
             await client.views_update(
                 view_id=view["id"], view=advanced_links_created_view(len(links), emailed=send_email)
