@@ -43,6 +43,8 @@ class SubscriptionRequest:
     unknown: tuple[str, ...] = field(default=())
     #: One platform was named (``wedgehr`` or ``sparkhire``, not ``all``): it must be connected.
     explicit_vendor: bool = False
+    #: ``all`` was typed: both platforms were asked for, so one not connected is said, not skipped silently.
+    named_all: bool = False
     #: ``shared``: the channel may be shared with another organisation (Slack Connect); they see the posts.
     shared: bool = False
 
@@ -113,7 +115,7 @@ def parse(text: str) -> SubscriptionRequest:
         UserFacingError: with what is wrong and an example.
     """
     vendors: tuple[str, ...] | None = None
-    explicit_vendor = False
+    explicit_vendor = named_all = False
     events: list[str] = []
     job: str | None = None
     excludes: list[str] = []
@@ -129,6 +131,7 @@ def parse(text: str) -> SubscriptionRequest:
         if lower in VENDOR_WORDS and vendors is None:
             vendors = VENDOR_WORDS[lower]
             explicit_vendor = lower != "all"
+            named_all = lower == "all"
         elif lower == "compact":
             compact = True
         elif lower == "test":
@@ -192,5 +195,6 @@ def parse(text: str) -> SubscriptionRequest:
         compact=compact,
         test=test,
         explicit_vendor=explicit_vendor,
+        named_all=named_all,
         shared=shared,
     )

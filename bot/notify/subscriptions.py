@@ -513,6 +513,7 @@ async def subscribe(
     """
     outcome = Outcome()
     wanted: list[tuple[str, Connection, tuple[str, ...]]] = []
+    unconnected_asked: list[str] = []
     for vendor in request.vendors:
         events = request.events_for(vendor)
         if not events:
@@ -521,6 +522,8 @@ async def subscribe(
         if connection is None:
             if explicit_vendor:
                 raise NotConnectedError(vendor, needs_user_key=vendor == "sparkhire")
+            if request.named_all:
+                unconnected_asked.append(vendor)
             continue
         wanted.append((vendor, connection, events))
     if not wanted:
@@ -535,6 +538,11 @@ async def subscribe(
         if len(unconnected) > 1:
             raise NoVendorConnectedError()
         raise NotConnectedError(unconnected[0], needs_user_key=unconnected[0] == "sparkhire")
+    for vendor in unconnected_asked:  # ``all``, with one platform connected: the other is said, not skipped
+        outcome.notes.append(
+            f"{NotConnectedError(vendor, needs_user_key=vendor == 'sparkhire')} Then run this command again"
+            " to add its events here."
+        )
     jobs = await _checked_jobs(services, request, wanted)
     for check in jobs.values():
         if check.missing:

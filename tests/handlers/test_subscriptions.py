@@ -82,6 +82,17 @@ async def test_subscribe_all_with_many_excludes_confirms_each_platform_in_its_ow
     assert len(await bot.services.db.subscriptions.list_for_channel("T0001", "C1")) == 2
 
 
+async def test_subscribe_all_with_one_platform_connected_says_the_other_was_not_subscribed_and_how_to_add_it():
+    async with running_bot(env_credentials=False, sparkhire_api_key=SPARKHIRE_KEY) as bot:
+        reply = await subscribe(bot, "subscribe all completed")
+        assert "WedgeHR is not connected yet" in str(reply) and "/interview connect" in str(reply)
+        (only,) = await bot.services.db.subscriptions.list_for_channel("T0001", "C1")
+        assert only.vendor == "sparkhire"
+        # Without ``all``, subscribe means "what is connected": a Spark Hire-only team is not nagged.
+        again = await subscribe(bot, "subscribe completed")
+        assert "WedgeHR" not in str(again)
+
+
 # -- unsubscribe in a channel reading several accounts -----------------------------------------
 
 KEYS = itertools.count()
