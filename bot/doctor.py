@@ -117,9 +117,11 @@ async def collect_checks(settings: Settings, *, sandbox: bool = False) -> list[C
     checks.append(Check("config", not problems, "; ".join(problems) or f"Slack {settings.slack_mode.value} mode"))
     if mistyped := settings.mistyped_names():
         checks.append(Check("names", True, "; ".join(mistyped), warning=True))
+    oauth = settings.slack_mode is SlackMode.oauth
     if not settings.public_url:
+        needed_for = "Spark Hire events and the install link" if oauth else "Spark Hire events"
         checks.append(
-            Check("public", None, "PUBLIC_URL not set: set it to the bot's public https address for Spark Hire events")
+            Check("public", None, f"PUBLIC_URL not set: set it to the bot's public https address for {needed_for}")
         )
     elif not settings.public_url.startswith("https://"):
         checks.append(
@@ -132,7 +134,9 @@ async def collect_checks(settings: Settings, *, sandbox: bool = False) -> list[C
             )
         )
     else:
-        checks.append(Check("public", True, settings.public_url))
+        # In OAuth mode the address a workspace installs from, as the bot's messages give it.
+        said = f"{settings.public_url}; install at {settings.slack_install_url}" if oauth else settings.public_url
+        checks.append(Check("public", True, said))
     if settings.bot_secret_key:
         checks.append(Check("key", True, "BOT_SECRET_KEY set"))
     elif settings.shares_its_database:
@@ -148,7 +152,7 @@ async def collect_checks(settings: Settings, *, sandbox: bool = False) -> list[C
     else:
         checks.append(Check("key", None, f"BOT_SECRET_KEY not set: a development key is kept in {DEV_SECRET_KEY_FILE}"))
 
-    if settings.slack_mode is SlackMode.oauth and settings.env_vendor_keys:
+    if oauth and settings.env_vendor_keys:
         if settings.vendor_keys_team_ids:
             names = " and ".join(settings.env_vendor_keys)
             checks.append(Check("vendors", True, f"{names} serve {settings.vendor_keys_team_ids} only"))

@@ -602,6 +602,17 @@ async def test_doctor_checks_the_app_token_socket_mode_needs(tmp_path):
     assert not any(token in r.stdout + r.stderr for token, r in results.items() if token != BOT_TOKEN)
 
 
+def test_doctor_in_oauth_mode_gives_the_install_link_or_says_public_url_is_needed_for_it(tmp_path):
+    oauth = dict(SLACK_CLIENT_ID="1.2", SLACK_CLIENT_SECRET="c", SLACK_SIGNING_SECRET="s")
+    unreachable = {"SLACK_API_URL": f"http://127.0.0.1:{free_port()}/"}
+    result = run(["doctor"], tmp_path, **oauth, **unreachable, PUBLIC_URL="https://bot.example.com")
+    (line,) = [line for line in result.stdout.splitlines() if line.split()[1] == "public"]
+    assert line.startswith("ok") and "install at https://bot.example.com/slack/install" in line
+    result = run(["doctor"], tmp_path, **oauth, **unreachable)
+    (line,) = [line for line in result.stdout.splitlines() if line.split()[1] == "public"]
+    assert "PUBLIC_URL not set" in line and "install link" in line
+
+
 def test_doctor_warns_when_public_url_is_not_https(tmp_path):
     result = run(["doctor"], tmp_path, SLACK_SIGNING_SECRET="s", PUBLIC_URL="http://bot.example.com/")
     (line,) = [line for line in result.stdout.splitlines() if line.split()[1] == "public"]
