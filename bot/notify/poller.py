@@ -37,6 +37,15 @@ RESENDS_READ = 1000
 #: Connections polled at the same time by one process (each is a few requests in a row).
 POLLS_AT_ONCE = 4
 
+#: A poll still reading WedgeHR this many intervals after it began is abandoned: each request has
+#: its own timeout, but only between two bytes, so an answer trickled a byte at a time would hold
+#: the poll (and its turn among POLLS_AT_ONCE) for ever, and the account would never be polled again.
+#: A poll slower than the interval only delays its own account (``run``), so the limit only needs to
+#: catch one that will not end.
+POLL_DEADLINE_INTERVALS = 5
+#: Never less than this, whatever the interval: a large account's many pages take minutes.
+POLL_DEADLINE_MIN_SECONDS = 300.0
+
 
 class WedgeHRPoller:
     """Every ``interval`` seconds, diff each connection's invites against the stored state.
@@ -54,6 +63,7 @@ class WedgeHRPoller:
         on_events: Any = None,
         lease_seconds: float | None = None,
         on_rejected: Callable[[Connection], Awaitable[Any]] | None = None,
+        deadline_seconds: float | None = None,
     ) -> None:
         self.services = services
         self.db = services.db
@@ -62,6 +72,12 @@ class WedgeHRPoller:
         #: poll (a large account) is never taken over by another process halfway.
         self.lease_seconds = lease_seconds if lease_seconds is not None else interval * 2 + 30
         self.holder = f"poller-{secrets.token_hex(4)}"
+        #: Longest one poll reads WedgeHR; past it the poll is abandoned and the next tick polls again.
+        self.deadline_seconds = (
+            deadline_seconds
+            if deadline_seconds is not None
+            else max(interval * POLL_DEADLINE_INTERVALS, POLL_DEADLINE_MIN_SECONDS)
+        )
         self.on_events = on_events
         #: Called once WedgeHR refused a connection's token REJECTIONS_BEFORE_PAUSE polls in a row.
         self.on_rejected = on_rejected
@@ -143,6 +159,13 @@ class WedgeHRPoller:
             new = await self.poll_connection(connection)
             self._rejections.pop(connection_id, None)
             return new
+        except PollTooLong:
+            logger.warning(
+                "Polling WedgeHR for connection %s (team %s) took more than %g s; abandoned, the next poll starts over",
+                connection_id,
+                connection.team_id if connection is not None else "unknown",
+                self.deadline_seconds,
+            )
         except AuthenticationError as exc:
             await self._rejected(connection, exc)
         except VendorError as exc:
@@ -189,6 +212,17 @@ class WedgeHRPoller:
                 logger.warning("Could not renew the poll lease of connection %s (%s)", connection_id, exc)
 
     async def poll_connection(self, connection: Connection) -> int:
+        """Poll one connection; raises :class:`PollTooLong` if reading it outlasts ``deadline_seconds``."""
+        limit = asyncio.timeout(self.deadline_seconds)
+        try:
+            async with limit:
+                return await self._poll_connection(connection, limit)
+        except TimeoutError:
+            if limit.expired():
+                raise PollTooLong from None
+            raise  # another timeout (a database's): not this poll's deadline
+
+    async def _poll_connection(self, connection: Connection, limit: asyncio.Timeout) -> int:
         client = self.services.client_for(connection)
         assert isinstance(client, WedgeHRClient)
         started = time.time()  # what this poll saw is complete up to its start, not its end
@@ -304,6 +338,8 @@ class WedgeHRPoller:
                 )
         occurrences.shown(embedded)
         events += wedge_events
+        # All was read: the writes below (events, then the state) are never cut halfway.
+        limit.reschedule(None)
         inserted = 0
         if events:
             # Record before saving the state: a crash in between re-detects, and dedup keys absorb it.
@@ -363,6 +399,10 @@ class WedgeHRPoller:
         except VendorError:
             return None  # the card still shows the invite
         return page.data[0].model_dump(mode="json", by_alias=True) if page.data else None
+
+
+class PollTooLong(Exception):
+    """A poll still reading WedgeHR at its deadline: abandoned before anything of it was saved."""
 
 
 class _Recordings:

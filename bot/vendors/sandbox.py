@@ -31,6 +31,9 @@ class InjectedFailures:
         self._default_body = default_body
         self._queue: list[_Failure] = []
         self._slow: list[tuple[float, Callable[[web.Request], bool] | None]] = []
+        self._trickles: list[tuple[float, Callable[[web.Request], bool] | None]] = []
+        #: Answers being trickled now: one ends once its client hangs up.
+        self.trickling = 0
 
     def slow(self, seconds: float, *, when: Callable[[web.Request], bool] | None = None) -> None:
         """Answer the next request (the next ``when`` matches) only after ``seconds``, as a slow vendor."""
@@ -41,6 +44,30 @@ class InjectedFailures:
         if found is not None:
             self._slow.remove(found)
             await asyncio.sleep(found[0])
+
+    def trickle(self, every: float, *, when: Callable[[web.Request], bool] | None = None) -> None:
+        """Answer the next request (the next ``when`` matches) with a body that never ends, a byte
+        every ``every`` seconds: each read of the client's is well within its timeout, the answer
+        never complete."""
+        self._trickles.append((every, when))
+
+    async def trickled(self, request: web.Request) -> web.StreamResponse | None:
+        """The trickled answer to this request, once its client hung up; None if none is queued."""
+        found = next((t for t in self._trickles if t[1] is None or t[1](request)), None)
+        if found is None:
+            return None
+        self._trickles.remove(found)
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        self.trickling += 1
+        try:
+            await response.prepare(request)
+            while True:  # whitespace before a JSON value is valid JSON: nothing tells it from a slow answer
+                await response.write(b" ")
+                await asyncio.sleep(found[0])
+        except (ConnectionError, OSError):  # the client hung up
+            return response
+        finally:
+            self.trickling -= 1
 
     def add(
         self,

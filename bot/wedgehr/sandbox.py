@@ -76,6 +76,7 @@ class WedgeHRSandbox:
         self._failures = InjectedFailures(default_body={"message": "Something unexpected happened"})
         self.fail_next = self._failures.add  # the test knob: answer the next requests with a failure
         self.slow_next = self._failures.slow  # and the next one only after a while
+        self.trickle_next = self._failures.trickle  # or a byte at a time, for ever
         # Steps of 1000 under a random offset below 1000: ids look like WedgeHR's and never repeat.
         self._ids = itertools.count(4_017_600_317_622_000, 1000)
         self._rng = random.Random(7)
@@ -92,6 +93,11 @@ class WedgeHRSandbox:
         self.app.router.add_get("/interviews", self._list_interviews)
 
     # -- test knobs and state helpers ------------------------------------------------------
+    @property
+    def trickling(self) -> int:
+        """Answers being trickled now (``trickle_next``); one ends once its client hangs up."""
+        return self._failures.trickling
+
     def _new_id(self) -> int:
         return next(self._ids) + self._rng.randrange(1, 1000)
 
@@ -211,6 +217,8 @@ class WedgeHRSandbox:
         )
         self.requests.append(SandboxRequest(request.method, request.path, dict(request.query), body, authorized))
         await self._failures.wait_if_slowed(request)
+        if (trickled := await self._failures.trickled(request)) is not None:
+            return trickled
         failed = self._failures.next_response(request)
         if failed is not None:
             return failed

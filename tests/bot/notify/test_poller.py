@@ -13,7 +13,7 @@ from blocks.ids import Action, Block
 from bot.storage import schema
 from tests.bot.notify.test_pipeline import cards, subscribe
 from tests.handlers.test_connect import click_disconnect, open_connect, state
-from tests.support.harness import OAUTH, install_workspace, running_bot
+from tests.support.harness import OAUTH, WEDGEHR_TOKEN, install_workspace, running_bot
 
 PAST = "2020-01-06T09:00:00Z"
 
@@ -716,3 +716,30 @@ async def test_a_bounce_wedgehr_lists_with_its_status_as_a_number_is_posted():
         (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=5)
         assert "invite could not be sent" in card.text
         assert await bot.pipeline.poller.poll_all() == 0
+
+
+async def test_a_wedgehr_answer_trickled_for_ever_is_abandoned_and_the_next_poll_posts_the_completion(caplog):
+    async with running_bot(wedgehr_poll_seconds=0.2) as bot:
+        poller = bot.pipeline.poller
+        poller.deadline_seconds = 0.8  # the timer's own: 5 intervals, at least 5 minutes
+        await subscribe(bot, "subscribe wedgehr")
+        (connection,) = await bot.services.db.connections.list_for_team("T0001")
+        for _ in range(50):  # the timer takes the account's baseline
+            if ((await bot.services.db.poll_state.load(connection.id)) or {}).get("baseline"):
+                break
+            await asyncio.sleep(0.1)
+        # WedgeHR's next wedges listing comes a byte every 50 ms, for ever: each read is in time.
+        bot.wedgehr.trickle_next(0.05, when=lambda r: r.path.endswith("/wedges"))
+        completed_now(bot, "ann@example.com", "Ann")
+        await bot.slack.wait_for(lambda: bot.wedgehr.trickling, timeout=5)
+        # Abandoned at its deadline (its connection closed), and the next tick's poll posts Ann.
+        (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=5)
+        assert "Ann" in card.text
+        assert bot.wedgehr.trickling == 0
+        abandoned = [r for r in caplog.records if "took more than" in r.getMessage()]
+        assert len(abandoned) == 1
+        told = abandoned[0].getMessage()
+        assert connection.id in told and "T0001" in told
+        assert WEDGEHR_TOKEN not in caplog.text
+        await asyncio.sleep(0.5)
+        assert len(cards(bot)) == 1  # posted once: nothing of the abandoned poll was half-saved
