@@ -9,9 +9,12 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import math
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, Self, TypeVar
 from urllib.parse import quote
 
@@ -199,16 +202,52 @@ def path_segment(value: str | int) -> str:
 
 
 def parse_retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds to wait from whichever rate-limit header the vendor sent, if any."""
+    """Seconds to wait from whichever rate-limit header the vendor sent, if any.
+
+    ``Retry-After`` is either seconds or an HTTP-date (RFC 9110 10.2.3, "Wed, 25 Nov 2026 10:00:00
+    GMT"): neither vendor documents the date, but a proxy or gateway in front of either may send it.
+    A date is read against the answer's own ``Date`` when it has one (the same clock), else ours; one
+    already past is 0. Neither form of a header readable, the next is tried.
+    """
     for name in ("X-Rate-Limit-Try-Again-Seconds", "Retry-After"):
         value = headers.get(name)
         if value is None:
             continue
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            continue
+        seconds = _delay_seconds(value)
+        if seconds is None and name == "Retry-After":
+            seconds = _seconds_until(value, headers.get("Date"))
+        if seconds is not None:
+            return seconds
     return None
+
+
+def _delay_seconds(value: str) -> float | None:
+    """A header's wait as seconds (a fraction allowed; a negative is 0); None if it is not a number."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    # "inf" or "1e999" is not a wait: raised on, it would read "Try again in about inf seconds", or fail.
+    return max(0.0, seconds) if math.isfinite(seconds) else None
+
+
+def _seconds_until(value: str, date: str | None) -> float | None:
+    """Seconds from ``date`` (the answer's ``Date``; now if absent or unreadable) to the HTTP-date
+    ``value``; None if ``value`` is no date."""
+    at = _http_date(value)
+    if at is None:
+        return None
+    now = _http_date(date) if date is not None else None
+    return max(0.0, (at - (now if now is not None else datetime.now(UTC))).total_seconds())
+
+
+def _http_date(value: str) -> datetime | None:
+    """An HTTP-date (IMF-fixdate, or the obsolete RFC 850 and asctime forms RFC 9110 says to accept)."""
+    try:
+        at = parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at  # HTTP-dates are GMT
 
 
 #: Shorter credentials are not scrubbed from vendors' messages: they would blank common words.

@@ -2,8 +2,13 @@
 
 import asyncio
 import base64
+import re
+import time
 import unicodedata
 import uuid as uuidlib
+from email.utils import formatdate
+
+import pytest
 
 from blocks import share
 from blocks.ids import Action, Block
@@ -152,6 +157,21 @@ async def test_find_stops_waiting_on_a_busy_vendor_after_a_bound_and_shows_the_r
     assert answer["text"] == "1 interview(s) for ann@example.com (Spark Hire could not be searched)"
     assert "Spark Hire is busy right now (rate limited). Try again in about 3 seconds." in str(answer["blocks"])
     assert Action.RESEND_WEDGE in str(answer["blocks"])
+
+
+@pytest.mark.parametrize("vendor", ["WedgeHR", "Spark Hire"])
+async def test_find_on_a_busy_vendor_whose_retry_after_is_a_date_says_how_long_to_wait(bot, vendor):
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    bot.wedgehr.add_invite(interview_id=interview["id"], email="ann@example.com", first_name="Ann")
+    busy = bot.wedgehr if vendor == "WedgeHR" else bot.sparkhire
+    # Retry-After as an HTTP-date (RFC 9110), two minutes after the answer's own Date.
+    busy.fail_next(429, headers={"Retry-After": formatdate(time.time() + 120, usegmt=True)}, times=10)
+    asked = len(busy.requests)
+    await bot.sender.command("find ann@example.com", response_url=bot.slack.response_url("find"))
+    (answer,) = await bot.slack.wait_for(lambda: bot.slack.responses.get("find"), timeout=10)
+    said = re.search(rf"{vendor} is busy right now \(rate limited\)\. Try again in about (\d+) seconds\.", str(answer))
+    assert said and 115 <= int(said[1]) <= 120
+    assert len(busy.requests) - asked == 1  # longer than the bot waits: not asked again meanwhile
 
 
 async def test_find_without_email_explains(bot):

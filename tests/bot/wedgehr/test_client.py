@@ -261,6 +261,28 @@ async def test_429_without_headers_backs_off_and_gives_up(client, sandbox):
     assert sum(1 for r in sandbox.requests if r.path == "/interviews") == 4  # 1 + 3 retries
 
 
+async def test_429_with_a_retry_after_date_already_past_is_retried_at_once(client, sandbox):
+    waits = []
+
+    async def observer(wait):
+        waits.append(wait.delay)
+        return True
+
+    client.on_retry = observer
+    sandbox.fail_next(429, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})
+    assert (await client.list_interviews()).data
+    assert waits == [0.0]
+
+
+@pytest.mark.parametrize("value", ["inf", "1e999", "soon"])
+async def test_429_with_a_retry_after_that_is_no_wait_backs_off_on_its_own(client, sandbox, value):
+    sandbox.fail_next(429, headers={"Retry-After": value}, times=10)
+    with pytest.raises(RateLimitError) as err:
+        await client.list_interviews()
+    assert err.value.retry_after is None  # shown to the user as "try again in about inf seconds", or a crash
+    assert sum(1 for r in sandbox.requests if r.path == "/interviews") == 4  # 1 + 3 retries
+
+
 async def test_5xx_retried_for_reads_only(client, sandbox):
     sandbox.fail_next(500, times=2)
     assert (await client.list_interviews()).data
