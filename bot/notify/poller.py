@@ -255,6 +255,9 @@ class WedgeHRPoller:
         # Every invite the wedges embed, with its status: the one listing that shows an invite back
         # to "invited" (the invites are listed by watched status only).
         embedded: dict[str, str] = {}
+        # And the wedge embedding it: an invite's own, where a candidate has several for one
+        # interview (an old walk-in's beside an invite's), which (email, interview) cannot tell apart.
+        own_wedges: dict[str, Wedge] = {}
         # Resent through the bot since the last poll began: its invites left any bounce in between,
         # though a bounce again before this poll may never show them out of it.
         resent = await self._resent_between(connection.team_id, state.get("polled_at"), started)
@@ -267,6 +270,7 @@ class WedgeHRPoller:
             for embedded_invite in wedge.invites:
                 key = str(embedded_invite.id)
                 embedded.setdefault(key, _status_label(embedded_invite.status))
+                own_wedges.setdefault(key, wedge)
                 if was_resent and (resend[1] is None or key in resend[1]):  # type: ignore[index]
                     resent_invites.append(key)
             if wedge.completed_at is None:
@@ -307,7 +311,8 @@ class WedgeHRPoller:
                     current[key] = status
                     continue
                 candidate = (invite.email.casefold(), invite.interview_id)
-                wedge = newly_completed.get(candidate)
+                own = own_wedges.get(key)
+                wedge = newly_completed.get(candidate) if own is None else own.model_dump(mode="json", by_alias=True)
                 if wedge is None and (listed_wedge := listed.get(candidate)) is not None:
                     wedge = listed_wedge.model_dump(mode="json", by_alias=True)
                 if wedge is None:  # made since the wedges were listed

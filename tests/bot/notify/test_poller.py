@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from blocks.ids import Action, Block
 from bot.storage import schema
-from tests.bot.notify.test_pipeline import cards, subscribe
+from tests.bot.notify.test_pipeline import cards, outbox_when_settled, subscribe
 from tests.handlers.test_connect import click_disconnect, open_connect, state
 from tests.support.harness import OAUTH, WEDGEHR_TOKEN, install_workspace, running_bot
 
@@ -743,3 +743,29 @@ async def test_a_wedgehr_answer_trickled_for_ever_is_abandoned_and_the_next_poll
         assert WEDGEHR_TOKEN not in caplog.text
         await asyncio.sleep(0.5)
         assert len(cards(bot)) == 1  # posted once: nothing of the abandoned poll was half-saved
+
+
+async def test_an_invite_completed_after_its_wedge_shows_it_is_not_posted_again_as_the_candidates_older_walk_in():
+    async with running_bot(wedgehr_poll_seconds=3600) as bot:
+        interview = next(iter(bot.wedgehr.interviews.values()))
+        # Ann recorded through the interview's public link long ago: a wedge of her own, no invite.
+        walk_in = bot.wedgehr.add_completed_wedge(interview_id=interview["id"], email="ann@example.com")
+        walk_in["completedAt"] = PAST
+        await watched(bot)
+        # Then she is invited to the same interview (a wedge of its own, listed after the old one)
+        # and records: WedgeHR's wedges show it a poll before its invites listing does.
+        invite = bot.wedgehr.add_invite(interview_id=interview["id"], email="ann@example.com", first_name="Ann")
+        walk_in["inviteIds"].remove(invite["id"])
+        own = bot.wedgehr.add_completed_wedge(interview_id=interview["id"], email="ann@example.com", first_name="Ann")
+        own["inviteIds"].append(invite["id"])
+        invite["_wedgeId"] = own["id"]
+        bot.wedgehr.complete_invite(invite["id"])
+        invite["status"] = "invited"
+        assert await bot.pipeline.poller.poll_all() == 1
+        (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=5)
+        invite["status"] = "complete"
+        assert await bot.pipeline.poller.poll_all() == 0
+        await outbox_when_settled(bot)
+        # Her completion, posted once: no "completed the interview" again in her thread for the old
+        # recording, nor her card rewritten with it (no name there).
+        assert bot.slack.posted("C1") == [card] and "Ann" in card.text
