@@ -170,7 +170,7 @@ async def test_find_on_a_busy_vendor_whose_retry_after_is_a_date_says_how_long_t
     await bot.sender.command("find ann@example.com", response_url=bot.slack.response_url("find"))
     (answer,) = await bot.slack.wait_for(lambda: bot.slack.responses.get("find"), timeout=10)
     said = re.search(rf"{vendor} is busy right now \(rate limited\)\. Try again in about (\d+) seconds\.", str(answer))
-    assert said and 115 <= int(said[1]) <= 120
+    assert said and 115 <= int(said[1]) <= 121  # the answer's Date is in whole seconds
     assert len(busy.requests) - asked == 1  # longer than the bot waits: not asked again meanwhile
 
 
