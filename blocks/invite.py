@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -53,6 +54,31 @@ def vendor_choice_modal(*, private_metadata: str) -> dict[str, Any]:
     )
 
 
+@dataclass(frozen=True, kw_only=True)
+class LeftOut:
+    """Candidates found in the text a form was opened with that did not fit in it."""
+
+    count: int = 0
+    #: The address of the first one left out: where the recruiter takes up in a second form.
+    first: str | None = None
+
+
+def left_out_note(left_out: LeftOut) -> dict[str, Any]:
+    """Under the paste box: the candidates that did not fit are named, never dropped without a word."""
+    start = f", from {escape(left_out.first)} on" if left_out.first else ""
+    return context(
+        f":warning: *{left_out.count} more candidate(s) did not fit in this form*{start}. "
+        "Send these, then invite the rest in a new invite."
+    )
+
+
+def _bulk_blocks(initial: str | None = None, left_out: LeftOut | None = None) -> list[dict[str, Any]]:
+    blocks = [_bulk_block(initial)]
+    if left_out is not None and left_out.count > 0:
+        blocks.append(left_out_note(left_out))
+    return blocks
+
+
 def _bulk_block(initial: str | None = None) -> dict[str, Any]:
     return input_block(
         Block.BULK,
@@ -74,10 +100,12 @@ def wedgehr_invite_modal(
     email: str | None = None,
     name: tuple[str | None, str | None] = (None, None),
     bulk: str | None = None,
+    left_out: LeftOut | None = None,
     private_metadata: str,
 ) -> dict[str, Any]:
     """``name``: the first and last name to pre-fill, as from "/interview invite Ann Lee <ann@…>";
-    ``bulk``: the candidates to pre-fill the paste box with (several typed with the command)."""
+    ``bulk``: the candidates to pre-fill the paste box with (several typed with the command);
+    ``left_out``: those found that did not fit in it, said under it."""
     interview = {
         "type": "external_select",
         "action_id": Action.WEDGEHR_INTERVIEW,
@@ -116,7 +144,7 @@ def wedgehr_invite_modal(
             optional=True,
             hint="Your own id for this candidate (ATS id, requisition…).",
         ),
-        _bulk_block(bulk),
+        *_bulk_blocks(bulk, left_out),
     ]
     return modal(
         Callback.INVITE_WEDGEHR, "Invite on WedgeHR", blocks, submit="Send invite", private_metadata=private_metadata
@@ -128,6 +156,7 @@ def sparkhire_invite_modal(
     email: str | None = None,
     name: str | None = None,
     bulk: str | None = None,
+    left_out: LeftOut | None = None,
     deadline: datetime,
     private_metadata: str,
 ) -> dict[str, Any]:
@@ -178,7 +207,7 @@ def sparkhire_invite_modal(
             },
             optional=True,
         ),
-        _bulk_block(bulk),
+        *_bulk_blocks(bulk, left_out),
         input_block(
             Block.DEADLINE,
             "Deadline",

@@ -133,6 +133,30 @@ def _as_written(link: re.Match[str]) -> str:
     return f"{label} <{email}>" if label and not is_email(label) else f"<{email}>"
 
 
+#: A Slack link to an address between escaped angle brackets: "Ann Lee <ann@…>" as typed.
+SLACK_BRACKETED_MAILTO = re.compile(r"&lt;\s*(?P<link>" + SLACK_MAILTO.pattern + r")\s*&gt;", re.IGNORECASE)
+#: The three characters Slack escapes in what people type (messages, commands): one pass, so
+#: "&amp;lt;" (a typed "&lt;") stays "&lt;".
+SLACK_ESCAPES = re.compile(r"&(lt|gt|amp);")
+
+
+def as_typed(text: str) -> str:
+    """Slack's text as the person typed it: ``&lt;`` ``&gt;`` ``&amp;`` back to ``< > &``, and a link
+    Slack made of an address as mail programs write people.
+
+    "Ann Lee <ann@example.com>" typed in a message arrives as
+    ``Ann Lee &lt;<mailto:ann@example.com|ann@example.com>&gt;``: read as it is, the name is lost.
+    """
+
+    def bracketed(found: re.Match[str]) -> str:
+        link = SLACK_MAILTO.fullmatch(found.group("link"))
+        return _as_written(link) if link is not None else found.group(0)
+
+    text = SLACK_BRACKETED_MAILTO.sub(bracketed, text or "")
+    text = SLACK_MAILTO.sub(_as_written, text)
+    return SLACK_ESCAPES.sub(lambda m: {"lt": "<", "gt": ">", "amp": "&"}[m.group(1)], text)
+
+
 def first_candidate(text: str) -> tuple[str | None, str | None]:
     """The first candidate in free text, as (name, email): ``first_email``'s address, and a name
     only when it is written with it as mail programs and Slack write people ("Ann Lee

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import unicodedata
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,6 +21,7 @@ from blocks.errors import error_view
 from blocks.forms import refilled_form
 from blocks.ids import LINK_ACTIONS, Action, Block, Callback
 from blocks.invite import (
+    LeftOut,
     invite_confirmation,
     lookup_failed_cause,
     lookup_failed_error,
@@ -36,6 +38,7 @@ from blocks.invite import (
 from blocks.models import CandidateView
 from bot.candidates import (
     BulkRow,
+    as_typed,
     first_candidate,
     is_email,
     mark_duplicates,
@@ -125,26 +128,28 @@ async def open_invite_modal(
     user_id: str,
     trigger_id: str,
     channel_id: str | None,
-    email: str | None,
-    name: str | None = None,
-    bulk: str | None = None,
+    prefill: Prefill | None = None,
 ) -> None:
     """Open the vendor choice or the vendor's invite form; views.open is the first Slack call.
 
-    ``bulk``: several candidates for the paste box, instead of ``email`` and ``name``.
+    ``prefill``: the candidate (or several, for the paste box) the form opens with.
     """
     wedgehr = await services.resolve_connection(team_id, "wedgehr", user_id)
     sparkhire = await services.resolve_connection(team_id, "sparkhire", user_id)
-    name = name[:NAME_MAX] if name else None  # a name from a message: the metadata holds 3,000 characters
-    meta = dump_metadata(channel=channel_id, email=email, name=name, bulk=bulk)
+    prefill = prefill or Prefill()
+    name = prefill.name[:NAME_MAX] if prefill.name else None  # from a message: the metadata holds 3,000 characters
+    meta = dump_metadata(
+        channel=channel_id,
+        email=prefill.email,
+        name=name,
+        bulk=prefill.bulk,
+        left_out=str(prefill.left_out) if prefill.left_out else None,
+        left_out_from=prefill.left_out_from,
+    )
     if wedgehr and sparkhire:
         view = vendor_choice_modal(private_metadata=meta)
-    elif wedgehr:
-        view = wedgehr_invite_modal(email=email, name=_split_name(name), bulk=bulk, private_metadata=meta)
-    elif sparkhire:
-        view = sparkhire_invite_modal(
-            email=email, name=name, bulk=bulk, deadline=default_deadline(), private_metadata=meta
-        )
+    elif wedgehr or sparkhire:
+        view = _invite_form("wedgehr" if wedgehr else "sparkhire", meta)
     else:
         from handlers.connect import open_connect_modal
 
@@ -170,25 +175,54 @@ def default_deadline() -> datetime:
 BULK_PREFILL_MAX = 2_800
 
 
-def several_candidates(text: str) -> str | None:
-    """The candidates typed with the command, one a line, when there are several (else None).
+@dataclass(frozen=True, kw_only=True)
+class Prefill:
+    """What a form opens with, from the text of a command or a message."""
 
-    Lines are dropped from the end only when they do not fit the form's metadata.
+    name: str | None = None
+    email: str | None = None
+    #: Several candidates, one a line, for the paste box.
+    bulk: str | None = None
+    #: How many more candidates were found than fit in the form, and the address of the first of them.
+    left_out: int = 0
+    left_out_from: str | None = None
+
+
+def several_candidates(text: str) -> Prefill | None:
+    """The candidates in ``text``, one a line, when there are several (else None).
+
+    Lines are left out from the end only when they do not fit the form's metadata; the form says so.
     """
     rows = [r for r in parse_bulk(text) if r.error is None]
     if len(rows) < 2:
         return None
     lines = [r.line for r in rows]
-    while lines and len(dump_metadata(bulk="\n".join(lines))) > BULK_PREFILL_MAX:
+
+    longest = max((r.email for r in rows), key=len)
+
+    def fits(lines: list[str]) -> bool:  # with the note on those left out, at its longest
+        meta = dump_metadata(bulk="\n".join(lines), left_out=str(len(rows)), left_out_from=longest)
+        return len(meta) <= BULK_PREFILL_MAX
+
+    while lines and not fits(lines):
         lines.pop()
-    return "\n".join(lines) or None
+    left = rows[len(lines) :]
+    return Prefill(bulk="\n".join(lines) or None, left_out=len(left), left_out_from=left[0].email if left else None)
+
+
+def prefill_from(text: str) -> Prefill:
+    """Who ``text`` names, as Slack sent it (a command's or a message's): several candidates go to the
+    paste box, all of them, not the first alone; one goes to the form's own fields."""
+    text = as_typed(text)
+    if (several := several_candidates(text)) is not None:
+        return several
+    name, email = first_candidate(text)
+    return Prefill(name=name, email=email)
 
 
 async def on_invite(*, ack: Any, args: str, command: dict[str, Any], context: Any, client: Any, respond: Any) -> None:
     await ack()
-    # Several candidates typed with the command go to the paste box, all of them, not the first alone.
-    bulk = several_candidates(args)
-    name, email = first_candidate(args) if bulk is None else (None, None)
+    prefill = prefill_from(args)
     recipient = recipient_from_body(command, client, respond)
     after_ack(
         context,
@@ -199,9 +233,7 @@ async def on_invite(*, ack: Any, args: str, command: dict[str, Any], context: An
             user_id=command["user_id"],
             trigger_id=command["trigger_id"],
             channel_id=command.get("channel_id"),
-            email=email,
-            name=name,
-            bulk=bulk,
+            prefill=prefill,
         ),
         recipient=recipient,
         name="invite.open",
@@ -215,17 +247,21 @@ SUBCOMMANDS = {"invite": on_invite}
 # -- vendor step ----------------------------------------------------------------------------------
 async def on_vendor_chosen(ack: Any, view: dict[str, Any]) -> None:
     vendor = selected_value(state_values(view), Block.VENDOR)
-    meta = view.get("private_metadata", "")
+    await ack(response_action="update", view=_invite_form(vendor or "sparkhire", view.get("private_metadata", "")))
+
+
+def _invite_form(vendor: str, meta: str) -> dict[str, Any]:
+    """The vendor's invite form, pre-filled as the metadata says."""
     data = load_metadata(meta)
     email, name, bulk = data.get("email"), data.get("name"), data.get("bulk")
-    name = name if isinstance(name, str) else None
+    left_out = LeftOut(count=int_or(data.get("left_out"), 0), first=data.get("left_out_from"))
     if vendor == "wedgehr":
-        view = wedgehr_invite_modal(email=email, name=_split_name(name), bulk=bulk, private_metadata=meta)
-    else:
-        view = sparkhire_invite_modal(
-            email=email, name=name, bulk=bulk, deadline=default_deadline(), private_metadata=meta
+        return wedgehr_invite_modal(
+            email=email, name=_split_name(name), bulk=bulk, left_out=left_out, private_metadata=meta
         )
-    await ack(response_action="update", view=view)
+    return sparkhire_invite_modal(
+        email=email, name=name, bulk=bulk, left_out=left_out, deadline=default_deadline(), private_metadata=meta
+    )
 
 
 # -- type-ahead -------------------------------------------------------------------------------------
@@ -847,7 +883,8 @@ async def on_sparkhire_submit(ack: Any, body: dict[str, Any], view: dict[str, An
 async def on_shortcut(ack: Any, shortcut: dict[str, Any], client: Any, context: Any) -> None:
     await ack()
     message = shortcut.get("message") or {}
-    name, email = first_candidate(message.get("text", "")) if message else (None, None)
+    # As the command reads what is typed with it: several candidates all go to the paste box.
+    prefill = prefill_from(message.get("text") or "") if message else Prefill()
     recipient = Recipient(
         client=client, user_id=shortcut["user"]["id"], channel_id=(shortcut.get("channel") or {}).get("id")
     )
@@ -860,8 +897,7 @@ async def on_shortcut(ack: Any, shortcut: dict[str, Any], client: Any, context: 
             user_id=shortcut["user"]["id"],
             trigger_id=shortcut["trigger_id"],
             channel_id=(shortcut.get("channel") or {}).get("id"),
-            email=email,
-            name=name,
+            prefill=prefill,
         ),
         recipient=recipient,
         name="invite.shortcut",
@@ -882,7 +918,6 @@ async def on_open_invite_button(ack: Any, body: dict[str, Any], client: Any, con
             user_id=body["user"]["id"],
             trigger_id=body["trigger_id"],
             channel_id=channel,
-            email=None,
         ),
         recipient=recipient,
         name="invite.button",

@@ -879,3 +879,71 @@ async def test_several_candidates_typed_with_the_command_all_reach_the_form(bot)
     await bot.sender.view_submission(modal, wedgehr_values(interview, email="", bulk=pasted))
     (dm,) = await bot.slack.wait_for(lambda: bot.slack.posted("U1"), timeout=10)
     assert "3 sent, 0 failed" in str(dm.blocks)
+
+
+async def shortcut_form(bot, text, *, vendor="wedgehr"):
+    """The form "Invite this candidate" opens on a message, through the platform choice."""
+    opened = len(bot.slack.calls_to("views.open"))
+    await bot.sender.shortcut(Callback.SHORTCUT_INVITE_FROM_MESSAGE, message={"ts": "1.4", "text": text})
+    await bot.slack.wait_for(lambda: len(bot.slack.calls_to("views.open")) > opened)
+    choice = bot.slack.calls_to("views.open")[-1].args["view"]
+    assert_valid_view(choice)
+    stored = next(v for v in bot.slack.views.values() if v["private_metadata"] == choice["private_metadata"])
+    picked = values(**{Block.VENDOR: (None, {"type": "radio_buttons", "selected_option": {"value": vendor}})})
+    form = {**(await bot.sender.view_submission(stored, picked)).json()["view"], "id": stored["id"]}
+    assert_valid_view(form)
+    return form
+
+
+async def test_several_candidates_in_a_message_all_reach_the_form_from_the_shortcut(bot):
+    # As Slack sends what was typed: "<" and ">" escaped, each address made a mailto link.
+    text = (
+        "New applicants for the nurse role:\n"
+        "Ann Lee &lt;<mailto:ann@example.com|ann@example.com>&gt;\n"
+        "Diddley, Bo &lt;<mailto:bo@example.com|bo@example.com>&gt;, <mailto:cy@example.com|cy@example.com>\n"
+        "Thanks!"
+    )
+    form = await shortcut_form(bot, text)
+    shown = initial_values(form)
+    # Only Ann was pre-filled: Bo and Cy were dropped without a word.
+    assert shown[Block.BULK].splitlines() == [
+        "Ann Lee <ann@example.com>",
+        "Diddley, Bo <bo@example.com>",
+        "cy@example.com",
+    ]
+    assert Block.EMAIL not in shown  # each candidate once, in the list
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    await bot.sender.view_submission(form, wedgehr_values(interview, email="", bulk=shown[Block.BULK]))
+    (dm,) = await bot.slack.wait_for(lambda: bot.slack.posted("U1"), timeout=10)
+    assert "3 sent, 0 failed" in str(dm.blocks)
+    creates = {
+        r.json["email"]: (r.json.get("firstName"), r.json.get("lastName"))
+        for r in bot.wedgehr.requests
+        if r.method == "POST"
+    }
+    assert creates == {
+        "ann@example.com": ("Ann", "Lee"),
+        "bo@example.com": ("Bo", "Diddley"),
+        "cy@example.com": (None, None),
+    }
+
+
+async def test_one_candidate_typed_with_brackets_in_a_message_is_prefilled_with_the_name(bot):
+    form = await shortcut_form(bot, "New applicant: Ann Lee &lt;<mailto:ann@example.com|ann@example.com>&gt;, thanks")
+    shown = initial_values(form)
+    # The name was lost: "&lt;" is not a bracket to the parser.
+    assert (shown[Block.EMAIL], shown[Block.FIRST_NAME], shown[Block.LAST_NAME]) == ("ann@example.com", "Ann", "Lee")
+    assert Block.BULK not in shown
+
+
+async def test_candidates_that_do_not_fit_in_the_form_are_named_not_dropped(bot):
+    addresses = [f"candidate.number.{n:03}@example.com" for n in range(1, 151)]
+    form = await wedgehr_modal(bot, "invite " + " ".join(addresses))
+    pasted = initial_values(form)[Block.BULK].splitlines()
+    assert pasted == addresses[: len(pasted)] and len(pasted) < len(addresses)
+    notes = [b for b in form["blocks"] if b["type"] == "context"]
+    # The rest were silently left out of the paste box.
+    shown = str(notes)
+    assert_valid_blocks(form["blocks"])
+    assert f"{len(addresses) - len(pasted)} more candidate(s) did not fit" in shown
+    assert addresses[len(pasted)] in shown
