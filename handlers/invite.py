@@ -7,7 +7,7 @@ import contextlib
 import logging
 import unicodedata
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,7 +16,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from blocks.common import option
+from blocks.common import OPTION_TEXT, option
 from blocks.errors import error_view
 from blocks.forms import refilled_form
 from blocks.ids import LINK_ACTIONS, Action, Block, Callback
@@ -97,6 +97,8 @@ INTERRUPTED_REPORT_SECONDS = 5.0
 SUGGESTION_BUDGET_SECONDS = 2.5
 #: How long a Spark Hire submission may wait for Slack to say the recruiter's time zone.
 TIMEZONE_BUDGET_SECONDS = 0.5
+#: How long a WedgeHR invite's confirmation waits on the interview's full name (asked with the invite).
+INTERVIEW_NAME_BUDGET_SECONDS = 1.0
 #: The longest name a form is pre-filled with (Spark Hire's field takes 200 characters).
 NAME_MAX = 200
 WEDGEHR_FIELDS = {
@@ -376,6 +378,22 @@ async def _user_timezone(client: AsyncWebClient, user_id: str) -> str | None:
         return None
     tz = user.get("tz") if isinstance(user, dict) else None
     return tz if isinstance(tz, str) and tz else None
+
+
+async def _interview_name(client: Any, interview_id: int, label: str | None) -> str | None:
+    """The interview's name in full: the picked option's label is cut at Slack's 75 characters.
+
+    Asked of WedgeHR only for a label that was cut, within a short budget; the label otherwise.
+    """
+    if not label or len(label) < OPTION_TEXT or not label.endswith("…"):
+        return label
+    try:
+        async with asyncio.timeout(INTERVIEW_NAME_BUDGET_SECONDS):
+            found = await client.search_interviews(label.removesuffix("…"), limit=100)
+    except Exception as exc:  # the invite is sent or refused either way: a name never fails it
+        logger.info("Could not ask WedgeHR for the interview's full name; the confirmation shows it cut: %r", exc)
+        return label
+    return next((i.name for i in found if i.id == interview_id), label)
 
 
 def _split_name(name: str | None) -> tuple[str | None, str | None]:
@@ -755,6 +773,11 @@ async def on_wedgehr_submit(ack: Any, body: dict[str, Any], view: dict[str, Any]
             unique_id=unique_id,
         )
 
+    async def named(sent: Awaitable[CandidateView]) -> CandidateView:
+        # The confirmation names the interview in full, asked for alongside the invite.
+        candidate, name = await asyncio.gather(sent, _interview_name(wedge_client, interview_id, interview_name))
+        return replace(candidate, interview_name=name)
+
     first, last = text_value(values, Block.FIRST_NAME) or None, text_value(values, Block.LAST_NAME) or None
     await _send_invites(
         ack=ack,
@@ -767,7 +790,7 @@ async def on_wedgehr_submit(ack: Any, body: dict[str, Any], view: dict[str, Any]
         rows=rows,
         first_row=BulkRow(row=0, name=None, email=email) if email else None,
         send_row=lambda r: send_wedgehr(wedge_client, request(r.email, *_split_name(r.name))),
-        send_single=lambda: send_wedgehr(wedge_client, request(email, first, last, unique_id)),
+        send_single=lambda: named(send_wedgehr(wedge_client, request(email, first, last, unique_id))),
         field_map=WEDGEHR_FIELDS,
         default_field=Block.EMAIL,
         email=email,

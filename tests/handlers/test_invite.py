@@ -947,3 +947,19 @@ async def test_candidates_that_do_not_fit_in_the_form_are_named_not_dropped(bot)
     assert_valid_blocks(form["blocks"])
     assert f"{len(addresses) - len(pasted)} more candidate(s) did not fit" in shown
     assert addresses[len(pasted)] in shown
+
+
+async def test_the_confirmation_names_an_interview_with_a_long_name_in_full(bot):
+    full = "Registered Nurse, Intensive Care Unit (Night Shift) - St. Mary's Regional Medical Center, Springfield"
+    interview = bot.wedgehr.add_interview(full)
+    modal = await wedgehr_modal(bot)
+    listed = (await bot.sender.suggestion(Action.WEDGEHR_INTERVIEW, "intensive", view=modal)).json()["options"]
+    (picked,) = [o for o in listed if o["value"] == str(interview["id"])]
+    assert len(picked["text"]["text"]) <= 75  # Slack's limit on an option's label
+    picks = wedgehr_values(interview)
+    picks[Block.WEDGEHR_INTERVIEW][Action.WEDGEHR_INTERVIEW]["selected_option"] = picked  # as Slack sends it back
+    response = await bot.sender.view_submission(modal, picks)
+    assert response.json() == {"response_action": "clear"}
+    (confirmation,) = await bot.slack.wait_for(lambda: bot.slack.ephemerals("U1"))
+    # It named the interview as the picker's label cut it: "…St. Mary's Regional …".
+    assert f"*{full}*" in confirmation.blocks[0]["text"]["text"]
