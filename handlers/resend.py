@@ -10,7 +10,7 @@ from slack_bolt.async_app import AsyncApp
 from blocks.errors import notice
 from blocks.ids import Action
 from blocks.resend import recently_resent, resend_choices, resent
-from bot.candidates import first_email, from_wedge, is_email, wedges_for
+from bot.candidates import distinct_emails, first_email, from_wedge, is_email, wedges_for
 from bot.errors import NotConnectedError, UserFacingError
 from bot.invites import UNCONFIRMED_RESEND, resend_once
 from bot.services import Services
@@ -40,6 +40,13 @@ def _is_wedge_id(text: str) -> bool:
     return text.isascii() and text.isdigit() and int(text) > 0
 
 
+def _others(args: str, query: str) -> list[str]:
+    """The wedge ids (typed as the first was) and addresses typed besides ``query``, once each."""
+    ids = [t for t in args.split() if _is_wedge_id(t)] if _is_wedge_id(query) else []
+    found = [*ids, *distinct_emails(args)]
+    return [t for t in dict.fromkeys(found) if t.casefold() != query.casefold()]
+
+
 async def on_resend(
     *, ack: Any, args: str, command: dict[str, Any], context: Any, client: Any, respond: Any, **_: Any
 ) -> None:
@@ -49,7 +56,15 @@ async def on_resend(
     if not (is_email(query) or _is_wedge_id(query)):
         await ack(text=USAGE, response_type="ephemeral")
         return
-    await ack()
+    # One at a time, as find: the others typed with it are named, not silently left out.
+    others = _others(args, query)
+    if others:
+        await ack(
+            text=f"Looking up {query}… (one at a time: `/interview resend {others[0]}` offers the next)",
+            response_type="ephemeral",
+        )
+    else:
+        await ack()
     recipient = recipient_from_body(command, client, respond)
     after_ack(
         context,

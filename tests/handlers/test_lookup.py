@@ -962,3 +962,18 @@ async def test_find_with_several_addresses_says_it_looks_up_one_and_how_to_look_
     assert ack.json()["text"] == (
         "Looking up ann@example.com… (one address at a time: `/interview find bo@example.com` looks up the next)"
     )
+
+
+async def test_resend_with_several_candidates_offers_one_and_names_the_next(bot):
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    bot.wedgehr.add_invite(interview_id=interview["id"], email="ivy@example.com")
+    typed = "resend ivy@example.com <mailto:jo@example.com|jo@example.com>"
+    ack = await bot.sender.command(typed, response_url=bot.slack.response_url("ivy"))
+    # jo@example.com was left out without a word.
+    assert ack.json()["text"] == (
+        "Looking up ivy@example.com… (one at a time: `/interview resend jo@example.com` offers the next)"
+    )
+    offer = (await replies(bot, "ivy"))[-1]
+    assert "Resend the WedgeHR invite to *ivy@example.com*" in str(offer["blocks"])
+    ack = await bot.sender.command("resend 4242 4343", response_url=bot.slack.response_url("ids"))
+    assert "`/interview resend 4343` offers the next" in ack.json()["text"]
