@@ -720,6 +720,19 @@ async def _send_invites(
     )
 
 
+#: A field of the candidate typed in the form filled in while only pasted candidates are: it would
+#: go with no one.
+WITHOUT_CANDIDATE = (
+    "This goes only with the candidate whose email is typed above: enter it, or clear this. "
+    "Pasted candidates get their name and email only."
+)
+
+
+def _without_candidate(values: dict[str, dict[str, Any]], blocks: tuple[str, ...]) -> dict[str, str]:
+    """The errors of the typed candidate's fields filled in with no email typed: never dropped unsaid."""
+    return {block: WITHOUT_CANDIDATE for block in blocks if text_value(values, block)}
+
+
 def typed_email(values: dict[str, dict[str, Any]]) -> str:
     """The address typed in the form, composed as pasted ones are (NFC): the same address typed
     and pasted, one with decomposed accents, is one candidate, invited once."""
@@ -745,6 +758,8 @@ async def on_wedgehr_submit(ack: Any, body: dict[str, Any], view: dict[str, Any]
         errors[Block.EMAIL] = "That is not a valid email address."
     if bulk_text and not any(r.error is None for r in rows):
         errors[Block.BULK] = "No valid email address found. Use one per line: Name <email> or email."
+    if bulk_text and not email:
+        errors |= _without_candidate(values, (Block.FIRST_NAME, Block.LAST_NAME, Block.UNIQUE_ID))
     if errors:
         await ack(response_action="errors", errors=errors)
         return
@@ -842,6 +857,8 @@ async def on_sparkhire_submit(ack: Any, body: dict[str, Any], view: dict[str, An
         errors[Block.PHONE] = E164_HINT
     if phone and not consent:
         errors[Block.SMS_CONSENT] = "Tick this only if the candidate agreed to SMS; otherwise remove the phone."
+    if bulk_text and not email:
+        errors |= _without_candidate(values, (Block.CANDIDATE_NAME, Block.PHONE))
     if errors:
         await ack(response_action="errors", errors=errors)
         return

@@ -41,6 +41,7 @@ async def wedgehr_modal(bot, text="invite ann@example.com"):
 
 
 def wedgehr_values(interview, *, email="ann@example.com", bulk=None, send=True):
+    """Ann Lee's name and reference id typed too, with her email (no email typed: none)."""
     return values(
         **{
             Block.WEDGEHR_INTERVIEW: (
@@ -54,10 +55,10 @@ def wedgehr_values(interview, *, email="ann@example.com", bulk=None, send=True):
                 },
             ),
             Block.EMAIL: (None, {"type": "email_text_input", "value": email}),
-            Block.FIRST_NAME: (None, {"type": "plain_text_input", "value": "Ann"}),
-            Block.LAST_NAME: (None, {"type": "plain_text_input", "value": "Lee"}),
+            Block.FIRST_NAME: (None, {"type": "plain_text_input", "value": "Ann" if email else None}),
+            Block.LAST_NAME: (None, {"type": "plain_text_input", "value": "Lee" if email else None}),
             Block.SEND_EMAIL: (None, {"type": "checkboxes", "selected_options": [{"value": "send"}] if send else []}),
-            Block.UNIQUE_ID: (None, {"type": "plain_text_input", "value": "ATS-1"}),
+            Block.UNIQUE_ID: (None, {"type": "plain_text_input", "value": "ATS-1" if email else None}),
             Block.BULK: (None, {"type": "plain_text_input", "value": bulk}),
         }
     )
@@ -963,3 +964,37 @@ async def test_the_confirmation_names_an_interview_with_a_long_name_in_full(bot)
     (confirmation,) = await bot.slack.wait_for(lambda: bot.slack.ephemerals("U1"))
     # It named the interview as the picker's label cut it: "…St. Mary's Regional …".
     assert f"*{full}*" in confirmation.blocks[0]["text"]["text"]
+
+
+async def test_a_name_or_reference_id_typed_without_its_email_is_not_dropped_with_candidates_pasted(bot):
+    modal = await wedgehr_modal(bot, "invite")
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    state = wedgehr_values(interview, email="", bulk="bo@example.com\ncy@example.com")
+    for block, typed in ((Block.FIRST_NAME, "Ann"), (Block.UNIQUE_ID, "ATS-1")):
+        state[block][Action.INPUT]["value"] = typed
+    body = (await bot.sender.view_submission(modal, state)).json()
+    # The name and ATS id went with no one, and nobody was told.
+    assert body["response_action"] == "errors" and set(body["errors"]) == {Block.FIRST_NAME, Block.UNIQUE_ID}
+    assert "enter it, or clear this" in body["errors"][Block.UNIQUE_ID]
+    await asyncio.sleep(0.3)
+    assert created_emails(bot) == []
+
+
+async def test_a_phone_typed_without_its_email_is_not_dropped_with_candidates_pasted(sparkhire_only_bot):
+    bot = sparkhire_only_bot
+    modal = await open_modal(bot, "invite")
+    state = await sparkhire_values(
+        bot,
+        modal,
+        **{
+            Block.EMAIL: (None, {"type": "email_text_input", "value": ""}),
+            Block.PHONE: (None, {"type": "plain_text_input", "value": "+13125559494"}),
+            Block.SMS_CONSENT: (None, {"type": "checkboxes", "selected_options": [{"value": "consent"}]}),
+            Block.BULK: (None, {"type": "plain_text_input", "value": "bo@example.com\ncy@example.com"}),
+        },
+    )
+    body = (await bot.sender.view_submission(modal, state)).json()
+    assert body["response_action"] == "errors"
+    assert set(body["errors"]) == {Block.CANDIDATE_NAME, Block.PHONE}  # Dee Dee's name and phone
+    await asyncio.sleep(0.3)
+    assert not any(r.method == "POST" for r in bot.sparkhire.requests)
