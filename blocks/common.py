@@ -148,10 +148,14 @@ def button(
     return element
 
 
+#: Slack's limit on a confirmation dialog's text.
+CONFIRM_TEXT = 300
+
+
 def confirm_dialog(title: str, text: str, *, confirm: str = "Yes", deny: str = "Cancel") -> dict[str, Any]:
     return {
         "title": plain(title, 100),
-        "text": mrkdwn(text, 300),
+        "text": mrkdwn(text, CONFIRM_TEXT),
         "confirm": plain(confirm, 30),
         "deny": plain(deny, 30),
     }

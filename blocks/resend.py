@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from blocks.common import (
+    CONFIRM_TEXT,
     LIST_TEXT_BUDGET,
     actions,
     button,
@@ -15,6 +16,7 @@ from blocks.common import (
     section,
     slack_date,
     text_length,
+    truncate,
 )
 from blocks.ids import Action
 from blocks.models import CandidateView, Message
@@ -36,9 +38,20 @@ def _status(w: CandidateView) -> str:
 def resend_confirm(w: CandidateView) -> dict[str, Any]:
     """The dialog every Resend button opens first: one click is not an email sent by mistake."""
     note = CONFIRM_NOTES.get((w.status or "").lower(), "")
-    who, what = escape(w.email or "the candidate"), escape(w.interview_name or "the interview")
-    text = f"Email {who} the invitation to {what} again?"
-    return confirm_dialog("Resend invite?", f"{text} {note}".strip(), confirm="Resend")
+    before = f"Email {escape(w.email or 'the candidate')} the invitation to "
+    after = f" again? {note}".rstrip()
+    # Slack cuts the dialog's text at 300 characters: a long interview name gives way, never the note.
+    room = max(CONFIRM_TEXT - len(before) - len(after), 20)
+    what = _escaped_within(w.interview_name or "the interview", room)
+    return confirm_dialog("Resend invite?", before + what + after, confirm="Resend")
+
+
+def _escaped_within(text: str, limit: int) -> str:
+    """``text`` escaped, cut (with "…") to at most ``limit`` characters once escaped."""
+    cut = limit
+    while len(escaped := escape(truncate(text, cut))) > limit and cut > 1:
+        cut -= 1  # "&" and brackets take more room escaped
+    return escaped
 
 
 def resend_button(w: CandidateView, *, label: str = "Resend", style: str | None = None) -> dict[str, Any]:

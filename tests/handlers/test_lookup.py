@@ -977,3 +977,17 @@ async def test_resend_with_several_candidates_offers_one_and_names_the_next(bot)
     assert "Resend the WedgeHR invite to *ivy@example.com*" in str(offer["blocks"])
     ack = await bot.sender.command("resend 4242 4343", response_url=bot.slack.response_url("ids"))
     assert "`/interview resend 4343` offers the next" in ack.json()["text"]
+
+
+async def test_the_resend_dialog_keeps_its_warning_whatever_the_length_of_the_interview_name(bot):
+    long_name = "Registered Nurse & Care Coordinator, " * 6 + "Springfield"
+    interview = bot.wedgehr.add_interview(long_name)
+    bot.wedgehr.add_invite(interview_id=interview["id"], email="kim@example.com", status="send_failure")
+    await bot.sender.command("resend kim@example.com", response_url=bot.slack.response_url("kim"))
+    offer = (await replies(bot, "kim"))[-1]
+    assert_valid_blocks(offer["blocks"])
+    button = next(e for b in offer["blocks"] if b["type"] == "actions" for e in b["elements"])
+    said = button["confirm"]["text"]["text"]
+    # Slack's 300 characters went to the name: "…Springfield a…", the question and the warning cut off.
+    assert len(said) <= 300 and said.endswith("could not deliver this invite before; check the address first.")
+    assert said.startswith("Email kim@example.com the invitation to Registered Nurse &amp; Care Coordinator")
