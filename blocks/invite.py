@@ -63,7 +63,7 @@ class LeftOut:
     first: str | None = None
 
 
-def left_out_note(left_out: LeftOut) -> dict[str, Any]:
+def _left_out_note(left_out: LeftOut) -> dict[str, Any]:
     """Under the paste box: the candidates that did not fit are named, never dropped without a word."""
     start = f", from {escape(left_out.first)} on" if left_out.first else ""
     return context(
@@ -75,7 +75,7 @@ def left_out_note(left_out: LeftOut) -> dict[str, Any]:
 def _bulk_blocks(initial: str | None = None, left_out: LeftOut | None = None) -> list[dict[str, Any]]:
     blocks = [_bulk_block(initial)]
     if left_out is not None and left_out.count > 0:
-        blocks.append(left_out_note(left_out))
+        blocks.append(_left_out_note(left_out))
     return blocks
 
 
