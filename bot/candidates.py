@@ -135,9 +135,18 @@ def _as_written(link: re.Match[str]) -> str:
 
 #: A Slack link to an address between escaped angle brackets: "Ann Lee <ann@…>" as typed.
 SLACK_BRACKETED_MAILTO = re.compile(r"&lt;\s*(?P<link>" + SLACK_MAILTO.pattern + r")\s*&gt;", re.IGNORECASE)
+#: A mention as Slack sends it: ``<@U123>``, ``<#C123|general>``, ``<!here>``.
+SLACK_MENTION = re.compile(r"<(?P<sign>[@#!])(?P<id>[^|<>\s]+)(?:\|(?P<label>[^<>]*))?>")
+#: A web link as Slack sends it: ``<https://example.com|label>``.
+SLACK_LINK = re.compile(r"<(?P<url>https?://[^|<>\s]+)(?:\|(?P<label>[^<>]*))?>", re.IGNORECASE)
 #: The three characters Slack escapes in what people type (messages, commands): one pass, so
 #: "&amp;lt;" (a typed "&lt;") stays "&lt;".
 SLACK_ESCAPES = re.compile(r"&(lt|gt|amp);")
+
+
+def _mention_as_shown(mention: re.Match[str]) -> str:
+    shown = mention.group("label") or mention.group("id")
+    return shown if shown.startswith(("@", "#")) else mention.group("sign").replace("!", "@") + shown
 
 
 def as_typed(text: str) -> str:
@@ -154,6 +163,9 @@ def as_typed(text: str) -> str:
 
     text = SLACK_BRACKETED_MAILTO.sub(bracketed, text or "")
     text = SLACK_MAILTO.sub(_as_written, text)
+    # Mentions and links as Slack shows them: in brackets, they made the line around them unreadable.
+    text = SLACK_MENTION.sub(_mention_as_shown, text)
+    text = SLACK_LINK.sub(lambda m: m.group("label") or m.group("url"), text)
     return SLACK_ESCAPES.sub(lambda m: {"lt": "<", "gt": ">", "amp": "&"}[m.group(1)], text)
 
 

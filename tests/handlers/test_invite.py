@@ -998,3 +998,10 @@ async def test_a_phone_typed_without_its_email_is_not_dropped_with_candidates_pa
     assert set(body["errors"]) == {Block.CANDIDATE_NAME, Block.PHONE}  # Dee Dee's name and phone
     await asyncio.sleep(0.3)
     assert not any(r.method == "POST" for r in bot.sparkhire.requests)
+
+
+async def test_a_mention_in_the_message_does_not_cost_a_candidate(bot):
+    text = "<@U0123> please invite <mailto:ann@example.com|ann@example.com>, <mailto:bo@example.com|bo@example.com>"
+    shown = initial_values(await shortcut_form(bot, text))
+    # The line with the mention was unreadable: only Bo reached the form.
+    assert "ann@example.com" in shown[Block.BULK] and "bo@example.com" in shown[Block.BULK]
