@@ -127,10 +127,18 @@ SLACK_MAILTO = re.compile(r"<mailto:(?P<email>[^|<>\s]+)(?:\|(?P<label>[^<>]*))?
 BEFORE_NAME = re.compile(r"[:;,|\t\u2013\u2014]|\s-\s")
 
 
-def _as_written(link: re.Match[str]) -> str:
-    """A Slack mailto link as mail programs write it: ``Label <email>`` when its label is a name."""
+def _as_written(link: re.Match[str], *, bracketed: bool = False) -> str:
+    """A Slack mailto link as it was written: ``Label <email>`` when its label is a name (a link
+    made with a name), ``<email>`` when it was typed in brackets, else the bare address.
+
+    Slack escapes the brackets people type ("Ann Lee <ann@…>" arrives as ``Ann Lee
+    &lt;<mailto:…>&gt;``), so a link's own brackets are no sign of a name: "Please invite
+    <mailto:zed@…|zed@…>" is "Please invite zed@…", whose words before the address are no name.
+    """
     email, label = unquote(link.group("email")), (link.group("label") or "").strip()
-    return f"{label} <{email}>" if label and not is_email(label) else f"<{email}>"
+    if label and not is_email(label):
+        return f"{label} <{email}>"
+    return f"<{email}>" if bracketed else email
 
 
 #: A Slack link to an address between escaped angle brackets: "Ann Lee <ann@…>" as typed.
@@ -159,7 +167,7 @@ def as_typed(text: str) -> str:
 
     def bracketed(found: re.Match[str]) -> str:
         link = SLACK_MAILTO.fullmatch(found.group("link"))
-        return _as_written(link) if link is not None else found.group(0)
+        return _as_written(link, bracketed=True) if link is not None else found.group(0)
 
     text = SLACK_BRACKETED_MAILTO.sub(bracketed, text or "")
     text = SLACK_MAILTO.sub(_as_written, text)
@@ -496,13 +504,17 @@ def _laid_out_entries(
             yield entry, columns.candidate(entry) if columns is not None else None
 
 
-def parse_bulk(text: str) -> list[BulkRow]:
+def parse_bulk(text: str, *, prose: bool = False) -> list[BulkRow]:
     """``Name <email>``, ``email`` or a spreadsheet row, one or more a line; blank lines skipped,
     bad entries reported per row.
 
     A spreadsheet's header row ("Last name, First name, Email") is not a candidate: the rows under
     it are read by its columns, so a name comes out "First Last" whatever the order.
     Rows are numbered in the order of the entries, as the results list them.
+
+    ``prose``: the text is a message or a command's words, not a list: words before an address
+    ("Please invite ann@…") are no name unless a tab or ``|`` sets them apart as a cell; names
+    written with the address ("Ann Lee <ann@…>", "Ann Lee (ann@…)") and table columns still count.
     """
     rows: list[BulkRow] = []
     text = unicodedata.normalize("NFC", text or "")
@@ -524,6 +536,8 @@ def parse_bulk(text: str) -> list[BulkRow]:
             name, email = laid_out
         elif not BRACKETS.search(line) and (cells := _from_cells(line)) is not None:
             name, email = cells
+            if prose and not re.search(r"[\t|]", line):
+                name = None
         else:
             rows.append(BulkRow(row=number, name=None, email=line, error="not a valid email address"))
             continue

@@ -195,7 +195,7 @@ def several_candidates(text: str) -> Prefill | None:
 
     Lines are left out from the end only when they do not fit the form's metadata; the form says so.
     """
-    rows = [r for r in parse_bulk(text) if r.error is None]
+    rows = [r for r in parse_bulk(text, prose=True) if r.error is None]
     if len(rows) < 2:
         return None
     lines = [r.line for r in rows]

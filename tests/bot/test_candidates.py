@@ -121,7 +121,10 @@ def test_pasted_text_with_brackets_is_read_as_written_or_refused_never_guessed()
     ("text", "found"),
     [
         ("Ann Lee <ann@example.com>", ("Ann Lee", "ann@example.com")),
-        ("New applicant: Ann Lee <mailto:ann@example.com|ann@example.com>, thanks", ("Ann Lee", "ann@example.com")),
+        ("New applicant: Ann Lee <ann@example.com>, thanks", ("Ann Lee", "ann@example.com")),
+        # Slack's link for an address typed bare: its brackets are the link's, the words no name.
+        ("Please invite <mailto:zed@example.com|zed@example.com>", (None, "zed@example.com")),
+        ("New applicant: Ann Lee <mailto:ann@example.com|ann@example.com>, thanks", (None, "ann@example.com")),
         ("<mailto:ann@example.com|Ann Lee>", ("Ann Lee", "ann@example.com")),  # Slack's link, labelled with the name
         ("Ann Lee (ann@example.com)", ("Ann Lee", "ann@example.com")),
         ("*Ann Lee* <ann@example.com>", ("Ann Lee", "ann@example.com")),

@@ -788,7 +788,10 @@ async def test_a_name_written_with_the_address_is_prefilled_too(bot):
 
     await bot.sender.shortcut(
         Callback.SHORTCUT_INVITE_FROM_MESSAGE,
-        message={"ts": "1.2", "text": "New applicant: Zoë Van Dyke <mailto:zoe@example.com|zoe@example.com>, thanks"},
+        message={
+            "ts": "1.2",
+            "text": "New applicant: Zoë Van Dyke &lt;<mailto:zoe@example.com|zoe@example.com>&gt;, thanks",
+        },
     )
     await bot.slack.wait_for(lambda: len(bot.slack.calls_to("views.open")) == 2)
     choice = [v for v in bot.slack.views.values() if v["callback_id"] == Callback.INVITE_VENDOR][-1]
@@ -1003,5 +1006,13 @@ async def test_a_phone_typed_without_its_email_is_not_dropped_with_candidates_pa
 async def test_a_mention_in_the_message_does_not_cost_a_candidate(bot):
     text = "<@U0123> please invite <mailto:ann@example.com|ann@example.com>, <mailto:bo@example.com|bo@example.com>"
     shown = initial_values(await shortcut_form(bot, text))
-    # The line with the mention was unreadable: only Bo reached the form.
-    assert "ann@example.com" in shown[Block.BULK] and "bo@example.com" in shown[Block.BULK]
+    # The line with the mention was unreadable: only Bo reached the form. And the words before an
+    # address Slack made a link of are no name ("<@U0123> please invite <ann@…>").
+    assert shown[Block.BULK].splitlines() == ["ann@example.com", "bo@example.com"]
+
+
+async def test_words_before_an_address_in_a_message_are_not_prefilled_as_the_candidates_name(bot):
+    shown = initial_values(await shortcut_form(bot, "Please invite <mailto:zed@example.com|zed@example.com> today"))
+    # "Please invite" was pre-filled as the candidate's first and last name.
+    assert shown[Block.EMAIL] == "zed@example.com"
+    assert Block.FIRST_NAME not in shown and Block.LAST_NAME not in shown
