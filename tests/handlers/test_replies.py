@@ -1,7 +1,12 @@
 """How answers reach the user: a response_url Slack refuses, a form Slack no longer opens."""
 
+import asyncio
 import logging
 
+import pytest
+
+from blocks.ids import Block
+from tests.handlers.test_invite import values, wedgehr_values
 from tests.support.blockkit import assert_valid_blocks
 
 
@@ -51,3 +56,80 @@ async def test_a_slack_rate_limit_past_its_retries_says_when_to_try_again_not_re
     assert_valid_blocks(told["blocks"])
     assert "Slack is limiting how fast the app may call it (rate limited). Try again in a minute." in told["text"]
     assert "Slack refused the request" not in told["text"]
+
+
+async def test_an_answer_past_the_five_a_response_url_takes_still_reaches_the_user_as_an_ephemeral(bot, monkeypatch):
+    """``share`` with both platforms busy once each (and Spark Hire again when its link is made)
+    says six things: Slack takes five posts per response_url, and the sixth comes as an ephemeral."""
+    monkeypatch.setattr("handlers.common.BUSY_NOTICE_AFTER_SECONDS", 0.0)  # real waits are 3 s and more
+    monkeypatch.setattr("bot.candidates.SPARKHIRE_SCAN_LIMIT", 2)  # the scan is cut short: one more note
+    job = next(iter(bot.sparkhire.jobs.values()))
+    for name, email in (("Sam Again", "sam@example.com"), ("Other One", "o1@x.io"), ("Other Two", "o2@x.io")):
+        done = bot.sparkhire.set_status(
+            bot.sparkhire.add_interview(job_uuid=job["uuid"], name=name, email=email)["uuid"], "completed"
+        )
+        if email == "sam@example.com":
+            done["updated_at"] = "2030-01-01T00:00:00+00:00"  # the newest: the first one scanned
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    bot.wedgehr.add_invite(interview_id=interview["id"], email="sam@example.com", first_name="Sam")
+    busy = {"Retry-After": "0"}
+    bot.sparkhire.fail_next(429, headers=busy, when=lambda r: r.path.endswith("/interviews"))
+    bot.sparkhire.fail_next(429, headers=busy, when=lambda r: "/interviews/" in r.path)
+    bot.wedgehr.fail_next(429, headers=busy)
+    await bot.sender.command("share sam@example.com", response_url=bot.slack.response_url("s"))
+    (last,) = await bot.slack.wait_for(lambda: bot.slack.ephemerals("U1"))
+    taken = bot.slack.responses["s"]
+    assert len(taken) == 5 and len(bot.slack.refused_responses["s"]) == 1
+    said = [r["text"] for r in taken]
+    assert sum(text.startswith(("Spark Hire is busy", "WedgeHR is busy")) for text in said) == 3
+    assert any("http://hire.li/" in text for text in said)
+    assert any("2 most recently updated completed interviews only" in text for text in said)
+    # The sixth, refused by the response_url, is not lost: what WedgeHR has, only to the user.
+    assert last.channel == "C1" and last.text.startswith("Sam has not completed the WedgeHR interview")
+    assert_valid_blocks(last.blocks)
+
+
+@pytest.mark.parametrize(
+    ("channel", "after_opening", "refused"),
+    [
+        # Slack runs a command in a private channel the app is not in, but does not show it the channel.
+        ("G1", lambda slack: None, "channel_not_found"),
+        # The recruiter left the channel while the form was open.
+        ("C1", lambda slack: slack.members.update(C1=["U2"]), "user_not_in_channel"),
+    ],
+)
+async def test_an_invite_confirmed_where_slack_takes_no_ephemeral_comes_by_direct_message(
+    bot, channel, after_opening, refused
+):
+    bot.slack.add_channel("G1", name="secret-hiring", is_private=True)
+    response = await bot.sender.command("invite ann@example.com", channel=channel)
+    assert response.status_code == 200
+    choice = await bot.slack.wait_for(lambda: list(bot.slack.views.values()))
+    modal = (
+        await bot.sender.view_submission(
+            choice[-1],
+            values(**{Block.VENDOR: (None, {"type": "radio_buttons", "selected_option": {"value": "wedgehr"}})}),
+        )
+    ).json()["view"]
+    after_opening(bot.slack)
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    response = await bot.sender.view_submission({**modal, "id": choice[-1]["id"]}, wedgehr_values(interview))
+    assert response.json() == {"response_action": "clear"}
+    (confirmation,) = await bot.slack.wait_for(lambda: bot.slack.posted("U1"))
+    assert "Invited Ann Lee (ann@example.com)" in str(confirmation.blocks)
+    assert_valid_blocks(confirmation.blocks)
+    assert not bot.slack.ephemerals("U1")
+    tried = bot.slack.calls_to("chat.postEphemeral")
+    assert [c.args["channel"] for c in tried] == [channel], f"the ephemeral ({refused}) was not tried first"
+
+
+async def test_a_form_opened_after_its_trigger_expired_asks_to_run_the_command_again(bot):
+    # The request reached Slack after the 3 s a trigger_id lives (the fake's lifetime, shortened).
+    bot.slack.trigger_lifetime = 0.05
+    bot.slack.before_answering["views.open"] = lambda: asyncio.sleep(0.1)
+    await bot.sender.command("connect", response_url=bot.slack.response_url("c"))
+    told = (await bot.slack.wait_for(lambda: bot.slack.responses.get("c")))[-1]
+    assert_valid_blocks(told["blocks"])
+    assert "took too long for Slack" in told["text"] and "Run the command" in told["text"]
+    assert not bot.slack.views
+

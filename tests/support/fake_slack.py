@@ -3,6 +3,10 @@
 The bot reaches it through ``SLACK_API_URL``. It records every call, keeps the
 messages and views it was sent, and can be told to fail (429 with Retry-After,
 5xx, Slack error codes) or to enforce Slack's one-message-per-second pacing.
+
+It enforces, as Slack does, the limits a product bug could otherwise hide: a ``response_url``
+takes 5 posts within 30 minutes; a ``trigger_id`` (issued by :meth:`FakeSlack.issue_trigger_id`)
+opens one view within 3 s; an ephemeral goes only to a member of a channel the bot can post in.
 """
 
 from __future__ import annotations
@@ -27,6 +31,11 @@ BOT_TOKEN = "xoxb-test-bot-token-0123456789"
 APP_TOKEN = "xapp-1-A1-test-app-token-0123456789"
 TEAM_ID = "T0001"
 BOT_USER_ID = "UBOT"
+#: A response_url takes this many posts, within this many seconds of the request (Slack's limits).
+RESPONSE_URL_USES = 5
+RESPONSE_URL_LIFETIME = 30 * 60.0
+#: A trigger_id opens one view, within this many seconds of the request.
+TRIGGER_LIFETIME = 3.0
 #: What an install from manifest.yml grants.
 MANIFEST_SCOPES = tuple(
     yaml.safe_load((Path(__file__).resolve().parents[2] / "manifest.yml").read_text())["oauth_config"]["scopes"]["bot"]
@@ -125,13 +134,46 @@ class FakeSlack:
         self.socket_acks: dict[str, dict[str, Any]] = {}
         self.responses: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.expired_response_urls: set[str] = set()
+        #: When each response_url was handed out (monotonic); posts after RESPONSE_URL_LIFETIME are refused.
+        self._response_url_issued: dict[str, float] = {}
+        #: None: a response_url takes any number of posts (Slack: RESPONSE_URL_USES).
+        self.response_url_uses: int | None = RESPONSE_URL_USES
+        self.response_url_lifetime = RESPONSE_URL_LIFETIME
+        #: trigger_ids handed out with requests (monotonic time of issue), and those already exchanged.
+        self._triggers: dict[str, float] = {}
+        self._exchanged_triggers: set[str] = set()
+        self.trigger_lifetime = TRIGGER_LIFETIME
         #: Bodies posted to an expired response_url: Slack showed none of them.
         self.refused_responses: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.base_url = ""  # set by the harness once served
 
     def response_url(self, key: str = "r1") -> str:
-        """A ``response_url`` for a command or action; bodies posted there land in ``responses[key]``."""
+        """A ``response_url`` for a command or action; bodies posted there land in ``responses[key]``.
+
+        Like Slack's, it takes ``response_url_uses`` posts within ``response_url_lifetime`` seconds
+        of the first time it was handed out.
+        """
+        self._response_url_issued.setdefault(key, time.monotonic())
         return f"{self.base_url}/response/{key}"
+
+    def issue_trigger_id(self) -> str:
+        """A new ``trigger_id``, as Slack puts in a command or interaction: it opens one view
+        (views.open or views.push) within ``trigger_lifetime`` seconds."""
+        trigger_id = f"{len(self._triggers) + 1}.{time.monotonic_ns()}.fake"
+        self._triggers[trigger_id] = time.monotonic()
+        return trigger_id
+
+    def _trigger_refused(self, trigger_id: Any) -> str | None:
+        """Why Slack refuses to open a view with ``trigger_id``; None (and it is used up) when it opens one."""
+        issued = self._triggers.get(trigger_id) if isinstance(trigger_id, str) else None
+        if issued is None:
+            return "invalid_trigger_id"
+        if trigger_id in self._exchanged_triggers:
+            return "exchanged_trigger_id"
+        if time.monotonic() - issued > self.trigger_lifetime:
+            return "expired_trigger_id"
+        self._exchanged_triggers.add(trigger_id)
+        return None
 
     def expire_response_url(self, key: str) -> None:
         """Answer posts to ``response_url(key)`` as Slack does once it expired: 404 ``expired_url``."""
@@ -139,11 +181,17 @@ class FakeSlack:
 
     async def _response_url(self, request: web.Request) -> web.Response:
         key = request.match_info["key"]
-        if key in self.expired_response_urls:
+        issued = self._response_url_issued.get(key, time.monotonic())
+        if key in self.expired_response_urls or time.monotonic() - issued > self.response_url_lifetime:
             self.refused_responses[key].append(await request.json())
             self.changed.set()
             return web.Response(status=404, text="expired_url")
         body = await request.json()
+        if self.response_url_uses is not None and len(self.responses[key]) >= self.response_url_uses:
+            # Slack's docs give the limit (5 uses) but not the answer past it: a 404 like an expired URL's.
+            self.refused_responses[key].append(body)
+            self.changed.set()
+            return web.Response(status=404, text="used_url")
         if _too_much_text(body.get("blocks")):
             self.refused_responses[key].append(body)
             self.changed.set()
@@ -559,6 +607,8 @@ class FakeSlack:
         return self._page(thread, args, newest_first=False)
 
     def _m_chat_postEphemeral(self, args):
+        if (refused := self._ephemeral_refused(args.get("channel"), args.get("user"))) is not None:
+            return web.json_response({"ok": False, "error": refused})
         ts = self._next_ts()
         self.messages.append(
             Message(
@@ -571,6 +621,20 @@ class FakeSlack:
             )
         )
         return {"message_ts": ts}
+
+    def _ephemeral_refused(self, channel: Any, user: Any) -> str | None:
+        """Slack's refusals of an ephemeral: a channel it does not know (or a private one the bot is
+        not in: Slack does not show it), an archived one, and a user not in it (as ``members`` says)."""
+        if str(channel).startswith("D"):
+            return None  # the user's DM with the app
+        info = self.channels.get(channel)
+        if info is None or (info["is_private"] and not info["is_member"]):
+            return "channel_not_found"
+        if info["is_archived"]:
+            return "is_archived"
+        if user not in self.members.get(channel, [user]):
+            return "user_not_in_channel"
+        return None
 
     def _m_chat_update(self, args):
         for message in self.messages:
@@ -593,9 +657,13 @@ class FakeSlack:
         return stored
 
     def _m_views_open(self, args):
+        if (refused := self._trigger_refused(args.get("trigger_id"))) is not None:
+            return web.json_response({"ok": False, "error": refused})
         return {"view": self._store_view(args["view"])}
 
     def _m_views_push(self, args):
+        if (refused := self._trigger_refused(args.get("trigger_id"))) is not None:
+            return web.json_response({"ok": False, "error": refused})
         return {"view": self._store_view(args["view"])}
 
     def _m_views_update(self, args):

@@ -117,7 +117,7 @@ async def running_bot(
         settings = Settings(**(values | settings_overrides))
         web_app = create_web_app(settings, start_workers=start_workers)
         url = await stack.enter_async_context(serve(web_app, port=port))
-        sender = SlackSender(url)
+        sender = SlackSender(url, trigger_ids=slack.issue_trigger_id)
         stack.push_async_callback(sender.aclose)
         yield Bot(
             url=url,

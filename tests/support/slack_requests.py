@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -52,16 +53,23 @@ def slash_command_form(
 class SlackSender:
     """Sends slash commands and interactivity payloads to ``{bot_url}/slack/events``."""
 
-    def __init__(self, bot_url: str, *, secret: str = SIGNING_SECRET) -> None:
+    def __init__(
+        self, bot_url: str, *, secret: str = SIGNING_SECRET, trigger_ids: Callable[[], str] | None = None
+    ) -> None:
+        """``trigger_ids``: where each request's trigger_id comes from (the fake Slack's
+        ``issue_trigger_id``, so views.open takes it once, within 3 s, as Slack does)."""
         self.url = bot_url.rstrip("/") + "/slack/events"
         self.secret = secret
         self._trigger = 0
+        self._trigger_ids = trigger_ids
         self.client = httpx.AsyncClient(timeout=10)
 
     async def aclose(self) -> None:
         await self.client.aclose()
 
     def trigger_id(self) -> str:
+        if self._trigger_ids is not None:
+            return self._trigger_ids()
         self._trigger += 1
         return f"trigger-{self._trigger}"
 
