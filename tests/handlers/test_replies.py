@@ -132,4 +132,3 @@ async def test_a_form_opened_after_its_trigger_expired_asks_to_run_the_command_a
     assert_valid_blocks(told["blocks"])
     assert "took too long for Slack" in told["text"] and "Run the command" in told["text"]
     assert not bot.slack.views
-

@@ -40,11 +40,12 @@ async def test_socket_mode_answers_commands_without_a_public_url(tmp_path):
             ack = await slack.wait_for(lambda: slack.socket_acks.get(help_id), timeout=10)
             assert "/interview invite" in str(ack["payload"])
 
-            invite_form = slash_command_form("invite", trigger_id="trigger-socket-2")
-            invite_id = await slack.send_envelope("slash_commands", invite_form)
+            trigger_id = slack.issue_trigger_id()
+            invite_id = await slack.send_envelope("slash_commands", slash_command_form("invite", trigger_id=trigger_id))
             await slack.wait_for(lambda: slack.socket_acks.get(invite_id), timeout=10)
             (opened,) = await slack.wait_for(lambda: slack.calls_to("views.open"), timeout=10)
-            assert opened.token == BOT_TOKEN and opened.args["trigger_id"] == "trigger-socket-2"
+            assert opened.token == BOT_TOKEN and opened.args["trigger_id"] == trigger_id
+            assert slack.views, "Slack did not open the form"
         finally:
             await bot.stop()
 

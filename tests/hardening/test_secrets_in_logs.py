@@ -85,7 +85,7 @@ async def test_a_full_debug_run_logs_no_secret(tmp_path):
             workdir=tmp_path,
         )
         await bot.start()
-        sender = SlackSender(bot.url)
+        sender = SlackSender(bot.url, trigger_ids=slack.issue_trigger_id)
         stack.push_async_callback(sender.aclose)
         try:
             # A member connects their own Spark Hire key through the modal.
@@ -168,7 +168,7 @@ async def test_at_the_default_level_a_lookup_logs_no_candidate_email_and_polls_l
             workdir=tmp_path,
         )
         await bot.start()
-        sender = SlackSender(bot.url)
+        sender = SlackSender(bot.url, trigger_ids=slack.issue_trigger_id)
         stack.push_async_callback(sender.aclose)
         try:
             await sender.command("subscribe wedgehr", channel="C1", response_url=slack.response_url("sub"))
@@ -211,7 +211,9 @@ async def test_in_socket_mode_a_debug_run_logs_no_key_typed_into_the_connect_for
         await bot.start()
         try:
             # An admin opens the connect form and types a personal Spark Hire key and a WedgeHR token.
-            await slack.send_envelope("slash_commands", slash_command_form("connect", trigger_id="t1", user="U1"))
+            await slack.send_envelope(
+                "slash_commands", slash_command_form("connect", trigger_id=slack.issue_trigger_id(), user="U1")
+            )
             (filled, *_) = await slack.wait_for(lambda: connect_forms(slack), timeout=10)
             view = slack.views[filled.args["view_id"]]
             state = typed_into_connect_form(**{Block.SPARKHIRE_USER_KEY: USER_KEY, Block.WEDGEHR_TOKEN: typed_wedgehr})
@@ -222,7 +224,7 @@ async def test_in_socket_mode_a_debug_run_logs_no_key_typed_into_the_connect_for
                     "team": TEAM,
                     "api_app_id": "A1",
                     "user": {"id": "U1", "team_id": TEAM["id"]},
-                    "trigger_id": "t2",
+                    "trigger_id": slack.issue_trigger_id(),
                     "view": {**view, "state": {"values": state}},
                 },
             )
@@ -266,7 +268,7 @@ async def test_an_oauth_debug_run_with_token_rotation_logs_no_token_or_secret(tm
             workdir=tmp_path,
         )
         await bot.start()
-        sender = SlackSender(bot.url)
+        sender = SlackSender(bot.url, trigger_ids=slack.issue_trigger_id)
         stack.push_async_callback(sender.aclose)
         try:
             # The admin installs the app: /slack/install, Slack's consent, /slack/oauth_redirect.
