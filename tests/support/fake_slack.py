@@ -6,7 +6,7 @@ messages and views it was sent, and can be told to fail (429 with Retry-After,
 
 It enforces, as Slack does, the limits a product bug could otherwise hide: a ``response_url``
 takes 5 posts within 30 minutes; a ``trigger_id`` (issued by :meth:`FakeSlack.issue_trigger_id`)
-opens one view within 3 s; an ephemeral goes only to a member of a channel the bot can post in.
+opens one view within 3 s; an ephemeral goes only to a member of a channel Slack shows the app.
 """
 
 from __future__ import annotations
@@ -88,7 +88,8 @@ class FakeSlack:
         self.published_home: dict[str, dict[str, Any]] = {}
         self.users: dict[str, dict[str, Any]] = {}
         self.channels: dict[str, dict[str, Any]] = {}
-        #: Who is in a channel (conversations.members); a channel not here has every user in it.
+        #: Who is in a channel (conversations.members, and whom an ephemeral there reaches); a channel
+        #: not here has every user in it.
         self.members: dict[str, list[str]] = {}
         self.failures: dict[str, list[Failure]] = defaultdict(list)
         #: One-shot hooks awaited when a call of the method arrives, before it is answered.
@@ -163,15 +164,17 @@ class FakeSlack:
         self._triggers[trigger_id] = time.monotonic()
         return trigger_id
 
-    def _trigger_refused(self, trigger_id: Any) -> str | None:
-        """Why Slack refuses to open a view with ``trigger_id``; None (and it is used up) when it opens one."""
+    def _trigger_refused(self, trigger_id: Any) -> web.Response | None:
+        """Slack's refusal to open a view with ``trigger_id``; None (and it is used up) when it opens one."""
         issued = self._triggers.get(trigger_id) if isinstance(trigger_id, str) else None
-        if issued is None:
-            return "invalid_trigger_id"
+        if issued is None:  # one Slack never issued: views.open's documented example answer
+            return web.json_response(
+                {"ok": False, "error": "invalid_arguments", "response_metadata": {"messages": ["invalid `trigger_id`"]}}
+            )
         if trigger_id in self._exchanged_triggers:
-            return "exchanged_trigger_id"
+            return web.json_response({"ok": False, "error": "exchanged_trigger_id"})
         if time.monotonic() - issued > self.trigger_lifetime:
-            return "expired_trigger_id"
+            return web.json_response({"ok": False, "error": "expired_trigger_id"})
         self._exchanged_triggers.add(trigger_id)
         return None
 
@@ -658,12 +661,12 @@ class FakeSlack:
 
     def _m_views_open(self, args):
         if (refused := self._trigger_refused(args.get("trigger_id"))) is not None:
-            return web.json_response({"ok": False, "error": refused})
+            return refused
         return {"view": self._store_view(args["view"])}
 
     def _m_views_push(self, args):
         if (refused := self._trigger_refused(args.get("trigger_id"))) is not None:
-            return web.json_response({"ok": False, "error": refused})
+            return refused
         return {"view": self._store_view(args["view"])}
 
     def _m_views_update(self, args):
