@@ -85,16 +85,32 @@ REVIEWER_LOOKUP_SECONDS = 1.5
 MAX_REVIEWERS_LOOKED_UP = 20
 
 
-async def _sparkhire(services: Services, team_id: str, recipient: Recipient) -> SparkHireClient:
+async def _sparkhire(
+    services: Services, team_id: str, recipient: Recipient, *, retries: VendorRetries | None = None
+) -> SparkHireClient:
+    """The user's Spark Hire client; ``retries``: the flow's, when it already read a vendor (the
+    user is told once that Spark Hire is busy, and the wait is bounded for the whole flow)."""
     connection = await services.resolve_connection(team_id, "sparkhire", recipient.user_id)
     if connection is None:
         raise NotConnectedError("sparkhire", needs_user_key=True)
-    return VendorRetries(recipient).watch(services.client_for(connection))  # type: ignore[return-value]
+    return (retries or VendorRetries(recipient)).watch(services.client_for(connection))  # type: ignore[return-value]
 
 
-async def basic_link(services: Services, recipient: Recipient, *, team_id: str, interview_uuid: str) -> None:
-    """Create the interview's basic link, or re-activate an inactive one, and show its URL."""
-    client, interview = await _reading(services, recipient, team_id=team_id, interview_uuid=interview_uuid)
+async def basic_link(
+    services: Services,
+    recipient: Recipient,
+    *,
+    team_id: str,
+    interview_uuid: str,
+    retries: VendorRetries | None = None,
+) -> None:
+    """Create the interview's basic link, or re-activate an inactive one, and show its URL.
+
+    ``retries``: the flow's own, when it searched first.
+    """
+    client, interview = await _reading(
+        services, recipient, team_id=team_id, interview_uuid=interview_uuid, retries=retries
+    )
     view = from_interview(interview)
     if not view.completed:
         await recipient.send(
@@ -118,12 +134,17 @@ async def basic_link(services: Services, recipient: Recipient, *, team_id: str, 
 
 
 async def _reading(
-    services: Services, recipient: Recipient, *, team_id: str, interview_uuid: str
+    services: Services,
+    recipient: Recipient,
+    *,
+    team_id: str,
+    interview_uuid: str,
+    retries: VendorRetries | None = None,
 ) -> tuple[SparkHireClient, SparkInterview]:
     """A client that reads the interview, and the interview: the user's own key's, else (not found
     there) that of an account the channel's subscriptions read. A card's interview is of the account
     its channel follows, which the clicker's own key may not be of."""
-    client = await _sparkhire(services, team_id, recipient)
+    client = await _sparkhire(services, team_id, recipient, retries=retries)
     try:
         return client, await client.get_interview(interview_uuid)
     except NotFoundError:
@@ -201,7 +222,7 @@ async def share_for(services: Services, recipient: Recipient, *, team_id: str, q
     link_problem: VendorError | None = None
     if len(completed) == 1:
         try:
-            await basic_link(services, recipient, team_id=team_id, interview_uuid=completed[0].uuid)
+            await basic_link(services, recipient, team_id=team_id, interview_uuid=completed[0].uuid, retries=retries)
             if cut_short:  # the newest one is shared; an older one may be the one meant
                 await recipient.send(notice(scan_limit_note("completed interviews")))
         except VendorError as exc:
