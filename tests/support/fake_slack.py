@@ -144,6 +144,8 @@ class FakeSlack:
         self._triggers: dict[str, float] = {}
         self._exchanged_triggers: set[str] = set()
         self.trigger_lifetime = TRIGGER_LIFETIME
+        #: False: views.open/push take any trigger_id, any number of times (payloads made up by hand).
+        self.triggers_enforced = True
         #: Bodies posted to an expired response_url: Slack showed none of them.
         self.refused_responses: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.base_url = ""  # set by the harness once served
@@ -166,6 +168,8 @@ class FakeSlack:
 
     def _trigger_refused(self, trigger_id: Any) -> web.Response | None:
         """Slack's refusal to open a view with ``trigger_id``; None (and it is used up) when it opens one."""
+        if not self.triggers_enforced:
+            return None
         issued = self._triggers.get(trigger_id) if isinstance(trigger_id, str) else None
         if issued is None:  # one Slack never issued: views.open's documented example answer
             return web.json_response(
