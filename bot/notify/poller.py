@@ -28,7 +28,9 @@ REJECTIONS_BEFORE_PAUSE = 3
 WATCHED_STATUSES = ("complete", "send_failure", "canceled")
 
 #: The watched statuses an invite reaches again after leaving them: a resend keeps the invite's id
-#: and sets a bounced or canceled one back to "invited" (ERRATA, resend-invite). Each time is news.
+#: and sets a bounced or canceled one back to "invited" (inferred from wedgehr-connect-v2.txt's
+#: "Resend Invite" example: the wedge comes back with the invite id the other examples show, status
+#: "invited"; the reference says nothing of the status before). Each time is news.
 #: (Completing again is a retake: told apart by its wedge's ``completedAt``, ``_Recordings``.)
 REPEATABLE_STATUSES = ("send_failure", "canceled")
 #: The bot's resends read per poll: far more than a team makes in one poll interval.
