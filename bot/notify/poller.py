@@ -15,7 +15,7 @@ from typing import Any
 from bot.notify.events import wedgehr_event
 from bot.services import Services
 from bot.storage import Connection, NewEvent
-from bot.vendors.errors import AuthenticationError, VendorError
+from bot.vendors.errors import AuthenticationError, RateLimitError, VendorError
 from bot.wedgehr.client import WedgeHRClient
 from bot.wedgehr.models import InviteStatus, Wedge
 
@@ -47,6 +47,10 @@ POLLS_AT_ONCE = 4
 POLL_DEADLINE_INTERVALS = 5
 #: Never less than this, whatever the interval: a large account's many pages take minutes.
 POLL_DEADLINE_MIN_SECONDS = 300.0
+
+#: WedgeHR's Retry-After is honoured up to this long: a wrong header (a day, a year) must not
+#: silence an account for good; no real rate limit window is longer.
+RETRY_AFTER_MOST_SECONDS = 3600.0
 
 
 class WedgeHRPoller:
@@ -154,6 +158,9 @@ class WedgeHRPoller:
             return 0
         keeper = asyncio.create_task(self._keep_lease(connection_id), name=f"poll-lease-{connection_id}")
         connection: Connection | None = None
+        # Held until a whole interval has passed since this poll began: every process runs its
+        # own timer, and the next one must not poll the connection again at once.
+        until, for_everyone = started + self.interval, False
         try:
             connection = await self.db.connections.get(connection_id)
             if connection is None:
@@ -172,14 +179,23 @@ class WedgeHRPoller:
             await self._rejected(connection, exc)
         except VendorError as exc:
             logger.warning("Polling WedgeHR for connection %s failed: %s", connection_id, exc)
+            if isinstance(exc, RateLimitError) and exc.retry_after:
+                # WedgeHR said when to ask again: no process polls the account before then (this
+                # one's own timer included), or every early poll is one more 429 and its wait longer.
+                asked = time.time() + min(exc.retry_after, RETRY_AFTER_MOST_SECONDS)
+                if asked > until:
+                    until, for_everyone = asked, True
+                    logger.info(
+                        "WedgeHR asked to wait %g s: connection %s is not polled before then",
+                        exc.retry_after,
+                        connection_id,
+                    )
         except Exception:  # one connection (an unreadable key, a bad page) must not stop the others
             logger.exception("Polling WedgeHR for connection %s failed", connection_id)
         finally:
             keeper.cancel()
             await asyncio.gather(keeper, return_exceptions=True)
-            # Held until a whole interval has passed since this poll began: every process runs
-            # its own timer, and the next one must not poll the connection again at once.
-            await self.db.poll_state.release(connection_id, self.holder, until=started + self.interval)
+            await self.db.poll_state.release(connection_id, self.holder, until=until, for_everyone=for_everyone)
         return 0
 
     async def _rejected(self, connection: Connection | None, exc: AuthenticationError) -> None:

@@ -2180,14 +2180,17 @@ class PollStateRepo(_Repo):
             )
         return bool(result.rowcount)
 
-    async def release(self, connection_id: str, holder: str, *, until: float = 0) -> None:
-        """End the lease; ``until`` (a Unix time) keeps other processes off it until then."""
+    async def release(self, connection_id: str, holder: str, *, until: float = 0, for_everyone: bool = False) -> None:
+        """End the lease; ``until`` (a Unix time) keeps other processes off it until then, and
+        ``holder`` too with ``for_everyone`` (a wait the vendor asked for: ``try_lease`` lets a
+        holder take its own lease again at once)."""
         t = schema.poll_state
+        values: dict[str, Any] = {"lease_expires_at": until}
+        if for_everyone:
+            values["holder"] = ""
         async with self._engine.begin() as conn:
             await conn.execute(
-                sa.update(t)
-                .where(t.c.connection_id == connection_id, t.c.holder == holder)
-                .values(lease_expires_at=until)
+                sa.update(t).where(t.c.connection_id == connection_id, t.c.holder == holder).values(**values)
             )
 
     async def load(self, connection_id: str) -> dict[str, Any] | None:

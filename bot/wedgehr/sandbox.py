@@ -49,6 +49,8 @@ class SandboxRequest:
     query: dict[str, str]
     json: Any
     authorized: bool
+    #: Whose account it read (tests tell two connections' polls apart by it).
+    token: str = ""
 
 
 class WedgeHRSandbox:
@@ -215,7 +217,9 @@ class WedgeHRSandbox:
         authorized = bool(token) and (
             token in self.tokens if self.tokens is not None else not token.startswith("invalid")
         )
-        self.requests.append(SandboxRequest(request.method, request.path, dict(request.query), body, authorized))
+        self.requests.append(
+            SandboxRequest(request.method, request.path, dict(request.query), body, authorized, token=token)
+        )
         await self._failures.wait_if_slowed(request)
         if (trickled := await self._failures.trickled(request)) is not None:
             return trickled

@@ -769,3 +769,61 @@ async def test_an_invite_completed_after_its_wedge_shows_it_is_not_posted_again_
         # Her completion, posted once: no "completed the interview" again in her thread for the old
         # recording, nor her card rewritten with it (no name there).
         assert bot.slack.posted("C1") == [card] and "Ann" in card.text
+
+
+async def two_workspaces_polled(bot) -> dict[str, str]:
+    """Two workspaces, each with its own WedgeHR token and a channel watching it, their baselines
+    taken by the bot's own timer; each channel's token."""
+    db = bot.services.db
+    bot.slack.add_channel("C2", name="hiring-two", is_member=True)
+    tokens = {}
+    for team, channel in (("T0001", "C1"), ("T0002", "C2")):
+        await install_workspace(bot, team_id=team)
+        connection = await db.connections.upsert_workspace(
+            team, "wedgehr", f"wedgehr-token-{team}", account_label="WedgeHR", connected_by="U1"
+        )
+        await db.subscriptions.add(
+            team_id=team,
+            channel_id=channel,
+            vendor="wedgehr",
+            events=["completed"],
+            created_by="U1",
+            connection_id=connection.id,
+        )
+        tokens[channel] = f"wedgehr-token-{team}"
+    for _ in range(40):
+        states = [
+            await db.poll_state.load(c.id) for t in ("T0001", "T0002") for c in await db.connections.list_for_team(t)
+        ]
+        if all(s and s.get("baseline") for s in states):
+            break
+        await asyncio.sleep(0.1)
+    return tokens
+
+
+def polls_of(bot, token, since=0):
+    """How many polls of the account with ``token`` WedgeHR saw (each begins with a wedges listing)."""
+    return sum(1 for r in bot.wedgehr.requests[since:] if r.token == token and r.path.endswith("/wedges"))
+
+
+async def test_a_wedgehr_429_asking_for_two_minutes_stops_that_accounts_polls_until_then_in_every_process():
+    from bot.notify.poller import WedgeHRPoller
+
+    async with running_bot(wedgehr_poll_seconds=0.2, env_credentials=False, **OAUTH) as bot:
+        tokens = await two_workspaces_polled(bot)
+        limited, other = tokens["C1"], tokens["C2"]
+        before = len(bot.wedgehr.requests)
+        bot.wedgehr.fail_next(
+            429, headers={"Retry-After": "120"}, when=lambda r: r.headers.get("Authorization") == f"Bearer {limited}"
+        )
+        await bot.slack.wait_for(lambda: polls_of(bot, limited, before), timeout=3)
+        after_429 = len(bot.wedgehr.requests)
+        await asyncio.sleep(1.2)  # six ticks of the bot's timer
+        # Another process sharing the database, and a poll by hand in this one: neither asks either.
+        await WedgeHRPoller(services=bot.services, interval=0.2).poll_all()
+        await bot.pipeline.poller.poll_all()
+        assert polls_of(bot, limited, after_429) == 0
+        assert polls_of(bot, other, after_429) >= 3  # the other workspace keeps its pace
+        completed_now(bot, "ann@example.com", "Ann")
+        (card,) = await bot.slack.wait_for(lambda: cards(bot, "C2"), timeout=3)
+        assert "Ann" in card.text
