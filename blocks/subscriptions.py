@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from blocks.common import (
@@ -594,3 +595,42 @@ def rejoined_notice() -> Message:
         "(`/interview subscriptions` lists what this channel follows)."
     )
     return Message(text=text, text_is_markup=True, blocks=[section(text)])
+
+
+def poll_outage_notice(*, account: str, channels: Sequence[str], cause: str, since: float) -> Message:
+    """To whoever connected a WedgeHR account whose polls have all failed for a while: what fails (in
+    plain words, never the vendor's answer), that its notifications are late but not lost, and that
+    nothing is theirs to do unless it lasts."""
+    when = f"<!date^{int(since)}^{{date_short_pretty}} at {{time}}|{_utc(since)}>"
+    text = (
+        f"WedgeHR notifications{_of_account(account, channels)} are delayed: {escape(truncate(cause, 300))}, and every "
+        f"poll of the account has failed since {when}."
+    )
+    notes = (
+        "Nothing is lost: what happens in the account meanwhile is posted once WedgeHR answers again, "
+        "and I will tell you when it does. Nothing to do on your side unless this lasts for hours; then "
+        "tell whoever runs this app, or WedgeHR support."
+    )
+    return Message(text=text, text_is_markup=True, blocks=[section(f":warning: {text}"), context(notes)])
+
+
+def poll_recovered_notice(*, account: str, channels: Sequence[str]) -> Message:
+    """After :func:`poll_outage_notice`, once a poll of the account worked again."""
+    text = (
+        f"WedgeHR answers again: its notifications{_of_account(account, channels)} are back, and what "
+        "happened while it failed is being posted now."
+    )
+    return Message(text=text, text_is_markup=True, blocks=[section(f":white_check_mark: {text}")])
+
+
+def _of_account(account: str, channels: Sequence[str]) -> str:
+    """ " (account *X*, posted in #a, #b)": which notifications a notice is about."""
+    shown = list(dict.fromkeys(channels))
+    where = ", ".join(f"<#{c}>" for c in shown[:5]) + (f" and {len(shown) - 5} more" if len(shown) > 5 else "")
+    # Short enough that the notice stays whole within a section's 3,000 characters, escaped.
+    return f" (account *{escape(truncate(account, 200))}*" + (f", posted in {where})" if where else ")")
+
+
+def _utc(ts: float) -> str:
+    """A time for clients that cannot show Slack's date markup."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")

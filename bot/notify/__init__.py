@@ -33,6 +33,8 @@ class Pipeline:
             on_rejected=lambda connection: self.worker.pause_connection(
                 connection.team_id, connection.id, TOKEN_REJECTED
             ),
+            on_outage=self.worker.tell_poll_outage,
+            on_recovered=self.worker.tell_poll_recovered,
         )
         self.housekeeper = Housekeeper(db=services.db, retention_days=services.settings.event_retention_days)
         self.shared_check = SharedChannelCheck(services=services, slack_client_for=slack_client_for)

@@ -196,12 +196,19 @@ class PauseNotifier:
         try:
             await client.chat_postMessage(channel=channel, **notice.as_kwargs())
         except SlackApiError as exc:
-            logger.warning("Could not tell %s of the paused subscription: %s", channel, exc.response.get("error"))
+            logger.warning("Could not send %s a notice: %s", channel, exc.response.get("error"))
             return False
         except Exception as exc:
-            logger.warning("Could not tell %s of the paused subscription (%s)", channel, type(exc).__name__)
+            logger.warning("Could not send %s a notice (%s)", channel, type(exc).__name__)
             return False
         return True
+
+    async def tell_first(self, client: AsyncWebClient, users: Sequence[str], notice: Any) -> str | None:
+        """Send ``notice`` to the first of ``users`` who can be reached; who took it, None if nobody."""
+        for user in dict.fromkeys(users):
+            if await user_reachable(client, user) and await self.post(client, user, notice):
+                return user
+        return None
 
     async def stand_ins(self, client: AsyncWebClient, team_id: str, *, skip: set[str]) -> list[str]:
         """Who may act for a creator who left: the installer (OAuth mode), then workspace admins."""

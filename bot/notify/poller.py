@@ -15,7 +15,15 @@ from typing import Any
 from bot.notify.events import wedgehr_event
 from bot.services import Services
 from bot.storage import Connection, NewEvent
-from bot.vendors.errors import AuthenticationError, RateLimitError, VendorError
+from bot.vendors.errors import (
+    APIConnectionError,
+    APITimeoutError,
+    AuthenticationError,
+    RateLimitError,
+    ServerError,
+    SessionError,
+    VendorError,
+)
 from bot.wedgehr.client import WedgeHRClient
 from bot.wedgehr.models import InviteStatus, Wedge
 
@@ -52,6 +60,14 @@ POLL_DEADLINE_MIN_SECONDS = 300.0
 #: silence an account for good; no real rate limit window is longer.
 RETRY_AFTER_MOST_SECONDS = 3600.0
 
+#: A connection's polls all failing (WedgeHR down, its sessions failing, out of reach) for this
+#: long before whoever connected it is told. WedgeHR's blips of a few minutes are common and the
+#: next poll catches up unnoticed; past half an hour, someone waiting for a completion wonders.
+OUTAGE_SECONDS = 30 * 60.0
+#: And at least this many polls failed: with a long WEDGEHR_POLL_SECONDS, one or two failures
+#: half an hour apart may still be a blip.
+OUTAGE_POLLS = 3
+
 
 class WedgeHRPoller:
     """Every ``interval`` seconds, diff each connection's invites against the stored state.
@@ -70,6 +86,10 @@ class WedgeHRPoller:
         lease_seconds: float | None = None,
         on_rejected: Callable[[Connection], Awaitable[Any]] | None = None,
         deadline_seconds: float | None = None,
+        on_outage: Callable[[Connection, str, float], Awaitable[bool]] | None = None,
+        on_recovered: Callable[[Connection], Awaitable[Any]] | None = None,
+        outage_seconds: float = OUTAGE_SECONDS,
+        outage_polls: int = OUTAGE_POLLS,
     ) -> None:
         self.services = services
         self.db = services.db
@@ -87,6 +107,14 @@ class WedgeHRPoller:
         self.on_events = on_events
         #: Called once WedgeHR refused a connection's token REJECTIONS_BEFORE_PAUSE polls in a row.
         self.on_rejected = on_rejected
+        #: Called with what fails (plain words) and since when, once a connection's polls have all
+        #: failed for ``outage_seconds`` and ``outage_polls``; True when someone was told. Once per
+        #: outage, whichever process polls (the poll state says), as is ``on_recovered``: once a
+        #: poll works again after that.
+        self.on_outage = on_outage
+        self.on_recovered = on_recovered
+        self.outage_seconds = outage_seconds
+        self.outage_polls = outage_polls
         #: Per connection, the token refused (a digest) and how many polls in a row refused it.
         self._rejections: dict[str, tuple[str, int]] = {}
         #: The timer's polls running at once (each is a few requests in a row), across its ticks.
@@ -168,13 +196,14 @@ class WedgeHRPoller:
             new = await self.poll_connection(connection)
             self._rejections.pop(connection_id, None)
             return new
-        except PollTooLong:
+        except PollTooLong as exc:
             logger.warning(
                 "Polling WedgeHR for connection %s (team %s) took more than %g s; abandoned, the next poll starts over",
                 connection_id,
                 connection.team_id if connection is not None else "unknown",
                 self.deadline_seconds,
             )
+            await self._failed(connection, exc, started)
         except AuthenticationError as exc:
             await self._rejected(connection, exc)
         except VendorError as exc:
@@ -190,6 +219,7 @@ class WedgeHRPoller:
                         exc.retry_after,
                         connection_id,
                     )
+            await self._failed(connection, exc, started)
         except Exception:  # one connection (an unreadable key, a bad page) must not stop the others
             logger.exception("Polling WedgeHR for connection %s failed", connection_id)
         finally:
@@ -197,6 +227,49 @@ class WedgeHRPoller:
             await asyncio.gather(keeper, return_exceptions=True)
             await self.db.poll_state.release(connection_id, self.holder, until=until, for_everyone=for_everyone)
         return 0
+
+    async def _failed(self, connection: Connection | None, error: Exception, started: float) -> None:
+        """Count a failed poll in the connection's state; once they have all failed long enough,
+        tell (``on_outage``) whoever connected it, once per outage.
+
+        The count is in the poll state, written only while holding the lease: with several
+        processes, one at a time counts and tells, and the next successful poll (whichever process
+        makes it) replaces the state and says it is back.
+        """
+        if connection is None:
+            return
+        try:
+            state = await self.db.poll_state.load(connection.id) or {}
+            outage = dict(state.get("outage") or {})
+            since = outage.setdefault("since", started)
+            outage["polls"] = int(outage.get("polls", 0)) + 1
+            tell = (
+                self.on_outage is not None
+                and not outage.get("told")
+                and outage["polls"] >= self.outage_polls
+                and time.time() - since >= self.outage_seconds
+            )
+            outage["told"] = bool(outage.get("told")) or tell
+            # Saved only while still held: another process that took the connection over counts it.
+            if not await self.db.poll_state.save(connection.id, self.holder, {**state, "outage": outage}):
+                return
+            if not tell:
+                return
+            logger.warning("WedgeHR polls of connection %s have all failed since %s", connection.id, since)
+            if not await self.on_outage(connection, _outage_cause(error), since):  # type: ignore[misc]
+                outage["told"] = False  # nobody took it: the next failed poll tries again
+                await self.db.poll_state.save(connection.id, self.holder, {**state, "outage": outage})
+        except Exception:  # the database or Slack failing: this poll's failure is logged already
+            logger.exception("Could not note the failed WedgeHR poll of connection %s", connection.id)
+
+    async def _recovered(self, connection: Connection) -> None:
+        """A poll succeeded after its outage was told of: say it is back (once: the state is saved)."""
+        if self.on_recovered is None:
+            return
+        try:
+            await self.on_recovered(connection)
+        except Exception:
+            logger.exception("Could not tell that WedgeHR polls of connection %s work again", connection.id)
 
     async def _rejected(self, connection: Connection | None, exc: AuthenticationError) -> None:
         """WedgeHR refused the token: a few times in a row (not one glitch), its channels are told."""
@@ -381,10 +454,10 @@ class WedgeHRPoller:
             for key, status in known.items()
             if key not in current and not (whole and status in listed_statuses)
         }
-        await self.db.poll_state.save(
+        saved = await self.db.poll_state.save(
             connection.id,
             self.holder,
-            {
+            {  # no "outage": this poll worked
                 "baseline": True,
                 "invites": current | kept,
                 "wedges": completed_wedges if wedges_whole else sorted(known_wedges.union(completed_wedges)),
@@ -393,6 +466,9 @@ class WedgeHRPoller:
                 "polled_at": started,
             },
         )
+        # Only the process whose save ended the outage says so (another took over: it will).
+        if saved and (state.get("outage") or {}).get("told"):
+            await self._recovered(connection)
         return inserted
 
     async def _resent_between(self, team_id: str, since: Any, until: float) -> dict[int, tuple[str, set[str] | None]]:
@@ -467,6 +543,21 @@ class _Recordings:
     def not_shown_yet(self, wedge: dict[str, Any]) -> bool:
         """The wedge was completed before and shows no completion now: its new one is not there yet."""
         return wedge.get("completedAt") is None and str(wedge["id"]) in self.state
+
+
+def _outage_cause(error: Exception) -> str:
+    """What fails, in plain words for a recruiter: never the vendor's raw answer."""
+    if isinstance(error, SessionError):  # ERRATA: a problem on WedgeHR's side, not a wrong token
+        return "WedgeHR could not fetch its session data (a problem on WedgeHR's side)"
+    if isinstance(error, RateLimitError):
+        return "WedgeHR asks the bot to wait before asking again (rate limited)"
+    if isinstance(error, ServerError):
+        return "WedgeHR answers with server errors"
+    if isinstance(error, APITimeoutError | PollTooLong):
+        return "WedgeHR does not answer in time"
+    if isinstance(error, APIConnectionError):
+        return "the bot cannot reach WedgeHR"
+    return "WedgeHR answers the bot's requests with an error"
 
 
 def _token_digest(connection: Connection) -> str:

@@ -23,15 +23,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.cards import compact_line, job_event_message, notification_card, thread_reply
 from blocks.models import CandidateView
-from blocks.subscriptions import rejoined_notice
+from blocks.subscriptions import poll_outage_notice, poll_recovered_notice, rejoined_notice
 from bot.candidates import from_interview, from_wedge
 from bot.crypto import constant_time_equals
 from bot.errors import NotInstalledError
 from bot.notify.events import find_interview_uuid, vendor_time
 from bot.notify.paused import CHANNEL_ERRORS, PauseNotifier
-from bot.services import Services
+from bot.services import ENV_CONNECTED_BY, Services
 from bot.sparkhire.models import WATCH_URL, Interview
-from bot.storage import OutboxItem, Subscription, ThreadMessage, is_database_unavailable
+from bot.storage import Connection, OutboxItem, Subscription, ThreadMessage, is_database_unavailable
 from bot.storage.repos import (
     DEFERRED_FILTERS_REFUSED,
     DEFERRED_FILTERS_UNCHECKED,
@@ -639,6 +639,34 @@ class OutboxWorker:
             logger.warning("Paused subscription %s in %s: %s", subscription.id, subscription.channel_id, reason)
             await self._tell_paused(team_id, [subscription], reason, error="")
         return paused
+
+    async def tell_poll_outage(self, connection: Connection, cause: str, since: float) -> bool:
+        """Tell whoever connected a WedgeHR account that its polls have all failed since ``since``
+        (``cause``: what fails, in plain words); True once someone took the DM."""
+        return await self._tell_connector(
+            connection, lambda channels: poll_outage_notice(**channels, cause=cause, since=since)
+        )
+
+    async def tell_poll_recovered(self, connection: Connection) -> bool:
+        """After :meth:`tell_poll_outage`: the account's polls work again."""
+        return await self._tell_connector(connection, lambda channels: poll_recovered_notice(**channels))
+
+    async def _tell_connector(self, connection: Connection, notice: Callable[[dict[str, Any]], Any]) -> bool:
+        """A DM to whoever connected the account; a token from the environment (or someone gone):
+        to the creators of the subscriptions reading through it, whose notifications it concerns."""
+        people = [] if connection.connected_by == ENV_CONNECTED_BY else [connection.connected_by]
+        try:
+            active = [s for s in await self.db.subscriptions.list_using_connection(connection.id) if not s.paused]
+            people += [s.created_by for s in active]
+            about = {"account": connection.account_label, "channels": [s.channel_id for s in active]}
+            client = await self.slack_client_for(connection.team_id)
+            told = await PauseNotifier(self.services).tell_first(client, people, notice(about))
+        except Exception:
+            logger.warning("Could not tell anyone about connection %s's polls", connection.id, exc_info=True)
+            return False
+        if told is None:
+            logger.warning("Nobody could be told about connection %s's polls", connection.id)
+        return told is not None
 
     async def _pause(self, item: OutboxItem, error: str, *, tell: bool = True) -> None:
         """Pause what Slack refused the item for and tell of it.

@@ -2220,6 +2220,8 @@ class PollStateRepo(_Repo):
             state["completions"] = last["completions"]
         if "occurrences" in last:  # how often an invite bounced or was canceled: a later time is posted as one
             state["occurrences"] = last["occurrences"]
+        if "outage" in last:  # polls failing, maybe told of: the next that works says it is back
+            state["outage"] = last["outage"]
         async with self._engine.begin() as conn:
             stmt = _insert(conn, t).values(connection_id=connection_id, state=state, holder="", lease_expires_at=0)
             stmt = stmt.on_conflict_do_update(

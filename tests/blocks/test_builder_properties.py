@@ -1154,6 +1154,25 @@ def test_resume_and_remove(channel, queued, too_old, older_uncounted, days, most
     check_message(subscriptions.rejoined_notice(), trusted, about_=["unsubscribe"])
 
 
+@covers(subscriptions.poll_outage_notice, subscriptions.poll_recovered_notice)
+@PROPERTIES
+@given(
+    account=nonempty,
+    cause=nonempty,
+    channels=many(channel_ids, 12),
+    since=st.floats(0, 4_102_444_800, allow_nan=False),
+)
+def test_poll_outage_notices(account, cause, channels, since):
+    trusted = Trusted(ids=channels)
+    named = [channels[0] if channels else None, account]
+    check_message(
+        subscriptions.poll_outage_notice(account=account, channels=channels, cause=cause, since=since),
+        trusted,
+        about_=named,
+    )
+    check_message(subscriptions.poll_recovered_notice(account=account, channels=channels), trusted, about_=named)
+
+
 def test_a_candidate_named_like_a_mention_is_caught_by_the_check():
     """The ping check itself fails on what it must catch."""
     leaked = Message(text="x", blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": "<!channel> hi"}}])
