@@ -667,32 +667,7 @@ async def test_a_token_refused_by_a_poll_begun_before_a_new_one_was_connected_pa
 
 async def test_a_wedgehr_account_slower_than_the_poll_interval_does_not_delay_another_workspaces_polls():
     async with running_bot(wedgehr_poll_seconds=0.5, env_credentials=False, **OAUTH) as bot:
-        db = bot.services.db
-        bot.slack.add_channel("C2", name="hiring-two", is_member=True)
-        tokens = {}
-        for team, channel in (("T0001", "C1"), ("T0002", "C2")):
-            await install_workspace(bot, team_id=team)
-            connection = await db.connections.upsert_workspace(
-                team, "wedgehr", f"wedgehr-token-{team}", account_label="WedgeHR", connected_by="U1"
-            )
-            await db.subscriptions.add(
-                team_id=team,
-                channel_id=channel,
-                vendor="wedgehr",
-                events=["completed"],
-                created_by="U1",
-                connection_id=connection.id,
-            )
-            tokens[channel] = f"wedgehr-token-{team}"
-        for _ in range(40):  # the bot's own timer takes both accounts' baselines
-            states = [
-                await db.poll_state.load(c.id)
-                for t in ("T0001", "T0002")
-                for c in await db.connections.list_for_team(t)
-            ]
-            if all(s and s.get("baseline") for s in states):
-                break
-            await asyncio.sleep(0.1)
+        tokens = await two_workspaces_polled(bot)  # the bot's own timer takes both accounts' baselines
         # One account's poll now takes far longer than the interval (a huge account, a slow WedgeHR).
         bot.wedgehr.slow_next(3.5, when=lambda r: r.headers.get("Authorization") == f"Bearer {tokens['C2']}")
         for _ in range(20):
