@@ -76,6 +76,8 @@ INSTALL_PERIOD_SECONDS = 60.0
 # unverified body, to the error handler, which answers the user the body names.
 SLACK_TIMESTAMP = re.compile(r"[0-9]{1,15}")
 SLACK_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
+#: A workspace (or organisation) id, the only ``?team=`` /slack/install passes on to Slack.
+SLACK_TEAM_ID = re.compile(r"[TE][A-Z0-9]{1,31}")
 
 
 def is_ssl_check(body: bytes) -> bool:
@@ -449,7 +451,13 @@ def create_web_app(
                     headers={"Retry-After": install_retry_after},
                 )
             await installs.acquire()  # at once: has_capacity() said so, and nothing awaited since
-            return await to_aiohttp_response(await flow.handle_installation(await to_bolt_request(request)))
+            install_request = await to_bolt_request(request)
+            # Bolt appends ?team= to the "Add to Slack" link unencoded: a link to this page could
+            # smuggle scopes, a user_scope or a redirect_uri into what the admin approves.
+            team = install_request.query.get("team")
+            if team is not None and not (len(team) == 1 and SLACK_TEAM_ID.fullmatch(team[0])):
+                del install_request.query["team"]
+            return await to_aiohttp_response(await flow.handle_installation(install_request))
         bolt_request = await to_bolt_request(request)
         return await to_aiohttp_response(await flow.handle_callback(bolt_request))
 

@@ -98,3 +98,25 @@ async def test_commands_of_an_installed_workspace_do_not_wait_for_auth_test_each
             assert answer.status_code == 200 and "/interview invite" in answer.text
             assert time.monotonic() - began < 3
         assert len(bot.slack.calls_to("auth.test")) == 1
+
+
+def authorize_query(page: httpx.Response) -> dict[str, list[str]]:
+    """The query of the install page's "Add to Slack" link, as the browser will send it to Slack."""
+    link = next(part for part in page.text.split('"') if part.startswith("https://slack.com/oauth/v2/authorize"))
+    return parse_qs(urlparse(link.replace("&amp;", "&")).query, keep_blank_values=True)
+
+
+async def test_the_install_link_carries_only_the_scopes_and_redirect_the_bot_asks_for():
+    # Someone sends an admin a link to the bot's own install page whose ?team= smuggles more
+    # parameters into the "Add to Slack" link: a user token with wide scopes, another redirect.
+    smuggled = "T0001&user_scope=channels:history,chat:write&redirect_uri=https://evil.example/cb&scope=admin"
+    async with running_bot(**OAUTH) as bot, httpx.AsyncClient(base_url=bot.url) as http:
+        page = await http.get("/slack/install", params={"team": smuggled})
+        assert page.status_code == 200
+        query = authorize_query(page)
+        assert query["user_scope"] == [""] and "redirect_uri" not in query
+        assert len(query["scope"]) == 1 and "admin" not in query["scope"][0].split(",")
+        assert "team" not in query  # not a workspace id: the admin picks the workspace on Slack's page
+
+        # A real workspace id still pre-selects the workspace, as Bolt's ?team= does.
+        assert authorize_query(await http.get("/slack/install", params={"team": "T0001"}))["team"] == ["T0001"]
