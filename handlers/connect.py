@@ -26,6 +26,7 @@ from blocks.models import VENDOR_LABELS, ConnectionStatusView
 from bot.connections import VerifiedCredentials, disconnect, save_verified
 from bot.notify.paused import PauseNotifier
 from bot.services import ENV_CONNECTED_BY, ENV_SETTINGS, Services
+from bot.settings import WEDGEHR_URLS
 from bot.storage import Connection, Subscription
 from bot.vendors.errors import AuthenticationError, VendorError
 from bot.vendors.http import RetryPolicy
@@ -193,8 +194,6 @@ SUBCOMMANDS = {"connect": on_connect}
 
 
 async def _verify_wedgehr(services: Services, token: str, env: str) -> str:
-    from bot.settings import WEDGEHR_URLS
-
     base = (
         services.wedgehr_url
         if (services.settings.wedgehr_api_url or services.wedgehr_url != services.settings.wedgehr_base_url)
@@ -228,6 +227,10 @@ async def on_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client
     wedgehr_env = selected_value(values, Block.WEDGEHR_ENV) or services.settings.wedgehr_env.value
     workspace_key = text_value(values, Block.SPARKHIRE_WORKSPACE_KEY)
     user_key = text_value(values, Block.SPARKHIRE_USER_KEY)
+    if wedgehr_env not in WEDGEHR_URLS:
+        # Only a crafted client sends another option: it would be stored, and then picked no server.
+        await ack(response_action="errors", errors={Block.WEDGEHR_ENV: "Choose Production or Staging."})
+        return
     if not (wedgehr_token or workspace_key or user_key):
         await ack(response_action="errors", errors={Block.SPARKHIRE_USER_KEY: "Enter a key or token to connect."})
         return

@@ -613,3 +613,16 @@ async def test_a_key_of_another_account_without_the_job_follows_it_by_name_and_s
         interview = bot.sparkhire.set_status(interview["uuid"], "completed")
         await bot.sparkhire.emit("InterviewCompleted", interview, api_key="acme-key-123456")
         await bot.slack.wait_for(lambda: [m for m in bot.slack.posted("C1") if "Bea Brew" in m.text])
+
+
+async def test_a_wedgehr_environment_the_form_does_not_offer_is_refused_and_nothing_stored():
+    # A crafted client can submit any option value: the environment names the WedgeHR servers to use.
+    async with running_bot(env_credentials=False) as bot:
+        view = await open_connect(bot, "U1")
+        values = state(**{Block.WEDGEHR_TOKEN: "company-token-123"})
+        forged = {"value": "<!channel> evil"}
+        values[Block.WEDGEHR_ENV] = {Action.INPUT: {"type": "radio_buttons", "selected_option": forged}}
+        body = (await bot.sender.view_submission(view, values)).json()
+        assert body["response_action"] == "errors"
+        assert body["errors"][Block.WEDGEHR_ENV] == "Choose Production or Staging."
+        assert await bot.services.db.connections.list_for_team("T0001") == []
