@@ -80,10 +80,19 @@ SLACK_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
 SLACK_TEAM_ID = re.compile(r"[TE][A-Z0-9]{1,31}")
 
 
-def is_ssl_check(body: bytes) -> bool:
-    """Slack's unsigned ``ssl_check=1``, which Bolt answers (200) before it verifies anything."""
+def may_be_ssl_check(body: bytes) -> bool:
+    """Whether the raw body has ``ssl_check=1``: a quick test before Bolt parses it (``is_ssl_check``)."""
     values = parse_qs(body.decode("utf-8", "replace")).get("ssl_check") or [""]
     return values[0] == "1"
+
+
+def is_ssl_check(bolt_request: AsyncBoltRequest) -> bool:
+    """Slack's unsigned ``ssl_check=1``, which Bolt answers (200) before it verifies anything.
+
+    As Bolt reads the body: a form with a ``payload`` is that payload alone, so ``ssl_check=1&payload=…``
+    is no ssl_check to Bolt, which goes on to verify (and run) the payload.
+    """
+    return bolt_request.body.get("ssl_check") == "1"
 
 
 def signature_headers_well_formed(request: web.Request) -> bool:
@@ -413,12 +422,15 @@ def create_web_app(
             body = await read_within(request, settings.http_body_timeout_seconds)
         except TimeoutError:
             return body_timed_out()
-        if not signature_headers_well_formed(request) and not is_ssl_check(body):
+        well_formed = signature_headers_well_formed(request)
+        if not well_formed and not may_be_ssl_check(body):
             return await unsigned(request)
         try:
             bolt_request = await to_bolt_request(request)
         except (ValueError, AttributeError):  # a payload that is not a JSON object: Bolt parses before it verifies
             return await malformed(request)
+        if not well_formed and not is_ssl_check(bolt_request):
+            return await unsigned(request)
         with answered_first() as sent:
             try:
                 bolt_response = await bolt.async_dispatch(bolt_request)

@@ -1,3 +1,5 @@
+import asyncio
+import json
 import time
 from urllib.parse import urlencode
 
@@ -86,6 +88,35 @@ async def test_slacks_unsigned_ssl_check_is_answered_and_a_body_that_is_not_utf8
     )
     assert response.status_code == 401
     assert bot.slack.calls == []
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "signature"), [("abc", "v0=zz"), ("1", "v0=é"), ("", "")], ids=["text", "non-ascii", "none"]
+)
+async def test_a_forged_click_posing_as_slacks_ssl_check_is_refused_and_answers_nobody(bot, timestamp, signature):
+    # Bolt reads a form with a payload as that payload alone: ``ssl_check=1`` in front of a forged
+    # click is not an ssl_check to it, and must not let the click skip the signature's format check.
+    payload = {
+        "type": "block_actions",
+        "team": {"id": "T0001"},
+        "user": {"id": "U2", "team_id": "T0001"},
+        "channel": {"id": "C1"},
+        "response_url": bot.slack.response_url("forged"),
+        "actions": [{"action_id": "open_connect", "block_id": "b", "type": "button", "action_ts": "1"}],
+    }
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": signature,
+    }
+    response = await bot.sender.client.post(
+        bot.sender.url,
+        content="ssl_check=1&" + urlencode({"payload": json.dumps(payload)}),
+        headers={k: v.encode() for k, v in headers.items()},
+    )
+    assert response.status_code == 401
+    await asyncio.sleep(0.3)  # what a listener would have started after the answer
+    assert bot.slack.calls == [] and not bot.slack.responses.get("forged")
 
 
 async def test_healthz(bot):
