@@ -96,10 +96,18 @@ def is_ssl_check(bolt_request: AsyncBoltRequest) -> bool:
 
 
 def signature_headers_well_formed(request: web.Request) -> bool:
-    """Whether the request's signature headers are in Slack's format (not whether they verify)."""
-    timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
-    signature = request.headers.get("X-Slack-Signature", "")
-    return bool(SLACK_TIMESTAMP.fullmatch(timestamp) and SLACK_SIGNATURE.fullmatch(signature))
+    """Whether the request's signature headers are in Slack's format (not whether they verify).
+
+    Each must come once: Bolt verifies the last of a repeated header, which the first, checked here,
+    would have vouched for.
+    """
+    timestamps = request.headers.getall("X-Slack-Request-Timestamp", [])
+    signatures = request.headers.getall("X-Slack-Signature", [])
+    return (
+        len(timestamps) == len(signatures) == 1
+        and SLACK_TIMESTAMP.fullmatch(timestamps[0]) is not None
+        and SLACK_SIGNATURE.fullmatch(signatures[0]) is not None
+    )
 
 
 SERVICES_KEY: web.AppKey[Services] = web.AppKey("services", Services)
@@ -484,6 +492,8 @@ def create_web_app(
 
     async def malformed(request: web.Request) -> web.Response:
         """401 unless signed by Slack (never tell a forger more); 400 for Slack's own malformed body."""
+        if not signature_headers_well_formed(request):  # an "ssl_check": the verifier raises on some such
+            return await unsigned(request)
         verifier = SignatureVerifier(settings.slack_signing_secret.get_secret_value())
         try:
             signed = verifier.is_valid(

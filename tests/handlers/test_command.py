@@ -119,6 +119,49 @@ async def test_a_forged_click_posing_as_slacks_ssl_check_is_refused_and_answers_
     assert bot.slack.calls == [] and not bot.slack.responses.get("forged")
 
 
+@pytest.mark.parametrize("payload", ["1", "[1]", "not json"])
+async def test_an_unsigned_ssl_check_with_a_payload_that_is_no_object_is_refused_not_a_500(bot, payload):
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": str(int(time.time())),
+        "X-Slack-Signature": "v0=é",
+    }
+    response = await bot.sender.client.post(
+        bot.sender.url,
+        content="ssl_check=1&" + urlencode({"payload": payload}),
+        headers={k: v.encode() for k, v in headers.items()},
+    )
+    assert response.status_code == 401
+    assert bot.slack.calls == []
+
+
+@pytest.mark.parametrize("twice", ["X-Slack-Request-Timestamp", "X-Slack-Signature"])
+async def test_a_forged_click_with_a_signature_header_twice_is_refused_and_answers_nobody(bot, twice):
+    # The first of each header is in Slack's format; Bolt reads the last one, which is not.
+    payload = {
+        "type": "block_actions",
+        "team": {"id": "T0001"},
+        "user": {"id": "U2", "team_id": "T0001"},
+        "channel": {"id": "C1"},
+        "response_url": bot.slack.response_url("forged"),
+        "actions": [{"action_id": "open_connect", "block_id": "b", "type": "button", "action_ts": "1"}],
+    }
+    headers = [
+        ("Content-Type", "application/x-www-form-urlencoded"),
+        ("X-Slack-Request-Timestamp", str(int(time.time()))),
+        ("X-Slack-Signature", "v0=" + "0" * 64),
+        (twice, "abc" if twice == "X-Slack-Request-Timestamp" else "v0=é"),
+    ]
+    response = await bot.sender.client.post(
+        bot.sender.url,
+        content=urlencode({"payload": json.dumps(payload)}),
+        headers=[(name, value.encode()) for name, value in headers],
+    )
+    assert response.status_code == 401
+    await asyncio.sleep(0.3)  # what a listener would have started after the answer
+    assert bot.slack.calls == [] and not bot.slack.responses.get("forged")
+
+
 async def test_healthz(bot):
     response = await bot.sender.client.get(bot.url + "/healthz")
     assert response.status_code == 200 and response.json()["ok"] is True
