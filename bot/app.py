@@ -435,7 +435,9 @@ def create_web_app(
             return await unsigned(request)
         try:
             bolt_request = await to_bolt_request(request)
-        except (ValueError, AttributeError):  # a payload that is not a JSON object: Bolt parses before it verifies
+        # A payload that is not a JSON object (Bolt parses before it verifies), or a charset Python
+        # does not know (LookupError: aiohttp decodes the body by the Content-Type's).
+        except (ValueError, AttributeError, LookupError):
             return await malformed(request)
         if not well_formed and not is_ssl_check(bolt_request):
             return await unsigned(request)

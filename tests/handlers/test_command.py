@@ -135,6 +135,17 @@ async def test_an_unsigned_ssl_check_with_a_payload_that_is_no_object_is_refused
     assert bot.slack.calls == []
 
 
+async def test_a_forged_request_in_a_charset_python_does_not_know_is_refused_not_a_500(bot):
+    body = urlencode({"command": "/interview", "text": "help", "user_id": "U1", "team_id": "T0001"})
+    response = await bot.sender.client.post(
+        bot.sender.url,
+        content=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded; charset=no-such-charset", **sign(body + "x")},
+    )
+    assert response.status_code == 401
+    assert bot.slack.calls == []
+
+
 @pytest.mark.parametrize("twice", ["X-Slack-Request-Timestamp", "X-Slack-Signature"])
 async def test_a_forged_click_with_a_signature_header_twice_is_refused_and_answers_nobody(bot, twice):
     # The first of each header is in Slack's format; Bolt reads the last one, which is not.
