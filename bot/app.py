@@ -95,6 +95,15 @@ def is_ssl_check(bolt_request: AsyncBoltRequest) -> bool:
     return bolt_request.body.get("ssl_check") == "1"
 
 
+def get_request(request: web.Request) -> AsyncBoltRequest:
+    """A GET page's request for Bolt's OAuth flow, which reads its query and cookie, never a body.
+
+    Bolt's adapter decodes any body by the Content-Type's charset: an unknown one, or bytes that are
+    not of it, were a 500 (and an ERROR with a traceback) for anyone who sent them.
+    """
+    return AsyncBoltRequest(body="", query=request.query_string, headers=request.headers)  # type: ignore[arg-type]
+
+
 def signature_headers_well_formed(request: web.Request) -> bool:
     """Whether the request's signature headers are in Slack's format (not whether they verify).
 
@@ -473,15 +482,14 @@ def create_web_app(
                     headers={"Retry-After": install_retry_after},
                 )
             await installs.acquire()  # at once: has_capacity() said so, and nothing awaited since
-            install_request = await to_bolt_request(request)
+            install_request = get_request(request)
             # Bolt appends ?team= to the "Add to Slack" link unencoded: a link to this page could
             # smuggle scopes, a user_scope or a redirect_uri into what the admin approves.
             team = install_request.query.get("team")
             if team is not None and not (len(team) == 1 and SLACK_TEAM_ID.fullmatch(team[0])):
                 del install_request.query["team"]
             return await to_aiohttp_response(await flow.handle_installation(install_request))
-        bolt_request = await to_bolt_request(request)
-        return await to_aiohttp_response(await flow.handle_callback(bolt_request))
+        return await to_aiohttp_response(await flow.handle_callback(get_request(request)))
 
     readiness = web_app[READINESS_KEY] = Readiness()
 

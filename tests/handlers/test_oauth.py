@@ -120,3 +120,12 @@ async def test_the_install_link_carries_only_the_scopes_and_redirect_the_bot_ask
 
         # A real workspace id still pre-selects the workspace, as Bolt's ?team= does.
         assert authorize_query(await http.get("/slack/install", params={"team": "T0001"}))["team"] == ["T0001"]
+
+
+async def test_install_pages_sent_a_body_in_an_unknown_charset_answer_as_without_it():
+    async with running_bot(**OAUTH) as bot, httpx.AsyncClient(base_url=bot.url) as http:
+        odd = {"content": b"\xff\xfe", "headers": {"Content-Type": "text/plain; charset=no-such-charset"}}
+        page = await http.request("GET", "/slack/install", **odd)
+        assert page.status_code == 200 and "slack.com/oauth/v2/authorize" in page.text
+        callback = await http.request("GET", "/slack/oauth_redirect?code=c&state=s", **odd)
+        assert callback.status_code == 400 and "invalid_browser" in callback.text  # no state cookie
