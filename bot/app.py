@@ -444,9 +444,10 @@ def create_web_app(
             return await unsigned(request)
         try:
             bolt_request = await to_bolt_request(request)
-        # A payload that is not a JSON object (Bolt parses before it verifies), or a charset Python
-        # does not know (LookupError: aiohttp decodes the body by the Content-Type's).
-        except (ValueError, AttributeError, LookupError):
+        except Exception:
+            # Bolt parses the body, and reads ids out of it, before it verifies anything: a payload that
+            # is not a JSON object, a "channel" that is a number (TypeError), a charset Python does not
+            # know (LookupError: aiohttp decodes by the Content-Type's). Forged, nearly always: 401.
             return await malformed(request)
         if not well_formed and not is_ssl_check(bolt_request):
             return await unsigned(request)
@@ -515,7 +516,7 @@ def create_web_app(
             signed = False
         if not signed:
             return await unsigned(request)
-        return web.json_response({"error": "the payload is not a JSON object"}, status=400)
+        return web.json_response({"error": "the payload does not have Slack's shape"}, status=400)
 
     async def unsigned(request: web.Request) -> web.Response:
         """The answer to anything not signed by Slack, the same whatever was wrong with it."""

@@ -1,5 +1,6 @@
 import asyncio
 import json
+import logging
 import time
 from urllib.parse import urlencode
 
@@ -144,6 +145,23 @@ async def test_a_forged_request_in_a_charset_python_does_not_know_is_refused_not
     )
     assert response.status_code == 401
     assert bot.slack.calls == []
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [{"channel": 5}, {"enterprise": 5}, {"authorizations": 5}, {"response_urls": 5}, {"event": {"user": 5}}],
+    ids=str,
+)
+async def test_a_payload_with_ids_of_the_wrong_type_is_refused_unsigned_and_a_400_signed(bot, shape, caplog):
+    # Bolt reads the ids out of the body before it verifies it.
+    body = urlencode({"payload": json.dumps(shape)})
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    forged = await bot.sender.client.post(bot.sender.url, content=body, headers={**headers, **sign(body + "x")})
+    assert forged.status_code == 401
+    signed = await bot.sender.client.post(bot.sender.url, content=body, headers={**headers, **sign(body)})
+    assert signed.status_code == 400
+    assert bot.slack.calls == []
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 @pytest.mark.parametrize("twice", ["X-Slack-Request-Timestamp", "X-Slack-Signature"])
