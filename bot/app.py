@@ -22,7 +22,7 @@ import aiohttp
 from aiohttp import web
 from aiolimiter import AsyncLimiter
 from pydantic import SecretStr
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
 from slack_bolt.middleware.async_middleware import AsyncMiddleware
@@ -40,7 +40,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.crypto import SecretBox
 from bot.errors import NotInstalledError
-from bot.logs import quiet_malformed_requests, quiet_unverified_requests
+from bot.logs import UNVERIFIED_REQUEST, quiet_malformed_requests, quiet_unverified_requests
 from bot.services import Services
 from bot.settings import SLACK_INSTALL_PATH, Settings, SlackMode
 from bot.slack_tokens import (
@@ -187,8 +187,12 @@ def _hidden_from_bolt(*names: str) -> Iterator[None]:
         os.environ.update(saved)
 
 
+def signing_secret_value(settings: Settings) -> str:
+    return settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+
+
 def signing_secret_set(settings: Settings) -> bool:
-    return bool(settings.slack_signing_secret and settings.slack_signing_secret.get_secret_value())
+    return bool(signing_secret_value(settings))
 
 
 def create_bolt_app(settings: Settings, services: Services) -> AsyncApp:
@@ -433,23 +437,48 @@ def create_web_app(
     web_app[SERVICES_KEY] = services
     web_app[BOLT_KEY] = bolt
 
+    # None in Socket Mode without a secret, where the route refuses everything (``unsigned``).
+    verifier = SignatureVerifier(signing_secret_value(settings)) if signing_secret_set(settings) else None
+
+    def signed_by_slack(request: web.Request, body: bytes) -> bool:
+        """Whether Slack signed these very bytes, within its five minutes; never raises."""
+        if verifier is None or not signature_headers_well_formed(request):  # slack_sdk's raises on some such
+            return False
+        try:
+            signed = verifier.is_valid(
+                body, request.headers["X-Slack-Request-Timestamp"], request.headers["X-Slack-Signature"]
+            )
+        except ValueError:  # a body that is not UTF-8: Slack's never is
+            signed = False
+        if not signed:  # as Bolt would (in Slack's format: perhaps Slack's, under another secret)
+            logger.info("%s", UNVERIFIED_REQUEST)
+        return signed
+
     async def slack_events(request: web.Request) -> web.Response:
         # Read here, within a deadline: Bolt and the checks below reuse it (request.read() keeps it).
         try:
             body = await read_within(request, settings.http_body_timeout_seconds)
         except TimeoutError:
             return body_timed_out()
-        well_formed = signature_headers_well_formed(request)
-        if not well_formed and not may_be_ssl_check(body):
+        # Only what Slack signed reaches Bolt (which verifies it again), and Slack's unsigned ssl_check.
+        # Bolt hands a request whose verification raised, body and all, to the error handler, which
+        # answers whatever response_url or user that body names: a body Bolt decodes otherwise than
+        # the bytes (a charset), a header sent twice or an "ssl_check" Bolt does not see as one did.
+        signed = signed_by_slack(request, body)
+        if not signed and not may_be_ssl_check(body):
             return await unsigned(request)
         try:
-            bolt_request = await to_bolt_request(request)
+            # Slack's bodies are UTF-8 whatever charset a Content-Type claims (Bolt's adapter decodes by it).
+            bolt_request = AsyncBoltRequest(
+                body=body.decode("utf-8"),
+                query=request.query_string,
+                headers=request.headers,  # type: ignore[arg-type] - as Bolt's aiohttp adapter
+            )
         except Exception:
-            # Bolt parses the body, and reads ids out of it, before it verifies anything: a payload that
-            # is not a JSON object, a "channel" that is a number (TypeError), a charset Python does not
-            # know (LookupError: aiohttp decodes by the Content-Type's). Forged, nearly always: 401.
-            return await malformed(request)
-        if not well_formed and not is_ssl_check(bolt_request):
+            # Bolt parses the body, and reads ids out of it, as it builds the request: a payload that is
+            # not a JSON object, a "channel" that is a number (TypeError), bytes that are not UTF-8.
+            return malformed() if signed else await unsigned(request)
+        if not signed and not is_ssl_check(bolt_request):
             return await unsigned(request)
         with answered_first() as sent:
             try:
@@ -501,21 +530,8 @@ def create_web_app(
             return web.json_response({"ok": False, "waiting_for": readiness.waiting_for}, status=503)
         return web.json_response({"ok": True})
 
-    async def malformed(request: web.Request) -> web.Response:
-        """401 unless signed by Slack (never tell a forger more); 400 for Slack's own malformed body."""
-        if not signature_headers_well_formed(request):  # an "ssl_check": the verifier raises on some such
-            return await unsigned(request)
-        verifier = SignatureVerifier(settings.slack_signing_secret.get_secret_value())
-        try:
-            signed = verifier.is_valid(
-                await request.read(),
-                request.headers.get("X-Slack-Request-Timestamp", ""),
-                request.headers.get("X-Slack-Signature", ""),
-            )
-        except ValueError:  # a body that is not UTF-8: Slack's never is
-            signed = False
-        if not signed:
-            return await unsigned(request)
+    def malformed() -> web.Response:
+        """Slack's own body that Bolt could not read (a forger is told only ``unsigned``)."""
         return web.json_response({"error": "the payload does not have Slack's shape"}, status=400)
 
     async def unsigned(request: web.Request) -> web.Response:

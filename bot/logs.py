@@ -116,6 +116,14 @@ def quiet_malformed_requests() -> None:
     logging.getLogger("aiohttp.server").addFilter(_MALFORMED_REQUESTS)
 
 
+#: What a request whose signature does not verify is logged as, without its body (see below).
+UNVERIFIED_REQUEST = (
+    "Answered 401 a request whose signature does not verify with SLACK_SIGNING_SECRET (or older "
+    "than five minutes): if Slack's own requests get this (users see dispatch_failed), copy the "
+    "signing secret again from the app's Basic Information page"
+)
+
+
 class QuietUnverifiedRequests(logging.Filter):
     """Bolt logs each request whose signature does not verify with its whole body, at INFO. When
     ``SLACK_SIGNING_SECRET`` is not the app's (mistyped, or regenerated in Slack and not yet here),
@@ -126,11 +134,7 @@ class QuietUnverifiedRequests(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if str(record.msg).startswith("Invalid request signature detected"):
-            record.msg = (
-                "Answered 401 a request whose signature does not verify with SLACK_SIGNING_SECRET (or older "
-                "than five minutes): if Slack's own requests get this (users see dispatch_failed), copy the "
-                "signing secret again from the app's Basic Information page"
-            )
+            record.msg = UNVERIFIED_REQUEST
             record.args = None
         return True
 

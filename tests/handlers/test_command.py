@@ -164,6 +164,28 @@ async def test_a_payload_with_ids_of_the_wrong_type_is_refused_unsigned_and_a_40
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
+@pytest.mark.parametrize("charset", ["raw_unicode_escape", "unicode_escape"])
+async def test_a_forged_click_in_a_charset_that_decodes_to_no_utf8_is_refused_and_answers_nobody(bot, charset):
+    # Decoded by this charset, "\\ud800" is a lone surrogate, which Bolt's verifier cannot encode.
+    payload = {
+        "type": "block_actions",
+        "team": {"id": "T0001"},
+        "user": {"id": "U2", "team_id": "T0001"},
+        "channel": {"id": "C1"},
+        "response_url": bot.slack.response_url("forged"),
+        "actions": [{"action_id": "open_connect", "block_id": "b", "type": "button", "action_ts": "1"}],
+    }
+    body = urlencode({"payload": json.dumps(payload)}) + "&x=\\ud800"
+    response = await bot.sender.client.post(
+        bot.sender.url,
+        content=body,
+        headers={"Content-Type": f"application/x-www-form-urlencoded; charset={charset}", **sign(body + "x")},
+    )
+    assert response.status_code == 401
+    await asyncio.sleep(0.3)  # what a listener would have started after the answer
+    assert bot.slack.calls == [] and not bot.slack.responses.get("forged")
+
+
 @pytest.mark.parametrize("twice", ["X-Slack-Request-Timestamp", "X-Slack-Signature"])
 async def test_a_forged_click_with_a_signature_header_twice_is_refused_and_answers_nobody(bot, twice):
     # The first of each header is in Slack's format; Bolt reads the last one, which is not.
