@@ -445,14 +445,11 @@ def create_web_app(
         if verifier is None or not signature_headers_well_formed(request):  # slack_sdk's raises on some such
             return False
         try:
-            signed = verifier.is_valid(
+            return verifier.is_valid(
                 body, request.headers["X-Slack-Request-Timestamp"], request.headers["X-Slack-Signature"]
             )
         except ValueError:  # a body that is not UTF-8: Slack's never is
-            signed = False
-        if not signed:  # as Bolt would (in Slack's format: perhaps Slack's, under another secret)
-            logger.info("%s", UNVERIFIED_REQUEST)
-        return signed
+            return False
 
     async def slack_events(request: web.Request) -> web.Response:
         # Read here, within a deadline: Bolt and the checks below reuse it (request.read() keeps it).
@@ -466,7 +463,7 @@ def create_web_app(
         # the bytes (a charset), a header sent twice or an "ssl_check" Bolt does not see as one did.
         signed = signed_by_slack(request, body)
         if not signed and not may_be_ssl_check(body):
-            return await unsigned(request)
+            return refused(request)
         try:
             # Slack's bodies are UTF-8 whatever charset a Content-Type claims (Bolt's adapter decodes by it).
             bolt_request = AsyncBoltRequest(
@@ -477,9 +474,9 @@ def create_web_app(
         except Exception:
             # Bolt parses the body, and reads ids out of it, as it builds the request: a payload that is
             # not a JSON object, a "channel" that is a number (TypeError), bytes that are not UTF-8.
-            return malformed() if signed else await unsigned(request)
+            return malformed() if signed else refused(request)
         if not signed and not is_ssl_check(bolt_request):
-            return await unsigned(request)
+            return refused(request)
         with answered_first() as sent:
             try:
                 bolt_response = await bolt.async_dispatch(bolt_request)
@@ -536,6 +533,13 @@ def create_web_app(
 
     async def unsigned(request: web.Request) -> web.Response:
         """The answer to anything not signed by Slack, the same whatever was wrong with it."""
+        return web.json_response({"error": "invalid signature"}, status=401)
+
+    def refused(request: web.Request) -> web.Response:
+        """``unsigned``, logged as Bolt did when the headers are in Slack's format: perhaps Slack's own
+        request, signed with a secret other than SLACK_SIGNING_SECRET."""
+        if signature_headers_well_formed(request):
+            logger.info("%s", UNVERIFIED_REQUEST)
         return web.json_response({"error": "invalid signature"}, status=401)
 
     # In Socket Mode Slack sends nothing over HTTP. The route still verifies what reaches it, and
