@@ -27,7 +27,7 @@ from bot.crypto import SecretBox
 from bot.errors import BusyError
 from bot.settings import Settings
 from bot.storage import schema
-from bot.storage.installations import EncryptedInstallationStore
+from bot.storage.installations import EncryptedInstallationStore, SingleUseOAuthStateStore
 from bot.storage.repos import (
     AuditRepo,
     ConnectionRepo,
@@ -288,8 +288,8 @@ class Database:
             inner=AsyncSQLAlchemyInstallationStore(client_id=client_id, engine=self.engine), box=self.secret_box
         )
 
-    def oauth_state_store(self, expiration_seconds: int = 600) -> AsyncSQLAlchemyOAuthStateStore:
-        return AsyncSQLAlchemyOAuthStateStore(expiration_seconds=expiration_seconds, engine=self.engine)
+    def oauth_state_store(self, expiration_seconds: int = 600) -> SingleUseOAuthStateStore:
+        return SingleUseOAuthStateStore(expiration_seconds=expiration_seconds, engine=self.engine)
 
     async def delete_expired_oauth_states(self) -> int:
         """Delete the OAuth states past their expiry; how many went.

@@ -13,6 +13,7 @@ from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_sdk.oauth.sqlalchemy_utils import normalize_datetime_for_db
+from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 
 from bot.crypto import SecretBox
 
@@ -175,3 +176,23 @@ class EncryptedInstallationStore(AsyncInstallationStore):
 def _stored_time(unix_time: float) -> datetime:
     """A Unix time as slack-sdk stores ``installed_at``: a naive UTC datetime."""
     return normalize_datetime_for_db(datetime.fromtimestamp(unix_time, tz=UTC))  # type: ignore[return-value]
+
+
+class SingleUseOAuthStateStore(AsyncSQLAlchemyOAuthStateStore):
+    """slack-sdk's OAuth state store, whose state one redirect alone may consume.
+
+    slack-sdk reads the state, then deletes it: redirects arriving together (a double click, a
+    browser's retry) each read it before any deleted it, and each went on to install.
+    """
+
+    async def async_consume(self, state: str) -> bool:
+        """Whether this call deleted the unexpired ``state`` (only one call can)."""
+        now = normalize_datetime_for_db(datetime.now(tz=UTC))
+        c = self.oauth_states.c
+        try:
+            async with self.engine.begin() as conn:
+                result = await conn.execute(self.oauth_states.delete().where(c.state == state, c.expire_at > now))
+        except Exception as exc:  # as slack-sdk's: the install page says the state is no longer valid
+            self.logger.warning("Could not consume an OAuth state: %s", type(exc).__name__)
+            return False
+        return (result.rowcount or 0) > 0

@@ -129,3 +129,18 @@ async def test_install_pages_sent_a_body_in_an_unknown_charset_answer_as_without
         assert page.status_code == 200 and "slack.com/oauth/v2/authorize" in page.text
         callback = await http.request("GET", "/slack/oauth_redirect?code=c&state=s", **odd)
         assert callback.status_code == 400 and "invalid_browser" in callback.text  # no state cookie
+
+
+async def test_one_install_state_completes_one_install_however_many_redirects_race_with_it(database_url):
+    # The browser sends the redirect several times at once (a double click, a retry): one may use the
+    # state; slack-sdk's store read it, then deleted it, and every reader went on to install.
+    async with running_bot(database_url=database_url, **OAUTH) as bot, httpx.AsyncClient(base_url=bot.url) as http:
+        state = authorize_query(await http.get("/slack/install"))["state"][0]
+        browser = {"Cookie": f"slack-app-oauth-state={state}"}
+        codes = [f"code-{n}" for n in range(4)]
+        bot.slack.oauth_codes.update(codes)
+        answers = await asyncio.gather(
+            *[http.get("/slack/oauth_redirect", params={"code": c, "state": state}, headers=browser) for c in codes]
+        )
+        assert sorted(a.status_code for a in answers) == [200, 401, 401, 401]
+        assert len(bot.slack.calls_to("oauth.v2.access")) == 1
