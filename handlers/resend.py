@@ -47,13 +47,19 @@ def _others(args: str, query: str) -> list[str]:
     return [t for t in dict.fromkeys(found) if t.casefold() != query.casefold()]
 
 
+def resend_query(args: str) -> str | None:
+    """What `/interview resend` names: a wedge id given first, else the candidate's address wherever
+    it is written ("Ann Lee <ann@example.com>", pasted from mail); None when there is neither."""
+    query = args.split()[0] if args.split() else ""
+    query = query if _is_wedge_id(query) else first_email(args) or query
+    return query if is_email(query) or _is_wedge_id(query) else None
+
+
 async def on_resend(
     *, ack: Any, args: str, command: dict[str, Any], context: Any, client: Any, respond: Any, **_: Any
 ) -> None:
-    query = args.split()[0] if args.split() else ""
-    # A wedge id first; else the address wherever it is ("Ann Lee <ann@example.com>", pasted from mail).
-    query = query if _is_wedge_id(query) else first_email(args) or query
-    if not (is_email(query) or _is_wedge_id(query)):
+    query = resend_query(args)
+    if query is None:
         await ack(text=USAGE, response_type="ephemeral")
         return
     # One at a time, as find: the others typed with it are named, not silently left out.

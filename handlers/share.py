@@ -332,7 +332,9 @@ async def on_share_button(
 async def deactivate(services: Services, recipient: Recipient, *, team_id: str, value: str) -> None:
     interview_uuid, _, link_uuid = value.partition(":")
     if not (UUID_RE.match(interview_uuid) and UUID_RE.match(link_uuid)):
-        raise UserFacingError("That button does not point at a share link any more; run `/interview share` again.")
+        raise UserFacingError(
+            "That button does not point at a share link any more; run `/interview share <email>` again."
+        )
     client, interview = await _reading(services, recipient, team_id=team_id, interview_uuid=interview_uuid)
     await client.set_share_link_status(interview_uuid, link_uuid, active=False)
     view = from_interview(interview)

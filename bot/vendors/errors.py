@@ -116,7 +116,8 @@ class APITimeoutError(APIConnectionError):
 #: trying again could do it twice. Short enough for a modal's field error (150 characters) with the
 #: vendor's name before it.
 MAYBE_DONE_MESSAGE = (
-    "No clear answer, so this may have gone through. Check the vendor's app or `/interview find` before you try again."
+    "No clear answer, so this may have gone through. Check the vendor's app or `/interview find <email>` "
+    "before you try again."
 )
 
 

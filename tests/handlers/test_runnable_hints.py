@@ -1,0 +1,198 @@
+"""Every `/interview ...` the bot tells a user to run is one the command accepts.
+
+A hint the grammar refuses (or that answers with help) is a dead end for a recruiter. The hints are
+collected from the source (string literals and f-strings of handlers/, blocks/ and bot/), from the
+help message and from the README, and each is read by the command's own router and parsers.
+"""
+
+from __future__ import annotations
+
+import ast
+import html
+import itertools
+import re
+from pathlib import Path
+
+import pytest
+
+from blocks.help import EXAMPLES, USAGE
+from blocks.models import SubscriptionView
+from blocks.subscriptions import subscribe_command
+from bot.candidates import first_email
+from bot.errors import UserFacingError
+from bot.notify import grammar
+from bot.notify.jobs import job_word
+from handlers import FLOWS
+from handlers.command import collect_subcommands, split_command
+from handlers.resend import resend_query
+from handlers.share import share_query
+from handlers.subscriptions import shared_channel_warning
+
+ROOT = Path(__file__).resolve().parents[2]
+ROUTES = collect_subcommands(FLOWS)
+#: "/interview" as a command, not a path such as "/interviews/{uuid}" or "///interview-bot.sqlite3".
+COMMAND_RE = re.compile(r"(?<![/\w])/interview(?![\w/-])")
+#: A hint in a code span; outside one, only the word after "/interview" is the command's.
+CODE_SPAN_RE = re.compile(r"`(/interview(?![\w/-])[^`]*)`")
+BARE_RE = re.compile(r"(?<![/\w`])/interview(?![\w/-])(?: (\w+))?")
+
+#: What an f-string's placeholder inside a hint stands for (module, expression as written): plausible
+#: values, each hint checked with every one.
+SAMPLES: dict[tuple[str, str], list[str]] = {
+    ("handlers/find.py", "others[0]"): ["bob@example.com"],
+    ("handlers/resend.py", "others[0]"): ["bob@example.com", "12345"],  # an address, or a wedge id after one
+    ("handlers/subscriptions.py", "words + ' ' if words else ''"): [
+        "sparkhire completed ",
+        'sparkhire job:"Senior Barista" ',
+        "",
+    ],
+    ("bot/notify/jobs.py", "job_word(self.typed)"): [job_word("Barista"), job_word("Senior Barista"), job_word("A, B")],
+    ("bot/notify/subscriptions.py", "words"): [
+        "sparkhire",
+        f"sparkhire {job_word('Senior Barista')}",
+        f"wedgehr {job_word('Front desk')}",
+    ],
+    ("blocks/resend.py", "escape('<wedge id>')"): ["&lt;wedge id&gt;"],
+}
+#: Hints that are templates by design: the reader fills them in.
+TEMPLATES = {
+    "/interview resend <wedge id>": "a wedge id to fill in (resend's usage, and its list of older ones)",
+    "/interview resend <email>": "an address to fill in (a button that carries no wedge id)",
+    "/interview share <interview uuid>": "a uuid to fill in (share's usage)",
+    "/interview share <email>": "an address to fill in (a button that carries no interview)",
+    "/interview share <email | interview uuid>": "help's usage line",
+    "/interview resend <email | wedge id>": "help's usage line",
+    "/interview find <email>": "help's usage line; the candidate's address to fill in (a create that may be done)",
+    "/interview invite [email]": "help's usage line",
+    "/interview subscribe [wedgehr|sparkhire|all] [event ...] [job:<name or id>] [exclude:<email or @domain>] "
+    "[compact] [shared]": "help's usage line",
+    "/interview subscribe test [event]": "help's usage line",
+    "/interview unsubscribe [same words]": "help's usage line",
+    "/interview subscribe ... shared": "the words the subscription was set up with, when unknown",
+    "/interview subscribe …\nshared": "README: the words the subscription was set up with",
+}
+#: Strings naming the command that are no hint to a user.
+NOT_HINTS = {
+    "/interview": "the command's name (handlers/command.py COMMAND)",
+    "/interview {word} is claimed twice ({module.__name__})": "a developer's error at start-up",
+    "/interview subscribe": "the first words of subscribe_command's list (checked below through subscribe_command)",
+}
+
+
+def _text(node: ast.JoinedStr, values: dict[str, str]) -> str:
+    parts = []
+    for part in node.values:
+        if isinstance(part, ast.Constant):
+            parts.append(str(part.value))
+        else:
+            expression = ast.unparse(part.value)  # type: ignore[attr-defined]
+            parts.append(values.get(expression, "{" + expression + "}"))
+    return "".join(parts)
+
+
+def _strings(path: Path, where: str) -> list[str]:
+    """The user-facing strings of a module naming the command, f-strings filled with each sample."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    inside_fstrings = {id(v) for n in ast.walk(tree) if isinstance(n, ast.JoinedStr) for v in n.values}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if id(node) not in docstrings and id(node) not in inside_fstrings and COMMAND_RE.search(node.value):
+                found.append(node.value)
+        elif isinstance(node, ast.JoinedStr) and COMMAND_RE.search(_text(node, {})):
+            hints = " ".join(m.group(0) for m in CODE_SPAN_RE.finditer(_text(node, {})))
+            used = [e for (module, e) in SAMPLES if module == where and "{" + e + "}" in hints]
+            for combination in itertools.product(*(SAMPLES[where, e] for e in used)):
+                found.append(_text(node, dict(zip(used, combination, strict=True))))
+    return found
+
+
+def hints_in(text: str) -> list[tuple[str, bool]]:
+    """The commands ``text`` tells the reader to run, as they would type them, each with whether it
+    is only named in prose (``run /interview connect``): then only its first word is the command's."""
+    if text in NOT_HINTS:
+        return []
+    if text.startswith("/interview "):  # a command on its own (SHARE_ONE)
+        return [(text, False)]
+    spans = [(html.unescape(m.group(1)), False) for m in CODE_SPAN_RE.finditer(text)]
+    rest = CODE_SPAN_RE.sub("", text)
+    return spans + [(f"/interview {m.group(1) or ''}".strip(), True) for m in BARE_RE.finditer(rest)]
+
+
+def product_hints() -> list[tuple[str, str, bool]]:
+    """(where, hint, named in prose) for every hint of the product."""
+    found = []
+    for package in ("handlers", "blocks", "bot"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            where = str(path.relative_to(ROOT))
+            found += [(where, *hint) for text in _strings(path, where) for hint in hints_in(text)]
+    found += [("blocks/help.py USAGE", html.unescape(cmd.strip("`")), False) for cmd, _ in USAGE]
+    found += [("blocks/help.py EXAMPLES", e, False) for e in EXAMPLES]
+    found += [("README.md", *hint) for hint in hints_in((ROOT / "README.md").read_text(encoding="utf-8"))]
+    # Hints built from what a user typed or a subscription is: the builders, with sample values.
+    views = [
+        SubscriptionView(id=1, channel_id="C1", vendor="sparkhire", events=("completed", "rated")),
+        SubscriptionView(
+            id=2,
+            channel_id="C1",
+            vendor="sparkhire",
+            events=("completed",),
+            job_filter="Director's Assistant, Night",
+            excludes=("@test.example.com", "qa@example.com"),
+            compact=True,
+        ),
+        SubscriptionView(id=3, channel_id="C1", vendor="wedgehr", events=("send_failure",), job_filter="Front desk"),
+    ]
+    found += [("subscribe_command", *h) for v in views for h in hints_in(subscribe_command(v))]
+    for typed in ("sparkhire completed", 'sparkhire job:"Senior Barista"', "job:\u201cSenior Barista\u201d", ""):
+        found += [("shared_channel_warning", *h) for h in hints_in(shared_channel_warning(typed))]
+    return found
+
+
+def refusal(hint: str, *, in_prose: bool = False) -> str | None:
+    """Why ``/interview`` would not do ``hint`` (None: it is accepted), as the router and the
+    subcommand's own parser read it; ``in_prose``: only the subcommand's word is checked."""
+    if not hint.startswith("/interview"):
+        return "not the command"
+    word, args = split_command(hint.removeprefix("/interview"))
+    if word not in ROUTES:
+        return f"`{word}` is no subcommand: the answer is help"
+    if in_prose:
+        return None
+    if word in ("subscribe", "unsubscribe"):
+        try:
+            grammar.parse(args)
+        except UserFacingError as exc:
+            return exc.message
+    elif word == "find" and first_email(args) is None:
+        return "find's usage (no address)"
+    elif word == "resend" and resend_query(args) is None:
+        return "resend's usage (no address or wedge id)"
+    elif word == "share" and share_query(args) is None:
+        return "share's usage (no address or interview uuid)"
+    return None
+
+
+HINTS = sorted(set(product_hints()))
+
+
+def test_every_hint_is_found_and_the_lists_of_exceptions_are_current():
+    hints = {h for _, h, _ in HINTS}
+    assert len(hints) > 30  # the collection still finds them
+    assert set(TEMPLATES) <= hints, set(TEMPLATES) - hints  # no stale exceptions
+
+
+@pytest.mark.parametrize(
+    ("where", "hint", "in_prose"), [h for h in HINTS if h[1] not in TEMPLATES], ids=lambda v: str(v)[:60]
+)
+def test_every_hint_the_bot_gives_is_a_command_it_accepts(where, hint, in_prose):
+    why = refusal(hint, in_prose=in_prose)
+    assert why is None, f"{where}: `{hint}` is refused: {why}"
