@@ -412,25 +412,36 @@ def _told_instead(creators: Sequence[str]) -> list[str]:
 COMMAND_QUOTED_MOST = 1_000
 
 
-def subscribe_command(s: SubscriptionView) -> str:
+def subscribe_command(s: SubscriptionView, *, shared: bool = True) -> str:
     """The `/interview subscribe ... shared` that renews ``s`` as it is (same platform, events, job,
     excludes and compact: ``subscribe`` renews the subscription these words match), as mrkdwn code;
-    a generic one when it would be too long to quote."""
-    generic = "`/interview subscribe` with the words it was set up with and `shared`"
+    a generic one when it would be too long to quote. ``shared``: with the word that confirms a
+    channel shared with another organisation."""
+    command = renewing_words(s, shared=shared)
+    return f"`{escape(command)}`" if command else generic_renewal(shared=shared)
+
+
+def generic_renewal(*, shared: bool = True) -> str:
+    """What to run when the words that renew a subscription are too long to quote."""
+    return "`/interview subscribe` with the words it was set up with" + (" and `shared`" if shared else "")
+
+
+def renewing_words(s: SubscriptionView, *, shared: bool = True) -> str | None:
+    """The command of :func:`subscribe_command` as typed (not markup); None when it cannot be quoted."""
     values = [("job:", s.job_filter)] if s.job_filter else []
     values += [("exclude:", e) for e in s.excludes]
     words = ["/interview subscribe", s.vendor, *s.events]
     for prefix, value in values:
         quoted = _command_value(value)
         if quoted is None or len(value) > JOB_QUOTED_MOST:
-            return generic
+            return None
         words.append(prefix + quoted)
-    words += ["compact"] * s.compact + ["shared"]
+    words += ["compact"] * s.compact + ["shared"] * shared
     command = " ".join(words)
     # A backtick would end the code span the command is shown in; mrkdwn cannot escape it.
     if len(command) > COMMAND_QUOTED_MOST or "`" in command:
-        return generic
-    return f"`{escape(command)}`"
+        return None
+    return command
 
 
 #: The longest ``job:`` value the subscribe grammar takes (JOB_FILTER_MAX); a name a vendor gave

@@ -18,8 +18,10 @@ from blocks.errors import error_message, notice
 from blocks.ids import Action
 from blocks.models import ManualWebhookView, Message
 from blocks.subscriptions import (
+    generic_renewal,
     parse_unsubscribe_choice,
     removed_notice,
+    renewing_words,
     resumed_notice,
     still_paused_notice,
     subscribed_message,
@@ -437,10 +439,15 @@ async def re_enable(services: Services, client: AsyncWebClient, *, team_id: str,
     if not subscription.paused:
         return _answer(f"The subscription in <#{subscription.channel_id}> is enabled already.")
     if subscription.connection_id and await services.db.connections.get(subscription.connection_id) is None:
-        # Its account was disconnected: resumed, it would read from nothing and stay silent.
+        # Its account was disconnected: resumed, it would read from nothing and stay silent. Its own
+        # words renew it; other words (plain `subscribe`) would add another and leave it paused.
+        # The message is escaped as plain text: the command goes in as typed.
+        shared = subscription.shared_confirmed_at is not None
+        words = renewing_words(to_view(subscription), shared=shared)
         raise UserFacingError(
-            "The account this subscription read its events from was disconnected. Run"
-            " `/interview subscribe` in that channel again to use the account connected now."
+            "The account this subscription read its events from was disconnected. Run "
+            f"{f'`{words}`' if words else generic_renewal(shared=shared)} in that channel again to use "
+            "the account connected now."
         )
     group = await re_enabled_with(services, subscription)
     confirmed = subscription.shared_confirmed_at is not None  # `subscribe … shared` was run there

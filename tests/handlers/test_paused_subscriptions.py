@@ -1,6 +1,8 @@
 """Paused subscriptions on the App Home and their Re-enable and Remove buttons."""
 
 import asyncio
+import html
+import re
 
 from blocks.ids import Action
 from tests.handlers.test_home import open_home
@@ -175,3 +177,27 @@ async def test_remove_on_the_home_while_slack_refuses_to_publish_it_says_what_wa
     assert "Removed the subscription of <#C3>" in str(told.blocks or told.text)
     assert "refused" not in told.text and "try again" not in told.text.lower()
     assert await bot.services.db.subscriptions.list_for_channel("T0001", "C3") == []
+
+
+async def test_re_enable_after_a_disconnect_names_the_command_that_renews_this_subscription(bot):
+    # A filtered subscription: plain `/interview subscribe` would add another (every job, full cards,
+    # both platforms) and leave this one paused. The command the answer names renews this one.
+    bos_key = "bos-own-key-0123456789"
+    bot.sparkhire.add_account(bos_key, "Bo's agency")
+    await subscribe(bot, "subscribe sparkhire completed compact job:Barista exclude:@test.example.com")
+    (old,) = await bot.services.db.subscriptions.list_for_channel("T0001", "C1")
+    await bot.services.db.subscriptions.pause(old.id, "the account was disconnected")
+    await bot.services.db.connections.delete(old.connection_id)
+    await bot.services.db.connections.upsert_user("T0001", "U2", "sparkhire", bos_key, account_label="Bo's agency")
+    await bot.sender.block_action(
+        Action.SUBSCRIPTION_RESUME, value=str(old.id), response_url=bot.slack.response_url("re")
+    )
+    (told,) = await bot.slack.wait_for(lambda: bot.slack.responses.get("re"))
+    assert "was disconnected" in told["text"]
+    (command,) = re.findall(r"`(/interview [^`]*)`", told["text"])
+
+    reply = await subscribe(bot, html.unescape(command).removeprefix("/interview "), user="U2")
+    assert "Subscribed" in str(reply["blocks"])
+    (renewed,) = await bot.services.db.subscriptions.list_for_channel("T0001", "C1")
+    assert renewed.id == old.id and not renewed.paused
+    assert renewed.connection_id == (await bot.services.resolve_connection("T0001", "sparkhire", "U2")).id

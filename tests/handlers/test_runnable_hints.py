@@ -17,7 +17,7 @@ import pytest
 
 from blocks.help import EXAMPLES, USAGE
 from blocks.models import SubscriptionView
-from blocks.subscriptions import subscribe_command
+from blocks.subscriptions import generic_renewal, renewing_words, subscribe_command
 from bot.candidates import first_email
 from bot.errors import UserFacingError
 from bot.notify import grammar
@@ -28,6 +28,16 @@ from handlers.resend import resend_query
 from handlers.share import share_query
 from handlers.subscriptions import shared_channel_warning
 
+#: A subscription with every filter, as a hint that renews one quotes it.
+FILTERED = SubscriptionView(
+    id=2,
+    channel_id="C1",
+    vendor="sparkhire",
+    events=("completed",),
+    job_filter="Director's Assistant, Night",
+    excludes=("@test.example.com", "qa@example.com"),
+    compact=True,
+)
 ROOT = Path(__file__).resolve().parents[2]
 ROUTES = collect_subcommands(FLOWS)
 #: "/interview" as a command, not a path such as "/interviews/{uuid}" or "///interview-bot.sqlite3".
@@ -53,6 +63,11 @@ SAMPLES: dict[tuple[str, str], list[str]] = {
         f"wedgehr {job_word('Front desk')}",
     ],
     ("blocks/resend.py", "escape('<wedge id>')"): ["&lt;wedge id&gt;"],
+    ("handlers/subscriptions.py", "f'`{words}`' if words else generic_renewal(shared=shared)"): [
+        f"`{renewing_words(FILTERED, shared=False)}`",
+        f"`{renewing_words(FILTERED, shared=True)}`",
+        generic_renewal(shared=False),
+    ],
 }
 #: Hints that are templates by design: the reader fills them in.
 TEMPLATES = {
@@ -107,11 +122,12 @@ def _strings(path: Path, where: str) -> list[str]:
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             if id(node) not in docstrings and id(node) not in inside_fstrings and COMMAND_RE.search(node.value):
                 found.append(node.value)
-        elif isinstance(node, ast.JoinedStr) and COMMAND_RE.search(_text(node, {})):
-            hints = " ".join(m.group(0) for m in CODE_SPAN_RE.finditer(_text(node, {})))
-            used = [e for (module, e) in SAMPLES if module == where and "{" + e + "}" in hints]
-            for combination in itertools.product(*(SAMPLES[where, e] for e in used)):
-                found.append(_text(node, dict(zip(used, combination, strict=True))))
+        elif isinstance(node, ast.JoinedStr):
+            # A placeholder with samples may be the hint itself (a command built elsewhere).
+            used = [e for (module, e) in SAMPLES if module == where and "{" + e + "}" in _text(node, {})]
+            if used or COMMAND_RE.search(_text(node, {})):
+                for combination in itertools.product(*(SAMPLES[where, e] for e in used)):
+                    found.append(_text(node, dict(zip(used, combination, strict=True))))
     return found
 
 
@@ -140,15 +156,7 @@ def product_hints() -> list[tuple[str, str, bool]]:
     # Hints built from what a user typed or a subscription is: the builders, with sample values.
     views = [
         SubscriptionView(id=1, channel_id="C1", vendor="sparkhire", events=("completed", "rated")),
-        SubscriptionView(
-            id=2,
-            channel_id="C1",
-            vendor="sparkhire",
-            events=("completed",),
-            job_filter="Director's Assistant, Night",
-            excludes=("@test.example.com", "qa@example.com"),
-            compact=True,
-        ),
+        FILTERED,
         SubscriptionView(id=3, channel_id="C1", vendor="wedgehr", events=("send_failure",), job_filter="Front desk"),
     ]
     found += [("subscribe_command", *h) for v in views for h in hints_in(subscribe_command(v))]
@@ -188,6 +196,10 @@ def test_every_hint_is_found_and_the_lists_of_exceptions_are_current():
     hints = {h for _, h, _ in HINTS}
     assert len(hints) > 30  # the collection still finds them
     assert set(TEMPLATES) <= hints, set(TEMPLATES) - hints  # no stale exceptions
+    assert (
+        '/interview subscribe sparkhire completed job:"Director\'s Assistant, Night" exclude:@test.example.com'
+        " exclude:qa@example.com compact" in hints
+    )  # the re-enable's, filled from a sample
 
 
 @pytest.mark.parametrize(
