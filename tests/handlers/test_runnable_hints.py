@@ -208,3 +208,39 @@ def test_every_hint_is_found_and_the_lists_of_exceptions_are_current():
 def test_every_hint_the_bot_gives_is_a_command_it_accepts(where, hint, in_prose):
     why = refusal(hint, in_prose=in_prose)
     assert why is None, f"{where}: `{hint}` is refused: {why}"
+
+
+#: The hints a recruiter meets most, in the order that sets up what the next needs.
+COMMON = [
+    "/interview help",
+    "/interview connect",
+    "/interview invite",
+    "/interview subscribe sparkhire",
+    "/interview subscribe test",
+    "/interview subscriptions",
+    "/interview subscribe sparkhire completed rated job:Barista exclude:@test.example.com",
+    "/interview find bob@example.com",
+    "/interview resend bob@example.com",
+    "/interview unsubscribe sparkhire job:Barista",
+    "/interview unsubscribe",
+]
+#: What the command answers to words it does not take: help, a usage line, the grammar's complaint.
+NOT_TAKEN = ("I don't know", "Tell me", "I don't understand", "is not closed", "needs a job name", "takes an email")
+
+
+async def test_the_common_hints_typed_into_the_running_app_are_taken(bot):
+    hints = {h for _, h, _ in HINTS}
+    for n, hint in enumerate(COMMON):
+        assert hint in hints, hint  # a hint the product gives, as it gives it
+        key = f"hint-{n}"
+        opened = len(bot.slack.calls_to("views.open"))
+        response = await bot.sender.command(hint.removeprefix("/interview "), response_url=bot.slack.response_url(key))
+        assert response.status_code == 200
+        answered = response.text
+        word, _ = split_command(hint.removeprefix("/interview"))
+        if word in ("connect", "invite"):  # a form opens
+            await bot.slack.wait_for(lambda: len(bot.slack.calls_to("views.open")) > opened)  # noqa: B023
+        elif word != "help":  # the answer follows by response_url
+            answered += str(await bot.slack.wait_for(lambda: bot.slack.responses.get(key), timeout=10))  # noqa: B023
+        assert not any(s in answered for s in NOT_TAKEN), (hint, answered[:300])
+        assert word == "help" or "Here is what I can do" not in answered
