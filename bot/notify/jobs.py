@@ -115,7 +115,8 @@ class JobCheck:
             said += f" It lists no {what}s to this account."
         return (
             said + f" This subscription follows the name as typed, so it posts once a {what} of that name exists;"
-            f" `/interview unsubscribe {job_word(self.typed)}` removes it."
+            # The platform too: `job:` alone would also remove the other platform's subscription to it.
+            f" `/interview unsubscribe {self.vendor} {job_word(self.typed)}` removes it."
         )
 
 

@@ -27,6 +27,7 @@ from handlers.command import collect_subcommands, split_command
 from handlers.resend import resend_query
 from handlers.share import share_query
 from handlers.subscriptions import shared_channel_warning
+from tests.bot.notify.test_subscriptions import said, subscribe, subscriptions
 
 #: A subscription with every filter, as a hint that renews one quotes it.
 FILTERED = SubscriptionView(
@@ -57,6 +58,7 @@ SAMPLES: dict[tuple[str, str], list[str]] = {
         "",
     ],
     ("bot/notify/jobs.py", "job_word(self.typed)"): [job_word("Barista"), job_word("Senior Barista"), job_word("A, B")],
+    ("bot/notify/jobs.py", "self.vendor"): ["sparkhire", "wedgehr"],
     ("bot/notify/subscriptions.py", "words"): [
         "sparkhire",
         f"sparkhire {job_word('Senior Barista')}",
@@ -244,3 +246,14 @@ async def test_the_common_hints_typed_into_the_running_app_are_taken(bot):
             answered += str(await bot.slack.wait_for(lambda: bot.slack.responses.get(key), timeout=10))  # noqa: B023
         assert not any(s in answered for s in NOT_TAKEN), (hint, answered[:300])
         assert word == "help" or "Here is what I can do" not in answered
+
+
+async def test_the_hint_under_a_job_one_platform_lacks_removes_that_platforms_subscription_only(bot):
+    # WedgeHR has an interview "Movers", Spark Hire no job of that name: `subscribe job:Movers`
+    # follows it on both, and the Spark Hire note says how to remove its subscription.
+    reply = await subscribe(bot, "subscribe completed job:Movers")
+    (hint,) = [h for h in re.findall(r"`(/interview unsubscribe [^`]*)`", said(reply)) if "Movers" in h]
+    assert {s.vendor for s in await subscriptions(bot)} == {"wedgehr", "sparkhire"}
+
+    await subscribe(bot, html.unescape(hint).removeprefix("/interview "))
+    assert [s.vendor for s in await subscriptions(bot)] == ["wedgehr"]  # "removes it": that one only

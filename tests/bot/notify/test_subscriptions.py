@@ -130,7 +130,7 @@ async def test_a_misspelt_job_is_subscribed_as_typed_and_the_reply_offers_the_cl
     reply = await subscribe(bot, "subscribe sparkhire completed job:Baristaa")
     text = said(reply)
     assert "Spark Hire has no job named `Baristaa` yet" in text and "Did you mean `job:Barista`?" in text
-    assert "`/interview unsubscribe job:Baristaa` removes it" in text
+    assert "`/interview unsubscribe sparkhire job:Baristaa` removes it" in text
     # A job may be subscribed to before it is created: the subscription is kept, by name.
     (sub,) = await subscriptions(bot)
     assert sub.job_filter == "Baristaa" and sub.job_id is None
