@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from blocks.common import (
+    SECTION_TEXT,
     button,
     confirm_dialog,
     context,
@@ -165,9 +166,17 @@ REFUSED_HEADING = "Nothing was connected. Correct the form and connect again:"
 PAUSED_CHANNELS_NAMED = 20
 
 
-def disconnected_pause_notice(channel_ids: Sequence[str], vendor: str, *, by_user: str, reason: str) -> Message:
+def disconnected_pause_notice(
+    channel_ids: Sequence[str],
+    vendor: str,
+    *,
+    by_user: str,
+    reason: str,
+    commands: Sequence[str] = (),
+) -> Message:
     """To a creator of subscriptions (in ``channel_ids``, one per subscription) that read through a
-    connection just disconnected: one notice for all of theirs."""
+    connection just disconnected: one notice for all of theirs. ``commands``: for each of them (same
+    order), the `/interview subscribe` that resumes it, as mrkdwn code."""
     label = VENDOR_LABELS.get(vendor, vendor)
     channels = list(dict.fromkeys(channel_ids))
     named = ", ".join(f"<#{c}>" for c in channels[:PAUSED_CHANNELS_NAMED])
@@ -175,4 +184,18 @@ def disconnected_pause_notice(channel_ids: Sequence[str], vendor: str, *, by_use
         named += f" and {len(channels) - PAUSED_CHANNELS_NAMED} more channels"
     what = f"the {label} subscription" if len(channel_ids) == 1 else f"{len(channel_ids)} {label} subscriptions"
     text = f"I paused {what} in {named} after <@{by_user}> disconnected an account: {escape(reason)}."
-    return Message(text=text, text_is_markup=True, blocks=[section(f":double_vertical_bar: {text}")])
+    blocks = [section(f":double_vertical_bar: {text}")]
+    # Its own words: other words add a subscription beside it and leave it paused.
+    runs = [f"• {command} in <#{c}>" for c, command in zip(channel_ids, commands, strict=False)]
+    if runs:
+        head = f"Once another account is connected, {'it' if len(runs) == 1 else 'each'} resumes with its own words:"
+        shown: list[str] = []
+        for run in runs[:PAUSED_CHANNELS_NAMED]:
+            if len(head) + len("".join(f"\n{r}" for r in [*shown, run])) + len("\n…and 9,999 more") > SECTION_TEXT:
+                break
+            shown.append(run)
+        left = len(runs) - len(shown)
+        resume = head + "".join(f"\n{r}" for r in shown) + (f"\n…and {left:,} more" if left else "")
+        blocks.append(section(resume))
+        text += " " + resume
+    return Message(text=text, text_is_markup=True, blocks=blocks)

@@ -125,7 +125,7 @@ def paused_reason(connection: Connection) -> str:
     label = connection.account_label[:60]
     return (
         f"the {VENDOR_LABELS[connection.vendor]} account it read through ({label}) was disconnected; run "
-        "/interview subscribe in the channel again once another is connected"
+        "/interview subscribe with its words in the channel again once another is connected"
     )
 
 

@@ -23,8 +23,10 @@ from blocks.forms import refilled_form
 from blocks.ids import Action, Block, Callback
 from blocks.invite import working_view
 from blocks.models import VENDOR_LABELS, ConnectionStatusView
+from blocks.subscriptions import subscribe_command
 from bot.connections import VerifiedCredentials, disconnect, save_verified
 from bot.notify.paused import PauseNotifier
+from bot.notify.subscriptions import to_view
 from bot.services import ENV_CONNECTED_BY, ENV_SETTINGS, Services
 from bot.settings import WEDGEHR_URLS
 from bot.storage import Connection, Subscription
@@ -481,7 +483,10 @@ async def _tell_paused(
     untold: list[str] = []
     for creator, theirs in by_creator.items():
         channels = [s.channel_id for s in theirs]
-        pause_notice = disconnected_pause_notice(channels, theirs[0].vendor, by_user=by_user, reason=reason)
+        commands = [subscribe_command(to_view(s), shared=s.shared_confirmed_at is not None) for s in theirs]
+        pause_notice = disconnected_pause_notice(
+            channels, theirs[0].vendor, by_user=by_user, reason=reason, commands=commands
+        )
         if not await notifier.post(client, creator, pause_notice):
             untold.append(creator)
     return untold

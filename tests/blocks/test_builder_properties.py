@@ -496,10 +496,21 @@ def test_connected(connected, notes):
 
 @covers(connect.disconnected_pause_notice)
 @PROPERTIES
-@given(channels=st.lists(channel_ids, min_size=1, max_size=60), vendor=vendors, by_user=user_ids, reason=text)
-def test_disconnected_pause_notice(channels, vendor, by_user, reason):
-    message = connect.disconnected_pause_notice(channels, vendor, by_user=by_user, reason=reason)
-    check_message(message, Trusted(ids=[*channels, by_user]), about_=[VENDOR_LABELS[vendor], channels[0]])
+@given(
+    paused=st.lists(subscription_views(), min_size=1, max_size=60),
+    vendor=vendors,
+    by_user=user_ids,
+    reason=text,
+    with_commands=st.booleans(),
+)
+def test_disconnected_pause_notice(paused, vendor, by_user, reason, with_commands):
+    channels = [s.channel_id for s in paused]
+    # The commands that resume them, at their longest (many excludes) as well.
+    commands = [subscriptions.subscribe_command(s, shared=False) for s in paused] if with_commands else []
+    message = connect.disconnected_pause_notice(channels, vendor, by_user=by_user, reason=reason, commands=commands)
+    check_message(message, Trusted(paused, ids=[by_user]), about_=[VENDOR_LABELS[vendor], channels[0]])
+    if with_commands:
+        assert commands[0] in message.text  # the first is always shown whole
 
 
 # ---------------------------------------------------------------------------------------------------

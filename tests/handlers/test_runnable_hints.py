@@ -28,6 +28,8 @@ from handlers.resend import resend_query
 from handlers.share import share_query
 from handlers.subscriptions import shared_channel_warning
 from tests.bot.notify.test_subscriptions import said, subscribe, subscriptions
+from tests.handlers.test_connect import click_disconnect, open_connect
+from tests.support.harness import running_bot
 
 #: A subscription with every filter, as a hint that renews one quotes it.
 FILTERED = SubscriptionView(
@@ -257,3 +259,24 @@ async def test_the_hint_under_a_job_one_platform_lacks_removes_that_platforms_su
 
     await subscribe(bot, html.unescape(hint).removeprefix("/interview "))
     assert [s.vendor for s in await subscriptions(bot)] == ["wedgehr"]  # "removes it": that one only
+
+
+async def test_the_disconnect_notice_names_the_command_that_resumes_each_paused_subscription():
+    # Bo's WedgeHR subscription follows one interview. Plain `/interview subscribe` would add one
+    # for every interview (and Spark Hire's) and leave this one paused; the notice's command resumes it.
+    async with running_bot(env_credentials=False) as bot:
+        await bot.services.db.connections.upsert_workspace(
+            "T0001", "wedgehr", "company-token-123", account_label="WedgeHR company 7", connected_by="U1"
+        )
+        await subscribe(bot, "subscribe wedgehr completed job:Movers", user="U2")
+        (connection,) = await bot.services.db.connections.list_for_team("T0001")
+        await click_disconnect(bot, await open_connect(bot, "U1"), connection.id)
+        (told,) = await bot.slack.wait_for(lambda: bot.slack.posted("U2"))
+        (command,) = re.findall(r"`(/interview subscribe[^`]*)`", told.text) or ["/interview subscribe"]
+
+        await bot.services.db.connections.upsert_workspace(
+            "T0001", "wedgehr", "company-token-456", account_label="WedgeHR company 8", connected_by="U1"
+        )
+        await subscribe(bot, html.unescape(command).removeprefix("/interview "), user="U2")
+        (resumed,) = await subscriptions(bot)
+        assert not resumed.paused and resumed.job_filter == "Movers" and resumed.events == ("completed",)
