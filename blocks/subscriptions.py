@@ -131,8 +131,8 @@ def manual_webhook_text() -> str:
     return (
         "Spark Hire cannot send this account's events until its webhook is registered, and the bot does not "
         "know its public address (PUBLIC_URL is not set) to register it. Ask whoever runs the bot to set "
-        "PUBLIC_URL, or run `/interview subscribe sparkhire` in a subscribed channel: its answer says how to "
-        "register the webhook by hand."
+        "PUBLIC_URL, or run `/interview subscribe` in a subscribed channel with the words of its Spark Hire "
+        "subscription (other words add a subscription): its answer says how to register the webhook by hand."
     )
 
 

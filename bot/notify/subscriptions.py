@@ -274,7 +274,13 @@ WEBHOOK_BUSY = (
     "Another request is setting up this Spark Hire account's webhook right now. If this channel gets no "
     "events, run `/interview subscribe test` here in a minute to check."
 )
-SUBSCRIBE_AGAIN = "Run `/interview subscribe` in those channels again so they get this account's events."
+#: Each with its own words: other words (plain `subscribe` in a channel following one job) add a
+#: subscription beside it, for every job.
+SUBSCRIBE_AGAIN = (
+    "Run `/interview subscribe` in those channels again, with each subscription's own words "
+    "(`/interview subscriptions` there lists them; other words add a subscription), so they get this "
+    "account's events."
+)
 
 
 async def follow_new_key(services: Services, *, before: Connection | None, after: Connection) -> list[str]:

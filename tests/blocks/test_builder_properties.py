@@ -956,6 +956,7 @@ typed_excludes = st.sampled_from(
 quote_heavy = st.text(st.sampled_from(list("ab ,;`'\"\u2018\u2019\u201c\u201d\u201e\t\u00a0")), min_size=1, max_size=12)
 
 
+@covers(subscriptions.renewing_words, subscriptions.generic_renewal)
 @settings(PROPERTIES, max_examples=100)
 @given(s=subscription_views(), job=opt(quote_heavy | nonempty), excludes=many(typed_excludes, 3))
 def test_the_resume_command_quoted_reads_back_as_the_subscription(s, job, excludes):
@@ -968,9 +969,15 @@ def test_the_resume_command_quoted_reads_back_as_the_subscription(s, job, exclud
         unquotable = set(name) & set('`"\u201c\u201d') or any(c.isspace() and c != " " for c in name)
         unquotable = unquotable or name != name.strip()
         assert unquotable or len(name) > subscriptions.JOB_QUOTED_MOST == grammar.JOB_FILTER_MAX
+        assert subscriptions.renewing_words(s) is None and shown == subscriptions.generic_renewal()
+        assert "shared" not in subscriptions.generic_renewal(shared=False)
         return
     typed = html.unescape(shown.strip("`"))
     assert "`" not in typed
+    # As typed (a plain-text message quotes it so), without `shared` where none is needed.
+    assert subscriptions.renewing_words(s) == typed
+    plain = subscriptions.renewing_words(s, shared=False)
+    assert plain is not None and plain.split()[-1] != "shared" and typed == plain + " shared"
     request = grammar.parse(typed.removeprefix("/interview subscribe "))
     assert request.vendors == (s.vendor,) and request.events == s.events
     assert request.job == s.job_filter and request.excludes == s.excludes

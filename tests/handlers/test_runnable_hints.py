@@ -28,7 +28,7 @@ from handlers.resend import resend_query
 from handlers.share import share_query
 from handlers.subscriptions import shared_channel_warning
 from tests.bot.notify.test_subscriptions import said, subscribe, subscriptions
-from tests.handlers.test_connect import click_disconnect, open_connect
+from tests.handlers.test_connect import click_disconnect, connect_own_key, open_connect, spark_hire_fails_after
 from tests.support.harness import running_bot
 
 #: A subscription with every filter, as a hint that renews one quotes it.
@@ -280,3 +280,37 @@ async def test_the_disconnect_notice_names_the_command_that_resumes_each_paused_
         await subscribe(bot, html.unescape(command).removeprefix("/interview "), user="U2")
         (resumed,) = await subscriptions(bot)
         assert not resumed.paused and resumed.job_filter == "Movers" and resumed.events == ("completed",)
+
+
+async def test_a_new_key_whose_webhook_failed_says_to_subscribe_again_with_each_subscriptions_own_words():
+    # The channel follows one job: plain `/interview subscribe` there would add every job's events
+    # (and WedgeHR's); its own words register the webhook and leave the channel's subscription as it was.
+    async with running_bot(env_credentials=False) as bot:
+        bot.sparkhire.add_account("acme-key-123456", "Acme Corp")
+        await connect_own_key(bot, "shermer-key-123456")
+        await subscribe(bot, "subscribe sparkhire completed job:Barista", user="U2")
+        spark_hire_fails_after(bot, "GET /webhooks", 500)  # the registration that follows the listing
+        reply = await connect_own_key(bot, "acme-key-123456")
+        assert "with each subscription's own words" in reply.text and "`/interview subscriptions`" in reply.text
+
+        listed = await subscribe(bot, "subscriptions", user="U2")
+        assert "completed" in said(listed) and "Barista" in said(listed)
+        await subscribe(bot, "subscribe sparkhire completed job:Barista", user="U2")
+        (kept,) = await subscriptions(bot)
+        assert kept.events == ("completed",) and kept.job_filter == "Barista" and not kept.paused
+        (hook,) = bot.sparkhire.webhooks.values()
+        assert hook["_company"] == bot.sparkhire.company_of("acme-key-123456")["uuid"]
+
+
+async def test_without_public_url_a_new_key_says_to_subscribe_again_with_the_subscriptions_own_words():
+    async with running_bot(env_credentials=False, public_url=None) as bot:
+        bot.sparkhire.add_account("acme-key-123456", "Acme Corp")
+        await connect_own_key(bot, "shermer-key-123456")
+        await subscribe(bot, "subscribe sparkhire completed job:Barista", user="U2")
+        reply = await connect_own_key(bot, "acme-key-123456")
+        assert "PUBLIC_URL" in reply.text and "with the words of its Spark Hire subscription" in reply.text
+
+        answer = await subscribe(bot, "subscribe sparkhire completed job:Barista", user="U2")
+        assert "by hand" in said(answer) or "Show webhook credentials" in str(answer["blocks"])
+        (kept,) = await subscriptions(bot)
+        assert kept.events == ("completed",) and kept.job_filter == "Barista"

@@ -898,7 +898,8 @@ async def test_a_key_of_another_account_stops_the_old_accounts_hand_registered_w
         assert await bot.sparkhire.emit("InterviewCompleted", another_completed(bot, "Old"), api_key=OLD_KEY) == []
         # U2 is told to register it again in the new account, and that the old one is gone.
         assert "Register the webhook again in this account (Company User at Acme Corp)" in reply.text
-        assert "`/interview subscribe sparkhire`" in reply.text  # whose answer has the credentials button
+        # Its own words, whose answer has the credentials button (others would add a subscription).
+        assert "`/interview subscribe` in a subscribed channel with the words of its Spark Hire" in reply.text
         assert "The webhook registered by hand in Company User at Shermer" in reply.text and "was deleted" in reply.text
         assert old_password not in reply.text
 
