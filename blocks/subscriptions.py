@@ -365,8 +365,10 @@ def pause_buttons(s: SubscriptionView, count: int = 1, *, resumable: bool = True
         style="danger",
         confirm=confirm_dialog(
             "Remove the subscription?" if count == 1 else f"Remove {count} subscriptions?",
+            # With its words: plain `subscribe` sets up another (every job, full cards, default events).
             f"The channel loses {what} to {VENDOR_LABELS[s.vendor]} events, and what was missed while paused "
-            "is not posted. `/interview subscribe` in the channel sets it up again.",
+            f"is not posted. `/interview subscribe` with {'its' if count == 1 else 'their'} words in the channel "
+            f"sets {'it' if count == 1 else 'them'} up again.",
             confirm="Remove",
             deny="Keep it",
         ),

@@ -73,6 +73,8 @@ async def test_the_home_lists_paused_subscriptions_first_with_re_enable_and_remo
     assert all(buttons == [Action.SUBSCRIPTION_RESUME, Action.SUBSCRIPTION_REMOVE] for _, buttons in rows)
     remove = next(e for b in home["blocks"] if b["type"] == "actions" for e in b["elements"] if "Remove" in str(e))
     assert remove["style"] == "danger" and "confirm" in remove
+    # Plain `/interview subscribe` would set up another (every job, full cards): its words set it up again.
+    assert "`/interview subscribe` with its words in the channel sets it up again" in str(remove["confirm"])
 
 
 async def test_re_enable_on_the_home_refuses_while_archived_then_resumes_the_channel_and_says_what_is_posted(bot):
