@@ -75,10 +75,17 @@ logger = logging.getLogger(__name__)
 PRIVATE_CHANNEL_HELP = (
     "I'm not in this private channel yet. Invite me with `/invite @Interview Bot`, then run the command again."
 )
-DIRECT_MESSAGE_HELP = (
-    "I can't post notifications in a direct message. Run `/interview subscribe` in the channel that should "
-    "get them (in a private channel, first invite me with `/invite @Interview Bot`)."
-)
+
+
+def direct_message_help(args: str) -> str:
+    """Subscribe typed in a direct message: the same command, words and all, belongs in a channel
+    (plain `/interview subscribe` there would follow other events or jobs than were asked for)."""
+    words = " ".join(args.split())
+    command = f"/interview subscribe {words}".strip() if "`" not in words else "/interview subscribe"
+    return (
+        f"I can't post notifications in a direct message. Run `{command}` in the channel that should "
+        "get them (in a private channel, first invite me with `/invite @Interview Bot`)."
+    )
 
 
 def is_direct_message(channel_id: str, channel_name: str | None = None) -> bool:
@@ -95,7 +102,7 @@ async def ensure_member(client: AsyncWebClient, channel_id: str, *, allow_shared
     joining: a refused subscribe leaves no "joined" line in another organisation's channel)."""
     # The bot cannot post in people's direct or group messages: the subscription would only fail later.
     if is_direct_message(channel_id):
-        raise UserFacingError(DIRECT_MESSAGE_HELP)
+        raise UserFacingError(direct_message_help(args))
     try:
         info = (await client.conversations_info(channel=channel_id))["channel"]
     except SlackApiError as exc:
@@ -103,7 +110,7 @@ async def ensure_member(client: AsyncWebClient, channel_id: str, *, allow_shared
             raise UserFacingError(PRIVATE_CHANNEL_HELP) from None
         raise
     if info.get("is_im") or info.get("is_mpim"):
-        raise UserFacingError(DIRECT_MESSAGE_HELP)
+        raise UserFacingError(direct_message_help(args))
     shared = shared_with_another_org(info)
     if shared and not allow_shared:
         raise UserFacingError(shared_channel_warning(args))
@@ -199,7 +206,7 @@ async def on_subscribe(
         return
     # A test only asks Spark Hire.
     if is_direct_message(command["channel_id"], command.get("channel_name")) and not request.test:
-        await ack(**error_message(DIRECT_MESSAGE_HELP).as_kwargs(), response_type="ephemeral")
+        await ack(**error_message(direct_message_help(args)).as_kwargs(), response_type="ephemeral")
         return
     await ack()
     recipient = recipient_from_body(command, client, respond)

@@ -59,6 +59,7 @@ SAMPLES: dict[tuple[str, str], list[str]] = {
         'sparkhire job:"Senior Barista" ',
         "",
     ],
+    ("handlers/subscriptions.py", "words"): ["sparkhire completed job:Barista", 'job:"Senior Barista" compact'],
     ("bot/notify/jobs.py", "job_word(self.typed)"): [job_word("Barista"), job_word("Senior Barista"), job_word("A, B")],
     ("bot/notify/jobs.py", "self.vendor"): ["sparkhire", "wedgehr"],
     ("bot/notify/subscriptions.py", "words"): [
@@ -314,3 +315,13 @@ async def test_without_public_url_a_new_key_says_to_subscribe_again_with_the_sub
         assert "by hand" in said(answer) or "Show webhook credentials" in str(answer["blocks"])
         (kept,) = await subscriptions(bot)
         assert kept.events == ("completed",) and kept.job_filter == "Barista"
+
+
+async def test_subscribe_typed_in_a_direct_message_names_the_same_command_for_the_channel(bot):
+    answer = (await bot.sender.command("subscribe sparkhire completed job:Barista", channel="D0123")).json()
+    assert "can't post notifications in a direct message" in answer["text"]
+    (command,) = re.findall(r"`(/interview subscribe[^`]*)`", answer["text"])
+
+    await subscribe(bot, command.removeprefix("/interview "))  # in the channel, as told
+    (subscribed,) = await subscriptions(bot)  # what was asked for, not every job's default events
+    assert subscribed.events == ("completed",) and subscribed.job_filter == "Barista"
