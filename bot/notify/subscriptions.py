@@ -12,7 +12,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from blocks.models import SubscriptionView
-from blocks.subscriptions import CHOICE_GROUPS_MOST, CHOICE_IDS_MOST, manual_webhook_text, missed_text
+from blocks.subscriptions import (
+    CHOICE_GROUPS_MOST,
+    CHOICE_IDS_MOST,
+    manual_webhook_text,
+    missed_text,
+    renewing_words,
+)
 from bot.crypto import SecretKeyMismatchError
 from bot.errors import BusyError, NotConnectedError, UserFacingError
 from bot.notify.events import routed
@@ -264,11 +270,22 @@ async def _listed(services: Services, connection: Connection, webhook_uuid: str)
     return any(hook.uuid == webhook_uuid for hook in hooks)
 
 
-ACCOUNT_UNCHECKED = (
-    "Spark Hire could not say in time whether your key reads the same account as this channel's other "
-    "Spark Hire subscription with these words, so this one is separate. If it is the same account, each "
-    "event may be posted twice: `/interview unsubscribe` one of them."
-)
+def account_unchecked(other: Subscription) -> str:
+    """Spark Hire did not say in time whether the key reads ``other``'s account: what to do if it does.
+
+    Plain `unsubscribe` would stop every subscription of the channel, other platforms' too; the words
+    that name ``other`` (platform, job, excludes, compact; no events: whole subscriptions) stop these two.
+    """
+    command = renewing_words(replace(to_view(other), events=()), shared=False)
+    words = command.removeprefix("/interview subscribe ") if command else None
+    unsubscribe = f"`/interview unsubscribe {words}`" if words else "`/interview unsubscribe` with these words"
+    return (
+        "Spark Hire could not say in time whether your key reads the same account as this channel's other "
+        "Spark Hire subscription with these words, so this one is separate. If it is the same account, each "
+        f"event may be posted twice: {unsubscribe} stops the subscriptions it names here, these two among "
+        "them (it asks which, if their accounts differ), and this command again then makes one."
+    )
+
 
 WEBHOOK_BUSY = (
     "Another request is setting up this Spark Hire account's webhook right now. If this channel gets no "
@@ -845,7 +862,7 @@ async def _same_subscription(
         if other is not None and _one_account(other, connection, seen):
             return s, other
     if asked and connection.id not in seen:  # one before may read this account: its events twice
-        notes.append(ACCOUNT_UNCHECKED)
+        notes.append(account_unchecked(read[0][0]))
     if read and read[-1][1] is None:  # the disconnected one (last read), renewed
         return read[-1][0], connection
     return None, connection

@@ -21,6 +21,7 @@ from blocks.subscriptions import generic_renewal, renewing_words, subscribe_comm
 from bot.candidates import first_email
 from bot.errors import UserFacingError
 from bot.notify import grammar
+from bot.notify import subscriptions as subscriptions_module
 from bot.notify.jobs import job_word
 from handlers import FLOWS
 from handlers.command import collect_subcommands, split_command
@@ -168,6 +169,16 @@ def product_hints() -> list[tuple[str, str, bool]]:
     for typed in ("sparkhire completed", 'sparkhire job:"Senior Barista"', "job:\u201cSenior Barista\u201d", ""):
         found += [("shared_channel_warning", *h) for h in hints_in(shared_channel_warning(typed))]
     return found
+
+
+async def answered(bot, text: str, *, user: str = "U1") -> str:
+    """What ``/interview <text>`` answered by its response_url, once it answered."""
+    key = f"answer-{next(ANSWERS)}"
+    await bot.sender.command(text, user=user, response_url=bot.slack.response_url(key))
+    return str(await bot.slack.wait_for(lambda: bot.slack.responses.get(key), timeout=10))
+
+
+ANSWERS = itertools.count()
 
 
 def refusal(hint: str, *, in_prose: bool = False) -> str | None:
@@ -325,3 +336,22 @@ async def test_subscribe_typed_in_a_direct_message_names_the_same_command_for_th
     await subscribe(bot, command.removeprefix("/interview "))  # in the channel, as told
     (subscribed,) = await subscriptions(bot)  # what was asked for, not every job's default events
     assert subscribed.events == ("completed",) and subscribed.job_filter == "Barista"
+
+
+async def test_the_hint_for_a_subscription_whose_account_went_unchecked_leaves_the_channels_others(bot, monkeypatch):
+    # Spark Hire stalls while asked whether U2's key reads the account of the channel's subscription:
+    # U2's is separate, and the answer says how to have one. Following it must not stop WedgeHR's.
+    monkeypatch.setattr(subscriptions_module, "JOB_CHECK_SECONDS", 0.3)  # how long subscribe waits for Spark Hire
+    same_account_key = "spark-key-of-u2-0123456789"  # the sandbox's default company, like the workspace key
+    await bot.services.db.connections.upsert_user("T0001", "U2", "sparkhire", same_account_key, account_label="Mine")
+    await subscribe(bot, "subscribe wedgehr")
+    await subscribe(bot, "subscribe sparkhire completed")
+    bot.sparkhire.slow_next(1, when=lambda r: r.method == "GET" and r.path == "/webhooks")
+    reply = await subscribe(bot, "subscribe sparkhire completed", user="U2")
+    assert "could not say in time whether your key reads the same account" in said(reply)
+    assert len(await subscriptions(bot)) == 3
+
+    (stop,) = re.findall(r"`(/interview unsubscribe[^`]*)`", said(reply))
+    await answered(bot, html.unescape(stop).removeprefix("/interview "), user="U2")
+    await answered(bot, "subscribe sparkhire completed", user="U2")  # "this command again"
+    assert sorted(s.vendor for s in await subscriptions(bot)) == ["sparkhire", "wedgehr"]

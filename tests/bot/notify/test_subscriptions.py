@@ -284,7 +284,7 @@ async def test_renewing_a_disconnected_subscription_while_spark_hire_stalls_says
     assert renewed.connection_id == (await bot.services.resolve_connection("T0001", "sparkhire", "U2")).id
     text = said(reply)
     assert "Spark Hire could not say in time whether your key reads the same account" in text
-    assert "`/interview unsubscribe` one of them" in text
+    assert "`/interview unsubscribe sparkhire` stops the subscriptions it names here, these two among them" in text
 
 
 # -- filters another subscription of the channel undoes -----------------------------------------
