@@ -33,6 +33,7 @@ from blocks.subscriptions import (
     webhook_credentials_modal,
     webhook_credentials_refused,
 )
+from bot.candidates import as_typed
 from bot.crypto import SecretKeyMismatchError, constant_time_equals
 from bot.errors import UserFacingError
 from bot.notify import grammar
@@ -80,7 +81,7 @@ PRIVATE_CHANNEL_HELP = (
 def direct_message_help(args: str) -> str:
     """Subscribe typed in a direct message: the same command, words and all, belongs in a channel
     (plain `/interview subscribe` there would follow other events or jobs than were asked for)."""
-    words = " ".join(args.split())
+    words = retypable(args)
     command = f"/interview subscribe {words}".strip() if "`" not in words else "/interview subscribe"
     return (
         f"I can't post notifications in a direct message. Run `{command}` in the channel that should "
@@ -122,8 +123,14 @@ async def ensure_member(client: AsyncWebClient, channel_id: str, *, allow_shared
     return shared
 
 
+def retypable(args: str) -> str:
+    """The words of a command as the person typed them, to quote back for typing again: an address
+    Slack made a link of (``<mailto:…>``), typed as it is shown, would arrive escaped and be refused."""
+    return " ".join(as_typed(args).split())
+
+
 def shared_channel_warning(args: str) -> str:
-    words = " ".join(args.split())
+    words = retypable(args)
     return (
         "This channel is shared with another organisation (Slack Connect): its people outside your company "
         "would see the candidates' names, email addresses, ratings and interview links posted here. Nothing "

@@ -171,10 +171,12 @@ def product_hints() -> list[tuple[str, str, bool]]:
     return found
 
 
-async def answered(bot, text: str, *, user: str = "U1") -> str:
-    """What ``/interview <text>`` answered by its response_url, once it answered."""
+async def answered(bot, text: str, *, user: str = "U1", channel: str = "C1") -> str:
+    """What ``/interview <text>`` answered, in its ack or by its response_url."""
     key = f"answer-{next(ANSWERS)}"
-    await bot.sender.command(text, user=user, response_url=bot.slack.response_url(key))
+    response = await bot.sender.command(text, user=user, channel=channel, response_url=bot.slack.response_url(key))
+    if response.content:
+        return response.json()["text"]
     return str(await bot.slack.wait_for(lambda: bot.slack.responses.get(key), timeout=10))
 
 
@@ -355,3 +357,20 @@ async def test_the_hint_for_a_subscription_whose_account_went_unchecked_leaves_t
     await answered(bot, html.unescape(stop).removeprefix("/interview "), user="U2")
     await answered(bot, "subscribe sparkhire completed", user="U2")  # "this command again"
     assert sorted(s.vendor for s in await subscriptions(bot)) == ["sparkhire", "wedgehr"]
+
+
+@pytest.mark.parametrize("where", ["direct message", "Slack Connect channel"])
+async def test_a_command_quoted_back_has_an_address_as_typed_not_slacks_link_of_it(bot, where):
+    # Slack sends a typed address as a link; quoted back as such and typed again, its brackets
+    # would arrive escaped (&lt;mailto:…&gt;) and the grammar refuse it.
+    channel = "D0123" if where == "direct message" else "C9"
+    if channel == "C9":
+        bot.slack.add_channel("C9", name="agency-shared")
+        bot.slack.channels["C9"].update(is_shared=True, is_ext_shared=True)
+    typed = "subscribe sparkhire completed exclude:<mailto:qa@x.example|qa@x.example>"
+    said_back = await answered(bot, typed, channel=channel)
+    (command,) = set(re.findall(r"`(/interview subscribe[^`]*)`", said_back))  # its text and its blocks
+
+    shown = html.unescape(command)  # as Slack shows it
+    retyped = shown.removeprefix("/interview ").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    assert "Subscribed" in await answered(bot, retyped, channel="C1" if channel == "D0123" else "C9")
