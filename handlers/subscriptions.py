@@ -483,6 +483,13 @@ async def remove_paused(
     subscription = await _paused_one(services, team_id, value)
     if subscription is None:
         return _answer("That subscription was removed already.")
+    if not subscription.paused:
+        # Re-enabled since the button was shown, or another made since with the id of the one it
+        # named (SQLite reuses the last id): Remove is for a paused one, and the click confirmed that.
+        return _answer(
+            "That subscription is no longer paused (it was re-enabled, or removed and another set up since),"
+            " so nothing was removed. `/interview unsubscribe` in its channel removes a subscription."
+        )
     group = await paused_with(services, subscription)
     # As `/interview unsubscribe`, which anyone in the channel may run; here, whoever created it, an
     # admin, or anyone once its creator has left (a notice told them in the creator's stead).

@@ -203,3 +203,24 @@ async def test_re_enable_after_a_disconnect_names_the_command_that_renews_this_s
     (renewed,) = await bot.services.db.subscriptions.list_for_channel("T0001", "C1")
     assert renewed.id == old.id and not renewed.paused
     assert renewed.connection_id == (await bot.services.resolve_connection("T0001", "sparkhire", "U2")).id
+
+
+async def test_remove_on_an_old_home_does_not_delete_a_subscription_made_since_with_the_same_id(bot):
+    bot.slack.add_channel("C3", name="deleted-search")
+    bot.slack.add_channel("C4", name="new-search")
+    await subscribe(bot, channel="C3")
+    del bot.slack.channels["C3"]
+    (subscription,) = await a_card_is_refused_in(bot, "C3")
+    await open_home(bot)
+    old_home = {**bot.slack.published_home["U1"], "id": "VHOME", "type": "home"}
+    await click_on_home(bot, Action.SUBSCRIPTION_REMOVE, subscription.id)
+    await subscribe(bot, channel="C4")  # SQLite gives it the id of the one removed
+    (made_since,) = await bot.services.db.subscriptions.list_for_channel("T0001", "C4")
+    assert made_since.id == subscription.id
+
+    # Remove clicked again on the Home as it was before (another tab, a double click).
+    bot.slack.published_home["U1"] = old_home
+    home = await click_on_home(bot, Action.SUBSCRIPTION_REMOVE, subscription.id)
+    text = str(home["blocks"])
+    assert "nothing was removed" in text and "Removed the subscription" not in text
+    assert await bot.services.db.subscriptions.list_for_channel("T0001", "C4") == [made_since]
