@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from blocks.common import SECTION_TEXT, actions, button, context, divider, escape, header, section, slack_date, truncate
+from blocks.common import (
+    SECTION_TEXT,
+    actions,
+    button,
+    chunked_sections,
+    context,
+    divider,
+    escape,
+    header,
+    section,
+    slack_date,
+)
 from blocks.connect import _status_line
 from blocks.ids import Action
 from blocks.models import VENDOR_LABELS, AuditEntryView, ConnectionStatusView, SubscriptionView
@@ -72,9 +83,14 @@ def home_view(
             )
         )
         for group in groups[:PAUSED_SHOWN]:
-            lines = "\n".join(subscription_line(s) for s in group)
-            buttons = pause_buttons(group[0], len(group), resumable=group[0].resumable_by_button)
-            blocks += [section(truncate(lines, SECTION_TEXT - 100)), buttons]
+            # A channel following many jobs pauses them all at once: what one section cannot
+            # show is counted, and the buttons act on every one of them.
+            more = (
+                f"…and {{n}} more paused with these: `/interview subscriptions` in <#{group[0].channel_id}> lists them."
+            )
+            lines = [subscription_line(s) for s in group]
+            blocks += chunked_sections(lines, max_blocks=2, more=more, max_chars=SECTION_TEXT - 100)
+            blocks.append(pause_buttons(group[0], len(group), resumable=group[0].resumable_by_button))
         if len(groups) > PAUSED_SHOWN:
             hidden = sum(len(g) for g in groups[PAUSED_SHOWN:])
             blocks.append(context(f"…and {hidden} more paused: `/interview subscriptions` in a channel lists its own."))

@@ -224,3 +224,29 @@ async def test_remove_on_an_old_home_does_not_delete_a_subscription_made_since_w
     text = str(home["blocks"])
     assert "nothing was removed" in text and "Removed the subscription" not in text
     assert await bot.services.db.subscriptions.list_for_channel("T0001", "C4") == [made_since]
+
+
+async def test_a_channel_with_many_paused_subscriptions_shows_each_on_the_home_or_counts_it(bot):
+    # A channel following 40 jobs (one job: per subscription) is archived: all 40 pause together.
+    bot.slack.add_channel("C2", name="eng-hiring")
+    for n in range(40):
+        await bot.services.db.subscriptions.add(
+            team_id="T0001",
+            channel_id="C2",
+            vendor="sparkhire",
+            events=["completed", "rated"],
+            created_by="U1",
+            job_filter=f"Senior Backend Engineer, Payments Platform (Berlin) #{n:02}",
+        )
+    await bot.services.db.subscriptions.pause_channel("T0001", "C2", "is archived", error="is_archived")
+
+    await open_home(bot)
+    texts = [b["text"]["text"] for b in bot.slack.published_home["U1"]["blocks"] if b["type"] == "section"]
+    texts += [
+        e["text"] for b in bot.slack.published_home["U1"]["blocks"] if b["type"] == "context" for e in b["elements"]
+    ]
+    shown = sum(t.count("job: Senior Backend Engineer") for t in texts)
+    assert shown < 40  # not all fit in one section of Slack's
+    # Every line is whole, and those left out are counted, with where to see them.
+    assert all(line.endswith("paused (is archived)") for t in texts for line in t.split("\n") if "job: Senior" in line)
+    assert any(f"…and {40 - shown} more" in t and "<#C2>" in t for t in texts)
