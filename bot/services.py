@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import logging
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -168,6 +169,11 @@ class Services:
     #: The webhooks Spark Hire keys listed lately, to tell keys of one account apart (bot/notify/subscriptions.py).
     webhook_lists: WebhookLists = field(default_factory=WebhookLists)
     _storing_env_secret: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict, init=False, repr=False)
+    #: One App Home built and published at a time per user (handlers/home.py ``publish_home``), so that
+    #: the last one Slack takes was read last; a lock is forgotten once nobody holds or waits for it.
+    home_publishing: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = field(
+        default_factory=weakref.WeakValueDictionary, init=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         self.wedgehr_url = (self.wedgehr_url or self.settings.wedgehr_base_url).rstrip("/")

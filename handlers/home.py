@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -78,18 +79,28 @@ async def build_home(
     )
 
 
+async def publish_home(
+    services: Services, client: AsyncWebClient, team_id: str, user_id: str, *, notice: str | None = None
+) -> None:
+    """Build the user's Home and publish it. One at a time per user: two built at once (the tab
+    opened while a click on it is answered) could reach Slack in either order, and the one read
+    before the click, published last, would show a subscription removed meanwhile with its buttons."""
+    lock = services.home_publishing.get((team_id, user_id))
+    if lock is None:
+        lock = services.home_publishing[(team_id, user_id)] = asyncio.Lock()
+    async with lock:
+        view = await build_home(services, client, team_id, user_id, notice=notice)
+        await client.views_publish(user_id=user_id, view=view)
+
+
 async def on_home_opened(event: dict[str, Any], client: Any, context: Any, body: dict[str, Any]) -> None:
     if event.get("tab") not in (None, "home"):
         return
     services = services_of(context)
     team_id = context.get("team_id") or body.get("team_id") or ""
 
-    async def publish() -> None:
-        view = await build_home(services, client, team_id, event["user"])
-        await client.views_publish(user_id=event["user"], view=view)
-
     # Slack retries an event not answered within 3 s; the answer leaves before the Web API call.
-    services.tasks.spawn(publish(), name="home.publish")
+    services.tasks.spawn(publish_home(services, client, team_id, event["user"]), name="home.publish")
 
 
 def register(app: AsyncApp) -> None:

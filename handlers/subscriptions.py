@@ -69,7 +69,7 @@ from handlers.common import (
     team_of,
 )
 from handlers.connect import ADMIN_CHECK_SECONDS, is_workspace_admin, may_manage
-from handlers.home import build_home
+from handlers.home import publish_home
 
 logger = logging.getLogger(__name__)
 
@@ -539,8 +539,7 @@ def _on_paused_click(act: Callable[..., Awaitable[Answer]], name: str) -> Callab
                 answer = _answer(escape(exc.message))
             if _from_home(body):
                 try:
-                    view = await build_home(services, client, team_id, recipient.user_id, notice=answer.home)
-                    await client.views_publish(user_id=recipient.user_id, view=view)
+                    await publish_home(services, client, team_id, recipient.user_id, notice=answer.home)
                     return
                 except Exception as exc:  # done all the same: "Slack refused, try again" would be wrong
                     logger.warning("Could not publish the Home after %s (%r); the answer goes by message", name, exc)

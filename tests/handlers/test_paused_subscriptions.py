@@ -250,3 +250,28 @@ async def test_a_channel_with_many_paused_subscriptions_shows_each_on_the_home_o
     # Every line is whole, and those left out are counted, with where to see them.
     assert all(line.endswith("paused (is archived)") for t in texts for line in t.split("\n") if "job: Senior" in line)
     assert any(f"…and {40 - shown} more" in t and "<#C2>" in t for t in texts)
+
+
+async def test_a_home_opened_while_a_click_on_it_is_answered_never_shows_the_older_state_last(bot):
+    bot.slack.add_channel("C3", name="deleted-search")
+    await subscribe(bot, channel="C3")
+    del bot.slack.channels["C3"]
+    (subscription,) = await a_card_is_refused_in(bot, "C3")
+    await open_home(bot)
+    home = {**bot.slack.published_home["U1"], "id": "VHOME", "type": "home"}
+
+    # The Home is opened again (another device) and Slack is slow to take that Home; meanwhile
+    # the recruiter clicks Remove on the Home they see.
+    publishes = len(bot.slack.calls_to("views.publish"))
+    bot.slack.before_answering["views.publish"] = lambda: asyncio.sleep(1)
+    await bot.sender.event({"type": "app_home_opened", "user": "U1", "channel": "D1", "tab": "home"})
+    await bot.slack.wait_for(lambda: len(bot.slack.calls_to("views.publish")) > publishes)
+    await bot.sender.block_action(
+        Action.SUBSCRIPTION_REMOVE, value=str(subscription.id), user="U1", channel=None, view=home
+    )
+    await bot.slack.wait_for(lambda: len(bot.slack.calls_to("views.publish")) == publishes + 2, timeout=10)
+    await asyncio.sleep(1.2)  # the slow one is answered too
+
+    last = bot.slack.published_home["U1"]
+    assert "Removed the subscription of <#C3>" in str(last["blocks"]) and paused_rows(last) == []
+    assert await bot.services.db.subscriptions.list_for_channel("T0001", "C3") == []
