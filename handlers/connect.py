@@ -360,11 +360,20 @@ async def _finish_slow_check(
     except (SlackApiError, TimeoutError, aiohttp.ClientError) as exc:
         logger.info("Could not show the connected accounts on the connect form: %r", exc)
     await recipient.send(connected_message(saved.connected, notes=saved.notes))
+    await _refresh_home(services, client, credentials_of(labels))
 
 
 async def save_and_confirm(services: Services, credentials: VerifiedCredentials, *, recipient: Recipient) -> None:
     saved = await save_verified(services, credentials)
     await recipient.send(connected_message(saved.connected, notes=saved.notes))
+    await _refresh_home(services, recipient.client, credentials)
+
+
+async def _refresh_home(services: Services, client: AsyncWebClient, credentials: VerifiedCredentials) -> None:
+    """The Home the form was opened from shows the accounts connected now once the form closes."""
+    from handlers.home import refresh_home  # handlers.home reads connections through this module
+
+    await refresh_home(services, client, credentials.team_id, credentials.user_id)
 
 
 async def on_open_connect(ack: Any, body: dict[str, Any], client: Any, context: Any) -> None:
@@ -426,6 +435,7 @@ async def disconnect_and_refresh(
     connection = next((c for c in connections if c.id == connection_id), None)
     is_admin = await is_workspace_admin(client, user_id)
     notices: list[str] = []
+    disconnected = False
     # The button is offered only where allowed; the payload is the user's, so check again.
     if connection is None:
         notices.append("That connection was already disconnected.")
@@ -439,6 +449,7 @@ async def disconnect_and_refresh(
             notices.append("Only workspace admins can disconnect workspace credentials.")
     else:
         done = await disconnect(services, connection, user_id=user_id)
+        disconnected = True
         whose = "your" if connection.scope == "user" else "the workspace's"
         notices.append(f"Disconnected {whose} {VENDOR_LABELS[connection.vendor]} account {connection.account_label}.")
         if done.paused:
@@ -468,6 +479,11 @@ async def disconnect_and_refresh(
         else:
             logger.warning("Could not refresh the connect form after disconnecting (%r); told by message", exc)
         await recipient.send(notice(" ".join(notices)))
+    if disconnected:
+        from handlers.home import refresh_home  # handlers.home reads connections through this module
+
+        # The form may have been opened from the Home: it shows the accounts left once the form closes.
+        await refresh_home(services, client, team_id, user_id)
 
 
 async def _tell_paused(

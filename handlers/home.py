@@ -93,6 +93,15 @@ async def publish_home(
         await client.views_publish(user_id=user_id, view=view)
 
 
+async def refresh_home(services: Services, client: AsyncWebClient, team_id: str, user_id: str) -> None:
+    """Publish the user's Home again after they changed what it shows from a form over it (Slack
+    sends no app_home_opened when the form closes); a Slack that refuses changes nothing done."""
+    try:
+        await publish_home(services, client, team_id, user_id)
+    except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+        logger.info("Could not refresh the Home of %s: %s", user_id, type(exc).__name__)
+
+
 async def on_home_opened(event: dict[str, Any], client: Any, context: Any, body: dict[str, Any]) -> None:
     if event.get("tab") not in (None, "home"):
         return

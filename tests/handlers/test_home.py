@@ -6,7 +6,7 @@ import time
 import httpx
 import pytest
 
-from blocks.ids import Action, Callback
+from blocks.ids import Action, Block, Callback
 from tests.handlers.test_connect import connect_form
 from tests.handlers.test_invite import wedgehr_modal, wedgehr_values
 from tests.support.blockkit import assert_valid_view
@@ -188,3 +188,34 @@ async def test_the_home_names_the_account_each_subscription_reads_in_a_channel_r
         # A member sees their own subscription only, and which account it reads.
         member = await open_home(bot, user="U2")
         assert "account: Bo's agency, <@U2>'s own key" in member and "SPARKHIRE_API_KEY)" not in member
+
+
+async def test_connecting_and_disconnecting_from_the_home_shows_on_the_home_behind_the_form():
+    from tests.handlers.test_connect import click_disconnect, disconnect_buttons, state
+
+    async with running_bot() as bot:
+        bot.sparkhire.add_account("acme-key-123456", "Acme Corp")
+        assert "yours: not connected" in await open_home(bot, user="U2")
+        home = {**bot.slack.published_home["U2"], "id": "VHOME", "type": "home"}
+        updates = len(bot.slack.calls_to("views.update"))
+        await bot.sender.block_action(Action.OPEN_CONNECT, user="U2", channel=None, view=home)
+        form = await connect_form(bot, updates)
+
+        # The form closes on the submission: the Home it was opened from is what the recruiter sees.
+        before = bot.slack.published_home["U2"]
+        await bot.sender.view_submission(form, state(**{Block.SPARKHIRE_USER_KEY: "acme-key-123456"}), user="U2")
+        shown = await bot.slack.wait_for(
+            lambda: bot.slack.published_home["U2"] is not before and bot.slack.published_home["U2"]
+        )
+        assert_valid_view(shown)
+        assert "yours: Company User at Acme Corp" in str(shown["blocks"])
+
+        updates = len(bot.slack.calls_to("views.update"))
+        await bot.sender.block_action(Action.OPEN_CONNECT, user="U2", channel=None, view=home)
+        form = await connect_form(bot, updates)
+        before = bot.slack.published_home["U2"]
+        await click_disconnect(bot, form, next(iter(disconnect_buttons(form).values())), user="U2")
+        shown = await bot.slack.wait_for(
+            lambda: bot.slack.published_home["U2"] is not before and bot.slack.published_home["U2"]
+        )
+        assert "yours: not connected" in str(shown["blocks"])

@@ -263,14 +263,14 @@ async def test_a_home_opened_while_a_click_on_it_is_answered_never_shows_the_old
     # The Home is opened again (another device) and Slack is slow to take that Home; meanwhile
     # the recruiter clicks Remove on the Home they see.
     publishes = len(bot.slack.calls_to("views.publish"))
-    bot.slack.before_answering["views.publish"] = lambda: asyncio.sleep(1)
+    bot.slack.before_answering["views.publish"] = lambda: asyncio.sleep(0.5)
     await bot.sender.event({"type": "app_home_opened", "user": "U1", "channel": "D1", "tab": "home"})
     await bot.slack.wait_for(lambda: len(bot.slack.calls_to("views.publish")) > publishes)
     await bot.sender.block_action(
         Action.SUBSCRIPTION_REMOVE, value=str(subscription.id), user="U1", channel=None, view=home
     )
     await bot.slack.wait_for(lambda: len(bot.slack.calls_to("views.publish")) == publishes + 2, timeout=10)
-    await asyncio.sleep(1.2)  # the slow one is answered too
+    await asyncio.sleep(0.7)  # the slow one is answered too
 
     last = bot.slack.published_home["U1"]
     assert "Removed the subscription of <#C3>" in str(last["blocks"]) and paused_rows(last) == []
