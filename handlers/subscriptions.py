@@ -444,6 +444,26 @@ async def _paused_one(services: Services, team_id: str, value: str) -> Subscript
     return subscription if subscription is not None and subscription.team_id == team_id else None
 
 
+async def _theirs(
+    client: AsyncWebClient, user_id: str, group: list[Subscription], *, refused: str
+) -> list[Subscription]:
+    """Those of ``group`` a button may act on for ``user_id``: as `/interview unsubscribe` and
+    `subscribe`, which anyone in the channel may run; here, whoever created them, an admin, or
+    anyone once their creator has left (a notice told them in the creator's stead). The button's
+    value is the user's to change: a subscription id is a small number.
+
+    Raises:
+        UserFacingError: ``refused``, when none.
+    """
+    if await is_workspace_admin(client, user_id):
+        return group
+    left = {c: not await user_reachable(client, c) for c in {s.created_by for s in group} - {user_id}}
+    group = [s for s in group if s.created_by == user_id or left[s.created_by]]
+    if not group:
+        raise UserFacingError(refused)
+    return group
+
+
 async def re_enable(services: Services, client: AsyncWebClient, *, team_id: str, user_id: str, value: str) -> Answer:
     """Re-enable the clicked subscription (with a pause about its channel, every one the channel had
     paused for that) once Slack lets the bot post there, queueing what it missed meanwhile."""
@@ -463,7 +483,14 @@ async def re_enable(services: Services, client: AsyncWebClient, *, team_id: str,
             f"{f'`{words}`' if words else generic_renewal(shared=shared)} in that channel again to use "
             "the account connected now."
         )
-    group = await re_enabled_with(services, subscription)
+    # Before anything is said of it: what to run in a shared channel quotes its job and exclude words.
+    group = await _theirs(
+        client,
+        user_id,
+        await re_enabled_with(services, subscription),
+        refused="Only whoever set it up or a workspace admin can re-enable it here; anyone in the channel can"
+        " by running `/interview subscribe` there again.",
+    )
     confirmed = subscription.shared_confirmed_at is not None  # `subscribe … shared` was run there
     if (problem := await channel_problem(client, subscription.channel_id, shared_confirmed=confirmed)) is not None:
         notice = still_paused_notice([to_view(s) for s in group], cause=problem)
@@ -490,17 +517,13 @@ async def remove_paused(
             "That subscription is no longer paused (it was re-enabled, or removed and another set up since),"
             " so nothing was removed. `/interview unsubscribe` in its channel removes a subscription."
         )
-    group = await paused_with(services, subscription)
-    # As `/interview unsubscribe`, which anyone in the channel may run; here, whoever created it, an
-    # admin, or anyone once its creator has left (a notice told them in the creator's stead).
-    if not await is_workspace_admin(client, user_id):
-        left = {c: not await user_reachable(client, c) for c in {s.created_by for s in group} - {user_id}}
-        group = [s for s in group if s.created_by == user_id or left[s.created_by]]
-        if not group:
-            raise UserFacingError(
-                "Only whoever set it up or a workspace admin can remove it here; anyone in the channel can"
-                " with `/interview unsubscribe` there."
-            )
+    group = await _theirs(
+        client,
+        user_id,
+        await paused_with(services, subscription),
+        refused="Only whoever set it up or a workspace admin can remove it here; anyone in the channel can"
+        " with `/interview unsubscribe` there.",
+    )
     for s in group:
         await services.db.subscriptions.unsubscribe(s.id)
     for connection_id in {s.connection_id for s in group if s.connection_id}:

@@ -5,6 +5,7 @@ import html
 import re
 
 from blocks.ids import Action
+from bot.notify.subscriptions import SHARED_REASON
 from tests.handlers.test_home import open_home
 from tests.support.blockkit import assert_valid_view
 
@@ -275,3 +276,27 @@ async def test_a_home_opened_while_a_click_on_it_is_answered_never_shows_the_old
     last = bot.slack.published_home["U1"]
     assert "Removed the subscription of <#C3>" in str(last["blocks"]) and paused_rows(last) == []
     assert await bot.services.db.subscriptions.list_for_channel("T0001", "C3") == []
+
+
+async def test_re_enable_sent_by_a_member_for_someone_elses_private_search_tells_them_nothing_of_it(bot):
+    # The admin's confidential search in a private channel, paused since the channel was shared.
+    bot.slack.add_channel("G9", name="cfo-search", is_private=True, is_member=True)
+    bot.sparkhire.add_job("Secret CFO search")
+    await subscribe(bot, 'subscribe sparkhire job:"Secret CFO search" exclude:heir@rival.example', channel="G9")
+    (subscription,) = await bot.services.db.subscriptions.list_for_channel("T0001", "G9")
+    bot.slack.share_externally("G9")
+    await bot.services.db.subscriptions.pause_channel("T0001", "G9", SHARED_REASON, error="shared")
+
+    # A member, not in the channel, sends a Re-enable with that id (ids are small numbers).
+    await bot.sender.block_action(
+        Action.SUBSCRIPTION_RESUME,
+        value=str(subscription.id),
+        user="U2",
+        channel="DU2",
+        response_url=bot.slack.response_url("mo"),
+    )
+    (told,) = await bot.slack.wait_for(lambda: bot.slack.responses.get("mo"), timeout=10)
+    said = str(told)
+    assert "Secret CFO search" not in said and "heir@rival.example" not in said
+    assert "Only whoever set it up or a workspace admin" in said
+    assert (await bot.services.db.subscriptions.get(subscription.id)).paused
