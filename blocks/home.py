@@ -84,9 +84,10 @@ def home_view(
         )
         for group in groups[:PAUSED_SHOWN]:
             # A channel following many jobs pauses them all at once: what one section cannot
-            # show is counted, and the buttons act on every one of them.
+            # show is counted. No command can list them in an archived or deleted channel; the
+            # buttons act on every one.
             more = (
-                f"…and {{n}} more paused with these: `/interview subscriptions` in <#{group[0].channel_id}> lists them."
+                f"…and {{n}} more of <#{group[0].channel_id}>, paused with these: the buttons act on all {len(group)}."
             )
             lines = [subscription_line(s) for s in group]
             blocks += chunked_sections(lines, max_blocks=2, more=more, max_chars=SECTION_TEXT - 100)

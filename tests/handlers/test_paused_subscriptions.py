@@ -250,7 +250,9 @@ async def test_a_channel_with_many_paused_subscriptions_shows_each_on_the_home_o
     assert shown < 40  # not all fit in one section of Slack's
     # Every line is whole, and those left out are counted, with where to see them.
     assert all(line.endswith("paused (is archived)") for t in texts for line in t.split("\n") if "job: Senior" in line)
-    assert any(f"…and {40 - shown} more" in t and "<#C2>" in t for t in texts)
+    assert any(f"…and {40 - shown} more of <#C2>" in t and "the buttons act on all 40" in t for t in texts)
+    (buttons,) = [b for b in bot.slack.published_home["U1"]["blocks"] if b["type"] == "actions"][1:]
+    assert "Remove 40 subscriptions?" in str(buttons)
 
 
 async def test_a_home_opened_while_a_click_on_it_is_answered_never_shows_the_older_state_last(bot):
