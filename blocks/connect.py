@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -41,11 +42,27 @@ def _status_line(status: ConnectionStatusView) -> str:
     return f"*{VENDOR_LABELS[status.vendor]}* — " + ", ".join(parts)
 
 
-def _disconnect_button(connection_id: str, title: str, text: str) -> dict[str, Any]:
+def disconnect_value(connection_id: str, label: str | None) -> str:
+    """A Disconnect button's value: the connection, and a digest of the account its confirmation
+    names, so that a form opened before the key was replaced by another account's disconnects none."""
+    return f"{connection_id}:{label_digest(label)}"
+
+
+def label_digest(label: str | None) -> str:
+    return hashlib.sha256((label or "").encode()).hexdigest()[:12]
+
+
+def parse_disconnect_value(value: str) -> tuple[str, str | None]:
+    """The connection id and the account digest (None: a button from before it carried one)."""
+    connection_id, _, digest = value.partition(":")
+    return connection_id, digest or None
+
+
+def _disconnect_button(connection_id: str, label: str | None, title: str, text: str) -> dict[str, Any]:
     return button(
         "Disconnect",
         Action.DISCONNECT,
-        value=connection_id,
+        value=disconnect_value(connection_id, label),
         style="danger",
         confirm=confirm_dialog(title, text, confirm="Disconnect", deny="Keep it"),
     )
@@ -59,6 +76,7 @@ def _connection_rows(status: ConnectionStatusView, *, is_admin: bool) -> list[di
     if is_admin and status.workspace_id:
         accessory = _disconnect_button(
             status.workspace_id,
+            status.workspace_label,
             f"Disconnect {vendor}?",
             f"The workspace's {vendor} {credential} ({escape(truncate(status.workspace_label or '', 80))}) is "
             "deleted. Channel subscriptions that read through it are paused and their creators told, unless "
@@ -77,6 +95,7 @@ def _connection_rows(status: ConnectionStatusView, *, is_admin: bool) -> list[di
         if status.own_id:
             accessory = _disconnect_button(
                 status.own_id,
+                status.own_label,
                 "Disconnect your key?",
                 f"Your Spark Hire API key ({escape(truncate(status.own_label or '', 80))}) is deleted, and the "
                 "workspace's key, if it has one, is used for you instead, also for the channel subscriptions "

@@ -17,6 +17,8 @@ from blocks.connect import (
     connected_message,
     connected_view,
     disconnected_pause_notice,
+    label_digest,
+    parse_disconnect_value,
 )
 from blocks.errors import error_message, notice
 from blocks.forms import refilled_form
@@ -431,6 +433,7 @@ async def disconnect_and_refresh(
 ) -> None:
     """Disconnect what the button names, if this user may, then show the form's new state; a form
     closed meanwhile gets the outcome by message instead."""
+    connection_id, digest = parse_disconnect_value(connection_id)
     connections = await services.db.connections.list_for_team(team_id)
     connection = next((c for c in connections if c.id == connection_id), None)
     is_admin = await is_workspace_admin(client, user_id)
@@ -439,6 +442,12 @@ async def disconnect_and_refresh(
     # The button is offered only where allowed; the payload is the user's, so check again.
     if connection is None:
         notices.append("That connection was already disconnected.")
+    elif digest is not None and digest != label_digest(_label(connection)):
+        # Replaced by another account's key since the form was opened: the click confirmed the old one.
+        notices.append(
+            f"That {VENDOR_LABELS[connection.vendor]} key was replaced since this form was opened, now by "
+            f"{_label(connection)}, so nothing was disconnected."
+        )
     elif connection.connected_by == ENV_CONNECTED_BY:
         setting = ENV_SETTINGS[connection.vendor]
         notices.append(f"{setting} is set in the bot's settings: it cannot be disconnected here.")

@@ -626,3 +626,21 @@ async def test_a_wedgehr_environment_the_form_does_not_offer_is_refused_and_noth
         assert body["response_action"] == "errors"
         assert body["errors"][Block.WEDGEHR_ENV] == "Choose Production or Staging."
         assert await bot.services.db.connections.list_for_team("T0001") == []
+
+
+async def test_disconnect_on_a_form_opened_before_the_key_was_replaced_keeps_the_new_account():
+    async with running_bot() as bot:
+        bot.sparkhire.add_account("acme-key-123456", "Acme Corp")
+        bot.sparkhire.add_account("globex-key-123456", "Globex")
+        await connect_own_key(bot, "acme-key-123456")
+        old_form = await open_connect(bot, "U2")  # left open; its Disconnect names Acme's key
+        await connect_own_key(bot, "globex-key-123456")  # from another form meanwhile
+
+        updated = await click_disconnect(bot, old_form, next(iter(disconnect_buttons(old_form).values())), user="U2")
+        shown = str(updated["blocks"])
+        assert "nothing was disconnected" in shown and "Globex" in shown
+        own = await bot.services.db.connections.resolve("T0001", "sparkhire", "U2")
+        assert own.scope == "user" and "Globex" in own.account_label
+        # The refreshed form's button names the account connected now, and disconnects it.
+        updated = await click_disconnect(bot, updated, next(iter(disconnect_buttons(updated).values())), user="U2")
+        assert "Disconnected your Spark Hire account Company User at Globex" in str(updated["blocks"])
