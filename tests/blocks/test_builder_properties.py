@@ -485,6 +485,23 @@ def test_connect_modal(is_admin, statuses, env, private_metadata, notices):
     check_view(view, Trusted())
 
 
+@covers(connect.disconnect_value, connect.parse_disconnect_value, connect.label_digest)
+@PROPERTIES
+@given(is_admin=st.booleans(), statuses=statuses_per_vendor)
+def test_disconnect_buttons_name_the_connection_and_the_account_their_confirmation_names(is_admin, statuses):
+    view = connect.connect_modal(is_admin=is_admin, statuses=statuses)
+    buttons = [b["accessory"] for b in view["blocks"] if b.get("accessory", {}).get("action_id") == Action.DISCONNECT]
+    shown = [(s.workspace_id, s.workspace_label) for s in statuses if is_admin and s.workspace_id]
+    shown += [(s.own_id, s.own_label) for s in statuses if s.vendor == "sparkhire" and s.own_id]
+    assert sorted(connect.parse_disconnect_value(b["value"]) for b in buttons) == sorted(
+        (i, connect.label_digest(label)) for i, label in shown
+    )
+    assert connect.parse_disconnect_value("0123abcd") == ("0123abcd", None)  # a button from before
+    for i, label in shown:
+        other = connect.label_digest(f"{label} (another)")
+        assert connect.parse_disconnect_value(connect.disconnect_value(i, label))[1] != other
+
+
 @covers(connect.connected_message, connect.connected_view)
 @PROPERTIES
 @given(connected=st.lists(st.tuples(vendors, text), max_size=2), notes=st.lists(text, max_size=3))

@@ -423,7 +423,10 @@ async def test_an_admins_workspace_key_disconnected_gives_way_to_the_bots_settin
         updated = await click_disconnect(bot, view, connection_id)
         assert "SPARKHIRE_API_KEY from the bot's settings again" in str(updated["blocks"])
         workspace = await bot.services.db.connections.resolve("T0001", "sparkhire")
-        assert workspace.id == connection_id and workspace.credential.get_secret_value() == "spark-key-0123456789abcdef"
+        assert (
+            workspace.id == connection_id.partition(":")[0]
+            and workspace.credential.get_secret_value() == "spark-key-0123456789abcdef"
+        )
         assert (await bot.services.db.connections.resolve("T0001", "sparkhire", "U2")).scope == "user"
 
 
