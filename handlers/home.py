@@ -98,8 +98,8 @@ async def refresh_home(services: Services, client: AsyncWebClient, team_id: str,
     sends no app_home_opened when the form closes); a Slack that refuses changes nothing done."""
     try:
         await publish_home(services, client, team_id, user_id)
-    except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
-        logger.info("Could not refresh the Home of %s: %s", user_id, type(exc).__name__)
+    except Exception as exc:  # what was done stands, and was said: "something went wrong" would mislead
+        logger.warning("Could not refresh the Home of %s: %s", user_id, type(exc).__name__)
 
 
 async def on_home_opened(event: dict[str, Any], client: Any, context: Any, body: dict[str, Any]) -> None:
