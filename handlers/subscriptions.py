@@ -483,11 +483,14 @@ async def re_enable(services: Services, client: AsyncWebClient, *, team_id: str,
             f"{f'`{words}`' if words else generic_renewal(shared=shared)} in that channel again to use "
             "the account connected now."
         )
-    # Before anything is said of it: what to run in a shared channel quotes its job and exclude words.
-    group = await _theirs(
+    group = await re_enabled_with(services, subscription)
+    # Before anything is said of them (what to run in a shared channel quotes their job and exclude
+    # words): one must be the user's to act on. The channel's others resume with it, as `subscribe`
+    # run there resumes them.
+    await _theirs(
         client,
         user_id,
-        await re_enabled_with(services, subscription),
+        group,
         refused="Only whoever set it up or a workspace admin can re-enable it here; anyone in the channel can"
         " by running `/interview subscribe` there again.",
     )

@@ -302,3 +302,17 @@ async def test_re_enable_sent_by_a_member_for_someone_elses_private_search_tells
     assert "Secret CFO search" not in said and "heir@rival.example" not in said
     assert "Only whoever set it up or a workspace admin" in said
     assert (await bot.services.db.subscriptions.get(subscription.id)).paused
+
+
+async def test_a_members_re_enable_resumes_the_channels_others_paused_with_theirs(bot):
+    bot.slack.add_channel("C2", name="archived-search")
+    await subscribe(bot, "subscribe sparkhire completed", channel="C2", user="U2")  # the member's
+    await subscribe(bot, "subscribe sparkhire completed compact job:Barista", channel="C2")  # the admin's
+    bot.slack.channels["C2"]["is_archived"] = True
+    theirs, _ = await a_card_is_refused_in(bot, "C2")
+    bot.slack.channels["C2"]["is_archived"] = False
+
+    await open_home(bot, user="U2")
+    home = await click_on_home(bot, Action.SUBSCRIPTION_RESUME, theirs.id, user="U2")
+    assert "Re-enabled 2 subscriptions in <#C2>" in str(home["blocks"])
+    assert not any(s.paused for s in await bot.services.db.subscriptions.list_for_channel("T0001", "C2"))
