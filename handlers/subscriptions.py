@@ -492,7 +492,7 @@ async def re_enable(services: Services, client: AsyncWebClient, *, team_id: str,
         user_id,
         group,
         refused="Only whoever set it up or a workspace admin can re-enable it here; anyone in the channel can"
-        " by running `/interview subscribe` there again.",
+        " by running `/interview subscribe` there again with its words.",
     )
     confirmed = subscription.shared_confirmed_at is not None  # `subscribe … shared` was run there
     if (problem := await channel_problem(client, subscription.channel_id, shared_confirmed=confirmed)) is not None:
