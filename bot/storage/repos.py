@@ -93,7 +93,9 @@ WEBHOOK_AUTH_CACHE_SECONDS = 30.0
 #: connection: a webhook registered again (with a new password) by another process is accepted
 #: within this long, and a sender guessing passwords costs one read a second, not one per request.
 WEBHOOK_AUTH_RECHECK_SECONDS = 1.0
-#: Cached answers kept at most (unknown connection ids are cached too, so the map must be bounded).
+#: Cached answers kept at most, per cache. Webhook misses (unknown connection ids, which anyone may
+#: send) have a cache of their own, bounded by dropping its oldest: they never evict a real
+#: connection's answer.
 MAX_CACHED_ANSWERS = 10_000
 
 _Key = TypeVar("_Key", bound=Hashable)
@@ -128,6 +130,10 @@ class _SingleFlight(Generic[_Key, _Value]):
         self._running.clear()
 
 
+#: Ids are ``secrets.token_hex(16)``, in a column no longer than this: a longer one is unknown unread.
+_CONNECTION_ID_LENGTH = schema.connections.c.id.type.length
+
+
 class ConnectionRepo(_Repo):
     def __init__(self, engine: AsyncEngine, box: SecretBox) -> None:
         super().__init__(engine)
@@ -140,14 +146,17 @@ class ConnectionRepo(_Repo):
         # One read per key at a time: the requests that find nothing cached wait for the same read
         # instead of each starting its own (a burst of identical reads on a cold cache).
         self._resolving: _SingleFlight[_ResolveKey, Connection | None] = _SingleFlight()
-        # connection id -> (when read, (connection, "user:pass") or None)
-        self._webhook_auths: dict[str, tuple[float, tuple[Connection, str] | None]] = {}
+        # connection id -> (when read, (connection, "user:pass")): connections that have a password.
+        self._webhook_auths: dict[str, tuple[float, tuple[Connection, str]]] = {}
+        # connection id -> when read: ids with no readable password (unknown ones, in any number).
+        self._webhook_misses: dict[str, float] = {}
         self._reading_webhook_auth: _SingleFlight[str, tuple[Connection, str] | None] = _SingleFlight()
         self._generation = 0
 
     def _forget(self) -> None:
         self._resolved.clear()
         self._webhook_auths.clear()
+        self._webhook_misses.clear()  # a connection (or password) just written must work at once
         # A read begun before a write must not answer requests made after it.
         self._resolving.clear()
         self._reading_webhook_auth.clear()
@@ -407,15 +416,23 @@ class ConnectionRepo(_Repo):
 
         Every delivery asks, so answers are cached: a password that matched for
         WEBHOOK_AUTH_CACHE_SECONDS, anything else (a wrong password, an unknown connection) for
-        WEBHOOK_AUTH_RECHECK_SECONDS. A write by this process drops the cache at once.
+        WEBHOOK_AUTH_RECHECK_SECONDS. A write by this process drops the cache at once. Unknown
+        connection ids are cached apart, so that any number of them evicts no real connection's answer.
         """
+        now = time.monotonic()
         cached = self._webhook_auths.get(connection_id)
         if cached is not None:
             read_at, found = cached
             connection = _matching(found, presented)
             trusted_for = self.webhook_auth_trust_seconds if connection else self.webhook_auth_recheck_seconds
-            if time.monotonic() - read_at < trusted_for:
+            if now - read_at < trusted_for:
                 return connection
+        else:
+            missed_at = self._webhook_misses.get(connection_id)
+            if missed_at is not None and now - missed_at < self.webhook_auth_recheck_seconds:
+                return _matching(None, presented)
+        if len(connection_id) > _CONNECTION_ID_LENGTH:
+            return _matching(None, presented)  # no connection has such an id: nothing to read, or cache
         reading = self._reading_webhook_auth(connection_id, partial(self._webhook_auth_and_cache, connection_id))
         return _matching(await asyncio.shield(reading), presented)
 
@@ -423,9 +440,18 @@ class ConnectionRepo(_Repo):
         generation = self._generation
         found = await self.webhook_auth(connection_id)
         if generation == self._generation:
-            if len(self._webhook_auths) > MAX_CACHED_ANSWERS:
-                self._webhook_auths.clear()
-            self._webhook_auths[connection_id] = (time.monotonic(), found)
+            if found is None:
+                self._webhook_auths.pop(connection_id, None)
+                self._webhook_misses.pop(connection_id, None)  # re-inserted last: dropped last
+                while len(self._webhook_misses) >= MAX_CACHED_ANSWERS:
+                    del self._webhook_misses[next(iter(self._webhook_misses))]  # the oldest
+                self._webhook_misses[connection_id] = time.monotonic()
+            else:
+                self._webhook_misses.pop(connection_id, None)
+                # Only connections with a password come here: outsiders cannot fill this map.
+                if len(self._webhook_auths) >= MAX_CACHED_ANSWERS and connection_id not in self._webhook_auths:
+                    self._webhook_auths.clear()
+                self._webhook_auths[connection_id] = (time.monotonic(), found)
         return found
 
 

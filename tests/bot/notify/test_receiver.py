@@ -4,12 +4,15 @@ import asyncio
 import base64
 import contextlib
 import json
+import secrets
 from urllib.parse import urlsplit
 
 import aiohttp
 import httpx
 import pytest
 
+from bot.notify.receiver import webhook_path
+from bot.storage import repos
 from tests.bot.notify.test_pipeline import cards, completed_interview, subscribe
 from tests.support.databases import TEST_DATABASE_URL, fresh_postgres_database
 from tests.support.harness import running_bot
@@ -237,3 +240,55 @@ async def test_a_delivery_no_database_can_store_gets_4xx_and_the_rest_of_its_bat
             again = await client.post(url, content=unstorable, headers=headers)
             assert again.status_code == 422
         assert await bot.services.db.events.count() == len(goods)
+
+
+async def test_deliveries_to_many_unknown_connections_do_not_make_the_real_one_read_the_database(bot, monkeypatch):
+    # Anyone may POST to any connection id: each unknown one was cached beside the real connections,
+    # and once the cache was full it was emptied, so Spark Hire's next delivery read the database again
+    # (and in an outage got 503 where the cached answer would have served).
+    monkeypatch.setattr(repos, "MAX_CACHED_ANSWERS", 20)  # the real bound is 10,000: the same, sooner
+    await subscribe(bot)
+    url, headers = webhook_of(bot)
+    connections = bot.services.db.connections
+    reads: list[str] = []
+    read = connections.webhook_auth
+
+    async def counted(connection_id: str):
+        reads.append(connection_id)
+        return await read(connection_id)
+
+    monkeypatch.setattr(connections, "webhook_auth", counted)
+    interview = completed_interview(bot)
+    async with httpx.AsyncClient() as client:
+        assert (await client.post(url, json=interview, headers=headers)).status_code == 200
+        await bot.slack.wait_for(lambda: cards(bot))  # its card is posted: nothing else reads meanwhile
+        real_id = url.rsplit("/", 1)[1]
+        assert reads == [real_id]
+        wrong_password = {**headers, "Authorization": "Basic " + base64.b64encode(b"interview-bot:guess").decode()}
+        guessed = await client.post(url, json=interview, headers=wrong_password)
+        unknown = [url.rsplit("/", 1)[0] + "/" + secrets.token_hex(16) for _ in range(50)]
+        refused = [await client.post(other, json=interview, headers=headers) for other in unknown]
+        # An unknown connection is answered as a wrong password is: nothing tells them apart.
+        assert guessed.status_code == 401
+        assert {(r.status_code, r.text, r.headers["WWW-Authenticate"]) for r in refused} == {
+            (guessed.status_code, guessed.text, guessed.headers["WWW-Authenticate"])
+        }
+        again = await client.post(url, json=interview, headers=headers)
+    assert again.json() == {"ok": True, "duplicate": True}
+    assert reads.count(real_id) == 1  # answered from what the bot already knew of its connection
+
+
+async def test_a_webhook_refused_before_its_password_was_stored_is_accepted_at_once_after(bot):
+    # A delivery to a connection without a webhook yet is refused, and that answer cached; subscribing
+    # (which stores the password) must not wait for the cached refusal to run out.
+    bot.services.db.connections.webhook_auth_recheck_seconds = 60
+    connection = await bot.services.resolve_connection("T0001", "sparkhire", "U1")
+    early = {"Authorization": "Basic " + base64.b64encode(b"interview-bot:early").decode()}
+    async with httpx.AsyncClient() as client:
+        before = await client.post(bot.url + webhook_path(connection.id), json={}, headers=early)
+    assert before.status_code == 401
+    await subscribe(bot)
+    (delivery,) = await bot.sparkhire.emit("InterviewCompleted", completed_interview(bot))
+    assert delivery.status == 200
+    (card,) = await bot.slack.wait_for(lambda: cards(bot))
+    assert "Ann Lee" in card.text

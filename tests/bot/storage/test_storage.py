@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from bot.errors import BusyError
-from bot.storage import Database, NewEvent, Subscription, ThreadMessage, schema
+from bot.storage import Database, NewEvent, Subscription, ThreadMessage, repos, schema
 from tests.support.databases import statements_on
 
 
@@ -171,6 +171,23 @@ async def test_webhook_passwords_cost_one_read_per_connection_however_many_deliv
     await db.connections.set_webhook(connection.id, webhook_uuid="wh-2", webhook_auth="bot:n3w")
     assert await verify(connection.id, "bot:s3cret") is None
     assert (await verify(connection.id, "bot:n3w")).id == connection.id
+
+
+async def test_unknown_webhook_ids_cost_no_memory_past_their_bound_and_long_ones_no_read(db, monkeypatch):
+    monkeypatch.setattr(repos, "MAX_CACHED_ANSWERS", 5)
+    reads = statements_on(db.engine, "SELECT", schema.connections)
+    verify = db.connections.verify_webhook_auth
+    # An id longer than the column (a URL can carry kilobytes) is no connection: not read, not kept.
+    assert await verify("f" * 33, "bot:s3cret") is None
+    assert reads == []
+    for n in range(12):
+        assert await verify(f"unknown-{n}", "bot:s3cret") is None
+    assert len(reads) == 12
+    # The newest answers are kept (asked again within the recheck, not read), the oldest let go.
+    assert await verify("unknown-11", "bot:s3cret") is None
+    assert len(reads) == 12
+    assert await verify("unknown-0", "bot:s3cret") is None
+    assert len(reads) == 13
 
 
 async def test_a_webhook_password_set_by_another_process_is_accepted_after_one_recheck(db, database_url, secret_box):
