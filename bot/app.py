@@ -508,6 +508,10 @@ def create_web_app(
                     text="Too many installs started just now; try again in a few seconds.",
                     headers={"Retry-After": install_retry_after},
                 )
+            if request.method == "HEAD":
+                # aiohttp routes HEAD to a GET's handler. Link checkers and unfurlers send it: the
+                # answer a GET would get, without the page, so no state is stored and no slot used.
+                return web.Response(status=200, content_type="text/html", charset="utf-8")
             await installs.acquire()  # at once: has_capacity() said so, and nothing awaited since
             install_request = get_request(request)
             # Bolt appends ?team= to the "Add to Slack" link unencoded: a link to this page could

@@ -144,3 +144,21 @@ async def test_one_install_state_completes_one_install_however_many_redirects_ra
         )
         assert sorted(a.status_code for a in answers) == [200, 401, 401, 401]
         assert len(bot.slack.calls_to("oauth.v2.access")) == 1
+
+
+async def test_head_requests_for_the_install_page_store_no_state_and_leave_admins_their_installs():
+    # aiohttp answers HEAD with a GET's handler: each stored a state and used a slot, so a link checker
+    # (or anyone) sending one every few seconds kept the admins who followed the link at 429.
+    async with running_bot(**OAUTH) as bot:
+        async with httpx.AsyncClient(base_url=bot.url) as http:
+            heads = [await http.head("/slack/install") for _ in range(40)]
+            assert [h.status_code for h in heads] == [200] * 40
+            assert heads[0].headers["content-type"].startswith("text/html") and heads[0].content == b""
+            assert "set-cookie" not in heads[0].headers
+            assert await oauth_states(bot) == 0
+            pages = [await http.get("/slack/install") for _ in range(10)]
+            assert [p.status_code for p in pages] == [200] * 10  # the whole burst is still the admins'
+            assert all(authorize_query(p)["state"] for p in pages)
+            full = await http.head("/slack/install")  # as a GET would be answered now
+            assert full.status_code == 429 and int(full.headers["Retry-After"]) > 0
+        assert await oauth_states(bot) == 10
