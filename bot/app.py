@@ -520,6 +520,10 @@ def create_web_app(
             if team is not None and not (len(team) == 1 and SLACK_TEAM_ID.fullmatch(team[0])):
                 del install_request.query["team"]
             return await to_aiohttp_response(await flow.handle_installation(install_request))
+        if request.method == "HEAD":
+            # A link prefetcher's HEAD would use the single-use state and the code, and the admin's
+            # browser, following with its GET, would be refused: nothing is done for a HEAD.
+            return web.Response(status=200, content_type="text/html", charset="utf-8")
         return await to_aiohttp_response(await flow.handle_callback(get_request(request)))
 
     readiness = web_app[READINESS_KEY] = Readiness()

@@ -146,6 +146,19 @@ async def test_one_install_state_completes_one_install_however_many_redirects_ra
         assert len(bot.slack.calls_to("oauth.v2.access")) == 1
 
 
+async def test_a_head_request_for_the_redirect_leaves_the_state_and_code_to_the_admins_browser():
+    async with running_bot(**OAUTH) as bot, httpx.AsyncClient(base_url=bot.url) as http:
+        state = authorize_query(await http.get("/slack/install"))["state"][0]
+        browser = {"Cookie": f"slack-app-oauth-state={state}"}
+        bot.slack.oauth_codes.add("code-1")
+        params = {"code": "code-1", "state": state}
+        # A link prefetcher (a mail or chat client) sends HEAD first: it used the state and the code.
+        prefetched = await http.head("/slack/oauth_redirect", params=params, headers=browser)
+        assert prefetched.status_code == 200 and bot.slack.calls_to("oauth.v2.access") == []
+        done = await http.get("/slack/oauth_redirect", params=params, headers=browser)
+        assert done.status_code == 200 and len(bot.slack.calls_to("oauth.v2.access")) == 1
+
+
 async def test_head_requests_for_the_install_page_store_no_state_and_leave_admins_their_installs():
     # aiohttp answers HEAD with a GET's handler: each stored a state and used a slot, so a link checker
     # (or anyone) sending one every few seconds kept the admins who followed the link at 429.
