@@ -167,6 +167,8 @@ async def collect_checks(settings: Settings, *, sandbox: bool = False) -> list[C
                 )
             )
 
+    schema_current = False  # the database answered, at this release's schema: its secrets can be read
+
     async def database() -> str:
         lost = settings.lost_database()
         try:
@@ -209,9 +211,60 @@ async def collect_checks(settings: Settings, *, sandbox: bool = False) -> list[C
                 f"{db.dialect_name} reachable, at schema version {version}, newer than this release's {latest}: "
                 "a newer release migrated it; run that one"
             )
+        nonlocal schema_current
+        schema_current = True
         return f"{db.dialect_name} reachable, schema up to date"
 
     checks.append(await _guard("database", database))
+
+    async def stored_secrets() -> str:
+        # Read only, as the database check: the development key file is read, never made.
+        if settings.bot_secret_key:
+            key, named = settings.bot_secret_key.get_secret_value().encode(), "BOT_SECRET_KEY"
+        else:
+            file = Path.cwd() / DEV_SECRET_KEY_FILE
+            key = file.read_bytes().strip() if file.is_file() else None
+            named = f"the development key in {file}"
+        db = open_database(settings)
+        try:
+            # The copies of WEDGEHR_TOKEN and SPARKHIRE_API_KEY are saved again under the key at start.
+            resealed = frozenset(
+                v
+                for v, set_ in (("wedgehr", settings.wedgehr_token), ("sparkhire", settings.sparkhire_api_key))
+                if set_
+            )
+            counted = await db.secrets_opened(
+                SecretBox(key or Fernet.generate_key()),
+                slack_client_id=settings.slack_client_id if oauth else None,
+                resealed_vendors=resealed,
+            )
+        finally:
+            await db.aclose()
+        what = f"stored credential{'s' if counted.tried != 1 else ''}"
+        if not counted.tried:
+            return "no stored credentials yet"
+        if key is None:
+            raise CheckFailed(
+                f"BOT_SECRET_KEY is not set and there is no development key in {Path.cwd()}: the "
+                f"{counted.tried} {what} cannot be read; set BOT_SECRET_KEY to the key they were saved "
+                "with, or reconnect them with /interview connect"
+            )
+        if counted.all:
+            return f"{named} opens all {counted.tried} {what}"
+        said = f"{named} opens {counted.opened} of {counted.tried} {what}"
+        if not counted.opened:
+            raise CheckFailed(
+                f"{said}: it is not the key they were saved with; set the one they were saved with, or "
+                "reconnect them with /interview connect"
+            )
+        # Some open: two processes once ran with keys of their own (no shared BOT_SECRET_KEY).
+        raise CheckWarning(
+            f"{said}: the others were saved under another key; reconnect them with /interview connect "
+            "(App Home lists them), or set the key they were saved with"
+        )
+
+    if schema_current:
+        checks.append(await _guard("secrets", stored_secrets))
 
     granted_scopes: str | None = None  # auth.test's x-oauth-scopes header, once it answered
 

@@ -25,6 +25,7 @@ from bot.settings import Settings
 from bot.sparkhire.client import SparkHireClient
 from bot.sparkhire.ratelimit import KeyRateLimiters
 from bot.storage import Database
+from bot.storage.database import ENV_CONNECTED_BY
 from bot.storage.repos import CatchUp, Connection
 from bot.tasks import BackgroundTasks
 from bot.vendors.http import HttpPool, RetryPolicy
@@ -38,7 +39,6 @@ logger = logging.getLogger(__name__)
 Vendor = Literal["wedgehr", "sparkhire"]
 #: Both platforms, in the order their results are shown.
 VENDORS: tuple[Vendor, ...] = ("wedgehr", "sparkhire")
-ENV_CONNECTED_BY = "environment"
 #: Why a WedgeHR subscription was paused; a new token re-enables it (``Services.follow_new_wedgehr_token``).
 TOKEN_REJECTED = "WedgeHR rejected the workspace's token; an admin can connect a new one with /interview connect"
 

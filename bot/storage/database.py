@@ -9,6 +9,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -23,11 +24,11 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
-from bot.crypto import SecretBox
+from bot.crypto import SecretBox, SecretKeyMismatchError
 from bot.errors import BusyError
 from bot.settings import Settings
 from bot.storage import schema
-from bot.storage.installations import EncryptedInstallationStore, SingleUseOAuthStateStore
+from bot.storage.installations import PLAINTEXT_PREFIXES, EncryptedInstallationStore, SingleUseOAuthStateStore
 from bot.storage.repos import (
     AuditRepo,
     ConnectionRepo,
@@ -163,6 +164,22 @@ MIGRATIONS: list[Callable[[sa.Connection], None]] = [
 ]
 
 
+#: Who "made" the connections copied from ``WEDGEHR_TOKEN`` / ``SPARKHIRE_API_KEY`` (bot/services.py).
+ENV_CONNECTED_BY = "environment"
+
+
+@dataclass(frozen=True)
+class SecretsOpened:
+    """Of the stored secrets tried, how many a key opened (:meth:`Database.secrets_opened`)."""
+
+    opened: int
+    tried: int
+
+    @property
+    def all(self) -> bool:
+        return self.opened == self.tried
+
+
 class Database:
     """Storage for one process.
 
@@ -277,6 +294,58 @@ class Database:
     def latest_schema_version() -> int:
         """The version :meth:`migrate` brings the schema to."""
         return len(MIGRATIONS)
+
+    async def secrets_opened(
+        self,
+        box: SecretBox | None = None,
+        *,
+        slack_client_id: str | None = None,
+        resealed_vendors: frozenset[str] = frozenset(),
+        most: int | None = None,
+    ) -> SecretsOpened:
+        """How many stored secrets ``box`` (default: this database's key) opens; reads, writes nothing.
+
+        The secrets are each vendor credential and Spark Hire webhook password, and with
+        ``slack_client_id`` (OAuth mode) each workspace's bot token.
+
+        Args:
+            box: The key to try.
+            slack_client_id: The Slack app whose installations' tokens are tried too.
+            resealed_vendors: Vendors whose copies from the environment the start saves again under
+                the current key (their variable is set): left out, whatever key sealed them.
+            most: At most this many of each kind, the latest first (a start tries a few, doctor all).
+        """
+        box = box or self.secret_box
+        c = schema.connections
+        queries = [
+            sa.select(c.c.credential).where(
+                sa.not_(sa.and_(c.c.connected_by == ENV_CONNECTED_BY, c.c.vendor.in_(sorted(resealed_vendors))))
+            ),
+            sa.select(c.c.webhook_auth).where(c.c.webhook_auth.is_not(None)),
+        ]
+        queries = [q.order_by(c.c.updated_at.desc()) for q in queries]
+        if slack_client_id is not None:
+            bots = AsyncSQLAlchemyInstallationStore(client_id=slack_client_id, engine=self.engine).bots
+            queries.append(
+                sa.select(bots.c.bot_token)
+                .where(bots.c.client_id == slack_client_id, bots.c.bot_token.is_not(None))
+                .order_by(bots.c.installed_at.desc())
+            )
+        sealed: list[str] = []
+        # A read: on SQLite it must not take the write lock from a running bot.
+        async with self.engine.execution_options(interview_bot_read_only=True).connect() as conn:
+            for query in queries:
+                rows = (await conn.execute(query.limit(most) if most is not None else query)).scalars()
+                # Slack tokens saved before encryption was added are stored as they are: no key needed.
+                sealed += [value for value in rows if value and not value.startswith(PLAINTEXT_PREFIXES)]
+        opened = 0
+        for value in sealed:
+            try:
+                box.decrypt(value)
+            except SecretKeyMismatchError:
+                continue
+            opened += 1
+        return SecretsOpened(opened=opened, tried=len(sealed))
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:

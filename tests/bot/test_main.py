@@ -152,6 +152,39 @@ def test_doctor_reads_the_database_without_making_or_migrating_it(tmp_path):
         assert conn.execute("SELECT max(version) FROM schema_version").fetchone() == (latest - 1,)
 
 
+async def test_doctor_says_when_bot_secret_key_is_not_the_key_the_stored_credentials_were_saved_with(tmp_path):
+    # It said "ok key BOT_SECRET_KEY set" of a key that opened none of them: every flow then failed.
+    from bot.crypto import SecretBox
+
+    url = f"sqlite:///{tmp_path}/bot.sqlite3"
+    saved_with = Fernet.generate_key().decode()
+    db = Database(url=f"sqlite+aiosqlite:///{tmp_path}/bot.sqlite3", secret_box=SecretBox(saved_with.encode()))
+    try:
+        await db.migrate()
+        await db.connections.upsert_user("T0001", "U1", "sparkhire", "dee-spark-key-0123", account_label="Dee")
+        wedge = await db.connections.upsert_workspace(
+            "T0001", "wedgehr", "wedge-0123", account_label="Acme", connected_by="U2"
+        )
+        await db.connections.set_webhook(wedge.id, webhook_uuid=None, webhook_auth="interview-bot:hook-password")
+    finally:
+        await db.aclose()
+
+    def secrets_line(key: str) -> str:
+        result = run(["doctor"], tmp_path, SLACK_SIGNING_SECRET="s", DATABASE_URL=url, BOT_SECRET_KEY=key)
+        (line,) = [line for line in result.stdout.splitlines() if line.split()[1] == "secrets"]
+        # Counts only: no secret, no key, nobody's id.
+        assert not [
+            said for said in ("dee-spark-key", "wedge-0123", "hook-password", "U1", "U2", key) if said in result.stdout
+        ]
+        return line
+
+    wrong = await asyncio.to_thread(secrets_line, Fernet.generate_key().decode())
+    assert wrong.startswith("FAIL") and "BOT_SECRET_KEY opens 0 of 3 stored credentials" in wrong, wrong
+    assert "not the key they were saved with" in wrong and "/interview connect" in wrong
+    right = await asyncio.to_thread(secrets_line, saved_with)
+    assert right.startswith("ok") and "BOT_SECRET_KEY opens all 3 stored credentials" in right, right
+
+
 def test_migrate(tmp_path):
     result = run(
         ["migrate"], tmp_path, DATABASE_URL=f"sqlite:///{tmp_path}/m.db", BOT_SECRET_KEY=Fernet.generate_key().decode()
@@ -217,6 +250,7 @@ async def test_doctor_reports_every_check(tmp_path):
         "public": "skip",
         "key": "ok",
         "database": "ok",
+        "secrets": "ok",
         "slack": "ok",
         "scopes": "ok",
         "wedgehr": "FAIL",
