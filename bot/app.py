@@ -349,6 +349,40 @@ def _delivery_clients(settings: Settings, services: Services, rotation_client: A
     return client_for
 
 
+#: Stored secrets of each kind a start tries with its key: enough to tell a wrong key, cheap to open.
+SECRETS_TRIED_AT_START = 5
+
+
+async def warn_if_stored_secrets_unreadable(settings: Settings, db: Database) -> None:
+    """One warning at start when the key does not open the stored credentials it tried (a lost,
+    mistyped or another process's ``BOT_SECRET_KEY``): otherwise only each failing request said so."""
+    try:
+        counted = await db.secrets_opened(
+            slack_client_id=settings.slack_client_id if settings.slack_mode is SlackMode.oauth else None,
+            most=SECRETS_TRIED_AT_START,
+        )
+    except Exception as exc:  # never stops the start; the requests say it, and doctor counts them all
+        logger.warning("Could not check that BOT_SECRET_KEY opens the stored credentials (%s)", type(exc).__name__)
+        return
+    if counted.all:
+        return
+    named = "BOT_SECRET_KEY" if settings.bot_secret_key else "The development key (BOT_SECRET_KEY is not set)"
+    why = (
+        "it is not the key they were saved with (a lost or mistyped key, or another process's)"
+        if not counted.opened
+        else "the others were saved under another key (processes that ran with keys of their own)"
+    )
+    logger.warning(
+        "%s opens %d of the %d stored credentials tried: %s. Set BOT_SECRET_KEY to the key they were saved "
+        "with, or reconnect them with /interview connect; until then what uses them fails. "
+        "`python -m bot doctor` counts them all.",
+        named,
+        counted.opened,
+        counted.tried,
+        why,
+    )
+
+
 # Minimal bot scopes; manifest.yml lists the same ones (a test compares them).
 BOT_SCOPES = [
     "commands",
@@ -595,6 +629,7 @@ def create_web_app(
             # and platforms kill a process that does not serve its port within a minute.
             services.tasks.spawn(withdraw_vendor_keys(services), name="withdraw-vendor-keys")
         warn_if_vendor_keys_serve_everyone(settings)
+        await warn_if_stored_secrets_unreadable(settings, db)
         if lost := settings.lost_database():
             logger.warning("%s.", lost)
         for line in settings.mistyped_names():

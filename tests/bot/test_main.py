@@ -122,6 +122,25 @@ async def test_sqlite_on_a_heroku_dyno_is_said_to_be_lost_at_every_restart(tmp_p
     assert any("SQLite file on a Heroku dyno" in r.getMessage() for r in caplog.records)
 
 
+async def test_a_start_with_another_bot_secret_key_says_once_that_it_opens_none_of_the_stored_credentials(
+    tmp_path, caplog
+):
+    # Nothing was said at start: only each request that needed a credential failed, one by one.
+    database = f"sqlite:///{tmp_path}/bot.sqlite3"
+    async with running_bot(database_url=database) as bot:
+        await bot.services.db.connections.upsert_user("T0001", "U1", "sparkhire", "dee-key-0123", account_label="Dee")
+    caplog.set_level(logging.WARNING, logger="bot")
+    async with running_bot(database_url=database):
+        pass
+    (said,) = [r.getMessage() for r in caplog.records if "stored credentials" in r.getMessage()]
+    assert said.startswith("BOT_SECRET_KEY opens 0 of the 1 stored credentials tried: it is not the key"), said
+    assert "/interview connect" in said and "python -m bot doctor" in said and "dee-key-0123" not in said
+    caplog.clear()
+    async with running_bot(database_url=database, secret_key=bot.settings.bot_secret_key.get_secret_value()):
+        pass  # the key they were saved with: nothing to say
+    assert not [r for r in caplog.records if "stored credentials" in r.getMessage()]
+
+
 def test_doctor_reads_the_database_without_making_or_migrating_it(tmp_path):
     # It migrated: run from another directory it left a database file there, and on a shared
     # PostgreSQL it upgraded the schema under processes still running the release before.
