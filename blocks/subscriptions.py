@@ -610,20 +610,31 @@ def rejoined_notice() -> Message:
     return Message(text=text, text_is_markup=True, blocks=[section(text)])
 
 
-def poll_outage_notice(*, account: str, channels: Sequence[str], cause: str, since: float) -> Message:
+def poll_outage_notice(
+    *, account: str, channels: Sequence[str], cause: str, since: float, reconnect: bool = False
+) -> Message:
     """To whoever connected a WedgeHR account whose polls have all failed for a while: what fails (in
-    plain words, never the vendor's answer), that its notifications are late but not lost, and that
-    nothing is theirs to do unless it lasts."""
+    plain words, never the vendor's answer), that its notifications are late but not lost, and what to
+    do: nothing unless it lasts, or, with ``reconnect`` (the bot cannot use the saved token, which
+    waiting will not change), connect the account again."""
     when = f"<!date^{int(since)}^{{date_short_pretty}} at {{time}}|{_utc(since)}>"
     text = (
         f"WedgeHR notifications{_of_account(account, channels)} are delayed: {escape(truncate(cause, 300))}, and every "
         f"poll of the account has failed since {when}."
     )
-    notes = (
-        "Nothing is lost: what happens in the account meanwhile is posted once WedgeHR answers again, "
-        "and I will tell you when it does. Nothing to do on your side unless this lasts for hours; then "
-        "tell whoever runs this app, or WedgeHR support."
-    )
+    if reconnect:
+        text += " Connect the account again with `/interview connect` to fix it."
+        notes = (
+            "Nothing is lost: once it is connected again, what happened in the account meanwhile is posted, "
+            "and I will tell you when it is. Whoever runs this app can fix it for every account at once "
+            "instead, by setting BOT_SECRET_KEY back to the key the token was saved with."
+        )
+    else:
+        notes = (
+            "Nothing is lost: what happens in the account meanwhile is posted once WedgeHR answers again, "
+            "and I will tell you when it does. Nothing to do on your side unless this lasts for hours; then "
+            "tell whoever runs this app, or WedgeHR support."
+        )
     return Message(text=text, text_is_markup=True, blocks=[section(f":warning: {text}"), context(notes)])
 
 

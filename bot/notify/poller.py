@@ -9,9 +9,11 @@ import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.crypto import SecretKeyMismatchError
 from bot.notify.events import wedgehr_event
 from bot.services import Services
 from bot.storage import Connection, NewEvent
@@ -86,7 +88,7 @@ class WedgeHRPoller:
         lease_seconds: float | None = None,
         on_rejected: Callable[[Connection], Awaitable[Any]] | None = None,
         deadline_seconds: float | None = None,
-        on_outage: Callable[[Connection, str, float], Awaitable[bool]] | None = None,
+        on_outage: Callable[[Connection, OutageCause, float], Awaitable[bool]] | None = None,
         on_recovered: Callable[[Connection], Awaitable[Any]] | None = None,
         outage_seconds: float = OUTAGE_SECONDS,
         outage_polls: int = OUTAGE_POLLS,
@@ -107,7 +109,7 @@ class WedgeHRPoller:
         self.on_events = on_events
         #: Called once WedgeHR refused a connection's token REJECTIONS_BEFORE_PAUSE polls in a row.
         self.on_rejected = on_rejected
-        #: Called with what fails (plain words) and since when, once a connection's polls have all
+        #: Called with what fails (:class:`OutageCause`) and since when, once a connection's polls have all
         #: failed for ``outage_seconds`` and ``outage_polls``; True when someone was told. Once per
         #: outage, whichever process polls (the poll state says), as is ``on_recovered``: once a
         #: poll works again after that.
@@ -117,6 +119,8 @@ class WedgeHRPoller:
         self.outage_polls = outage_polls
         #: Per connection, the token refused (a digest) and how many polls in a row refused it.
         self._rejections: dict[str, tuple[str, int]] = {}
+        #: Connections whose token this process cannot read (another BOT_SECRET_KEY), already logged.
+        self._unreadable: set[str] = set()
         #: The timer's polls running at once (each is a few requests in a row), across its ticks.
         self._at_once = asyncio.Semaphore(POLLS_AT_ONCE)
 
@@ -190,11 +194,13 @@ class WedgeHRPoller:
         # own timer, and the next one must not poll the connection again at once.
         until, for_everyone = started + self.interval, False
         try:
-            connection = await self.db.connections.get(connection_id)
+            # Not strict: a token another BOT_SECRET_KEY sealed is still a connection whose people are told.
+            connection = await self.db.connections.get(connection_id, strict=False)
             if connection is None:
                 return 0
             new = await self.poll_connection(connection)
             self._rejections.pop(connection_id, None)
+            self._unreadable.discard(connection_id)
             return new
         except PollTooLong as exc:
             logger.warning(
@@ -220,7 +226,19 @@ class WedgeHRPoller:
                         connection_id,
                     )
             await self._failed(connection, exc, started)
-        except Exception:  # one connection (an unreadable key, a bad page) must not stop the others
+        except SecretKeyMismatchError as exc:
+            # The same every poll until the key or the token changes: said once, not a traceback a poll.
+            if connection_id not in self._unreadable:
+                self._unreadable.add(connection_id)
+                logger.warning(
+                    "Cannot poll WedgeHR for connection %s (team %s): its token was saved under another "
+                    "BOT_SECRET_KEY. Set BOT_SECRET_KEY to the key it was saved with, or reconnect it with "
+                    "/interview connect; its notifications wait until then",
+                    connection_id,
+                    connection.team_id if connection is not None else "unknown",
+                )
+            await self._failed(connection, exc, started)
+        except Exception:  # one connection (a bad page) must not stop the others
             logger.exception("Polling WedgeHR for connection %s failed", connection_id)
         finally:
             keeper.cancel()
@@ -545,19 +563,33 @@ class _Recordings:
         return wedge.get("completedAt") is None and str(wedge["id"]) in self.state
 
 
-def _outage_cause(error: Exception) -> str:
-    """What fails, in plain words for a recruiter: never the vendor's raw answer."""
+@dataclass(frozen=True)
+class OutageCause:
+    """Why a connection's polls fail, for whoever connected it.
+
+    Attributes:
+        text: What fails, in plain words for a recruiter: never the vendor's raw answer.
+        reconnect: Theirs to fix, by connecting the account again (waiting will not help).
+    """
+
+    text: str
+    reconnect: bool = False
+
+
+def _outage_cause(error: Exception) -> OutageCause:
+    if isinstance(error, SecretKeyMismatchError):  # the bot's own storage, not WedgeHR: it will not pass
+        return OutageCause("the bot cannot read the WedgeHR token saved for this account", reconnect=True)
     if isinstance(error, SessionError):  # ERRATA: a problem on WedgeHR's side, not a wrong token
-        return "WedgeHR could not fetch its session data (a problem on WedgeHR's side)"
+        return OutageCause("WedgeHR could not fetch its session data (a problem on WedgeHR's side)")
     if isinstance(error, RateLimitError):
-        return "WedgeHR asks the bot to wait before asking again (rate limited)"
+        return OutageCause("WedgeHR asks the bot to wait before asking again (rate limited)")
     if isinstance(error, ServerError):
-        return "WedgeHR answers with server errors"
+        return OutageCause("WedgeHR answers with server errors")
     if isinstance(error, APITimeoutError | PollTooLong):
-        return "WedgeHR does not answer in time"
+        return OutageCause("WedgeHR does not answer in time")
     if isinstance(error, APIConnectionError):
-        return "the bot cannot reach WedgeHR"
-    return "WedgeHR answers the bot's requests with an error"
+        return OutageCause("the bot cannot reach WedgeHR")
+    return OutageCause("WedgeHR answers the bot's requests with an error")
 
 
 def _token_digest(connection: Connection) -> str:

@@ -15,7 +15,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import ValidationError
 from slack_sdk.errors import SlackApiError
@@ -42,6 +42,9 @@ from bot.storage.repos import (
 )
 from bot.vendors.errors import VendorError, is_transient
 from bot.wedgehr.models import Invite, Wedge
+
+if TYPE_CHECKING:
+    from bot.notify.poller import OutageCause
 
 logger = logging.getLogger(__name__)
 
@@ -640,11 +643,13 @@ class OutboxWorker:
             await self._tell_paused(team_id, [subscription], reason, error="")
         return paused
 
-    async def tell_poll_outage(self, connection: Connection, cause: str, since: float) -> bool:
+    async def tell_poll_outage(self, connection: Connection, cause: OutageCause, since: float) -> bool:
         """Tell whoever connected a WedgeHR account that its polls have all failed since ``since``
-        (``cause``: what fails, in plain words); True once someone took the DM."""
+        (``cause``: what fails, in plain words, and whether reconnecting fixes it); True once someone
+        took the DM."""
         return await self._tell_connector(
-            connection, lambda channels: poll_outage_notice(**channels, cause=cause, since=since)
+            connection,
+            lambda channels: poll_outage_notice(**channels, cause=cause.text, since=since, reconnect=cause.reconnect),
         )
 
     async def tell_poll_recovered(self, connection: Connection) -> bool:

@@ -281,12 +281,13 @@ class ConnectionRepo(_Repo):
             environment=None,
         )
 
-    async def get(self, connection_id: str) -> Connection | None:
+    async def get(self, connection_id: str, *, strict: bool = True) -> Connection | None:
+        """``strict=False``: one whose credential another key sealed comes back unreadable, not raised."""
         async with self._reads.connect() as conn:
             row = (
                 await conn.execute(sa.select(schema.connections).where(schema.connections.c.id == connection_id))
             ).first()
-        return self._row(row) if row else None
+        return self._row(row, strict=strict) if row else None
 
     async def resolve(self, team_id: str, vendor: str, user_id: str | None = None) -> Connection | None:
         """The user's own connection, else the workspace's, else None (cached briefly)."""

@@ -1196,12 +1196,15 @@ def test_resume_and_remove(channel, queued, too_old, older_uncounted, days, most
     cause=nonempty,
     channels=many(channel_ids, 12),
     since=st.floats(0, 4_102_444_800, allow_nan=False),
+    reconnect=st.booleans(),
 )
-def test_poll_outage_notices(account, cause, channels, since):
+def test_poll_outage_notices(account, cause, channels, since, reconnect):
     trusted = Trusted(ids=channels)
     named = [channels[0] if channels else None, account]
     check_message(
-        subscriptions.poll_outage_notice(account=account, channels=channels, cause=cause, since=since),
+        subscriptions.poll_outage_notice(
+            account=account, channels=channels, cause=cause, since=since, reconnect=reconnect
+        ),
         trusted,
         about_=named,
     )

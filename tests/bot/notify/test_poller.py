@@ -882,3 +882,44 @@ async def test_a_new_token_connected_during_a_wedgehr_outage_still_tells_that_it
         await poller.poll_all()
         _, back = await bot.slack.wait_for(lambda: len(bot.slack.posted("U1")) == 2 and bot.slack.posted("U1"))
         assert "WedgeHR answers again" in back.text
+
+
+async def test_a_wedgehr_token_saved_under_another_bot_secret_key_is_one_warning_and_tells_the_person_to_reconnect(
+    tmp_path, caplog
+):
+    # Each poll logged a traceback (every minute, for ever) and nobody in Slack heard of it: the
+    # notifications just stopped.
+    import logging
+
+    from cryptography.fernet import Fernet
+
+    database = f"sqlite:///{tmp_path}/bot.sqlite3"
+    async with running_bot(database_url=database, wedgehr_poll_seconds=3600) as bot:
+        await connect_token(bot, "company-a-token-0123")  # U1's, not a copy of WEDGEHR_TOKEN
+        await watched(bot)
+    caplog.set_level(logging.INFO, logger="bot")
+    async with running_bot(
+        database_url=database, secret_key=Fernet.generate_key().decode(), wedgehr_poll_seconds=3600
+    ) as bot:
+        poller = bot.pipeline.poller
+        poller.outage_seconds, poller.outage_polls = 0, 3
+        completed_now(bot, "ann@example.com", "Ann")  # while the token cannot be read
+        await an_interval_later(bot)  # the process before polled last
+        for _ in range(3):
+            await poller.poll_all()
+        (told,) = await bot.slack.wait_for(lambda: bot.slack.posted("U1"), timeout=3)
+        text = told.text + str(told.blocks)
+        assert "the bot cannot read the WedgeHR token saved for this account" in told.text
+        assert "Connect the account again with `/interview connect`" in told.text
+        assert "Nothing to do on your side" not in text and "company-a-token" not in text
+        polled = [r for r in caplog.records if r.name == "bot.notify.poller" and r.levelno >= logging.WARNING]
+        assert not [r for r in polled if r.exc_info], "a traceback a poll"
+        (warned,) = [r.getMessage() for r in polled if "BOT_SECRET_KEY" in r.getMessage()]
+        assert "saved under another BOT_SECRET_KEY" in warned and "/interview connect" in warned
+
+        await connect_token(bot, "company-a-token-0123")  # connected again: the same account
+        assert await poller.poll_all() == 1  # what was completed meanwhile is posted
+        (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=5)
+        assert "Ann" in card.text
+        _, back = await bot.slack.wait_for(lambda: len(bot.slack.posted("U1")) == 2 and bot.slack.posted("U1"))
+        assert "notifications (account" in back.text and "are back" in back.text
