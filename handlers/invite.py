@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.common import OPTION_TEXT, option
-from blocks.errors import error_view
+from blocks.errors import error_message, error_view
 from blocks.forms import refilled_form
 from blocks.ids import LINK_ACTIONS, Action, Block, Callback
 from blocks.invite import (
@@ -35,7 +35,7 @@ from blocks.invite import (
     wedgehr_invite_modal,
     working_view,
 )
-from blocks.models import CandidateView
+from blocks.models import VENDOR_LABELS, CandidateView, Message
 from bot.candidates import (
     BulkRow,
     as_typed,
@@ -46,6 +46,7 @@ from bot.candidates import (
     parse_bulk,
     surname_first,
 )
+from bot.crypto import SecretKeyMismatchError
 from bot.errors import NotConnectedError
 from bot.invites import (
     E164,
@@ -131,13 +132,23 @@ async def open_invite_modal(
     trigger_id: str,
     channel_id: str | None,
     prefill: Prefill | None = None,
+    recipient: Recipient | None = None,
 ) -> None:
     """Open the vendor choice or the vendor's invite form; views.open is the first Slack call.
 
-    ``prefill``: the candidate (or several, for the paste box) the form opens with.
+    ``prefill``: the candidate (or several, for the paste box) the form opens with. ``recipient`` is
+    told of a platform whose saved credential the bot cannot read (another ``BOT_SECRET_KEY``): the
+    other platform's form still opens.
     """
-    wedgehr = await services.resolve_connection(team_id, "wedgehr", user_id)
-    sparkhire = await services.resolve_connection(team_id, "sparkhire", user_id)
+    found, unreadable = await services.resolve_both(team_id, user_id)
+    wedgehr, sparkhire = found["wedgehr"], found["sparkhire"]
+    if unreadable and not (wedgehr or sparkhire):
+        # Connected, but unreadable: not the connect form's "not connected yet".
+        if recipient is None:
+            raise next(iter(unreadable.values()))
+        for vendor, error in unreadable.items():
+            await recipient.send(_unreadable_message(vendor, error))
+        return
     prefill = prefill or Prefill()
     name = prefill.name[:NAME_MAX] if prefill.name else None  # from a message: the metadata holds 3,000 characters
     meta = dump_metadata(
@@ -166,6 +177,14 @@ async def open_invite_modal(
         )
         return
     await client.views_open(trigger_id=trigger_id, view=view)
+    if recipient is not None:  # after views.open: its trigger_id lasts 3 s
+        for vendor, error in unreadable.items():
+            await recipient.send(_unreadable_message(vendor, error))
+
+
+def _unreadable_message(vendor: str, error: SecretKeyMismatchError) -> Message:
+    """Which platform cannot be used, why, and the button that connects it again."""
+    return error_message(f"{VENDOR_LABELS[vendor]}: {error}", reconnect=True, connect_vendor=vendor)
 
 
 def default_deadline() -> datetime:
@@ -236,6 +255,7 @@ async def on_invite(*, ack: Any, args: str, command: dict[str, Any], context: An
             trigger_id=command["trigger_id"],
             channel_id=command.get("channel_id"),
             prefill=prefill,
+            recipient=recipient,
         ),
         recipient=recipient,
         name="invite.open",
@@ -938,6 +958,7 @@ async def on_shortcut(ack: Any, shortcut: dict[str, Any], client: Any, context: 
             trigger_id=shortcut["trigger_id"],
             channel_id=(shortcut.get("channel") or {}).get("id"),
             prefill=prefill,
+            recipient=recipient,
         ),
         recipient=recipient,
         name="invite.shortcut",
@@ -958,6 +979,7 @@ async def on_open_invite_button(ack: Any, body: dict[str, Any], client: Any, con
             user_id=body["user"]["id"],
             trigger_id=body["trigger_id"],
             channel_id=channel,
+            recipient=recipient,
         ),
         recipient=recipient,
         name="invite.button",

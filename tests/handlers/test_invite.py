@@ -1016,3 +1016,25 @@ async def test_words_before_an_address_in_a_message_are_not_prefilled_as_the_can
     # "Please invite" was pre-filled as the candidate's first and last name.
     assert shown[Block.EMAIL] == "zed@example.com"
     assert Block.FIRST_NAME not in shown and Block.LAST_NAME not in shown
+
+
+async def test_a_wedgehr_token_saved_under_another_bot_secret_key_still_opens_the_spark_hire_form_and_says_to_reconnect(
+    tmp_path,
+):
+    # The whole invite was refused with one message about "the account", though Spark Hire worked.
+    from cryptography.fernet import Fernet
+
+    from tests.bot.notify.test_poller import connect_token
+
+    database = f"sqlite:///{tmp_path}/bot.sqlite3"
+    async with running_bot(database_url=database) as bot:
+        await connect_token(bot, "company-a-token-0123")  # U1's WedgeHR token (Spark Hire: SPARKHIRE_API_KEY)
+    async with running_bot(database_url=database, secret_key=Fernet.generate_key().decode()) as bot:
+        form = await open_modal(bot, "invite ann@example.com")
+        assert form["callback_id"] == Callback.INVITE_SPARKHIRE and "ann@example.com" in form["private_metadata"]
+        (told,) = await bot.slack.wait_for(lambda: bot.slack.ephemerals("U1"))
+        assert_valid_blocks(told.blocks)
+        assert told.text.startswith("WedgeHR: ") and "reconnect the account with /interview connect" in told.text
+        (connect,) = [e for b in told.blocks if b["type"] == "actions" for e in b["elements"]]
+        assert (connect["action_id"], connect.get("value")) == (Action.OPEN_CONNECT, "wedgehr")
+        assert "something went wrong" not in told.text.lower()
