@@ -241,21 +241,22 @@ async def collect_checks(settings: Settings, *, sandbox: bool = False) -> list[C
         finally:
             await db.aclose()
         what = f"stored credential{'s' if counted.tried != 1 else ''}"
+        they, them = ("they were", "them") if counted.tried != 1 else ("it was", "it")
         if not counted.tried:
             return "no stored credentials yet"
         if key is None:
             raise CheckFailed(
                 f"BOT_SECRET_KEY is not set and there is no development key in {Path.cwd()}: the "
-                f"{counted.tried} {what} cannot be read; set BOT_SECRET_KEY to the key they were saved "
-                "with, or reconnect them with /interview connect"
+                f"{counted.tried} {what} cannot be read; set BOT_SECRET_KEY to the key {they} saved "
+                f"with, or reconnect {them} with /interview connect"
             )
         if counted.all:
             return f"{named} opens all {counted.tried} {what}"
         said = f"{named} opens {counted.opened} of {counted.tried} {what}"
         if not counted.opened:
             raise CheckFailed(
-                f"{said}: it is not the key they were saved with; set the one they were saved with, or "
-                "reconnect them with /interview connect"
+                f"{said}: it is not the key {they} saved with; set the one {they} saved with, or "
+                f"reconnect {them} with /interview connect"
             )
         # Some open: two processes once ran with keys of their own (no shared BOT_SECRET_KEY).
         raise CheckWarning(
