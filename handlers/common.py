@@ -21,7 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from blocks.errors import busy_retrying_message, error_message, error_view, outsider_message, outsider_view
 from blocks.ids import LINK_ACTIONS
 from blocks.invite import working_view
-from blocks.models import Message
+from blocks.models import VENDOR_LABELS, Message
 from bot.crypto import SecretKeyMismatchError
 from bot.errors import NotConnectedError, UserFacingError, raised_inside
 from bot.notify.worker import slack_retry_after
@@ -194,6 +194,19 @@ def user_message_for(error: BaseException) -> Message:
     if isinstance(error, TimeoutError) and raised_inside(error, "slack_sdk"):
         return error_message(SLACK_TIMED_OUT)
     return error_message(INTERNAL_ERROR)
+
+
+def unreadable_message(vendor: str, error: SecretKeyMismatchError) -> Message:
+    """A platform whose saved credential the bot cannot read (saved under another
+    ``BOT_SECRET_KEY``): which one, and the button that connects that one again."""
+    return error_message(f"{VENDOR_LABELS.get(vendor, vendor)}: {error}", reconnect=True, connect_vendor=vendor)
+
+
+async def send_unreadable(recipient: Recipient, unreadable: dict[str, SecretKeyMismatchError]) -> None:
+    """Each platform that is connected but cannot be read, said with its own connect button: not the
+    "not connected yet" of a platform never connected."""
+    for vendor, error in unreadable.items():
+        await recipient.send(unreadable_message(vendor, error))
 
 
 def slack_error_code(error: SlackApiError) -> str | None:

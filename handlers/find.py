@@ -20,6 +20,7 @@ from handlers.common import (
     after_ack,
     needs_reconnect,
     recipient_from_body,
+    send_unreadable,
     services_of,
     team_of,
     user_message_for,
@@ -33,7 +34,8 @@ async def lookup(services: Services, recipient: Recipient, *, team_id: str, emai
     wedgehr, sparkhire = found_connections["wedgehr"], found_connections["sparkhire"]
     if wedgehr is None and sparkhire is None:
         if unreadable:
-            raise next(iter(unreadable.values()))
+            await send_unreadable(recipient, unreadable)  # connected, but unreadable: not "not connected"
+            return
         await recipient.send(nothing_connected_message(f"search for {email}"))
         return
     # The ack said "Looking up…": a vendor rate-limiting for long is said, not waited out silently.

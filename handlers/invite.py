@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.common import OPTION_TEXT, option
-from blocks.errors import error_message, error_view
+from blocks.errors import error_view
 from blocks.forms import refilled_form
 from blocks.ids import LINK_ACTIONS, Action, Block, Callback
 from blocks.invite import (
@@ -35,7 +35,7 @@ from blocks.invite import (
     wedgehr_invite_modal,
     working_view,
 )
-from blocks.models import VENDOR_LABELS, CandidateView, Message
+from blocks.models import CandidateView
 from bot.candidates import (
     BulkRow,
     as_typed,
@@ -46,7 +46,6 @@ from bot.candidates import (
     parse_bulk,
     surname_first,
 )
-from bot.crypto import SecretKeyMismatchError
 from bot.errors import NotConnectedError
 from bot.invites import (
     E164,
@@ -82,6 +81,7 @@ from handlers.common import (
     report,
     selected_text,
     selected_value,
+    send_unreadable,
     services_of,
     slack_error_code,
     state_values,
@@ -146,8 +146,7 @@ async def open_invite_modal(
         # Connected, but unreadable: not the connect form's "not connected yet".
         if recipient is None:
             raise next(iter(unreadable.values()))
-        for vendor, error in unreadable.items():
-            await recipient.send(_unreadable_message(vendor, error))
+        await send_unreadable(recipient, unreadable)
         return
     prefill = prefill or Prefill()
     name = prefill.name[:NAME_MAX] if prefill.name else None  # from a message: the metadata holds 3,000 characters
@@ -178,13 +177,7 @@ async def open_invite_modal(
         return
     await client.views_open(trigger_id=trigger_id, view=view)
     if recipient is not None:  # after views.open: its trigger_id lasts 3 s
-        for vendor, error in unreadable.items():
-            await recipient.send(_unreadable_message(vendor, error))
-
-
-def _unreadable_message(vendor: str, error: SecretKeyMismatchError) -> Message:
-    """Which platform cannot be used, why, and the button that connects it again."""
-    return error_message(f"{VENDOR_LABELS[vendor]}: {error}", reconnect=True, connect_vendor=vendor)
+        await send_unreadable(recipient, unreadable)
 
 
 def default_deadline() -> datetime:

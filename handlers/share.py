@@ -66,6 +66,7 @@ from handlers.common import (
     recipient_from_body,
     report,
     selected_values,
+    send_unreadable,
     services_of,
     show_error_in_view,
     slack_error_code,
@@ -190,7 +191,8 @@ async def share_for(services: Services, recipient: Recipient, *, team_id: str, q
     spark_connection, wedge_connection = connections["sparkhire"], connections["wedgehr"]
     if spark_connection is None and wedge_connection is None:
         if unreadable:
-            raise next(iter(unreadable.values()))
+            await send_unreadable(recipient, unreadable)  # connected, but unreadable: not "not connected"
+            return
         await recipient.send(nothing_connected_message(f"share {query}'s interviews"))
         return
     retries = VendorRetries(recipient)

@@ -991,3 +991,36 @@ async def test_the_resend_dialog_keeps_its_warning_whatever_the_length_of_the_in
     # Slack's 300 characters went to the name: "…Springfield a…", the question and the warning cut off.
     assert len(said) <= 300 and said.endswith("could not deliver this invite before; check the address first.")
     assert said.startswith("Email kim@example.com the invitation to Registered Nurse &amp; Care Coordinator")
+
+
+async def test_find_and_share_with_every_saved_credential_unreadable_say_which_to_connect_again(tmp_path):
+    # Saved under another BOT_SECRET_KEY: both were refused with one message about "the account", whose
+    # button did not say which platform to connect again.
+    from cryptography.fernet import Fernet
+
+    from tests.bot.notify.test_poller import connect_token
+    from tests.handlers.test_connect import connect_own_key
+
+    database = f"sqlite:///{tmp_path}/bot.sqlite3"
+    async with running_bot(database_url=database, env_credentials=False) as bot:
+        await connect_token(bot, "company-a-token-0123")
+        await connect_own_key(bot, SPARKHIRE_KEY, user="U1")
+    async with running_bot(
+        database_url=database, env_credentials=False, secret_key=Fernet.generate_key().decode()
+    ) as bot:
+        for command in ("find ann@example.com", "share ann@example.com"):
+            key = command.split()[0]
+            await bot.sender.command(command, response_url=bot.slack.response_url(key))
+            await bot.slack.wait_for(lambda key=key: len(bot.slack.responses.get(key, [])) >= 2 or None)
+            answers = [r for r in bot.slack.responses[key] if r.get("blocks")]
+            for answer in answers:
+                assert_valid_blocks(answer["blocks"])
+            buttons = [
+                (e["action_id"], e.get("value"))
+                for a in answers
+                for b in a["blocks"]
+                if b["type"] == "actions"
+                for e in b["elements"]
+            ]
+            assert buttons == [(Action.OPEN_CONNECT, "wedgehr"), (Action.OPEN_CONNECT, "sparkhire")], command
+            assert [a["text"].split(":")[0] for a in answers] == ["WedgeHR", "Spark Hire"]
