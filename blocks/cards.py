@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from blocks.common import (
@@ -16,6 +17,7 @@ from blocks.common import (
     slack_date,
     stars,
     text_length,
+    truncate,
 )
 from blocks.errors import reconnect_actions
 from blocks.ids import Action
@@ -46,6 +48,21 @@ STATUS_EMOJI = {
     "invited": ":envelope:",
     "accepted": ":eyes:",
 }
+
+
+#: The longest candidate name or job title a card shows: longer ones are shortened with "…", so that
+#: the card's status, job, times and rating still fit in its section (3,000 characters at most).
+SHOWN_TEXT_MAX = 200
+#: The longest email address there is (RFC 5321): a longer "address" is not linked.
+EMAIL_MAX = 254
+
+
+def _fitted(c: CandidateView) -> CandidateView:
+    """``c`` with its name and job title as long as a card shows them."""
+    name, job = truncate(c.name, SHOWN_TEXT_MAX), c.interview_name and truncate(c.interview_name, SHOWN_TEXT_MAX)
+    if name == c.name and job == c.interview_name:
+        return c
+    return dataclasses.replace(c, name=name, interview_name=job)
 
 
 def candidate_fields(c: CandidateView) -> str:
@@ -79,8 +96,9 @@ def candidate_actions(c: CandidateView) -> dict[str, Any] | None:
 
 
 def candidate_blocks(c: CandidateView) -> list[dict[str, Any]]:
+    c = _fitted(c)
     who = f"*{escape(c.name)}*"
-    if c.email and c.email != c.name:
+    if c.email and c.email != c.name and len(c.email) <= EMAIL_MAX:
         who += f"  {mailto(c.email)}"
     blocks = [section(who + "\n" + candidate_fields(c))]
     if (row := candidate_actions(c)) is not None:
@@ -160,6 +178,7 @@ def notification_card(c: CandidateView, *, event: str) -> Message:
 
     The fallback ``text`` is what a push notification shows: a rating carries its stars there too.
     """
+    c = _fitted(c)
     what = EVENT_LABELS.get(event, event)
     rating = f": {stars(c.rating)}" if event == "rated" and c.rating else ""
     text = f"{c.name} {what}{rating} ({VENDOR_LABELS[c.vendor]})"
@@ -180,6 +199,7 @@ def _rating_given(c: CandidateView, rating: float | None, rated_by: str | None) 
 
 def compact_line(c: CandidateView, *, event: str, rating: float | None = None, rated_by: str | None = None) -> Message:
     """One line per event, for a ``compact`` subscription; ``rating``/``rated_by`` as in :func:`thread_reply`."""
+    c = _fitted(c)
     what = EVENT_LABELS.get(event, event)
     extra = ""
     if event == "rated":
@@ -205,6 +225,7 @@ def thread_reply(c: CandidateView, *, event: str, rating: float | None = None, r
         rating: For a rating, the stars this rating gave, if the delivery says.
         rated_by: For a rating, who gave it, if the delivery says.
     """
+    c = _fitted(c)
     what = EVENT_LABELS.get(event, event)
     extra = _rating_given(c, rating, rated_by) if event == "rated" else ""
     text = f"{c.name} {what}{extra}"
@@ -212,6 +233,7 @@ def thread_reply(c: CandidateView, *, event: str, rating: float | None = None, r
 
 
 def job_event_message(*, title: str, event: str) -> Message:
+    title = truncate(title, SHOWN_TEXT_MAX)
     verb = {"JobCreated": "created", "JobUpdated": "updated", "JobDeleted": "deleted"}.get(event, "changed")
     text = f"Spark Hire job {verb}: {title}"
     return Message(text=text, blocks=[section(f":briefcase: Spark Hire job {verb}: *{escape(title)}*")])

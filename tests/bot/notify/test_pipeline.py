@@ -1418,3 +1418,26 @@ async def test_a_completion_whose_delivery_names_no_candidate_nor_job_is_fetched
             break
         await asyncio.sleep(0.05)
     assert bot.slack.posted("C2") == []
+
+
+async def test_a_candidate_with_a_very_long_name_still_gets_a_card_showing_the_interview_and_rating(bot):
+    # A name of thousands of characters filled the card's one section: Slack's 3,000 characters
+    # cut it off before the status, the job, the completion time and the rating.
+    await subscribe(bot, "subscribe sparkhire completed compact")
+    bot.slack.add_channel("C2", name="full")
+    await subscribe(bot, "subscribe sparkhire completed rated", channel="C2")
+    interview = completed_interview(bot)
+    long_name, long_job = "Ann " + "Lee" * 2000, "Barista " + "Senior " * 700
+    body = {
+        **interview,
+        "assigned_to": {**interview["assigned_to"], "name": long_name},
+        "job_post": {**interview["job_post"], "title": long_job},
+    }
+    assert (await deliver(bot, "InterviewCompleted", body)).status_code == 200
+    (card,) = await bot.slack.wait_for(lambda: cards(bot, "C2"), timeout=10)
+    text = card.blocks[0]["text"]["text"]
+    assert "*Completed*" in text and "*Interview:* Barista Senior" in text and "*Rating:* ★★★★★ 4.5" in text
+    assert "Ann LeeLee" in text and "…" in text and len(text) < 1500
+    assert len(card.text) < 1500 and card.text.endswith("completed the interview (Spark Hire)")
+    (line,) = await bot.slack.wait_for(lambda: cards(bot, "C1"), timeout=10)
+    assert len(line.blocks[0]["text"]["text"]) < 1500 and "completed the interview" in line.blocks[0]["text"]["text"]
