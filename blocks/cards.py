@@ -185,6 +185,15 @@ def notification_card(c: CandidateView, *, event: str) -> Message:
     return Message(text=text, blocks=[*candidate_blocks(c), context(f"Latest: {escape(what)}")])
 
 
+def _new_deadline(c: CandidateView, event: str) -> tuple[str, str]:
+    """For a rescheduled interview, its new deadline: as Slack shows it to each reader (in their own
+    time zone), and as the plain fallback text says it (UTC); else nothing."""
+    if event != "rescheduled" or c.deadline is None:
+        return "", ""
+    shown = slack_date(c.deadline)
+    return f": {shown}", f": {shown.rsplit('|', 1)[1].removesuffix('>')}"
+
+
 def _rating_given(c: CandidateView, rating: float | None, rated_by: str | None) -> str:
     """What one rating event says: the stars given and by whom, else the interview's overall rating.
 
@@ -211,8 +220,12 @@ def compact_line(c: CandidateView, *, event: str, rating: float | None = None, r
     elif c.completed and c.result_url:
         link_text = f" · {link(c.result_url, 'result')}"
     where = c.interview_name or VENDOR_LABELS[c.vendor]
-    text = f"{c.name} {what} · {where}{extra}"
-    line = f"{STATUS_EMOJI.get(event, ':bell:')} *{escape(c.name)}* {escape(what)} · {escape(where)}{escape(extra)}"
+    deadline, deadline_text = _new_deadline(c, event)
+    text = f"{c.name} {what}{deadline_text} · {where}{extra}"
+    line = (
+        f"{STATUS_EMOJI.get(event, ':bell:')} *{escape(c.name)}* {escape(what)}{deadline} · {escape(where)}"
+        f"{escape(extra)}"
+    )
     return Message(text=text, blocks=[section(line + link_text)])
 
 
@@ -228,8 +241,9 @@ def thread_reply(c: CandidateView, *, event: str, rating: float | None = None, r
     c = _fitted(c)
     what = EVENT_LABELS.get(event, event)
     extra = _rating_given(c, rating, rated_by) if event == "rated" else ""
-    text = f"{c.name} {what}{extra}"
-    return Message(text=text, blocks=[section(f"{escape(c.name)} {escape(what)}{escape(extra)}")])
+    deadline, deadline_text = _new_deadline(c, event)
+    text = f"{c.name} {what}{deadline_text}{extra}"
+    return Message(text=text, blocks=[section(f"{escape(c.name)} {escape(what)}{deadline}{escape(extra)}")])
 
 
 def job_event_message(*, title: str, event: str) -> Message:

@@ -1441,3 +1441,21 @@ async def test_a_candidate_with_a_very_long_name_still_gets_a_card_showing_the_i
     assert len(card.text) < 1500 and card.text.endswith("completed the interview (Spark Hire)")
     (line,) = await bot.slack.wait_for(lambda: cards(bot, "C1"), timeout=10)
     assert len(line.blocks[0]["text"]["text"]) < 1500 and "completed the interview" in line.blocks[0]["text"]["text"]
+
+
+async def test_a_rescheduled_interview_says_its_new_deadline_in_the_candidates_thread(bot):
+    # The reply said only "got a new deadline": the recruiter had to open Spark Hire to learn it.
+    await subscribe(bot, "subscribe sparkhire created rescheduled")
+    bot.slack.add_channel("C2", name="compact")
+    await subscribe(bot, "subscribe sparkhire rescheduled compact", channel="C2")
+    interview = next(i for i in bot.sparkhire.interviews.values() if i["status"] == "requested")
+    interview = {k: v for k, v in interview.items() if k != "questions"}
+    assert (await deliver(bot, "InterviewCreated", interview)).status_code == 200
+    (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=10)
+    moved = {**interview, "scheduled_at": "2031-03-04T17:30:00-05:00", "updated_at": "2030-01-01T00:00:00+00:00"}
+    assert (await deliver(bot, "InterviewRescheduled", moved)).status_code == 200
+    (reply,) = await bot.slack.wait_for(lambda: replies(bot, card), timeout=10)
+    deadline = "<!date^1930429800^{date_short_pretty} at {time}|2031-03-04 22:30 UTC>"
+    assert deadline in reply.blocks[0]["text"]["text"] and "2031-03-04 22:30 UTC" in reply.text
+    (line,) = await bot.slack.wait_for(lambda: cards(bot, "C2"), timeout=10)
+    assert deadline in line.blocks[0]["text"]["text"]
