@@ -57,9 +57,16 @@ SHOWN_TEXT_MAX = 200
 EMAIL_MAX = 254
 
 
+def _one_line(text: str) -> str:
+    """``text`` on one line, as long as a card shows it: a vendor's name with line breaks must not
+    write lines of its own into the card (a status, a rating the vendor never gave)."""
+    return truncate(" ".join(text.split()), SHOWN_TEXT_MAX)
+
+
 def _fitted(c: CandidateView) -> CandidateView:
-    """``c`` with its name and job title as long as a card shows them."""
-    name, job = truncate(c.name, SHOWN_TEXT_MAX), c.interview_name and truncate(c.interview_name, SHOWN_TEXT_MAX)
+    """``c`` with its name and job title as a card shows them: on one line, and not too long."""
+    name = _one_line(c.name) or _one_line(c.email or "") or "Candidate"
+    job = c.interview_name and (_one_line(c.interview_name) or None)
     if name == c.name and job == c.interview_name:
         return c
     return dataclasses.replace(c, name=name, interview_name=job)
@@ -200,7 +207,7 @@ def _rating_given(c: CandidateView, rating: float | None, rated_by: str | None) 
     ``rating``/``rated_by`` are the delivery's own; ``c.rating`` is the interview's current rating,
     which after a second reviewer no longer is what the first one gave.
     """
-    by = f" by {rated_by}" if rated_by else ""
+    by = f" by {_one_line(rated_by)}" if rated_by else ""
     if rating is not None:
         return f": {stars(rating)}{by}"
     return f"{by}: overall {stars(c.rating)}" if c.rating else by
@@ -212,7 +219,8 @@ def compact_line(c: CandidateView, *, event: str, rating: float | None = None, r
     what = EVENT_LABELS.get(event, event)
     extra = ""
     if event == "rated":
-        extra = f" · {stars(rating if rating is not None else c.rating)}" + (f" by {rated_by}" if rated_by else "")
+        by = f" by {_one_line(rated_by)}" if rated_by else ""
+        extra = f" · {stars(rating if rating is not None else c.rating)}{by}"
     # Spark Hire's recording, else WedgeHR's result: a compact line has no buttons to open them.
     link_text = ""
     if c.completed and c.watch_url:
@@ -247,7 +255,7 @@ def thread_reply(c: CandidateView, *, event: str, rating: float | None = None, r
 
 
 def job_event_message(*, title: str, event: str) -> Message:
-    title = truncate(title, SHOWN_TEXT_MAX)
+    title = _one_line(title) or "a job"
     verb = {"JobCreated": "created", "JobUpdated": "updated", "JobDeleted": "deleted"}.get(event, "changed")
     text = f"Spark Hire job {verb}: {title}"
     return Message(text=text, blocks=[section(f":briefcase: Spark Hire job {verb}: *{escape(title)}*")])

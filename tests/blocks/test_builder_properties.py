@@ -354,9 +354,10 @@ def _elements(value: Any) -> Iterable[dict[str, Any]]:
 
 
 def about(fallback: str, needle: str | None) -> bool:
-    """Whether ``fallback`` (as Slack gets it) names ``needle``, its start at least."""
-    start = escape((needle or "").strip()[:20]).strip()
-    return not start or start[:15] in fallback
+    """Whether ``fallback`` (as Slack gets it) names ``needle``, its start at least (on one line: a
+    name's line breaks are spaces there)."""
+    starts = [escape(text[:20]).strip()[:15] for text in ((needle or "").strip(), " ".join((needle or "").split()))]
+    return any(not start or start in fallback for start in starts)
 
 
 def check_message(message: Message, trusted: Trusted, *, about_: Iterable[str | None] = ()) -> None:

@@ -1459,3 +1459,28 @@ async def test_a_rescheduled_interview_says_its_new_deadline_in_the_candidates_t
     assert deadline in reply.blocks[0]["text"]["text"] and "2031-03-04 22:30 UTC" in reply.text
     (line,) = await bot.slack.wait_for(lambda: cards(bot, "C2"), timeout=10)
     assert deadline in line.blocks[0]["text"]["text"]
+
+
+async def test_a_candidate_name_with_line_breaks_cannot_add_lines_to_the_card(bot):
+    # A name (or job title) with line breaks wrote lines of its own into the card: a candidate
+    # could show the recruiter a status and a rating Spark Hire never gave.
+    await subscribe(bot)
+    interview = completed_interview(bot)
+    forged = "Ann Lee\n:white_check_mark: *Hired*\r\n*Rating:* ★★★★★ 5.0"
+    body = {
+        **interview,
+        "rating": 0,
+        "assigned_to": {**interview["assigned_to"], "name": forged},
+        "job_post": {**interview["job_post"], "title": "Barista\u2028*Rating:* ★★★★★ 5.0"},
+    }
+    assert (await deliver(bot, "InterviewCompleted", body)).status_code == 200
+    (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=10)
+    lines = card.blocks[0]["text"]["text"].splitlines()
+    assert [line for line in lines if "*Rating:*" in line and "Ann Lee" not in line and "Barista" not in line] == [
+        "*Rating:* not rated"
+    ]
+    assert "Ann Lee :white_check_mark: *Hired* *Rating:* ★★★★★ 5.0" in lines[0]
+    assert "\n" not in card.text
+    await bot.sparkhire.rate_interview(interview["uuid"], 1, reviewer="Bob\n\n*Hired* by everyone")
+    (reply,) = await bot.slack.wait_for(lambda: replies(bot, card), timeout=10)
+    assert "\n" not in reply.blocks[0]["text"]["text"] and "by Bob *Hired* by everyone" in reply.text
