@@ -82,6 +82,10 @@ async def outage_gets_503s_and_retries_are_posted_once(
     (again,) = await bot.sparkhire.emit("InterviewCompleted", during)
     assert again.status == 200
     assert (await bot.sender.command("subscriptions")).status_code == 200
+    # The second retry queued nothing (recorded before the 200) and Bo is not posted again.
+    assert sum((await bot.services.db.outbox.counts()).values()) == 2
+    await asyncio.sleep(1.5)  # a duplicate would be posted within the channel's one-second pacing
+    assert len(bot.slack.posted("C1")) == 2
 
 
 @contextlib.asynccontextmanager
