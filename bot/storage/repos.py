@@ -432,8 +432,9 @@ class ConnectionRepo(_Repo):
             missed_at = self._webhook_misses.get(connection_id)
             if missed_at is not None and now - missed_at < self.webhook_auth_recheck_seconds:
                 return _matching(None, presented)
-        if len(connection_id) > _CONNECTION_ID_LENGTH:
-            return _matching(None, presented)  # no connection has such an id: nothing to read, or cache
+        if len(connection_id) > _CONNECTION_ID_LENGTH or "\x00" in connection_id:
+            # No connection has such an id: nothing to read, or cache (PostgreSQL refuses a NUL outright).
+            return _matching(None, presented)
         reading = self._reading_webhook_auth(connection_id, partial(self._webhook_auth_and_cache, connection_id))
         return _matching(await asyncio.shield(reading), presented)
 

@@ -4,8 +4,9 @@ import asyncio
 import base64
 import contextlib
 import json
+import logging
 import secrets
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import aiohttp
 import httpx
@@ -219,6 +220,24 @@ async def test_a_delivery_with_nul_characters_is_stored_without_them_and_posted_
         await asyncio.sleep(1.5)  # past the channel's pacing: a second card would have been posted
         assert len(bot.slack.posted("C1")) == 1
         assert await bot.services.db.events.count() == 1
+
+
+async def test_a_delivery_to_a_connection_id_no_database_can_hold_gets_401_not_a_503_and_no_error(database_url, caplog):
+    # PostgreSQL cannot compare a NUL: a path id with one (anyone can send it) was answered 503, as in a
+    # database outage (the sender retries), with "Database unavailable" logged at ERROR each time.
+    async with running_bot(database_url=database_url) as bot:
+        await subscribe(bot)
+        url, headers = webhook_of(bot)
+        base, _, right_id = url.rstrip("/").rpartition("/")
+        async with httpx.AsyncClient() as client:
+            answers = [
+                (await client.post(f"{base}/{quote(odd, safe='')}", json=completed_interview(bot), headers=headers))
+                for odd in (right_id + "\x00", "\x00", right_id[:8] + "\x00" + right_id[9:])
+            ]
+            right = await client.post(url, json=completed_interview(bot), headers=headers)
+    assert [a.status_code for a in answers] == [401, 401, 401]
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert right.status_code == 200  # the connection itself still takes deliveries
 
 
 async def test_a_delivery_no_database_can_store_gets_4xx_and_the_rest_of_its_batch_is_stored(database_url):
