@@ -542,6 +542,8 @@ async def test_a_slow_refusal_shows_the_form_again_without_any_typed_key_in_it_o
         assert inputs[Block.WEDGEHR_ENV]["initial_option"]["value"] == "staging"  # a choice is kept
         assert await bot.services.db.connections.list_for_team("T0001") == []
         sent = str([c.args for c in bot.slack.calls_to("views.update")])
+    # The log looked at holds what slack-sdk logs of each views.update at DEBUG.
+    assert [r for r in caplog.records if r.levelno == logging.DEBUG and "views.update" in r.getMessage()]
     for secret in (token, workspace_key, user_key):
         assert secret not in sent, "a typed key was sent back to Slack"
         assert not [r for r in caplog.records if secret in r.getMessage()], "a typed key is in the log"
