@@ -120,6 +120,9 @@ async def test_a_token_wedgehr_keeps_refusing_pauses_its_channels_and_a_new_toke
         await asyncio.sleep(1.1)
         completed_now(bot, "back@example.com", "Bac")
         assert await bot.pipeline.poller.poll_all() == 1
+        # What the channel sees: the re-enabled subscription posts it.
+        (card,) = await bot.slack.wait_for(lambda: [c for c in cards(bot) if "Bac" in c.text], timeout=5)
+        assert card.channel == "C1"
 
 
 async def test_a_channel_subscribing_while_the_others_are_paused_does_not_get_what_was_missed():
