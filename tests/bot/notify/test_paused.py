@@ -243,7 +243,7 @@ async def test_subscribing_again_in_a_channel_whose_subscriptions_paused_togethe
     first = completed_interview(bot)
     await bot.sparkhire.emit("InterviewCompleted", first)  # the first subscription's card hits the kick
     await bot.slack.wait_for(lambda: notices(bot), timeout=10)
-    assert all(s.paused for s in await bot.services.db.subscriptions.list_for_channel("T0001", "G1"))
+    assert [s.paused for s in await bot.services.db.subscriptions.list_for_channel("T0001", "G1")] == [True, True]
     bot.slack.channels["G1"]["is_member"] = True  # invited again
 
     # The command names the job one, as the Re-enable button of either would, both come back.
