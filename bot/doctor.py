@@ -16,7 +16,7 @@ from bot.crypto import SecretBox
 from bot.errors import StartupFailed
 from bot.settings import DEV_SECRET_KEY_FILE, Settings, SlackMode, masked_database_url
 from bot.storage import Database
-from bot.storage.errors import database_start_failure, describe_database_error
+from bot.storage.errors import database_start_failure, describe_database_error, sqlite_file_problem
 from bot.vendors.errors import APIConnectionError, AuthenticationError, VendorError
 from bot.vendors.http import RetryPolicy
 
@@ -183,7 +183,9 @@ async def collect_checks(settings: Settings, *, sandbox: bool = False) -> list[C
         # Read only: doctor run from another directory must not leave a database file there, nor
         # upgrade a shared schema under processes still running the release before.
         file = _sqlite_file(settings)
-        if file is not None and not file.exists() and file.parent.is_dir():
+        if problem := sqlite_file_problem(settings):
+            raise CheckFailed(problem)
+        if file is not None and not file.exists():
             raise CheckWarning(f"no database at {file} yet: `python -m bot` or `python -m bot migrate` makes it")
         try:
             db = open_database(settings)  # inside the guard: a missing driver is a line, not a traceback

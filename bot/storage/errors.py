@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -39,6 +40,10 @@ def is_database_unavailable(error: BaseException) -> bool:
         # stopped answering); one from anywhere else (a Slack or vendor call) is not about the database.
         return raised_inside(error, "asyncpg", "sqlalchemy")
     return isinstance(error, ConnectionError)
+
+
+#: The SQLite file of the default DATABASE_URL (bot/settings.py), to suggest a name.
+DEFAULT_SQLITE_NAME = "interview-bot.sqlite3"
 
 
 #: SQLSTATE classes of a value the database will never store: data exceptions (22: a NUL character
@@ -79,6 +84,47 @@ def describe_database_error(error: BaseException) -> str:
 DOCTOR_HINT = "check it with `python -m bot doctor`"
 
 
+def sqlite_file_problem(settings: Settings) -> str | None:
+    """The line ``Setting DATABASE_URL: …`` when a SQLite ``DATABASE_URL`` names a file this process
+    cannot make, open or write; ``None`` if it can (or the database is not SQLite).
+
+    SQLite says only "unable to open database file" or "attempt to write a readonly database",
+    which read as an outage (exit code 1) though no restart gets through.
+    """
+    if not settings.sqlalchemy_url.startswith("sqlite"):
+        return None
+    url = masked_database_url(settings.database_url)
+    file = Path(make_url(settings.sqlalchemy_url).database or ".")
+    directory = file.parent
+    if not directory.is_dir():
+        return (
+            f"Setting DATABASE_URL: {url}: the directory {directory} does not exist: create it, or name a "
+            "file in one that does"
+        )
+    if file.is_dir():
+        return (
+            f"Setting DATABASE_URL: {url}: {file} is a directory: name a file in it, as in "
+            f"sqlite:///{file / DEFAULT_SQLITE_NAME}"
+        )
+    # SQLite writes its journal (the -wal and -shm files) beside the database: the directory too.
+    effective = os.access in os.supports_effective_ids
+    cannot = [
+        what
+        for what, path, mode in (
+            (f"the file {file}", file, os.R_OK | os.W_OK),
+            (f"in the directory {directory}", directory, os.W_OK | os.X_OK),
+        )
+        if path.exists() and not os.access(path, mode, effective_ids=effective)
+    ]
+    if not cannot:
+        return None
+    return (
+        f"Setting DATABASE_URL: {url}: this process cannot write {', nor '.join(cannot)} (where SQLite keeps "
+        "the database and its journal): let the user the bot runs as write there, or name a file in a "
+        "directory it can write"
+    )
+
+
 def database_start_failure(
     settings: Settings, error: BaseException, *, hint: str | None = DOCTOR_HINT
 ) -> StartupFailed | None:
@@ -94,14 +140,8 @@ def database_start_failure(
     def failure(message: str, exit_code: int) -> StartupFailed:
         return StartupFailed(f"{message}; {hint}" if hint else message, exit_code)
 
-    if settings.sqlalchemy_url.startswith("sqlite"):
-        directory = Path(make_url(settings.sqlalchemy_url).database or ".").parent
-        if not directory.is_dir():
-            return failure(
-                f"Setting DATABASE_URL: {url}: the directory {directory} does not exist: create it, or name a "
-                "file in one that does",
-                2,
-            )
+    if problem := sqlite_file_problem(settings):
+        return failure(problem, 2)
     if (lookup := _caused_by(error, socket.gaierror)) is not None:
         host = make_url(settings.sqlalchemy_url).host
         if lookup.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)):

@@ -6,11 +6,14 @@ import errno
 import logging
 import os
 import re
+import shutil
 import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from contextlib import AsyncExitStack
+from pathlib import Path
 
 import httpx
 import pytest
@@ -579,6 +582,76 @@ def test_a_missing_sqlite_directory_is_named_by_migrate_and_doctor_as_at_start(t
     (line,) = not_logged(migrated.stderr)
     assert line.startswith(says) and "python -m bot doctor" in line
     assert migrated.stderr == line + "\n"  # nothing else: no log record, no traceback
+
+
+#: Root writes everywhere: without these capabilities it follows the files' modes, as another user does.
+DAC_CAPABILITIES = "-dac_override,-dac_read_search,-fowner"
+
+
+@pytest.fixture
+def unwritable_dir():
+    """A directory `python -m bot` run through ``run_unprivileged`` may read but not write.
+
+    Outside ``tmp_path``: a fixture's own directory, made read-only.
+    """
+    if os.geteuid() == 0 and shutil.which("setpriv") is None:
+        pytest.skip("running as root, without setpriv (util-linux) to run the bot without root's file access")
+    path = Path(tempfile.mkdtemp(prefix="bot-unwritable-"))
+    path.chmod(0o555)
+    yield path
+    path.chmod(0o755)
+    shutil.rmtree(path)
+
+
+def run_unprivileged(args, cwd, **env):
+    """``run``, but as root without the capabilities that let root write where a file's mode says not to."""
+    drop = ["setpriv", "--bounding-set", DAC_CAPABILITIES, "--inh-caps", DAC_CAPABILITIES] if os.geteuid() == 0 else []
+    return subprocess.run(
+        [*drop, sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        env=clean_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize("existing", [None, "writable", "read-only"], ids=["new-file", "writable-file", "read-only"])
+def test_a_sqlite_file_the_bot_cannot_write_is_named_at_start_by_migrate_and_doctor(unwritable_dir, existing):
+    # It was "Cannot reach the database ... (unable to open database file)", exit 1 as for an outage
+    # that a restart may get through, and doctor said the start would make the file.
+    file = unwritable_dir / "bot.sqlite3"
+    if existing:
+        sqlite3.connect(file).close()
+        file.chmod(0o666 if existing == "writable" else 0o444)
+    url = f"sqlite:///{file}"
+    env = dict(DATABASE_URL=url, BOT_SECRET_KEY=Fernet.generate_key().decode())
+    slack = dict(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, PORT=str(free_port()))
+    says = f"Setting DATABASE_URL: {url}: this process cannot write"
+    for command in ([], ["migrate"]):
+        result = run_unprivileged(command, "/", **env, **slack)
+        assert result.returncode == 2, result.stderr
+        (line,) = not_logged(result.stderr)
+        assert line.startswith(says) and str(unwritable_dir) in line, line
+        assert "Traceback" not in result.stderr
+    doctor = run_unprivileged(["doctor"], "/", SLACK_API_URL=f"http://127.0.0.1:{free_port()}/", **env, **slack)
+    (database,) = [line for line in doctor.stdout.splitlines() if line.split()[1] == "database"]
+    assert database.startswith("FAIL") and says in database, doctor.stdout
+    assert doctor.returncode == 1
+
+
+def test_a_sqlite_url_naming_a_directory_is_named_at_start(tmp_path):
+    result = run(
+        [],
+        tmp_path,
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        PORT=str(free_port()),
+        DATABASE_URL=f"sqlite:///{tmp_path}",
+    )
+    assert result.returncode == 2, result.stderr
+    (line,) = not_logged(result.stderr)
+    assert line.startswith(f"Setting DATABASE_URL: sqlite:///{tmp_path}: {tmp_path} is a directory")
 
 
 @pytest.mark.parametrize(
