@@ -22,6 +22,8 @@ from dotenv import dotenv_values
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.errors import StartupFailed
+
 logger = logging.getLogger(__name__)
 
 WEDGEHR_URLS = {
@@ -329,6 +331,8 @@ class Settings(BaseSettings):
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:  # made earlier, or just now by a process started beside this one
             pass
+        except OSError as exc:  # a working directory it may not write (an image's, owned by root): a traceback
+            raise _dev_key_failure("write", path, exc) from None
         else:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(Fernet.generate_key())
@@ -345,7 +349,11 @@ class Settings(BaseSettings):
                 NEW_KEY_HINT,
             )
         for _ in range(200):  # an empty file: the process creating it has not written it yet
-            if key := path.read_bytes().strip():
+            try:
+                key = path.read_bytes().strip()
+            except OSError as exc:  # another user's file (made by a start as root)
+                raise _dev_key_failure("read", path, exc) from None
+            if key:
                 return key
             time.sleep(0.01)
         raise RuntimeError(f"{path} is empty: delete it, or set BOT_SECRET_KEY")
@@ -384,6 +392,16 @@ class Settings(BaseSettings):
     def shares_its_database(self) -> bool:
         """PostgreSQL: the database other processes, on other machines, may use too."""
         return self.sqlalchemy_url.startswith("postgresql")
+
+
+def _dev_key_failure(doing: str, path: Path, exc: OSError) -> StartupFailed:
+    """The line for a development key file (no ``BOT_SECRET_KEY``) this process cannot ``doing``."""
+    return StartupFailed(
+        f"Setting BOT_SECRET_KEY: not set, and this process cannot {doing} the development key {path} "
+        f"({exc.strerror or exc}): set BOT_SECRET_KEY ({NEW_KEY_HINT}), or start the bot in a directory "
+        "it can write",
+        2,
+    )
 
 
 def _is_secret(annotation: Any) -> bool:

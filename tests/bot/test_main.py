@@ -640,6 +640,31 @@ def test_a_sqlite_file_the_bot_cannot_write_is_named_at_start_by_migrate_and_doc
     assert doctor.returncode == 1
 
 
+@pytest.mark.parametrize("key_file", [None, "unreadable"], ids=["cannot-make-it", "cannot-read-it"])
+def test_a_development_key_the_bot_cannot_write_or_read_is_one_line_saying_to_set_bot_secret_key(
+    unwritable_dir, tmp_path, key_file
+):
+    # Started from a directory it cannot write (an image's app directory owned by root), without
+    # BOT_SECRET_KEY: it was a PermissionError traceback.
+    if key_file:
+        (unwritable_dir / ".interview-bot-secret-key").write_bytes(Fernet.generate_key())
+        (unwritable_dir / ".interview-bot-secret-key").chmod(0)
+    result = run_unprivileged(
+        [],
+        unwritable_dir,
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        PORT=str(free_port()),
+        DATABASE_URL=f"sqlite:///{tmp_path}/bot.sqlite3",
+    )
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    (line,) = not_logged(result.stderr)
+    doing = "read" if key_file else "write"
+    assert line.startswith(f"Setting BOT_SECRET_KEY: not set, and this process cannot {doing} the development key")
+    assert str(unwritable_dir / ".interview-bot-secret-key") in line and "Fernet.generate_key()" in line
+
+
 def test_a_sqlite_url_naming_a_directory_is_named_at_start(tmp_path):
     result = run(
         [],
