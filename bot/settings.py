@@ -186,7 +186,22 @@ class Settings(BaseSettings):
             return None
         # Spark Hire refuses a webhook URL without a scheme ("A valid url is required"), and only
         # when a recruiter subscribes: say so at start instead.
-        url = absolute_url(value, what="the bot's public address", example="https://bot.example.com").rstrip("/")
+        url = absolute_url(value, what="the bot's public address", example="https://bot.example.com")
+        # The bot's addresses are built by appending to it: a query or fragment ended up before their
+        # paths (…/?ref=x/slack/install), and a user and password went into every link it gave.
+        parts = urlsplit(url)
+        if "@" in parts.netloc:
+            shown = f"{parts.scheme}://***@{parts.netloc.rsplit('@', 1)[1]}"
+            raise ValueError(
+                f"{shown} has a user or password in it: give the bot's public address without them, "
+                f"as in {parts.scheme}://{parts.netloc.rsplit('@', 1)[1]}"
+            )
+        if parts.query or parts.fragment or url.endswith(("?", "#")):
+            base = f"{parts.scheme}://{parts.netloc}{parts.path}".rstrip("/")
+            raise ValueError(
+                f"{url} has a query (?…) or a fragment (#…): give the bot's base address alone, as in {base}"
+            )
+        url = url.rstrip("/")
         # The Request URL from the Slack app's settings, pasted whole: Spark Hire's webhook would be
         # registered under it (…/slack/events/webhooks/…), a path the bot does not serve, and every
         # event it sent answered 404; the install link was …/slack/events/slack/install.

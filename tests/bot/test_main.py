@@ -692,6 +692,18 @@ def test_a_sqlite_url_naming_a_directory_is_named_at_start(tmp_path):
             "Setting PUBLIC_URL: https://bot.example.com/slack/events is one of the bot's own addresses, not its "
             "base: give the address it is served at, without /slack/events, as in https://bot.example.com",
         ),
+        # The install link and Spark Hire's webhook were built after it: …/?ref=x/slack/install.
+        (
+            {"PUBLIC_URL": "https://bot.example.com/?ref=slack"},
+            "Setting PUBLIC_URL: https://bot.example.com/?ref=slack has a query (?…) or a fragment (#…): give "
+            "the bot's base address alone, as in https://bot.example.com",
+        ),
+        ({"PUBLIC_URL": "https://bot.example.com/bot#top"}, "Setting PUBLIC_URL: https://bot.example.com/bot#top has"),
+        (
+            {"PUBLIC_URL": "https://admin:hunter2-secret@bot.example.com"},
+            "Setting PUBLIC_URL: https://***@bot.example.com has a user or password in it: give the bot's "
+            "public address without them, as in https://bot.example.com",
+        ),
         ({"SLACK_CLIENT_ID": "1111.2222"}, "Setting SLACK_CLIENT_SECRET: not set, but SLACK_CLIENT_ID is"),
         # Each was used as given: every Slack call, or every vendor call, failed on a relative URL.
         (
@@ -711,6 +723,9 @@ def test_a_sqlite_url_naming_a_directory_is_named_at_start(tmp_path):
         "public-url-no-scheme",
         "public-url-no-host",
         "public-url-slack-request-url",
+        "public-url-query",
+        "public-url-fragment",
+        "public-url-user-and-password",
         "client-id-alone",
         "slack-api-url-no-scheme",
         "wedgehr-api-url-no-scheme",
@@ -723,7 +738,7 @@ def test_a_setting_that_cannot_work_is_refused_in_one_line_at_start_and_by_docto
         assert result.returncode == 2, result.stderr
         (line,) = not_logged(result.stderr)
         assert line.startswith(says)
-        assert result.stdout == ""
+        assert result.stdout == "" and "hunter2-secret" not in result.stderr
 
 
 async def test_doctor_checks_the_app_token_socket_mode_needs(tmp_path):
