@@ -240,16 +240,19 @@ def create_bolt_app(settings: Settings, services: Services) -> AsyncApp:
         # revokes a refresh token once used): ours, shared with the worker, takes one at a time.
         authorize.token_rotator = token_rotator(settings, services, client)
         install_url = settings.slack_install_url
-        bolt = AsyncApp(
-            client=client,
-            oauth_settings=oauth_settings,
-            authorize=authorize,
-            user_facing_authorize_error_message=(
-                "Interview Bot is not installed in this workspace yet. "
-                + (f"An admin can install it at {install_url}" if install_url else "Ask an admin to install it.")
-            ),
-            **common,
-        )
+        # Bolt reads SLACK_BOT_TOKEN from the environment, unused here: it warned "`token` will be
+        # unused" at every start (the start says so itself, naming the settings).
+        with _hidden_from_bolt("SLACK_BOT_TOKEN"):
+            bolt = AsyncApp(
+                client=client,
+                oauth_settings=oauth_settings,
+                authorize=authorize,
+                user_facing_authorize_error_message=(
+                    "Interview Bot is not installed in this workspace yet. "
+                    + (f"An admin can install it at {install_url}" if install_url else "Ask an admin to install it.")
+                ),
+                **common,
+            )
     else:
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
         # The token, not a client: Bolt reads SLACK_BOT_TOKEN from the environment when given none,
@@ -632,7 +635,7 @@ def create_web_app(
         await warn_if_stored_secrets_unreadable(settings, db)
         if lost := settings.lost_database():
             logger.warning("%s.", lost)
-        for line in settings.mistyped_names():
+        for line in [*settings.mistyped_names(), *settings.unused_slack_settings()]:
             logger.warning("%s", line)
         workers: list[asyncio.Task[None]] = pipeline.start() if start_workers else []
         try:

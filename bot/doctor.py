@@ -117,6 +117,8 @@ async def collect_checks(settings: Settings, *, sandbox: bool = False) -> list[C
     checks.append(Check("config", not problems, "; ".join(problems) or f"Slack {settings.slack_mode.value} mode"))
     if mistyped := settings.mistyped_names():
         checks.append(Check("names", True, "; ".join(mistyped), warning=True))
+    if unused := settings.unused_slack_settings():
+        checks.append(Check("unused", True, "; ".join(unused), warning=True))
     oauth = settings.slack_mode is SlackMode.oauth
     if not settings.public_url:
         needed_for = "Spark Hire events and the install link" if oauth else "Spark Hire events"
@@ -321,6 +323,8 @@ async def collect_checks(settings: Settings, *, sandbox: bool = False) -> list[C
         checks.append(Check("slack", None, "no SLACK_BOT_TOKEN to test"))
     elif "SLACK_BOT_TOKEN" in malformed:
         checks.append(Check("slack", None, "not tested: SLACK_BOT_TOKEN is not a bot token (see config)"))
+    elif oauth:
+        checks.append(Check("slack", None, "not tested: SLACK_BOT_TOKEN is not used in OAuth mode (see unused)"))
     else:
         slack_check = await _guard("slack", slack)
         checks.append(slack_check)

@@ -315,6 +315,27 @@ class Settings(BaseSettings):
             missing.append("SLACK_SIGNING_SECRET")
         return missing
 
+    def unused_slack_settings(self) -> list[str]:
+        """A line per Slack setting given that the way of running chosen (:attr:`slack_mode`) does not use.
+
+        Moving a one-workspace bot to OAuth, ``SLACK_BOT_TOKEN`` stays set, but its workspace is served
+        only once installed through the bot; nothing said so.
+        """
+        if self.slack_mode is SlackMode.oauth and self.slack_bot_token:
+            return [
+                "SLACK_BOT_TOKEN is set but not used: SLACK_CLIENT_ID and SLACK_CLIENT_SECRET run the bot for "
+                f"many workspaces (OAuth), each with the token of its install at "
+                f"{self.slack_install_url or 'PUBLIC_URL' + SLACK_INSTALL_PATH}, the app's own workspace "
+                "included; unset SLACK_BOT_TOKEN, or the two client settings to serve one workspace with it"
+            ]
+        if self.slack_mode is SlackMode.socket and (self.slack_client_id or self.slack_client_secret):
+            return [
+                "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are set but not used: SLACK_APP_TOKEN runs the bot in "
+                "Socket Mode, for the one workspace of SLACK_BOT_TOKEN; unset them, or SLACK_APP_TOKEN to let "
+                "many workspaces install it"
+            ]
+        return []
+
     def slack_token_problems(self) -> dict[str, str]:
         """For each Slack token set that is not the kind its setting takes, and each Slack secret that
         cannot be one (spaces or quotes came with the paste): its name, and a line saying so."""

@@ -855,6 +855,50 @@ def test_a_bot_token_with_token_rotation_on_is_a_bot_token(tmp_path):
     assert Settings(slack_bot_token="xoxe.xoxb-1-rotating").slack_token_problems() == {}
 
 
+@pytest.mark.parametrize(
+    ("setting", "says"),
+    [
+        (
+            dict(SLACK_CLIENT_ID="1111.2222", SLACK_CLIENT_SECRET="client-secret", SLACK_BOT_TOKEN=BOT_TOKEN),
+            "SLACK_BOT_TOKEN is set but not used: SLACK_CLIENT_ID and SLACK_CLIENT_SECRET run the bot for many "
+            "workspaces (OAuth), each with the token of its install at PUBLIC_URL/slack/install",
+        ),
+        (
+            dict(
+                SLACK_APP_TOKEN=APP_TOKEN,
+                SLACK_BOT_TOKEN=BOT_TOKEN,
+                SLACK_CLIENT_ID="1111.2222",
+                SLACK_CLIENT_SECRET="client-secret",
+            ),
+            "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are set but not used: SLACK_APP_TOKEN runs the bot in Socket "
+            "Mode, for the one workspace of SLACK_BOT_TOKEN",
+        ),
+    ],
+    ids=["oauth-and-bot-token", "socket-mode-and-oauth"],
+)
+async def test_slack_settings_the_chosen_way_of_running_ignores_are_said_at_start_and_by_doctor(
+    tmp_path, setting, says
+):
+    # Moving a one-workspace bot to OAuth, the operator kept SLACK_BOT_TOKEN: the bot no longer used
+    # it (its workspace was "not installed" until it installed through /slack/install), the start
+    # said only Bolt's "As you gave `client` as well, `token` will be unused", and doctor checked
+    # the token as if it were used ("auth.test ok").
+    slack = FakeSlack()
+    async with serve(slack.app) as slack_url:
+        slack.base_url = slack_url
+        env = dict(SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=slack_url + "/api/", **setting)
+        doctor = await asyncio.to_thread(run, ["doctor"], tmp_path, **env)
+        bot = BotProcess(env=clean_env(**env), port=free_port(), workdir=tmp_path)
+        await bot.start()
+        await bot.stop()
+    (unused,) = [line for line in doctor.stdout.splitlines() if line.split()[1] == "unused"]
+    assert unused.startswith("warn") and says in unused, doctor.stdout
+    if "SLACK_CLIENT_ID" not in says:
+        assert "auth.test ok" not in doctor.stdout
+    log = bot.log.read_text()
+    assert says in log and "will be unused" not in log
+
+
 async def test_doctor_and_migrate_print_only_what_they_found_and_did_and_the_start_still_warns(tmp_path):
     # Both printed the start's BOT_SECRET_KEY warnings and a log line per migration before their own output.
     env = dict(SLACK_SIGNING_SECRET=SIGNING_SECRET, DATABASE_URL=f"sqlite:///{tmp_path}/d.db")
