@@ -144,12 +144,13 @@ async def _reading(
 ) -> tuple[SparkHireClient, SparkInterview]:
     """A client that reads the interview, and the interview: the user's own key's, else (not found
     there) that of an account the channel's subscriptions read. A card's interview is of the account
-    its channel follows, which the clicker's own key may not be of."""
-    client = await _sparkhire(services, team_id, recipient, retries=retries)
+    its channel follows, which the clicker's own key may not be of, and which one without any key
+    (no workspace key either) may still share from, as a colleague with a key of another account can."""
+    channel_id = recipient.channel_id
     try:
+        client = await _sparkhire(services, team_id, recipient, retries=retries)
         return client, await client.get_interview(interview_uuid)
-    except NotFoundError:
-        channel_id = recipient.channel_id
+    except (NotFoundError, NotConnectedError):
         if channel_id is None or (found := await _card_account(services, team_id, channel_id, interview_uuid)) is None:
             raise
         return found

@@ -198,3 +198,46 @@ async def test_no_clear_answer_after_a_slow_wait_gives_the_form_back_saying_the_
     assert "Spark Hire did not say whether it created the reviewer links" in said
     assert "may have gone through" in said and "before you try again" in said
     assert picker_of(form)["element"]["initial_options"]
+
+
+# -- the "Create share link" button of a channel's card ----------------------------------------
+
+
+async def card_share_button(bot) -> str:
+    """The "Create share link" button of the card #C1 got for the completed interview: its value."""
+    from tests.bot.notify.test_subscriptions import cards
+
+    await bot.sparkhire.emit("InterviewCompleted", completed(bot))
+    (card,) = await bot.slack.wait_for(lambda: cards(bot), timeout=10)
+    return next(
+        e["value"]
+        for b in card.blocks
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == Action.SHARE_INTERVIEW
+    )
+
+
+async def test_a_cards_share_button_clicked_by_someone_without_a_key_shares_it_with_the_channels_account():
+    # No workspace key: #C1 follows U2's own Spark Hire key. U1, who has none, clicks the card's
+    # button: the card's interview is of the account the channel reads, as it is for a colleague
+    # whose own key is of another account (tests/handlers/test_lookup.py), not "connect your key".
+    from tests.bot.notify.test_subscriptions import subscribe
+
+    async with running_bot(env_credentials=False) as bot:
+        await bot.services.db.connections.upsert_user("T0001", "U2", "sparkhire", SPARKHIRE_KEY, account_label="Mine")
+        await subscribe(bot, user="U2")
+        uuid = await card_share_button(bot)
+        await bot.sender.block_action(
+            Action.SHARE_INTERVIEW, value=uuid, user="U1", response_url=bot.slack.response_url("s")
+        )
+        (told,) = await bot.slack.wait_for(lambda: bot.slack.responses.get("s"))
+        link = bot.sparkhire.share_links[uuid]
+        assert told["text"] == f"Share link for Ann Lee: {link['url']}"
+        assert told["response_type"] == "ephemeral"
+        # In a DM (no card's channel there) nothing is read for them: they are told to connect.
+        await bot.sender.block_action(
+            Action.SHARE_INTERVIEW, value=uuid, user="U1", channel="D1", response_url=bot.slack.response_url("dm")
+        )
+        (dm,) = await bot.slack.wait_for(lambda: bot.slack.responses.get("dm"))
+        assert dm["text"].startswith("Spark Hire is not connected yet.")
