@@ -14,6 +14,7 @@ from bot.candidates import distinct_emails, first_email, from_wedge, is_email, w
 from bot.errors import NotConnectedError, UserFacingError
 from bot.invites import UNCONFIRMED_RESEND, resend_once
 from bot.services import Services
+from bot.vendors.errors import NotFoundError
 from handlers.common import Recipient, VendorRetries, after_ack, recipient_from_body, services_of, team_of
 
 USAGE = "Tell me whose invite to resend: `/interview resend ann@example.com` or `/interview resend <wedge id>`."
@@ -83,9 +84,21 @@ async def on_resend(
 SUBCOMMANDS = {"resend": on_resend}
 
 
+def _wedge_gone(wedge_id: int) -> str:
+    """A button's wedge WedgeHR no longer has (deleted since the card or list was posted)."""
+    return (
+        f"WedgeHR no longer has this invite (wedge {wedge_id}): it was deleted there, or it is of another "
+        "WedgeHR account than the one connected. Nothing was sent; `/interview resend <email>` looks the "
+        "candidate's invites up again."
+    )
+
+
 async def do_resend(services: Services, recipient: Recipient, *, team_id: str, wedge_id: int) -> None:
     client = await _wedgehr(services, team_id, recipient)
-    outcome = await resend_once(services.db, client, team_id=team_id, user_id=recipient.user_id, wedge_id=wedge_id)
+    try:
+        outcome = await resend_once(services.db, client, team_id=team_id, user_id=recipient.user_id, wedge_id=wedge_id)
+    except NotFoundError as exc:
+        raise UserFacingError(_wedge_gone(wedge_id)) from exc
     if outcome.resent is not None:
         await recipient.send(resent(outcome.resent), replace_original=True)
     elif outcome.earlier is not None:

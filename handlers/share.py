@@ -326,10 +326,26 @@ async def on_share_button(
         raise UserFacingError("That button does not carry a Spark Hire interview; run `/interview share <email>`.")
     after_ack(
         context,
-        basic_link(services_of(context), recipient, team_id=team_of(body), interview_uuid=uuid),
+        _button_link(services_of(context), recipient, team_id=team_of(body), interview_uuid=uuid),
         recipient=recipient,
         name="share.button",
     )
+
+
+#: A button's interview Spark Hire no longer has (deleted since the card or list was posted).
+INTERVIEW_GONE = (
+    "This interview is no longer on Spark Hire: it was deleted there, or it is of an account that neither "
+    "your key nor this channel's subscriptions can read. No share link was made; "
+    "`/interview find <email>` shows the candidate's interviews now."
+)
+
+
+async def _button_link(services: Services, recipient: Recipient, *, team_id: str, interview_uuid: str) -> None:
+    """:func:`basic_link` for a button, whose interview may have been deleted since it was posted."""
+    try:
+        await basic_link(services, recipient, team_id=team_id, interview_uuid=interview_uuid)
+    except NotFoundError as exc:
+        raise UserFacingError(INTERVIEW_GONE) from exc
 
 
 async def deactivate(services: Services, recipient: Recipient, *, team_id: str, value: str) -> None:

@@ -241,3 +241,14 @@ async def test_a_cards_share_button_clicked_by_someone_without_a_key_shares_it_w
         )
         (dm,) = await bot.slack.wait_for(lambda: bot.slack.responses.get("dm"))
         assert dm["text"].startswith("Spark Hire is not connected yet.")
+
+
+async def test_a_cards_share_button_for_an_interview_deleted_at_spark_hire_says_so_plainly(bot):
+    uuid = completed(bot)["uuid"]
+    del bot.sparkhire.interviews[uuid]  # deleted at Spark Hire after the card was posted
+    await bot.sender.block_action(Action.SHARE_INTERVIEW, value=uuid, response_url=bot.slack.response_url("gone"))
+    (told,) = await bot.slack.wait_for(lambda: bot.slack.responses.get("gone"))
+    # Was "Spark Hire: Not found. (Spark Hire said: Interview not found)": not found what, and now what?
+    assert told["text"].startswith("This interview is no longer on Spark Hire")
+    assert "/interview find &lt;email&gt;" in told["text"] and told["response_type"] == "ephemeral"
+    assert not bot.sparkhire.share_links
