@@ -7,10 +7,11 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from blocks.cards import find_results
+from blocks.common import escape, truncate
 from blocks.errors import nothing_connected_message
 from blocks.ids import Action
 from blocks.models import VENDOR_LABELS
-from bot.candidates import distinct_emails, find_everywhere, first_email
+from bot.candidates import as_typed, distinct_emails, find_everywhere, first_email
 from bot.errors import UserFacingError
 from bot.services import Services
 from bot.vendors.errors import VendorError
@@ -27,6 +28,17 @@ from handlers.common import (
 )
 
 USAGE = "Tell me whose interviews to find: `/interview find ann@example.com`."
+
+
+def _usage(args: str) -> str:
+    """What to type, saying why when something was typed that is no address (a name, mostly)."""
+    typed = " ".join(as_typed(args).split())
+    if not typed:
+        return USAGE
+    return (
+        f"I look candidates up by email address, and “{escape(truncate(typed, 60))}” is not one "
+        "(Spark Hire and WedgeHR cannot search by name): `/interview find ann@example.com`."
+    )
 
 
 async def lookup(services: Services, recipient: Recipient, *, team_id: str, email: str) -> None:
@@ -77,7 +89,7 @@ async def on_find(
     email = first_email(args)
     recipient = recipient_from_body(command, client, respond)
     if email is None:
-        await ack(text=USAGE, response_type="ephemeral")
+        await ack(text=_usage(args), response_type="ephemeral")
         return
     # One address at a time: the others typed with it are named, not silently left out.
     others = [e for e in distinct_emails(args) if e.casefold() != email.casefold()]
