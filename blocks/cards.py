@@ -143,15 +143,27 @@ def find_results(
     unsearched: list[str] | None = None,
     reconnect: bool = False,
     connect_vendor: str | None = None,
+    pending: list[str] | None = None,
 ) -> Message:
     """`/interview find`: the candidate across both vendors.
 
     ``searched``/``unsearched``: the vendors (keys) that answered and those that failed; the
     headline never claims a vendor was searched when it was not. ``reconnect`` adds the button to
-    the connect modal (a rejected key).
+    the connect modal (a rejected key). ``pending``: vendors still searching, whose answer follows
+    (this message is then what ``searched`` found so far).
     """
     not_searched = f"{_vendor_list(unsearched)} could not be searched" if unsearched else ""
-    if not candidates:
+    if pending:
+        slow = f"{_vendor_list(pending)} {'is' if len(pending) == 1 else 'are'} slow to answer"
+        not_searched = f"{not_searched}; {slow}" if not_searched else slow
+        so_far = f"on {_vendor_list(searched or [])} so far ({not_searched}; the full answer follows)"
+        if candidates:
+            text = f"{len(candidates)} interview(s) for {query} {so_far}"
+            blocks = [section(f":mag: *{escape(text)}*")]
+        else:
+            text = f"No interviews found for {query} {so_far}"
+            blocks = [section(f":mag: {escape(text)}")]
+    elif not candidates:
         if not unsearched:
             text = f"No interviews found for {query} on the connected platforms."
         elif searched:
@@ -162,6 +174,7 @@ def find_results(
     else:
         text = f"{len(candidates)} interview(s) for {query}" + (f" ({not_searched})" if not_searched else "")
         blocks = [section(f":mag: *{escape(text)}*")]
+    if candidates:
         # Cards stop at the blocks, and at the text, a message holds (vendors' names can be long).
         shown = used = 0
         for c in candidates[:MAX_FOUND_SHOWN]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, replace
 from urllib.parse import unquote
 
@@ -16,6 +17,8 @@ from bot.sparkhire.models import Interview as SparkInterview
 from bot.vendors.errors import VendorError
 from bot.wedgehr.client import WedgeHRClient
 from bot.wedgehr.models import Wedge
+
+logger = logging.getLogger(__name__)
 
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 # The most interviews we scan for one email; Spark Hire has no email filter.
@@ -293,20 +296,26 @@ class Lookup:
     failed: dict[str, VendorError] = field(default_factory=dict)
 
 
+#: Called with what the vendors that answered found, and the vendors still searching.
+OnPartial = Callable[[Lookup, list[str]], Awaitable[None]]
+
+
 async def find_everywhere(
     *,
     email: str,
     wedgehr: WedgeHRClient | None,
     sparkhire: SparkHireClient | None,
+    partial_after: float | None = None,
+    on_partial: OnPartial | None = None,
 ) -> Lookup:
     """The candidate on every connected vendor; one vendor failing still shows the other.
 
     A vendor that fails is in ``failed`` (not in ``notes``), so the caller can say it was not
-    searched and map its error to a message the recruiter can act on.
+    searched and map its error to a message the recruiter can act on. When a vendor is still
+    searching ``partial_after`` seconds in and another has answered, ``on_partial`` gets what is
+    known so far (once), and the search goes on for the whole answer.
     """
     notes: list[str] = []
-    searched: list[str] = []
-    failed: dict[str, VendorError] = {}
 
     async def wedge_views() -> list[CandidateView]:
         return [from_wedge(w) for w in await wedges_for(wedgehr, email)] if wedgehr else []
@@ -319,25 +328,54 @@ async def find_everywhere(
             notes.append(scan_limit_note())
         return [from_interview(i) for i in search.interviews]
 
-    results = await asyncio.gather(wedge_views(), spark_views(), return_exceptions=True)
+    clients = {"wedgehr": wedgehr, "sparkhire": sparkhire}
+    tasks = {"wedgehr": asyncio.ensure_future(wedge_views()), "sparkhire": asyncio.ensure_future(spark_views())}
+    try:
+        connected = [tasks[v] for v, client in clients.items() if client is not None]
+        if partial_after is not None and on_partial is not None and connected:
+            await asyncio.wait(connected, timeout=partial_after)
+            # Only results are worth a message of their own: a vendor's failure waits for the whole answer.
+            answered = [v for v in clients if clients[v] is not None and tasks[v].done() and not tasks[v].exception()]
+            pending = [v for v in clients if clients[v] is not None and not tasks[v].done()]
+            if answered and pending:
+                partial = _collected({v: tasks[v] for v in answered}, clients, notes)
+                try:
+                    await on_partial(partial, pending)
+                except Exception:  # telling the user early must not lose the whole answer
+                    logger.warning("Could not send the results found so far", exc_info=True)
+        await asyncio.wait(tasks.values())
+    finally:
+        for task in tasks.values():
+            task.cancel()
+    return _collected(tasks, clients, notes)
+
+
+def _collected(
+    tasks: dict[str, asyncio.Future[list[CandidateView]]], clients: dict[str, object | None], notes: list[str]
+) -> Lookup:
+    """The Lookup of the searches in ``tasks`` (all done): each vendor's results, or its error."""
+    searched: list[str] = []
+    failed: dict[str, VendorError] = {}
     per_vendor: list[list[CandidateView]] = []
-    for vendor, client, result in zip(("wedgehr", "sparkhire"), (wedgehr, sparkhire), results, strict=True):
-        if isinstance(result, VendorError):
-            failed[vendor] = result
-        elif isinstance(result, BaseException):
-            raise result
+    for vendor, task in tasks.items():
+        error = task.exception()
+        if isinstance(error, VendorError):
+            failed[vendor] = error
+        elif error is not None:
+            raise error
         else:
-            per_vendor.append(result)
-            if client is not None:
+            per_vendor.append(task.result())
+            if clients[vendor] is not None:
                 searched.append(vendor)
     # Taken in turn, each newest first: a list cut short still shows both vendors' latest.
     rounds = itertools.zip_longest(*per_vendor)
     candidates = [c for one_round in rounds for c in one_round if c is not None]
-    if wedgehr is None:
-        notes.append("WedgeHR is not connected.")
-    if sparkhire is None:
-        notes.append("Spark Hire is not connected.")
-    return Lookup(candidates=candidates, notes=notes, searched=searched, failed=failed)
+    said = list(notes)
+    if clients["wedgehr"] is None:
+        said.append("WedgeHR is not connected.")
+    if clients["sparkhire"] is None:
+        said.append("Spark Hire is not connected.")
+    return Lookup(candidates=candidates, notes=said, searched=searched, failed=failed)
 
 
 @dataclass(frozen=True)

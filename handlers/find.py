@@ -11,7 +11,7 @@ from blocks.common import escape, truncate
 from blocks.errors import nothing_connected_message
 from blocks.ids import Action
 from blocks.models import VENDOR_LABELS
-from bot.candidates import as_typed, distinct_emails, find_everywhere, first_email
+from bot.candidates import Lookup, as_typed, distinct_emails, find_everywhere, first_email
 from bot.errors import UserFacingError
 from bot.services import Services
 from bot.vendors.errors import VendorError
@@ -26,6 +26,9 @@ from handlers.common import (
     team_of,
     user_message_for,
 )
+
+#: One platform still searching this long after the other answered: the other's results are shown meanwhile.
+PARTIAL_AFTER_SECONDS = 5.0
 
 USAGE = "Tell me whose interviews to find: `/interview find ann@example.com`."
 
@@ -52,10 +55,20 @@ async def lookup(services: Services, recipient: Recipient, *, team_id: str, emai
         return
     # The ack said "Looking up…": a vendor rate-limiting for long is said, not waited out silently.
     retries = VendorRetries(recipient)
+
+    async def so_far(partial: Lookup, pending: list[str]) -> None:
+        # One platform slow (a minute, when it times out): what the other found is shown meanwhile.
+        notes = [n for n in partial.notes if not n.endswith("is not connected.")]
+        await recipient.send(
+            find_results(email, partial.candidates, notes=notes, searched=partial.searched, pending=pending)
+        )
+
     found = await find_everywhere(
         email=email,
         wedgehr=retries.watch(services.client_for(wedgehr)) if wedgehr else None,  # type: ignore[arg-type]
         sparkhire=retries.watch(services.client_for(sparkhire)) if sparkhire else None,  # type: ignore[arg-type]
+        partial_after=PARTIAL_AFTER_SECONDS,
+        on_partial=so_far,
     )
     # A vendor that failed is said in the headline, with the usual message for its error (and the
     # reconnect button when its key was rejected).
