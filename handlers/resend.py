@@ -96,6 +96,11 @@ def _wedge_gone(wedge_id: int) -> str:
 async def do_resend(services: Services, recipient: Recipient, *, team_id: str, wedge_id: int) -> None:
     client = await _wedgehr(services, team_id, recipient)
     try:
+        # A button stays on a card (or a list) after the candidate recorded: no invitation for them.
+        current = from_wedge(await client.get_wedge(wedge_id))
+        if current.completed:
+            await recipient.send(resend_choices(current.email or "", [current]))
+            return
         outcome = await resend_once(services.db, client, team_id=team_id, user_id=recipient.user_id, wedge_id=wedge_id)
     except NotFoundError as exc:
         raise UserFacingError(_wedge_gone(wedge_id)) from exc
