@@ -84,3 +84,6 @@ class Block(StrEnum):
     #: The warning atop a form shown again after the vendor refused it.
     FORM_PROBLEMS = "form_problems"
     ACTIONS = "actions"
+    #: Prefix of the blocks of resend's own prompt: a Resend clicked there replaces the prompt with
+    #: the answer (clicked elsewhere, in a find list, the list stays).
+    RESEND_CHOICE = "resend_choice"

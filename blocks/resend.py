@@ -18,7 +18,7 @@ from blocks.common import (
     text_length,
     truncate,
 )
-from blocks.ids import Action
+from blocks.ids import Action, Block
 from blocks.models import CandidateView, Message
 
 #: One button each; the headline, these and the "more" line stay far under 50 blocks.
@@ -84,7 +84,7 @@ def resend_choices(query: str, wedges: list[CandidateView]) -> Message:
                     f"Resend the WedgeHR invite to *{escape(w.email or '')}* for *{escape(w.interview_name or '')}*?"
                     f"\nCurrent invite status: {escape(_status(w))}"
                 ),
-                actions(resend_button(w, label="Resend invite", style="primary")),
+                actions(resend_button(w, label="Resend invite", style="primary"), block_id=Block.RESEND_CHOICE),
             ],
         )
     # Every one completed: there is nothing to pick, so the list does not ask which.
@@ -104,7 +104,11 @@ def resend_choices(query: str, wedges: list[CandidateView]) -> Message:
             f"*{escape(w.interview_name or 'Interview')}* · {escape(w.email or '')} · {escape(_status(w))}{when}"
             f" · wedge {w.wedge_id}"
         )
-        choice = section(line, accessory=None if w.completed else resend_button(w))
+        choice = section(
+            line,
+            accessory=None if w.completed else resend_button(w),
+            block_id=f"{Block.RESEND_CHOICE}:{shown}",
+        )
         used += text_length(choice)
         if shown and used > LIST_TEXT_BUDGET:
             break

@@ -8,7 +8,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from blocks.errors import notice
-from blocks.ids import Action
+from blocks.ids import Action, Block
 from blocks.resend import recently_resent, resend_choices, resent
 from bot.candidates import distinct_emails, first_email, from_wedge, is_email, wedges_for
 from bot.errors import NotConnectedError, UserFacingError
@@ -93,7 +93,11 @@ def _wedge_gone(wedge_id: int) -> str:
     )
 
 
-async def do_resend(services: Services, recipient: Recipient, *, team_id: str, wedge_id: int) -> None:
+async def do_resend(
+    services: Services, recipient: Recipient, *, team_id: str, wedge_id: int, replace: bool = True
+) -> None:
+    """Resend the wedge's invitation; ``replace``: the answer takes the clicked message's place (when
+    it is the user's own: resend's prompt), else it comes beside it (a find list, a card)."""
     client = await _wedgehr(services, team_id, recipient)
     try:
         # A button stays on a card (or a list) after the candidate recorded: no invitation for them.
@@ -105,7 +109,7 @@ async def do_resend(services: Services, recipient: Recipient, *, team_id: str, w
     except NotFoundError as exc:
         raise UserFacingError(_wedge_gone(wedge_id)) from exc
     if outcome.resent is not None:
-        await recipient.send(resent(outcome.resent), replace_original=True)
+        await recipient.send(resent(outcome.resent), replace_original=replace)
     elif outcome.earlier is not None:
         earlier = outcome.earlier
         seconds_ago = max(0, round(time.time() - earlier.created_at))
@@ -126,7 +130,14 @@ async def on_resend_button(
         raise UserFacingError("That button does not carry a WedgeHR wedge id; run `/interview resend <email>`.")
     after_ack(
         context,
-        do_resend(services_of(context), recipient, team_id=team_of(body), wedge_id=int(value)),
+        do_resend(
+            services_of(context),
+            recipient,
+            team_id=team_of(body),
+            wedge_id=int(value),
+            # Only resend's own prompt gives way: a find list still holds the candidate's other results.
+            replace=str(action.get("block_id") or "").startswith(Block.RESEND_CHOICE),
+        ),
         recipient=recipient,
         name="resend.send",
     )

@@ -186,11 +186,15 @@ async def test_resend_one_match_confirms_then_resends(bot):
     offer = (await replies(bot, "rs"))[-1]
     assert_valid_blocks(offer["blocks"])
     assert "Current invite status: invited" in str(offer["blocks"])
-    button = next(e for b in offer["blocks"] if b["type"] == "actions" for e in b["elements"])
+    block, button = next((b, e) for b in offer["blocks"] if b["type"] == "actions" for e in b["elements"])
     assert button["action_id"] == Action.RESEND_WEDGE
     assert "Email bo@example.com the invitation" in button["confirm"]["text"]["text"]
     await bot.sender.block_action(
-        Action.RESEND_WEDGE, value=button["value"], response_url=bot.slack.response_url("rs2"), ephemeral=True
+        Action.RESEND_WEDGE,
+        value=button["value"],
+        block_id=block["block_id"],
+        response_url=bot.slack.response_url("rs2"),
+        ephemeral=True,
     )
     done = (await replies(bot, "rs2"))[-1]
     # The prompt was the user's own ephemeral message: the answer takes its place.

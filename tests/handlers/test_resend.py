@@ -30,3 +30,48 @@ async def test_a_stale_cards_resend_for_a_candidate_who_completed_since_sends_no
     assert (Action.OPEN_RESULT, invite["resultUrl"]) in [
         (e["action_id"], e.get("url")) for b in told["blocks"] if b["type"] == "actions" for e in b["elements"]
     ]
+
+
+def resend_buttons(message) -> list[tuple[str, dict]]:
+    """(block_id, button) of each Resend button, as Slack sends the block_id of the one clicked."""
+    found = []
+    for block in message["blocks"]:
+        for element in [*block.get("elements", []), block.get("accessory") or {}]:
+            if element.get("action_id") == Action.RESEND_WEDGE:
+                found.append((block.get("block_id", ""), element))
+    return found
+
+
+async def test_resend_from_a_find_list_answers_beside_the_list_and_keeps_it(bot):
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    bot.wedgehr.add_invite(interview_id=interview["id"], email="ann@example.com")
+    await bot.sender.command("find ann@example.com", response_url=bot.slack.response_url("f"))
+    (found,) = await bot.slack.wait_for(lambda: bot.slack.responses.get("f"))
+    ((block_id, button),) = resend_buttons(found)
+    await bot.sender.block_action(
+        Action.RESEND_WEDGE,
+        value=button["value"],
+        block_id=block_id,
+        ephemeral=True,
+        response_url=bot.slack.response_url("r"),
+    )
+    (done,) = await bot.slack.wait_for(lambda: bot.slack.responses.get("r"))
+    assert done["text"] == "Invite resent to ann@example.com for Movers."
+    # Was: the answer replaced the whole find list (Ann's Spark Hire interview and its buttons too).
+    assert done["replace_original"] is False
+
+    # resend's own prompt, which asked only this, still gives way to the answer.
+    other = bot.wedgehr.add_invite(interview_id=interview["id"], email="bo@example.com")
+    await bot.sender.command("resend bo@example.com", response_url=bot.slack.response_url("p"))
+    (prompt,) = await bot.slack.wait_for(lambda: bot.slack.responses.get("p"))
+    ((block_id, button),) = resend_buttons(prompt)
+    assert button["value"] == str(other["_wedgeId"])
+    await bot.sender.block_action(
+        Action.RESEND_WEDGE,
+        value=button["value"],
+        block_id=block_id,
+        ephemeral=True,
+        response_url=bot.slack.response_url("p2"),
+    )
+    (done,) = await bot.slack.wait_for(lambda: bot.slack.responses.get("p2"))
+    assert done["text"] == "Invite resent to bo@example.com for Movers." and done["replace_original"] is True
