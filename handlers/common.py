@@ -174,7 +174,10 @@ def user_message_for(error: BaseException) -> Message:
     if isinstance(error, AuthenticationError):
         return error_message(str(error), reconnect=True)
     if isinstance(error, RateLimitError):
-        wait = f" Try again in about {int(error.retry_after)} seconds." if error.retry_after else ""
+        # Without the vendor's Retry-After the recruiter is still told when to try again.
+        wait = " Try again in a minute."
+        if error.retry_after:
+            wait = f" Try again in about {int(error.retry_after)} seconds."
         return error_message(f"{error.vendor} is busy right now (rate limited).{wait}")
     if isinstance(error, VendorError):
         return error_message(str(error))
