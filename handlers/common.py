@@ -18,7 +18,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from blocks.errors import busy_retrying_message, error_message, error_view, outsider_message, outsider_view
+from blocks.errors import busy_retrying_message, error_message, error_view, notice, outsider_message, outsider_view
 from blocks.ids import LINK_ACTIONS
 from blocks.invite import working_view
 from blocks.models import VENDOR_LABELS, Message
@@ -156,6 +156,28 @@ class VendorRetries:
             except Exception:
                 logger.warning("Could not tell the user that %s is busy", wait.vendor, exc_info=True)
         return True
+
+
+#: A click's answer later than this is announced: Slack shows nothing for a click, so silence looks
+#: like a click that did not take.
+SLOW_NOTICE_AFTER_SECONDS = 3.0
+T = TypeVar("T")
+
+
+async def telling_if_slow(recipient: Recipient, work: Awaitable[T], *, text: str) -> T:
+    """``work``'s result; if it is not done within ``SLOW_NOTICE_AFTER_SECONDS``, the user is told
+    ``text`` (what is slow, and that the answer follows) meanwhile."""
+    task = asyncio.ensure_future(work)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=SLOW_NOTICE_AFTER_SECONDS)
+        if not done:
+            try:
+                await recipient.send(notice(text))
+            except Exception:  # the answer itself still follows
+                logger.warning("Could not tell the user that the answer is slow", exc_info=True)
+        return await task
+    finally:
+        task.cancel()  # done by now, unless this waiter was cancelled: then it ends too
 
 
 def needs_reconnect(error: BaseException) -> bool:

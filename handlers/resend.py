@@ -9,13 +9,22 @@ from slack_bolt.async_app import AsyncApp
 
 from blocks.errors import notice
 from blocks.ids import Action, Block
+from blocks.models import CandidateView
 from blocks.resend import recently_resent, resend_choices, resent
 from bot.candidates import distinct_emails, first_email, from_wedge, is_email, wedges_for
 from bot.errors import NotConnectedError, UserFacingError
-from bot.invites import UNCONFIRMED_RESEND, resend_once
+from bot.invites import UNCONFIRMED_RESEND, ResendOutcome, resend_once
 from bot.services import Services
 from bot.vendors.errors import NotFoundError
-from handlers.common import Recipient, VendorRetries, after_ack, recipient_from_body, services_of, team_of
+from handlers.common import (
+    Recipient,
+    VendorRetries,
+    after_ack,
+    recipient_from_body,
+    services_of,
+    team_of,
+    telling_if_slow,
+)
 
 USAGE = "Tell me whose invite to resend: `/interview resend ann@example.com` or `/interview resend <wedge id>`."
 
@@ -99,16 +108,23 @@ async def do_resend(
     """Resend the wedge's invitation; ``replace``: the answer takes the clicked message's place (when
     it is the user's own: resend's prompt), else it comes beside it (a find list, a card)."""
     client = await _wedgehr(services, team_id, recipient)
-    try:
+
+    async def at_wedgehr() -> CandidateView | ResendOutcome:
         # A button stays on a card (or a list) after the candidate recorded: no invitation for them.
         current = from_wedge(await client.get_wedge(wedge_id))
         if current.completed:
-            await recipient.send(resend_choices(current.email or "", [current]))
-            return
-        outcome = await resend_once(services.db, client, team_id=team_id, user_id=recipient.user_id, wedge_id=wedge_id)
+            return current
+        return await resend_once(services.db, client, team_id=team_id, user_id=recipient.user_id, wedge_id=wedge_id)
+
+    try:
+        outcome = await telling_if_slow(
+            recipient, at_wedgehr(), text="WedgeHR is slow to answer; whether the invite was resent follows here."
+        )
     except NotFoundError as exc:
         raise UserFacingError(_wedge_gone(wedge_id)) from exc
-    if outcome.resent is not None:
+    if isinstance(outcome, CandidateView):
+        await recipient.send(resend_choices(outcome.email or "", [outcome]))
+    elif outcome.resent is not None:
         await recipient.send(resent(outcome.resent), replace_original=replace)
     elif outcome.earlier is not None:
         earlier = outcome.earlier

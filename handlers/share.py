@@ -72,6 +72,7 @@ from handlers.common import (
     slack_error_code,
     state_values,
     team_of,
+    telling_if_slow,
     text_value,
     user_message_for,
 )
@@ -343,7 +344,11 @@ INTERVIEW_GONE = (
 async def _button_link(services: Services, recipient: Recipient, *, team_id: str, interview_uuid: str) -> None:
     """:func:`basic_link` for a button, whose interview may have been deleted since it was posted."""
     try:
-        await basic_link(services, recipient, team_id=team_id, interview_uuid=interview_uuid)
+        await telling_if_slow(
+            recipient,
+            basic_link(services, recipient, team_id=team_id, interview_uuid=interview_uuid),
+            text="Spark Hire is slow to answer; the share link follows here.",
+        )
     except NotFoundError as exc:
         raise UserFacingError(INTERVIEW_GONE) from exc
 

@@ -75,3 +75,14 @@ async def test_resend_from_a_find_list_answers_beside_the_list_and_keeps_it(bot)
     )
     (done,) = await bot.slack.wait_for(lambda: bot.slack.responses.get("p2"))
     assert done["text"] == "Invite resent to bo@example.com for Movers." and done["replace_original"] is True
+
+
+async def test_a_resend_with_wedgehr_slow_says_so_at_once_then_that_it_was_sent(bot):
+    interview = next(iter(bot.wedgehr.interviews.values()))
+    wedge_id = bot.wedgehr.add_invite(interview_id=interview["id"], email="dee@example.com")["_wedgeId"]
+    bot.wedgehr.latency_seconds = 3
+    await bot.sender.block_action(Action.RESEND_WEDGE, value=str(wedge_id), response_url=bot.slack.response_url("r"))
+    (waiting,) = await bot.slack.wait_for(lambda: bot.slack.responses.get("r"), timeout=5)
+    assert waiting["text"] == "WedgeHR is slow to answer; whether the invite was resent follows here."
+    final = await bot.slack.wait_for(lambda: len(bot.slack.responses["r"]) > 1 and bot.slack.responses["r"], timeout=15)
+    assert final[1]["text"] == "Invite resent to dee@example.com for Movers." and bot.wedgehr.resends == {wedge_id: 1}

@@ -252,3 +252,32 @@ async def test_a_cards_share_button_for_an_interview_deleted_at_spark_hire_says_
     assert told["text"].startswith("This interview is no longer on Spark Hire")
     assert "/interview find &lt;email&gt;" in told["text"] and told["response_type"] == "ephemeral"
     assert not bot.sparkhire.share_links
+
+
+async def test_a_cards_share_button_with_spark_hire_slow_says_so_at_once_then_gives_the_link(bot):
+    import time
+
+    uuid = completed(bot)["uuid"]
+    bot.sparkhire.latency_seconds = 3  # each of the click's requests (read, link) takes 3 s
+    started = time.monotonic()
+    response = await bot.sender.block_action(
+        Action.SHARE_INTERVIEW, value=uuid, response_url=bot.slack.response_url("s")
+    )
+    assert response.status_code == 200 and time.monotonic() - started < 1  # the ack does not wait
+    # Was: nothing at all until the link, many seconds later; a recruiter clicks again, or gives up.
+    (waiting,) = await bot.slack.wait_for(lambda: bot.slack.responses.get("s"), timeout=5)
+    assert waiting["text"] == "Spark Hire is slow to answer; the share link follows here."
+    assert waiting["response_type"] == "ephemeral" and waiting["replace_original"] is False
+    final = await bot.slack.wait_for(lambda: len(bot.slack.responses["s"]) > 1 and bot.slack.responses["s"], timeout=15)
+    assert final[1]["text"] == f"Share link for Ann Lee: {bot.sparkhire.share_links[uuid]['url']}"
+
+
+async def test_a_cards_share_button_answered_in_a_moment_says_only_the_link(bot):
+    import asyncio
+
+    uuid = completed(bot)["uuid"]
+    await bot.sender.block_action(Action.SHARE_INTERVIEW, value=uuid, response_url=bot.slack.response_url("s"))
+    await bot.slack.wait_for(lambda: bot.slack.responses.get("s"))
+    await asyncio.sleep(3)
+    (told,) = bot.slack.responses["s"]
+    assert told["text"].startswith("Share link for Ann Lee")
