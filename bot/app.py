@@ -619,6 +619,9 @@ def create_web_app(
                     version,
                     Database.latest_schema_version(),
                 )
+            # Several processes on one PostgreSQL: each forgets at once the keys and webhooks another changed.
+            db.on_connections_changed.append(services.webhook_lists.forget)
+            db.follow_changes()
             if not sandbox:  # the sandbox's placeholder keys must not replace real ones in a shared database
                 await services.sync_env_connections()
         except BaseException:

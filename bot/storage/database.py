@@ -30,6 +30,7 @@ from bot.settings import Settings
 from bot.storage import schema
 from bot.storage.installations import PLAINTEXT_PREFIXES, EncryptedInstallationStore, SingleUseOAuthStateStore
 from bot.storage.repos import (
+    CONNECTIONS_CHANGED,
     AuditRepo,
     ConnectionRepo,
     EventRepo,
@@ -40,6 +41,9 @@ from bot.storage.repos import (
 )
 
 logger = logging.getLogger(__name__)
+
+#: How often the connection that LISTENs for other processes' changes is checked to be alive.
+LISTEN_CHECK_SECONDS = 30.0
 
 BUSY_MESSAGE = "Someone else is making the same change right now. Try again in a minute."
 LOCK_POLL_SECONDS = 0.1
@@ -206,6 +210,9 @@ class Database:
         self.poll_state = PollStateRepo(self.engine)
         self._local_locks: dict[str, asyncio.Lock] = {}
         self._timeout = timeout
+        self._following: asyncio.Task[None] | None = None
+        #: Called, besides dropping the cached connections, whenever another process changed them.
+        self.on_connections_changed: list[Callable[[], None]] = []
 
     @classmethod
     def for_settings(cls, settings: Settings, *, secret_box: SecretBox | None = None) -> Database:
@@ -347,6 +354,49 @@ class Database:
             opened += 1
         return SecretsOpened(opened=opened, tried=len(sealed))
 
+    def follow_changes(self) -> None:
+        """On PostgreSQL, from now until :meth:`aclose`, drop the cached connections (keys, tokens,
+        webhook passwords) whenever any process writes them: a key disconnected or replaced through
+        another process is then not used here for the seconds the cache would have lasted.
+
+        A connection of its own LISTENs; while it is lost, the caches only expire (seconds), and
+        are dropped once it is back, for what was missed meanwhile.
+        """
+        if self.dialect_name == "postgresql" and self._following is None:
+            self._following = asyncio.create_task(self._follow_changes(), name="follow-connection-changes")
+
+    def _connections_changed(self, *_: Any) -> None:
+        self.connections.forget()
+        for callback in self.on_connections_changed:
+            callback()
+
+    async def _follow_changes(self) -> None:
+        delay = 1.0
+        while True:
+            try:
+                async with self.engine.connect() as conn:
+                    driver = (await conn.get_raw_connection()).driver_connection
+                    try:
+                        await driver.add_listener(CONNECTIONS_CHANGED, self._connections_changed)
+                        self._connections_changed()  # what changed while nobody here listened
+                        delay = 1.0
+                        while True:  # a connection the server or network dropped is noticed, and replaced
+                            await asyncio.sleep(LISTEN_CHECK_SECONDS)
+                            await driver.execute("SELECT 1", timeout=self._timeout)
+                    finally:
+                        # Never back to the pool still listening: closing the session ends it.
+                        await conn.invalidate()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                logger.warning(
+                    "Not following other processes' changes of the vendor connections (%s); retrying in %g s",
+                    type(exc).__name__,
+                    delay,
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
+
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
             await conn.execute(sa.text("SELECT 1"))
@@ -374,6 +424,10 @@ class Database:
         return result.rowcount or 0
 
     async def aclose(self) -> None:
+        if self._following is not None:
+            self._following.cancel()
+            await asyncio.gather(self._following, return_exceptions=True)
+            self._following = None
         await self.writer.aclose()
         await self.engine.dispose()
 

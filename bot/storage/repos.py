@@ -87,6 +87,10 @@ RESOLVE_CACHE_SECONDS = 5.0
 #: For this long after that, the old answer is still given while one read refreshes it in the
 #: background: under load no request waits for the refresh, and none starts a read of its own.
 RESOLVE_STALE_SECONDS = 5.0
+#: The PostgreSQL notification channel a write of the connections signals on: every process sharing
+#: the database drops its cached answers at once (``Database.follow_changes``), so a key disconnected
+#: or replaced through one process is not used by another for the seconds its cache would last.
+CONNECTIONS_CHANGED = "interview_bot_connections_changed"
 #: How long a webhook password that matched is trusted without reading it again.
 WEBHOOK_AUTH_CACHE_SECONDS = 30.0
 #: A password that matches nothing cached is checked against the database, at most this often per
@@ -162,12 +166,19 @@ class ConnectionRepo(_Repo):
         self._reading_webhook_auth.clear()
         self._generation += 1
 
+    def forget(self) -> None:
+        """Drop every cached answer: another process changed the connections (``Database.follow_changes``)."""
+        self._forget()
+
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncConnection]:
-        """A write transaction; resolutions cached before or during it are dropped."""
+        """A write transaction; resolutions cached before or during it are dropped, in this process
+        and (PostgreSQL: told when it commits) in every other one sharing the database."""
         self._forget()
         try:
             async with self._engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    await conn.execute(sa.text("SELECT pg_notify(:channel, '')"), {"channel": CONNECTIONS_CHANGED})
                 yield conn
         finally:
             self._forget()

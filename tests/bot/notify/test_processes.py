@@ -11,7 +11,9 @@ import pytest
 from aiohttp import web
 from cryptography.fernet import Fernet
 
+from blocks.ids import Action, Block, Callback
 from bot.sparkhire.sandbox import SparkHireSandbox
+from bot.wedgehr.sandbox import WedgeHRSandbox
 from tests.support.databases import TEST_DATABASE_URL, fresh_postgres_database
 from tests.support.fake_slack import BOT_TOKEN, FakeSlack
 from tests.support.process import BotProcess
@@ -61,6 +63,19 @@ async def subscribe_channels(bot_url, slack, channels, words=lambda channel: "sp
             await slack.wait_for(lambda channel=channel: slack.responses.get(f"sub-{channel}"), timeout=10)
     finally:
         await sender.aclose()
+
+
+async def connect_view(slack, after=None):
+    """The connect form once it replaced the "Loading…" view (a newer one than ``after``)."""
+    (call, *_) = await slack.wait_for(
+        lambda: [
+            c
+            for c in reversed(slack.calls_to("views.update"))
+            if c.args["view"]["callback_id"] == Callback.CONNECT and (after is None or c.args["view_id"] != after["id"])
+        ],
+        timeout=10,
+    )
+    return slack.views[call.args["view_id"]]
 
 
 def interviews(sparkhire, count):
@@ -313,3 +328,46 @@ async def test_two_processes_on_postgresql_keep_each_thread_in_order_while_slack
             # The channel as a whole in the order the events came, each once.
             outbox_ids = [int(m.metadata["event_payload"]["outbox_id"]) for m in posted]
             assert outbox_ids == sorted(set(outbox_ids)) and len(posted) == 5
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL not set")
+async def test_a_wedgehr_token_disconnected_through_one_process_is_gone_at_once_in_the_other(tmp_path):
+    wedgehr = WedgeHRSandbox()
+    async with AsyncExitStack() as stack:
+        wedgehr_url = await stack.enter_async_context(serve(wedgehr.app))
+        async with two_processes_on_postgresql(tmp_path, WEDGEHR_API_URL=wedgehr_url) as (slack, _, bots):
+            first, second = (SlackSender(b.url, trigger_ids=slack.issue_trigger_id) for b in bots)
+            stack.push_async_callback(first.aclose)
+            stack.push_async_callback(second.aclose)
+            # An admin connects the workspace's WedgeHR token through the first process.
+            await first.command("connect", user="U1")
+            view = await connect_view(slack)
+            values = {Block.WEDGEHR_TOKEN: {Action.INPUT: {"type": "plain_text_input", "value": "company-token-123"}}}
+            assert (await first.view_submission(view, values)).json() == {"response_action": "clear"}
+            await slack.wait_for(lambda: slack.ephemerals("U1"), timeout=10)
+            # C1 subscribes through the second process, which now knows the token.
+            for channel in ("C1", "C2"):
+                slack.add_channel(channel, name=channel.lower())
+            await second.command("subscribe wedgehr", channel="C1", response_url=slack.response_url("sub-C1"))
+            await slack.wait_for(lambda: slack.responses.get("sub-C1"), timeout=10)
+            assert "Subscribed" in str(slack.responses["sub-C1"][-1])
+
+            # The admin disconnects it through the first process...
+            await first.command("connect", user="U1")
+            view = await connect_view(slack, after=view)
+            (connection_id,) = (
+                b["accessory"]["value"]
+                for b in view["blocks"]
+                if b.get("accessory", {}).get("action_id") == Action.DISCONNECT
+            )
+            updates = len(slack.calls_to("views.update"))
+            await first.block_action(Action.DISCONNECT, value=connection_id, view=view, user="U1", channel=None)
+            await slack.wait_for(lambda: len(slack.calls_to("views.update")) > updates, timeout=10)
+            assert "workspace: not connected" in str(slack.views[view["id"]]["blocks"])
+
+            # ...and a recruiter subscribes C2 through the second one a moment later: told to connect
+            # WedgeHR, not "Subscribed" to an account that is gone (whose posts would never come).
+            await second.command("subscribe wedgehr", channel="C2", response_url=slack.response_url("sub-C2"))
+            await slack.wait_for(lambda: slack.responses.get("sub-C2"), timeout=10)
+            reply = str(slack.responses["sub-C2"][-1])
+            assert "WedgeHR is not connected yet" in reply, reply
