@@ -3,6 +3,7 @@
 import asyncio
 import base64
 import contextlib
+import itertools
 import time
 from contextlib import AsyncExitStack
 
@@ -371,3 +372,23 @@ async def test_a_wedgehr_token_disconnected_through_one_process_is_gone_at_once_
             await slack.wait_for(lambda: slack.responses.get("sub-C2"), timeout=10)
             reply = str(slack.responses["sub-C2"][-1])
             assert "WedgeHR is not connected yet" in reply, reply
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL not set")
+async def test_two_processes_together_post_to_a_channel_no_faster_than_slack_takes(tmp_path):
+    async with two_processes_on_postgresql(tmp_path) as (slack, sparkhire, bots):
+        await subscribe_channels(bots[0].url, slack, ["C1"])
+        (hook,) = sparkhire.webhooks.values()
+        path = hook["url"].removeprefix(bots[0].url)
+        slack.pace_per_channel = 1.0  # Slack's one message a second per channel: a faster post is a 429
+        made = interviews(sparkhire, 6)
+        for n, interview in enumerate(made):
+            hook["url"] = bots[n % 2].url + path  # a router spreads Spark Hire's deliveries over both
+            (delivery,) = await sparkhire.emit("InterviewCompleted", interview)
+            assert delivery.status == 200
+        await slack.wait_for(lambda: len(slack.posted("C1")) >= 6, timeout=30)
+        posts = slack.calls_to("chat.postMessage")
+        assert len(posts) == 6, [round(b.at - a.at, 3) for a, b in itertools.pairwise(posts)]
+        assert [m.text for m in slack.posted("C1")] == [
+            f"Cand {n} completed the interview (Spark Hire)" for n in range(6)
+        ]
