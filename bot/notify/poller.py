@@ -58,6 +58,11 @@ POLL_DEADLINE_INTERVALS = 5
 #: Never less than this, whatever the interval: a large account's many pages take minutes.
 POLL_DEADLINE_MIN_SECONDS = 300.0
 
+#: How long a poll holds its connection without renewing the lease (every third of it): a process
+#: killed mid-poll leaves the account unpolled this long (then until another's next tick), as a
+#: killed process's channels wait for the outbox's lease (``OutboxWorker.lease_seconds``).
+POLL_LEASE_SECONDS = 20.0
+
 #: WedgeHR's Retry-After is honoured up to this long: a wrong header (a day, a year) must not
 #: silence an account for good; no real rate limit window is longer.
 RETRY_AFTER_MOST_SECONDS = 3600.0
@@ -97,8 +102,9 @@ class WedgeHRPoller:
         self.db = services.db
         self.interval = interval
         #: How long a connection is held; renewed every third of it while its poll runs, so a long
-        #: poll (a large account) is never taken over by another process halfway.
-        self.lease_seconds = lease_seconds if lease_seconds is not None else interval * 2 + 30
+        #: poll (a large account) is never taken over by another process halfway, and short, so the
+        #: account of a process that died mid-poll (SIGKILL) is soon polled by another.
+        self.lease_seconds = lease_seconds if lease_seconds is not None else POLL_LEASE_SECONDS
         self.holder = f"poller-{secrets.token_hex(4)}"
         #: Longest one poll reads WedgeHR; past it the poll is abandoned and the next tick polls again.
         self.deadline_seconds = (

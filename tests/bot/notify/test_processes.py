@@ -392,3 +392,42 @@ async def test_two_processes_together_post_to_a_channel_no_faster_than_slack_tak
         assert [m.text for m in slack.posted("C1")] == [
             f"Cand {n} completed the interview (Spark Hire)" for n in range(6)
         ]
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL not set")
+async def test_a_wedgehr_account_whose_poller_was_killed_mid_poll_is_polled_by_another_process_soon(tmp_path):
+    interval = 10.0
+    database_url, cleanup = await fresh_postgres_database()
+    wedgehr = WedgeHRSandbox()
+    try:
+        async with AsyncExitStack() as stack:
+            slack, _, sparkhire_url = await fakes(stack)
+            wedgehr_url = await stack.enter_async_context(serve(wedgehr.app))
+            env = bot_env(slack, sparkhire_url, database_url, Fernet.generate_key().decode()) | {
+                "WEDGEHR_TOKEN": "company-token-123",
+                "WEDGEHR_API_URL": wedgehr_url,
+                "WEDGEHR_POLL_SECONDS": str(interval),
+            }
+            first = BotProcess(env=env, port=free_port(), workdir=tmp_path)
+            second = BotProcess(env=env, port=free_port(), workdir=tmp_path)
+            await first.start()
+            try:
+                await subscribe_channels(first.url, slack, ["C1"], words=lambda channel: "wedgehr")
+                # The first process's next poll hangs at WedgeHR, and the process is killed meanwhile
+                # (the dyno lost, OOM): the second one, running by then, must take the account over.
+                asked = len(wedgehr.requests)
+                wedgehr.slow_next(120)
+                await slack.wait_for(lambda: len(wedgehr.requests) > asked, timeout=interval + 5)
+                await second.start()
+                first.kill()
+                await first.proc.wait()
+                killed_at = time.monotonic()
+                await slack.wait_for(lambda: len(wedgehr.requests) > asked + 1, timeout=90)
+                took = time.monotonic() - killed_at
+                # As a channel mid-post waits for a killed process (20 s), then the next poll's turn.
+                assert took < 20 + interval + 2, f"the account was not polled for {took:.0f} s"
+            finally:
+                await first.stop()
+                await second.stop()
+    finally:
+        await cleanup()
