@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, field
 
 from blocks.models import VENDOR_LABELS
-from bot.errors import BusyError
+from bot.errors import BusyError, ConnectionGoneError
 from bot.notify.receiver import webhook_path
 from bot.notify.subscriptions import (
     SUBSCRIBE_AGAIN,
@@ -167,14 +167,7 @@ async def disconnect(services: Services, connection: Connection, *, user_id: str
     else:
         subscriptions = await db.subscriptions.list_using_connection(connection.id)
         fallback = await services.resolve_connection(team_id, vendor) if connection.scope == "user" else None
-        if fallback is not None and fallback.readable and subscriptions:
-            await _move(services, subscriptions, fallback, result)
-        elif subscriptions:
-            result.reason = paused_reason(connection)
-            for subscription in subscriptions:
-                if not subscription.paused:
-                    await db.subscriptions.pause(subscription.id, result.reason)
-                    result.paused.append(subscription)
+        await _settle(services, connection, subscriptions, fallback, result)
         if not await delete_webhook_of(services, connection):
             which = (
                 f"webhook {connection.webhook_uuid}"
@@ -186,6 +179,12 @@ async def disconnect(services: Services, connection: Connection, *, user_id: str
                 f"Delete {which} in Spark Hire's webhook settings: the bot could not. Its calls are refused meanwhile."
             )
         await db.connections.delete(connection.id)
+        # A subscribe (in another process, or this one) may have saved one with it meanwhile; none can
+        # from now on (``SubscriptionRepo.add`` checks the account is still connected): settled alike.
+        late = [s for s in await db.subscriptions.list_using_connection(connection.id) if not s.paused]
+        if late:
+            logger.info("%d subscription(s) made with connection %s as it was disconnected", len(late), connection.id)
+            await _settle(services, connection, late, fallback, result)
     await db.audit.add(
         team_id=team_id,
         user_id=user_id,
@@ -195,6 +194,24 @@ async def disconnect(services: Services, connection: Connection, *, user_id: str
         detail={"scope": connection.scope},
     )
     return result
+
+
+async def _settle(
+    services: Services,
+    connection: Connection,
+    subscriptions: list[Subscription],
+    fallback: Connection | None,
+    result: Disconnected,
+) -> None:
+    """Move the subscriptions of a connection being disconnected to ``fallback``, else pause them."""
+    if fallback is not None and fallback.readable and subscriptions:
+        await _move(services, subscriptions, fallback, result)
+    elif subscriptions:
+        result.reason = paused_reason(connection)
+        for subscription in subscriptions:
+            if not subscription.paused:
+                await services.db.subscriptions.pause(subscription.id, result.reason)
+                result.paused.append(subscription)
 
 
 async def _move(services: Services, subscriptions: list[Subscription], to: Connection, result: Disconnected) -> None:
@@ -214,6 +231,8 @@ async def _move(services: Services, subscriptions: list[Subscription], to: Conne
         note = await ensure_webhook(services, to)
     except BusyError:
         note = WEBHOOK_BUSY
+    except ConnectionGoneError:  # disconnected too, meanwhile: its own Disconnect settles them
+        note = None
     except VendorError as exc:
         note = f"Spark Hire did not take the workspace account's webhook ({exc}). {SUBSCRIBE_AGAIN}"
     if note:

@@ -23,6 +23,19 @@ class NotConnectedError(UserFacingError):
         self.vendor = vendor
 
 
+class ConnectionGoneError(UserFacingError):
+    """The vendor account a request was reading through was disconnected meanwhile (perhaps through
+    another process): nothing was set up with it; run again, the bot uses what is connected now."""
+
+    def __init__(self, vendor: str) -> None:
+        label = {"wedgehr": "WedgeHR", "sparkhire": "Spark Hire"}.get(vendor, vendor)
+        super().__init__(
+            f"The {label} account this would read through was disconnected just now. "
+            "Run the command again to use what is connected now."
+        )
+        self.vendor = vendor
+
+
 class NotAllowedError(UserFacingError):
     """The Slack user may not do this (e.g. workspace settings need an admin)."""
 

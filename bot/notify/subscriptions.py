@@ -20,7 +20,7 @@ from blocks.subscriptions import (
     renewing_words,
 )
 from bot.crypto import SecretKeyMismatchError
-from bot.errors import BusyError, NotConnectedError, UserFacingError
+from bot.errors import BusyError, ConnectionGoneError, NotConnectedError, UserFacingError
 from bot.notify.events import routed
 from bot.notify.grammar import SubscriptionRequest
 from bot.notify.jobs import (
@@ -203,8 +203,12 @@ async def ensure_webhook(services: Services, connection: Connection) -> str | By
 
 
 async def _ensure_webhook(services: Services, connection: Connection) -> str | ByHand | None:
-    # Read again, not from the per-process cache: another process may have just replaced the key.
-    connection = await services.db.connections.get(connection.id) or connection
+    # Read again, not from the per-process cache: another process may have just replaced the key,
+    # or deleted it (a Disconnect): a webhook registered for it would be refused for ever.
+    current = await services.db.connections.get(connection.id)
+    if current is None:
+        raise ConnectionGoneError(connection.vendor)
+    connection = current
     if connection.webhook_uuid and not await services.db.connections.webhook_auth_readable(connection.id):
         # Its password was saved under another BOT_SECRET_KEY: deliveries cannot be checked. Replace it.
         logger.warning("Registering webhook %s again: its password is unreadable", connection.webhook_uuid)

@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.crypto import SecretBox, SecretKeyMismatchError, constant_time_equals
+from bot.errors import ConnectionGoneError
 from bot.storage import schema
 
 logger = logging.getLogger(__name__)
@@ -940,8 +941,17 @@ class SubscriptionRepo(_Repo):
         job_id: str | None = None,
         job_named_at: float | None = None,
     ) -> Subscription:
-        t = schema.subscriptions
+        t, c = schema.subscriptions, schema.connections
         async with self._engine.begin() as conn:
+            if connection_id is not None:
+                # The account must still be connected, and stays so until this commits (PostgreSQL: its
+                # row locked; SQLite: the write lock): a Disconnect, in this process or another, deletes
+                # it before (this raises) or after (and finds this subscription to settle), never between.
+                found = sa.select(c.c.id).where(c.c.id == connection_id)
+                if conn.dialect.name == "postgresql":
+                    found = found.with_for_update(read=True)
+                if (await conn.execute(found)).first() is None:
+                    raise ConnectionGoneError(vendor)
             row = (
                 await conn.execute(
                     t.insert()

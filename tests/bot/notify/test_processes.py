@@ -9,10 +9,13 @@ from contextlib import AsyncExitStack
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from aiohttp import web
 from cryptography.fernet import Fernet
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from blocks.ids import Action, Block, Callback
+from bot.settings import normalize_database_url
 from bot.sparkhire.sandbox import SparkHireSandbox
 from bot.wedgehr.sandbox import WedgeHRSandbox
 from tests.support.databases import TEST_DATABASE_URL, fresh_postgres_database
@@ -431,3 +434,63 @@ async def test_a_wedgehr_account_whose_poller_was_killed_mid_poll_is_polled_by_a
                 await second.stop()
     finally:
         await cleanup()
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL not set")
+async def test_a_subscribe_through_one_process_while_its_key_is_disconnected_through_the_other_is_not_left_dead(
+    tmp_path,
+):
+    async with two_processes_on_postgresql(tmp_path, SPARKHIRE_API_KEY="") as (slack, sparkhire, bots):
+        first, second = (SlackSender(b.url, trigger_ids=slack.issue_trigger_id) for b in bots)
+        try:
+            sparkhire.add_account("acme-key-123456", "Acme Corp")
+            await first.command("connect", user="U2")
+            view = await connect_view(slack)
+            values = {
+                Block.SPARKHIRE_USER_KEY: {Action.INPUT: {"type": "plain_text_input", "value": "acme-key-123456"}}
+            }
+            assert (await first.view_submission(view, values, user="U2")).json() == {"response_action": "clear"}
+            await slack.wait_for(lambda: slack.ephemerals("U2"), timeout=10)
+            for channel in ("C1", "C2"):
+                slack.add_channel(channel, name=channel.lower())
+            await first.command("subscribe sparkhire", user="U2", channel="C1", response_url=slack.response_url("s1"))
+            await slack.wait_for(lambda: slack.responses.get("s1"), timeout=10)
+            await first.command("connect", user="U2")
+            view = await connect_view(slack, after=view)
+            (connection_id,) = (
+                b["accessory"]["value"].split(":")[0]
+                for b in view["blocks"]
+                if b.get("accessory", {}).get("action_id") == Action.DISCONNECT
+            )
+
+            # Spark Hire is slow: the Disconnect (through the first process) is deleting the key's
+            # webhook when the same recruiter subscribes C2 with that key (through the second).
+            sparkhire.latency_seconds = 1.0
+            updates = len(slack.calls_to("views.update"))
+            await first.block_action(Action.DISCONNECT, value=connection_id, view=view, user="U2", channel=None)
+            await asyncio.sleep(0.3)
+            await second.command("subscribe sparkhire", user="U2", channel="C2", response_url=slack.response_url("s2"))
+            await slack.wait_for(lambda: len(slack.calls_to("views.update")) > updates, timeout=15)
+            await slack.wait_for(lambda: slack.responses.get("s2"), timeout=15)
+            await asyncio.sleep(1.5)
+
+            # No webhook is left at Spark Hire for the key that is gone (its deliveries refused for ever)...
+            assert [h["url"] for h in sparkhire.webhooks.values() if connection_id in h["url"]] == []
+            # ...and no channel is left subscribed through it unpaused, silently getting nothing.
+            engine = create_async_engine(normalize_database_url(bots[0].env["DATABASE_URL"]))
+            try:
+                async with engine.connect() as conn:
+                    dead = (
+                        await conn.execute(
+                            sa.text(
+                                "SELECT channel_id FROM subscriptions s WHERE NOT s.paused AND NOT EXISTS "
+                                "(SELECT 1 FROM vendor_connections c WHERE c.id = s.connection_id)"
+                            )
+                        )
+                    ).all()
+            finally:
+                await engine.dispose()
+            assert dead == [], (dead, slack.responses["s2"][-1])
+        finally:
+            await first.aclose()
+            await second.aclose()
