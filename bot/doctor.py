@@ -373,11 +373,11 @@ async def collect_checks(settings: Settings, *, sandbox: bool = False) -> list[C
                 raise _vendor_unreachable(settings.sparkhire_base_url, "SPARKHIRE_API_URL") from exc
         return f"{settings.sparkhire_base_url}: key accepted ({me.display_name})"
 
-    if settings.wedgehr_token is None:
+    if not settings.wedgehr_token:  # unset, or set empty (which is unset)
         checks.append(Check("wedgehr", None, "WEDGEHR_TOKEN not set (workspaces may connect in Slack)"))
     else:
         checks.append(await _guard("wedgehr", wedgehr))
-    if settings.sparkhire_api_key is None:
+    if not settings.sparkhire_api_key:
         checks.append(Check("sparkhire", None, "SPARKHIRE_API_KEY not set (users connect their own keys)"))
     else:
         checks.append(await _guard("sparkhire", sparkhire))

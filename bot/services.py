@@ -275,9 +275,10 @@ class Services:
 
     def _from_environment(self, vendor: str) -> tuple[str, SecretStr | None, str | None]:
         """The setting that provides ``vendor``'s workspace credential, its value and its environment."""
+        # Set but empty (``SPARKHIRE_API_KEY=``) is unset: never a workspace credential of "".
         if vendor == "wedgehr":
-            return ENV_SETTINGS[vendor], self.settings.wedgehr_token, self.settings.wedgehr_env.value
-        return ENV_SETTINGS[vendor], self.settings.sparkhire_api_key, None
+            return ENV_SETTINGS[vendor], self.settings.wedgehr_token or None, self.settings.wedgehr_env.value
+        return ENV_SETTINGS[vendor], self.settings.sparkhire_api_key or None, None
 
     async def sync_env_connections(self) -> None:
         """Bring the workspace connections copied from the environment in line with it (at start-up).

@@ -981,3 +981,28 @@ def test_the_start_guide_names_what_the_chosen_way_of_running_needs(tmp_path, se
         assert text in result.stderr, result.stderr
     for text in not_named:
         assert text not in result.stderr, result.stderr
+
+
+async def test_doctor_takes_vendor_keys_set_empty_for_unset_not_for_keys_the_vendors_refuse(tmp_path):
+    slack, wedgehr, sparkhire = FakeSlack(), WedgeHRSandbox(), SparkHireSandbox()
+    async with AsyncExitStack() as stack:
+        slack_url = await stack.enter_async_context(serve(slack.app))
+        wedgehr_url = await stack.enter_async_context(serve(wedgehr.app))
+        sparkhire_url = await stack.enter_async_context(serve(sparkhire.app))
+        env = dict(
+            SLACK_BOT_TOKEN=BOT_TOKEN,
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_API_URL=slack_url + "/api/",
+            WEDGEHR_API_URL=wedgehr_url,
+            WEDGEHR_TOKEN="",  # left empty in the platform's form: unset, as the README says
+            SPARKHIRE_API_URL=sparkhire_url,
+            SPARKHIRE_API_KEY="",
+            DATABASE_URL=f"sqlite:///{tmp_path}/d.db",
+            BOT_SECRET_KEY=Fernet.generate_key().decode(),
+        )
+        assert (await asyncio.to_thread(run, ["migrate"], tmp_path, **env)).returncode == 0
+        result = await asyncio.to_thread(run, ["doctor"], tmp_path, **env)
+    lines = {line.split()[1]: line for line in result.stdout.splitlines()}
+    assert lines["wedgehr"].split()[0] == "skip" and "WEDGEHR_TOKEN not set" in lines["wedgehr"], result.stdout
+    assert lines["sparkhire"].split()[0] == "skip" and "SPARKHIRE_API_KEY not set" in lines["sparkhire"]
+    assert result.returncode == 0, result.stdout

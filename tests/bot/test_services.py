@@ -93,3 +93,24 @@ async def test_a_real_run_after_a_sandbox_run_sends_the_real_key_not_sandbox(tmp
 
     assert await resolved_key(Settings(**base), sandbox=True) == "sandbox"
     assert await resolved_key(Settings(**base, sparkhire_api_key="real-key-0123456789")) == "real-key-0123456789"
+
+
+async def test_a_vendor_key_set_empty_in_the_environment_is_unset_not_an_empty_key(tmp_path, monkeypatch):
+    # As README says: `SPARKHIRE_API_KEY=` in the environment (a platform's form left empty) is unset.
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "s")
+    monkeypatch.setenv("SPARKHIRE_API_KEY", "")
+    monkeypatch.setenv("WEDGEHR_TOKEN", "")
+    settings = Settings()
+    box = SecretBox(Fernet.generate_key())
+    db = Database(url=f"sqlite+aiosqlite:///{tmp_path}/bot.sqlite3", secret_box=box)
+    await db.migrate()
+    services = Services(settings=settings, db=db, secret_box=box)
+    try:
+        # Not connected (the commands then say to connect), rather than an empty key every call refuses.
+        assert await services.resolve_connection("T1", "sparkhire", "U1") is None
+        assert await services.resolve_connection("T1", "wedgehr", "U1") is None
+        assert services.environment_credential("T1", "sparkhire") is None
+        assert await db.connections.list_for_team("T1") == []
+    finally:
+        await services.aclose()
