@@ -494,3 +494,39 @@ async def test_a_subscribe_through_one_process_while_its_key_is_disconnected_thr
         finally:
             await first.aclose()
             await second.aclose()
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL not set")
+async def test_three_processes_polling_one_wedgehr_account_post_each_completion_once(tmp_path):
+    database_url, cleanup = await fresh_postgres_database()
+    wedgehr = WedgeHRSandbox()
+    try:
+        async with AsyncExitStack() as stack:
+            slack, _, sparkhire_url = await fakes(stack)
+            wedgehr_url = await stack.enter_async_context(serve(wedgehr.app))
+            env = bot_env(slack, sparkhire_url, database_url, Fernet.generate_key().decode()) | {
+                "WEDGEHR_TOKEN": "company-token-123",
+                "WEDGEHR_API_URL": wedgehr_url,
+                "WEDGEHR_POLL_SECONDS": "0.5",
+            }
+            # Three processes started at once on an empty database: each migrates, none fails.
+            bots = [BotProcess(env=env, port=free_port(), workdir=tmp_path) for _ in range(3)]
+            await asyncio.gather(*(b.start() for b in bots))
+            try:
+                await subscribe_channels(bots[0].url, slack, ["C1"], words=lambda channel: "wedgehr")
+                interview = next(iter(wedgehr.interviews.values()))
+                invites = [
+                    wedgehr.add_invite(interview_id=interview["id"], email=f"cand{n}@example.io") for n in range(4)
+                ]
+                await asyncio.sleep(2)  # the baseline
+                for invite in invites:
+                    wedgehr.complete_invite(invite["id"])
+                    await asyncio.sleep(0.3)  # each process's timer meanwhile, polling whoever leases
+                await slack.wait_for(lambda: len(slack.posted("C1")) >= 4, timeout=30)
+                await asyncio.sleep(3)  # several more polls by each, for a second card to show up
+                cards = [m.text for m in slack.posted("C1")]
+                assert len(cards) == 4 and len(set(cards)) == 4, cards
+            finally:
+                await asyncio.gather(*(b.stop() for b in bots))
+    finally:
+        await cleanup()
