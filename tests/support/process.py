@@ -56,6 +56,9 @@ class BotProcess:
                 except httpx.HTTPError:
                     pass
                 if asyncio.get_running_loop().time() > deadline:
+                    # Killed, not left running: an orphan would hold its port and database for later tests.
+                    self.proc.kill()
+                    await self.proc.wait()
                     raise RuntimeError(f"bot did not start: {self.log.read_text()[-2000:]}")
                 await asyncio.sleep(0.1)
 
