@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import errno
 import logging
 import os
 import re
@@ -59,6 +60,8 @@ STRAY_IN_SECRET = re.compile(r"[\s'\"]")
 SLACK_INSTALL_PATH = "/slack/install"
 #: The bot's routes under its public address (bot/app.py): ``PUBLIC_URL`` ends before them.
 PUBLIC_URL_NOT_BASE = ("/slack/events", SLACK_INSTALL_PATH, "/slack/oauth_redirect", "/healthz")
+#: Where Spark Hire delivers (bot/notify/receiver.py): a PUBLIC_URL with it in is a webhook's address.
+WEBHOOKS_PATH = "/webhooks/sparkhire"
 #: libpq's ``sslmode`` values, which asyncpg takes as its ``ssl`` option.
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 
@@ -206,7 +209,10 @@ class Settings(BaseSettings):
         # registered under it (…/slack/events/webhooks/…), a path the bot does not serve, and every
         # event it sent answered 404; the install link was …/slack/events/slack/install.
         path = urlsplit(url).path
-        if route := next((r for r in PUBLIC_URL_NOT_BASE if path == r or path.endswith(r)), None):
+        route = next((r for r in PUBLIC_URL_NOT_BASE if path == r or path.endswith(r)), None)
+        if route is None and WEBHOOKS_PATH in path:  # a webhook's address, id and all, from Spark Hire's settings
+            route = WEBHOOKS_PATH
+        if route is not None:
             base = url[: url.rindex(route)]
             raise ValueError(
                 f"{base}{route} is one of the bot's own addresses, not its base: give the address it is "
@@ -352,6 +358,24 @@ class Settings(BaseSettings):
             if secret and STRAY_IN_SECRET.search(secret.get_secret_value()):
                 problems[name] = f"Setting {name}: has spaces or quotes in it: set the secret alone, without them"
         return problems
+
+    def dev_key_problem(self, *, workdir: Path | None = None) -> str | None:
+        """Without ``BOT_SECRET_KEY``: the line the start would stop with because it cannot read, or
+        make, the development key in ``workdir``; ``None`` if it can (or the key is set). Changes nothing."""
+        if self.bot_secret_key:
+            return None
+        path = (workdir or Path.cwd()) / DEV_SECRET_KEY_FILE
+        if path.exists():
+            try:
+                path.read_bytes()
+            except OSError as exc:
+                return str(_dev_key_failure("read", path, exc))
+            return None
+        effective = os.access in os.supports_effective_ids
+        if not os.access(path.parent, os.W_OK | os.X_OK, effective_ids=effective):
+            denied = PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+            return str(_dev_key_failure("write", path, denied))
+        return None
 
     def fernet_key(self, *, workdir: Path | None = None) -> bytes:
         """The Fernet key for secrets at rest.

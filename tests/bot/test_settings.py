@@ -138,6 +138,9 @@ def test_a_duration_must_be_a_finite_number(monkeypatch, name, value):
         ("https://bot.example.com/slack/events/", "https://bot.example.com"),
         ("https://example.com/bot/slack/install", "https://example.com/bot"),
         ("https://bot.example.com/slack/oauth_redirect", "https://bot.example.com"),
+        # A webhook address copied from Spark Hire's settings: the next would be …/webhooks/sparkhire/x/webhooks/…
+        ("https://bot.example.com/webhooks/sparkhire/0f3c9a", "https://bot.example.com"),
+        ("https://example.com/bot/webhooks/sparkhire", "https://example.com/bot"),
     ],
 )
 def test_a_public_url_of_one_of_the_bots_routes_is_refused_naming_its_base(monkeypatch, given, base):
