@@ -141,6 +141,8 @@ async def collect_checks(settings: Settings, *, sandbox: bool = False) -> list[C
         checks.append(Check("public", True, said))
     if settings.bot_secret_key:
         checks.append(Check("key", True, "BOT_SECRET_KEY set"))
+    elif dev_key_problem := settings.dev_key_problem():
+        checks.append(Check("key", False, dev_key_problem))
     elif settings.shares_its_database:
         checks.append(
             Check(

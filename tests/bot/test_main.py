@@ -663,6 +663,18 @@ def test_a_development_key_the_bot_cannot_write_or_read_is_one_line_saying_to_se
     doing = "read" if key_file else "write"
     assert line.startswith(f"Setting BOT_SECRET_KEY: not set, and this process cannot {doing} the development key")
     assert str(unwritable_dir / ".interview-bot-secret-key") in line and "Fernet.generate_key()" in line
+    # doctor, run where the start would be, says the same instead of "a development key is kept in …".
+    doctor = run_unprivileged(
+        ["doctor"],
+        unwritable_dir,
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=f"http://127.0.0.1:{free_port()}/",
+        DATABASE_URL=f"sqlite:///{tmp_path}/bot.sqlite3",
+    )
+    (key,) = [line for line in doctor.stdout.splitlines() if line.split()[1] == "key"]
+    assert key.startswith("FAIL") and line in key, doctor.stdout
+    assert doctor.returncode == 1
 
 
 def test_a_sqlite_url_naming_a_directory_is_named_at_start(tmp_path):
