@@ -649,14 +649,12 @@ def test_a_development_key_the_bot_cannot_write_or_read_is_one_line_saying_to_se
     if key_file:
         (unwritable_dir / ".interview-bot-secret-key").write_bytes(Fernet.generate_key())
         (unwritable_dir / ".interview-bot-secret-key").chmod(0)
-    result = run_unprivileged(
-        [],
-        unwritable_dir,
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        PORT=str(free_port()),
-        DATABASE_URL=f"sqlite:///{tmp_path}/bot.sqlite3",
-    )
+    env = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "DATABASE_URL": f"sqlite:///{tmp_path}/bot.sqlite3",
+    }
+    result = run_unprivileged([], unwritable_dir, PORT=str(free_port()), **env)
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     (line,) = not_logged(result.stderr)
@@ -664,15 +662,8 @@ def test_a_development_key_the_bot_cannot_write_or_read_is_one_line_saying_to_se
     assert line.startswith(f"Setting BOT_SECRET_KEY: not set, and this process cannot {doing} the development key")
     assert str(unwritable_dir / ".interview-bot-secret-key") in line and "Fernet.generate_key()" in line
     # doctor, run where the start would be, says the same instead of "a development key is kept in …".
-    doctor = run_unprivileged(
-        ["doctor"],
-        unwritable_dir,
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_API_URL=f"http://127.0.0.1:{free_port()}/",
-        DATABASE_URL=f"sqlite:///{tmp_path}/bot.sqlite3",
-    )
-    (key,) = [line for line in doctor.stdout.splitlines() if line.split()[1] == "key"]
+    doctor = run_unprivileged(["doctor"], unwritable_dir, SLACK_API_URL=f"http://127.0.0.1:{free_port()}/", **env)
+    (key,) = [out for out in doctor.stdout.splitlines() if out.split()[1] == "key"]
     assert key.startswith("FAIL") and line in key, doctor.stdout
     assert doctor.returncode == 1
 
