@@ -27,6 +27,8 @@ SPARKHIRE_EVENT_NAMES = {
     "JobDeleted": "jobs",
 }
 UUID_KEYS = ("interview_uuid", "interviewUuid", "interview_id")
+#: Where an (undocumented) Rating payload may name its reviewer.
+REVIEWER_KEYS = ("rated_by", "reviewer", "user", "created_by")
 #: Column widths (bot/storage/schema.py): events.dedup_key, outbox and slack_messages thread_key.
 DEDUP_KEY_MAX = 255
 THREAD_KEY_MAX = 200
@@ -111,17 +113,30 @@ def sparkhire_event(
         subject = str(body.get("uuid") or "")
     # Spark Hire sends no delivery id: the same object in the same state is the same delivery. Not
     # which registration sent it: a webhook registered again (unsubscribe, then subscribe) replays
-    # events the channels already have, and each is posted once.
-    version = body.get("updated_at") or hashlib.sha256(raw).hexdigest()[:32]
-    dedup = f"sparkhire:{connection_id}:{header_event}:{subject}:{version}"
-    if len(dedup) > DEDUP_KEY_MAX:
-        dedup = "sparkhire:" + hashlib.sha256(dedup.encode()).hexdigest()
+    # events the channels already have, and each is posted once. Without an updated_at, the state is
+    # the object's content, not its bytes: a retry with its keys in another order or other spacing is
+    # the same delivery. A rating is its own (its uuid, its reviewer), not its interview's: two
+    # reviewers rating in the same second are two ratings.
+    canonical = hashlib.sha256(canonical_json(body).encode()).hexdigest()[:32]
+    version = body.get("updated_at") or canonical
+    identity = ""
+    if header_event == "InterviewRated":
+        rating_uuid = body.get("uuid") if isinstance(body.get("uuid"), str) and body.get("uuid") != subject else ""
+        reviewer = reviewer_identity(body) or ""
+        identity = f"rating:{rating_uuid}:{reviewer}:" if rating_uuid or reviewer else f"rating::{canonical}:"
+    dedup = _dedup_fit(f"sparkhire:{connection_id}:{header_event}:{subject}:{identity}{version}")
+    # The key an earlier release gave this delivery: one recorded under it is not recorded again.
+    legacy = _dedup_fit(
+        f"sparkhire:{connection_id}:{header_event}:{subject}:"
+        f"{body.get('updated_at') or hashlib.sha256(raw).hexdigest()[:32]}"
+    )
     assigned = body.get("assigned_to") if isinstance(body.get("assigned_to"), dict) else {}
     job = body.get("job_post") if isinstance(body.get("job_post"), dict) else {}
     job_name = _text(body.get("title") if is_job else job.get("title"))
     job_id = _text(body.get("uuid") if is_job else job.get("uuid"))
     return NewEvent(
         dedup_key=dedup,
+        legacy_dedup_keys=(legacy,) if legacy != dedup else (),
         team_id=team_id,
         vendor="sparkhire",
         event_type=kind,
@@ -146,6 +161,27 @@ def sparkhire_event(
         describes_job=is_job,
         job_as_of=vendor_time(body.get("updated_at")) if is_job else None,
     )
+
+
+def canonical_json(body: Any) -> str:
+    """``body`` as one text whatever the order of its keys or the spacing it was sent with."""
+    return json.dumps(body, sort_keys=True, separators=(",", ":"))
+
+
+def reviewer_identity(obj: dict[str, Any]) -> str | None:
+    """Who gave an (undocumented) Rating, as the payload names them: uuid, email or name."""
+    for key in REVIEWER_KEYS:
+        who = obj.get(key)
+        if isinstance(who, dict):
+            who = next((who[k] for k in ("uuid", "email", "name") if isinstance(who.get(k), str) and who[k]), None)
+        if isinstance(who, str) and who.strip():
+            return who.strip()
+    return None
+
+
+def _dedup_fit(key: str) -> str:
+    """``key``, or if longer than events.dedup_key allows, a hash of it."""
+    return key if len(key) <= DEDUP_KEY_MAX else "sparkhire:" + hashlib.sha256(key.encode()).hexdigest()
 
 
 def _fit(key: str, limit: int) -> str:

@@ -27,7 +27,7 @@ from blocks.subscriptions import poll_outage_notice, poll_recovered_notice, rejo
 from bot.candidates import from_interview, from_wedge
 from bot.crypto import constant_time_equals
 from bot.errors import NotInstalledError
-from bot.notify.events import find_interview_uuid, vendor_time
+from bot.notify.events import REVIEWER_KEYS, find_interview_uuid, vendor_time
 from bot.notify.paused import CHANNEL_ERRORS, PauseNotifier
 from bot.services import ENV_CONNECTED_BY, Services
 from bot.sparkhire.models import WATCH_URL, Interview
@@ -179,8 +179,6 @@ EVENT_STATUS_IF_UNSAID = {
 THREAD_GONE = "thread_not_found"
 #: In a thread's card record: whether the message heading the thread is a compact line.
 COMPACT_LINE = "compact_line"
-#: Where an (undocumented) Rating payload may name its reviewer.
-REVIEWER_KEYS = ("rated_by", "reviewer", "user", "created_by")
 
 
 @dataclass(frozen=True, kw_only=True)

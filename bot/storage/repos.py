@@ -1219,6 +1219,8 @@ class NewEvent:
     #: Keys earlier releases gave this event's thread: a card posted under one of them in a
     #: channel is continued there (its key renamed to ``thread_key``), not started again.
     legacy_thread_keys: tuple[str, ...] = ()
+    #: Keys earlier releases gave this event: one already recorded under any of them is a duplicate.
+    legacy_dedup_keys: tuple[str, ...] = ()
     job_name: str | None = None
     job_id: str | None = None
     candidate_email: str | None = None
@@ -1393,8 +1395,23 @@ def _record_many(conn: sa.Connection, batch: list[NewEvent], now: float) -> list
     first_index: dict[str, int] = {}
     for index, item in enumerate(batch):
         first_index.setdefault(item.dedup_key, index)
-    unique = [batch[i] for i in sorted(first_index.values())]
     ev = schema.events
+    legacy = {key for item in batch for key in item.legacy_dedup_keys}
+    if legacy:
+        # Recorded by an earlier release under the key it gave the event: not recorded again. Only
+        # if it is this object, or no longer says (its payload purged): an earlier key could be
+        # shared by two (two reviewers' ratings of one interview in the same second).
+        rows = conn.execute(sa.select(ev.c.dedup_key, ev.c.payload).where(ev.c.dedup_key.in_(sorted(legacy)))).all()
+        seen = {row.dedup_key: row.payload if isinstance(row.payload, dict) else {} for row in rows}
+        for key, index in list(first_index.items()):
+            item = batch[index]
+            for old in item.legacy_dedup_keys:
+                if old in seen and seen[old].get("object", item.payload.get("object")) == item.payload.get("object"):
+                    first_index[key] = -1
+                    break
+    unique = [batch[i] for i in sorted(first_index.values()) if i >= 0]
+    if not unique:
+        return [False] * len(batch)
     # executemany form: the statement compiles once and is cached, whatever the batch size
     # (a multi-row VALUES clause would be compiled anew for every batch).
     stmt = _insert(conn, ev).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(ev.c.id, ev.c.dedup_key)

@@ -2,6 +2,9 @@
 
 import asyncio
 import base64
+import dataclasses
+import hashlib
+import json
 import time
 
 import httpx
@@ -9,6 +12,7 @@ import sqlalchemy as sa
 
 from blocks.ids import Action
 from bot.notify import subscriptions
+from bot.notify.events import sparkhire_event
 from bot.notify.receiver import webhook_path
 from bot.notify.worker import OutboxWorker
 from bot.storage import schema
@@ -1486,3 +1490,109 @@ async def test_a_candidate_name_with_line_breaks_cannot_add_lines_to_the_card(bo
     await bot.sparkhire.rate_interview(interview["uuid"], 1, reviewer="Bob\n\n*Hired* by everyone")
     (reply,) = await bot.slack.wait_for(lambda: replies(bot, card), timeout=10)
     assert "\n" not in reply.blocks[0]["text"]["text"] and "by Bob *Hired* by everyone" in reply.text
+
+
+async def deliver_raw(bot, event: str, raw: bytes) -> httpx.Response:
+    """POST ``raw`` bytes to the channel's webhook as Spark Hire would (its own formatting)."""
+    (hook,) = bot.sparkhire.webhooks.values()
+    headers = {
+        "Authorization": "Basic " + base64.b64encode(hook["_auth"].encode()).decode(),
+        "X-SparkHire-Event": event,
+        "Content-Type": "application/json",
+    }
+    async with httpx.AsyncClient() as client:
+        return await client.post(hook["url"], content=raw, headers=headers)
+
+
+async def test_a_rating_spark_hire_sends_again_formatted_otherwise_is_replied_once(bot):
+    # A retry of the same rating with its keys in another order and other whitespace was a second
+    # delivery to the bot (keyed on the bytes): the thread read "rated ★★☆☆☆ 2 by Alice" twice.
+    await subscribe(bot)
+    interview = completed_interview(bot)
+    await bot.sparkhire.emit("InterviewCompleted", interview)
+    (card,) = await bot.slack.wait_for(lambda: cards(bot))
+    rating = fixtures.load("sparkhire", "webhook_rated") | {"interview": {"uuid": interview["uuid"]}}
+    first = json.dumps(rating).encode()
+    again = json.dumps(dict(reversed(list(rating.items()))), indent=2).encode()
+    assert first != again
+    assert (await deliver_raw(bot, "InterviewRated", first)).status_code == 200
+    assert (await deliver_raw(bot, "InterviewRated", again)).status_code == 200
+    (reply,) = await bot.slack.wait_for(lambda: replies(bot, card))
+    assert reply.text == "Ann Lee was rated: ★★☆☆☆ 2 by Alice Reviewer"
+    await asyncio.sleep(0.5)
+    assert len(replies(bot, card)) == 1
+    assert await bot.services.db.events.count() == 2
+
+
+async def test_two_reviewers_rating_an_interview_in_the_same_second_each_get_a_reply(bot):
+    # Ratings carrying the same updated_at were taken for one delivery: Bob's was lost.
+    await subscribe(bot)
+    interview = completed_interview(bot)
+    await bot.sparkhire.emit("InterviewCompleted", {**interview, "rating": 0})
+    (card,) = await bot.slack.wait_for(lambda: cards(bot))
+    second = "2024-04-09T10:20:00+00:00"
+    alice = {
+        "uuid": "5b6c7d8e-0000-4000-8000-00000000a001",
+        "rating": 2,
+        "interview": {"uuid": interview["uuid"]},
+        "rated_by": {"name": "Alice"},
+        "updated_at": second,
+    }
+    bob = {**alice, "uuid": "5b6c7d8e-0000-4000-8000-00000000b002", "rating": 5, "rated_by": {"name": "Bob"}}
+    assert (await deliver(bot, "InterviewRated", alice)).status_code == 200
+    assert (await deliver(bot, "InterviewRated", bob)).status_code == 200
+    got = await bot.slack.wait_for(lambda: len(replies(bot, card)) == 2 and replies(bot, card), timeout=10)
+    assert sorted(m.text for m in got) == [
+        "Ann Lee was rated: ★★★★★ 5 by Bob",
+        "Ann Lee was rated: ★★☆☆☆ 2 by Alice",
+    ]
+    # Without a uuid of their own, the reviewer still tells them apart.
+    carol = {k: v for k, v in alice.items() if k != "uuid"} | {"rating": 3, "rated_by": {"name": "Carol"}}
+    dave = carol | {"rated_by": {"name": "Dave"}}
+    assert (await deliver(bot, "InterviewRated", carol)).status_code == 200
+    assert (await deliver(bot, "InterviewRated", dave)).status_code == 200
+    await bot.slack.wait_for(lambda: len(replies(bot, card)) == 4, timeout=10)
+
+
+async def test_a_delivery_recorded_before_the_upgrade_and_sent_again_after_it_is_not_posted_again(database_url):
+    # Keys recorded by an earlier release: a completion without updated_at (the hash of its bytes)
+    # and a rating with one (the interview and that time). Spark Hire's retry of either, arriving
+    # after the upgrade, must not be posted a second time; another reviewer's rating of that second
+    # (the same old key) still is. On PostgreSQL too: production runs there.
+    async with running_bot(database_url=database_url) as bot:
+        await subscribe(bot, "subscribe sparkhire completed rated canceled")
+        connection = await bot.services.resolve_connection("T0001", "sparkhire", "U1")
+        interview = completed_interview(bot)
+        completion = {k: v for k, v in interview.items() if k not in ("questions", "updated_at")}
+        rating = {
+            "uuid": "5b6c7d8e-0000-4000-8000-00000000a001",
+            "rating": 2,
+            "interview": {"uuid": interview["uuid"]},
+            "rated_by": {"name": "Alice"},
+            "updated_at": "2024-04-09T10:20:00+00:00",
+        }
+        completion_raw, rating_raw = json.dumps(completion, indent=1).encode(), json.dumps(rating).encode()
+        old_keys = {
+            "InterviewCompleted": f"sparkhire:{connection.id}:InterviewCompleted:{interview['uuid']}:"
+            + hashlib.sha256(completion_raw).hexdigest()[:32],
+            "InterviewRated": f"sparkhire:{connection.id}:InterviewRated:{interview['uuid']}:{rating['updated_at']}",
+        }
+        for header, body, raw in (
+            ("InterviewCompleted", completion, completion_raw),
+            ("InterviewRated", rating, rating_raw),
+        ):
+            event = sparkhire_event(
+                team_id="T0001", connection_id=connection.id, header_event=header, webhook_uuid="w", body=body, raw=raw
+            )
+            assert await bot.services.db.events.record(dataclasses.replace(event, dedup_key=old_keys[header]))
+        (card,) = await bot.slack.wait_for(lambda: cards(bot))
+        await bot.slack.wait_for(lambda: len(replies(bot, card)) == 1, timeout=10)
+        assert (await deliver_raw(bot, "InterviewCompleted", completion_raw)).json()["duplicate"] is True
+        assert (await deliver_raw(bot, "InterviewRated", rating_raw)).json()["duplicate"] is True
+        await asyncio.sleep(0.5)
+        assert len(bot.slack.posted("C1")) == 2
+        assert await bot.services.db.events.count() == 2
+        bob = rating | {"uuid": "5b6c7d8e-0000-4000-8000-00000000b002", "rating": 5, "rated_by": {"name": "Bob"}}
+        assert (await deliver(bot, "InterviewRated", bob)).json()["duplicate"] is False
+        (_, second) = await bot.slack.wait_for(lambda: len(replies(bot, card)) == 2 and replies(bot, card), timeout=10)
+        assert second.text.endswith("by Bob")
