@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import traceback
 
+from blocks.models import VENDOR_LABELS
+
 
 class UserFacingError(Exception):
     """An expected problem with a message written for the person in Slack."""
@@ -17,7 +19,7 @@ class NotConnectedError(UserFacingError):
     """No credential for a vendor: the user is offered the connect modal, not a stack trace."""
 
     def __init__(self, vendor: str, *, needs_user_key: bool = False) -> None:
-        label = {"wedgehr": "WedgeHR", "sparkhire": "Spark Hire"}.get(vendor, vendor)
+        label = VENDOR_LABELS.get(vendor, vendor)
         hint = "Connect your own Spark Hire API key" if needs_user_key else f"Connect {label}"
         super().__init__(f"{label} is not connected yet. {hint} with `/interview connect`.")
         self.vendor = vendor
@@ -28,7 +30,7 @@ class ConnectionGoneError(UserFacingError):
     another process): nothing was set up with it; run again, the bot uses what is connected now."""
 
     def __init__(self, vendor: str) -> None:
-        label = {"wedgehr": "WedgeHR", "sparkhire": "Spark Hire"}.get(vendor, vendor)
+        label = VENDOR_LABELS.get(vendor, vendor)
         super().__init__(
             f"The {label} account this would read through was disconnected just now. "
             "Run the command again to use what is connected now."
